@@ -1,0 +1,366 @@
+//! One small, object-safe trait per pipeline role.
+//!
+//! The decide flow (guard → regime → forecast → calibrate → causal filter → select →
+//! optimize → size → cost → route → audit) uses only `&self` methods or filters whose
+//! state is a deterministic function of the market data seen (a trailing window, a
+//! change-point posterior). Learning from outcomes goes through [`OnlineLearner`], called
+//! only from the learn flow. Batch fitting is [`Fit`], separate from both. This split is
+//! what makes a recorded decision replayable.
+//!
+//! Every role trait returns [`RoleResult`], whose error keeps the implementation's own
+//! typed error as its source, so `Box<dyn Selector>` and friends work for any implementer.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+use crate::types::{
+    AssetInfo, DecisionRecord, Forecast, MarketSnapshot, Opportunity, Order, RegimeState, Weights,
+};
+
+/// The pipeline roles, used to label errors and timings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Role {
+    /// Input validation and quarantine.
+    Guard,
+    /// Regime detection.
+    Regime,
+    /// Forecasting.
+    Forecaster,
+    /// Forecast calibration.
+    Calibrator,
+    /// Causal filtering of signals.
+    Causal,
+    /// Slate selection.
+    Selector,
+    /// Portfolio optimization.
+    Optimizer,
+    /// Position sizing.
+    Sizer,
+    /// Cost estimation.
+    Costs,
+    /// Order routing.
+    Execution,
+    /// Decision recording.
+    Audit,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Role::Guard => "guard",
+            Role::Regime => "regime",
+            Role::Forecaster => "forecaster",
+            Role::Calibrator => "calibrator",
+            Role::Causal => "causal",
+            Role::Selector => "selector",
+            Role::Optimizer => "optimizer",
+            Role::Sizer => "sizer",
+            Role::Costs => "costs",
+            Role::Execution => "execution",
+            Role::Audit => "audit",
+        };
+        f.write_str(s)
+    }
+}
+
+/// The error of a role-trait call: either a [`CoreError`] or an implementation's own error,
+/// kept as the typed source (downcast with [`std::error::Error::source`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoleError {
+    /// A shared validation error.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// An implementation-specific error.
+    #[error("{role}: {source}")]
+    Implementation {
+        /// The role whose implementation failed.
+        role: Role,
+        /// The implementation's error.
+        #[source]
+        source: Box<dyn StdError + Send + Sync + 'static>,
+    },
+}
+
+impl RoleError {
+    /// Wraps an implementation's error.
+    pub fn implementation(role: Role, source: impl StdError + Send + Sync + 'static) -> Self {
+        RoleError::Implementation {
+            role,
+            source: Box::new(source),
+        }
+    }
+}
+
+/// Result of a role-trait call.
+pub type RoleResult<T> = Result<T, RoleError>;
+
+/// What the guard made of a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Screened {
+    /// The snapshot (with repaired values substituted and quarantined ones removed) is safe.
+    Clean {
+        /// The cleaned snapshot.
+        snapshot: MarketSnapshot,
+        /// Number of values repaired.
+        repaired: usize,
+        /// Number of values quarantined.
+        quarantined: usize,
+    },
+    /// Too much of the snapshot is suspect: keep positions and say why.
+    SafeFallback {
+        /// Human-readable reasons, one per quarantined input or failed check.
+        reasons: Vec<String>,
+        /// Share of the snapshot's values that were quarantined.
+        quarantined_share: f64,
+    },
+}
+
+/// Keeps bad data out of decisions (defense crate).
+pub trait Guard: Send {
+    /// Screens one snapshot, advancing the guard's trailing windows.
+    fn screen(&mut self, snapshot: &MarketSnapshot) -> RoleResult<Screened>;
+}
+
+/// Tells which regime the market is in (regime crate).
+pub trait RegimeDetector: Send {
+    /// Filters one (clean) snapshot into the current regime. Uses data up to this snapshot only.
+    fn observe(&mut self, snapshot: &MarketSnapshot) -> RoleResult<RegimeState>;
+}
+
+/// Produces a forecast for one asset (user models, uncertainty crate).
+pub trait Forecaster: Send + Sync {
+    /// Forecast for `asset` given the regime. Must not learn.
+    fn forecast(&self, asset: &AssetInfo, regime: &RegimeState) -> RoleResult<Forecast>;
+}
+
+/// Calibrates a raw forecast, typically per regime (uncertainty crate).
+pub trait Calibrator: Send + Sync {
+    /// The calibrated forecast.
+    fn calibrate(&self, forecast: &Forecast, regime: &RegimeState) -> RoleResult<Forecast>;
+}
+
+/// Keeps the opportunities whose signal has a significant causal effect (causal crate).
+pub trait CausalFilter: Send + Sync {
+    /// The kept opportunities, ranked best first.
+    fn filter(&self, opportunities: Vec<Opportunity>) -> RoleResult<Vec<Opportunity>>;
+}
+
+/// The chosen slate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slate {
+    /// Indices into the opportunities passed to [`Selector::select`], ascending.
+    pub indices: Vec<usize>,
+    /// Objective value of the slate.
+    pub objective: f64,
+    /// Relative optimality gap (0 when proven optimal; `None` when no bound is known).
+    pub gap: Option<f64>,
+}
+
+/// Chooses a diversified subset of opportunities (selection crate).
+pub trait Selector: Send + Sync {
+    /// Selects from `opportunities` given their correlation matrix (n × n).
+    fn select(&self, opportunities: &[Opportunity], correlation: ArrayView2<'_, f64>) -> RoleResult<Slate>;
+}
+
+/// The input of a portfolio optimizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortfolioInput<'a> {
+    /// The selected opportunities.
+    pub opportunities: &'a [Opportunity],
+    /// Covariance of their returns over the forecast horizon (n × n), if available.
+    pub covariance: Option<ArrayView2<'a, f64>>,
+    /// Return scenarios (T × n), if available (for CVaR).
+    pub scenarios: Option<ArrayView2<'a, f64>>,
+    /// Current weights (for turnover).
+    pub current: &'a Weights,
+}
+
+/// How an optimization ended. Not an error: an infeasible problem is an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum OptimStatus {
+    /// Solved to tolerance.
+    Optimal,
+    /// The limits cannot hold together; names the conflicting limits.
+    Infeasible {
+        /// The conflicting limits.
+        culprits: Vec<String>,
+    },
+    /// Stopped at the iteration limit; the weights are the best iterate.
+    MaxIterations,
+    /// The solver ran into numerical trouble.
+    NumericalError,
+    /// An explicit fallback policy produced the weights.
+    Fallback {
+        /// Which fallback, and why.
+        reason: String,
+    },
+}
+
+/// Target weights and how they were obtained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct TargetPortfolio {
+    /// Target weights.
+    pub weights: Weights,
+    /// Status.
+    pub status: OptimStatus,
+}
+
+/// Builds target weights inside risk limits (portfolio crate).
+pub trait Optimizer: Send + Sync {
+    /// Optimizes target weights.
+    fn optimize(&self, input: &PortfolioInput<'_>) -> RoleResult<TargetPortfolio>;
+}
+
+/// Context a sizer needs besides the target weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizingContext<'a> {
+    /// Opportunities behind the weights (prices, ADV, borrow, forecasts).
+    pub opportunities: &'a [Opportunity],
+    /// Current equity (currency units, > 0).
+    pub equity: f64,
+    /// Current weights.
+    pub current: &'a Weights,
+}
+
+/// Decides how much capital to commit (kelly crate).
+pub trait Sizer: Send + Sync {
+    /// Sized weights.
+    fn size(&self, target: &Weights, context: &SizingContext<'_>) -> RoleResult<Weights>;
+}
+
+/// An estimate of what an order will cost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CostEstimate {
+    /// Expected cost in basis points of notional.
+    pub expected_bps: f64,
+    /// Standard deviation of the cost in basis points.
+    pub std_bps: f64,
+}
+
+/// Estimates trading costs (costs crate).
+pub trait CostModel: Send + Sync {
+    /// Expected cost of `order` in the given market.
+    fn estimate(&self, order: &Order, market: &MarketSnapshot) -> RoleResult<CostEstimate>;
+}
+
+/// Chooses order type and venue (execution crate).
+pub trait ExecutionPolicy: Send + Sync {
+    /// The routed order. `seed` drives any randomness (e.g. Thompson sampling).
+    fn route(&self, order: &Order, market: &MarketSnapshot, seed: u64) -> RoleResult<Order>;
+}
+
+/// Records decisions (audit crate).
+pub trait AuditSink: Send {
+    /// Appends a record.
+    fn record(&mut self, record: &DecisionRecord) -> RoleResult<()>;
+}
+
+/// An online model that learns from events of type `E` (outcomes, fills, labelled forecasts).
+/// Called only from the learn flow.
+pub trait OnlineLearner<E: ?Sized>: Send {
+    /// Updates the model with one event.
+    fn learn(&mut self, event: &E) -> RoleResult<()>;
+}
+
+/// Batch fitting: a configuration fits data into a model (linfa's `Fit`).
+pub trait Fit<D: ?Sized> {
+    /// The fitted model.
+    type Model;
+    /// The error of a failed fit.
+    type Error: StdError;
+    /// Fits a model.
+    fn fit(&self, data: &D) -> Result<Self::Model, Self::Error>;
+}
+
+/// A chosen action with the probability the policy gave it (logged for off-policy evaluation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionChoice {
+    /// Index of the chosen action.
+    pub action: usize,
+    /// Probability with which the policy chose it, in (0, 1].
+    pub propensity: f64,
+    /// The policy's score for every action.
+    pub scores: Vec<f64>,
+}
+
+/// A contextual policy over a finite set of actions that learns from rewards (bandits,
+/// regime-conditional heads). `choose` does not learn; `update` does.
+pub trait OnlinePolicy: Send + Sync {
+    /// Number of actions.
+    fn n_actions(&self) -> usize;
+    /// Chooses an action for `context`. `explore = false` asks for the greedy action.
+    /// `seed` drives any randomness.
+    fn choose(&self, context: &[f64], explore: bool, seed: u64) -> RoleResult<ActionChoice>;
+    /// Learns from the reward of `action` in `context`.
+    fn update(&mut self, context: &[f64], action: usize, reward: f64) -> RoleResult<()>;
+}
+
+/// Something that can produce a covariance matrix from return rows (T × n).
+pub trait CovarianceEstimator: Send + Sync {
+    /// The estimated n × n covariance.
+    fn estimate(&self, returns: ArrayView2<'_, f64>) -> Result<Array2<f64>, CoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::too_many_arguments)]
+    fn assert_object_safe(
+        _: Option<Box<dyn Guard>>,
+        _: Option<Box<dyn RegimeDetector>>,
+        _: Option<Box<dyn Forecaster>>,
+        _: Option<Box<dyn Calibrator>>,
+        _: Option<Box<dyn CausalFilter>>,
+        _: Option<Box<dyn Selector>>,
+        _: Option<Box<dyn Optimizer>>,
+        _: Option<Box<dyn Sizer>>,
+        _: Option<Box<dyn CostModel>>,
+        _: Option<Box<dyn ExecutionPolicy>>,
+        _: Option<Box<dyn AuditSink>>,
+        _: Option<Box<dyn OnlineLearner<crate::types::Outcome>>>,
+        _: Option<Box<dyn OnlinePolicy>>,
+        _: Option<Box<dyn CovarianceEstimator>>,
+    ) {
+    }
+
+    #[test]
+    fn role_traits_are_object_safe() {
+        assert_object_safe(
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+    }
+
+    #[test]
+    fn role_error_keeps_typed_source() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("mine")]
+        struct Mine;
+        let e = RoleError::implementation(Role::Selector, Mine);
+        assert_eq!(e.to_string(), "selector: mine");
+        let src = std::error::Error::source(&e).unwrap();
+        assert!(src.downcast_ref::<Mine>().is_some());
+        let c: RoleError = CoreError::EmptyInput {
+            field: "x",
+            len: 0,
+            min: 1,
+        }
+        .into();
+        assert!(matches!(c, RoleError::Core(_)));
+    }
+
+    #[test]
+    fn errors_are_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<RoleError>();
+        check::<CoreError>();
+    }
+}

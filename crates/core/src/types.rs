@@ -1,0 +1,770 @@
+//! The shared vocabulary: identifiers, time, forecasts, opportunities, snapshots, regimes,
+//! weights, orders, outcomes and decisions.
+//!
+//! All types are plain data with serde, so every stage's input and output can be logged,
+//! checkpointed and replayed.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+use crate::validate::{check_finite, check_open_unit};
+
+/// Identifier of an asset or opportunity (a ticker, a contract code, …).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AssetId(pub String);
+
+impl AssetId {
+    /// Creates an id from anything string-like.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AssetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for AssetId {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl From<String> for AssetId {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+/// A point in time: nanoseconds since the Unix epoch, UTC.
+///
+/// Daily data use midnight UTC of the trading date ([`Timestamp::from_ymd`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// Nanoseconds in one day.
+    pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+
+    /// From nanoseconds since the Unix epoch.
+    pub const fn from_nanos(nanos: i64) -> Self {
+        Self(nanos)
+    }
+    /// Nanoseconds since the Unix epoch.
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+    /// Midnight UTC of a calendar date; `None` if the date does not exist.
+    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Self> {
+        chrono::NaiveDate::from_ymd_opt(year, month, day).map(Self::from_date)
+    }
+    /// Midnight UTC of a `chrono` date.
+    pub fn from_date(date: chrono::NaiveDate) -> Self {
+        let days = date
+            .signed_duration_since(chrono::NaiveDate::default())
+            .num_days();
+        Self(days * Self::NANOS_PER_DAY)
+    }
+    /// The UTC calendar date of this instant.
+    pub fn date(self) -> chrono::NaiveDate {
+        let days = self.0.div_euclid(Self::NANOS_PER_DAY);
+        chrono::NaiveDate::default() + chrono::Duration::days(days)
+    }
+    /// Whole days elapsed from `earlier` to `self` (negative if `earlier` is later).
+    pub fn days_since(self, earlier: Timestamp) -> f64 {
+        (self.0 - earlier.0) as f64 / Self::NANOS_PER_DAY as f64
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.rem_euclid(Self::NANOS_PER_DAY) == 0 {
+            write!(f, "{}", self.date())
+        } else {
+            write!(f, "{}ns", self.0)
+        }
+    }
+}
+
+/// How far ahead a forecast looks, in trading days.
+///
+/// Scaling rule ([`Forecast::rescale`]): returns over consecutive periods are treated as
+/// independent and identically distributed, so the mean scales with the number of
+/// periods `k` and sigma with `sqrt(k)`. Annualization uses 252 trading days.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+pub struct Horizon {
+    trading_days: f64,
+}
+
+impl Horizon {
+    /// One trading day.
+    pub const DAY: Horizon = Horizon { trading_days: 1.0 };
+    /// Trading days in a year, the annualization convention.
+    pub const TRADING_DAYS_PER_YEAR: f64 = 252.0;
+
+    /// A horizon of `days` trading days (may be fractional for intraday horizons).
+    pub fn trading_days(days: f64) -> CoreResult<Self> {
+        if days.is_finite() && days > 0.0 {
+            Ok(Self { trading_days: days })
+        } else {
+            Err(CoreError::OutOfRange {
+                field: "horizon",
+                value: days,
+                expected: "finite and > 0 trading days",
+            })
+        }
+    }
+    /// One year of 252 trading days.
+    pub fn year() -> Self {
+        Self {
+            trading_days: Self::TRADING_DAYS_PER_YEAR,
+        }
+    }
+    /// Length in trading days.
+    pub fn days(self) -> f64 {
+        self.trading_days
+    }
+}
+
+impl Default for Horizon {
+    fn default() -> Self {
+        Self::DAY
+    }
+}
+
+/// One quantile of a predictive distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Quantile {
+    /// Level in (0, 1).
+    pub level: f64,
+    /// Value of the quantile.
+    pub value: f64,
+}
+
+/// A causal effect estimate attached to a forecast (from the causal crate).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CausalEffect {
+    /// Conditional average treatment effect, in return units over the forecast horizon.
+    pub cate: f64,
+    /// Its standard error.
+    pub std_error: f64,
+    /// Two-sided p-value of "effect = 0".
+    pub p_value: f64,
+}
+
+/// How well calibrated the forecaster that produced a forecast has been.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationSummary {
+    /// Expected calibration error of the forecaster's recent predictions.
+    pub ece: f64,
+    /// Empirical coverage of its nominal intervals, if tracked.
+    pub coverage: Option<f64>,
+    /// Number of outcomes the summary rests on.
+    pub samples: usize,
+    /// Regime whose calibrator was applied, if any.
+    pub regime: Option<RegimeLabel>,
+}
+
+/// A predictive distribution summarized by (mean, sigma, horizon), with optional detail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// Expected return over the horizon.
+    pub mean: f64,
+    /// Standard deviation of the return over the horizon (> 0).
+    pub sigma: f64,
+    /// The horizon.
+    pub horizon: Horizon,
+    /// Quantiles, sorted by level, non-crossing.
+    #[serde(default)]
+    pub quantiles: Vec<Quantile>,
+    /// Mean conditional on each regime, when the forecaster provides it.
+    #[serde(default)]
+    pub regime_means: BTreeMap<RegimeLabel, f64>,
+    /// Causal effect of the signal behind this forecast, when estimated.
+    #[serde(default)]
+    pub causal_effect: Option<CausalEffect>,
+    /// Calibration summary of the producing forecaster, when tracked.
+    #[serde(default)]
+    pub calibration: Option<CalibrationSummary>,
+}
+
+impl Forecast {
+    /// A validated forecast: `mean` finite, `sigma` finite and > 0.
+    pub fn new(mean: f64, sigma: f64, horizon: Horizon) -> CoreResult<Self> {
+        check_finite("mean", &[mean])?;
+        if !(sigma.is_finite() && sigma > 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "sigma",
+                value: sigma,
+                expected: "finite and > 0",
+            });
+        }
+        Ok(Self {
+            mean,
+            sigma,
+            horizon,
+            quantiles: Vec::new(),
+            regime_means: BTreeMap::new(),
+            causal_effect: None,
+            calibration: None,
+        })
+    }
+
+    /// Adds quantiles after checking levels in (0, 1), finite values, strictly increasing
+    /// levels and non-decreasing values (no crossing).
+    pub fn with_quantiles(mut self, quantiles: Vec<Quantile>) -> CoreResult<Self> {
+        for q in &quantiles {
+            check_open_unit("quantile level", q.level)?;
+            check_finite("quantile value", &[q.value])?;
+        }
+        for (i, w) in quantiles.windows(2).enumerate() {
+            if w[1].level <= w[0].level {
+                return Err(CoreError::NotIncreasing {
+                    field: "quantile levels",
+                    index: i + 1,
+                });
+            }
+            if w[1].value < w[0].value {
+                return Err(CoreError::NotIncreasing {
+                    field: "quantile values (crossing)",
+                    index: i + 1,
+                });
+            }
+        }
+        self.quantiles = quantiles;
+        Ok(self)
+    }
+
+    /// The same forecast over another horizon under the i.i.d. rule: mean × k, sigma × √k
+    /// with k = new days / old days. Quantiles are rescaled around the mean the same way.
+    pub fn rescale(&self, to: Horizon) -> Forecast {
+        let k = to.days() / self.horizon.days();
+        let sk = k.sqrt();
+        let mut out = self.clone();
+        out.mean = self.mean * k;
+        out.sigma = self.sigma * sk;
+        out.horizon = to;
+        for q in &mut out.quantiles {
+            q.value = out.mean + (q.value - self.mean) * sk;
+        }
+        for m in out.regime_means.values_mut() {
+            *m *= k;
+        }
+        out
+    }
+
+    /// Mean divided by sigma, the forecast's signal-to-noise ratio.
+    pub fn sharpe(&self) -> f64 {
+        self.mean / self.sigma
+    }
+}
+
+/// Static and slowly changing facts about a tradable asset, plus the features forecasters use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetInfo {
+    /// The asset.
+    pub id: AssetId,
+    /// Sector label, if known.
+    pub sector: Option<String>,
+    /// Last price (currency units per share), > 0.
+    pub price: f64,
+    /// Average daily volume in shares, if known.
+    pub adv_shares: Option<f64>,
+    /// Shares available to borrow for shorting; `None` = unknown (treated as unavailable by sizers).
+    pub borrow_available_shares: Option<f64>,
+    /// Lot size in shares (1 for most equities).
+    pub lot_size: f64,
+    /// Feature vector for forecasters and policies.
+    #[serde(default)]
+    pub features: Vec<f64>,
+}
+
+impl AssetInfo {
+    /// An asset with a price and defaults elsewhere (no sector, unknown ADV and borrow, lot 1).
+    pub fn new(id: impl Into<AssetId>, price: f64) -> CoreResult<Self> {
+        if !(price.is_finite() && price > 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "price",
+                value: price,
+                expected: "finite and > 0",
+            });
+        }
+        Ok(Self {
+            id: id.into(),
+            sector: None,
+            price,
+            adv_shares: None,
+            borrow_available_shares: None,
+            lot_size: 1.0,
+            features: Vec::new(),
+        })
+    }
+}
+
+/// An asset together with its (calibrated) forecast: the unit that selection, portfolio
+/// construction and sizing work on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opportunity {
+    /// The asset.
+    pub asset: AssetInfo,
+    /// Its forecast.
+    pub forecast: Forecast,
+}
+
+/// One quote in a market snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quote {
+    /// The asset.
+    pub asset: AssetId,
+    /// When this quote was observed (may lag the snapshot time if stale).
+    pub time: Timestamp,
+    /// Last or mid price; may be non-finite in raw data (defense decides).
+    pub price: f64,
+    /// Traded volume over the bar, if known.
+    pub volume: Option<f64>,
+    /// Quoted spread in basis points, if known.
+    pub spread_bps: Option<f64>,
+}
+
+/// A named scalar market indicator (VIX, a credit spread, a realized volatility, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// Name, e.g. `"vix"`.
+    pub name: String,
+    /// When it was observed.
+    pub time: Timestamp,
+    /// Its value; may be non-finite in raw data.
+    pub value: f64,
+}
+
+/// Everything the pipeline sees at one decision time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketSnapshot {
+    /// Decision time.
+    pub time: Timestamp,
+    /// Quotes, one per asset.
+    pub quotes: Vec<Quote>,
+    /// Market indicators.
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+    /// Per-asset information (price, sector, ADV, features) for the assets that can be traded.
+    #[serde(default)]
+    pub assets: Vec<AssetInfo>,
+}
+
+impl MarketSnapshot {
+    /// The value of a named indicator, if present.
+    pub fn indicator(&self, name: &str) -> Option<f64> {
+        self.indicators.iter().find(|i| i.name == name).map(|i| i.value)
+    }
+}
+
+/// A regime label. The common labels are associated constants; any other name works too.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RegimeLabel(pub Cow<'static, str>);
+
+impl RegimeLabel {
+    /// Risk-on: rising, calm markets.
+    pub const RISK_ON: RegimeLabel = RegimeLabel(Cow::Borrowed("risk_on"));
+    /// Risk-off: falling markets, flight to quality.
+    pub const RISK_OFF: RegimeLabel = RegimeLabel(Cow::Borrowed("risk_off"));
+    /// High volatility.
+    pub const HIGH_VOL: RegimeLabel = RegimeLabel(Cow::Borrowed("high_vol"));
+    /// Low volatility.
+    pub const LOW_VOL: RegimeLabel = RegimeLabel(Cow::Borrowed("low_vol"));
+    /// Liquid markets.
+    pub const LIQUID: RegimeLabel = RegimeLabel(Cow::Borrowed("liquid"));
+    /// Illiquid markets.
+    pub const ILLIQUID: RegimeLabel = RegimeLabel(Cow::Borrowed("illiquid"));
+    /// No regime information.
+    pub const UNKNOWN: RegimeLabel = RegimeLabel(Cow::Borrowed("unknown"));
+
+    /// A label with any name.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(Cow::Owned(name.into()))
+    }
+    /// The label's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RegimeLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the regime stage knows about the current market.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegimeState {
+    /// Most likely (or rule-assigned) regime.
+    pub label: RegimeLabel,
+    /// Probability of each regime, summing to one.
+    pub probabilities: Vec<(RegimeLabel, f64)>,
+    /// Observations since the last detected change (MAP run length).
+    pub run_length: usize,
+    /// Posterior probability that a change happened at this observation.
+    pub change_probability: f64,
+    /// Whether the label changed at this observation.
+    pub changed: bool,
+    /// When the current regime began, if known.
+    pub since: Option<Timestamp>,
+}
+
+impl RegimeState {
+    /// A state with a single certain label and no change information.
+    pub fn certain(label: RegimeLabel) -> Self {
+        Self {
+            probabilities: vec![(label.clone(), 1.0)],
+            label,
+            run_length: 0,
+            change_probability: 0.0,
+            changed: false,
+            since: None,
+        }
+    }
+}
+
+impl Default for RegimeState {
+    fn default() -> Self {
+        Self::certain(RegimeLabel::UNKNOWN)
+    }
+}
+
+/// Portfolio weights as fractions of equity (negative = short).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Weights {
+    /// Assets, in the same order as `values`.
+    pub assets: Vec<AssetId>,
+    /// Weight per asset.
+    pub values: Vec<f64>,
+}
+
+impl Weights {
+    /// Weights after checking equal lengths and finite values.
+    pub fn new(assets: Vec<AssetId>, values: Vec<f64>) -> CoreResult<Self> {
+        crate::validate::check_shape("weights", &[assets.len()], &[values.len()])?;
+        check_finite("weights", &values)?;
+        Ok(Self { assets, values })
+    }
+    /// Number of assets.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+    /// Whether there are no assets.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+    /// Σ|w|.
+    pub fn gross(&self) -> f64 {
+        self.values.iter().map(|w| w.abs()).sum()
+    }
+    /// Σw.
+    pub fn net(&self) -> f64 {
+        self.values.iter().sum()
+    }
+    /// The weight of one asset (0 if absent).
+    pub fn get(&self, id: &AssetId) -> f64 {
+        self.assets
+            .iter()
+            .position(|a| a == id)
+            .map_or(0.0, |i| self.values[i])
+    }
+    /// L1 distance Σ|w − w'| over the union of assets (turnover of a rebalance).
+    pub fn turnover_to(&self, other: &Weights) -> f64 {
+        let mut t: f64 = self
+            .assets
+            .iter()
+            .zip(&self.values)
+            .map(|(a, w)| (w - other.get(a)).abs())
+            .sum();
+        for (a, w) in other.assets.iter().zip(&other.values) {
+            if !self.assets.contains(a) {
+                t += w.abs();
+            }
+        }
+        t
+    }
+}
+
+/// Buy or sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Side {
+    /// Buy.
+    Buy,
+    /// Sell (or sell short).
+    Sell,
+}
+
+/// How an order is worked.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum OrderType {
+    /// Limit order at the order's limit price.
+    Limit,
+    /// Market order.
+    Market,
+    /// Percentage of volume, at `rate` ∈ (0, 1] of market volume.
+    Pov {
+        /// Participation rate.
+        rate: f64,
+    },
+    /// Pegged to the primary quote (mid or near touch).
+    Pegged,
+}
+
+/// A trading venue.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Venue(pub String);
+
+/// An order to send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// The asset.
+    pub asset: AssetId,
+    /// Buy or sell.
+    pub side: Side,
+    /// Quantity in shares (> 0).
+    pub quantity: f64,
+    /// Order type.
+    pub order_type: OrderType,
+    /// Venue, once routed.
+    pub venue: Option<Venue>,
+    /// Limit price, for limit orders.
+    pub limit_price: Option<f64>,
+    /// Expected cost in basis points of notional, once estimated.
+    pub expected_cost_bps: Option<f64>,
+}
+
+impl Order {
+    /// A validated order with no venue, limit or cost yet.
+    pub fn new(asset: AssetId, side: Side, quantity: f64, order_type: OrderType) -> CoreResult<Self> {
+        if !(quantity.is_finite() && quantity > 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "quantity",
+                value: quantity,
+                expected: "finite and > 0",
+            });
+        }
+        Ok(Self {
+            asset,
+            side,
+            quantity,
+            order_type,
+            venue: None,
+            limit_price: None,
+            expected_cost_bps: None,
+        })
+    }
+}
+
+/// An execution report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fill {
+    /// The asset.
+    pub asset: AssetId,
+    /// When it filled.
+    pub time: Timestamp,
+    /// Side.
+    pub side: Side,
+    /// Shares filled.
+    pub quantity: f64,
+    /// Average fill price.
+    pub price: f64,
+    /// Price when the decision was made (for implementation shortfall).
+    pub arrival_price: f64,
+    /// Order type used.
+    pub order_type: OrderType,
+    /// Venue used.
+    pub venue: Option<Venue>,
+}
+
+/// What happened after a decision: realized returns and fills. The input of `learn`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Time the outcome was observed.
+    pub time: Option<Timestamp>,
+    /// Realized return per asset over the decision's horizon.
+    pub realized_returns: Vec<(AssetId, f64)>,
+    /// Fills of the decision's orders.
+    pub fills: Vec<Fill>,
+    /// Portfolio equity after the outcome, if tracked.
+    pub equity: Option<f64>,
+}
+
+/// Whether a decision was made normally or fell back to a safe default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DecisionStatus {
+    /// All stages ran.
+    Normal,
+    /// The guard refused the snapshot; the decision keeps the previous positions.
+    SafeFallback {
+        /// Why.
+        reasons: Vec<String>,
+    },
+}
+
+/// The output of one `decide` call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Decision time.
+    pub time: Timestamp,
+    /// Status.
+    pub status: DecisionStatus,
+    /// Regime at decision time.
+    pub regime: RegimeState,
+    /// Calibrated forecast per opportunity considered.
+    pub forecasts: Vec<(AssetId, Forecast)>,
+    /// The selected slate.
+    pub selected: Vec<AssetId>,
+    /// Target weights from the optimizer.
+    pub target: Weights,
+    /// Sized weights (after Kelly sizing and guards).
+    pub sized: Weights,
+    /// Orders to reach the sized weights.
+    pub orders: Vec<Order>,
+}
+
+/// One entry of the audit log: a decision plus what is needed to reproduce it.
+///
+/// The hash fields are lowercase hex digests; the audit crate computes and checks them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Position in the log, from 0.
+    pub sequence: u64,
+    /// Identifier of the policy (pipeline configuration) that decided.
+    pub policy_id: String,
+    /// Digest of the models' serialized state at decision time.
+    pub model_hash: String,
+    /// Version of the feature definitions.
+    pub feature_version: String,
+    /// Seed used for any randomness in the decision.
+    pub seed: u64,
+    /// Digest of the decision's inputs (the snapshot).
+    pub inputs_digest: String,
+    /// The decision.
+    pub decision: Decision,
+    /// Hash of the previous record (empty for the first).
+    pub prev_hash: String,
+    /// Hash of this record.
+    pub hash: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_date_round_trip() {
+        let t = Timestamp::from_ymd(2008, 9, 15).unwrap();
+        assert_eq!(t.date().to_string(), "2008-09-15");
+        assert_eq!(t.to_string(), "2008-09-15");
+        let before = Timestamp::from_ymd(1969, 12, 31).unwrap();
+        assert_eq!(before.as_nanos(), -Timestamp::NANOS_PER_DAY);
+        assert_eq!(before.date().to_string(), "1969-12-31");
+        assert!(Timestamp::from_ymd(2021, 2, 30).is_none());
+        assert_eq!(t.days_since(Timestamp::from_ymd(2008, 9, 14).unwrap()), 1.0);
+    }
+
+    #[test]
+    fn forecast_validation_and_rescale() {
+        assert!(Forecast::new(f64::NAN, 1.0, Horizon::DAY).is_err());
+        assert!(Forecast::new(0.0, 0.0, Horizon::DAY).is_err());
+        assert!(Forecast::new(0.0, -1.0, Horizon::DAY).is_err());
+        assert!(Horizon::trading_days(0.0).is_err());
+        let f = Forecast::new(0.001, 0.02, Horizon::DAY)
+            .unwrap()
+            .with_quantiles(vec![
+                Quantile {
+                    level: 0.1,
+                    value: -0.02,
+                },
+                Quantile {
+                    level: 0.9,
+                    value: 0.022,
+                },
+            ])
+            .unwrap();
+        let g = f.rescale(Horizon::trading_days(4.0).unwrap());
+        assert!((g.mean - 0.004).abs() < 1e-15);
+        assert!((g.sigma - 0.04).abs() < 1e-15);
+        assert!((g.quantiles[0].value - (0.004 - 0.021 * 2.0)).abs() < 1e-15);
+        let back = g.rescale(Horizon::DAY);
+        assert!((back.sigma - f.sigma).abs() < 1e-15);
+    }
+
+    #[test]
+    fn quantiles_must_not_cross() {
+        let f = Forecast::new(0.0, 1.0, Horizon::DAY).unwrap();
+        let crossing = vec![
+            Quantile {
+                level: 0.1,
+                value: 1.0,
+            },
+            Quantile {
+                level: 0.9,
+                value: 0.0,
+            },
+        ];
+        assert!(matches!(
+            f.clone().with_quantiles(crossing),
+            Err(CoreError::NotIncreasing { .. })
+        ));
+        let bad_level = vec![Quantile {
+            level: 1.0,
+            value: 1.0,
+        }];
+        assert!(matches!(
+            f.clone().with_quantiles(bad_level),
+            Err(CoreError::OutOfRange { .. })
+        ));
+        let unsorted = vec![
+            Quantile {
+                level: 0.9,
+                value: 0.0,
+            },
+            Quantile {
+                level: 0.1,
+                value: 1.0,
+            },
+        ];
+        assert!(f.with_quantiles(unsorted).is_err());
+    }
+
+    #[test]
+    fn weights_measures() {
+        let w = Weights::new(vec!["A".into(), "B".into()], vec![0.5, -0.25]).unwrap();
+        assert_eq!(w.gross(), 0.75);
+        assert_eq!(w.net(), 0.25);
+        let v = Weights::new(vec!["B".into(), "C".into()], vec![0.25, 0.1]).unwrap();
+        assert!((w.turnover_to(&v) - (0.5 + 0.5 + 0.1)).abs() < 1e-15);
+        assert!(Weights::new(vec!["A".into()], vec![]).is_err());
+        assert!(Weights::new(vec!["A".into()], vec![f64::NAN]).is_err());
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let mut f = Forecast::new(0.01, 0.2, Horizon::DAY).unwrap();
+        f.regime_means.insert(RegimeLabel::HIGH_VOL, -0.01);
+        let s = serde_json::to_string(&f).unwrap();
+        let g: Forecast = serde_json::from_str(&s).unwrap();
+        assert_eq!(f, g);
+        let r = RegimeState::certain(RegimeLabel::new("custom"));
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<RegimeState>(&s).unwrap(), r);
+    }
+}

@@ -1,0 +1,9 @@
+//! # prudentia
+//!
+//! Risk-aware trading decisions as a family of embeddable crates. This facade re-exports
+//! each role crate as a module behind a Cargo feature of the same name (all on by default).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(feature = "core")]
+pub use prudentia_core as core;
