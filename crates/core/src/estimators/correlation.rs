@@ -185,11 +185,13 @@ impl RollingCorrelation {
     /// Writes the window's correlation matrix into `out` (n × n). No allocation.
     /// A constant series in the window is an error ([`CoreError::OutOfRange`] on `variance`).
     pub fn correlation_into(&self, mut out: ArrayViewMut2<'_, f64>) -> CoreResult<()> {
-        self.covariance_into(out.view_mut())?;
+        self.check_ready()?;
         let n = self.n;
-        // Normalize in place: read variances first (diagonal is overwritten last).
+        check_shape("out", &[n, n], &[out.nrows(), out.ncols()])?;
+        let m = self.len as f64;
+        // Diagonal first holds 1/sd_i (after checking the variance), then is set to 1.
         for i in 0..n {
-            let v = out[[i, i]];
+            let v = (self.cross[i * n + i] - self.sum[i] * self.sum[i] / m) / (m - 1.0);
             if v.is_nan() || v <= 0.0 {
                 return Err(CoreError::OutOfRange {
                     field: "variance",
@@ -197,13 +199,37 @@ impl RollingCorrelation {
                     expected: "> 0 (a constant series has no correlation)",
                 });
             }
+            out[[i, i]] = 1.0 / v.sqrt();
         }
-        for i in 0..n {
-            let si = out[[i, i]].sqrt();
-            for j in (i + 1)..n {
-                let r = (out[[i, j]] / (si * out[[j, j]].sqrt())).clamp(-1.0, 1.0);
-                out[[i, j]] = r;
-                out[[j, i]] = r;
+        let scale = 1.0 / (m - 1.0);
+        match out.as_slice_mut() {
+            Some(o) => {
+                for i in 0..n {
+                    let si = o[i * n + i] * scale;
+                    let mi = self.sum[i] / m;
+                    let cross = &self.cross[i * n..(i + 1) * n];
+                    for j in (i + 1)..n {
+                        let r = ((cross[j] - mi * self.sum[j]) * si * o[j * n + j]).clamp(-1.0, 1.0);
+                        o[i * n + j] = r;
+                    }
+                }
+                for i in 0..n {
+                    for j in (i + 1)..n {
+                        o[j * n + i] = o[i * n + j];
+                    }
+                }
+            }
+            None => {
+                for i in 0..n {
+                    let si = out[[i, i]] * scale;
+                    let mi = self.sum[i] / m;
+                    for j in (i + 1)..n {
+                        let r =
+                            ((self.cross[i * n + j] - mi * self.sum[j]) * si * out[[j, j]]).clamp(-1.0, 1.0);
+                        out[[i, j]] = r;
+                        out[[j, i]] = r;
+                    }
+                }
             }
         }
         for i in 0..n {
@@ -267,6 +293,21 @@ mod tests {
         assert!(matches!(r.correlation(), Err(CoreError::OutOfRange { .. })));
         let mut out = Array2::zeros((3, 3));
         assert!(r.covariance_into(out.view_mut()).is_err());
+    }
+
+    #[test]
+    fn strided_output_equals_contiguous() {
+        let x = data(40, 5, 3, 1.0);
+        let mut r = RollingCorrelation::new(5, 20).unwrap();
+        r.extend(x.view()).unwrap();
+        let a = r.correlation().unwrap();
+        let mut big = Array2::zeros((10, 5));
+        r.correlation_into(big.slice_mut(s![..;2, ..]).reversed_axes())
+            .unwrap();
+        let b = big.slice(s![..;2, ..]).reversed_axes().to_owned();
+        for (u, v) in a.iter().zip(b.iter()) {
+            assert!((u - v).abs() < 1e-15);
+        }
     }
 
     fn data(t: usize, n: usize, seed: u64, level: f64) -> Array2<f64> {
