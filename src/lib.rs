@@ -7,3 +7,5 @@
 
 #[cfg(feature = "core")]
 pub use prudentia_core as core;
+#[cfg(feature = "defense")]
+pub use prudentia_defense as defense;

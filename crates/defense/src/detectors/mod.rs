@@ -1,0 +1,1 @@
+//! Streaming change detectors for single series.

@@ -1,0 +1,7 @@
+//! Distribution drift: PSI, the two-sample Kolmogorov–Smirnov test, and a per-feature monitor.
+
+pub mod kolmogorov;
+pub mod ks;
+
+pub use kolmogorov::{kolmogorov_sf, smirnov};
+pub use ks::{ks_2samp, ks_2samp_sorted, Alternative, KsMethod, KsResult};

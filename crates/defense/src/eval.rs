@@ -1,0 +1,1 @@
+//! Evaluation of change detectors against known change times.

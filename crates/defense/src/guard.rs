@@ -1,0 +1,174 @@
+//! The snapshot-level guard of the pipeline.
+
+use prudentia_core::traits::{Guard, Screened};
+use prudentia_core::validate::check_probability;
+use prudentia_core::{MarketSnapshot, RoleResult};
+use serde::{Deserialize, Serialize};
+
+use crate::defense::{InputDefense, InputDefenseConfig};
+use crate::error::DefenseResult;
+use crate::validator::{Observation, Transform, ValidatorConfig, Verdict};
+
+/// Configuration of a [`SnapshotGuard`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SnapshotGuardConfig {
+    /// Validators and quarantine. Quotes use the topic `"<asset id>"`; indicators use
+    /// `"indicator:<name>"` (set per-topic overrides under those names). Default: prices
+    /// are checked on log returns with a 7-day staleness limit; indicators on levels.
+    pub defense: InputDefenseConfig,
+    /// Validator for indicators without a per-topic override. Default: level transform,
+    /// 7-day staleness limit.
+    pub indicator_validator: ValidatorConfig,
+    /// Share of a snapshot's values that may be quarantined before the guard answers
+    /// `SafeFallback`. Default 0.2; in `[0, 1]`. Fallback when the share is strictly greater.
+    pub max_quarantined_share: f64,
+}
+
+impl Default for SnapshotGuardConfig {
+    fn default() -> Self {
+        let week = 7 * prudentia_core::Timestamp::NANOS_PER_DAY;
+        Self {
+            defense: InputDefenseConfig {
+                default_validator: ValidatorConfig {
+                    transform: Transform::LogReturn,
+                    max_age_ns: Some(week),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            indicator_validator: ValidatorConfig {
+                max_age_ns: Some(week),
+                ..Default::default()
+            },
+            max_quarantined_share: 0.2,
+        }
+    }
+}
+
+impl SnapshotGuardConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> DefenseResult<()> {
+        self.defense.validate()?;
+        self.indicator_validator.validate()?;
+        check_probability("max_quarantined_share", self.max_quarantined_share)?;
+        Ok(())
+    }
+}
+
+/// Screens whole [`MarketSnapshot`]s: every quote price and indicator value goes through its
+/// topic's validator; repaired values are substituted, quarantined ones removed (and kept in
+/// the quarantine). If the quarantined share exceeds `max_quarantined_share`, the answer is
+/// [`Screened::SafeFallback`] with one reason per quarantined value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotGuard {
+    config: SnapshotGuardConfig,
+    defense: InputDefense,
+}
+
+impl SnapshotGuard {
+    /// A guard after checking the configuration.
+    pub fn new(config: SnapshotGuardConfig) -> DefenseResult<Self> {
+        config.validate()?;
+        let defense = InputDefense::new(config.defense.clone())?;
+        Ok(Self { config, defense })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SnapshotGuardConfig {
+        &self.config
+    }
+
+    /// The underlying defense (validators, counts, quarantine).
+    pub fn defense(&self) -> &InputDefense {
+        &self.defense
+    }
+
+    /// Mutable access, e.g. to release quarantined items.
+    pub fn defense_mut(&mut self) -> &mut InputDefense {
+        &mut self.defense
+    }
+
+    /// Screens one snapshot (the typed-error form of [`Guard::screen`]).
+    pub fn screen_snapshot(&mut self, snapshot: &MarketSnapshot) -> Screened {
+        let now = Some(snapshot.time);
+        let mut out = snapshot.clone();
+        let mut reasons = Vec::new();
+        let (mut repaired, mut quarantined, mut total) = (0usize, 0usize, 0usize);
+        let mut keep_quotes = Vec::with_capacity(snapshot.quotes.len());
+        for q in &snapshot.quotes {
+            total += 1;
+            let obs = Observation::new(q.time, q.price);
+            let s = self.defense.process(q.asset.as_str(), &obs, now);
+            match s.verdict {
+                Verdict::Accept => keep_quotes.push(q.clone()),
+                Verdict::Repair { value, .. } => {
+                    repaired += 1;
+                    let mut q = q.clone();
+                    q.price = value;
+                    if let Some(a) = out.assets.iter_mut().find(|a| a.id == q.asset) {
+                        a.price = value;
+                    }
+                    keep_quotes.push(q);
+                }
+                Verdict::Quarantine { reason } => {
+                    quarantined += 1;
+                    reasons.push(format!("{}: {reason}", q.asset));
+                    out.assets.retain(|a| a.id != q.asset);
+                }
+            }
+        }
+        out.quotes = keep_quotes;
+        let mut keep_ind = Vec::with_capacity(snapshot.indicators.len());
+        for ind in &snapshot.indicators {
+            total += 1;
+            let topic = format!("indicator:{}", ind.name);
+            if self.defense.validator(&topic).is_none() && !self.config.defense.topics.contains_key(&topic) {
+                // Validated in `new`, so this cannot fail.
+                let _ = self
+                    .defense
+                    .register_topic(&topic, self.config.indicator_validator.clone());
+            }
+            let s = self
+                .defense
+                .process(&topic, &Observation::new(ind.time, ind.value), now);
+            match s.verdict {
+                Verdict::Accept => keep_ind.push(ind.clone()),
+                Verdict::Repair { value, .. } => {
+                    repaired += 1;
+                    let mut i = ind.clone();
+                    i.value = value;
+                    keep_ind.push(i);
+                }
+                Verdict::Quarantine { reason } => {
+                    quarantined += 1;
+                    reasons.push(format!("{topic}: {reason}"));
+                }
+            }
+        }
+        out.indicators = keep_ind;
+        let share = if total == 0 {
+            0.0
+        } else {
+            quarantined as f64 / total as f64
+        };
+        if share > self.config.max_quarantined_share {
+            Screened::SafeFallback {
+                reasons,
+                quarantined_share: share,
+            }
+        } else {
+            Screened::Clean {
+                snapshot: out,
+                repaired,
+                quarantined,
+            }
+        }
+    }
+}
+
+impl Guard for SnapshotGuard {
+    fn screen(&mut self, snapshot: &MarketSnapshot) -> RoleResult<Screened> {
+        Ok(self.screen_snapshot(snapshot))
+    }
+}

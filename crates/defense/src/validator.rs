@@ -1,0 +1,784 @@
+//! Per-topic validators: hard checks, a causal Hampel filter and a MAD z-score check.
+
+use std::fmt;
+
+use prudentia_core::validate::{check_non_negative, check_positive};
+use prudentia_core::{CoreError, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DefenseError, DefenseResult};
+use crate::rolling::RollingMedianMad;
+
+/// The consistency constant that turns a MAD into a standard-deviation estimate under
+/// normality: `1 / Φ⁻¹(3/4) ≈ 1.4826`.
+pub const MAD_SCALE: f64 = 1.482_602_218_505_602;
+
+/// One observation of a topic (a price, an indicator, a feature).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// When the value was observed (source time, not arrival time).
+    pub time: Timestamp,
+    /// The value; `None` when the field was missing from the message.
+    pub value: Option<f64>,
+}
+
+impl Observation {
+    /// An observation with a value.
+    pub fn new(time: Timestamp, value: f64) -> Self {
+        Self {
+            time,
+            value: Some(value),
+        }
+    }
+    /// An observation whose value field was missing.
+    pub fn missing(time: Timestamp) -> Self {
+        Self { time, value: None }
+    }
+}
+
+/// Why an observation was repaired or quarantined. Each variant carries the numbers behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The value field was missing.
+    Missing,
+    /// The value was NaN or infinite.
+    NonFinite {
+        /// The value.
+        value: f64,
+    },
+    /// The value lies outside the configured range.
+    OutOfRange {
+        /// The value.
+        value: f64,
+        /// Lower bound (inclusive).
+        min: f64,
+        /// Upper bound (inclusive).
+        max: f64,
+    },
+    /// The observation is older than `max_age` at processing time.
+    Stale {
+        /// Age at processing time, in nanoseconds.
+        age_ns: i64,
+        /// The configured limit, in nanoseconds.
+        max_age_ns: i64,
+    },
+    /// The timestamp is earlier than the last accepted timestamp of the topic.
+    OutOfOrder {
+        /// This observation's time.
+        time: Timestamp,
+        /// The latest time already seen.
+        last: Timestamp,
+    },
+    /// The timestamp equals the last accepted timestamp of the topic.
+    DuplicateTimestamp {
+        /// The repeated time.
+        time: Timestamp,
+    },
+    /// The relative change from the previous admitted value exceeds the configured limit.
+    Jump {
+        /// Previous admitted value.
+        from: f64,
+        /// This value.
+        to: f64,
+        /// `|to / from − 1|`.
+        relative: f64,
+        /// The configured limit.
+        limit: f64,
+    },
+    /// The (transformed) value is far from the trailing-window median in robust units.
+    Outlier {
+        /// Robust z-score `(y − median) / (1.4826 · MAD)`.
+        z: f64,
+        /// The threshold that was passed.
+        threshold: f64,
+        /// The trailing-window median (in transformed units).
+        median: f64,
+    },
+    /// The item was re-admitted by an operator without re-checking ([`ReleaseMode::Override`](crate::ReleaseMode)).
+    OperatorOverride,
+}
+
+impl Reason {
+    /// The kind of reason, for filtering and counting.
+    pub fn kind(&self) -> ReasonKind {
+        match self {
+            Reason::Missing => ReasonKind::Missing,
+            Reason::NonFinite { .. } => ReasonKind::NonFinite,
+            Reason::OutOfRange { .. } => ReasonKind::OutOfRange,
+            Reason::Stale { .. } => ReasonKind::Stale,
+            Reason::OutOfOrder { .. } => ReasonKind::OutOfOrder,
+            Reason::DuplicateTimestamp { .. } => ReasonKind::DuplicateTimestamp,
+            Reason::Jump { .. } => ReasonKind::Jump,
+            Reason::Outlier { .. } => ReasonKind::Outlier,
+            Reason::OperatorOverride => ReasonKind::OperatorOverride,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Reason::Missing => write!(f, "missing value"),
+            Reason::NonFinite { value } => write!(f, "non-finite value {value}"),
+            Reason::OutOfRange { value, min, max } => {
+                write!(f, "value {value} outside [{min}, {max}]")
+            }
+            Reason::Stale { age_ns, max_age_ns } => write!(
+                f,
+                "stale: {:.3} days old, limit {:.3} days",
+                age_ns as f64 / Timestamp::NANOS_PER_DAY as f64,
+                max_age_ns as f64 / Timestamp::NANOS_PER_DAY as f64
+            ),
+            Reason::OutOfOrder { time, last } => {
+                write!(f, "out of order: {time} is before {last}")
+            }
+            Reason::DuplicateTimestamp { time } => write!(f, "duplicate timestamp {time}"),
+            Reason::Jump {
+                from,
+                to,
+                relative,
+                limit,
+            } => write!(
+                f,
+                "jump from {from} to {to} ({:.1}% > {:.1}%)",
+                relative * 100.0,
+                limit * 100.0
+            ),
+            Reason::Outlier { z, threshold, median } => write!(
+                f,
+                "outlier: robust z = {z:.2} (|z| > {threshold}), window median {median:.6}"
+            ),
+            Reason::OperatorOverride => write!(f, "released by operator override"),
+        }
+    }
+}
+
+/// The kind of a [`Reason`], without its numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ReasonKind {
+    /// [`Reason::Missing`].
+    Missing,
+    /// [`Reason::NonFinite`].
+    NonFinite,
+    /// [`Reason::OutOfRange`].
+    OutOfRange,
+    /// [`Reason::Stale`].
+    Stale,
+    /// [`Reason::OutOfOrder`].
+    OutOfOrder,
+    /// [`Reason::DuplicateTimestamp`].
+    DuplicateTimestamp,
+    /// [`Reason::Jump`].
+    Jump,
+    /// [`Reason::Outlier`].
+    Outlier,
+    /// [`Reason::OperatorOverride`].
+    OperatorOverride,
+}
+
+/// What a validator made of one observation. A value, not an error.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum Verdict {
+    /// Use the value as it is.
+    Accept,
+    /// Use `value` instead of the observed value.
+    Repair {
+        /// The replacement (in the observation's units).
+        value: f64,
+        /// Why the observed value was replaced.
+        reason: Reason,
+    },
+    /// Keep the observation out of decisions (it goes to the quarantine, never dropped).
+    Quarantine {
+        /// Why.
+        reason: Reason,
+    },
+}
+
+impl Verdict {
+    /// Whether the verdict lets a value through (accepted or repaired).
+    pub fn is_admitted(&self) -> bool {
+        !matches!(self, Verdict::Quarantine { .. })
+    }
+    /// The reason, if any.
+    pub fn reason(&self) -> Option<&Reason> {
+        match self {
+            Verdict::Accept => None,
+            Verdict::Repair { reason, .. } | Verdict::Quarantine { reason } => Some(reason),
+        }
+    }
+}
+
+/// The series the Hampel filter and the z-score look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Transform {
+    /// The value itself (indicators, spreads, returns fed directly).
+    #[default]
+    Level,
+    /// `x_t − x_ref`, the change from the previous admitted value.
+    Difference,
+    /// `ln(x_t / x_ref)`, for strictly positive series such as prices. Non-positive values
+    /// are quarantined as out of range.
+    LogReturn,
+}
+
+/// What the Hampel filter does with an outlier below the quarantine threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum HampelAction {
+    /// Replace the value with the trailing-window median (Hampel's rule).
+    #[default]
+    Repair,
+    /// Quarantine it.
+    Quarantine,
+}
+
+/// Configuration of one topic's validator.
+///
+/// The Hampel filter is **causal**: observation `t` is compared with the median and MAD of
+/// the `window` admitted (transformed) values *before* `t`, never with later values:
+///
+/// `z_t = (y_t − med(y_{t−w..t−1})) / (1.4826 · MAD(y_{t−w..t−1}))`.
+///
+/// `|z_t| > hampel_threshold` ⇒ `hampel_action` (repair with the median by default);
+/// `|z_t| ≥ quarantine_threshold` ⇒ quarantine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ValidatorConfig {
+    /// Trailing window length, in observations. Default 21; at least 3.
+    pub window: usize,
+    /// Admitted observations needed before the Hampel/z-score checks start. Default 10;
+    /// in `[3, window]`.
+    pub min_periods: usize,
+    /// Hampel threshold `k` in robust standard deviations. Default 3.0; finite, > 0.
+    pub hampel_threshold: f64,
+    /// MAD z-score at or above which the observation is quarantined. Default 5.0; finite,
+    /// `>= hampel_threshold`.
+    pub quarantine_threshold: f64,
+    /// What to do between the two thresholds. Default [`HampelAction::Repair`].
+    pub hampel_action: HampelAction,
+    /// MAD scale constant. Default [`MAD_SCALE`] (1.4826); finite, > 0.
+    pub mad_scale: f64,
+    /// Floor on the robust scale `1.4826 · MAD` (in transformed units), so a flat window
+    /// does not make every change infinitely surprising. Default 0 (no floor); finite, >= 0.
+    pub min_scale: f64,
+    /// Series the robust checks look at. Default [`Transform::Level`].
+    pub transform: Transform,
+    /// Allowed value range (inclusive), if any. Default none.
+    pub range: Option<(f64, f64)>,
+    /// Maximum age `now − time` in nanoseconds before an observation is stale. Default
+    /// none (no staleness check); >= 0.
+    pub max_age_ns: Option<i64>,
+    /// Maximum relative change `|x / x_ref − 1|` from the previous admitted value. Default
+    /// none; finite, > 0.
+    pub max_jump: Option<f64>,
+    /// After this many consecutive outlier or jump quarantines the series is deemed to have
+    /// moved to a new level: the window is cleared and the reference reset (the observation
+    /// itself stays quarantined). Default 5; at least 1.
+    pub reanchor_after: usize,
+}
+
+impl Default for ValidatorConfig {
+    fn default() -> Self {
+        Self {
+            window: 21,
+            min_periods: 10,
+            hampel_threshold: 3.0,
+            quarantine_threshold: 5.0,
+            hampel_action: HampelAction::Repair,
+            mad_scale: MAD_SCALE,
+            min_scale: 0.0,
+            transform: Transform::Level,
+            range: None,
+            max_age_ns: None,
+            max_jump: None,
+            reanchor_after: 5,
+        }
+    }
+}
+
+impl ValidatorConfig {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> DefenseResult<()> {
+        if self.window < 3 {
+            return Err(DefenseError::TooSmall {
+                field: "window",
+                value: self.window,
+                min: 3,
+            });
+        }
+        if self.min_periods < 3 {
+            return Err(DefenseError::TooSmall {
+                field: "min_periods",
+                value: self.min_periods,
+                min: 3,
+            });
+        }
+        if self.min_periods > self.window {
+            return Err(DefenseError::Inverted {
+                low_field: "min_periods",
+                low: self.min_periods as f64,
+                high_field: "window",
+                high: self.window as f64,
+            });
+        }
+        check_positive("hampel_threshold", self.hampel_threshold)?;
+        check_positive("quarantine_threshold", self.quarantine_threshold)?;
+        if self.quarantine_threshold < self.hampel_threshold {
+            return Err(DefenseError::Inverted {
+                low_field: "hampel_threshold",
+                low: self.hampel_threshold,
+                high_field: "quarantine_threshold",
+                high: self.quarantine_threshold,
+            });
+        }
+        check_positive("mad_scale", self.mad_scale)?;
+        check_non_negative("min_scale", self.min_scale)?;
+        if let Some((lo, hi)) = self.range {
+            if lo.is_nan() || hi.is_nan() {
+                return Err(CoreError::NonFinite {
+                    field: "range",
+                    index: usize::from(!lo.is_nan()),
+                    value: f64::NAN,
+                }
+                .into());
+            }
+            if lo > hi {
+                return Err(DefenseError::Inverted {
+                    low_field: "range.0",
+                    low: lo,
+                    high_field: "range.1",
+                    high: hi,
+                });
+            }
+        }
+        if let Some(a) = self.max_age_ns {
+            if a < 0 {
+                return Err(CoreError::OutOfRange {
+                    field: "max_age_ns",
+                    value: a as f64,
+                    expected: ">= 0",
+                }
+                .into());
+            }
+        }
+        if let Some(j) = self.max_jump {
+            check_positive("max_jump", j)?;
+        }
+        if self.reanchor_after == 0 {
+            return Err(DefenseError::TooSmall {
+                field: "reanchor_after",
+                value: 0,
+                min: 1,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The validator of one topic: hard checks, then the causal Hampel filter and MAD z-score.
+///
+/// Checks run in this order and the first failure is the reason: out-of-order and
+/// duplicate timestamps, staleness, missing value, non-finite value, range, jump, robust
+/// z-score. State (window, last time, reference value) advances only with admitted
+/// observations, except that the last time also advances past a quarantined observation
+/// whose timestamp was in order and whose value was present and finite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validator {
+    config: ValidatorConfig,
+    window: RollingMedianMad,
+    last_time: Option<Timestamp>,
+    reference: Option<f64>,
+    consecutive_outliers: usize,
+}
+
+impl Validator {
+    /// A validator after checking the configuration.
+    pub fn new(config: ValidatorConfig) -> DefenseResult<Self> {
+        config.validate()?;
+        let window = RollingMedianMad::new(config.window)?;
+        Ok(Self {
+            config,
+            window,
+            last_time: None,
+            reference: None,
+            consecutive_outliers: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ValidatorConfig {
+        &self.config
+    }
+
+    /// The trailing window of admitted transformed values.
+    pub fn window(&self) -> &RollingMedianMad {
+        &self.window
+    }
+
+    /// The last timestamp seen in order, if any.
+    pub fn last_time(&self) -> Option<Timestamp> {
+        self.last_time
+    }
+
+    /// The previous admitted value (reference for jumps and transforms), if any.
+    pub fn reference(&self) -> Option<f64> {
+        self.reference
+    }
+
+    /// Robust z-score of a transformed value `y` against the current window, or `None`
+    /// while fewer than `min_periods` values are held.
+    pub fn robust_z(&self, y: f64) -> Option<(f64, f64)> {
+        if self.window.len() < self.config.min_periods {
+            return None;
+        }
+        let (med, mad) = self.window.median_mad()?;
+        let scale = (self.config.mad_scale * mad).max(self.config.min_scale);
+        let dev = y - med;
+        let z = if scale > 0.0 {
+            dev / scale
+        } else if dev == 0.0 {
+            0.0
+        } else {
+            dev.signum() * f64::INFINITY
+        };
+        Some((z, med))
+    }
+
+    fn transform(&self, x: f64) -> Option<f64> {
+        match self.config.transform {
+            Transform::Level => Some(x),
+            Transform::Difference => self.reference.map(|r| x - r),
+            Transform::LogReturn => self.reference.map(|r| (x / r).ln()),
+        }
+    }
+
+    fn untransform(&self, y: f64) -> f64 {
+        match (self.config.transform, self.reference) {
+            (Transform::Level, _) | (_, None) => y,
+            (Transform::Difference, Some(r)) => r + y,
+            (Transform::LogReturn, Some(r)) => r * y.exp(),
+        }
+    }
+
+    /// Judges one observation and advances the state. `now` is the processing time used by
+    /// the staleness check (`None` skips it).
+    pub fn observe(&mut self, obs: &Observation, now: Option<Timestamp>) -> Verdict {
+        let (verdict, advance_time) = self.judge(obs, now);
+        if advance_time {
+            self.last_time = Some(obs.time);
+        }
+        match verdict {
+            Verdict::Accept | Verdict::Repair { .. } => {
+                // `judge` admits only present, finite values.
+                let x = obs.value.unwrap_or(f64::NAN);
+                if let Some(y) = self.transform(x) {
+                    self.window.push(y);
+                }
+                self.reference = Some(x);
+                self.consecutive_outliers = 0;
+            }
+            Verdict::Quarantine { reason } => {
+                if matches!(reason, Reason::Outlier { .. } | Reason::Jump { .. }) {
+                    self.consecutive_outliers += 1;
+                    if self.consecutive_outliers >= self.config.reanchor_after {
+                        self.window.clear();
+                        self.reference = obs.value;
+                        self.consecutive_outliers = 0;
+                        if let Some(y) = obs.value.and_then(|x| self.transform(x)) {
+                            self.window.push(y);
+                        }
+                    }
+                }
+            }
+        }
+        verdict
+    }
+
+    /// Admits an observation without checks (operator override): the state advances as for
+    /// an accepted value when the value is present, finite and in time order.
+    pub fn admit(&mut self, obs: &Observation) -> Verdict {
+        let in_order = self.last_time.is_none_or(|t| obs.time > t);
+        if let (Some(x), true) = (obs.value, in_order) {
+            if x.is_finite() {
+                if let Some(y) = self.transform(x) {
+                    if y.is_finite() {
+                        self.window.push(y);
+                    }
+                }
+                self.reference = Some(x);
+                self.last_time = Some(obs.time);
+                self.consecutive_outliers = 0;
+            }
+        }
+        Verdict::Accept
+    }
+
+    fn judge(&self, obs: &Observation, now: Option<Timestamp>) -> (Verdict, bool) {
+        let q = |reason| Verdict::Quarantine { reason };
+        if let Some(last) = self.last_time {
+            if obs.time < last {
+                return (q(Reason::OutOfOrder { time: obs.time, last }), false);
+            }
+            if obs.time == last {
+                return (q(Reason::DuplicateTimestamp { time: obs.time }), false);
+            }
+        }
+        if let (Some(max_age_ns), Some(now)) = (self.config.max_age_ns, now) {
+            let age_ns = now.as_nanos().saturating_sub(obs.time.as_nanos());
+            if age_ns > max_age_ns {
+                return (q(Reason::Stale { age_ns, max_age_ns }), false);
+            }
+        }
+        let Some(x) = obs.value else {
+            return (q(Reason::Missing), false);
+        };
+        if !x.is_finite() {
+            return (q(Reason::NonFinite { value: x }), false);
+        }
+        if let Some((min, max)) = self.config.range {
+            if x < min || x > max {
+                return (q(Reason::OutOfRange { value: x, min, max }), true);
+            }
+        }
+        if self.config.transform == Transform::LogReturn && x <= 0.0 {
+            return (
+                q(Reason::OutOfRange {
+                    value: x,
+                    min: f64::MIN_POSITIVE,
+                    max: f64::INFINITY,
+                }),
+                true,
+            );
+        }
+        if let (Some(limit), Some(from)) = (self.config.max_jump, self.reference) {
+            if from != 0.0 {
+                let relative = (x / from - 1.0).abs();
+                if relative > limit {
+                    return (
+                        q(Reason::Jump {
+                            from,
+                            to: x,
+                            relative,
+                            limit,
+                        }),
+                        true,
+                    );
+                }
+            }
+        }
+        if let Some(y) = self.transform(x) {
+            if let Some((z, median)) = self.robust_z(y) {
+                let az = z.abs();
+                if az >= self.config.quarantine_threshold {
+                    let reason = Reason::Outlier {
+                        z,
+                        threshold: self.config.quarantine_threshold,
+                        median,
+                    };
+                    return (q(reason), true);
+                }
+                if az > self.config.hampel_threshold {
+                    let reason = Reason::Outlier {
+                        z,
+                        threshold: self.config.hampel_threshold,
+                        median,
+                    };
+                    let v = match self.config.hampel_action {
+                        HampelAction::Repair => Verdict::Repair {
+                            value: self.untransform(median),
+                            reason,
+                        },
+                        HampelAction::Quarantine => q(reason),
+                    };
+                    return (v, true);
+                }
+            }
+        }
+        (Verdict::Accept, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(d: i64) -> Timestamp {
+        Timestamp::from_nanos(d * Timestamp::NANOS_PER_DAY)
+    }
+
+    #[test]
+    fn hard_checks_in_order() {
+        let cfg = ValidatorConfig {
+            range: Some((0.0, 100.0)),
+            max_age_ns: Some(2 * Timestamp::NANOS_PER_DAY),
+            max_jump: Some(0.5),
+            ..Default::default()
+        };
+        let mut v = Validator::new(cfg).unwrap();
+        assert_eq!(
+            v.observe(&Observation::new(t(1), 10.0), Some(t(1))),
+            Verdict::Accept
+        );
+        let r = |v: Verdict| v.reason().map(Reason::kind);
+        assert_eq!(
+            r(v.observe(&Observation::new(t(1), 10.0), None)),
+            Some(ReasonKind::DuplicateTimestamp)
+        );
+        assert_eq!(
+            r(v.observe(&Observation::new(t(0), 10.0), None)),
+            Some(ReasonKind::OutOfOrder)
+        );
+        assert_eq!(
+            r(v.observe(&Observation::new(t(2), 10.0), Some(t(5)))),
+            Some(ReasonKind::Stale)
+        );
+        assert_eq!(
+            r(v.observe(&Observation::missing(t(3)), None)),
+            Some(ReasonKind::Missing)
+        );
+        assert_eq!(
+            r(v.observe(&Observation::new(t(3), f64::NAN), None)),
+            Some(ReasonKind::NonFinite)
+        );
+        assert_eq!(
+            r(v.observe(&Observation::new(t(3), 101.0), None)),
+            Some(ReasonKind::OutOfRange)
+        );
+        assert_eq!(
+            r(v.observe(&Observation::new(t(4), 16.0), None)),
+            Some(ReasonKind::Jump)
+        );
+        assert_eq!(v.observe(&Observation::new(t(5), 11.0), None), Verdict::Accept);
+    }
+
+    #[test]
+    fn hampel_repairs_and_quarantines_causally() {
+        let mut v = Validator::new(ValidatorConfig::default()).unwrap();
+        let base = [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 0.98, 1.01, 0.99, 1.0];
+        for (i, x) in base.iter().enumerate() {
+            assert_eq!(
+                v.observe(&Observation::new(t(i as i64), *x), None),
+                Verdict::Accept
+            );
+        }
+        // median 1.0, MAD 0.02 → scale ≈ 0.0297; 1.12 is z ≈ 4.05 → repaired with the median.
+        let r = v.observe(&Observation::new(t(20), 1.12), None);
+        assert!(
+            matches!(r, Verdict::Repair { value, .. } if value == 1.0),
+            "{r:?}"
+        );
+        // 2.0 is z ≈ 33 → quarantined.
+        let r = v.observe(&Observation::new(t(21), 2.0), None);
+        assert!(
+            matches!(
+                r,
+                Verdict::Quarantine {
+                    reason: Reason::Outlier { .. }
+                }
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn level_shift_reanchors() {
+        let mut v = Validator::new(ValidatorConfig::default()).unwrap();
+        let mut day = 0;
+        let mut next = |x: f64, v: &mut Validator| {
+            day += 1;
+            v.observe(&Observation::new(t(day), x), None)
+        };
+        for i in 0..30 {
+            let _ = next(1.0 + 0.01 * ((i * 7) % 5) as f64, &mut v);
+        }
+        let verdicts: Vec<_> = (0..40)
+            .map(|i| next(5.0 + 0.01 * ((i * 7) % 5) as f64, &mut v))
+            .collect();
+        let q = verdicts.iter().filter(|v| !v.is_admitted()).count();
+        assert_eq!(q, 5, "{verdicts:?}");
+        assert!(verdicts[20..].iter().all(|v| *v == Verdict::Accept));
+    }
+
+    #[test]
+    fn bad_configs_are_typed_errors() {
+        let bad = |c: ValidatorConfig| Validator::new(c).unwrap_err();
+        assert!(matches!(
+            bad(ValidatorConfig {
+                window: 0,
+                ..Default::default()
+            }),
+            DefenseError::TooSmall { field: "window", .. }
+        ));
+        assert!(matches!(
+            bad(ValidatorConfig {
+                hampel_threshold: f64::NAN,
+                ..Default::default()
+            }),
+            DefenseError::Core(CoreError::OutOfRange {
+                field: "hampel_threshold",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bad(ValidatorConfig {
+                quarantine_threshold: 2.0,
+                ..Default::default()
+            }),
+            DefenseError::Inverted { .. }
+        ));
+        assert!(matches!(
+            bad(ValidatorConfig {
+                range: Some((1.0, 0.0)),
+                ..Default::default()
+            }),
+            DefenseError::Inverted { .. }
+        ));
+        assert!(matches!(
+            bad(ValidatorConfig {
+                range: Some((f64::NAN, 0.0)),
+                ..Default::default()
+            }),
+            DefenseError::Core(CoreError::NonFinite { .. })
+        ));
+        assert!(matches!(
+            bad(ValidatorConfig {
+                max_jump: Some(f64::NAN),
+                ..Default::default()
+            }),
+            DefenseError::Core(CoreError::OutOfRange {
+                field: "max_jump",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bad(ValidatorConfig {
+                max_age_ns: Some(-1),
+                ..Default::default()
+            }),
+            DefenseError::Core(CoreError::OutOfRange {
+                field: "max_age_ns",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bad(ValidatorConfig {
+                min_periods: 30,
+                ..Default::default()
+            }),
+            DefenseError::Inverted { .. }
+        ));
+        assert!(matches!(
+            bad(ValidatorConfig {
+                reanchor_after: 0,
+                ..Default::default()
+            }),
+            DefenseError::TooSmall {
+                field: "reanchor_after",
+                ..
+            }
+        ));
+    }
+}
