@@ -1,0 +1,445 @@
+//! Fast heuristics for large n: lazy greedy + 1-swap local search, and maximal marginal
+//! relevance (MMR).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SelectionError;
+use crate::problem::{SelectionProblem, NO_SECTOR};
+use crate::solution::{Method, Selection, SelectionStatus};
+
+/// Settings of [`GreedySwap`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GreedySwapConfig {
+    /// Maximum passes of best-improvement 1-swap local search after the greedy. 0 disables it.
+    /// Default 1000, range ≥ 0.
+    pub max_swap_passes: usize,
+    /// Also compute the root bound of [`root_upper_bound`] so that the result carries a gap.
+    /// Costs O(n²) (about as much as the heuristic itself at n = 2000). Default false.
+    pub compute_bound: bool,
+}
+
+impl Default for GreedySwapConfig {
+    fn default() -> Self {
+        Self {
+            max_swap_passes: 1000,
+            compute_bound: false,
+        }
+    }
+}
+
+/// Greedy construction plus 1-swap local search.
+///
+/// Greedy: starting from the required items, add the allowed item with the largest marginal
+/// gain `g_j(S) = μ_j − λ Σ_{i∈S} ρ_ij` until K items are chosen. When every off-diagonal
+/// correlation is ≥ 0 (and no minimum return is set) the gains only shrink as S grows, so
+/// the *lazy* greedy of Minoux (1978) applies: stale gains in a max-heap are upper bounds and
+/// only the top is re-evaluated. Otherwise every gain is updated incrementally (O(n) per
+/// step). Local search: repeatedly apply the best improving swap `i ∈ S ↔ j ∉ S`, whose
+/// change is `Δ = g_j(S) + λ ρ_ij − (μ_i − λ Σ_{l∈S∖i} ρ_il)`, evaluated for all K·n pairs
+/// in O(1) each from maintained penalty sums, until no swap improves (a 1-swap local
+/// optimum) or the pass limit is reached. Both steps respect every constraint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GreedySwap {
+    config: GreedySwapConfig,
+}
+
+impl GreedySwap {
+    /// A validated heuristic (every setting is valid today; kept fallible for symmetry).
+    pub fn new(config: GreedySwapConfig) -> Result<Self, SelectionError> {
+        Ok(Self { config })
+    }
+
+    /// Runs greedy then local search.
+    pub fn solve(&self, p: &SelectionProblem) -> Selection {
+        let mut cur = Current::new(p);
+        let ok = if p.min_return.is_none() && p.all_offdiag_nonnegative() {
+            cur.lazy_greedy()
+        } else {
+            cur.eager_greedy(|cur, j| cur.p.mu[j] - cur.p.lambda * cur.pen[j])
+        };
+        if ok {
+            cur.local_search(self.config.max_swap_passes);
+        }
+        finish(p, cur, ok, self.config.compute_bound, Method::GreedySwap)
+    }
+}
+
+/// Settings of [`Mmr`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct MmrConfig {
+    /// Passes of 1-swap local search after MMR (0 = pure MMR). Default 0.
+    pub max_swap_passes: usize,
+    /// Also compute the root bound so that the result carries a gap. Default false.
+    pub compute_bound: bool,
+}
+
+/// Maximal marginal relevance (Carbonell & Goldstein 1998, SIGIR), adapted to the objective's
+/// units: pick next the allowed item maximizing `μ_j − λ |S| max_{i∈S} ρ_ij`, i.e. the
+/// marginal gain with every pair charged at the item's worst correlation with the slate.
+/// Penalizing the *nearest* neighbour rather than the sum spreads the slate more evenly; the
+/// result is reported under the true objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mmr {
+    config: MmrConfig,
+}
+
+impl Mmr {
+    /// A validated MMR heuristic.
+    pub fn new(config: MmrConfig) -> Result<Self, SelectionError> {
+        Ok(Self { config })
+    }
+
+    /// Runs MMR (and the optional local search).
+    pub fn solve(&self, p: &SelectionProblem) -> Selection {
+        let mut cur = Current::new(p);
+        let n = p.n;
+        let mut maxr = vec![f64::NEG_INFINITY; n];
+        for &i in &cur.set {
+            for (l, m) in maxr.iter_mut().enumerate() {
+                *m = m.max(p.rho[i * n + l]);
+            }
+        }
+        let mut ok = true;
+        while cur.set.len() < p.k {
+            let s = cur.set.len() as f64;
+            let j = {
+                let maxr = &maxr;
+                cur.best_allowed(|cur, j| {
+                    let m = if maxr[j].is_finite() { maxr[j] } else { 0.0 };
+                    cur.p.mu[j] - cur.p.lambda * s * m
+                })
+            };
+            match j {
+                Some(j) => {
+                    cur.add(j);
+                    for (l, m) in maxr.iter_mut().enumerate() {
+                        *m = m.max(p.rho[j * n + l]);
+                    }
+                }
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            cur.local_search(self.config.max_swap_passes);
+        }
+        finish(p, cur, ok, self.config.compute_bound, Method::Mmr)
+    }
+}
+
+/// The K largest μ among allowed items, respecting membership and sector caps but ignoring
+/// correlation: the baseline a diversified slate is compared with.
+pub fn top_k_by_return(p: &SelectionProblem) -> Selection {
+    let mut cur = Current::new(p);
+    let ok = cur.eager_greedy(|cur, j| cur.p.mu[j]);
+    finish(p, cur, ok, false, Method::TopK)
+}
+
+fn finish(p: &SelectionProblem, cur: Current<'_>, ok: bool, bound: bool, method: Method) -> Selection {
+    let ub = if bound { Some(root_upper_bound(p)) } else { None };
+    if !ok || !p.is_feasible(&cur.set) {
+        return Selection::from_set(p, Vec::new(), ub, 0, SelectionStatus::Infeasible, method);
+    }
+    Selection::from_set(p, cur.set, ub, 0, SelectionStatus::Heuristic, method)
+}
+
+/// A valid upper bound on the optimum at the root: with `S` the required items and
+/// `r = K − |S|` picks left among the allowed items `C`,
+///
+/// `f* ≤ f(S) + Σ_{top r j ∈ C} [ μ_j − λ Σ_{i∈S} ρ_ij − (λ/2) · (sum of the r−1 smallest ρ_jl, l ∈ C∖j) ]`,
+///
+/// because the pair penalty of the r new items splits evenly between the two ends of each
+/// pair and each end has at least the r−1 smallest correlations to the others. O(n²).
+pub fn root_upper_bound(p: &SelectionProblem) -> f64 {
+    let n = p.n;
+    let set = &p.must_include;
+    let r = p.k - set.len();
+    let base = p.objective(set);
+    if r == 0 {
+        return base;
+    }
+    let allowed: Vec<usize> = (0..n).filter(|&j| !p.excluded[j] && !p.included[j]).collect();
+    let mut row = Vec::with_capacity(allowed.len());
+    let mut scores = Vec::with_capacity(allowed.len());
+    for &j in &allowed {
+        let pen: f64 = set.iter().map(|&i| p.rho[j * n + i]).sum();
+        let mut minsum = 0.0;
+        if r > 1 {
+            row.clear();
+            row.extend(allowed.iter().filter(|&&l| l != j).map(|&l| p.rho[j * n + l]));
+            let m = r - 1;
+            if m < row.len() {
+                row.select_nth_unstable_by(m - 1, f64::total_cmp);
+            }
+            minsum = row[..m.min(row.len())].iter().sum();
+        }
+        scores.push(p.mu[j] - p.lambda * pen - 0.5 * p.lambda * minsum);
+    }
+    let r = r.min(scores.len());
+    if r > 0 && r < scores.len() {
+        scores.select_nth_unstable_by(r - 1, |a, b| b.total_cmp(a));
+    }
+    base + scores[..r].iter().sum::<f64>()
+}
+
+impl SelectionProblem {
+    pub(crate) fn all_offdiag_nonnegative(&self) -> bool {
+        let n = self.n;
+        (0..n).all(|i| (0..n).all(|j| i == j || self.rho[i * n + j] >= 0.0))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+struct HeapItem {
+    gain: f64,
+    j: usize,
+    stamp: usize,
+}
+impl Eq for HeapItem {}
+impl PartialOrd for HeapItem {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for HeapItem {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // larger gain first; ties to the smaller index (deterministic)
+        self.gain.total_cmp(&other.gain).then(other.j.cmp(&self.j))
+    }
+}
+
+/// A slate under construction with incrementally maintained penalty sums.
+pub(crate) struct Current<'a> {
+    pub(crate) p: &'a SelectionProblem,
+    /// `pen[j] = Σ_{i∈S, i≠j} ρ_ij`.
+    pub(crate) pen: Vec<f64>,
+    pub(crate) in_set: Vec<bool>,
+    pub(crate) set: Vec<usize>,
+    sec_count: Vec<usize>,
+    mu_sum: f64,
+    pen_valid: bool,
+}
+
+impl<'a> Current<'a> {
+    pub(crate) fn new(p: &'a SelectionProblem) -> Self {
+        let mut c = Self {
+            p,
+            pen: vec![0.0; p.n],
+            in_set: vec![false; p.n],
+            set: Vec::with_capacity(p.k),
+            sec_count: vec![0; p.sector_names.len()],
+            mu_sum: 0.0,
+            pen_valid: true,
+        };
+        for &i in &p.must_include {
+            c.add(i);
+        }
+        c
+    }
+
+    fn allowed(&self, j: usize) -> bool {
+        if self.in_set[j] || self.p.excluded[j] {
+            return false;
+        }
+        let s = self.p.sector[j];
+        s == NO_SECTOR || self.sec_count[s] < self.p.sector_cap[s]
+    }
+
+    pub(crate) fn add(&mut self, j: usize) {
+        let n = self.p.n;
+        if self.pen_valid {
+            let row = &self.p.rho[j * n..(j + 1) * n];
+            for (pl, r) in self.pen.iter_mut().zip(row) {
+                *pl += r;
+            }
+            self.pen[j] -= row[j];
+        }
+        self.in_set[j] = true;
+        self.set.push(j);
+        self.mu_sum += self.p.mu[j];
+        let s = self.p.sector[j];
+        if s != NO_SECTOR {
+            self.sec_count[s] += 1;
+        }
+    }
+
+    fn remove_at(&mut self, pos: usize) {
+        let n = self.p.n;
+        let i = self.set.swap_remove(pos);
+        let row = &self.p.rho[i * n..(i + 1) * n];
+        for (pl, r) in self.pen.iter_mut().zip(row) {
+            *pl -= r;
+        }
+        self.pen[i] += row[i];
+        self.in_set[i] = false;
+        self.mu_sum -= self.p.mu[i];
+        let s = self.p.sector[i];
+        if s != NO_SECTOR {
+            self.sec_count[s] -= 1;
+        }
+    }
+
+    fn recompute_pen(&mut self) {
+        let n = self.p.n;
+        self.pen.iter_mut().for_each(|v| *v = 0.0);
+        for &i in &self.set {
+            let row = &self.p.rho[i * n..(i + 1) * n];
+            for (pl, r) in self.pen.iter_mut().zip(row) {
+                *pl += r;
+            }
+            self.pen[i] -= row[i];
+        }
+        self.pen_valid = true;
+    }
+
+    /// The allowed item with the largest `score`, also keeping the minimum return reachable
+    /// (ignoring sector caps for the items still to come).
+    fn best_allowed(&self, score: impl Fn(&Self, usize) -> f64) -> Option<usize> {
+        let p = self.p;
+        let r = p.k - self.set.len();
+        // Minimum-return look-ahead: the r best allowed returns.
+        let (need, top_sum_r, top_sum_r1, kth) = match p.min_return {
+            Some(req) if r > 0 => {
+                let mut top: Vec<f64> = (0..p.n).filter(|&j| self.allowed(j)).map(|j| p.mu[j]).collect();
+                let rr = r.min(top.len());
+                if rr > 0 && rr < top.len() {
+                    top.select_nth_unstable_by(rr - 1, |a, b| b.total_cmp(a));
+                }
+                let top = &mut top[..rr];
+                top.sort_unstable_by(|a, b| b.total_cmp(a));
+                let s: f64 = top.iter().sum();
+                let s1: f64 = top[..rr.saturating_sub(1)].iter().sum();
+                (
+                    Some(req - self.mu_sum - p.tol()),
+                    s,
+                    s1,
+                    top.last().copied().unwrap_or(f64::NEG_INFINITY),
+                )
+            }
+            _ => (None, 0.0, 0.0, 0.0),
+        };
+        let mut best: Option<(f64, usize)> = None;
+        for j in 0..p.n {
+            if !self.allowed(j) {
+                continue;
+            }
+            if let Some(need) = need {
+                let others = if p.mu[j] >= kth {
+                    top_sum_r - p.mu[j]
+                } else {
+                    top_sum_r1
+                };
+                if p.mu[j] + others < need {
+                    continue;
+                }
+            }
+            let s = score(self, j);
+            if best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, j));
+            }
+        }
+        best.map(|(_, j)| j)
+    }
+
+    /// Plain greedy on `score`, with incremental penalty sums. Returns false when it cannot
+    /// complete a feasible slate.
+    pub(crate) fn eager_greedy(&mut self, score: impl Fn(&Self, usize) -> f64) -> bool {
+        while self.set.len() < self.p.k {
+            match self.best_allowed(&score) {
+                Some(j) => self.add(j),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Lazy greedy (valid when every off-diagonal ρ ≥ 0, so gains never grow).
+    fn lazy_greedy(&mut self) -> bool {
+        let p = self.p;
+        let n = p.n;
+        self.pen_valid = false;
+        let mut heap: BinaryHeap<HeapItem> = (0..n)
+            .filter(|&j| self.allowed(j))
+            .map(|j| HeapItem {
+                gain: p.mu[j] - p.lambda * self.pen[j],
+                j,
+                stamp: self.set.len(),
+            })
+            .collect();
+        while self.set.len() < p.k {
+            let Some(top) = heap.pop() else {
+                return false;
+            };
+            if !self.allowed(top.j) {
+                continue;
+            }
+            if top.stamp == self.set.len() {
+                self.add(top.j);
+                continue;
+            }
+            let pen: f64 = self.set.iter().map(|&i| p.rho[top.j * n + i]).sum();
+            heap.push(HeapItem {
+                gain: p.mu[top.j] - p.lambda * pen,
+                j: top.j,
+                stamp: self.set.len(),
+            });
+        }
+        self.recompute_pen();
+        true
+    }
+
+    /// Best-improvement 1-swap local search.
+    #[allow(clippy::needless_range_loop)] // index loops over parallel arrays
+    pub(crate) fn local_search(&mut self, max_passes: usize) {
+        let p = self.p;
+        let n = p.n;
+        let lam = p.lambda;
+        let tol = p.tol();
+        let mut gain = vec![0.0; n];
+        for _ in 0..max_passes {
+            for j in 0..n {
+                gain[j] = if self.in_set[j] || p.excluded[j] {
+                    f64::NEG_INFINITY
+                } else {
+                    p.mu[j] - lam * self.pen[j]
+                };
+            }
+            let mut best = (tol, usize::MAX, usize::MAX);
+            for (pos, &i) in self.set.iter().enumerate() {
+                if p.included[i] {
+                    continue;
+                }
+                let contrib = p.mu[i] - lam * self.pen[i];
+                let si = p.sector[i];
+                let row = &p.rho[i * n..(i + 1) * n];
+                let mu_out = self.mu_sum - p.mu[i];
+                for j in 0..n {
+                    let d = gain[j] + lam * row[j] - contrib;
+                    if d <= best.0 {
+                        continue;
+                    }
+                    let sj = p.sector[j];
+                    if sj != NO_SECTOR && sj != si && self.sec_count[sj] >= p.sector_cap[sj] {
+                        continue;
+                    }
+                    if let Some(req) = p.min_return {
+                        if mu_out + p.mu[j] < req - tol {
+                            continue;
+                        }
+                    }
+                    best = (d, pos, j);
+                }
+            }
+            if best.1 == usize::MAX {
+                break;
+            }
+            self.remove_at(best.1);
+            self.add(best.2);
+        }
+    }
+}

@@ -1,0 +1,551 @@
+//! The validated selection problem: returns, correlations, slate size, penalty and constraints.
+
+use std::collections::BTreeMap;
+
+use ndarray::{Array2, ArrayView2};
+use prudentia_core::estimators::{nearest_correlation, NearestCorrelationConfig};
+use prudentia_core::linalg::symmetric_eigen;
+use prudentia_core::validate::{check_finite, check_finite_2d, check_len, check_non_negative, check_shape};
+use prudentia_core::CoreError;
+use serde::{Deserialize, Serialize};
+
+use crate::error::SelectionError;
+
+/// What to do with a correlation matrix that is not symmetric, has a diagonal other than one,
+/// or is not positive semi-definite.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum CorrelationPolicy {
+    /// Fail with [`CoreError::NotSymmetric`], [`CoreError::NotPositiveSemiDefinite`] or
+    /// [`CoreError::OutOfRange`] (diagonal or an entry outside [−1, 1]).
+    Reject,
+    /// Symmetrize `(A + Aᵀ)/2` if needed, then project onto the nearest correlation matrix
+    /// (Higham 2002, via [`prudentia_core::estimators::nearest_correlation`]); what changed is
+    /// recorded in the [`CorrelationReport`].
+    Repair(NearestCorrelationConfig),
+}
+
+impl Default for CorrelationPolicy {
+    fn default() -> Self {
+        CorrelationPolicy::Repair(NearestCorrelationConfig::default())
+    }
+}
+
+/// How the correlation matrix is checked before selection.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationConfig {
+    /// Reject or repair a bad matrix. Default: repair with the default Higham settings.
+    pub policy: CorrelationPolicy,
+    /// Largest tolerated `|ρ_ij − ρ_ji|` (absolute). Default 1e-9, range ≥ 0.
+    pub symmetry_tolerance: f64,
+    /// Smallest tolerated eigenvalue is `−psd_tolerance`. Default 1e-9, range ≥ 0.
+    pub psd_tolerance: f64,
+    /// Whether to check positive semi-definiteness (an O(n³) eigendecomposition). Default
+    /// true; turn off for very large n when the matrix comes from an estimator that
+    /// guarantees it (sample, Ledoit–Wolf, rolling correlation).
+    pub check_psd: bool,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        Self {
+            policy: CorrelationPolicy::default(),
+            symmetry_tolerance: 1e-9,
+            psd_tolerance: 1e-9,
+            check_psd: true,
+        }
+    }
+}
+
+impl CorrelationConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), SelectionError> {
+        check_non_negative("symmetry_tolerance", self.symmetry_tolerance)?;
+        check_non_negative("psd_tolerance", self.psd_tolerance)?;
+        if let CorrelationPolicy::Repair(c) = &self.policy {
+            c.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// What the correlation check found and, under [`CorrelationPolicy::Repair`], what it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CorrelationReport {
+    /// Largest `|ρ_ij − ρ_ji|` of the input.
+    pub max_asymmetry: f64,
+    /// Largest `|ρ_ii − 1|` of the input.
+    pub max_diagonal_error: f64,
+    /// Smallest eigenvalue of the (symmetrized) input, when PSD was checked.
+    pub min_eigenvalue: Option<f64>,
+    /// Whether the matrix used differs from the input.
+    pub repaired: bool,
+    /// Frobenius norm of the change, ‖used − input‖_F (0 when not repaired).
+    pub frobenius_change: f64,
+    /// Higham iterations used by the repair (0 when not repaired).
+    pub iterations: usize,
+}
+
+/// Constraints on the slate besides its size.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Constraints {
+    /// Sector of each item (length n), or empty when no item has a sector. Items with `None`
+    /// are in no sector and never capped.
+    pub sectors: Vec<Option<String>>,
+    /// Cap on the number of selected items per sector, for every sector not listed in
+    /// `sector_caps`. Default `None` (no cap).
+    pub max_per_sector: Option<usize>,
+    /// Per-sector caps overriding `max_per_sector`.
+    pub sector_caps: BTreeMap<String, usize>,
+    /// Items (indices) that must be in the slate.
+    pub must_include: Vec<usize>,
+    /// Items (indices) that must not be in the slate.
+    pub must_exclude: Vec<usize>,
+    /// Minimum total expected return `Σ μ_i x_i` of the slate (same units as μ). Default none.
+    pub min_expected_return: Option<f64>,
+}
+
+/// Size, penalty and correlation handling of a selection problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemConfig {
+    /// Slate size K, `1 ≤ K ≤ n`. Default 10.
+    pub k: usize,
+    /// Correlation penalty λ ≥ 0 per unit of pairwise correlation, in the units of μ.
+    /// Default 0.1.
+    pub lambda: f64,
+    /// Correlation checks and repair.
+    pub correlation: CorrelationConfig,
+}
+
+impl Default for ProblemConfig {
+    fn default() -> Self {
+        Self {
+            k: 10,
+            lambda: 0.1,
+            correlation: CorrelationConfig::default(),
+        }
+    }
+}
+
+impl ProblemConfig {
+    /// Checks the fields that do not depend on the data.
+    pub fn validate(&self) -> Result<(), SelectionError> {
+        if self.k == 0 {
+            return Err(SelectionError::ZeroK);
+        }
+        check_non_negative("lambda", self.lambda)?;
+        self.correlation.validate()
+    }
+}
+
+pub(crate) const NO_SECTOR: usize = usize::MAX;
+
+/// A validated instance of
+///
+/// ```text
+/// maximize   f(x) = Σ_i μ_i x_i − λ Σ_{i<j} ρ_ij x_i x_j
+/// subject to Σ_i x_i = K,  x ∈ {0,1}ⁿ,
+///            Σ_{i ∈ sector s} x_i ≤ cap_s,  x_i = 1 (must include),  x_i = 0 (must exclude),
+///            Σ_i μ_i x_i ≥ R (minimum expected return).
+/// ```
+///
+/// **Convention:** each pair is penalized once (`i < j`) and the diagonal is left out. The
+/// full quadratic form `Σ_{i,j} ρ_ij x_i x_j` of the original specification equals
+/// `K + 2 Σ_{i<j} ρ_ij x_i x_j` for binary x with a unit diagonal, so its optimum is ours with
+/// λ doubled (the constant `λK` does not move the argmax).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectionProblem {
+    pub(crate) n: usize,
+    pub(crate) k: usize,
+    pub(crate) lambda: f64,
+    pub(crate) mu: Vec<f64>,
+    /// Row-major n × n, symmetric, unit diagonal.
+    pub(crate) rho: Vec<f64>,
+    /// Sector index of each item, `NO_SECTOR` for none.
+    pub(crate) sector: Vec<usize>,
+    pub(crate) sector_names: Vec<String>,
+    /// Cap per sector index (`usize::MAX` = none).
+    pub(crate) sector_cap: Vec<usize>,
+    pub(crate) must_include: Vec<usize>,
+    pub(crate) excluded: Vec<bool>,
+    pub(crate) included: Vec<bool>,
+    pub(crate) min_return: Option<f64>,
+    pub(crate) report: CorrelationReport,
+}
+
+fn check_correlation(
+    rho: ArrayView2<'_, f64>,
+    cfg: &CorrelationConfig,
+) -> Result<(Vec<f64>, CorrelationReport), SelectionError> {
+    let n = rho.nrows();
+    check_finite_2d("correlation", rho)?;
+    let mut report = CorrelationReport::default();
+    let mut worst = (0, 0, 0.0_f64);
+    let mut worst_entry = (0.0_f64, 0.0_f64);
+    for i in 0..n {
+        report.max_diagonal_error = report.max_diagonal_error.max((rho[[i, i]] - 1.0).abs());
+        for j in 0..n {
+            let a = rho[[i, j]];
+            if a.abs() > worst_entry.0 && i != j {
+                worst_entry = (a.abs(), a);
+            }
+            if j > i {
+                let d = (a - rho[[j, i]]).abs();
+                if d > worst.2 {
+                    worst = (i, j, d);
+                }
+            }
+        }
+    }
+    report.max_asymmetry = worst.2;
+    let asym = worst.2 > cfg.symmetry_tolerance;
+    let bad_diag = report.max_diagonal_error > 1e-12;
+    let bad_entry = worst_entry.0 > 1.0 + 1e-12;
+    let mut sym: Array2<f64> = rho.to_owned();
+    if asym && cfg.policy == CorrelationPolicy::Reject {
+        {
+            return Err(CoreError::NotSymmetric {
+                field: "correlation",
+                row: worst.0,
+                col: worst.1,
+                diff: worst.2,
+            }
+            .into());
+        }
+    }
+    // exact symmetry (averaging also removes rounding-level asymmetry)
+    for i in 0..n {
+        for j in (i + 1)..n {
+            let m = 0.5 * (sym[[i, j]] + sym[[j, i]]);
+            sym[[i, j]] = m;
+            sym[[j, i]] = m;
+        }
+    }
+    if cfg.policy == CorrelationPolicy::Reject {
+        if bad_diag {
+            let i = (0..n)
+                .max_by(|&a, &b| (rho[[a, a]] - 1.0).abs().total_cmp(&(rho[[b, b]] - 1.0).abs()))
+                .unwrap_or(0);
+            return Err(CoreError::OutOfRange {
+                field: "correlation diagonal",
+                value: rho[[i, i]],
+                expected: "equal to 1",
+            }
+            .into());
+        }
+        if bad_entry {
+            return Err(CoreError::OutOfRange {
+                field: "correlation",
+                value: worst_entry.1,
+                expected: "in [-1, 1]",
+            }
+            .into());
+        }
+    }
+    let mut not_psd = false;
+    if cfg.check_psd && n > 1 {
+        let (vals, _) = symmetric_eigen(sym.view())?;
+        let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
+        report.min_eigenvalue = Some(min);
+        if min < -cfg.psd_tolerance {
+            not_psd = true;
+            if cfg.policy == CorrelationPolicy::Reject {
+                return Err(CoreError::NotPositiveSemiDefinite {
+                    field: "correlation",
+                    min_eigenvalue: min,
+                }
+                .into());
+            }
+        }
+    }
+    if let CorrelationPolicy::Repair(hc) = cfg.policy {
+        if asym || bad_diag || bad_entry || not_psd {
+            let rep = nearest_correlation(sym.view(), &hc)?;
+            report.repaired = true;
+            report.iterations = rep.iterations;
+            report.frobenius_change = rep
+                .matrix
+                .iter()
+                .zip(rho.iter())
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt();
+            sym = rep.matrix;
+            for i in 0..n {
+                sym[[i, i]] = 1.0;
+            }
+        }
+    }
+    Ok((sym.iter().copied().collect(), report))
+}
+
+impl SelectionProblem {
+    /// Validates the data and constraints into a problem.
+    ///
+    /// `mu` (length n ≥ 1, finite) are expected returns, `correlation` is n × n. Errors: empty
+    /// or non-finite μ, `k = 0`, `k > n`, a bad correlation under
+    /// [`CorrelationPolicy::Reject`], bad indices, conflicting or too many required items,
+    /// sector caps that cannot hold K items, or an unreachable minimum return.
+    pub fn new(
+        mu: &[f64],
+        correlation: ArrayView2<'_, f64>,
+        config: &ProblemConfig,
+        constraints: &Constraints,
+    ) -> Result<Self, SelectionError> {
+        config.validate()?;
+        check_len("mu", mu.len(), 1)?;
+        check_finite("mu", mu)?;
+        let n = mu.len();
+        let k = config.k;
+        if k > n {
+            return Err(SelectionError::KExceedsN { k, n });
+        }
+        check_shape("correlation", &[n, n], correlation.shape())?;
+        let (rho, report) = check_correlation(correlation, &config.correlation)?;
+
+        // sectors
+        let mut sector = vec![NO_SECTOR; n];
+        let mut sector_names: Vec<String> = Vec::new();
+        if !constraints.sectors.is_empty() {
+            check_shape("sectors", &[n], &[constraints.sectors.len()])?;
+            let mut map: BTreeMap<&str, usize> = BTreeMap::new();
+            for (i, s) in constraints.sectors.iter().enumerate() {
+                if let Some(s) = s {
+                    let next = map.len();
+                    let id = *map.entry(s.as_str()).or_insert(next);
+                    if id == sector_names.len() {
+                        sector_names.push(s.clone());
+                    }
+                    sector[i] = id;
+                }
+            }
+        }
+        let sector_cap: Vec<usize> = sector_names
+            .iter()
+            .map(|s| {
+                constraints
+                    .sector_caps
+                    .get(s)
+                    .copied()
+                    .or(constraints.max_per_sector)
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+
+        let mut excluded = vec![false; n];
+        for &i in &constraints.must_exclude {
+            if i >= n {
+                return Err(SelectionError::IndexOutOfRange {
+                    field: "must_exclude",
+                    index: i,
+                    n,
+                });
+            }
+            excluded[i] = true;
+        }
+        let mut included = vec![false; n];
+        let mut must_include = Vec::new();
+        for &i in &constraints.must_include {
+            if i >= n {
+                return Err(SelectionError::IndexOutOfRange {
+                    field: "must_include",
+                    index: i,
+                    n,
+                });
+            }
+            if excluded[i] {
+                return Err(SelectionError::ConflictingMembership { index: i });
+            }
+            if !included[i] {
+                included[i] = true;
+                must_include.push(i);
+            }
+        }
+        must_include.sort_unstable();
+        if must_include.len() > k {
+            return Err(SelectionError::TooManyIncluded {
+                count: must_include.len(),
+                k,
+            });
+        }
+        // sector feasibility
+        let ns = sector_names.len();
+        let mut avail_per_sector = vec![0usize; ns];
+        let mut incl_per_sector = vec![0usize; ns];
+        let mut capacity = 0usize;
+        for i in 0..n {
+            if excluded[i] {
+                continue;
+            }
+            if sector[i] == NO_SECTOR {
+                capacity += 1;
+            } else {
+                avail_per_sector[sector[i]] += 1;
+                if included[i] {
+                    incl_per_sector[sector[i]] += 1;
+                }
+            }
+        }
+        for s in 0..ns {
+            if incl_per_sector[s] > sector_cap[s] {
+                return Err(SelectionError::IncludedExceedSectorCap {
+                    sector: sector_names[s].clone(),
+                    count: incl_per_sector[s],
+                    cap: sector_cap[s],
+                });
+            }
+            capacity += avail_per_sector[s].min(sector_cap[s]);
+        }
+        if capacity < k {
+            return Err(SelectionError::InfeasibleSectorCaps { capacity, k });
+        }
+        let min_return = constraints.min_expected_return;
+        if let Some(r) = min_return {
+            check_finite("min_expected_return", &[r])?;
+            // best achievable ignoring caps: required items plus the best others
+            let mut others: Vec<f64> = (0..n)
+                .filter(|&i| !excluded[i] && !included[i])
+                .map(|i| mu[i])
+                .collect();
+            others.sort_unstable_by(|a, b| b.total_cmp(a));
+            let achievable: f64 = must_include.iter().map(|&i| mu[i]).sum::<f64>()
+                + others.iter().take(k - must_include.len()).sum::<f64>();
+            if achievable < r - 1e-12 * r.abs().max(1.0) {
+                return Err(SelectionError::InfeasibleMinReturn {
+                    required: r,
+                    achievable,
+                });
+            }
+        }
+        Ok(Self {
+            n,
+            k,
+            lambda: config.lambda,
+            mu: mu.to_vec(),
+            rho,
+            sector,
+            sector_names,
+            sector_cap,
+            must_include,
+            excluded,
+            included,
+            min_return,
+            report,
+        })
+    }
+
+    /// Number of items n.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Slate size K.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Penalty λ.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+
+    /// Expected returns μ.
+    pub fn mu(&self) -> &[f64] {
+        &self.mu
+    }
+
+    /// The correlation actually used (after any repair), row-major n × n.
+    pub fn correlation(&self) -> &[f64] {
+        &self.rho
+    }
+
+    /// `ρ_ij` as used.
+    #[inline]
+    pub fn rho(&self, i: usize, j: usize) -> f64 {
+        self.rho[i * self.n + j]
+    }
+
+    /// What the correlation check found and did.
+    pub fn correlation_report(&self) -> &CorrelationReport {
+        &self.report
+    }
+
+    /// Sector name of item `i`, if any.
+    pub fn sector_of(&self, i: usize) -> Option<&str> {
+        match self.sector.get(i) {
+            Some(&s) if s != NO_SECTOR => Some(self.sector_names[s].as_str()),
+            _ => None,
+        }
+    }
+
+    /// Same problem with another λ (the correlation checks are not repeated).
+    pub fn with_lambda(&self, lambda: f64) -> Result<Self, SelectionError> {
+        check_non_negative("lambda", lambda)?;
+        let mut p = self.clone();
+        p.lambda = lambda;
+        Ok(p)
+    }
+
+    /// Objective `Σ μ_i − λ Σ_{i<j} ρ_ij` of a set of distinct indices (no feasibility check).
+    pub fn objective(&self, set: &[usize]) -> f64 {
+        let mut f = 0.0;
+        for (a, &i) in set.iter().enumerate() {
+            f += self.mu[i];
+            for &j in &set[a + 1..] {
+                f -= self.lambda * self.rho(i, j);
+            }
+        }
+        f
+    }
+
+    /// Average pairwise correlation `Σ_{i<j} ρ_ij / (K(K−1)/2)` of a set (0 for fewer than 2).
+    pub fn average_correlation(&self, set: &[usize]) -> f64 {
+        let m = set.len();
+        if m < 2 {
+            return 0.0;
+        }
+        let mut s = 0.0;
+        for (a, &i) in set.iter().enumerate() {
+            for &j in &set[a + 1..] {
+                s += self.rho(i, j);
+            }
+        }
+        s / (m * (m - 1) / 2) as f64
+    }
+
+    /// Whether a set satisfies every constraint (size, membership, sector caps, min return).
+    pub fn is_feasible(&self, set: &[usize]) -> bool {
+        if set.len() != self.k {
+            return false;
+        }
+        let mut seen = vec![false; self.n];
+        let mut count = vec![0usize; self.sector_names.len()];
+        for &i in set {
+            if i >= self.n || seen[i] || self.excluded[i] {
+                return false;
+            }
+            seen[i] = true;
+            if self.sector[i] != NO_SECTOR {
+                count[self.sector[i]] += 1;
+            }
+        }
+        if self.must_include.iter().any(|&i| !seen[i]) {
+            return false;
+        }
+        if count.iter().zip(&self.sector_cap).any(|(c, cap)| c > cap) {
+            return false;
+        }
+        if let Some(r) = self.min_return {
+            let m: f64 = set.iter().map(|&i| self.mu[i]).sum();
+            if m < r - self.tol() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Absolute tolerance used in comparisons of objectives and returns.
+    pub(crate) fn tol(&self) -> f64 {
+        let scale = self.mu.iter().fold(self.lambda, |a, m| a.max(m.abs()));
+        1e-12 * scale.max(1e-300) * self.k as f64
+    }
+}

@@ -1,0 +1,114 @@
+//! What a solver returns.
+
+use serde::{Deserialize, Serialize};
+
+/// How a selection ended. Not an error: a limit or an infeasible constraint set is an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SelectionStatus {
+    /// Proven optimal (gap 0, up to the comparison tolerance).
+    Optimal,
+    /// The exact solver stopped at its node limit; the slate is the best found, `gap` bounds
+    /// its distance to the optimum.
+    NodeLimit,
+    /// The exact solver stopped at its time limit (see [`SelectionStatus::NodeLimit`]).
+    TimeLimit,
+    /// A heuristic produced the slate; optimality is not proven.
+    Heuristic,
+    /// No slate satisfies every constraint (the minimum expected return together with the
+    /// sector caps). `selected` is empty and `objective` 0.
+    Infeasible,
+}
+
+/// Which algorithm produced a [`Selection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Method {
+    /// Branch and bound ([`ExactSolver`](crate::ExactSolver)).
+    Exact,
+    /// Greedy plus 1-swap local search ([`GreedySwap`](crate::GreedySwap)).
+    GreedySwap,
+    /// Maximal marginal relevance ([`Mmr`](crate::Mmr)).
+    Mmr,
+    /// The K largest μ, ignoring correlation ([`top_k_by_return`](crate::top_k_by_return)).
+    TopK,
+}
+
+/// A selected slate and how good it is known to be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct Selection {
+    /// Selected item indices, ascending.
+    pub selected: Vec<usize>,
+    /// Objective `Σ μ_i − λ Σ_{i<j} ρ_ij` over the slate.
+    pub objective: f64,
+    /// Total expected return `Σ μ_i` of the slate.
+    pub expected_return: f64,
+    /// Correlation penalty `λ Σ_{i<j} ρ_ij` of the slate.
+    pub penalty: f64,
+    /// Proven upper bound on the optimal objective, when known.
+    pub upper_bound: Option<f64>,
+    /// Relative optimality gap `(upper_bound − objective) / max(|objective|, 1e-9)`, when a
+    /// bound is known (0 when proven optimal).
+    pub gap: Option<f64>,
+    /// Branch-and-bound nodes explored (0 for heuristics).
+    pub nodes: u64,
+    /// How the solve ended.
+    pub status: SelectionStatus,
+    /// Which algorithm produced the slate.
+    pub method: Method,
+}
+
+/// Relative gap `(ub − obj) / max(|obj|, 1e-9)`, clamped at 0.
+pub fn relative_gap(upper_bound: f64, objective: f64) -> f64 {
+    ((upper_bound - objective) / objective.abs().max(1e-9)).max(0.0)
+}
+
+impl Selection {
+    pub(crate) fn from_set(
+        p: &crate::SelectionProblem,
+        mut set: Vec<usize>,
+        upper_bound: Option<f64>,
+        nodes: u64,
+        status: SelectionStatus,
+        method: Method,
+    ) -> Self {
+        set.sort_unstable();
+        if status == SelectionStatus::Infeasible || set.is_empty() {
+            return Self {
+                selected: Vec::new(),
+                objective: 0.0,
+                expected_return: 0.0,
+                penalty: 0.0,
+                upper_bound,
+                gap: None,
+                nodes,
+                status,
+                method,
+            };
+        }
+        let objective = p.objective(&set);
+        let expected_return: f64 = set.iter().map(|&i| p.mu[i]).sum();
+        let ub = upper_bound.map(|u| u.max(objective));
+        let gap = match (status, ub) {
+            (SelectionStatus::Optimal, _) => Some(0.0),
+            (_, Some(u)) => Some(relative_gap(u, objective)),
+            _ => None,
+        };
+        Self {
+            selected: set,
+            objective,
+            expected_return,
+            penalty: expected_return - objective,
+            upper_bound: if status == SelectionStatus::Optimal {
+                Some(objective)
+            } else {
+                ub
+            },
+            gap,
+            nodes,
+            status,
+            method,
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Property tests: the exact solver equals brute force on random instances (n ≤ 20), with
+//! and without constraints; heuristics are feasible and never beat the optimum; bounds hold.
+
+mod common;
+
+use common::{brute_force, random_instance};
+use proptest::prelude::*;
+use prudentia_selection::{
+    root_upper_bound, Constraints, ExactConfig, ExactSolver, GreedySwap, GreedySwapConfig, Mmr, MmrConfig,
+    ProblemConfig, SelectionProblem, SelectionStatus,
+};
+
+fn check(p: &SelectionProblem) -> Result<(), TestCaseError> {
+    let exact = ExactSolver::new(ExactConfig::default()).unwrap().solve(p);
+    let bf = brute_force(p);
+    match bf {
+        None => prop_assert_eq!(exact.status, SelectionStatus::Infeasible),
+        Some((_, f)) => {
+            prop_assert_eq!(exact.status, SelectionStatus::Optimal);
+            prop_assert!(p.is_feasible(&exact.selected));
+            prop_assert!(
+                (exact.objective - f).abs() <= 1e-9 * (1.0 + f.abs()),
+                "{} vs {}",
+                exact.objective,
+                f
+            );
+            prop_assert_eq!(exact.gap, Some(0.0));
+            let ub = root_upper_bound(p);
+            prop_assert!(
+                ub >= f - 1e-9 * (1.0 + f.abs()),
+                "root bound {} < optimum {}",
+                ub,
+                f
+            );
+            for h in [
+                GreedySwap::new(GreedySwapConfig {
+                    compute_bound: true,
+                    ..Default::default()
+                })
+                .unwrap()
+                .solve(p),
+                Mmr::new(MmrConfig::default()).unwrap().solve(p),
+            ] {
+                if h.status == SelectionStatus::Heuristic {
+                    prop_assert!(p.is_feasible(&h.selected));
+                    prop_assert!(h.objective <= f + 1e-9 * (1.0 + f.abs()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn exact_equals_brute_force_unconstrained(
+        seed in any::<u64>(),
+        n in 1usize..=14,
+        kf in 0.0f64..1.0,
+        lambda in prop_oneof![Just(0.0), 0.0f64..3.0],
+        factors in 1usize..4,
+    ) {
+        let k = 1 + ((n - 1) as f64 * kf) as usize;
+        let (mu, rho) = random_instance(seed, n, factors, -0.5, 1.0);
+        let cfg = ProblemConfig { k, lambda, ..Default::default() };
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
+        check(&p)?;
+    }
+
+    #[test]
+    fn exact_equals_brute_force_constrained(
+        seed in any::<u64>(),
+        n in 3usize..=14,
+        kf in 0.0f64..1.0,
+        lambda in 0.0f64..2.0,
+        cap in 1usize..4,
+        include in proptest::collection::vec(0usize..14, 0..2),
+        exclude in proptest::collection::vec(0usize..14, 0..3),
+        min_ret in prop_oneof![Just(None), (0.0f64..1.0).prop_map(Some)],
+    ) {
+        let k = 1 + ((n - 1) as f64 * kf) as usize;
+        let (mu, rho) = random_instance(seed, n, 2, -0.2, 1.0);
+        let sectors = (0..n).map(|i| if i % 4 == 3 { None } else { Some(format!("s{}", i % 3)) }).collect();
+        let include: Vec<usize> = include.into_iter().filter(|&i| i < n).collect();
+        let exclude: Vec<usize> = exclude.into_iter().filter(|&i| i < n && !include.contains(&i)).collect();
+        // min return as a fraction of the best k returns
+        let mut sorted = mu.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let top: f64 = sorted[..k].iter().sum();
+        let constraints = Constraints {
+            sectors,
+            max_per_sector: Some(cap),
+            must_include: include,
+            must_exclude: exclude,
+            min_expected_return: min_ret.map(|f| f * top),
+            ..Default::default()
+        };
+        let cfg = ProblemConfig { k, lambda, ..Default::default() };
+        // infeasible constraint sets are typed errors, tested elsewhere
+        if let Ok(p) = SelectionProblem::new(&mu, rho.view(), &cfg, &constraints) {
+            check(&p)?;
+        }
+    }
+}
+
+#[test]
+fn exact_equals_brute_force_n20() {
+    // A few larger instances (C(20, 8) = 125970 subsets each).
+    for seed in 0..3u64 {
+        let (mu, rho) = random_instance(1000 + seed, 20, 3, -0.2, 1.0);
+        for lambda in [0.1, 0.5, 2.0] {
+            let cfg = ProblemConfig {
+                k: 8,
+                lambda,
+                ..Default::default()
+            };
+            let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
+            let exact = ExactSolver::new(ExactConfig::default()).unwrap().solve(&p);
+            let (set, f) = brute_force(&p).unwrap();
+            assert!(
+                (exact.objective - f).abs() <= 1e-9 * (1.0 + f.abs()),
+                "{} vs {f}",
+                exact.objective
+            );
+            assert_eq!(exact.selected, set);
+        }
+    }
+}

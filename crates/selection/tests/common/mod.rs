@@ -1,0 +1,111 @@
+//! Shared test helpers: seeded random instances and brute force.
+#![allow(dead_code)]
+
+use ndarray::Array2;
+use prudentia_selection::SelectionProblem;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::StandardNormal;
+
+/// A seeded random correlation matrix from a `factors`-factor model plus idiosyncratic noise
+/// (PSD with unit diagonal by construction), and μ uniform in [mu_lo, mu_hi].
+pub fn random_instance(
+    seed: u64,
+    n: usize,
+    factors: usize,
+    mu_lo: f64,
+    mu_hi: f64,
+) -> (Vec<f64>, Array2<f64>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut load = Array2::<f64>::zeros((n, factors));
+    for v in load.iter_mut() {
+        *v = rng.sample::<f64, _>(StandardNormal);
+    }
+    let mut cov = load.dot(&load.t());
+    for i in 0..n {
+        cov[[i, i]] += 0.5 + rng.random_range(0.0..1.0);
+    }
+    let d: Vec<f64> = (0..n).map(|i| cov[[i, i]].sqrt()).collect();
+    let mut rho = Array2::<f64>::zeros((n, n));
+    for i in 0..n {
+        for j in 0..n {
+            rho[[i, j]] = if i == j { 1.0 } else { cov[[i, j]] / (d[i] * d[j]) };
+        }
+    }
+    let mu = (0..n).map(|_| rng.random_range(mu_lo..mu_hi)).collect();
+    (mu, rho)
+}
+
+/// Block ("sector") correlation: items in the same of `sectors` blocks correlate about
+/// `within`, others about `between`, plus seeded noise; μ uniform in [mu_lo, mu_hi].
+pub fn sector_instance(
+    seed: u64,
+    n: usize,
+    sectors: usize,
+    within: f64,
+    between: f64,
+    mu_lo: f64,
+    mu_hi: f64,
+) -> (Vec<f64>, Array2<f64>, Vec<usize>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let sec: Vec<usize> = (0..n).map(|i| i % sectors).collect();
+    // factor model: market + sector + idiosyncratic, loadings jittered
+    let bm = between.sqrt();
+    let bs = (within - between).max(0.0).sqrt();
+    let mut load = Array2::<f64>::zeros((n, 1 + sectors));
+    for i in 0..n {
+        load[[i, 0]] = bm * (0.8 + 0.4 * rng.random_range(0.0..1.0));
+        load[[i, 1 + sec[i]]] = bs * (0.8 + 0.4 * rng.random_range(0.0..1.0));
+    }
+    let mut cov = load.dot(&load.t());
+    for i in 0..n {
+        let common = cov[[i, i]];
+        cov[[i, i]] = common + (1.0 - within).max(0.05);
+    }
+    let d: Vec<f64> = (0..n).map(|i| cov[[i, i]].sqrt()).collect();
+    let mut rho = Array2::<f64>::zeros((n, n));
+    for i in 0..n {
+        for j in 0..n {
+            rho[[i, j]] = if i == j { 1.0 } else { cov[[i, j]] / (d[i] * d[j]) };
+        }
+    }
+    let mu = (0..n).map(|_| rng.random_range(mu_lo..mu_hi)).collect();
+    (mu, rho, sec)
+}
+
+/// Best feasible K-subset by enumeration: (set, objective), or None when none is feasible.
+pub fn brute_force(p: &SelectionProblem) -> Option<(Vec<usize>, f64)> {
+    let n = p.n();
+    let k = p.k();
+    let mut best: Option<(Vec<usize>, f64)> = None;
+    let mut idx: Vec<usize> = (0..k).collect();
+    loop {
+        if p.is_feasible(&idx) {
+            let f = p.objective(&idx);
+            if best.as_ref().is_none_or(|(_, b)| f > *b) {
+                best = Some((idx.clone(), f));
+            }
+        }
+        // next combination
+        let mut i = k;
+        loop {
+            if i == 0 {
+                return best;
+            }
+            i -= 1;
+            if idx[i] != i + n - k {
+                break;
+            }
+            if i == 0 {
+                return best;
+            }
+        }
+        if idx[i] == i + n - k {
+            return best;
+        }
+        idx[i] += 1;
+        for j in (i + 1)..k {
+            idx[j] = idx[j - 1] + 1;
+        }
+    }
+}
