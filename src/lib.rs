@@ -7,5 +7,7 @@
 
 #[cfg(feature = "core")]
 pub use prudentia_core as core;
+#[cfg(feature = "uncertainty")]
+pub use prudentia_uncertainty as uncertainty;
 #[cfg(feature = "defense")]
 pub use prudentia_defense as defense;

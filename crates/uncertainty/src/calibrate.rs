@@ -1,0 +1,655 @@
+//! Per-regime calibration of (mean, sigma) forecasts and blending of several forecasters.
+//!
+//! [`RegimeCalibrator`] learns, for each regime label and for all regimes pooled, the
+//! maximum-likelihood location shift `b` and variance scale `s²` of
+//!
+//! ```text
+//! y ~ N(μ + b, s² σ²):   b = Σ w r/σ² / Σ w/σ²,   s² = Σ w (r − b)²/σ² / Σ w,   r = y − μ
+//! ```
+//!
+//! ("variance scaling"), from O(1) sufficient statistics with optional exponential
+//! forgetting, so it can learn online. A batch [`RegimeCalibrator::fit`] can add an isotonic
+//! recalibration of the PIT (Kuleshov, Fenner & Ermon 2018) that fixes the shape of the
+//! quantiles. A regime with fewer than `min_samples` observations falls back to the pooled
+//! calibrator, and the result says so.
+//!
+//! [`CalibratedBlender`] first combines several forecasters — by inverse variance
+//! (`w_k ∝ 1/σ_k²`) or by stacking weights on the simplex fitted to out-of-sample errors,
+//! `min_w Σ_t (y_t − Σ_k w_k μ_{k,t})²` with `w ≥ 0, Σ w = 1` — and then calibrates the blend
+//! per regime.
+
+use std::collections::BTreeMap;
+
+use prudentia_core::traits::{Calibrator, OnlineLearner, Role, RoleError, RoleResult};
+use prudentia_core::validate::{check_finite, check_len, check_probability};
+use prudentia_core::{CalibrationSummary, CoreError, Forecast, Quantile, RegimeLabel, RegimeState};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, UncertaintyError};
+use crate::isotonic::{IsotonicConfig, IsotonicModel, IsotonicRegression};
+use crate::metrics::{quantile_calibration_error, DECILE_LEVELS};
+use crate::normal;
+
+/// Settings of a [`RegimeCalibrator`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibratorConfig {
+    /// Observations a regime needs before its own calibrator is used; below it the pooled
+    /// calibrator applies (default 50, ≥ 2).
+    pub min_samples: usize,
+    /// Exponential forgetting factor per observation for the online statistics, in (0, 1];
+    /// 1 = no forgetting (default 1).
+    pub forgetting: f64,
+    /// Also fit an isotonic recalibration of the PIT in batch fits (default `false`).
+    pub isotonic: bool,
+    /// Quantile levels attached to calibrated forecasts, each in (0, 1), increasing
+    /// (default 0.05, 0.5, 0.95).
+    pub quantile_levels: Vec<f64>,
+}
+
+impl Default for CalibratorConfig {
+    fn default() -> Self {
+        Self {
+            min_samples: 50,
+            forgetting: 1.0,
+            isotonic: false,
+            quantile_levels: vec![0.05, 0.5, 0.95],
+        }
+    }
+}
+
+impl CalibratorConfig {
+    /// Checks the settings, naming the bad field.
+    pub fn validate(&self) -> Result<()> {
+        if self.min_samples < 2 {
+            return Err(CoreError::OutOfRange {
+                field: "min_samples",
+                value: self.min_samples as f64,
+                expected: ">= 2",
+            }
+            .into());
+        }
+        if !(self.forgetting > 0.0 && self.forgetting <= 1.0) {
+            return Err(CoreError::OutOfRange {
+                field: "forgetting",
+                value: self.forgetting,
+                expected: "in (0, 1]",
+            }
+            .into());
+        }
+        crate::convert::check_levels(&self.quantile_levels)?;
+        Ok(())
+    }
+}
+
+/// One labelled forecast for a calibrator to learn from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationEvent {
+    /// The raw forecast.
+    pub forecast: Forecast,
+    /// The regime it was made in.
+    pub regime: RegimeLabel,
+    /// The realized outcome over the forecast's horizon.
+    pub outcome: f64,
+}
+
+/// Sufficient statistics of the variance-scaling fit, plus decile PIT counters.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScalingStats {
+    /// Σ w (effective sample size with forgetting).
+    pub weight: f64,
+    /// Σ w / σ².
+    pub s0: f64,
+    /// Σ w r / σ².
+    pub s1: f64,
+    /// Σ w r² / σ².
+    pub s2: f64,
+    /// Raw observation count (no forgetting).
+    pub count: usize,
+    /// Count of raw PIT ≤ each decile level.
+    pub raw_pit_le: [usize; 9],
+    /// Count of calibrated (prequential) PIT ≤ each decile level.
+    pub calibrated_pit_le: [usize; 9],
+    /// Number of prequential calibrated PITs recorded.
+    pub calibrated_count: usize,
+}
+
+impl ScalingStats {
+    fn push(&mut self, r: f64, sigma: f64, lambda: f64) {
+        let iv = 1.0 / (sigma * sigma);
+        self.weight = lambda * self.weight + 1.0;
+        self.s0 = lambda * self.s0 + iv;
+        self.s1 = lambda * self.s1 + r * iv;
+        self.s2 = lambda * self.s2 + r * r * iv;
+        self.count += 1;
+    }
+
+    /// The location shift `b` and scale `s` (1 if unidentified).
+    pub fn shift_scale(&self) -> (f64, f64) {
+        if self.s0 <= 0.0 || self.weight <= 0.0 {
+            return (0.0, 1.0);
+        }
+        let b = self.s1 / self.s0;
+        let s2 = ((self.s2 - 2.0 * b * self.s1 + b * b * self.s0) / self.weight).max(0.0);
+        let s = s2.sqrt();
+        (b, if s > 0.0 && s.is_finite() { s } else { 1.0 })
+    }
+
+    fn record_pit(le: &mut [usize; 9], u: f64) {
+        for (c, &p) in le.iter_mut().zip(&DECILE_LEVELS) {
+            if u <= p {
+                *c += 1;
+            }
+        }
+    }
+
+    fn error_of(le: &[usize; 9], n: usize) -> Option<f64> {
+        (n > 0).then(|| {
+            le.iter()
+                .zip(&DECILE_LEVELS)
+                .map(|(&c, &p)| (c as f64 / n as f64 - p).abs())
+                .sum::<f64>()
+                / 9.0
+        })
+    }
+
+    /// Decile calibration error of the raw forecasts seen.
+    pub fn raw_error(&self) -> Option<f64> {
+        Self::error_of(&self.raw_pit_le, self.count)
+    }
+
+    /// Decile calibration error of the calibrated forecasts, each calibrated before its
+    /// outcome was learned (prequential).
+    pub fn calibrated_error(&self) -> Option<f64> {
+        Self::error_of(&self.calibrated_pit_le, self.calibrated_count)
+    }
+}
+
+/// The calibration of one regime (or of all regimes pooled).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RegimeCalibration {
+    /// Variance-scaling statistics.
+    pub stats: ScalingStats,
+    /// Isotonic map from variance-scaled PIT to its empirical CDF (batch fits only).
+    pub isotonic: Option<IsotonicModel>,
+}
+
+/// Which calibration was applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CalibrationSource {
+    /// The regime's own calibrator.
+    Regime(RegimeLabel),
+    /// The pooled calibrator, because the regime had fewer than `min_samples` observations.
+    PooledFallback {
+        /// The regime asked for.
+        regime: RegimeLabel,
+        /// Its observation count.
+        samples: usize,
+    },
+    /// No calibration yet (pooled count below `min_samples`): the forecast passes through.
+    Identity,
+}
+
+/// A calibrated forecast and where its calibration came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct Calibrated {
+    /// The calibrated forecast.
+    pub forecast: Forecast,
+    /// Which calibration was applied.
+    pub source: CalibrationSource,
+}
+
+/// Per-regime variance-scaling (+ optional isotonic) calibrator with pooled fallback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegimeCalibrator {
+    config: CalibratorConfig,
+    pooled: RegimeCalibration,
+    regimes: BTreeMap<RegimeLabel, RegimeCalibration>,
+}
+
+impl RegimeCalibrator {
+    /// An empty calibrator (passes forecasts through until it has learned enough).
+    pub fn new(config: CalibratorConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            pooled: RegimeCalibration::default(),
+            regimes: BTreeMap::new(),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CalibratorConfig {
+        &self.config
+    }
+
+    /// The pooled calibration.
+    pub fn pooled(&self) -> &RegimeCalibration {
+        &self.pooled
+    }
+
+    /// The calibration of one regime, if it has been seen.
+    pub fn regime(&self, label: &RegimeLabel) -> Option<&RegimeCalibration> {
+        self.regimes.get(label)
+    }
+
+    /// Labels seen so far.
+    pub fn regimes(&self) -> impl Iterator<Item = &RegimeLabel> {
+        self.regimes.keys()
+    }
+
+    /// Fits from a batch of events (replacing any state): the variance-scaling statistics per
+    /// regime and pooled, and, if configured, the isotonic PIT maps.
+    ///
+    /// Errors: empty input, non-finite outcomes.
+    pub fn fit(config: CalibratorConfig, events: &[CalibrationEvent]) -> Result<Self> {
+        check_len("events", events.len(), 1)?;
+        let mut cal = Self::new(config)?;
+        for e in events {
+            cal.learn_event(e)?;
+        }
+        if cal.config.isotonic {
+            let iso = IsotonicRegression::new(IsotonicConfig {
+                y_min: Some(0.0),
+                y_max: Some(1.0),
+                ..Default::default()
+            })?;
+            let mut pooled_u = Vec::with_capacity(events.len());
+            let mut per: BTreeMap<&RegimeLabel, Vec<f64>> = BTreeMap::new();
+            for e in events {
+                let (b, s) = cal.pooled.stats.shift_scale();
+                pooled_u.push(normal::cdf(
+                    (e.outcome - e.forecast.mean - b) / (s * e.forecast.sigma),
+                ));
+                if let Some(rc) = cal.regimes.get(&e.regime) {
+                    let (b, s) = rc.stats.shift_scale();
+                    per.entry(&e.regime).or_default().push(normal::cdf(
+                        (e.outcome - e.forecast.mean - b) / (s * e.forecast.sigma),
+                    ));
+                }
+            }
+            cal.pooled.isotonic = Some(fit_pit_map(&iso, &mut pooled_u)?);
+            let fitted: Vec<(RegimeLabel, IsotonicModel)> = per
+                .into_iter()
+                .filter(|(_, u)| u.len() >= 2)
+                .map(|(l, mut u)| fit_pit_map(&iso, &mut u).map(|m| (l.clone(), m)))
+                .collect::<Result<_>>()?;
+            for (l, m) in fitted {
+                if let Some(rc) = cal.regimes.get_mut(&l) {
+                    rc.isotonic = Some(m);
+                }
+            }
+        }
+        Ok(cal)
+    }
+
+    fn learn_event(&mut self, e: &CalibrationEvent) -> Result<()> {
+        check_finite("outcome", &[e.outcome])?;
+        let f = &e.forecast;
+        // Prequential record: calibrate with the state before this outcome.
+        let pre = self.calibrate_detailed(f, &e.regime);
+        let u_cal = match pre.source {
+            CalibrationSource::Identity => None,
+            _ => Some(normal::cdf((e.outcome - pre.forecast.mean) / pre.forecast.sigma)),
+        };
+        let u_raw = normal::cdf((e.outcome - f.mean) / f.sigma);
+        let r = e.outcome - f.mean;
+        let lambda = self.config.forgetting;
+        let targets: [&mut RegimeCalibration; 2] = {
+            let reg = self.regimes.entry(e.regime.clone()).or_default();
+            [&mut self.pooled, reg]
+        };
+        for t in targets {
+            t.stats.push(r, f.sigma, lambda);
+            ScalingStats::record_pit(&mut t.stats.raw_pit_le, u_raw);
+            if let Some(u) = u_cal {
+                ScalingStats::record_pit(&mut t.stats.calibrated_pit_le, u);
+                t.stats.calibrated_count += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calibrates a forecast for a regime, saying which calibration was used.
+    pub fn calibrate_detailed(&self, forecast: &Forecast, regime: &RegimeLabel) -> Calibrated {
+        let (cal, source) = match self.regimes.get(regime) {
+            Some(rc) if rc.stats.count >= self.config.min_samples => {
+                (rc, CalibrationSource::Regime(regime.clone()))
+            }
+            other => {
+                let samples = other.map_or(0, |rc| rc.stats.count);
+                if self.pooled.stats.count >= self.config.min_samples {
+                    (
+                        &self.pooled,
+                        CalibrationSource::PooledFallback {
+                            regime: regime.clone(),
+                            samples,
+                        },
+                    )
+                } else {
+                    return Calibrated {
+                        forecast: forecast.clone(),
+                        source: CalibrationSource::Identity,
+                    };
+                }
+            }
+        };
+        let (b, s) = cal.stats.shift_scale();
+        let mut out = forecast.clone();
+        out.mean = forecast.mean + b;
+        out.sigma = forecast.sigma * s;
+        let qs: Vec<Quantile> = self
+            .config
+            .quantile_levels
+            .iter()
+            .map(|&tau| {
+                let raw_level = match &cal.isotonic {
+                    Some(m) => m.inverse(tau).clamp(1e-12, 1.0 - 1e-12),
+                    None => tau,
+                };
+                Quantile {
+                    level: tau,
+                    value: out.mean + out.sigma * normal::ppf(raw_level),
+                }
+            })
+            .collect();
+        // Monotone by construction (the isotonic inverse is non-decreasing).
+        out.quantiles = qs;
+        out.calibration = Some(CalibrationSummary {
+            ece: cal
+                .stats
+                .calibrated_error()
+                .or(cal.stats.raw_error())
+                .unwrap_or(0.0),
+            coverage: None,
+            samples: cal.stats.count,
+            regime: match &source {
+                CalibrationSource::Regime(l) => Some(l.clone()),
+                _ => None,
+            },
+        });
+        Calibrated {
+            forecast: out,
+            source,
+        }
+    }
+}
+
+/// Fits the isotonic map u ↦ F̂(u) (empirical CDF of the PIT values).
+fn fit_pit_map(iso: &IsotonicRegression, u: &mut [f64]) -> Result<IsotonicModel> {
+    u.sort_by(f64::total_cmp);
+    let n = u.len() as f64;
+    let mut x = Vec::with_capacity(u.len() + 2);
+    let mut y = Vec::with_capacity(u.len() + 2);
+    x.push(0.0);
+    y.push(0.0);
+    for (i, &v) in u.iter().enumerate() {
+        x.push(v);
+        y.push((i + 1) as f64 / n);
+    }
+    x.push(1.0);
+    y.push(1.0);
+    iso.fit(&x, &y, None)
+}
+
+impl Calibrator for RegimeCalibrator {
+    fn calibrate(&self, forecast: &Forecast, regime: &RegimeState) -> RoleResult<Forecast> {
+        Ok(self.calibrate_detailed(forecast, &regime.label).forecast)
+    }
+}
+
+impl OnlineLearner<CalibrationEvent> for RegimeCalibrator {
+    fn learn(&mut self, event: &CalibrationEvent) -> RoleResult<()> {
+        self.learn_event(event)
+            .map_err(|e| RoleError::implementation(Role::Calibrator, e))
+    }
+}
+
+/// How a [`CalibratedBlender`] combines forecasters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum BlendMethod {
+    /// Precision weights `w_k ∝ 1/σ_k²` of each forecast; blended sigma `(Σ 1/σ_k²)^{-1/2}`
+    /// (assumes independent errors; the calibrator then corrects the scale).
+    #[default]
+    InverseVariance,
+    /// Simplex weights minimizing out-of-sample squared error, per regime with pooled
+    /// fallback; blended sigma is the precision-weighted sigma `(Σ w_k σ_k²)^{1/2}`.
+    Stacking,
+}
+
+/// Settings of a [`CalibratedBlender`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BlenderConfig {
+    /// How the forecasters are combined (default inverse variance).
+    pub method: BlendMethod,
+    /// The calibrator applied to the blend.
+    pub calibrator: CalibratorConfig,
+}
+
+impl BlenderConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        self.calibrator.validate()
+    }
+}
+
+/// Several forecasts of the same outcome with its regime and realization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlendEvent {
+    /// One forecast per forecaster, always in the same order.
+    pub forecasts: Vec<Forecast>,
+    /// The regime.
+    pub regime: RegimeLabel,
+    /// The realized outcome.
+    pub outcome: f64,
+}
+
+/// Blends several forecasters and calibrates the blend per regime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibratedBlender {
+    config: BlenderConfig,
+    n_forecasters: usize,
+    pooled_weights: Vec<f64>,
+    regime_weights: BTreeMap<RegimeLabel, (usize, Vec<f64>)>,
+    calibrator: RegimeCalibrator,
+}
+
+impl CalibratedBlender {
+    /// Fits blend weights (for stacking) and the calibrator on out-of-sample events.
+    ///
+    /// Errors: empty input, events with differing numbers of forecasts, non-finite outcomes.
+    pub fn fit(config: BlenderConfig, events: &[BlendEvent]) -> Result<Self> {
+        config.validate()?;
+        check_len("events", events.len(), 1)?;
+        let k = events[0].forecasts.len();
+        check_len("forecasts", k, 1)?;
+        for e in events {
+            prudentia_core::validate::check_shape("forecasts", &[k], &[e.forecasts.len()])?;
+            check_finite("outcome", &[e.outcome])?;
+        }
+        let mut blender = Self {
+            n_forecasters: k,
+            pooled_weights: vec![1.0 / k as f64; k],
+            regime_weights: BTreeMap::new(),
+            calibrator: RegimeCalibrator::new(config.calibrator.clone())?,
+            config,
+        };
+        if blender.config.method == BlendMethod::Stacking {
+            let all: Vec<&BlendEvent> = events.iter().collect();
+            blender.pooled_weights = stacking_weights(&all, k);
+            let mut per: BTreeMap<&RegimeLabel, Vec<&BlendEvent>> = BTreeMap::new();
+            for e in events {
+                per.entry(&e.regime).or_default().push(e);
+            }
+            for (l, evs) in per {
+                let w = stacking_weights(&evs, k);
+                blender.regime_weights.insert(l.clone(), (evs.len(), w));
+            }
+        }
+        let cal_events: Vec<CalibrationEvent> = events
+            .iter()
+            .map(|e| {
+                blender.blend(&e.forecasts, &e.regime).map(|f| CalibrationEvent {
+                    forecast: f,
+                    regime: e.regime.clone(),
+                    outcome: e.outcome,
+                })
+            })
+            .collect::<Result<_>>()?;
+        blender.calibrator = RegimeCalibrator::fit(blender.config.calibrator.clone(), &cal_events)?;
+        Ok(blender)
+    }
+
+    /// The stacking weights used for a regime (pooled when it has too few samples).
+    pub fn weights(&self, regime: &RegimeLabel) -> &[f64] {
+        match self.regime_weights.get(regime) {
+            Some((n, w)) if *n >= self.config.calibrator.min_samples => w,
+            _ => &self.pooled_weights,
+        }
+    }
+
+    /// The calibrator applied to the blend.
+    pub fn calibrator(&self) -> &RegimeCalibrator {
+        &self.calibrator
+    }
+
+    /// The uncalibrated blend of `forecasts` (horizons must agree; the first one's is kept).
+    pub fn blend(&self, forecasts: &[Forecast], regime: &RegimeLabel) -> Result<Forecast> {
+        prudentia_core::validate::check_shape("forecasts", &[self.n_forecasters], &[forecasts.len()])?;
+        let h = forecasts[0].horizon;
+        if let Some(f) = forecasts.iter().find(|f| f.horizon != h) {
+            return Err(CoreError::OutOfRange {
+                field: "horizon",
+                value: f.horizon.days(),
+                expected: "equal horizons across forecasters",
+            }
+            .into());
+        }
+        let (mean, sigma) = match self.config.method {
+            BlendMethod::InverseVariance => {
+                let prec: f64 = forecasts.iter().map(|f| 1.0 / (f.sigma * f.sigma)).sum();
+                let m = forecasts
+                    .iter()
+                    .map(|f| f.mean / (f.sigma * f.sigma))
+                    .sum::<f64>()
+                    / prec;
+                (m, prec.sqrt().recip())
+            }
+            BlendMethod::Stacking => {
+                let w = self.weights(regime);
+                let m = forecasts.iter().zip(w).map(|(f, w)| w * f.mean).sum();
+                let v: f64 = forecasts.iter().zip(w).map(|(f, w)| w * f.sigma * f.sigma).sum();
+                (m, v.sqrt())
+            }
+        };
+        Ok(Forecast::new(mean, sigma, h)?)
+    }
+
+    /// Blends and calibrates.
+    pub fn blend_and_calibrate(&self, forecasts: &[Forecast], regime: &RegimeLabel) -> Result<Calibrated> {
+        let b = self.blend(forecasts, regime)?;
+        Ok(self.calibrator.calibrate_detailed(&b, regime))
+    }
+}
+
+impl Calibrator for CalibratedBlender {
+    /// Calibrates a single (already blended) forecast with the blend's calibrator.
+    fn calibrate(&self, forecast: &Forecast, regime: &RegimeState) -> RoleResult<Forecast> {
+        Ok(self
+            .calibrator
+            .calibrate_detailed(forecast, &regime.label)
+            .forecast)
+    }
+}
+
+impl OnlineLearner<BlendEvent> for CalibratedBlender {
+    /// Updates the calibrator's online statistics with the blend of the event's forecasts
+    /// (stacking weights are batch-fitted and stay fixed).
+    fn learn(&mut self, event: &BlendEvent) -> RoleResult<()> {
+        let f = self
+            .blend(&event.forecasts, &event.regime)
+            .map_err(|e| RoleError::implementation(Role::Calibrator, e))?;
+        self.calibrator.learn(&CalibrationEvent {
+            forecast: f,
+            regime: event.regime.clone(),
+            outcome: event.outcome,
+        })
+    }
+}
+
+/// Least squares on the probability simplex by projected gradient (k is small).
+fn stacking_weights(events: &[&BlendEvent], k: usize) -> Vec<f64> {
+    let n = events.len() as f64;
+    // Gram matrix G = M'M/n and c = M'y/n.
+    let mut g = vec![0.0; k * k];
+    let mut c = vec![0.0; k];
+    for e in events {
+        for i in 0..k {
+            let mi = e.forecasts[i].mean;
+            c[i] += mi * e.outcome / n;
+            for j in 0..k {
+                g[i * k + j] += mi * e.forecasts[j].mean / n;
+            }
+        }
+    }
+    let lip = (0..k).map(|i| g[i * k + i]).sum::<f64>().max(1e-300);
+    let mut w = vec![1.0 / k as f64; k];
+    let mut grad = vec![0.0; k];
+    for _ in 0..20_000 {
+        for i in 0..k {
+            grad[i] = (0..k).map(|j| g[i * k + j] * w[j]).sum::<f64>() - c[i];
+        }
+        let mut v: Vec<f64> = (0..k).map(|i| w[i] - grad[i] / lip).collect();
+        project_simplex(&mut v);
+        let delta = v.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        w = v;
+        if delta < 1e-14 {
+            break;
+        }
+    }
+    w
+}
+
+/// Euclidean projection onto { w ≥ 0, Σ w = 1 } (Duchi et al. 2008).
+pub(crate) fn project_simplex(v: &mut [f64]) {
+    let mut u = v.to_vec();
+    u.sort_by(|a, b| b.total_cmp(a));
+    let mut css = 0.0;
+    let mut theta = 0.0;
+    for (i, &ui) in u.iter().enumerate() {
+        css += ui;
+        let t = (css - 1.0) / (i + 1) as f64;
+        if ui - t > 0.0 {
+            theta = t;
+        }
+    }
+    for x in v.iter_mut() {
+        *x = (*x - theta).max(0.0);
+    }
+}
+
+/// Checks that a target coverage is a probability (helper for conformal and intervals).
+pub(crate) fn check_alpha(alpha: f64) -> Result<()> {
+    check_probability("alpha", alpha)?;
+    if alpha <= 0.0 || alpha >= 1.0 {
+        return Err(UncertaintyError::Core(CoreError::OutOfRange {
+            field: "alpha",
+            value: alpha,
+            expected: "in (0, 1)",
+        }));
+    }
+    Ok(())
+}
+
+/// Decile calibration error of Normal forecasts against outcomes (see
+/// [`quantile_calibration_error`]).
+pub fn forecast_calibration_error(forecasts: &[Forecast], outcomes: &[f64]) -> Result<f64> {
+    prudentia_core::validate::check_shape("outcomes", &[forecasts.len()], &[outcomes.len()])?;
+    check_finite("outcomes", outcomes)?;
+    let u: Vec<f64> = forecasts
+        .iter()
+        .zip(outcomes)
+        .map(|(f, &y)| normal::cdf((y - f.mean) / f.sigma))
+        .collect();
+    quantile_calibration_error(&u, &DECILE_LEVELS)
+}

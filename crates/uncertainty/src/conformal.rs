@@ -1,0 +1,545 @@
+//! Conformal prediction intervals, each optionally keyed by regime (Mondrian conformal).
+//!
+//! - [`SplitConformal`] (Lei et al. 2018): with calibration scores `s_i = |y_i − μ_i|`
+//!   (or `|y_i − μ_i|/σ_i`), the interval is `μ ± q̂` (or `μ ± q̂σ`) where `q̂` is the
+//!   `⌈(n+1)(1−α)⌉`-th smallest score.
+//! - [`Cqr`], conformalized quantile regression (Romano, Patterson & Candès 2019): scores
+//!   `E_i = max(q̂_lo(x_i) − y_i, y_i − q̂_hi(x_i))`, interval `[q̂_lo − Q, q̂_hi + Q]`.
+//! - [`AdaptiveConformal`], adaptive conformal inference for time series (Gibbs & Candès
+//!   2021): the working level follows `α_{t+1} = α_t + γ (α − err_t)` with
+//!   `err_t = 1{y_t ∉ C_t(α_t)}`, and scores come from a trailing window, so long-run
+//!   coverage is `1 − α` whatever the distribution shift.
+//!
+//! Mondrian: with `mondrian = true` each regime label keeps its own scores (and ACI level);
+//! a regime with fewer than `min_samples` scores uses the pooled ones, and the interval says so.
+//! When the finite-sample quantile index exceeds the number of scores (the theory's infinite
+//! interval, or `α_t ≤ 0` in ACI), the largest score is used instead — a documented repair
+//! that keeps intervals finite.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::{CoreError, Forecast, RegimeLabel};
+use serde::{Deserialize, Serialize};
+
+use crate::calibrate::check_alpha;
+use crate::error::Result;
+
+/// The nonconformity score of a point forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ScoreKind {
+    /// `|y − μ|`: intervals of constant width.
+    Absolute,
+    /// `|y − μ| / σ`: intervals proportional to the forecast's sigma (default).
+    #[default]
+    Normalized,
+}
+
+impl ScoreKind {
+    fn score(self, f: &Forecast, y: f64) -> f64 {
+        match self {
+            ScoreKind::Absolute => (y - f.mean).abs(),
+            ScoreKind::Normalized => (y - f.mean).abs() / f.sigma,
+        }
+    }
+    fn interval(self, f: &Forecast, q: f64) -> (f64, f64) {
+        match self {
+            ScoreKind::Absolute => (f.mean - q, f.mean + q),
+            ScoreKind::Normalized => (f.mean - q * f.sigma, f.mean + q * f.sigma),
+        }
+    }
+}
+
+/// Settings shared by the conformal methods.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConformalConfig {
+    /// Miscoverage level α in (0, 1): intervals target `1 − α` coverage (default 0.1).
+    pub alpha: f64,
+    /// Key scores by regime label (Mondrian conformal; default `false`).
+    pub mondrian: bool,
+    /// Scores a regime needs before its own are used (default 30, ≥ 1).
+    pub min_samples: usize,
+    /// Nonconformity score of point forecasts (default normalized; ignored by CQR).
+    pub score: ScoreKind,
+    /// Keep only the most recent `window` scores per key (0 = keep all; default 0 for split
+    /// conformal and CQR). For ACI, 0 means 500.
+    pub window: usize,
+}
+
+impl Default for ConformalConfig {
+    fn default() -> Self {
+        Self {
+            alpha: 0.1,
+            mondrian: false,
+            min_samples: 30,
+            score: ScoreKind::Normalized,
+            window: 0,
+        }
+    }
+}
+
+impl ConformalConfig {
+    /// Checks the settings, naming the bad field.
+    pub fn validate(&self) -> Result<()> {
+        check_alpha(self.alpha)?;
+        if self.min_samples == 0 {
+            return Err(CoreError::OutOfRange {
+                field: "min_samples",
+                value: 0.0,
+                expected: ">= 1",
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Where an interval's scores came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntervalSource {
+    /// The regime's own scores.
+    Regime(RegimeLabel),
+    /// The pooled scores (not Mondrian, or the regime had fewer than `min_samples`).
+    Pooled,
+    /// No scores yet: the interval is the forecast's own Normal interval.
+    NoScores,
+}
+
+/// A prediction interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct Interval {
+    /// Lower bound.
+    pub lower: f64,
+    /// Upper bound.
+    pub upper: f64,
+    /// Which scores were used.
+    pub source: IntervalSource,
+}
+
+impl Interval {
+    /// Whether `y` lies in `[lower, upper]`.
+    pub fn contains(&self, y: f64) -> bool {
+        self.lower <= y && y <= self.upper
+    }
+    /// `upper − lower`.
+    pub fn width(&self) -> f64 {
+        self.upper - self.lower
+    }
+}
+
+/// Scores kept sorted, with an optional FIFO window. Insert and evict are O(log w) search
+/// plus an O(w) memmove, without allocation once the window is full.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScoreWindow {
+    sorted: Vec<f64>,
+    fifo: VecDeque<f64>,
+    window: usize,
+}
+
+impl ScoreWindow {
+    /// An empty window (`window = 0`: unbounded).
+    pub fn new(window: usize) -> Self {
+        Self {
+            sorted: Vec::with_capacity(window),
+            fifo: VecDeque::with_capacity(window),
+            window,
+        }
+    }
+    /// Adds a score, evicting the oldest when full.
+    pub fn push(&mut self, s: f64) {
+        if self.window > 0 && self.fifo.len() == self.window {
+            if let Some(old) = self.fifo.pop_front() {
+                let i = self.sorted.partition_point(|&v| v < old);
+                self.sorted.remove(i.min(self.sorted.len() - 1));
+            }
+        }
+        if self.window > 0 {
+            self.fifo.push_back(s);
+        }
+        let i = self.sorted.partition_point(|&v| v <= s);
+        self.sorted.insert(i, s);
+    }
+    /// Number of scores held.
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+    /// Whether no score is held.
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+    /// The conformal quantile at miscoverage `alpha`: the `⌈(n+1)(1−α)⌉`-th smallest score,
+    /// the largest score when that index exceeds n (α ≤ 1/(n+1) or α ≤ 0), and 0 when α ≥ 1.
+    pub fn quantile(&self, alpha: f64) -> Option<f64> {
+        let n = self.sorted.len();
+        if n == 0 {
+            return None;
+        }
+        if alpha >= 1.0 {
+            return Some(0.0_f64.min(self.sorted[0]));
+        }
+        let k = ((n as f64 + 1.0) * (1.0 - alpha)).ceil();
+        let k = if k.is_finite() {
+            (k as usize).clamp(1, n)
+        } else {
+            n
+        };
+        Some(self.sorted[k - 1])
+    }
+}
+
+/// Scores pooled and per regime.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct Keyed {
+    pooled: ScoreWindow,
+    regimes: BTreeMap<RegimeLabel, ScoreWindow>,
+}
+
+impl Keyed {
+    fn push(&mut self, cfg: &ConformalConfig, window: usize, regime: &RegimeLabel, s: f64) {
+        self.pooled.push(s);
+        if cfg.mondrian {
+            self.regimes
+                .entry(regime.clone())
+                .or_insert_with(|| ScoreWindow::new(window))
+                .push(s);
+        }
+    }
+    fn pick(&self, cfg: &ConformalConfig, regime: &RegimeLabel) -> (&ScoreWindow, IntervalSource) {
+        if cfg.mondrian {
+            if let Some(w) = self.regimes.get(regime) {
+                if w.len() >= cfg.min_samples {
+                    return (w, IntervalSource::Regime(regime.clone()));
+                }
+            }
+        }
+        (&self.pooled, IntervalSource::Pooled)
+    }
+}
+
+fn check_regimes(n: usize, regimes: Option<&[RegimeLabel]>) -> Result<()> {
+    if let Some(r) = regimes {
+        check_shape("regimes", &[n], &[r.len()])?;
+    }
+    Ok(())
+}
+
+/// Split (inductive) conformal intervals around point forecasts, optionally Mondrian.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitConformal {
+    config: ConformalConfig,
+    scores: Keyed,
+}
+
+impl SplitConformal {
+    /// An empty conformal predictor.
+    pub fn new(config: ConformalConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            scores: Keyed {
+                pooled: ScoreWindow::new(config.window),
+                regimes: BTreeMap::new(),
+            },
+        })
+    }
+
+    /// Calibrates on held-out forecasts and outcomes (regimes needed only when Mondrian).
+    ///
+    /// Errors: empty input, length mismatch, non-finite outcomes.
+    pub fn calibrate(
+        config: ConformalConfig,
+        forecasts: &[Forecast],
+        outcomes: &[f64],
+        regimes: Option<&[RegimeLabel]>,
+    ) -> Result<Self> {
+        check_len("forecasts", forecasts.len(), 1)?;
+        check_shape("outcomes", &[forecasts.len()], &[outcomes.len()])?;
+        check_regimes(forecasts.len(), regimes)?;
+        let mut c = Self::new(config)?;
+        for (i, (f, &y)) in forecasts.iter().zip(outcomes).enumerate() {
+            let r = regimes.map_or(&RegimeLabel::UNKNOWN, |r| &r[i]);
+            c.update(f, y, r)?;
+        }
+        Ok(c)
+    }
+
+    /// Adds one calibration score.
+    pub fn update(&mut self, forecast: &Forecast, outcome: f64, regime: &RegimeLabel) -> Result<()> {
+        check_finite("outcome", &[outcome])?;
+        let s = self.config.score.score(forecast, outcome);
+        self.scores.push(&self.config, self.config.window, regime, s);
+        Ok(())
+    }
+
+    /// The `1 − α` interval for a forecast in a regime.
+    pub fn interval(&self, forecast: &Forecast, regime: &RegimeLabel) -> Interval {
+        let (w, source) = self.scores.pick(&self.config, regime);
+        match w.quantile(self.config.alpha) {
+            Some(q) => {
+                let (lower, upper) = self.config.score.interval(forecast, q);
+                Interval { lower, upper, source }
+            }
+            None => normal_interval(forecast, self.config.alpha),
+        }
+    }
+}
+
+fn normal_interval(f: &Forecast, alpha: f64) -> Interval {
+    let z = crate::normal::ppf(1.0 - alpha / 2.0);
+    Interval {
+        lower: f.mean - z * f.sigma,
+        upper: f.mean + z * f.sigma,
+        source: IntervalSource::NoScores,
+    }
+}
+
+/// Conformalized quantile regression (Romano et al. 2019), optionally Mondrian.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cqr {
+    config: ConformalConfig,
+    scores: Keyed,
+}
+
+impl Cqr {
+    /// An empty CQR predictor.
+    pub fn new(config: ConformalConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            scores: Keyed {
+                pooled: ScoreWindow::new(config.window),
+                regimes: BTreeMap::new(),
+            },
+        })
+    }
+
+    /// Calibrates on held-out lower/upper quantile predictions and outcomes.
+    ///
+    /// Errors: empty input, length mismatch, non-finite values, crossing bounds (lower > upper).
+    pub fn calibrate(
+        config: ConformalConfig,
+        lower: &[f64],
+        upper: &[f64],
+        outcomes: &[f64],
+        regimes: Option<&[RegimeLabel]>,
+    ) -> Result<Self> {
+        check_len("lower", lower.len(), 1)?;
+        check_shape("upper", &[lower.len()], &[upper.len()])?;
+        check_shape("outcomes", &[lower.len()], &[outcomes.len()])?;
+        check_regimes(lower.len(), regimes)?;
+        let mut c = Self::new(config)?;
+        for i in 0..lower.len() {
+            let r = regimes.map_or(&RegimeLabel::UNKNOWN, |r| &r[i]);
+            c.update(lower[i], upper[i], outcomes[i], r)?;
+        }
+        Ok(c)
+    }
+
+    /// Adds one score `max(lo − y, y − hi)`.
+    pub fn update(&mut self, lower: f64, upper: f64, outcome: f64, regime: &RegimeLabel) -> Result<()> {
+        check_finite("lower", &[lower])?;
+        check_finite("upper", &[upper])?;
+        check_finite("outcome", &[outcome])?;
+        check_bounds(lower, upper)?;
+        let s = (lower - outcome).max(outcome - upper);
+        self.scores.push(&self.config, self.config.window, regime, s);
+        Ok(())
+    }
+
+    /// The conformalized interval `[lo − Q, hi + Q]`. With no scores yet, `[lo, hi]`.
+    ///
+    /// Errors: non-finite or crossing bounds.
+    pub fn interval(&self, lower: f64, upper: f64, regime: &RegimeLabel) -> Result<Interval> {
+        check_finite("lower", &[lower])?;
+        check_finite("upper", &[upper])?;
+        check_bounds(lower, upper)?;
+        let (w, source) = self.scores.pick(&self.config, regime);
+        Ok(match w.quantile(self.config.alpha) {
+            // A negative Q can shrink the band; never past its midpoint.
+            Some(q) => {
+                let q = q.max(-(upper - lower) / 2.0);
+                Interval {
+                    lower: lower - q,
+                    upper: upper + q,
+                    source,
+                }
+            }
+            None => Interval {
+                lower,
+                upper,
+                source: IntervalSource::NoScores,
+            },
+        })
+    }
+}
+
+fn check_bounds(lower: f64, upper: f64) -> Result<()> {
+    if lower > upper {
+        return Err(crate::error::UncertaintyError::CrossingQuantiles {
+            index: 1,
+            level: f64::NAN,
+            value: upper,
+            previous: lower,
+        });
+    }
+    Ok(())
+}
+
+/// Settings of [`AdaptiveConformal`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AciConfig {
+    /// The shared conformal settings (`window = 0` means 500 here).
+    pub conformal: ConformalConfig,
+    /// Step size γ > 0 of the level update (default 0.005, as in Gibbs & Candès' experiments).
+    pub gamma: f64,
+}
+
+impl Default for AciConfig {
+    fn default() -> Self {
+        Self {
+            conformal: ConformalConfig::default(),
+            gamma: 0.005,
+        }
+    }
+}
+
+impl AciConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        self.conformal.validate()?;
+        prudentia_core::validate::check_positive("gamma", self.gamma)?;
+        Ok(())
+    }
+}
+
+/// One key's ACI state: working level and trailing scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AciState {
+    /// Working miscoverage level α_t.
+    pub alpha_t: f64,
+    /// Trailing scores.
+    pub scores: ScoreWindow,
+    /// Observations seen.
+    pub count: usize,
+    /// Observations outside their interval.
+    pub misses: usize,
+}
+
+impl AciState {
+    fn new(alpha: f64, window: usize) -> Self {
+        Self {
+            alpha_t: alpha,
+            scores: ScoreWindow::new(window),
+            count: 0,
+            misses: 0,
+        }
+    }
+    /// Running coverage `1 − misses/count` (None before the first observation).
+    pub fn coverage(&self) -> Option<f64> {
+        (self.count > 0).then(|| 1.0 - self.misses as f64 / self.count as f64)
+    }
+}
+
+/// Adaptive conformal inference (Gibbs & Candès 2021) for time series, optionally Mondrian
+/// (one level and score window per regime, pooled fallback).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdaptiveConformal {
+    config: AciConfig,
+    window: usize,
+    pooled: AciState,
+    regimes: BTreeMap<RegimeLabel, AciState>,
+}
+
+impl AdaptiveConformal {
+    /// An empty ACI predictor.
+    pub fn new(config: AciConfig) -> Result<Self> {
+        config.validate()?;
+        let window = if config.conformal.window == 0 {
+            500
+        } else {
+            config.conformal.window
+        };
+        Ok(Self {
+            config,
+            window,
+            pooled: AciState::new(config.conformal.alpha, window),
+            regimes: BTreeMap::new(),
+        })
+    }
+
+    /// The pooled state.
+    pub fn pooled(&self) -> &AciState {
+        &self.pooled
+    }
+
+    /// A regime's state, if Mondrian and seen.
+    pub fn regime(&self, label: &RegimeLabel) -> Option<&AciState> {
+        self.regimes.get(label)
+    }
+
+    fn pick(&self, regime: &RegimeLabel) -> (&AciState, IntervalSource) {
+        if self.config.conformal.mondrian {
+            if let Some(s) = self.regimes.get(regime) {
+                if s.scores.len() >= self.config.conformal.min_samples {
+                    return (s, IntervalSource::Regime(regime.clone()));
+                }
+            }
+        }
+        (&self.pooled, IntervalSource::Pooled)
+    }
+
+    /// The interval at the current working level.
+    pub fn interval(&self, forecast: &Forecast, regime: &RegimeLabel) -> Interval {
+        let (st, source) = self.pick(regime);
+        match st.scores.quantile(st.alpha_t) {
+            Some(q) => {
+                let (lower, upper) = self.config.conformal.score.interval(forecast, q);
+                Interval { lower, upper, source }
+            }
+            None => normal_interval(forecast, self.config.conformal.alpha),
+        }
+    }
+
+    /// Learns one outcome: checks it against the interval the predictor would have given,
+    /// moves the working level(s) by `γ (α − err)`, and adds the score. Returns whether the
+    /// outcome was covered. O(log w + w) with no allocation once the windows are full.
+    pub fn update(&mut self, forecast: &Forecast, outcome: f64, regime: &RegimeLabel) -> Result<bool> {
+        check_finite("outcome", &[outcome])?;
+        let gamma = self.config.gamma;
+        let alpha = self.config.conformal.alpha;
+        let score_kind = self.config.conformal.score;
+        let s = score_kind.score(forecast, outcome);
+        let covered_by = |st: &AciState| -> bool {
+            match st.scores.quantile(st.alpha_t) {
+                Some(q) => s <= q,
+                None => true,
+            }
+        };
+        let used = self.interval(forecast, regime);
+        let covered = used.contains(outcome);
+        // Pooled level follows its own intervals.
+        let pc = covered_by(&self.pooled);
+        let p = &mut self.pooled;
+        p.alpha_t += gamma * (alpha - if pc { 0.0 } else { 1.0 });
+        p.scores.push(s);
+        p.count += 1;
+        p.misses += usize::from(!covered);
+        if self.config.conformal.mondrian {
+            let window = self.window;
+            let st = self
+                .regimes
+                .entry(regime.clone())
+                .or_insert_with(|| AciState::new(alpha, window));
+            let rc = match st.scores.quantile(st.alpha_t) {
+                Some(q) => s <= q,
+                None => true,
+            };
+            st.alpha_t += gamma * (alpha - if rc { 0.0 } else { 1.0 });
+            st.scores.push(s);
+            st.count += 1;
+            st.misses += usize::from(!covered);
+        }
+        Ok(covered)
+    }
+}

@@ -1,0 +1,345 @@
+//! Isotonic regression by pool-adjacent-violators (Barlow et al. 1972; used for calibration
+//! by Zadrozny & Elkan 2002).
+//!
+//! Fit: sort by x (ties broken by y), merge tied x into one point whose y is the
+//! weight-averaged y and whose weight is the summed weight (scikit-learn's `_make_unique`),
+//! then solve
+//!
+//! ```text
+//! min_f  Σ_i w_i (y_i − f_i)²   subject to  f_1 ≤ f_2 ≤ … ≤ f_m   (or ≥ when decreasing)
+//! ```
+//!
+//! by pooling adjacent blocks that violate the order into their weighted mean, and finally
+//! clip to `[y_min, y_max]`. Prediction interpolates linearly between the fitted points, as
+//! scikit-learn's `IsotonicRegression.predict` does; outside the fitted x range it clips
+//! (`out_of_bounds="clip"`) or returns a typed error (`"raise"`). scikit-learn's default
+//! `"nan"` is not offered: prudentia never returns a silent NaN.
+
+use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::CoreError;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, UncertaintyError};
+
+/// What [`IsotonicModel::predict`] does outside the fitted x range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OutOfBounds {
+    /// Clamp x to the fitted range (scikit-learn `out_of_bounds="clip"`).
+    #[default]
+    Clip,
+    /// Return [`UncertaintyError::OutOfBounds`] (scikit-learn `"raise"`).
+    Error,
+}
+
+/// Settings of an isotonic regression.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct IsotonicConfig {
+    /// Fit a non-decreasing (`true`, default) or non-increasing function.
+    pub increasing: bool,
+    /// Lower clip of the fitted values (default none).
+    pub y_min: Option<f64>,
+    /// Upper clip of the fitted values (default none).
+    pub y_max: Option<f64>,
+    /// Behaviour outside the fitted x range (default [`OutOfBounds::Clip`]).
+    pub out_of_bounds: OutOfBounds,
+}
+
+impl Default for IsotonicConfig {
+    fn default() -> Self {
+        Self {
+            increasing: true,
+            y_min: None,
+            y_max: None,
+            out_of_bounds: OutOfBounds::Clip,
+        }
+    }
+}
+
+impl IsotonicConfig {
+    /// Checks the settings: bounds finite and `y_min <= y_max`.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(lo) = self.y_min {
+            check_finite("y_min", &[lo])?;
+        }
+        if let Some(hi) = self.y_max {
+            check_finite("y_max", &[hi])?;
+            if let Some(lo) = self.y_min {
+                if hi < lo {
+                    return Err(CoreError::OutOfRange {
+                        field: "y_max",
+                        value: hi,
+                        expected: ">= y_min",
+                    }
+                    .into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A validated isotonic regression, ready to fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsotonicRegression {
+    config: IsotonicConfig,
+}
+
+/// A fitted isotonic regression: the knots of a monotone piecewise-linear function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsotonicModel {
+    /// Knot x values, strictly increasing (scikit-learn `X_thresholds_`).
+    pub x: Vec<f64>,
+    /// Fitted values at the knots (scikit-learn `y_thresholds_`).
+    pub y: Vec<f64>,
+    /// Behaviour outside `[x[0], x[last]]`.
+    pub out_of_bounds: OutOfBounds,
+}
+
+/// Weighted pool-adjacent-violators on already ordered points, in place: `y` becomes the
+/// non-decreasing least-squares fit. O(n).
+pub fn pav_in_place(y: &mut [f64], w: &[f64]) {
+    let n = y.len();
+    if n == 0 {
+        return;
+    }
+    // Blocks as a stack: (mean, weight, length).
+    let mut means: Vec<f64> = Vec::with_capacity(n);
+    let mut weights: Vec<f64> = Vec::with_capacity(n);
+    let mut lens: Vec<usize> = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut m = y[i];
+        let mut wt = w[i];
+        let mut len = 1usize;
+        while let Some(&last) = means.last() {
+            if last > m {
+                let lw = weights.pop().unwrap_or(0.0);
+                means.pop();
+                let ll = lens.pop().unwrap_or(0);
+                let tw = lw + wt;
+                m = if tw > 0.0 {
+                    (last * lw + m * wt) / tw
+                } else {
+                    0.5 * (last + m)
+                };
+                wt = tw;
+                len += ll;
+            } else {
+                break;
+            }
+        }
+        means.push(m);
+        weights.push(wt);
+        lens.push(len);
+    }
+    let mut k = 0;
+    for (b, &len) in lens.iter().enumerate() {
+        for v in &mut y[k..k + len] {
+            *v = means[b];
+        }
+        k += len;
+    }
+}
+
+impl IsotonicRegression {
+    /// A regression with validated settings.
+    pub fn new(config: IsotonicConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self { config })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &IsotonicConfig {
+        &self.config
+    }
+
+    /// Fits `y` on `x` with optional non-negative sample weights.
+    ///
+    /// Errors: empty input, length mismatch, non-finite values, negative weights.
+    pub fn fit(&self, x: &[f64], y: &[f64], weights: Option<&[f64]>) -> Result<IsotonicModel> {
+        check_len("x", x.len(), 1)?;
+        check_shape("y", &[x.len()], &[y.len()])?;
+        check_finite("x", x)?;
+        check_finite("y", y)?;
+        if let Some(w) = weights {
+            check_shape("weights", &[x.len()], &[w.len()])?;
+            check_finite("weights", w)?;
+            if let Some(i) = w.iter().position(|&v| v < 0.0) {
+                return Err(CoreError::OutOfRange {
+                    field: "weights",
+                    value: w[i],
+                    expected: ">= 0",
+                }
+                .into());
+            }
+        }
+        let n = x.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by(|&a, &b| x[a].total_cmp(&x[b]).then(y[a].total_cmp(&y[b])));
+        // Merge tied x (scikit-learn `_make_unique`, which starts a new group when
+        // x - current >= float64 resolution 1e-15).
+        let eps = 1e-15;
+        let mut ux: Vec<f64> = Vec::with_capacity(n);
+        let mut uy: Vec<f64> = Vec::with_capacity(n);
+        let mut uw: Vec<f64> = Vec::with_capacity(n);
+        let mut cur_x = f64::NAN;
+        let mut sum_wy = 0.0;
+        let mut sum_w = 0.0;
+        let mut count = 0usize;
+        let mut sum_y = 0.0;
+        for &i in &order {
+            let wi = weights.map_or(1.0, |w| w[i]);
+            if count > 0 && x[i] - cur_x >= eps {
+                ux.push(cur_x);
+                uy.push(if sum_w > 0.0 {
+                    sum_wy / sum_w
+                } else {
+                    sum_y / count as f64
+                });
+                uw.push(sum_w);
+                sum_wy = 0.0;
+                sum_w = 0.0;
+                sum_y = 0.0;
+                count = 0;
+            }
+            if count == 0 {
+                cur_x = x[i];
+            }
+            sum_wy += wi * y[i];
+            sum_w += wi;
+            sum_y += y[i];
+            count += 1;
+        }
+        ux.push(cur_x);
+        uy.push(if sum_w > 0.0 {
+            sum_wy / sum_w
+        } else {
+            sum_y / count as f64
+        });
+        uw.push(sum_w);
+
+        if self.config.increasing {
+            pav_in_place(&mut uy, &uw);
+        } else {
+            for v in &mut uy {
+                *v = -*v;
+            }
+            pav_in_place(&mut uy, &uw);
+            for v in &mut uy {
+                *v = -*v;
+            }
+        }
+        let lo = self.config.y_min.unwrap_or(f64::NEG_INFINITY);
+        let hi = self.config.y_max.unwrap_or(f64::INFINITY);
+        for v in &mut uy {
+            *v = v.clamp(lo, hi);
+        }
+        // Keep only knots where the fitted function bends (scikit-learn trim_duplicates).
+        let m = ux.len();
+        let mut kx = Vec::with_capacity(m);
+        let mut ky = Vec::with_capacity(m);
+        for i in 0..m {
+            let keep = i == 0 || i == m - 1 || uy[i] != uy[i - 1] || uy[i] != uy[i + 1];
+            if keep {
+                kx.push(ux[i]);
+                ky.push(uy[i]);
+            }
+        }
+        Ok(IsotonicModel {
+            x: kx,
+            y: ky,
+            out_of_bounds: self.config.out_of_bounds,
+        })
+    }
+}
+
+impl IsotonicModel {
+    /// The fitted function at `x`, linearly interpolated between knots.
+    ///
+    /// Errors: non-finite `x`; `x` outside the fitted range with [`OutOfBounds::Error`].
+    pub fn predict(&self, x: f64) -> Result<f64> {
+        check_finite("x", &[x])?;
+        let n = self.x.len();
+        let (lo, hi) = (self.x[0], self.x[n - 1]);
+        if x < lo || x > hi {
+            return match self.out_of_bounds {
+                OutOfBounds::Clip => Ok(if x < lo { self.y[0] } else { self.y[n - 1] }),
+                OutOfBounds::Error => Err(UncertaintyError::OutOfBounds {
+                    value: x,
+                    min: lo,
+                    max: hi,
+                }),
+            };
+        }
+        Ok(self.interp(x))
+    }
+
+    /// Interpolates at an in-range, finite x.
+    fn interp(&self, x: f64) -> f64 {
+        let n = self.x.len();
+        if n == 1 {
+            return self.y[0];
+        }
+        // First knot index with knot >= x.
+        let j = self.x.partition_point(|&k| k < x);
+        if j == 0 {
+            return self.y[0];
+        }
+        if j >= n {
+            return self.y[n - 1];
+        }
+        let (x0, x1) = (self.x[j - 1], self.x[j]);
+        let (y0, y1) = (self.y[j - 1], self.y[j]);
+        if x1 == x0 {
+            return y1;
+        }
+        y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    }
+
+    /// [`IsotonicModel::predict`] for many inputs.
+    pub fn predict_many(&self, x: &[f64]) -> Result<Vec<f64>> {
+        x.iter().map(|&v| self.predict(v)).collect()
+    }
+
+    /// The generalized inverse of a non-decreasing fit: the smallest knot-interpolated x whose
+    /// value reaches `target` (clamped to the fitted range). Used to map calibrated levels
+    /// back to raw levels.
+    pub fn inverse(&self, target: f64) -> f64 {
+        let n = self.x.len();
+        if n == 1 || target <= self.y[0] {
+            return self.x[0];
+        }
+        if target >= self.y[n - 1] {
+            // Smallest x reaching the maximum.
+            let j = self.y.partition_point(|&v| v < self.y[n - 1]);
+            return self.x[j.min(n - 1)];
+        }
+        let j = self.y.partition_point(|&v| v < target);
+        let (x0, x1) = (self.x[j - 1], self.x[j]);
+        let (y0, y1) = (self.y[j - 1], self.y[j]);
+        if y1 == y0 {
+            return x1;
+        }
+        x0 + (x1 - x0) * (target - y0) / (y1 - y0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pav_pools_violators() {
+        // Brute force: the L2 monotone fit of [1, 3, 2, 4] pools (3, 2) into 2.5.
+        let mut y = vec![1.0, 3.0, 2.0, 4.0];
+        pav_in_place(&mut y, &[1.0; 4]);
+        assert_eq!(y, vec![1.0, 2.5, 2.5, 4.0]);
+    }
+
+    #[test]
+    fn ties_are_averaged_first() {
+        let iso = IsotonicRegression::new(IsotonicConfig::default()).unwrap();
+        let m = iso.fit(&[1.0, 1.0, 2.0], &[0.0, 2.0, 0.5], None).unwrap();
+        // Tie at x=1 → y=1 (w=2); then (1, w2), (0.5, w1) pool → (2+0.5)/3.
+        assert!((m.predict(1.5).unwrap() - 2.5 / 3.0).abs() < 1e-15);
+    }
+}

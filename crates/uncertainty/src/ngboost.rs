@@ -1,0 +1,431 @@
+//! NGBoost-style natural-gradient boosting with a Normal predictive distribution (Duan et
+//! al. 2020, Algorithm 1), using histogram regression trees ([`crate::tree`]) as base
+//! learners.
+//!
+//! Parameters θ = (μ, log σ) start at the marginal MLE of y. At each stage m, on a row
+//! minibatch (and a column subsample), the natural gradient of the log score
+//!
+//! ```text
+//! g̃ = I(θ)⁻¹ ∇_θ (−log p(y|θ)) = ( μ − y,  ½ (1 − (y − μ)²/σ²) ),   I(θ) = diag(1/σ², 2)
+//! ```
+//!
+//! is fitted by one tree per parameter, a line search picks the scale ρ (doubled while the
+//! batch NLL does not increase, up to 256, then halved until it decreases — as in the
+//! `ngboost` package), and θ ← θ − η ρ f_m(x). With a validation set, boosting stops after
+//! `early_stopping_rounds` stages without a new best validation NLL, and the model is cut
+//! back to the best stage.
+
+use ndarray::{ArrayView1, ArrayView2};
+use prudentia_core::traits::{Forecaster, Role, RoleError, RoleResult};
+use prudentia_core::validate::{check_finite, check_finite_1d, check_finite_2d, check_len, check_shape};
+use prudentia_core::{AssetInfo, CoreError, Forecast, Horizon, RegimeState};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::tree::{Binned, Tree, TreeBuilder};
+
+/// Settings of [`NgBoost`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NgBoostConfig {
+    /// Boosting stages (default 500, ≥ 1).
+    pub n_estimators: usize,
+    /// Learning rate η (default 0.01, in (0, 1]).
+    pub learning_rate: f64,
+    /// Share of rows sampled without replacement per stage (default 1.0, in (0, 1]).
+    pub minibatch_frac: f64,
+    /// Share of columns sampled per stage (default 1.0, in (0, 1]; at least one column).
+    pub col_sample: f64,
+    /// Depth of each tree (default 3, as `ngboost`'s default learner; 1..=12).
+    pub max_depth: usize,
+    /// Minimum samples per leaf (default 1, ≥ 1).
+    pub min_samples_leaf: usize,
+    /// Histogram bins per feature (default 255, 2..=256).
+    pub max_bins: usize,
+    /// Stop after this many stages without improving the validation NLL (default none).
+    pub early_stopping_rounds: Option<usize>,
+    /// Stop when the mean norm of the fitted natural gradient is below this (default 1e-4, ≥ 0).
+    pub tol: f64,
+    /// Seed of the row and column sampling (default 0).
+    pub seed: u64,
+}
+
+impl Default for NgBoostConfig {
+    fn default() -> Self {
+        Self {
+            n_estimators: 500,
+            learning_rate: 0.01,
+            minibatch_frac: 1.0,
+            col_sample: 1.0,
+            max_depth: 3,
+            min_samples_leaf: 1,
+            max_bins: 255,
+            early_stopping_rounds: None,
+            tol: 1e-4,
+            seed: 0,
+        }
+    }
+}
+
+fn range(field: &'static str, v: f64, ok: bool, expected: &'static str) -> Result<()> {
+    if ok && v.is_finite() {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            field,
+            value: v,
+            expected,
+        }
+        .into())
+    }
+}
+
+impl NgBoostConfig {
+    /// Checks the settings, naming the bad field.
+    pub fn validate(&self) -> Result<()> {
+        range(
+            "n_estimators",
+            self.n_estimators as f64,
+            self.n_estimators >= 1,
+            ">= 1",
+        )?;
+        range(
+            "learning_rate",
+            self.learning_rate,
+            self.learning_rate > 0.0 && self.learning_rate <= 1.0,
+            "in (0, 1]",
+        )?;
+        range(
+            "minibatch_frac",
+            self.minibatch_frac,
+            self.minibatch_frac > 0.0 && self.minibatch_frac <= 1.0,
+            "in (0, 1]",
+        )?;
+        range(
+            "col_sample",
+            self.col_sample,
+            self.col_sample > 0.0 && self.col_sample <= 1.0,
+            "in (0, 1]",
+        )?;
+        range(
+            "max_depth",
+            self.max_depth as f64,
+            (1..=12).contains(&self.max_depth),
+            "in 1..=12",
+        )?;
+        range(
+            "min_samples_leaf",
+            self.min_samples_leaf as f64,
+            self.min_samples_leaf >= 1,
+            ">= 1",
+        )?;
+        range(
+            "max_bins",
+            self.max_bins as f64,
+            (2..=256).contains(&self.max_bins),
+            "in 2..=256",
+        )?;
+        if let Some(r) = self.early_stopping_rounds {
+            range("early_stopping_rounds", r as f64, r >= 1, ">= 1")?;
+        }
+        range("tol", self.tol, self.tol >= 0.0, ">= 0")?;
+        Ok(())
+    }
+}
+
+/// A validated NGBoost learner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NgBoost {
+    config: NgBoostConfig,
+}
+
+/// One boosting stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    /// Tree for the mean.
+    pub mean_tree: Tree,
+    /// Tree for log sigma.
+    pub log_sigma_tree: Tree,
+    /// Line-search scale ρ.
+    pub scale: f64,
+}
+
+/// Why boosting stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NgBoostStatus {
+    /// All `n_estimators` stages were fitted.
+    Completed,
+    /// Validation NLL stopped improving; the model was cut back to its best stage.
+    EarlyStopped {
+        /// Number of stages kept.
+        best_stages: usize,
+    },
+    /// The fitted gradient fell below `tol`.
+    GradientTolerance,
+}
+
+/// A fitted NGBoost model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct NgBoostModel {
+    /// Number of features.
+    pub n_features: usize,
+    /// Initial (μ, log σ).
+    pub init: [f64; 2],
+    /// Learning rate η.
+    pub learning_rate: f64,
+    /// The stages.
+    pub stages: Vec<Stage>,
+    /// Training mean NLL before each stage.
+    pub train_loss: Vec<f64>,
+    /// Validation mean NLL after each stage (when a validation set was given).
+    pub val_loss: Vec<f64>,
+    /// Why boosting stopped.
+    pub status: NgBoostStatus,
+}
+
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+fn nll(mu: f64, ls: f64, y: f64) -> f64 {
+    let z = (y - mu) * (-ls).exp();
+    0.5 * z * z + ls + HALF_LN_2PI
+}
+
+fn to_rows(x: ArrayView2<'_, f64>) -> Vec<f64> {
+    x.iter().copied().collect()
+}
+
+impl NgBoost {
+    /// A learner with validated settings.
+    pub fn new(config: NgBoostConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self { config })
+    }
+
+    /// Fits on `x` (n × p), `y`, with an optional validation set for monitoring and early
+    /// stopping.
+    ///
+    /// Errors: fewer than 2 rows, shape mismatch, non-finite values, constant `y`.
+    pub fn fit(
+        &self,
+        x: ArrayView2<'_, f64>,
+        y: ArrayView1<'_, f64>,
+        validation: Option<(ArrayView2<'_, f64>, ArrayView1<'_, f64>)>,
+    ) -> Result<NgBoostModel> {
+        let cfg = &self.config;
+        let (n, p) = x.dim();
+        check_len("x rows", n, 2)?;
+        check_len("x columns", p, 1)?;
+        check_shape("y", &[n], &[y.len()])?;
+        check_finite_2d("x", x)?;
+        check_finite_1d("y", y)?;
+        let yv: Vec<f64> = y.iter().copied().collect();
+        let m0 = yv.iter().sum::<f64>() / n as f64;
+        let v0 = yv.iter().map(|v| (v - m0) * (v - m0)).sum::<f64>() / n as f64;
+        if v0 <= 0.0 {
+            return Err(CoreError::OutOfRange {
+                field: "y",
+                value: v0,
+                expected: "non-constant (variance > 0)",
+            }
+            .into());
+        }
+        let init = [m0, 0.5 * v0.ln()];
+        let val = match validation {
+            Some((xv, yv2)) => {
+                check_shape("validation x columns", &[p], &[xv.ncols()])?;
+                check_shape("validation y", &[xv.nrows()], &[yv2.len()])?;
+                check_len("validation rows", xv.nrows(), 1)?;
+                check_finite_2d("validation x", xv)?;
+                check_finite_1d("validation y", yv2)?;
+                Some((to_rows(xv), yv2.iter().copied().collect::<Vec<f64>>()))
+            }
+            None => None,
+        };
+        let xr = to_rows(x);
+        let binned = Binned::new(&xr, n, p, cfg.max_bins);
+        let mut rng = StdRng::seed_from_u64(cfg.seed);
+        let mut mu = vec![init[0]; n];
+        let mut ls = vec![init[1]; n];
+        let (mut vmu, mut vls) = match &val {
+            Some((_, yv2)) => (vec![init[0]; yv2.len()], vec![init[1]; yv2.len()]),
+            None => (Vec::new(), Vec::new()),
+        };
+        let batch = ((cfg.minibatch_frac * n as f64) as usize).clamp(1, n);
+        let ncols = ((cfg.col_sample * p as f64) as usize).clamp(1, p);
+        let mut all_rows: Vec<usize> = (0..n).collect();
+        let mut all_cols: Vec<usize> = (0..p).collect();
+        let mut idx = vec![0usize; batch];
+        let mut g0 = vec![0.0; n];
+        let mut g1 = vec![0.0; n];
+        let mut f0 = vec![0.0; n];
+        let mut f1 = vec![0.0; n];
+        let mut builder = TreeBuilder::default();
+        let mut stages = Vec::with_capacity(cfg.n_estimators);
+        let mut train_loss = Vec::with_capacity(cfg.n_estimators);
+        let mut val_loss = Vec::new();
+        let mut best = (f64::INFINITY, 0usize);
+        let mut status = NgBoostStatus::Completed;
+        for _stage in 0..cfg.n_estimators {
+            // Row and column samples (partial Fisher–Yates, without replacement).
+            if batch < n {
+                for k in 0..batch {
+                    let j = rng.random_range(k..n);
+                    all_rows.swap(k, j);
+                }
+            }
+            idx.copy_from_slice(&all_rows[..batch]);
+            if ncols < p {
+                for k in 0..ncols {
+                    let j = rng.random_range(k..p);
+                    all_cols.swap(k, j);
+                }
+            }
+            let cols = &all_cols[..ncols];
+            let mut loss0 = 0.0;
+            for &i in &idx {
+                let iv = (-2.0 * ls[i]).exp();
+                let r = yv[i] - mu[i];
+                g0[i] = -r;
+                g1[i] = 0.5 * (1.0 - r * r * iv);
+                loss0 += nll(mu[i], ls[i], yv[i]);
+            }
+            loss0 /= batch as f64;
+            train_loss.push(loss0);
+            let mut bidx = idx.clone();
+            let t0 = builder.fit(&binned, &mut bidx, &g0, cols, cfg.max_depth, cfg.min_samples_leaf);
+            let t1 = builder.fit(&binned, &mut bidx, &g1, cols, cfg.max_depth, cfg.min_samples_leaf);
+            for i in 0..n {
+                f0[i] = t0.predict_binned(&binned, i);
+                f1[i] = t1.predict_binned(&binned, i);
+            }
+            // Line search on the batch.
+            let batch_loss = |scale: f64| -> f64 {
+                idx.iter()
+                    .map(|&i| nll(mu[i] - scale * f0[i], ls[i] - scale * f1[i], yv[i]))
+                    .sum::<f64>()
+                    / batch as f64
+            };
+            let norm = idx.iter().map(|&i| f0[i].hypot(f1[i])).sum::<f64>() / batch as f64;
+            let mut scale = 1.0;
+            loop {
+                let l = batch_loss(scale);
+                if !l.is_finite() || l > loss0 || scale > 256.0 {
+                    break;
+                }
+                scale *= 2.0;
+            }
+            loop {
+                if norm * scale < cfg.tol {
+                    break;
+                }
+                let l = batch_loss(scale);
+                if l.is_finite() && l < loss0 {
+                    break;
+                }
+                scale *= 0.5;
+            }
+            let step = cfg.learning_rate * scale;
+            for i in 0..n {
+                mu[i] -= step * f0[i];
+                ls[i] -= step * f1[i];
+            }
+            if let Some((xv, yv2)) = &val {
+                let mut l = 0.0;
+                for k in 0..yv2.len() {
+                    let row = &xv[k * p..(k + 1) * p];
+                    vmu[k] -= step * t0.predict(row);
+                    vls[k] -= step * t1.predict(row);
+                    l += nll(vmu[k], vls[k], yv2[k]);
+                }
+                l /= yv2.len() as f64;
+                val_loss.push(l);
+                if l < best.0 {
+                    best = (l, stages.len() + 1);
+                }
+            }
+            stages.push(Stage {
+                mean_tree: t0,
+                log_sigma_tree: t1,
+                scale,
+            });
+            if let Some(r) = cfg.early_stopping_rounds {
+                if val.is_some() && val_loss.len() > r {
+                    let recent = val_loss[val_loss.len() - r..]
+                        .iter()
+                        .copied()
+                        .fold(f64::INFINITY, f64::min);
+                    if best.0 < recent {
+                        stages.truncate(best.1);
+                        status = NgBoostStatus::EarlyStopped { best_stages: best.1 };
+                        break;
+                    }
+                }
+            }
+            if norm < cfg.tol {
+                status = NgBoostStatus::GradientTolerance;
+                break;
+            }
+        }
+        Ok(NgBoostModel {
+            n_features: p,
+            init,
+            learning_rate: cfg.learning_rate,
+            stages,
+            train_loss,
+            val_loss,
+            status,
+        })
+    }
+}
+
+impl NgBoostModel {
+    /// Predicted (mean, sigma) for one feature row.
+    ///
+    /// Errors: wrong length or non-finite features.
+    pub fn predict(&self, features: &[f64]) -> Result<(f64, f64)> {
+        check_shape("features", &[self.n_features], &[features.len()])?;
+        check_finite("features", features)?;
+        let (mut m, mut l) = (self.init[0], self.init[1]);
+        for s in &self.stages {
+            let step = self.learning_rate * s.scale;
+            m -= step * s.mean_tree.predict(features);
+            l -= step * s.log_sigma_tree.predict(features);
+        }
+        Ok((m, l.exp()))
+    }
+
+    /// Mean negative log-likelihood of `y` under the model's predictions for `x`.
+    pub fn mean_nll(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<f64> {
+        check_shape("y", &[x.nrows()], &[y.len()])?;
+        check_len("x rows", x.nrows(), 1)?;
+        check_finite_1d("y", y)?;
+        let mut s = 0.0;
+        for (row, &yy) in x.rows().into_iter().zip(y.iter()) {
+            let r: Vec<f64> = row.iter().copied().collect();
+            let (m, sd) = self.predict(&r)?;
+            s += nll(m, sd.ln(), yy);
+        }
+        Ok(s / y.len() as f64)
+    }
+}
+
+/// A [`Forecaster`] wrapping an [`NgBoostModel`] over a fixed horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NgBoostForecaster {
+    /// The model.
+    pub model: NgBoostModel,
+    /// The horizon of its target.
+    pub horizon: Horizon,
+}
+
+impl Forecaster for NgBoostForecaster {
+    fn forecast(&self, asset: &AssetInfo, _regime: &RegimeState) -> RoleResult<Forecast> {
+        let (m, s) = self
+            .model
+            .predict(&asset.features)
+            .map_err(|e| RoleError::implementation(Role::Forecaster, e))?;
+        Ok(Forecast::new(m, s, self.horizon)?)
+    }
+}

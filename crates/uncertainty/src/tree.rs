@@ -1,0 +1,251 @@
+//! Histogram-binned regression trees (least-squares splits), the base learner of
+//! [`crate::ngboost`].
+//!
+//! Features are binned once into at most `max_bins` (≤ 256) bins whose edges are midpoints
+//! between distinct sorted values (all of them when there are few, quantile-spaced ones
+//! otherwise). A node is split on the (feature, bin edge) maximizing the least-squares gain
+//! `S_L²/n_L + S_R²/n_R − S²/n` — the same ordering of splits as scikit-learn's
+//! `friedman_mse` / `squared_error` criteria for unweighted data — built from per-node
+//! gradient histograms. Leaves predict the mean target.
+
+use serde::{Deserialize, Serialize};
+
+/// Bin edges of every feature and the binned data (column-major).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Binned {
+    pub n: usize,
+    pub p: usize,
+    /// Per feature, strictly increasing edges; bin(x) = #{edges < x}.
+    pub edges: Vec<Vec<f64>>,
+    /// Column-major bins, `bins[j * n + i]`.
+    pub bins: Vec<u8>,
+}
+
+impl Binned {
+    /// Bins a row-major n × p matrix.
+    pub fn new(x: &[f64], n: usize, p: usize, max_bins: usize) -> Self {
+        let max_bins = max_bins.clamp(2, 256);
+        let mut edges = Vec::with_capacity(p);
+        let mut bins = vec![0u8; n * p];
+        let mut col = vec![0.0; n];
+        for j in 0..p {
+            for i in 0..n {
+                col[i] = x[i * p + j];
+            }
+            col.sort_by(f64::total_cmp);
+            let mut distinct: Vec<f64> = Vec::new();
+            for &v in &col {
+                if distinct.last() != Some(&v) {
+                    distinct.push(v);
+                }
+            }
+            let mut e: Vec<f64> = Vec::new();
+            if distinct.len() <= max_bins {
+                for w in distinct.windows(2) {
+                    e.push(0.5 * (w[0] + w[1]));
+                }
+            } else {
+                for k in 1..max_bins {
+                    let idx = k * n / max_bins;
+                    if idx == 0 || idx >= n {
+                        continue;
+                    }
+                    let (a, b) = (col[idx - 1], col[idx]);
+                    if a < b {
+                        let t = 0.5 * (a + b);
+                        if e.last().is_none_or(|&l| t > l) {
+                            e.push(t);
+                        }
+                    }
+                }
+            }
+            for i in 0..n {
+                let v = x[i * p + j];
+                bins[j * n + i] = e.partition_point(|&t| t < v) as u8;
+            }
+            edges.push(e);
+        }
+        Self { n, p, edges, bins }
+    }
+}
+
+/// A node of a fitted tree.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Node {
+    /// A leaf with its prediction.
+    Leaf(f64),
+    /// Go left when `x[feature] <= threshold`.
+    Split {
+        /// Feature index.
+        feature: usize,
+        /// Split threshold on the raw feature.
+        threshold: f64,
+        /// Bin index of the threshold (left when bin ≤ this).
+        bin: u8,
+        /// Index of the left child.
+        left: u32,
+        /// Index of the right child.
+        right: u32,
+    },
+}
+
+/// A fitted regression tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    /// Nodes, root first.
+    pub nodes: Vec<Node>,
+}
+
+impl Tree {
+    /// Prediction for a raw feature row.
+    pub fn predict(&self, row: &[f64]) -> f64 {
+        let mut k = 0usize;
+        loop {
+            match self.nodes[k] {
+                Node::Leaf(v) => return v,
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                    ..
+                } => {
+                    k = if row[feature] <= threshold {
+                        left as usize
+                    } else {
+                        right as usize
+                    };
+                }
+            }
+        }
+    }
+
+    /// Prediction for sample `i` of binned data.
+    pub(crate) fn predict_binned(&self, b: &Binned, i: usize) -> f64 {
+        let mut k = 0usize;
+        loop {
+            match self.nodes[k] {
+                Node::Leaf(v) => return v,
+                Node::Split {
+                    feature,
+                    bin,
+                    left,
+                    right,
+                    ..
+                } => {
+                    k = if b.bins[feature * b.n + i] <= bin {
+                        left as usize
+                    } else {
+                        right as usize
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// Scratch buffers reused across tree fits (no allocation per fit once warmed up).
+#[derive(Debug, Default)]
+pub(crate) struct TreeBuilder {
+    hist_sum: Vec<f64>,
+    hist_cnt: Vec<u32>,
+}
+
+impl TreeBuilder {
+    /// Fits a tree of depth ≤ `max_depth` on targets `g[k]` of samples `idx[k]`, splitting
+    /// only on `features`. `idx` is reordered.
+    pub fn fit(
+        &mut self,
+        b: &Binned,
+        idx: &mut [usize],
+        g: &[f64],
+        features: &[usize],
+        max_depth: usize,
+        min_leaf: usize,
+    ) -> Tree {
+        // g is indexed by sample id.
+        let mut nodes = Vec::with_capacity(1 << (max_depth + 1));
+        nodes.push(Node::Leaf(0.0));
+        // Stack of (node index, start, end, depth).
+        let mut stack = vec![(0usize, 0usize, idx.len(), 0usize)];
+        self.hist_sum.resize(256, 0.0);
+        self.hist_cnt.resize(256, 0);
+        while let Some((node, s, e, depth)) = stack.pop() {
+            let cnt = e - s;
+            let sum: f64 = idx[s..e].iter().map(|&i| g[i]).sum();
+            let mean = if cnt > 0 { sum / cnt as f64 } else { 0.0 };
+            nodes[node] = Node::Leaf(mean);
+            if depth >= max_depth || cnt < 2 * min_leaf.max(1) {
+                continue;
+            }
+            // Impurity zero → leaf.
+            if idx[s..e].iter().all(|&i| g[i] == g[idx[s]]) {
+                continue;
+            }
+            let parent = sum * sum / cnt as f64;
+            let mut best: Option<(f64, usize, u8)> = None;
+            for &f in features {
+                let nb = b.edges[f].len() + 1;
+                if nb < 2 {
+                    continue;
+                }
+                let hs = &mut self.hist_sum[..nb];
+                let hc = &mut self.hist_cnt[..nb];
+                hs.iter_mut().for_each(|v| *v = 0.0);
+                hc.iter_mut().for_each(|v| *v = 0);
+                let col = &b.bins[f * b.n..(f + 1) * b.n];
+                for &i in &idx[s..e] {
+                    let k = col[i] as usize;
+                    hs[k] += g[i];
+                    hc[k] += 1;
+                }
+                let (mut sl, mut cl) = (0.0, 0usize);
+                for k in 0..nb - 1 {
+                    sl += hs[k];
+                    cl += hc[k] as usize;
+                    if hc[k] == 0 {
+                        continue;
+                    }
+                    let cr = cnt - cl;
+                    if cl < min_leaf.max(1) || cr < min_leaf.max(1) {
+                        continue;
+                    }
+                    let sr = sum - sl;
+                    let gain = sl * sl / cl as f64 + sr * sr / cr as f64 - parent;
+                    if best.is_none_or(|(bg, _, _)| gain > bg) {
+                        best = Some((gain, f, k as u8));
+                    }
+                }
+            }
+            let Some((gain, f, bin)) = best else { continue };
+            if gain <= 1e-14 * parent.abs().max(1e-300) && gain <= 0.0 {
+                continue;
+            }
+            // Partition idx[s..e] by bin ≤ bin.
+            let col = &b.bins[f * b.n..(f + 1) * b.n];
+            let mut lo = s;
+            let mut hi = e;
+            while lo < hi {
+                if col[idx[lo]] <= bin {
+                    lo += 1;
+                } else {
+                    hi -= 1;
+                    idx.swap(lo, hi);
+                }
+            }
+            let left = nodes.len();
+            nodes.push(Node::Leaf(0.0));
+            nodes.push(Node::Leaf(0.0));
+            nodes[node] = Node::Split {
+                feature: f,
+                threshold: b.edges[f][bin as usize],
+                bin,
+                left: left as u32,
+                right: (left + 1) as u32,
+            };
+            stack.push((left + 1, lo, e, depth + 1));
+            stack.push((left, s, lo, depth + 1));
+        }
+        Tree { nodes }
+    }
+}

@@ -1,0 +1,202 @@
+//! Per-regime calibration of biased, over-confident forecasters.
+
+use prudentia_core::traits::{Calibrator, OnlineLearner};
+use prudentia_core::{Forecast, Horizon, RegimeLabel, RegimeState};
+use prudentia_uncertainty::calibrate::{
+    forecast_calibration_error, BlendEvent, BlendMethod, BlenderConfig, CalibratedBlender, CalibrationEvent,
+    CalibrationSource, CalibratorConfig, RegimeCalibrator,
+};
+use prudentia_uncertainty::metrics::{ece, Binning};
+use prudentia_uncertainty::normal;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Regime-dependent bias and over-confidence: in risk-on the forecaster is biased up by
+/// half a sigma and twice too confident; in risk-off biased down and 1.5× too confident.
+fn biased(seed: u64, n: usize) -> Vec<CalibrationEvent> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let on = (i / 250) % 2 == 0;
+            let mu = 0.001 * ((i % 11) as f64 - 5.0);
+            let s = if on { 0.01 } else { 0.03 };
+            let (bias, conf, regime) = if on {
+                (0.5 * s, 2.0, RegimeLabel::RISK_ON)
+            } else {
+                (-0.4 * s, 1.5, RegimeLabel::RISK_OFF)
+            };
+            CalibrationEvent {
+                forecast: Forecast::new(mu + bias, s / conf, Horizon::DAY).unwrap(),
+                regime,
+                outcome: mu + s * z,
+            }
+        })
+        .collect()
+}
+
+fn errors(events: &[CalibrationEvent], cal: Option<&RegimeCalibrator>, regime: &RegimeLabel) -> (f64, f64) {
+    let sel: Vec<&CalibrationEvent> = events.iter().filter(|e| &e.regime == regime).collect();
+    let fs: Vec<Forecast> = sel
+        .iter()
+        .map(|e| match cal {
+            Some(c) => c.calibrate_detailed(&e.forecast, &e.regime).forecast,
+            None => e.forecast.clone(),
+        })
+        .collect();
+    let ys: Vec<f64> = sel.iter().map(|e| e.outcome).collect();
+    let dist = forecast_calibration_error(&fs, &ys).unwrap();
+    // Binary ECE of P(y > 0) = 1 − Φ(−μ/σ).
+    let p: Vec<f64> = fs.iter().map(|f| normal::cdf(f.mean / f.sigma)).collect();
+    let o: Vec<bool> = ys.iter().map(|&y| y > 0.0).collect();
+    let bin = ece(&p, &o, 10, Binning::EqualMass).unwrap().ece;
+    (dist, bin)
+}
+
+#[test]
+fn per_regime_calibration_at_least_halves_ece() {
+    let train = biased(10, 20_000);
+    let test = biased(11, 20_000);
+    let cal = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
+    let pooled_only = RegimeCalibrator::fit(
+        CalibratorConfig {
+            min_samples: usize::MAX,
+            ..Default::default()
+        },
+        &train,
+    );
+    assert!(pooled_only.is_ok());
+    for r in [RegimeLabel::RISK_ON, RegimeLabel::RISK_OFF] {
+        let (raw_d, raw_b) = errors(&test, None, &r);
+        let (cal_d, cal_b) = errors(&test, Some(&cal), &r);
+        assert!(cal_d <= 0.5 * raw_d, "{r}: distribution ECE {raw_d} -> {cal_d}");
+        assert!(cal_b <= 0.5 * raw_b, "{r}: binary ECE {raw_b} -> {cal_b}");
+        assert!(cal_d < 0.02, "{r}: {cal_d}");
+    }
+}
+
+#[test]
+fn isotonic_recalibration_fixes_shape() {
+    // Student-t-like heavy tails: variance scaling alone cannot make all deciles right.
+    let mut rng = StdRng::seed_from_u64(12);
+    let mk = |rng: &mut StdRng| -> Vec<CalibrationEvent> {
+        (0..10_000)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                let y = z * z * z / 3.0; // skewed, heavy-tailed
+                CalibrationEvent {
+                    forecast: Forecast::new(0.0, 1.0, Horizon::DAY).unwrap(),
+                    regime: RegimeLabel::UNKNOWN,
+                    outcome: y,
+                }
+            })
+            .collect()
+    };
+    let train = mk(&mut rng);
+    let test = mk(&mut rng);
+    let levels: Vec<f64> = (1..20).map(|k| k as f64 / 20.0).collect();
+    let cfg = CalibratorConfig {
+        isotonic: true,
+        quantile_levels: levels.clone(),
+        ..Default::default()
+    };
+    let cal = RegimeCalibrator::fit(cfg, &train).unwrap();
+    let out = cal
+        .calibrate_detailed(&test[0].forecast, &RegimeLabel::UNKNOWN)
+        .forecast;
+    for q in &out.quantiles {
+        let share = test.iter().filter(|e| e.outcome <= q.value).count() as f64 / test.len() as f64;
+        assert!((share - q.level).abs() < 0.02, "level {}: {share}", q.level);
+    }
+}
+
+#[test]
+fn sparse_regime_falls_back_to_pooled() {
+    let mut train = biased(13, 2000);
+    train.push(CalibrationEvent {
+        forecast: Forecast::new(0.0, 0.01, Horizon::DAY).unwrap(),
+        regime: RegimeLabel::ILLIQUID,
+        outcome: 0.0,
+    });
+    let cal = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
+    let f = Forecast::new(0.0, 0.01, Horizon::DAY).unwrap();
+    let out = cal.calibrate_detailed(&f, &RegimeLabel::ILLIQUID);
+    assert_eq!(
+        out.source,
+        CalibrationSource::PooledFallback {
+            regime: RegimeLabel::ILLIQUID,
+            samples: 1
+        }
+    );
+    let out = cal.calibrate_detailed(&f, &RegimeLabel::RISK_ON);
+    assert_eq!(out.source, CalibrationSource::Regime(RegimeLabel::RISK_ON));
+    let fresh = RegimeCalibrator::new(CalibratorConfig::default()).unwrap();
+    assert_eq!(
+        fresh.calibrate_detailed(&f, &RegimeLabel::RISK_ON).source,
+        CalibrationSource::Identity
+    );
+}
+
+#[test]
+fn online_learning_matches_batch_and_tracks_prequential_error() {
+    let train = biased(14, 3000);
+    let batch = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
+    let mut online = RegimeCalibrator::new(CalibratorConfig::default()).unwrap();
+    let boxed: &mut dyn OnlineLearner<CalibrationEvent> = &mut online;
+    for e in &train {
+        boxed.learn(e).unwrap();
+    }
+    assert_eq!(online, batch);
+    let st = online.regime(&RegimeLabel::RISK_ON).unwrap();
+    assert!(st.stats.calibrated_error().unwrap() < 0.5 * st.stats.raw_error().unwrap());
+    let as_trait: &dyn Calibrator = &online;
+    let out = as_trait
+        .calibrate(&train[0].forecast, &RegimeState::certain(RegimeLabel::RISK_ON))
+        .unwrap();
+    assert!(out.sigma > train[0].forecast.sigma);
+    assert!(out.calibration.unwrap().samples > 0);
+}
+
+#[test]
+fn blender_stacking_prefers_the_informative_forecaster() {
+    let mut rng = StdRng::seed_from_u64(15);
+    let events: Vec<BlendEvent> = (0..4000)
+        .map(|i| {
+            let signal = 0.01 * ((i % 13) as f64 - 6.0);
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let regime = if i % 2 == 0 {
+                RegimeLabel::RISK_ON
+            } else {
+                RegimeLabel::RISK_OFF
+            };
+            BlendEvent {
+                forecasts: vec![
+                    Forecast::new(signal, 0.02, Horizon::DAY).unwrap(),
+                    Forecast::new(0.0, 0.01, Horizon::DAY).unwrap(),
+                ],
+                regime,
+                outcome: signal + 0.02 * z,
+            }
+        })
+        .collect();
+    let stack = CalibratedBlender::fit(
+        BlenderConfig {
+            method: BlendMethod::Stacking,
+            ..Default::default()
+        },
+        &events,
+    )
+    .unwrap();
+    let w = stack.weights(&RegimeLabel::RISK_ON);
+    assert!(w[0] > 0.9, "{w:?}");
+    assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    let iv = CalibratedBlender::fit(BlenderConfig::default(), &events).unwrap();
+    // Inverse variance trusts the (falsely) confident forecaster more.
+    let b = iv.blend(&events[0].forecasts, &RegimeLabel::RISK_ON).unwrap();
+    assert!((b.sigma - (1.0f64 / (1.0 / 0.0004 + 1.0 / 0.0001)).sqrt()).abs() < 1e-15);
+    let c = stack
+        .blend_and_calibrate(&events[0].forecasts, &RegimeLabel::RISK_ON)
+        .unwrap();
+    assert!(matches!(c.source, CalibrationSource::Regime(_)));
+}
