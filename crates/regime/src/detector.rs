@@ -1,0 +1,182 @@
+//! A [`RegimeDetector`] over [`MarketSnapshot`]s: BOCPD on the reference asset's log
+//! returns for change points and run length, the rule-based [`RegimeLabeler`] for labels.
+
+use prudentia_core::traits::{RegimeDetector, RoleResult};
+use prudentia_core::{AssetId, CoreError, MarketSnapshot, RegimeLabel, RegimeState, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::bocpd::{Bocpd, BocpdConfig, BocpdStep, NormalGammaPrior, ObservationModel};
+use crate::error::RegimeResult;
+use crate::labels::{opposite, IndicatorObservation, LabelerConfig, RegimeLabeler};
+
+/// What sets [`RegimeState::changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ChangeSource {
+    /// The primary label changed.
+    Label,
+    /// BOCPD signalled a change point.
+    ChangePoint,
+    /// Either of the two.
+    #[default]
+    Either,
+}
+
+/// Configuration of [`MarketRegimeDetector`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketRegimeDetectorConfig {
+    /// Asset whose quote price gives the index returns; `None` uses the first quote.
+    pub reference: Option<AssetId>,
+    /// Indicator name of the VIX. Default `"vix"`.
+    pub vix_indicator: String,
+    /// Indicator name of the credit spread. Default `"credit_spread"`.
+    pub credit_spread_indicator: String,
+    /// BOCPD on daily log returns. Default: Normal–Gamma prior of scale 0.01 (1 % daily
+    /// volatility), constant hazard 1/250.
+    pub bocpd: BocpdConfig,
+    /// Labeler rules. Default [`LabelerConfig::default`].
+    pub labeler: LabelerConfig,
+    /// What sets `changed`. Default [`ChangeSource::Either`].
+    pub change_source: ChangeSource,
+}
+
+impl Default for MarketRegimeDetectorConfig {
+    fn default() -> Self {
+        Self {
+            reference: None,
+            vix_indicator: "vix".into(),
+            credit_spread_indicator: "credit_spread".into(),
+            bocpd: BocpdConfig::univariate(ObservationModel::NormalGamma(NormalGammaPrior {
+                mu: 0.0,
+                kappa: 1.0,
+                alpha: 1.0,
+                beta: 1e-4,
+            })),
+            labeler: LabelerConfig::default(),
+            change_source: ChangeSource::Either,
+        }
+    }
+}
+
+/// BOCPD + labeler over market snapshots. Uses data up to the current snapshot only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketRegimeDetector {
+    config: MarketRegimeDetectorConfig,
+    bocpd: Bocpd,
+    labeler: RegimeLabeler,
+    last_price: Option<f64>,
+    label: Option<RegimeLabel>,
+    since: Option<Timestamp>,
+    last_step: Option<BocpdStep>,
+}
+
+impl MarketRegimeDetector {
+    /// A detector with no history.
+    pub fn new(config: MarketRegimeDetectorConfig) -> RegimeResult<Self> {
+        let bocpd = Bocpd::new(config.bocpd.clone())?;
+        if bocpd.n_features() != 1 {
+            return Err(CoreError::ShapeMismatch {
+                field: "bocpd.features",
+                expected: vec![1],
+                found: vec![bocpd.n_features()],
+            }
+            .into());
+        }
+        let labeler = RegimeLabeler::new(config.labeler.clone())?;
+        Ok(Self {
+            config,
+            bocpd,
+            labeler,
+            last_price: None,
+            label: None,
+            since: None,
+            last_step: None,
+        })
+    }
+
+    /// The last BOCPD step (`None` before the second price).
+    pub fn last_change_point_step(&self) -> Option<&BocpdStep> {
+        self.last_step.as_ref()
+    }
+
+    /// Folds in one snapshot.
+    ///
+    /// Errors: no quote for the reference asset, a non-positive or non-finite price,
+    /// non-finite indicators.
+    pub fn step(&mut self, snapshot: &MarketSnapshot) -> RegimeResult<RegimeState> {
+        let quote = match &self.config.reference {
+            Some(id) => snapshot.quotes.iter().find(|q| &q.asset == id),
+            None => snapshot.quotes.first(),
+        }
+        .ok_or_else(|| CoreError::UnknownId {
+            kind: "reference asset quote",
+            id: self
+                .config
+                .reference
+                .as_ref()
+                .map_or_else(|| "<first quote>".to_owned(), |a| a.to_string()),
+        })?;
+        let price = quote.price;
+        if !(price.is_finite() && price > 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "reference price",
+                value: price,
+                expected: "finite and > 0",
+            }
+            .into());
+        }
+        let ret = self.last_price.map(|p| (price / p).ln());
+        let obs = IndicatorObservation {
+            index_return: ret,
+            vix: snapshot.indicator(&self.config.vix_indicator),
+            credit_spread: snapshot.indicator(&self.config.credit_spread_indicator),
+            volume: quote.volume,
+            spread_bps: quote.spread_bps,
+        };
+        // validate everything before mutating
+        for (name, v) in [
+            ("vix", obs.vix),
+            ("credit_spread", obs.credit_spread),
+            ("volume", obs.volume),
+            ("spread_bps", obs.spread_bps),
+        ] {
+            if let Some(v) = v {
+                prudentia_core::validate::check_finite(name, &[v])?;
+            }
+        }
+        let step = match ret {
+            Some(r) => Some(self.bocpd.update_scalar(r)?),
+            None => None,
+        };
+        let labels = self.labeler.observe(&obs)?;
+        self.last_price = Some(price);
+        if step.is_some() {
+            self.last_step = step;
+        }
+        let label = labels.on(self.config.labeler.primary).clone();
+        let label_changed = self.label.as_ref().is_some_and(|l| *l != label);
+        if label_changed || self.since.is_none() {
+            self.since = Some(snapshot.time);
+        }
+        self.label = Some(label.clone());
+        let cp = step.is_some_and(|s| s.changed);
+        let changed = match self.config.change_source {
+            ChangeSource::Label => label_changed,
+            ChangeSource::ChangePoint => cp,
+            ChangeSource::Either => label_changed || cp,
+        };
+        Ok(RegimeState {
+            probabilities: vec![(label.clone(), 1.0), (opposite(&label), 0.0)],
+            label,
+            run_length: step.map_or(0, |s| s.map_run_length),
+            change_probability: step.map_or(0.0, |s| s.change_probability),
+            changed,
+            since: self.since,
+        })
+    }
+}
+
+impl RegimeDetector for MarketRegimeDetector {
+    fn observe(&mut self, snapshot: &MarketSnapshot) -> RoleResult<RegimeState> {
+        self.step(snapshot).map_err(Into::into)
+    }
+}

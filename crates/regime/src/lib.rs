@@ -1,0 +1,45 @@
+//! # prudentia-regime
+//!
+//! Know which market we are in, and when it changed.
+//!
+//! - [`bocpd`]: Bayesian online change-point detection (Adams & MacKay 2007,
+//!   "Bayesian online changepoint detection", arXiv:0710.3742, Algorithm 1) with
+//!   Normal–Gamma (Student-t predictive) and known-variance Normal models, constant or
+//!   user-defined hazards, the run-length posterior kept in log space and truncated so
+//!   memory stays bounded; per step the MAP run length and the probability of a recent change.
+//! - [`hmm`]: Gaussian hidden Markov model (Rabiner 1989, Proc. IEEE 77; Hamilton 1989,
+//!   Econometrica 57): Baum–Welch with seeded restarts, online forward filter, Viterbi,
+//!   BIC to choose the number of states.
+//!
+//! ## Example
+//! ```
+//! use prudentia_regime::bocpd::{Bocpd, BocpdConfig, NormalGammaPrior, ObservationModel};
+//!
+//! # fn main() -> Result<(), prudentia_regime::RegimeError> {
+//! let prior = NormalGammaPrior::from_scale(1.0)?;
+//! let mut detector = Bocpd::new(BocpdConfig::univariate(ObservationModel::NormalGamma(prior)))?;
+//! let mut signals = Vec::new();
+//! for t in 0..200 {
+//!     // a level shift from 0 to 4 at t = 100 (small deterministic wiggle as noise)
+//!     let x = if t < 100 { 0.0 } else { 4.0 } + 0.5 * ((t * 37 % 11) as f64 / 11.0 - 0.5);
+//!     let step = detector.update_scalar(x)?;
+//!     if step.changed {
+//!         signals.push(step.index);
+//!     }
+//! }
+//! assert!(signals.iter().any(|&t| (100..110).contains(&t)));
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod bocpd;
+pub mod conditional;
+pub mod detector;
+pub mod error;
+pub mod eval;
+pub mod hmm;
+pub mod labels;
+pub mod linucb;
+
+pub use error::{RegimeError, RegimeResult};
