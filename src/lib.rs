@@ -11,3 +11,5 @@ pub use prudentia_core as core;
 pub use prudentia_uncertainty as uncertainty;
 #[cfg(feature = "defense")]
 pub use prudentia_defense as defense;
+#[cfg(feature = "portfolio")]
+pub use prudentia_portfolio as portfolio;

@@ -1,0 +1,44 @@
+//! The error type of the portfolio crate.
+
+use prudentia_core::error::CoreError;
+use thiserror::Error;
+
+/// An error in how the optimizer was called (bad configuration or bad problem data).
+///
+/// An infeasible portfolio, an iteration limit or a numerical failure of the solver is not an
+/// error: it is a [`crate::PortfolioStatus`] in the [`crate::PortfolioResult`].
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum PortfolioError {
+    /// A shared validation error (shape, non-finite value, range, non-PSD matrix).
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The objective or a limit needs a risk model the problem does not carry.
+    #[error("{needed_by} needs {missing}, which the problem does not provide")]
+    MissingRiskModel {
+        /// What needs it (e.g. "objective MeanVariance", "limit cvar_max").
+        needed_by: &'static str,
+        /// What is missing ("covariance" or "scenarios").
+        missing: &'static str,
+    },
+    /// A configuration field holds a value outside its allowed range.
+    #[error("config field `{field}` = {value} is invalid: expected {expected}")]
+    InvalidConfig {
+        /// The field.
+        field: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What is allowed.
+        expected: &'static str,
+    },
+    /// The problem has no bound on the size of the position (no finite per-name bounds, no
+    /// gross limit), so the optimum may be unbounded.
+    #[error("weights are unbounded: set finite weight_min/weight_max or gross_max")]
+    Unbounded,
+    /// The solver rejected the assembled problem data (a bug in assembly or a degenerate input).
+    #[error("solver rejected the problem data: {detail}")]
+    Solver {
+        /// The solver's message.
+        detail: &'static str,
+    },
+}

@@ -1,0 +1,894 @@
+//! The optimizer: validation, PSD handling, pre-checks, solve, diagnosis, fallback.
+
+use std::collections::{BTreeSet, HashSet};
+
+use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus};
+use ndarray::{Array2, ArrayView2};
+use prudentia_core::error::CoreError;
+use prudentia_core::estimators::nearest_psd;
+use prudentia_core::linalg::{cholesky, symmetric_eigen};
+
+use crate::build::{
+    assemble, needs_cvar, present_groups, tail_scale, Assembled, Cut, CvarForm, Resolved, Spec,
+};
+use crate::config::{CvarMethod, FallbackPolicy, Objective, PortfolioConfig, PsdPolicy};
+use crate::error::PortfolioError;
+use crate::metrics::{losses_into, risk_report, var_cvar, violations};
+use crate::problem::{CovarianceModel, PortfolioProblem};
+use crate::result::{
+    ActiveConstraint, FallbackRecord, LimitGroup, LimitId, ObjectiveParts, PortfolioResult, PortfolioStatus,
+    PsdReport, SolveInfo,
+};
+
+/// Constrained portfolio optimizer (mean–CVaR, mean–variance, minimum variance).
+///
+/// Construct with [`PortfolioOptimizer::new`], which validates the configuration, then call
+/// [`PortfolioOptimizer::solve`] per decision. The optimizer holds no state between calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortfolioOptimizer {
+    config: PortfolioConfig,
+}
+
+/// Outcome of one conic solve.
+struct Raw {
+    status: SolverStatus,
+    x: Vec<f64>,
+    z: Vec<f64>,
+    s: Vec<f64>,
+    iterations: u32,
+}
+
+fn settings(cfg: &PortfolioConfig) -> DefaultSettings<f64> {
+    let s = &cfg.solver;
+    DefaultSettings {
+        verbose: false,
+        max_iter: s.max_iterations,
+        time_limit: s.time_limit_s,
+        tol_gap_abs: s.tolerance,
+        tol_gap_rel: s.tolerance,
+        tol_feas: s.tolerance,
+        ..DefaultSettings::default()
+    }
+}
+
+fn run(asm: &Assembled, cfg: &PortfolioConfig) -> Result<Raw, PortfolioError> {
+    let mut solver =
+        DefaultSolver::new(&asm.p, &asm.q, &asm.a, &asm.b, &asm.cones, settings(cfg)).map_err(|e| {
+            PortfolioError::Solver {
+                detail: match e {
+                    clarabel::solver::SolverError::BadInputData(d) => d,
+                    _ => "invalid settings",
+                },
+            }
+        })?;
+    solver.solve();
+    let sol = &solver.solution;
+    Ok(Raw {
+        status: sol.status,
+        x: sol.x.clone(),
+        z: sol.z.clone(),
+        s: sol.s.clone(),
+        iterations: sol.iterations,
+    })
+}
+
+fn is_solved(s: SolverStatus) -> bool {
+    matches!(s, SolverStatus::Solved | SolverStatus::AlmostSolved)
+}
+
+fn is_infeasible(s: SolverStatus) -> bool {
+    matches!(
+        s,
+        SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible
+    )
+}
+
+fn map_status(s: SolverStatus) -> PortfolioStatus {
+    match s {
+        SolverStatus::Solved | SolverStatus::AlmostSolved => PortfolioStatus::Optimal,
+        SolverStatus::MaxIterations | SolverStatus::MaxTime => PortfolioStatus::MaxIterations,
+        SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible => {
+            PortfolioStatus::Infeasible {
+                culprits: Vec::new(),
+                detail: String::new(),
+            }
+        }
+        _ => PortfolioStatus::NumericalError,
+    }
+}
+
+/// Smallest eigenvalue check: PSD within a tolerance relative to the largest diagonal.
+fn psd_check(m: ArrayView2<'_, f64>) -> Result<Option<f64>, PortfolioError> {
+    let n = m.nrows();
+    if n == 0 {
+        return Ok(None);
+    }
+    let scale = (0..n)
+        .map(|i| m[[i, i]].abs())
+        .fold(0.0_f64, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let mut shifted = m.to_owned();
+    for i in 0..n {
+        shifted[[i, i]] += 1e-10 * scale;
+    }
+    if cholesky(shifted.view()).is_ok() {
+        return Ok(None);
+    }
+    let (vals, _) = symmetric_eigen(m)?;
+    let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
+    if min >= -1e-10 * scale {
+        Ok(None)
+    } else {
+        Ok(Some(min))
+    }
+}
+
+fn repair(
+    field: &'static str,
+    m: &Array2<f64>,
+    policy: PsdPolicy,
+) -> Result<Option<(Array2<f64>, PsdReport)>, PortfolioError> {
+    let Some(min) = psd_check(m.view())? else {
+        return Ok(None);
+    };
+    match policy {
+        PsdPolicy::Reject => Err(CoreError::NotPositiveSemiDefinite {
+            field,
+            min_eigenvalue: min,
+        }
+        .into()),
+        PsdPolicy::Repair { min_eigenvalue } => {
+            let rep = nearest_psd(m.view(), min_eigenvalue)?;
+            Ok(Some((
+                rep.matrix,
+                PsdReport {
+                    min_eigenvalue_before: rep.min_eigenvalue_before,
+                    clipped: rep.clipped,
+                    frobenius_change: rep.frobenius_change,
+                },
+            )))
+        }
+    }
+}
+
+/// The covariance after the PSD policy, and the repair report if it was repaired.
+fn resolve_covariance(
+    cov: Option<&CovarianceModel>,
+    policy: PsdPolicy,
+) -> Result<(Option<CovarianceModel>, Option<PsdReport>), PortfolioError> {
+    match cov {
+        None => Ok((None, None)),
+        Some(CovarianceModel::Full(s)) => match repair("covariance", s, policy)? {
+            Some((m, r)) => Ok((Some(CovarianceModel::Full(m)), Some(r))),
+            None => Ok((None, None)),
+        },
+        Some(CovarianceModel::Factor {
+            loadings,
+            factor_covariance,
+            specific,
+        }) => match repair("factor_covariance", factor_covariance, policy)? {
+            Some((m, r)) => Ok((
+                Some(CovarianceModel::Factor {
+                    loadings: loadings.clone(),
+                    factor_covariance: m,
+                    specific: specific.clone(),
+                }),
+                Some(r),
+            )),
+            None => Ok((None, None)),
+        },
+    }
+}
+
+/// Contradictions visible from the limits alone, as conflicting groups.
+fn precheck(cfg: &PortfolioConfig, r: &Resolved<'_>) -> Option<(Vec<LimitGroup>, String)> {
+    use LimitGroup as G;
+    let l = &cfg.limits;
+    let eps = 1e-12;
+    if let Some(i) = (0..r.n).find(|&i| r.lower[i] > r.upper[i] + eps) {
+        return Some((
+            vec![G::WeightBounds],
+            format!(
+                "asset {i}: lower bound {} above upper bound {}",
+                r.lower[i], r.upper[i]
+            ),
+        ));
+    }
+    if let (Some(lo), Some(hi)) = (l.net_min, l.net_max) {
+        if lo > hi + eps {
+            return Some((vec![G::Net], format!("net_min {lo} above net_max {hi}")));
+        }
+    }
+    if let Some(g) = l.gross_max {
+        if let Some(lo) = l.net_min.filter(|lo| *lo > g + eps) {
+            return Some((
+                vec![G::Net, G::Gross],
+                format!("net_min {lo} above gross_max {g} (|net| ≤ gross)"),
+            ));
+        }
+        if let Some(hi) = l.net_max.filter(|hi| *hi < -g - eps) {
+            return Some((
+                vec![G::Net, G::Gross],
+                format!("net_max {hi} below -gross_max {g} (|net| ≤ gross)"),
+            ));
+        }
+        let forced: f64 = (0..r.n)
+            .map(|i| r.lower[i].max(0.0) + (-r.upper[i]).max(0.0))
+            .sum();
+        if forced > g + eps {
+            return Some((
+                vec![G::WeightBounds, G::Gross],
+                format!("weight bounds force gross {forced} above gross_max {g}"),
+            ));
+        }
+    }
+    if let Some(lv) = l.leverage_max {
+        if let Some(lo) = l.net_min.filter(|lo| *lo > lv + eps) {
+            return Some((
+                vec![G::Net, G::Leverage],
+                format!("net_min {lo} above leverage_max {lv} (net ≤ long book)"),
+            ));
+        }
+        if let Some(hi) = l.net_max.filter(|hi| *hi < -lv - eps) {
+            return Some((
+                vec![G::Net, G::Leverage],
+                format!("net_max {hi} below -leverage_max {lv}"),
+            ));
+        }
+    }
+    let sum_lo: f64 = r.lower.iter().sum();
+    let sum_hi: f64 = r.upper.iter().sum();
+    if let Some(hi) = l.net_max.filter(|hi| sum_lo > *hi + eps) {
+        return Some((
+            vec![G::WeightBounds, G::Net],
+            format!("weight lower bounds sum to {sum_lo}, above net_max {hi}"),
+        ));
+    }
+    if let Some(lo) = l.net_min.filter(|lo| sum_hi < *lo - eps) {
+        return Some((
+            vec![G::WeightBounds, G::Net],
+            format!("weight upper bounds sum to {sum_hi}, below net_min {lo}"),
+        ));
+    }
+    if !r.sector_names.is_empty() {
+        if let (Some(lo), Some(hi)) = (l.sector_net_min, l.sector_net_max) {
+            if lo > hi + eps {
+                return Some((
+                    vec![G::SectorNet],
+                    format!("sector_net_min {lo} above sector_net_max {hi}"),
+                ));
+            }
+        }
+        if let Some(sg) = l.sector_gross_max {
+            if let Some(lo) = l.sector_net_min.filter(|lo| *lo > sg + eps) {
+                return Some((
+                    vec![G::SectorNet, G::SectorGross],
+                    format!("sector_net_min {lo} above sector_gross_max {sg}"),
+                ));
+            }
+            if let Some(hi) = l.sector_net_max.filter(|hi| *hi < -sg - eps) {
+                return Some((
+                    vec![G::SectorNet, G::SectorGross],
+                    format!("sector_net_max {hi} below -sector_gross_max {sg}"),
+                ));
+            }
+        }
+        if r.sector_of.iter().all(Option::is_some) {
+            let k = r.sector_names.len() as f64;
+            if let (Some(lo), Some(snmax)) = (l.net_min, l.sector_net_max) {
+                if lo > k * snmax + eps {
+                    return Some((
+                        vec![G::Net, G::SectorNet],
+                        format!("net_min {lo} above {k} sectors × sector_net_max {snmax}"),
+                    ));
+                }
+            }
+            if let (Some(hi), Some(snmin)) = (l.net_max, l.sector_net_min) {
+                if hi < k * snmin - eps {
+                    return Some((
+                        vec![G::Net, G::SectorNet],
+                        format!("net_max {hi} below {k} sectors × sector_net_min {snmin}"),
+                    ));
+                }
+            }
+            if let (Some(lo), Some(sg)) = (l.net_min, l.sector_gross_max) {
+                if lo > k * sg + eps {
+                    return Some((
+                        vec![G::Net, G::SectorGross],
+                        format!("net_min {lo} above {k} sectors × sector_gross_max {sg}"),
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+impl PortfolioOptimizer {
+    /// A validated optimizer.
+    pub fn new(config: PortfolioConfig) -> Result<Self, PortfolioError> {
+        config.validate()?;
+        Ok(Self { config })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PortfolioConfig {
+        &self.config
+    }
+
+    fn resolve<'a>(
+        &self,
+        p: &'a PortfolioProblem,
+        cov: Option<&'a CovarianceModel>,
+    ) -> Result<Resolved<'a>, PortfolioError> {
+        let cfg = &self.config;
+        let n = p.n_assets();
+        let (lower, upper) = match &p.bounds {
+            Some((lo, hi)) => (lo.clone(), hi.clone()),
+            None => (vec![cfg.limits.weight_min; n], vec![cfg.limits.weight_max; n]),
+        };
+        let long_only = lower.iter().all(|l| *l >= 0.0);
+        let bounded = lower.iter().all(|v| v.is_finite()) && upper.iter().all(|v| v.is_finite());
+        if !bounded && cfg.limits.gross_max.is_none() && cfg.limits.leverage_max.is_none() {
+            return Err(PortfolioError::Unbounded);
+        }
+        let mut sector_names: Vec<String> = Vec::new();
+        let mut sector_of = vec![None; n];
+        for (i, s) in p.sectors.iter().enumerate() {
+            if let Some(s) = s {
+                let k = match sector_names.iter().position(|x| x == s) {
+                    Some(k) => k,
+                    None => {
+                        sector_names.push(s.clone());
+                        sector_names.len() - 1
+                    }
+                };
+                sector_of[i] = Some(k);
+            }
+        }
+        Ok(Resolved {
+            n,
+            mu: &p.expected_returns,
+            lower,
+            upper,
+            current: &p.current,
+            costs: if p.costs.is_empty() {
+                vec![0.0; n]
+            } else {
+                p.costs.clone()
+            },
+            sector_of,
+            sector_names,
+            cov,
+            scenarios: p.scenarios.as_ref().map(|s| s.view()),
+            long_only,
+        })
+    }
+
+    fn check_requirements(&self, p: &PortfolioProblem) -> Result<(), PortfolioError> {
+        let cfg = &self.config;
+        match cfg.objective {
+            Objective::MeanVariance if p.covariance.is_none() => {
+                return Err(PortfolioError::MissingRiskModel {
+                    needed_by: "objective MeanVariance",
+                    missing: "covariance",
+                })
+            }
+            Objective::MinVariance if p.covariance.is_none() => {
+                return Err(PortfolioError::MissingRiskModel {
+                    needed_by: "objective MinVariance",
+                    missing: "covariance",
+                })
+            }
+            Objective::MeanCvar if cfg.cvar_penalty > 0.0 && p.scenarios.is_none() => {
+                return Err(PortfolioError::MissingRiskModel {
+                    needed_by: "objective MeanCvar",
+                    missing: "scenarios",
+                })
+            }
+            _ => {}
+        }
+        if cfg.limits.cvar_max.is_some() && p.scenarios.is_none() {
+            return Err(PortfolioError::MissingRiskModel {
+                needed_by: "limit cvar_max",
+                missing: "scenarios",
+            });
+        }
+        Ok(())
+    }
+
+    /// Solves one problem.
+    ///
+    /// `Err` means the call was wrong (bad config for this problem, bad shapes, NaN, non-PSD
+    /// covariance under [`PsdPolicy::Reject`]); an infeasible or unsolved problem is a status
+    /// in the result.
+    pub fn solve(&self, problem: &PortfolioProblem) -> Result<PortfolioResult, PortfolioError> {
+        problem.validate()?;
+        self.check_requirements(problem)?;
+        let (repaired, psd_report) = resolve_covariance(problem.covariance.as_ref(), self.config.psd)?;
+        let cov = repaired.as_ref().or(problem.covariance.as_ref());
+        let r = self.resolve(problem, cov)?;
+        let mut result = self.solve_resolved(&r, None);
+        result.covariance_repair = psd_report;
+        Ok(result)
+    }
+
+    /// Validates `problem`, applies the PSD policy once and, when CVaR is not solved by
+    /// cutting planes, assembles the sparse conic problem once. Later calls of
+    /// [`PreparedProblem::set_expected_returns`] and [`PreparedProblem::set_current`] update
+    /// only the linear objective and the turnover rows in place, so a rebalance that changes
+    /// only μ or the current weights skips validation and assembly.
+    pub fn prepare(&self, problem: PortfolioProblem) -> Result<PreparedProblem, PortfolioError> {
+        problem.validate()?;
+        self.check_requirements(&problem)?;
+        let (repaired, psd) = resolve_covariance(problem.covariance.as_ref(), self.config.psd)?;
+        let mut problem = problem;
+        if let Some(c) = repaired {
+            problem.covariance = Some(c);
+        }
+        let asm = {
+            let r = self.resolve(&problem, problem.covariance.as_ref())?;
+            let none = BTreeSet::new();
+            let cvar = needs_cvar(&self.config, &none, false);
+            if cvar && self.use_cuts(&r) {
+                None
+            } else {
+                let spec = Spec {
+                    disabled: &none,
+                    feasibility_only: false,
+                    cvar: if cvar { CvarForm::Full } else { CvarForm::None },
+                };
+                Some(assemble(&self.config, &r, &spec))
+            }
+        };
+        Ok(PreparedProblem {
+            problem,
+            config: self.config.clone(),
+            psd,
+            asm,
+        })
+    }
+
+    /// Solves a prepared problem (reusing its assembled data when it was prepared with this
+    /// optimizer's configuration).
+    pub fn solve_prepared(&self, prepared: &PreparedProblem) -> Result<PortfolioResult, PortfolioError> {
+        let r = self.resolve(&prepared.problem, prepared.problem.covariance.as_ref())?;
+        let cached = if prepared.config == self.config {
+            prepared.asm.as_ref()
+        } else {
+            None
+        };
+        let mut result = self.solve_resolved(&r, cached);
+        result.covariance_repair = prepared.psd;
+        Ok(result)
+    }
+
+    fn use_cuts(&self, r: &Resolved<'_>) -> bool {
+        let t = r.scenarios.map_or(0, |s| s.nrows());
+        match self.config.cvar_method {
+            CvarMethod::FullLp => false,
+            CvarMethod::CuttingPlane => true,
+            CvarMethod::Auto => t > 4 * r.n,
+        }
+    }
+
+    fn solve_resolved(&self, r: &Resolved<'_>, cached: Option<&Assembled>) -> PortfolioResult {
+        let cfg = &self.config;
+        if let Some((mut culprits, detail)) = precheck(cfg, r) {
+            culprits.sort();
+            return self.failed(
+                r,
+                PortfolioStatus::Infeasible {
+                    culprits,
+                    detail: format!("pre-check: {detail}"),
+                },
+                SolveInfo::default(),
+            );
+        }
+        let none = BTreeSet::new();
+        let cvar = needs_cvar(cfg, &none, false);
+        let built;
+        let outcome = if cvar && self.use_cuts(r) {
+            match self.solve_cuts(r) {
+                Ok((raw, asm, info)) => {
+                    built = asm;
+                    Ok((raw, &built, info))
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            let asm = match cached {
+                Some(a) => a,
+                None => {
+                    let spec = Spec {
+                        disabled: &none,
+                        feasibility_only: false,
+                        cvar: if cvar { CvarForm::Full } else { CvarForm::None },
+                    };
+                    built = assemble(cfg, r, &spec);
+                    &built
+                }
+            };
+            run(asm, cfg).map(|raw| {
+                let info = SolveInfo {
+                    iterations: raw.iterations,
+                    reduced_accuracy: raw.status == SolverStatus::AlmostSolved,
+                    variables: asm.layout.nvar,
+                    rows: asm.b.len(),
+                    ..Default::default()
+                };
+                (raw, asm, info)
+            })
+        };
+        let (raw, asm, info) = match outcome {
+            Ok(o) => o,
+            Err(_) => return self.failed(r, PortfolioStatus::NumericalError, SolveInfo::default()),
+        };
+        if is_solved(raw.status) {
+            let w = raw.x[..r.n].to_vec();
+            let active = self.active(asm, &raw);
+            let mut res = self.evaluate(r, w, PortfolioStatus::Optimal, info);
+            res.active = active;
+            return res;
+        }
+        let mut status = map_status(raw.status);
+        if is_infeasible(raw.status) {
+            status = self.diagnose(r);
+        }
+        let mut res = self.failed(r, status, info);
+        if matches!(res.status, PortfolioStatus::MaxIterations) && res.fallback.is_none() {
+            // the best iterate is more useful than the current weights
+            res = self.evaluate(r, raw.x[..r.n].to_vec(), PortfolioStatus::MaxIterations, info);
+        }
+        res
+    }
+
+    /// Künzi-Bay & Mayer (2006): CVaR_α(w) = min_ζ ζ + θ with θ ≥ c·Σ_{s∈K}(ℓₛ(w) − ζ) for
+    /// every subset K of scenarios (c = 1/((1−α)T)). Starts from K = ∅ and K = all, solves the
+    /// master, adds the cut of K* = {s : ℓₛ(w*) > ζ*} (the most violated one), and stops when
+    /// the master's θ* reaches the true tail term or the cut repeats.
+    fn solve_cuts(&self, r: &Resolved<'_>) -> Result<(Raw, Assembled, SolveInfo), PortfolioError> {
+        let cfg = &self.config;
+        let Some(sc) = r.scenarios else {
+            return Err(PortfolioError::MissingRiskModel {
+                needed_by: "CVaR",
+                missing: "scenarios",
+            });
+        };
+        let (t, n) = sc.dim();
+        let c = tail_scale(cfg.alpha, t);
+        let mut cuts = Vec::new();
+        let mut seen: HashSet<Vec<u64>> = HashSet::new();
+        let mut all = vec![0.0; n];
+        for row in sc.rows() {
+            for (a, v) in all.iter_mut().zip(row) {
+                *a -= c * v;
+            }
+        }
+        cuts.push(Cut {
+            coef: all,
+            zeta: -c * t as f64,
+        });
+        seen.insert(vec![u64::MAX; t.div_ceil(64)]);
+        let none = BTreeSet::new();
+        let mut info = SolveInfo {
+            cutting_plane: true,
+            ..Default::default()
+        };
+        let mut losses = Vec::with_capacity(t);
+        let mut mask = vec![0u64; t.div_ceil(64)];
+        loop {
+            info.cut_rounds += 1;
+            let spec = Spec {
+                disabled: &none,
+                feasibility_only: false,
+                cvar: CvarForm::Cuts(&cuts),
+            };
+            let asm = assemble(cfg, r, &spec);
+            let mut raw = run(&asm, cfg)?;
+            info.iterations += raw.iterations;
+            info.variables = asm.layout.nvar;
+            info.rows = asm.b.len();
+            info.reduced_accuracy |= raw.status == SolverStatus::AlmostSolved;
+            if !is_solved(raw.status) {
+                return Ok((raw, asm, info));
+            }
+            let w = &raw.x[..n];
+            let zeta = raw.x[asm.layout.zeta.unwrap_or(0)];
+            let theta = raw.x[asm.layout.theta.unwrap_or(0)];
+            losses_into(sc, w, &mut losses);
+            let tail: f64 = losses.iter().map(|l| (l - zeta).max(0.0)).sum::<f64>() * c;
+            let gap = tail - theta;
+            let scale = (zeta + tail).abs().max(1.0);
+            mask.iter_mut().for_each(|m| *m = 0);
+            for (s, l) in losses.iter().enumerate() {
+                if *l > zeta {
+                    mask[s / 64] |= 1 << (s % 64);
+                }
+            }
+            let repeated = seen.contains(&mask);
+            if gap <= cfg.solver.cut_tolerance * scale || repeated {
+                return Ok((raw, asm, info));
+            }
+            if info.cut_rounds >= cfg.solver.max_cut_rounds {
+                raw.status = SolverStatus::MaxIterations;
+                return Ok((raw, asm, info));
+            }
+            seen.insert(mask.clone());
+            let mut coef = vec![0.0; n];
+            let mut count = 0usize;
+            for (s, l) in losses.iter().enumerate() {
+                if *l > zeta {
+                    count += 1;
+                    for (a, v) in coef.iter_mut().zip(sc.row(s)) {
+                        *a -= c * v;
+                    }
+                }
+            }
+            cuts.push(Cut {
+                coef,
+                zeta: -c * count as f64,
+            });
+        }
+    }
+
+    fn active(&self, asm: &Assembled, raw: &Raw) -> Vec<ActiveConstraint> {
+        let tol = self.config.active_tolerance;
+        let n_eq = match asm.cones.first() {
+            Some(clarabel::solver::SupportedConeT::ZeroConeT(k)) => *k,
+            _ => 0,
+        };
+        let mut out = Vec::new();
+        for (i, m) in asm.meta.iter().enumerate() {
+            let Some(limit) = &m.limit else { continue };
+            let slack = raw.s[i];
+            if i < n_eq || slack <= tol * asm.b[i].abs().max(1.0) {
+                out.push(ActiveConstraint {
+                    limit: limit.clone(),
+                    bound: m.sign * asm.b[i],
+                    value: m.sign * (asm.b[i] - slack),
+                    shadow_price: raw.z[i],
+                });
+            }
+        }
+        out
+    }
+
+    /// Deletion filter over limit groups: drop a group for good whenever the rest stays
+    /// infeasible; what remains is an irreducible conflicting set.
+    fn diagnose(&self, r: &Resolved<'_>) -> PortfolioStatus {
+        let cfg = &self.config;
+        if !cfg.diagnose_infeasibility {
+            return PortfolioStatus::Infeasible {
+                culprits: Vec::new(),
+                detail: "solver certificate of primal infeasibility (diagnosis off)".into(),
+            };
+        }
+        let present = present_groups(cfg, r);
+        let mut disabled = BTreeSet::new();
+        let mut solves = 0;
+        for g in &present {
+            disabled.insert(*g);
+            let cvar = needs_cvar(cfg, &disabled, true);
+            let spec = Spec {
+                disabled: &disabled,
+                feasibility_only: true,
+                cvar: if cvar { CvarForm::Full } else { CvarForm::None },
+            };
+            let asm = assemble(cfg, r, &spec);
+            solves += 1;
+            let still_infeasible = matches!(run(&asm, cfg), Ok(raw) if is_infeasible(raw.status));
+            if !still_infeasible {
+                disabled.remove(g);
+            }
+        }
+        let mut culprits: Vec<LimitGroup> = present.into_iter().filter(|g| !disabled.contains(g)).collect();
+        culprits.sort();
+        PortfolioStatus::Infeasible {
+            detail: format!(
+                "solver certificate of primal infeasibility; deletion filter over limit groups ({solves} feasibility solves): \
+                 these limits conflict, and dropping any one of them resolves this conflict"
+            ),
+            culprits,
+        }
+    }
+
+    /// Result at given weights (objective parts and risk evaluated directly).
+    fn evaluate(
+        &self,
+        r: &Resolved<'_>,
+        w: Vec<f64>,
+        status: PortfolioStatus,
+        info: SolveInfo,
+    ) -> PortfolioResult {
+        let cfg = &self.config;
+        let risk = risk_report(cfg, r, &w);
+        let expected_return = if cfg.objective == Objective::MinVariance {
+            0.0
+        } else {
+            r.mu.iter().zip(&w).map(|(a, b)| a * b).sum()
+        };
+        let risk_term = match cfg.objective {
+            Objective::MeanVariance => cfg.risk_aversion * risk.variance.unwrap_or(0.0),
+            Objective::MinVariance => risk.variance.unwrap_or(0.0),
+            Objective::MeanCvar => cfg.cvar_penalty * risk.cvar.unwrap_or(0.0),
+        };
+        let cost: f64 = (0..r.n)
+            .map(|i| (r.costs[i] + cfg.turnover_penalty) * (w[i] - r.current[i]).abs())
+            .sum();
+        PortfolioResult {
+            weights: w,
+            status,
+            objective: ObjectiveParts {
+                objective: expected_return - risk_term - cost,
+                expected_return,
+                risk: risk_term,
+                cost,
+            },
+            risk,
+            active: Vec::new(),
+            covariance_repair: None,
+            fallback: None,
+            info,
+        }
+    }
+
+    /// A non-optimal outcome: the current weights, or the fallback policy's weights.
+    fn failed(&self, r: &Resolved<'_>, status: PortfolioStatus, info: SolveInfo) -> PortfolioResult {
+        let cfg = &self.config;
+        let check_all = |w: &[f64]| {
+            let rep = risk_report(cfg, r, w);
+            violations(cfg, r, w, &rep, 1e-9).is_empty()
+        };
+        // scaling down can only help caps; floors and turnover are not its business
+        let check = |w: &[f64]| {
+            let rep = risk_report(cfg, r, w);
+            violations(cfg, r, w, &rep, 1e-9).iter().all(|v| {
+                matches!(
+                    v,
+                    LimitId::NetMin
+                        | LimitId::SectorNetMin { .. }
+                        | LimitId::TurnoverMax
+                        | LimitId::WeightMin { .. }
+                )
+            })
+        };
+        let scaled = |s: f64| r.current.iter().map(|x| x * s).collect::<Vec<f64>>();
+        let (w, record) = match cfg.fallback {
+            FallbackPolicy::None => (r.current.to_vec(), None),
+            FallbackPolicy::KeepCurrent => {
+                let ok = check_all(r.current);
+                (
+                    r.current.to_vec(),
+                    Some(FallbackRecord {
+                        policy: FallbackPolicy::KeepCurrent,
+                        scale: 1.0,
+                        satisfies_limits: ok,
+                    }),
+                )
+            }
+            FallbackPolicy::ScaleDownCurrent => {
+                // the feasible scales form an interval (all limits are convex in w): scan a
+                // coarse grid from the top, then bisect between the first feasible point and
+                // the grid point above it.
+                let mut found = None;
+                for k in (0..=100).rev() {
+                    let s = k as f64 / 100.0;
+                    if check(&scaled(s)) {
+                        found = Some(s);
+                        break;
+                    }
+                }
+                match found {
+                    Some(s0) => {
+                        let (mut lo, mut hi) = (s0, (s0 + 0.01).min(1.0));
+                        if hi > lo {
+                            while hi - lo > 1e-3 {
+                                let mid = 0.5 * (lo + hi);
+                                if check(&scaled(mid)) {
+                                    lo = mid;
+                                } else {
+                                    hi = mid;
+                                }
+                            }
+                        }
+                        (
+                            scaled(lo),
+                            Some(FallbackRecord {
+                                policy: FallbackPolicy::ScaleDownCurrent,
+                                scale: lo,
+                                satisfies_limits: check_all(&scaled(lo)),
+                            }),
+                        )
+                    }
+                    None => (
+                        vec![0.0; r.n],
+                        Some(FallbackRecord {
+                            policy: FallbackPolicy::ScaleDownCurrent,
+                            scale: 0.0,
+                            satisfies_limits: false,
+                        }),
+                    ),
+                }
+            }
+        };
+        let mut res = self.evaluate(r, w, status, info);
+        res.fallback = record;
+        res
+    }
+}
+
+/// `CVaR_α` and `VaR_α` of the scenario losses of fixed weights (a convenience for callers,
+/// e.g. to measure realized risk for the [`crate::PrimalDualController`]).
+pub fn scenario_var_cvar(
+    scenarios: ArrayView2<'_, f64>,
+    weights: &[f64],
+    alpha: f64,
+) -> Result<(f64, f64), PortfolioError> {
+    prudentia_core::validate::check_shape("weights", &[scenarios.ncols()], &[weights.len()])?;
+    prudentia_core::validate::check_len("scenarios", scenarios.nrows(), 1)?;
+    prudentia_core::validate::check_open_unit("alpha", alpha)?;
+    prudentia_core::validate::check_finite_2d("scenarios", scenarios)?;
+    prudentia_core::validate::check_finite("weights", weights)?;
+    let mut l = Vec::new();
+    losses_into(scenarios, weights, &mut l);
+    Ok(var_cvar(&l, alpha))
+}
+
+/// A validated, assembled problem that can be re-solved after changing only the expected
+/// returns or the current weights (see [`PortfolioOptimizer::prepare`]).
+pub struct PreparedProblem {
+    problem: PortfolioProblem,
+    config: PortfolioConfig,
+    psd: Option<PsdReport>,
+    asm: Option<Assembled>,
+}
+
+impl std::fmt::Debug for PreparedProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedProblem")
+            .field("problem", &self.problem)
+            .field("assembled", &self.asm.is_some())
+            .finish()
+    }
+}
+
+impl PreparedProblem {
+    /// The problem (with the covariance as repaired by the PSD policy).
+    pub fn problem(&self) -> &PortfolioProblem {
+        &self.problem
+    }
+
+    /// Replaces the expected returns μ.
+    pub fn set_expected_returns(&mut self, mu: &[f64]) -> Result<(), PortfolioError> {
+        let n = self.problem.n_assets();
+        prudentia_core::validate::check_shape("expected_returns", &[n], &[mu.len()])?;
+        prudentia_core::validate::check_finite("expected_returns", mu)?;
+        self.problem.expected_returns.copy_from_slice(mu);
+        if let Some(asm) = &mut self.asm {
+            if self.config.objective != Objective::MinVariance {
+                for (q, m) in asm.q.iter_mut().zip(mu) {
+                    *q = -m;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the current weights w₀ (the reference of turnover and costs).
+    pub fn set_current(&mut self, current: &[f64]) -> Result<(), PortfolioError> {
+        let n = self.problem.n_assets();
+        prudentia_core::validate::check_shape("current", &[n], &[current.len()])?;
+        prudentia_core::validate::check_finite("current", current)?;
+        self.problem.current.copy_from_slice(current);
+        if let Some(asm) = &mut self.asm {
+            if asm.turnover_rows.len() == 2 * n {
+                for (i, &c) in current.iter().enumerate() {
+                    asm.b[asm.turnover_rows[i]] = c;
+                    asm.b[asm.turnover_rows[n + i]] = -c;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,306 @@
+//! What an optimization returns.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::FallbackPolicy;
+
+/// A group of limits, the unit in which infeasibility is diagnosed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum LimitGroup {
+    /// Per-name bounds (weight_min / weight_max or the problem's bounds).
+    WeightBounds,
+    /// Gross exposure (gross_max).
+    Gross,
+    /// Net exposure (net_min / net_max).
+    Net,
+    /// Leverage of the long and short books (leverage_max).
+    Leverage,
+    /// Sector net exposure (sector_net_min / sector_net_max).
+    SectorNet,
+    /// Sector gross exposure (sector_gross_max).
+    SectorGross,
+    /// L1 turnover (turnover_max).
+    Turnover,
+    /// CVaR hard limit (cvar_max).
+    Cvar,
+}
+
+impl LimitGroup {
+    /// All groups, in diagnosis order.
+    pub const ALL: [LimitGroup; 8] = [
+        LimitGroup::Cvar,
+        LimitGroup::Turnover,
+        LimitGroup::SectorGross,
+        LimitGroup::SectorNet,
+        LimitGroup::Leverage,
+        LimitGroup::Gross,
+        LimitGroup::Net,
+        LimitGroup::WeightBounds,
+    ];
+}
+
+impl fmt::Display for LimitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LimitGroup::WeightBounds => "weight bounds",
+            LimitGroup::Gross => "gross_max",
+            LimitGroup::Net => "net_min/net_max",
+            LimitGroup::Leverage => "leverage_max",
+            LimitGroup::SectorNet => "sector_net_min/sector_net_max",
+            LimitGroup::SectorGross => "sector_gross_max",
+            LimitGroup::Turnover => "turnover_max",
+            LimitGroup::Cvar => "cvar_max",
+        })
+    }
+}
+
+/// One limit row of the problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum LimitId {
+    /// wᵢ ≥ lowerᵢ.
+    WeightMin {
+        /// Asset index.
+        asset: usize,
+    },
+    /// wᵢ ≤ upperᵢ.
+    WeightMax {
+        /// Asset index.
+        asset: usize,
+    },
+    /// Σ|w| ≤ gross_max.
+    GrossMax,
+    /// Σw ≥ net_min.
+    NetMin,
+    /// Σw ≤ net_max.
+    NetMax,
+    /// Σw = net (net_min == net_max).
+    NetEqual,
+    /// Σw⁺ ≤ leverage_max.
+    LeverageLong,
+    /// Σw⁻ ≤ leverage_max.
+    LeverageShort,
+    /// Sector net ≥ sector_net_min.
+    SectorNetMin {
+        /// Sector label.
+        sector: String,
+    },
+    /// Sector net ≤ sector_net_max.
+    SectorNetMax {
+        /// Sector label.
+        sector: String,
+    },
+    /// Sector gross ≤ sector_gross_max.
+    SectorGrossMax {
+        /// Sector label.
+        sector: String,
+    },
+    /// Σ|w − w₀| ≤ turnover_max.
+    TurnoverMax,
+    /// CVaR_α ≤ cvar_max.
+    CvarMax,
+}
+
+impl LimitId {
+    /// The group this limit belongs to.
+    pub fn group(&self) -> LimitGroup {
+        match self {
+            LimitId::WeightMin { .. } | LimitId::WeightMax { .. } => LimitGroup::WeightBounds,
+            LimitId::GrossMax => LimitGroup::Gross,
+            LimitId::NetMin | LimitId::NetMax | LimitId::NetEqual => LimitGroup::Net,
+            LimitId::LeverageLong | LimitId::LeverageShort => LimitGroup::Leverage,
+            LimitId::SectorNetMin { .. } | LimitId::SectorNetMax { .. } => LimitGroup::SectorNet,
+            LimitId::SectorGrossMax { .. } => LimitGroup::SectorGross,
+            LimitId::TurnoverMax => LimitGroup::Turnover,
+            LimitId::CvarMax => LimitGroup::Cvar,
+        }
+    }
+}
+
+impl fmt::Display for LimitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitId::WeightMin { asset } => write!(f, "weight_min[{asset}]"),
+            LimitId::WeightMax { asset } => write!(f, "weight_max[{asset}]"),
+            LimitId::GrossMax => f.write_str("gross_max"),
+            LimitId::NetMin => f.write_str("net_min"),
+            LimitId::NetMax => f.write_str("net_max"),
+            LimitId::NetEqual => f.write_str("net (equality)"),
+            LimitId::LeverageLong => f.write_str("leverage_max (long book)"),
+            LimitId::LeverageShort => f.write_str("leverage_max (short book)"),
+            LimitId::SectorNetMin { sector } => write!(f, "sector_net_min[{sector}]"),
+            LimitId::SectorNetMax { sector } => write!(f, "sector_net_max[{sector}]"),
+            LimitId::SectorGrossMax { sector } => write!(f, "sector_gross_max[{sector}]"),
+            LimitId::TurnoverMax => f.write_str("turnover_max"),
+            LimitId::CvarMax => f.write_str("cvar_max"),
+        }
+    }
+}
+
+/// A limit that binds at the optimum, with its shadow price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActiveConstraint {
+    /// Which limit.
+    pub limit: LimitId,
+    /// The limit's value (e.g. 0.3 for a sector cap).
+    pub bound: f64,
+    /// The constrained quantity at the optimum (e.g. the sector's net exposure).
+    pub value: f64,
+    /// Shadow price: the gain in the maximized objective J per unit the limit is relaxed
+    /// (the dual value of the row; ≥ 0 for inequalities, signed per unit increase for the net
+    /// equality).
+    pub shadow_price: f64,
+}
+
+/// How the optimization ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum PortfolioStatus {
+    /// Solved to tolerance.
+    Optimal,
+    /// The limits cannot hold together.
+    Infeasible {
+        /// Limit groups that conflict, sorted: an irreducible set found by a deletion filter (drop
+        /// each group in turn, keep it out while the rest stays infeasible), or the pair a
+        /// pre-check found. Empty only when diagnosis is switched off.
+        culprits: Vec<LimitGroup>,
+        /// A human-readable note on how the conflict was found.
+        detail: String,
+    },
+    /// The iteration (or cutting-plane round) limit was hit; weights are the last iterate.
+    MaxIterations,
+    /// The solver ran into numerical trouble.
+    NumericalError,
+}
+
+impl PortfolioStatus {
+    /// Whether the status is [`PortfolioStatus::Optimal`].
+    pub fn is_optimal(&self) -> bool {
+        matches!(self, PortfolioStatus::Optimal)
+    }
+}
+
+impl fmt::Display for PortfolioStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortfolioStatus::Optimal => f.write_str("optimal"),
+            PortfolioStatus::Infeasible { culprits, .. } => {
+                f.write_str("infeasible: conflicting limits ")?;
+                for (i, c) in culprits.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{c}")?;
+                }
+                Ok(())
+            }
+            PortfolioStatus::MaxIterations => f.write_str("iteration limit"),
+            PortfolioStatus::NumericalError => f.write_str("numerical error"),
+        }
+    }
+}
+
+/// The parts of the maximized objective J = expected_return − risk − cost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct ObjectiveParts {
+    /// J at the weights.
+    pub objective: f64,
+    /// μᵀw (0 for minimum variance).
+    pub expected_return: f64,
+    /// The risk penalty: γ·wᵀΣw (variance objectives) or λ·CVaR_α (mean–CVaR).
+    pub risk: f64,
+    /// Σ (cᵢ + λ_τ)|wᵢ − w₀ᵢ|.
+    pub cost: f64,
+}
+
+/// Risk and exposure figures at the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct RiskReport {
+    /// CVaR_α of the loss −rᵀw over the scenarios (if any).
+    pub cvar: Option<f64>,
+    /// VaR_α: the lower α-quantile of the scenario loss (if any).
+    pub var: Option<f64>,
+    /// wᵀΣw with the covariance, else the sample variance over the scenarios.
+    pub variance: Option<f64>,
+    /// Σ|w|.
+    pub gross: f64,
+    /// Σw.
+    pub net: f64,
+    /// Σw⁺.
+    pub long: f64,
+    /// Σw⁻.
+    pub short: f64,
+    /// Σ|w − w₀|.
+    pub turnover: f64,
+}
+
+/// What the PSD repair of the covariance did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PsdReport {
+    /// Smallest eigenvalue of the input covariance.
+    pub min_eigenvalue_before: f64,
+    /// Eigenvalues raised to the floor.
+    pub clipped: usize,
+    /// ‖repaired − input‖_F.
+    pub frobenius_change: f64,
+}
+
+/// Record of an explicit fallback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FallbackRecord {
+    /// The policy that produced the weights.
+    pub policy: FallbackPolicy,
+    /// The scale applied to the current weights (1 for keep-current).
+    pub scale: f64,
+    /// Whether the fallback weights satisfy every limit.
+    pub satisfies_limits: bool,
+}
+
+/// How the solve went.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct SolveInfo {
+    /// Interior-point iterations (summed over cutting-plane rounds).
+    pub iterations: u32,
+    /// Cutting-plane rounds (0 for a direct solve).
+    pub cut_rounds: usize,
+    /// Whether the cutting-plane method was used.
+    pub cutting_plane: bool,
+    /// Whether Clarabel reported reduced accuracy (`AlmostSolved`).
+    pub reduced_accuracy: bool,
+    /// Primal variables and constraint rows of the (last) conic problem.
+    pub variables: usize,
+    /// Constraint rows of the (last) conic problem.
+    pub rows: usize,
+}
+
+/// The result of one optimization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct PortfolioResult {
+    /// Target weights. On failure without a fallback: the current weights.
+    pub weights: Vec<f64>,
+    /// How the optimization ended (the underlying status even when a fallback was used).
+    pub status: PortfolioStatus,
+    /// Objective parts at the weights.
+    pub objective: ObjectiveParts,
+    /// Risk and exposures at the weights.
+    pub risk: RiskReport,
+    /// Limits binding at the optimum with their shadow prices (empty unless optimal).
+    pub active: Vec<ActiveConstraint>,
+    /// Set when the covariance was repaired to PSD.
+    pub covariance_repair: Option<PsdReport>,
+    /// Set when a fallback policy produced the weights.
+    pub fallback: Option<FallbackRecord>,
+    /// Solver statistics.
+    pub info: SolveInfo,
+}
+
+impl PortfolioResult {
+    /// The active constraint for `limit`, if it binds.
+    pub fn active(&self, limit: &LimitId) -> Option<&ActiveConstraint> {
+        self.active.iter().find(|a| &a.limit == limit)
+    }
+}

@@ -1,0 +1,159 @@
+//! Agreement with cvxpy + Clarabel on checked-in fixtures (tools/fixtures/portfolio/make_fixtures.py).
+
+mod common;
+
+use common::{fixture, real_returns, sample_mean_cov, vec_f64};
+use prudentia_portfolio::{
+    CvarMethod, LimitId, Limits, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem,
+};
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+fn mean_cvar_case(case: &serde_json::Value, method: CvarMethod) {
+    let f = fixture("mean_cvar_long_only.json");
+    let (r, _, _) = real_returns();
+    let mu = vec_f64(&f["mu"]);
+    let cfg = PortfolioConfig {
+        objective: Objective::MeanCvar,
+        cvar_penalty: case["cvar_penalty"].as_f64().unwrap(),
+        alpha: f["alpha"].as_f64().unwrap(),
+        cvar_method: method,
+        limits: Limits {
+            weight_min: case["weight_min"].as_f64().unwrap(),
+            weight_max: case["weight_max"].as_f64().unwrap(),
+            net_min: case["net"].as_f64(),
+            net_max: case["net"].as_f64(),
+            cvar_max: case["cvar_max"].as_f64(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let opt = PortfolioOptimizer::new(cfg).unwrap();
+    let res = opt.solve(&PortfolioProblem::new(mu).with_scenarios(r)).unwrap();
+    assert!(res.status.is_optimal(), "{:?}", res.status);
+    let want = vec_f64(&case["weights"]);
+    let name = case["name"].as_str().unwrap();
+    let dw = max_abs_diff(&res.weights, &want);
+    let dobj = rel(res.objective.objective, case["objective"].as_f64().unwrap());
+    let dcvar = rel(res.risk.cvar.unwrap(), case["cvar"].as_f64().unwrap());
+    println!("mean-CVaR {name} {method:?}: max|Δw| = {dw:.2e}, rel Δobjective = {dobj:.2e}, rel ΔCVaR = {dcvar:.2e}, rounds = {}", res.info.cut_rounds);
+    assert!(case["unique"].as_bool().unwrap());
+    assert!(dw < 1e-4, "{name}: weights differ by {dw}");
+    assert!(dobj < 1e-6, "{name}: objective rel diff {dobj}");
+    assert!(dcvar < 1e-6, "{name}: cvar rel diff {dcvar}");
+    assert!(rel(res.risk.var.unwrap(), case["var"].as_f64().unwrap()) < 1e-4);
+    if let Some(d) = case.get("dual_cvar_max") {
+        let a = res.active(&LimitId::CvarMax).expect("cvar limit binds");
+        let dd = rel(a.shadow_price, d.as_f64().unwrap());
+        println!(
+            "  shadow price of cvar_max {:.6e} vs cvxpy {:.6e} (rel {dd:.1e})",
+            a.shadow_price,
+            d.as_f64().unwrap()
+        );
+        assert!(dd < 1e-4);
+    }
+    if let Some(d) = case.get("dual_net") {
+        let a = res.active(&LimitId::NetEqual).expect("budget row");
+        // cvxpy's equality dual is for  sum w == 1  in the maximization; ours is ∂J/∂net.
+        let dd = (a.shadow_price.abs() - d.as_f64().unwrap().abs()).abs() / d.as_f64().unwrap().abs();
+        println!(
+            "  shadow price of budget {:.6e} vs cvxpy {:.6e}",
+            a.shadow_price,
+            d.as_f64().unwrap()
+        );
+        assert!(dd < 1e-4);
+    }
+}
+
+#[test]
+fn mean_cvar_long_only_matches_cvxpy_full_lp() {
+    let f = fixture("mean_cvar_long_only.json");
+    for case in f["cases"].as_array().unwrap() {
+        mean_cvar_case(case, CvarMethod::FullLp);
+    }
+}
+
+#[test]
+fn mean_cvar_long_only_matches_cvxpy_cutting_plane() {
+    let f = fixture("mean_cvar_long_only.json");
+    for case in f["cases"].as_array().unwrap() {
+        mean_cvar_case(case, CvarMethod::CuttingPlane);
+    }
+}
+
+fn long_short_mv(method: CvarMethod) {
+    let f = fixture("mean_variance_long_short.json");
+    let (r, _, _) = real_returns();
+    let (mu, cov) = sample_mean_cov(&r);
+    let l = &f["limits"];
+    let g = |k: &str| l[k].as_f64();
+    let cfg = PortfolioConfig {
+        objective: Objective::MeanVariance,
+        risk_aversion: f["risk_aversion"].as_f64().unwrap(),
+        alpha: f["alpha"].as_f64().unwrap(),
+        cvar_method: method,
+        limits: Limits {
+            weight_min: g("weight_min").unwrap(),
+            weight_max: g("weight_max").unwrap(),
+            gross_max: g("gross_max"),
+            net_min: g("net_min"),
+            net_max: g("net_max"),
+            leverage_max: g("leverage_max"),
+            sector_net_min: g("sector_net_min"),
+            sector_net_max: g("sector_net_max"),
+            sector_gross_max: g("sector_gross_max"),
+            turnover_max: g("turnover_max"),
+            cvar_max: g("cvar_max"),
+        },
+        ..Default::default()
+    };
+    let sectors: Vec<String> = f["sectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    let problem = PortfolioProblem::new(mu)
+        .with_covariance(cov)
+        .with_scenarios(r)
+        .with_current(vec_f64(&f["current"]))
+        .with_costs(vec_f64(&f["costs"]))
+        .with_sectors(sectors);
+    let res = PortfolioOptimizer::new(cfg).unwrap().solve(&problem).unwrap();
+    assert!(res.status.is_optimal(), "{:?}", res.status);
+    let dw = max_abs_diff(&res.weights, &vec_f64(&f["weights"]));
+    let dobj = rel(res.objective.objective, f["objective"].as_f64().unwrap());
+    println!("long-short MV {method:?}: max|Δw| = {dw:.2e}, rel Δobjective = {dobj:.2e}");
+    assert!(dw < 1e-4, "weights differ by {dw}");
+    assert!(dobj < 1e-6, "objective rel diff {dobj}");
+    assert!(rel(res.risk.variance.unwrap(), f["variance"].as_f64().unwrap()) < 1e-4);
+    assert!(rel(res.risk.turnover, f["turnover"].as_f64().unwrap()) < 1e-4);
+    // shadow prices of the binding limits agree with cvxpy's duals
+    let duals = f["duals"].as_object().unwrap();
+    for (k, v) in duals {
+        let v = v.as_f64().unwrap();
+        if v.abs() < 1e-7 {
+            continue;
+        }
+        let a = res
+            .active
+            .iter()
+            .find(|a| a.limit.to_string() == *k || (k == "leverage_long" && a.limit == LimitId::LeverageLong))
+            .unwrap_or_else(|| panic!("{k} should bind; active = {:?}", res.active));
+        let d = rel(a.shadow_price, v);
+        println!("  {k}: shadow price {:.6e} vs cvxpy {v:.6e}", a.shadow_price);
+        assert!(d < 2e-3, "{k}: {} vs {v}", a.shadow_price);
+    }
+}
+
+#[test]
+fn long_short_mean_variance_every_limit_matches_cvxpy() {
+    long_short_mv(CvarMethod::FullLp);
+    long_short_mv(CvarMethod::CuttingPlane);
+}
