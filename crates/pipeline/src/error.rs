@@ -1,0 +1,99 @@
+//! Errors of the pipeline.
+
+use std::fmt;
+
+use prudentia_core::{CoreError, RoleError};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A step of `decide` or `learn`, used to label errors and timings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Input screening (defense).
+    Guard,
+    /// Return history and correlation bookkeeping.
+    History,
+    /// Regime detection.
+    Regime,
+    /// Forecasting.
+    Forecast,
+    /// Calibration.
+    Calibrate,
+    /// Causal filtering.
+    Causal,
+    /// Slate selection.
+    Select,
+    /// Portfolio optimization.
+    Optimize,
+    /// Sizing.
+    Size,
+    /// Order generation and cost estimation.
+    Orders,
+    /// Routing.
+    Route,
+    /// Audit recording.
+    Audit,
+    /// Learning from outcomes.
+    Learn,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Stage::Guard => "guard",
+            Stage::History => "history",
+            Stage::Regime => "regime",
+            Stage::Forecast => "forecast",
+            Stage::Calibrate => "calibrate",
+            Stage::Causal => "causal",
+            Stage::Select => "select",
+            Stage::Optimize => "optimize",
+            Stage::Size => "size",
+            Stage::Orders => "orders",
+            Stage::Route => "route",
+            Stage::Audit => "audit",
+            Stage::Learn => "learn",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Why a pipeline call failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// A stage's implementation returned an error.
+    #[error("pipeline stage `{stage}` failed: {source}")]
+    Stage {
+        /// The failing stage.
+        stage: Stage,
+        /// Its error (typed; the implementation's own error is its source).
+        #[source]
+        source: RoleError,
+    },
+    /// The pipeline was built without a required stage.
+    #[error("pipeline needs a `{stage}` stage")]
+    MissingStage {
+        /// The missing stage.
+        stage: Stage,
+    },
+    /// Bad input or configuration.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl PipelineError {
+    pub(crate) fn at(stage: Stage) -> impl FnOnce(RoleError) -> PipelineError {
+        move |source| PipelineError::Stage { stage, source }
+    }
+    pub(crate) fn core_at(stage: Stage) -> impl FnOnce(CoreError) -> PipelineError {
+        move |e| PipelineError::Stage {
+            stage,
+            source: RoleError::Core(e),
+        }
+    }
+}
+
+/// Result alias.
+pub type PipelineResult<T> = Result<T, PipelineError>;

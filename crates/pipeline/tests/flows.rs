@@ -1,0 +1,367 @@
+//! Behaviour of the decide/learn flows with small user-defined stages.
+
+use std::sync::{Arc, Mutex};
+
+use prudentia_core::traits::*;
+use prudentia_core::*;
+use prudentia_pipeline::*;
+
+const N: usize = 4;
+
+fn ids() -> Vec<AssetId> {
+    (0..N).map(|i| AssetId::new(format!("A{i}"))).collect()
+}
+
+/// Deterministic price paths (seeded LCG), one snapshot per day; feature 0 = last return.
+fn snapshots(days: usize, seed: u64) -> Vec<MarketSnapshot> {
+    let mut s = seed;
+    let mut next = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 11) as f64) / ((1u64 << 53) as f64) - 0.5
+    };
+    let mut prices = vec![100.0; N];
+    let mut last_ret = vec![0.0; N];
+    (0..days)
+        .map(|d| {
+            if d > 0 {
+                for i in 0..N {
+                    let r = 0.0003 * i as f64 + 0.02 * next();
+                    prices[i] *= 1.0 + r;
+                    last_ret[i] = r;
+                }
+            }
+            snapshot_at(d, &prices, &last_ret)
+        })
+        .collect()
+}
+
+fn snapshot_at(d: usize, prices: &[f64], feat: &[f64]) -> MarketSnapshot {
+    let time = Timestamp::from_nanos(d as i64 * Timestamp::NANOS_PER_DAY);
+    let ids = ids();
+    MarketSnapshot {
+        time,
+        quotes: ids
+            .iter()
+            .zip(prices)
+            .map(|(id, p)| Quote {
+                asset: id.clone(),
+                time,
+                price: *p,
+                volume: Some(1e6),
+                spread_bps: Some(2.0),
+            })
+            .collect(),
+        indicators: vec![],
+        assets: ids
+            .iter()
+            .zip(prices.iter().zip(feat))
+            .map(|(id, (p, f))| {
+                let mut a = AssetInfo::new(id.clone(), *p).unwrap();
+                a.features = vec![*f];
+                a
+            })
+            .collect(),
+    }
+}
+
+struct Momentum;
+impl Forecaster for Momentum {
+    fn forecast(&self, asset: &AssetInfo, _: &RegimeState) -> RoleResult<Forecast> {
+        Ok(Forecast::new(asset.features[0], 0.02, Horizon::DAY)?)
+    }
+}
+
+/// Long the assets with positive forecast, equal weight, fully invested.
+struct LongPositive;
+impl Optimizer for LongPositive {
+    fn optimize(&self, input: &PortfolioInput<'_>) -> RoleResult<TargetPortfolio> {
+        let pos: Vec<&Opportunity> = input
+            .opportunities
+            .iter()
+            .filter(|o| o.forecast.mean > 0.0)
+            .collect();
+        let ids = pos.iter().map(|o| o.asset.id.clone()).collect();
+        let w = vec![1.0 / pos.len().max(1) as f64; pos.len()];
+        Ok(TargetPortfolio {
+            weights: Weights::new(ids, w)?,
+            status: OptimStatus::Optimal,
+        })
+    }
+}
+
+/// Refuses any snapshot with a non-finite price.
+struct NanGuard;
+impl Guard for NanGuard {
+    fn screen(&mut self, s: &MarketSnapshot) -> RoleResult<Screened> {
+        let bad: Vec<String> = s
+            .quotes
+            .iter()
+            .filter(|q| !q.price.is_finite())
+            .map(|q| format!("{}: non-finite price", q.asset))
+            .collect();
+        if bad.is_empty() {
+            Ok(Screened::Clean {
+                snapshot: s.clone(),
+                repaired: 0,
+                quarantined: 0,
+            })
+        } else {
+            Ok(Screened::SafeFallback {
+                quarantined_share: bad.len() as f64 / s.quotes.len() as f64,
+                reasons: bad,
+            })
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<DecisionRecord>>>);
+impl AuditSink for Sink {
+    fn record(&mut self, r: &DecisionRecord) -> RoleResult<()> {
+        self.0.lock().unwrap().push(r.clone());
+        Ok(())
+    }
+}
+
+#[derive(Clone, Default)]
+struct Counter(Arc<Mutex<usize>>);
+impl OnlineLearner<Outcome> for Counter {
+    fn learn(&mut self, _: &Outcome) -> RoleResult<()> {
+        *self.0.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+fn config() -> PipelineConfig {
+    PipelineConfig {
+        universe: ids(),
+        history_window: 30,
+        min_history: 10,
+        seed: 42,
+        ..Default::default()
+    }
+}
+
+fn pipeline() -> Pipeline {
+    PipelineBuilder::new(config())
+        .guard(Box::new(NanGuard))
+        .forecaster(Box::new(Momentum))
+        .optimizer(Box::new(LongPositive))
+        .build()
+        .unwrap()
+}
+
+fn quiet() -> BacktestConfig {
+    BacktestConfig {
+        show_progress: false,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn same_inputs_and_seed_give_identical_decisions() {
+    let snaps = snapshots(80, 1);
+    let a = walk_forward(&mut pipeline(), &snaps, &quiet()).unwrap();
+    let b = walk_forward(&mut pipeline(), &snaps, &quiet()).unwrap();
+    assert_eq!(
+        serde_json::to_string(&a.decisions).unwrap(),
+        serde_json::to_string(&b.decisions).unwrap()
+    );
+    assert_eq!(a.equity, b.equity);
+    assert!(a.decisions.iter().any(|d| !d.orders.is_empty()));
+}
+
+#[test]
+fn decision_at_t_ignores_data_after_t() {
+    let snaps = snapshots(80, 2);
+    let t = 40;
+    let mut altered = snaps.clone();
+    let other = snapshots(80, 99);
+    for k in (t + 1)..altered.len() {
+        // different prices and features after t, same times
+        altered[k].quotes = other[k].quotes.clone();
+        altered[k].assets = other[k].assets.clone();
+    }
+    let a = walk_forward(&mut pipeline(), &snaps, &quiet()).unwrap();
+    let b = walk_forward(&mut pipeline(), &altered, &quiet()).unwrap();
+    for k in 0..=t {
+        assert_eq!(a.decisions[k], b.decisions[k], "decision {k} changed");
+    }
+    assert_ne!(a.decisions[t + 2..], b.decisions[t + 2..]);
+}
+
+#[test]
+fn guard_refusal_is_a_safe_fallback_that_keeps_positions() {
+    let mut snaps = snapshots(40, 3);
+    snaps[30].quotes[1].price = f64::NAN;
+    let run = walk_forward(&mut pipeline(), &snaps, &quiet()).unwrap();
+    let d = &run.decisions[30];
+    match &d.status {
+        DecisionStatus::SafeFallback { reasons } => {
+            assert_eq!(reasons, &vec!["A1: non-finite price".to_string()])
+        }
+        other => panic!("expected fallback, got {other:?}"),
+    }
+    assert!(d.orders.is_empty());
+    assert_eq!(run.turnover[30], 0.0);
+    // warm-up fallbacks before min_history
+    assert!(matches!(
+        run.decisions[3].status,
+        DecisionStatus::SafeFallback { .. }
+    ));
+    assert!(matches!(run.decisions[20].status, DecisionStatus::Normal));
+}
+
+#[test]
+fn a_replaced_stage_drives_the_weights() {
+    struct AllInFirst;
+    impl Optimizer for AllInFirst {
+        fn optimize(&self, input: &PortfolioInput<'_>) -> RoleResult<TargetPortfolio> {
+            let id = input.opportunities[0].asset.id.clone();
+            Ok(TargetPortfolio {
+                weights: Weights::new(vec![id], vec![1.0])?,
+                status: OptimStatus::Optimal,
+            })
+        }
+    }
+    let mut p = PipelineBuilder::new(config())
+        .forecaster(Box::new(Momentum))
+        .optimizer(Box::new(AllInFirst))
+        .build()
+        .unwrap();
+    let run = walk_forward(&mut p, &snapshots(30, 4), &quiet()).unwrap();
+    let last = run.decisions.last().unwrap();
+    assert_eq!(last.sized.assets, vec![AssetId::new("A0")]);
+    assert_eq!(last.sized.values, vec![1.0]);
+}
+
+#[test]
+fn audit_records_chain_and_learners_are_called() {
+    let sink = Sink::default();
+    let counter = Counter::default();
+    let mut p = PipelineBuilder::new(config())
+        .forecaster(Box::new(Momentum))
+        .optimizer(Box::new(LongPositive))
+        .audit(Box::new(sink.clone()))
+        .learner(Box::new(counter.clone()))
+        .build()
+        .unwrap();
+    let snaps = snapshots(25, 5);
+    walk_forward(&mut p, &snaps, &quiet()).unwrap();
+    let recs = sink.0.lock().unwrap();
+    assert_eq!(recs.len(), 24);
+    assert_eq!(*counter.0.lock().unwrap(), 24);
+    assert_eq!(recs[0].prev_hash, "");
+    for w in recs.windows(2) {
+        assert_eq!(w[1].prev_hash, w[0].hash);
+        assert_eq!(w[1].sequence, w[0].sequence + 1);
+        assert_ne!(w[1].seed, w[0].seed);
+    }
+    // the record hash covers the record with an empty hash field
+    let mut r = recs[5].clone();
+    let h = std::mem::take(&mut r.hash);
+    assert_eq!(fnv1a_hex(&serde_json::to_vec(&r).unwrap()), h);
+}
+
+#[test]
+fn stage_errors_name_the_stage_and_keep_the_typed_source() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("model exploded")]
+    struct Boom;
+    struct Failing;
+    impl Forecaster for Failing {
+        fn forecast(&self, _: &AssetInfo, _: &RegimeState) -> RoleResult<Forecast> {
+            Err(RoleError::implementation(Role::Forecaster, Boom))
+        }
+    }
+    let mut p = PipelineBuilder::new(config())
+        .forecaster(Box::new(Failing))
+        .optimizer(Box::new(LongPositive))
+        .build()
+        .unwrap();
+    let snaps = snapshots(20, 6);
+    let err = walk_forward(&mut p, &snaps, &quiet()).unwrap_err();
+    match &err {
+        PipelineError::Stage { stage, source } => {
+            assert_eq!(*stage, Stage::Forecast);
+            let inner = std::error::Error::source(source).unwrap();
+            assert!(inner.downcast_ref::<Boom>().is_some());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn bad_configuration_and_input_are_typed_errors() {
+    let no_forecaster = PipelineBuilder::new(config())
+        .optimizer(Box::new(LongPositive))
+        .build();
+    assert!(matches!(
+        no_forecaster,
+        Err(PipelineError::MissingStage {
+            stage: Stage::Forecast
+        })
+    ));
+    let no_optimizer = PipelineBuilder::new(config())
+        .forecaster(Box::new(Momentum))
+        .build();
+    assert!(matches!(
+        no_optimizer,
+        Err(PipelineError::MissingStage {
+            stage: Stage::Optimize
+        })
+    ));
+    for bad in [
+        PipelineConfig {
+            universe: vec![],
+            ..config()
+        },
+        PipelineConfig {
+            min_history: 50,
+            ..config()
+        },
+        PipelineConfig {
+            universe: vec!["X".into(), "X".into()],
+            ..config()
+        },
+        PipelineConfig {
+            initial_equity: f64::NAN,
+            ..config()
+        },
+    ] {
+        assert!(matches!(
+            PipelineBuilder::new(bad)
+                .forecaster(Box::new(Momentum))
+                .optimizer(Box::new(LongPositive))
+                .build(),
+            Err(PipelineError::Core(_))
+        ));
+    }
+    let mut p = pipeline();
+    let snaps = snapshots(5, 7);
+    assert!(walk_forward(&mut p, &snaps[..1], &quiet()).is_err());
+    let mut backwards = snaps.clone();
+    backwards.swap(1, 2);
+    assert!(matches!(
+        walk_forward(&mut pipeline(), &backwards, &quiet()),
+        Err(PipelineError::Core(CoreError::NotIncreasing { .. }))
+    ));
+    let nan = Outcome {
+        realized_returns: vec![("A0".into(), f64::NAN)],
+        ..Default::default()
+    };
+    assert!(p.learn(&nan).is_err());
+    let neg_cost = BacktestConfig {
+        cost_bps: -1.0,
+        show_progress: false,
+    };
+    assert!(walk_forward(&mut pipeline(), &snaps, &neg_cost).is_err());
+}
+
+#[test]
+fn pipeline_is_send() {
+    fn check<T: Send>() {}
+    check::<Pipeline>();
+}
