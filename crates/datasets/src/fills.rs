@@ -1,0 +1,151 @@
+//! Synthetic fills with a known market impact and a known residual slippage structure.
+//!
+//! Each row `r` (one parent order) has features
+//!
+//! - quoted spread `s ~ U[2, 30]` bps,
+//! - daily volatility `v ~ U[0.01, 0.04]` (decimal),
+//! - participation `q` (order size / ADV), log-uniform in `[0.001, 0.2]`,
+//! - order type `o ∈ {0 limit, 1 market, 2 POV, 3 pegged}` and venue `k ∈ {0, 1, 2}`, each
+//!   uniform,
+//! - time of day `h ~ U[0, 1)` (fraction of the session),
+//!
+//! and, in basis points,
+//!
+//! - impact (square-root law) `I = s/2 + η · (10⁴ v) · sqrt(q)`, `η = 0.5` ([`IMPACT_ETA`]),
+//! - residual mean `R = ORDER_TYPE_OFFSET_BPS[o] + VENUE_OFFSET_BPS[k] + 3 (2h − 1)²`
+//!   (U-shaped over the session),
+//! - realized slippage `S = I + R + 2 ε`, `ε ~ N(0, 1)` ([`FILL_NOISE_SD_BPS`]).
+//!
+//! Draw order from `ChaCha8Rng::seed_from_u64(seed)`, per row: `s, v, q, o, k, h, ε` (the
+//! integers as `⌊u · m⌋` of a uniform `u`, which is value-stable).
+
+use ndarray::{Array1, Array2};
+use prudentia_core::OrderType;
+use serde::{Deserialize, Serialize};
+
+use crate::error::DatasetResult;
+use crate::synthetic::{seeded_rng, std_normal, uniform};
+
+/// Square-root-law coefficient `η` of [`fills`].
+pub const IMPACT_ETA: f64 = 0.5;
+/// Residual slippage offset per order type (limit, market, POV, pegged), bps.
+pub const ORDER_TYPE_OFFSET_BPS: [f64; 4] = [-2.0, 1.0, 0.0, -1.0];
+/// Residual slippage offset per venue, bps.
+pub const VENUE_OFFSET_BPS: [f64; 3] = [0.0, 1.5, -0.5];
+/// Peak of the time-of-day term `3 (2h − 1)²` at the open and close, bps.
+pub const TIME_OF_DAY_PEAK_BPS: f64 = 3.0;
+/// Standard deviation of the slippage noise, bps.
+pub const FILL_NOISE_SD_BPS: f64 = 2.0;
+
+/// The known impact `s/2 + η (10⁴ v) sqrt(q)` in bps.
+pub fn fill_impact_bps(spread_bps: f64, volatility: f64, participation: f64) -> f64 {
+    spread_bps / 2.0 + IMPACT_ETA * volatility * 1e4 * participation.sqrt()
+}
+
+/// The known residual mean in bps for an order type, venue and time of day.
+pub fn fill_residual_mean_bps(order_type: usize, venue: usize, time_of_day: f64) -> f64 {
+    ORDER_TYPE_OFFSET_BPS.get(order_type).copied().unwrap_or(0.0)
+        + VENUE_OFFSET_BPS.get(venue).copied().unwrap_or(0.0)
+        + TIME_OF_DAY_PEAK_BPS * (2.0 * time_of_day - 1.0).powi(2)
+}
+
+/// Synthetic fills with their ground truth; every field has one entry per row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FillSample {
+    /// Quoted spread, bps.
+    pub spread_bps: Array1<f64>,
+    /// Daily volatility, decimal.
+    pub volatility: Array1<f64>,
+    /// Order size over ADV.
+    pub participation: Array1<f64>,
+    /// Order type index: 0 limit, 1 market, 2 POV, 3 pegged.
+    pub order_type: Vec<usize>,
+    /// Venue index 0, 1, 2.
+    pub venue: Vec<usize>,
+    /// Time of day, fraction of the session in `[0, 1)`.
+    pub time_of_day: Array1<f64>,
+    /// Known impact `I`, bps.
+    pub impact_bps: Array1<f64>,
+    /// Known residual mean `R`, bps.
+    pub residual_mean_bps: Array1<f64>,
+    /// Realized slippage `S = I + R + noise`, bps.
+    pub slippage_bps: Array1<f64>,
+}
+
+impl FillSample {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.slippage_bps.len()
+    }
+
+    /// Whether there are no rows (never, for a generated sample).
+    pub fn is_empty(&self) -> bool {
+        self.slippage_bps.is_empty()
+    }
+
+    /// Numeric features as an `n × 4` matrix: spread_bps, volatility, participation,
+    /// time_of_day.
+    pub fn numeric_features(&self) -> Array2<f64> {
+        Array2::from_shape_fn((self.len(), 4), |(r, j)| match j {
+            0 => self.spread_bps[r],
+            1 => self.volatility[r],
+            2 => self.participation[r],
+            _ => self.time_of_day[r],
+        })
+    }
+
+    /// Row `r`'s order type as a core [`OrderType`] (POV at the row's participation rate);
+    /// `None` past the end.
+    pub fn core_order_type(&self, r: usize) -> Option<OrderType> {
+        Some(match *self.order_type.get(r)? {
+            0 => OrderType::Limit,
+            1 => OrderType::Market,
+            2 => OrderType::Pov {
+                rate: self.participation[r],
+            },
+            _ => OrderType::Pegged,
+        })
+    }
+}
+
+/// `n` fills from the model in the [module docs](self).
+///
+/// # Errors
+/// [`prudentia_core::CoreError::EmptyInput`] for `n = 0`.
+pub fn fills(n: usize, seed: u64) -> DatasetResult<FillSample> {
+    prudentia_core::validate::check_len("n", n, 1)?;
+    let mut rng = seeded_rng(seed);
+    let mut s = FillSample {
+        spread_bps: Array1::zeros(n),
+        volatility: Array1::zeros(n),
+        participation: Array1::zeros(n),
+        order_type: Vec::with_capacity(n),
+        venue: Vec::with_capacity(n),
+        time_of_day: Array1::zeros(n),
+        impact_bps: Array1::zeros(n),
+        residual_mean_bps: Array1::zeros(n),
+        slippage_bps: Array1::zeros(n),
+    };
+    let (q_lo, q_hi) = (0.001f64.ln(), 0.2f64.ln());
+    for r in 0..n {
+        let spread = 2.0 + 28.0 * uniform(&mut rng);
+        let vol = 0.01 + 0.03 * uniform(&mut rng);
+        let q = (q_lo + (q_hi - q_lo) * uniform(&mut rng)).exp();
+        let o = ((uniform(&mut rng) * 4.0) as usize).min(3);
+        let k = ((uniform(&mut rng) * 3.0) as usize).min(2);
+        let h = uniform(&mut rng);
+        let eps = std_normal(&mut rng);
+        let impact = fill_impact_bps(spread, vol, q);
+        let resid = fill_residual_mean_bps(o, k, h);
+        s.spread_bps[r] = spread;
+        s.volatility[r] = vol;
+        s.participation[r] = q;
+        s.order_type.push(o);
+        s.venue.push(k);
+        s.time_of_day[r] = h;
+        s.impact_bps[r] = impact;
+        s.residual_mean_bps[r] = resid;
+        s.slippage_bps[r] = impact + resid + FILL_NOISE_SD_BPS * eps;
+    }
+    Ok(s)
+}
