@@ -1,0 +1,258 @@
+//! A drawdown governor that scales exposure down smoothly as the drawdown deepens.
+//!
+//! # Schedule
+//! With drawdown `d = 1 − equity / peak` (0 at a new high), a start drawdown `d₀` and a
+//! hard-stop drawdown `d₁ > d₀`, the governor's multiplier is
+//!
+//! ```text
+//!            ⎧ 1                                  d ≤ d₀
+//!     g(d) = ⎨ (1 − (d − d₀) / (d₁ − d₀))^p       d₀ < d < d₁
+//!            ⎩ 0                                  d ≥ d₁
+//! ```
+//!
+//! `p = 1` is linear; `p > 1` is a convex schedule that cuts early and approaches the hard
+//! stop gently (the position, and so the next period's loss, vanishes like `(d₁ − d)^p`).
+//! `g` is continuous on `[0, 1]` (it equals 1 at `d₀` and 0 at `d₁`) and non-increasing.
+//!
+//! The seed's rule `1 − d / threshold` turned negative past the threshold and clamped the
+//! fraction to zero at once; here exposure falls continuously to zero at `d₁`.
+//!
+//! # When the hard stop holds
+//! A drawdown `d < d₁` moves, after a period with loss `ℓ` on the *unscaled* exposure, to at
+//! most `d + (1 − d) ℓ g(d)`. For the linear schedule that stays below `d₁` whenever
+//! `ℓ < (d₁ − d₀) / (1 − d)`; past `d₀` the gap to the stop then shrinks geometrically and is
+//! never crossed. Losses larger than `d₁ − d₀` in a single period (a gap through the whole
+//! band) can cross it, which is why the sizer composes the governor with a volatility cap
+//! (bounding ℓ) and, optionally, a drawdown-budget cap
+//! `|f| ≤ (d₁ − d) / ((1 − d) k σ)` (a `k`-sigma loss cannot cross the stop).
+
+use serde::{Deserialize, Serialize};
+
+use prudentia_core::validate::{check_positive, check_range};
+use prudentia_core::CoreError;
+
+use crate::error::{check_capital, KellyResult};
+
+/// Settings of a [`DrawdownGovernor`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DrawdownGovernorConfig {
+    /// Drawdown at which scaling begins, `d₀`. Fraction of peak equity; default 0.05; range
+    /// `[0, stop_drawdown)`.
+    pub start_drawdown: f64,
+    /// Hard-stop drawdown `d₁` at which exposure reaches zero. Default 0.20; range
+    /// `(start_drawdown, 1]`.
+    pub stop_drawdown: f64,
+    /// Power `p` of the schedule: 1 linear, > 1 convex (cuts earlier), < 1 concave. Default 1;
+    /// range `[0.1, 10]`.
+    pub exponent: f64,
+}
+
+impl Default for DrawdownGovernorConfig {
+    fn default() -> Self {
+        Self {
+            start_drawdown: 0.05,
+            stop_drawdown: 0.20,
+            exponent: 1.0,
+        }
+    }
+}
+
+impl DrawdownGovernorConfig {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        check_range(
+            "start_drawdown",
+            self.start_drawdown,
+            0.0,
+            1.0,
+            "in [0, 1) and < stop_drawdown",
+        )?;
+        check_range(
+            "stop_drawdown",
+            self.stop_drawdown,
+            0.0,
+            1.0,
+            "in (start_drawdown, 1]",
+        )?;
+        if self.stop_drawdown <= self.start_drawdown {
+            return Err(CoreError::OutOfRange {
+                field: "stop_drawdown",
+                value: self.stop_drawdown,
+                expected: "> start_drawdown",
+            });
+        }
+        check_range("exponent", self.exponent, 0.1, 10.0, "in [0.1, 10]")?;
+        Ok(())
+    }
+
+    /// The schedule `g(d)` for a drawdown `d` (see the module docs). NaN is treated as the
+    /// worst case (returns 0).
+    pub fn multiplier(&self, drawdown: f64) -> f64 {
+        if drawdown.is_nan() || drawdown >= self.stop_drawdown {
+            return 0.0;
+        }
+        if drawdown <= self.start_drawdown {
+            return 1.0;
+        }
+        let x = (drawdown - self.start_drawdown) / (self.stop_drawdown - self.start_drawdown);
+        (1.0 - x).clamp(0.0, 1.0).powf(self.exponent)
+    }
+}
+
+/// The governor's state: the running peak and the current equity.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct DrawdownState {
+    /// Highest equity seen (currency units); 0 before the first observation.
+    pub peak_equity: f64,
+    /// Last equity seen (currency units).
+    pub equity: f64,
+    /// Current drawdown `1 − equity / peak` in `[0, 1]`.
+    pub drawdown: f64,
+    /// Largest drawdown seen so far.
+    pub max_drawdown: f64,
+    /// Number of equity observations.
+    pub observations: u64,
+}
+
+/// Tracks peak equity and drawdown, and turns the drawdown into an exposure multiplier
+/// in `[0, 1]` by the schedule of [`DrawdownGovernorConfig::multiplier`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrawdownGovernor {
+    config: DrawdownGovernorConfig,
+    state: DrawdownState,
+}
+
+impl DrawdownGovernor {
+    /// A governor with no history (multiplier 1 until equity falls below a peak).
+    pub fn new(config: DrawdownGovernorConfig) -> KellyResult<Self> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            state: DrawdownState::default(),
+        })
+    }
+
+    /// Restores a governor from a checkpointed state.
+    pub fn with_state(config: DrawdownGovernorConfig, state: DrawdownState) -> KellyResult<Self> {
+        config.validate()?;
+        check_capital("peak_equity", state.peak_equity)?;
+        check_capital("equity", state.equity)?;
+        check_range("drawdown", state.drawdown, 0.0, 1.0, "in [0, 1]")?;
+        check_range("max_drawdown", state.max_drawdown, 0.0, 1.0, "in [0, 1]")?;
+        Ok(Self { config, state })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &DrawdownGovernorConfig {
+        &self.config
+    }
+
+    /// The state (peak, equity, drawdown).
+    pub fn state(&self) -> &DrawdownState {
+        &self.state
+    }
+
+    /// Records a new equity value (currency units, finite and >= 0) and returns the new
+    /// multiplier. O(1), no allocation.
+    pub fn observe(&mut self, equity: f64) -> KellyResult<f64> {
+        check_capital("equity", equity)?;
+        let s = &mut self.state;
+        if equity > s.peak_equity {
+            s.peak_equity = equity;
+        }
+        s.equity = equity;
+        s.drawdown = if s.peak_equity > 0.0 {
+            (1.0 - equity / s.peak_equity).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        s.max_drawdown = s.max_drawdown.max(s.drawdown);
+        s.observations += 1;
+        Ok(self.multiplier())
+    }
+
+    /// The current multiplier `g(drawdown)` in `[0, 1]`.
+    pub fn multiplier(&self) -> f64 {
+        self.config.multiplier(self.state.drawdown)
+    }
+
+    /// The drawdown-budget cap on an absolute fraction: `(d₁ − d) / ((1 − d) k σ)`, the
+    /// largest exposure whose `k`-sigma loss (`σ` per period) keeps the drawdown below the
+    /// hard stop. `+∞` when `k σ` is 0.
+    pub fn budget_cap(&self, stress_sigmas: f64, sigma: f64) -> KellyResult<f64> {
+        check_positive("stress_sigmas", stress_sigmas)?;
+        crate::error::check_sigma("sigma", sigma)?;
+        let d = self.state.drawdown;
+        let gap = (self.config.stop_drawdown - d).max(0.0);
+        Ok(gap / ((1.0 - d).max(f64::MIN_POSITIVE) * stress_sigmas * sigma))
+    }
+
+    /// Forgets the history (peak, drawdown).
+    pub fn reset(&mut self) {
+        self.state = DrawdownState::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_schedule_values() {
+        let c = DrawdownGovernorConfig::default();
+        assert_eq!(c.multiplier(0.0), 1.0);
+        assert_eq!(c.multiplier(0.05), 1.0);
+        // halfway through the band [0.05, 0.20]
+        assert!((c.multiplier(0.125) - 0.5).abs() < 1e-12);
+        assert_eq!(c.multiplier(0.20), 0.0);
+        assert_eq!(c.multiplier(0.5), 0.0);
+        assert_eq!(c.multiplier(f64::NAN), 0.0);
+    }
+
+    #[test]
+    fn convex_schedule_values() {
+        let c = DrawdownGovernorConfig {
+            exponent: 2.0,
+            ..Default::default()
+        };
+        assert!((c.multiplier(0.125) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn observe_tracks_peak_and_drawdown() {
+        let mut g = DrawdownGovernor::new(DrawdownGovernorConfig::default()).unwrap();
+        assert_eq!(g.observe(100.0).unwrap(), 1.0);
+        g.observe(110.0).unwrap();
+        let m = g.observe(96.25).unwrap(); // drawdown 0.125
+        assert!((g.state().drawdown - 0.125).abs() < 1e-12);
+        assert!((m - 0.5).abs() < 1e-12);
+        assert_eq!(g.state().peak_equity, 110.0);
+        g.observe(121.0).unwrap();
+        assert_eq!(g.multiplier(), 1.0);
+        assert!((g.state().max_drawdown - 0.125).abs() < 1e-12);
+        assert!(g.observe(-1.0).is_err());
+        assert!(g.observe(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn config_validation_names_field() {
+        let c = DrawdownGovernorConfig {
+            start_drawdown: 0.3,
+            stop_drawdown: 0.2,
+            exponent: 1.0,
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(CoreError::OutOfRange {
+                field: "stop_drawdown",
+                ..
+            })
+        ));
+        let c = DrawdownGovernorConfig {
+            exponent: 0.0,
+            ..Default::default()
+        };
+        assert!(DrawdownGovernor::new(c).is_err());
+    }
+}

@@ -1,0 +1,528 @@
+//! Multi-asset growth-optimal (Kelly) weights.
+//!
+//! # Problems
+//! - **Scenario log-optimal** ([`growth_optimal`]): given `T` equally likely return scenarios
+//!   `r_t ∈ ℝⁿ` (rows of `R`), maximize the mean log wealth
+//!   `G(w) = (1/T) Σ_t log(1 + r_tᵀ w)` (Kelly 1956; Busseti, Ryu & Boyd 2016 eq. (3)).
+//! - **Gaussian approximation** ([`gaussian_growth_optimal`]): maximize `μᵀw − ½ wᵀΣw`; without
+//!   constraints the answer is `w* = Σ⁻¹μ` ([`gaussian_kelly_weights`]).
+//!
+//! Both under box bounds `lower ≤ wᵢ ≤ upper` and an optional gross-leverage limit
+//! `Σ|wᵢ| ≤ max_gross` (for long-only bounds this is `Σwᵢ ≤ max_gross`; with shorts it is
+//! lifted with `sᵢ ≥ |wᵢ|`, `Σsᵢ ≤ max_gross`).
+//!
+//! # Method
+//! A log-barrier interior-point method (Boyd & Vandenberghe 2004, §11.3): for increasing
+//! `t` it minimizes `−t G(x) − Σₖ log(hₖ − gₖᵀx)` by damped Newton steps with a
+//! backtracking line search that keeps every slack and every `1 + r_tᵀw` positive, and
+//! stops when the duality-gap bound `m / t` (m inequality constraints) is below
+//! `tolerance`. The concave objective and convex feasible set make the stationary point
+//! the global optimum. Fractional Kelly scales the optimum by `fraction` (the result keeps
+//! both).
+
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
+use ndarray::{Array1, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use prudentia_core::traits::OptimStatus;
+use prudentia_core::validate::{
+    check_finite_1d, check_finite_2d, check_len, check_positive, check_shape, check_symmetric,
+};
+use prudentia_core::CoreError;
+
+use crate::error::{KellyError, KellyResult};
+
+/// Settings of the multi-asset growth-optimal problems.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrowthOptimalConfig {
+    /// Lower bound on each weight (fraction of equity). Default 0 (long-only); finite,
+    /// `< upper`.
+    pub lower: f64,
+    /// Upper bound on each weight. Default 1; finite, `> lower`.
+    pub upper: f64,
+    /// Gross leverage limit `Σ|wᵢ|`; `None` = box only. Default `Some(1.0)`; `> 0`.
+    pub max_gross: Option<f64>,
+    /// Fractional-Kelly multiplier applied to the optimum. Default 1; range `(0, 1]`.
+    pub fraction: f64,
+    /// Duality-gap tolerance `m / t` at which the barrier method stops. Default 1e-10;
+    /// range `(0, 1e-2]`.
+    pub tolerance: f64,
+    /// Limit on the total number of Newton steps. Default 500; >= 1.
+    pub max_iterations: usize,
+}
+
+impl Default for GrowthOptimalConfig {
+    fn default() -> Self {
+        Self {
+            lower: 0.0,
+            upper: 1.0,
+            max_gross: Some(1.0),
+            fraction: 1.0,
+            tolerance: 1e-10,
+            max_iterations: 500,
+        }
+    }
+}
+
+impl GrowthOptimalConfig {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        prudentia_core::validate::check_finite("lower", &[self.lower])?;
+        prudentia_core::validate::check_finite("upper", &[self.upper])?;
+        if self.upper <= self.lower {
+            return Err(CoreError::OutOfRange {
+                field: "upper",
+                value: self.upper,
+                expected: "finite and > lower",
+            });
+        }
+        if let Some(g) = self.max_gross {
+            check_positive("max_gross", g)?;
+        }
+        if !(self.fraction > 0.0 && self.fraction <= 1.0) {
+            return Err(CoreError::OutOfRange {
+                field: "fraction",
+                value: self.fraction,
+                expected: "in (0, 1]",
+            });
+        }
+        prudentia_core::validate::check_range(
+            "tolerance",
+            self.tolerance,
+            f64::MIN_POSITIVE,
+            1e-2,
+            "in (0, 1e-2]",
+        )?;
+        check_len("max_iterations", self.max_iterations, 1)?;
+        Ok(())
+    }
+}
+
+/// The growth-optimal weights and how they were found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct GrowthOptimal {
+    /// Full-Kelly optimal weights.
+    pub full: Array1<f64>,
+    /// `fraction × full`.
+    pub weights: Array1<f64>,
+    /// Objective at `full`: mean log wealth (scenario problem) or `μᵀw − ½wᵀΣw` (Gaussian).
+    pub objective: f64,
+    /// Newton steps taken.
+    pub iterations: usize,
+    /// Bound on the distance of `objective` from the optimum (`m / t` at exit).
+    pub gap: f64,
+    /// `Optimal`, or `MaxIterations` (weights are then the last strictly feasible iterate).
+    pub status: OptimStatus,
+}
+
+/// `w* = Σ⁻¹μ`, the unconstrained Gaussian Kelly weights.
+///
+/// Errors: shape mismatch, non-finite input, an asymmetric or not positive-definite `Σ`.
+pub fn gaussian_kelly_weights(
+    mean: ArrayView1<'_, f64>,
+    covariance: ArrayView2<'_, f64>,
+) -> KellyResult<Array1<f64>> {
+    let n = mean.len();
+    check_len("mean", n, 1)?;
+    check_finite_1d("mean", mean)?;
+    check_shape("covariance", &[n, n], &[covariance.nrows(), covariance.ncols()])?;
+    check_finite_2d("covariance", covariance)?;
+    check_symmetric("covariance", covariance, 1e-10)?;
+    let h = Mat::from_fn(n, n, |i, j| covariance[[i, j]]);
+    let llt = h.llt(Side::Lower).map_err(|_| CoreError::Numerical {
+        operation: "Cholesky factorization of the covariance",
+        detail: "matrix is not positive definite",
+    })?;
+    let mut rhs = Mat::from_fn(n, 1, |i, _| mean[i]);
+    llt.solve_in_place(rhs.as_mut());
+    Ok(Array1::from_shape_fn(n, |i| rhs[(i, 0)]))
+}
+
+/// Scenario log-optimal weights under the configured constraints (see the module docs).
+///
+/// `scenarios` is `T × n` (one equally likely return vector per row, simple returns).
+/// Errors: empty or non-finite scenarios, an invalid config, or no strictly feasible
+/// starting point ([`KellyError::NoInteriorPoint`], e.g. `Σ lower > max_gross`).
+pub fn growth_optimal(
+    scenarios: ArrayView2<'_, f64>,
+    config: &GrowthOptimalConfig,
+) -> KellyResult<GrowthOptimal> {
+    config.validate()?;
+    let (t, n) = scenarios.dim();
+    check_len("scenarios rows", t, 1)?;
+    check_len("scenarios columns", n, 1)?;
+    check_finite_2d("scenarios", scenarios)?;
+    let objective = LogWealth { r: scenarios };
+    solve(&objective, n, config)
+}
+
+/// Gaussian growth-optimal weights: maximize `μᵀw − ½wᵀΣw` under the configured
+/// constraints. Without binding constraints this equals [`gaussian_kelly_weights`].
+pub fn gaussian_growth_optimal(
+    mean: ArrayView1<'_, f64>,
+    covariance: ArrayView2<'_, f64>,
+    config: &GrowthOptimalConfig,
+) -> KellyResult<GrowthOptimal> {
+    config.validate()?;
+    let n = mean.len();
+    check_len("mean", n, 1)?;
+    check_finite_1d("mean", mean)?;
+    check_shape("covariance", &[n, n], &[covariance.nrows(), covariance.ncols()])?;
+    check_finite_2d("covariance", covariance)?;
+    check_symmetric("covariance", covariance, 1e-10)?;
+    let objective = Quadratic {
+        mu: mean,
+        sigma: covariance,
+    };
+    solve(&objective, n, config)
+}
+
+/// A concave objective to maximize, on the first `n` coordinates of `x`.
+trait Concave {
+    /// Value, gradient and Hessian (all of the concave function); `None` outside its domain.
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64>;
+    /// Value only; `None` outside the domain.
+    fn value(&self, w: &[f64]) -> Option<f64>;
+}
+
+struct LogWealth<'a> {
+    r: ArrayView2<'a, f64>,
+}
+
+impl Concave for LogWealth<'_> {
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64> {
+        let (t, n) = self.r.dim();
+        let inv_t = 1.0 / t as f64;
+        grad[..n].iter_mut().for_each(|g| *g = 0.0);
+        for j in 0..n {
+            for i in 0..n {
+                hess[(i, j)] = 0.0;
+            }
+        }
+        let mut value = 0.0;
+        for row in self.r.rows() {
+            let wealth = 1.0 + row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>();
+            if wealth <= 0.0 {
+                return None;
+            }
+            value += wealth.ln();
+            let inv = 1.0 / wealth;
+            let inv2 = inv * inv * inv_t;
+            for i in 0..n {
+                grad[i] += row[i] * inv * inv_t;
+                let ri = row[i] * inv2;
+                if ri != 0.0 {
+                    for j in 0..=i {
+                        hess[(i, j)] -= ri * row[j];
+                    }
+                }
+            }
+        }
+        for i in 0..n {
+            for j in 0..i {
+                hess[(j, i)] = hess[(i, j)];
+            }
+        }
+        Some(value * inv_t)
+    }
+
+    fn value(&self, w: &[f64]) -> Option<f64> {
+        let t = self.r.nrows();
+        let mut value = 0.0;
+        for row in self.r.rows() {
+            let wealth = 1.0 + row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>();
+            if wealth <= 0.0 {
+                return None;
+            }
+            value += wealth.ln();
+        }
+        Some(value / t as f64)
+    }
+}
+
+struct Quadratic<'a, 'b> {
+    mu: ArrayView1<'a, f64>,
+    sigma: ArrayView2<'b, f64>,
+}
+
+impl Concave for Quadratic<'_, '_> {
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64> {
+        let n = self.mu.len();
+        for i in 0..n {
+            let sw: f64 = (0..n).map(|j| self.sigma[[i, j]] * w[j]).sum();
+            grad[i] = self.mu[i] - sw;
+            for j in 0..n {
+                hess[(i, j)] = -self.sigma[[i, j]];
+            }
+        }
+        self.value(w)
+    }
+
+    fn value(&self, w: &[f64]) -> Option<f64> {
+        let n = self.mu.len();
+        let mut v = 0.0;
+        for i in 0..n {
+            let sw: f64 = (0..n).map(|j| self.sigma[[i, j]] * w[j]).sum();
+            v += self.mu[i] * w[i] - 0.5 * w[i] * sw;
+        }
+        Some(v)
+    }
+}
+
+/// Linear inequality `Σ coef·x[idx] ≤ rhs`.
+struct Ineq {
+    terms: Vec<(usize, f64)>,
+    rhs: f64,
+}
+
+impl Ineq {
+    fn slack(&self, x: &[f64]) -> f64 {
+        self.rhs - self.terms.iter().map(|&(i, c)| c * x[i]).sum::<f64>()
+    }
+}
+
+/// Builds the constraints and a strictly feasible start. Returns (m vars, constraints, x0).
+fn build(n: usize, c: &GrowthOptimalConfig) -> KellyResult<(usize, Vec<Ineq>, Vec<f64>)> {
+    let lifted = c.lower < 0.0 && c.max_gross.is_some();
+    let m = if lifted { 2 * n } else { n };
+    let mut cons = Vec::with_capacity(4 * n + 1);
+    for i in 0..n {
+        cons.push(Ineq {
+            terms: vec![(i, -1.0)],
+            rhs: -c.lower,
+        });
+        cons.push(Ineq {
+            terms: vec![(i, 1.0)],
+            rhs: c.upper,
+        });
+    }
+    // start: 0 pushed into the box
+    let width = c.upper - c.lower;
+    let mut x = vec![0.0; m];
+    let mut delta = 0.25 * width;
+    if let Some(g) = c.max_gross {
+        let min_gross: f64 = n as f64 * c.lower.max(0.0).max(-c.upper).max(0.0);
+        if min_gross >= g {
+            return Err(KellyError::NoInteriorPoint {
+                reason: "the bounds force a gross exposure >= max_gross",
+            });
+        }
+        delta = delta.min((g - min_gross) / (2.0 * n as f64));
+    }
+    for xi in x.iter_mut().take(n) {
+        *xi = 0.0_f64.clamp(c.lower + delta, c.upper - delta);
+    }
+    if let Some(g) = c.max_gross {
+        if lifted {
+            let used: f64 = x[..n].iter().map(|v| v.abs()).sum();
+            let eps = (g - used) / (2.0 * n as f64);
+            for i in 0..n {
+                x[n + i] = x[i].abs() + eps;
+                cons.push(Ineq {
+                    terms: vec![(i, 1.0), (n + i, -1.0)],
+                    rhs: 0.0,
+                });
+                cons.push(Ineq {
+                    terms: vec![(i, -1.0), (n + i, -1.0)],
+                    rhs: 0.0,
+                });
+            }
+            cons.push(Ineq {
+                terms: (n..2 * n).map(|i| (i, 1.0)).collect(),
+                rhs: g,
+            });
+        } else {
+            // lower >= 0: Σ w ≤ g
+            cons.push(Ineq {
+                terms: (0..n).map(|i| (i, 1.0)).collect(),
+                rhs: g,
+            });
+        }
+    }
+    if cons.iter().any(|k| k.slack(&x) <= 0.0) {
+        return Err(KellyError::NoInteriorPoint {
+            reason: "the box and leverage limits leave no interior",
+        });
+    }
+    Ok((m, cons, x))
+}
+
+fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig) -> KellyResult<GrowthOptimal> {
+    let (m, cons, mut x) = build(n, c)?;
+    if obj.value(&x[..n]).is_none() {
+        return Err(KellyError::NoInteriorPoint {
+            reason: "a scenario loses 100 % or more at the starting weights",
+        });
+    }
+    let n_cons = cons.len() as f64;
+    let mut t = 1.0;
+    let mut grad_f = vec![0.0; n];
+    let mut hess_f = Mat::<f64>::zeros(n, n);
+    let mut grad = vec![0.0; m];
+    let mut hess = Mat::<f64>::zeros(m, m);
+    let mut slack = vec![0.0; cons.len()];
+    let mut x_new = vec![0.0; m];
+    let mut iterations = 0;
+    let mut status = OptimStatus::Optimal;
+    // merit: ψ(x) = −t f(x) − Σ log slack
+    let merit = |x: &[f64], t: f64| -> Option<f64> {
+        let f = obj.value(&x[..n])?;
+        let mut b = 0.0;
+        for k in &cons {
+            let s = k.slack(x);
+            if s <= 0.0 {
+                return None;
+            }
+            b -= s.ln();
+        }
+        Some(-t * f + b)
+    };
+    'outer: loop {
+        // centering
+        loop {
+            if iterations >= c.max_iterations {
+                status = OptimStatus::MaxIterations;
+                break 'outer;
+            }
+            iterations += 1;
+            obj.eval(&x[..n], &mut grad_f, &mut hess_f)
+                .ok_or(KellyError::NoInteriorPoint {
+                    reason: "iterate left the domain",
+                })?;
+            // gradient and Hessian of ψ
+            for g in grad.iter_mut() {
+                *g = 0.0;
+            }
+            for j in 0..m {
+                for i in 0..m {
+                    hess[(i, j)] = if i < n && j < n { -t * hess_f[(i, j)] } else { 0.0 };
+                }
+            }
+            for i in 0..n {
+                grad[i] = -t * grad_f[i];
+            }
+            for (k, s) in cons.iter().zip(slack.iter_mut()) {
+                *s = k.slack(&x);
+                let inv = 1.0 / *s;
+                for &(i, ci) in &k.terms {
+                    grad[i] += ci * inv;
+                }
+                let inv2 = inv * inv;
+                if k.terms.len() == 1 {
+                    let (i, ci) = k.terms[0];
+                    hess[(i, i)] += ci * ci * inv2;
+                } else {
+                    for &(i, ci) in &k.terms {
+                        for &(j, cj) in &k.terms {
+                            hess[(i, j)] += ci * cj * inv2;
+                        }
+                    }
+                }
+            }
+            let mut dx = Mat::from_fn(m, 1, |i, _| -grad[i]);
+            let llt = match hess.llt(Side::Lower) {
+                Ok(l) => l,
+                Err(_) => {
+                    let tr: f64 = (0..m).map(|i| hess[(i, i)].abs()).sum::<f64>() / m as f64;
+                    for i in 0..m {
+                        hess[(i, i)] += 1e-12 * tr.max(1.0);
+                    }
+                    match hess.llt(Side::Lower) {
+                        Ok(l) => l,
+                        Err(_) => {
+                            status = OptimStatus::NumericalError;
+                            break 'outer;
+                        }
+                    }
+                }
+            };
+            llt.solve_in_place(dx.as_mut());
+            let decrement: f64 = (0..m).map(|i| -grad[i] * dx[(i, 0)]).sum();
+            // Newton decrement λ²/2 bounds the centering error in ψ units (ψ = t·objective
+            // + barrier), so 1e-9 is far below the 1/t resolution the outer loop needs.
+            if decrement / 2.0 <= 1e-9 {
+                break;
+            }
+            // backtracking line search staying strictly feasible
+            let psi0 = merit(&x, t).unwrap_or(f64::INFINITY);
+            let mut step = 1.0;
+            let mut accepted = false;
+            for _ in 0..60 {
+                for i in 0..m {
+                    x_new[i] = x[i] + step * dx[(i, 0)];
+                }
+                if let Some(psi) = merit(&x_new, t) {
+                    if psi <= psi0 - 0.25 * step * decrement {
+                        accepted = true;
+                        break;
+                    }
+                }
+                step *= 0.5;
+            }
+            if !accepted {
+                break; // roundoff: no further progress possible at this t
+            }
+            x.copy_from_slice(&x_new);
+            if step * decrement <= 1e-13 * psi0.abs().max(1.0) {
+                break; // the decrease is below the merit's roundoff
+            }
+        }
+        if n_cons / t < c.tolerance {
+            break;
+        }
+        t *= 10.0;
+    }
+    let full = Array1::from_shape_fn(n, |i| x[i]);
+    let objective = obj.value(&x[..n]).unwrap_or(f64::NEG_INFINITY);
+    Ok(GrowthOptimal {
+        weights: &full * c.fraction,
+        full,
+        objective,
+        iterations,
+        gap: n_cons / t,
+        status,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn sigma_inverse_mu() {
+        let mu = array![0.05, 0.03];
+        let cov = array![[0.04, 0.01], [0.01, 0.09]];
+        let w = gaussian_kelly_weights(mu.view(), cov.view()).unwrap();
+        // Σ⁻¹ = [[0.09, −0.01], [−0.01, 0.04]] / (0.0036 − 0.0001)
+        let det = 0.04 * 0.09 - 0.01 * 0.01;
+        let w0 = (0.09 * 0.05 - 0.01 * 0.03) / det;
+        let w1 = (-0.01 * 0.05 + 0.04 * 0.03) / det;
+        assert!((w[0] - w0).abs() < 1e-12 && (w[1] - w1).abs() < 1e-12);
+        // constrained solver with loose box agrees with the closed form
+        let cfg = GrowthOptimalConfig {
+            lower: -10.0,
+            upper: 10.0,
+            max_gross: None,
+            ..Default::default()
+        };
+        let g = gaussian_growth_optimal(mu.view(), cov.view(), &cfg).unwrap();
+        assert_eq!(g.status, OptimStatus::Optimal);
+        assert!((g.full[0] - w0).abs() < 1e-6, "{} vs {}", g.full[0], w0);
+        assert!((g.full[1] - w1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn binary_scenarios_match_kelly() {
+        // one asset: +1 with prob 0.6, −1 with prob 0.4 → f* = 0.2
+        let mut r = ndarray::Array2::zeros((10, 1));
+        for i in 0..10 {
+            r[[i, 0]] = if i < 6 { 1.0 } else { -1.0 };
+        }
+        let g = growth_optimal(r.view(), &GrowthOptimalConfig::default()).unwrap();
+        assert!((g.full[0] - 0.2).abs() < 1e-7, "{}", g.full[0]);
+    }
+}
