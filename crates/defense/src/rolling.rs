@@ -106,11 +106,6 @@ impl RollingMedianMad {
         self.head = 0;
     }
 
-    /// The values in ascending order.
-    pub fn sorted(&self) -> &[f64] {
-        &self.sorted
-    }
-
     /// The values, oldest first.
     pub fn iter_oldest_first(&self) -> impl Iterator<Item = f64> + '_ {
         let (a, b) = self.ring.split_at(self.head.min(self.ring.len()));

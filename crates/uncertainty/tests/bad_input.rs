@@ -1,0 +1,234 @@
+//! Bad input gives typed errors or documented repairs, one test each.
+
+use ndarray::{array, Array1, Array2};
+use prudentia_core::{CoreError, Horizon};
+use prudentia_uncertainty::conformal::{AciConfig, ConformalConfig, Cqr, SplitConformal};
+use prudentia_uncertainty::convert::{
+    check_quantiles, forecast_from_quantiles, normal_quantiles, CrossingRepair,
+};
+use prudentia_uncertainty::hetero::{HeteroConfig, HeteroscedasticRegression};
+use prudentia_uncertainty::isotonic::{IsotonicConfig, IsotonicRegression, OutOfBounds};
+use prudentia_uncertainty::metrics::{ece, interval_score, pit_histogram, Binning};
+use prudentia_uncertainty::ngboost::{NgBoost, NgBoostConfig};
+use prudentia_uncertainty::platt::{PlattConfig, PlattScaling};
+use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantileRegression};
+use prudentia_uncertainty::UncertaintyError;
+
+fn is_core(e: &UncertaintyError, f: impl Fn(&CoreError) -> bool) -> bool {
+    matches!(e, UncertaintyError::Core(c) if f(c))
+}
+
+#[test]
+fn mismatched_lengths() {
+    let iso = IsotonicRegression::new(IsotonicConfig::default()).unwrap();
+    let e = iso.fit(&[1.0, 2.0], &[1.0], None).unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::ShapeMismatch { field: "y", .. }
+    )));
+    let e = PlattScaling::fit(&[1.0, 2.0], &[true], &PlattConfig::default()).unwrap_err();
+    assert!(is_core(&e, |c| matches!(c, CoreError::ShapeMismatch { .. })));
+    let qr = QuantileRegression::new(QuantRegConfig::default()).unwrap();
+    let x = Array2::<f64>::zeros((3, 1));
+    let e = qr.fit(x.view(), Array1::zeros(2).view()).unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::ShapeMismatch { field: "y", .. }
+    )));
+    let e = ece(&[0.5], &[true, false], 10, Binning::EqualWidth).unwrap_err();
+    assert!(is_core(&e, |c| matches!(c, CoreError::ShapeMismatch { .. })));
+    let e = interval_score(&[0.0], &[1.0, 2.0], &[0.5]).unwrap_err();
+    assert!(is_core(&e, |c| matches!(c, CoreError::ShapeMismatch { .. })));
+    let e = Cqr::calibrate(ConformalConfig::default(), &[0.0], &[1.0], &[], None).unwrap_err();
+    assert!(is_core(&e, |c| matches!(c, CoreError::ShapeMismatch { .. })));
+}
+
+#[test]
+fn nan_inputs() {
+    let iso = IsotonicRegression::new(IsotonicConfig::default()).unwrap();
+    let e = iso.fit(&[1.0, f64::NAN], &[1.0, 2.0], None).unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::NonFinite {
+            field: "x",
+            index: 1,
+            ..
+        }
+    )));
+    let m = iso.fit(&[1.0, 2.0], &[1.0, 2.0], None).unwrap();
+    assert!(m.predict(f64::NAN).is_err());
+    let hr = HeteroscedasticRegression::new(HeteroConfig::default()).unwrap();
+    let x = array![[1.0], [2.0], [f64::NAN], [4.0]];
+    let e = hr.fit(x.view(), array![1.0, 2.0, 3.0, 4.0].view()).unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::NonFinite { field: "x", .. }
+    )));
+    let ng = NgBoost::new(NgBoostConfig::default()).unwrap();
+    let e = ng
+        .fit(
+            array![[1.0], [2.0]].view(),
+            array![1.0, f64::INFINITY].view(),
+            None,
+        )
+        .unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::NonFinite { field: "y", .. }
+    )));
+    let e = ece(&[f64::NAN], &[true], 10, Binning::EqualMass).unwrap_err();
+    assert!(is_core(&e, |c| matches!(c, CoreError::NonFinite { .. })));
+    let mut sc = SplitConformal::new(ConformalConfig::default()).unwrap();
+    let f = prudentia_core::Forecast::new(0.0, 1.0, Horizon::DAY).unwrap();
+    assert!(sc
+        .update(&f, f64::NAN, &prudentia_core::RegimeLabel::UNKNOWN)
+        .is_err());
+    let e = pit_histogram(&[0.5, 1.5], 10).unwrap_err();
+    assert!(is_core(&e, |c| matches!(c, CoreError::OutOfRange { .. })));
+}
+
+#[test]
+fn constant_features() {
+    let x = array![
+        [1.0, 5.0],
+        [2.0, 5.0],
+        [3.0, 5.0],
+        [4.0, 5.0],
+        [5.0, 5.0],
+        [6.0, 5.0]
+    ];
+    let y = array![1.0, 3.0, 2.0, 5.0, 4.0, 6.0];
+    let qr = QuantileRegression::new(QuantRegConfig::default()).unwrap();
+    assert!(matches!(
+        qr.fit(x.view(), y.view()),
+        Err(UncertaintyError::ConstantFeature { column: 1, .. })
+    ));
+    let hr = HeteroscedasticRegression::new(HeteroConfig::default()).unwrap();
+    assert!(matches!(
+        hr.fit(x.view(), y.view()),
+        Err(UncertaintyError::ConstantFeature {
+            column: 1,
+            value: 5.0
+        })
+    ));
+    assert!(matches!(
+        PlattScaling::fit(&[1.0, 1.0, 1.0], &[true, false, true], &PlattConfig::default()),
+        Err(UncertaintyError::ConstantFeature { column: 0, .. })
+    ));
+    // Trees simply never split on a constant column (documented), and a constant target is an error.
+    let ng = NgBoost::new(NgBoostConfig {
+        n_estimators: 5,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(ng.fit(x.view(), y.view(), None).is_ok());
+    let e = ng
+        .fit(x.view(), array![1.0, 1.0, 1.0, 1.0, 1.0, 1.0].view(), None)
+        .unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::OutOfRange { field: "y", .. }
+    )));
+}
+
+#[test]
+fn quantile_levels_outside_unit_interval() {
+    for bad in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
+        let e = normal_quantiles(0.0, 1.0, &[bad]).unwrap_err();
+        assert!(
+            is_core(&e, |c| matches!(
+                c,
+                CoreError::OutOfRange {
+                    field: "quantile level",
+                    ..
+                }
+            )),
+            "{bad}"
+        );
+        let e = QuantileRegression::new(QuantRegConfig {
+            levels: vec![0.5, bad],
+            ..Default::default()
+        });
+        assert!(e.is_err());
+    }
+    let e = normal_quantiles(0.0, 1.0, &[0.5, 0.4]).unwrap_err();
+    assert!(is_core(&e, |c| matches!(c, CoreError::NotIncreasing { .. })));
+    assert!(ConformalConfig {
+        alpha: 1.0,
+        ..Default::default()
+    }
+    .validate()
+    .is_err());
+    assert!(AciConfig {
+        gamma: 0.0,
+        ..Default::default()
+    }
+    .validate()
+    .is_err());
+}
+
+#[test]
+fn crossing_quantiles_error_or_rearrange() {
+    let levels = [0.1, 0.5, 0.9];
+    let vals = [1.0, 0.5, 2.0];
+    let e = check_quantiles(&levels, &vals, CrossingRepair::Error).unwrap_err();
+    assert!(matches!(e, UncertaintyError::CrossingQuantiles { index: 1, .. }));
+    assert_eq!(
+        check_quantiles(&levels, &vals, CrossingRepair::Rearrange).unwrap(),
+        vec![0.5, 1.0, 2.0]
+    );
+    assert!(forecast_from_quantiles(&levels, &vals, Horizon::DAY, CrossingRepair::Error).is_err());
+    let f = forecast_from_quantiles(&levels, &vals, Horizon::DAY, CrossingRepair::Rearrange).unwrap();
+    assert!(f.quantiles.windows(2).all(|w| w[0].value <= w[1].value));
+    // CQR refuses crossing bounds.
+    let cqr = Cqr::new(ConformalConfig::default()).unwrap();
+    assert!(matches!(
+        cqr.interval(2.0, 1.0, &prudentia_core::RegimeLabel::UNKNOWN),
+        Err(UncertaintyError::CrossingQuantiles { .. })
+    ));
+}
+
+#[test]
+fn out_of_bounds_and_bad_settings() {
+    let iso = IsotonicRegression::new(IsotonicConfig {
+        out_of_bounds: OutOfBounds::Error,
+        ..Default::default()
+    })
+    .unwrap();
+    let m = iso.fit(&[0.0, 1.0], &[0.0, 1.0], None).unwrap();
+    assert!(matches!(
+        m.predict(2.0),
+        Err(UncertaintyError::OutOfBounds { .. })
+    ));
+    assert!(IsotonicRegression::new(IsotonicConfig {
+        y_min: Some(1.0),
+        y_max: Some(0.0),
+        ..Default::default()
+    })
+    .is_err());
+    assert!(NgBoost::new(NgBoostConfig {
+        minibatch_frac: 0.0,
+        ..Default::default()
+    })
+    .is_err());
+    assert!(NgBoost::new(NgBoostConfig {
+        learning_rate: f64::NAN,
+        ..Default::default()
+    })
+    .is_err());
+    let e = PlattScaling::fit(&[0.0, 1.0], &[true, true], &PlattConfig::default()).unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::OutOfRange { field: "labels", .. }
+    )));
+    let e = ece(&[0.5], &[true], 0, Binning::EqualWidth).unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::EmptyInput { field: "n_bins", .. }
+    )));
+    let e = IsotonicRegression::new(IsotonicConfig::default())
+        .unwrap()
+        .fit(&[], &[], None)
+        .unwrap_err();
+    assert!(is_core(&e, |c| matches!(c, CoreError::EmptyInput { .. })));
+}

@@ -1,0 +1,104 @@
+//! NGBoost against the Python `ngboost` package (fixture from
+//! tools/fixtures/uncertainty/make_fixtures.py; version and settings in its provenance).
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Slice};
+use prudentia_uncertainty::ngboost::{NgBoost, NgBoostConfig, NgBoostStatus};
+use serde_json::Value;
+
+fn load() -> (Array2<f64>, Array1<f64>, usize, f64) {
+    let path = format!("{}/tests/fixtures/ngboost.json", env!("CARGO_MANIFEST_DIR"));
+    let f: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let rows: Vec<Vec<f64>> = f["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    let (n, p) = (rows.len(), rows[0].len());
+    let x = Array2::from_shape_vec((n, p), rows.concat()).unwrap();
+    let y: Array1<f64> = f["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    (
+        x,
+        y,
+        f["n_train"].as_u64().unwrap() as usize,
+        f["test_nll"].as_f64().unwrap(),
+    )
+}
+
+fn xr(x: &Array2<f64>, a: usize, b: usize) -> ArrayView2<'_, f64> {
+    x.slice_axis(Axis(0), Slice::from(a..b))
+}
+
+fn yr(y: &Array1<f64>, a: usize, b: usize) -> ArrayView1<'_, f64> {
+    y.slice_axis(Axis(0), Slice::from(a..b))
+}
+
+#[test]
+fn test_nll_within_5_percent_of_python_ngboost() {
+    let (x, y, n_train, py_nll) = load();
+    let model = NgBoost::new(NgBoostConfig::default())
+        .unwrap()
+        .fit(xr(&x, 0, n_train), yr(&y, 0, n_train), None)
+        .unwrap();
+    assert_eq!(model.status, NgBoostStatus::Completed);
+    let nll = model
+        .mean_nll(xr(&x, n_train, x.nrows()), yr(&y, n_train, y.len()))
+        .unwrap();
+    let rel = (nll - py_nll).abs() / py_nll.abs();
+    println!("test NLL: rust {nll:.6}, python ngboost {py_nll:.6}, relative difference {rel:.4}");
+    assert!(rel < 0.05, "rust {nll} vs python {py_nll} (rel {rel})");
+}
+
+#[test]
+fn early_stopping_minibatch_and_column_sampling() {
+    let (x, y, _, _) = load();
+    let cfg = NgBoostConfig {
+        n_estimators: 3000,
+        learning_rate: 0.1,
+        minibatch_frac: 0.5,
+        col_sample: 0.6,
+        early_stopping_rounds: Some(20),
+        seed: 7,
+        ..Default::default()
+    };
+    let ng = NgBoost::new(cfg).unwrap();
+    let m = ng
+        .fit(
+            xr(&x, 0, 1500),
+            yr(&y, 0, 1500),
+            Some((xr(&x, 1500, 2000), yr(&y, 1500, 2000))),
+        )
+        .unwrap();
+    let NgBoostStatus::EarlyStopped { best_stages } = m.status else {
+        panic!("{:?}", m.status)
+    };
+    assert_eq!(m.stages.len(), best_stages);
+    assert!(best_stages < 3000);
+    // The kept model is the best on validation.
+    let best = m.val_loss.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(m.val_loss[best_stages - 1], best);
+    // Same seed, same model (value stability of the seeded sampling).
+    let m2 = ng
+        .fit(
+            xr(&x, 0, 1500),
+            yr(&y, 0, 1500),
+            Some((xr(&x, 1500, 2000), yr(&y, 1500, 2000))),
+        )
+        .unwrap();
+    assert_eq!(m, m2);
+    let nll = m
+        .mean_nll(xr(&x, 2000, x.nrows()), yr(&y, 2000, y.len()))
+        .unwrap();
+    assert!(nll < 0.7, "{nll}");
+}
