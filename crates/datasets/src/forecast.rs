@@ -14,7 +14,7 @@
 //! Noise `e` is drawn from `ChaCha8Rng::seed_from_u64(seed)` row by row (day-major).
 
 use ndarray::Array2;
-use prudentia_core::{CoreError, Forecast, Horizon};
+use prudentia_core::{AssetInfo, CoreError, Forecast, Horizon, Opportunity};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DatasetResult;
@@ -125,5 +125,39 @@ impl SyntheticMarket {
             mean,
             sigma,
         })
+    }
+
+    /// The opportunities of a decision for day `t`: each asset priced at the close of day
+    /// `t − 1` (as in [`snapshot_before`](SyntheticMarket::snapshot_before)) with the panel's
+    /// forecast for day `t`'s return (row `t`). Their outcome is row `t` of
+    /// [`returns`](SyntheticMarket::returns).
+    ///
+    /// # Errors
+    /// [`CoreError::OutOfRange`] if `t` is past the end of the market or the panel;
+    /// [`CoreError::ShapeMismatch`] if the panel does not have one column per asset.
+    pub fn opportunities_for(&self, t: usize, panel: &ForecastPanel) -> DatasetResult<Vec<Opportunity>> {
+        prudentia_core::validate::check_shape(
+            "panel",
+            &[self.n_days(), self.n_assets()],
+            panel.mean.shape(),
+        )?;
+        let prices = self.prices_before(t).ok_or(CoreError::OutOfRange {
+            field: "t",
+            value: t as f64,
+            expected: "a day of the market",
+        })?;
+        self.assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                Ok(Opportunity {
+                    asset: AssetInfo {
+                        price: prices[i],
+                        ..a.clone()
+                    },
+                    forecast: panel.forecast(t, i)?,
+                })
+            })
+            .collect()
     }
 }

@@ -335,6 +335,31 @@ impl Frame {
         self.take_rows(&rows)
     }
 
+    /// The frame as CSV text in the [module's format](self): a `date` header, ISO dates,
+    /// values in Rust's shortest round-trip notation, an empty field where missing.
+    /// [`parse_frame`] reads it back into an equal frame.
+    pub fn to_csv_string(&self) -> String {
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        let mut row: Vec<String> = Vec::with_capacity(self.n_columns() + 1);
+        row.push("date".to_owned());
+        row.extend(self.columns.iter().cloned());
+        // Writing into a Vec cannot fail.
+        let _ = w.write_record(&row);
+        for t in 0..self.n_rows() {
+            row.clear();
+            row.push(self.dates[t].date().format("%Y-%m-%d").to_string());
+            for j in 0..self.n_columns() {
+                row.push(if self.missing[[t, j]] {
+                    String::new()
+                } else {
+                    format!("{}", self.values[[t, j]])
+                });
+            }
+            let _ = w.write_record(&row);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
     /// Simple returns `r_t = P_t / P_{t-1} − 1` between consecutive rows.
     ///
     /// Row `t − 1` of the result is dated `dates[t]` (the first date is dropped), so a return

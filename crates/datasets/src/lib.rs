@@ -14,9 +14,12 @@
 //! 2. **A synthetic market with known ground truth** ([`synthetic`]): regime-switching
 //!    returns with known change points, sectors with block correlation, and the exact mean
 //!    and volatility behind every draw; forecasters with known bias and over-confidence
-//!    ([`forecast`]); a confounded data set with a known heterogeneous treatment effect
-//!    ([`causal`]); fills with known square-root impact and residual slippage ([`fills()`]);
-//!    and a piecewise-Gaussian stream for change-point detectors ([`stream`]).
+//!    ([`forecast`]); point-in-time snapshots and opportunities for pipeline tests
+//!    ([`SyntheticMarket::snapshot_before`], [`SyntheticMarket::opportunities_for`]); a
+//!    confounded data set with a known heterogeneous treatment effect and an
+//!    instrumental-variable sample with a tunable instrument strength ([`causal`]); fills
+//!    with known square-root impact and residual slippage ([`fills()`]); and a
+//!    piecewise-Gaussian stream for change-point detectors ([`stream`]).
 //!
 //! ## Provenance and licensing of the real data
 //! The files were extracted from the PyPI wheels of skfolio 1.12.2 (BSD-3-Clause) and
@@ -76,7 +79,7 @@ pub mod real;
 pub mod stream;
 pub mod synthetic;
 
-pub use causal::{causal_dataset, CausalSample, CAUSAL_TRUE_ATE};
+pub use causal::{causal_dataset, iv_dataset, CausalSample, IvSample, CAUSAL_TRUE_ATE, IV_TRUE_EFFECT};
 pub use error::{DatasetError, DatasetResult};
 pub use fills::{fills, FillSample};
 pub use forecast::{ForecastPanel, ForecasterSpec};

@@ -31,7 +31,7 @@
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use ndarray::{Array1, Array2};
-use prudentia_core::{AssetInfo, CoreError, RegimeLabel, Timestamp};
+use prudentia_core::{AssetInfo, CoreError, Indicator, MarketSnapshot, Quote, RegimeLabel, Timestamp};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
@@ -493,5 +493,71 @@ impl SyntheticMarket {
         }
         out.push((start, self.regimes.len(), self.regimes[start]));
         out
+    }
+
+    /// Price of every asset at the close of day `t − 1`, i.e. just before day `t`'s return
+    /// (the initial prices for `t = 0`); `None` if `t ≥ T`.
+    pub fn prices_before(&self, t: usize) -> Option<Array1<f64>> {
+        if t >= self.n_days() {
+            None
+        } else if t == 0 {
+            Some(self.initial_prices.clone())
+        } else {
+            Some(self.prices.row(t - 1).to_owned())
+        }
+    }
+
+    /// What a decision for day `t` may see, taken at the close of day `t − 1`: quotes at the
+    /// prices [`prices_before(t)`](Self::prices_before), the assets re-priced there, and the
+    /// indicator `realized_vol_20`: the annualized standard deviation, in percent, of the
+    /// equal-weight index over the last `min(20, t)` returns before `t` (`NaN` for `t < 2`,
+    /// which defense layers are expected to catch), a VIX-like input for rule-based regime
+    /// labels. Its outcome is row `t` of [`returns`](Self::returns). `None` if `t ≥ T`.
+    ///
+    /// The snapshot's time is the date of day `t − 1` (for `t = 0`, the day before
+    /// 2000-01-03).
+    pub fn snapshot_before(&self, t: usize) -> Option<MarketSnapshot> {
+        let prices = self.prices_before(t)?;
+        let time = if t == 0 {
+            Timestamp::from_nanos(self.dates[0].as_nanos() - Timestamp::NANOS_PER_DAY)
+        } else {
+            self.dates[t - 1]
+        };
+        let quotes = self
+            .assets
+            .iter()
+            .zip(prices.iter())
+            .map(|(a, &price)| Quote {
+                asset: a.id.clone(),
+                time,
+                price,
+                volume: a.adv_shares,
+                spread_bps: None,
+            })
+            .collect();
+        let assets = self
+            .assets
+            .iter()
+            .zip(prices.iter())
+            .map(|(a, &price)| AssetInfo { price, ..a.clone() })
+            .collect();
+        let window = &self.index_returns.as_slice().unwrap_or(&[])[t.saturating_sub(20)..t];
+        let vol = if window.len() < 2 {
+            f64::NAN
+        } else {
+            let m = window.iter().sum::<f64>() / window.len() as f64;
+            let var = window.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (window.len() - 1) as f64;
+            100.0 * (252.0 * var).sqrt()
+        };
+        Some(MarketSnapshot {
+            time,
+            quotes,
+            indicators: vec![Indicator {
+                name: "realized_vol_20".to_owned(),
+                time,
+                value: vol,
+            }],
+            assets,
+        })
     }
 }

@@ -326,3 +326,69 @@ fn send_sync() {
     check::<FillSample>();
     check::<DatasetError>();
 }
+
+#[test]
+fn snapshots_and_opportunities_are_point_in_time() {
+    let m = SyntheticMarket::generate(&SyntheticConfig {
+        n_days: 100,
+        ..Default::default()
+    })
+    .unwrap();
+    let s0 = m.snapshot_before(0).unwrap();
+    assert_eq!(s0.quotes[3].price, m.initial_prices[3]);
+    assert!(s0.indicator("realized_vol_20").unwrap().is_nan());
+    let s = m.snapshot_before(50).unwrap();
+    assert_eq!(s.time, m.dates[49]);
+    assert_eq!(s.quotes.len(), 20);
+    assert_eq!(s.quotes[3].price, m.prices[[49, 3]]);
+    assert_eq!(s.assets[3].price, m.prices[[49, 3]]);
+    // Realized vol over index returns 30..50 (annualized, percent).
+    let w = &m.index_returns.as_slice().unwrap()[30..50];
+    let mean = w.iter().sum::<f64>() / 20.0;
+    let var = w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 19.0;
+    let vol = s.indicator("realized_vol_20").unwrap();
+    assert!((vol - 100.0 * (252.0 * var).sqrt()).abs() < 1e-9);
+    assert!(m.snapshot_before(100).is_none());
+
+    let panel = m.forecasts(&ForecasterSpec::biased()).unwrap();
+    let ops = m.opportunities_for(50, &panel).unwrap();
+    assert_eq!(ops.len(), 20);
+    assert_eq!(ops[7].forecast.mean, panel.mean[[50, 7]]);
+    assert_eq!(ops[7].asset.price, m.prices[[49, 7]]);
+    assert!(m.opportunities_for(100, &panel).is_err());
+    let small = SyntheticMarket::generate(&SyntheticConfig {
+        n_days: 10,
+        ..Default::default()
+    })
+    .unwrap();
+    let other = small.forecasts(&ForecasterSpec::biased()).unwrap();
+    assert!(matches!(
+        m.opportunities_for(5, &other),
+        Err(DatasetError::Core(
+            prudentia_core::CoreError::ShapeMismatch { .. }
+        ))
+    ));
+}
+
+#[test]
+fn iv_truth() {
+    let ols_2sls = |s: &IvSample| {
+        let n = s.outcome.len() as f64;
+        let mean = |a: &ndarray::Array1<f64>| a.sum() / n;
+        let cov = |a: &ndarray::Array1<f64>, b: &ndarray::Array1<f64>| {
+            let (ma, mb) = (mean(a), mean(b));
+            a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum::<f64>() / n
+        };
+        let ols = cov(&s.treatment, &s.outcome) / cov(&s.treatment, &s.treatment);
+        let tsls = cov(&s.instrument, &s.outcome) / cov(&s.instrument, &s.treatment);
+        (ols, tsls)
+    };
+    let strong = iv_dataset(20_000, 1.0, 3).unwrap();
+    let (ols, tsls) = ols_2sls(&strong);
+    // OLS -> beta + 1/(pi^2 + 2) = 0.8333; 2SLS -> beta.
+    assert!((ols - (IV_TRUE_EFFECT + 1.0 / 3.0)).abs() < 0.02, "{ols}");
+    assert!((tsls - IV_TRUE_EFFECT).abs() < 0.03, "{tsls}");
+    assert_eq!(strong.first_stage, 1.0);
+    assert!(iv_dataset(0, 1.0, 1).is_err());
+    assert!(iv_dataset(10, f64::NAN, 1).is_err());
+}
