@@ -1,0 +1,103 @@
+//! # prudentia-metrics
+//!
+//! Know whether it works: performance and risk statistics of return series, and
+//! decision-quality metrics of each pipeline stage, gathered in one [`Report`] that
+//! serializes to JSON, prints as a table and draws its equity curve with drawdowns (SVG).
+//!
+//! - **Return statistics** ([`stats`], [`drawdown`], [`tail`], [`rolling`]): cumulative
+//!   return, CAGR, annual volatility, Sharpe, Sortino (with a required return), downside
+//!   risk, Calmar, omega, tail ratio, historical and Cornish–Fisher VaR / CVaR (Zangari
+//!   1996), maximum drawdown with peak, trough, recovery and durations, the drawdown series,
+//!   and rolling versions with O(1) updates. Annualization ([`Annualization::Daily252`], …)
+//!   and rates ([`PerPeriodRate`]) are types, not bare floats. The conventions are
+//!   empyrical's and the values agree with empyrical-reloaded on checked-in fixtures.
+//! - **Sharpe inference** ([`sharpe_inference`]): the probabilistic Sharpe ratio (Bailey &
+//!   López de Prado 2012, J. Risk 15) and the deflated Sharpe ratio (Bailey & López de
+//!   Prado 2014, J. Portfolio Management 40), matching the paper's worked example.
+//! - **Selector** ([`selector`]): regret against the best K in hindsight, top-K hit rate,
+//!   slate average pairwise correlation, performance by regime.
+//! - **Sizer** ([`sizer`]): PnL per unit of turnover, forecast vs realized risk, CVaR 95,
+//!   exposure statistics.
+//! - **Execution** ([`execution`]): implementation shortfall against arrival, slippage in
+//!   bps, fill rate, from [`prudentia_core::Fill`]s.
+//! - **Health** ([`health`]): quarantine rates, forecast calibration (ECE, coverage), regime
+//!   changes, from the other stages' outputs.
+//!
+//! An undefined statistic — the Sharpe ratio of all-zero returns, the Calmar ratio without
+//! a drawdown — is [`Stat::Undefined`] with its [`Undefined`] reason, never a NaN or an
+//! infinity. Invalid input (empty series, NaN unless skipped by [`NanPolicy::Skip`],
+//! returns below −100 %) is a [`MetricsError`].
+//!
+//! ## Example
+//! ```
+//! use prudentia_metrics::{
+//!     sharpe_ratio, Annualization, PerPeriodRate, Report, ReportConfig, Returns, Stat, Undefined,
+//! };
+//!
+//! # fn main() -> Result<(), prudentia_metrics::MetricsError> {
+//! let returns = Returns::from_prices(&[100.0, 101.0, 99.5, 102.0, 101.0, 103.5])?;
+//! let rf = PerPeriodRate::from_annual(0.02, Annualization::Daily252)?;
+//! let sharpe = sharpe_ratio(&returns, rf, Annualization::Daily252);
+//! assert!(sharpe.value().unwrap() > 0.0);
+//!
+//! // All-zero returns: the Sharpe ratio is undefined, and says why.
+//! let flat = Returns::new(vec![0.0; 20])?;
+//! assert_eq!(
+//!     sharpe_ratio(&flat, PerPeriodRate::ZERO, Annualization::Daily252),
+//!     Stat::Undefined(Undefined::ZeroDispersion)
+//! );
+//!
+//! let report = Report::new(ReportConfig::default(), &returns)?;
+//! println!("{report}");
+//! let json = report.to_json()?;
+//! assert!(json.contains("\"sharpe\""));
+//! let svg = report.to_svg(800, 500)?;
+//! assert!(svg.starts_with("<svg"));
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod drawdown;
+pub mod error;
+pub mod execution;
+pub mod health;
+pub mod normal;
+mod plot;
+pub mod report;
+pub mod returns;
+pub mod rolling;
+pub mod selector;
+pub mod sharpe_inference;
+pub mod sizer;
+pub mod stats;
+pub mod tail;
+pub mod types;
+
+pub use drawdown::{drawdown_series, max_drawdown, wealth_index, MaxDrawdown, Point, Recovery};
+pub use error::{MetricsError, MetricsResult};
+pub use execution::{fill_rate, implementation_shortfall_bps, slippage_bps, ExecutionMetrics};
+pub use health::{
+    binary_ece, forecast_calibration, interval_coverage, quarantine_stats, regime_change_stats,
+    ForecastCalibration, HealthMetrics, QuarantineStats, RegimeChangeStats,
+};
+pub use report::{PerformanceSummary, Report, ReportConfig};
+pub use returns::{NanPolicy, Returns};
+pub use rolling::{
+    rolling_annual_return, rolling_max_drawdown, rolling_sharpe, rolling_sortino, rolling_volatility,
+    RollingConfig, RollingReturnStats, RollingSnapshot,
+};
+pub use selector::{
+    performance_by_regime, score_slate, slate_average_correlation, RegimePerformance, SelectorMetrics,
+    SlateOutcome,
+};
+pub use sharpe_inference::{
+    deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio, DsrTrials, SharpeMoments,
+};
+pub use sizer::{exposure_stats, pnl_per_turnover, risk_gap, ExposureStats, RiskGap, SizerMetrics};
+pub use stats::{
+    annual_return, annual_volatility, calmar_ratio, cumulative_return, downside_risk, kurtosis, omega_ratio,
+    sharpe_ratio, skewness, sortino_ratio, tail_ratio,
+};
+pub use tail::{conditional_value_at_risk, cornish_fisher, value_at_risk, CornishFisher};
+pub use types::{Annualization, PerPeriodRate, PerPeriodSharpe, PeriodsPerYear, Stat, TailLevel, Undefined};

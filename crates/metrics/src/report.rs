@@ -1,0 +1,392 @@
+//! [`Report`]: every metric of a backtest in one value that serializes to JSON, prints as a
+//! table and draws its equity curve with drawdowns.
+
+use std::fmt;
+
+use prudentia_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::drawdown::{MaxDrawdown, Recovery};
+use crate::error::MetricsResult;
+use crate::execution::ExecutionMetrics;
+use crate::health::HealthMetrics;
+use crate::returns::Returns;
+use crate::selector::SelectorMetrics;
+use crate::sharpe_inference::{deflated_sharpe_ratio, probabilistic_sharpe_ratio, DsrTrials, SharpeMoments};
+use crate::sizer::SizerMetrics;
+use crate::stats::{self, Moments};
+use crate::tail;
+use crate::types::{Annualization, PerPeriodRate, PerPeriodSharpe, Stat, TailLevel};
+
+/// Settings of a [`Report`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportConfig {
+    /// Title printed on the table and the chart. Default `"backtest"`.
+    pub title: String,
+    /// Periods per year. Default daily, 252.
+    pub annualization: Annualization,
+    /// Per-period risk-free rate (Sharpe, omega, PSR). Default 0.
+    pub risk_free: PerPeriodRate,
+    /// Per-period required return of the Sortino ratio and downside risk. Default 0.
+    pub required_return: PerPeriodRate,
+    /// Per-period threshold of the omega ratio, on top of the risk-free rate. Default 0.
+    pub omega_threshold: PerPeriodRate,
+    /// Tail of VaR and CVaR. Default 5 % (95 % VaR / CVaR).
+    pub tail: TailLevel,
+    /// Benchmark of the probabilistic Sharpe ratio, per period. Default 0.
+    pub sharpe_benchmark: PerPeriodSharpe,
+    /// Trials behind this strategy, for the deflated Sharpe ratio. Default none.
+    pub dsr_trials: Option<DsrTrials>,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        Self {
+            title: "backtest".to_owned(),
+            annualization: Annualization::Daily252,
+            risk_free: PerPeriodRate::ZERO,
+            required_return: PerPeriodRate::ZERO,
+            omega_threshold: PerPeriodRate::ZERO,
+            tail: TailLevel::P05,
+            sharpe_benchmark: PerPeriodSharpe::default(),
+            dsr_trials: None,
+        }
+    }
+}
+
+impl ReportConfig {
+    /// All fields are validated by their types; kept for the house `validate()` pattern.
+    pub fn validate(&self) -> MetricsResult<()> {
+        Ok(())
+    }
+}
+
+/// The return statistics of a series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceSummary {
+    /// Number of returns.
+    pub observations: usize,
+    /// Total compounded return.
+    pub cumulative_return: Stat,
+    /// CAGR.
+    pub annual_return: Stat,
+    /// Annualized volatility.
+    pub annual_volatility: Stat,
+    /// Annualized Sharpe ratio.
+    pub sharpe: Stat,
+    /// Annualized Sortino ratio.
+    pub sortino: Stat,
+    /// Annualized downside deviation.
+    pub downside_risk: Stat,
+    /// Calmar ratio.
+    pub calmar: Stat,
+    /// Omega ratio.
+    pub omega: Stat,
+    /// Tail ratio (p95 / p5).
+    pub tail_ratio: Stat,
+    /// Skewness (population).
+    pub skewness: Stat,
+    /// Kurtosis, not excess (population).
+    pub kurtosis: Stat,
+    /// Historical VaR (a return; negative = loss).
+    pub var: Stat,
+    /// Historical CVaR (a return; negative = loss).
+    pub cvar: Stat,
+    /// Cornish–Fisher VaR.
+    pub cornish_fisher_var: Stat,
+    /// Cornish–Fisher CVaR.
+    pub cornish_fisher_cvar: Stat,
+    /// Maximum drawdown depth (≤ 0).
+    pub max_drawdown: f64,
+    /// Probabilistic Sharpe ratio against the configured benchmark.
+    pub probabilistic_sharpe: Stat,
+    /// Deflated Sharpe ratio, when trials were configured.
+    pub deflated_sharpe: Option<Stat>,
+    /// Best single-period return.
+    pub best_period: f64,
+    /// Worst single-period return.
+    pub worst_period: f64,
+    /// Share of periods with a positive return.
+    pub positive_share: f64,
+}
+
+impl PerformanceSummary {
+    /// Computes all statistics in a few passes and one sort.
+    pub fn compute(returns: &Returns, config: &ReportConfig) -> PerformanceSummary {
+        let r = returns.values();
+        let ann = config.annualization;
+        let raw = Moments::of(r, 0.0);
+        let excess = Moments::of(r, config.risk_free.get());
+        let sorted = stats::sorted_copy(r);
+        let mdd = crate::drawdown::max_drawdown_depth(r);
+        let wealth = stats::final_wealth(r);
+        let cagr = stats::cagr_from_wealth(wealth, r.len(), ann);
+        let sortino = if r.len() < 2 {
+            Stat::Undefined(crate::Undefined::TooFewObservations { n: r.len(), min: 2 })
+        } else {
+            stats::sortino_from(
+                raw.mean - config.required_return.get(),
+                stats::downside_deviation(r, config.required_return.get()),
+                ann,
+            )
+        };
+        let cf = tail::cornish_fisher_from(&raw, config.tail);
+        let (psr, dsr) = match SharpeMoments::from_moments(&excess) {
+            Ok(m) => (
+                probabilistic_sharpe_ratio(&m, config.sharpe_benchmark),
+                config.dsr_trials.map(|t| deflated_sharpe_ratio(&m, &t)),
+            ),
+            Err(u) => (Stat::Undefined(u), config.dsr_trials.map(|_| Stat::Undefined(u))),
+        };
+        let moment = |v: f64| {
+            if raw.constant {
+                Stat::Undefined(crate::Undefined::ZeroDispersion)
+            } else {
+                Stat::from_value(v)
+            }
+        };
+        PerformanceSummary {
+            observations: r.len(),
+            cumulative_return: Stat::from_value(wealth - 1.0),
+            annual_return: cagr,
+            annual_volatility: stats::volatility_from(&raw, ann),
+            sharpe: stats::sharpe_from(&excess, ann),
+            sortino,
+            downside_risk: Stat::from_value(
+                stats::downside_deviation(r, config.required_return.get()) * ann.periods_per_year().sqrt(),
+            ),
+            calmar: stats::calmar_from(cagr, mdd),
+            omega: stats::omega_ratio(returns, config.risk_free, config.omega_threshold),
+            tail_ratio: stats::tail_ratio_sorted(&sorted),
+            skewness: moment(raw.skewness),
+            kurtosis: moment(raw.kurtosis),
+            var: tail::var_sorted(&sorted, config.tail),
+            cvar: tail::cvar_sorted(&sorted, config.tail),
+            cornish_fisher_var: cf.var,
+            cornish_fisher_cvar: cf.cvar,
+            max_drawdown: mdd,
+            probabilistic_sharpe: psr,
+            deflated_sharpe: dsr,
+            best_period: sorted[sorted.len() - 1],
+            worst_period: sorted[0],
+            positive_share: r.iter().filter(|x| **x > 0.0).count() as f64 / r.len() as f64,
+        }
+    }
+}
+
+/// Everything measured over one backtest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The settings used.
+    pub config: ReportConfig,
+    /// End of the first period, if time-stamped.
+    pub start: Option<Timestamp>,
+    /// End of the last period, if time-stamped.
+    pub end: Option<Timestamp>,
+    /// Return statistics.
+    pub summary: PerformanceSummary,
+    /// The maximum drawdown with its dates.
+    pub max_drawdown: MaxDrawdown,
+    /// Equity curve `W_0 = 1, W_1, …, W_n`.
+    pub equity: Vec<f64>,
+    /// Drawdown after each return (n values, ≤ 0).
+    pub drawdown: Vec<f64>,
+    /// Period end times, if known.
+    pub times: Option<Vec<Timestamp>>,
+    /// Selector metrics, if attached.
+    pub selector: Option<SelectorMetrics>,
+    /// Sizer metrics, if attached.
+    pub sizer: Option<SizerMetrics>,
+    /// Execution metrics, if attached.
+    pub execution: Option<ExecutionMetrics>,
+    /// Health metrics, if attached.
+    pub health: Option<HealthMetrics>,
+}
+
+impl Report {
+    /// Computes the return statistics, drawdowns and curves of `returns`.
+    pub fn new(config: ReportConfig, returns: &Returns) -> MetricsResult<Report> {
+        config.validate()?;
+        let summary = PerformanceSummary::compute(returns, &config);
+        let n = returns.len();
+        let mut equity = Vec::with_capacity(n + 1);
+        let mut drawdown = Vec::with_capacity(n);
+        let (mut w, mut peak) = (1.0_f64, 1.0_f64);
+        equity.push(w);
+        for r in returns.values() {
+            w *= 1.0 + r;
+            peak = peak.max(w);
+            equity.push(w);
+            drawdown.push((w - peak) / peak);
+        }
+        Ok(Report {
+            start: returns.point_time(1),
+            end: returns.point_time(n),
+            max_drawdown: crate::drawdown::max_drawdown(returns),
+            summary,
+            equity,
+            drawdown,
+            times: returns.times().map(<[Timestamp]>::to_vec),
+            selector: None,
+            sizer: None,
+            execution: None,
+            health: None,
+            config,
+        })
+    }
+
+    /// Attaches selector metrics.
+    pub fn with_selector(mut self, m: SelectorMetrics) -> Self {
+        self.selector = Some(m);
+        self
+    }
+    /// Attaches sizer metrics.
+    pub fn with_sizer(mut self, m: SizerMetrics) -> Self {
+        self.sizer = Some(m);
+        self
+    }
+    /// Attaches execution metrics.
+    pub fn with_execution(mut self, m: ExecutionMetrics) -> Self {
+        self.execution = Some(m);
+        self
+    }
+    /// Attaches health metrics.
+    pub fn with_health(mut self, m: HealthMetrics) -> Self {
+        self.health = Some(m);
+        self
+    }
+
+    /// Pretty-printed JSON.
+    pub fn to_json(&self) -> MetricsResult<String> {
+        serde_json::to_string_pretty(self).map_err(|e| crate::MetricsError::Serialize {
+            detail: e.to_string(),
+        })
+    }
+}
+
+fn pct(s: Stat) -> String {
+    match s {
+        Stat::Value(v) => format!("{:.2} %", v * 100.0),
+        u => u.to_string(),
+    }
+}
+
+fn num(s: Stat) -> String {
+    format!("{s:.3}")
+}
+
+fn point(p: &crate::drawdown::Point) -> String {
+    match p.time {
+        Some(t) => t.to_string(),
+        None if p.index == 0 => "start".to_owned(),
+        None => format!("period {}", p.index),
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.summary;
+        let mut rows: Vec<(String, String)> = vec![
+            ("observations".into(), s.observations.to_string()),
+            ("cumulative return".into(), pct(s.cumulative_return)),
+            ("annual return (CAGR)".into(), pct(s.annual_return)),
+            ("annual volatility".into(), pct(s.annual_volatility)),
+            ("Sharpe".into(), num(s.sharpe)),
+            ("Sortino".into(), num(s.sortino)),
+            ("Calmar".into(), num(s.calmar)),
+            ("omega".into(), num(s.omega)),
+            ("tail ratio".into(), num(s.tail_ratio)),
+            ("skewness".into(), num(s.skewness)),
+            ("kurtosis".into(), num(s.kurtosis)),
+            (
+                format!("VaR {:.0} %", 100.0 * (1.0 - self.config.tail.get())),
+                pct(s.var),
+            ),
+            (
+                format!("CVaR {:.0} %", 100.0 * (1.0 - self.config.tail.get())),
+                pct(s.cvar),
+            ),
+            ("Cornish-Fisher VaR".into(), pct(s.cornish_fisher_var)),
+            ("Cornish-Fisher CVaR".into(), pct(s.cornish_fisher_cvar)),
+            ("max drawdown".into(), pct(Stat::Value(s.max_drawdown))),
+            ("  peak".into(), point(&self.max_drawdown.peak)),
+            ("  trough".into(), point(&self.max_drawdown.trough)),
+            (
+                "  recovery".into(),
+                match self.max_drawdown.recovery {
+                    Recovery::NoDrawdown => "no drawdown".into(),
+                    Recovery::Recovered { at, periods } => format!("{} ({periods} periods)", point(&at)),
+                    Recovery::NotRecovered { underwater_periods } => {
+                        format!("not recovered ({underwater_periods} periods underwater)")
+                    }
+                },
+            ),
+            ("probabilistic Sharpe".into(), num(s.probabilistic_sharpe)),
+        ];
+        if let Some(d) = s.deflated_sharpe {
+            rows.push(("deflated Sharpe".into(), num(d)));
+        }
+        if let Some(m) = &self.selector {
+            rows.push(("selector: decisions".into(), m.decisions.to_string()));
+            rows.push((
+                "selector: mean regret".into(),
+                format!("{:.3} %", m.mean_regret * 100.0),
+            ));
+            rows.push((
+                "selector: top-K hit rate".into(),
+                format!("{:.3}", m.mean_hit_rate),
+            ));
+            rows.push((
+                "selector: slate correlation".into(),
+                num(m.mean_slate_correlation),
+            ));
+        }
+        if let Some(m) = &self.sizer {
+            rows.push(("sizer: PnL per turnover".into(), num(m.pnl_per_turnover)));
+            rows.push(("sizer: CVaR 95".into(), pct(m.cvar_95)));
+            if let Some(g) = &m.risk_gap {
+                rows.push(("sizer: risk gap".into(), pct(g.relative_gap)));
+            }
+            if let Some(e) = &m.exposure {
+                rows.push(("sizer: mean gross".into(), format!("{:.3}", e.mean_gross)));
+                rows.push(("sizer: mean turnover".into(), format!("{:.3}", e.mean_turnover)));
+            }
+        }
+        if let Some(m) = &self.execution {
+            rows.push(("execution: fills".into(), m.fills.to_string()));
+            rows.push((
+                "execution: shortfall".into(),
+                format!("{:.2} bps", m.implementation_shortfall_bps),
+            ));
+            if let Some(r) = m.fill_rate {
+                rows.push(("execution: fill rate".into(), pct(r)));
+            }
+        }
+        if let Some(h) = &self.health {
+            if let Some(q) = &h.quarantine {
+                rows.push((
+                    "health: fallback rate".into(),
+                    format!("{:.2} %", q.fallback_rate * 100.0),
+                ));
+            }
+            if let Some(c) = &h.calibration {
+                rows.push(("health: calibration ECE".into(), format!("{:.4}", c.ece)));
+            }
+            if let Some(r) = &h.regimes {
+                rows.push(("health: regime changes".into(), r.changes.to_string()));
+            }
+        }
+        let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+        let title = match (self.start, self.end) {
+            (Some(a), Some(b)) => format!("{} ({a} .. {b})", self.config.title),
+            _ => self.config.title.clone(),
+        };
+        writeln!(f, "{title}")?;
+        writeln!(f, "{}", "-".repeat(w0 + w1 + 3))?;
+        for (k, v) in rows {
+            writeln!(f, "{k:<w0$} | {v:>w1$}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,352 @@
+//! Scalar return statistics, with empyrical's conventions.
+//!
+//! Notation: `r_1..r_n` simple returns, `k` periods per year ([`Annualization`]), `rf` the
+//! per-period risk-free rate, `W_n = Π(1 + r_t)` the final wealth per unit invested,
+//! `s` the sample standard deviation (`n − 1` in the denominator, as empyrical's `ddof=1`).
+//!
+//! Where empyrical returns NaN or ±∞ these functions return [`Stat::Undefined`] with the
+//! reason; otherwise the values agree with empyrical-reloaded 0.7.1 (see
+//! `tests/empyrical_fixtures.rs`).
+
+use crate::returns::Returns;
+use crate::types::{Annualization, PerPeriodRate, Stat, Undefined};
+
+/// Mean, sample standard deviation and the (population) third and fourth standardized
+/// moments of a series, computed in two passes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// Number of observations.
+    pub n: usize,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Sample standard deviation (`n − 1`); 0 when all values are equal or `n < 2`.
+    pub std: f64,
+    /// Population skewness `m3 / m2^1.5` (scipy's `skew(bias=True)`); NaN if `m2 = 0`.
+    pub skewness: f64,
+    /// Population kurtosis, not excess, `m4 / m2²` (scipy's `kurtosis(fisher=False,
+    /// bias=True)`); NaN if `m2 = 0`.
+    pub kurtosis: f64,
+    /// Whether all values are equal (empyrical's zero-dispersion rule: max = min).
+    pub constant: bool,
+}
+
+impl Moments {
+    /// Moments of `x` shifted by `-shift` (e.g. excess returns over a risk-free rate).
+    pub fn of(x: &[f64], shift: f64) -> Moments {
+        let n = x.len();
+        if n == 0 {
+            return Moments {
+                n,
+                mean: f64::NAN,
+                std: 0.0,
+                skewness: f64::NAN,
+                kurtosis: f64::NAN,
+                constant: true,
+            };
+        }
+        let nf = n as f64;
+        let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+        for &v in x {
+            let v = v - shift;
+            lo = lo.min(v);
+            hi = hi.max(v);
+            sum += v;
+        }
+        let mean = sum / nf;
+        let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
+        for &v in x {
+            let d = v - shift - mean;
+            let d2 = d * d;
+            m2 += d2;
+            m3 += d2 * d;
+            m4 += d2 * d2;
+        }
+        let constant = lo == hi;
+        let std = if n < 2 || constant {
+            0.0
+        } else {
+            (m2 / (nf - 1.0)).sqrt()
+        };
+        let (p2, p3, p4) = (m2 / nf, m3 / nf, m4 / nf);
+        let (skewness, kurtosis) = if constant || p2 == 0.0 {
+            (f64::NAN, f64::NAN)
+        } else {
+            (p3 / p2.powf(1.5), p4 / (p2 * p2))
+        };
+        Moments {
+            n,
+            mean,
+            std,
+            skewness,
+            kurtosis,
+            constant,
+        }
+    }
+}
+
+/// Total compounded return `W_n − 1` (empyrical `cum_returns_final`).
+pub fn cumulative_return(returns: &Returns) -> Stat {
+    Stat::from_value(final_wealth(returns.values()) - 1.0)
+}
+
+pub(crate) fn final_wealth(r: &[f64]) -> f64 {
+    r.iter().fold(1.0, |w, x| w * (1.0 + x))
+}
+
+/// Compound annual growth rate `W_n^(k/n) − 1` (empyrical `annual_return` / `cagr`).
+/// A total loss (`W_n = 0`) gives −1.
+pub fn annual_return(returns: &Returns, annualization: Annualization) -> Stat {
+    cagr_from_wealth(final_wealth(returns.values()), returns.len(), annualization)
+}
+
+pub(crate) fn cagr_from_wealth(wealth: f64, n: usize, annualization: Annualization) -> Stat {
+    let years = n as f64 / annualization.periods_per_year();
+    Stat::from_value(wealth.powf(1.0 / years) - 1.0)
+}
+
+/// Annualized volatility `s · √k` (empyrical `annual_volatility`, `ddof = 1`). Needs two
+/// observations; constant returns give 0.
+pub fn annual_volatility(returns: &Returns, annualization: Annualization) -> Stat {
+    let m = Moments::of(returns.values(), 0.0);
+    volatility_from(&m, annualization)
+}
+
+pub(crate) fn volatility_from(m: &Moments, annualization: Annualization) -> Stat {
+    if m.n < 2 {
+        return Stat::Undefined(Undefined::TooFewObservations { n: m.n, min: 2 });
+    }
+    Stat::from_value(m.std * annualization.periods_per_year().sqrt())
+}
+
+/// Annualized Sharpe ratio `mean(r − rf) / s(r − rf) · √k` (empyrical `sharpe_ratio`).
+///
+/// Undefined with fewer than two returns, or when the excess returns are all equal (e.g.
+/// all zero), where empyrical returns NaN or ±∞.
+pub fn sharpe_ratio(returns: &Returns, risk_free: PerPeriodRate, annualization: Annualization) -> Stat {
+    let m = Moments::of(returns.values(), risk_free.get());
+    sharpe_from(&m, annualization)
+}
+
+pub(crate) fn sharpe_from(m: &Moments, annualization: Annualization) -> Stat {
+    if m.n < 2 {
+        return Stat::Undefined(Undefined::TooFewObservations { n: m.n, min: 2 });
+    }
+    if m.constant {
+        return Stat::Undefined(Undefined::ZeroDispersion);
+    }
+    Stat::ratio(m.mean, m.std, Undefined::ZeroDispersion).map(|v| v * annualization.periods_per_year().sqrt())
+}
+
+/// Annualized downside deviation below a required return:
+/// `√(mean(min(r − req, 0)²)) · √k` (empyrical `downside_risk`; the mean is over all `n`
+/// returns, not only the losing ones).
+pub fn downside_risk(returns: &Returns, required: PerPeriodRate, annualization: Annualization) -> Stat {
+    Stat::from_value(
+        downside_deviation(returns.values(), required.get()) * annualization.periods_per_year().sqrt(),
+    )
+}
+
+pub(crate) fn downside_deviation(r: &[f64], required: f64) -> f64 {
+    let ss: f64 = r
+        .iter()
+        .map(|x| {
+            let d = (x - required).min(0.0);
+            d * d
+        })
+        .sum();
+    (ss / r.len() as f64).sqrt()
+}
+
+/// Annualized Sortino ratio `mean(r − req) · k / downside_risk` (empyrical `sortino_ratio`).
+/// Undefined with fewer than two returns or when no return is below `required`.
+pub fn sortino_ratio(returns: &Returns, required: PerPeriodRate, annualization: Annualization) -> Stat {
+    let r = returns.values();
+    if r.len() < 2 {
+        return Stat::Undefined(Undefined::TooFewObservations { n: r.len(), min: 2 });
+    }
+    let mean = r.iter().map(|x| x - required.get()).sum::<f64>() / r.len() as f64;
+    sortino_from(mean, downside_deviation(r, required.get()), annualization)
+}
+
+pub(crate) fn sortino_from(mean_excess: f64, downside_dev: f64, annualization: Annualization) -> Stat {
+    let k = annualization.periods_per_year();
+    Stat::ratio(mean_excess * k, downside_dev * k.sqrt(), Undefined::NoDownside)
+}
+
+/// Calmar ratio `annual_return / |max drawdown|` (empyrical `calmar_ratio`). Undefined
+/// when there is no drawdown.
+pub fn calmar_ratio(returns: &Returns, annualization: Annualization) -> Stat {
+    let mdd = crate::drawdown::max_drawdown(returns).depth;
+    calmar_from(annual_return(returns, annualization), mdd)
+}
+
+pub(crate) fn calmar_from(cagr: Stat, max_drawdown: f64) -> Stat {
+    if max_drawdown >= 0.0 {
+        return Stat::Undefined(Undefined::NoDrawdown);
+    }
+    cagr.map(|c| c / max_drawdown.abs())
+}
+
+/// Omega ratio at a per-period threshold: with `x_t = r_t − rf − threshold`,
+/// `Σ max(x_t, 0) / Σ max(−x_t, 0)` (empyrical `omega_ratio`).
+///
+/// empyrical takes the threshold as an annual `required_return` and converts it with
+/// `(1 + R)^(1/k) − 1`; pass [`PerPeriodRate::from_annual`] to do the same. Undefined with
+/// fewer than two returns or when no return is below the threshold.
+pub fn omega_ratio(returns: &Returns, risk_free: PerPeriodRate, threshold: PerPeriodRate) -> Stat {
+    let r = returns.values();
+    if r.len() < 2 {
+        return Stat::Undefined(Undefined::TooFewObservations { n: r.len(), min: 2 });
+    }
+    let shift = risk_free.get() + threshold.get();
+    let (mut up, mut down) = (0.0, 0.0);
+    for x in r {
+        let d = x - shift;
+        if d > 0.0 {
+            up += d;
+        } else if d < 0.0 {
+            down -= d;
+        }
+    }
+    Stat::ratio(up, down, Undefined::NoLosses)
+}
+
+/// Linear-interpolation percentile of sorted data (numpy's default `method="linear"`),
+/// `q` in [0, 1].
+pub(crate) fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    if n == 1 {
+        return sorted[0];
+    }
+    let h = q * (n - 1) as f64;
+    let lo = (h.floor() as usize).min(n - 1);
+    let hi = (lo + 1).min(n - 1);
+    let t = h - lo as f64;
+    let (a, b) = (sorted[lo], sorted[hi]);
+    let diff = b - a;
+    // numpy's _lerp: symmetric form for t ≥ 0.5.
+    if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    }
+}
+
+pub(crate) fn sorted_copy(r: &[f64]) -> Vec<f64> {
+    let mut s = r.to_vec();
+    s.sort_unstable_by(f64::total_cmp);
+    s
+}
+
+/// Tail ratio `|p95| / |p5|` of the returns (empyrical `tail_ratio`, numpy linear
+/// percentiles). Undefined when the 5th percentile is zero.
+pub fn tail_ratio(returns: &Returns) -> Stat {
+    tail_ratio_sorted(&sorted_copy(returns.values()))
+}
+
+pub(crate) fn tail_ratio_sorted(sorted: &[f64]) -> Stat {
+    Stat::ratio(
+        percentile_sorted(sorted, 0.95).abs(),
+        percentile_sorted(sorted, 0.05).abs(),
+        Undefined::ZeroDenominator,
+    )
+}
+
+/// Population skewness (scipy `skew`, `bias=True`). Undefined for constant returns.
+pub fn skewness(returns: &Returns) -> Stat {
+    let m = Moments::of(returns.values(), 0.0);
+    if m.constant {
+        Stat::Undefined(Undefined::ZeroDispersion)
+    } else {
+        Stat::from_value(m.skewness)
+    }
+}
+
+/// Population kurtosis, not excess (scipy `kurtosis`, `fisher=False, bias=True`); 3 for a
+/// normal distribution. Undefined for constant returns.
+pub fn kurtosis(returns: &Returns) -> Stat {
+    let m = Moments::of(returns.values(), 0.0);
+    if m.constant {
+        Stat::Undefined(Undefined::ZeroDispersion)
+    } else {
+        Stat::from_value(m.kurtosis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(v: &[f64]) -> Returns {
+        Returns::new(v.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn closed_forms() {
+        let x = r(&[0.1, -0.1]);
+        // 1.1 · 0.9 − 1 = −0.01.
+        assert!((cumulative_return(&x).value().unwrap() + 0.01).abs() < 1e-15);
+        // mean 0 → Sharpe 0.
+        assert_eq!(
+            sharpe_ratio(&x, PerPeriodRate::ZERO, Annualization::Daily252),
+            Stat::Value(0.0)
+        );
+        // s = √0.02, vol = √0.02 · √12.
+        let v = annual_volatility(&x, Annualization::Monthly12).value().unwrap();
+        assert!((v - (0.02f64 * 12.0).sqrt()).abs() < 1e-15);
+        // omega: gains 0.1, losses 0.1.
+        assert_eq!(
+            omega_ratio(&x, PerPeriodRate::ZERO, PerPeriodRate::ZERO),
+            Stat::Value(1.0)
+        );
+    }
+
+    #[test]
+    fn undefined_cases() {
+        let zeros = r(&[0.0; 10]);
+        let a = Annualization::Daily252;
+        let z = PerPeriodRate::ZERO;
+        assert_eq!(
+            sharpe_ratio(&zeros, z, a),
+            Stat::Undefined(Undefined::ZeroDispersion)
+        );
+        assert_eq!(
+            sortino_ratio(&zeros, z, a),
+            Stat::Undefined(Undefined::NoDownside)
+        );
+        assert_eq!(omega_ratio(&zeros, z, z), Stat::Undefined(Undefined::NoLosses));
+        assert_eq!(calmar_ratio(&zeros, a), Stat::Undefined(Undefined::NoDrawdown));
+        assert_eq!(tail_ratio(&zeros), Stat::Undefined(Undefined::ZeroDenominator));
+        assert_eq!(skewness(&zeros), Stat::Undefined(Undefined::ZeroDispersion));
+        assert_eq!(annual_volatility(&zeros, a), Stat::Value(0.0));
+        assert_eq!(annual_return(&zeros, a), Stat::Value(0.0));
+        let one = r(&[0.01]);
+        let few = Stat::Undefined(Undefined::TooFewObservations { n: 1, min: 2 });
+        assert_eq!(sharpe_ratio(&one, z, a), few);
+        assert_eq!(annual_volatility(&one, a), few);
+        assert_eq!(sortino_ratio(&one, z, a), few);
+        assert_eq!(omega_ratio(&one, z, z), few);
+        // CAGR of one day compounds it over 252 days, as empyrical does.
+        let c = annual_return(&one, a).value().unwrap();
+        assert!((c - (1.01f64.powf(252.0) - 1.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn total_loss() {
+        let x = r(&[0.1, -1.0, 0.5]);
+        let a = Annualization::Daily252;
+        assert_eq!(cumulative_return(&x), Stat::Value(-1.0));
+        assert_eq!(annual_return(&x, a), Stat::Value(-1.0));
+        assert!(sharpe_ratio(&x, PerPeriodRate::ZERO, a).is_defined());
+        assert!((calmar_ratio(&x, a).value().unwrap() + 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn numpy_percentile() {
+        let s = [1.0, 2.0, 3.0, 4.0];
+        // numpy.percentile([1,2,3,4], 5) = 1.15, (…, 95) = 3.85.
+        assert!((percentile_sorted(&s, 0.05) - 1.15).abs() < 1e-15);
+        assert!((percentile_sorted(&s, 0.95) - 3.85).abs() < 1e-15);
+        assert_eq!(percentile_sorted(&[7.0], 0.3), 7.0);
+    }
+}

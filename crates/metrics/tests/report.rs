@@ -1,0 +1,131 @@
+//! The report: JSON, table, SVG, attached decision metrics, serde round trips, Send + Sync.
+
+use ndarray::array;
+use prudentia_core::{
+    AssetId, Fill, Forecast, Horizon, Order, OrderType, RegimeLabel, RegimeState, Side, Timestamp, Weights,
+};
+use prudentia_metrics::*;
+
+fn sample() -> Returns {
+    let v: Vec<f64> = (0..300)
+        .map(|i| ((i as f64) * 0.7).sin() * 0.01 + 0.0003)
+        .collect();
+    let t: Vec<Timestamp> = (0..300)
+        .map(|i| Timestamp::from_nanos((i + 1) * Timestamp::NANOS_PER_DAY))
+        .collect();
+    Returns::with_times(v, t, NanPolicy::Reject).unwrap()
+}
+
+fn full_report() -> Report {
+    let r = sample();
+    let cfg = ReportConfig {
+        title: "demo".into(),
+        risk_free: PerPeriodRate::new(1e-4).unwrap(),
+        dsr_trials: Some(DsrTrials::new(20, 0.5 / 252.0).unwrap()),
+        ..ReportConfig::default()
+    };
+    let slate = [
+        score_slate(&[0.02, -0.01, 0.005], &[0, 1]).unwrap(),
+        score_slate(&[0.0, 0.01, 0.02], &[2]).unwrap(),
+    ];
+    let corr = array![[1.0, 0.3, 0.1], [0.3, 1.0, 0.2], [0.1, 0.2, 1.0]];
+    let corrs = [
+        slate_average_correlation(corr.view(), &[0, 1]).unwrap(),
+        Stat::Undefined(Undefined::TooFewObservations { n: 1, min: 2 }),
+    ];
+    let selector = SelectorMetrics::from_outcomes(&slate, &corrs).unwrap();
+    let n = r.len();
+    let weights: Vec<Weights> = (0..n)
+        .map(|i| Weights::new(vec![AssetId::new("A")], vec![0.5 + (i % 3) as f64 * 0.1]).unwrap())
+        .collect();
+    let turnover: Vec<f64> = std::iter::once(0.5)
+        .chain(weights.windows(2).map(|w| w[0].turnover_to(&w[1])))
+        .collect();
+    let sizer = SizerMetrics::compute(
+        &r,
+        r.values(),
+        &turnover,
+        Some(&vec![0.008; n]),
+        Some(&weights),
+        Annualization::Daily252,
+    )
+    .unwrap();
+    let fill = Fill {
+        asset: "A".into(),
+        time: Timestamp::from_nanos(0),
+        side: Side::Buy,
+        quantity: 100.0,
+        price: 50.05,
+        arrival_price: 50.0,
+        order_type: OrderType::Limit,
+        venue: None,
+    };
+    let order = Order::new("A".into(), Side::Buy, 200.0, OrderType::Limit).unwrap();
+    let execution = ExecutionMetrics::compute(&[fill], Some(&[order])).unwrap();
+    let f = Forecast::new(0.0, 0.01, Horizon::DAY).unwrap();
+    let forecasts = vec![f; n];
+    let mut states = vec![RegimeState::certain(RegimeLabel::RISK_ON); n];
+    states[100].changed = true;
+    let health = HealthMetrics {
+        quarantine: None,
+        calibration: Some(forecast_calibration(&forecasts, r.values()).unwrap()),
+        regimes: Some(regime_change_stats(&states).unwrap()),
+    };
+    Report::new(cfg, &r)
+        .unwrap()
+        .with_selector(selector)
+        .with_sizer(sizer)
+        .with_execution(execution)
+        .with_health(health)
+}
+
+#[test]
+fn json_round_trip_is_exact() {
+    let rep = full_report();
+    let json = rep.to_json().unwrap();
+    let back: Report = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, rep);
+}
+
+#[test]
+fn table_lists_every_section() {
+    let table = full_report().to_string();
+    for key in [
+        "demo",
+        "Sharpe",
+        "Sortino",
+        "Calmar",
+        "omega",
+        "CVaR 95 %",
+        "Cornish-Fisher VaR",
+        "max drawdown",
+        "deflated Sharpe",
+        "selector: mean regret",
+        "sizer: PnL per turnover",
+        "execution: shortfall",
+        "health: calibration ECE",
+        "health: regime changes",
+    ] {
+        assert!(table.contains(key), "missing {key} in\n{table}");
+    }
+    assert!(table.contains("10.00 bps"), "{table}");
+}
+
+#[test]
+fn svg_has_both_panels() {
+    let svg = full_report().to_svg(900, 600).unwrap();
+    assert!(svg.starts_with("<svg"));
+    assert!(svg.contains("drawdown (%)"));
+    assert!(svg.contains("equity (start = 1)"));
+    assert!(svg.contains("<polyline") || svg.contains("<path"));
+}
+
+#[test]
+fn types_are_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Report>();
+    check::<Returns>();
+    check::<RollingReturnStats>();
+    check::<MetricsError>();
+    check::<Stat>();
+}
