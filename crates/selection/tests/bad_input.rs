@@ -1,0 +1,307 @@
+//! Bad input: every error variant, and the correlation repair/reject policy.
+
+use std::collections::BTreeMap;
+
+use ndarray::{array, Array2};
+use prudentia_core::estimators::NearestCorrelationConfig;
+use prudentia_core::CoreError;
+use prudentia_selection::{
+    Constraints, CorrelationConfig, CorrelationPolicy, ExactConfig, ExactSolver, ProblemConfig,
+    SelectionError, SelectionProblem, SelectionStatus,
+};
+
+fn eye(n: usize) -> Array2<f64> {
+    Array2::eye(n)
+}
+
+fn cfg(k: usize) -> ProblemConfig {
+    ProblemConfig {
+        k,
+        lambda: 0.1,
+        ..Default::default()
+    }
+}
+
+fn reject(k: usize) -> ProblemConfig {
+    ProblemConfig {
+        k,
+        lambda: 0.1,
+        correlation: CorrelationConfig {
+            policy: CorrelationPolicy::Reject,
+            ..Default::default()
+        },
+    }
+}
+
+fn new(
+    mu: &[f64],
+    rho: &Array2<f64>,
+    c: &ProblemConfig,
+    k: &Constraints,
+) -> Result<SelectionProblem, SelectionError> {
+    SelectionProblem::new(mu, rho.view(), c, k)
+}
+
+#[test]
+fn k_zero_and_k_above_n() {
+    let none = Constraints::default();
+    assert_eq!(
+        new(&[0.1, 0.2], &eye(2), &cfg(0), &none).unwrap_err(),
+        SelectionError::ZeroK
+    );
+    assert_eq!(
+        new(&[0.1, 0.2], &eye(2), &cfg(3), &none).unwrap_err(),
+        SelectionError::KExceedsN { k: 3, n: 2 }
+    );
+}
+
+#[test]
+fn empty_and_non_finite_mu() {
+    let none = Constraints::default();
+    assert!(matches!(
+        new(&[], &eye(0), &cfg(1), &none),
+        Err(SelectionError::Core(CoreError::EmptyInput { field: "mu", .. }))
+    ));
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert!(matches!(
+            new(&[0.1, bad, 0.2], &eye(3), &cfg(1), &none),
+            Err(SelectionError::Core(CoreError::NonFinite {
+                field: "mu",
+                index: 1,
+                ..
+            }))
+        ));
+    }
+}
+
+#[test]
+fn bad_lambda_and_solver_settings() {
+    let none = Constraints::default();
+    let c = ProblemConfig {
+        lambda: -1.0,
+        ..cfg(1)
+    };
+    assert!(matches!(
+        new(&[0.1], &eye(1), &c, &none),
+        Err(SelectionError::Core(CoreError::OutOfRange {
+            field: "lambda",
+            ..
+        }))
+    ));
+    assert!(ExactSolver::new(ExactConfig {
+        node_limit: 0,
+        ..Default::default()
+    })
+    .is_err());
+    assert!(ExactSolver::new(ExactConfig {
+        time_limit_secs: Some(-1.0),
+        ..Default::default()
+    })
+    .is_err());
+}
+
+#[test]
+fn correlation_shape_and_non_finite() {
+    let none = Constraints::default();
+    assert!(matches!(
+        new(&[0.1, 0.2], &eye(3), &cfg(1), &none),
+        Err(SelectionError::Core(CoreError::ShapeMismatch { .. }))
+    ));
+    let nan = array![[1.0, f64::NAN], [f64::NAN, 1.0]];
+    assert!(matches!(
+        new(&[0.1, 0.2], &nan, &cfg(1), &none),
+        Err(SelectionError::Core(CoreError::NonFinite { .. }))
+    ));
+}
+
+#[test]
+fn asymmetric_correlation_rejected_or_repaired() {
+    let none = Constraints::default();
+    let asym = array![[1.0, 0.2, 0.0], [0.5, 1.0, 0.1], [0.0, 0.1, 1.0]];
+    assert!(matches!(
+        new(&[0.1, 0.2, 0.3], &asym, &reject(2), &none),
+        Err(SelectionError::Core(CoreError::NotSymmetric {
+            row: 0,
+            col: 1,
+            ..
+        }))
+    ));
+    let p = new(&[0.1, 0.2, 0.3], &asym, &cfg(2), &none).unwrap();
+    let r = p.correlation_report();
+    assert!(r.repaired);
+    assert!((r.max_asymmetry - 0.3).abs() < 1e-12);
+    assert!(r.frobenius_change > 0.0);
+    // symmetric result with the averaged entry (already PSD, so only symmetrized)
+    assert_eq!(p.rho(0, 1), p.rho(1, 0));
+    assert!((p.rho(0, 1) - 0.35).abs() < 1e-9);
+}
+
+#[test]
+fn non_psd_correlation_rejected_or_repaired() {
+    let none = Constraints::default();
+    // Higham (2002) section 4 example: eigenvalues 1 − √2 < 0.
+    let a = array![[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]];
+    let err = new(&[0.1, 0.2, 0.3], &a, &reject(2), &none).unwrap_err();
+    match err {
+        SelectionError::Core(CoreError::NotPositiveSemiDefinite { min_eigenvalue, .. }) => {
+            assert!((min_eigenvalue - (1.0 - 2f64.sqrt())).abs() < 1e-9)
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    let p = new(&[0.1, 0.2, 0.3], &a, &cfg(2), &none).unwrap();
+    let r = p.correlation_report();
+    assert!(r.repaired && r.iterations > 0);
+    assert!(r.min_eigenvalue.unwrap() < 0.0);
+    // Higham's published nearest correlation matrix: ρ_01 = 0.7607, ρ_02 = 0.1573
+    assert!((p.rho(0, 1) - 0.7607).abs() < 5e-5);
+    assert!((p.rho(0, 2) - 0.1573).abs() < 5e-5);
+    // custom repair settings are validated
+    let bad = ProblemConfig {
+        correlation: CorrelationConfig {
+            policy: CorrelationPolicy::Repair(NearestCorrelationConfig {
+                tolerance: -1.0,
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..cfg(2)
+    };
+    assert!(new(&[0.1, 0.2, 0.3], &a, &bad, &none).is_err());
+}
+
+#[test]
+fn bad_diagonal_rejected() {
+    let none = Constraints::default();
+    let d = array![[2.0, 0.0], [0.0, 1.0]];
+    assert!(matches!(
+        new(&[0.1, 0.2], &d, &reject(1), &none),
+        Err(SelectionError::Core(CoreError::OutOfRange { .. }))
+    ));
+    let p = new(&[0.1, 0.2], &d, &cfg(1), &none).unwrap();
+    assert!(p.correlation_report().repaired);
+    assert_eq!(p.rho(0, 0), 1.0);
+}
+
+#[test]
+fn membership_errors() {
+    let rho = eye(4);
+    let mu = [0.1, 0.2, 0.3, 0.4];
+    let c = |inc: Vec<usize>, exc: Vec<usize>| Constraints {
+        must_include: inc,
+        must_exclude: exc,
+        ..Default::default()
+    };
+    assert_eq!(
+        new(&mu, &rho, &cfg(2), &c(vec![4], vec![])).unwrap_err(),
+        SelectionError::IndexOutOfRange {
+            field: "must_include",
+            index: 4,
+            n: 4
+        }
+    );
+    assert_eq!(
+        new(&mu, &rho, &cfg(2), &c(vec![], vec![7])).unwrap_err(),
+        SelectionError::IndexOutOfRange {
+            field: "must_exclude",
+            index: 7,
+            n: 4
+        }
+    );
+    assert_eq!(
+        new(&mu, &rho, &cfg(2), &c(vec![1], vec![1])).unwrap_err(),
+        SelectionError::ConflictingMembership { index: 1 }
+    );
+    assert_eq!(
+        new(&mu, &rho, &cfg(2), &c(vec![0, 1, 2], vec![])).unwrap_err(),
+        SelectionError::TooManyIncluded { count: 3, k: 2 }
+    );
+    assert_eq!(
+        new(&mu, &rho, &cfg(3), &c(vec![], vec![0, 1])).unwrap_err(),
+        SelectionError::InfeasibleSectorCaps { capacity: 2, k: 3 }
+    );
+}
+
+#[test]
+fn infeasible_sector_caps() {
+    let rho = eye(6);
+    let mu = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+    let sectors = vec![
+        Some("a".to_string()),
+        Some("a".into()),
+        Some("a".into()),
+        Some("b".into()),
+        Some("b".into()),
+        None,
+    ];
+    let c = Constraints {
+        sectors: sectors.clone(),
+        max_per_sector: Some(1),
+        ..Default::default()
+    };
+    // one from a, one from b, the unsectored one: at most 3
+    assert_eq!(
+        new(&mu, &rho, &cfg(4), &c).unwrap_err(),
+        SelectionError::InfeasibleSectorCaps { capacity: 3, k: 4 }
+    );
+    assert!(new(&mu, &rho, &cfg(3), &c).is_ok());
+    let c2 = Constraints {
+        sectors: sectors.clone(),
+        sector_caps: BTreeMap::from([("a".to_string(), 1)]),
+        must_include: vec![0, 1],
+        ..Default::default()
+    };
+    assert_eq!(
+        new(&mu, &rho, &cfg(3), &c2).unwrap_err(),
+        SelectionError::IncludedExceedSectorCap {
+            sector: "a".into(),
+            count: 2,
+            cap: 1
+        }
+    );
+    let short = Constraints {
+        sectors: vec![None; 5],
+        ..Default::default()
+    };
+    assert!(matches!(
+        new(&mu, &rho, &cfg(3), &short),
+        Err(SelectionError::Core(CoreError::ShapeMismatch {
+            field: "sectors",
+            ..
+        }))
+    ));
+}
+
+#[test]
+fn unreachable_min_return_is_an_error_and_cap_blocked_is_a_status() {
+    let rho = eye(4);
+    let mu = [0.1, 0.2, 0.3, 0.4];
+    let c = Constraints {
+        min_expected_return: Some(0.8),
+        ..Default::default()
+    };
+    assert!(matches!(
+        new(&mu, &rho, &cfg(2), &c),
+        Err(SelectionError::InfeasibleMinReturn { required, achievable }) if required == 0.8 && (achievable - 0.7).abs() < 1e-12
+    ));
+    let nan = Constraints {
+        min_expected_return: Some(f64::NAN),
+        ..Default::default()
+    };
+    assert!(new(&mu, &rho, &cfg(2), &nan).is_err());
+    // reachable ignoring caps (0.3 + 0.4), not with one per sector: the solver says Infeasible
+    let capped = Constraints {
+        sectors: vec![
+            Some("a".into()),
+            Some("b".into()),
+            Some("c".into()),
+            Some("c".into()),
+        ],
+        max_per_sector: Some(1),
+        min_expected_return: Some(0.65),
+        ..Default::default()
+    };
+    let p = new(&mu, &rho, &cfg(2), &capped).unwrap();
+    let s = ExactSolver::new(ExactConfig::default()).unwrap().solve(&p);
+    assert_eq!(s.status, SelectionStatus::Infeasible);
+    assert!(s.selected.is_empty());
+}
