@@ -28,6 +28,36 @@
 //! infinity. Invalid input (empty series, NaN unless skipped by [`NanPolicy::Skip`],
 //! returns below −100 %) is a [`MetricsError`].
 //!
+//! ## Conventions, and where they differ from empyrical
+//! The statistics follow empyrical-reloaded (0.7.1) and agree with it to 1e-11 relative on
+//! S&P 500 daily returns (`tests/empyrical_fixtures.rs`): sample standard deviation with
+//! `n − 1`; geometric CAGR `W^(k/n) − 1`; the maximum drawdown as a negative number, the
+//! running peak anchored at the starting capital; downside risk as the root mean square of
+//! `min(r − req, 0)` over all `n` returns; Sortino as `mean(r − req)·k / downside risk`; omega
+//! with the threshold on top of the risk-free rate; numpy's linear-interpolation percentiles
+//! for VaR and the tail ratio; CVaR as the mean of the `⌊(n − 1)α⌋ + 1` smallest returns; VaR
+//! and CVaR as returns (negative = loss). Where we differ, and why:
+//!
+//! - **Undefined is a type, not NaN/∞.** empyrical returns NaN (too few observations, no
+//!   drawdown) or ±∞ (zero dispersion, no downside, no losses); we return
+//!   [`Stat::Undefined`] with the reason, so a report never shows or serializes a NaN.
+//!   Constant returns are "zero dispersion" whatever their floating-point residue, as in
+//!   empyrical's `_zero_dispersion_std`.
+//! - **NaN input is an error by default**; [`NanPolicy::Skip`] drops NaNs before every
+//!   statistic. empyrical mixes rules: `nanmean`-based statistics skip NaNs, but
+//!   `annual_return` counts them as periods and `cum_returns` as zero returns.
+//! - **Returns below −100 % are an error** ([`MetricsError::ReturnBelowTotalLoss`]): wealth
+//!   would turn negative and CAGR complex; empyrical returns NaN or garbage. −100 % itself is
+//!   allowed: wealth 0, CAGR −1, drawdown −1, never recovered.
+//! - **Rates are per period, and typed.** Sharpe's risk-free rate and Sortino's required
+//!   return are per-period rates as in empyrical; omega's threshold is per period too, where
+//!   empyrical takes an annual `required_return` and converts it with `(1 + R)^(1/k) − 1` —
+//!   [`PerPeriodRate::from_annual`] performs exactly that conversion.
+//! - **Skewness and kurtosis** are population moments (scipy's `bias=True`), kurtosis not
+//!   excess; they feed Cornish–Fisher and the PSR, which empyrical does not have.
+//! - **Rolling windows** match empyrical's `roll_*` (one value per full window); the O(1)
+//!   sliding updates agree with its window-by-window recomputation to 1e-9 relative.
+//!
 //! ## Example
 //! ```
 //! use prudentia_metrics::{
