@@ -94,6 +94,24 @@ impl From<Frame> for FrameParts {
     }
 }
 
+impl std::fmt::Display for Frame {
+    /// A one-paragraph summary: size, date range, and each column with its missing count.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} rows x {} columns, {} ..= {}; missing:",
+            self.n_rows(),
+            self.n_columns(),
+            self.first_date(),
+            self.last_date()
+        )?;
+        for (name, count) in self.columns.iter().zip(self.missing_counts()) {
+            write!(f, " {name}={count}")?;
+        }
+        Ok(())
+    }
+}
+
 impl PartialEq for Frame {
     /// Equal dates, columns and missing masks, and equal values wherever present (missing
     /// entries compare equal to each other although they hold `NaN`).

@@ -107,7 +107,9 @@ pub struct SyntheticConfig {
     pub n_sectors: usize,
     /// Number of trading days `T` (default 2520 ≈ 10 years, ≥ 2).
     pub n_days: usize,
-    /// Seed of the generator (default 42).
+    /// Seed of the generator (default 3: the first seed whose 2520-day path is close to the
+    /// default chain's long-run behaviour, 31.6 % of days in `risk_off` against a stationary
+    /// 1/3 and 14 change points against about 17 expected, the first on day 135).
     pub seed: u64,
     /// The regimes (default [`RegimeSpec::risk_on`], [`RegimeSpec::risk_off`]); at least one.
     pub regimes: Vec<RegimeSpec>,
@@ -130,7 +132,7 @@ impl Default for SyntheticConfig {
             n_assets: 20,
             n_sectors: 4,
             n_days: 2520,
-            seed: 42,
+            seed: 3,
             regimes: vec![RegimeSpec::risk_on(), RegimeSpec::risk_off()],
             transition: vec![vec![0.995, 0.005], vec![0.01, 0.99]],
             initial_regime: 0,
@@ -559,5 +561,44 @@ impl SyntheticMarket {
             }],
             assets,
         })
+    }
+
+    /// A human-readable summary of the ground truth: size, sectors, and per regime its spec,
+    /// number of days, number of spells and mean spell length.
+    pub fn summary(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "synthetic market: {} days ({} ..= {}), {} assets in {} sectors, seed {}, {} change points",
+            self.n_days(),
+            self.dates[0],
+            self.dates[self.n_days() - 1],
+            self.n_assets(),
+            self.sectors.len(),
+            self.config.seed,
+            self.change_points.len()
+        );
+        let segments = self.regime_segments();
+        for (k, spec) in self.config.regimes.iter().enumerate() {
+            let spells: Vec<usize> = segments.iter().filter(|s| s.2 == k).map(|s| s.1 - s.0).collect();
+            let days: usize = spells.iter().sum();
+            let mean_spell = if spells.is_empty() {
+                0.0
+            } else {
+                days as f64 / spells.len() as f64
+            };
+            let _ = writeln!(
+                out,
+                "  regime {k} `{}`: mean {:+.2} bps/day, vol {:.2} %/day, corr {:.2} in / {:.2} across sectors; {days} days in {} spells (mean {mean_spell:.0} days)",
+                spec.label,
+                spec.daily_mean * 1e4,
+                spec.daily_vol * 100.0,
+                spec.intra_sector_corr,
+                spec.cross_sector_corr,
+                spells.len()
+            );
+        }
+        out
     }
 }

@@ -392,3 +392,18 @@ fn iv_truth() {
     assert!(iv_dataset(0, 1.0, 1).is_err());
     assert!(iv_dataset(10, f64::NAN, 1).is_err());
 }
+
+#[test]
+fn summaries() {
+    let m = SyntheticMarket::generate(&SyntheticConfig::default()).unwrap();
+    let s = m.summary();
+    println!("{s}");
+    assert!(s.contains("2520 days"), "{s}");
+    assert!(s.contains("`risk_off`"), "{s}");
+    assert!(s.contains("14 change points"), "{s}");
+    let v = vix().unwrap().to_string();
+    assert_eq!(
+        v,
+        "1305 rows x 1 columns, 2014-01-03 ..= 2019-01-03; missing: vix=46"
+    );
+}

@@ -16,22 +16,25 @@ fn close(a: f64, b: f64) {
 #[test]
 fn synthetic_market_default_config() {
     let m = SyntheticMarket::generate(&SyntheticConfig::default()).unwrap();
-    assert_eq!(m.change_points, vec![419, 471, 974, 1016, 1792, 1818, 2187, 2278]);
-    close(m.alphas[0], 9.559624767020436e-5);
-    close(m.vol_multipliers[0], 1.2701652446034903);
-    close(m.initial_prices[0], 53.523733362246546);
-    close(m.returns[[0, 0]], 0.010770723375150367);
-    close(m.returns[[0, 19]], -0.00037545108218807314);
-    close(m.returns[[2519, 7]], 0.0010890913476066168);
-    close(m.index_returns[100], 0.0013732925634565032);
+    assert_eq!(
+        m.change_points,
+        vec![135, 310, 339, 546, 817, 917, 1073, 1136, 1242, 1320, 1736, 1762, 1769, 1916]
+    );
+    close(m.alphas[0], 8.775123788157508e-5);
+    close(m.vol_multipliers[0], 0.7487810183277743);
+    close(m.initial_prices[0], 42.05674512349692);
+    close(m.returns[[0, 0]], 0.00105128760799337);
+    close(m.returns[[0, 19]], 0.006717036278386338);
+    close(m.returns[[2519, 7]], -0.006106080705534584);
+    close(m.index_returns[100], -0.006258363678883973);
 }
 
 #[test]
 fn forecasts_default_market() {
     let m = SyntheticMarket::generate(&SyntheticConfig::default()).unwrap();
     let f = m.forecasts(&ForecasterSpec::overconfident()).unwrap();
-    close(f.mean[[0, 0]], 0.0002079102810613058);
-    close(f.mean[[10, 3]], 0.00041275108681594706);
+    close(f.mean[[0, 0]], 0.00020006527127267655);
+    close(f.mean[[10, 3]], 0.0004491380210129133);
 }
 
 #[test]
