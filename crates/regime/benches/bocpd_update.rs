@@ -1,2 +1,64 @@
 #![allow(missing_docs)]
-fn main() {}
+//! BOCPD update cost: Normal–Gamma, default truncation (1e-8, at most 1000 run lengths),
+//! on a stationary stream of standard-normal-like values and on daily-return-like data
+//! with a volatility switch every 500 observations.
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use prudentia_regime::bocpd::{Bocpd, BocpdConfig, NormalGammaPrior, ObservationModel};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
+
+fn series(n: usize) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(1);
+    let z = Normal::new(0.0, 1.0).unwrap();
+    (0..n)
+        .map(|t| {
+            let vol = if (t / 500) % 2 == 0 { 0.008 } else { 0.025 };
+            vol * z.sample(&mut rng)
+        })
+        .collect()
+}
+
+fn warmed(data: &[f64]) -> Bocpd {
+    let cfg = BocpdConfig::univariate(ObservationModel::NormalGamma(NormalGammaPrior {
+        mu: 0.0,
+        kappa: 100.0,
+        alpha: 1.0,
+        beta: 1e-4,
+    }));
+    let mut d = Bocpd::new(cfg).unwrap();
+    for &x in data {
+        let _ = d.update_scalar(x).unwrap();
+    }
+    d
+}
+
+fn bench(c: &mut Criterion) {
+    let data = series(20_000);
+    let warm = warmed(&data[..5_000]);
+    let stream = &data[5_000..];
+    let mut g = c.benchmark_group("bocpd_update");
+    g.throughput(Throughput::Elements(1_000));
+    g.bench_function("normal_gamma_truncated_1000_updates", |b| {
+        b.iter_batched_ref(
+            || warm.clone(),
+            |d| {
+                for &x in &stream[..1_000] {
+                    let _ = black_box(d.update_scalar(x).unwrap());
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+    let mut d = warm.clone();
+    let mut support = 0usize;
+    for &x in stream {
+        support = support.max(d.update_scalar(x).unwrap().support);
+    }
+    eprintln!("max run lengths kept over {} updates: {support}", stream.len());
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

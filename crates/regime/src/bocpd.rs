@@ -317,23 +317,29 @@ impl Truncation {
 
 /// How a change is signalled.
 ///
-/// The change probability at step t is `P(r_t ≤ window | x_{1:t})`, the posterior
-/// probability that a change happened within the last `window` observations. A change is
-/// signalled when it rises to `threshold` or above; the signal re-arms once it falls
-/// below `threshold / 2`.
+/// The change probability at step t is `p_t = P(r_t ≤ window | x_{1:t})`, the posterior
+/// probability that the current segment began within the last `window` observations.
+/// A change is signalled at t when `p_t ≥ threshold`, the MAP run length is at most
+/// `window`, and the MAP segment start `t + 1 − r*_t` lies at least `min_separation`
+/// observations after the start signalled last (so one change is signalled once, and the
+/// first observations of the series, where every run is short, signal nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
-    /// Window in observations; ≥ 1. Default 10.
+    /// Window in observations; ≥ 1. Default 20.
     pub window: usize,
-    /// Signal threshold; in (0, 1). Default 0.5.
+    /// Signal threshold on `p_t`; in (0, 1). Default 0.6.
     pub threshold: f64,
+    /// Minimum distance between two signalled segment starts, in observations; ≥ 1.
+    /// Default 5.
+    pub min_separation: usize,
 }
 
 impl Default for Detection {
     fn default() -> Self {
         Self {
-            window: 10,
-            threshold: 0.5,
+            window: 20,
+            threshold: 0.6,
+            min_separation: 5,
         }
     }
 }
@@ -448,7 +454,7 @@ pub struct Bocpd {
     #[serde(skip)]
     scratch: Vec<f64>,
     t: u64,
-    armed: bool,
+    last_signal_start: u64,
 }
 
 impl Bocpd {
@@ -472,7 +478,7 @@ impl Bocpd {
             stats: Vec::with_capacity(cap * stride),
             scratch: Vec::with_capacity(cap),
             t: 0,
-            armed: true,
+            last_signal_start: 0,
         };
         s.reset();
         Ok(s)
@@ -487,7 +493,7 @@ impl Bocpd {
         self.log_probs.push(0.0);
         self.stats.extend_from_slice(&self.prior_stats);
         self.t = 0;
-        self.armed = true;
+        self.last_signal_start = 0;
     }
 
     /// The configuration.
@@ -639,20 +645,21 @@ impl Bocpd {
             }
         }
         let p = p.min(1.0);
-        let th = self.config.detection.threshold;
-        let changed = self.armed && p >= th;
-        if changed {
-            self.armed = false;
-        } else if !self.armed && p < 0.5 * th {
-            self.armed = true;
-        }
+        let det = self.config.detection;
         let index = self.t - 1;
+        let start = (index + 1).saturating_sub(map as u64);
+        let changed = p >= det.threshold
+            && map <= window
+            && start >= self.last_signal_start + det.min_separation as u64;
+        if changed {
+            self.last_signal_start = start;
+        }
         BocpdStep {
             index,
             map_run_length: map,
             change_probability: p,
             changed,
-            segment_start: (index + 1).saturating_sub(map as u64),
+            segment_start: start,
             log_evidence,
             support: self.run_lengths.len(),
         }
