@@ -1,0 +1,767 @@
+//! From target fractions to positions: capital, ADV participation, borrow, per-name caps,
+//! lot sizes and a sector crowding penalty.
+//!
+//! # Problem
+//! For each name `i` with signed target fraction `fᵢ`, price `pᵢ` and lot `ℓᵢ` shares, choose a
+//! notional `xᵢ ≥ 0` in the target's direction (the position is `sign(fᵢ) xᵢ / pᵢ` shares)
+//! to maximize
+//!
+//! ```text
+//!     (1/C) [ Σᵢ uᵢ xᵢ − λ Σₛ eₛ ]      eₛ = max(0, Σ_{i∈s} xᵢ − φ C)
+//! ```
+//!
+//! subject to `xᵢ ≤ bᵢ = min(|fᵢ| C, κ C, ρ ADVᵢ pᵢ, borrowᵢ pᵢ [shorts only])` and
+//! `Σᵢ xᵢ ≤ γ C`, where `C` is capital, `uᵢ` a priority (default 1: the objective is the
+//! deployed share of the targets), `κ` the per-name cap, `ρ` the ADV participation limit,
+//! `γ` the gross limit, and `λ` the crowding penalty on sector exposure above a free share
+//! `φ` of capital. With lots, `xᵢ = nᵢ ℓᵢ pᵢ` with integer `nᵢ`.
+//!
+//! # Methods
+//! - **Continuous** (fractional shares): the problem is a fractional knapsack with a concave
+//!   piecewise-linear value per sector, so a greedy fill is exact: each sector's names, in
+//!   decreasing priority, are cut into "chunks" worth `uᵢ` up to the free level `φ C` and
+//!   `uᵢ − λ` beyond it; the chunks are filled in decreasing value until the gross budget is
+//!   used or no chunk has positive value. O(n log n).
+//! - **Greedy lots**: the continuous solution rounded down to whole lots, then leftover budget
+//!   spent lot by lot in chunk order. Feasible, not always optimal.
+//! - **MILP** (when lots matter): the exact integer program with `good_lp` and the pure-Rust
+//!   `microlp` branch-and-bound solver, warm-started with the greedy-lots solution (so its
+//!   objective is never below greedy's) and stopped at a time limit.
+//!
+//! # What each limit cut ([`LimitCuts`])
+//! Per name, the target is cut in order by the per-name cap, the ADV limit, borrow
+//! availability and rounding to lots; the rest of the gap between the per-name bound and the
+//! allocation is attributed to the sector penalty when the name's sector is at or above
+//! its free level, and to the gross (capital) budget otherwise.
+
+use std::collections::BTreeMap;
+
+use good_lp::{
+    microlp, variable, variables, Expression, ResolutionError, Solution, SolutionStatus, SolverModel,
+    Variable, WithInitialSolution, WithTimeLimit,
+};
+use serde::{Deserialize, Serialize};
+
+use prudentia_core::validate::{check_finite, check_non_negative, check_positive, check_range};
+use prudentia_core::{AssetId, AssetInfo, CoreError};
+
+use crate::error::{check_capital, KellyError, KellyResult};
+
+/// Which allocation method to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AllocationMode {
+    /// `Milp` when lots matter (some name's lot notional exceeds `lot_materiality` of its
+    /// bound), `GreedyLots` otherwise.
+    #[default]
+    Auto,
+    /// Fractional shares, exact greedy.
+    Continuous,
+    /// Whole lots by greedy rounding.
+    GreedyLots,
+    /// Whole lots by mixed-integer programming.
+    Milp,
+}
+
+/// Settings of an [`Allocator`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AllocationConfig {
+    /// Largest position as a share of average daily volume, `ρ`. Default 0.10; range `(0, 1]`.
+    pub adv_participation: f64,
+    /// Per-name cap on |notional| as a fraction of capital, `κ`. Default 0.10; range `(0, 100]`.
+    pub max_name_fraction: f64,
+    /// Gross budget `Σ|notional| ≤ γ C`, `γ`. Default 1.0; range `(0, 100]`.
+    pub max_gross: f64,
+    /// Sector exposure share of capital that is free of the crowding penalty, `φ`. Default
+    /// 0.25; range `[0, 100]`.
+    pub sector_free_fraction: f64,
+    /// Crowding penalty `λ` per unit of sector exposure above the free level (in objective
+    /// units, where a priority-1 unit of notional is worth 1). Default 0.5; range `[0, 1e6]`.
+    pub sector_penalty: f64,
+    /// Method. Default `Auto`.
+    pub mode: AllocationMode,
+    /// In `Auto`, lots matter when `lot notional > lot_materiality × per-name bound` for some
+    /// name. Default 0.01; range `[0, 1]`.
+    pub lot_materiality: f64,
+    /// Time limit of the MILP in seconds. Default 2; range `(0, 3600]`.
+    pub milp_time_limit_secs: f64,
+}
+
+impl Default for AllocationConfig {
+    fn default() -> Self {
+        Self {
+            adv_participation: 0.10,
+            max_name_fraction: 0.10,
+            max_gross: 1.0,
+            sector_free_fraction: 0.25,
+            sector_penalty: 0.5,
+            mode: AllocationMode::Auto,
+            lot_materiality: 0.01,
+            milp_time_limit_secs: 2.0,
+        }
+    }
+}
+
+impl AllocationConfig {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        check_positive("adv_participation", self.adv_participation)?;
+        check_range("adv_participation", self.adv_participation, 0.0, 1.0, "in (0, 1]")?;
+        check_positive("max_name_fraction", self.max_name_fraction)?;
+        check_range(
+            "max_name_fraction",
+            self.max_name_fraction,
+            0.0,
+            100.0,
+            "in (0, 100]",
+        )?;
+        check_positive("max_gross", self.max_gross)?;
+        check_range("max_gross", self.max_gross, 0.0, 100.0, "in (0, 100]")?;
+        check_range(
+            "sector_free_fraction",
+            self.sector_free_fraction,
+            0.0,
+            100.0,
+            "in [0, 100]",
+        )?;
+        check_range("sector_penalty", self.sector_penalty, 0.0, 1e6, "in [0, 1e6]")?;
+        check_range("lot_materiality", self.lot_materiality, 0.0, 1.0, "in [0, 1]")?;
+        check_positive("milp_time_limit_secs", self.milp_time_limit_secs)?;
+        check_range(
+            "milp_time_limit_secs",
+            self.milp_time_limit_secs,
+            0.0,
+            3600.0,
+            "in (0, 3600]",
+        )?;
+        Ok(())
+    }
+}
+
+/// One name to allocate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AllocationItem<'a> {
+    /// The asset (price, lot size, ADV, borrow, sector).
+    pub asset: &'a AssetInfo,
+    /// Signed target fraction of capital (negative = short).
+    pub target_fraction: f64,
+    /// Priority `uᵢ` per unit of notional (>= 0; default 1).
+    pub priority: f64,
+}
+
+impl<'a> AllocationItem<'a> {
+    /// An item with priority 1.
+    pub fn new(asset: &'a AssetInfo, target_fraction: f64) -> Self {
+        Self {
+            asset,
+            target_fraction,
+            priority: 1.0,
+        }
+    }
+}
+
+/// A limit that can cut a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Limit {
+    /// Per-name cap.
+    NameCap,
+    /// ADV participation.
+    Adv,
+    /// Borrow availability (shorts).
+    Borrow,
+    /// Rounding to whole lots.
+    Lot,
+    /// Gross (capital) budget.
+    Capital,
+    /// Sector crowding penalty.
+    Sector,
+}
+
+/// Notional (currency units) cut from the targets by each limit.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LimitCuts {
+    /// By the per-name cap.
+    pub name_cap: f64,
+    /// By the ADV participation limit.
+    pub adv: f64,
+    /// By borrow availability.
+    pub borrow: f64,
+    /// By rounding to lots.
+    pub lot: f64,
+    /// By the gross budget.
+    pub capital: f64,
+    /// By the sector crowding penalty.
+    pub sector: f64,
+}
+
+impl LimitCuts {
+    fn add(&mut self, limit: Limit, v: f64) {
+        match limit {
+            Limit::NameCap => self.name_cap += v,
+            Limit::Adv => self.adv += v,
+            Limit::Borrow => self.borrow += v,
+            Limit::Lot => self.lot += v,
+            Limit::Capital => self.capital += v,
+            Limit::Sector => self.sector += v,
+        }
+    }
+
+    /// Total notional cut.
+    pub fn total(&self) -> f64 {
+        self.name_cap + self.adv + self.borrow + self.lot + self.capital + self.sector
+    }
+}
+
+/// One allocated position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    /// The asset.
+    pub asset: AssetId,
+    /// Signed shares (whole lots except in `Continuous` mode).
+    pub shares: f64,
+    /// Signed notional (currency units).
+    pub notional: f64,
+    /// Signed fraction of capital.
+    pub fraction: f64,
+    /// Signed target notional.
+    pub target_notional: f64,
+    /// The first limit that cut this name (`None` if it got its target).
+    pub binding: Option<Limit>,
+}
+
+/// The method that produced an allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum AllocationMethod {
+    /// Exact continuous greedy.
+    Continuous,
+    /// Greedy rounding to lots.
+    GreedyLots,
+    /// Mixed-integer program.
+    Milp,
+}
+
+/// How the allocation ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum AllocationStatus {
+    /// Solved exactly (continuous greedy, or MILP proven optimal).
+    Optimal,
+    /// Greedy rounding to lots: feasible, not proven optimal.
+    Heuristic,
+    /// The MILP stopped at its time limit with a feasible incumbent.
+    TimeLimit,
+    /// The MILP failed; the greedy-lots allocation is returned.
+    Fallback {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The result of [`Allocator::allocate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct Allocation {
+    /// Positions, in input order.
+    pub positions: Vec<Position>,
+    /// Notional cut by each limit.
+    pub cuts: LimitCuts,
+    /// Objective of the returned allocation (see the module docs).
+    pub objective: f64,
+    /// Objective of the greedy allocation of the same problem (continuous greedy in
+    /// `Continuous` mode, greedy lots otherwise).
+    pub greedy_objective: f64,
+    /// Objective of the raw MILP solution, when the MILP ran and returned one.
+    pub milp_objective: Option<f64>,
+    /// Method used.
+    pub method: AllocationMethod,
+    /// Status.
+    pub status: AllocationStatus,
+}
+
+impl Allocation {
+    /// Σ|notional|.
+    pub fn gross_notional(&self) -> f64 {
+        self.positions.iter().map(|p| p.notional.abs()).sum()
+    }
+}
+
+/// Turns target fractions into positions (a validated [`AllocationConfig`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Allocator {
+    config: AllocationConfig,
+}
+
+/// Per-name data after the individual limits.
+struct Prepared {
+    /// |target notional|
+    target: f64,
+    /// bound after cap, ADV, borrow (currency)
+    bound: f64,
+    /// lot notional
+    lot: f64,
+    /// bound in whole lots
+    bound_lots: f64,
+    sign: f64,
+    priority: f64,
+    sector: Option<usize>,
+    cuts: [(Limit, f64); 3],
+}
+
+impl Allocator {
+    /// Validates the settings.
+    pub fn new(config: AllocationConfig) -> KellyResult<Self> {
+        config.validate()?;
+        Ok(Self { config })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AllocationConfig {
+        &self.config
+    }
+
+    /// Allocates `capital` (currency units, >= 0) to the items.
+    ///
+    /// Errors: negative or non-finite capital ([`KellyError::NegativeCapital`]), an ADV of 0
+    /// or less ([`KellyError::ZeroAdv`]; use `None` for unknown), a bad lot size, a
+    /// non-finite target or price, a negative priority.
+    pub fn allocate(&self, items: &[AllocationItem<'_>], capital: f64) -> KellyResult<Allocation> {
+        check_capital("capital", capital)?;
+        let (prep, n_sectors) = self.prepare(items, capital)?;
+        let cfg = &self.config;
+        let mode = match cfg.mode {
+            AllocationMode::Auto => {
+                let matters = prep
+                    .iter()
+                    .any(|p| p.bound > 0.0 && p.lot > cfg.lot_materiality * p.bound);
+                if matters {
+                    AllocationMode::Milp
+                } else {
+                    AllocationMode::GreedyLots
+                }
+            }
+            m => m,
+        };
+        let continuous = greedy_continuous(&prep, n_sectors, cfg, capital);
+        let (mut x, method, status, greedy_objective, milp_objective) = match mode {
+            AllocationMode::Continuous => {
+                let obj = objective(&prep, &continuous, n_sectors, cfg, capital);
+                (
+                    continuous,
+                    AllocationMethod::Continuous,
+                    AllocationStatus::Optimal,
+                    obj,
+                    None,
+                )
+            }
+            _ => {
+                let greedy = greedy_lots(&prep, &continuous, n_sectors, cfg, capital);
+                let g_obj = objective(&prep, &greedy, n_sectors, cfg, capital);
+                if mode == AllocationMode::GreedyLots {
+                    (
+                        greedy,
+                        AllocationMethod::GreedyLots,
+                        AllocationStatus::Heuristic,
+                        g_obj,
+                        None,
+                    )
+                } else {
+                    match solve_milp(&prep, &greedy, n_sectors, cfg, capital) {
+                        Ok((xm, st)) => {
+                            let m_obj = objective(&prep, &xm, n_sectors, cfg, capital);
+                            if m_obj + 1e-12 >= g_obj {
+                                (xm, AllocationMethod::Milp, st, g_obj, Some(m_obj))
+                            } else {
+                                (
+                                    greedy,
+                                    AllocationMethod::GreedyLots,
+                                    AllocationStatus::Fallback {
+                                        reason: "MILP incumbent below the greedy allocation".into(),
+                                    },
+                                    g_obj,
+                                    Some(m_obj),
+                                )
+                            }
+                        }
+                        Err(e) => (
+                            greedy,
+                            AllocationMethod::GreedyLots,
+                            AllocationStatus::Fallback {
+                                reason: format!("MILP failed: {e}"),
+                            },
+                            g_obj,
+                            None,
+                        ),
+                    }
+                }
+            }
+        };
+        // safety net: never exceed a bound through roundoff
+        for (xi, p) in x.iter_mut().zip(&prep) {
+            *xi = xi.clamp(0.0, p.bound);
+        }
+        let objective_value = objective(&prep, &x, n_sectors, cfg, capital);
+        let lots_mode = method != AllocationMethod::Continuous;
+        let mut sector_load = vec![0.0; n_sectors];
+        for (xi, p) in x.iter().zip(&prep) {
+            if let Some(s) = p.sector {
+                sector_load[s] += xi;
+            }
+        }
+        let free = cfg.sector_free_fraction * capital;
+        let mut cuts = LimitCuts::default();
+        let mut positions = Vec::with_capacity(items.len());
+        for ((item, p), xi) in items.iter().zip(&prep).zip(&x) {
+            let mut binding = None;
+            for &(limit, v) in &p.cuts {
+                if v > 0.0 {
+                    cuts.add(limit, v);
+                    binding.get_or_insert(limit);
+                }
+            }
+            let attainable = if lots_mode {
+                let lot_cut = p.bound - p.bound_lots * p.lot;
+                if lot_cut > 1e-9 * p.bound.max(1.0) {
+                    cuts.add(Limit::Lot, lot_cut);
+                    binding.get_or_insert(Limit::Lot);
+                }
+                p.bound_lots * p.lot
+            } else {
+                p.bound
+            };
+            let short = (attainable - xi).max(0.0);
+            if short > 1e-9 * attainable.max(1.0) {
+                let crowded = p
+                    .sector
+                    .is_some_and(|s| cfg.sector_penalty > 0.0 && sector_load[s] >= free * (1.0 - 1e-9));
+                let limit = if crowded { Limit::Sector } else { Limit::Capital };
+                cuts.add(limit, short);
+                binding.get_or_insert(limit);
+            }
+            let price = item.asset.price;
+            let shares = if lots_mode {
+                let lots = (xi / p.lot).round();
+                lots * item.asset.lot_size
+            } else {
+                xi / price
+            };
+            let notional = p.sign * shares * price;
+            positions.push(Position {
+                asset: item.asset.id.clone(),
+                shares: p.sign * shares,
+                notional,
+                fraction: if capital > 0.0 { notional / capital } else { 0.0 },
+                target_notional: p.sign * p.target,
+                binding,
+            });
+        }
+        Ok(Allocation {
+            positions,
+            cuts,
+            objective: objective_value,
+            greedy_objective,
+            milp_objective,
+            method,
+            status,
+        })
+    }
+
+    fn prepare(&self, items: &[AllocationItem<'_>], capital: f64) -> KellyResult<(Vec<Prepared>, usize)> {
+        let cfg = &self.config;
+        let mut sectors: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let a = item.asset;
+            check_finite("target_fraction", &[item.target_fraction])?;
+            check_non_negative("priority", item.priority)?;
+            check_positive("price", a.price)?;
+            if !(a.lot_size.is_finite() && a.lot_size > 0.0) {
+                return Err(KellyError::BadLotSize {
+                    asset: a.id.clone(),
+                    value: a.lot_size,
+                });
+            }
+            if let Some(adv) = a.adv_shares {
+                if !(adv.is_finite() && adv > 0.0) {
+                    return Err(KellyError::ZeroAdv {
+                        asset: a.id.clone(),
+                        value: adv,
+                    });
+                }
+            }
+            if let Some(b) = a.borrow_available_shares {
+                check_non_negative("borrow_available_shares", b)?;
+            }
+            let target = item.target_fraction.abs() * capital;
+            let sign = if item.target_fraction < 0.0 { -1.0 } else { 1.0 };
+            let after_cap = target.min(cfg.max_name_fraction * capital);
+            let adv_bound = a
+                .adv_shares
+                .map_or(f64::INFINITY, |v| cfg.adv_participation * v * a.price);
+            let after_adv = after_cap.min(adv_bound);
+            let borrow_bound = if sign < 0.0 {
+                a.borrow_available_shares.unwrap_or(0.0) * a.price
+            } else {
+                f64::INFINITY
+            };
+            let bound = after_adv.min(borrow_bound);
+            let lot = a.lot_size * a.price;
+            // whole lots that fit, tolerant to roundoff in bound / lot
+            let bound_lots = (bound / lot * (1.0 + 1e-12)).floor().max(0.0);
+            let bound_lots = if bound_lots * lot > bound {
+                (bound_lots - 1.0).max(0.0)
+            } else {
+                bound_lots
+            };
+            let sector = a.sector.as_deref().map(|s| {
+                let k = sectors.len();
+                *sectors.entry(s).or_insert(k)
+            });
+            out.push(Prepared {
+                target,
+                bound,
+                lot,
+                bound_lots,
+                sign,
+                priority: item.priority,
+                sector,
+                cuts: [
+                    (Limit::NameCap, target - after_cap),
+                    (Limit::Adv, after_cap - after_adv),
+                    (Limit::Borrow, after_adv - bound),
+                ],
+            });
+        }
+        Ok((out, sectors.len()))
+    }
+}
+
+/// Objective `(Σ uᵢ xᵢ − λ Σₛ max(0, loadₛ − φC)) / C`.
+fn objective(prep: &[Prepared], x: &[f64], n_sectors: usize, cfg: &AllocationConfig, capital: f64) -> f64 {
+    if capital <= 0.0 {
+        return 0.0;
+    }
+    let mut load = vec![0.0; n_sectors];
+    let mut v = 0.0;
+    for (p, xi) in prep.iter().zip(x) {
+        v += p.priority * xi;
+        if let Some(s) = p.sector {
+            load[s] += xi;
+        }
+    }
+    let free = cfg.sector_free_fraction * capital;
+    let excess: f64 = load.iter().map(|l| (l - free).max(0.0)).sum();
+    (v - cfg.sector_penalty * excess) / capital
+}
+
+/// A piece of one name's capacity with a constant marginal value.
+struct Chunk {
+    value: f64,
+    name: usize,
+    amount: f64,
+}
+
+/// Chunks in sector walk order (see the module docs); stable-sorted by value they give the
+/// exact continuous solution.
+fn chunks(prep: &[Prepared], n_sectors: usize, cfg: &AllocationConfig, capital: f64) -> Vec<Chunk> {
+    let free = cfg.sector_free_fraction * capital;
+    let mut by_sector: Vec<Vec<usize>> = vec![Vec::new(); n_sectors];
+    let mut out = Vec::with_capacity(prep.len() + n_sectors);
+    for (i, p) in prep.iter().enumerate() {
+        if p.bound <= 0.0 || p.priority <= 0.0 {
+            continue;
+        }
+        match p.sector {
+            Some(s) => by_sector[s].push(i),
+            None => out.push(Chunk {
+                value: p.priority,
+                name: i,
+                amount: p.bound,
+            }),
+        }
+    }
+    for names in &mut by_sector {
+        names.sort_by(|&a, &b| prep[b].priority.total_cmp(&prep[a].priority).then(a.cmp(&b)));
+        let mut used = 0.0;
+        for &i in names.iter() {
+            let p = &prep[i];
+            let free_part = (free - used).clamp(0.0, p.bound);
+            if free_part > 0.0 {
+                out.push(Chunk {
+                    value: p.priority,
+                    name: i,
+                    amount: free_part,
+                });
+            }
+            let rest = p.bound - free_part;
+            if rest > 0.0 {
+                out.push(Chunk {
+                    value: p.priority - cfg.sector_penalty,
+                    name: i,
+                    amount: rest,
+                });
+            }
+            used += p.bound;
+        }
+    }
+    out.sort_by(|a, b| b.value.total_cmp(&a.value));
+    out
+}
+
+fn greedy_continuous(prep: &[Prepared], n_sectors: usize, cfg: &AllocationConfig, capital: f64) -> Vec<f64> {
+    let mut x = vec![0.0; prep.len()];
+    let mut budget = cfg.max_gross * capital;
+    for c in chunks(prep, n_sectors, cfg, capital) {
+        if c.value <= 0.0 || budget <= 0.0 {
+            break;
+        }
+        let take = c.amount.min(budget);
+        x[c.name] += take;
+        budget -= take;
+    }
+    x
+}
+
+fn greedy_lots(
+    prep: &[Prepared],
+    continuous: &[f64],
+    n_sectors: usize,
+    cfg: &AllocationConfig,
+    capital: f64,
+) -> Vec<f64> {
+    let budget = cfg.max_gross * capital;
+    let free = cfg.sector_free_fraction * capital;
+    let mut lots: Vec<f64> = prep
+        .iter()
+        .zip(continuous)
+        .map(|(p, xi)| (xi / p.lot * (1.0 + 1e-12)).floor().clamp(0.0, p.bound_lots))
+        .collect();
+    let mut used: f64 = lots.iter().zip(prep).map(|(n, p)| n * p.lot).sum();
+    // roundoff guard
+    while used > budget {
+        if let Some(i) = (0..prep.len()).rev().find(|&i| lots[i] > 0.0) {
+            lots[i] -= 1.0;
+            used -= prep[i].lot;
+        } else {
+            break;
+        }
+    }
+    let mut load = vec![0.0; n_sectors];
+    for (n, p) in lots.iter().zip(prep) {
+        if let Some(s) = p.sector {
+            load[s] += n * p.lot;
+        }
+    }
+    // spend the leftover lot by lot, best marginal value first
+    let mut order: Vec<usize> = (0..prep.len()).collect();
+    order.sort_by(|&a, &b| prep[b].priority.total_cmp(&prep[a].priority).then(a.cmp(&b)));
+    for &i in &order {
+        let p = &prep[i];
+        while lots[i] < p.bound_lots && used + p.lot <= budget {
+            let marginal = match p.sector {
+                Some(s) => {
+                    let over = (load[s] + p.lot - free).max(0.0) - (load[s] - free).max(0.0);
+                    p.priority * p.lot - cfg.sector_penalty * over
+                }
+                None => p.priority * p.lot,
+            };
+            if marginal <= 0.0 {
+                break;
+            }
+            lots[i] += 1.0;
+            used += p.lot;
+            if let Some(s) = p.sector {
+                load[s] += p.lot;
+            }
+        }
+    }
+    lots.iter().zip(prep).map(|(n, p)| n * p.lot).collect()
+}
+
+fn solve_milp(
+    prep: &[Prepared],
+    warm: &[f64],
+    n_sectors: usize,
+    cfg: &AllocationConfig,
+    capital: f64,
+) -> Result<(Vec<f64>, AllocationStatus), ResolutionError> {
+    if capital <= 0.0 {
+        return Ok((vec![0.0; prep.len()], AllocationStatus::Optimal));
+    }
+    let mut vars = variables!();
+    // work in units of capital for conditioning
+    let scale = 1.0 / capital;
+    let mut lot_vars: Vec<Option<Variable>> = Vec::with_capacity(prep.len());
+    let mut initial: Vec<(Variable, f64)> = Vec::new();
+    let mut obj = Expression::from(0.0);
+    let mut gross = Expression::from(0.0);
+    let mut sector_expr: Vec<Expression> = (0..n_sectors).map(|_| Expression::from(0.0)).collect();
+    for (i, p) in prep.iter().enumerate() {
+        if p.bound_lots < 1.0 || p.priority <= 0.0 {
+            lot_vars.push(None);
+            continue;
+        }
+        let v = vars.add(variable().integer().min(0.0).max(p.bound_lots));
+        let c = p.lot * scale;
+        obj += p.priority * c * v;
+        gross += c * v;
+        if let Some(s) = p.sector {
+            sector_expr[s] += c * v;
+        }
+        initial.push((v, (warm[i] / p.lot).round()));
+        lot_vars.push(Some(v));
+    }
+    let mut sector_loads = Vec::new();
+    let mut excess_vars = Vec::with_capacity(n_sectors);
+    for (s, expr) in sector_expr.into_iter().enumerate() {
+        let e = vars.add(variable().min(0.0));
+        obj -= cfg.sector_penalty * e;
+        let load: f64 = prep
+            .iter()
+            .zip(warm)
+            .filter(|(p, _)| p.sector == Some(s))
+            .map(|(_, x)| x * scale)
+            .sum();
+        initial.push((e, (load - cfg.sector_free_fraction).max(0.0)));
+        excess_vars.push(e);
+        sector_loads.push(expr);
+    }
+    let mut problem = vars
+        .maximise(obj)
+        .using(microlp)
+        .with_time_limit(cfg.milp_time_limit_secs)
+        .with_initial_solution(initial);
+    problem.add_constraint(gross.leq(cfg.max_gross));
+    for (expr, e) in sector_loads.into_iter().zip(&excess_vars) {
+        problem.add_constraint((expr - *e).leq(cfg.sector_free_fraction));
+    }
+    let solution = problem.solve()?;
+    let status = match solution.status() {
+        SolutionStatus::Optimal => AllocationStatus::Optimal,
+        _ => AllocationStatus::TimeLimit,
+    };
+    let x = prep
+        .iter()
+        .zip(&lot_vars)
+        .map(|(p, v)| match v {
+            Some(v) => solution.value(*v).round().clamp(0.0, p.bound_lots) * p.lot,
+            None => 0.0,
+        })
+        .collect::<Vec<_>>();
+    // rounding the solver's near-integers could nudge the budget: trim if needed
+    let mut x = x;
+    let budget = cfg.max_gross * capital;
+    let mut used: f64 = x.iter().sum();
+    let mut i = x.len();
+    while used > budget * (1.0 + 1e-12) && i > 0 {
+        i -= 1;
+        while x[i] > 0.0 && used > budget * (1.0 + 1e-12) {
+            x[i] -= prep[i].lot;
+            used -= prep[i].lot;
+        }
+    }
+    Ok((x, status))
+}

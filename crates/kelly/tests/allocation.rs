@@ -1,0 +1,230 @@
+//! Allocation: closed-form cases, limit attribution, and invariants over random inputs.
+
+use proptest::prelude::*;
+use prudentia_core::AssetInfo;
+use prudentia_kelly::allocation::{
+    AllocationConfig, AllocationItem, AllocationMethod, AllocationMode, Allocator, Limit,
+};
+
+fn asset(
+    id: &str,
+    price: f64,
+    lot: f64,
+    adv: Option<f64>,
+    borrow: Option<f64>,
+    sector: Option<&str>,
+) -> AssetInfo {
+    let mut a = AssetInfo::new(id, price).unwrap();
+    a.lot_size = lot;
+    a.adv_shares = adv;
+    a.borrow_available_shares = borrow;
+    a.sector = sector.map(str::to_owned);
+    a
+}
+
+#[test]
+fn each_limit_cuts_what_it_should() {
+    let assets = [
+        asset("CAP", 10.0, 1.0, None, None, None), // target 0.3 > cap 0.1
+        asset("ADV", 10.0, 1.0, Some(1_000.0), None, None), // ADV 10% × 1000 sh × 10 = 1000
+        asset("BOR", 10.0, 1.0, None, Some(500.0), None), // short, borrow 500 sh = 5000
+        asset("OK", 10.0, 1.0, None, None, None),
+    ];
+    let targets = [0.3, 0.05, -0.08, 0.02];
+    let items: Vec<_> = assets
+        .iter()
+        .zip(targets)
+        .map(|(a, t)| AllocationItem::new(a, t))
+        .collect();
+    let alloc = Allocator::new(AllocationConfig {
+        mode: AllocationMode::Continuous,
+        ..Default::default()
+    })
+    .unwrap()
+    .allocate(&items, 100_000.0)
+    .unwrap();
+    let n: Vec<f64> = alloc.positions.iter().map(|p| p.notional).collect();
+    assert!((n[0] - 10_000.0).abs() < 1e-6);
+    assert!((n[1] - 1_000.0).abs() < 1e-6);
+    assert!((n[2] + 5_000.0).abs() < 1e-6);
+    assert!((n[3] - 2_000.0).abs() < 1e-6);
+    assert!((alloc.cuts.name_cap - 20_000.0).abs() < 1e-6);
+    assert!((alloc.cuts.adv - 4_000.0).abs() < 1e-6);
+    assert!((alloc.cuts.borrow - 3_000.0).abs() < 1e-6);
+    assert_eq!(alloc.cuts.capital, 0.0);
+    assert_eq!(alloc.positions[0].binding, Some(Limit::NameCap));
+    assert_eq!(alloc.positions[2].binding, Some(Limit::Borrow));
+    assert_eq!(alloc.positions[3].binding, None);
+    assert_eq!(alloc.method, AllocationMethod::Continuous);
+}
+
+#[test]
+fn capital_and_sector_cuts() {
+    // three names of 40% each in one sector; free share 50%, penalty 2 > priority 1:
+    // only 50% is worth holding in the sector; the unsectored name gets 40%; gross 100%.
+    let a = asset("A", 1.0, 1.0, None, None, Some("tech"));
+    let b = asset("B", 1.0, 1.0, None, None, Some("tech"));
+    let c = asset("C", 1.0, 1.0, None, None, Some("tech"));
+    let d = asset("D", 1.0, 1.0, None, None, None);
+    let items = vec![
+        AllocationItem::new(&a, 0.4),
+        AllocationItem::new(&b, 0.4),
+        AllocationItem::new(&c, 0.4),
+        AllocationItem::new(&d, 0.4),
+    ];
+    let cfg = AllocationConfig {
+        max_name_fraction: 1.0,
+        sector_free_fraction: 0.5,
+        sector_penalty: 2.0,
+        mode: AllocationMode::Continuous,
+        ..Default::default()
+    };
+    let alloc = Allocator::new(cfg).unwrap().allocate(&items, 1_000.0).unwrap();
+    let tech: f64 = alloc.positions[..3].iter().map(|p| p.notional).sum();
+    assert!((tech - 500.0).abs() < 1e-9, "{tech}");
+    assert!((alloc.positions[3].notional - 400.0).abs() < 1e-9);
+    assert!((alloc.cuts.sector - 700.0).abs() < 1e-9);
+    // objective: (900 − 0) / 1000
+    assert!((alloc.objective - 0.9).abs() < 1e-12);
+    // without the penalty, the gross budget binds instead
+    let cfg = AllocationConfig {
+        sector_penalty: 0.0,
+        ..cfg
+    };
+    let alloc = Allocator::new(cfg).unwrap().allocate(&items, 1_000.0).unwrap();
+    assert!((alloc.gross_notional() - 1_000.0).abs() < 1e-9);
+    assert!((alloc.cuts.capital - 600.0).abs() < 1e-9);
+}
+
+#[test]
+fn milp_beats_greedy_on_a_knapsack_trap() {
+    // Budget 100. Greedy by priority takes the 60-lot name first (priority 1.2) and leaves
+    // 40 unusable for 50-lots; the MILP takes two 50-lots (value 100 > 72 + 0).
+    let big = asset("BIG", 60.0, 1.0, None, None, None);
+    let h1 = asset("H1", 50.0, 1.0, None, None, None);
+    let h2 = asset("H2", 50.0, 1.0, None, None, None);
+    let items = vec![
+        AllocationItem {
+            asset: &big,
+            target_fraction: 0.6,
+            priority: 1.2,
+        },
+        AllocationItem::new(&h1, 0.5),
+        AllocationItem::new(&h2, 0.5),
+    ];
+    let cfg = AllocationConfig {
+        max_name_fraction: 1.0,
+        mode: AllocationMode::Milp,
+        ..Default::default()
+    };
+    let alloc = Allocator::new(cfg).unwrap().allocate(&items, 100.0).unwrap();
+    assert_eq!(alloc.method, AllocationMethod::Milp);
+    assert!(
+        (alloc.greedy_objective - 0.72).abs() < 1e-12,
+        "{}",
+        alloc.greedy_objective
+    );
+    assert!((alloc.objective - 1.0).abs() < 1e-9, "{}", alloc.objective);
+    assert_eq!(alloc.positions[0].shares, 0.0);
+}
+
+#[derive(Debug, Clone)]
+struct Name {
+    price: f64,
+    lot: f64,
+    adv: Option<f64>,
+    borrow: Option<f64>,
+    sector: Option<u8>,
+    target: f64,
+    priority: f64,
+}
+
+fn name() -> impl Strategy<Value = Name> {
+    (
+        1.0..500.0f64,
+        prop_oneof![Just(1.0), Just(10.0), Just(100.0)],
+        prop::option::of(100.0..1e6f64),
+        prop::option::of(0.0..1e5f64),
+        prop::option::of(0u8..4),
+        -0.3..0.3f64,
+        0.1..2.0f64,
+    )
+        .prop_map(|(price, lot, adv, borrow, sector, target, priority)| Name {
+            price,
+            lot,
+            adv,
+            borrow,
+            sector,
+            target,
+            priority,
+        })
+}
+
+fn config() -> impl Strategy<Value = AllocationConfig> {
+    (0.01..1.0f64, 0.02..0.5f64, 0.2..2.0f64, 0.0..0.6f64, 0.0..3.0f64).prop_map(
+        |(adv, cap, gross, free, pen)| AllocationConfig {
+            adv_participation: adv,
+            max_name_fraction: cap,
+            max_gross: gross,
+            sector_free_fraction: free,
+            sector_penalty: pen,
+            mode: AllocationMode::Milp,
+            milp_time_limit_secs: 5.0,
+            ..Default::default()
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    #[test]
+    fn allocations_never_break_a_limit(
+        names in prop::collection::vec(name(), 1..12),
+        cfg in config(),
+        capital in 1e3..1e7f64,
+        mode in prop_oneof![Just(AllocationMode::Continuous), Just(AllocationMode::GreedyLots), Just(AllocationMode::Milp)],
+    ) {
+        let assets: Vec<AssetInfo> = names.iter().enumerate().map(|(i, n)| {
+            let sector = n.sector.map(|s| format!("S{s}"));
+            asset(&format!("N{i}"), n.price, n.lot, n.adv, n.borrow, sector.as_deref())
+        }).collect();
+        let items: Vec<_> = assets.iter().zip(&names).map(|(a, n)| AllocationItem {
+            asset: a, target_fraction: n.target, priority: n.priority,
+        }).collect();
+        let cfg = AllocationConfig { mode, ..cfg };
+        let alloc = Allocator::new(cfg).unwrap().allocate(&items, capital).unwrap();
+        let tol = 1e-9 * capital;
+        let mut gross = 0.0;
+        for ((p, a), n) in alloc.positions.iter().zip(&assets).zip(&names) {
+            let abs = p.notional.abs();
+            gross += abs;
+            // direction and target
+            prop_assert!(p.notional * n.target >= 0.0);
+            prop_assert!(abs <= n.target.abs() * capital + tol);
+            // per-name cap
+            prop_assert!(abs <= cfg.max_name_fraction * capital + tol);
+            // ADV participation
+            if let Some(adv) = a.adv_shares {
+                prop_assert!(p.shares.abs() <= cfg.adv_participation * adv * (1.0 + 1e-12) + 1e-9);
+            }
+            // borrow
+            if p.shares < 0.0 {
+                prop_assert!(-p.shares <= a.borrow_available_shares.unwrap_or(0.0) * (1.0 + 1e-12) + 1e-9);
+            }
+            // lots
+            if mode != AllocationMode::Continuous {
+                let lots = p.shares / a.lot_size;
+                prop_assert!((lots - lots.round()).abs() < 1e-9, "lots {lots}");
+            }
+        }
+        prop_assert!(gross <= cfg.max_gross * capital + tol, "gross {gross}");
+        // cuts account for the gap between targets and positions
+        let target_total: f64 = alloc.positions.iter().map(|p| p.target_notional.abs()).sum();
+        prop_assert!((target_total - gross - alloc.cuts.total()).abs() <= 1e-6 * capital.max(target_total));
+        if let Some(m) = alloc.milp_objective {
+            prop_assert!(m >= alloc.greedy_objective - 1e-9, "milp {m} < greedy {}", alloc.greedy_objective);
+        }
+        prop_assert!(alloc.objective >= alloc.greedy_objective - 1e-9);
+    }
+}
