@@ -10,7 +10,7 @@ use prudentia_core::{Forecast, Horizon, RegimeLabel};
 use prudentia_uncertainty::conformal::{AciConfig, AdaptiveConformal, ConformalConfig, SplitConformal};
 use prudentia_uncertainty::isotonic::{IsotonicConfig, IsotonicRegression};
 use prudentia_uncertainty::ngboost::{NgBoost, NgBoostConfig};
-use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantileRegression};
+use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantRegSolver, QuantileRegression};
 
 /// splitmix64, identical to the fixture script's generator.
 struct SplitMix(u64);
@@ -50,16 +50,22 @@ fn hetero_data(seed: u64, n: usize, p: usize) -> (Array2<f64>, Array1<f64>) {
 
 fn bench_quantreg(c: &mut Criterion) {
     let (x, y) = hetero_data(1, 100_000, 10);
-    let qr = QuantileRegression::new(QuantRegConfig {
-        levels: vec![0.5],
-        ..Default::default()
-    })
-    .unwrap();
     let mut g = c.benchmark_group("quantreg");
     g.sample_size(10);
-    g.bench_function("fit_median_n100k_p10", |b| {
-        b.iter(|| qr.fit(black_box(x.view()), y.view()).unwrap())
-    });
+    for (name, solver) in [
+        ("fit_median_n100k_p10_frisch_newton", QuantRegSolver::FrischNewton),
+        ("fit_median_n100k_p10_clarabel", QuantRegSolver::Clarabel),
+    ] {
+        let qr = QuantileRegression::new(QuantRegConfig {
+            levels: vec![0.5],
+            solver,
+            ..Default::default()
+        })
+        .unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| qr.fit(black_box(x.view()), y.view()).unwrap())
+        });
+    }
     g.finish();
 }
 

@@ -6,13 +6,26 @@
 //! min_β Σ_i ρ_τ(y_i − x_iᵀβ),   ρ_τ(u) = u (τ − 1{u < 0})
 //! ```
 //!
-//! written as the primal LP `min τ 1ᵀu + (1−τ) 1ᵀv  s.t.  Xβ + u − v = y, u, v ≥ 0`. The
-//! sparse constraint matrix is built directly in CSC form and solved with the Clarabel
-//! interior-point method (Goulart & Chen 2024). The interior solution is then *polished* to a
-//! vertex: the p observations with the smallest absolute residuals are interpolated exactly
-//! (`X_B β = y_B`), and the vertex is kept if its objective is not worse — so the result is
-//! the exact basic optimal solution a simplex method (e.g. HiGHS) returns whenever that is
-//! unique.
+//! an LP solved by an interior-point method, either
+//!
+//! - [`QuantRegSolver::FrischNewton`] (default): the Frisch–Newton primal–dual method with
+//!   Mehrotra's predictor–corrector on the dual `max yᵀa s.t. Xᵀa = (1−τ)Xᵀ1, 0 ≤ a ≤ 1`
+//!   (Portnoy & Koenker 1997, "The Gaussian hare and the Laplacian tortoise", Statistical
+//!   Science 12; the algorithm of R `quantreg::rq.fit.fnb`), whose Newton steps only need
+//!   p × p systems `Xᵀ diag(q) X`; or
+//! - [`QuantRegSolver::Clarabel`]: the primal LP
+//!   `min τ 1ᵀu + (1−τ) 1ᵀv  s.t.  Xβ + u − v = y, u, v ≥ 0`, its sparse constraint matrix
+//!   built directly in CSC form, solved by Clarabel (Goulart & Chen 2024).
+//!
+//! The interior solution is then *polished* to a vertex: the p observations with the smallest
+//! absolute residuals `h` are interpolated exactly (`X_h β = y_h`), and the vertex is accepted
+//! when it satisfies the optimality condition of Koenker (2005, Thm 2.1),
+//!
+//! ```text
+//! ξ = X_h^{-T} Σ_{i∉h} ψ_τ(y_i − x_iᵀβ) x_i ∈ [−τ, 1 − τ]^p,   ψ_τ(u) = τ − 1{u < 0},
+//! ```
+//!
+//! so the result is the exact basic optimal solution a simplex method (e.g. HiGHS) returns.
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
@@ -40,6 +53,18 @@ pub struct QuantRegConfig {
     pub max_iter: u32,
     /// Polish the interior solution to an exact vertex (default `true`).
     pub polish: bool,
+    /// The interior-point method (default [`QuantRegSolver::FrischNewton`]).
+    pub solver: QuantRegSolver,
+}
+
+/// The interior-point method of a [`QuantileRegression`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum QuantRegSolver {
+    /// Frisch–Newton on the dual with p × p Newton systems (fast for large n, small p).
+    #[default]
+    FrischNewton,
+    /// Clarabel on the sparse primal LP.
+    Clarabel,
 }
 
 impl Default for QuantRegConfig {
@@ -50,6 +75,7 @@ impl Default for QuantRegConfig {
             tol: 1e-9,
             max_iter: 200,
             polish: true,
+            solver: QuantRegSolver::FrischNewton,
         }
     }
 }
@@ -74,7 +100,7 @@ impl QuantRegConfig {
 /// How one level's fit ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QuantRegStatus {
-    /// Solved; the coefficients are a polished vertex.
+    /// Solved; the coefficients are a vertex that passed the optimality check.
     OptimalVertex,
     /// Solved to the interior-point tolerance (polishing off or not better).
     Optimal,
@@ -165,80 +191,30 @@ impl QuantileRegression {
             }
         }
         let yv: Vec<f64> = y.iter().copied().collect();
-        // Constraint matrix (shared by all levels): rows 0..n equalities, n..3n u,v ≥ 0.
-        let m = 3 * n;
-        let nv = p + 2 * n;
-        let mut colptr = Vec::with_capacity(nv + 1);
-        let mut rowval = Vec::with_capacity(n * p + 4 * n);
-        let mut nzval = Vec::with_capacity(n * p + 4 * n);
-        colptr.push(0);
-        for j in 0..p {
-            for i in 0..n {
-                let v = d[i * p + j];
-                if v != 0.0 {
-                    rowval.push(i);
-                    nzval.push(v);
-                }
-            }
-            colptr.push(rowval.len());
-        }
-        for (sign, offset) in [(1.0, n), (-1.0, 2 * n)] {
-            for i in 0..n {
-                rowval.push(i);
-                nzval.push(sign);
-                rowval.push(offset + i);
-                nzval.push(-1.0);
-                colptr.push(rowval.len());
-            }
-        }
-        let a = CscMatrix::new(m, nv, colptr, rowval, nzval);
-        let pm = CscMatrix::<f64>::zeros((nv, nv));
-        let mut b = vec![0.0; m];
-        b[..n].copy_from_slice(&yv);
-        let cones = [
-            SupportedConeT::ZeroConeT(n),
-            SupportedConeT::NonnegativeConeT(2 * n),
-        ];
+        let clarabel = match self.config.solver {
+            QuantRegSolver::Clarabel => Some(ClarabelLp::new(&d, &yv, n, p)),
+            QuantRegSolver::FrischNewton => None,
+        };
         let mut fits = Vec::with_capacity(self.config.levels.len());
         for &tau in &self.config.levels {
-            let mut q = vec![0.0; nv];
-            for v in &mut q[p..p + n] {
-                *v = tau / n as f64;
-            }
-            for v in &mut q[p + n..] {
-                *v = (1.0 - tau) / n as f64;
-            }
-            let settings = DefaultSettingsBuilder::default()
-                .verbose(false)
-                .max_iter(self.config.max_iter)
-                .tol_gap_abs(self.config.tol)
-                .tol_gap_rel(self.config.tol)
-                .tol_feas(self.config.tol)
-                .build()
-                .map_err(|_| UncertaintyError::Solver {
-                    solver: "clarabel",
-                    detail: "invalid settings",
-                })?;
-            let mut solver = DefaultSolver::new(&pm, &q, &a, &b, &cones, settings).map_err(|_| {
-                UncertaintyError::Solver {
-                    solver: "clarabel",
-                    detail: "problem setup failed",
-                }
-            })?;
-            solver.solve();
-            let sol = &solver.solution;
-            let mut status = match sol.status {
-                SolverStatus::Solved => QuantRegStatus::Optimal,
-                _ => QuantRegStatus::Inaccurate,
+            let (mut coef, solved) = match &clarabel {
+                Some(lp) => lp.solve(tau, &self.config)?,
+                None => frisch_newton(&d, &yv, p, tau, self.config.tol, self.config.max_iter as usize)?,
             };
-            let mut coef = sol.x[..p].to_vec();
+            let mut status = if solved {
+                QuantRegStatus::Optimal
+            } else {
+                QuantRegStatus::Inaccurate
+            };
             let mut obj = check_loss(&d, &yv, &coef, p, tau);
             if self.config.polish {
-                if let Some(v) = polish_vertex(&d, &yv, &coef, p) {
+                if let Some((v, verified)) = polish_vertex(&d, &yv, &coef, p, tau) {
                     let vo = check_loss(&d, &yv, &v, p, tau);
-                    if vo <= obj * (1.0 + 1e-12) + 1e-300 {
+                    if verified || vo < obj {
                         coef = v;
                         obj = vo;
+                    }
+                    if verified {
                         status = QuantRegStatus::OptimalVertex;
                     }
                 }
@@ -268,8 +244,10 @@ fn check_loss(d: &[f64], y: &[f64], beta: &[f64], p: usize, tau: f64) -> f64 {
         .sum()
 }
 
-/// Interpolates the p observations with the smallest absolute residuals exactly.
-fn polish_vertex(d: &[f64], y: &[f64], beta: &[f64], p: usize) -> Option<Vec<f64>> {
+/// Interpolates the p observations with the smallest absolute residuals exactly and checks
+/// the vertex's optimality condition (Koenker 2005, Thm 2.1). Returns the vertex and whether
+/// it is proven optimal; `None` when the basis is singular.
+fn polish_vertex(d: &[f64], y: &[f64], beta: &[f64], p: usize, tau: f64) -> Option<(Vec<f64>, bool)> {
     let n = y.len();
     let mut r: Vec<(f64, usize)> = (0..n)
         .map(|i| {
@@ -278,14 +256,295 @@ fn polish_vertex(d: &[f64], y: &[f64], beta: &[f64], p: usize) -> Option<Vec<f64
         })
         .collect();
     r.select_nth_unstable_by(p - 1, |a, b| a.0.total_cmp(&b.0));
-    let basis: Vec<usize> = r[..p].iter().map(|&(_, i)| i).collect();
+    let mut basis: Vec<usize> = r[..p].iter().map(|&(_, i)| i).collect();
+    basis.sort_unstable();
     let mut a = vec![0.0; p * p];
     let mut rhs = vec![0.0; p];
     for (k, &i) in basis.iter().enumerate() {
         a[k * p..(k + 1) * p].copy_from_slice(&d[i * p..(i + 1) * p]);
         rhs[k] = y[i];
     }
-    solve(&a, &rhs, p)
+    let v = solve(&a, &rhs, p)?;
+    // g = Σ_{i∉h} ψ_τ(r_i) x_i, then ξ solves X_hᵀ ξ = g.
+    let mut g = vec![0.0; p];
+    let mut next = 0;
+    for i in 0..n {
+        if next < p && basis[next] == i {
+            next += 1;
+            continue;
+        }
+        let row = &d[i * p..(i + 1) * p];
+        let ri = y[i] - row.iter().zip(&v).map(|(a, b)| a * b).sum::<f64>();
+        let psi = if ri < 0.0 { tau - 1.0 } else { tau };
+        for (gk, xk) in g.iter_mut().zip(row) {
+            *gk += psi * xk;
+        }
+    }
+    let mut at = vec![0.0; p * p];
+    for i in 0..p {
+        for j in 0..p {
+            at[i * p + j] = a[j * p + i];
+        }
+    }
+    let verified = match solve(&at, &g, p) {
+        Some(xi) => {
+            let slack = 1e-9;
+            xi.iter().all(|&v| v >= -tau - slack && v <= 1.0 - tau + slack)
+        }
+        None => false,
+    };
+    Some((v, verified))
+}
+
+/// The sparse primal LP, built once and solved for each level with Clarabel.
+struct ClarabelLp {
+    a: CscMatrix<f64>,
+    pm: CscMatrix<f64>,
+    b: Vec<f64>,
+    n: usize,
+    p: usize,
+}
+
+impl ClarabelLp {
+    fn new(d: &[f64], y: &[f64], n: usize, p: usize) -> Self {
+        // Rows 0..n: Xβ + u − v = y (zero cone); rows n..3n: u, v ≥ 0.
+        let m = 3 * n;
+        let nv = p + 2 * n;
+        let mut colptr = Vec::with_capacity(nv + 1);
+        let mut rowval = Vec::with_capacity(n * p + 4 * n);
+        let mut nzval = Vec::with_capacity(n * p + 4 * n);
+        colptr.push(0);
+        for j in 0..p {
+            for i in 0..n {
+                let v = d[i * p + j];
+                if v != 0.0 {
+                    rowval.push(i);
+                    nzval.push(v);
+                }
+            }
+            colptr.push(rowval.len());
+        }
+        for (sign, offset) in [(1.0, n), (-1.0, 2 * n)] {
+            for i in 0..n {
+                rowval.push(i);
+                nzval.push(sign);
+                rowval.push(offset + i);
+                nzval.push(-1.0);
+                colptr.push(rowval.len());
+            }
+        }
+        let mut b = vec![0.0; m];
+        b[..n].copy_from_slice(y);
+        Self {
+            a: CscMatrix::new(m, nv, colptr, rowval, nzval),
+            pm: CscMatrix::<f64>::zeros((nv, nv)),
+            b,
+            n,
+            p,
+        }
+    }
+
+    fn solve(&self, tau: f64, cfg: &QuantRegConfig) -> Result<(Vec<f64>, bool)> {
+        let (n, p) = (self.n, self.p);
+        let mut q = vec![0.0; p + 2 * n];
+        for v in &mut q[p..p + n] {
+            *v = tau / n as f64;
+        }
+        for v in &mut q[p + n..] {
+            *v = (1.0 - tau) / n as f64;
+        }
+        let settings = DefaultSettingsBuilder::default()
+            .verbose(false)
+            .max_iter(cfg.max_iter)
+            .tol_gap_abs(cfg.tol)
+            .tol_gap_rel(cfg.tol)
+            .tol_feas(cfg.tol)
+            .build()
+            .map_err(|_| UncertaintyError::Solver {
+                solver: "clarabel",
+                detail: "invalid settings",
+            })?;
+        let cones = [
+            SupportedConeT::ZeroConeT(n),
+            SupportedConeT::NonnegativeConeT(2 * n),
+        ];
+        let mut solver =
+            DefaultSolver::new(&self.pm, &q, &self.a, &self.b, &cones, settings).map_err(|_| {
+                UncertaintyError::Solver {
+                    solver: "clarabel",
+                    detail: "problem setup failed",
+                }
+            })?;
+        solver.solve();
+        let sol = &solver.solution;
+        Ok((sol.x[..p].to_vec(), sol.status == SolverStatus::Solved))
+    }
+}
+
+/// Largest step in [0, ∞) keeping `v + t dv ≥ 0`, times nothing (1e20 when unbounded).
+fn max_step(v: &[f64], dv: &[f64]) -> f64 {
+    v.iter()
+        .zip(dv)
+        .filter(|(_, &d)| d < 0.0)
+        .map(|(&x, &d)| -x / d)
+        .fold(1e20, f64::min)
+}
+
+/// `M = Xᵀ diag(q) X` (row-major p × p) and `Xᵀ t`, in one pass.
+fn weighted_gram(d: &[f64], q: &[f64], t: &[f64], p: usize, m: &mut [f64], rhs: &mut [f64]) {
+    m.iter_mut().for_each(|v| *v = 0.0);
+    rhs.iter_mut().for_each(|v| *v = 0.0);
+    for (i, (&qi, &ti)) in q.iter().zip(t).enumerate() {
+        let row = &d[i * p..(i + 1) * p];
+        for a in 0..p {
+            let w = qi * row[a];
+            rhs[a] += row[a] * ti;
+            let ma = &mut m[a * p..a * p + a + 1];
+            for (b, mab) in ma.iter_mut().enumerate() {
+                *mab += w * row[b];
+            }
+        }
+    }
+    for a in 0..p {
+        for b in 0..a {
+            m[b * p + a] = m[a * p + b];
+        }
+    }
+}
+
+/// `Xᵀ v`.
+fn xt_times(d: &[f64], v: &[f64], p: usize, out: &mut [f64]) {
+    out.iter_mut().for_each(|o| *o = 0.0);
+    for (i, &vi) in v.iter().enumerate() {
+        for (o, x) in out.iter_mut().zip(&d[i * p..(i + 1) * p]) {
+            *o += x * vi;
+        }
+    }
+}
+
+/// `X v` for a p-vector v.
+fn x_times(d: &[f64], v: &[f64], p: usize, out: &mut [f64]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = d[i * p..(i + 1) * p].iter().zip(v).map(|(a, b)| a * b).sum();
+    }
+}
+
+/// Frisch–Newton interior point (Portnoy & Koenker 1997; after `lp_fnm` of Morillo & Koenker)
+/// on the dual `min cᵀx s.t. Xᵀx = (1−τ)Xᵀ1, 0 ≤ x ≤ 1` with `c = −y`. Returns β = −(dual
+/// multipliers) and whether the duality gap reached `tol` relative to the objective.
+fn frisch_newton(
+    d: &[f64],
+    y: &[f64],
+    p: usize,
+    tau: f64,
+    tol: f64,
+    max_iter: usize,
+) -> Result<(Vec<f64>, bool)> {
+    let n = y.len();
+    let singular = || {
+        UncertaintyError::Core(prudentia_core::CoreError::Numerical {
+            operation: "quantile regression",
+            detail: "singular design (collinear features)",
+        })
+    };
+    let step_damp = 0.99995;
+    let c: Vec<f64> = y.iter().map(|v| -v).collect();
+    let mut x = vec![1.0 - tau; n];
+    let mut s = vec![tau; n];
+    let mut bvec = vec![0.0; p];
+    xt_times(d, &x, p, &mut bvec);
+    // Initial dual: least squares of X yd = c.
+    let mut m = vec![0.0; p * p];
+    let mut rhs = vec![0.0; p];
+    weighted_gram(d, &vec![1.0; n], &c, p, &mut m, &mut rhs);
+    let mut yd = solve(&m, &rhs, p).ok_or_else(singular)?;
+    let mut xy = vec![0.0; n];
+    x_times(d, &yd, p, &mut xy);
+    let mut z = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    for i in 0..n {
+        let mut r = c[i] - xy[i];
+        if r == 0.0 {
+            r = 0.001;
+        }
+        z[i] = r.max(0.0);
+        w[i] = z[i] - r;
+    }
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let gap_of = |x: &[f64], yd: &[f64], w: &[f64]| dot(&c, x) - dot(yd, &bvec) + w.iter().sum::<f64>();
+    let mut gap = gap_of(&x, &yd, &w);
+    let (mut q, mut r, mut t) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let (mut dx, mut ds, mut dz, mut dw) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let (mut dxdz, mut dsdw, mut xi) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let mut xdy = vec![0.0; n];
+    let mut converged = false;
+    for _ in 0..max_iter {
+        if gap.abs() <= tol * (1.0 + dot(&c, &x).abs()) {
+            converged = true;
+            break;
+        }
+        for i in 0..n {
+            q[i] = 1.0 / (z[i] / x[i] + w[i] / s[i]);
+            r[i] = z[i] - w[i];
+            t[i] = q[i] * r[i];
+        }
+        // Affine (predictor) step.
+        weighted_gram(d, &q, &t, p, &mut m, &mut rhs);
+        let mut dy = solve(&m, &rhs, p).ok_or_else(singular)?;
+        x_times(d, &dy, p, &mut xdy);
+        for i in 0..n {
+            dx[i] = q[i] * (xdy[i] - r[i]);
+            ds[i] = -dx[i];
+            dz[i] = -z[i] * (dx[i] / x[i] + 1.0);
+            dw[i] = -w[i] * (ds[i] / s[i] + 1.0);
+        }
+        let steps =
+            |dx: &[f64], ds: &[f64], dz: &[f64], dw: &[f64], x: &[f64], s: &[f64], z: &[f64], w: &[f64]| {
+                let fp = (step_damp * max_step(x, dx).min(max_step(s, ds))).min(1.0);
+                let fd = (step_damp * max_step(w, dw).min(max_step(z, dz))).min(1.0);
+                (fp, fd)
+            };
+        let (mut fp, mut fd) = steps(&dx, &ds, &dz, &dw, &x, &s, &z, &w);
+        if fp.min(fd) < 1.0 {
+            // Centering–corrector step.
+            let mu0 = dot(&z, &x) + dot(&w, &s);
+            let mut g = 0.0;
+            for i in 0..n {
+                g += (z[i] + fd * dz[i]) * (x[i] + fp * dx[i]) + (w[i] + fd * dw[i]) * (s[i] + fp * ds[i]);
+            }
+            let mu = mu0 * (g / mu0).powi(3) / (2.0 * n as f64);
+            for i in 0..n {
+                dxdz[i] = dx[i] * dz[i];
+                dsdw[i] = ds[i] * dw[i];
+                xi[i] = mu * (1.0 / x[i] - 1.0 / s[i]);
+                t[i] = q[i] * (r[i] + dxdz[i] - dsdw[i] - xi[i]);
+            }
+            xt_times(d, &t, p, &mut rhs);
+            dy = solve(&m, &rhs, p).ok_or_else(singular)?;
+            x_times(d, &dy, p, &mut xdy);
+            for i in 0..n {
+                dx[i] = q[i] * (xdy[i] + xi[i] - r[i] - dxdz[i] + dsdw[i]);
+                ds[i] = -dx[i];
+                dz[i] = mu / x[i] - z[i] - z[i] * dx[i] / x[i] - dxdz[i];
+                dw[i] = mu / s[i] - w[i] - w[i] * ds[i] / s[i] - dsdw[i];
+            }
+            (fp, fd) = steps(&dx, &ds, &dz, &dw, &x, &s, &z, &w);
+        }
+        for i in 0..n {
+            x[i] += fp * dx[i];
+            s[i] += fp * ds[i];
+            w[i] += fd * dw[i];
+            z[i] += fd * dz[i];
+        }
+        for (a, b) in yd.iter_mut().zip(&dy) {
+            *a += fd * b;
+        }
+        gap = gap_of(&x, &yd, &w);
+    }
+    if !converged && gap.abs() <= tol * (1.0 + dot(&c, &x).abs()) {
+        converged = true;
+    }
+    Ok((yd.iter().map(|v| -v).collect(), converged))
 }
 
 impl QuantileRegressionModel {

@@ -6,7 +6,7 @@ use prudentia_uncertainty::hetero::{HeteroConfig, HeteroscedasticRegression};
 use prudentia_uncertainty::isotonic::{IsotonicConfig, IsotonicRegression};
 use prudentia_uncertainty::metrics::crps_normal;
 use prudentia_uncertainty::platt::{FitStatus, PlattConfig, PlattScaling};
-use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantRegStatus, QuantileRegression};
+use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantRegSolver, QuantRegStatus, QuantileRegression};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
@@ -90,26 +90,36 @@ fn quantreg_matches_statsmodels_and_exact_lp() {
     let f = load("quantreg.json");
     let x = mat(&f["x"]);
     let y = Array1::from(vec(&f["y"]));
-    let qr = QuantileRegression::new(QuantRegConfig::default()).unwrap();
-    let m = qr.fit(x.view(), y.view()).unwrap();
-    for (fit, r) in m.fits.iter().zip(f["fits"].as_array().unwrap()) {
-        assert_eq!(fit.status, QuantRegStatus::OptimalVertex);
-        let sm = vec(&r["statsmodels_params"]);
-        let lp = vec(&r["linprog_params"]);
-        for k in 0..sm.len() {
-            assert!((fit.coef[k] - sm[k]).abs() < 1e-4, "q={} k={k}", fit.level);
-            assert!(
-                (fit.coef[k] - lp[k]).abs() < 1e-8,
-                "q={} k={k}: {} vs {}",
-                fit.level,
-                fit.coef[k],
-                lp[k]
-            );
+    for solver in [QuantRegSolver::FrischNewton, QuantRegSolver::Clarabel] {
+        let qr = QuantileRegression::new(QuantRegConfig {
+            solver,
+            ..Default::default()
+        })
+        .unwrap();
+        let m = qr.fit(x.view(), y.view()).unwrap();
+        for (fit, r) in m.fits.iter().zip(f["fits"].as_array().unwrap()) {
+            assert_eq!(fit.status, QuantRegStatus::OptimalVertex, "{solver:?}");
+            let sm = vec(&r["statsmodels_params"]);
+            let lp = vec(&r["linprog_params"]);
+            for k in 0..sm.len() {
+                assert!(
+                    (fit.coef[k] - sm[k]).abs() < 1e-4,
+                    "{solver:?} q={} k={k}",
+                    fit.level
+                );
+                assert!(
+                    (fit.coef[k] - lp[k]).abs() < 1e-8,
+                    "{solver:?} q={} k={k}: {} vs {}",
+                    fit.level,
+                    fit.coef[k],
+                    lp[k]
+                );
+            }
+            let lpo = r["linprog_objective"].as_f64().unwrap();
+            assert!((fit.objective - lpo).abs() < 1e-8 * lpo);
+            // statsmodels' IRLS stops short of the LP optimum; ours is not worse.
+            assert!(fit.objective <= r["statsmodels_objective"].as_f64().unwrap() + 1e-9);
         }
-        let lpo = r["linprog_objective"].as_f64().unwrap();
-        assert!((fit.objective - lpo).abs() < 1e-8 * lpo);
-        // statsmodels' IRLS stops short of the LP optimum; ours is not worse.
-        assert!(fit.objective <= r["statsmodels_objective"].as_f64().unwrap() + 1e-9);
     }
 }
 
