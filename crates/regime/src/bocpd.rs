@@ -442,7 +442,7 @@ pub struct BocpdStep {
 }
 
 /// Bayesian online change-point detector (see the [module docs](self)).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bocpd {
     config: BocpdConfig,
     stride: usize,
@@ -455,6 +455,21 @@ pub struct Bocpd {
     scratch: Vec<f64>,
     t: u64,
     last_signal_start: u64,
+}
+
+/// Equality of the model state (scratch buffers excluded).
+impl PartialEq for Bocpd {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.stride == other.stride
+            && self.prior_stats == other.prior_stats
+            && self.hazard_logs == other.hazard_logs
+            && self.run_lengths == other.run_lengths
+            && self.log_probs == other.log_probs
+            && self.stats == other.stats
+            && self.t == other.t
+            && self.last_signal_start == other.last_signal_start
+    }
 }
 
 impl Bocpd {

@@ -62,7 +62,7 @@ impl LinUcbConfig {
 }
 
 /// Disjoint LinUCB (see the [module docs](self)).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LinUcb {
     config: LinUcbConfig,
     a_inv: Vec<f64>,
@@ -71,6 +71,17 @@ pub struct LinUcb {
     counts: Vec<u64>,
     #[serde(skip)]
     scratch: Vec<f64>,
+}
+
+/// Equality of the model state (scratch buffers excluded).
+impl PartialEq for LinUcb {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.a_inv == other.a_inv
+            && self.b == other.b
+            && self.theta == other.theta
+            && self.counts == other.counts
+    }
 }
 
 impl LinUcb {

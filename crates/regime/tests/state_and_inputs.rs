@@ -1,0 +1,276 @@
+//! Checkpoint/restore, bounded memory without allocation, bad input, Send + Sync and
+//! posterior invariants.
+
+use proptest::prelude::*;
+use prudentia_core::traits::OnlinePolicy;
+use prudentia_core::{CoreError, RegimeLabel, RegimeState};
+use prudentia_regime::bocpd::{
+    Bocpd, BocpdConfig, Hazard, NormalGammaPrior, NormalKnownVariancePrior, ObservationModel, Truncation,
+};
+use prudentia_regime::conditional::{ConditionalPolicyConfig, RegimeConditionalPolicy};
+use prudentia_regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
+use prudentia_regime::hmm::{GaussianHmm, HmmFilter};
+use prudentia_regime::labels::RegimeLabeler;
+use prudentia_regime::linucb::{LinUcb, LinUcbConfig};
+use prudentia_regime::RegimeError;
+
+fn wave(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            let base = ((i * 13) as f64 * 0.37).sin();
+            if (i / 150) % 2 == 0 {
+                base
+            } else {
+                3.0 + 2.5 * base
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn bocpd_checkpoint_restore_gives_identical_posteriors() {
+    let x = wave(1200);
+    let mut a = Bocpd::new(BocpdConfig::default()).unwrap();
+    for &v in &x[..600] {
+        let _ = a.update_scalar(v).unwrap();
+    }
+    let json = serde_json::to_string(&a).unwrap();
+    let mut b: Bocpd = serde_json::from_str(&json).unwrap();
+    for &v in &x[600..] {
+        let sa = a.update_scalar(v).unwrap();
+        let sb = b.update_scalar(v).unwrap();
+        assert_eq!(sa, sb);
+    }
+    assert_eq!(
+        a.run_length_posterior().collect::<Vec<_>>(),
+        b.run_length_posterior().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn truncation_bounds_memory_and_updates_do_not_reallocate() {
+    let cfg = BocpdConfig {
+        truncation: Truncation {
+            min_probability: 1e-8,
+            max_run_lengths: 200,
+        },
+        ..Default::default()
+    };
+    let mut d = Bocpd::new(cfg).unwrap();
+    let x = wave(6000);
+    for &v in &x[..1000] {
+        let s = d.update_scalar(v).unwrap();
+        assert!(s.support <= 200);
+    }
+    let caps = d.buffer_capacities();
+    for &v in &x[1000..] {
+        let s = d.update_scalar(v).unwrap();
+        assert!(s.support <= 200);
+        assert_eq!(d.buffer_capacities(), caps, "an update reallocated");
+    }
+}
+
+#[test]
+fn truncated_posterior_stays_close_to_exact() {
+    let x = wave(400);
+    let mut exact = Bocpd::new(BocpdConfig {
+        truncation: Truncation::none(),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut trunc = Bocpd::new(BocpdConfig::default()).unwrap();
+    for &v in &x {
+        let a = exact.update_scalar(v).unwrap();
+        let b = trunc.update_scalar(v).unwrap();
+        assert_eq!(a.map_run_length, b.map_run_length);
+        assert!((a.change_probability - b.change_probability).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn non_finite_observations_are_typed_errors_and_leave_state_unchanged() {
+    let mut d = Bocpd::new(BocpdConfig::default()).unwrap();
+    let _ = d.update_scalar(0.5).unwrap();
+    let before = d.clone();
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert!(matches!(
+            d.update_scalar(bad),
+            Err(RegimeError::Core(CoreError::NonFinite { .. }))
+        ));
+    }
+    assert!(matches!(
+        d.update(&[1.0, 2.0]),
+        Err(RegimeError::Core(CoreError::ShapeMismatch { .. }))
+    ));
+    assert_eq!(d, before);
+}
+
+#[test]
+fn invalid_priors_and_hazards_are_rejected() {
+    let bad_models = [
+        ObservationModel::NormalGamma(NormalGammaPrior {
+            kappa: -1.0,
+            ..Default::default()
+        }),
+        ObservationModel::NormalGamma(NormalGammaPrior {
+            alpha: 0.0,
+            ..Default::default()
+        }),
+        ObservationModel::NormalGamma(NormalGammaPrior {
+            mu: f64::NAN,
+            ..Default::default()
+        }),
+        ObservationModel::NormalKnownVariance(NormalKnownVariancePrior {
+            mean_variance: 0.0,
+            ..Default::default()
+        }),
+    ];
+    for m in bad_models {
+        assert!(BocpdConfig::univariate(m).validate().is_err());
+        assert!(Bocpd::new(BocpdConfig::univariate(m)).is_err());
+    }
+    for h in [
+        Hazard::Constant {
+            expected_run_length: 0.5,
+        },
+        Hazard::Constant {
+            expected_run_length: f64::INFINITY,
+        },
+        Hazard::Table {
+            probabilities: vec![0.0],
+        },
+        Hazard::Table {
+            probabilities: vec![0.2, f64::NAN],
+        },
+    ] {
+        let cfg = BocpdConfig {
+            hazard: h,
+            ..Default::default()
+        };
+        assert!(matches!(cfg.validate(), Err(CoreError::OutOfRange { .. })));
+    }
+}
+
+#[test]
+fn detector_checkpoint_restore_and_bad_snapshots() {
+    use prudentia_core::{AssetId, MarketSnapshot, Quote, Timestamp};
+    let snap = |i: i64, price: f64| MarketSnapshot {
+        time: Timestamp::from_nanos(i * Timestamp::NANOS_PER_DAY),
+        quotes: vec![Quote {
+            asset: AssetId::new("X"),
+            time: Timestamp::from_nanos(i * Timestamp::NANOS_PER_DAY),
+            price,
+            volume: Some(1e6),
+            spread_bps: Some(2.0),
+        }],
+        indicators: vec![],
+        assets: vec![],
+    };
+    let x = wave(600);
+    let mut a = MarketRegimeDetector::new(MarketRegimeDetectorConfig::default()).unwrap();
+    let mut price = 100.0;
+    for (i, &v) in x[..300].iter().enumerate() {
+        price *= 1.0 + 0.01 * v;
+        let _ = a.step(&snap(i as i64, price)).unwrap();
+    }
+    let json = serde_json::to_string(&a).unwrap();
+    let mut b: MarketRegimeDetector = serde_json::from_str(&json).unwrap();
+    for (i, &v) in x[300..].iter().enumerate() {
+        price *= 1.0 + 0.01 * v;
+        let s = snap(300 + i as i64, price);
+        assert_eq!(a.step(&s).unwrap(), b.step(&s).unwrap());
+    }
+    assert!(a.step(&snap(1000, f64::NAN)).is_err());
+    assert!(a.step(&snap(1000, -1.0)).is_err());
+    let mut empty = snap(1000, 1.0);
+    empty.quotes.clear();
+    assert!(matches!(
+        a.step(&empty),
+        Err(RegimeError::Core(CoreError::UnknownId { .. }))
+    ));
+}
+
+#[test]
+fn linucb_and_conditional_checkpoint_restore_give_identical_decisions() {
+    let lin = LinUcb::new(LinUcbConfig {
+        n_actions: 3,
+        dim: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut a = RegimeConditionalPolicy::new(ConditionalPolicyConfig::default(), lin).unwrap();
+    let ctx = |t: usize| [1.0, ((t * 7) as f64 * 0.3).sin()];
+    let labels = [RegimeLabel::RISK_ON, RegimeLabel::RISK_OFF];
+    for t in 0..200 {
+        let _ = a.observe_regime(&RegimeState::certain(labels[(t / 50) % 2].clone()));
+        let c = a.decide(&ctx(t), t as u64).unwrap();
+        a.update(&ctx(t), c.action, 0.1 * c.action as f64 + ctx(t)[1])
+            .unwrap();
+    }
+    let json = serde_json::to_string(&a).unwrap();
+    let mut b: RegimeConditionalPolicy<LinUcb> = serde_json::from_str(&json).unwrap();
+    for t in 200..400 {
+        let st = RegimeState::certain(labels[(t / 50) % 2].clone());
+        assert_eq!(a.observe_regime(&st), b.observe_regime(&st));
+        let ca = a.decide(&ctx(t), t as u64).unwrap();
+        let cb = b.decide(&ctx(t), t as u64).unwrap();
+        assert_eq!(ca, cb);
+        let r = 0.1 * ca.action as f64 - ctx(t)[1];
+        a.update(&ctx(t), ca.action, r).unwrap();
+        b.update(&ctx(t), cb.action, r).unwrap();
+    }
+}
+
+#[test]
+fn hmm_filter_and_labeler_restore() {
+    let labeler = RegimeLabeler::new(Default::default()).unwrap();
+    let json = serde_json::to_string(&labeler).unwrap();
+    let back: RegimeLabeler = serde_json::from_str(&json).unwrap();
+    assert_eq!(labeler, back);
+    let _ = serde_json::to_string(
+        &GaussianHmm::new(prudentia_regime::hmm::HmmParams {
+            start: vec![1.0],
+            transition: vec![1.0],
+            means: vec![0.0],
+            variances: vec![1.0],
+        })
+        .unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Bocpd>();
+    check::<GaussianHmm>();
+    check::<HmmFilter>();
+    check::<RegimeLabeler>();
+    check::<MarketRegimeDetector>();
+    check::<LinUcb>();
+    check::<RegimeConditionalPolicy<LinUcb>>();
+    check::<RegimeError>();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn posterior_is_a_distribution(xs in prop::collection::vec(-50.0f64..50.0, 1..120),
+                                   lambda in 2.0f64..500.0) {
+        let cfg = BocpdConfig {
+            hazard: Hazard::Constant { expected_run_length: lambda },
+            ..Default::default()
+        };
+        let mut d = Bocpd::new(cfg).unwrap();
+        for &x in &xs {
+            let s = d.update_scalar(x).unwrap();
+            prop_assert!(s.log_evidence.is_finite());
+            prop_assert!((0.0..=1.0).contains(&s.change_probability));
+            prop_assert!(s.map_run_length <= xs.len());
+        }
+        let total: f64 = d.run_length_posterior().map(|(_, p)| p).sum();
+        prop_assert!((total - 1.0).abs() < 1e-9);
+        prop_assert!(d.run_length_posterior().all(|(_, p)| p >= 0.0));
+    }
+}
