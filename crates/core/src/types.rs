@@ -606,6 +606,20 @@ pub struct Outcome {
     pub equity: Option<f64>,
 }
 
+/// A forecast paired with what happened: what calibrators and forecast-quality trackers
+/// learn from. The pipeline emits one per forecast asset after each outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastOutcome {
+    /// The asset.
+    pub asset: AssetId,
+    /// The raw (uncalibrated) forecast made at decision time.
+    pub forecast: Forecast,
+    /// The regime label at decision time.
+    pub regime: RegimeLabel,
+    /// The realized return over the forecast's horizon.
+    pub realized: f64,
+}
+
 /// Whether a decision was made normally or fell back to a safe default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DecisionStatus {

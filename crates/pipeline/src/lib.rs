@@ -77,6 +77,7 @@ mod digest;
 mod error;
 mod history;
 mod pipeline;
+mod shared;
 
 pub use backtest::{realized_returns, walk_forward, BacktestConfig, BacktestResult};
 pub use digest::fnv1a_hex;
@@ -85,3 +86,4 @@ pub use history::ReturnHistory;
 pub use pipeline::{
     CovarianceChoice, DecisionReport, Pipeline, PipelineBuilder, PipelineConfig, StageTimings,
 };
+pub use shared::Shared;

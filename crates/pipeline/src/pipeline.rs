@@ -10,8 +10,8 @@ use prudentia_core::traits::{
 };
 use prudentia_core::validate::{check_len, check_positive};
 use prudentia_core::{
-    AssetId, CoreError, Decision, DecisionRecord, DecisionStatus, MarketSnapshot, Opportunity, Order,
-    OrderType, Outcome, RegimeState, Side, Weights,
+    AssetId, CoreError, Decision, DecisionRecord, DecisionStatus, Forecast, ForecastOutcome, MarketSnapshot,
+    Opportunity, Order, OrderType, Outcome, RegimeLabel, RegimeState, Side, Weights,
 };
 use serde::{Deserialize, Serialize};
 
@@ -145,6 +145,7 @@ pub struct PipelineBuilder {
     execution: Option<Box<dyn ExecutionPolicy>>,
     audit: Option<Box<dyn AuditSink>>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
+    forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
 }
 
 macro_rules! setter {
@@ -174,6 +175,7 @@ impl PipelineBuilder {
             execution: None,
             audit: None,
             learners: Vec::new(),
+            forecast_learners: Vec::new(),
         }
     }
     setter!(
@@ -226,6 +228,13 @@ impl PipelineBuilder {
         self
     }
 
+    /// Adds an online model updated with every (raw forecast, realized return) pair of the
+    /// last decision (calibrators, forecast-quality trackers).
+    pub fn forecast_learner(mut self, learner: Box<dyn OnlineLearner<ForecastOutcome>>) -> Self {
+        self.forecast_learners.push(learner);
+        self
+    }
+
     /// Validates the configuration and checks the required stages.
     pub fn build(self) -> PipelineResult<Pipeline> {
         self.config.validate()?;
@@ -253,6 +262,8 @@ impl PipelineBuilder {
             execution: self.execution,
             audit: self.audit,
             learners: self.learners,
+            forecast_learners: self.forecast_learners,
+            pending_forecasts: Vec::new(),
             history,
             current,
             pending: None,
@@ -282,6 +293,9 @@ pub struct Pipeline {
     execution: Option<Box<dyn ExecutionPolicy>>,
     audit: Option<Box<dyn AuditSink>>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
+    forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
+    /// Raw forecasts and regime of the last decision, for the forecast learners.
+    pending_forecasts: Vec<(AssetId, Forecast, RegimeLabel)>,
     history: ReturnHistory,
     current: Weights,
     pending: Option<Weights>,
@@ -333,6 +347,7 @@ impl Pipeline {
     pub fn decide(&mut self, snapshot: &MarketSnapshot) -> PipelineResult<DecisionReport> {
         let seed = derive_seed(self.config.seed, self.step);
         let mut timings = StageTimings::default();
+        self.pending_forecasts.clear();
 
         // 1. guard
         let t0 = Instant::now();
@@ -438,6 +453,10 @@ impl Pipeline {
             });
         }
         timings.push(Stage::Forecast, t0);
+        self.pending_forecasts = opportunities
+            .iter()
+            .map(|o| (o.asset.id.clone(), o.forecast.clone(), regime.label.clone()))
+            .collect();
         if let Some(cal) = &self.calibrator {
             let t0 = Instant::now();
             for o in &mut opportunities {
@@ -710,6 +729,22 @@ impl Pipeline {
         for l in &mut self.learners {
             l.learn(outcome).map_err(PipelineError::at(Stage::Learn))?;
         }
+        if !self.forecast_learners.is_empty() {
+            for (asset, forecast, regime) in std::mem::take(&mut self.pending_forecasts) {
+                let Some((_, realized)) = outcome.realized_returns.iter().find(|(a, _)| *a == asset) else {
+                    continue;
+                };
+                let event = ForecastOutcome {
+                    asset,
+                    forecast,
+                    regime,
+                    realized: *realized,
+                };
+                for l in &mut self.forecast_learners {
+                    l.learn(&event).map_err(PipelineError::at(Stage::Learn))?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -730,6 +765,7 @@ impl std::fmt::Debug for Pipeline {
             .field("execution", &self.execution.is_some())
             .field("audit", &self.audit.is_some())
             .field("learners", &self.learners.len())
+            .field("forecast_learners", &self.forecast_learners.len())
             .finish()
     }
 }

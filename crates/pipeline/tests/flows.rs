@@ -365,3 +365,59 @@ fn pipeline_is_send() {
     fn check<T: Send>() {}
     check::<Pipeline>();
 }
+
+#[test]
+fn forecast_learners_get_raw_forecasts_with_realized_returns_and_shared_stages_see_both_flows() {
+    #[derive(Default)]
+    struct Collect(Vec<ForecastOutcome>);
+    impl OnlineLearner<ForecastOutcome> for Collect {
+        fn learn(&mut self, e: &ForecastOutcome) -> RoleResult<()> {
+            self.0.push(e.clone());
+            Ok(())
+        }
+    }
+    /// Scales the mean by 2 when applied; counts outcomes when learning.
+    #[derive(Default)]
+    struct Doubler(usize);
+    impl Calibrator for Doubler {
+        fn calibrate(&self, f: &Forecast, _: &RegimeState) -> RoleResult<Forecast> {
+            let mut g = f.clone();
+            g.mean *= 2.0;
+            Ok(g)
+        }
+    }
+    impl OnlineLearner<Outcome> for Doubler {
+        fn learn(&mut self, _: &Outcome) -> RoleResult<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+    let collect = Shared::new(Collect::default());
+    let doubler = Shared::new(Doubler::default());
+    let mut p = PipelineBuilder::new(config())
+        .forecaster(Box::new(Momentum))
+        .calibrator(Box::new(doubler.clone()))
+        .learner(Box::new(doubler.clone()))
+        .optimizer(Box::new(LongPositive))
+        .forecast_learner(Box::new(collect.clone()))
+        .build()
+        .unwrap();
+    let snaps = snapshots(30, 8);
+    let run = walk_forward(&mut p, &snaps, &quiet()).unwrap();
+    let normal = run
+        .decisions
+        .iter()
+        .filter(|d| d.status == DecisionStatus::Normal)
+        .count();
+    let events = &collect.lock().0;
+    assert_eq!(events.len(), normal * N);
+    assert_eq!(doubler.lock().0, 29);
+    // the event carries the raw forecast; the decision the calibrated one
+    let last = run.decisions.last().unwrap();
+    let raw = &events[events.len() - N];
+    assert_eq!(last.forecasts[0].1.mean, 2.0 * raw.forecast.mean);
+    // and the realized return of the period after the decision
+    let t = snaps.len() - 2;
+    let expect = snaps[t + 1].quotes[0].price / snaps[t].quotes[0].price - 1.0;
+    assert!((raw.realized - expect).abs() < 1e-15);
+}
