@@ -7,7 +7,8 @@
 //! column. A **missing** value is an empty field; anything else must parse as a finite
 //! `f64` (`NaN`, `inf` and unparsable text are errors, not missing values). Dates must
 //! strictly increase. Leading and trailing spaces around fields are ignored; blank lines are
-//! skipped; quoting follows RFC 4180.
+//! skipped; `\n` and `\r\n` line endings and a leading UTF-8 byte-order mark are accepted;
+//! quoting follows RFC 4180.
 //!
 //! # Missing values
 //! A missing value is stored as `NaN` in [`Frame::values`] **and** flagged in
@@ -493,6 +494,8 @@ pub fn load_csv_frame<R: Read>(mut reader: R) -> DatasetResult<Frame> {
 /// [`DatasetError::BadNumber`], [`DatasetError::NonFiniteValue`],
 /// [`DatasetError::UnsortedDates`], [`DatasetError::DuplicateDate`], [`DatasetError::Csv`].
 pub fn parse_frame(text: &str) -> DatasetResult<Frame> {
+    // A UTF-8 byte-order mark (as written by some spreadsheet exports) is not part of the header.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

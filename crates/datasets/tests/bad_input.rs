@@ -377,3 +377,17 @@ fn generator_argument_errors() {
     assert!(piecewise_stream(&[(5, f64::NAN, 1.0)], 1).is_err());
     assert!(piecewise_stream(&[(5, 0.0, -1.0)], 1).is_err());
 }
+
+#[test]
+fn tolerated_variants_parse_identically() {
+    let plain = parse_frame("date,a,b\n2020-01-01,1,\n2020-01-02,2.5,3\n").unwrap();
+    for text in [
+        "date,a,b\r\n2020-01-01,1,\r\n2020-01-02,2.5,3\r\n",
+        "\u{feff}date,a,b\n2020-01-01,1,\n2020-01-02,2.5,3\n",
+        "Date, a , b\n\n2020-01-01, 1 ,\n2020-01-02,2.5,3",
+        "\"date\",\"a\",\"b\"\n2020-01-01,\"1\",\"\"\n2020-01-02,2.5e0,3\n",
+    ] {
+        let f = parse_frame(text).unwrap();
+        assert_eq!(f, plain, "{text:?}");
+    }
+}
