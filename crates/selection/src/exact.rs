@@ -153,6 +153,7 @@ struct Bnb<'a> {
     nodes: u64,
     node_limit: u64,
     deadline: Option<Instant>,
+    next_time_check: u64,
     stop: Option<SelectionStatus>,
     open_ub: f64,
     tol: f64,
@@ -199,6 +200,7 @@ impl<'a> Bnb<'a> {
             deadline: cfg
                 .time_limit_secs
                 .map(|t| Instant::now() + Duration::from_secs_f64(t.min(1e9))),
+            next_time_check: 0,
             stop: None,
             open_ub: f64::NEG_INFINITY,
             tol: p.tol(),
@@ -278,9 +280,12 @@ impl<'a> Bnb<'a> {
             return true;
         }
         if let Some(d) = self.deadline {
-            if self.nodes % 256 == 0 && Instant::now() >= d {
-                self.stop = Some(SelectionStatus::TimeLimit);
-                return true;
+            if self.nodes >= self.next_time_check {
+                self.next_time_check = self.nodes + 256;
+                if Instant::now() >= d {
+                    self.stop = Some(SelectionStatus::TimeLimit);
+                    return true;
+                }
             }
         }
         false
@@ -417,5 +422,54 @@ impl<'a> Bnb<'a> {
             self.state[x.1 as usize] = AVAIL;
         }
         self.keyed[d] = keyed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::{Constraints, ProblemConfig};
+    use ndarray::array;
+
+    fn problem(k: usize, lambda: f64) -> SelectionProblem {
+        let mu = [0.5, 0.45, 0.3, 0.2, 0.1];
+        let rho = array![
+            [1.0, 0.9, 0.1, 0.0, -0.2],
+            [0.9, 1.0, 0.1, 0.1, 0.0],
+            [0.1, 0.1, 1.0, 0.3, 0.0],
+            [0.0, 0.1, 0.3, 1.0, 0.2],
+            [-0.2, 0.0, 0.0, 0.2, 1.0]
+        ];
+        let cfg = ProblemConfig {
+            k,
+            lambda,
+            ..Default::default()
+        };
+        SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap()
+    }
+
+    #[test]
+    fn bookkeeping_is_restored_after_search() {
+        let p = problem(3, 0.4);
+        let mut b = Bnb::new(&p, &ExactConfig::default());
+        b.run();
+        assert!(b.state.iter().all(|&s| s == AVAIL));
+        assert!(b.chosen.is_empty() && b.undo.is_empty());
+        assert!(b.has_best && b.stop.is_none());
+    }
+
+    #[test]
+    fn small_instance_by_hand() {
+        // λ = 0: the top 2 returns; λ = 0.4: 0 and 1 cost 0.36, so 0 and 2 (penalty 0.04)
+        let s = ExactSolver::new(ExactConfig::default())
+            .unwrap()
+            .solve(&problem(2, 0.0));
+        assert_eq!(s.selected, vec![0, 1]);
+        let s = ExactSolver::new(ExactConfig::default())
+            .unwrap()
+            .solve(&problem(2, 0.4));
+        assert_eq!(s.selected, vec![0, 2]);
+        assert!((s.objective - (0.8 - 0.4 * 0.1)).abs() < 1e-15);
+        assert!((s.penalty - 0.04).abs() < 1e-15);
     }
 }

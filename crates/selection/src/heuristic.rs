@@ -443,3 +443,32 @@ impl<'a> Current<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::{Constraints, ProblemConfig};
+    use ndarray::Array2;
+
+    #[test]
+    fn uncorrelated_items_bound_is_tight_and_greedy_optimal() {
+        let mu = [0.1, 0.5, 0.3, 0.4, 0.2];
+        let rho = Array2::<f64>::eye(5);
+        let cfg = ProblemConfig {
+            k: 3,
+            lambda: 1.0,
+            ..Default::default()
+        };
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
+        assert!((root_upper_bound(&p) - 1.2).abs() < 1e-15);
+        let s = GreedySwap::new(GreedySwapConfig {
+            compute_bound: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .solve(&p);
+        assert_eq!(s.selected, vec![1, 2, 3]);
+        assert_eq!(s.gap, Some(0.0));
+        assert_eq!(top_k_by_return(&p).selected, vec![1, 2, 3]);
+    }
+}

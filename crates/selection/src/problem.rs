@@ -549,3 +549,71 @@ impl SelectionProblem {
         1e-12 * scale.max(1e-300) * self.k as f64
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn each_pair_once_equals_full_form_with_half_lambda() {
+        // Σ_{i,j} ρ_ij x_i x_j = K + 2 Σ_{i<j} ρ_ij x_i x_j for binary x, unit diagonal
+        let mu = [0.3, 0.25, 0.2, 0.1];
+        let rho = array![
+            [1.0, 0.8, 0.2, 0.1],
+            [0.8, 1.0, 0.3, 0.0],
+            [0.2, 0.3, 1.0, 0.4],
+            [0.1, 0.0, 0.4, 1.0]
+        ];
+        let cfg = ProblemConfig {
+            k: 2,
+            lambda: 0.2,
+            ..Default::default()
+        };
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
+        let set = [0, 1];
+        let full: f64 = set
+            .iter()
+            .map(|&i| set.iter().map(|&j| rho[[i, j]]).sum::<f64>())
+            .sum();
+        let lam_full = 0.1;
+        let f_full = 0.55 - lam_full * full;
+        assert!((p.objective(&set) - (f_full + lam_full * 2.0)).abs() < 1e-15);
+        assert!((p.objective(&set) - (0.55 - 0.2 * 0.8)).abs() < 1e-15);
+        assert!((p.average_correlation(&[0, 1, 2]) - (0.8 + 0.2 + 0.3) / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn feasibility_checks_every_constraint() {
+        let mu = [0.3, 0.25, 0.2, 0.1];
+        let rho = Array2::<f64>::eye(4);
+        let c = Constraints {
+            sectors: vec![Some("a".into()), Some("a".into()), None, None],
+            max_per_sector: Some(1),
+            must_include: vec![3],
+            must_exclude: vec![2],
+            min_expected_return: Some(0.35),
+            ..Default::default()
+        };
+        let cfg = ProblemConfig {
+            k: 2,
+            ..Default::default()
+        };
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &c).unwrap();
+        assert!(p.is_feasible(&[0, 3]));
+        assert!(!p.is_feasible(&[0, 1])); // sector cap, missing required
+        assert!(!p.is_feasible(&[2, 3])); // excluded
+        assert!(!p.is_feasible(&[3, 3])); // duplicate
+        assert!(!p.is_feasible(&[0])); // size
+        let low = Constraints {
+            min_expected_return: Some(0.36),
+            ..c
+        };
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &low).unwrap();
+        assert!(!p.is_feasible(&[1, 3])); // 0.35 < 0.36
+        assert_eq!(p.sector_of(0), Some("a"));
+        assert_eq!(p.sector_of(3), None);
+        assert!(p.with_lambda(-1.0).is_err());
+        assert_eq!(p.with_lambda(0.5).unwrap().lambda(), 0.5);
+    }
+}

@@ -112,3 +112,17 @@ impl Selection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_gap_definition() {
+        assert_eq!(relative_gap(1.1, 1.0), 0.10000000000000009);
+        assert_eq!(relative_gap(1.0, 1.0), 0.0);
+        assert_eq!(relative_gap(0.9, 1.0), 0.0); // clamped
+        assert!((relative_gap(-1.0, -2.0) - 0.5).abs() < 1e-15);
+        assert!((relative_gap(1e-9, 0.0) - 1.0).abs() < 1e-12);
+    }
+}

@@ -105,6 +105,24 @@ proptest! {
     }
 }
 
+proptest! {
+    // n up to 20: few cases, brute force enumerates up to C(20, 10) = 184756 subsets
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn exact_equals_brute_force_n15_to_20(
+        seed in any::<u64>(),
+        n in 15usize..=20,
+        k in 2usize..=10,
+        lambda in 0.0f64..2.0,
+    ) {
+        let (mu, rho) = random_instance(seed, n, 3, -0.2, 1.0);
+        let cfg = ProblemConfig { k, lambda, ..Default::default() };
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
+        check(&p)?;
+    }
+}
+
 #[test]
 fn exact_equals_brute_force_n20() {
     // A few larger instances (C(20, 8) = 125970 subsets each).
