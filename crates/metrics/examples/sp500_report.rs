@@ -2,7 +2,8 @@
 //! prudentia-datasets): the table, a few decision-quality numbers, and the equity curve with
 //! drawdowns written as SVG.
 //!
-//! Run: `cargo run -p prudentia-metrics --example sp500_report [out.svg]`
+//! Run: `cargo run -p prudentia-metrics --example sp500_report [out.svg]` (add
+//! `--features png` for a PNG next to the SVG).
 use prudentia_metrics::{
     Annualization, DsrTrials, NanPolicy, PerPeriodRate, Report, ReportConfig, Returns, RollingConfig,
     RollingReturnStats,
@@ -47,5 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| std::env::temp_dir().join("prudentia_sp500_report.svg"));
     std::fs::write(&out, report.to_svg(1000, 600)?)?;
     println!("equity curve: {}", out.display());
+    #[cfg(feature = "png")]
+    {
+        let png = out.with_extension("png");
+        std::fs::write(&png, report.to_png(1000, 600)?)?;
+        println!("equity curve: {}", png.display());
+    }
     Ok(())
 }

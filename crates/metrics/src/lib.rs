@@ -94,6 +94,10 @@ pub mod execution;
 pub mod health;
 pub mod normal;
 mod plot;
+#[cfg(feature = "png")]
+pub use plot::register_chart_font;
+#[cfg(feature = "png")]
+mod png;
 pub mod report;
 pub mod returns;
 pub mod rolling;

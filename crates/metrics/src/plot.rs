@@ -1,14 +1,21 @@
-//! Equity curve with drawdowns, drawn with plotters as SVG.
+//! Equity curve with drawdowns, drawn with plotters: SVG always, PNG with the `png` feature.
 //!
 //! Top panel: the equity curve `W_k` (starting at 1). Bottom panel: the drawdown in percent
-//! as a filled area, with the maximum drawdown's peak and trough marked. Text uses
-//! plotters' built-in font fallback, so no system fonts or libraries are needed.
+//! as a filled area, with the maximum drawdown's peak and trough marked.
 //!
-//! PNG output is not provided: plotters' bitmap backend needs a TrueType font (the `ttf`
-//! feature links the system's fontconfig/freetype; `ab_glyph` needs a font file embedded in
-//! the binary) and an image encoder, which would add dependencies and build time for a
-//! second format of the same picture. Convert the SVG if a raster image is needed.
+//! No system library is involved. Without the `png` feature, SVG text uses plotters'
+//! built-in size estimates. With it, plotters' pure-Rust `ab_glyph` rasterizer draws text
+//! with a font embedded in this crate — an ASCII subset (20 kB) of DejaVu Sans
+//! (`assets/DejaVuSans-ascii.ttf`, Bitstream Vera license with public-domain DejaVu changes,
+//! `assets/LICENSE-DejaVu`), registered with plotters as `"sans-serif"` on first use — and
+//! a minimal built-in encoder writes an uncompressed PNG (≈ 3 bytes per pixel).
+//!
+//! The `png` feature is off by default because Cargo unifies features: enabling it turns
+//! plotters' `ab_glyph` feature on for the whole build, which disables plotters' built-in
+//! font fallback, so any other plotters chart in the same build then needs a registered
+//! font — call `register_chart_font` first.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{MetricsError, MetricsResult};
@@ -21,27 +28,84 @@ fn plot_err<E: std::fmt::Display>(stage: &'static str) -> impl Fn(E) -> MetricsE
     }
 }
 
+#[cfg(feature = "png")]
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans-ascii.ttf");
+
+/// Registers the embedded DejaVu Sans subset with plotters as `"sans-serif"` (once; later
+/// calls do nothing). With the `png` feature plotters has no fallback font, so call this
+/// before drawing any other plotters chart with text in the same program.
+#[cfg(feature = "png")]
+pub fn register_chart_font() -> MetricsResult<()> {
+    ensure_font()
+}
+
+fn ensure_font() -> MetricsResult<()> {
+    #[cfg(feature = "png")]
+    {
+        static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let ok = *REGISTERED
+            .get_or_init(|| plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
+        if !ok {
+            return Err(MetricsError::Plot {
+                stage: "registering the embedded font",
+                detail: "invalid font data".to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_size(width: u32, height: u32) -> MetricsResult<()> {
+    prudentia_core::validate::check_range(
+        "width",
+        f64::from(width),
+        200.0,
+        20_000.0,
+        "in [200, 20000] pixels",
+    )?;
+    prudentia_core::validate::check_range(
+        "height",
+        f64::from(height),
+        200.0,
+        20_000.0,
+        "in [200, 20000] pixels",
+    )?;
+    Ok(())
+}
+
 impl Report {
     /// The equity curve and drawdowns as an SVG document of `width × height` pixels
-    /// (each at least 200).
+    /// (each in [200, 20000]).
     pub fn to_svg(&self, width: u32, height: u32) -> MetricsResult<String> {
-        prudentia_core::validate::check_range(
-            "width",
-            f64::from(width),
-            200.0,
-            20_000.0,
-            "in [200, 20000] pixels",
-        )?;
-        prudentia_core::validate::check_range(
-            "height",
-            f64::from(height),
-            200.0,
-            20_000.0,
-            "in [200, 20000] pixels",
-        )?;
+        check_size(width, height)?;
+        ensure_font()?;
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+            self.draw(&root, height)?;
+        }
+        Ok(svg)
+    }
+
+    /// The same chart as a PNG file (8-bit RGB, uncompressed deflate), `width × height`
+    /// pixels (each in [200, 20000]).
+    #[cfg(feature = "png")]
+    pub fn to_png(&self, width: u32, height: u32) -> MetricsResult<Vec<u8>> {
+        check_size(width, height)?;
+        ensure_font()?;
+        let mut rgb = vec![0u8; width as usize * height as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+            self.draw(&root, height)?;
+        }
+        Ok(crate::png::encode_rgb(width, height, &rgb))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, height: u32) -> MetricsResult<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        {
             root.fill(&WHITE).map_err(plot_err("filling the background"))?;
             let (upper, lower) = root.split_vertically(height * 62 / 100);
             let n = self.equity.len() - 1;
@@ -49,7 +113,7 @@ impl Report {
             let label = |x: &f64| -> String {
                 let k = x.round().max(0.0) as usize;
                 match &self.times {
-                    Some(t) if k >= 1 && k <= t.len() => t[k - 1].to_string(),
+                    Some(t) if k <= t.len() => t[k.saturating_sub(1)].to_string(),
                     _ => format!("{k}"),
                 }
             };
@@ -120,6 +184,6 @@ impl Report {
             .map_err(plot_err("drawing the drawdown area"))?;
             root.present().map_err(plot_err("finishing the document"))?;
         }
-        Ok(svg)
+        Ok(())
     }
 }

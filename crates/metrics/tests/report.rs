@@ -129,3 +129,42 @@ fn types_are_send_sync() {
     check::<MetricsError>();
     check::<Stat>();
 }
+
+#[cfg(feature = "png")]
+#[test]
+fn png_is_a_valid_image_with_text_and_lines() {
+    let png = full_report().to_png(640, 400).unwrap();
+    assert_eq!(&png[..8], &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+    // IHDR: 640 × 400, 8-bit RGB.
+    assert_eq!(&png[16..24], &[0, 0, 2, 128, 0, 0, 1, 144]);
+    assert_eq!(&png[24..26], &[8, 2]);
+    // Inflate the stored blocks and check that the picture is not blank: it has dark
+    // (text, axes) and reddish (drawdown) pixels.
+    let idat_len = u32::from_be_bytes(png[33..37].try_into().unwrap()) as usize;
+    assert_eq!(&png[37..41], b"IDAT");
+    let z = &png[41..41 + idat_len];
+    let mut raw = Vec::new();
+    let mut i = 2;
+    loop {
+        let last = z[i] & 1 == 1;
+        let len = u16::from_le_bytes([z[i + 1], z[i + 2]]) as usize;
+        raw.extend_from_slice(&z[i + 5..i + 5 + len]);
+        i += 5 + len;
+        if last {
+            break;
+        }
+    }
+    assert_eq!(raw.len(), 400 * (1 + 640 * 3));
+    let px: Vec<&[u8]> = raw
+        .chunks(1 + 640 * 3)
+        .flat_map(|row| row[1..].chunks(3))
+        .collect();
+    let dark = px.iter().filter(|p| p[0] < 80 && p[1] < 80 && p[2] < 80).count();
+    let red = px
+        .iter()
+        .filter(|p| p[0] > 200 && p[1] < 200 && p[2] < 200)
+        .count();
+    assert!(dark > 500, "{dark} dark pixels");
+    assert!(red > 100, "{red} red pixels");
+    assert!(full_report().to_png(10, 10).is_err());
+}
