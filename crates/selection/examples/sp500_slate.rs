@@ -10,7 +10,8 @@
 use ndarray::s;
 use prudentia_core::{AssetInfo, Forecast, Horizon, Opportunity};
 use prudentia_selection::{
-    explain, rolling_correlation, top_k_by_return, DiversityAwareSelector, SelectionMethod, SelectorConfig,
+    explain, rolling_correlation, top_k_by_return, DiversityAwareSelector, ExclusionReason, SelectionMethod,
+    SelectorConfig,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("K = 5, λ = 0.1, ≤ 2 per sector; μ = 252-day mean × 252, ρ = 252-day rolling correlation");
     println!(
         "{:<10}  {:<28} {:>7} {:>7}   {:<28} {:>7} {:>7}",
-        "date", "diversified slate", "Σμ", "avg ρ", "top 5 by μ", "Σμ", "avg ρ"
+        "date", "diversified slate", "Σμ", "avg ρ", "top 5 by μ (same caps)", "Σμ", "avg ρ"
     );
     let mut last = None;
     for year in 1994..=2022 {
@@ -91,7 +92,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         for x in &e.excluded {
-            println!("  out {:<5} μ {:>7.3}  {:?}", tickers[x.index], x.mu, x.reason);
+            let why = match &x.reason {
+                ExclusionReason::SwapLoss { swap_out, loss } => {
+                    format!("best swap (for {}) loses {loss:.3}", tickers[*swap_out])
+                }
+                ExclusionReason::SectorCap { sector } => format!("sector {sector} is at its cap"),
+                r => format!("{r:?}"),
+            };
+            println!("  out {:<5} μ {:>7.3}  {why}", tickers[x.index], x.mu);
         }
     }
     Ok(())

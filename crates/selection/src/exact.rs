@@ -13,7 +13,8 @@ use crate::solution::{Method, Selection, SelectionStatus};
 /// Settings of [`ExactSolver`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ExactConfig {
-    /// Stop after this many nodes and return the best slate with its gap. Default 10⁷, ≥ 1.
+    /// Stop after this many nodes and return the best slate with its gap. Default 10⁶
+    /// (about a second at n = 200), ≥ 1.
     pub node_limit: u64,
     /// Stop after this many seconds (wall clock). Default `None`. A time limit makes the
     /// result depend on machine speed; prefer the node limit when decisions must replay.
@@ -25,7 +26,7 @@ pub struct ExactConfig {
 impl Default for ExactConfig {
     fn default() -> Self {
         Self {
-            node_limit: 10_000_000,
+            node_limit: 1_000_000,
             time_limit_secs: None,
             warm_start: true,
         }

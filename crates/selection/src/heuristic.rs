@@ -409,12 +409,17 @@ impl<'a> Current<'a> {
                     p.mu[j] - lam * self.pen[j]
                 };
             }
+            let max_gain = gain.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut best = (tol, usize::MAX, usize::MAX);
             for (pos, &i) in self.set.iter().enumerate() {
                 if p.included[i] {
                     continue;
                 }
                 let contrib = p.mu[i] - lam * self.pen[i];
+                // Δ ≤ max_j g_j + λ·max ρ − contrib, and ρ ≤ 1 for a checked correlation
+                if max_gain + lam * (1.0 + 1e-9) - contrib <= best.0 {
+                    continue;
+                }
                 let si = p.sector[i];
                 let row = &p.rho[i * n..(i + 1) * n];
                 let mu_out = self.mu_sum - p.mu[i];
