@@ -11,7 +11,7 @@
 //!   `z_t = (y_t − med(y_{t−w..t−1})) / (1.4826 · MAD(y_{t−w..t−1}))`,
 //!
 //!   repaired with the median when `|z_t| > k` (default 3) and quarantined when
-//!   `|z_t| ≥ 5`. The window keeps its values sorted (binary insert/remove), so an update is
+//!   `|z_t| ≥ 5.5`. The window keeps its values sorted (binary insert/remove), so an update is
 //!   allocation-free and the MAD is found by merging two sorted runs outward from the median.
 //! - **Verdicts are values** ([`Verdict`]): `Accept`, `Repair { value, reason }`,
 //!   `Quarantine { reason }`, with typed [`Reason`]s.
@@ -63,6 +63,7 @@ pub mod eval;
 pub mod guard;
 pub mod quarantine;
 pub mod rolling;
+mod serde_f64;
 pub mod validator;
 
 pub use defense::{InputDefense, InputDefenseConfig, ReleaseMode, Released, Screening, VerdictCounts};

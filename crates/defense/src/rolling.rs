@@ -14,7 +14,7 @@ use crate::error::{DefenseError, DefenseResult};
 ///
 /// `MAD = median_i |x_i − median(x)|`; for an even count both medians average the two
 /// middle values (the convention of `numpy.median`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "RollingRepr", into = "RollingRepr")]
 pub struct RollingMedianMad {
     capacity: usize,
@@ -22,6 +22,14 @@ pub struct RollingMedianMad {
     ring: Vec<f64>,
     head: usize,
     sorted: Vec<f64>,
+}
+
+/// Equal when they hold the same values in the same arrival order (the ring's rotation is
+/// an implementation detail).
+impl PartialEq for RollingMedianMad {
+    fn eq(&self, other: &Self) -> bool {
+        self.capacity == other.capacity && self.iter_oldest_first().eq(other.iter_oldest_first())
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -104,6 +112,11 @@ impl RollingMedianMad {
         self.ring.clear();
         self.sorted.clear();
         self.head = 0;
+    }
+
+    /// The values in ascending order.
+    pub fn sorted(&self) -> &[f64] {
+        &self.sorted
     }
 
     /// The values, oldest first.

@@ -19,6 +19,7 @@ pub struct Observation {
     /// When the value was observed (source time, not arrival time).
     pub time: Timestamp,
     /// The value; `None` when the field was missing from the message.
+    #[serde(with = "crate::serde_f64::option")]
     pub value: Option<f64>,
 }
 
@@ -45,6 +46,7 @@ pub enum Reason {
     /// The value was NaN or infinite.
     NonFinite {
         /// The value.
+        #[serde(with = "crate::serde_f64::plain")]
         value: f64,
     },
     /// The value lies outside the configured range.
@@ -54,6 +56,7 @@ pub enum Reason {
         /// Lower bound (inclusive).
         min: f64,
         /// Upper bound (inclusive).
+        #[serde(with = "crate::serde_f64::plain")]
         max: f64,
     },
     /// The observation is older than `max_age` at processing time.
@@ -88,7 +91,8 @@ pub enum Reason {
     },
     /// The (transformed) value is far from the trailing-window median in robust units.
     Outlier {
-        /// Robust z-score `(y − median) / (1.4826 · MAD)`.
+        /// Robust z-score `(y − median) / (1.4826 · MAD)` (infinite when the MAD is 0).
+        #[serde(with = "crate::serde_f64::plain")]
         z: f64,
         /// The threshold that was passed.
         threshold: f64,
@@ -243,7 +247,7 @@ pub enum HampelAction {
 /// `z_t = (y_t − med(y_{t−w..t−1})) / (1.4826 · MAD(y_{t−w..t−1}))`.
 ///
 /// `|z_t| > hampel_threshold` ⇒ `hampel_action` (repair with the median by default);
-/// `|z_t| ≥ quarantine_threshold` ⇒ quarantine.
+/// `|z_t| ≥ quarantine_threshold` (default 5.5) ⇒ quarantine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ValidatorConfig {
@@ -254,7 +258,8 @@ pub struct ValidatorConfig {
     pub min_periods: usize,
     /// Hampel threshold `k` in robust standard deviations. Default 3.0; finite, > 0.
     pub hampel_threshold: f64,
-    /// MAD z-score at or above which the observation is quarantined. Default 5.0; finite,
+    /// MAD z-score at or above which the observation is quarantined. Default 5.5 (so a
+    /// spike of 6 robust standard deviations is always quarantined); finite,
     /// `>= hampel_threshold`.
     pub quarantine_threshold: f64,
     /// What to do between the two thresholds. Default [`HampelAction::Repair`].
@@ -274,6 +279,13 @@ pub struct ValidatorConfig {
     /// Maximum relative change `|x / x_ref − 1|` from the previous admitted value. Default
     /// none; finite, > 0.
     pub max_jump: Option<f64>,
+    /// Confirm a quarantined outlier as a real move when the next observation is consistent
+    /// with it: its deviation measured from the quarantined value (instead of the previous
+    /// admitted value) is within `hampel_threshold`. The confirming observation is accepted
+    /// and becomes the new reference, so a genuine jump costs one quarantined observation
+    /// while an isolated spike (followed by a value consistent with the old reference) is
+    /// still quarantined. Default true.
+    pub confirm_moves: bool,
     /// After this many consecutive outlier or jump quarantines the series is deemed to have
     /// moved to a new level: the window is cleared and the reference reset (the observation
     /// itself stays quarantined). Default 5; at least 1.
@@ -286,7 +298,7 @@ impl Default for ValidatorConfig {
             window: 21,
             min_periods: 10,
             hampel_threshold: 3.0,
-            quarantine_threshold: 5.0,
+            quarantine_threshold: 5.5,
             hampel_action: HampelAction::Repair,
             mad_scale: MAD_SCALE,
             min_scale: 0.0,
@@ -294,6 +306,7 @@ impl Default for ValidatorConfig {
             range: None,
             max_age_ns: None,
             max_jump: None,
+            confirm_moves: true,
             reanchor_after: 5,
         }
     }
@@ -391,6 +404,8 @@ pub struct Validator {
     window: RollingMedianMad,
     last_time: Option<Timestamp>,
     reference: Option<f64>,
+    /// The last value quarantined as an outlier or jump since the last admission.
+    pending: Option<f64>,
     consecutive_outliers: usize,
 }
 
@@ -404,6 +419,7 @@ impl Validator {
             window,
             last_time: None,
             reference: None,
+            pending: None,
             consecutive_outliers: 0,
         })
     }
@@ -426,6 +442,13 @@ impl Validator {
     /// The previous admitted value (reference for jumps and transforms), if any.
     pub fn reference(&self) -> Option<f64> {
         self.reference
+    }
+
+    /// The last value quarantined as an outlier or jump since the last admission: a
+    /// candidate new level that the next observation may confirm (see
+    /// [`ValidatorConfig::confirm_moves`]).
+    pub fn pending(&self) -> Option<f64> {
+        self.pending
     }
 
     /// Robust z-score of a transformed value `y` against the current window, or `None`
@@ -466,7 +489,7 @@ impl Validator {
     /// Judges one observation and advances the state. `now` is the processing time used by
     /// the staleness check (`None` skips it).
     pub fn observe(&mut self, obs: &Observation, now: Option<Timestamp>) -> Verdict {
-        let (verdict, advance_time) = self.judge(obs, now);
+        let (verdict, advance_time, confirmed) = self.judge(obs, now);
         if advance_time {
             self.last_time = Some(obs.time);
         }
@@ -474,18 +497,26 @@ impl Validator {
             Verdict::Accept | Verdict::Repair { .. } => {
                 // `judge` admits only present, finite values.
                 let x = obs.value.unwrap_or(f64::NAN);
-                if let Some(y) = self.transform(x) {
-                    self.window.push(y);
+                match (confirmed, self.pending) {
+                    (true, Some(p)) => self.move_to(p, x),
+                    _ => {
+                        if let Some(y) = self.transform(x) {
+                            self.window.push(y);
+                        }
+                    }
                 }
                 self.reference = Some(x);
+                self.pending = None;
                 self.consecutive_outliers = 0;
             }
             Verdict::Quarantine { reason } => {
                 if matches!(reason, Reason::Outlier { .. } | Reason::Jump { .. }) {
+                    self.pending = obs.value;
                     self.consecutive_outliers += 1;
                     if self.consecutive_outliers >= self.config.reanchor_after {
                         self.window.clear();
                         self.reference = obs.value;
+                        self.pending = None;
                         self.consecutive_outliers = 0;
                         if let Some(y) = obs.value.and_then(|x| self.transform(x)) {
                             self.window.push(y);
@@ -495,6 +526,24 @@ impl Validator {
             }
         }
         verdict
+    }
+
+    /// The series moved from the admitted reference to the quarantined value `p`, confirmed
+    /// by `x`: update the window to the new level.
+    fn move_to(&mut self, p: f64, x: f64) {
+        match self.config.transform {
+            Transform::Level => {
+                self.window.clear();
+                self.window.push(p);
+                self.window.push(x);
+            }
+            Transform::Difference => {
+                self.window.push(x - p);
+            }
+            Transform::LogReturn => {
+                self.window.push((x / p).ln());
+            }
+        }
     }
 
     /// Admits an observation without checks (operator override): the state advances as for
@@ -510,37 +559,56 @@ impl Validator {
                 }
                 self.reference = Some(x);
                 self.last_time = Some(obs.time);
+                self.pending = None;
                 self.consecutive_outliers = 0;
             }
         }
         Verdict::Accept
     }
 
-    fn judge(&self, obs: &Observation, now: Option<Timestamp>) -> (Verdict, bool) {
+    /// Whether `x` is consistent with the pending (quarantined) value: its robust z-score
+    /// measured from the pending value is within the Hampel threshold.
+    fn confirms_pending(&self, x: f64, median: f64) -> bool {
+        let Some(p) = self.pending.filter(|_| self.config.confirm_moves) else {
+            return false;
+        };
+        let Some((_, mad)) = self.window.median_mad() else {
+            return false;
+        };
+        let scale = (self.config.mad_scale * mad).max(self.config.min_scale);
+        let dev = match self.config.transform {
+            Transform::Level => x - p,
+            Transform::Difference => (x - p) - median,
+            Transform::LogReturn => (x / p).ln() - median,
+        };
+        dev.is_finite() && dev.abs() <= self.config.hampel_threshold * scale
+    }
+
+    fn judge(&self, obs: &Observation, now: Option<Timestamp>) -> (Verdict, bool, bool) {
         let q = |reason| Verdict::Quarantine { reason };
         if let Some(last) = self.last_time {
             if obs.time < last {
-                return (q(Reason::OutOfOrder { time: obs.time, last }), false);
+                return (q(Reason::OutOfOrder { time: obs.time, last }), false, false);
             }
             if obs.time == last {
-                return (q(Reason::DuplicateTimestamp { time: obs.time }), false);
+                return (q(Reason::DuplicateTimestamp { time: obs.time }), false, false);
             }
         }
         if let (Some(max_age_ns), Some(now)) = (self.config.max_age_ns, now) {
             let age_ns = now.as_nanos().saturating_sub(obs.time.as_nanos());
             if age_ns > max_age_ns {
-                return (q(Reason::Stale { age_ns, max_age_ns }), false);
+                return (q(Reason::Stale { age_ns, max_age_ns }), false, false);
             }
         }
         let Some(x) = obs.value else {
-            return (q(Reason::Missing), false);
+            return (q(Reason::Missing), false, false);
         };
         if !x.is_finite() {
-            return (q(Reason::NonFinite { value: x }), false);
+            return (q(Reason::NonFinite { value: x }), false, false);
         }
         if let Some((min, max)) = self.config.range {
             if x < min || x > max {
-                return (q(Reason::OutOfRange { value: x, min, max }), true);
+                return (q(Reason::OutOfRange { value: x, min, max }), true, false);
             }
         }
         if self.config.transform == Transform::LogReturn && x <= 0.0 {
@@ -551,11 +619,19 @@ impl Validator {
                     max: f64::INFINITY,
                 }),
                 true,
+                false,
             );
         }
         if let (Some(limit), Some(from)) = (self.config.max_jump, self.reference) {
             if from != 0.0 {
                 let relative = (x / from - 1.0).abs();
+                let confirmed = self
+                    .pending
+                    .filter(|p| self.config.confirm_moves && *p != 0.0)
+                    .is_some_and(|p| (x / p - 1.0).abs() <= limit);
+                if relative > limit && confirmed {
+                    return (Verdict::Accept, true, true);
+                }
                 if relative > limit {
                     return (
                         q(Reason::Jump {
@@ -565,6 +641,7 @@ impl Validator {
                             limit,
                         }),
                         true,
+                        false,
                     );
                 }
             }
@@ -572,13 +649,16 @@ impl Validator {
         if let Some(y) = self.transform(x) {
             if let Some((z, median)) = self.robust_z(y) {
                 let az = z.abs();
+                if az > self.config.hampel_threshold && self.confirms_pending(x, median) {
+                    return (Verdict::Accept, true, true);
+                }
                 if az >= self.config.quarantine_threshold {
                     let reason = Reason::Outlier {
                         z,
                         threshold: self.config.quarantine_threshold,
                         median,
                     };
-                    return (q(reason), true);
+                    return (q(reason), true, false);
                 }
                 if az > self.config.hampel_threshold {
                     let reason = Reason::Outlier {
@@ -593,11 +673,11 @@ impl Validator {
                         },
                         HampelAction::Quarantine => q(reason),
                     };
-                    return (v, true);
+                    return (v, true, false);
                 }
             }
         }
-        (Verdict::Accept, true)
+        (Verdict::Accept, true, false)
     }
 }
 
@@ -686,6 +766,29 @@ mod tests {
     #[test]
     fn level_shift_reanchors() {
         let mut v = Validator::new(ValidatorConfig::default()).unwrap();
+        let mut day = 0;
+        let mut next = |x: f64, v: &mut Validator| {
+            day += 1;
+            v.observe(&Observation::new(t(day), x), None)
+        };
+        for i in 0..30 {
+            let _ = next(1.0 + 0.01 * ((i * 7) % 5) as f64, &mut v);
+        }
+        let verdicts: Vec<_> = (0..40)
+            .map(|i| next(5.0 + 0.01 * ((i * 7) % 5) as f64, &mut v))
+            .collect();
+        let q = verdicts.iter().filter(|v| !v.is_admitted()).count();
+        assert_eq!(q, 1, "{verdicts:?}");
+        assert!(verdicts[1..].iter().all(|v| *v == Verdict::Accept));
+    }
+
+    #[test]
+    fn without_move_confirmation_a_level_shift_reanchors_after_five() {
+        let cfg = ValidatorConfig {
+            confirm_moves: false,
+            ..Default::default()
+        };
+        let mut v = Validator::new(cfg).unwrap();
         let mut day = 0;
         let mut next = |x: f64, v: &mut Validator| {
             day += 1;

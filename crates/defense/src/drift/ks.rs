@@ -166,7 +166,12 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-fn ks_2samp_sorted_unchecked(a: &[f64], b: &[f64], alternative: Alternative, method: KsMethod) -> KsResult {
+pub(crate) fn ks_2samp_sorted_unchecked(
+    a: &[f64],
+    b: &[f64],
+    alternative: Alternative,
+    method: KsMethod,
+) -> KsResult {
     let (n1, n2) = (a.len() as u64, b.len() as u64);
     let (max_s, loc_max, min_s, loc_min) = sup_differences(a, b);
     let (mut d, location, sign) =
