@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 
 use good_lp::{
     microlp, variable, variables, Expression, ResolutionError, Solution, SolutionStatus, SolverModel,
-    Variable, WithInitialSolution, WithTimeLimit,
+    Variable, WithInitialSolution, WithMipGap, WithTimeLimit,
 };
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +87,9 @@ pub struct AllocationConfig {
     pub lot_materiality: f64,
     /// Time limit of the MILP in seconds. Default 2; range `(0, 3600]`.
     pub milp_time_limit_secs: f64,
+    /// Relative optimality gap at which the MILP may stop (0 = prove optimality). Default
+    /// 1e-6 (far below the value of one lot in typical books); range `[0, 0.1]`.
+    pub milp_relative_gap: f64,
 }
 
 impl Default for AllocationConfig {
@@ -100,6 +103,7 @@ impl Default for AllocationConfig {
             mode: AllocationMode::Auto,
             lot_materiality: 0.01,
             milp_time_limit_secs: 2.0,
+            milp_relative_gap: 1e-6,
         }
     }
 }
@@ -135,6 +139,13 @@ impl AllocationConfig {
             0.0,
             3600.0,
             "in (0, 3600]",
+        )?;
+        check_range(
+            "milp_relative_gap",
+            self.milp_relative_gap,
+            0.0,
+            0.1,
+            "in [0, 0.1]",
         )?;
         Ok(())
     }
@@ -252,6 +263,8 @@ pub enum AllocationStatus {
     Optimal,
     /// Greedy rounding to lots: feasible, not proven optimal.
     Heuristic,
+    /// The MILP stopped within its relative gap `milp_relative_gap` of the optimum.
+    WithinGap,
     /// The MILP stopped at its time limit with a feasible incumbent.
     TimeLimit,
     /// The MILP failed; the greedy-lots allocation is returned.
@@ -509,13 +522,9 @@ impl Allocator {
             };
             let bound = after_adv.min(borrow_bound);
             let lot = a.lot_size * a.price;
-            // whole lots that fit, tolerant to roundoff in bound / lot
+            // whole lots that fit; a relative 1e-12 tolerance keeps a bound that equals a
+            // whole number of lots up to roundoff (e.g. target = price × lots / capital × capital)
             let bound_lots = (bound / lot * (1.0 + 1e-12)).floor().max(0.0);
-            let bound_lots = if bound_lots * lot > bound {
-                (bound_lots - 1.0).max(0.0)
-            } else {
-                bound_lots
-            };
             let sector = a.sector.as_deref().map(|s| {
                 let k = sectors.len();
                 *sectors.entry(s).or_insert(k)
@@ -733,7 +742,9 @@ fn solve_milp(
         .maximise(obj)
         .using(microlp)
         .with_time_limit(cfg.milp_time_limit_secs)
-        .with_initial_solution(initial);
+        .with_initial_solution(initial)
+        .with_mip_gap(cfg.milp_relative_gap as f32)
+        .map_err(|_| ResolutionError::Str("invalid MILP gap".into()))?;
     problem.add_constraint(gross.leq(cfg.max_gross));
     for (expr, e) in sector_loads.into_iter().zip(&excess_vars) {
         problem.add_constraint((expr - *e).leq(cfg.sector_free_fraction));
@@ -741,6 +752,7 @@ fn solve_milp(
     let solution = problem.solve()?;
     let status = match solution.status() {
         SolutionStatus::Optimal => AllocationStatus::Optimal,
+        SolutionStatus::GapLimit => AllocationStatus::WithinGap,
         _ => AllocationStatus::TimeLimit,
     };
     let x = prep

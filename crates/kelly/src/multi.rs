@@ -196,36 +196,31 @@ impl Concave for LogWealth<'_> {
     fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64> {
         let (t, n) = self.r.dim();
         let inv_t = 1.0 / t as f64;
+        let scale = inv_t.sqrt();
         grad[..n].iter_mut().for_each(|g| *g = 0.0);
-        for j in 0..n {
-            for i in 0..n {
-                hess[(i, j)] = 0.0;
-            }
-        }
+        // rows a_t = r_t / (1 + r_tᵀw) / √T, so that the Hessian is −AᵀA (one GEMM)
+        let mut a = Mat::<f64>::zeros(t, n);
         let mut value = 0.0;
-        for row in self.r.rows() {
-            let wealth = 1.0 + row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>();
+        for (k, row) in self.r.rows().into_iter().enumerate() {
+            let wealth = 1.0 + row.iter().zip(w).map(|(x, y)| x * y).sum::<f64>();
             if wealth <= 0.0 {
                 return None;
             }
             value += wealth.ln();
             let inv = 1.0 / wealth;
-            let inv2 = inv * inv * inv_t;
             for i in 0..n {
                 grad[i] += row[i] * inv * inv_t;
-                let ri = row[i] * inv2;
-                if ri != 0.0 {
-                    for j in 0..=i {
-                        hess[(i, j)] -= ri * row[j];
-                    }
-                }
+                a[(k, i)] = row[i] * inv * scale;
             }
         }
-        for i in 0..n {
-            for j in 0..i {
-                hess[(j, i)] = hess[(i, j)];
-            }
-        }
+        faer::linalg::matmul::matmul(
+            hess.as_mut(),
+            faer::Accum::Replace,
+            a.transpose(),
+            a.as_ref(),
+            -1.0,
+            faer::Par::Seq,
+        );
         Some(value * inv_t)
     }
 

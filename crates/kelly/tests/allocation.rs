@@ -222,9 +222,92 @@ proptest! {
         // cuts account for the gap between targets and positions
         let target_total: f64 = alloc.positions.iter().map(|p| p.target_notional.abs()).sum();
         prop_assert!((target_total - gross - alloc.cuts.total()).abs() <= 1e-6 * capital.max(target_total));
+        if mode == AllocationMode::Milp {
+            // the MILP ran and returned a solution (no silent fallback)
+            prop_assert!(alloc.milp_objective.is_some(), "status {:?}", alloc.status);
+        }
         if let Some(m) = alloc.milp_objective {
             prop_assert!(m >= alloc.greedy_objective - 1e-9, "milp {m} < greedy {}", alloc.greedy_objective);
         }
         prop_assert!(alloc.objective >= alloc.greedy_objective - 1e-9);
+    }
+}
+
+/// Brute-force optimum over all lot counts (small problems only).
+fn brute_force(names: &[(f64, f64, f64, usize)], cfg: &AllocationConfig, capital: f64) -> f64 {
+    // names: (lot notional, max lots, priority, sector)
+    let mut best = 0.0_f64;
+    let mut counts = vec![0usize; names.len()];
+    loop {
+        let mut used = 0.0;
+        let mut value = 0.0;
+        let mut load = [0.0; 3];
+        for (k, &(lot, _, u, s)) in names.iter().enumerate() {
+            let x = counts[k] as f64 * lot;
+            used += x;
+            value += u * x;
+            load[s] += x;
+        }
+        if used <= cfg.max_gross * capital * (1.0 + 1e-12) {
+            let excess: f64 = load
+                .iter()
+                .map(|l| (l - cfg.sector_free_fraction * capital).max(0.0))
+                .sum();
+            best = best.max((value - cfg.sector_penalty * excess) / capital);
+        }
+        // next combination
+        let mut k = 0;
+        loop {
+            if k == names.len() {
+                return best;
+            }
+            if (counts[k] as f64) < names[k].1 {
+                counts[k] += 1;
+                break;
+            }
+            counts[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+
+    /// With lots that matter, the MILP (gap 0) reaches the brute-force optimum, and is never
+    /// below the greedy allocation.
+    #[test]
+    fn milp_is_optimal_on_small_problems(
+        spec in prop::collection::vec((10.0..200.0f64, 1u32..6, 0.2..2.0f64, 0usize..3), 1..5),
+        gross in 0.3..1.5f64,
+        free in 0.0..0.6f64,
+        penalty in 0.0..2.0f64,
+    ) {
+        let capital = 1_000.0;
+        // lot = 1 share at `price`; target fraction allows `max lots` lots exactly
+        let assets: Vec<AssetInfo> = spec.iter().enumerate().map(|(i, &(price, _, _, s))| {
+            let sector = format!("S{s}");
+            asset(&format!("N{i}"), price, 1.0, None, None, Some(&sector))
+        }).collect();
+        let items: Vec<_> = assets.iter().zip(&spec).map(|(a, &(price, lots, u, _))| AllocationItem {
+            asset: a,
+            target_fraction: price * lots as f64 / capital,
+            priority: u,
+        }).collect();
+        let cfg = AllocationConfig {
+            max_name_fraction: 100.0,
+            max_gross: gross,
+            sector_free_fraction: free,
+            sector_penalty: penalty,
+            mode: AllocationMode::Milp,
+            milp_relative_gap: 0.0,
+            ..Default::default()
+        };
+        let alloc = Allocator::new(cfg).unwrap().allocate(&items, capital).unwrap();
+        let names: Vec<_> = spec.iter().map(|&(p, l, u, s)| (p, l as f64, u, s)).collect();
+        let best = brute_force(&names, &cfg, capital);
+        let milp = alloc.milp_objective.expect("MILP ran");
+        prop_assert!(milp >= alloc.greedy_objective - 1e-9);
+        prop_assert!((alloc.objective - best).abs() < 1e-7, "MILP {} vs brute force {best}", alloc.objective);
     }
 }
