@@ -58,6 +58,8 @@ pub(crate) enum CvarForm<'c> {
     None,
     Full,
     Cuts(&'c [Cut]),
+    /// The R–U LP restricted to a subset of scenarios (scale still 1/((1−α)T) over all T).
+    Subset(&'c [usize]),
 }
 
 /// Meaning of a row.
@@ -234,6 +236,11 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
     let scen = r.scenarios;
     match spec.cvar {
         CvarForm::None => {}
+        CvarForm::Subset(sub) => {
+            lay.zeta = Some(next);
+            lay.z = Some((next + 1, sub.len()));
+            next += 1 + sub.len();
+        }
         CvarForm::Full => {
             let t = scen.map_or(0, |s| s.nrows());
             lay.zeta = Some(next);
@@ -389,29 +396,34 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
     let cvar_limit_on = l.cvar_max.is_some() && on(LimitGroup::Cvar);
     match spec.cvar {
         CvarForm::None => {}
-        CvarForm::Full => {
-            let (zeta, (z, t)) = (lay.zeta.unwrap_or(0), lay.z.unwrap_or((0, 0)));
+        CvarForm::Full | CvarForm::Subset(_) => {
+            let (zeta, (z, k)) = (lay.zeta.unwrap_or(0), lay.z.unwrap_or((0, 0)));
+            let t_all = scen.map_or(0, |s| s.nrows());
+            let pick = |j: usize| match spec.cvar {
+                CvarForm::Subset(sub) => sub[j],
+                _ => j,
+            };
             if let Some(sc) = scen {
-                for s in 0..t {
-                    let row = sc.row(s);
+                for j in 0..k {
+                    let row = sc.row(pick(j));
                     ineq.push(
                         row.iter()
                             .enumerate()
                             .map(|(i, &v)| (i, -v))
-                            .chain([(zeta, -1.0), (z + s, -1.0)]),
+                            .chain([(zeta, -1.0), (z + j, -1.0)]),
                         0.0,
                         None,
                         1.0,
                     );
                 }
             }
-            for s in 0..t {
-                ineq.push([(z + s, -1.0)], 0.0, None, 1.0);
+            for j in 0..k {
+                ineq.push([(z + j, -1.0)], 0.0, None, 1.0);
             }
             if cvar_limit_on {
-                let c = tail_scale(cfg.alpha, t);
+                let c = tail_scale(cfg.alpha, t_all);
                 ineq.push(
-                    std::iter::once((zeta, 1.0)).chain((0..t).map(|s| (z + s, c))),
+                    std::iter::once((zeta, 1.0)).chain((0..k).map(|j| (z + j, c))),
                     l.cvar_max.unwrap_or(f64::INFINITY),
                     Some(LimitId::CvarMax),
                     1.0,
@@ -460,12 +472,12 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
     }
     if cvar_pen > 0.0 {
         match spec.cvar {
-            CvarForm::Full => {
-                let (z, t) = lay.z.unwrap_or((0, 0));
+            CvarForm::Full | CvarForm::Subset(_) => {
+                let (z, k) = lay.z.unwrap_or((0, 0));
                 q[lay.zeta.unwrap_or(0)] = cvar_pen;
-                let c = cvar_pen * tail_scale(cfg.alpha, t);
-                for s in 0..t {
-                    q[z + s] = c;
+                let c = cvar_pen * tail_scale(cfg.alpha, scen.map_or(1, |s| s.nrows()));
+                for qz in &mut q[z..z + k] {
+                    *qz = c;
                 }
             }
             CvarForm::Cuts(_) => {

@@ -33,7 +33,13 @@ pub enum CvarMethod {
     /// Künzi-Bay & Mayer (2006) cutting planes: CVaR as a maximum over scenario subsets,
     /// adding the most violated cut each round and re-solving a small master problem.
     CuttingPlane,
-    /// Cutting planes when there are more than 4·n scenarios, else the full LP.
+    /// Scenario generation: the R–U LP over a working subset of scenarios (initially the
+    /// worst 2⌈(1−α)T⌉ + n losses of the equal-weight book), adding every scenario whose loss
+    /// exceeds the current VaR variable ζ until none does. Each added scenario is a cut
+    /// `zₛ ≥ ℓₛ(w) − ζ` of the full LP, so the end point is the full LP's optimum; the LPs
+    /// solved are a fraction of its size because only tail scenarios matter.
+    ScenarioGeneration,
+    /// Scenario generation when there are more than 4·n scenarios, else the full LP.
     #[default]
     Auto,
 }

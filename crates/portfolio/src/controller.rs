@@ -6,8 +6,12 @@
 //! and after each period the multipliers take a projected dual (sub)gradient step on the
 //! measured constraint violations (Boyd & Vandenberghe 2004, ch. 5):
 //!
-//! `λ_c ← Π_[0, λ_c,max]( λ_c + η_c,t · (CVaR_t − b_c) / b_c )`
-//! `λ_τ ← Π_[0, λ_τ,max]( λ_τ + η_τ,t · (turnover_t − b_τ) / b_τ )`
+//! `λ_c ← Π_[0, λ_c,max]( λ_c + η_c,t · (CVaR_t − ρ·b_c) / b_c )`
+//! `λ_τ ← Π_[0, λ_τ,max]( λ_τ + η_τ,t · (turnover_t − ρ·b_τ) / b_τ )`
+//!
+//! where ρ ≤ 1 (`target_fraction`) aims the multipliers slightly inside the budgets: the
+//! stochastic dual iterates oscillate around their target, and the headroom keeps the
+//! realized averages under the budget itself.
 //!
 //! **Step-size rule.** `η_·,t = η_·,0 · (1 + t)^(−κ)` with `κ ∈ [0, 1)`. The violation is
 //! normalized by its budget so that η is in penalty units per 100 % overshoot. κ > 0 gives
@@ -40,6 +44,8 @@ pub struct PrimalDualConfig {
     pub turnover_step: f64,
     /// κ, the step decay exponent (default 0.3, in [0, 1)).
     pub decay: f64,
+    /// ρ, the fraction of each budget the multipliers aim at (default 0.9, in (0, 1]).
+    pub target_fraction: f64,
     /// Upper projection bound of λ_c (default 100, > 0).
     pub max_cvar_penalty: f64,
     /// Upper projection bound of λ_τ (default 1, > 0).
@@ -56,6 +62,7 @@ impl Default for PrimalDualConfig {
             cvar_step: 0.5,
             turnover_step: 0.002,
             decay: 0.3,
+            target_fraction: 0.9,
             max_cvar_penalty: 100.0,
             max_turnover_penalty: 1.0,
         }
@@ -101,6 +108,13 @@ impl PrimalDualConfig {
                     expected: "in [0, max penalty]",
                 });
             }
+        }
+        if !(self.target_fraction > 0.0 && self.target_fraction <= 1.0) {
+            return Err(PortfolioError::InvalidConfig {
+                field: "target_fraction",
+                value: self.target_fraction,
+                expected: "in (0, 1]",
+            });
         }
         if !(self.decay.is_finite() && (0.0..1.0).contains(&self.decay)) {
             return Err(PortfolioError::InvalidConfig {
@@ -207,8 +221,9 @@ impl PrimalDualController {
         let c = &self.config;
         let s = &mut self.state;
         let eta = (1.0 + s.periods as f64).powf(-c.decay);
-        let gc = (outcome.cvar - c.cvar_budget) / c.cvar_budget;
-        let gt = (outcome.turnover - c.turnover_budget) / c.turnover_budget;
+        let rho = c.target_fraction;
+        let gc = (outcome.cvar - rho * c.cvar_budget) / c.cvar_budget;
+        let gt = (outcome.turnover - rho * c.turnover_budget) / c.turnover_budget;
         s.cvar_penalty = (s.cvar_penalty + c.cvar_step * eta * gc).clamp(0.0, c.max_cvar_penalty);
         s.turnover_penalty =
             (s.turnover_penalty + c.turnover_step * eta * gt).clamp(0.0, c.max_turnover_penalty);
@@ -234,6 +249,7 @@ mod tests {
     #[test]
     fn raises_when_over_and_lowers_when_under() {
         let mut c = PrimalDualController::new(PrimalDualConfig {
+            target_fraction: 1.0,
             initial_cvar_penalty: 1.0,
             initial_turnover_penalty: 0.01,
             decay: 0.0,

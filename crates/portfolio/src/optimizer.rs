@@ -430,7 +430,7 @@ impl PortfolioOptimizer {
             let r = self.resolve(&problem, problem.covariance.as_ref())?;
             let none = BTreeSet::new();
             let cvar = needs_cvar(&self.config, &none, false);
-            if cvar && self.use_cuts(&r) {
+            if cvar && self.cvar_method(&r) != CvarMethod::FullLp {
                 None
             } else {
                 let spec = Spec {
@@ -463,12 +463,12 @@ impl PortfolioOptimizer {
         Ok(result)
     }
 
-    fn use_cuts(&self, r: &Resolved<'_>) -> bool {
+    fn cvar_method(&self, r: &Resolved<'_>) -> CvarMethod {
         let t = r.scenarios.map_or(0, |s| s.nrows());
         match self.config.cvar_method {
-            CvarMethod::FullLp => false,
-            CvarMethod::CuttingPlane => true,
-            CvarMethod::Auto => t > 4 * r.n,
+            CvarMethod::Auto if t > 4 * r.n => CvarMethod::ScenarioGeneration,
+            CvarMethod::Auto => CvarMethod::FullLp,
+            m => m,
         }
     }
 
@@ -488,8 +488,14 @@ impl PortfolioOptimizer {
         let none = BTreeSet::new();
         let cvar = needs_cvar(cfg, &none, false);
         let built;
-        let outcome = if cvar && self.use_cuts(r) {
-            match self.solve_cuts(r) {
+        let method = if cvar { Some(self.cvar_method(r)) } else { None };
+        let decomposed = match method {
+            Some(CvarMethod::CuttingPlane) => Some(self.solve_cuts(r)),
+            Some(CvarMethod::ScenarioGeneration) => Some(self.solve_scenarios(r)),
+            _ => None,
+        };
+        let outcome = if let Some(d) = decomposed {
+            match d {
                 Ok((raw, asm, info)) => {
                     built = asm;
                     Ok((raw, &built, info))
@@ -512,6 +518,7 @@ impl PortfolioOptimizer {
             run(asm, cfg).map(|raw| {
                 let info = SolveInfo {
                     iterations: raw.iterations,
+                    cvar_method: method,
                     reduced_accuracy: raw.status == SolverStatus::AlmostSolved,
                     variables: asm.layout.nvar,
                     rows: asm.b.len(),
@@ -572,7 +579,7 @@ impl PortfolioOptimizer {
         seen.insert(vec![u64::MAX; t.div_ceil(64)]);
         let none = BTreeSet::new();
         let mut info = SolveInfo {
-            cutting_plane: true,
+            cvar_method: Some(CvarMethod::CuttingPlane),
             ..Default::default()
         };
         let mut losses = Vec::with_capacity(t);
@@ -629,6 +636,72 @@ impl PortfolioOptimizer {
                 coef,
                 zeta: -c * count as f64,
             });
+        }
+    }
+
+    /// Scenario generation (see [`CvarMethod::ScenarioGeneration`]).
+    fn solve_scenarios(&self, r: &Resolved<'_>) -> Result<(Raw, Assembled, SolveInfo), PortfolioError> {
+        let cfg = &self.config;
+        let Some(sc) = r.scenarios else {
+            return Err(PortfolioError::MissingRiskModel {
+                needed_by: "CVaR",
+                missing: "scenarios",
+            });
+        };
+        let (t, n) = sc.dim();
+        let tail = ((1.0 - cfg.alpha) * t as f64).ceil() as usize;
+        let k0 = (2 * tail + n).min(t);
+        let mut losses = Vec::with_capacity(t);
+        let ew: Vec<f64> = vec![1.0 / n as f64; n];
+        losses_into(sc, &ew, &mut losses);
+        let mut order: Vec<usize> = (0..t).collect();
+        if k0 < t {
+            order.select_nth_unstable_by(k0, |a, b| losses[*b].total_cmp(&losses[*a]));
+        }
+        let mut subset: Vec<usize> = order[..k0].to_vec();
+        subset.sort_unstable();
+        let mut member = vec![false; t];
+        for &s in &subset {
+            member[s] = true;
+        }
+        let none = BTreeSet::new();
+        let mut info = SolveInfo {
+            cvar_method: Some(CvarMethod::ScenarioGeneration),
+            ..Default::default()
+        };
+        loop {
+            info.cut_rounds += 1;
+            let spec = Spec {
+                disabled: &none,
+                feasibility_only: false,
+                cvar: CvarForm::Subset(&subset),
+            };
+            let asm = assemble(cfg, r, &spec);
+            let mut raw = run(&asm, cfg)?;
+            info.iterations += raw.iterations;
+            info.variables = asm.layout.nvar;
+            info.rows = asm.b.len();
+            info.reduced_accuracy |= raw.status == SolverStatus::AlmostSolved;
+            if !is_solved(raw.status) {
+                return Ok((raw, asm, info));
+            }
+            let zeta = raw.x[asm.layout.zeta.unwrap_or(0)];
+            losses_into(sc, &raw.x[..n], &mut losses);
+            let tol = cfg.solver.cut_tolerance * zeta.abs().max(1.0);
+            let before = subset.len();
+            for (s, l) in losses.iter().enumerate() {
+                if !member[s] && *l > zeta + tol {
+                    member[s] = true;
+                    subset.push(s);
+                }
+            }
+            if subset.len() == before {
+                return Ok((raw, asm, info));
+            }
+            if info.cut_rounds >= cfg.solver.max_cut_rounds {
+                raw.status = SolverStatus::MaxIterations;
+                return Ok((raw, asm, info));
+            }
         }
     }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::FallbackPolicy;
+use crate::config::{CvarMethod, FallbackPolicy};
 
 /// A group of limits, the unit in which infeasibility is diagnosed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -260,14 +260,14 @@ pub struct FallbackRecord {
 }
 
 /// How the solve went.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SolveInfo {
     /// Interior-point iterations (summed over cutting-plane rounds).
     pub iterations: u32,
-    /// Cutting-plane rounds (0 for a direct solve).
+    /// Rounds of the decomposition method (0 for a direct solve).
     pub cut_rounds: usize,
-    /// Whether the cutting-plane method was used.
-    pub cutting_plane: bool,
+    /// The CVaR method used (`None` when the problem has no CVaR term or limit).
+    pub cvar_method: Option<CvarMethod>,
     /// Whether Clarabel reported reduced accuracy (`AlmostSolved`).
     pub reduced_accuracy: bool,
     /// Primal variables and constraint rows of the (last) conic problem.

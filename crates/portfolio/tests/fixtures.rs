@@ -80,6 +80,14 @@ fn mean_cvar_long_only_matches_cvxpy_full_lp() {
 }
 
 #[test]
+fn mean_cvar_long_only_matches_cvxpy_scenario_generation() {
+    let f = fixture("mean_cvar_long_only.json");
+    for case in f["cases"].as_array().unwrap() {
+        mean_cvar_case(case, CvarMethod::ScenarioGeneration);
+    }
+}
+
+#[test]
 fn mean_cvar_long_only_matches_cvxpy_cutting_plane() {
     let f = fixture("mean_cvar_long_only.json");
     for case in f["cases"].as_array().unwrap() {
@@ -156,4 +164,5 @@ fn long_short_mv(method: CvarMethod) {
 fn long_short_mean_variance_every_limit_matches_cvxpy() {
     long_short_mv(CvarMethod::FullLp);
     long_short_mv(CvarMethod::CuttingPlane);
+    long_short_mv(CvarMethod::ScenarioGeneration);
 }
