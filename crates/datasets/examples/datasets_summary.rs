@@ -3,23 +3,10 @@
 //!
 //! Run with `cargo run -p prudentia-datasets --example datasets_summary`.
 
-use prudentia_datasets::{
-    factor_etfs, fama_french_monthly, sector_of, sp500_index, sp500_index_ohlcv, sp500_stocks, vix,
-    DatasetError, Frame, SyntheticConfig, SyntheticMarket,
-};
-
-type Loader = fn() -> Result<Frame, DatasetError>;
+use prudentia_datasets::{sector_of, sp500_stocks, DatasetError, SyntheticConfig, SyntheticMarket, LOADERS};
 
 fn main() -> Result<(), DatasetError> {
-    let loaders: [(&str, Loader); 6] = [
-        ("sp500_stocks", sp500_stocks),
-        ("sp500_index", sp500_index),
-        ("sp500_index_ohlcv", sp500_index_ohlcv),
-        ("vix", vix),
-        ("factor_etfs", factor_etfs),
-        ("fama_french_monthly", fama_french_monthly),
-    ];
-    for (name, load) in loaders {
+    for (name, load) in LOADERS {
         println!("{name}: {}", load()?);
     }
     let stocks = sp500_stocks()?;

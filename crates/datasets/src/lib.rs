@@ -86,7 +86,7 @@ pub use forecast::{ForecastPanel, ForecasterSpec};
 pub use frame::{align, load_csv_frame, parse_frame, Frame, PriceFrame, ReturnFrame};
 pub use real::{
     factor_etfs, fama_french_monthly, sector_of, sp500_assets, sp500_index, sp500_index_ohlcv, sp500_stocks,
-    vix, SP500_SECTORS,
+    vix, Loader, LOADERS, SP500_SECTORS,
 };
 pub use stream::{piecewise_stream, Segment};
 pub use synthetic::{RegimeSpec, SyntheticConfig, SyntheticMarket};

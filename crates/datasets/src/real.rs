@@ -121,6 +121,19 @@ pub fn fama_french_monthly() -> DatasetResult<Frame> {
     cached(&CELL, FAMA_FRENCH_MONTHLY_CSV)
 }
 
+/// A loader of one embedded data set.
+pub type Loader = fn() -> DatasetResult<Frame>;
+
+/// Every embedded data set as `(name, loader)`, the name being the loader's function name.
+pub const LOADERS: [(&str, Loader); 6] = [
+    ("sp500_stocks", sp500_stocks),
+    ("sp500_index", sp500_index),
+    ("sp500_index_ohlcv", sp500_index_ohlcv),
+    ("vix", vix),
+    ("factor_etfs", factor_etfs),
+    ("fama_french_monthly", fama_french_monthly),
+];
+
 /// GICS sectors of the 20 stocks in [`sp500_stocks`], as `(ticker, sector)` in the file's
 /// column order.
 pub const SP500_SECTORS: [(&str, &str); 20] = [
