@@ -143,7 +143,7 @@ pub fn top_k_by_return(p: &SelectionProblem) -> Selection {
 fn finish(p: &SelectionProblem, cur: Current<'_>, ok: bool, bound: bool, method: Method) -> Selection {
     let ub = if bound { Some(root_upper_bound(p)) } else { None };
     if !ok || !p.is_feasible(&cur.set) {
-        return Selection::from_set(p, Vec::new(), ub, 0, SelectionStatus::Infeasible, method);
+        return Selection::from_set(p, Vec::new(), ub, 0, SelectionStatus::NotFound, method);
     }
     Selection::from_set(p, cur.set, ub, 0, SelectionStatus::Heuristic, method)
 }

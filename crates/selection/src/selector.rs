@@ -240,7 +240,8 @@ impl DiversityAwareSelector {
 
 /// The [`Slate`] carries indices, objective and gap; the full [`Selection`] (status, bound,
 /// nodes) is available from [`DiversityAwareSelector::select_detailed`]. When no slate meets
-/// the constraints (status [`SelectionStatus::Infeasible`](crate::SelectionStatus)), the
+/// the constraints (status [`Infeasible`](crate::SelectionStatus::Infeasible) or, from a
+/// heuristic, [`NotFound`](crate::SelectionStatus::NotFound)), the
 /// slate is empty with `gap = None`.
 impl Selector for DiversityAwareSelector {
     fn select(&self, opportunities: &[Opportunity], correlation: ArrayView2<'_, f64>) -> RoleResult<Slate> {

@@ -15,9 +15,12 @@ pub enum SelectionStatus {
     TimeLimit,
     /// A heuristic produced the slate; optimality is not proven.
     Heuristic,
-    /// No slate satisfies every constraint (the minimum expected return together with the
-    /// sector caps). `selected` is empty and `objective` 0.
+    /// Proven: no slate satisfies every constraint (the minimum expected return together
+    /// with the sector caps). `selected` is empty and `objective` 0.
     Infeasible,
+    /// A heuristic found no slate meeting every constraint; one may still exist (the exact
+    /// solver decides). `selected` is empty and `objective` 0.
+    NotFound,
 }
 
 /// Which algorithm produced a [`Selection`].
@@ -74,7 +77,7 @@ impl Selection {
         method: Method,
     ) -> Self {
         set.sort_unstable();
-        if status == SelectionStatus::Infeasible || set.is_empty() {
+        if matches!(status, SelectionStatus::Infeasible | SelectionStatus::NotFound) || set.is_empty() {
             return Self {
                 selected: Vec::new(),
                 objective: 0.0,

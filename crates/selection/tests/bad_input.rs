@@ -6,8 +6,8 @@ use ndarray::{array, Array2};
 use prudentia_core::estimators::NearestCorrelationConfig;
 use prudentia_core::CoreError;
 use prudentia_selection::{
-    Constraints, CorrelationConfig, CorrelationPolicy, ExactConfig, ExactSolver, ProblemConfig,
-    SelectionError, SelectionProblem, SelectionStatus,
+    Constraints, CorrelationConfig, CorrelationPolicy, ExactConfig, ExactSolver, GreedySwap,
+    GreedySwapConfig, ProblemConfig, SelectionError, SelectionProblem, SelectionStatus,
 };
 
 fn eye(n: usize) -> Array2<f64> {
@@ -304,4 +304,7 @@ fn unreachable_min_return_is_an_error_and_cap_blocked_is_a_status() {
     let s = ExactSolver::new(ExactConfig::default()).unwrap().solve(&p);
     assert_eq!(s.status, SelectionStatus::Infeasible);
     assert!(s.selected.is_empty());
+    let h = GreedySwap::new(GreedySwapConfig::default()).unwrap().solve(&p);
+    assert_eq!(h.status, SelectionStatus::NotFound);
+    assert!(h.selected.is_empty());
 }
