@@ -619,6 +619,14 @@ mod tests {
     }
 
     #[test]
+    fn tokenizer_errors_map_to_csv_variant() {
+        // For `&str` input the csv tokenizer cannot fail (valid UTF-8, flexible rows, no I/O);
+        // the mapping is still checked.
+        let e = csv_error(csv::Error::from(std::io::Error::other("boom")));
+        assert!(matches!(e, DatasetError::Csv { line: 0, .. }));
+    }
+
+    #[test]
     fn returns_propagate_missing() {
         let f = parse_frame("date,a\n2020-01-01,1\n2020-01-02,\n2020-01-03,2\n2020-01-06,4\n").unwrap();
         let r = f.simple_returns().unwrap();
