@@ -14,7 +14,9 @@
 //! `Σᵢ xᵢ ≤ γ C`, where `C` is capital, `uᵢ` a priority (default 1: the objective is the
 //! deployed share of the targets), `κ` the per-name cap, `ρ` the ADV participation limit,
 //! `γ` the gross limit, and `λ` the crowding penalty on sector exposure above a free share
-//! `φ` of capital. With lots, `xᵢ = nᵢ ℓᵢ pᵢ` with integer `nᵢ`.
+//! `φ` of capital. With lots, `xᵢ = nᵢ ℓᵢ pᵢ` with integer `nᵢ`. The ADV limit bounds the
+//! whole position (the trade from flat), a conservative bound on the trade from the current
+//! book; shorts without known borrow (`None`) get no borrow.
 //!
 //! # Methods
 //! - **Continuous** (fractional shares): the problem is a fractional knapsack with a concave

@@ -25,6 +25,15 @@
 //! band) can cross it, which is why the sizer composes the governor with a volatility cap
 //! (bounding ℓ) and, optionally, a drawdown-budget cap
 //! `|f| ≤ (d₁ − d) / ((1 − d) k σ)` (a `k`-sigma loss cannot cross the stop).
+//!
+//! # Re-arming
+//! A governor at its hard stop holds no exposure, so equity stops moving and the drawdown
+//! never recovers: the stop is permanent. That is the default. With
+//! `recovery_half_life = Some(h)` the reference peak decays toward current equity,
+//! `peak ← equity + (peak − equity) · 2^(−1/h)` per observation (then `max(peak, equity)`),
+//! so after a stop the drawdown, and with it the exposure, comes back smoothly over a few
+//! half-lives. The price: the drawdown is then measured from the decayed peak, so the
+//! all-time drawdown of a re-armed strategy can exceed `d₁` across several episodes.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +55,11 @@ pub struct DrawdownGovernorConfig {
     /// Power `p` of the schedule: 1 linear, > 1 convex (cuts earlier), < 1 concave. Default 1;
     /// range `[0.1, 10]`.
     pub exponent: f64,
+    /// Half-life, in observations, of the reference peak's decay toward equity (see
+    /// "Re-arming"); `None` = the peak never decays and the hard stop is permanent.
+    /// Default `None`; range `[1, 1e9]`.
+    #[serde(default)]
+    pub recovery_half_life: Option<f64>,
 }
 
 impl Default for DrawdownGovernorConfig {
@@ -54,6 +68,7 @@ impl Default for DrawdownGovernorConfig {
             start_drawdown: 0.05,
             stop_drawdown: 0.20,
             exponent: 1.0,
+            recovery_half_life: None,
         }
     }
 }
@@ -83,6 +98,9 @@ impl DrawdownGovernorConfig {
             });
         }
         check_range("exponent", self.exponent, 0.1, 10.0, "in [0.1, 10]")?;
+        if let Some(h) = self.recovery_half_life {
+            check_range("recovery_half_life", h, 1.0, 1e9, "in [1, 1e9] observations")?;
+        }
         Ok(())
     }
 
@@ -158,6 +176,11 @@ impl DrawdownGovernor {
     pub fn observe(&mut self, equity: f64) -> KellyResult<f64> {
         check_capital("equity", equity)?;
         let s = &mut self.state;
+        if let Some(h) = self.config.recovery_half_life {
+            if s.peak_equity > equity {
+                s.peak_equity = equity + (s.peak_equity - equity) * 0.5_f64.powf(1.0 / h);
+            }
+        }
         if equity > s.peak_equity {
             s.peak_equity = equity;
         }
@@ -236,11 +259,36 @@ mod tests {
     }
 
     #[test]
+    fn recovery_half_life_rearms_after_a_stop() {
+        let mut g = DrawdownGovernor::new(DrawdownGovernorConfig {
+            recovery_half_life: Some(10.0),
+            ..Default::default()
+        })
+        .unwrap();
+        g.observe(100.0).unwrap();
+        assert_eq!(g.observe(75.0).unwrap(), 0.0); // past the 20 % stop
+                                                   // flat equity: the peak gap halves every 10 observations
+        let mut last = 0.0;
+        for _ in 0..60 {
+            let m = g.observe(75.0).unwrap();
+            assert!(m >= last);
+            last = m;
+        }
+        // gap 25 · 2^(−61/10) ≈ 0.36 → drawdown < 0.5 % < start: fully re-armed
+        assert_eq!(last, 1.0);
+        let mut permanent = DrawdownGovernor::new(DrawdownGovernorConfig::default()).unwrap();
+        permanent.observe(100.0).unwrap();
+        for _ in 0..100 {
+            assert_eq!(permanent.observe(75.0).unwrap(), 0.0);
+        }
+    }
+
+    #[test]
     fn config_validation_names_field() {
         let c = DrawdownGovernorConfig {
             start_drawdown: 0.3,
             stop_drawdown: 0.2,
-            exponent: 1.0,
+            ..Default::default()
         };
         assert!(matches!(
             c.validate(),

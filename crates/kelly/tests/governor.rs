@@ -9,6 +9,7 @@ fn config() -> impl Strategy<Value = DrawdownGovernorConfig> {
         start_drawdown: start,
         stop_drawdown: (start + width).min(1.0),
         exponent: p,
+        recovery_half_life: None,
     })
 }
 
@@ -67,7 +68,7 @@ fn seed_rule_would_jump_but_ours_does_not() {
     let c = DrawdownGovernorConfig {
         start_drawdown: 0.10,
         stop_drawdown: 0.25,
-        exponent: 1.0,
+        ..Default::default()
     };
     assert!(c.multiplier(0.1001) > 0.999);
 }

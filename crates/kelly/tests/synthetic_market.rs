@@ -77,6 +77,7 @@ fn governed_kelly_respects_its_hard_stop() {
             start_drawdown: 0.05,
             stop_drawdown: HARD_STOP,
             exponent: 2.0,
+            recovery_half_life: None,
         },
         ..Default::default()
     })
