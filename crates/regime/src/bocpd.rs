@@ -171,26 +171,31 @@ impl ObservationModel {
     }
 }
 
+/// Normal–Gamma log predictive (Student-t) of `x`, then the posterior update, on the
+/// statistics `[μ, κ, α, β, lnΓ(α+½) − lnΓ(α)]`.
+#[inline(always)]
+fn predict_and_update_normal_gamma(s: &mut [f64], x: f64) -> f64 {
+    let (mu, kappa, alpha, beta, lgd) = (s[0], s[1], s[2], s[3], s[4]);
+    let d = x - mu;
+    let k1 = kappa + 1.0;
+    // ν s² with ν = 2α and s² = β(κ+1)/(ακ)
+    let q = 2.0 * beta * k1 / kappa;
+    let lp = lgd - 0.5 * (LN_PI + q.ln()) - (alpha + 0.5) * (d * d / q).ln_1p();
+    s[0] = mu + d / k1;
+    s[1] = k1;
+    s[2] = alpha + 0.5;
+    s[3] = beta + kappa * d * d / (2.0 * k1);
+    // lnΓ(α+1) − lnΓ(α+½) = ln α − (lnΓ(α+½) − lnΓ(α))
+    s[4] = alpha.ln() - lgd;
+    lp
+}
+
 /// Log predictive density of `x` under the sufficient statistics `s`, then `s` updated
 /// with `x`. Layout: Normal–Gamma `[μ, κ, α, β, lnΓ(α+½) − lnΓ(α)]`; known variance `[μ, τ²]`.
 #[inline(always)]
 fn predict_and_update(model: &ObservationModel, s: &mut [f64], x: f64) -> f64 {
     match model {
-        ObservationModel::NormalGamma(_) => {
-            let (mu, kappa, alpha, beta, lgd) = (s[0], s[1], s[2], s[3], s[4]);
-            let d = x - mu;
-            let k1 = kappa + 1.0;
-            // ν s² with ν = 2α and s² = β(κ+1)/(ακ)
-            let q = 2.0 * beta * k1 / kappa;
-            let lp = lgd - 0.5 * (LN_PI + q.ln()) - (alpha + 0.5) * (d * d / q).ln_1p();
-            s[0] = mu + d / k1;
-            s[1] = k1;
-            s[2] = alpha + 0.5;
-            s[3] = beta + kappa * d * d / (2.0 * k1);
-            // lnΓ(α+1) − lnΓ(α+½) = ln α − (lnΓ(α+½) − lnΓ(α))
-            s[4] = alpha.ln() - lgd;
-            lp
-        }
+        ObservationModel::NormalGamma(_) => predict_and_update_normal_gamma(s, x),
         ObservationModel::NormalKnownVariance(p) => {
             let (mu, tau2) = (s[0], s[1]);
             let sigma2 = p.noise_variance;
@@ -261,13 +266,14 @@ impl Hazard {
         }
     }
 
-    /// `H(r)`.
+    /// `H(r)` (NaN for an empty table, which `validate` rejects).
     pub fn at(&self, run_length: usize) -> f64 {
         match self {
             Hazard::Constant { expected_run_length } => 1.0 / expected_run_length,
-            Hazard::Table { probabilities } => {
-                probabilities[run_length.min(probabilities.len().saturating_sub(1))]
-            }
+            Hazard::Table { probabilities } => probabilities
+                .get(run_length.min(probabilities.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN),
         }
     }
 
@@ -545,28 +551,30 @@ impl Bocpd {
             self.scratch.resize(n, 0.0);
         }
         let stride = self.stride;
-        let last_h = self.hazard_logs.len() - 1;
-        for i in 0..n {
-            let block = &mut self.stats[i * stride..(i + 1) * stride];
-            let mut lp = 0.0;
-            let mut off = 0;
-            for (f, model) in self.config.features.iter().enumerate() {
-                let w = model.stride();
-                lp += predict_and_update(model, &mut block[off..off + w], x[f]);
-                off += w;
+        // base_i = ln p(r_{t−1} = r_i | x_{1:t−1}) + ln π_{r_i}(x_t)
+        if let [ObservationModel::NormalGamma(_)] = self.config.features[..] {
+            let x0 = x[0];
+            for (base, (lp, block)) in self.scratch[..n]
+                .iter_mut()
+                .zip(self.log_probs.iter().zip(self.stats.chunks_exact_mut(5)))
+            {
+                *base = lp + predict_and_update_normal_gamma(block, x0);
             }
-            let (lh, l1h) = self.hazard_logs[self.run_lengths[i].min(last_h)];
-            let base = self.log_probs[i] + lp;
-            self.scratch[i] = base + lh;
-            self.log_probs[i] = base + l1h;
-            self.run_lengths[i] += 1;
+        } else {
+            for i in 0..n {
+                let block = &mut self.stats[i * stride..(i + 1) * stride];
+                let mut lp = 0.0;
+                let mut off = 0;
+                for (f, model) in self.config.features.iter().enumerate() {
+                    let w = model.stride();
+                    lp += predict_and_update(model, &mut block[off..off + w], x[f]);
+                    off += w;
+                }
+                self.scratch[i] = self.log_probs[i] + lp;
+            }
         }
-        let log_cp = log_sum_exp(&self.scratch[..n]);
-        self.run_lengths.push(0);
-        self.log_probs.push(log_cp);
-        self.stats.extend_from_slice(&self.prior_stats);
-
-        let log_z = log_sum_exp(&self.log_probs);
+        // Σ_i [growth_i + change_i] = Σ_i exp(base_i): the evidence p(x_t | x_{1:t−1})
+        let log_z = log_sum_exp(&self.scratch[..n]);
         if !log_z.is_finite() {
             self.reset();
             return Err(CoreError::Numerical {
@@ -575,9 +583,35 @@ impl Bocpd {
             }
             .into());
         }
-        for lp in &mut self.log_probs {
-            *lp -= log_z;
+        let last_h = self.hazard_logs.len() - 1;
+        let log_cp = if self.hazard_logs.len() == 1 {
+            // constant hazard: the change mass is H times the evidence
+            self.hazard_logs[0].0
+        } else {
+            let m = self.scratch[..n]
+                .iter()
+                .zip(&self.run_lengths)
+                .map(|(b, &r)| b + self.hazard_logs[r.min(last_h)].0)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = self.scratch[..n]
+                .iter()
+                .zip(&self.run_lengths)
+                .map(|(b, &r)| (b + self.hazard_logs[r.min(last_h)].0 - m).exp())
+                .sum();
+            m + s.ln() - log_z
+        };
+        for ((lp, r), base) in self
+            .log_probs
+            .iter_mut()
+            .zip(self.run_lengths.iter_mut())
+            .zip(&self.scratch[..n])
+        {
+            *lp = base + self.hazard_logs[(*r).min(last_h)].1 - log_z;
+            *r += 1;
         }
+        self.run_lengths.push(0);
+        self.log_probs.push(log_cp);
+        self.stats.extend_from_slice(&self.prior_stats);
         self.truncate();
         self.t += 1;
         Ok(self.summarize(log_z))
