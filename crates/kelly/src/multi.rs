@@ -519,5 +519,16 @@ mod tests {
         }
         let g = growth_optimal(r.view(), &GrowthOptimalConfig::default()).unwrap();
         assert!((g.full[0] - 0.2).abs() < 1e-7, "{}", g.full[0]);
+        // the losing side, shorts allowed, box only: f* = −0.2
+        let short = GrowthOptimalConfig {
+            lower: -1.0,
+            max_gross: None,
+            ..Default::default()
+        };
+        let g = growth_optimal((-&r).view(), &short).unwrap();
+        assert!((g.full[0] + 0.2).abs() < 1e-7, "{}", g.full[0]);
+        // long-only: the best is not to bet (at the bound, to barrier accuracy)
+        let g = growth_optimal((-&r).view(), &GrowthOptimalConfig::default()).unwrap();
+        assert!(g.full[0].abs() < 1e-8, "{}", g.full[0]);
     }
 }

@@ -311,3 +311,28 @@ proptest! {
         prop_assert!((alloc.objective - best).abs() < 1e-7, "MILP {} vs brute force {best}", alloc.objective);
     }
 }
+
+#[test]
+fn auto_mode_uses_the_milp_only_when_lots_matter() {
+    let cfg = AllocationConfig {
+        max_name_fraction: 1.0,
+        ..Default::default()
+    };
+    let alloc = Allocator::new(cfg).unwrap();
+    // lot notional 1 % of a 10 000 position: rounding costs < 1 % → greedy lots
+    let small = asset("S", 1.0, 1.0, None, None, None);
+    let a = alloc
+        .allocate(&[AllocationItem::new(&small, 0.1)], 100_000.0)
+        .unwrap();
+    assert_eq!(a.method, AllocationMethod::GreedyLots);
+    assert!((a.positions[0].shares - 10_000.0).abs() < 1e-9);
+    // lot notional 5 000 against a 7 000 target → lots matter → MILP
+    let big = asset("B", 50.0, 100.0, None, None, None);
+    let a = alloc
+        .allocate(&[AllocationItem::new(&big, 0.07)], 100_000.0)
+        .unwrap();
+    assert_eq!(a.method, AllocationMethod::Milp);
+    assert_eq!(a.positions[0].shares, 100.0);
+    assert!((a.cuts.lot - 2_000.0).abs() < 1e-9);
+    assert_eq!(a.positions[0].binding, Some(Limit::Lot));
+}
