@@ -5,8 +5,8 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
 use prudentia_selection::{
-    Constraints, CorrelationConfig, ExactConfig, ExactSolver, GreedySwap, GreedySwapConfig, Mmr, MmrConfig,
-    ProblemConfig, SelectionProblem,
+    root_upper_bound, Constraints, CorrelationConfig, Dpp, DppConfig, ExactConfig, ExactSolver, GreedySwap,
+    GreedySwapConfig, Mmr, MmrConfig, ProblemConfig, SelectionProblem,
 };
 
 fn fixture() -> (Vec<f64>, Array2<f64>) {
@@ -89,6 +89,13 @@ fn bench(c: &mut Criterion) {
     let mmr = Mmr::new(MmrConfig::default()).unwrap();
     c.bench_function("mmr n=2000 K=50", |bch| {
         bch.iter(|| black_box(mmr.solve(black_box(&p))))
+    });
+    let dpp = Dpp::new(DppConfig::default()).unwrap();
+    c.bench_function("dpp n=2000 K=50", |bch| {
+        bch.iter(|| black_box(dpp.solve(black_box(&p))))
+    });
+    c.bench_function("root bound n=2000 K=50", |bch| {
+        bch.iter(|| black_box(root_upper_bound(black_box(&p))))
     });
 }
 

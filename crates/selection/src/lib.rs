@@ -21,7 +21,8 @@
 //!   Math. Programming 109. Portfolio libraries hand this problem to an external MIP solver;
 //!   this crate needs none (it is checked against HiGHS on a McCormick linearization).
 //! - [`GreedySwap`]: lazy greedy (Minoux 1978) plus best-improvement 1-swap local search,
-//!   for large n; [`Mmr`]: maximal marginal relevance (Carbonell & Goldstein 1998, SIGIR).
+//!   for large n; [`Mmr`]: maximal marginal relevance (Carbonell & Goldstein 1998, SIGIR);
+//!   [`Dpp`]: greedy determinantal-point-process MAP (Chen, Zhang & Zhou 2018, NeurIPS).
 //! - [`DiversityAwareSelector`]: the [`Selector`](prudentia_core::traits::Selector) role —
 //!   μ from each [`Forecast`](prudentia_core::Forecast) (optionally risk-adjusted by sigma),
 //!   correlation from core's estimators ([`rolling_correlation`], [`shrunk_correlation`]),
@@ -67,7 +68,9 @@ mod solution;
 pub use error::SelectionError;
 pub use exact::{ExactConfig, ExactSolver};
 pub use explain::{explain, Contribution, Excluded, ExclusionReason, Explanation};
-pub use heuristic::{root_upper_bound, top_k_by_return, GreedySwap, GreedySwapConfig, Mmr, MmrConfig};
+pub use heuristic::{
+    root_upper_bound, top_k_by_return, Dpp, DppConfig, GreedySwap, GreedySwapConfig, Mmr, MmrConfig,
+};
 pub use problem::{
     Constraints, CorrelationConfig, CorrelationPolicy, CorrelationReport, ProblemConfig, SelectionProblem,
 };

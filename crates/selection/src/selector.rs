@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SelectionError;
 use crate::exact::{ExactConfig, ExactSolver};
-use crate::heuristic::{GreedySwap, GreedySwapConfig, Mmr, MmrConfig};
+use crate::heuristic::{Dpp, DppConfig, GreedySwap, GreedySwapConfig, Mmr, MmrConfig};
 use crate::problem::{Constraints, ProblemConfig, SelectionProblem};
 use crate::solution::Selection;
 
@@ -39,6 +39,8 @@ pub enum SelectionMethod {
     GreedySwap,
     /// Always MMR.
     Mmr,
+    /// Always the greedy DPP MAP.
+    Dpp,
 }
 
 impl Default for SelectionMethod {
@@ -76,6 +78,8 @@ pub struct SelectorConfig {
     pub greedy: GreedySwapConfig,
     /// MMR settings.
     pub mmr: MmrConfig,
+    /// DPP settings.
+    pub dpp: DppConfig,
 }
 
 impl SelectorConfig {
@@ -83,6 +87,7 @@ impl SelectorConfig {
     pub fn validate(&self) -> Result<(), SelectionError> {
         self.problem.validate()?;
         self.exact.validate()?;
+        Dpp::new(self.dpp)?;
         if let Some(r) = self.min_expected_return {
             prudentia_core::validate::check_finite("min_expected_return", &[r])?;
         }
@@ -214,12 +219,14 @@ impl DiversityAwareSelector {
         let exact = match c.method {
             SelectionMethod::Auto { exact_max_n } => problem.n() <= exact_max_n,
             SelectionMethod::Exact => true,
-            SelectionMethod::GreedySwap | SelectionMethod::Mmr => false,
+            SelectionMethod::GreedySwap | SelectionMethod::Mmr | SelectionMethod::Dpp => false,
         };
         Ok(if exact {
             ExactSolver::new(c.exact)?.solve(problem)
         } else if c.method == SelectionMethod::Mmr {
             Mmr::new(c.mmr)?.solve(problem)
+        } else if c.method == SelectionMethod::Dpp {
+            Dpp::new(c.dpp)?.solve(problem)
         } else {
             GreedySwap::new(c.greedy)?.solve(problem)
         })

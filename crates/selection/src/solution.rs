@@ -33,6 +33,8 @@ pub enum Method {
     GreedySwap,
     /// Maximal marginal relevance ([`Mmr`](crate::Mmr)).
     Mmr,
+    /// Greedy DPP MAP ([`Dpp`](crate::Dpp)).
+    Dpp,
     /// The K largest μ, ignoring correlation ([`top_k_by_return`](crate::top_k_by_return)).
     TopK,
 }

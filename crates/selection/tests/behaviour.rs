@@ -9,9 +9,9 @@ use prudentia_core::traits::{RoleError, Selector};
 use prudentia_core::{AssetId, AssetInfo, CoreError, Forecast, Horizon, Opportunity};
 use prudentia_selection::{
     explain, relative_gap, rolling_correlation, shrunk_correlation, top_k_by_return, Constraints,
-    CorrelationPolicy, DiversityAwareSelector, ExactConfig, ExactSolver, ExclusionReason, GreedySwap,
-    GreedySwapConfig, Method, Mmr, MmrConfig, ProblemConfig, ReturnScore, Selection, SelectionError,
-    SelectionMethod, SelectionProblem, SelectionStatus, SelectorConfig,
+    CorrelationPolicy, DiversityAwareSelector, Dpp, DppConfig, ExactConfig, ExactSolver, ExclusionReason,
+    GreedySwap, GreedySwapConfig, Method, Mmr, MmrConfig, ProblemConfig, ReturnScore, Selection,
+    SelectionError, SelectionMethod, SelectionProblem, SelectionStatus, SelectorConfig,
 };
 
 fn fixture_problem(lambda: f64) -> (SelectionProblem, f64) {
@@ -207,6 +207,7 @@ fn sector_caps_in_every_solver() {
     for s in [
         GreedySwap::new(GreedySwapConfig::default()).unwrap().solve(&p),
         Mmr::new(MmrConfig::default()).unwrap().solve(&p),
+        Dpp::new(DppConfig::default()).unwrap().solve(&p),
         top_k_by_return(&p),
     ] {
         assert_eq!(s.status, SelectionStatus::Heuristic);

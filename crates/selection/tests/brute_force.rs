@@ -6,8 +6,8 @@ mod common;
 use common::{brute_force, random_instance};
 use proptest::prelude::*;
 use prudentia_selection::{
-    root_upper_bound, Constraints, ExactConfig, ExactSolver, GreedySwap, GreedySwapConfig, Mmr, MmrConfig,
-    ProblemConfig, SelectionProblem, SelectionStatus,
+    root_upper_bound, Constraints, Dpp, DppConfig, ExactConfig, ExactSolver, GreedySwap, GreedySwapConfig,
+    Mmr, MmrConfig, ProblemConfig, SelectionProblem, SelectionStatus,
 };
 
 fn check(p: &SelectionProblem) -> Result<(), TestCaseError> {
@@ -40,6 +40,7 @@ fn check(p: &SelectionProblem) -> Result<(), TestCaseError> {
                 .unwrap()
                 .solve(p),
                 Mmr::new(MmrConfig::default()).unwrap().solve(p),
+                Dpp::new(DppConfig::default()).unwrap().solve(p),
             ] {
                 if h.status == SelectionStatus::Heuristic {
                     prop_assert!(p.is_feasible(&h.selected));

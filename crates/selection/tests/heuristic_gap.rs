@@ -5,14 +5,15 @@ mod common;
 
 use common::sector_instance;
 use prudentia_selection::{
-    Constraints, ExactConfig, ExactSolver, GreedySwap, GreedySwapConfig, Mmr, MmrConfig, ProblemConfig,
-    SelectionProblem, SelectionStatus,
+    Constraints, Dpp, DppConfig, ExactConfig, ExactSolver, GreedySwap, GreedySwapConfig, Mmr, MmrConfig,
+    ProblemConfig, SelectionProblem, SelectionStatus,
 };
 
 fn run(seeds: std::ops::Range<u64>, n: usize, k: usize, lambdas: &[f64], node_limit: u64) -> (f64, f64, f64) {
     let mut gaps_gs = Vec::new();
     let mut gaps_mmr = Vec::new();
     let mut gaps_mmr_ls = Vec::new();
+    let mut gaps_dpp = Vec::new();
     for seed in seeds {
         let (mu, rho, _) = sector_instance(seed, n, 10, 0.6, 0.2, 0.0, 0.3);
         for &lambda in lambdas {
@@ -37,16 +38,19 @@ fn run(seeds: std::ops::Range<u64>, n: usize, k: usize, lambdas: &[f64], node_li
             })
             .unwrap()
             .solve(&p);
+            let dpp = Dpp::new(DppConfig::default()).unwrap().solve(&p);
             let gap = |o: f64| (reference - o) / reference.abs();
+            gaps_dpp.push(gap(dpp.objective));
             eprintln!(
-                "seed {seed} λ={lambda}: exact {:?} obj {:.6} ub {:.6} nodes {} | greedy+swap gap {:.4}% | MMR gap {:.4}% | MMR+swap gap {:.4}%",
+                "seed {seed} λ={lambda}: exact {:?} obj {:.6} ub {:.6} nodes {} | greedy+swap gap {:.4}% | MMR gap {:.4}% | MMR+swap gap {:.4}% | DPP gap {:.4}%",
                 exact.status,
                 exact.objective,
                 reference,
                 exact.nodes,
                 100.0 * gap(gs.objective),
                 100.0 * gap(mmr.objective),
-                100.0 * gap(mmr_ls.objective)
+                100.0 * gap(mmr_ls.objective),
+                100.0 * gap(dpp.objective)
             );
             assert_eq!(gs.status, SelectionStatus::Heuristic);
             gaps_gs.push(gap(gs.objective));
@@ -55,6 +59,7 @@ fn run(seeds: std::ops::Range<u64>, n: usize, k: usize, lambdas: &[f64], node_li
         }
     }
     let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    eprintln!("average DPP gap {:.4}%", 100.0 * avg(&gaps_dpp));
     (avg(&gaps_gs), avg(&gaps_mmr), avg(&gaps_mmr_ls))
 }
 
