@@ -1,5 +1,6 @@
 //! Health metrics gathered from the other stages' outputs, computed once, here:
-//! quarantine rates (from the guard's [`Screened`] results), calibration of forecasts
+//! quarantine rates (from the guard's [`Screened`] results) and safe-fallback rates (from
+//! [`Decision`]s), calibration of forecasts
 //! (expected calibration error, interval coverage), and regime changes (from the regime
 //! stage's [`RegimeState`]s).
 //!
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 
 use prudentia_core::traits::Screened;
 use prudentia_core::validate::{check_finite, check_len, check_probability, check_shape};
-use prudentia_core::{Forecast, RegimeLabel, RegimeState};
+use prudentia_core::{Decision, DecisionStatus, Forecast, RegimeLabel, RegimeState};
 use serde::{Deserialize, Serialize};
 
 use crate::error::MetricsResult;
@@ -195,11 +196,39 @@ pub fn regime_change_stats(states: &[RegimeState]) -> MetricsResult<RegimeChange
     })
 }
 
+/// How often decisions fell back to keeping positions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FallbackStats {
+    /// Decisions.
+    pub decisions: usize,
+    /// Decisions with [`DecisionStatus::SafeFallback`].
+    pub fallbacks: usize,
+    /// `fallbacks / decisions`.
+    pub fallback_rate: f64,
+}
+
+/// Fallback statistics of a run's decisions (at least one).
+pub fn fallback_stats(decisions: &[Decision]) -> MetricsResult<FallbackStats> {
+    check_len("decisions", decisions.len(), 1)?;
+    let fallbacks = decisions
+        .iter()
+        .filter(|d| matches!(d.status, DecisionStatus::SafeFallback { .. }))
+        .count();
+    Ok(FallbackStats {
+        decisions: decisions.len(),
+        fallbacks,
+        fallback_rate: fallbacks as f64 / decisions.len() as f64,
+    })
+}
+
 /// The health section of a [`Report`](crate::Report).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HealthMetrics {
     /// Guard quarantine statistics.
     pub quarantine: Option<QuarantineStats>,
+    /// Decisions that fell back to keeping positions.
+    #[serde(default)]
+    pub fallbacks: Option<FallbackStats>,
     /// Forecast calibration.
     pub calibration: Option<ForecastCalibration>,
     /// Regime changes.

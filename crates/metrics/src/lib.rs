@@ -13,7 +13,8 @@
 //!   empyrical's and the values agree with empyrical-reloaded on checked-in fixtures.
 //! - **Sharpe inference** ([`sharpe_inference`]): the probabilistic Sharpe ratio (Bailey &
 //!   López de Prado 2012, J. Risk 15) and the deflated Sharpe ratio (Bailey & López de
-//!   Prado 2014, J. Portfolio Management 40), matching the paper's worked example.
+//!   Prado 2014, J. Portfolio Management 40), matching the paper's worked example, and the
+//!   minimum track record length.
 //! - **Selector** ([`selector`]): regret against the best K in hindsight, top-K hit rate,
 //!   slate average pairwise correlation, performance by regime.
 //! - **Sizer** ([`sizer`]): PnL per unit of turnover, forecast vs realized risk, CVaR 95,
@@ -22,6 +23,10 @@
 //!   bps, fill rate, from [`prudentia_core::Fill`]s.
 //! - **Health** ([`health`]): quarantine rates, forecast calibration (ECE, coverage), regime
 //!   changes, from the other stages' outputs.
+//!
+//! [`Report::for_backtest`] builds the whole report of a walk-forward run from its returns,
+//! turnover and, when available, the core [`Decision`](prudentia_core::Decision)s and
+//! [`Outcome`](prudentia_core::Outcome)s ([`BacktestRecord`]).
 //!
 //! An undefined statistic — the Sharpe ratio of all-zero returns, the Calmar ratio without
 //! a drawdown — is [`Stat::Undefined`] with its [`Undefined`] reason, never a NaN or an
@@ -88,6 +93,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod backtest;
 pub mod drawdown;
 pub mod error;
 pub mod execution;
@@ -108,12 +114,14 @@ pub mod stats;
 pub mod tail;
 pub mod types;
 
+pub use backtest::BacktestRecord;
 pub use drawdown::{drawdown_series, max_drawdown, wealth_index, MaxDrawdown, Point, Recovery};
 pub use error::{MetricsError, MetricsResult};
 pub use execution::{fill_rate, implementation_shortfall_bps, slippage_bps, ExecutionMetrics};
 pub use health::{
-    binary_ece, forecast_calibration, interval_coverage, quarantine_stats, regime_change_stats,
-    ForecastCalibration, HealthMetrics, QuarantineStats, RegimeChangeStats,
+    binary_ece, fallback_stats, forecast_calibration, interval_coverage, quarantine_stats,
+    regime_change_stats, FallbackStats, ForecastCalibration, HealthMetrics, QuarantineStats,
+    RegimeChangeStats,
 };
 pub use report::{PerformanceSummary, Report, ReportConfig};
 pub use returns::{NanPolicy, Returns};
@@ -126,7 +134,8 @@ pub use selector::{
     SlateOutcome,
 };
 pub use sharpe_inference::{
-    deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio, DsrTrials, SharpeMoments,
+    deflated_sharpe_ratio, expected_max_sharpe, minimum_track_record_length, probabilistic_sharpe_ratio,
+    DsrTrials, SharpeMoments,
 };
 pub use sizer::{exposure_stats, pnl_per_turnover, risk_gap, ExposureStats, RiskGap, SizerMetrics};
 pub use stats::{

@@ -363,6 +363,12 @@ impl fmt::Display for Report {
             }
         }
         if let Some(h) = &self.health {
+            if let Some(q) = &h.fallbacks {
+                rows.push((
+                    "health: decision fallbacks".into(),
+                    format!("{:.2} %", q.fallback_rate * 100.0),
+                ));
+            }
             if let Some(q) = &h.quarantine {
                 rows.push((
                     "health: fallback rate".into(),

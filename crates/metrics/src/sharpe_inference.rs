@@ -105,6 +105,29 @@ pub fn probabilistic_sharpe_ratio(moments: &SharpeMoments, benchmark: PerPeriodS
     }
 }
 
+/// Minimum track record length (Bailey & López de Prado 2012): the number of returns for
+/// which `PSR(SR*)` reaches `confidence`,
+/// `MinTRL = 1 + (1 − γ₃ŜR + (γ₄ − 1)/4 · ŜR²) · (Φ⁻¹(confidence) / (ŜR − SR*))²`.
+/// `confidence` must lie in (0, 1); undefined when `ŜR ≤ SR*`.
+pub fn minimum_track_record_length(
+    moments: &SharpeMoments,
+    benchmark: PerPeriodSharpe,
+    confidence: f64,
+) -> MetricsResult<Stat> {
+    prudentia_core::validate::check_open_unit("confidence", confidence)?;
+    let sr = moments.sharpe.get();
+    let edge = sr - benchmark.get();
+    if edge <= 0.0 {
+        return Ok(Stat::Undefined(Undefined::NotAboveBenchmark));
+    }
+    let v = 1.0 - moments.skewness * sr + (moments.kurtosis - 1.0) / 4.0 * sr * sr;
+    if v.is_nan() || v <= 0.0 {
+        return Ok(Stat::Undefined(Undefined::InvalidMoments));
+    }
+    let z = normal::quantile(confidence);
+    Ok(Stat::from_value(1.0 + v * (z / edge).powi(2)))
+}
+
 /// The multiple-testing context of a deflated Sharpe ratio: how many strategy variants
 /// were tried and the variance of their (per-period) Sharpe ratios.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -189,6 +212,31 @@ mod tests {
             probabilistic_sharpe_ratio(&m, PerPeriodSharpe(0.1)),
             Stat::Value(0.5)
         );
+    }
+
+    #[test]
+    fn min_track_record_length_inverts_psr() {
+        let sr = PerPeriodSharpe(0.08);
+        let m = SharpeMoments::new(sr, 100, -1.0, 6.0).unwrap();
+        let t = minimum_track_record_length(&m, PerPeriodSharpe(0.0), 0.95)
+            .unwrap()
+            .value()
+            .unwrap();
+        // At n = MinTRL (continuous), PSR = 0.95 exactly; check with the PSR formula.
+        let se = ((1.0 + 0.08 - 0.0 + 5.0 / 4.0 * 0.0064) / (t - 1.0)).sqrt();
+        assert!((normal::cdf(0.08 / se) - 0.95).abs() < 1e-12);
+        let up = SharpeMoments::new(sr, t.ceil() as usize, -1.0, 6.0).unwrap();
+        assert!(
+            probabilistic_sharpe_ratio(&up, PerPeriodSharpe(0.0))
+                .value()
+                .unwrap()
+                >= 0.95
+        );
+        assert_eq!(
+            minimum_track_record_length(&m, PerPeriodSharpe(0.1), 0.95).unwrap(),
+            Stat::Undefined(Undefined::NotAboveBenchmark)
+        );
+        assert!(minimum_track_record_length(&m, PerPeriodSharpe(0.0), 1.0).is_err());
     }
 
     #[test]

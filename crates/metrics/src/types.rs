@@ -259,6 +259,9 @@ pub enum Undefined {
     ZeroDenominator,
     /// The sample moments make the Sharpe ratio's variance non-positive.
     InvalidMoments,
+    /// The estimate is not above the benchmark it must beat (e.g. a minimum track record
+    /// length for a Sharpe ratio at or below its benchmark).
+    NotAboveBenchmark,
     /// The result overflowed to a non-finite number.
     Overflow,
 }
@@ -275,6 +278,7 @@ impl fmt::Display for Undefined {
             Undefined::NoDrawdown => f.write_str("undefined: no drawdown"),
             Undefined::ZeroDenominator => f.write_str("undefined: zero denominator"),
             Undefined::InvalidMoments => f.write_str("undefined: invalid moments"),
+            Undefined::NotAboveBenchmark => f.write_str("undefined: not above benchmark"),
             Undefined::Overflow => f.write_str("undefined: overflow"),
         }
     }

@@ -68,6 +68,7 @@ fn full_report() -> Report {
     states[100].changed = true;
     let health = HealthMetrics {
         quarantine: None,
+        fallbacks: None,
         calibration: Some(forecast_calibration(&forecasts, r.values()).unwrap()),
         regimes: Some(regime_change_stats(&states).unwrap()),
     };

@@ -1,0 +1,119 @@
+//! [`Report::for_backtest`]: the whole report of a walk-forward run from what a backtest
+//! driver records — returns, turnover, and optionally the core [`Decision`]s and
+//! [`Outcome`]s — so every metric is computed once, here.
+//!
+//! From the decisions: exposures of the sized weights, safe-fallback rate, regime changes.
+//! With the outcomes as well: selector metrics (each decision's candidates are its
+//! forecasts' assets, scored on the outcome's realized returns), forecast calibration
+//! (every forecast against its asset's realized return; forecasts must be on the period's
+//! horizon), and execution metrics of the outcomes' fills against the decisions' orders.
+
+use prudentia_core::validate::check_shape;
+use prudentia_core::{Decision, Fill, Forecast, Order, Outcome, Timestamp};
+
+use crate::error::MetricsResult;
+use crate::execution::ExecutionMetrics;
+use crate::health::{fallback_stats, forecast_calibration, regime_change_stats, HealthMetrics};
+use crate::report::{Report, ReportConfig};
+use crate::returns::{NanPolicy, Returns};
+use crate::selector::{score_slate, SelectorMetrics};
+use crate::sizer::SizerMetrics;
+use crate::types::{Stat, Undefined};
+
+/// What a backtest recorded, one entry per period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BacktestRecord<'a> {
+    /// A strictly increasing time per period, labelling its return (e.g. the decision time).
+    pub times: &'a [Timestamp],
+    /// Portfolio return per period, net of costs (finite, ≥ −1).
+    pub returns: &'a [f64],
+    /// Turnover `Σ|Δw|` per period, in units of equity (≥ 0).
+    pub turnover: &'a [f64],
+    /// The decisions, one per period, or empty.
+    pub decisions: &'a [Decision],
+    /// The outcomes, one per period (needs the decisions), or empty.
+    pub outcomes: &'a [Outcome],
+}
+
+impl Report {
+    /// The report of a backtest: return statistics and curves, sizer metrics, and the
+    /// selector, execution and health sections that the decisions and outcomes allow.
+    pub fn for_backtest(config: ReportConfig, record: &BacktestRecord<'_>) -> MetricsResult<Report> {
+        let n = record.returns.len();
+        check_shape("turnover", &[n], &[record.turnover.len()])?;
+        if !record.decisions.is_empty() {
+            check_shape("decisions", &[n], &[record.decisions.len()])?;
+        }
+        if !record.outcomes.is_empty() {
+            check_shape("outcomes", &[record.decisions.len()], &[record.outcomes.len()])?;
+        }
+        let returns = Returns::with_times(record.returns.to_vec(), record.times.to_vec(), NanPolicy::Reject)?;
+        let decisions = record.decisions;
+        let weights: Vec<_> = decisions.iter().map(|d| d.sized.clone()).collect();
+        let sizer = SizerMetrics::compute(
+            &returns,
+            record.returns,
+            record.turnover,
+            None,
+            (!weights.is_empty()).then_some(weights.as_slice()),
+            config.annualization,
+        )?;
+        let mut report = Report::new(config, &returns)?.with_sizer(sizer);
+        if decisions.is_empty() {
+            return Ok(report);
+        }
+        let mut health = HealthMetrics {
+            fallbacks: Some(fallback_stats(decisions)?),
+            regimes: Some(regime_change_stats(
+                &decisions.iter().map(|d| d.regime.clone()).collect::<Vec<_>>(),
+            )?),
+            ..HealthMetrics::default()
+        };
+        if record.outcomes.is_empty() {
+            return Ok(report.with_health(health));
+        }
+
+        let mut slates = Vec::new();
+        let mut correlations = Vec::new();
+        let mut forecasts: Vec<Forecast> = Vec::new();
+        let mut realized_all = Vec::new();
+        let mut fills: Vec<Fill> = Vec::new();
+        let mut orders: Vec<Order> = Vec::new();
+        for (d, o) in decisions.iter().zip(record.outcomes) {
+            let realized = |id| o.realized_returns.iter().find(|(a, _)| a == id).map(|(_, r)| *r);
+            // Candidates with a realized return.
+            let cands: Vec<(&prudentia_core::AssetId, &Forecast, f64)> = d
+                .forecasts
+                .iter()
+                .filter_map(|(a, f)| realized(a).filter(|r| r.is_finite()).map(|r| (a, f, r)))
+                .collect();
+            for (_, f, r) in &cands {
+                forecasts.push((*f).clone());
+                realized_all.push(*r);
+            }
+            let y: Vec<f64> = cands.iter().map(|c| c.2).collect();
+            let selected: Vec<usize> = d
+                .selected
+                .iter()
+                .filter_map(|s| cands.iter().position(|c| c.0 == s))
+                .collect();
+            if !selected.is_empty() {
+                slates.push(score_slate(&y, &selected)?);
+                correlations.push(Stat::Undefined(Undefined::TooFewObservations { n: 0, min: 2 }));
+            }
+            fills.extend(o.fills.iter().cloned());
+            orders.extend(d.orders.iter().cloned());
+        }
+        if !slates.is_empty() {
+            report = report.with_selector(SelectorMetrics::from_outcomes(&slates, &correlations)?);
+        }
+        if !forecasts.is_empty() {
+            health.calibration = Some(forecast_calibration(&forecasts, &realized_all)?);
+        }
+        if !fills.is_empty() {
+            let orders = (!orders.is_empty()).then_some(orders.as_slice());
+            report = report.with_execution(ExecutionMetrics::compute(&fills, orders)?);
+        }
+        Ok(report.with_health(health))
+    }
+}
