@@ -22,6 +22,7 @@ use prudentia_core::{Forecast, Horizon, RegimeLabel};
 use prudentia_datasets::{align, sp500_stocks, vix};
 use prudentia_uncertainty::calibrate::{CalibrationEvent, CalibratorConfig, RegimeCalibrator};
 use prudentia_uncertainty::metrics::{ece, quantile_calibration_error, Binning, DECILE_LEVELS};
+use prudentia_uncertainty::probability::{ProbabilityConfig, RegimeProbabilityCalibrator};
 use prudentia_uncertainty::{convert, normal};
 
 const WINDOW: usize = 20;
@@ -100,6 +101,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let naive_cal = fit(|o| &o.naive)?;
     let biased_cal = fit(|o| &o.biased)?;
 
+    // Per-regime Platt scaling of P(up) on the logit of the biased forecaster's raw P(up)
+    // (the naive forecaster always says P(up) = 1/2: a constant score, nothing to scale).
+    let logit_up = |f: &Forecast| -> f64 {
+        let q = (1.0 - normal::cdf(-f.mean / f.sigma)).clamp(1e-9, 1.0 - 1e-9);
+        (q / (1.0 - q)).ln()
+    };
+    let platt =
+        |pick: fn(&Obs) -> &Forecast| -> Result<RegimeProbabilityCalibrator, Box<dyn std::error::Error>> {
+            let s: Vec<f64> = train.iter().map(|o| logit_up(pick(o))).collect();
+            let up: Vec<bool> = train.iter().map(|o| o.outcome > 0.0).collect();
+            let reg: Vec<RegimeLabel> = train.iter().map(|o| o.regime.clone()).collect();
+            Ok(RegimeProbabilityCalibrator::fit(
+                ProbabilityConfig::default(),
+                &s,
+                &up,
+                &reg,
+            )?)
+        };
+    let platt_biased = platt(|o| &o.biased)?;
+
     let regimes = [RegimeLabel::LOW_VOL, RegimeLabel::HIGH_VOL];
     // curves[regime][series] = observed share below each level.
     let names = ["naive raw", "naive calibrated", "biased raw", "biased calibrated"];
@@ -161,6 +182,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{:>6} | {:>10.4} {:>10.4} {:>10.4} {:>10.4}   (P(up) ECE, 10 equal-mass bins)",
             "ECE up", binary[0].2, binary[1].2, binary[2].2, binary[3].2
+        );
+        let mut pu = Vec::with_capacity(sel.len());
+        for o in &sel {
+            pu.push(platt_biased.calibrate(logit_up(&o.biased), reg)?.0);
+        }
+        let up: Vec<bool> = sel.iter().map(|o| o.outcome > 0.0).collect();
+        println!(
+            "{:>6} | {:>10} {:>10} {:>10} {:>10.4}   (P(up) ECE after per-regime Platt scaling)",
+            "Platt",
+            "",
+            "",
+            "",
+            ece(&pu, &up, 10, Binning::EqualMass)?.ece
         );
         curves.push(series);
     }

@@ -5,13 +5,15 @@
 //! they are:
 //!
 //! - **Models**: linear quantile regression solved to the LP optimum (Koenker & Bassett
-//!   1978) in [`quantreg`]; heteroscedastic Gaussian regression (mean and log-sigma linear)
+//!   1978) by a Frisch–Newton interior point (Portnoy & Koenker 1997) polished to a verified
+//!   vertex, in [`quantreg`]; heteroscedastic Gaussian regression (mean and log-sigma linear)
 //!   by maximum likelihood in [`hetero`]; NGBoost-style natural-gradient boosting with a
 //!   Normal distribution and histogram regression trees (Duan et al. 2020) in [`ngboost`].
 //! - **Calibration**: isotonic regression by pool-adjacent-violators (Barlow et al. 1972) in
 //!   [`isotonic`], Platt scaling (Platt 1999) in [`platt`], variance scaling and the
 //!   regime-keyed [`calibrate::RegimeCalibrator`] / [`calibrate::CalibratedBlender`] with a
-//!   pooled fallback.
+//!   pooled fallback; per-regime Platt or isotonic calibration of event probabilities in
+//!   [`probability`].
 //! - **Conformal intervals**: split conformal (Lei et al. 2018), CQR (Romano, Patterson &
 //!   Candès 2019) and adaptive conformal inference (Gibbs & Candès 2021), each optionally
 //!   Mondrian (keyed by regime), in [`conformal`].
@@ -61,6 +63,7 @@ pub mod metrics;
 pub mod ngboost;
 pub mod normal;
 pub mod platt;
+pub mod probability;
 pub mod quantreg;
 pub mod tree;
 

@@ -232,3 +232,57 @@ fn out_of_bounds_and_bad_settings() {
         .unwrap_err();
     assert!(is_core(&e, |c| matches!(c, CoreError::EmptyInput { .. })));
 }
+
+#[test]
+fn probability_calibrator_bad_input() {
+    use prudentia_core::RegimeLabel;
+    use prudentia_uncertainty::probability::{ProbabilityConfig, RegimeProbabilityCalibrator};
+    let r = vec![RegimeLabel::UNKNOWN; 3];
+    let e = RegimeProbabilityCalibrator::fit(
+        ProbabilityConfig::default(),
+        &[0.1, 0.2, 0.3],
+        &[true, false, true],
+        &r[..2],
+    )
+    .unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::ShapeMismatch { field: "regimes", .. }
+    )));
+    let e = RegimeProbabilityCalibrator::fit(
+        ProbabilityConfig {
+            min_samples: 1,
+            ..Default::default()
+        },
+        &[0.1, 0.2, 0.3],
+        &[true, false, true],
+        &r,
+    )
+    .unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::OutOfRange {
+            field: "min_samples",
+            ..
+        }
+    )));
+    let e = RegimeProbabilityCalibrator::fit(
+        ProbabilityConfig::default(),
+        &[0.1, f64::NAN, 0.3],
+        &[true, false, true],
+        &r,
+    )
+    .unwrap_err();
+    assert!(is_core(&e, |c| matches!(
+        c,
+        CoreError::NonFinite { field: "scores", .. }
+    )));
+    let cal = RegimeProbabilityCalibrator::fit(
+        ProbabilityConfig::default(),
+        &[0.1, 0.2, 0.3],
+        &[false, true, true],
+        &r,
+    )
+    .unwrap();
+    assert!(cal.calibrate(f64::INFINITY, &RegimeLabel::UNKNOWN).is_err());
+}

@@ -200,3 +200,71 @@ fn blender_stacking_prefers_the_informative_forecaster() {
         .unwrap();
     assert!(matches!(c.source, CalibrationSource::Regime(_)));
 }
+
+#[test]
+fn per_regime_platt_and_isotonic_fix_event_probabilities() {
+    use prudentia_uncertainty::probability::{
+        ProbabilityConfig, ProbabilityMethod, ProbabilitySource, RegimeProbabilityCalibrator,
+    };
+    use rand::RngExt;
+    // True P(up) = σ(t); the raw forecast reports σ(3t) in risk-on (over-confident) and
+    // σ(t + 1) in risk-off (biased up).
+    let sig = |t: f64| 1.0 / (1.0 + (-t).exp());
+    let gen = |seed: u64| {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (mut p, mut o, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..20_000 {
+            let t: f64 = StandardNormal.sample(&mut rng);
+            let on = i % 2 == 0;
+            p.push(if on { sig(3.0 * t) } else { sig(t + 1.0) });
+            o.push(rng.random::<f64>() < sig(t));
+            r.push(if on {
+                RegimeLabel::RISK_ON
+            } else {
+                RegimeLabel::RISK_OFF
+            });
+        }
+        (p, o, r)
+    };
+    let (p, o, r) = gen(20);
+    let (pt, ot, rt) = gen(21);
+    for method in [ProbabilityMethod::Platt, ProbabilityMethod::Isotonic] {
+        // Platt on the logit of the raw probability is exact for this family.
+        let score = |q: f64| {
+            if method == ProbabilityMethod::Platt {
+                (q / (1.0 - q)).ln()
+            } else {
+                q
+            }
+        };
+        let s: Vec<f64> = p.iter().map(|&q| score(q)).collect();
+        let cal = RegimeProbabilityCalibrator::fit(
+            ProbabilityConfig {
+                method,
+                ..Default::default()
+            },
+            &s,
+            &o,
+            &r,
+        )
+        .unwrap();
+        for label in [RegimeLabel::RISK_ON, RegimeLabel::RISK_OFF] {
+            let idx: Vec<usize> = (0..pt.len()).filter(|&i| rt[i] == label).collect();
+            let raw: Vec<f64> = idx.iter().map(|&i| pt[i]).collect();
+            let outc: Vec<bool> = idx.iter().map(|&i| ot[i]).collect();
+            let fixed: Vec<f64> = idx
+                .iter()
+                .map(|&i| {
+                    let (q, src) = cal.calibrate(score(pt[i]), &label).unwrap();
+                    assert_eq!(src, ProbabilitySource::Regime(label.clone()));
+                    q
+                })
+                .collect();
+            let e_raw = ece(&raw, &outc, 10, Binning::EqualWidth).unwrap().ece;
+            let e_cal = ece(&fixed, &outc, 10, Binning::EqualWidth).unwrap().ece;
+            assert!(e_cal <= 0.5 * e_raw, "{method:?} {label}: {e_raw} -> {e_cal}");
+        }
+        let (_, src) = cal.calibrate(0.0, &RegimeLabel::ILLIQUID).unwrap();
+        assert_eq!(src, ProbabilitySource::Pooled);
+    }
+}
