@@ -180,3 +180,110 @@ impl RegimeDetector for MarketRegimeDetector {
         self.step(snapshot).map_err(Into::into)
     }
 }
+
+/// A [`RegimeDetector`] from a fitted Gaussian HMM on the reference asset's daily log
+/// returns: the forward filter gives `P(s_t = k | returns up to t)`, reported as the
+/// regime probabilities; the label is the most probable state's label. States are
+/// labelled by variance: with two states `low_vol` / `high_vol`, with more
+/// `low_vol`, `state_1`, …, `high_vol` (ascending variance). `run_length` counts
+/// observations since the label last changed; `change_probability` is the filtered
+/// probability that the state switched at this observation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HmmRegimeDetector {
+    filter: crate::hmm::HmmFilter,
+    labels: Vec<RegimeLabel>,
+    reference: Option<AssetId>,
+    last_price: Option<f64>,
+    current: Option<usize>,
+    run_length: usize,
+    since: Option<Timestamp>,
+}
+
+impl HmmRegimeDetector {
+    /// A detector from a fitted model whose observations are daily log returns (decimal,
+    /// as the model was fitted). `reference` selects the quote (`None`: the first).
+    pub fn new(model: &crate::hmm::GaussianHmm, reference: Option<AssetId>) -> Self {
+        let v = &model.params().variances;
+        let k = v.len();
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        let mut labels = vec![RegimeLabel::UNKNOWN; k];
+        for (rank, &state) in order.iter().enumerate() {
+            labels[state] = if k == 1 {
+                RegimeLabel::UNKNOWN
+            } else if rank == 0 {
+                RegimeLabel::LOW_VOL
+            } else if rank == k - 1 {
+                RegimeLabel::HIGH_VOL
+            } else {
+                RegimeLabel::new(format!("state_{rank}"))
+            };
+        }
+        Self {
+            filter: model.filter(),
+            labels,
+            reference,
+            last_price: None,
+            current: None,
+            run_length: 0,
+            since: None,
+        }
+    }
+
+    /// The label of each HMM state.
+    pub fn state_labels(&self) -> &[RegimeLabel] {
+        &self.labels
+    }
+
+    /// Folds in one snapshot (the first only records the price).
+    pub fn step(&mut self, snapshot: &MarketSnapshot) -> RegimeResult<RegimeState> {
+        let quote = match &self.reference {
+            Some(id) => snapshot.quotes.iter().find(|q| &q.asset == id),
+            None => snapshot.quotes.first(),
+        }
+        .ok_or_else(|| CoreError::UnknownId {
+            kind: "reference asset quote",
+            id: self
+                .reference
+                .as_ref()
+                .map_or_else(|| "<first quote>".to_owned(), |a| a.to_string()),
+        })?;
+        let price = quote.price;
+        if !(price.is_finite() && price > 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "reference price",
+                value: price,
+                expected: "finite and > 0",
+            }
+            .into());
+        }
+        if let Some(p) = self.last_price {
+            let _ = self.filter.update((price / p).ln())?;
+        }
+        self.last_price = Some(price);
+        let probs = self.filter.probabilities();
+        let best = self.filter.most_likely();
+        let changed = self.current.is_some_and(|c| c != best);
+        if changed || self.current.is_none() {
+            self.run_length = 0;
+            self.since = Some(snapshot.time);
+        }
+        self.run_length += 1;
+        self.current = Some(best);
+        let change_probability = self.filter.switch_probability();
+        Ok(RegimeState {
+            label: self.labels[best].clone(),
+            probabilities: self.labels.iter().cloned().zip(probs.iter().copied()).collect(),
+            run_length: self.run_length,
+            change_probability,
+            changed,
+            since: self.since,
+        })
+    }
+}
+
+impl RegimeDetector for HmmRegimeDetector {
+    fn observe(&mut self, snapshot: &MarketSnapshot) -> RoleResult<RegimeState> {
+        self.step(snapshot).map_err(Into::into)
+    }
+}

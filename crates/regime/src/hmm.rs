@@ -206,6 +206,7 @@ impl GaussianHmm {
             scratch: vec![0.0; k],
             started: false,
             log_likelihood: 0.0,
+            switch_probability: 0.0,
         }
     }
 }
@@ -224,9 +225,17 @@ pub struct HmmFilter {
     scratch: Vec<f64>,
     started: bool,
     log_likelihood: f64,
+    #[serde(default)]
+    switch_probability: f64,
 }
 
 impl HmmFilter {
+    /// `P(s_t ≠ s_{t−1} | x_{1:t})`, the filtered probability that the state switched at
+    /// the last observation (0 before the second observation).
+    pub fn switch_probability(&self) -> f64 {
+        self.switch_probability
+    }
+
     /// Folds in `x` and returns `P(s_t = k | x_{1:t})`. Non-finite `x` is an error and
     /// leaves the filter unchanged.
     pub fn update(&mut self, x: f64) -> RegimeResult<&[f64]> {
@@ -249,8 +258,13 @@ impl HmmFilter {
             m = m.max(p.log_emission(j, x));
         }
         let mut c = 0.0;
+        let mut stay = 0.0;
         for j in 0..k {
-            let v = self.scratch[j] * (p.log_emission(j, x) - m).exp();
+            let e = (p.log_emission(j, x) - m).exp();
+            if self.started {
+                stay += self.probs[j] * p.transition[j * k + j] * e;
+            }
+            let v = self.scratch[j] * e;
             self.probs[j] = v;
             c += v;
         }
@@ -264,6 +278,11 @@ impl HmmFilter {
         for v in &mut self.probs {
             *v /= c;
         }
+        self.switch_probability = if self.started {
+            (1.0 - stay / c).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         self.log_likelihood += c.ln() + m;
         self.started = true;
         Ok(&self.probs)
@@ -714,6 +733,7 @@ mod tests {
         let x = [0.3, -1.2, 2.5, 0.7];
         let p = m.params();
         let mut total = 0.0;
+        let mut switched = 0.0;
         for path in 0..16u32 {
             let s: Vec<usize> = (0..4).map(|t| (path >> t & 1) as usize).collect();
             let mut lp = p.start[s[0]].ln() + p.log_emission(s[0], x[0]);
@@ -721,6 +741,9 @@ mod tests {
                 lp += p.transition[s[t - 1] * 2 + s[t]].ln() + p.log_emission(s[t], x[t]);
             }
             total += lp.exp();
+            if s[3] != s[2] {
+                switched += lp.exp();
+            }
         }
         assert!((m.log_likelihood(&x).unwrap() - total.ln()).abs() < 1e-12);
         let f = m.filtered(&x).unwrap();
@@ -729,6 +752,7 @@ mod tests {
             let _ = filt.update(v).unwrap();
         }
         assert!((filt.log_likelihood() - total.ln()).abs() < 1e-12);
+        assert!((filt.switch_probability() - switched / total).abs() < 1e-12);
         assert!((f[6] + f[7] - 1.0).abs() < 1e-12);
     }
 
