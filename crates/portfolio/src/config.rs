@@ -136,8 +136,8 @@ pub struct SolverConfig {
     pub max_iterations: u32,
     /// Absolute and relative duality-gap and feasibility tolerance (default 1e-9, in (0, 1e-3]).
     pub tolerance: f64,
-    /// Wall-clock limit of one solve in seconds (default infinite, > 0).
-    pub time_limit_s: f64,
+    /// Wall-clock limit of one solve in seconds (default none, > 0).
+    pub time_limit_s: Option<f64>,
     /// Cutting-plane rounds at most (default 500, ≥ 1).
     pub max_cut_rounds: usize,
     /// Relative gap between the cutting-plane upper and lower bounds at which it stops
@@ -150,7 +150,7 @@ impl Default for SolverConfig {
         Self {
             max_iterations: 200,
             tolerance: 1e-9,
-            time_limit_s: f64::INFINITY,
+            time_limit_s: None,
             max_cut_rounds: 500,
             cut_tolerance: 1e-9,
         }
@@ -287,8 +287,8 @@ impl PortfolioConfig {
         if !(s.tolerance > 0.0 && s.tolerance <= 1e-3) {
             return Err(bad("solver.tolerance", s.tolerance, "in (0, 1e-3]"));
         }
-        if s.time_limit_s.is_nan() || s.time_limit_s <= 0.0 {
-            return Err(bad("solver.time_limit_s", s.time_limit_s, "> 0"));
+        if let Some(t) = s.time_limit_s.filter(|t| t.is_nan() || *t <= 0.0) {
+            return Err(bad("solver.time_limit_s", t, "> 0"));
         }
         if s.max_cut_rounds == 0 {
             return Err(bad("solver.max_cut_rounds", 0.0, ">= 1"));

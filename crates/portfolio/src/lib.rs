@@ -1,6 +1,71 @@
 //! # prudentia-portfolio
 //!
-//! Target weights under formal risk budgets.
+//! Target weights under formal risk budgets: long/short portfolio optimization with every
+//! limit a trading desk sets, solved exactly, with the binding limits and their shadow prices
+//! reported and infeasibility explained rather than papered over.
+//!
+//! ## Problems
+//! Maximize `J(w) = μᵀw − γ·wᵀΣw − λ·CVaR_α(w) − Σᵢ (cᵢ + λ_τ)·|wᵢ − w₀ᵢ|` ([`Objective`]):
+//! - **mean–CVaR** over T equally likely return scenarios, by the Rockafellar & Uryasev (2000)
+//!   LP `CVaR_α(w) = min_ζ ζ + Σₛ (−rₛᵀw − ζ)⁺ / ((1−α)T)` ("Optimization of conditional
+//!   value-at-risk", J. Risk 2), solved as the full LP, by scenario generation, or by the
+//!   Künzi-Bay & Mayer (2006) cutting-plane method ([`CvarMethod`]);
+//! - **mean–variance** with a full covariance or a factor model `Σ = BFBᵀ + diag(d)`;
+//! - **minimum variance**.
+//!
+//! Limits ([`Limits`]): per-name bounds, gross exposure, a net band (an equality when both ends
+//! meet), leverage of the long and short books, sector net and gross caps, L1 turnover against
+//! the current weights, a CVaR cap; linear transaction costs enter the objective. Absolute
+//! values use auxiliary variables `t ≥ |w|`, `u ≥ |w − w₀|`; a long-only book skips them.
+//!
+//! ## Solver
+//! The sparse conic problem `min ½xᵀPx + qᵀx, Ax + s = b, s ∈ K` is assembled directly in CSC
+//! form for Clarabel (Goulart & Chen 2024, arXiv:2405.12762), a pure-Rust interior-point
+//! solver. Its dual variables give each binding limit's shadow price
+//! ([`ActiveConstraint::shadow_price`]): the objective gained per unit the limit is relaxed.
+//!
+//! ## Outcomes, not errors
+//! A [`PortfolioResult`] carries a [`PortfolioStatus`]: `Optimal`, `Infeasible` naming the
+//! conflicting limit groups (from pre-checks such as "net above gross", or a deletion filter
+//! that relaxes limit groups in turn), `MaxIterations` or `NumericalError`. There is no silent
+//! fallback: a [`FallbackPolicy`] must be chosen explicitly and its use is recorded.
+//!
+//! ## Risk budgets over time
+//! [`PrimalDualController`] is the Lagrangian primal–dual scheme of constrained MDPs
+//! (Altman 1999): it raises the CVaR and turnover penalties when realized figures exceed their
+//! budgets and lowers them when under, by projected dual ascent with a documented step rule.
+//!
+//! ## Example
+//! ```
+//! use ndarray::array;
+//! use prudentia_portfolio::{Limits, LimitId, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem};
+//!
+//! // three assets, long/short, fully invested, at most 60 % in any one name
+//! let config = PortfolioConfig {
+//!     objective: Objective::MeanVariance,
+//!     risk_aversion: 2.0,
+//!     limits: Limits {
+//!         weight_min: -0.2,
+//!         weight_max: 0.6,
+//!         net_min: Some(1.0),
+//!         net_max: Some(1.0),
+//!         gross_max: Some(1.4),
+//!         ..Default::default()
+//!     },
+//!     ..Default::default()
+//! };
+//! let optimizer = PortfolioOptimizer::new(config)?;
+//! let cov = array![[0.04, 0.01, 0.0], [0.01, 0.09, 0.02], [0.0, 0.02, 0.16]];
+//! let problem = PortfolioProblem::new(vec![0.08, 0.12, 0.02]).with_covariance(cov);
+//! let result = optimizer.solve(&problem)?;
+//! assert!(result.status.is_optimal());
+//! assert!((result.risk.net - 1.0).abs() < 1e-7);
+//! assert!(result.risk.gross <= 1.4 + 1e-7);
+//! // the budget binds, with a shadow price
+//! let budget = result.active(&LimitId::NetEqual).expect("budget binds");
+//! println!("weights {:?}, budget shadow price {:.4}", result.weights, budget.shadow_price);
+//! # Ok::<(), prudentia_portfolio::PortfolioError>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -166,3 +166,23 @@ fn long_short_mean_variance_every_limit_matches_cvxpy() {
     long_short_mv(CvarMethod::CuttingPlane);
     long_short_mv(CvarMethod::ScenarioGeneration);
 }
+
+#[test]
+fn fixture_returns_equal_prudentia_datasets_returns() {
+    // the fixture's 500 × 20 returns are the last 500 simple returns of the shipped CSV
+    let (r, names, sectors) = real_returns();
+    let frame = prudentia_datasets::sp500_stocks()
+        .unwrap()
+        .simple_returns()
+        .unwrap();
+    assert_eq!(frame.columns(), &names[..]);
+    let v = frame.values();
+    let off = v.nrows() - r.nrows();
+    for ((i, j), x) in r.indexed_iter() {
+        assert!((x - v[[off + i, j]]).abs() <= 1e-15, "({i}, {j})");
+    }
+    for (n, s) in names.iter().zip(&sectors) {
+        // the fixture's short sector labels map onto the datasets crate's GICS names
+        assert!(prudentia_datasets::sector_of(n).is_some(), "{n} {s}");
+    }
+}
