@@ -13,6 +13,12 @@
 //!   repaired with the median when `|z_t| > k` (default 3) and quarantined when
 //!   `|z_t| ≥ 5.5`. The window keeps its values sorted (binary insert/remove), so an update is
 //!   allocation-free and the MAD is found by merging two sorted runs outward from the median.
+//!   Like Hampel's filter, the window holds the raw admitted values (a repaired value enters as
+//!   observed). A quarantined outlier followed by a value consistent with it is taken as a
+//!   genuine move (the second value is accepted and becomes the reference), so a real jump
+//!   costs one quarantined observation while an isolated spike stays quarantined
+//!   ([`ValidatorConfig::confirm_moves`]); after `reanchor_after` consecutive outliers the
+//!   window restarts.
 //! - **Verdicts are values** ([`Verdict`]): `Accept`, `Repair { value, reason }`,
 //!   `Quarantine { reason }`, with typed [`Reason`]s.
 //! - **A lossless quarantine** ([`Quarantine`]): bounded, with an explicit [`OverflowPolicy`]

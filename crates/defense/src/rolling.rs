@@ -212,7 +212,7 @@ impl RollingMedianMad {
 mod tests {
     use super::*;
 
-    fn brute(v: &[f64]) -> (f64, f64) {
+    pub(super) fn brute(v: &[f64]) -> (f64, f64) {
         fn med(v: &mut [f64]) -> f64 {
             v.sort_by(f64::total_cmp);
             let n = v.len();
@@ -270,5 +270,29 @@ mod tests {
             w.iter_oldest_first().collect::<Vec<_>>()
         );
         assert!(serde_json::from_str::<RollingMedianMad>(r#"{"capacity":1,"values":[1.0,2.0]}"#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Median and MAD equal the brute-force definition after every push.
+        #[test]
+        fn median_mad_matches_definition(
+            cap in 1usize..30,
+            xs in prop::collection::vec(prop_oneof![(-5i32..5).prop_map(f64::from), -1e3..1e3f64], 1..200),
+        ) {
+            let mut w = RollingMedianMad::new(cap).unwrap();
+            for (i, x) in xs.iter().enumerate() {
+                w.push(*x);
+                let tail = &xs[(i + 1).saturating_sub(cap)..=i];
+                prop_assert_eq!(w.median_mad().unwrap(), tests::brute(tail));
+            }
+        }
     }
 }
