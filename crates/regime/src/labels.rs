@@ -60,12 +60,22 @@ impl Hysteresis {
 }
 
 /// The state of one [`Hysteresis`] switch.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SwitchState {
     /// Whether the switch is on.
     pub on: bool,
-    /// Observations since the last switch.
+    /// Observations since the last switch (`usize::MAX` before the first, so the first
+    /// switch is never delayed).
     pub dwell: usize,
+}
+
+impl Default for SwitchState {
+    fn default() -> Self {
+        Self {
+            on: false,
+            dwell: usize::MAX,
+        }
+    }
 }
 
 impl SwitchState {
