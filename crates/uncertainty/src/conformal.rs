@@ -478,20 +478,26 @@ impl AdaptiveConformal {
         self.regimes.get(label)
     }
 
-    fn pick(&self, regime: &RegimeLabel) -> (&AciState, IntervalSource) {
+    /// The state whose intervals apply, and whether it is the regime's own.
+    fn pick(&self, regime: &RegimeLabel) -> (&AciState, bool) {
         if self.config.conformal.mondrian {
             if let Some(s) = self.regimes.get(regime) {
                 if s.scores.len() >= self.config.conformal.min_samples {
-                    return (s, IntervalSource::Regime(regime.clone()));
+                    return (s, true);
                 }
             }
         }
-        (&self.pooled, IntervalSource::Pooled)
+        (&self.pooled, false)
     }
 
     /// The interval at the current working level.
     pub fn interval(&self, forecast: &Forecast, regime: &RegimeLabel) -> Interval {
-        let (st, source) = self.pick(regime);
+        let (st, own) = self.pick(regime);
+        let source = if own {
+            IntervalSource::Regime(regime.clone())
+        } else {
+            IntervalSource::Pooled
+        };
         match st.scores.quantile(st.alpha_t) {
             Some(q) => {
                 let (lower, upper) = self.config.conformal.score.interval(forecast, q);
@@ -516,8 +522,18 @@ impl AdaptiveConformal {
                 None => true,
             }
         };
-        let used = self.interval(forecast, regime);
-        let covered = used.contains(outcome);
+        // Covered by the interval `interval()` would have given (score ≤ its quantile), checked
+        // without building it, so that an update does not allocate.
+        let covered = {
+            let (st, _) = self.pick(regime);
+            match st.scores.quantile(st.alpha_t) {
+                Some(q) => s <= q,
+                None => {
+                    let z = crate::normal::ppf(1.0 - alpha / 2.0);
+                    (outcome - forecast.mean).abs() <= z * forecast.sigma
+                }
+            }
+        };
         // Pooled level follows its own intervals.
         let pc = covered_by(&self.pooled);
         let p = &mut self.pooled;
