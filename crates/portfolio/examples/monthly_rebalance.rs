@@ -144,10 +144,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/portfolio_monthly_weights.svg");
     std::fs::create_dir_all(out.parent().ok_or("no parent")?)?;
-    let root = SVGBackend::new(&out, (1100, 650)).into_drawing_area();
+    let root = SVGBackend::new(&out, (1150, 650)).into_drawing_area();
     root.fill(&WHITE)?;
+    let (left, legend) = root.split_horizontally(1010);
     let months = path.len();
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(&left)
         .caption(
             "Monthly long/short mean-CVaR weights (20 S&P 500 stocks)",
             ("sans-serif", 22),
@@ -155,11 +156,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .right_y_label_area_size(10)
         .build_cartesian_2d(0f64..(months.max(2) - 1) as f64, -0.2f64..0.3f64)?;
     chart
         .configure_mesh()
-        .x_desc("rebalance (months from 2020-01)")
+        .x_desc("rebalance date")
         .y_desc("weight")
         .x_label_formatter(&|x| {
             path.get(*x as usize)
@@ -169,21 +169,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .draw()?;
     for (j, name) in names.iter().enumerate() {
         let color = Palette99::pick(j).to_rgba();
-        chart
-            .draw_series(LineSeries::new(
-                path.iter().enumerate().map(|(k, p)| (k as f64, p.1[j])),
-                color.stroke_width(2),
-            ))?
-            .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color.stroke_width(2)));
+        chart.draw_series(LineSeries::new(
+            path.iter().enumerate().map(|(k, p)| (k as f64, p.1[j])),
+            color.stroke_width(2),
+        ))?;
+        let y = 60 + 26 * j as i32;
+        legend.draw(&PathElement::new(vec![(8, y), (32, y)], color.stroke_width(3)))?;
+        legend.draw(&Text::new(name.clone(), (38, y - 7), ("sans-serif", 14)))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 11))
-        .draw()?;
     root.present()?;
     println!("\nweights over time drawn to {}", out.display());
     Ok(())
