@@ -68,6 +68,7 @@ pub mod error;
 pub mod eval;
 pub mod guard;
 pub mod quarantine;
+pub mod robust;
 pub mod rolling;
 mod serde_f64;
 pub mod validator;

@@ -764,6 +764,69 @@ mod tests {
     }
 
     #[test]
+    fn transforms_repair_in_original_units() {
+        // Log returns: 11 returns around 1 % (median 1 %, MAD 0.1 %), then a +1.5 % day:
+        // z = 0.005 / (1.4826 · 0.001) ≈ 3.4 → repaired to reference · e^{median}.
+        let cfg = ValidatorConfig {
+            transform: Transform::LogReturn,
+            ..Default::default()
+        };
+        let mut v = Validator::new(cfg).unwrap();
+        let mut p = 100.0;
+        let rets = [
+            0.01, 0.013, 0.007, 0.01, 0.012, 0.008, 0.01, 0.011, 0.009, 0.01, 0.01,
+        ];
+        assert_eq!(v.observe(&Observation::new(t(0), p), None), Verdict::Accept);
+        for (i, r) in rets.iter().enumerate() {
+            p *= f64::exp(*r);
+            assert_eq!(
+                v.observe(&Observation::new(t(i as i64 + 1), p), None),
+                Verdict::Accept
+            );
+        }
+        let (med, _) = v.window().median_mad().unwrap();
+        assert!((med - 0.01).abs() < 1e-12);
+        match v.observe(&Observation::new(t(20), p * f64::exp(0.015)), None) {
+            Verdict::Repair { value, .. } => assert!((value - p * f64::exp(med)).abs() < 1e-9),
+            other => panic!("{other:?}"),
+        }
+        // Differences: the same series of steps on a level.
+        let cfg = ValidatorConfig {
+            transform: Transform::Difference,
+            ..Default::default()
+        };
+        let mut v = Validator::new(cfg).unwrap();
+        let mut x = 5.0;
+        assert_eq!(v.observe(&Observation::new(t(0), x), None), Verdict::Accept);
+        for (i, r) in rets.iter().enumerate() {
+            x += r;
+            assert_eq!(
+                v.observe(&Observation::new(t(i as i64 + 1), x), None),
+                Verdict::Accept
+            );
+        }
+        match v.observe(&Observation::new(t(20), x + 0.015), None) {
+            Verdict::Repair { value, .. } => assert!((value - (x + 0.01)).abs() < 1e-12),
+            other => panic!("{other:?}"),
+        }
+        // Quarantine instead of repair when configured.
+        let cfg = ValidatorConfig {
+            hampel_action: HampelAction::Quarantine,
+            ..Default::default()
+        };
+        let mut v = Validator::new(cfg).unwrap();
+        for (i, r) in rets.iter().enumerate() {
+            let _ = v.observe(&Observation::new(t(i as i64), *r), None);
+        }
+        assert!(matches!(
+            v.observe(&Observation::new(t(20), 0.0145), None),
+            Verdict::Quarantine {
+                reason: Reason::Outlier { .. }
+            }
+        ));
+    }
+
+    #[test]
     fn level_shift_reanchors() {
         let mut v = Validator::new(ValidatorConfig::default()).unwrap();
         let mut day = 0;
