@@ -141,6 +141,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         by_kind(ReasonKind::Stale)
     );
 
+    println!(
+        "Note: on real index data most quarantines are genuine stress days (e.g. 2015-08-24, \
+         2018-02-05), judged against a calm trailing month; each stays in the quarantine for an \
+         operator to release, and a move confirmed by the next observation is accepted."
+    );
+
     // Drift between decades.
     let returns = spx.log_returns()?;
     let r = returns.column("SP500")?;
