@@ -1,15 +1,66 @@
-//! The main example: load the shipped real data, validate it, summarize the assets and the
-//! synthetic market's ground truth, and draw prices with regimes.
+//! The main example: the whole decision chain on the shipped real data.
 //!
-//! Run with `cargo run --release --example daily_pipeline`. Pictures go to
-//! `$PRUDENTIA_OUT` (default `target/prudentia-examples/`).
+//! 20 S&P 500 stocks, 2014-01-03 .. 2018-12-31 (the years with VIX), one decision a day:
+//! guard (defense) → regime from the S&P 500 index and VIX (regime) → heteroscedastic
+//! forecasts fitted on 1995–2013 (uncertainty) → per-regime calibration learned online
+//! (uncertainty) → diversified slate of 8 (selection) → long/short mean–CVaR portfolio with
+//! gross, net, sector and turnover limits (portfolio) → half Kelly with a drawdown governor
+//! (kelly) → orders. It prints each stage's output for the last decision and a performance
+//! report (metrics), and writes pictures to `$PRUDENTIA_OUT` (default
+//! `target/prudentia-examples/`).
+//!
+//! Run with `cargo run --release --example daily_pipeline`.
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::time::Instant;
 
+use chrono::NaiveDate;
+use ndarray::{Array1, Array2};
 use plotters::prelude::*;
-use prudentia::core::estimators::{covariance_to_correlation, ledoit_wolf};
-use prudentia_datasets::{sector_of, sp500_index, sp500_stocks, vix, SyntheticConfig, SyntheticMarket};
+use prudentia::core::traits::OnlineLearner;
+use prudentia::core::{
+    AssetId, AssetInfo, DecisionStatus, ForecastOutcome, Horizon, Indicator, MarketSnapshot, Quote,
+    RegimeLabel, RoleResult, Timestamp,
+};
+use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
+use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
+use prudentia::metrics::{Report, ReportConfig, Returns};
+use prudentia::pipeline::{walk_forward, BacktestConfig, PipelineBuilder, PipelineConfig, Shared, Stage};
+use prudentia::portfolio::{Limits, Objective, PortfolioConfig, PortfolioOptimizer};
+use prudentia::regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
+use prudentia::selection::{DiversityAwareSelector, ProblemConfig, SelectorConfig};
+use prudentia::uncertainty::calibrate::{CalibrationEvent, CalibratorConfig, RegimeCalibrator};
+use prudentia::uncertainty::hetero::{HeteroConfig, HeteroForecaster, HeteroscedasticRegression};
+use prudentia_datasets::{sector_of, sp500_index, sp500_stocks, vix};
+
+const MOM_SHORT: usize = 20;
+const MOM_LONG: usize = 120;
+
+/// Features of asset `j` at row `t` from returns up to and including `t`:
+/// [20-day mean return, 120-day mean return, 20-day volatility].
+fn features(r: &Array2<f64>, t: usize, j: usize) -> Vec<f64> {
+    let mean = |n: usize| (t + 1 - n..=t).map(|s| r[[s, j]]).sum::<f64>() / n as f64;
+    let m20 = mean(MOM_SHORT);
+    let var = (t + 1 - MOM_SHORT..=t)
+        .map(|s| (r[[s, j]] - m20).powi(2))
+        .sum::<f64>()
+        / (MOM_SHORT - 1) as f64;
+    vec![m20, mean(MOM_LONG), var.sqrt()]
+}
+
+/// Feeds (raw forecast, realized return) pairs to the per-regime calibrator.
+struct CalibrationLearner(Shared<RegimeCalibrator>);
+impl OnlineLearner<ForecastOutcome> for CalibrationLearner {
+    fn learn(&mut self, e: &ForecastOutcome) -> RoleResult<()> {
+        let event = CalibrationEvent {
+            forecast: e.forecast.clone(),
+            regime: e.regime.clone(),
+            outcome: e.realized,
+        };
+        self.0.lock().learn(&event)
+    }
+}
 
 fn out_dir() -> Result<PathBuf, Box<dyn Error>> {
     let dir = std::env::var_os("PRUDENTIA_OUT")
@@ -20,150 +71,412 @@ fn out_dir() -> Result<PathBuf, Box<dyn Error>> {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    // ---- real data: load (every defect would be a typed error) and summarize ----
+    let started = Instant::now();
+    // ---------------- data ----------------
     let prices = sp500_stocks()?;
     let index = sp500_index()?;
     let vix = vix()?;
+    let tickers: Vec<String> = prices.columns().to_vec();
+    let px = prices.complete_values()?.to_owned();
+    let idx = index.column_complete("SP500")?.to_owned();
+    let dates: Vec<NaiveDate> = prices.naive_dates();
+    let n = tickers.len();
+    // simple returns aligned with price rows: ret[t] = px[t]/px[t-1] - 1 (ret[0] = 0, unused)
+    let mut ret = Array2::<f64>::zeros(px.dim());
+    for t in 1..px.nrows() {
+        for j in 0..n {
+            ret[[t, j]] = px[[t, j]] / px[[t - 1, j]] - 1.0;
+        }
+    }
     println!(
-        "S&P 500 sample: {} stocks, {} trading days {} .. {}, {} missing values",
-        prices.n_columns(),
-        prices.n_rows(),
-        prices.first_date(),
-        prices.last_date(),
-        prices.total_missing()
-    );
-    println!(
-        "VIX: {} rows {} .. {}, {} missing (exchange holidays, left missing)",
-        vix.n_rows(),
+        "data: {} stocks, {} days {} .. {}; VIX {} .. {} ({} holidays missing, left out)",
+        n,
+        px.nrows(),
+        dates[0],
+        dates[dates.len() - 1],
         vix.first_date(),
         vix.last_date(),
         vix.missing_count("vix")?
     );
-    let returns = prices.simple_returns()?;
-    let r = returns.complete_values()?;
-    let years = r.nrows() as f64 / 252.0;
-    println!(
-        "\n{:<6} {:<24} {:>10} {:>9} {:>9}",
-        "ticker", "sector", "CAGR", "vol", "max DD"
+
+    // ---------------- forecaster: fit on 1995..2013 ----------------
+    let row = |d: NaiveDate| dates.iter().position(|x| *x >= d).unwrap_or(dates.len());
+    let (fit_start, fit_end) = (
+        row(NaiveDate::from_ymd_opt(1995, 1, 3).ok_or("date")?),
+        row(NaiveDate::from_ymd_opt(2014, 1, 1).ok_or("date")?),
     );
-    for (j, name) in prices.columns().iter().enumerate() {
-        let col = prices.column_complete(name)?;
-        let cagr = (col[col.len() - 1] / col[0]).powf(1.0 / years) - 1.0;
-        let rc = r.column(j);
-        let mean = rc.mean().unwrap_or(0.0);
-        let vol = (rc.mapv(|x| (x - mean).powi(2)).sum() / (rc.len() as f64 - 1.0)).sqrt() * 252f64.sqrt();
-        let (mut peak, mut mdd) = (f64::MIN, 0.0_f64);
-        for &p in col.iter() {
-            peak = peak.max(p);
-            mdd = mdd.max(1.0 - p / peak);
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for t in fit_start.max(MOM_LONG)..fit_end - 1 {
+        for j in 0..n {
+            xs.extend(features(&ret, t, j));
+            ys.push(ret[[t + 1, j]]);
         }
-        println!(
-            "{:<6} {:<24} {:>9.1}% {:>8.1}% {:>8.1}%",
-            name,
-            sector_of(name).unwrap_or("?"),
-            100.0 * cagr,
-            100.0 * vol,
-            100.0 * mdd
-        );
     }
-    let last_year = r.slice(ndarray::s![r.nrows() - 252.., ..]);
-    let lw = ledoit_wolf(last_year, false)?;
-    let corr = covariance_to_correlation(lw.covariance.view())?;
-    let n = corr.nrows();
-    let avg_corr = (corr.sum() - n as f64) / (n * (n - 1)) as f64;
+    let x = Array2::from_shape_vec((ys.len(), 3), xs)?;
+    let y = Array1::from(ys);
+    let model = HeteroscedasticRegression::new(HeteroConfig::default())?.fit(x.view(), y.view())?;
     println!(
-        "\nlast 252 days: Ledoit-Wolf shrinkage {:.3}, average pairwise correlation {:.3}",
-        lw.shrinkage, avg_corr
+        "forecaster: heteroscedastic Gaussian regression on {} stock-days (1995-2013), mean coefs {:?}, log-sigma coefs {:?}",
+        y.len(),
+        model.mean_coef.iter().map(|v| format!("{v:.3e}")).collect::<Vec<_>>(),
+        model.log_sigma_coef.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>()
     );
+    let forecaster = HeteroForecaster {
+        model,
+        horizon: Horizon::DAY,
+    };
 
-    // ---- synthetic market: known ground truth ----
-    let market = SyntheticMarket::generate(&SyntheticConfig::default())?;
+    // ---------------- snapshots 2014-01-03 .. 2018-12-31 ----------------
+    let mut snapshots = Vec::new();
+    for (k, d) in vix.naive_dates().iter().enumerate() {
+        let v = vix.values()[[k, 0]];
+        let Some(t) = dates.iter().position(|x| x == d) else {
+            continue;
+        };
+        if v.is_nan() || *d > NaiveDate::from_ymd_opt(2018, 12, 31).ok_or("date")? {
+            continue;
+        }
+        let time = Timestamp::from_date(*d);
+        let mut quotes: Vec<Quote> = (0..n)
+            .map(|j| Quote {
+                asset: AssetId::new(&tickers[j]),
+                time,
+                price: px[[t, j]],
+                volume: None,
+                spread_bps: None,
+            })
+            .collect();
+        quotes.push(Quote {
+            asset: AssetId::new("SP500"),
+            time,
+            price: idx[t],
+            volume: None,
+            spread_bps: None,
+        });
+        let assets = (0..n)
+            .map(|j| {
+                let mut a = AssetInfo::new(AssetId::new(&tickers[j]), px[[t, j]])?;
+                a.sector = sector_of(&tickers[j]).map(str::to_owned);
+                a.features = features(&ret, t, j);
+                Ok(a)
+            })
+            .collect::<Result<Vec<_>, prudentia::core::CoreError>>()?;
+        snapshots.push(MarketSnapshot {
+            time,
+            quotes,
+            indicators: vec![Indicator {
+                name: "vix".into(),
+                time,
+                value: v,
+            }],
+            assets,
+        });
+    }
+    // a few bad ticks, as live data have: the guard must catch them
+    snapshots[400].quotes[3].price *= 8.0;
+    snapshots[700].quotes[12].price = f64::NAN;
+
+    // ---------------- the pipeline ----------------
+    let universe: Vec<AssetId> = tickers.iter().map(AssetId::new).collect();
+    let calibrator = Shared::new(RegimeCalibrator::new(CalibratorConfig::default())?);
+    let sizer = Shared::new(KellySizer::new(KellySizerConfig::default())?);
+    let regime = MarketRegimeDetector::new(MarketRegimeDetectorConfig {
+        reference: Some(AssetId::new("SP500")),
+        ..Default::default()
+    })?;
+    let selector = DiversityAwareSelector::new(SelectorConfig {
+        problem: ProblemConfig {
+            k: 8,
+            lambda: 2e-4,
+            ..Default::default()
+        },
+        ..Default::default()
+    })?;
+    let optimizer = PortfolioOptimizer::new(PortfolioConfig {
+        objective: Objective::MeanCvar,
+        cvar_penalty: 1.0,
+        limits: Limits {
+            weight_min: -0.15,
+            weight_max: 0.3,
+            gross_max: Some(1.5),
+            net_min: Some(0.0),
+            net_max: Some(1.0),
+            sector_net_max: Some(0.3),
+            sector_net_min: Some(-0.3),
+            turnover_max: Some(0.25),
+            ..Default::default()
+        },
+        ..Default::default()
+    })?;
+    let mut pipeline = PipelineBuilder::new(PipelineConfig {
+        universe,
+        history_window: 252,
+        min_history: 60,
+        seed: 2024,
+        policy_id: "daily_pipeline example".into(),
+        ..Default::default()
+    })
+    .guard(Box::new(SnapshotGuard::new(SnapshotGuardConfig::default())?))
+    .regime(Box::new(regime))
+    .forecaster(Box::new(forecaster))
+    .calibrator(Box::new(calibrator.clone()))
+    .forecast_learner(Box::new(CalibrationLearner(calibrator.clone())))
+    .selector(Box::new(selector))
+    .optimizer(Box::new(optimizer))
+    .sizer(Box::new(sizer.clone()))
+    .learner(Box::new(sizer.clone()))
+    .build()?;
+
+    let run = walk_forward(&mut pipeline, &snapshots, &BacktestConfig::default())?;
+
+    // ---------------- the last decision, stage by stage ----------------
+    let last = run.decisions.last().ok_or("no decision")?;
+    println!("\n=== last decision: {} ===", last.time);
     println!(
-        "\nsynthetic market: {} assets in {} sectors, {} days, seed {}",
-        market.n_assets(),
-        market.sectors.len(),
-        market.n_days(),
-        market.config.seed
+        "regime: {} (run length {}, change probability {:.3}); probabilities {:?}",
+        last.regime.label,
+        last.regime.run_length,
+        last.regime.change_probability,
+        last.regime
+            .probabilities
+            .iter()
+            .map(|(l, p)| format!("{l}={p:.2}"))
+            .collect::<Vec<_>>()
     );
-    for (k, spec) in market.config.regimes.iter().enumerate() {
-        let days = market.regimes.iter().filter(|&&s| s == k).count();
+    println!("calibrated forecasts (daily, bp):");
+    for (id, f) in &last.forecasts {
+        let q = f
+            .quantiles
+            .iter()
+            .map(|q| format!("q{:.0}={:+.0}", 100.0 * q.level, q.value * 1e4))
+            .collect::<Vec<_>>()
+            .join(" ");
         println!(
-            "  regime {:<9} mean {:+.2} bp/day, vol {:.2}%/day, corr {:.2} in / {:.2} across sectors: {} days",
-            spec.label.as_str(),
-            spec.daily_mean * 1e4,
-            spec.daily_vol * 100.0,
-            spec.intra_sector_corr,
-            spec.cross_sector_corr,
-            days
+            "  {:<5} mean {:+6.2}  sigma {:6.1}  {}",
+            id,
+            f.mean * 1e4,
+            f.sigma * 1e4,
+            q
         );
     }
-    let cps: Vec<String> = market
-        .change_points
+    println!(
+        "selected slate: {:?}",
+        last.selected.iter().map(|a| a.as_str()).collect::<Vec<_>>()
+    );
+    let show = |w: &prudentia::core::Weights| {
+        w.assets
+            .iter()
+            .zip(&w.values)
+            .filter(|(_, v)| v.abs() > 1e-6)
+            .map(|(a, v)| format!("{a} {:+.1}%", 100.0 * v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("target weights (mean-CVaR): {}", show(&last.target));
+    println!(
+        "sized weights (half Kelly, governor): {}  [gross {:.2}, net {:.2}]",
+        show(&last.sized),
+        last.sized.gross(),
+        last.sized.net()
+    );
+    println!("orders:");
+    for o in &last.orders {
+        println!(
+            "  {:?} {:>8.0} {} ({:?})",
+            o.side, o.quantity, o.asset, o.order_type
+        );
+    }
+    let fallbacks: Vec<(String, Vec<String>)> = run
+        .decisions
         .iter()
-        .map(|&t| market.dates[t].to_string())
+        .filter_map(|d| match &d.status {
+            DecisionStatus::SafeFallback { reasons } if !reasons[0].starts_with("warming up") => {
+                Some((d.time.to_string(), reasons.clone()))
+            }
+            _ => None,
+        })
         .collect();
-    println!("  {} change points: {}", cps.len(), cps.join(", "));
+    println!("\nsafe fallbacks (guard refusals): {}", fallbacks.len());
+    for (t, r) in fallbacks.iter().take(5) {
+        println!("  {t}: {}", r.join("; "));
+    }
+    let quarantined = snapshots.len();
+    let _ = quarantined;
+    println!("\ntime per stage over {} decisions:", run.decisions.len());
+    for (s, d) in &run.stage_time {
+        println!("  {:<10} {:>8.1} ms", s.to_string(), d.as_secs_f64() * 1e3);
+    }
+    let total: f64 = run.stage_time.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    println!(
+        "  {:<10} {:>8.1} ms ({:.2} ms per decision)",
+        "total",
+        total * 1e3,
+        total * 1e3 / run.decisions.len() as f64
+    );
+    let _ = Stage::Guard;
 
-    // ---- picture: real index on top, synthetic index with its regimes below ----
-    let path = out_dir()?.join("prices_and_regimes.svg");
-    let root = SVGBackend::new(&path, (1100, 700)).into_drawing_area();
+    // ---------------- performance ----------------
+    let returns = Returns::with_times(
+        run.returns.clone(),
+        run.times.clone(),
+        prudentia::metrics::NanPolicy::Reject,
+    )?;
+    let report = Report::new(
+        ReportConfig {
+            title: "daily_pipeline: 20 S&P 500 stocks, 2014-2018".into(),
+            ..Default::default()
+        },
+        &returns,
+    )?;
+    println!("\n{report}");
+    let regimes: Vec<RegimeLabel> = run.decisions.iter().map(|d| d.regime.label.clone()).collect();
+    let mut counts: Vec<(RegimeLabel, usize)> = Vec::new();
+    for l in &regimes {
+        match counts.iter_mut().find(|(x, _)| x == l) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((l.clone(), 1)),
+        }
+    }
+    println!(
+        "regime days: {}",
+        counts
+            .iter()
+            .map(|(l, c)| format!("{l} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "average daily turnover {:.3}, final equity {:.0}",
+        run.turnover.iter().sum::<f64>() / run.turnover.len() as f64,
+        run.equity.last().copied().unwrap_or(f64::NAN)
+    );
+
+    // ---------------- pictures ----------------
+    let dir = out_dir()?;
+    std::fs::write(dir.join("equity.svg"), report.to_svg(1000, 600)?)?;
+    draw_weights(&dir.join("weights.svg"), &run.decisions, &tickers)?;
+    draw_regimes(&dir.join("regimes.svg"), &snapshots, &regimes)?;
+    println!(
+        "wrote equity.svg, weights.svg, regimes.svg to {} ({:.1} s)",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn draw_weights(
+    path: &std::path::Path,
+    decisions: &[prudentia::core::Decision],
+    tickers: &[String],
+) -> Result<(), Box<dyn Error>> {
+    let root = SVGBackend::new(path, (1100, 500)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (top, bottom) = root.split_vertically(350);
-    let idx = index.column_complete("SP500")?;
-    let x0 = index.dates()[0];
-    let xs: Vec<f64> = index
-        .dates()
-        .iter()
-        .map(|d| 1990.0 + d.days_since(x0) / 365.25)
-        .collect();
-    let ymax = idx.iter().cloned().fold(0.0, f64::max);
-    let mut chart = ChartBuilder::on(&top)
-        .caption("S&P 500 index (real, 1990-2022)", ("sans-serif", 18))
+    let mut chart = ChartBuilder::on(&root)
+        .caption("sized weights over time", ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(25)
-        .y_label_area_size(55)
-        .build_cartesian_2d(1990.0..2023.0, 0.0..ymax * 1.05)?;
-    chart.configure_mesh().disable_mesh().draw()?;
-    chart.draw_series(LineSeries::new(
-        xs.iter().cloned().zip(idx.iter().cloned()),
-        &BLUE,
-    ))?;
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..decisions.len() as f64, -0.4..0.6)?;
+    chart.configure_mesh().disable_mesh().x_desc("decision").draw()?;
+    for (j, name) in tickers.iter().enumerate() {
+        let id = AssetId::new(name);
+        let color = Palette99::pick(j);
+        chart
+            .draw_series(LineSeries::new(
+                decisions
+                    .iter()
+                    .enumerate()
+                    .map(|(t, d)| (t as f64, d.sized.get(&id))),
+                &color,
+            ))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], Palette99::pick(j)));
+    }
+    chart.configure_series_labels().border_style(BLACK).draw()?;
+    root.present()?;
+    Ok(())
+}
 
-    let level: Vec<f64> = market
-        .index_returns
+fn draw_regimes(
+    path: &std::path::Path,
+    snapshots: &[MarketSnapshot],
+    regimes: &[RegimeLabel],
+) -> Result<(), Box<dyn Error>> {
+    let level: Vec<f64> = snapshots
         .iter()
-        .scan(100.0, |p, r| {
-            *p *= 1.0 + r;
-            Some(*p)
+        .map(|s| {
+            s.quotes
+                .iter()
+                .find(|q| q.asset.as_str() == "SP500")
+                .map_or(f64::NAN, |q| q.price)
         })
+        .collect();
+    let vixs: Vec<f64> = snapshots
+        .iter()
+        .map(|s| s.indicator("vix").unwrap_or(f64::NAN))
         .collect();
     let (lo, hi) = level
         .iter()
+        .filter(|v| v.is_finite())
         .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let t_max = level.len() as f64;
-    let mut chart = ChartBuilder::on(&bottom)
+    let root = SVGBackend::new(path, (1100, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (top, bottom) = root.split_vertically(400);
+    let t_max = regimes.len() as f64;
+    let mut chart = ChartBuilder::on(&top)
         .caption(
-            "synthetic market: equal-weight index, risk-off regimes shaded",
+            "S&P 500 with detected regimes (red: risk_off, orange: high_vol)",
             ("sans-serif", 18),
         )
         .margin(10)
-        .x_label_area_size(25)
+        .x_label_area_size(20)
         .y_label_area_size(55)
-        .build_cartesian_2d(0.0..t_max, lo * 0.95..hi * 1.05)?;
-    chart.configure_mesh().disable_mesh().x_desc("day").draw()?;
-    for (start, end, k) in market.regime_segments() {
-        if k != 0 {
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(start as f64, lo * 0.95), (end as f64, hi * 1.05)],
-                RGBColor(255, 200, 200).filled(),
-            )))?;
-        }
+        .build_cartesian_2d(0.0..t_max, lo * 0.97..hi * 1.03)?;
+    chart.configure_mesh().disable_mesh().draw()?;
+    for (t, l) in regimes.iter().enumerate() {
+        let color = if *l == RegimeLabel::RISK_OFF {
+            RGBColor(255, 190, 190)
+        } else if *l == RegimeLabel::HIGH_VOL {
+            RGBColor(255, 225, 170)
+        } else {
+            continue;
+        };
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(t as f64, lo * 0.97), (t as f64 + 1.0, hi * 1.03)],
+            color.filled(),
+        )))?;
     }
     chart.draw_series(LineSeries::new(
-        level.iter().enumerate().map(|(t, v)| (t as f64, *v)),
+        level
+            .iter()
+            .take(regimes.len())
+            .enumerate()
+            .map(|(t, v)| (t as f64, *v)),
         &BLACK,
     ))?;
+    let vmax = vixs
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, |a, &b| a.max(b));
+    let mut chart = ChartBuilder::on(&bottom)
+        .caption("VIX", ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(25)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..t_max, 0.0..vmax * 1.05)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("trading day since 2014-01-03")
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        vixs.iter()
+            .take(regimes.len())
+            .enumerate()
+            .map(|(t, v)| (t as f64, *v)),
+        &BLUE,
+    ))?;
     root.present()?;
-    println!("\nwrote {}", path.display());
     Ok(())
 }

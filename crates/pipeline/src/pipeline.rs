@@ -494,6 +494,7 @@ impl Pipeline {
             .map(|o| self.universe_index(&o.asset.id))
             .collect::<Result<_, _>>()
             .map_err(PipelineError::core_at(Stage::Select))?;
+        let considered = opportunities.clone();
         let selected: Vec<Opportunity> = match &self.selector {
             Some(sel) => {
                 let full = self
@@ -544,18 +545,32 @@ impl Pipeline {
             _ => target.weights,
         };
 
-        // 9. size
+        // 9. size: assets without an opportunity this time (e.g. a quarantined quote) are
+        // held as they are, the rest go to the sizer
         let sized = match &self.sizer {
             Some(s) => {
                 let t0 = Instant::now();
+                let (mut ids, mut vals, mut held_ids, mut held_vals) = (vec![], vec![], vec![], vec![]);
+                for (a, w) in target_weights.assets.iter().zip(&target_weights.values) {
+                    if considered.iter().any(|o| &o.asset.id == a) {
+                        ids.push(a.clone());
+                        vals.push(*w);
+                    } else {
+                        held_ids.push(a.clone());
+                        held_vals.push(*w);
+                    }
+                }
+                let sizable = Weights::new(ids, vals).map_err(PipelineError::core_at(Stage::Size))?;
+                // every considered opportunity, so that positions outside the slate (kept by a
+                // fallback) can still be sized from their forecasts
                 let ctx = SizingContext {
-                    opportunities: &selected,
+                    opportunities: &considered,
                     equity: self.equity,
                     current: &self.current,
                 };
-                let w = s
-                    .size(&target_weights, &ctx)
-                    .map_err(PipelineError::at(Stage::Size))?;
+                let mut w = s.size(&sizable, &ctx).map_err(PipelineError::at(Stage::Size))?;
+                w.assets.extend(held_ids);
+                w.values.extend(held_vals);
                 timings.push(Stage::Size, t0);
                 w
             }
