@@ -276,6 +276,33 @@ mod tests {
     }
 
     #[test]
+    fn incremental_windows_agree_with_batch_tests() {
+        use crate::drift::{ks_2samp, psi};
+        let cfg = DriftMonitorConfig {
+            reference_size: 120,
+            live_size: 40,
+            min_live: 10,
+            ks_method: KsMethod::Exact,
+            ..Default::default()
+        };
+        let mut m = DriftMonitor::new(cfg.clone(), 1).unwrap();
+        let x: Vec<f64> = (0..400)
+            .map(|i| ((i * 7919) % 257) as f64 / 257.0 + (i / 200) as f64 * 0.3)
+            .collect();
+        for (i, v) in x.iter().enumerate() {
+            m.observe(&[*v]).unwrap();
+            if i + 1 >= 120 + 10 {
+                let live = &x[(i + 1 - 40).max(120)..=i];
+                let f = m.feature(0).unwrap().unwrap();
+                let k = ks_2samp(&x[..120], live, Alternative::TwoSided, KsMethod::Exact).unwrap();
+                let p = psi(&x[..120], live, cfg.psi).unwrap();
+                assert_eq!((f.ks_statistic, f.p_value), (k.statistic, k.p_value), "step {i}");
+                assert!((f.psi - p).abs() < 1e-12, "step {i}: {} vs {p}", f.psi);
+            }
+        }
+    }
+
+    #[test]
     fn bad_input_is_typed() {
         let bad = |c: DriftMonitorConfig| DriftMonitor::new(c, 1).unwrap_err();
         assert!(matches!(
