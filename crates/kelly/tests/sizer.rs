@@ -207,3 +207,51 @@ fn send_and_sync() {
     check::<prudentia_kelly::governor::DrawdownGovernor>();
     check::<prudentia_kelly::KellyError>();
 }
+
+mod composition_props {
+    use super::*;
+    use proptest::prelude::*;
+    use prudentia_kelly::governor::DrawdownGovernor;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+
+        /// Each stage only shrinks the magnitude, keeps the sign, respects its cap, and a
+        /// deeper drawdown never gives a larger position.
+        #[test]
+        fn stages_shrink_and_governor_is_monotone(
+            mean in -0.01..0.01f64,
+            sigma in 0.001..0.1f64,
+            fraction in 0.05..1.0f64,
+            vol in 0.05..1.0f64,
+            cap in 0.1..10.0f64,
+            dd_a in 0.0..0.5f64,
+            dd_b in 0.0..0.5f64,
+        ) {
+            let k = Kelly::new(KellyConfig {
+                fraction,
+                target_vol_annual: Some(vol),
+                max_fraction: cap,
+                stress_sigmas: Some(5.0),
+                ..plain()
+            }).unwrap();
+            let input = KellyInput::daily(mean, sigma);
+            let size_at = |dd: f64| {
+                let mut g = DrawdownGovernor::new(DrawdownGovernorConfig::default()).unwrap();
+                g.observe(1.0).unwrap();
+                g.observe(1.0 - dd).unwrap();
+                k.fraction(&input, Some(&g)).unwrap()
+            };
+            let s = size_at(dd_a);
+            let st = s.stages;
+            prop_assert!(st.vol_capped.abs() <= st.fractional.abs() + 1e-15);
+            prop_assert!(st.vol_capped.abs() <= vol / 252f64.sqrt() / sigma * (1.0 + 1e-12));
+            prop_assert!(st.leverage_capped.abs() <= cap);
+            prop_assert!(st.governed.abs() <= st.leverage_capped.abs());
+            prop_assert!(s.fraction.abs() <= st.governed.abs());
+            prop_assert!(s.fraction * mean >= 0.0);
+            let (lo, hi) = if dd_a <= dd_b { (dd_a, dd_b) } else { (dd_b, dd_a) };
+            prop_assert!(size_at(hi).fraction.abs() <= size_at(lo).fraction.abs() + 1e-15);
+        }
+    }
+}
