@@ -7,6 +7,9 @@
 //! forecasts' assets, scored on the outcome's realized returns), forecast calibration
 //! (every forecast against its asset's realized return; forecasts must be on the period's
 //! horizon), and execution metrics of the outcomes' fills against the decisions' orders.
+//! The slate correlation needs the candidates' correlation matrix, which a decision does
+//! not carry: it is left undefined here; compute it with
+//! [`slate_average_correlation`](crate::slate_average_correlation) where the matrix is known.
 
 use prudentia_core::validate::check_shape;
 use prudentia_core::{Decision, Fill, Forecast, Order, Outcome, Timestamp};

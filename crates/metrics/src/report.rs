@@ -111,13 +111,26 @@ pub struct PerformanceSummary {
 }
 
 impl PerformanceSummary {
-    /// Computes all statistics in a few passes and one sort.
+    /// Computes all statistics in a few O(n) passes (order statistics by selection).
     pub fn compute(returns: &Returns, config: &ReportConfig) -> PerformanceSummary {
         let r = returns.values();
         let ann = config.annualization;
         let raw = Moments::of(r, 0.0);
         let excess = Moments::of(r, config.risk_free.get());
-        let sorted = stats::sorted_copy(r);
+        // Order statistics by selection (O(n)) instead of a sort.
+        let mut buf = r.to_vec();
+        let p95 = stats::percentile_select(&mut buf, 0.95);
+        let p05 = stats::percentile_select(&mut buf, 0.05);
+        let var = if config.tail.get() == 0.05 {
+            p05
+        } else {
+            stats::percentile_select(&mut buf, config.tail.get())
+        };
+        let k = ((r.len() - 1) as f64 * config.tail.get()).floor() as usize;
+        let cvar = stats::lowest_sum_select(&mut buf, k) / (k + 1) as f64;
+        let (worst, best) = r.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
         let mdd = crate::drawdown::max_drawdown_depth(r);
         let wealth = stats::final_wealth(r);
         let cagr = stats::cagr_from_wealth(wealth, r.len(), ann);
@@ -157,18 +170,18 @@ impl PerformanceSummary {
             ),
             calmar: stats::calmar_from(cagr, mdd),
             omega: stats::omega_ratio(returns, config.risk_free, config.omega_threshold),
-            tail_ratio: stats::tail_ratio_sorted(&sorted),
+            tail_ratio: Stat::ratio(p95.abs(), p05.abs(), crate::Undefined::ZeroDenominator),
             skewness: moment(raw.skewness),
             kurtosis: moment(raw.kurtosis),
-            var: tail::var_sorted(&sorted, config.tail),
-            cvar: tail::cvar_sorted(&sorted, config.tail),
+            var: Stat::from_value(var),
+            cvar: Stat::from_value(cvar),
             cornish_fisher_var: cf.var,
             cornish_fisher_cvar: cf.cvar,
             max_drawdown: mdd,
             probabilistic_sharpe: psr,
             deflated_sharpe: dsr,
-            best_period: sorted[sorted.len() - 1],
-            worst_period: sorted[0],
+            best_period: best,
+            worst_period: worst,
             positive_share: r.iter().filter(|x| **x > 0.0).count() as f64 / r.len() as f64,
         }
     }

@@ -232,6 +232,33 @@ pub(crate) fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// [`percentile_sorted`] without sorting: two order statistics by selection, O(n). `buf` is
+/// permuted (it stays a permutation of the data, so it can be reused).
+pub(crate) fn percentile_select(buf: &mut [f64], q: f64) -> f64 {
+    let n = buf.len();
+    if n == 1 {
+        return buf[0];
+    }
+    let h = q * (n - 1) as f64;
+    let lo = (h.floor() as usize).min(n - 1);
+    let t = h - lo as f64;
+    let (_, a, rest) = buf.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *a;
+    let b = rest.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
+    let diff = b - a;
+    if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    }
+}
+
+/// Sum of the `k + 1` smallest values, by selection, O(n); `buf` is permuted.
+pub(crate) fn lowest_sum_select(buf: &mut [f64], k: usize) -> f64 {
+    buf.select_nth_unstable_by(k, f64::total_cmp);
+    buf[..=k].iter().sum()
+}
+
 pub(crate) fn sorted_copy(r: &[f64]) -> Vec<f64> {
     let mut s = r.to_vec();
     s.sort_unstable_by(f64::total_cmp);
@@ -339,6 +366,21 @@ mod tests {
         assert_eq!(annual_return(&x, a), Stat::Value(-1.0));
         assert!(sharpe_ratio(&x, PerPeriodRate::ZERO, a).is_defined());
         assert!((calmar_ratio(&x, a).value().unwrap() + 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn selection_equals_sorting() {
+        let v: Vec<f64> = (0..101).map(|i| ((i * 37) % 101) as f64 * 0.013 - 0.4).collect();
+        let s = sorted_copy(&v);
+        for q in [0.0, 0.01, 0.05, 0.333, 0.5, 0.95, 0.99, 1.0] {
+            let mut b = v.clone();
+            assert_eq!(percentile_select(&mut b, q), percentile_sorted(&s, q));
+        }
+        let mut b = v.clone();
+        let k = 7;
+        let x = lowest_sum_select(&mut b, k);
+        let y: f64 = s[..=k].iter().sum();
+        assert!((x - y).abs() < 1e-14);
     }
 
     #[test]

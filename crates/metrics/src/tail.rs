@@ -40,10 +40,6 @@ pub fn conditional_value_at_risk(returns: &Returns, tail: TailLevel) -> Stat {
     cvar_sorted(&sorted_copy(returns.values()), tail)
 }
 
-pub(crate) fn var_sorted(sorted: &[f64], tail: TailLevel) -> Stat {
-    Stat::from_value(percentile_sorted(sorted, tail.get()))
-}
-
 pub(crate) fn cvar_sorted(sorted: &[f64], tail: TailLevel) -> Stat {
     let k = ((sorted.len() - 1) as f64 * tail.get()).floor() as usize;
     let s: f64 = sorted[..=k].iter().sum();
