@@ -568,6 +568,7 @@ struct Workspace {
     alpha: Vec<f64>,
     beta: Vec<f64>,
     c: Vec<f64>,
+    consts: Vec<(f64, f64, f64)>,
 }
 
 impl Workspace {
@@ -579,6 +580,7 @@ impl Workspace {
             alpha: vec![0.0; t * k],
             beta: vec![0.0; t * k],
             c: vec![0.0; t],
+            consts: Vec::with_capacity(k),
         }
     }
 
@@ -586,11 +588,18 @@ impl Workspace {
     fn forward(&mut self, p: &HmmParams, x: &[f64]) -> f64 {
         let k = self.k;
         let mut ll = 0.0;
+        // per-state constants of ln N(x; μ, σ²) = c_j − (x − μ_j)² · h_j
+        self.consts.clear();
+        for j in 0..k {
+            let v = p.variances[j];
+            self.consts.push((-0.5 * (LN_2PI + v.ln()), 0.5 / v, p.means[j]));
+        }
         for t in 0..self.t {
             let row = &mut self.b[t * k..(t + 1) * k];
             let mut m = f64::NEG_INFINITY;
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = p.log_emission(j, x[t]);
+            for (v, &(c, h, mu)) in row.iter_mut().zip(&self.consts) {
+                let d = x[t] - mu;
+                *v = c - d * d * h;
                 m = m.max(*v);
             }
             for v in row.iter_mut() {
