@@ -35,7 +35,7 @@ use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::ln_gamma;
 
-use crate::error::RegimeResult;
+use crate::error::{RegimeError, RegimeResult};
 
 const LN_PI: f64 = 1.144_729_885_849_400_2;
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
@@ -448,7 +448,12 @@ pub struct BocpdStep {
 }
 
 /// Bayesian online change-point detector (see the [module docs](self)).
+///
+/// Serializes its whole state; deserialization re-validates the configuration and checks
+/// that the stored posterior is consistent with it, so a corrupted checkpoint is an error,
+/// not a panic later.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "BocpdParts")]
 pub struct Bocpd {
     config: BocpdConfig,
     stride: usize,
@@ -461,6 +466,37 @@ pub struct Bocpd {
     scratch: Vec<f64>,
     t: u64,
     last_signal_start: u64,
+}
+
+/// The serialized state of a [`Bocpd`], checked on the way back in.
+#[derive(Deserialize)]
+struct BocpdParts {
+    config: BocpdConfig,
+    run_lengths: Vec<usize>,
+    log_probs: Vec<f64>,
+    stats: Vec<f64>,
+    t: u64,
+    last_signal_start: u64,
+}
+
+impl TryFrom<BocpdParts> for Bocpd {
+    type Error = RegimeError;
+
+    fn try_from(p: BocpdParts) -> RegimeResult<Bocpd> {
+        let mut d = Bocpd::new(p.config)?;
+        let n = p.run_lengths.len();
+        check_len("run_lengths", n, 1)?;
+        check_shape("log_probs", &[n], &[p.log_probs.len()])?;
+        check_shape("stats", &[n * d.stride], &[p.stats.len()])?;
+        check_finite("log_probs", &p.log_probs)?;
+        check_finite("stats", &p.stats)?;
+        d.run_lengths = p.run_lengths;
+        d.log_probs = p.log_probs;
+        d.stats = p.stats;
+        d.t = p.t;
+        d.last_signal_start = p.last_signal_start;
+        Ok(d)
+    }
 }
 
 /// Equality of the model state (scratch buffers excluded).

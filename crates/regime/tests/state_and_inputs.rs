@@ -45,6 +45,13 @@ fn bocpd_checkpoint_restore_gives_identical_posteriors() {
         a.run_length_posterior().collect::<Vec<_>>(),
         b.run_length_posterior().collect::<Vec<_>>()
     );
+    // a corrupted checkpoint is an error, not a later panic
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["stats"].as_array_mut().unwrap().pop();
+    assert!(serde_json::from_value::<Bocpd>(v).is_err());
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["config"]["hazard"] = serde_json::json!({"Constant": {"expected_run_length": 0.5}});
+    assert!(serde_json::from_value::<Bocpd>(v).is_err());
 }
 
 #[test]
