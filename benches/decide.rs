@@ -1,0 +1,190 @@
+//! One `decide` of the full chain at n = 500 opportunities, K = 50 (issue #10 target ≤ 50 ms),
+//! with a per-stage breakdown printed before the measurement.
+//!
+//! Chain: SnapshotGuard → MarketRegimeDetector → forecaster (a synthetic over-confident
+//! forecast panel carried in the asset features) → RegimeCalibrator → DiversityAwareSelector
+//! (K = 50; greedy + swap at this size) → mean–CVaR over 252 scenarios → KellySizer.
+#![allow(missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use prudentia::core::traits::Forecaster;
+use prudentia::core::{AssetInfo, Forecast, Horizon, MarketSnapshot, Outcome, RegimeState, RoleResult};
+use prudentia::datasets::ForecasterSpec;
+use prudentia::datasets::{SyntheticConfig, SyntheticMarket};
+use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
+use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
+use prudentia::pipeline::{realized_returns, Pipeline, PipelineBuilder, PipelineConfig, Shared};
+use prudentia::portfolio::{Limits, PortfolioConfig, PortfolioOptimizer};
+use prudentia::regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
+use prudentia::selection::{CorrelationConfig, DiversityAwareSelector, ProblemConfig, SelectorConfig};
+use prudentia::uncertainty::calibrate::{CalibratorConfig, RegimeCalibrator};
+
+const N: usize = 500;
+const K: usize = 50;
+
+/// Reads (mean, sigma) from features 0 and 1.
+struct FeatureForecaster;
+impl Forecaster for FeatureForecaster {
+    fn forecast(&self, a: &AssetInfo, _: &RegimeState) -> RoleResult<Forecast> {
+        Ok(Forecast::new(a.features[0], a.features[1], Horizon::DAY)?)
+    }
+}
+
+fn snapshots() -> Vec<MarketSnapshot> {
+    let market = SyntheticMarket::generate(&SyntheticConfig {
+        n_assets: N,
+        n_sectors: 10,
+        n_days: 320,
+        seed: 11,
+        ..Default::default()
+    })
+    .expect("valid synthetic config");
+    let panel = market.forecasts(&ForecasterSpec::overconfident()).expect("panel");
+    let snapshots: Vec<MarketSnapshot> = (1..market.n_days())
+        .map(|t| {
+            let mut s = market.snapshot_before(t).expect("in range");
+            for (i, a) in s.assets.iter_mut().enumerate() {
+                a.features = vec![panel.mean[[t, i]], panel.sigma[[t, i]]];
+            }
+            s
+        })
+        .collect();
+    snapshots
+}
+
+fn build(snapshots: &[MarketSnapshot], check_psd: bool) -> Pipeline {
+    let universe = snapshots[0].assets.iter().map(|a| a.id.clone()).collect();
+    let sizer = Shared::new(KellySizer::new(KellySizerConfig::default()).expect("valid"));
+    PipelineBuilder::new(PipelineConfig {
+        universe,
+        history_window: 252,
+        min_history: 252,
+        ..Default::default()
+    })
+    .guard(Box::new(
+        SnapshotGuard::new(SnapshotGuardConfig::default()).expect("valid"),
+    ))
+    .regime(Box::new(
+        MarketRegimeDetector::new(MarketRegimeDetectorConfig {
+            vix_indicator: "realized_vol_20".into(),
+            ..Default::default()
+        })
+        .expect("valid"),
+    ))
+    .forecaster(Box::new(FeatureForecaster))
+    .calibrator(Box::new(
+        RegimeCalibrator::new(CalibratorConfig::default()).expect("valid"),
+    ))
+    .selector(Box::new(
+        DiversityAwareSelector::new(SelectorConfig {
+            problem: ProblemConfig {
+                k: K,
+                lambda: 1e-4,
+                correlation: CorrelationConfig {
+                    check_psd,
+                    ..Default::default()
+                },
+            },
+            ..Default::default()
+        })
+        .expect("valid"),
+    ))
+    .optimizer(Box::new(
+        PortfolioOptimizer::new(PortfolioConfig {
+            limits: Limits {
+                weight_max: 0.1,
+                net_max: Some(1.0),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .expect("valid"),
+    ))
+    .sizer(Box::new(sizer.clone()))
+    .learner(Box::new(sizer))
+    .build()
+    .expect("valid pipeline")
+}
+
+const WARM: usize = 252;
+
+/// Runs the pipeline over the first `WARM` snapshots (decide + learn).
+fn warm(pipeline: &mut Pipeline, snapshots: &[MarketSnapshot]) {
+    for t in 0..WARM {
+        step(pipeline, snapshots, t);
+    }
+}
+
+fn step(pipeline: &mut Pipeline, snapshots: &[MarketSnapshot], t: usize) {
+    let universe = pipeline.config().universe.clone();
+    let _ = pipeline.decide(&snapshots[t]).expect("decide");
+    let outcome = Outcome {
+        realized_returns: realized_returns(&universe, &snapshots[t], &snapshots[t + 1]),
+        ..Default::default()
+    };
+    pipeline.learn(&outcome).expect("learn");
+}
+
+fn bench(c: &mut Criterion) {
+    let snapshots = snapshots();
+    for check_psd in [true, false] {
+        let mut pipeline = build(&snapshots, check_psd);
+        warm(&mut pipeline, &snapshots);
+        let report = pipeline.decide(&snapshots[WARM]).expect("decide");
+        eprintln!(
+            "decide n = {N}, K = {K}, selector check_psd = {check_psd}: status {:?}, {} selected, {} orders; per stage:",
+            report.decision.status,
+            report.decision.selected.len(),
+            report.decision.orders.len()
+        );
+        for (s, d) in &report.timings.0 {
+            eprintln!("  {:<10} {:>9.3} ms", s.to_string(), d.as_secs_f64() * 1e3);
+        }
+        eprintln!(
+            "  {:<10} {:>9.3} ms",
+            "total",
+            report.timings.total().as_secs_f64() * 1e3
+        );
+        assert_eq!(report.decision.status, prudentia::core::DecisionStatus::Normal);
+        // Each measured decide is a real next-day decision: a fresh warmed pipeline walks
+        // forward through consecutive snapshots; building and learning are not timed.
+        c.bench_function(&format!("pipeline_decide_n500_k50_check_psd_{check_psd}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let mut done = 0;
+                while done < iters {
+                    let mut p = build(&snapshots, check_psd);
+                    warm(&mut p, &snapshots);
+                    let mut t = WARM;
+                    while done < iters && t + 1 < snapshots.len() {
+                        let start = Instant::now();
+                        let r = p.decide(&snapshots[t]).expect("decide");
+                        total += start.elapsed();
+                        let _ = black_box(r);
+                        let outcome = Outcome {
+                            realized_returns: realized_returns(
+                                &p.config().universe.clone(),
+                                &snapshots[t],
+                                &snapshots[t + 1],
+                            ),
+                            ..Default::default()
+                        };
+                        p.learn(&outcome).expect("learn");
+                        t += 1;
+                        done += 1;
+                    }
+                }
+                total
+            })
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = bench
+}
+criterion_main!(benches);
