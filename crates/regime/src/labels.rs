@@ -163,6 +163,10 @@ pub struct LabelerConfig {
     pub volume_illiquid: Option<Hysteresis>,
     /// Observations in the volume mean. Default 63; ≥ 1.
     pub volume_lookback: usize,
+    /// An indicator-driven switch (VIX, credit spread, quoted spread, volume) whose input
+    /// has been missing for more than this many consecutive observations turns off: a
+    /// stale indicator stops asserting its label. Default 5.
+    pub max_missing: usize,
     /// Primary axis. Default volatility.
     pub primary: LabelAxis,
 }
@@ -181,6 +185,7 @@ impl Default for LabelerConfig {
             spread_illiquid: Some(Hysteresis::new(20.0, 10.0, 5)),
             volume_illiquid: Some(Hysteresis::new(0.5, 0.7, 5)),
             volume_lookback: 63,
+            max_missing: 5,
             primary: LabelAxis::Volatility,
         }
     }
@@ -277,6 +282,9 @@ pub struct RegimeLabeler {
     trail_sum: f64,
     volumes: VecDeque<f64>,
     volume_sum: f64,
+    /// Consecutive observations without VIX, credit spread, quoted spread, volume.
+    #[serde(default)]
+    missing: [usize; 4],
 }
 
 impl RegimeLabeler {
@@ -299,6 +307,7 @@ impl RegimeLabeler {
             sum_sq: 0.0,
             trail_sum: 0.0,
             volume_sum: 0.0,
+            missing: [0; 4],
         })
     }
 
@@ -382,6 +391,28 @@ impl RegimeLabeler {
             self.volume_sum += v;
             if self.volumes.len() > c.volume_lookback {
                 self.volume_sum -= self.volumes.pop_front().unwrap_or(0.0);
+            }
+        }
+        let present = [
+            obs.vix.is_some(),
+            obs.credit_spread.is_some(),
+            obs.spread_bps.is_some(),
+            obs.volume.is_some(),
+        ];
+        for (m, p) in self.missing.iter_mut().zip(present) {
+            *m = if p { 0 } else { m.saturating_add(1) };
+        }
+        let stale = |i: usize| self.missing[i] > c.max_missing;
+        let (vix_stale, credit_stale, spread_stale, volume_stale) = (stale(0), stale(1), stale(2), stale(3));
+        for (switch, is_stale) in [
+            (&mut self.vix_high, vix_stale),
+            (&mut self.vix_risk, vix_stale),
+            (&mut self.credit_risk, credit_stale),
+            (&mut self.spread_illiq, spread_stale),
+            (&mut self.volume_illiq, volume_stale),
+        ] {
+            if is_stale && switch.on {
+                *switch = SwitchState::default();
             }
         }
         Ok(self.labels(pct))

@@ -164,3 +164,22 @@ fn snapshot_detector_labels_from_vix_and_reports_changes() {
     );
     assert_eq!(since, Some(Timestamp::from_nanos(40 * Timestamp::NANOS_PER_DAY)));
 }
+
+#[test]
+fn a_stale_indicator_stops_asserting_its_label() {
+    let mut l = labeler(LabelerConfig::default());
+    let lab = l
+        .observe(&IndicatorObservation {
+            vix: Some(40.0),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(lab.volatility, RegimeLabel::HIGH_VOL);
+    // max_missing = 5: five missing observations keep the label, the sixth drops it
+    for _ in 0..5 {
+        let lab = l.observe(&IndicatorObservation::default()).unwrap();
+        assert_eq!(lab.volatility, RegimeLabel::HIGH_VOL);
+    }
+    let lab = l.observe(&IndicatorObservation::default()).unwrap();
+    assert_eq!(lab.volatility, RegimeLabel::LOW_VOL);
+}
