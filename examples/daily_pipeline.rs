@@ -25,8 +25,8 @@ use prudentia::core::{
 };
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
 use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
-use prudentia::metrics::{Report, ReportConfig, Returns};
-use prudentia::pipeline::{walk_forward, BacktestConfig, PipelineBuilder, PipelineConfig, Shared, Stage};
+use prudentia::metrics::ReportConfig;
+use prudentia::pipeline::{walk_forward, BacktestConfig, PipelineBuilder, PipelineConfig, Shared};
 use prudentia::portfolio::{Limits, Objective, PortfolioConfig, PortfolioOptimizer};
 use prudentia::regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
 use prudentia::selection::{DiversityAwareSelector, ProblemConfig, SelectorConfig};
@@ -301,8 +301,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (t, r) in fallbacks.iter().take(5) {
         println!("  {t}: {}", r.join("; "));
     }
-    let quarantined = snapshots.len();
-    let _ = quarantined;
     println!("\ntime per stage over {} decisions:", run.decisions.len());
     for (s, d) in &run.stage_time {
         println!("  {:<10} {:>8.1} ms", s.to_string(), d.as_secs_f64() * 1e3);
@@ -314,21 +312,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         total * 1e3,
         total * 1e3 / run.decisions.len() as f64
     );
-    let _ = Stage::Guard;
 
     // ---------------- performance ----------------
-    let returns = Returns::with_times(
-        run.returns.clone(),
-        run.times.clone(),
-        prudentia::metrics::NanPolicy::Reject,
-    )?;
-    let report = Report::new(
-        ReportConfig {
-            title: "daily_pipeline: 20 S&P 500 stocks, 2014-2018".into(),
-            ..Default::default()
-        },
-        &returns,
-    )?;
+    let report = run.report(ReportConfig {
+        title: "daily_pipeline: 20 S&P 500 stocks, 2014-2018".into(),
+        ..Default::default()
+    })?;
     println!("\n{report}");
     let regimes: Vec<RegimeLabel> = run.decisions.iter().map(|d| d.regime.label.clone()).collect();
     let mut counts: Vec<(RegimeLabel, usize)> = Vec::new();

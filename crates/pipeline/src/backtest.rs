@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use prudentia_core::validate::check_non_negative;
 use prudentia_core::{AssetId, CoreError, Decision, MarketSnapshot, Outcome, Timestamp};
+use prudentia_metrics::{BacktestRecord, MetricsError, Report, ReportConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PipelineError, PipelineResult, Stage};
@@ -42,8 +43,28 @@ pub struct BacktestResult {
     pub turnover: Vec<f64>,
     /// Equity after each period.
     pub equity: Vec<f64>,
+    /// The outcome each decision was followed by (what `learn` received).
+    pub outcomes: Vec<Outcome>,
     /// Total wall-clock time per stage over the run.
     pub stage_time: Vec<(Stage, Duration)>,
+}
+
+impl BacktestResult {
+    /// The metrics report of the run (prudentia-metrics): return statistics, drawdowns,
+    /// sizer metrics, and the selector, execution and health sections the decisions and
+    /// outcomes allow.
+    pub fn report(&self, config: ReportConfig) -> Result<Report, MetricsError> {
+        Report::for_backtest(
+            config,
+            &BacktestRecord {
+                times: &self.times,
+                returns: &self.returns,
+                turnover: &self.turnover,
+                decisions: &self.decisions,
+                outcomes: &self.outcomes,
+            },
+        )
+    }
 }
 
 /// Runs `pipeline` over `snapshots` in time order: decide at t, realize returns from the quotes
@@ -75,6 +96,7 @@ pub fn walk_forward(
         returns: Vec::with_capacity(steps),
         turnover: Vec::with_capacity(steps),
         equity: Vec::with_capacity(steps),
+        outcomes: Vec::with_capacity(steps),
         stage_time: Vec::new(),
     };
     for t in 0..steps {
@@ -125,6 +147,7 @@ pub fn walk_forward(
         out.returns.push(net);
         out.turnover.push(turnover);
         out.equity.push(equity);
+        out.outcomes.push(outcome);
         bar.inc(1);
     }
     bar.finish_and_clear();

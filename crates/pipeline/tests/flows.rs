@@ -421,3 +421,20 @@ fn forecast_learners_get_raw_forecasts_with_realized_returns_and_shared_stages_s
     let expect = snaps[t + 1].quotes[0].price / snaps[t].quotes[0].price - 1.0;
     assert!((raw.realized - expect).abs() < 1e-15);
 }
+
+#[test]
+fn backtest_keeps_outcomes_and_builds_a_metrics_report() {
+    let snaps = snapshots(80, 9);
+    let run = walk_forward(&mut pipeline(), &snaps, &quiet()).unwrap();
+    assert_eq!(run.outcomes.len(), run.decisions.len());
+    assert_eq!(run.outcomes[0].time, Some(snaps[1].time));
+    let report = run.report(prudentia_metrics::ReportConfig::default()).unwrap();
+    let json = report.to_json().unwrap();
+    assert!(json.contains("sharpe") || json.contains("Sharpe"));
+    // equity path and returns agree
+    let mut e = 1_000_000.0;
+    for (r, eq) in run.returns.iter().zip(&run.equity) {
+        e *= 1.0 + r;
+        assert!((e - eq).abs() < 1e-6 * e);
+    }
+}
