@@ -138,6 +138,9 @@ pub struct SolverConfig {
     pub tolerance: f64,
     /// Wall-clock limit of one solve in seconds (default none, > 0).
     pub time_limit_s: Option<f64>,
+    /// Threads of the sparse LDL factorization (default 1: sequential and deterministic;
+    /// 0 lets the solver use every core).
+    pub threads: u32,
     /// Cutting-plane rounds at most (default 500, ≥ 1).
     pub max_cut_rounds: usize,
     /// Relative gap between the cutting-plane upper and lower bounds at which it stops
@@ -151,6 +154,7 @@ impl Default for SolverConfig {
             max_iterations: 200,
             tolerance: 1e-9,
             time_limit_s: None,
+            threads: 1,
             max_cut_rounds: 500,
             cut_tolerance: 1e-9,
         }

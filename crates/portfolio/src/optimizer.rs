@@ -44,6 +44,7 @@ fn settings(cfg: &PortfolioConfig) -> DefaultSettings<f64> {
         verbose: false,
         max_iter: s.max_iterations,
         time_limit: s.time_limit_s.unwrap_or(f64::INFINITY),
+        max_threads: s.threads,
         tol_gap_abs: s.tolerance,
         tol_gap_rel: s.tolerance,
         tol_feas: s.tolerance,
