@@ -67,6 +67,9 @@ pub struct MarketRegimeDetector {
     label: Option<RegimeLabel>,
     since: Option<Timestamp>,
     last_step: Option<BocpdStep>,
+    /// The last state reported, held when a snapshot lacks the reference quote.
+    #[serde(default)]
+    last_state: Option<RegimeState>,
 }
 
 impl MarketRegimeDetector {
@@ -90,6 +93,7 @@ impl MarketRegimeDetector {
             label: None,
             since: None,
             last_step: None,
+            last_state: None,
         })
     }
 
@@ -100,14 +104,27 @@ impl MarketRegimeDetector {
 
     /// Folds in one snapshot.
     ///
-    /// Errors: no quote for the reference asset, a non-positive or non-finite price,
-    /// non-finite indicators.
+    /// A snapshot without the reference quote (e.g. because the guard quarantined it) holds
+    /// the previous state: nothing is updated and the state is reported again with
+    /// `changed = false` and `change_probability = 0`; the next quote's return then spans
+    /// the gap. Before any state exists, a missing reference quote is an error.
+    ///
+    /// Errors: no quote for the reference asset before the first state, a non-positive or
+    /// non-finite price, non-finite indicators.
     pub fn step(&mut self, snapshot: &MarketSnapshot) -> RegimeResult<RegimeState> {
         let quote = match &self.config.reference {
             Some(id) => snapshot.quotes.iter().find(|q| &q.asset == id),
             None => snapshot.quotes.first(),
+        };
+        if quote.is_none() {
+            if let Some(last) = &self.last_state {
+                let mut held = last.clone();
+                held.changed = false;
+                held.change_probability = 0.0;
+                return Ok(held);
+            }
         }
-        .ok_or_else(|| CoreError::UnknownId {
+        let quote = quote.ok_or_else(|| CoreError::UnknownId {
             kind: "reference asset quote",
             id: self
                 .config
@@ -164,14 +181,16 @@ impl MarketRegimeDetector {
             ChangeSource::ChangePoint => cp,
             ChangeSource::Either => label_changed || cp,
         };
-        Ok(RegimeState {
+        let state = RegimeState {
             probabilities: vec![(label.clone(), 1.0), (opposite(&label), 0.0)],
             label,
             run_length: step.map_or(0, |s| s.map_run_length),
             change_probability: step.map_or(0.0, |s| s.change_probability),
             changed,
             since: self.since,
-        })
+        };
+        self.last_state = Some(state.clone());
+        Ok(state)
     }
 }
 

@@ -189,10 +189,25 @@ fn detector_checkpoint_restore_and_bad_snapshots() {
     }
     assert!(a.step(&snap(1000, f64::NAN)).is_err());
     assert!(a.step(&snap(1000, -1.0)).is_err());
+    // a missing reference quote (e.g. quarantined by the guard) holds the last state ...
     let mut empty = snap(1000, 1.0);
     empty.quotes.clear();
+    let before = b.step(&snap(1000, price)).unwrap();
+    let held = b.step(&empty).unwrap();
+    assert_eq!(held.label, before.label);
+    assert_eq!(held.run_length, before.run_length);
+    assert!(!held.changed);
+    assert_eq!(held.change_probability, 0.0);
+    // ... without touching the posterior: the next step equals one from a detector that
+    // never saw the empty snapshot
+    let mut c = a.clone();
+    let _ = c.step(&snap(1000, price)).unwrap();
+    let next = snap(1001, price * 1.01);
+    assert_eq!(b.step(&next).unwrap(), c.step(&next).unwrap());
+    // ... and is an error only before any state exists
+    let mut fresh = MarketRegimeDetector::new(MarketRegimeDetectorConfig::default()).unwrap();
     assert!(matches!(
-        a.step(&empty),
+        fresh.step(&empty),
         Err(RegimeError::Core(CoreError::UnknownId { .. }))
     ));
 }
