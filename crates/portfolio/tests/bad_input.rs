@@ -404,3 +404,25 @@ fn explicit_fallbacks_are_recorded() {
     assert!(!fb.satisfies_limits);
     assert!(r.weights.iter().all(|w| (w - 0.25 * fb.scale).abs() < 1e-12));
 }
+
+#[test]
+fn iteration_limit_is_a_status_and_fallback_is_explicit() {
+    let p = ls_problem();
+    let mut cfg = mv_config(Limits {
+        weight_min: -0.5,
+        gross_max: Some(1.5),
+        net_min: Some(1.0),
+        net_max: Some(1.0),
+        ..Default::default()
+    });
+    cfg.solver.max_iterations = 2;
+    let r = PortfolioOptimizer::new(cfg.clone()).unwrap().solve(&p).unwrap();
+    assert_eq!(r.status, PortfolioStatus::MaxIterations);
+    assert!(r.fallback.is_none());
+    assert_eq!(r.weights.len(), 8);
+    cfg.fallback = FallbackPolicy::KeepCurrent;
+    let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
+    assert_eq!(r.status, PortfolioStatus::MaxIterations);
+    assert_eq!(r.fallback.unwrap().policy, FallbackPolicy::KeepCurrent);
+    assert_eq!(r.weights, p.current);
+}
