@@ -492,7 +492,7 @@ impl PortfolioOptimizer {
         let method = if cvar { Some(self.cvar_method(r)) } else { None };
         let decomposed = match method {
             Some(CvarMethod::CuttingPlane) => Some(self.solve_cuts(r)),
-            Some(CvarMethod::ScenarioGeneration) => Some(self.solve_scenarios(r)),
+            Some(CvarMethod::ScenarioGeneration) => Some(self.solve_scenarios(r, &none, false)),
             _ => None,
         };
         let outcome = if let Some(d) = decomposed {
@@ -650,7 +650,12 @@ impl PortfolioOptimizer {
     }
 
     /// Scenario generation (see [`CvarMethod::ScenarioGeneration`]).
-    fn solve_scenarios(&self, r: &Resolved<'_>) -> Result<(Raw, Assembled, SolveInfo), PortfolioError> {
+    fn solve_scenarios(
+        &self,
+        r: &Resolved<'_>,
+        disabled: &BTreeSet<LimitGroup>,
+        feasibility_only: bool,
+    ) -> Result<(Raw, Assembled, SolveInfo), PortfolioError> {
         let cfg = &self.config;
         let Some(sc) = r.scenarios else {
             return Err(PortfolioError::MissingRiskModel {
@@ -674,7 +679,6 @@ impl PortfolioOptimizer {
         for &s in &subset {
             member[s] = true;
         }
-        let none = BTreeSet::new();
         let mut info = SolveInfo {
             cvar_method: Some(CvarMethod::ScenarioGeneration),
             ..Default::default()
@@ -682,8 +686,8 @@ impl PortfolioOptimizer {
         loop {
             info.cut_rounds += 1;
             let spec = Spec {
-                disabled: &none,
-                feasibility_only: false,
+                disabled,
+                feasibility_only,
                 cvar: CvarForm::Subset(&subset),
             };
             let asm = assemble(cfg, r, &spec);
@@ -753,14 +757,20 @@ impl PortfolioOptimizer {
         for g in &present {
             disabled.insert(*g);
             let cvar = needs_cvar(cfg, &disabled, true);
-            let spec = Spec {
-                disabled: &disabled,
-                feasibility_only: true,
-                cvar: if cvar { CvarForm::Full } else { CvarForm::None },
-            };
-            let asm = assemble(cfg, r, &spec);
             solves += 1;
-            let still_infeasible = matches!(run(&asm, cfg), Ok(raw) if is_infeasible(raw.status));
+            let raw = if cvar && self.cvar_method(r) != CvarMethod::FullLp {
+                // the CVaR limit's feasibility by scenario generation (a relaxation while
+                // scenarios are missing, so an infeasible subset proves infeasibility)
+                self.solve_scenarios(r, &disabled, true).map(|(raw, _, _)| raw)
+            } else {
+                let spec = Spec {
+                    disabled: &disabled,
+                    feasibility_only: true,
+                    cvar: if cvar { CvarForm::Full } else { CvarForm::None },
+                };
+                run(&assemble(cfg, r, &spec), cfg)
+            };
+            let still_infeasible = matches!(raw, Ok(raw) if is_infeasible(raw.status));
             if !still_infeasible {
                 disabled.remove(g);
             }
