@@ -24,9 +24,13 @@ use prudentia::core::{
     RegimeLabel, RoleResult, Timestamp,
 };
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
+use prudentia::kelly::governor::DrawdownGovernorConfig;
+use prudentia::kelly::single::KellyConfig;
 use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
 use prudentia::metrics::ReportConfig;
-use prudentia::pipeline::{walk_forward, BacktestConfig, PipelineBuilder, PipelineConfig, Shared};
+use prudentia::pipeline::{
+    walk_forward_with_prices, BacktestConfig, PipelineBuilder, PipelineConfig, Shared,
+};
 use prudentia::portfolio::{Limits, Objective, PortfolioConfig, PortfolioOptimizer};
 use prudentia::regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
 use prudentia::selection::{DiversityAwareSelector, ProblemConfig, SelectorConfig};
@@ -173,14 +177,30 @@ fn main() -> Result<(), Box<dyn Error>> {
             assets,
         });
     }
-    // a few bad ticks, as live data have: the guard must catch them
+    // a few bad ticks, as live data have: the guard must catch them (trades are still marked
+    // at the true prices)
+    let true_prices = snapshots.clone();
     snapshots[400].quotes[3].price *= 8.0;
     snapshots[700].quotes[12].price = f64::NAN;
+    snapshots[900].indicators[0].value = -1.0;
 
     // ---------------- the pipeline ----------------
     let universe: Vec<AssetId> = tickers.iter().map(AssetId::new).collect();
     let calibrator = Shared::new(RegimeCalibrator::new(CalibratorConfig::default())?);
-    let sizer = Shared::new(KellySizer::new(KellySizerConfig::default())?);
+    // half Kelly; the drawdown governor scales exposure down from a 5% drawdown to zero at
+    // 20%, and its reference peak decays with a 126-day half-life so exposure can come back
+    let sizer = Shared::new(KellySizer::new(KellySizerConfig {
+        // gross leverage at most 1, so sized books stay inside the optimizer's limits
+        kelly: KellyConfig {
+            max_fraction: 1.0,
+            ..Default::default()
+        },
+        governor: DrawdownGovernorConfig {
+            recovery_half_life: Some(126.0),
+            ..Default::default()
+        },
+        ..Default::default()
+    })?);
     let regime = MarketRegimeDetector::new(MarketRegimeDetectorConfig {
         reference: Some(AssetId::new("SP500")),
         ..Default::default()
@@ -195,16 +215,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     })?;
     let optimizer = PortfolioOptimizer::new(PortfolioConfig {
         objective: Objective::MeanCvar,
-        cvar_penalty: 1.0,
+        cvar_penalty: 0.5,
         limits: Limits {
-            weight_min: -0.15,
-            weight_max: 0.3,
-            gross_max: Some(1.5),
+            weight_min: -0.05,
+            weight_max: 0.25,
+            gross_max: Some(1.2),
             net_min: Some(0.0),
             net_max: Some(1.0),
-            sector_net_max: Some(0.3),
-            sector_net_min: Some(-0.3),
-            turnover_max: Some(0.25),
+            sector_net_max: Some(0.4),
+            turnover_max: Some(0.5),
             ..Default::default()
         },
         ..Default::default()
@@ -228,7 +247,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     .learner(Box::new(sizer.clone()))
     .build()?;
 
-    let run = walk_forward(&mut pipeline, &snapshots, &BacktestConfig::default())?;
+    let run = walk_forward_with_prices(
+        &mut pipeline,
+        &snapshots,
+        &true_prices,
+        &BacktestConfig::default(),
+    )?;
 
     // ---------------- the last decision, stage by stage ----------------
     let last = run.decisions.last().ok_or("no decision")?;
@@ -273,7 +297,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    println!("target weights (mean-CVaR): {}", show(&last.target));
+    println!(
+        "target weights (mean-CVaR, {:?}): {}",
+        run.optimizer_status.last().cloned().flatten(),
+        show(&last.target)
+    );
     println!(
         "sized weights (half Kelly, governor): {}  [gross {:.2}, net {:.2}]",
         show(&last.sized),
@@ -298,8 +326,41 @@ fn main() -> Result<(), Box<dyn Error>> {
         })
         .collect();
     println!("\nsafe fallbacks (guard refusals): {}", fallbacks.len());
-    for (t, r) in fallbacks.iter().take(5) {
-        println!("  {t}: {}", r.join("; "));
+    for (t, r) in &fallbacks {
+        let first = r.iter().take(2).cloned().collect::<Vec<_>>().join("; ");
+        println!(
+            "  {t}: {} reasons: {first}{}",
+            r.len(),
+            if r.len() > 2 { "; ..." } else { "" }
+        );
+    }
+    let mut statuses: Vec<(String, usize)> = Vec::new();
+    for s in run.optimizer_status.iter().flatten() {
+        let name = format!("{s:?}")
+            .split([' ', '{', '('])
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        match statuses.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => statuses.push((name, 1)),
+        }
+    }
+    println!("optimizer statuses: {statuses:?}");
+    let last_infeasible = run
+        .optimizer_status
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(t, s)| match s {
+            Some(prudentia::core::traits::OptimStatus::Infeasible { culprits }) => Some((t, culprits)),
+            _ => None,
+        });
+    if let Some((t, culprits)) = last_infeasible {
+        println!(
+            "  last infeasible at {} (positions kept): conflicting limits {culprits:?}",
+            run.times[t]
+        );
     }
     println!("\ntime per stage over {} decisions:", run.decisions.len());
     for (s, d) in &run.stage_time {

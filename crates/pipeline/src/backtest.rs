@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use prudentia_core::traits::OptimStatus;
 use prudentia_core::validate::check_non_negative;
 use prudentia_core::{AssetId, CoreError, Decision, MarketSnapshot, Outcome, Timestamp};
 use prudentia_metrics::{BacktestRecord, MetricsError, Report, ReportConfig};
@@ -45,6 +46,8 @@ pub struct BacktestResult {
     pub equity: Vec<f64>,
     /// The outcome each decision was followed by (what `learn` received).
     pub outcomes: Vec<Outcome>,
+    /// The optimizer's status at each decision (`None` when it did not run).
+    pub optimizer_status: Vec<Option<OptimStatus>>,
     /// Total wall-clock time per stage over the run.
     pub stage_time: Vec<(Stage, Duration)>,
 }
@@ -74,7 +77,28 @@ pub fn walk_forward(
     snapshots: &[MarketSnapshot],
     config: &BacktestConfig,
 ) -> PipelineResult<BacktestResult> {
+    walk_forward_with_prices(pipeline, snapshots, snapshots, config)
+}
+
+/// [`walk_forward`] with the decisions made on `snapshots` (which may carry data faults for
+/// the guard to catch) and the realized returns taken from the quotes of `prices` (the true
+/// prices trades would have been marked at). Both must have the same length and times.
+pub fn walk_forward_with_prices(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    prices: &[MarketSnapshot],
+    config: &BacktestConfig,
+) -> PipelineResult<BacktestResult> {
     check_non_negative("cost_bps", config.cost_bps)?;
+    prudentia_core::validate::check_shape("prices", &[snapshots.len()], &[prices.len()])?;
+    if let Some(i) = snapshots.iter().zip(prices).position(|(a, b)| a.time != b.time) {
+        return Err(CoreError::ShapeMismatch {
+            field: "prices (times differ from the snapshots')",
+            expected: vec![i],
+            found: vec![i],
+        }
+        .into());
+    }
     if snapshots.len() < 2 {
         return Err(CoreError::EmptyInput {
             field: "snapshots",
@@ -97,6 +121,7 @@ pub fn walk_forward(
         turnover: Vec::with_capacity(steps),
         equity: Vec::with_capacity(steps),
         outcomes: Vec::with_capacity(steps),
+        optimizer_status: Vec::with_capacity(steps),
         stage_time: Vec::new(),
     };
     for t in 0..steps {
@@ -118,8 +143,9 @@ pub fn walk_forward(
             }
         }
         let decision = report.decision;
+        out.optimizer_status.push(report.optimizer_status);
         let turnover = decision.sized.turnover_to(&before);
-        let realized = realized_returns(&universe, now, next);
+        let realized = realized_returns(&universe, &prices[t], &prices[t + 1]);
         let gross: f64 = decision
             .sized
             .assets

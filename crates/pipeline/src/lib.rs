@@ -79,7 +79,9 @@ mod history;
 mod pipeline;
 mod shared;
 
-pub use backtest::{realized_returns, walk_forward, BacktestConfig, BacktestResult};
+pub use backtest::{
+    realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult,
+};
 pub use digest::fnv1a_hex;
 pub use error::{PipelineError, PipelineResult, Stage};
 pub use history::ReturnHistory;

@@ -267,6 +267,7 @@ impl PipelineBuilder {
             history,
             current,
             pending: None,
+            last_regime: None,
             step: 0,
             last_hash: String::new(),
         })
@@ -299,6 +300,7 @@ pub struct Pipeline {
     history: ReturnHistory,
     current: Weights,
     pending: Option<Weights>,
+    last_regime: Option<RegimeState>,
     equity: f64,
     step: u64,
     last_hash: String,
@@ -363,7 +365,8 @@ impl Pipeline {
         let clean = match screened {
             Screened::Clean { snapshot, .. } => snapshot,
             Screened::SafeFallback { reasons, .. } => {
-                let decision = self.fallback(snapshot, RegimeState::default(), reasons);
+                let regime = self.last_regime.clone().unwrap_or_default();
+                let decision = self.fallback(snapshot, regime, reasons);
                 return self.finish(decision, None, timings, Vec::new(), seed, snapshot);
             }
         };
@@ -425,6 +428,7 @@ impl Pipeline {
             None => RegimeState::default(),
         };
         timings.push(Stage::Regime, t0);
+        self.last_regime = Some(regime.clone());
 
         if self.history.len() < self.config.min_history {
             let reason = format!(

@@ -438,3 +438,33 @@ fn backtest_keeps_outcomes_and_builds_a_metrics_report() {
         assert!((e - eq).abs() < 1e-6 * e);
     }
 }
+
+#[test]
+fn faults_in_decision_data_do_not_leak_into_realized_returns() {
+    let prices = snapshots(60, 10);
+    let mut faulty = prices.clone();
+    faulty[30].quotes[2].price = f64::NAN; // the guard refuses this snapshot
+    let run = walk_forward_with_prices(&mut pipeline(), &faulty, &prices, &quiet()).unwrap();
+    let clean = walk_forward(&mut pipeline(), &prices, &quiet()).unwrap();
+    assert!(matches!(
+        run.decisions[30].status,
+        DecisionStatus::SafeFallback { .. }
+    ));
+    // the fallback keeps the regime of the previous decision rather than `unknown`
+    assert_eq!(run.decisions[30].regime, run.decisions[29].regime);
+    // returns of the step are marked at the true prices
+    for (a, b) in run.outcomes[30]
+        .realized_returns
+        .iter()
+        .zip(&clean.outcomes[30].realized_returns)
+    {
+        assert_eq!(a, b);
+    }
+    assert_eq!(run.optimizer_status.len(), run.decisions.len());
+    assert!(run.optimizer_status[30].is_none());
+    assert_eq!(run.optimizer_status[40], Some(OptimStatus::Optimal));
+    assert!(walk_forward_with_prices(&mut pipeline(), &faulty, &prices[..59], &quiet()).is_err());
+    let mut shifted = prices.clone();
+    shifted[5].time = Timestamp::from_nanos(shifted[5].time.as_nanos() + 1);
+    assert!(walk_forward_with_prices(&mut pipeline(), &faulty, &shifted, &quiet()).is_err());
+}
