@@ -25,7 +25,6 @@ use prudentia::core::{
 };
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
 use prudentia::kelly::governor::DrawdownGovernorConfig;
-use prudentia::kelly::single::KellyConfig;
 use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
 use prudentia::metrics::ReportConfig;
 use prudentia::pipeline::{
@@ -187,14 +186,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     // ---------------- the pipeline ----------------
     let universe: Vec<AssetId> = tickers.iter().map(AssetId::new).collect();
     let calibrator = Shared::new(RegimeCalibrator::new(CalibratorConfig::default())?);
-    // half Kelly; the drawdown governor scales exposure down from a 5% drawdown to zero at
+    // half Kelly, never above the optimizer's book (cap_at_target); the drawdown governor scales exposure down from a 5% drawdown to zero at
     // 20%, and its reference peak decays with a 126-day half-life so exposure can come back
     let sizer = Shared::new(KellySizer::new(KellySizerConfig {
-        // gross leverage at most 1, so sized books stay inside the optimizer's limits
-        kelly: KellyConfig {
-            max_fraction: 1.0,
-            ..Default::default()
-        },
         governor: DrawdownGovernorConfig {
             recovery_half_life: Some(126.0),
             ..Default::default()
@@ -216,14 +210,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     let optimizer = PortfolioOptimizer::new(PortfolioConfig {
         objective: Objective::MeanCvar,
         cvar_penalty: 0.5,
+        // 50 bp per unit of turnover in the objective: a soft turnover budget (a hard
+        // `turnover_max` would make the first, fully invested book infeasible)
+        turnover_penalty: 5e-3,
         limits: Limits {
-            weight_min: -0.05,
-            weight_max: 0.25,
-            gross_max: Some(1.2),
-            net_min: Some(0.0),
+            weight_min: -0.1,
+            weight_max: 0.3,
+            gross_max: Some(1.5),
+            net_min: Some(1.0),
             net_max: Some(1.0),
             sector_net_max: Some(0.4),
-            turnover_max: Some(0.5),
             ..Default::default()
         },
         ..Default::default()

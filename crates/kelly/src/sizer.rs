@@ -43,7 +43,7 @@ pub enum SizingMode {
 }
 
 /// Settings of a [`KellySizer`].
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct KellySizerConfig {
     /// The single-asset composition (fraction, vol cap, leverage cap, shrinkage).
@@ -54,6 +54,24 @@ pub struct KellySizerConfig {
     pub allocation: Option<AllocationConfig>,
     /// How targets and Kelly combine. Default `ScaleTarget`.
     pub mode: SizingMode,
+    /// In `ScaleTarget` mode, cap the Kelly scale at the target's own gross exposure
+    /// `Σ|wᵢ|`, so that Kelly only scales the optimizer's book down: the optimizer's limits
+    /// (gross, per-name, sector, turnover) still hold after sizing, and a negligible target
+    /// (an optimizer that wants almost nothing) stays negligible instead of being blown up
+    /// to a full-size book in the direction of its rounding noise. Default `true`.
+    pub cap_at_target: bool,
+}
+
+impl Default for KellySizerConfig {
+    fn default() -> Self {
+        Self {
+            kelly: KellyConfig::default(),
+            governor: DrawdownGovernorConfig::default(),
+            allocation: None,
+            mode: SizingMode::default(),
+            cap_at_target: true,
+        }
+    }
 }
 
 impl KellySizerConfig {
@@ -216,11 +234,14 @@ impl KellySizer {
                         mean_std_error: any_se.then(|| se2.sqrt()),
                         horizon_days: 1.0,
                     };
-                    let k = self
+                    let mut k = self
                         .kelly
                         .fraction(&portfolio, Some(&self.governor))?
                         .fraction
                         .max(0.0);
+                    if self.config.cap_at_target {
+                        k = k.min(gross);
+                    }
                     (target.values.iter().map(|w| k * w / gross).collect(), Some(k))
                 }
             }

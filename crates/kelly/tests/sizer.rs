@@ -63,6 +63,7 @@ fn scale_target_is_portfolio_kelly() {
     // Two independent names, target 50/50: μ_p = 0.5(0.001 + 0.0005), σ_p² = 0.25(1e-4 + 1e-4)
     let sizer = KellySizer::new(KellySizerConfig {
         kelly: plain(),
+        cap_at_target: false,
         ..Default::default()
     })
     .unwrap();
@@ -137,6 +138,7 @@ fn allocation_step_applies_limits() {
 fn learning_moves_the_governor_and_checkpoints_restore() {
     let mut sizer = KellySizer::new(KellySizerConfig {
         kelly: plain(),
+        cap_at_target: false,
         ..Default::default()
     })
     .unwrap();
@@ -254,4 +256,23 @@ mod composition_props {
             prop_assert!(size_at(hi).fraction.abs() <= size_at(lo).fraction.abs() + 1e-15);
         }
     }
+}
+
+#[test]
+fn by_default_kelly_only_scales_the_target_down() {
+    let capped = KellySizer::new(KellySizerConfig {
+        kelly: plain(),
+        ..Default::default()
+    })
+    .unwrap();
+    let opps = [opp("A", 10.0, 0.001, 0.01), opp("B", 20.0, 0.0005, 0.01)];
+    // Kelly wants 15x the normalized book; the target's gross 0.6 caps it
+    let target = Weights::new(vec!["A".into(), "B".into()], vec![0.3, 0.3]).unwrap();
+    let out = capped.size_detailed(&target, &opps, 1e6).unwrap();
+    assert!((out.scale.unwrap() - 0.6).abs() < 1e-12);
+    assert_eq!(out.weights.values, vec![0.3, 0.3]);
+    // a negligible target (optimizer rounding noise) stays negligible
+    let noise = Weights::new(vec!["A".into(), "B".into()], vec![1e-10, -2e-10]).unwrap();
+    let out = capped.size_detailed(&noise, &opps, 1e6).unwrap();
+    assert!(out.weights.gross() <= 3e-10 + 1e-18);
 }
