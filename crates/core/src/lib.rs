@@ -46,6 +46,7 @@
 pub mod error;
 pub mod estimators;
 pub mod linalg;
+pub mod normal;
 pub mod traits;
 pub mod types;
 pub mod validate;
