@@ -2,7 +2,7 @@
 //! returns for change points and run length, the rule-based [`RegimeLabeler`] for labels.
 
 use prudentia_core::traits::{RegimeDetector, RoleResult};
-use prudentia_core::{AssetId, CoreError, MarketSnapshot, RegimeLabel, RegimeState, Timestamp};
+use prudentia_core::{AssetId, CoreError, MarketSnapshot, Quote, RegimeLabel, RegimeState, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::bocpd::{Bocpd, BocpdConfig, BocpdStep, NormalGammaPrior, ObservationModel};
@@ -57,6 +57,36 @@ impl Default for MarketRegimeDetectorConfig {
     }
 }
 
+/// The reference asset's quote in `snapshot`: `Ok(None)` when it is missing (e.g.
+/// quarantined by the guard), an error when its price is not finite and positive.
+fn reference_quote<'a>(
+    snapshot: &'a MarketSnapshot,
+    reference: Option<&AssetId>,
+) -> RegimeResult<Option<&'a Quote>> {
+    let quote = match reference {
+        Some(id) => snapshot.quotes.iter().find(|q| &q.asset == id),
+        None => snapshot.quotes.first(),
+    };
+    let Some(quote) = quote else { return Ok(None) };
+    if !(quote.price.is_finite() && quote.price > 0.0) {
+        return Err(CoreError::OutOfRange {
+            field: "reference price",
+            value: quote.price,
+            expected: "finite and > 0",
+        }
+        .into());
+    }
+    Ok(Some(quote))
+}
+
+fn missing_reference(reference: Option<&AssetId>) -> crate::RegimeError {
+    CoreError::UnknownId {
+        kind: "reference asset quote",
+        id: reference.map_or_else(|| "<first quote>".to_owned(), |a| a.to_string()),
+    }
+    .into()
+}
+
 /// BOCPD + labeler over market snapshots. Uses data up to the current snapshot only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarketRegimeDetector {
@@ -67,9 +97,6 @@ pub struct MarketRegimeDetector {
     label: Option<RegimeLabel>,
     since: Option<Timestamp>,
     last_step: Option<BocpdStep>,
-    /// The last state reported, held when a snapshot lacks the reference quote.
-    #[serde(default)]
-    last_state: Option<RegimeState>,
 }
 
 impl MarketRegimeDetector {
@@ -93,7 +120,6 @@ impl MarketRegimeDetector {
             label: None,
             since: None,
             last_step: None,
-            last_state: None,
         })
     }
 
@@ -112,35 +138,11 @@ impl MarketRegimeDetector {
     /// Errors: no quote for the reference asset before the first state, a non-positive or
     /// non-finite price, non-finite indicators.
     pub fn step(&mut self, snapshot: &MarketSnapshot) -> RegimeResult<RegimeState> {
-        let quote = match &self.config.reference {
-            Some(id) => snapshot.quotes.iter().find(|q| &q.asset == id),
-            None => snapshot.quotes.first(),
+        let reference = self.config.reference.as_ref();
+        let Some(quote) = reference_quote(snapshot, reference)? else {
+            return self.held_state().ok_or_else(|| missing_reference(reference));
         };
-        if quote.is_none() {
-            if let Some(last) = &self.last_state {
-                let mut held = last.clone();
-                held.changed = false;
-                held.change_probability = 0.0;
-                return Ok(held);
-            }
-        }
-        let quote = quote.ok_or_else(|| CoreError::UnknownId {
-            kind: "reference asset quote",
-            id: self
-                .config
-                .reference
-                .as_ref()
-                .map_or_else(|| "<first quote>".to_owned(), |a| a.to_string()),
-        })?;
         let price = quote.price;
-        if !(price.is_finite() && price > 0.0) {
-            return Err(CoreError::OutOfRange {
-                field: "reference price",
-                value: price,
-                expected: "finite and > 0",
-            }
-            .into());
-        }
         let ret = self.last_price.map(|p| (price / p).ln());
         let obs = IndicatorObservation {
             index_return: ret,
@@ -181,16 +183,28 @@ impl MarketRegimeDetector {
             ChangeSource::ChangePoint => cp,
             ChangeSource::Either => label_changed || cp,
         };
-        let state = RegimeState {
+        Ok(RegimeState {
             probabilities: vec![(label.clone(), 1.0), (opposite(&label), 0.0)],
             label,
             run_length: step.map_or(0, |s| s.map_run_length),
             change_probability: step.map_or(0.0, |s| s.change_probability),
             changed,
             since: self.since,
-        };
-        self.last_state = Some(state.clone());
-        Ok(state)
+        })
+    }
+
+    /// The current state reported again without an update (`changed = false`, change
+    /// probability 0); `None` before the first snapshot.
+    fn held_state(&self) -> Option<RegimeState> {
+        let label = self.label.clone()?;
+        Some(RegimeState {
+            probabilities: vec![(label.clone(), 1.0), (opposite(&label), 0.0)],
+            label,
+            run_length: self.last_step.as_ref().map_or(0, |s| s.map_run_length),
+            change_probability: 0.0,
+            changed: false,
+            since: self.since,
+        })
     }
 }
 
@@ -254,33 +268,20 @@ impl HmmRegimeDetector {
         &self.labels
     }
 
-    /// Folds in one snapshot (the first only records the price).
+    /// Folds in one snapshot (the first only records the price). A snapshot without the
+    /// reference quote holds the current state, as in [`MarketRegimeDetector::step`].
     pub fn step(&mut self, snapshot: &MarketSnapshot) -> RegimeResult<RegimeState> {
-        let quote = match &self.reference {
-            Some(id) => snapshot.quotes.iter().find(|q| &q.asset == id),
-            None => snapshot.quotes.first(),
-        }
-        .ok_or_else(|| CoreError::UnknownId {
-            kind: "reference asset quote",
-            id: self
-                .reference
-                .as_ref()
-                .map_or_else(|| "<first quote>".to_owned(), |a| a.to_string()),
-        })?;
-        let price = quote.price;
-        if !(price.is_finite() && price > 0.0) {
-            return Err(CoreError::OutOfRange {
-                field: "reference price",
-                value: price,
-                expected: "finite and > 0",
-            }
-            .into());
-        }
+        let reference = self.reference.as_ref();
+        let Some(price) = reference_quote(snapshot, reference)?.map(|q| q.price) else {
+            return match self.current {
+                Some(best) => Ok(self.state(best, false, 0.0)),
+                None => Err(missing_reference(reference)),
+            };
+        };
         if let Some(p) = self.last_price {
             let _ = self.filter.update((price / p).ln())?;
         }
         self.last_price = Some(price);
-        let probs = self.filter.probabilities();
         let best = self.filter.most_likely();
         let changed = self.current.is_some_and(|c| c != best);
         if changed || self.current.is_none() {
@@ -290,14 +291,23 @@ impl HmmRegimeDetector {
         self.run_length += 1;
         self.current = Some(best);
         let change_probability = self.filter.switch_probability();
-        Ok(RegimeState {
+        Ok(self.state(best, changed, change_probability))
+    }
+
+    fn state(&self, best: usize, changed: bool, change_probability: f64) -> RegimeState {
+        RegimeState {
             label: self.labels[best].clone(),
-            probabilities: self.labels.iter().cloned().zip(probs.iter().copied()).collect(),
+            probabilities: self
+                .labels
+                .iter()
+                .cloned()
+                .zip(self.filter.probabilities().iter().copied())
+                .collect(),
             run_length: self.run_length,
             change_probability,
             changed,
             since: self.since,
-        })
+        }
     }
 }
 

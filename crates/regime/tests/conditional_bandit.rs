@@ -291,4 +291,40 @@ fn hmm_regime_detector_tracks_synthetic_regimes() {
     let share = agree as f64 / 1000.0;
     eprintln!("HMM detector label agreement with the true regime on days 1000-1999: {share:.3}");
     assert!(share > 0.9);
+
+    // a snapshot without the reference quote holds the current state without filtering
+    let empty = MarketSnapshot {
+        time: Timestamp::from_nanos(3000 * Timestamp::NANOS_PER_DAY),
+        quotes: vec![],
+        indicators: vec![],
+        assets: vec![],
+    };
+    let mut held_det = HmmRegimeDetector::new(&fit.model, None);
+    let mut twin = held_det.clone();
+    let mut last = None;
+    for (t, p) in [100.0, 101.0, 99.0].into_iter().enumerate() {
+        let time = Timestamp::from_nanos(t as i64 * Timestamp::NANOS_PER_DAY);
+        let s = MarketSnapshot {
+            time,
+            quotes: vec![Quote {
+                asset: AssetId::new("IDX"),
+                time,
+                price: p,
+                volume: None,
+                spread_bps: None,
+            }],
+            indicators: vec![],
+            assets: vec![],
+        };
+        last = Some(held_det.step(&s).unwrap());
+        let _ = twin.step(&s).unwrap();
+    }
+    let last = last.unwrap();
+    let held = held_det.step(&empty).unwrap();
+    assert_eq!(held.label, last.label);
+    assert_eq!(held.probabilities, last.probabilities);
+    assert!(!held.changed);
+    assert_eq!(held.change_probability, 0.0);
+    assert_eq!(held_det, twin);
+    assert!(HmmRegimeDetector::new(&fit.model, None).step(&empty).is_err());
 }
