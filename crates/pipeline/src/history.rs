@@ -6,15 +6,12 @@ use prudentia_core::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
 
 /// The last `window` simple returns `r_t = p_t / p_{t−1} − 1` of each universe asset, and
-/// their rolling correlation (updated in O(n²) per observation).
+/// their rolling correlation (updated in O(n²) per observation). The returns themselves are
+/// the rolling estimator's window, so they are stored once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReturnHistory {
     n: usize,
-    window: usize,
     last_prices: Option<Vec<f64>>,
-    ring: Vec<f64>,
-    head: usize,
-    len: usize,
     rolling: RollingCorrelation,
     scratch: Vec<f64>,
 }
@@ -24,11 +21,7 @@ impl ReturnHistory {
     pub fn new(n: usize, window: usize) -> CoreResult<Self> {
         Ok(Self {
             n,
-            window,
             last_prices: None,
-            ring: vec![0.0; n * window],
-            head: 0,
-            len: 0,
             rolling: RollingCorrelation::new(n, window)?,
             scratch: vec![0.0; n],
         })
@@ -36,12 +29,12 @@ impl ReturnHistory {
 
     /// Number of returns held.
     pub fn len(&self) -> usize {
-        self.len
+        self.rolling.len()
     }
 
     /// Whether no return is held yet.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.rolling.is_empty()
     }
 
     /// The last prices pushed, if any.
@@ -61,30 +54,22 @@ impl ReturnHistory {
                 });
             }
         }
-        if let Some(last) = &self.last_prices {
-            for ((s, p), q) in self.scratch.iter_mut().zip(prices).zip(last) {
-                *s = p / q - 1.0;
-            }
-            self.rolling.update(&self.scratch)?;
-            let slot = self.head * self.n;
-            self.ring[slot..slot + self.n].copy_from_slice(&self.scratch);
-            self.head = (self.head + 1) % self.window;
-            self.len = (self.len + 1).min(self.window);
-        }
         match &mut self.last_prices {
-            Some(last) => last.copy_from_slice(prices),
+            Some(last) => {
+                for ((s, p), q) in self.scratch.iter_mut().zip(prices).zip(last.iter()) {
+                    *s = p / q - 1.0;
+                }
+                self.rolling.update(&self.scratch)?;
+                last.copy_from_slice(prices);
+            }
             None => self.last_prices = Some(prices.to_vec()),
         }
         Ok(())
     }
 
     /// Returns of the assets at `columns`, oldest first (len × columns.len()).
-    pub fn returns(&self, columns: &[usize]) -> Array2<f64> {
-        let start = if self.len < self.window { 0 } else { self.head };
-        Array2::from_shape_fn((self.len, columns.len()), |(t, j)| {
-            let slot = (start + t) % self.window;
-            self.ring[slot * self.n + columns[j]]
-        })
+    pub fn returns(&self, columns: &[usize]) -> CoreResult<Array2<f64>> {
+        self.rolling.window_observations(columns)
     }
 
     /// Correlation of all assets over the window.

@@ -1,5 +1,6 @@
 //! The `Pipeline`: boxed role-trait objects composed into `decide` and `learn`.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ndarray::{Array2, Axis};
@@ -247,6 +248,13 @@ impl PipelineBuilder {
         let n = self.config.universe.len();
         let history = ReturnHistory::new(n, self.config.history_window)?;
         let current = Weights::new(self.config.universe.clone(), vec![0.0; n])?;
+        let universe_pos = self
+            .config
+            .universe
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.clone(), i))
+            .collect();
         Ok(Pipeline {
             equity: self.config.initial_equity,
             config: self.config,
@@ -264,6 +272,7 @@ impl PipelineBuilder {
             learners: self.learners,
             forecast_learners: self.forecast_learners,
             pending_forecasts: Vec::new(),
+            universe_pos,
             history,
             current,
             pending: None,
@@ -298,6 +307,8 @@ pub struct Pipeline {
     /// Raw forecasts and regime of the last decision, for the forecast learners.
     pending_forecasts: Vec<(AssetId, Forecast, RegimeLabel)>,
     history: ReturnHistory,
+    /// Position of each universe asset in `config.universe`.
+    universe_pos: HashMap<AssetId, usize>,
     current: Weights,
     pending: Option<Weights>,
     last_regime: Option<RegimeState>,
@@ -375,13 +386,15 @@ impl Pipeline {
         let t0 = Instant::now();
         let mut carried = Vec::new();
         let mut prices = Vec::with_capacity(self.config.universe.len());
+        let quote_prices: HashMap<&AssetId, f64> = clean
+            .quotes
+            .iter()
+            .filter(|q| q.price.is_finite() && q.price > 0.0)
+            .map(|q| (&q.asset, q.price))
+            .collect();
         for id in &self.config.universe {
-            match clean
-                .quotes
-                .iter()
-                .find(|q| &q.asset == id && q.price.is_finite() && q.price > 0.0)
-            {
-                Some(q) => prices.push(q.price),
+            match quote_prices.get(id) {
+                Some(&p) => prices.push(p),
                 None => {
                     carried.push(id.clone());
                     prices.push(f64::NAN);
@@ -444,7 +457,7 @@ impl Pipeline {
         let t0 = Instant::now();
         let mut opportunities = Vec::new();
         for asset in &clean.assets {
-            if !self.config.universe.contains(&asset.id) {
+            if !self.universe_pos.contains_key(&asset.id) {
                 continue;
             }
             let f = self
@@ -526,7 +539,10 @@ impl Pipeline {
             .map(|o| self.universe_index(&o.asset.id))
             .collect::<Result<_, _>>()
             .map_err(PipelineError::core_at(Stage::Optimize))?;
-        let scenarios = self.history.returns(&cols);
+        let scenarios = self
+            .history
+            .returns(&cols)
+            .map_err(PipelineError::core_at(Stage::Optimize))?;
         let covariance: Array2<f64> = match self.config.covariance {
             CovarianceChoice::Sample => sample_covariance(scenarios.view(), 1),
             CovarianceChoice::LedoitWolf => ledoit_wolf(scenarios.view(), false).map(|e| e.covariance),
@@ -617,10 +633,9 @@ impl Pipeline {
     }
 
     fn universe_index(&self, id: &AssetId) -> Result<usize, CoreError> {
-        self.config
-            .universe
-            .iter()
-            .position(|a| a == id)
+        self.universe_pos
+            .get(id)
+            .copied()
             .ok_or_else(|| CoreError::UnknownId {
                 kind: "asset (not in the universe)",
                 id: id.to_string(),

@@ -16,17 +16,23 @@ pub fn covariance_to_correlation(cov: ArrayView2<'_, f64>) -> CoreResult<Array2<
     Ok(out)
 }
 
+/// A correlation needs a positive variance: the correlation of a constant series is undefined.
+fn check_variance(v: f64) -> CoreResult<()> {
+    if v > 0.0 {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            field: "variance",
+            value: v,
+            expected: "> 0 (a constant series has no correlation)",
+        })
+    }
+}
+
 fn corr_into(cov: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) -> CoreResult<()> {
     let n = cov.nrows();
     for i in 0..n {
-        let v = cov[[i, i]];
-        if v.is_nan() || v <= 0.0 {
-            return Err(CoreError::OutOfRange {
-                field: "variance",
-                value: v,
-                expected: "> 0 (a constant series has no correlation)",
-            });
-        }
+        check_variance(cov[[i, i]])?;
     }
     for i in 0..n {
         out[[i, i]] = 1.0;
@@ -43,7 +49,8 @@ fn corr_into(cov: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) -> CoreR
 /// Correlation (and covariance) over a trailing window of `window` observations, updated in
 /// O(n²) per observation.
 ///
-/// State: a ring buffer of the last `window` observations and the running sums
+/// State: a ring buffer of the last `window` observations (readable with
+/// [`window_observations`](Self::window_observations)) and the running sums
 /// `Σ y` and `Σ y yᵀ` (upper triangle) of the shifted data `y = x − K`, where the shift `K`
 /// is the first observation ever seen. Shifting makes the sums small, which keeps the
 /// textbook formula `Σ yyᵀ/m − ȳȳᵀ` free of catastrophic cancellation (Chan, Golub &
@@ -57,7 +64,7 @@ pub struct RollingCorrelation {
     n: usize,
     window: usize,
     shift: Vec<f64>,
-    /// Ring buffer, `window × n`, of shifted observations.
+    /// Ring buffer, `window × n`, of the observations as given.
     buffer: Vec<f64>,
     /// Next slot to write in the ring buffer.
     head: usize,
@@ -67,6 +74,7 @@ pub struct RollingCorrelation {
     /// Upper triangle of Σ y yᵀ, row-major n × n (lower part unused).
     cross: Vec<f64>,
     scratch: Vec<f64>,
+    evicted: Vec<f64>,
 }
 
 impl RollingCorrelation {
@@ -84,6 +92,7 @@ impl RollingCorrelation {
             sum: vec![0.0; n],
             cross: vec![0.0; n * n],
             scratch: vec![0.0; n],
+            evicted: vec![0.0; n],
         })
     }
 
@@ -127,7 +136,15 @@ impl RollingCorrelation {
         let slot = self.head * n;
         if self.len == self.window {
             // Add the new observation and remove the evicted one in the same pass.
-            let old = &self.buffer[slot..slot + n];
+            for ((e, b), k) in self
+                .evicted
+                .iter_mut()
+                .zip(&self.buffer[slot..slot + n])
+                .zip(&self.shift)
+            {
+                *e = b - k;
+            }
+            let old = &self.evicted;
             let y = &self.scratch;
             for i in 0..n {
                 let (yi, oi) = (y[i], old[i]);
@@ -149,9 +166,25 @@ impl RollingCorrelation {
             }
             self.len += 1;
         }
-        self.buffer[slot..slot + n].copy_from_slice(&self.scratch);
+        self.buffer[slot..slot + n].copy_from_slice(x);
         self.head = (self.head + 1) % self.window;
         Ok(())
+    }
+
+    /// The observations in the window for the assets at `columns`, oldest first
+    /// (`len() × columns.len()`), exactly as they were given to [`update`](Self::update).
+    pub fn window_observations(&self, columns: &[usize]) -> CoreResult<Array2<f64>> {
+        if let Some(&c) = columns.iter().find(|&&c| c >= self.n) {
+            return Err(CoreError::OutOfRange {
+                field: "column",
+                value: c as f64,
+                expected: "< number of assets",
+            });
+        }
+        let start = if self.len < self.window { 0 } else { self.head };
+        Ok(Array2::from_shape_fn((self.len, columns.len()), |(t, j)| {
+            self.buffer[((start + t) % self.window) * self.n + columns[j]]
+        }))
     }
 
     fn check_ready(&self) -> CoreResult<()> {
@@ -192,13 +225,7 @@ impl RollingCorrelation {
         // Diagonal first holds 1/sd_i (after checking the variance), then is set to 1.
         for i in 0..n {
             let v = (self.cross[i * n + i] - self.sum[i] * self.sum[i] / m) / (m - 1.0);
-            if v.is_nan() || v <= 0.0 {
-                return Err(CoreError::OutOfRange {
-                    field: "variance",
-                    value: v,
-                    expected: "> 0 (a constant series has no correlation)",
-                });
-            }
+            check_variance(v)?;
             out[[i, i]] = 1.0 / v.sqrt();
         }
         let scale = 1.0 / (m - 1.0);
@@ -293,6 +320,7 @@ mod tests {
         assert!(matches!(r.correlation(), Err(CoreError::OutOfRange { .. })));
         let mut out = Array2::zeros((3, 3));
         assert!(r.covariance_into(out.view_mut()).is_err());
+        assert!(r.window_observations(&[2]).is_err());
     }
 
     #[test]
@@ -340,6 +368,13 @@ mod tests {
                     let lo = (k + 1).saturating_sub(window);
                     let win = x.slice(s![lo..=k, ..]);
                     let expect = sample_covariance(win, 1).unwrap();
+                    let cols: Vec<usize> = (0..n).rev().collect();
+                    let obs = r.window_observations(&cols).unwrap();
+                    for (t, row) in win.rows().into_iter().enumerate() {
+                        for (j, &c) in cols.iter().enumerate() {
+                            prop_assert_eq!(obs[[t, j]], row[c]);
+                        }
+                    }
                     let got = r.covariance().unwrap();
                     for (a, b) in got.iter().zip(expect.iter()) {
                         prop_assert!((a - b).abs() <= 1e-10 * (1.0 + b.abs()), "cov {} vs {}", a, b);
