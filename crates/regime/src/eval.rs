@@ -144,6 +144,29 @@ pub fn detect(detector: &mut Bocpd, series: &[f64]) -> RegimeResult<Vec<usize>> 
     Ok(out)
 }
 
+/// Runs a detector built by [`market_panel_config`](crate::panel::market_panel_config)
+/// over a panel of returns given as one slice of `n_assets` returns per day, through
+/// [`PanelFeatures`](crate::panel::PanelFeatures), and returns the indices of the days at
+/// which it signalled a change.
+///
+/// # Errors
+/// Those of [`PanelFeatures::new`](crate::panel::PanelFeatures::new),
+/// [`PanelFeatures::compute`](crate::panel::PanelFeatures::compute) and
+/// [`Bocpd::update`] (including a detector whose feature count is not 2).
+pub fn detect_panel<'a, I>(detector: &mut Bocpd, n_assets: usize, days: I) -> RegimeResult<Vec<usize>>
+where
+    I: IntoIterator<Item = &'a [f64]>,
+{
+    let mut features = crate::panel::PanelFeatures::new(n_assets)?;
+    let mut out = Vec::new();
+    for (i, day) in days.into_iter().enumerate() {
+        if detector.update(features.compute(day)?)?.changed {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,9 @@
 //! - [`conditional`]: one policy head per regime, routing by the current regime, an
 //!   exploration freeze of N decisions after each detected change, unseen regimes started
 //!   from a conservative template.
+//! - [`panel`]: two nearly independent daily features of a cross-section of returns
+//!   (log dispersion and equal-weight return) and the matching BOCPD configuration, for
+//!   detecting volatility regimes from a whole panel rather than one index.
 //! - [`eval`]: detection delay, false alarms per 1000 stable observations and
 //!   precision/recall within a tolerance window against known change points.
 //!
@@ -57,5 +60,6 @@ pub mod eval;
 pub mod hmm;
 pub mod labels;
 pub mod linucb;
+pub mod panel;
 
 pub use error::{RegimeError, RegimeResult};
