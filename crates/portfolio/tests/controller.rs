@@ -1,55 +1,68 @@
-//! The primal–dual controller keeps realized average CVaR and turnover inside their budgets on a
-//! seeded synthetic market, where a fixed-λ optimizer violates them.
+//! The primal–dual controller keeps realized average CVaR and turnover inside their budgets on
+//! prudentia-datasets' seeded synthetic market, where a fixed-λ optimizer violates them.
 
-use ndarray::Array2;
+use ndarray::{s, Array1};
+use prudentia_core::normal;
+use prudentia_datasets::{SyntheticConfig, SyntheticMarket};
 use prudentia_portfolio::{
-    scenario_var_cvar, CvarMethod, Limits, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem,
-    PrimalDualConfig, PrimalDualController, RiskOutcome,
+    CvarMethod, Limits, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem, PrimalDualConfig,
+    PrimalDualController, RiskOutcome,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-const N: usize = 6;
-const PERIODS: usize = 120;
+const PERIODS: usize = 240;
 const WINDOW: usize = 120;
-const OUT_OF_SAMPLE: usize = 400;
+const ALPHA: f64 = 0.95;
+const CVAR_BUDGET: f64 = 0.02;
+const TURNOVER_BUDGET: f64 = 0.15;
 
-/// Seeded market: true drifts and vols with one common factor; each period the optimizer sees
-/// a short estimation window and a noisy drift forecast; realized risk is measured on fresh
-/// draws from the true distribution (out of sample).
+/// prudentia-datasets' regime-switching market (8 assets in 2 sectors, risk-on and risk-off
+/// regimes). Each period (one trading day t) the optimizer sees the trailing `WINDOW` days of
+/// returns as CVaR scenarios and a noisy forecast of the true drift; the book's realized risk
+/// is its CVaR under the market's true distribution that day, N(μ_t, Σ_t), in closed form:
+/// `CVaR_α = −wᵀμ_t + sqrt(wᵀΣ_t w)·φ(Φ⁻¹(α))/(1 − α)`.
 struct Market {
-    rng: StdRng,
-    mu: [f64; N],
-    vol: [f64; N],
+    m: SyntheticMarket,
+    noise: StdRng,
 }
 
 impl Market {
-    fn new(seed: u64) -> Self {
+    fn new() -> Self {
+        let m = SyntheticMarket::generate(&SyntheticConfig {
+            n_assets: 8,
+            n_sectors: 2,
+            n_days: WINDOW + PERIODS,
+            ..Default::default()
+        })
+        .unwrap();
         Self {
-            rng: StdRng::seed_from_u64(seed),
-            mu: [0.0010, 0.0008, 0.0006, 0.0004, 0.0003, 0.0002],
-            vol: [0.030, 0.025, 0.020, 0.015, 0.010, 0.008],
+            m,
+            noise: StdRng::seed_from_u64(42),
         }
     }
-    fn draws(&mut self, t: usize) -> Array2<f64> {
-        let mut s = Array2::zeros((t, N));
-        for r in 0..t {
-            let m: f64 = StandardNormal.sample(&mut self.rng);
-            for i in 0..N {
-                let e: f64 = StandardNormal.sample(&mut self.rng);
-                s[[r, i]] = self.mu[i] + self.vol[i] * (0.6 * m + 0.8 * e);
-            }
-        }
-        s
+    fn n(&self) -> usize {
+        self.m.n_assets()
     }
-    fn forecast(&mut self) -> Vec<f64> {
-        (0..N)
-            .map(|i| {
-                let e: f64 = StandardNormal.sample(&mut self.rng);
-                self.mu[i] + 0.0008 * e
+    fn forecast(&mut self, t: usize) -> Vec<f64> {
+        let noise = &mut self.noise;
+        self.m
+            .true_mean
+            .row(t)
+            .iter()
+            .map(|mu| {
+                let e: f64 = StandardNormal.sample(noise);
+                mu + 0.0008 * e
             })
             .collect()
+    }
+    fn true_cvar(&self, t: usize, w: &[f64]) -> f64 {
+        let w = Array1::from(w.to_vec());
+        let cov = self.m.true_covariance(t).unwrap();
+        let mean = w.dot(&self.m.true_mean.row(t));
+        let sd = w.dot(&cov.dot(&w)).max(0.0).sqrt();
+        -mean + sd * normal::pdf(normal::quantile(ALPHA)) / (1.0 - ALPHA)
     }
 }
 
@@ -60,10 +73,11 @@ struct Path {
 }
 
 fn run(controlled: bool) -> Path {
-    let mut market = Market::new(42);
+    let mut market = Market::new();
+    let n = market.n();
     let budgets = PrimalDualConfig {
-        cvar_budget: 0.03,
-        turnover_budget: 0.15,
+        cvar_budget: CVAR_BUDGET,
+        turnover_budget: TURNOVER_BUDGET,
         initial_cvar_penalty: 0.02,
         initial_turnover_penalty: 0.0,
         cvar_step: 0.02,
@@ -75,7 +89,7 @@ fn run(controlled: bool) -> Path {
     let mut base = PortfolioConfig {
         objective: Objective::MeanCvar,
         cvar_penalty: 0.02,
-        alpha: 0.95,
+        alpha: ALPHA,
         cvar_method: CvarMethod::FullLp,
         limits: Limits {
             weight_min: -0.5,
@@ -87,25 +101,25 @@ fn run(controlled: bool) -> Path {
         },
         ..Default::default()
     };
-    let mut w = vec![0.0; N];
+    let mut w = vec![0.0; n];
     let mut path = Path {
         cvar: vec![],
         turnover: vec![],
         lambdas: vec![],
     };
-    for _ in 0..PERIODS {
+    for t in WINDOW..WINDOW + PERIODS {
         if controlled {
             ctl.apply(&mut base);
         }
         path.lambdas.push((base.cvar_penalty, base.turnover_penalty));
         let opt = PortfolioOptimizer::new(base.clone()).unwrap();
-        let p = PortfolioProblem::new(market.forecast())
-            .with_scenarios(market.draws(WINDOW))
+        let p = PortfolioProblem::new(market.forecast(t))
+            .with_scenarios(market.m.returns.slice(s![t - WINDOW..t, ..]).to_owned())
             .with_current(w.clone());
         let r = opt.solve(&p).unwrap();
         assert!(r.status.is_optimal(), "{:?}", r.status);
         let turnover: f64 = r.weights.iter().zip(&w).map(|(a, b)| (a - b).abs()).sum();
-        let (_, cvar) = scenario_var_cvar(market.draws(OUT_OF_SAMPLE).view(), &r.weights, 0.95).unwrap();
+        let cvar = market.true_cvar(t, &r.weights);
         w = r.weights;
         ctl.update(&RiskOutcome { cvar, turnover }).unwrap();
         path.cvar.push(cvar);
@@ -124,7 +138,7 @@ fn primal_dual_meets_budgets_where_fixed_lambda_violates_them() {
     let pd = run(true);
     let half = PERIODS / 2;
     println!("period  fixed: cvar turnover | primal-dual: cvar turnover lambda_cvar lambda_turnover");
-    for k in (0..PERIODS).step_by(5) {
+    for k in (0..PERIODS).step_by(10) {
         println!(
             "{k:>4}  {:.4} {:.3} | {:.4} {:.3} {:.3} {:.5}",
             fixed.cvar[k], fixed.turnover[k], pd.cvar[k], pd.turnover[k], pd.lambdas[k].0, pd.lambdas[k].1
@@ -133,9 +147,15 @@ fn primal_dual_meets_budgets_where_fixed_lambda_violates_them() {
     let (fc, ft) = (mean(&fixed.cvar[half..]), mean(&fixed.turnover[half..]));
     let (pc, pt) = (mean(&pd.cvar[half..]), mean(&pd.turnover[half..]));
     println!("second-half averages: fixed cvar {fc:.4} turnover {ft:.3}; primal-dual cvar {pc:.4} turnover {pt:.3}");
-    println!("budgets: cvar 0.03, turnover 0.15");
-    assert!(fc > 0.03 && ft > 0.15, "fixed λ should violate both budgets");
-    assert!(pc <= 0.03 && pt <= 0.15, "primal-dual should meet both budgets");
+    println!("budgets: cvar {CVAR_BUDGET}, turnover {TURNOVER_BUDGET}");
+    assert!(
+        fc > CVAR_BUDGET && ft > TURNOVER_BUDGET,
+        "fixed λ should violate both budgets"
+    );
+    assert!(
+        pc <= CVAR_BUDGET && pt <= TURNOVER_BUDGET,
+        "primal-dual should meet both budgets"
+    );
     // the running averages the controller tracks end inside the budgets (all periods)
     let st = {
         let mut c = PrimalDualController::new(PrimalDualConfig::default()).unwrap();
@@ -152,6 +172,6 @@ fn primal_dual_meets_budgets_where_fixed_lambda_violates_them() {
         "whole-path averages under primal-dual: cvar {:.4} turnover {:.3}",
         st.average_cvar, st.average_turnover
     );
-    assert!(st.average_cvar <= 0.03 * 1.05 && st.average_turnover <= 0.15 * 1.05);
-    assert!(mean(&fixed.cvar) > 0.03 && mean(&fixed.turnover) > 0.15);
+    assert!(st.average_cvar <= CVAR_BUDGET * 1.05 && st.average_turnover <= TURNOVER_BUDGET * 1.05);
+    assert!(mean(&fixed.cvar) > CVAR_BUDGET && mean(&fixed.turnover) > TURNOVER_BUDGET);
 }
