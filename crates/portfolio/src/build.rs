@@ -110,6 +110,8 @@ impl Rows {
 /// Variable offsets.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Layout {
+    /// Number of weights (the leading block of `x`).
+    pub n: usize,
     pub t: Option<usize>,
     pub u: Option<usize>,
     pub y: Option<(usize, usize)>,
@@ -208,7 +210,10 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
     };
 
     // layout
-    let mut lay = Layout::default();
+    let mut lay = Layout {
+        n: r.n,
+        ..Layout::default()
+    };
     let mut next = n;
     if !r.long_only && (gross_on || lev_on || sg_on) {
         lay.t = Some(next);

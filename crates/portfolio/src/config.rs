@@ -141,6 +141,12 @@ pub struct SolverConfig {
     /// Threads of the sparse LDL factorization (default 1: sequential and deterministic;
     /// 0 lets the solver use every core).
     pub threads: u32,
+    /// Solve mean–variance and minimum-variance problems with a full covariance (and no
+    /// CVaR rows) by the structured interior-point method of this crate, which factors the
+    /// dense covariance block directly (default true). Problems outside that structure, and
+    /// any it does not solve to `tolerance`, go to Clarabel, which also certifies
+    /// infeasibility. False sends everything to Clarabel.
+    pub structured_qp: bool,
     /// Cutting-plane rounds at most (default 500, ≥ 1).
     pub max_cut_rounds: usize,
     /// Relative gap between the cutting-plane upper and lower bounds at which it stops
@@ -155,6 +161,7 @@ impl Default for SolverConfig {
             tolerance: 1e-9,
             time_limit_s: None,
             threads: 1,
+            structured_qp: true,
             max_cut_rounds: 500,
             cut_tolerance: 1e-9,
         }

@@ -36,6 +36,7 @@ struct Raw {
     z: Vec<f64>,
     s: Vec<f64>,
     iterations: u32,
+    structured: bool,
 }
 
 fn settings(cfg: &PortfolioConfig) -> DefaultSettings<f64> {
@@ -53,6 +54,27 @@ fn settings(cfg: &PortfolioConfig) -> DefaultSettings<f64> {
 }
 
 fn run(asm: &Assembled, cfg: &PortfolioConfig) -> Result<Raw, PortfolioError> {
+    if cfg.solver.structured_qp {
+        if let Some(sol) = crate::dense_qp::solve(
+            &asm.p,
+            &asm.q,
+            &asm.a,
+            &asm.b,
+            &asm.cones,
+            asm.layout.n,
+            cfg.solver.tolerance,
+            cfg.solver.max_iterations.min(100),
+        ) {
+            return Ok(Raw {
+                status: SolverStatus::Solved,
+                x: sol.x,
+                z: sol.z,
+                s: sol.s,
+                iterations: sol.iterations,
+                structured: true,
+            });
+        }
+    }
     let mut solver =
         DefaultSolver::new(&asm.p, &asm.q, &asm.a, &asm.b, &asm.cones, settings(cfg)).map_err(|e| {
             PortfolioError::Solver {
@@ -70,6 +92,7 @@ fn run(asm: &Assembled, cfg: &PortfolioConfig) -> Result<Raw, PortfolioError> {
         z: sol.z.clone(),
         s: sol.s.clone(),
         iterations: sol.iterations,
+        structured: false,
     })
 }
 
@@ -523,6 +546,7 @@ impl PortfolioOptimizer {
                     reduced_accuracy: raw.status == SolverStatus::AlmostSolved,
                     variables: asm.layout.nvar,
                     rows: asm.b.len(),
+                    structured: raw.structured,
                     ..Default::default()
                 };
                 (raw, asm, info)

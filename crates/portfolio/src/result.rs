@@ -274,6 +274,11 @@ pub struct SolveInfo {
     pub variables: usize,
     /// Constraint rows of the (last) conic problem.
     pub rows: usize,
+    /// Whether the structured interior-point method for a dense covariance solved it
+    /// ([`SolverConfig::structured_qp`](crate::config::SolverConfig::structured_qp)); false
+    /// when Clarabel did.
+    #[serde(default)]
+    pub structured: bool,
 }
 
 /// The result of one optimization.

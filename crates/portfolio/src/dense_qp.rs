@@ -1,0 +1,688 @@
+//! A structured primal–dual interior-point method for the mean–variance problems the builder
+//! assembles with a full covariance matrix.
+//!
+//! Problem (the builder's conic form restricted to the zero and nonnegative cones):
+//!
+//! `min ½xᵀPx + qᵀx  s.t.  A_E x = b_E,  A_I x + s = b_I,  s ≥ 0`,
+//!
+//! where `P` is nonzero only on the leading `n × n` block (the weights `w`, a dense covariance)
+//! and the other variables (`t ≥ |w|`, `u ≥ |w − w₀|`) are auxiliaries. The method is
+//! Mehrotra's predictor–corrector (Mehrotra 1992, SIAM J. Optim. 2(4); Nocedal & Wright 2006,
+//! *Numerical Optimization*, §16.6 for the QP form) with a common primal–dual step and the
+//! CVXOPT initial point (Vandenberghe 2010, "The CVXOPT linear and quadratic cone program
+//! solvers", §3.3).
+//!
+//! Each Newton step solves the reduced system `(P + A_IᵀDA_I) dx + A_Eᵀdy = r` with
+//! `D = diag(z/s)` by exploiting the structure instead of a general sparse LDLᵀ:
+//!
+//! - rows with a single weight entry (bounds) add to the diagonal of the dense block;
+//! - rows with one auxiliary and at most one weight (the `t`, `u` definitions) are eliminated
+//!   per auxiliary in closed form — the Schur complement onto its weight is computed with
+//!   Lagrange's identity, `Σ_{r<r'} d_r d_r' (a_rw a_r'a − a_r'w a_ra)² / Σ_r d_r a_ra²`, a sum
+//!   of nonnegative terms, so there is no cancellation when the `d` spread over many orders of
+//!   magnitude near the optimum;
+//! - what remains is the dense `n × n` block, factored by Cholesky (faer);
+//! - the few remaining rows (sums over many names: net, sector, gross, leverage, turnover,
+//!   and every equality) enter through the Schur complement of the bordered system
+//!   `[K Gᵀ; G −W]`, with `W = D⁻¹` for inequalities and 0 for equalities;
+//! - two steps of iterative refinement on the bordered system.
+//!
+//! Per iteration that is one dense Cholesky of size n plus O(n²·h) for h bordering rows,
+//! against a general sparse LDLᵀ and several passes over the dense `P` in a general conic
+//! solver. Anything outside this structure, a failed factorization, or no convergence returns
+//! `None`, and the caller solves the same problem with Clarabel (which also certifies
+//! infeasibility).
+
+// Index loops over parallel arrays (rows, weights, duals) read as the equations do.
+#![allow(clippy::needless_range_loop)]
+
+use clarabel::algebra::CscMatrix;
+use clarabel::solver::SupportedConeT;
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
+
+/// A solution in Clarabel's conventions: `Ax + s = b`, `Px + q + Aᵀz = 0`.
+pub(crate) struct QpSolution {
+    pub x: Vec<f64>,
+    pub z: Vec<f64>,
+    pub s: Vec<f64>,
+    pub iterations: u32,
+}
+
+/// More bordering rows than this and the problem is left to the general solver.
+const MAX_BORDER_ROWS: usize = 256;
+/// Fraction of the distance to the boundary taken by a step.
+const STEP_FRACTION: f64 = 0.99;
+
+/// One row eliminated with its auxiliary: (row, coefficient on the auxiliary, coefficient
+/// on the owning weight or 0).
+type AuxRow = (usize, f64, f64);
+
+/// The problem's rows sorted by how they enter the Newton system.
+struct Structure {
+    n: usize,
+    nvar: usize,
+    m: usize,
+    is_eq: Vec<bool>,
+    row_start: Vec<usize>,
+    row_col: Vec<usize>,
+    row_val: Vec<f64>,
+    /// Dense P block, column-major n × n, both triangles.
+    p_dense: Vec<f64>,
+    /// Inequality rows with one weight entry and nothing else: (row, weight, coefficient).
+    diag_rows: Vec<(usize, usize, f64)>,
+    /// Per auxiliary (index − n): its eliminated rows.
+    aux_rows: Vec<Vec<AuxRow>>,
+    /// Per auxiliary: the weight its rows touch, if any.
+    owner: Vec<Option<usize>>,
+    /// Bordering rows.
+    border: Vec<usize>,
+    /// Per row: whether it is a bordering row.
+    is_border: Vec<bool>,
+}
+
+impl Structure {
+    fn detect(
+        p: &CscMatrix<f64>,
+        a: &CscMatrix<f64>,
+        cones: &[SupportedConeT<f64>],
+        n: usize,
+    ) -> Option<Self> {
+        let nvar = a.n;
+        let m = a.m;
+        if n == 0 || n > nvar || p.n != nvar {
+            return None;
+        }
+        let mut is_eq = Vec::with_capacity(m);
+        for c in cones {
+            match c {
+                SupportedConeT::ZeroConeT(k) => is_eq.extend(std::iter::repeat_n(true, *k)),
+                SupportedConeT::NonnegativeConeT(k) => is_eq.extend(std::iter::repeat_n(false, *k)),
+                _ => return None,
+            }
+        }
+        if is_eq.len() != m || is_eq.iter().all(|e| *e) {
+            return None;
+        }
+        let mut p_dense = vec![0.0; n * n];
+        for j in 0..nvar {
+            for k in p.colptr[j]..p.colptr[j + 1] {
+                let i = p.rowval[k];
+                let v = p.nzval[k];
+                if v == 0.0 {
+                    continue;
+                }
+                if i >= n || j >= n {
+                    return None;
+                }
+                p_dense[i + j * n] = v;
+                p_dense[j + i * n] = v;
+            }
+        }
+        // rows from the CSC columns
+        let mut count = vec![0usize; m + 1];
+        for &r in &a.rowval[..a.colptr[nvar]] {
+            count[r + 1] += 1;
+        }
+        for r in 0..m {
+            count[r + 1] += count[r];
+        }
+        let row_start = count.clone();
+        let mut fill = count;
+        let nnz = row_start[m];
+        let mut row_col = vec![0usize; nnz];
+        let mut row_val = vec![0.0; nnz];
+        for j in 0..nvar {
+            for k in a.colptr[j]..a.colptr[j + 1] {
+                let r = a.rowval[k];
+                row_col[fill[r]] = j;
+                row_val[fill[r]] = a.nzval[k];
+                fill[r] += 1;
+            }
+        }
+        let n_aux = nvar - n;
+        let mut diag_rows = Vec::new();
+        let mut aux_rows: Vec<Vec<AuxRow>> = vec![Vec::new(); n_aux];
+        let mut owner: Vec<Option<usize>> = vec![None; n_aux];
+        let mut border = Vec::new();
+        for r in 0..m {
+            let entries = row_start[r]..row_start[r + 1];
+            let mut w_entry = None;
+            let mut aux_entry = None;
+            let mut n_w = 0;
+            let mut n_aux_here = 0;
+            for k in entries {
+                let (c, v) = (row_col[k], row_val[k]);
+                if v == 0.0 {
+                    continue;
+                }
+                if c < n {
+                    n_w += 1;
+                    w_entry = Some((c, v));
+                } else {
+                    n_aux_here += 1;
+                    aux_entry = Some((c - n, v));
+                }
+            }
+            if is_eq[r] {
+                border.push(r);
+                continue;
+            }
+            match (n_w, n_aux_here) {
+                (1, 0) => {
+                    let (c, v) = w_entry?;
+                    diag_rows.push((r, c, v));
+                }
+                (0 | 1, 1) => {
+                    let (ai, av) = aux_entry?;
+                    let w = w_entry.map(|(c, _)| c);
+                    let fits = match (owner[ai], w) {
+                        (_, None) => true,
+                        (None, Some(c)) => {
+                            owner[ai] = Some(c);
+                            true
+                        }
+                        (Some(o), Some(c)) => o == c,
+                    };
+                    if fits {
+                        aux_rows[ai].push((r, av, w_entry.map_or(0.0, |(_, v)| v)));
+                    } else {
+                        border.push(r);
+                    }
+                }
+                _ => border.push(r),
+            }
+        }
+        // every auxiliary must be pinned by rows of its own, else the block is singular
+        if aux_rows.iter().any(|rows| rows.is_empty()) || border.len() > MAX_BORDER_ROWS {
+            return None;
+        }
+        let mut is_border = vec![false; m];
+        for &r in &border {
+            is_border[r] = true;
+        }
+        Some(Self {
+            n,
+            nvar,
+            m,
+            is_eq,
+            is_border,
+            row_start,
+            row_col,
+            row_val,
+            p_dense,
+            diag_rows,
+            aux_rows,
+            owner,
+            border,
+        })
+    }
+
+    fn row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        (self.row_start[r]..self.row_start[r + 1]).map(move |k| (self.row_col[k], self.row_val[k]))
+    }
+
+    fn row_dot(&self, r: usize, v: &[f64]) -> f64 {
+        self.row(r).map(|(c, a)| a * v[c]).sum()
+    }
+
+    /// `out = A v` (all rows).
+    fn mul_a(&self, v: &[f64], out: &mut [f64]) {
+        for (r, o) in out.iter_mut().enumerate().take(self.m) {
+            *o = self.row_dot(r, v);
+        }
+    }
+
+    /// `out += Aᵀ y` (all rows).
+    fn add_at(&self, y: &[f64], out: &mut [f64]) {
+        for (r, &yr) in y.iter().enumerate().take(self.m) {
+            if yr != 0.0 {
+                for (c, a) in self.row(r) {
+                    out[c] += a * yr;
+                }
+            }
+        }
+    }
+
+    /// `out = P v`.
+    fn mul_p(&self, v: &[f64], out: &mut [f64]) {
+        let n = self.n;
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for j in 0..n {
+            let vj = v[j];
+            if vj != 0.0 {
+                let col = &self.p_dense[j * n..(j + 1) * n];
+                for (o, p) in out[..n].iter_mut().zip(col) {
+                    *o += p * vj;
+                }
+            }
+        }
+    }
+}
+
+/// The factored Newton system for one set of row weights `d` (inequalities) and border
+/// weights `W`.
+struct Factored {
+    llt: faer::linalg::solvers::Llt<f64>,
+    /// Per auxiliary: K_aa and K_wa.
+    k_aa: Vec<f64>,
+    k_wa: Vec<f64>,
+    /// K⁻¹Gᵀ, nvar × h, column-major.
+    u: Vec<f64>,
+    /// Cholesky of G K⁻¹ Gᵀ + W.
+    border_llt: Option<faer::linalg::solvers::Llt<f64>>,
+    /// Row weights (0 on equality rows), for the refinement residuals.
+    d: Vec<f64>,
+    w_border: Vec<f64>,
+}
+
+impl Factored {
+    fn new(st: &Structure, d: &[f64], w_border: &[f64]) -> Option<Self> {
+        let n = st.n;
+        let mut s = Mat::from_fn(n, n, |i, j| st.p_dense[i + j * n]);
+        for &(r, c, v) in &st.diag_rows {
+            s[(c, c)] += d[r] * v * v;
+        }
+        let n_aux = st.nvar - n;
+        let mut k_aa = vec![0.0; n_aux];
+        let mut k_wa = vec![0.0; n_aux];
+        for (ai, rows) in st.aux_rows.iter().enumerate() {
+            let mut kaa = 0.0;
+            let mut kwa = 0.0;
+            for &(r, aa, aw) in rows {
+                kaa += d[r] * aa * aa;
+                kwa += d[r] * aa * aw;
+            }
+            if !(kaa > 0.0 && kaa.is_finite()) {
+                return None;
+            }
+            k_aa[ai] = kaa;
+            k_wa[ai] = kwa;
+            if let Some(w) = st.owner[ai] {
+                // Lagrange's identity: Σ d a_w² − (Σ d a_a a_w)² / Σ d a_a², without cancellation
+                let mut lag = 0.0;
+                for (i, &(ri, aai, awi)) in rows.iter().enumerate() {
+                    for &(rj, aaj, awj) in &rows[i + 1..] {
+                        let x = awi * aaj - awj * aai;
+                        lag += d[ri] * d[rj] * x * x;
+                    }
+                }
+                s[(w, w)] += lag / kaa;
+            }
+        }
+        let llt = s.llt(Side::Lower).ok()?;
+        let h = st.border.len();
+        let mut f = Self {
+            llt,
+            k_aa,
+            k_wa,
+            u: vec![0.0; st.nvar * h],
+            border_llt: None,
+            d: d.to_vec(),
+            w_border: w_border.to_vec(),
+        };
+        if h > 0 {
+            // U = K⁻¹ Gᵀ, all columns through one multi-right-hand-side triangular solve
+            let mut rhs = vec![0.0; st.nvar * h];
+            for (j, &r) in st.border.iter().enumerate() {
+                for (c, a) in st.row(r) {
+                    rhs[j * st.nvar + c] += a;
+                }
+            }
+            f.apply_kinv_many(st, &mut rhs, h);
+            f.u = rhs;
+            let mut m = Mat::<f64>::zeros(h, h);
+            for (i, &r) in st.border.iter().enumerate() {
+                for j in 0..h {
+                    m[(i, j)] = st.row_dot(r, &f.u[j * st.nvar..(j + 1) * st.nvar]);
+                }
+                m[(i, i)] += w_border[i];
+            }
+            // symmetrize the rounding
+            for i in 0..h {
+                for j in 0..i {
+                    let v = 0.5 * (m[(i, j)] + m[(j, i)]);
+                    m[(i, j)] = v;
+                    m[(j, i)] = v;
+                }
+            }
+            f.border_llt = Some(m.llt(Side::Lower).ok()?);
+        }
+        Some(f)
+    }
+
+    /// Solves `K v = r` in place for `k` right-hand sides stored column-major (nvar × k).
+    fn apply_kinv_many(&self, st: &Structure, r: &mut [f64], k: usize) {
+        let (n, nvar) = (st.n, st.nvar);
+        let mut w = Mat::<f64>::zeros(n, k);
+        for j in 0..k {
+            let col = &r[j * nvar..(j + 1) * nvar];
+            for i in 0..n {
+                w[(i, j)] = col[i];
+            }
+            for (ai, o) in st.owner.iter().enumerate() {
+                if let Some(o) = o {
+                    w[(*o, j)] -= self.k_wa[ai] / self.k_aa[ai] * col[n + ai];
+                }
+            }
+        }
+        self.llt.solve_in_place(w.as_mut());
+        for j in 0..k {
+            let col = &mut r[j * nvar..(j + 1) * nvar];
+            for i in 0..n {
+                col[i] = w[(i, j)];
+            }
+            for (ai, o) in st.owner.iter().enumerate() {
+                let vw = o.map_or(0.0, |o| w[(o, j)]);
+                col[n + ai] = (col[n + ai] - self.k_wa[ai] * vw) / self.k_aa[ai];
+            }
+        }
+    }
+
+    /// One solve of the bordered system `[K Gᵀ; G −W] [dx; λ] = [r1; r2]`.
+    fn solve_once(&self, st: &Structure, r1: &[f64], r2: &[f64], dx: &mut [f64], lambda: &mut [f64]) {
+        dx.copy_from_slice(r1);
+        self.apply_kinv_many(st, dx, 1);
+        let h = st.border.len();
+        if h == 0 {
+            return;
+        }
+        let mut t = Mat::<f64>::zeros(h, 1);
+        for (i, &r) in st.border.iter().enumerate() {
+            t[(i, 0)] = st.row_dot(r, dx) - r2[i];
+        }
+        if let Some(b) = &self.border_llt {
+            b.solve_in_place(t.as_mut());
+        }
+        for i in 0..h {
+            lambda[i] = t[(i, 0)];
+            let ui = &self.u[i * st.nvar..(i + 1) * st.nvar];
+            for (x, u) in dx.iter_mut().zip(ui) {
+                *x -= u * lambda[i];
+            }
+        }
+    }
+
+    /// Residuals of the bordered system at (dx, λ).
+    #[allow(clippy::too_many_arguments)]
+    fn residual(
+        &self,
+        st: &Structure,
+        r1: &[f64],
+        r2: &[f64],
+        dx: &[f64],
+        lambda: &[f64],
+        e1: &mut [f64],
+        e2: &mut [f64],
+        work_m: &mut [f64],
+    ) {
+        // K_full dx = P dx + Σ_{non-border inequality rows} d_r a_r (a_r·dx)
+        st.mul_p(dx, e1);
+        st.mul_a(dx, work_m);
+        for r in 0..st.m {
+            work_m[r] = if st.is_border[r] || st.is_eq[r] {
+                0.0
+            } else {
+                self.d[r] * work_m[r]
+            };
+        }
+        st.add_at(work_m, e1);
+        for (i, &r) in st.border.iter().enumerate() {
+            for (c, a) in st.row(r) {
+                e1[c] += a * lambda[i];
+            }
+        }
+        for (e, r) in e1.iter_mut().zip(r1) {
+            *e = r - *e;
+        }
+        for (i, &r) in st.border.iter().enumerate() {
+            e2[i] = r2[i] - (st.row_dot(r, dx) - self.w_border[i] * lambda[i]);
+        }
+    }
+
+    /// Bordered solve with two steps of iterative refinement.
+    fn solve(&self, st: &Structure, r1: &[f64], r2: &[f64], dx: &mut [f64], lambda: &mut [f64]) {
+        self.solve_once(st, r1, r2, dx, lambda);
+        let h = st.border.len();
+        let mut e1 = vec![0.0; st.nvar];
+        let mut e2 = vec![0.0; h];
+        let mut work_m = vec![0.0; st.m];
+        let mut c1 = vec![0.0; st.nvar];
+        let mut c2 = vec![0.0; h];
+        for _ in 0..2 {
+            self.residual(st, r1, r2, dx, lambda, &mut e1, &mut e2, &mut work_m);
+            self.solve_once(st, &e1, &e2, &mut c1, &mut c2);
+            for (x, c) in dx.iter_mut().zip(&c1) {
+                *x += c;
+            }
+            for (l, c) in lambda.iter_mut().zip(&c2) {
+                *l += c;
+            }
+        }
+    }
+}
+
+fn inf_norm(v: &[f64]) -> f64 {
+    v.iter().fold(0.0_f64, |m, x| m.max(x.abs()))
+}
+
+/// Largest step in (0, 1] keeping `v + α dv ≥ 0` on the inequality rows.
+fn max_step(v: &[f64], dv: &[f64], is_eq: &[bool]) -> f64 {
+    let mut a = 1.0_f64;
+    for ((x, dx), eq) in v.iter().zip(dv).zip(is_eq) {
+        if !eq && *dx < 0.0 {
+            a = a.min(-x / dx);
+        }
+    }
+    a
+}
+
+/// Solves the problem if it has the structure above; `None` leaves it to the general solver.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn solve(
+    p: &CscMatrix<f64>,
+    q: &[f64],
+    a: &CscMatrix<f64>,
+    b: &[f64],
+    cones: &[SupportedConeT<f64>],
+    n: usize,
+    tolerance: f64,
+    max_iterations: u32,
+) -> Option<QpSolution> {
+    let mut st = Structure::detect(p, a, cones, n)?;
+    let (nvar, m, h) = (st.nvar, st.m, st.border.len());
+    let m_ineq = st.is_eq.iter().filter(|e| !**e).count() as f64;
+    if q.len() != nvar || b.len() != m || !q.iter().chain(b).all(|v| v.is_finite()) {
+        return None;
+    }
+    // Cost scaling (as Clarabel's equilibration does): solve with cP, cq so that the
+    // objective is of order one and the absolute criteria mean the same for daily-return
+    // data (P ~ 1e-4) as for unit-scale data; the duals are divided by c at the end.
+    let scale = st
+        .p_dense
+        .iter()
+        .chain(q)
+        .fold(0.0_f64, |m, v| m.max(v.abs()))
+        .max(1e-12);
+    let c = (1.0 / scale).clamp(1e-6, 1e6);
+    st.p_dense.iter_mut().for_each(|v| *v *= c);
+    let q: Vec<f64> = q.iter().map(|v| v * c).collect();
+    let q = &q[..];
+
+    // initial point (CVXOPT): the least-squares problem with all weights 1
+    let ones: Vec<f64> = st.is_eq.iter().map(|e| if *e { 0.0 } else { 1.0 }).collect();
+    let w_border: Vec<f64> = st.border.iter().map(|&r| ones[r]).collect();
+    let f0 = Factored::new(&st, &ones, &w_border)?;
+    let mut r1: Vec<f64> = q.iter().map(|v| -v).collect();
+    let b_ineq: Vec<f64> = (0..m).map(|r| if st.is_eq[r] { 0.0 } else { b[r] }).collect();
+    st.add_at(&b_ineq, &mut r1);
+    let r2: Vec<f64> = st
+        .border
+        .iter()
+        .map(|&r| if st.is_eq[r] { b[r] } else { 0.0 })
+        .collect();
+    let mut x = vec![0.0; nvar];
+    let mut lambda = vec![0.0; h];
+    f0.solve(&st, &r1, &r2, &mut x, &mut lambda);
+    let mut ax = vec![0.0; m];
+    st.mul_a(&x, &mut ax);
+    let mut s = vec![0.0; m];
+    let mut z = vec![0.0; m];
+    for r in 0..m {
+        if !st.is_eq[r] {
+            s[r] = b[r] - ax[r];
+            z[r] = -s[r];
+        }
+    }
+    for (i, &r) in st.border.iter().enumerate() {
+        if st.is_eq[r] {
+            z[r] = lambda[i];
+        }
+    }
+    let shift = |v: &mut [f64]| {
+        let min = v
+            .iter()
+            .zip(&st.is_eq)
+            .filter(|(_, e)| !**e)
+            .fold(f64::INFINITY, |m, (x, _)| m.min(*x));
+        if min <= 0.0 {
+            for (x, e) in v.iter_mut().zip(&st.is_eq) {
+                if !e {
+                    *x += 1.0 - min;
+                }
+            }
+        }
+    };
+    shift(&mut s);
+    shift(&mut z);
+
+    let norm_q = inf_norm(q);
+    let norm_b = inf_norm(b);
+    let mut px = vec![0.0; nvar];
+    let mut rd = vec![0.0; nvar];
+    let mut rp = vec![0.0; m];
+    let mut hvec = vec![0.0; m];
+    let mut dx = vec![0.0; nvar];
+    let mut adx = vec![0.0; m];
+    let mut ds_a = vec![0.0; m];
+    let mut dz_a = vec![0.0; m];
+    let mut ds = vec![0.0; m];
+    let mut dz = vec![0.0; m];
+    let mut d = vec![0.0; m];
+    let mut r2 = vec![0.0; h];
+    for iter in 0..max_iterations {
+        // residuals
+        st.mul_p(&x, &mut px);
+        st.mul_a(&x, &mut ax);
+        for j in 0..nvar {
+            rd[j] = px[j] + q[j];
+        }
+        st.add_at(&z, &mut rd);
+        for r in 0..m {
+            rp[r] = ax[r] + s[r] - b[r];
+        }
+        let xpx: f64 = x.iter().zip(&px).map(|(a, b)| a * b).sum();
+        let qx: f64 = q.iter().zip(&x).map(|(a, b)| a * b).sum();
+        let bz: f64 = b.iter().zip(&z).map(|(a, b)| a * b).sum();
+        let pobj = 0.5 * xpx + qx;
+        let dobj = -0.5 * xpx - bz;
+        let gap = (pobj - dobj).abs();
+        let gap_rel = gap / pobj.abs().min(dobj.abs()).max(1e-300);
+        let nx = inf_norm(&x);
+        let feas_p = inf_norm(&rp) / (1.0_f64).max(norm_b + nx + inf_norm(&s));
+        let feas_d = inf_norm(&rd) / (1.0_f64).max(norm_q + nx + inf_norm(&z));
+        if !(pobj.is_finite() && dobj.is_finite() && feas_p.is_finite() && feas_d.is_finite()) {
+            return None;
+        }
+        if feas_p <= tolerance && feas_d <= tolerance && (gap <= tolerance || gap_rel <= tolerance) {
+            z.iter_mut().for_each(|v| *v /= c);
+            return Some(QpSolution {
+                x,
+                z,
+                s,
+                iterations: iter,
+            });
+        }
+        let mu: f64 = s
+            .iter()
+            .zip(&z)
+            .zip(&st.is_eq)
+            .filter(|(_, e)| !**e)
+            .map(|((s, z), _)| s * z)
+            .sum::<f64>()
+            / m_ineq;
+        for r in 0..m {
+            d[r] = if st.is_eq[r] { 0.0 } else { z[r] / s[r] };
+        }
+        let w_border: Vec<f64> = st
+            .border
+            .iter()
+            .map(|&r| if st.is_eq[r] { 0.0 } else { s[r] / z[r] })
+            .collect();
+        let f = Factored::new(&st, &d, &w_border)?;
+        for (i, &r) in st.border.iter().enumerate() {
+            r2[i] = if st.is_eq[r] { -rp[r] } else { 0.0 };
+        }
+
+        // predictor (affine) then corrector with the same factorization
+        let mut direction = |rc: &dyn Fn(usize) -> f64, ds: &mut [f64], dz: &mut [f64]| {
+            for r in 0..m {
+                hvec[r] = if st.is_eq[r] {
+                    0.0
+                } else {
+                    (-rc(r) + z[r] * rp[r]) / s[r]
+                };
+            }
+            let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
+            for r in 0..m {
+                if hvec[r] != 0.0 {
+                    for (c, a) in st.row(r) {
+                        r1[c] -= a * hvec[r];
+                    }
+                }
+            }
+            f.solve(&st, &r1, &r2, &mut dx, &mut lambda);
+            st.mul_a(&dx, &mut adx);
+            for r in 0..m {
+                if st.is_eq[r] {
+                    ds[r] = 0.0;
+                } else {
+                    ds[r] = -rp[r] - adx[r];
+                    dz[r] = hvec[r] + d[r] * adx[r];
+                }
+            }
+            for (i, &r) in st.border.iter().enumerate() {
+                if st.is_eq[r] {
+                    dz[r] = lambda[i];
+                }
+            }
+            dx.clone()
+        };
+        let _ = direction(&|r| s[r] * z[r], &mut ds_a, &mut dz_a);
+        let alpha_a = max_step(&s, &ds_a, &st.is_eq).min(max_step(&z, &dz_a, &st.is_eq));
+        let mu_a: f64 = (0..m)
+            .filter(|&r| !st.is_eq[r])
+            .map(|r| (s[r] + alpha_a * ds_a[r]) * (z[r] + alpha_a * dz_a[r]))
+            .sum::<f64>()
+            / m_ineq;
+        let sigma = (mu_a / mu).powi(3).clamp(0.0, 1.0);
+        let dxv = direction(
+            &|r| s[r] * z[r] + ds_a[r] * dz_a[r] - sigma * mu,
+            &mut ds,
+            &mut dz,
+        );
+        let alpha = (STEP_FRACTION * max_step(&s, &ds, &st.is_eq).min(max_step(&z, &dz, &st.is_eq))).min(1.0);
+        for (xi, d) in x.iter_mut().zip(&dxv) {
+            *xi += alpha * d;
+        }
+        for r in 0..m {
+            if st.is_eq[r] {
+                z[r] += alpha * dz[r];
+            } else {
+                s[r] += alpha * ds[r];
+                z[r] += alpha * dz[r];
+            }
+        }
+    }
+    None
+}
