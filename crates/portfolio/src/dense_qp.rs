@@ -29,7 +29,8 @@
 //!
 //! Per iteration that is one dense Cholesky of size n plus O(n²·h) for h bordering rows,
 //! against a general sparse LDLᵀ and several passes over the dense `P` in a general conic
-//! solver. Anything outside this structure, a failed factorization, or no convergence returns
+//! solver. Anything outside this structure, a failed factorization, a stall (the worst of the
+//! primal, dual and gap measures not halving over 8 iterations) or no convergence returns
 //! `None`, and the caller solves the same problem with Clarabel (which also certifies
 //! infeasibility).
 
@@ -51,6 +52,8 @@ pub(crate) struct QpSolution {
 
 /// More bordering rows than this and the problem is left to the general solver.
 const MAX_BORDER_ROWS: usize = 256;
+/// Iterations over which the worst of the primal, dual and gap measures must halve.
+const STALL_WINDOW: usize = 8;
 /// Fraction of the distance to the boundary taken by a step.
 const STEP_FRACTION: f64 = 0.99;
 
@@ -570,6 +573,9 @@ pub(crate) fn solve(
     let mut dz = vec![0.0; m];
     let mut d = vec![0.0; m];
     let mut r2 = vec![0.0; h];
+    // progress guard: an infeasible or unbounded problem makes no headway, and is better
+    // handed to Clarabel (which certifies it) early than after the iteration limit
+    let mut merits: Vec<f64> = Vec::with_capacity(max_iterations as usize);
     for iter in 0..max_iterations {
         // residuals
         st.mul_p(&x, &mut px);
@@ -602,6 +608,14 @@ pub(crate) fn solve(
                 s,
                 iterations: iter,
             });
+        }
+        let merit = feas_p.max(feas_d).max(gap.min(gap_rel));
+        merits.push(merit);
+        if merits.len() > STALL_WINDOW && merit > 0.5 * merits[merits.len() - 1 - STALL_WINDOW] {
+            return None;
+        }
+        if nx > 1e12 {
+            return None;
         }
         let mu: f64 = s
             .iter()

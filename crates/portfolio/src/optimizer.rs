@@ -63,7 +63,7 @@ fn run(asm: &Assembled, cfg: &PortfolioConfig) -> Result<Raw, PortfolioError> {
             &asm.cones,
             asm.layout.n,
             cfg.solver.tolerance,
-            cfg.solver.max_iterations.min(100),
+            cfg.solver.max_iterations.min(80),
         ) {
             return Ok(Raw {
                 status: SolverStatus::Solved,
