@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixture, real_returns, sample_mean_cov, vec_f64};
+use common::{fixture, fixture_limits, real_returns, sample_mean_cov, strings, vec_f64};
 use ndarray::Array2;
 use prudentia_portfolio::{
     Limits, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem, PortfolioResult,
@@ -22,32 +22,13 @@ fn long_short_every_limit_but_cvar_matches_cvxpy_through_the_structured_path() {
     let f = fixture("mean_variance_long_short_no_cvar.json");
     let (r, _, _) = real_returns();
     let (mu, cov) = sample_mean_cov(&r);
-    let l = &f["limits"];
-    let g = |k: &str| l[k].as_f64();
     let cfg = PortfolioConfig {
         objective: Objective::MeanVariance,
         risk_aversion: f["risk_aversion"].as_f64().unwrap(),
-        limits: Limits {
-            weight_min: g("weight_min").unwrap(),
-            weight_max: g("weight_max").unwrap(),
-            gross_max: g("gross_max"),
-            net_min: g("net_min"),
-            net_max: g("net_max"),
-            leverage_max: g("leverage_max"),
-            sector_net_min: g("sector_net_min"),
-            sector_net_max: g("sector_net_max"),
-            sector_gross_max: g("sector_gross_max"),
-            turnover_max: g("turnover_max"),
-            cvar_max: None,
-        },
+        limits: fixture_limits(&f["limits"]),
         ..Default::default()
     };
-    let sectors: Vec<String> = f["sectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect();
+    let sectors = strings(&f["sectors"]);
     let problem = PortfolioProblem::new(mu)
         .with_covariance(cov)
         .with_current(vec_f64(&f["current"]))

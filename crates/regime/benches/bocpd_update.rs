@@ -1,10 +1,12 @@
 #![allow(missing_docs)]
 //! BOCPD update cost: Normal–Gamma, default truncation (1e-8, at most 1000 run lengths),
 //! on a stationary stream of standard-normal-like values and on daily-return-like data
-//! with a volatility switch every 500 observations.
+//! with a volatility switch every 500 observations; and the panel detector (features of a
+//! 10-asset cross-section, then a two-feature update).
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use prudentia_regime::bocpd::{Bocpd, BocpdConfig, NormalGammaPrior, ObservationModel, Truncation};
+use prudentia_regime::panel::{market_panel_config, PanelFeatures};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -68,6 +70,35 @@ fn bench(c: &mut Criterion) {
             |d| {
                 for &x in &stream[..1_000] {
                     let _ = black_box(d.update_scalar(x).unwrap());
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // panel: 10 assets per day, same volatility switches
+    let n_assets = 10;
+    let mut rng = StdRng::seed_from_u64(2);
+    let z = Normal::new(0.0, 1.0).unwrap();
+    let panel: Vec<Vec<f64>> = (0..6_000)
+        .map(|t| {
+            let vol = if (t / 500) % 2 == 0 { 0.008 } else { 0.025 };
+            let m = z.sample(&mut rng);
+            (0..n_assets)
+                .map(|_| vol * (0.6 * m + 0.8 * z.sample(&mut rng)))
+                .collect()
+        })
+        .collect();
+    let mut pd = Bocpd::new(market_panel_config(n_assets).unwrap()).unwrap();
+    let mut pf = PanelFeatures::new(n_assets).unwrap();
+    for day in &panel[..5_000] {
+        let _ = pd.update(pf.compute(day).unwrap()).unwrap();
+    }
+    g.bench_function("panel_10_assets_1000_updates", |b| {
+        b.iter_batched_ref(
+            || (pd.clone(), pf.clone()),
+            |(d, f)| {
+                for day in &panel[5_000..6_000] {
+                    let _ = black_box(d.update(f.compute(day).unwrap()).unwrap());
                 }
             },
             BatchSize::LargeInput,

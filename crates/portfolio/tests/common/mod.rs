@@ -100,3 +100,31 @@ pub fn synthetic(n: usize, t: usize, seed: u64) -> (Vec<f64>, Array2<f64>, Array
     }
     (mu, cov, s, sectors)
 }
+
+/// The `limits` object of a fixture as the crate's [`Limits`](prudentia_portfolio::Limits)
+/// (missing or null entries are off).
+pub fn fixture_limits(l: &Value) -> prudentia_portfolio::Limits {
+    let g = |k: &str| l[k].as_f64();
+    prudentia_portfolio::Limits {
+        weight_min: g("weight_min").unwrap(),
+        weight_max: g("weight_max").unwrap(),
+        gross_max: g("gross_max"),
+        net_min: g("net_min"),
+        net_max: g("net_max"),
+        leverage_max: g("leverage_max"),
+        sector_net_min: g("sector_net_min"),
+        sector_net_max: g("sector_net_max"),
+        sector_gross_max: g("sector_gross_max"),
+        turnover_max: g("turnover_max"),
+        cvar_max: g("cvar_max"),
+    }
+}
+
+/// A JSON array of strings.
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
