@@ -62,7 +62,11 @@ impl LinUcbConfig {
 }
 
 /// Disjoint LinUCB (see the [module docs](self)).
+///
+/// Deserializing a checkpoint validates it (configuration, state sizes, finite values), so a
+/// corrupted or mismatched checkpoint is an error at load time rather than a panic later.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "LinUcbCheckpoint")]
 pub struct LinUcb {
     config: LinUcbConfig,
     a_inv: Vec<f64>,
@@ -71,6 +75,41 @@ pub struct LinUcb {
     counts: Vec<u64>,
     #[serde(skip)]
     scratch: Vec<f64>,
+}
+
+/// The serialized form of [`LinUcb`], checked before it becomes one.
+#[derive(Deserialize)]
+struct LinUcbCheckpoint {
+    config: LinUcbConfig,
+    a_inv: Vec<f64>,
+    b: Vec<f64>,
+    theta: Vec<f64>,
+    counts: Vec<u64>,
+}
+
+impl TryFrom<LinUcbCheckpoint> for LinUcb {
+    type Error = CoreError;
+
+    fn try_from(c: LinUcbCheckpoint) -> Result<Self, CoreError> {
+        c.config.validate()?;
+        let (k, d) = (c.config.n_actions, c.config.dim);
+        let shape = prudentia_core::validate::check_shape;
+        shape("linucb.a_inv", &[k * d * d], &[c.a_inv.len()])?;
+        shape("linucb.b", &[k * d], &[c.b.len()])?;
+        shape("linucb.theta", &[k * d], &[c.theta.len()])?;
+        shape("linucb.counts", &[k], &[c.counts.len()])?;
+        check_finite("linucb.a_inv", &c.a_inv)?;
+        check_finite("linucb.b", &c.b)?;
+        check_finite("linucb.theta", &c.theta)?;
+        Ok(Self {
+            config: c.config,
+            a_inv: c.a_inv,
+            b: c.b,
+            theta: c.theta,
+            counts: c.counts,
+            scratch: vec![0.0; d],
+        })
+    }
 }
 
 /// Equality of the model state (scratch buffers excluded).

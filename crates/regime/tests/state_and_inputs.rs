@@ -296,3 +296,49 @@ proptest! {
         prop_assert!(d.run_length_posterior().all(|(_, p)| p >= 0.0));
     }
 }
+
+#[test]
+fn corrupted_checkpoints_are_rejected_at_load() {
+    // LinUCB: a state array of the wrong size, a non-finite value, an invalid config
+    let p = LinUcb::new(LinUcbConfig {
+        n_actions: 3,
+        dim: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let good: serde_json::Value = serde_json::to_value(&p).unwrap();
+    assert!(serde_json::from_value::<LinUcb>(good.clone()).is_ok());
+    let mut short = good.clone();
+    short["a_inv"].as_array_mut().unwrap().pop();
+    let err = serde_json::from_value::<LinUcb>(short).unwrap_err().to_string();
+    assert!(err.contains("linucb.a_inv"), "{err}");
+    let mut counts = good.clone();
+    counts["counts"] = serde_json::json!([0, 0]);
+    assert!(serde_json::from_value::<LinUcb>(counts).is_err());
+    let mut bad_cfg = good;
+    bad_cfg["config"]["dim"] = serde_json::json!(0);
+    assert!(serde_json::from_value::<LinUcb>(bad_cfg).is_err());
+
+    // labeler: a window longer than configured, an invalid config
+    let mut l = RegimeLabeler::new(Default::default()).unwrap();
+    for i in 0..30 {
+        let _ = l
+            .observe(&prudentia_regime::labels::IndicatorObservation {
+                index_return: Some(0.01 * ((i % 5) as f64 - 2.0)),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let good: serde_json::Value = serde_json::to_value(&l).unwrap();
+    let back: RegimeLabeler = serde_json::from_value(good.clone()).unwrap();
+    assert_eq!(back, l);
+    let mut long = good.clone();
+    long["config"]["realized_vol_window"] = serde_json::json!(5);
+    let err = serde_json::from_value::<RegimeLabeler>(long)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("labeler.returns"), "{err}");
+    let mut zero = good;
+    zero["config"]["drawdown_window"] = serde_json::json!(0);
+    assert!(serde_json::from_value::<RegimeLabeler>(zero).is_err());
+}
