@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array2, ArrayView2};
 use prudentia_core::estimators::{nearest_correlation, NearestCorrelationConfig};
-use prudentia_core::linalg::symmetric_eigen;
+use prudentia_core::linalg::{cholesky, symmetric_eigen};
 use prudentia_core::validate::{check_finite, check_finite_2d, check_len, check_non_negative, check_shape};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -39,8 +39,9 @@ pub struct CorrelationConfig {
     pub symmetry_tolerance: f64,
     /// Smallest tolerated eigenvalue is `−psd_tolerance`. Default 1e-9, range ≥ 0.
     pub psd_tolerance: f64,
-    /// Whether to check positive semi-definiteness (an O(n³) eigendecomposition). Default
-    /// true; turn off for very large n when the matrix comes from an estimator that
+    /// Whether to check positive semi-definiteness: a Cholesky factorization of
+    /// `ρ + psd_tolerance·I`, and an eigendecomposition only when that fails (both O(n³)).
+    /// Default true; turn off for very large n when the matrix comes from an estimator that
     /// guarantees it (sample, Ledoit–Wolf, rolling correlation).
     pub check_psd: bool,
 }
@@ -75,7 +76,9 @@ pub struct CorrelationReport {
     pub max_asymmetry: f64,
     /// Largest `|ρ_ii − 1|` of the input.
     pub max_diagonal_error: f64,
-    /// Smallest eigenvalue of the (symmetrized) input, when PSD was checked.
+    /// Smallest eigenvalue of the (symmetrized) input, when the PSD check computed it: a
+    /// Cholesky factorization of `ρ + psd_tolerance·I` is tried first, and when it succeeds
+    /// the matrix is PSD within tolerance and this stays `None`.
     pub min_eigenvalue: Option<f64>,
     /// Whether the matrix used differs from the input.
     pub repaired: bool,
@@ -242,7 +245,17 @@ fn check_correlation(
         }
     }
     let mut not_psd = false;
-    if cfg.check_psd && n > 1 {
+    // Fast path: a Cholesky factorization of ρ + tol·I (n³/3 flops, about 20× cheaper than
+    // the eigendecomposition at n = 500) proves λ_min ≥ −tol; the spectrum is computed only
+    // when it fails.
+    let proven_psd = cfg.check_psd && n > 1 && {
+        let mut shifted = sym.clone();
+        for i in 0..n {
+            shifted[[i, i]] += cfg.psd_tolerance;
+        }
+        cholesky(shifted.view()).is_ok()
+    };
+    if cfg.check_psd && n > 1 && !proven_psd {
         let (vals, _) = symmetric_eigen(sym.view())?;
         let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
         report.min_eigenvalue = Some(min);

@@ -308,3 +308,27 @@ fn unreachable_min_return_is_an_error_and_cap_blocked_is_a_status() {
     assert_eq!(h.status, SelectionStatus::NotFound);
     assert!(h.selected.is_empty());
 }
+
+#[test]
+fn psd_check_accepts_singular_and_tolerance_edge_matrices_and_catches_small_negatives() {
+    let none = Constraints::default();
+    // rank one (all pairs perfectly correlated): PSD, singular; the Cholesky fast path of
+    // ρ + 1e-9·I proves it and no eigendecomposition is needed
+    let ones = Array2::from_elem((4, 4), 1.0);
+    let p = new(&[0.1, 0.2, 0.3, 0.4], &ones, &reject(2), &none).unwrap();
+    assert!(!p.correlation_report().repaired);
+    assert_eq!(p.correlation_report().min_eigenvalue, None);
+    // a negative eigenvalue of −1e-6, beyond the 1e-9 tolerance: the fast path fails, the
+    // spectrum is computed and the matrix rejected (or repaired)
+    // [[1, a, 0], [a, 1, a], [0, a, 1]] has eigenvalues 1 and 1 ± a√2
+    let a = (1.0 + 1e-6) / 2f64.sqrt();
+    let neg = array![[1.0, a, 0.0], [a, 1.0, a], [0.0, a, 1.0]];
+    match new(&[0.1, 0.2, 0.3], &neg, &reject(2), &none) {
+        Err(SelectionError::Core(CoreError::NotPositiveSemiDefinite { min_eigenvalue, .. })) => {
+            assert!(min_eigenvalue < -1e-7, "{min_eigenvalue}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let p = new(&[0.1, 0.2, 0.3], &neg, &cfg(2), &none).unwrap();
+    assert!(p.correlation_report().repaired);
+}
