@@ -1,5 +1,6 @@
 //! A [`RegimeDetector`] over [`MarketSnapshot`]s: BOCPD on the reference asset's log
-//! returns for change points and run length, the rule-based [`RegimeLabeler`] for labels.
+//! returns (or on the [panel features](crate::panel) of a set of assets) for change points
+//! and run length, the rule-based [`RegimeLabeler`] for labels.
 
 use prudentia_core::traits::{RegimeDetector, RoleResult};
 use prudentia_core::{AssetId, CoreError, MarketSnapshot, Quote, RegimeLabel, RegimeState, Timestamp};
@@ -37,6 +38,29 @@ pub struct MarketRegimeDetectorConfig {
     pub labeler: LabelerConfig,
     /// What sets `changed`. Default [`ChangeSource::Either`].
     pub change_source: ChangeSource,
+    /// Assets whose daily log returns feed BOCPD through
+    /// [`PanelFeatures`](crate::panel::PanelFeatures) instead of the reference's return: one
+    /// day of a cross-section says more about a volatility regime than one day of an index.
+    /// At least 2; `bocpd` must then have the two features
+    /// [`market_panel_config`](crate::panel::market_panel_config) builds (see
+    /// [`with_panel`](Self::with_panel)). Default `None`. A snapshot missing any of them, or
+    /// whose returns are all equal (a frozen feed, a holiday), leaves the change-point state
+    /// as it is; the labels still update from the reference.
+    #[serde(default)]
+    pub panel: Option<Vec<AssetId>>,
+}
+
+impl MarketRegimeDetectorConfig {
+    /// This configuration with change points from the panel of `assets` and the matching
+    /// BOCPD configuration ([`market_panel_config`](crate::panel::market_panel_config)).
+    ///
+    /// # Errors
+    /// [`CoreError::OutOfRange`] for fewer than 2 assets.
+    pub fn with_panel(mut self, assets: Vec<AssetId>) -> RegimeResult<Self> {
+        self.bocpd = crate::panel::market_panel_config(assets.len())?;
+        self.panel = Some(assets);
+        Ok(self)
+    }
 }
 
 impl Default for MarketRegimeDetectorConfig {
@@ -53,6 +77,7 @@ impl Default for MarketRegimeDetectorConfig {
             })),
             labeler: LabelerConfig::default(),
             change_source: ChangeSource::Either,
+            panel: None,
         }
     }
 }
@@ -97,16 +122,26 @@ pub struct MarketRegimeDetector {
     label: Option<RegimeLabel>,
     since: Option<Timestamp>,
     last_step: Option<BocpdStep>,
+    /// Last complete panel prices (panel mode).
+    #[serde(default)]
+    last_panel: Option<Vec<f64>>,
 }
 
 impl MarketRegimeDetector {
     /// A detector with no history.
     pub fn new(config: MarketRegimeDetectorConfig) -> RegimeResult<Self> {
         let bocpd = Bocpd::new(config.bocpd.clone())?;
-        if bocpd.n_features() != 1 {
+        let features = match &config.panel {
+            Some(assets) => {
+                crate::panel::PanelFeatures::new(assets.len())?;
+                2
+            }
+            None => 1,
+        };
+        if bocpd.n_features() != features {
             return Err(CoreError::ShapeMismatch {
                 field: "bocpd.features",
-                expected: vec![1],
+                expected: vec![features],
                 found: vec![bocpd.n_features()],
             }
             .into());
@@ -120,7 +155,48 @@ impl MarketRegimeDetector {
             label: None,
             since: None,
             last_step: None,
+            last_panel: None,
         })
+    }
+
+    /// The panel's prices in this snapshot, in configured order: `Ok(None)` when any is
+    /// missing, an error when one is not finite and positive.
+    fn panel_prices(&self, assets: &[AssetId], snapshot: &MarketSnapshot) -> RegimeResult<Option<Vec<f64>>> {
+        let by_asset: std::collections::HashMap<&AssetId, f64> =
+            snapshot.quotes.iter().map(|q| (&q.asset, q.price)).collect();
+        let mut prices = Vec::with_capacity(assets.len());
+        for a in assets {
+            let Some(&p) = by_asset.get(a) else {
+                return Ok(None);
+            };
+            if !(p.is_finite() && p > 0.0) {
+                return Err(CoreError::OutOfRange {
+                    field: "panel price",
+                    value: p,
+                    expected: "finite and > 0",
+                }
+                .into());
+            }
+            prices.push(p);
+        }
+        Ok(Some(prices))
+    }
+
+    /// Panel features of this snapshot against the last complete panel (`None`: no update).
+    fn panel_features(&self, prices: &[f64]) -> RegimeResult<Option<Vec<f64>>> {
+        let Some(last) = &self.last_panel else {
+            return Ok(None);
+        };
+        let rets: Vec<f64> = prices.iter().zip(last).map(|(p, q)| (p / q).ln()).collect();
+        let mut f = crate::panel::PanelFeatures::new(rets.len())?;
+        match f.compute(&rets) {
+            Ok(x) => Ok(Some(x.to_vec())),
+            Err(crate::RegimeError::Core(CoreError::OutOfRange {
+                field: "panel.dispersion",
+                ..
+            })) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The last BOCPD step (`None` before the second price).
@@ -162,12 +238,30 @@ impl MarketRegimeDetector {
                 prudentia_core::validate::check_finite(name, &[v])?;
             }
         }
-        let step = match ret {
-            Some(r) => Some(self.bocpd.update_scalar(r)?),
-            None => None,
+        let (step, panel) = match &self.config.panel {
+            None => (
+                match ret {
+                    Some(r) => Some(self.bocpd.update_scalar(r)?),
+                    None => None,
+                },
+                None,
+            ),
+            Some(assets) => match self.panel_prices(assets, snapshot)? {
+                Some(prices) => (
+                    match self.panel_features(&prices)? {
+                        Some(x) => Some(self.bocpd.update(&x)?),
+                        None => None,
+                    },
+                    Some(prices),
+                ),
+                None => (None, None),
+            },
         };
         let labels = self.labeler.observe(&obs)?;
         self.last_price = Some(price);
+        if panel.is_some() {
+            self.last_panel = panel;
+        }
         if step.is_some() {
             self.last_step = step;
         }
@@ -186,7 +280,7 @@ impl MarketRegimeDetector {
         Ok(RegimeState {
             probabilities: vec![(label.clone(), 1.0), (opposite(&label), 0.0)],
             label,
-            run_length: step.map_or(0, |s| s.map_run_length),
+            run_length: self.last_step.map_or(0, |s| s.map_run_length),
             change_probability: step.map_or(0.0, |s| s.change_probability),
             changed,
             since: self.since,

@@ -17,7 +17,8 @@
 //!   quoted spread and relative volume, with hysteresis and a minimum dwell time.
 //! - [`detector`]: [`MarketRegimeDetector`](detector::MarketRegimeDetector), the
 //!   [`RegimeDetector`](prudentia_core::traits::RegimeDetector) over market snapshots
-//!   (BOCPD on the reference asset's log returns + labels) producing
+//!   (BOCPD on the reference asset's log returns, or on the panel features of a set of
+//!   assets, + labels) producing
 //!   [`RegimeState`](prudentia_core::RegimeState).
 //! - [`linucb`]: disjoint LinUCB (Li, Chu, Langford & Schapire 2010, WWW) with
 //!   Sherman–Morrison updates, an [`OnlinePolicy`](prudentia_core::traits::OnlinePolicy).

@@ -342,3 +342,63 @@ fn corrupted_checkpoints_are_rejected_at_load() {
     zero["config"]["drawdown_window"] = serde_json::json!(0);
     assert!(serde_json::from_value::<RegimeLabeler>(zero).is_err());
 }
+
+#[test]
+fn panel_detector_inputs_holds_and_checkpoints() {
+    use prudentia_datasets::{SyntheticConfig, SyntheticMarket};
+    use prudentia_regime::detector::MarketRegimeDetectorConfig;
+    let m = SyntheticMarket::generate(&SyntheticConfig {
+        n_assets: 6,
+        n_sectors: 2,
+        n_days: 400,
+        ..Default::default()
+    })
+    .unwrap();
+    let ids: Vec<_> = m.assets.iter().map(|a| a.id.clone()).collect();
+    // configuration errors: one asset, or a panel with a one-feature BOCPD
+    assert!(MarketRegimeDetectorConfig::default()
+        .with_panel(ids[..1].to_vec())
+        .is_err());
+    let mismatched = MarketRegimeDetectorConfig {
+        panel: Some(ids.clone()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        MarketRegimeDetector::new(mismatched),
+        Err(RegimeError::Core(CoreError::ShapeMismatch {
+            field: "bocpd.features",
+            ..
+        }))
+    ));
+    let cfg = MarketRegimeDetectorConfig::default()
+        .with_panel(ids.clone())
+        .unwrap();
+    let mut d = MarketRegimeDetector::new(cfg).unwrap();
+    for t in 0..200 {
+        let _ = d.step(&m.snapshot_before(t).unwrap()).unwrap();
+    }
+    // checkpoint/restore continues identically
+    let json = serde_json::to_string(&d).unwrap();
+    let mut back: MarketRegimeDetector = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, d);
+    for t in 200..260 {
+        let s = m.snapshot_before(t).unwrap();
+        assert_eq!(d.step(&s).unwrap(), back.step(&s).unwrap());
+    }
+    // a snapshot missing one panel asset holds the change-point state; the next complete
+    // one updates again
+    let before = d.last_change_point_step().copied();
+    let mut s = m.snapshot_before(260).unwrap();
+    s.quotes.retain(|q| q.asset != ids[3]);
+    let held = d.step(&s).unwrap();
+    assert!(!held.changed);
+    assert_eq!(d.last_change_point_step().copied(), before);
+    let _ = d.step(&m.snapshot_before(261).unwrap()).unwrap();
+    assert_ne!(d.last_change_point_step().copied(), before);
+    // a bad panel price is a typed error and changes nothing
+    let snapshot_before_error = d.clone();
+    let mut bad = m.snapshot_before(262).unwrap();
+    bad.quotes[4].price = f64::NAN;
+    assert!(d.step(&bad).is_err());
+    assert_eq!(d, snapshot_before_error);
+}
