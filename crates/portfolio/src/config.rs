@@ -136,7 +136,8 @@ pub struct SolverConfig {
     pub max_iterations: u32,
     /// Absolute and relative duality-gap and feasibility tolerance (default 1e-9, in (0, 1e-3]).
     pub tolerance: f64,
-    /// Wall-clock limit of one solve in seconds (default none, > 0).
+    /// Wall-clock limit of one solve in seconds (default none, > 0), shared by the structured
+    /// method and Clarabel.
     pub time_limit_s: Option<f64>,
     /// Threads of the sparse LDL factorization (default 1: sequential and deterministic;
     /// 0 lets the solver use every core).

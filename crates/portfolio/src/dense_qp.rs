@@ -480,8 +480,16 @@ fn max_step(v: &[f64], dv: &[f64], is_eq: &[bool]) -> f64 {
     a
 }
 
+/// Stopping rules of [`solve`].
+pub(crate) struct QpSettings {
+    /// Feasibility and gap tolerance (absolute or relative gap, as Clarabel's).
+    pub tolerance: f64,
+    pub max_iterations: u32,
+    /// Wall-clock deadline, checked once per iteration.
+    pub deadline: Option<std::time::Instant>,
+}
+
 /// Solves the problem if it has the structure above; `None` leaves it to the general solver.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn solve(
     p: &CscMatrix<f64>,
     q: &[f64],
@@ -489,9 +497,9 @@ pub(crate) fn solve(
     b: &[f64],
     cones: &[SupportedConeT<f64>],
     n: usize,
-    tolerance: f64,
-    max_iterations: u32,
+    settings: &QpSettings,
 ) -> Option<QpSolution> {
+    let (tolerance, max_iterations) = (settings.tolerance, settings.max_iterations);
     let mut st = Structure::detect(p, a, cones, n)?;
     let (nvar, m, h) = (st.nvar, st.m, st.border.len());
     let m_ineq = st.is_eq.iter().filter(|e| !**e).count() as f64;
@@ -577,6 +585,9 @@ pub(crate) fn solve(
     // handed to Clarabel (which certifies it) early than after the iteration limit
     let mut merits: Vec<f64> = Vec::with_capacity(max_iterations as usize);
     for iter in 0..max_iterations {
+        if settings.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return None;
+        }
         // residuals
         st.mul_p(&x, &mut px);
         st.mul_a(&x, &mut ax);

@@ -54,17 +54,20 @@ fn settings(cfg: &PortfolioConfig) -> DefaultSettings<f64> {
 }
 
 fn run(asm: &Assembled, cfg: &PortfolioConfig) -> Result<Raw, PortfolioError> {
+    let start = std::time::Instant::now();
+    let limit = cfg
+        .solver
+        .time_limit_s
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok());
     if cfg.solver.structured_qp {
-        if let Some(sol) = crate::dense_qp::solve(
-            &asm.p,
-            &asm.q,
-            &asm.a,
-            &asm.b,
-            &asm.cones,
-            asm.layout.n,
-            cfg.solver.tolerance,
-            cfg.solver.max_iterations.min(80),
-        ) {
+        let qp = crate::dense_qp::QpSettings {
+            tolerance: cfg.solver.tolerance,
+            max_iterations: cfg.solver.max_iterations.min(80),
+            deadline: limit.and_then(|l| start.checked_add(l)),
+        };
+        if let Some(sol) =
+            crate::dense_qp::solve(&asm.p, &asm.q, &asm.a, &asm.b, &asm.cones, asm.layout.n, &qp)
+        {
             return Ok(Raw {
                 status: SolverStatus::Solved,
                 x: sol.x,
@@ -75,8 +78,13 @@ fn run(asm: &Assembled, cfg: &PortfolioConfig) -> Result<Raw, PortfolioError> {
             });
         }
     }
+    let mut settings = settings(cfg);
+    if let Some(l) = limit {
+        // the time the structured attempt used counts against the limit
+        settings.time_limit = l.saturating_sub(start.elapsed()).as_secs_f64().max(1e-6);
+    }
     let mut solver =
-        DefaultSolver::new(&asm.p, &asm.q, &asm.a, &asm.b, &asm.cones, settings(cfg)).map_err(|e| {
+        DefaultSolver::new(&asm.p, &asm.q, &asm.a, &asm.b, &asm.cones, settings).map_err(|e| {
             PortfolioError::Solver {
                 detail: match e {
                     clarabel::solver::SolverError::BadInputData(d) => d,

@@ -229,3 +229,30 @@ fn structured_path_is_deterministic_and_falls_back_when_infeasible() {
         r.status
     );
 }
+
+#[test]
+fn a_time_limit_binds_the_structured_method_too() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let (mu, cov, sectors, current) = random_problem(&mut rng, 40);
+    let mut cfg = PortfolioConfig {
+        objective: Objective::MeanVariance,
+        limits: Limits {
+            weight_min: -0.1,
+            weight_max: 0.2,
+            gross_max: Some(1.5),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    cfg.solver.time_limit_s = Some(1e-9);
+    let p = PortfolioProblem::new(mu)
+        .with_covariance(cov)
+        .with_sectors(sectors)
+        .with_current(current);
+    let r = PortfolioOptimizer::new(cfg.clone()).unwrap().solve(&p).unwrap();
+    assert!(!r.info.structured);
+    assert_eq!(r.status, PortfolioStatus::MaxIterations, "{:?}", r.status);
+    cfg.solver.time_limit_s = Some(60.0);
+    let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
+    assert!(r.info.structured && r.status.is_optimal());
+}
