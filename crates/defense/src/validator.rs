@@ -826,9 +826,9 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn level_shift_reanchors() {
-        let mut v = Validator::new(ValidatorConfig::default()).unwrap();
+    /// Verdicts on 40 observations near 5 after 30 near 1 (a level shift).
+    fn level_shift_verdicts(cfg: ValidatorConfig) -> Vec<Verdict> {
+        let mut v = Validator::new(cfg).unwrap();
         let mut day = 0;
         let mut next = |x: f64, v: &mut Validator| {
             day += 1;
@@ -837,9 +837,14 @@ mod tests {
         for i in 0..30 {
             let _ = next(1.0 + 0.01 * ((i * 7) % 5) as f64, &mut v);
         }
-        let verdicts: Vec<_> = (0..40)
+        (0..40)
             .map(|i| next(5.0 + 0.01 * ((i * 7) % 5) as f64, &mut v))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn level_shift_reanchors() {
+        let verdicts = level_shift_verdicts(ValidatorConfig::default());
         let q = verdicts.iter().filter(|v| !v.is_admitted()).count();
         assert_eq!(q, 1, "{verdicts:?}");
         assert!(verdicts[1..].iter().all(|v| *v == Verdict::Accept));
@@ -851,18 +856,7 @@ mod tests {
             confirm_moves: false,
             ..Default::default()
         };
-        let mut v = Validator::new(cfg).unwrap();
-        let mut day = 0;
-        let mut next = |x: f64, v: &mut Validator| {
-            day += 1;
-            v.observe(&Observation::new(t(day), x), None)
-        };
-        for i in 0..30 {
-            let _ = next(1.0 + 0.01 * ((i * 7) % 5) as f64, &mut v);
-        }
-        let verdicts: Vec<_> = (0..40)
-            .map(|i| next(5.0 + 0.01 * ((i * 7) % 5) as f64, &mut v))
-            .collect();
+        let verdicts = level_shift_verdicts(cfg);
         let q = verdicts.iter().filter(|v| !v.is_admitted()).count();
         assert_eq!(q, 5, "{verdicts:?}");
         assert!(verdicts[20..].iter().all(|v| *v == Verdict::Accept));

@@ -681,9 +681,8 @@ pub(crate) fn solve(
                     dz[r] = lambda[i];
                 }
             }
-            dx.clone()
         };
-        let _ = direction(&|r| s[r] * z[r], &mut ds_a, &mut dz_a);
+        direction(&|r| s[r] * z[r], &mut ds_a, &mut dz_a);
         let alpha_a = max_step(&s, &ds_a, &st.is_eq).min(max_step(&z, &dz_a, &st.is_eq));
         let mu_a: f64 = (0..m)
             .filter(|&r| !st.is_eq[r])
@@ -691,13 +690,13 @@ pub(crate) fn solve(
             .sum::<f64>()
             / m_ineq;
         let sigma = (mu_a / mu).powi(3).clamp(0.0, 1.0);
-        let dxv = direction(
+        direction(
             &|r| s[r] * z[r] + ds_a[r] * dz_a[r] - sigma * mu,
             &mut ds,
             &mut dz,
         );
         let alpha = (STEP_FRACTION * max_step(&s, &ds, &st.is_eq).min(max_step(&z, &dz, &st.is_eq))).min(1.0);
-        for (xi, d) in x.iter_mut().zip(&dxv) {
+        for (xi, d) in x.iter_mut().zip(&dx) {
             *xi += alpha * d;
         }
         for r in 0..m {

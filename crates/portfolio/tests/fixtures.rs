@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{fixture, fixture_limits, real_returns, sample_mean_cov, strings, vec_f64};
+use common::{check_duals, fixture, fixture_limits, real_returns, sample_mean_cov, strings, vec_f64};
 use prudentia_portfolio::{
     CvarMethod, LimitId, Limits, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem,
 };
@@ -124,21 +124,7 @@ fn long_short_mv(method: CvarMethod) {
     assert!(rel(res.risk.variance.unwrap(), f["variance"].as_f64().unwrap()) < 1e-4);
     assert!(rel(res.risk.turnover, f["turnover"].as_f64().unwrap()) < 1e-4);
     // shadow prices of the binding limits agree with cvxpy's duals
-    let duals = f["duals"].as_object().unwrap();
-    for (k, v) in duals {
-        let v = v.as_f64().unwrap();
-        if v.abs() < 1e-7 {
-            continue;
-        }
-        let a = res
-            .active
-            .iter()
-            .find(|a| a.limit.to_string() == *k || (k == "leverage_long" && a.limit == LimitId::LeverageLong))
-            .unwrap_or_else(|| panic!("{k} should bind; active = {:?}", res.active));
-        let d = rel(a.shadow_price, v);
-        println!("  {k}: shadow price {:.6e} vs cvxpy {v:.6e}", a.shadow_price);
-        assert!(d < 2e-3, "{k}: {} vs {v}", a.shadow_price);
-    }
+    check_duals(&res, &f["duals"], 2e-3);
 }
 
 #[test]

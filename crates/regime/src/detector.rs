@@ -93,15 +93,22 @@ fn reference_quote<'a>(
         None => snapshot.quotes.first(),
     };
     let Some(quote) = quote else { return Ok(None) };
-    if !(quote.price.is_finite() && quote.price > 0.0) {
-        return Err(CoreError::OutOfRange {
-            field: "reference price",
-            value: quote.price,
+    checked_price("reference price", quote.price)?;
+    Ok(Some(quote))
+}
+
+/// `price` if it is finite and positive, else a typed error naming `field`.
+fn checked_price(field: &'static str, price: f64) -> RegimeResult<f64> {
+    if price.is_finite() && price > 0.0 {
+        Ok(price)
+    } else {
+        Err(CoreError::OutOfRange {
+            field,
+            value: price,
             expected: "finite and > 0",
         }
-        .into());
+        .into())
     }
-    Ok(Some(quote))
 }
 
 fn missing_reference(reference: Option<&AssetId>) -> crate::RegimeError {
@@ -169,15 +176,7 @@ impl MarketRegimeDetector {
             let Some(&p) = by_asset.get(a) else {
                 return Ok(None);
             };
-            if !(p.is_finite() && p > 0.0) {
-                return Err(CoreError::OutOfRange {
-                    field: "panel price",
-                    value: p,
-                    expected: "finite and > 0",
-                }
-                .into());
-            }
-            prices.push(p);
+            prices.push(checked_price("panel price", p)?);
         }
         Ok(Some(prices))
     }

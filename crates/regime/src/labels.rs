@@ -269,7 +269,7 @@ pub fn opposite(label: &RegimeLabel) -> RegimeLabel {
 /// Deserializing a checkpoint validates it (configuration, window lengths, finite values),
 /// so a corrupted or mismatched checkpoint is an error at load time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "LabelerCheckpoint")]
+#[serde(remote = "Self")]
 pub struct RegimeLabeler {
     config: LabelerConfig,
     vix_high: SwitchState,
@@ -291,80 +291,19 @@ pub struct RegimeLabeler {
     missing: [usize; 4],
 }
 
-/// The serialized form of [`RegimeLabeler`], checked before it becomes one.
-#[derive(Deserialize)]
-struct LabelerCheckpoint {
-    config: LabelerConfig,
-    vix_high: SwitchState,
-    vix_risk: SwitchState,
-    rv_high: SwitchState,
-    trail_risk: SwitchState,
-    credit_risk: SwitchState,
-    spread_illiq: SwitchState,
-    volume_illiq: SwitchState,
-    returns: VecDeque<f64>,
-    sum_sq: f64,
-    rv_history: VecDeque<f64>,
-    trail: VecDeque<f64>,
-    trail_sum: f64,
-    volumes: VecDeque<f64>,
-    volume_sum: f64,
-    #[serde(default)]
-    missing: [usize; 4],
+// `remote = "Self"` turns the derives into inherent functions; the trait impls below call
+// them and check the state, so a checkpoint is validated when it is loaded.
+impl Serialize for RegimeLabeler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RegimeLabeler::serialize(self, serializer)
+    }
 }
 
-impl TryFrom<LabelerCheckpoint> for RegimeLabeler {
-    type Error = CoreError;
-
-    fn try_from(c: LabelerCheckpoint) -> Result<Self, CoreError> {
-        c.config.validate()?;
-        let windows = [
-            ("labeler.returns", c.returns.len(), c.config.realized_vol_window),
-            (
-                "labeler.rv_history",
-                c.rv_history.len(),
-                c.config.percentile_lookback,
-            ),
-            ("labeler.trail", c.trail.len(), c.config.drawdown_window),
-            ("labeler.volumes", c.volumes.len(), c.config.volume_lookback),
-        ];
-        for (field, len, max) in windows {
-            if len > max {
-                return Err(CoreError::ShapeMismatch {
-                    field,
-                    expected: vec![max],
-                    found: vec![len],
-                });
-            }
-        }
-        let deques = [
-            ("labeler.returns", &c.returns),
-            ("labeler.rv_history", &c.rv_history),
-            ("labeler.trail", &c.trail),
-            ("labeler.volumes", &c.volumes),
-        ];
-        for (field, d) in deques {
-            prudentia_core::validate::check_finite_iter(field, d.iter())?;
-        }
-        check_finite("labeler.sums", &[c.sum_sq, c.trail_sum, c.volume_sum])?;
-        Ok(Self {
-            config: c.config,
-            vix_high: c.vix_high,
-            vix_risk: c.vix_risk,
-            rv_high: c.rv_high,
-            trail_risk: c.trail_risk,
-            credit_risk: c.credit_risk,
-            spread_illiq: c.spread_illiq,
-            volume_illiq: c.volume_illiq,
-            returns: c.returns,
-            sum_sq: c.sum_sq,
-            rv_history: c.rv_history,
-            trail: c.trail,
-            trail_sum: c.trail_sum,
-            volumes: c.volumes,
-            volume_sum: c.volume_sum,
-            missing: c.missing,
-        })
+impl<'de> Deserialize<'de> for RegimeLabeler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let l = RegimeLabeler::deserialize(deserializer)?;
+        l.check_state().map_err(serde::de::Error::custom)?;
+        Ok(l)
     }
 }
 
@@ -395,6 +334,29 @@ impl RegimeLabeler {
     /// The configuration.
     pub fn config(&self) -> &LabelerConfig {
         &self.config
+    }
+
+    /// Configuration, window lengths and finite values (a loaded checkpoint must pass).
+    fn check_state(&self) -> Result<(), CoreError> {
+        let c = &self.config;
+        c.validate()?;
+        let windows = [
+            ("labeler.returns", &self.returns, c.realized_vol_window),
+            ("labeler.rv_history", &self.rv_history, c.percentile_lookback),
+            ("labeler.trail", &self.trail, c.drawdown_window),
+            ("labeler.volumes", &self.volumes, c.volume_lookback),
+        ];
+        for (field, d, max) in windows {
+            if d.len() > max {
+                return Err(CoreError::ShapeMismatch {
+                    field,
+                    expected: vec![max],
+                    found: vec![d.len()],
+                });
+            }
+            prudentia_core::validate::check_finite_iter(field, d.iter())?;
+        }
+        check_finite("labeler.sums", &[self.sum_sq, self.trail_sum, self.volume_sum])
     }
 
     /// Folds in one observation. Non-finite present values are errors (the labeler is

@@ -66,7 +66,7 @@ impl LinUcbConfig {
 /// Deserializing a checkpoint validates it (configuration, state sizes, finite values), so a
 /// corrupted or mismatched checkpoint is an error at load time rather than a panic later.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(try_from = "LinUcbCheckpoint")]
+#[serde(remote = "Self")]
 pub struct LinUcb {
     config: LinUcbConfig,
     a_inv: Vec<f64>,
@@ -77,38 +77,20 @@ pub struct LinUcb {
     scratch: Vec<f64>,
 }
 
-/// The serialized form of [`LinUcb`], checked before it becomes one.
-#[derive(Deserialize)]
-struct LinUcbCheckpoint {
-    config: LinUcbConfig,
-    a_inv: Vec<f64>,
-    b: Vec<f64>,
-    theta: Vec<f64>,
-    counts: Vec<u64>,
+// `remote = "Self"` turns the derives into inherent functions; the trait impls below call
+// them and check the state, so a checkpoint is validated when it is loaded.
+impl Serialize for LinUcb {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        LinUcb::serialize(self, serializer)
+    }
 }
 
-impl TryFrom<LinUcbCheckpoint> for LinUcb {
-    type Error = CoreError;
-
-    fn try_from(c: LinUcbCheckpoint) -> Result<Self, CoreError> {
-        c.config.validate()?;
-        let (k, d) = (c.config.n_actions, c.config.dim);
-        let shape = prudentia_core::validate::check_shape;
-        shape("linucb.a_inv", &[k * d * d], &[c.a_inv.len()])?;
-        shape("linucb.b", &[k * d], &[c.b.len()])?;
-        shape("linucb.theta", &[k * d], &[c.theta.len()])?;
-        shape("linucb.counts", &[k], &[c.counts.len()])?;
-        check_finite("linucb.a_inv", &c.a_inv)?;
-        check_finite("linucb.b", &c.b)?;
-        check_finite("linucb.theta", &c.theta)?;
-        Ok(Self {
-            config: c.config,
-            a_inv: c.a_inv,
-            b: c.b,
-            theta: c.theta,
-            counts: c.counts,
-            scratch: vec![0.0; d],
-        })
+impl<'de> Deserialize<'de> for LinUcb {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut p = LinUcb::deserialize(deserializer)?;
+        p.check_state().map_err(serde::de::Error::custom)?;
+        p.scratch = vec![0.0; p.config.dim];
+        Ok(p)
     }
 }
 
@@ -153,6 +135,20 @@ impl LinUcb {
     /// The configuration.
     pub fn config(&self) -> &LinUcbConfig {
         &self.config
+    }
+
+    /// Configuration, state sizes and finite values (a loaded checkpoint must pass).
+    fn check_state(&self) -> Result<(), CoreError> {
+        self.config.validate()?;
+        let (k, d) = (self.config.n_actions, self.config.dim);
+        let shape = prudentia_core::validate::check_shape;
+        shape("linucb.a_inv", &[k * d * d], &[self.a_inv.len()])?;
+        shape("linucb.b", &[k * d], &[self.b.len()])?;
+        shape("linucb.theta", &[k * d], &[self.theta.len()])?;
+        shape("linucb.counts", &[k], &[self.counts.len()])?;
+        check_finite("linucb.a_inv", &self.a_inv)?;
+        check_finite("linucb.b", &self.b)?;
+        check_finite("linucb.theta", &self.theta)
     }
 
     /// Current coefficient estimate θ̂ of `action`.

@@ -9,21 +9,11 @@ use prudentia_selection::{
     GreedySwapConfig, Mmr, MmrConfig, ProblemConfig, SelectionProblem,
 };
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn fixture() -> (Vec<f64>, Array2<f64>) {
-    let v: serde_json::Value = serde_json::from_str(include_str!("../tests/fixtures/milp_n40.json")).unwrap();
-    let mu: Vec<f64> = v["mu"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    let n = mu.len();
-    let mut rho = Array2::zeros((n, n));
-    for (i, row) in v["rho"].as_array().unwrap().iter().enumerate() {
-        for (j, x) in row.as_array().unwrap().iter().enumerate() {
-            rho[[i, j]] = x.as_f64().unwrap();
-        }
-    }
+    let (_, mu, rho) = common::milp_fixture();
     (mu, rho)
 }
 

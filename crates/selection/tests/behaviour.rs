@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{brute_force, random_instance};
+use common::{brute_force, milp_fixture, random_instance};
 use ndarray::Array2;
 use prudentia_core::traits::{RoleError, Selector};
 use prudentia_core::{AssetId, AssetInfo, CoreError, Forecast, Horizon, Opportunity};
@@ -15,20 +15,7 @@ use prudentia_selection::{
 };
 
 fn fixture_problem(lambda: f64) -> (SelectionProblem, f64) {
-    let v: serde_json::Value = serde_json::from_str(include_str!("fixtures/milp_n40.json")).unwrap();
-    let mu: Vec<f64> = v["mu"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    let n = mu.len();
-    let mut rho = Array2::zeros((n, n));
-    for (i, row) in v["rho"].as_array().unwrap().iter().enumerate() {
-        for (j, x) in row.as_array().unwrap().iter().enumerate() {
-            rho[[i, j]] = x.as_f64().unwrap();
-        }
-    }
+    let (v, mu, rho) = milp_fixture();
     let case = v["cases"]
         .as_array()
         .unwrap()

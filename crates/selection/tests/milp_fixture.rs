@@ -1,39 +1,17 @@
 //! Reference test: the exact solver against HiGHS on a McCormick MILP (n = 40, K = 10).
 //! Fixture: tests/fixtures/milp_n40.json from tools/fixtures/selection/milp_n40.py.
 
-use ndarray::Array2;
 use prudentia_selection::{
     Constraints, CorrelationConfig, CorrelationPolicy, ExactConfig, ExactSolver, ProblemConfig,
     SelectionProblem, SelectionStatus,
 };
-use serde_json::Value;
 
-fn fixture() -> Value {
-    let text = include_str!("fixtures/milp_n40.json");
-    serde_json::from_str(text).unwrap()
-}
-
-fn data(v: &Value) -> (Vec<f64>, Array2<f64>) {
-    let mu: Vec<f64> = v["mu"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    let n = mu.len();
-    let mut rho = Array2::zeros((n, n));
-    for (i, row) in v["rho"].as_array().unwrap().iter().enumerate() {
-        for (j, x) in row.as_array().unwrap().iter().enumerate() {
-            rho[[i, j]] = x.as_f64().unwrap();
-        }
-    }
-    (mu, rho)
-}
+mod common;
+use common::milp_fixture;
 
 #[test]
 fn exact_matches_highs_milp() {
-    let v = fixture();
-    let (mu, rho) = data(&v);
+    let (v, mu, rho) = milp_fixture();
     assert_eq!(mu.len(), 40);
     for case in v["cases"].as_array().unwrap() {
         let lambda = case["lambda"].as_f64().unwrap();

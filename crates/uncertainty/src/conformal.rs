@@ -196,6 +196,13 @@ struct Keyed {
 }
 
 impl Keyed {
+    fn new(window: usize) -> Self {
+        Self {
+            pooled: ScoreWindow::new(window),
+            regimes: BTreeMap::new(),
+        }
+    }
+
     fn push(&mut self, cfg: &ConformalConfig, window: usize, regime: &RegimeLabel, s: f64) {
         self.pooled.push(s);
         if cfg.mondrian {
@@ -237,10 +244,7 @@ impl SplitConformal {
         config.validate()?;
         Ok(Self {
             config,
-            scores: Keyed {
-                pooled: ScoreWindow::new(config.window),
-                regimes: BTreeMap::new(),
-            },
+            scores: Keyed::new(config.window),
         })
     }
 
@@ -307,10 +311,7 @@ impl Cqr {
         config.validate()?;
         Ok(Self {
             config,
-            scores: Keyed {
-                pooled: ScoreWindow::new(config.window),
-                regimes: BTreeMap::new(),
-            },
+            scores: Keyed::new(config.window),
         })
     }
 

@@ -128,3 +128,28 @@ pub fn strings(v: &Value) -> Vec<String> {
         .map(|s| s.as_str().unwrap().to_string())
         .collect()
 }
+
+/// Checks the shadow price of every limit the fixture's cvxpy duals say binds (|dual| ≥ 1e-7)
+/// against that dual, to `tol` relative; returns how many were checked.
+pub fn check_duals(res: &prudentia_portfolio::PortfolioResult, duals: &Value, tol: f64) -> usize {
+    let mut checked = 0;
+    for (k, v) in duals.as_object().unwrap() {
+        let v = v.as_f64().unwrap();
+        if v.abs() < 1e-7 {
+            continue;
+        }
+        let a = res
+            .active
+            .iter()
+            .find(|a| {
+                a.limit.to_string() == *k
+                    || (k == "leverage_long" && a.limit == prudentia_portfolio::LimitId::LeverageLong)
+            })
+            .unwrap_or_else(|| panic!("{k} should bind; active = {:?}", res.active));
+        let d = (a.shadow_price - v).abs() / v.abs().max(1e-12);
+        println!("  {k}: shadow price {:.8e} vs cvxpy {v:.8e}", a.shadow_price);
+        assert!(d < tol, "{k}: {} vs {v}", a.shadow_price);
+        checked += 1;
+    }
+    checked
+}

@@ -109,3 +109,23 @@ pub fn brute_force(p: &SelectionProblem) -> Option<(Vec<usize>, f64)> {
         }
     }
 }
+
+/// The HiGHS fixture instance (`tests/fixtures/milp_n40.json`): the whole document, and its
+/// μ and correlation matrix.
+pub fn milp_fixture() -> (serde_json::Value, Vec<f64>, Array2<f64>) {
+    let v: serde_json::Value = serde_json::from_str(include_str!("../fixtures/milp_n40.json")).unwrap();
+    let mu: Vec<f64> = v["mu"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    let n = mu.len();
+    let mut rho = Array2::zeros((n, n));
+    for (i, row) in v["rho"].as_array().unwrap().iter().enumerate() {
+        for (j, x) in row.as_array().unwrap().iter().enumerate() {
+            rho[[i, j]] = x.as_f64().unwrap();
+        }
+    }
+    (v, mu, rho)
+}
