@@ -86,6 +86,16 @@ pub enum CoreError {
         /// The identifier.
         id: String,
     },
+    /// A size (window, capacity, dimension, count) beyond its documented limit.
+    #[error("`{field}` = {value} is too large: the limit is {max}")]
+    TooLarge {
+        /// Name of the size parameter.
+        field: &'static str,
+        /// The requested size.
+        value: u128,
+        /// The documented limit.
+        max: u128,
+    },
     /// A linear-algebra routine failed (e.g. a factorization of a singular matrix).
     #[error("numerical failure in {operation}: {detail}")]
     Numerical {

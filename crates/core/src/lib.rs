@@ -43,6 +43,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checked_serde;
 pub mod error;
 pub mod estimators;
 pub mod linalg;

@@ -16,6 +16,55 @@ pub fn check_len(field: &'static str, len: usize, min: usize) -> CoreResult<()> 
     }
 }
 
+/// The largest window, capacity or history length a prudentia type accepts (2²⁴ ≈ 16.8 M
+/// observations); larger sizes are [`CoreError::TooLarge`] at construction.
+pub const MAX_WINDOW: usize = 1 << 24;
+
+/// The largest dimension (features, assets, actions, states, bins) a prudentia type accepts
+/// (2¹⁶ = 65,536); larger sizes are [`CoreError::TooLarge`] at construction.
+pub const MAX_DIM: usize = 1 << 16;
+
+/// The largest number of dense matrix elements a prudentia type allocates from one size
+/// parameter (2²⁸ ≈ 268 M, 2 GiB of `f64`); larger products are [`CoreError::TooLarge`].
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// Fails with [`CoreError::TooLarge`] if `value > max`.
+///
+/// ```
+/// use prudentia_core::validate::{check_size, MAX_WINDOW};
+/// assert!(check_size("window", 252, MAX_WINDOW).is_ok());
+/// assert!(check_size("window", usize::MAX, MAX_WINDOW).is_err());
+/// ```
+pub fn check_size(field: &'static str, value: usize, max: usize) -> CoreResult<()> {
+    if value > max {
+        Err(CoreError::TooLarge {
+            field,
+            value: value as u128,
+            max: max as u128,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Fails with [`CoreError::TooLarge`] if the product of `dims` (e.g. the elements of a dense
+/// `n × n` matrix, or `actions × d × d`) overflows or exceeds `max`.
+pub fn check_elements(field: &'static str, dims: &[usize], max: usize) -> CoreResult<usize> {
+    let mut total: u128 = 1;
+    for &d in dims {
+        total = total.saturating_mul(d as u128);
+    }
+    if total > max as u128 {
+        Err(CoreError::TooLarge {
+            field,
+            value: total,
+            max: max as u128,
+        })
+    } else {
+        Ok(total as usize)
+    }
+}
+
 /// Fails with [`CoreError::NonFinite`] at the first NaN or infinite value.
 pub fn check_finite(field: &'static str, values: &[f64]) -> CoreResult<()> {
     match values.iter().position(|v| !v.is_finite()) {

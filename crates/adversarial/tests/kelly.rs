@@ -1,0 +1,1 @@
+//! prudentia-kelly under bad input (filled by the #22 work on this crate).

@@ -1,0 +1,1 @@
+//! prudentia-portfolio under bad input (filled by the #22 work on this crate).

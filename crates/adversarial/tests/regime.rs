@@ -1,0 +1,1 @@
+//! prudentia-regime under bad input (filled by the #22 work on this crate).
