@@ -80,12 +80,14 @@ mod pipeline;
 mod shared;
 
 pub use backtest::{
-    realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult,
+    realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult, PriceFault,
+    PriceFaultKind,
 };
 pub use digest::fnv1a_hex;
 pub use error::{PipelineError, PipelineResult, Stage};
-pub use history::ReturnHistory;
+pub use history::{ReturnHistory, MAX_PRICE_RATIO};
 pub use pipeline::{
     CovarianceChoice, DecisionReport, Pipeline, PipelineBuilder, PipelineConfig, StageTimings,
+    UnexecutedChange, UnexecutedReason,
 };
 pub use shared::Shared;
