@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use prudentia_core::traits::{OptimStatus, Screened};
-use prudentia_core::validate::{check_finite, check_non_negative, check_shape, check_strictly_increasing};
+use prudentia_core::validate::{
+    check_finite, check_non_negative, check_range, check_shape, check_strictly_increasing,
+};
 use prudentia_core::{AssetId, CoreError, Decision, MarketSnapshot, Outcome, Timestamp};
 use prudentia_metrics::{BacktestRecord, MetricsError, Report, ReportConfig};
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,8 @@ use crate::pipeline::{Pipeline, ScreenedSnapshot, UnexecutedChange};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct BacktestConfig {
-    /// Linear trading cost in basis points of traded notional (turnover). Default 5.
+    /// Linear trading cost in basis points of traded notional (turnover). Default 5; finite,
+    /// in `[0, 10 000]` (at most the whole notional).
     pub cost_bps: f64,
     /// Show a progress bar on standard error (hidden automatically when it is not a terminal).
     /// Default true.
@@ -47,7 +50,7 @@ impl Default for BacktestConfig {
 impl BacktestConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), CoreError> {
-        check_non_negative("cost_bps", self.cost_bps)?;
+        check_range("cost_bps", self.cost_bps, 0.0, 1e4, "in [0, 10 000] basis points")?;
         if !(self.max_price_ratio.is_finite() && self.max_price_ratio > 1.0) {
             return Err(CoreError::OutOfRange {
                 field: "max_price_ratio",

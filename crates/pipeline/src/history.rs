@@ -26,7 +26,7 @@ pub(crate) fn plausible_ratio(ratio: f64) -> bool {
 /// `MAX_ELEMENTS` (`prudentia_core::validate`). A checkpoint holds the returns in the window
 /// (oldest first) and the last prices; loading checks them and rebuilds the estimator from the
 /// returns, so a reloaded history gives the same correlations to rounding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct ReturnHistory {
     n: usize,
@@ -38,6 +38,13 @@ pub struct ReturnHistory {
 }
 
 prudentia_core::checked_serde!(ReturnHistory, ReturnHistory::check_loaded);
+
+/// Equal when the assets, last prices and rolling state agree (the scratch buffer is not state).
+impl PartialEq for ReturnHistory {
+    fn eq(&self, other: &Self) -> bool {
+        self.n == other.n && self.last_prices == other.last_prices && self.rolling == other.rolling
+    }
+}
 
 fn check_dims(n: usize, window: usize) -> CoreResult<()> {
     check_size("number of assets", n, MAX_DIM)?;
@@ -111,16 +118,20 @@ impl ReturnHistory {
         check_prices(prices)?;
         match &mut self.last_prices {
             Some(last) => {
+                if let Some(ratio) = prices
+                    .iter()
+                    .zip(last.iter())
+                    .map(|(p, q)| p / q)
+                    .find(|r| !plausible_ratio(*r))
+                {
+                    return Err(CoreError::OutOfRange {
+                        field: "price ratio to the last price",
+                        value: ratio,
+                        expected: "within MAX_PRICE_RATIO (1e3) either way",
+                    });
+                }
                 for ((s, p), q) in self.scratch.iter_mut().zip(prices).zip(last.iter()) {
-                    let ratio = p / q;
-                    if !plausible_ratio(ratio) {
-                        return Err(CoreError::OutOfRange {
-                            field: "price ratio to the last price",
-                            value: ratio,
-                            expected: "within MAX_PRICE_RATIO (1e3) either way",
-                        });
-                    }
-                    *s = ratio - 1.0;
+                    *s = p / q - 1.0;
                 }
                 self.rolling.update(&self.scratch)?;
                 last.copy_from_slice(prices);
