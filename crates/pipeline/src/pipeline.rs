@@ -403,7 +403,8 @@ impl Pipeline {
 
     /// Makes one decision from a snapshot. Does not learn.
     ///
-    /// Snapshot times must strictly increase from one call to the next. Prices are validated
+    /// Snapshot times must strictly increase from one decision to the next (a snapshot refused
+    /// before its prices entered the history may be given again). Prices are validated
     /// before use: a universe asset's price of this snapshot is the price of its quote in the
     /// guard's clean snapshot when that is finite and > 0, not dated after the snapshot, not
     /// contradicted by another quote of the same time, and within
@@ -486,11 +487,13 @@ impl Pipeline {
         } = screened;
         let seed = derive_seed(self.config.seed, self.step);
         self.pending_forecasts.clear();
-        self.last_time = Some(snapshot.time);
 
+        // The snapshot counts as seen (later ones must be newer) once its decision is made or
+        // its prices are in the history; a refusal before that leaves it retryable.
         let clean = match screened {
             Screened::Clean { snapshot, .. } => snapshot,
             Screened::SafeFallback { reasons, .. } => {
+                self.last_time = Some(snapshot.time);
                 let regime = self.last_regime.clone().unwrap_or_default();
                 let decision = self.fallback(snapshot, regime, reasons);
                 return self
@@ -524,6 +527,7 @@ impl Pipeline {
                     let reason = "no validated price in the snapshot: every price carried".to_string();
                     let decision = self.fallback(&clean, regime, vec![reason]);
                     timings.push(Stage::History, t0);
+                    self.last_time = Some(snapshot.time);
                     return self
                         .finish(decision, None, timings, carried, seed, snapshot)
                         .map(|r| with_extras(r, Vec::new(), Vec::new()));
@@ -557,6 +561,7 @@ impl Pipeline {
             .push_prices(&prices)
             .map_err(PipelineError::core_at(Stage::History))?;
         timings.push(Stage::History, t0);
+        self.last_time = Some(snapshot.time);
 
         // 3. regime
         let t0 = Instant::now();

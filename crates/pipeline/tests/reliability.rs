@@ -469,6 +469,24 @@ fn decide_refuses_snapshots_out_of_time_order_without_changing_anything() {
 }
 
 #[test]
+fn a_first_snapshot_refused_before_the_history_can_be_given_again() {
+    let snaps = snapshots(3, 16);
+    let mut p = pipeline(None, Box::new(Equal));
+    let mut partial = snaps[0].clone();
+    partial.quotes.pop();
+    assert!(matches!(
+        p.decide(&partial),
+        Err(PipelineError::Stage {
+            stage: Stage::History,
+            ..
+        })
+    ));
+    assert_eq!(p.steps(), 0);
+    assert!(p.decide(&snaps[0]).is_ok());
+    assert!(p.decide(&snaps[0]).is_err());
+}
+
+#[test]
 fn configs_and_sizes_are_checked_on_build_and_on_load() {
     for bad in [
         PipelineConfig {
