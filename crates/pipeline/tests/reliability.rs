@@ -526,3 +526,53 @@ fn configs_and_sizes_are_checked_on_build_and_on_load() {
         assert!(walk_forward(&mut pipeline(None, Box::new(Equal)), &snapshots(5, 1), &c).is_err());
     }
 }
+
+/// A learner's own error does not stop the others: every learner sees the accepted outcome,
+/// the first error is returned, and the positions follow the outcome.
+#[test]
+fn a_failing_learner_does_not_stop_the_others() {
+    #[derive(Default)]
+    struct Count(usize);
+    impl OnlineLearner<Outcome> for Count {
+        fn learn(&mut self, _: &Outcome) -> RoleResult<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+    struct Refuse;
+    impl OnlineLearner<Outcome> for Refuse {
+        fn learn(&mut self, _: &Outcome) -> RoleResult<()> {
+            Err(CoreError::EmptyInput {
+                field: "nothing",
+                len: 0,
+                min: 1,
+            }
+            .into())
+        }
+    }
+    let count = Shared::new(Count::default());
+    let mut p = PipelineBuilder::new(config())
+        .forecaster(Box::new(Momentum))
+        .optimizer(Box::new(Equal))
+        .learner(Box::new(Refuse))
+        .learner(Box::new(count.clone()))
+        .build()
+        .unwrap();
+    let snaps = snapshots(15, 17);
+    for s in &snaps[..12] {
+        let _ = p.decide(s).unwrap();
+    }
+    let sized = p.decide(&snaps[12]).unwrap().decision.sized;
+    let err = p.learn(&Outcome::default()).unwrap_err();
+    assert!(matches!(
+        err,
+        PipelineError::Stage {
+            stage: Stage::Learn,
+            ..
+        }
+    ));
+    assert_eq!(count.lock().0, 1);
+    for a in ids() {
+        assert_eq!(p.current_weights().get(&a), sized.get(&a));
+    }
+}
