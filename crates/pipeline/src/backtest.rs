@@ -2,37 +2,104 @@
 
 use std::time::Duration;
 
-use prudentia_core::traits::OptimStatus;
-use prudentia_core::validate::check_non_negative;
+use prudentia_core::traits::{OptimStatus, Screened};
+use prudentia_core::validate::{
+    check_finite, check_non_negative, check_range, check_shape, check_strictly_increasing,
+};
 use prudentia_core::{AssetId, CoreError, Decision, MarketSnapshot, Outcome, Timestamp};
 use prudentia_metrics::{BacktestRecord, MetricsError, Report, ReportConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PipelineError, PipelineResult, Stage};
-use crate::pipeline::Pipeline;
+use crate::history::plausible_ratio;
+use crate::pipeline::{Pipeline, ScreenedSnapshot, UnexecutedChange};
 
 /// Settings of a walk-forward run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct BacktestConfig {
-    /// Linear trading cost in basis points of traded notional (turnover). Default 5.
+    /// Linear trading cost in basis points of traded notional (turnover). Default 5; finite,
+    /// in `[0, 10 000]` (at most the whole notional).
     pub cost_bps: f64,
     /// Show a progress bar on standard error (hidden automatically when it is not a terminal).
     /// Default true.
     pub show_progress: bool,
+    /// The largest plausible one-period price move, as a ratio: a realized return outside
+    /// `[1 / max_price_ratio − 1, max_price_ratio − 1]` is recorded as a
+    /// [`PriceFault`] and is not P&L. Default 10 (−90 % to +900 %); finite and > 1.
+    #[serde(default = "default_max_price_ratio")]
+    pub max_price_ratio: f64,
 }
+
+fn default_max_price_ratio() -> f64 {
+    10.0
+}
+
+prudentia_core::checked_serde!(BacktestConfig, BacktestConfig::check_loaded);
 
 impl Default for BacktestConfig {
     fn default() -> Self {
         Self {
             cost_bps: 5.0,
             show_progress: true,
+            max_price_ratio: default_max_price_ratio(),
         }
     }
+}
+
+impl BacktestConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        check_range("cost_bps", self.cost_bps, 0.0, 1e4, "in [0, 10 000] basis points")?;
+        if !(self.max_price_ratio.is_finite() && self.max_price_ratio > 1.0) {
+            return Err(CoreError::OutOfRange {
+                field: "max_price_ratio",
+                value: self.max_price_ratio,
+                expected: "finite and > 1",
+            });
+        }
+        Ok(())
+    }
+
+    fn check_loaded(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
+}
+
+/// What is wrong with the price of one asset at one time of a walk-forward run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum PriceFaultKind {
+    /// No validated price: the quote is missing, not finite and > 0, dated after its snapshot,
+    /// contradicted by another quote, quarantined by the guard, or the guard refused the whole
+    /// snapshot. The last validated price is carried; the asset has no realized return for
+    /// the period (its move is realized once a validated price comes back).
+    NotValidated,
+    /// The move from the last validated price is beyond `max_price_ratio`: recorded, not P&L
+    /// (the new price becomes the reference).
+    Implausible {
+        /// The last validated price.
+        from: f64,
+        /// The new price.
+        to: f64,
+    },
+}
+
+/// A price the walk-forward run did not turn into P&L.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceFault {
+    /// Time of the snapshot whose price is at fault.
+    pub time: Timestamp,
+    /// The asset.
+    pub asset: AssetId,
+    /// What is wrong.
+    pub kind: PriceFaultKind,
 }
 
 /// What a walk-forward run produced, one entry per decision (the last snapshot only provides
 /// the final outcome).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct BacktestResult {
     /// Decision times.
     pub times: Vec<Timestamp>,
@@ -50,9 +117,46 @@ pub struct BacktestResult {
     pub optimizer_status: Vec<Option<OptimStatus>>,
     /// Total wall-clock time per stage over the run.
     pub stage_time: Vec<(Stage, Duration)>,
+    /// The weight changes of each decision that did not become orders
+    /// ([`DecisionReport::unexecuted`](crate::DecisionReport::unexecuted)).
+    #[serde(default)]
+    pub unexecuted: Vec<Vec<UnexecutedChange>>,
+    /// Prices that were not turned into P&L (not validated, or an implausible move), in
+    /// time order.
+    #[serde(default)]
+    pub faults: Vec<PriceFault>,
 }
 
+prudentia_core::checked_serde!(BacktestResult, BacktestResult::check_loaded);
+
 impl BacktestResult {
+    /// Checks a loaded result: one entry per decision in every per-decision list (the
+    /// `unexecuted` list may be empty, from an older run), increasing times, finite returns
+    /// and turnover, finite equity ≥ 0.
+    fn check_loaded(&mut self) -> Result<(), CoreError> {
+        let n = self.times.len();
+        for (field, len) in [
+            ("decisions", self.decisions.len()),
+            ("returns", self.returns.len()),
+            ("turnover", self.turnover.len()),
+            ("equity", self.equity.len()),
+            ("outcomes", self.outcomes.len()),
+            ("optimizer_status", self.optimizer_status.len()),
+        ] {
+            check_shape(field, &[n], &[len])?;
+        }
+        if !self.unexecuted.is_empty() {
+            check_shape("unexecuted", &[n], &[self.unexecuted.len()])?;
+        }
+        check_strictly_increasing("times", &self.times)?;
+        check_finite("returns", &self.returns)?;
+        check_finite("turnover", &self.turnover)?;
+        for &e in &self.equity {
+            check_non_negative("equity", e)?;
+        }
+        Ok(())
+    }
+
     /// The metrics report of the run (prudentia-metrics): return statistics, drawdowns,
     /// sizer metrics, and the selector, execution and health sections the decisions and
     /// outcomes allow.
@@ -70,40 +174,111 @@ impl BacktestResult {
     }
 }
 
-/// Runs `pipeline` over `snapshots` in time order: decide at t, realize returns from the quotes
-/// at t and t+1, learn, move on. The decision at t sees snapshots up to t only.
+/// Runs `pipeline` over `snapshots` in time order: decide at t, realize returns from the
+/// validated prices at t and t+1, learn, move on. The decision at t sees snapshots up to t
+/// only.
+///
+/// Realized returns are marked at validated prices: the quote prices the guard accepted or
+/// repaired (and that pass the pipeline's own quote checks, see
+/// [`Pipeline::decide`]). A price the guard quarantined, or any price of a snapshot it
+/// refused, is not used: the last validated price is carried and a
+/// [`PriceFaultKind::NotValidated`] fault is recorded. A move beyond
+/// [`BacktestConfig::max_price_ratio`] is a [`PriceFaultKind::Implausible`] fault, not P&L.
 pub fn walk_forward(
     pipeline: &mut Pipeline,
     snapshots: &[MarketSnapshot],
     config: &BacktestConfig,
 ) -> PipelineResult<BacktestResult> {
-    walk_forward_with_prices(pipeline, snapshots, snapshots, config)
+    run(pipeline, snapshots, None, config)
 }
 
 /// [`walk_forward`] with the decisions made on `snapshots` (which may carry data faults for
 /// the guard to catch) and the realized returns taken from the quotes of `prices` (the true
-/// prices trades would have been marked at). Both must have the same length and times.
+/// prices trades would have been marked at). Both must have the same length and times. The
+/// quotes of `prices` still go through the pipeline's quote checks and the plausibility
+/// bound, with faults recorded as in [`walk_forward`].
 pub fn walk_forward_with_prices(
     pipeline: &mut Pipeline,
     snapshots: &[MarketSnapshot],
     prices: &[MarketSnapshot],
     config: &BacktestConfig,
 ) -> PipelineResult<BacktestResult> {
-    check_non_negative("cost_bps", config.cost_bps)?;
-    prudentia_core::validate::check_shape("prices", &[snapshots.len()], &[prices.len()])?;
-    if let Some(i) = snapshots.iter().zip(prices).position(|(a, b)| a.time != b.time) {
-        return Err(CoreError::ShapeMismatch {
-            field: "prices (times differ from the snapshots')",
-            expected: vec![i],
-            found: vec![i],
+    run(pipeline, snapshots, Some(prices), config)
+}
+
+/// The last validated price of each universe asset, and the faults met on the way.
+struct Marks {
+    last: Vec<Option<f64>>,
+    max_ratio: f64,
+}
+
+impl Marks {
+    /// Moves to the prices `next` (per universe asset; `None` = not validated) observed at
+    /// `time`: the realized returns of the assets with a validated price at both ends and a
+    /// plausible move, in universe order.
+    fn advance(
+        &mut self,
+        universe: &[AssetId],
+        next: &[Option<f64>],
+        time: Timestamp,
+        faults: &mut Vec<PriceFault>,
+    ) -> Vec<(AssetId, f64)> {
+        let mut realized = Vec::new();
+        for ((id, last), &p) in universe.iter().zip(self.last.iter_mut()).zip(next) {
+            let fault = |kind| PriceFault {
+                time,
+                asset: id.clone(),
+                kind,
+            };
+            match (*last, p) {
+                (_, None) => faults.push(fault(PriceFaultKind::NotValidated)),
+                (None, Some(p)) => *last = Some(p),
+                (Some(l), Some(p)) => {
+                    let ratio = p / l;
+                    if ratio.is_finite() && ratio >= 1.0 / self.max_ratio && ratio <= self.max_ratio {
+                        realized.push((id.clone(), ratio - 1.0));
+                    } else {
+                        faults.push(fault(PriceFaultKind::Implausible { from: l, to: p }));
+                    }
+                    *last = Some(p);
+                }
+            }
         }
-        .into());
+        realized
+    }
+}
+
+fn run(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    prices: Option<&[MarketSnapshot]>,
+    config: &BacktestConfig,
+) -> PipelineResult<BacktestResult> {
+    // everything is checked before the pipeline is touched
+    config.validate()?;
+    if let Some(prices) = prices {
+        check_shape("prices", &[snapshots.len()], &[prices.len()])?;
+        if let Some(i) = snapshots.iter().zip(prices).position(|(a, b)| a.time != b.time) {
+            return Err(CoreError::ShapeMismatch {
+                field: "prices (times differ from the snapshots')",
+                expected: vec![i],
+                found: vec![i],
+            }
+            .into());
+        }
     }
     if snapshots.len() < 2 {
         return Err(CoreError::EmptyInput {
             field: "snapshots",
             len: snapshots.len(),
             min: 2,
+        }
+        .into());
+    }
+    if let Some(i) = snapshots.windows(2).position(|w| w[1].time <= w[0].time) {
+        return Err(CoreError::NotIncreasing {
+            field: "snapshot times",
+            index: i + 1,
         }
         .into());
     }
@@ -123,29 +298,40 @@ pub fn walk_forward_with_prices(
         outcomes: Vec::with_capacity(steps),
         optimizer_status: Vec::with_capacity(steps),
         stage_time: Vec::new(),
+        unexecuted: Vec::with_capacity(steps),
+        faults: Vec::new(),
     };
+    // validated prices of snapshot t: from `prices`, or what the guard let through
+    let marks_of = |pipeline: &Pipeline, t: usize, screened: &ScreenedSnapshot<'_>| match prices {
+        Some(p) => pipeline.quote_prices(&p[t]),
+        None => match &screened.screened {
+            Screened::Clean { snapshot, .. } => pipeline.quote_prices(snapshot),
+            Screened::SafeFallback { .. } => vec![None; universe.len()],
+        },
+    };
+    let mut screened = pipeline.screen(&snapshots[0])?;
+    let mut marks = Marks {
+        last: vec![None; universe.len()],
+        max_ratio: config.max_price_ratio,
+    };
+    let first = marks_of(pipeline, 0, &screened);
+    marks.advance(&universe, &first, snapshots[0].time, &mut out.faults);
     for t in 0..steps {
-        let now = &snapshots[t];
         let next = &snapshots[t + 1];
-        if next.time <= now.time {
-            return Err(CoreError::NotIncreasing {
-                field: "snapshot times",
-                index: t + 1,
-            }
-            .into());
-        }
         let before = pipeline.current_weights().clone();
-        let report = pipeline.decide(now)?;
+        let report = pipeline.decide_screened(screened)?;
         for (s, d) in &report.timings.0 {
             match out.stage_time.iter_mut().find(|(x, _)| x == s) {
-                Some((_, acc)) => *acc += *d,
+                Some((_, acc)) => *acc = acc.saturating_add(*d),
                 None => out.stage_time.push((*s, *d)),
             }
         }
         let decision = report.decision;
         out.optimizer_status.push(report.optimizer_status);
         let turnover = decision.sized.turnover_to(&before);
-        let realized = realized_returns(&universe, &prices[t], &prices[t + 1]);
+        screened = pipeline.screen(next)?;
+        let validated = marks_of(pipeline, t + 1, &screened);
+        let realized = marks.advance(&universe, &validated, next.time, &mut out.faults);
         let gross: f64 = decision
             .sized
             .assets
@@ -155,6 +341,17 @@ pub fn walk_forward_with_prices(
             .sum();
         let net = gross - turnover * config.cost_bps * 1e-4;
         let equity = pipeline.equity() * (1.0 + net).max(0.0);
+        if !(net.is_finite() && equity.is_finite()) {
+            return Err(PipelineError::Stage {
+                stage: Stage::Learn,
+                source: CoreError::NonFinite {
+                    field: "portfolio return or equity of the period",
+                    index: t,
+                    value: net,
+                }
+                .into(),
+            });
+        }
         let outcome = Outcome {
             time: Some(next.time),
             realized_returns: realized,
@@ -168,12 +365,13 @@ pub fn walk_forward_with_prices(
             },
             other => other,
         })?;
-        out.times.push(now.time);
+        out.times.push(snapshots[t].time);
         out.decisions.push(decision);
         out.returns.push(net);
         out.turnover.push(turnover);
         out.equity.push(equity);
         out.outcomes.push(outcome);
+        out.unexecuted.push(report.unexecuted);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -181,7 +379,9 @@ pub fn walk_forward_with_prices(
 }
 
 /// Simple returns of the universe assets from the quotes of `now` to those of `next`;
-/// assets without a valid price in either snapshot are left out.
+/// assets without a valid price (finite and > 0) in either snapshot, or whose price moved by
+/// more than [`MAX_PRICE_RATIO`](crate::MAX_PRICE_RATIO) either way, are left out. These are raw
+/// quotes: [`walk_forward`] marks at guard-validated prices instead.
 pub fn realized_returns(
     universe: &[AssetId],
     now: &MarketSnapshot,
@@ -197,7 +397,7 @@ pub fn realized_returns(
     universe
         .iter()
         .filter_map(|id| match (price(now, id), price(next, id)) {
-            (Some(a), Some(b)) => Some((id.clone(), b / a - 1.0)),
+            (Some(a), Some(b)) if plausible_ratio(b / a) => Some((id.clone(), b / a - 1.0)),
             _ => None,
         })
         .collect()

@@ -13,7 +13,13 @@
 //!   learner.
 //!
 //! When the guard refuses a snapshot, or while the return history is warming up, the
-//! decision is a `SafeFallback` that keeps current positions and says why. Each stage is
+//! decision is a `SafeFallback` that keeps current positions and says why. Prices are used
+//! only once validated (the guard's clean quotes, finite and > 0, not future-dated, not
+//! contradicted, within [`MAX_PRICE_RATIO`] of the last one); otherwise the last validated
+//! price is carried and the asset is not traded. Every weight change of a decision is an
+//! order or an [`UnexecutedChange`] with its reason, and a rejected `learn` changes nothing.
+//! [`walk_forward`] marks P&L at validated prices and records a [`PriceFault`] for every
+//! price it could not use. Each stage is
 //! timed ([`StageTimings`]); a failing stage is reported as [`PipelineError::Stage`] with the
 //! stage and the implementation's typed error as its source. [`walk_forward`] drives a
 //! pipeline over a sequence of snapshots without look-ahead.
@@ -80,12 +86,14 @@ mod pipeline;
 mod shared;
 
 pub use backtest::{
-    realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult,
+    realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult, PriceFault,
+    PriceFaultKind,
 };
 pub use digest::fnv1a_hex;
 pub use error::{PipelineError, PipelineResult, Stage};
-pub use history::ReturnHistory;
+pub use history::{ReturnHistory, MAX_PRICE_RATIO};
 pub use pipeline::{
     CovarianceChoice, DecisionReport, Pipeline, PipelineBuilder, PipelineConfig, StageTimings,
+    UnexecutedChange, UnexecutedReason,
 };
 pub use shared::Shared;

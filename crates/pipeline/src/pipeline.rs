@@ -9,16 +9,20 @@ use prudentia_core::traits::{
     AuditSink, Calibrator, CausalFilter, CostModel, ExecutionPolicy, Forecaster, Guard, OnlineLearner,
     OptimStatus, Optimizer, PortfolioInput, RegimeDetector, Screened, Selector, Sizer, SizingContext,
 };
-use prudentia_core::validate::{check_len, check_positive};
+use prudentia_core::validate::{
+    check_elements, check_finite, check_finite_2d, check_len, check_non_negative, check_positive,
+    check_range, check_size, MAX_DIM, MAX_ELEMENTS, MAX_WINDOW,
+};
 use prudentia_core::{
-    AssetId, CoreError, Decision, DecisionRecord, DecisionStatus, Forecast, ForecastOutcome, MarketSnapshot,
-    Opportunity, Order, OrderType, Outcome, RegimeLabel, RegimeState, Side, Weights,
+    AssetId, AssetInfo, CoreError, Decision, DecisionRecord, DecisionStatus, Forecast, ForecastOutcome,
+    MarketSnapshot, Opportunity, Order, OrderType, Outcome, RegimeLabel, RegimeState, Side, Timestamp,
+    Weights,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::digest::fnv1a_hex;
 use crate::error::{PipelineError, PipelineResult, Stage};
-use crate::history::ReturnHistory;
+use crate::history::{plausible_ratio, ReturnHistory};
 
 /// Which covariance the optimizer receives (over the trailing return window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -30,8 +34,10 @@ pub enum CovarianceChoice {
     LedoitWolf,
 }
 
-/// Settings of a [`Pipeline`].
+/// Settings of a [`Pipeline`]. Checked by [`PipelineConfig::validate`] when a pipeline is
+/// built and when a configuration is deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PipelineConfig {
     /// The tradable universe, in a fixed order. Snapshots must quote these assets.
     pub universe: Vec<AssetId>,
@@ -70,12 +76,32 @@ impl Default for PipelineConfig {
     }
 }
 
+prudentia_core::checked_serde!(PipelineConfig, PipelineConfig::check_loaded);
+
 impl PipelineConfig {
-    /// Checks every field.
+    /// Checks every field: a universe of 1 to `MAX_DIM` distinct assets, `2 ≤ min_history ≤
+    /// history_window ≤ MAX_WINDOW` with `history_window × assets` and `assets²` at most
+    /// `MAX_ELEMENTS` (`prudentia_core::validate`), a finite positive initial equity and a
+    /// POV rate in (0, 1].
     pub fn validate(&self) -> Result<(), CoreError> {
         check_len("universe", self.universe.len(), 1)?;
+        check_size("universe", self.universe.len(), MAX_DIM)?;
         check_len("history_window", self.history_window, 2)?;
+        check_size("history_window", self.history_window, MAX_WINDOW)?;
+        check_elements(
+            "history_window × universe",
+            &[self.history_window, self.universe.len()],
+            MAX_ELEMENTS,
+        )?;
+        check_elements(
+            "universe × universe",
+            &[self.universe.len(), self.universe.len()],
+            MAX_ELEMENTS,
+        )?;
         check_len("min_history", self.min_history, 2)?;
+        if let OrderType::Pov { rate } = self.order_type {
+            check_range("order_type POV rate", rate, f64::MIN_POSITIVE, 1.0, "in (0, 1]")?;
+        }
         if self.min_history > self.history_window {
             return Err(CoreError::OutOfRange {
                 field: "min_history",
@@ -93,6 +119,10 @@ impl PipelineConfig {
             });
         }
         Ok(())
+    }
+
+    fn check_loaded(&mut self) -> Result<(), CoreError> {
+        self.validate()
     }
 }
 
@@ -126,8 +156,20 @@ pub struct DecisionReport {
     pub record: Option<DecisionRecord>,
     /// Time per stage (not deterministic; kept out of the decision).
     pub timings: StageTimings,
-    /// Universe assets whose quote was missing after screening (their last price was carried).
+    /// Universe assets without a validated price in the snapshot (quote missing, invalid,
+    /// quarantined, future-dated, contradicted or implausible): their last price was carried
+    /// and they were not traded.
     pub carried_prices: Vec<AssetId>,
+    /// Every weight change of `decision.sized` from the current book that did not become an
+    /// order, with the reason. Together with `decision.orders` it accounts for every change:
+    /// an asset whose weight changes has an order or an entry here.
+    #[serde(default)]
+    pub unexecuted: Vec<UnexecutedChange>,
+    /// Universe assets of the snapshot left out of forecasting because their information was
+    /// unusable (duplicated, no valid price, invalid lot size, volume or features), with the
+    /// reason.
+    #[serde(default)]
+    pub excluded: Vec<(AssetId, String)>,
 }
 
 /// Builder of a [`Pipeline`]. A forecaster and an optimizer are required; every other stage
@@ -277,6 +319,7 @@ impl PipelineBuilder {
             current,
             pending: None,
             last_regime: None,
+            last_time: None,
             step: 0,
             last_hash: String::new(),
         })
@@ -312,6 +355,8 @@ pub struct Pipeline {
     current: Weights,
     pending: Option<Weights>,
     last_regime: Option<RegimeState>,
+    /// Time of the last decision (snapshot times must increase).
+    last_time: Option<Timestamp>,
     equity: f64,
     step: u64,
     last_hash: String,
@@ -357,12 +402,37 @@ impl Pipeline {
     }
 
     /// Makes one decision from a snapshot. Does not learn.
+    ///
+    /// Snapshot times must strictly increase from one decision to the next (a snapshot refused
+    /// before its prices entered the history may be given again). Prices are validated
+    /// before use: a universe asset's price of this snapshot is the price of its quote in the
+    /// guard's clean snapshot when that is finite and > 0, not dated after the snapshot, not
+    /// contradicted by another quote of the same time, and within
+    /// [`MAX_PRICE_RATIO`](crate::MAX_PRICE_RATIO) of its last price; otherwise the last
+    /// validated price is carried (listed in [`DecisionReport::carried_prices`]) and the asset
+    /// is not traded. A snapshot with no validated price at all is a `SafeFallback`.
+    /// Every weight change of the decision either becomes an order or is listed in
+    /// [`DecisionReport::unexecuted`] with its reason.
     pub fn decide(&mut self, snapshot: &MarketSnapshot) -> PipelineResult<DecisionReport> {
-        let seed = derive_seed(self.config.seed, self.step);
-        let mut timings = StageTimings::default();
-        self.pending_forecasts.clear();
+        let screened = self.screen(snapshot)?;
+        self.decide_screened(screened)
+    }
 
-        // 1. guard
+    /// Runs the guard on `snapshot` (the first step of [`decide`](Self::decide)); checks that
+    /// the snapshot comes after the last decision's.
+    pub(crate) fn screen<'a>(
+        &mut self,
+        snapshot: &'a MarketSnapshot,
+    ) -> PipelineResult<ScreenedSnapshot<'a>> {
+        if let Some(last) = self.last_time {
+            if snapshot.time <= last {
+                return Err(PipelineError::Core(CoreError::NotIncreasing {
+                    field: "snapshot times (decide)",
+                    index: usize::try_from(self.step).unwrap_or(usize::MAX),
+                }));
+            }
+        }
+        let mut timings = StageTimings::default();
         let t0 = Instant::now();
         let screened = match &mut self.guard {
             Some(g) => g.screen(snapshot).map_err(PipelineError::at(Stage::Guard))?,
@@ -373,66 +443,125 @@ impl Pipeline {
             },
         };
         timings.push(Stage::Guard, t0);
+        Ok(ScreenedSnapshot {
+            raw: snapshot,
+            screened,
+            timings,
+        })
+    }
+
+    /// The validated price of each universe asset in a clean snapshot (see [`decide`](Self::decide)),
+    /// before the check against the last price.
+    pub(crate) fn quote_prices(&self, clean: &MarketSnapshot) -> Vec<Option<f64>> {
+        let n = self.config.universe.len();
+        // (time, price, ambiguous) of the latest usable quote per asset
+        let mut best: Vec<Option<(Timestamp, f64, bool)>> = vec![None; n];
+        for q in &clean.quotes {
+            let Some(&i) = self.universe_pos.get(&q.asset) else {
+                continue;
+            };
+            if !(q.price.is_finite() && q.price > 0.0) || q.time > clean.time {
+                continue;
+            }
+            best[i] = match best[i] {
+                None => Some((q.time, q.price, false)),
+                Some((t, p, amb)) if q.time == t => Some((t, p, amb || p != q.price)),
+                Some((t, _, _)) if q.time > t => Some((q.time, q.price, false)),
+                keep => keep,
+            };
+        }
+        best.into_iter()
+            .map(|b| b.and_then(|(_, p, ambiguous)| (!ambiguous).then_some(p)))
+            .collect()
+    }
+
+    /// Decides on a screened snapshot (the rest of [`decide`](Self::decide)).
+    pub(crate) fn decide_screened(
+        &mut self,
+        screened: ScreenedSnapshot<'_>,
+    ) -> PipelineResult<DecisionReport> {
+        let ScreenedSnapshot {
+            raw: snapshot,
+            screened,
+            mut timings,
+        } = screened;
+        let seed = derive_seed(self.config.seed, self.step);
+        self.pending_forecasts.clear();
+
+        // The snapshot counts as seen (later ones must be newer) once its decision is made or
+        // its prices are in the history; a refusal before that leaves it retryable.
         let clean = match screened {
             Screened::Clean { snapshot, .. } => snapshot,
             Screened::SafeFallback { reasons, .. } => {
+                self.last_time = Some(snapshot.time);
                 let regime = self.last_regime.clone().unwrap_or_default();
                 let decision = self.fallback(snapshot, regime, reasons);
-                return self.finish(decision, None, timings, Vec::new(), seed, snapshot);
+                return self
+                    .finish(decision, None, timings, Vec::new(), seed, snapshot)
+                    .map(|r| with_extras(r, Vec::new(), Vec::new()));
             }
         };
 
-        // 2. history
+        // 2. history: validated prices, the last one carried where there is none
         let t0 = Instant::now();
-        let mut carried = Vec::new();
-        let mut prices = Vec::with_capacity(self.config.universe.len());
-        let quote_prices: HashMap<&AssetId, f64> = clean
-            .quotes
+        let mut current_prices = self.quote_prices(&clean);
+        if let Some(last) = self.history.last_prices() {
+            for (p, l) in current_prices.iter_mut().zip(last) {
+                if p.is_some_and(|p| !plausible_ratio(p / l)) {
+                    *p = None;
+                }
+            }
+        }
+        let carried: Vec<AssetId> = self
+            .config
+            .universe
             .iter()
-            .filter(|q| q.price.is_finite() && q.price > 0.0)
-            .map(|q| (&q.asset, q.price))
+            .zip(&current_prices)
+            .filter(|(_, p)| p.is_none())
+            .map(|(id, _)| id.clone())
             .collect();
-        for id in &self.config.universe {
-            match quote_prices.get(id) {
-                Some(&p) => prices.push(p),
-                None => {
-                    carried.push(id.clone());
-                    prices.push(f64::NAN);
+        let prices: Vec<f64> = match self.history.last_prices() {
+            Some(last) => {
+                if carried.len() == current_prices.len() {
+                    let regime = self.last_regime.clone().unwrap_or_default();
+                    let reason = "no validated price in the snapshot: every price carried".to_string();
+                    let decision = self.fallback(&clean, regime, vec![reason]);
+                    timings.push(Stage::History, t0);
+                    self.last_time = Some(snapshot.time);
+                    return self
+                        .finish(decision, None, timings, carried, seed, snapshot)
+                        .map(|r| with_extras(r, Vec::new(), Vec::new()));
                 }
+                current_prices
+                    .iter()
+                    .zip(last)
+                    .map(|(p, l)| p.unwrap_or(*l))
+                    .collect()
             }
-        }
-        if !carried.is_empty() {
-            // carry the last known price; a first snapshot with a missing quote is refused
-            let last: Vec<Option<f64>> = match self.history.last_prices() {
-                Some(l) => l.iter().map(|v| Some(*v)).collect(),
-                None => vec![None; prices.len()],
-            };
-            for (p, l) in prices.iter_mut().zip(last) {
-                if p.is_nan() {
-                    match l {
-                        Some(v) => *p = v,
-                        None => {
-                            return Err(PipelineError::Stage {
-                                stage: Stage::History,
-                                source: CoreError::UnknownId {
-                                    kind: "quote (no price yet) for universe asset",
-                                    id: carried
-                                        .iter()
-                                        .map(|a| a.to_string())
-                                        .collect::<Vec<_>>()
-                                        .join(","),
-                                }
-                                .into(),
-                            })
+            None => {
+                // a first snapshot without a validated price for every asset is refused
+                if !carried.is_empty() {
+                    return Err(PipelineError::Stage {
+                        stage: Stage::History,
+                        source: CoreError::UnknownId {
+                            kind: "validated quote (no price yet) for universe asset",
+                            id: carried
+                                .iter()
+                                .map(|a| a.to_string())
+                                .collect::<Vec<_>>()
+                                .join(","),
                         }
-                    }
+                        .into(),
+                    });
                 }
+                current_prices.iter().map(|p| p.unwrap_or(f64::NAN)).collect()
             }
-        }
+        };
         self.history
             .push_prices(&prices)
             .map_err(PipelineError::core_at(Stage::History))?;
         timings.push(Stage::History, t0);
+        self.last_time = Some(snapshot.time);
 
         // 3. regime
         let t0 = Instant::now();
@@ -441,6 +570,18 @@ impl Pipeline {
             None => RegimeState::default(),
         };
         timings.push(Stage::Regime, t0);
+        if !regime.change_probability.is_finite() || regime.probabilities.iter().any(|(_, p)| !p.is_finite())
+        {
+            return Err(PipelineError::Stage {
+                stage: Stage::Regime,
+                source: CoreError::NonFinite {
+                    field: "regime state",
+                    index: 0,
+                    value: regime.change_probability,
+                }
+                .into(),
+            });
+        }
         self.last_regime = Some(regime.clone());
 
         if self.history.len() < self.config.min_history {
@@ -450,24 +591,37 @@ impl Pipeline {
                 self.config.min_history
             );
             let decision = self.fallback(&clean, regime, vec![reason]);
-            return self.finish(decision, None, timings, carried, seed, snapshot);
+            return self
+                .finish(decision, None, timings, carried, seed, snapshot)
+                .map(|r| with_extras(r, Vec::new(), Vec::new()));
         }
 
-        // 4-5. forecast and calibrate
+        // 4-5. forecast and calibrate, on universe assets whose facts are usable
         let t0 = Instant::now();
         let mut opportunities = Vec::new();
+        let mut excluded = Vec::new();
+        let mut seen = vec![false; self.config.universe.len()];
         for asset in &clean.assets {
-            if !self.universe_pos.contains_key(&asset.id) {
+            let Some(&i) = self.universe_pos.get(&asset.id) else {
+                continue;
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                excluded.push((asset.id.clone(), "duplicated asset information".to_string()));
                 continue;
             }
+            let asset = match usable_asset(asset, current_prices[i]) {
+                Ok(a) => a,
+                Err(why) => {
+                    excluded.push((asset.id.clone(), why.to_string()));
+                    continue;
+                }
+            };
             let f = self
                 .forecaster
-                .forecast(asset, &regime)
+                .forecast(&asset, &regime)
                 .map_err(PipelineError::at(Stage::Forecast))?;
-            opportunities.push(Opportunity {
-                asset: asset.clone(),
-                forecast: f,
-            });
+            check_forecast(&f).map_err(PipelineError::core_at(Stage::Forecast))?;
+            opportunities.push(Opportunity { asset, forecast: f });
         }
         timings.push(Stage::Forecast, t0);
         self.pending_forecasts = opportunities
@@ -480,6 +634,7 @@ impl Pipeline {
                 o.forecast = cal
                     .calibrate(&o.forecast, &regime)
                     .map_err(PipelineError::at(Stage::Calibrate))?;
+                check_forecast(&o.forecast).map_err(PipelineError::core_at(Stage::Calibrate))?;
             }
             timings.push(Stage::Calibrate, t0);
         }
@@ -494,6 +649,9 @@ impl Pipeline {
             opportunities = c
                 .filter(opportunities)
                 .map_err(PipelineError::at(Stage::Causal))?;
+            for o in &opportunities {
+                check_forecast(&o.forecast).map_err(PipelineError::core_at(Stage::Causal))?;
+            }
             timings.push(Stage::Causal, t0);
         }
         if opportunities.is_empty() {
@@ -501,7 +659,9 @@ impl Pipeline {
                 forecasts,
                 ..self.fallback(&clean, regime, vec!["no opportunity left after filtering".into()])
             };
-            return self.finish(decision, None, timings, carried, seed, snapshot);
+            return self
+                .finish(decision, None, timings, carried, seed, snapshot)
+                .map(|r| with_extras(r, Vec::new(), excluded));
         }
 
         // 7. select
@@ -522,9 +682,11 @@ impl Pipeline {
                 let slate = sel
                     .select(&opportunities, sub.view())
                     .map_err(PipelineError::at(Stage::Select))?;
+                let mut picked = vec![false; opportunities.len()];
                 slate
                     .indices
                     .iter()
+                    .filter(|&&i| i < picked.len() && !std::mem::replace(&mut picked[i], true))
                     .filter_map(|&i| opportunities.get(i).cloned())
                     .collect()
             }
@@ -548,6 +710,7 @@ impl Pipeline {
             CovarianceChoice::LedoitWolf => ledoit_wolf(scenarios.view(), false).map(|e| e.covariance),
         }
         .map_err(PipelineError::core_at(Stage::Optimize))?;
+        check_finite_2d("covariance", covariance.view()).map_err(PipelineError::core_at(Stage::Optimize))?;
         let input = PortfolioInput {
             opportunities: &selected,
             covariance: Some(covariance.view()),
@@ -564,6 +727,8 @@ impl Pipeline {
             OptimStatus::Infeasible { .. } | OptimStatus::NumericalError => self.current.clone(),
             _ => target.weights,
         };
+        self.check_book("target weights", &target_weights)
+            .map_err(PipelineError::core_at(Stage::Optimize))?;
 
         // 9. size: assets without an opportunity this time (e.g. a quarantined quote) are
         // held as they are, the rest go to the sizer
@@ -596,13 +761,27 @@ impl Pipeline {
             }
             None => target_weights.clone(),
         };
+        self.check_book("sized weights", &sized)
+            .map_err(PipelineError::core_at(Stage::Size))?;
 
         // 10. orders and costs
         let t0 = Instant::now();
-        let mut orders = self.orders_for(&sized, &clean)?;
+        let (mut orders, unexecuted) = self.orders_for(&sized, &clean, &current_prices)?;
+        let sized = executable_book(&sized, &unexecuted);
         if let Some(c) = &self.costs {
             for o in &mut orders {
                 let est = c.estimate(o, &clean).map_err(PipelineError::at(Stage::Orders))?;
+                if !est.expected_bps.is_finite() {
+                    return Err(PipelineError::Stage {
+                        stage: Stage::Orders,
+                        source: CoreError::NonFinite {
+                            field: "expected cost (bps)",
+                            index: 0,
+                            value: est.expected_bps,
+                        }
+                        .into(),
+                    });
+                }
                 o.expected_cost_bps = Some(est.expected_bps);
             }
         }
@@ -615,6 +794,7 @@ impl Pipeline {
                 *o = x
                     .route(o, &clean, derive_seed(seed, k as u64))
                     .map_err(PipelineError::at(Stage::Route))?;
+                check_order(o).map_err(PipelineError::core_at(Stage::Route))?;
             }
             timings.push(Stage::Route, t0);
         }
@@ -630,6 +810,24 @@ impl Pipeline {
             orders,
         };
         self.finish(decision, Some(status), timings, carried, seed, snapshot)
+            .map(|r| with_extras(r, unexecuted, excluded))
+    }
+
+    /// Weights from a stage: equal lengths, finite, universe assets only, no duplicates.
+    fn check_book(&self, field: &'static str, w: &Weights) -> Result<(), CoreError> {
+        prudentia_core::validate::check_shape(field, &[w.assets.len()], &[w.values.len()])?;
+        prudentia_core::validate::check_finite(field, &w.values)?;
+        let mut seen = vec![false; self.config.universe.len()];
+        for a in &w.assets {
+            let i = self.universe_index(a)?;
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(CoreError::UnknownId {
+                    kind: "duplicated asset in weights",
+                    id: a.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn universe_index(&self, id: &AssetId) -> Result<usize, CoreError> {
@@ -642,26 +840,54 @@ impl Pipeline {
             })
     }
 
-    fn orders_for(&self, sized: &Weights, market: &MarketSnapshot) -> PipelineResult<Vec<Order>> {
+    /// Orders for the weight changes from the current book to `sized`, at the validated
+    /// prices of this snapshot; the changes that cannot become an order, with the reason.
+    fn orders_for(
+        &self,
+        sized: &Weights,
+        market: &MarketSnapshot,
+        prices: &[Option<f64>],
+    ) -> PipelineResult<(Vec<Order>, Vec<UnexecutedChange>)> {
         let mut ids: Vec<&AssetId> = sized.assets.iter().chain(self.current.assets.iter()).collect();
         ids.sort();
         ids.dedup();
         let mut orders = Vec::new();
+        let mut unexecuted = Vec::new();
         for id in ids {
-            let delta = sized.get(id) - self.current.get(id);
+            let (from, to) = (self.current.get(id), sized.get(id));
+            let delta = to - from;
             if delta == 0.0 {
                 continue;
             }
-            let info = market.assets.iter().find(|a| &a.id == id);
-            let price = info
-                .map(|a| a.price)
-                .or_else(|| market.quotes.iter().find(|q| &q.asset == id).map(|q| q.price));
-            let Some(price) = price.filter(|p| p.is_finite() && *p > 0.0) else {
+            let skip = |reason| UnexecutedChange {
+                asset: id.clone(),
+                from,
+                to,
+                reason,
+            };
+            let Some(price) = self
+                .universe_pos
+                .get(id)
+                .and_then(|&i| prices.get(i).copied().flatten())
+            else {
+                unexecuted.push(skip(UnexecutedReason::NoValidatedPrice));
                 continue;
             };
-            let lot = info.map_or(1.0, |a| a.lot_size).max(f64::MIN_POSITIVE);
+            let lot = match market.assets.iter().find(|a| &a.id == id) {
+                Some(a) if a.lot_size.is_finite() && a.lot_size > 0.0 => a.lot_size,
+                Some(_) => {
+                    unexecuted.push(skip(UnexecutedReason::InvalidLotSize));
+                    continue;
+                }
+                None => 1.0,
+            };
             let shares = ((delta.abs() * self.equity / price) / lot).floor() * lot;
+            if !shares.is_finite() {
+                unexecuted.push(skip(UnexecutedReason::NotRepresentable));
+                continue;
+            }
             if shares <= 0.0 {
+                unexecuted.push(skip(UnexecutedReason::BelowOneLot));
                 continue;
             }
             let side = if delta > 0.0 { Side::Buy } else { Side::Sell };
@@ -669,9 +895,8 @@ impl Pipeline {
                 .map_err(PipelineError::core_at(Stage::Orders))?;
             orders.push(order);
         }
-        Ok(orders)
+        Ok((orders, unexecuted))
     }
-
     fn finish(
         &mut self,
         decision: Decision,
@@ -703,84 +928,268 @@ impl Pipeline {
             timings.push(Stage::Audit, t0);
         }
         self.pending = Some(decision.sized.clone());
-        self.step += 1;
+        self.step = self.step.saturating_add(1);
         Ok(DecisionReport {
             decision,
             optimizer_status,
             record,
             timings,
             carried_prices,
+            unexecuted: Vec::new(),
+            excluded: Vec::new(),
         })
     }
 
     /// Learns from what happened after the last decision: positions move to the decided
-    /// weights (or to what the fills imply, when fills are given and cover them), equity
-    /// grows by the portfolio return `Σ w_i r_i` (or is set from `outcome.equity`), weights
-    /// drift with returns, and every online learner is updated.
+    /// weights, equity grows by the portfolio return `Σ w_i r_i` (or is set from
+    /// `outcome.equity`), weights drift with returns, and every online learner is updated.
+    ///
+    /// The whole outcome is checked first (realized returns finite and ≥ −1, one per asset;
+    /// equity finite and ≥ 0; fills with finite positive quantities and prices; not dated
+    /// before the last decision; the resulting positions and equity finite): a refused outcome
+    /// changes nothing. Once it is accepted, the pipeline's positions and equity are updated and
+    /// every learner is called, the forecast learners with one event per forecast asset that
+    /// has a realized return; a learner's error does not stop the others and the first one is
+    /// returned (as [`Stage::Learn`]) after all have run.
     pub fn learn(&mut self, outcome: &Outcome) -> PipelineResult<()> {
-        for (_, r) in &outcome.realized_returns {
+        let refuse = |e: CoreError| PipelineError::Core(e);
+        // 1. check the outcome
+        let mut returns: HashMap<&AssetId, f64> = HashMap::with_capacity(outcome.realized_returns.len());
+        for (index, (a, r)) in outcome.realized_returns.iter().enumerate() {
             if !r.is_finite() || *r < -1.0 {
-                return Err(PipelineError::Core(CoreError::OutOfRange {
+                return Err(refuse(CoreError::OutOfRange {
                     field: "realized return",
                     value: *r,
                     expected: "finite and >= -1",
                 }));
             }
+            if returns.insert(a, *r).is_some() {
+                return Err(refuse(CoreError::UnknownId {
+                    kind: "duplicated asset in realized returns",
+                    id: format!("{a} (entry {index})"),
+                }));
+            }
         }
-        if let Some(w) = self.pending.take() {
-            self.current = w;
+        if let Some(e) = outcome.equity {
+            check_non_negative("outcome equity", e).map_err(refuse)?;
         }
-        let ret = |id: &AssetId| {
-            outcome
-                .realized_returns
-                .iter()
-                .find(|(a, _)| a == id)
-                .map_or(0.0, |(_, r)| *r)
-        };
-        let rp: f64 = self
-            .current
+        for f in &outcome.fills {
+            check_positive("fill quantity", f.quantity).map_err(refuse)?;
+            check_positive("fill price", f.price).map_err(refuse)?;
+            check_positive("fill arrival price", f.arrival_price).map_err(refuse)?;
+            if let OrderType::Pov { rate } = f.order_type {
+                check_range("fill POV rate", rate, f64::MIN_POSITIVE, 1.0, "in (0, 1]").map_err(refuse)?;
+            }
+        }
+        if let (Some(t), Some(last)) = (outcome.time, self.last_time) {
+            if t < last {
+                return Err(refuse(CoreError::NotIncreasing {
+                    field: "outcome time (before the last decision)",
+                    index: 0,
+                }));
+            }
+        }
+
+        // 2. what the outcome implies, without changing anything yet
+        let mut book = self.pending.clone().unwrap_or_else(|| self.current.clone());
+        let ret = |id: &AssetId| returns.get(id).copied().unwrap_or(0.0);
+        let rp: f64 = book
             .assets
             .iter()
-            .zip(&self.current.values)
+            .zip(&book.values)
             .map(|(a, w)| w * ret(a))
             .sum();
         let growth = 1.0 + rp;
+        if !growth.is_finite() {
+            return Err(refuse(CoreError::NonFinite {
+                field: "portfolio return of the outcome",
+                index: 0,
+                value: rp,
+            }));
+        }
         if growth > 0.0 {
-            for (a, w) in self
-                .current
-                .assets
-                .clone()
-                .iter()
-                .zip(self.current.values.iter_mut())
-            {
+            for (a, w) in book.assets.iter().zip(book.values.iter_mut()) {
                 *w = *w * (1.0 + ret(a)) / growth;
             }
+            check_finite("drifted weights", &book.values).map_err(refuse)?;
         }
-        self.equity = match outcome.equity {
+        let equity = match outcome.equity {
             Some(e) => e,
             None => self.equity * growth.max(0.0),
         };
-        for l in &mut self.learners {
-            l.learn(outcome).map_err(PipelineError::at(Stage::Learn))?;
+        if !equity.is_finite() {
+            return Err(refuse(CoreError::NonFinite {
+                field: "equity after the outcome",
+                index: 0,
+                value: equity,
+            }));
         }
+        let events: Vec<ForecastOutcome> = if self.forecast_learners.is_empty() {
+            Vec::new()
+        } else {
+            self.pending_forecasts
+                .iter()
+                .filter_map(|(asset, forecast, regime)| {
+                    returns.get(asset).map(|realized| ForecastOutcome {
+                        asset: asset.clone(),
+                        forecast: forecast.clone(),
+                        regime: regime.clone(),
+                        realized: *realized,
+                    })
+                })
+                .collect()
+        };
+
+        // 3. commit, then the learners
+        self.current = book;
+        self.pending = None;
+        self.equity = equity;
         if !self.forecast_learners.is_empty() {
-            for (asset, forecast, regime) in std::mem::take(&mut self.pending_forecasts) {
-                let Some((_, realized)) = outcome.realized_returns.iter().find(|(a, _)| *a == asset) else {
-                    continue;
-                };
-                let event = ForecastOutcome {
-                    asset,
-                    forecast,
-                    regime,
-                    realized: *realized,
-                };
-                for l in &mut self.forecast_learners {
-                    l.learn(&event).map_err(PipelineError::at(Stage::Learn))?;
+            self.pending_forecasts.clear();
+        }
+        let mut first_error = None;
+        for l in &mut self.learners {
+            if let Err(e) = l.learn(outcome) {
+                first_error.get_or_insert(e);
+            }
+        }
+        for event in &events {
+            for l in &mut self.forecast_learners {
+                if let Err(e) = l.learn(event) {
+                    first_error.get_or_insert(e);
                 }
             }
         }
-        Ok(())
+        match first_error {
+            Some(e) => Err(PipelineError::at(Stage::Learn)(e)),
+            None => Ok(()),
+        }
     }
+}
+
+/// The snapshot of a `decide` call after the guard, waiting for the rest of the flow.
+pub(crate) struct ScreenedSnapshot<'a> {
+    pub(crate) raw: &'a MarketSnapshot,
+    pub(crate) screened: Screened,
+    pub(crate) timings: StageTimings,
+}
+
+/// Why a weight change of a decision did not become an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum UnexecutedReason {
+    /// The asset has no validated price in the snapshot (missing, invalid, quarantined or
+    /// implausible quote): the position is kept as it stands.
+    NoValidatedPrice,
+    /// The asset's lot size is not finite and > 0: the position is kept as it stands.
+    InvalidLotSize,
+    /// The order quantity is not a finite number of shares (e.g. a price of 5e-324): the
+    /// position is kept as it stands.
+    NotRepresentable,
+    /// The change is worth less than one lot: no order, and the book moves by this lot
+    /// rounding residual as it does for every order's fractional part.
+    BelowOneLot,
+}
+
+impl UnexecutedReason {
+    /// Whether the decision's sized book keeps the current weight of the asset (every reason
+    /// but the lot rounding residual).
+    pub fn keeps_position(self) -> bool {
+        !matches!(self, UnexecutedReason::BelowOneLot)
+    }
+}
+
+/// A weight change of a decision that did not become an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnexecutedChange {
+    /// The asset.
+    pub asset: AssetId,
+    /// Its weight before the decision.
+    pub from: f64,
+    /// The weight the sizer asked for.
+    pub to: f64,
+    /// Why no order was made.
+    pub reason: UnexecutedReason,
+}
+
+fn with_extras(
+    mut report: DecisionReport,
+    unexecuted: Vec<UnexecutedChange>,
+    excluded: Vec<(AssetId, String)>,
+) -> DecisionReport {
+    report.unexecuted = unexecuted;
+    report.excluded = excluded;
+    report
+}
+
+/// `sized` with the current weight kept for every change that cannot be traded.
+fn executable_book(sized: &Weights, unexecuted: &[UnexecutedChange]) -> Weights {
+    let mut w = sized.clone();
+    for u in unexecuted.iter().filter(|u| u.reason.keeps_position()) {
+        match w.assets.iter().position(|a| a == &u.asset) {
+            Some(i) => w.values[i] = u.from,
+            None => {
+                w.assets.push(u.asset.clone());
+                w.values.push(u.from);
+            }
+        }
+    }
+    w
+}
+
+/// The asset information a forecaster may use: an invalid price is replaced by the validated
+/// quote price of the snapshot; other invalid facts exclude the asset (the reason).
+fn usable_asset(asset: &AssetInfo, quote: Option<f64>) -> Result<AssetInfo, &'static str> {
+    let mut a = asset.clone();
+    if !(a.price.is_finite() && a.price > 0.0) {
+        a.price = quote.ok_or("no valid price (asset information and quote)")?;
+    }
+    if !(a.lot_size.is_finite() && a.lot_size > 0.0) {
+        return Err("lot size not finite and > 0");
+    }
+    let bad = |x: Option<f64>| x.is_some_and(|x| !(x.is_finite() && x >= 0.0));
+    if bad(a.adv_shares) || bad(a.borrow_available_shares) {
+        return Err("average daily volume or borrow availability not finite and >= 0");
+    }
+    if a.features.iter().any(|x| !x.is_finite()) {
+        return Err("non-finite feature");
+    }
+    Ok(a)
+}
+
+/// Every number of a forecast is finite (and its sigma and horizon > 0).
+fn check_forecast(f: &Forecast) -> Result<(), CoreError> {
+    check_finite("forecast mean", &[f.mean])?;
+    check_positive("forecast sigma", f.sigma)?;
+    check_positive("forecast horizon (days)", f.horizon.days())?;
+    for q in &f.quantiles {
+        check_finite("forecast quantile", &[q.level, q.value])?;
+    }
+    for m in f.regime_means.values() {
+        check_finite("forecast regime mean", &[*m])?;
+    }
+    if let Some(c) = &f.causal_effect {
+        check_finite("forecast causal effect", &[c.cate, c.std_error, c.p_value])?;
+    }
+    if let Some(c) = &f.calibration {
+        check_finite("forecast calibration", &[c.ece, c.coverage.unwrap_or(0.0)])?;
+    }
+    Ok(())
+}
+
+/// A routed order still has a finite positive quantity and finite prices and costs.
+fn check_order(o: &Order) -> Result<(), CoreError> {
+    check_positive("routed order quantity", o.quantity)?;
+    if let Some(p) = o.limit_price {
+        check_positive("routed order limit price", p)?;
+    }
+    if let Some(c) = o.expected_cost_bps {
+        check_finite("routed order expected cost", &[c])?;
+    }
+    if let OrderType::Pov { rate } = o.order_type {
+        check_range("routed order POV rate", rate, f64::MIN_POSITIVE, 1.0, "in (0, 1]")?;
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for Pipeline {

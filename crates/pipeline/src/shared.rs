@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ndarray::ArrayView2;
 use prudentia_core::traits::*;
 use prudentia_core::{
-    AssetInfo, DecisionRecord, Forecast, MarketSnapshot, Opportunity, Order, RegimeState, Weights,
+    AssetInfo, CoreError, DecisionRecord, Forecast, MarketSnapshot, Opportunity, Order, RegimeState, Weights,
 };
 
 /// A stage shared between several pipeline slots, e.g. a sizer whose drawdown governor also
@@ -21,8 +21,10 @@ use prudentia_core::{
 /// let as_learner: Box<dyn OnlineLearner<Outcome>> = Box::new(sizer.clone());
 /// ```
 ///
-/// Every clone refers to the same value. A poisoned lock (a panic in another holder) is
-/// recovered rather than propagated: stage state is plain data.
+/// Every clone refers to the same value. If a holder panics while using the stage, its state
+/// may be half-updated: every later call through a role trait is then refused with a typed
+/// error (never a panic) until the state has been inspected ([`Shared::lock`] still gives
+/// access) and [`Shared::clear_poison`] is called.
 #[derive(Debug, Default)]
 pub struct Shared<T>(Arc<Mutex<T>>);
 
@@ -37,60 +39,77 @@ impl<T> Shared<T> {
     pub fn new(stage: T) -> Self {
         Self(Arc::new(Mutex::new(stage)))
     }
-    /// Locks the stage for inspection or direct use.
+    /// Locks the stage for inspection or direct use (also when it is poisoned).
     pub fn lock(&self) -> MutexGuard<'_, T> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Whether a holder panicked while using the stage (role-trait calls are then refused).
+    pub fn is_poisoned(&self) -> bool {
+        self.0.is_poisoned()
+    }
+    /// Accepts the stage's state again after a panic in a holder.
+    pub fn clear_poison(&self) {
+        self.0.clear_poison()
+    }
+    /// The stage for a role-trait call: refused while poisoned.
+    fn stage(&self) -> RoleResult<MutexGuard<'_, T>> {
+        self.0.lock().map_err(|_| {
+            RoleError::Core(CoreError::Numerical {
+                operation: "shared stage",
+                detail: "poisoned by a panic in another holder (inspect with `lock`, then `clear_poison`)",
+            })
+        })
     }
 }
 
 impl<T: Guard> Guard for Shared<T> {
     fn screen(&mut self, snapshot: &MarketSnapshot) -> RoleResult<Screened> {
-        self.lock().screen(snapshot)
+        self.stage()?.screen(snapshot)
     }
 }
 impl<T: RegimeDetector> RegimeDetector for Shared<T> {
     fn observe(&mut self, snapshot: &MarketSnapshot) -> RoleResult<RegimeState> {
-        self.lock().observe(snapshot)
+        self.stage()?.observe(snapshot)
     }
 }
 impl<T: Forecaster + Send> Forecaster for Shared<T> {
     fn forecast(&self, asset: &AssetInfo, regime: &RegimeState) -> RoleResult<Forecast> {
-        self.lock().forecast(asset, regime)
+        self.stage()?.forecast(asset, regime)
     }
 }
 impl<T: Calibrator + Send> Calibrator for Shared<T> {
     fn calibrate(&self, forecast: &Forecast, regime: &RegimeState) -> RoleResult<Forecast> {
-        self.lock().calibrate(forecast, regime)
+        self.stage()?.calibrate(forecast, regime)
     }
 }
 impl<T: CausalFilter + Send> CausalFilter for Shared<T> {
     fn filter(&self, opportunities: Vec<Opportunity>) -> RoleResult<Vec<Opportunity>> {
-        self.lock().filter(opportunities)
+        self.stage()?.filter(opportunities)
     }
 }
 impl<T: Selector + Send> Selector for Shared<T> {
     fn select(&self, opportunities: &[Opportunity], correlation: ArrayView2<'_, f64>) -> RoleResult<Slate> {
-        self.lock().select(opportunities, correlation)
+        self.stage()?.select(opportunities, correlation)
     }
 }
 impl<T: Optimizer + Send> Optimizer for Shared<T> {
     fn optimize(&self, input: &PortfolioInput<'_>) -> RoleResult<TargetPortfolio> {
-        self.lock().optimize(input)
+        self.stage()?.optimize(input)
     }
 }
 impl<T: Sizer + Send> Sizer for Shared<T> {
     fn size(&self, target: &Weights, context: &SizingContext<'_>) -> RoleResult<Weights> {
-        self.lock().size(target, context)
+        self.stage()?.size(target, context)
     }
 }
 impl<T: CostModel + Send> CostModel for Shared<T> {
     fn estimate(&self, order: &Order, market: &MarketSnapshot) -> RoleResult<CostEstimate> {
-        self.lock().estimate(order, market)
+        self.stage()?.estimate(order, market)
     }
 }
 impl<T: ExecutionPolicy + Send> ExecutionPolicy for Shared<T> {
     fn route(&self, order: &Order, market: &MarketSnapshot, seed: u64) -> RoleResult<Order> {
-        self.lock().route(order, market, seed)
+        self.stage()?.route(order, market, seed)
     }
 }
 impl<T: AuditSink> AuditSink for Shared<T> {
@@ -100,7 +119,7 @@ impl<T: AuditSink> AuditSink for Shared<T> {
 }
 impl<E: ?Sized, T: OnlineLearner<E>> OnlineLearner<E> for Shared<T> {
     fn learn(&mut self, event: &E) -> RoleResult<()> {
-        self.lock().learn(event)
+        self.stage()?.learn(event)
     }
 }
 impl<T: OnlinePolicy + Send> OnlinePolicy for Shared<T> {
@@ -108,9 +127,45 @@ impl<T: OnlinePolicy + Send> OnlinePolicy for Shared<T> {
         self.lock().n_actions()
     }
     fn choose(&self, context: &[f64], explore: bool, seed: u64) -> RoleResult<ActionChoice> {
-        self.lock().choose(context, explore, seed)
+        self.stage()?.choose(context, explore, seed)
     }
     fn update(&mut self, context: &[f64], action: usize, reward: f64) -> RoleResult<()> {
-        self.lock().update(context, action, reward)
+        self.stage()?.update(context, action, reward)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prudentia_core::Outcome;
+
+    struct Fragile(usize);
+    impl OnlineLearner<Outcome> for Fragile {
+        fn learn(&mut self, o: &Outcome) -> RoleResult<()> {
+            self.0 += 1;
+            if o.equity == Some(13.0) {
+                panic!("half-updated");
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_poisoned_stage_is_refused_until_cleared() {
+        let s = Shared::new(Fragile(0));
+        let mut learner = s.clone();
+        learner.learn(&Outcome::default()).unwrap();
+        let mut other = s.clone();
+        let bad = Outcome {
+            equity: Some(13.0),
+            ..Default::default()
+        };
+        assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| other.learn(&bad))).is_err());
+        assert!(s.is_poisoned());
+        assert!(learner.learn(&Outcome::default()).is_err());
+        assert_eq!(s.lock().0, 2);
+        s.clear_poison();
+        learner.learn(&Outcome::default()).unwrap();
+        assert_eq!(s.lock().0, 3);
     }
 }

@@ -356,6 +356,7 @@ fn bad_configuration_and_input_are_typed_errors() {
     let neg_cost = BacktestConfig {
         cost_bps: -1.0,
         show_progress: false,
+        ..Default::default()
     };
     assert!(walk_forward(&mut pipeline(), &snaps, &neg_cost).is_err());
 }
