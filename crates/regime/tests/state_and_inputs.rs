@@ -562,3 +562,82 @@ fn bocpd_absurd_sizes_are_too_large_and_tampered_posteriors_do_not_load() {
     assert!(tamper(&|v| v["stats"][3] = serde_json::json!(-1.0)).is_err());
     assert!(tamper(&|v| v["config"]["truncation"]["max_run_lengths"] = serde_json::json!(u64::MAX)).is_err());
 }
+
+#[test]
+fn evaluation_never_allocates_from_the_series_length_and_saturates() {
+    use prudentia_regime::eval::evaluate_detections;
+    let r = evaluate_detections(&[0, 0, 5], &[1, usize::MAX], usize::MAX, usize::MAX);
+    assert_eq!(r.change_points, 3);
+    assert_eq!(r.detections, 2);
+    assert!(r.true_positives + r.false_alarms == r.detections);
+    let r = evaluate_detections(&[100], &[103], 1 << 40, 10);
+    assert_eq!(r.stable_observations, (1 << 40) - 11);
+    assert_eq!(r.delays, vec![3]);
+}
+
+#[test]
+fn panel_features_rescale_extreme_returns() {
+    use prudentia_regime::panel::PanelFeatures;
+    let mut f = PanelFeatures::new(3).unwrap();
+    let base = f.compute(&[0.01, -0.02, 0.03]).unwrap().to_vec();
+    for scale in [1e250, 1e-250] {
+        let out = f
+            .compute(&[0.01 * scale, -0.02 * scale, 0.03 * scale])
+            .unwrap()
+            .to_vec();
+        assert!((out[0] - (base[0] + scale.ln())).abs() < 1e-9, "{out:?}");
+        assert!((out[1] / scale - base[1]).abs() < 1e-12);
+    }
+    assert!(f
+        .compute(&[f64::MAX, -f64::MAX, 0.0])
+        .unwrap()
+        .iter()
+        .all(|v| v.is_finite()));
+    assert!(matches!(
+        PanelFeatures::new(usize::MAX),
+        Err(RegimeError::Core(CoreError::TooLarge { .. }))
+    ));
+}
+
+#[test]
+fn conditional_and_detector_checkpoints_are_checked_on_load() {
+    let lin = LinUcb::new(LinUcbConfig {
+        n_actions: 2,
+        dim: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut p = RegimeConditionalPolicy::new(ConditionalPolicyConfig::default(), lin).unwrap();
+    let _ = p.observe_regime(&RegimeState::certain(RegimeLabel::RISK_ON));
+    let json = serde_json::to_string(&p).unwrap();
+    let load = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        f(&mut v);
+        serde_json::from_value::<RegimeConditionalPolicy<LinUcb>>(v)
+    };
+    assert!(load(&|_| {}).is_ok());
+    // the current regime without a head would fail every decision
+    assert!(load(&|v| v["heads"] = serde_json::json!({})).is_err());
+    // a freeze longer than configured
+    assert!(load(&|v| v["frozen_remaining"] = serde_json::json!(1u64 << 40)).is_err());
+    assert!(RegimeConditionalPolicy::new(
+        ConditionalPolicyConfig {
+            freeze_decisions: usize::MAX,
+            ..Default::default()
+        },
+        LinUcb::new(LinUcbConfig::default()).unwrap()
+    )
+    .is_err());
+
+    let d = MarketRegimeDetector::new(MarketRegimeDetectorConfig::default()).unwrap();
+    let json = serde_json::to_string(&d).unwrap();
+    let load = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        f(&mut v);
+        serde_json::from_value::<MarketRegimeDetector>(v)
+    };
+    assert!(load(&|_| {}).is_ok());
+    assert!(load(&|v| v["last_price"] = serde_json::json!(-1.0)).is_err());
+    // a BOCPD state from another configuration
+    assert!(load(&|v| v["config"]["bocpd"]["detection"]["window"] = serde_json::json!(3)).is_err());
+}
