@@ -30,33 +30,65 @@
 //! - [`NormalKnownVariancePrior`]: unknown mean, known variance σ², Normal predictive
 //!   `x ~ N(μ, τ² + σ²)`.
 
-use prudentia_core::validate::{check_finite, check_len, check_positive, check_shape};
+use prudentia_core::validate::{
+    check_finite, check_len, check_positive, check_shape, check_size, MAX_DIM, MAX_WINDOW,
+};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::ln_gamma;
 
-use crate::error::{RegimeError, RegimeResult};
+use crate::error::RegimeResult;
 
 const LN_PI: f64 = 1.144_729_885_849_400_2;
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
+
+/// The largest magnitude of a prior mean, and the range `[1/PRIOR_MAX, PRIOR_MAX]` of the
+/// prior scales (κ, β, τ², σ²) the observation models accept: beyond it the predictive
+/// density under- or overflows before any data arrives.
+pub const PRIOR_MAX: f64 = 1e100;
+
+/// The largest Gamma shape α of a [`NormalGammaPrior`] (2α degrees of freedom): beyond it
+/// `lnΓ(α+½) − lnΓ(α)` loses all precision, and the Student-t is a Normal anyway.
+pub const MAX_SHAPE: f64 = 1e8;
+
+/// Fails unless `v` is finite and in `[lo, hi]`.
+fn check_prior(
+    field: &'static str,
+    v: f64,
+    lo: f64,
+    hi: f64,
+    expected: &'static str,
+) -> Result<(), CoreError> {
+    if v.is_finite() && v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            field,
+            value: v,
+            expected,
+        })
+    }
+}
 
 /// Normal–Gamma prior on the mean `m` and precision `λ` of a Normal observation:
 /// `λ ~ Gamma(α, rate β)`, `m | λ ~ N(μ, 1/(κλ))`.
 ///
 /// After observing `x`: `μ' = (κμ + x)/(κ+1)`, `κ' = κ+1`, `α' = α+½`,
 /// `β' = β + κ(x−μ)²/(2(κ+1))`. Predictive: Student-t with `2α` degrees of freedom,
-/// location `μ`, squared scale `β(κ+1)/(ακ)`.
+/// location `μ`, squared scale `β(κ+1)/(ακ)`. Validated when deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct NormalGammaPrior {
-    /// Prior mean of the observations. Default 0; any finite value.
+    /// Prior mean of the observations. Default 0; `|mu| ≤ 1e100` ([`PRIOR_MAX`]).
     pub mu: f64,
-    /// Pseudo-observations behind `mu`. Default 1; > 0.
+    /// Pseudo-observations behind `mu`. Default 1; in `[1e-100, 1e100]`.
     pub kappa: f64,
-    /// Gamma shape of the precision. Default 1; > 0.
+    /// Gamma shape of the precision. Default 1; in `[1e-100, 1e8]` ([`MAX_SHAPE`]).
     pub alpha: f64,
-    /// Gamma rate of the precision (units of x²). Default 1; > 0.
+    /// Gamma rate of the precision (units of x²). Default 1; in `[1e-100, 1e100]`.
     pub beta: f64,
 }
+prudentia_core::checked_serde!(NormalGammaPrior, NormalGammaPrior::check);
 
 impl Default for NormalGammaPrior {
     fn default() -> Self {
@@ -82,12 +114,27 @@ impl NormalGammaPrior {
         })
     }
 
-    /// Checks every field.
+    /// Checks every field (finite, positive, within the documented ranges).
     pub fn validate(&self) -> Result<(), CoreError> {
         check_finite("normal_gamma.mu", &[self.mu])?;
         check_positive("normal_gamma.kappa", self.kappa)?;
         check_positive("normal_gamma.alpha", self.alpha)?;
-        check_positive("normal_gamma.beta", self.beta)
+        check_positive("normal_gamma.beta", self.beta)?;
+        let (lo, hi) = (1.0 / PRIOR_MAX, PRIOR_MAX);
+        check_prior("normal_gamma.mu", self.mu, -hi, hi, "|mu| <= 1e100")?;
+        check_prior("normal_gamma.kappa", self.kappa, lo, hi, "in [1e-100, 1e100]")?;
+        check_prior(
+            "normal_gamma.alpha",
+            self.alpha,
+            lo,
+            MAX_SHAPE,
+            "in [1e-100, 1e8]",
+        )?;
+        check_prior("normal_gamma.beta", self.beta, lo, hi, "in [1e-100, 1e100]")
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
     }
 }
 
@@ -95,16 +142,18 @@ impl NormalGammaPrior {
 /// `x ~ N(m, σ²)`, `m ~ N(μ, τ²)`.
 ///
 /// After observing `x`: `τ'² = 1/(1/τ² + 1/σ²)`, `μ' = τ'²(μ/τ² + x/σ²)`.
-/// Predictive: `N(μ, τ² + σ²)`.
+/// Predictive: `N(μ, τ² + σ²)`. Validated when deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct NormalKnownVariancePrior {
-    /// Prior mean of `m`. Default 0; any finite value.
+    /// Prior mean of `m`. Default 0; `|mu| ≤ 1e100` ([`PRIOR_MAX`]).
     pub mu: f64,
-    /// Prior variance `τ²` of `m`. Default 1; > 0.
+    /// Prior variance `τ²` of `m`. Default 1; in `[1e-100, 1e100]`.
     pub mean_variance: f64,
-    /// Known observation variance `σ²`. Default 1; > 0.
+    /// Known observation variance `σ²`. Default 1; in `[1e-100, 1e100]`.
     pub noise_variance: f64,
 }
+prudentia_core::checked_serde!(NormalKnownVariancePrior, NormalKnownVariancePrior::check);
 
 impl Default for NormalKnownVariancePrior {
     fn default() -> Self {
@@ -121,12 +170,34 @@ impl NormalKnownVariancePrior {
     pub fn validate(&self) -> Result<(), CoreError> {
         check_finite("normal_known_variance.mu", &[self.mu])?;
         check_positive("normal_known_variance.mean_variance", self.mean_variance)?;
-        check_positive("normal_known_variance.noise_variance", self.noise_variance)
+        check_positive("normal_known_variance.noise_variance", self.noise_variance)?;
+        let (lo, hi) = (1.0 / PRIOR_MAX, PRIOR_MAX);
+        check_prior("normal_known_variance.mu", self.mu, -hi, hi, "|mu| <= 1e100")?;
+        let expected = "in [1e-100, 1e100]";
+        check_prior(
+            "normal_known_variance.mean_variance",
+            self.mean_variance,
+            lo,
+            hi,
+            expected,
+        )?;
+        check_prior(
+            "normal_known_variance.noise_variance",
+            self.noise_variance,
+            lo,
+            hi,
+            expected,
+        )
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
     }
 }
 
-/// The conjugate observation model of one feature.
+/// The conjugate observation model of one feature. Validated when deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub enum ObservationModel {
     /// Unknown mean and variance (Student-t predictive).
@@ -141,6 +212,8 @@ impl Default for ObservationModel {
     }
 }
 
+prudentia_core::checked_serde!(ObservationModel, ObservationModel::check);
+
 impl ObservationModel {
     /// Checks the prior.
     pub fn validate(&self) -> Result<(), CoreError> {
@@ -148,6 +221,50 @@ impl ObservationModel {
             ObservationModel::NormalGamma(p) => p.validate(),
             ObservationModel::NormalKnownVariance(p) => p.validate(),
         }
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
+
+    /// Checks one run's sufficient statistics `s` (this model's stride) against the prior:
+    /// finite, the scales positive and never below (κ, α, β) or above (τ²) the prior's.
+    fn check_stats(&self, s: &[f64]) -> Result<(), CoreError> {
+        let bad = |value: f64, expected: &'static str| CoreError::OutOfRange {
+            field: "bocpd.stats",
+            value,
+            expected,
+        };
+        check_finite("bocpd.stats", s)?;
+        let tol = 1.0 - 1e-12;
+        match self {
+            ObservationModel::NormalGamma(p) => {
+                let (kappa, alpha, beta, lgd) = (s[1], s[2], s[3], s[4]);
+                let within = kappa >= p.kappa * tol;
+                if !within {
+                    return Err(bad(kappa, "kappa >= the prior's"));
+                }
+                if !(alpha >= p.alpha * tol && alpha <= f64::MAX / 4.0) {
+                    return Err(bad(alpha, "alpha >= the prior's"));
+                }
+                let within = beta >= p.beta * tol;
+                if !within {
+                    return Err(bad(beta, "beta >= the prior's"));
+                }
+                let want = ln_gamma(alpha + 0.5) - ln_gamma(alpha);
+                let within = (lgd - want).abs() <= 1e-6 * (1.0 + ln_gamma(alpha).abs());
+                if !within {
+                    return Err(bad(lgd, "lnΓ(α+½) − lnΓ(α)"));
+                }
+            }
+            ObservationModel::NormalKnownVariance(p) => {
+                let tau2 = s[1];
+                if !(tau2 > 0.0 && tau2 <= p.mean_variance / tol) {
+                    return Err(bad(tau2, "0 < tau² <= the prior's"));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn stride(&self) -> usize {
@@ -180,7 +297,14 @@ fn predict_and_update_normal_gamma(s: &mut [f64], x: f64) -> f64 {
     let k1 = kappa + 1.0;
     // ν s² with ν = 2α and s² = β(κ+1)/(ακ)
     let q = 2.0 * beta * k1 / kappa;
-    let lp = lgd - 0.5 * (LN_PI + q.ln()) - (alpha + 0.5) * (d * d / q).ln_1p();
+    let z = d * d / q;
+    let z = if z.is_finite() {
+        z.ln_1p()
+    } else {
+        // d² overflowed: ln(1 + d²/q) = 2 ln|d| − ln q to within rounding
+        2.0 * d.abs().ln() - q.ln()
+    };
+    let lp = lgd - 0.5 * (LN_PI + q.ln()) - (alpha + 0.5) * z;
     s[0] = mu + d / k1;
     s[1] = k1;
     s[2] = alpha + 0.5;
@@ -211,7 +335,9 @@ fn predict_and_update(model: &ObservationModel, s: &mut [f64], x: f64) -> f64 {
 }
 
 /// The hazard `H(r)`: probability that a run holding `r` observations ends after the next one.
+/// Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub enum Hazard {
     /// Memoryless: `H(r) = 1/λ` for all `r`, i.e. geometric run lengths with mean λ.
@@ -222,10 +348,12 @@ pub enum Hazard {
     },
     /// User-defined: `H(r) = probabilities[min(r, len − 1)]`, the last value repeating.
     Table {
-        /// Hazard per run length, each in the open interval (0, 1); at least one value.
+        /// Hazard per run length, each in the open interval (0, 1); at least one value and
+        /// at most `MAX_WINDOW` (2²⁴).
         probabilities: Vec<f64>,
     },
 }
+prudentia_core::checked_serde!(Hazard, Hazard::check);
 
 impl Default for Hazard {
     fn default() -> Self {
@@ -252,6 +380,7 @@ impl Hazard {
             }
             Hazard::Table { probabilities } => {
                 check_len("hazard.probabilities", probabilities.len(), 1)?;
+                check_size("hazard.probabilities", probabilities.len(), MAX_WINDOW)?;
                 for &p in probabilities {
                     if !(p.is_finite() && p > 0.0 && p < 1.0) {
                         return Err(CoreError::OutOfRange {
@@ -264,6 +393,10 @@ impl Hazard {
                 Ok(())
             }
         }
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
     }
 
     /// `H(r)` (NaN for an empty table, which `validate` rejects).
@@ -291,16 +424,18 @@ impl Hazard {
     }
 }
 
-/// How the run-length posterior is kept bounded.
+/// How the run-length posterior is kept bounded. Validated when deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Truncation {
     /// Run lengths whose posterior probability is below this are dropped after each
     /// update. Default 1e-8; in [0, 1), 0 keeps everything.
     pub min_probability: f64,
     /// At most this many run lengths are kept (the least probable are dropped first).
-    /// Default 1000; ≥ 2.
+    /// Default 1000; in `2..=MAX_WINDOW` (2²⁴).
     pub max_run_lengths: usize,
 }
+prudentia_core::checked_serde!(Truncation, Truncation::check);
 
 impl Default for Truncation {
     fn default() -> Self {
@@ -312,12 +447,36 @@ impl Default for Truncation {
 }
 
 impl Truncation {
-    /// No truncation: the exact posterior (memory grows linearly with the series).
+    /// No truncation: the exact posterior for series of up to `MAX_WINDOW` (2²⁴ ≈ 16.8 M)
+    /// observations (memory grows linearly with the series up to that cap).
     pub fn none() -> Self {
         Self {
             min_probability: 0.0,
-            max_run_lengths: usize::MAX,
+            max_run_lengths: MAX_WINDOW,
         }
+    }
+
+    /// Checks both fields (`max_run_lengths` beyond `MAX_WINDOW` is [`CoreError::TooLarge`]).
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if !(self.min_probability.is_finite() && (0.0..1.0).contains(&self.min_probability)) {
+            return Err(CoreError::OutOfRange {
+                field: "truncation.min_probability",
+                value: self.min_probability,
+                expected: "in [0, 1)",
+            });
+        }
+        if self.max_run_lengths < 2 {
+            return Err(CoreError::OutOfRange {
+                field: "truncation.max_run_lengths",
+                value: self.max_run_lengths as f64,
+                expected: ">= 2",
+            });
+        }
+        check_size("truncation.max_run_lengths", self.max_run_lengths, MAX_WINDOW)
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
     }
 }
 
@@ -329,15 +488,47 @@ impl Truncation {
 /// `window`, and the MAP segment start `t + 1 − r*_t` lies at least `min_separation`
 /// observations after the start signalled last (so one change is signalled once, and the
 /// first observations of the series, where every run is short, signal nothing).
+///
+/// Validated when deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Detection {
-    /// Window in observations; ≥ 1. Default 20.
+    /// Window in observations; in `1..=MAX_WINDOW` (2²⁴). Default 20.
     pub window: usize,
     /// Signal threshold on `p_t`; in (0, 1). Default 0.6.
     pub threshold: f64,
-    /// Minimum distance between two signalled segment starts, in observations; ≥ 1.
-    /// Default 5.
+    /// Minimum distance between two signalled segment starts, in observations; at most
+    /// `MAX_WINDOW`. Default 5.
     pub min_separation: usize,
+}
+prudentia_core::checked_serde!(Detection, Detection::check);
+
+impl Detection {
+    /// Checks every field (sizes beyond `MAX_WINDOW` are [`CoreError::TooLarge`]).
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if self.window == 0 {
+            return Err(CoreError::OutOfRange {
+                field: "detection.window",
+                value: 0.0,
+                expected: ">= 1 observation",
+            });
+        }
+        check_size("detection.window", self.window, MAX_WINDOW)?;
+        check_size("detection.min_separation", self.min_separation, MAX_WINDOW)?;
+        let th = self.threshold;
+        if !(th.is_finite() && th > 0.0 && th < 1.0) {
+            return Err(CoreError::OutOfRange {
+                field: "detection.threshold",
+                value: th,
+                expected: "in the open interval (0, 1)",
+            });
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
 }
 
 impl Default for Detection {
@@ -350,11 +541,12 @@ impl Default for Detection {
     }
 }
 
-/// Configuration of [`Bocpd`].
+/// Configuration of [`Bocpd`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct BocpdConfig {
     /// One observation model per feature (independent features). Default: one feature,
-    /// Normal–Gamma with the default prior. At least one.
+    /// Normal–Gamma with the default prior. At least one, at most `MAX_DIM` (65,536).
     pub features: Vec<ObservationModel>,
     /// Hazard. Default constant with expected run length 250.
     pub hazard: Hazard,
@@ -387,43 +579,20 @@ impl BocpdConfig {
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), CoreError> {
         check_len("features", self.features.len(), 1)?;
+        check_size("features", self.features.len(), MAX_DIM)?;
         for f in &self.features {
             f.validate()?;
         }
         self.hazard.validate()?;
-        let t = &self.truncation;
-        if !(t.min_probability.is_finite() && (0.0..1.0).contains(&t.min_probability)) {
-            return Err(CoreError::OutOfRange {
-                field: "truncation.min_probability",
-                value: t.min_probability,
-                expected: "in [0, 1)",
-            });
-        }
-        if t.max_run_lengths < 2 {
-            return Err(CoreError::OutOfRange {
-                field: "truncation.max_run_lengths",
-                value: t.max_run_lengths as f64,
-                expected: ">= 2",
-            });
-        }
-        if self.detection.window == 0 {
-            return Err(CoreError::OutOfRange {
-                field: "detection.window",
-                value: 0.0,
-                expected: ">= 1 observation",
-            });
-        }
-        let th = self.detection.threshold;
-        if !(th.is_finite() && th > 0.0 && th < 1.0) {
-            return Err(CoreError::OutOfRange {
-                field: "detection.threshold",
-                value: th,
-                expected: "in the open interval (0, 1)",
-            });
-        }
-        Ok(())
+        self.truncation.validate()?;
+        self.detection.validate()
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
     }
 }
+prudentia_core::checked_serde!(BocpdConfig, BocpdConfig::check);
 
 /// What one update found.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -449,55 +618,33 @@ pub struct BocpdStep {
 
 /// Bayesian online change-point detector (see the [module docs](self)).
 ///
-/// Serializes its whole state; deserialization re-validates the configuration and checks
-/// that the stored posterior is consistent with it, so a corrupted checkpoint is an error,
-/// not a panic later.
+/// Serializes its state (configuration, run lengths, log posterior, sufficient statistics,
+/// counters); deserialization re-validates the configuration and checks that the stored
+/// posterior is consistent with it (sizes, finite values, a normalized posterior, strictly
+/// decreasing run lengths no longer than the series, statistics the prior can have led to),
+/// so a corrupted checkpoint is an error, not a panic or a NaN later.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(try_from = "BocpdParts")]
+#[serde(remote = "Self")]
 pub struct Bocpd {
     config: BocpdConfig,
+    #[serde(skip)]
     stride: usize,
+    #[serde(skip)]
     prior_stats: Vec<f64>,
+    #[serde(skip)]
     hazard_logs: Vec<(f64, f64)>,
     run_lengths: Vec<usize>,
     log_probs: Vec<f64>,
     stats: Vec<f64>,
     #[serde(skip)]
     scratch: Vec<f64>,
+    /// Copy of `stats` taken before an update, restored if the update fails.
+    #[serde(skip)]
+    backup: Vec<f64>,
     t: u64,
     last_signal_start: u64,
 }
-
-/// The serialized state of a [`Bocpd`], checked on the way back in.
-#[derive(Deserialize)]
-struct BocpdParts {
-    config: BocpdConfig,
-    run_lengths: Vec<usize>,
-    log_probs: Vec<f64>,
-    stats: Vec<f64>,
-    t: u64,
-    last_signal_start: u64,
-}
-
-impl TryFrom<BocpdParts> for Bocpd {
-    type Error = RegimeError;
-
-    fn try_from(p: BocpdParts) -> RegimeResult<Bocpd> {
-        let mut d = Bocpd::new(p.config)?;
-        let n = p.run_lengths.len();
-        check_len("run_lengths", n, 1)?;
-        check_shape("log_probs", &[n], &[p.log_probs.len()])?;
-        check_shape("stats", &[n * d.stride], &[p.stats.len()])?;
-        check_finite("log_probs", &p.log_probs)?;
-        check_finite("stats", &p.stats)?;
-        d.run_lengths = p.run_lengths;
-        d.log_probs = p.log_probs;
-        d.stats = p.stats;
-        d.t = p.t;
-        d.last_signal_start = p.last_signal_start;
-        Ok(d)
-    }
-}
+prudentia_core::checked_serde!(Bocpd, Bocpd::check_state);
 
 /// Equality of the model state (scratch buffers excluded).
 impl PartialEq for Bocpd {
@@ -518,27 +665,98 @@ impl Bocpd {
     /// A detector at the start of a series (run length 0 with probability 1).
     pub fn new(config: BocpdConfig) -> RegimeResult<Self> {
         config.validate()?;
-        let stride = config.features.iter().map(ObservationModel::stride).sum();
-        let mut prior_stats = Vec::with_capacity(stride);
-        for f in &config.features {
-            f.write_prior(&mut prior_stats);
-        }
-        let hazard_logs = config.hazard.log_table();
-        let cap = config.truncation.max_run_lengths.clamp(2, 4096) + 1;
         let mut s = Self {
             config,
-            stride,
-            prior_stats,
-            hazard_logs,
-            run_lengths: Vec::with_capacity(cap),
-            log_probs: Vec::with_capacity(cap),
-            stats: Vec::with_capacity(cap * stride),
-            scratch: Vec::with_capacity(cap),
+            stride: 0,
+            prior_stats: Vec::new(),
+            hazard_logs: Vec::new(),
+            run_lengths: Vec::new(),
+            log_probs: Vec::new(),
+            stats: Vec::new(),
+            scratch: Vec::new(),
+            backup: Vec::new(),
             t: 0,
             last_signal_start: 0,
         };
+        s.derive();
+        s.reserve();
         s.reset();
         Ok(s)
+    }
+
+    /// Rebuilds what follows from the configuration (stride, prior statistics, hazard logs).
+    fn derive(&mut self) {
+        self.stride = self.config.features.iter().map(ObservationModel::stride).sum();
+        self.prior_stats.clear();
+        for f in &self.config.features {
+            f.write_prior(&mut self.prior_stats);
+        }
+        self.hazard_logs = self.config.hazard.log_table();
+    }
+
+    /// Reserves the buffers for the steady state (no allocation per update).
+    fn reserve(&mut self) {
+        let cap = self.config.truncation.max_run_lengths.clamp(2, 4096) + 1;
+        let (stride, n) = (self.stride, self.run_lengths.len());
+        self.run_lengths.reserve(cap.saturating_sub(n));
+        self.log_probs.reserve(cap.saturating_sub(n));
+        self.stats.reserve((cap * stride).saturating_sub(n * stride));
+        self.scratch = Vec::with_capacity(cap.max(n + 1));
+        self.backup = Vec::with_capacity((cap * stride).max((n + 1) * stride));
+    }
+
+    /// The checks of a loaded checkpoint (see the type's docs); rebuilds the derived
+    /// fields and scratch buffers.
+    fn check_state(&mut self) -> Result<(), CoreError> {
+        self.config.validate()?;
+        self.derive();
+        let n = self.run_lengths.len();
+        check_len("bocpd.run_lengths", n, 1)?;
+        let max = self.config.truncation.max_run_lengths;
+        if n > max {
+            return Err(CoreError::ShapeMismatch {
+                field: "bocpd.run_lengths",
+                expected: vec![max],
+                found: vec![n],
+            });
+        }
+        check_shape("bocpd.log_probs", &[n], &[self.log_probs.len()])?;
+        check_shape("bocpd.stats", &[n * self.stride], &[self.stats.len()])?;
+        check_finite("bocpd.log_probs", &self.log_probs)?;
+        let total = log_sum_exp(&self.log_probs);
+        let within = total.abs() <= 1e-6;
+        if !within {
+            return Err(CoreError::OutOfRange {
+                field: "bocpd.log_probs",
+                value: total,
+                expected: "a posterior summing to 1 (log-sum-exp 0)",
+            });
+        }
+        if self.run_lengths.windows(2).any(|w| w[0] <= w[1]) {
+            return Err(CoreError::OutOfRange {
+                field: "bocpd.run_lengths",
+                value: f64::NAN,
+                expected: "strictly decreasing run lengths",
+            });
+        }
+        let longest = self.run_lengths[0] as u64;
+        if longest > self.t || self.last_signal_start > self.t {
+            return Err(CoreError::OutOfRange {
+                field: "bocpd.t",
+                value: self.t as f64,
+                expected: "at least the longest run length and the last signalled start",
+            });
+        }
+        for block in self.stats.chunks_exact(self.stride) {
+            let mut off = 0;
+            for m in &self.config.features {
+                let w = m.stride();
+                m.check_stats(&block[off..off + w])?;
+                off += w;
+            }
+        }
+        self.reserve();
+        Ok(())
     }
 
     /// Forgets all observations.
@@ -577,8 +795,12 @@ impl Bocpd {
     /// Updates with one observation (one value per feature).
     ///
     /// Errors: [`CoreError::ShapeMismatch`] if `x.len()` differs from the number of
-    /// features, [`CoreError::NonFinite`] for NaN or infinite values (the state is left
-    /// unchanged in both cases).
+    /// features, [`CoreError::NonFinite`] for NaN or infinite values,
+    /// [`CoreError::Numerical`] for a finite value so extreme that no kept run can absorb it
+    /// (its squared distance from every run's mean overflows, e.g. `1e300`); the state is
+    /// left unchanged in all three cases, so the detector keeps working after a bad value.
+    /// A run whose statistics would overflow while others can absorb the value is dropped
+    /// from the posterior (the value is then, correctly, strong evidence of a change).
     pub fn update(&mut self, x: &[f64]) -> RegimeResult<BocpdStep> {
         check_shape("observation", &[self.config.features.len()], &[x.len()])?;
         check_finite("observation", x)?;
@@ -586,15 +808,23 @@ impl Bocpd {
         if self.scratch.len() < n {
             self.scratch.resize(n, 0.0);
         }
+        self.backup.clear();
+        self.backup.extend_from_slice(&self.stats);
         let stride = self.stride;
-        // base_i = ln p(r_{t−1} = r_i | x_{1:t−1}) + ln π_{r_i}(x_t)
+        // base_i = ln p(r_{t−1} = r_i | x_{1:t−1}) + ln π_{r_i}(x_t); −∞ for a run whose
+        // statistics overflow (it cannot hold this value)
         if let [ObservationModel::NormalGamma(_)] = self.config.features[..] {
             let x0 = x[0];
             for (base, (lp, block)) in self.scratch[..n]
                 .iter_mut()
                 .zip(self.log_probs.iter().zip(self.stats.chunks_exact_mut(5)))
             {
-                *base = lp + predict_and_update_normal_gamma(block, x0);
+                let v = lp + predict_and_update_normal_gamma(block, x0);
+                *base = if v.is_nan() || !(block[0].is_finite() && block[3].is_finite()) {
+                    f64::NEG_INFINITY
+                } else {
+                    v
+                };
             }
         } else {
             for i in 0..n {
@@ -606,16 +836,22 @@ impl Bocpd {
                     lp += predict_and_update(model, &mut block[off..off + w], x[f]);
                     off += w;
                 }
-                self.scratch[i] = self.log_probs[i] + lp;
+                let v = self.log_probs[i] + lp;
+                self.scratch[i] = if v.is_nan() || block.iter().any(|s| !s.is_finite()) {
+                    f64::NEG_INFINITY
+                } else {
+                    v
+                };
             }
         }
         // Σ_i [growth_i + change_i] = Σ_i exp(base_i): the evidence p(x_t | x_{1:t−1})
         let log_z = log_sum_exp(&self.scratch[..n]);
         if !log_z.is_finite() {
-            self.reset();
+            std::mem::swap(&mut self.stats, &mut self.backup);
             return Err(CoreError::Numerical {
                 operation: "bocpd update",
-                detail: "the evidence under- or overflowed; the detector was reset",
+                detail: "the observation is too extreme for every run (its log density under- or \
+                         overflows); the detector is unchanged",
             }
             .into());
         }
@@ -643,23 +879,25 @@ impl Bocpd {
             .zip(&self.scratch[..n])
         {
             *lp = base + self.hazard_logs[(*r).min(last_h)].1 - log_z;
-            *r += 1;
+            *r = r.saturating_add(1);
         }
         self.run_lengths.push(0);
         self.log_probs.push(log_cp);
         self.stats.extend_from_slice(&self.prior_stats);
         self.truncate();
-        self.t += 1;
+        self.t = self.t.saturating_add(1);
         Ok(self.summarize(log_z))
     }
 
     fn truncate(&mut self) {
         let tr = self.config.truncation;
-        let mut dropped = false;
-        if tr.min_probability > 0.0 {
-            let floor = tr.min_probability.ln();
-            dropped |= self.retain_at_least(floor, usize::MAX);
-        }
+        // runs that could not hold the last observation (−∞) always go
+        let floor = if tr.min_probability > 0.0 {
+            tr.min_probability.ln()
+        } else {
+            f64::MIN
+        };
+        let mut dropped = self.retain_at_least(floor, usize::MAX);
         if self.run_lengths.len() > tr.max_run_lengths {
             let n = self.run_lengths.len();
             if self.scratch.len() < n {
@@ -731,11 +969,11 @@ impl Bocpd {
         }
         let p = p.min(1.0);
         let det = self.config.detection;
-        let index = self.t - 1;
+        let index = self.t.saturating_sub(1);
         let start = (index + 1).saturating_sub(map as u64);
         let changed = p >= det.threshold
             && map <= window
-            && start >= self.last_signal_start + det.min_separation as u64;
+            && start >= self.last_signal_start.saturating_add(det.min_separation as u64);
         if changed {
             self.last_signal_start = start;
         }

@@ -11,19 +11,35 @@
 use std::collections::BTreeMap;
 
 use prudentia_core::traits::{ActionChoice, OnlinePolicy, RoleResult};
+use prudentia_core::validate::{check_size, MAX_WINDOW};
 use prudentia_core::{CoreError, RegimeLabel, RegimeState};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{RegimeError, RegimeResult};
 
-/// Configuration of [`RegimeConditionalPolicy`].
+/// Configuration of [`RegimeConditionalPolicy`]. Validated when deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ConditionalPolicyConfig {
-    /// Decisions without exploration after each detected change. Default 20.
+    /// Decisions without exploration after each detected change. Default 20; at most
+    /// `MAX_WINDOW` (2²⁴).
     pub freeze_decisions: usize,
     /// Whether `RegimeState::changed` with an unchanged label also freezes exploration
     /// (a change point inside the same labelled regime). Default true.
     pub freeze_on_change_point: bool,
+}
+
+prudentia_core::checked_serde!(ConditionalPolicyConfig, ConditionalPolicyConfig::check);
+
+impl ConditionalPolicyConfig {
+    /// Checks the freeze length (beyond `MAX_WINDOW` is [`CoreError::TooLarge`]).
+    pub fn validate(&self) -> Result<(), CoreError> {
+        check_size("freeze_decisions", self.freeze_decisions, MAX_WINDOW)
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
 }
 
 impl Default for ConditionalPolicyConfig {
@@ -36,7 +52,12 @@ impl Default for ConditionalPolicyConfig {
 }
 
 /// One policy head per regime (see the [module docs](self)).
+///
+/// Deserializing validates the checkpoint (configuration, every head with the template's
+/// number of actions, a head for the current regime, a freeze no longer than configured);
+/// the heads validate themselves as they load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RegimeConditionalPolicy<P> {
     config: ConditionalPolicyConfig,
     template: P,
@@ -45,9 +66,62 @@ pub struct RegimeConditionalPolicy<P> {
     frozen_remaining: usize,
 }
 
+// `prudentia_core::checked_serde!` for a generic type: the derives (turned into inherent
+// functions by `remote = "Self"`) plus the state check on load.
+impl<P: Serialize> Serialize for RegimeConditionalPolicy<P> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RegimeConditionalPolicy::<P>::serialize(self, serializer)
+    }
+}
+
+impl<'de, P: Deserialize<'de> + OnlinePolicy> Deserialize<'de> for RegimeConditionalPolicy<P> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut value = RegimeConditionalPolicy::<P>::deserialize(deserializer)?;
+        value.check_state().map_err(serde::de::Error::custom)?;
+        Ok(value)
+    }
+}
+
+impl<P: OnlinePolicy> RegimeConditionalPolicy<P> {
+    fn check_state(&mut self) -> RegimeResult<()> {
+        self.config.validate()?;
+        let n = self.template.n_actions();
+        if n == 0 {
+            return Err(CoreError::EmptyInput {
+                field: "conservative_template actions",
+                len: 0,
+                min: 1,
+            }
+            .into());
+        }
+        if let Some(h) = self.heads.values().find(|h| h.n_actions() != n) {
+            return Err(CoreError::ShapeMismatch {
+                field: "head actions",
+                expected: vec![n],
+                found: vec![h.n_actions()],
+            }
+            .into());
+        }
+        if let Some(label) = &self.current {
+            if !self.heads.contains_key(label) {
+                return Err(RegimeError::NoHead {
+                    regime: label.to_string(),
+                });
+            }
+        }
+        check_size(
+            "frozen_remaining",
+            self.frozen_remaining,
+            self.config.freeze_decisions,
+        )?;
+        Ok(())
+    }
+}
+
 impl<P: OnlinePolicy + Clone> RegimeConditionalPolicy<P> {
     /// A container whose unseen regimes start as clones of `conservative_template`.
     pub fn new(config: ConditionalPolicyConfig, conservative_template: P) -> RegimeResult<Self> {
+        config.validate()?;
         if conservative_template.n_actions() == 0 {
             return Err(CoreError::EmptyInput {
                 field: "conservative_template actions",

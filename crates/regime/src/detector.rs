@@ -22,8 +22,9 @@ pub enum ChangeSource {
     Either,
 }
 
-/// Configuration of [`MarketRegimeDetector`].
+/// Configuration of [`MarketRegimeDetector`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct MarketRegimeDetectorConfig {
     /// Asset whose quote price gives the index returns; `None` uses the first quote.
     pub reference: Option<AssetId>,
@@ -49,8 +50,36 @@ pub struct MarketRegimeDetectorConfig {
     #[serde(default)]
     pub panel: Option<Vec<AssetId>>,
 }
+prudentia_core::checked_serde!(MarketRegimeDetectorConfig, MarketRegimeDetectorConfig::check);
 
 impl MarketRegimeDetectorConfig {
+    /// Checks every part: the BOCPD and labeler configurations, the panel (2 to `MAX_DIM`
+    /// assets) and that BOCPD has one feature per input (1, or 2 for a panel).
+    pub fn validate(&self) -> RegimeResult<()> {
+        self.bocpd.validate()?;
+        self.labeler.validate()?;
+        let features = match &self.panel {
+            Some(assets) => {
+                crate::panel::PanelFeatures::new(assets.len())?;
+                2
+            }
+            None => 1,
+        };
+        if self.bocpd.features.len() != features {
+            return Err(CoreError::ShapeMismatch {
+                field: "bocpd.features",
+                expected: vec![features],
+                found: vec![self.bocpd.features.len()],
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> RegimeResult<()> {
+        self.validate()
+    }
+
     /// This configuration with change points from the panel of `assets` and the matching
     /// BOCPD configuration ([`market_panel_config`](crate::panel::market_panel_config)).
     ///
@@ -120,7 +149,12 @@ fn missing_reference(reference: Option<&AssetId>) -> crate::RegimeError {
 }
 
 /// BOCPD + labeler over market snapshots. Uses data up to the current snapshot only.
+///
+/// Deserializing validates the checkpoint: the configuration, the BOCPD state and labeler
+/// (each checked as it loads) built from that configuration, finite positive last prices
+/// of the right number, a consistent last step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct MarketRegimeDetector {
     config: MarketRegimeDetectorConfig,
     bocpd: Bocpd,
@@ -133,26 +167,13 @@ pub struct MarketRegimeDetector {
     #[serde(default)]
     last_panel: Option<Vec<f64>>,
 }
+prudentia_core::checked_serde!(MarketRegimeDetector, MarketRegimeDetector::check_state);
 
 impl MarketRegimeDetector {
     /// A detector with no history.
     pub fn new(config: MarketRegimeDetectorConfig) -> RegimeResult<Self> {
+        config.validate()?;
         let bocpd = Bocpd::new(config.bocpd.clone())?;
-        let features = match &config.panel {
-            Some(assets) => {
-                crate::panel::PanelFeatures::new(assets.len())?;
-                2
-            }
-            None => 1,
-        };
-        if bocpd.n_features() != features {
-            return Err(CoreError::ShapeMismatch {
-                field: "bocpd.features",
-                expected: vec![features],
-                found: vec![bocpd.n_features()],
-            }
-            .into());
-        }
         let labeler = RegimeLabeler::new(config.labeler.clone())?;
         Ok(Self {
             config,
@@ -164,6 +185,46 @@ impl MarketRegimeDetector {
             last_step: None,
             last_panel: None,
         })
+    }
+
+    fn check_state(&mut self) -> RegimeResult<()> {
+        self.config.validate()?;
+        if self.bocpd.config() != &self.config.bocpd || self.labeler.config() != &self.config.labeler {
+            return Err(CoreError::OutOfRange {
+                field: "detector state",
+                value: f64::NAN,
+                expected: "BOCPD and labeler states built from the detector's configuration",
+            }
+            .into());
+        }
+        if let Some(p) = self.last_price {
+            checked_price("last_price", p)?;
+        }
+        match (&self.last_panel, &self.config.panel) {
+            (None, _) => {}
+            (Some(prices), Some(assets)) => {
+                prudentia_core::validate::check_shape("last_panel", &[assets.len()], &[prices.len()])?;
+                for &p in prices {
+                    checked_price("last_panel", p)?;
+                }
+            }
+            (Some(_), None) => {
+                return Err(CoreError::ShapeMismatch {
+                    field: "last_panel",
+                    expected: vec![0],
+                    found: vec![1],
+                }
+                .into())
+            }
+        }
+        if let Some(s) = &self.last_step {
+            prudentia_core::validate::check_probability(
+                "last_step.change_probability",
+                s.change_probability,
+            )?;
+            prudentia_core::validate::check_finite("last_step.log_evidence", &[s.log_evidence])?;
+        }
+        Ok(())
     }
 
     /// The panel's prices in this snapshot, in configured order: `Ok(None)` when any is
@@ -226,17 +287,10 @@ impl MarketRegimeDetector {
             volume: quote.volume,
             spread_bps: quote.spread_bps,
         };
-        // validate everything before mutating
-        for (name, v) in [
-            ("vix", obs.vix),
-            ("credit_spread", obs.credit_spread),
-            ("volume", obs.volume),
-            ("spread_bps", obs.spread_bps),
-        ] {
-            if let Some(v) = v {
-                prudentia_core::validate::check_finite(name, &[v])?;
-            }
-        }
+        // validate everything before mutating: the labeler's input first (the BOCPD update
+        // below leaves its state unchanged when it fails, and the labeler cannot fail after
+        // this check)
+        self.labeler.check_observation(&obs)?;
         let (step, panel) = match &self.config.panel {
             None => (
                 match ret {
@@ -314,7 +368,11 @@ impl RegimeDetector for MarketRegimeDetector {
 /// `low_vol`, `state_1`, …, `high_vol` (ascending variance). `run_length` counts
 /// observations since the label last changed; `change_probability` is the filtered
 /// probability that the state switched at this observation.
+///
+/// Deserializing validates the checkpoint (the filter, one label per state, the current
+/// state in range, a finite positive last price).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct HmmRegimeDetector {
     filter: crate::hmm::HmmFilter,
     labels: Vec<RegimeLabel>,
@@ -324,8 +382,28 @@ pub struct HmmRegimeDetector {
     run_length: usize,
     since: Option<Timestamp>,
 }
+prudentia_core::checked_serde!(HmmRegimeDetector, HmmRegimeDetector::check_state);
 
 impl HmmRegimeDetector {
+    fn check_state(&mut self) -> RegimeResult<()> {
+        let k = self.filter.probabilities().len();
+        prudentia_core::validate::check_shape("labels", &[k], &[self.labels.len()])?;
+        if let Some(c) = self.current {
+            if c >= k {
+                return Err(CoreError::OutOfRange {
+                    field: "current",
+                    value: c as f64,
+                    expected: "a state index below the number of states",
+                }
+                .into());
+            }
+        }
+        if let Some(p) = self.last_price {
+            checked_price("last_price", p)?;
+        }
+        Ok(())
+    }
+
     /// A detector from a fitted model whose observations are daily log returns (decimal,
     /// as the model was fitted). `reference` selects the quote (`None`: the first).
     pub fn new(model: &crate::hmm::GaussianHmm, reference: Option<AssetId>) -> Self {
@@ -381,7 +459,7 @@ impl HmmRegimeDetector {
             self.run_length = 0;
             self.since = Some(snapshot.time);
         }
-        self.run_length += 1;
+        self.run_length = self.run_length.saturating_add(1);
         self.current = Some(best);
         let change_probability = self.filter.switch_probability();
         Ok(self.state(best, changed, change_probability))

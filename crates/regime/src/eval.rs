@@ -90,6 +90,9 @@ impl DetectionReport {
 
 /// Scores `detections` (indices at which a change was signalled) against
 /// `change_points` (first index of each new segment) on a series of length `n`.
+///
+/// Allocates only copies of the two index lists (never from `n` or `tolerance`), and its
+/// index arithmetic saturates, so any sizes are safe.
 pub fn evaluate_detections(
     change_points: &[usize],
     detections: &[usize],
@@ -103,19 +106,27 @@ pub fn evaluate_detections(
     let mut used = vec![false; dets.len()];
     let mut delays = Vec::new();
     for (i, &c) in cps.iter().enumerate() {
-        let end = (c + tolerance).min(cps.get(i + 1).map_or(usize::MAX, |&nx| nx - 1));
+        let next = cps
+            .get(i + 1)
+            .map_or(usize::MAX, |&nx| nx.saturating_sub(1).max(c));
+        let end = c.saturating_add(tolerance).min(next);
         if let Some(j) = (0..dets.len()).find(|&j| !used[j] && dets[j] >= c && dets[j] <= end) {
             used[j] = true;
             delays.push(dets[j] - c);
         }
     }
-    let mut unstable = vec![false; n];
+    // observations in the union of [c, c + tolerance] ∩ [0, n), from the sorted intervals
+    let mut unstable = 0usize;
+    let mut covered_to = 0usize; // first index not yet counted
     for &c in &cps {
-        for u in unstable.iter_mut().take((c + tolerance + 1).min(n)).skip(c) {
-            *u = true;
+        let lo = c.max(covered_to).min(n);
+        let hi = c.saturating_add(tolerance).saturating_add(1).min(n);
+        if hi > lo {
+            unstable += hi - lo;
+            covered_to = hi;
         }
     }
-    let stable = unstable.iter().filter(|u| !**u).count();
+    let stable = n - unstable;
     let mut r = DetectionReport {
         change_points: cps.len(),
         detections: dets.len(),

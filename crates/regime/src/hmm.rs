@@ -18,7 +18,10 @@
 #![allow(clippy::needless_range_loop)]
 
 use prudentia_core::traits::Fit;
-use prudentia_core::validate::{check_finite, check_len, check_positive, check_probability};
+use prudentia_core::validate::{
+    check_elements, check_finite, check_len, check_positive, check_probability, check_size, MAX_DIM,
+    MAX_ELEMENTS,
+};
 use prudentia_core::CoreError;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -28,8 +31,38 @@ use crate::error::{RegimeError, RegimeResult};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
-/// Parameters of a K-state univariate Gaussian HMM.
+/// The most EM iterations per restart [`GaussianHmmConfig`] accepts (2²⁰).
+pub const MAX_ITERATIONS: usize = 1 << 20;
+
+/// The most restarts [`GaussianHmmConfig`] accepts (2¹⁰).
+pub const MAX_RESTARTS: usize = 1 << 10;
+
+/// Checks a number of states: at least one, at most `MAX_DIM`, and a `K × K` transition
+/// matrix of at most `MAX_ELEMENTS` (so K ≤ 16,384).
+fn check_states(k: usize) -> Result<(), CoreError> {
+    check_len("n_states", k, 1)?;
+    check_size("n_states", k, MAX_DIM)?;
+    check_elements("n_states x n_states", &[k, k], MAX_ELEMENTS)?;
+    Ok(())
+}
+
+/// Checks that a `T × K` forward–backward workspace stays within `MAX_ELEMENTS`.
+fn check_workspace(t: usize, k: usize) -> Result<(), CoreError> {
+    check_elements("observations x n_states", &[t, k], MAX_ELEMENTS)?;
+    Ok(())
+}
+
+fn not_finite(operation: &'static str) -> RegimeError {
+    CoreError::Numerical {
+        operation,
+        detail: "the result is not finite: observations too extreme for the model's scale",
+    }
+    .into()
+}
+
+/// Parameters of a K-state univariate Gaussian HMM. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct HmmParams {
     /// Start probabilities `π` (K, summing to one).
     pub start: Vec<f64>,
@@ -37,9 +70,10 @@ pub struct HmmParams {
     pub transition: Vec<f64>,
     /// State means `μ_k` (K).
     pub means: Vec<f64>,
-    /// State variances `σ²_k` (K, > 0).
+    /// State variances `σ²_k` (K, finite and at least `f64::MIN_POSITIVE`).
     pub variances: Vec<f64>,
 }
+prudentia_core::checked_serde!(HmmParams, HmmParams::check);
 
 impl HmmParams {
     /// Number of states.
@@ -47,16 +81,25 @@ impl HmmParams {
         self.start.len()
     }
 
-    /// Checks shapes, probabilities (rows sum to one within 1e-8) and variances.
+    /// Checks shapes (K within [`MAX_DIM`] and K² within [`MAX_ELEMENTS`], typed
+    /// [`CoreError::TooLarge`]), probabilities (rows sum to one within 1e-8) and variances.
     pub fn validate(&self) -> Result<(), CoreError> {
         let k = self.start.len();
         check_len("start", k, 1)?;
+        check_states(k)?;
         prudentia_core::validate::check_shape("transition", &[k * k], &[self.transition.len()])?;
         prudentia_core::validate::check_shape("means", &[k], &[self.means.len()])?;
         prudentia_core::validate::check_shape("variances", &[k], &[self.variances.len()])?;
         check_finite("means", &self.means)?;
         for &v in &self.variances {
             check_positive("variances", v)?;
+            if v < f64::MIN_POSITIVE {
+                return Err(CoreError::OutOfRange {
+                    field: "variances",
+                    value: v,
+                    expected: ">= f64::MIN_POSITIVE (a normal number)",
+                });
+            }
         }
         for &p in self.start.iter().chain(&self.transition) {
             check_probability("start/transition", p)?;
@@ -81,10 +124,16 @@ impl HmmParams {
         Ok(())
     }
 
-    /// Number of free parameters, `(K−1) + K(K−1) + 2K`.
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
+
+    /// Number of free parameters, `(K−1) + K(K−1) + 2K` (saturating).
     pub fn n_free_parameters(&self) -> usize {
         let k = self.n_states();
-        (k - 1) + k * (k - 1) + 2 * k
+        let km1 = k.saturating_sub(1);
+        km1.saturating_add(k.saturating_mul(km1))
+            .saturating_add(k.saturating_mul(2))
     }
 
     #[inline]
@@ -95,11 +144,13 @@ impl HmmParams {
     }
 }
 
-/// A Gaussian HMM with valid parameters.
+/// A Gaussian HMM with valid parameters. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct GaussianHmm {
     params: HmmParams,
 }
+prudentia_core::checked_serde!(GaussianHmm, GaussianHmm::check);
 
 impl GaussianHmm {
     /// A model from checked parameters.
@@ -108,9 +159,20 @@ impl GaussianHmm {
         Ok(Self { params })
     }
 
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.params.validate()
+    }
+
     /// The parameters.
     pub fn params(&self) -> &HmmParams {
         &self.params
+    }
+
+    fn check_observations(&self, x: &[f64]) -> RegimeResult<()> {
+        check_len("observations", x.len(), 1)?;
+        check_finite("observations", x)?;
+        check_workspace(x.len(), self.n_states())?;
+        Ok(())
     }
 
     /// Number of states.
@@ -119,32 +181,55 @@ impl GaussianHmm {
     }
 
     /// `ln p(x_{1:T})` by the scaled forward recursion.
+    ///
+    /// # Errors
+    /// Empty or non-finite observations, `T × K` beyond `MAX_ELEMENTS`, and
+    /// [`CoreError::Numerical`] when the likelihood is not finite (observations far outside
+    /// the model's scale, e.g. `1e300` for unit variances).
     pub fn log_likelihood(&self, x: &[f64]) -> RegimeResult<f64> {
-        check_len("observations", x.len(), 1)?;
-        check_finite("observations", x)?;
+        self.check_observations(x)?;
         let mut w = Workspace::new(x.len(), self.n_states());
-        Ok(w.forward(&self.params, x))
+        let ll = w.forward(&self.params, x);
+        if ll.is_finite() {
+            Ok(ll)
+        } else {
+            Err(not_finite("hmm log-likelihood"))
+        }
     }
 
     /// `BIC = −2 ln L + p ln T` on `x`.
     pub fn bic(&self, x: &[f64]) -> RegimeResult<f64> {
         let ll = self.log_likelihood(x)?;
-        Ok(bic(ll, self.params.n_free_parameters(), x.len()))
+        let b = bic(ll, self.params.n_free_parameters(), x.len());
+        if b.is_finite() {
+            Ok(b)
+        } else {
+            Err(not_finite("hmm bic"))
+        }
     }
 
     /// Smoothed state probabilities `P(s_t = k | x_{1:T})`, row-major T × K.
     pub fn smoothed(&self, x: &[f64]) -> RegimeResult<Vec<f64>> {
-        check_len("observations", x.len(), 1)?;
-        check_finite("observations", x)?;
+        self.check_observations(x)?;
         let mut w = Workspace::new(x.len(), self.n_states());
-        w.forward(&self.params, x);
+        let ll = w.forward(&self.params, x);
+        if !ll.is_finite() {
+            return Err(not_finite("hmm smoothing"));
+        }
         w.backward(&self.params);
-        Ok(w.alpha.iter().zip(&w.beta).map(|(a, b)| a * b).collect())
+        let out: Vec<f64> = w.alpha.iter().zip(&w.beta).map(|(a, b)| a * b).collect();
+        if out.iter().all(|v| v.is_finite()) {
+            Ok(out)
+        } else {
+            Err(not_finite("hmm smoothing"))
+        }
     }
 
     /// Filtered state probabilities `P(s_t = k | x_{1:t})` for every t, row-major T × K.
     /// Row t uses observations up to t only.
     pub fn filtered(&self, x: &[f64]) -> RegimeResult<Vec<f64>> {
+        check_finite("observations", x)?;
+        check_workspace(x.len(), self.n_states())?;
         let mut f = self.filter();
         let mut out = Vec::with_capacity(x.len() * self.n_states());
         for &xi in x {
@@ -154,9 +239,12 @@ impl GaussianHmm {
     }
 
     /// The most probable state path (Viterbi, in log space) and its log joint probability.
+    ///
+    /// # Errors
+    /// As [`log_likelihood`](Self::log_likelihood); a path whose log probability is not
+    /// finite is [`CoreError::Numerical`].
     pub fn viterbi(&self, x: &[f64]) -> RegimeResult<(Vec<usize>, f64)> {
-        check_len("observations", x.len(), 1)?;
-        check_finite("observations", x)?;
+        self.check_observations(x)?;
         let p = &self.params;
         let k = p.n_states();
         let t_len = x.len();
@@ -189,6 +277,9 @@ impl GaussianHmm {
             }
         }
         let score = delta[last];
+        if !score.is_finite() {
+            return Err(not_finite("hmm viterbi"));
+        }
         let mut path = vec![0usize; t_len];
         path[t_len - 1] = last;
         for t in (1..t_len).rev() {
@@ -203,7 +294,7 @@ impl GaussianHmm {
         HmmFilter {
             params: self.params.clone(),
             probs: self.params.start.clone(),
-            scratch: vec![0.0; k],
+            scratch: vec![0.0; 2 * k],
             started: false,
             log_likelihood: 0.0,
             switch_probability: 0.0,
@@ -218,72 +309,136 @@ pub fn bic(log_likelihood: f64, n_parameters: usize, n_observations: usize) -> f
 
 /// Online forward filter: `P(s_t | x_{1:t})` updated one observation at a time, without
 /// allocation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Deserializing validates the checkpoint (parameters, a probability vector of length K
+/// summing to one, a finite log-likelihood, a switch probability in [0, 1]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct HmmFilter {
     params: HmmParams,
     probs: Vec<f64>,
+    #[serde(skip)]
     scratch: Vec<f64>,
     started: bool,
     log_likelihood: f64,
     #[serde(default)]
     switch_probability: f64,
 }
+prudentia_core::checked_serde!(HmmFilter, HmmFilter::check);
+
+/// Equality of the filter state (scratch buffers excluded).
+impl PartialEq for HmmFilter {
+    fn eq(&self, other: &Self) -> bool {
+        self.params == other.params
+            && self.probs == other.probs
+            && self.started == other.started
+            && self.log_likelihood == other.log_likelihood
+            && self.switch_probability == other.switch_probability
+    }
+}
 
 impl HmmFilter {
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.params.validate()?;
+        let k = self.params.n_states();
+        prudentia_core::validate::check_shape("hmm_filter.probs", &[k], &[self.probs.len()])?;
+        for &p in &self.probs {
+            check_probability("hmm_filter.probs", p)?;
+        }
+        let total: f64 = self.probs.iter().sum();
+        let normalized = (total - 1.0).abs() <= 1e-6;
+        if !normalized {
+            return Err(CoreError::OutOfRange {
+                field: "hmm_filter.probs",
+                value: total,
+                expected: "probabilities summing to 1",
+            });
+        }
+        check_finite("hmm_filter.log_likelihood", &[self.log_likelihood])?;
+        check_probability("hmm_filter.switch_probability", self.switch_probability)?;
+        self.scratch = vec![0.0; 2 * k];
+        Ok(())
+    }
+
     /// `P(s_t ≠ s_{t−1} | x_{1:t})`, the filtered probability that the state switched at
     /// the last observation (0 before the second observation).
     pub fn switch_probability(&self) -> f64 {
         self.switch_probability
     }
 
-    /// Folds in `x` and returns `P(s_t = k | x_{1:t})`. Non-finite `x` is an error and
-    /// leaves the filter unchanged.
+    /// Folds in `x` and returns `P(s_t = k | x_{1:t})`.
+    ///
+    /// Everything is computed before the filter changes (in log space, shifted by the
+    /// largest term, so one value far in the tail of every state still updates): a
+    /// non-finite `x` is [`CoreError::NonFinite`], and a finite `x` so extreme that every
+    /// state's log density overflows (e.g. `1e300` for unit variances) is
+    /// [`CoreError::Numerical`]; both leave the filter unchanged, so it keeps working.
     pub fn update(&mut self, x: f64) -> RegimeResult<&[f64]> {
         check_finite("observation", &[x])?;
         let p = &self.params;
         let k = p.n_states();
+        if self.scratch.len() != 2 * k {
+            self.scratch.resize(2 * k, 0.0);
+        }
+        let (pred, w) = self.scratch.split_at_mut(k);
         if self.started {
             for j in 0..k {
                 let mut s = 0.0;
                 for i in 0..k {
                     s += self.probs[i] * p.transition[i * k + j];
                 }
-                self.scratch[j] = s;
+                pred[j] = s;
             }
         } else {
-            self.scratch.copy_from_slice(&p.start);
+            pred.copy_from_slice(&p.start);
         }
+        // w_j = ln pred_j + ln b_j(x), shifted by its maximum m
         let mut m = f64::NEG_INFINITY;
         for j in 0..k {
-            m = m.max(p.log_emission(j, x));
+            w[j] = if pred[j] > 0.0 {
+                pred[j].ln() + p.log_emission(j, x)
+            } else {
+                f64::NEG_INFINITY
+            };
+            if w[j] > m {
+                m = w[j];
+            }
+        }
+        if !m.is_finite() {
+            return Err(CoreError::Numerical {
+                operation: "hmm filter",
+                detail: "every state gives the observation zero probability; the filter is unchanged",
+            }
+            .into());
         }
         let mut c = 0.0;
         let mut stay = 0.0;
         for j in 0..k {
-            let e = (p.log_emission(j, x) - m).exp();
-            if self.started {
-                stay += self.probs[j] * p.transition[j * k + j] * e;
+            let v = (w[j] - m).exp();
+            if self.started && pred[j] > 0.0 {
+                // p_j A_jj b_j / (pred_j b_j) ∈ [0, 1] times pred_j b_j (shifted)
+                stay += (self.probs[j] * p.transition[j * k + j] / pred[j]).min(1.0) * v;
             }
-            let v = self.scratch[j] * e;
-            self.probs[j] = v;
+            w[j] = v;
             c += v;
         }
-        if !(c > 0.0 && c.is_finite()) {
+        let log_likelihood = self.log_likelihood + c.ln() + m;
+        if !(c.is_finite() && log_likelihood.is_finite()) {
             return Err(CoreError::Numerical {
                 operation: "hmm filter",
-                detail: "every state gives the observation zero probability",
+                detail: "the log-likelihood overflows; the filter is unchanged",
             }
             .into());
         }
-        for v in &mut self.probs {
-            *v /= c;
+        for (pj, v) in self.probs.iter_mut().zip(w.iter()) {
+            *pj = v / c;
         }
         self.switch_probability = if self.started {
             (1.0 - stay / c).clamp(0.0, 1.0)
         } else {
             0.0
         };
-        self.log_likelihood += c.ln() + m;
+        self.log_likelihood = log_likelihood;
         self.started = true;
         Ok(&self.probs)
     }
@@ -318,10 +473,15 @@ pub enum FitStatus {
     Converged,
     /// Stopped at the iteration limit.
     MaxIterations,
+    /// An EM step gave a non-finite log-likelihood (a numerical breakdown); the last
+    /// parameters with a finite log-likelihood are returned.
+    NumericalLimit,
 }
 
-/// Result of fitting a Gaussian HMM.
+/// Result of fitting a Gaussian HMM. Validated when deserialized (the model, finite
+/// log-likelihoods and BIC).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[must_use]
 pub struct HmmFit {
     /// The fitted model (the best restart).
@@ -337,23 +497,36 @@ pub struct HmmFit {
     /// Log-likelihood reached by each restart, in order.
     pub restart_log_likelihoods: Vec<f64>,
 }
+prudentia_core::checked_serde!(HmmFit, HmmFit::check);
 
-/// Configuration of Baum–Welch fitting.
+impl HmmFit {
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.model.params.validate()?;
+        check_finite("hmm_fit.log_likelihood", &[self.log_likelihood, self.bic])?;
+        check_finite("hmm_fit.restart_log_likelihoods", &self.restart_log_likelihoods)
+    }
+}
+
+/// Configuration of Baum–Welch fitting. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct GaussianHmmConfig {
-    /// Number of hidden states K. Default 2; ≥ 1.
+    /// Number of hidden states K. Default 2; in `1..=16,384` (K ≤ `MAX_DIM`, K² ≤
+    /// `MAX_ELEMENTS`).
     pub n_states: usize,
-    /// EM iterations per restart. Default 500; ≥ 1.
+    /// EM iterations per restart. Default 500; in `1..=MAX_ITERATIONS` (2²⁰).
     pub max_iterations: usize,
     /// Stop when the log-likelihood improves by less than this. Default 1e-8; > 0.
     pub tolerance: f64,
-    /// Number of starts: the first from data quantiles, the others random. Default 5; ≥ 1.
+    /// Number of starts: the first from data quantiles, the others random. Default 5; in
+    /// `1..=MAX_RESTARTS` (2¹⁰).
     pub restarts: usize,
     /// Seed of the random restarts. Default 0.
     pub seed: u64,
     /// Variance floor as a fraction of the sample variance. Default 1e-6; in (0, 1).
     pub min_variance_ratio: f64,
 }
+prudentia_core::checked_serde!(GaussianHmmConfig, GaussianHmmConfig::check);
 
 impl Default for GaussianHmmConfig {
     fn default() -> Self {
@@ -371,9 +544,11 @@ impl Default for GaussianHmmConfig {
 impl GaussianHmmConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), CoreError> {
-        check_len("n_states", self.n_states, 1)?;
+        check_states(self.n_states)?;
         check_len("max_iterations", self.max_iterations, 1)?;
+        check_size("max_iterations", self.max_iterations, MAX_ITERATIONS)?;
         check_len("restarts", self.restarts, 1)?;
+        check_size("restarts", self.restarts, MAX_RESTARTS)?;
         check_positive("tolerance", self.tolerance)?;
         if !(self.min_variance_ratio > 0.0 && self.min_variance_ratio < 1.0) {
             return Err(CoreError::OutOfRange {
@@ -385,7 +560,14 @@ impl GaussianHmmConfig {
         Ok(())
     }
 
-    fn check_data(&self, x: &[f64]) -> RegimeResult<f64> {
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
+
+    /// Checks the data; returns the data in working units `x / scale` (`scale` 1 unless the
+    /// data's magnitude is beyond `1e±50`, where squares would over- or underflow), the
+    /// variance floor in working units, and `scale`.
+    fn check_data(&self, x: &[f64]) -> RegimeResult<(Vec<f64>, f64, f64)> {
         self.validate()?;
         let min = 2 * self.n_states;
         if x.len() < min {
@@ -396,31 +578,91 @@ impl GaussianHmmConfig {
             });
         }
         check_finite("observations", x)?;
-        let n = x.len() as f64;
-        let mean = x.iter().sum::<f64>() / n;
-        let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        check_workspace(x.len(), self.n_states)?;
+        let big = x.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        let scale = if big > 1e50 || (big > 0.0 && big < 1e-50) {
+            big
+        } else {
+            1.0
+        };
+        let z: Vec<f64> = if scale == 1.0 {
+            x.to_vec()
+        } else {
+            x.iter().map(|v| v / scale).collect()
+        };
+        let n = z.len() as f64;
+        let mean = z.iter().map(|v| v / n).sum::<f64>();
+        let var = z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
         let floor = (var * self.min_variance_ratio).max(f64::MIN_POSITIVE);
-        Ok(floor)
+        Ok((z, floor, scale))
     }
 
-    /// Baum–Welch from the given initial parameters (no restarts): the reference path
-    /// used to compare with other implementations from the same initialisation.
-    pub fn fit_from(&self, x: &[f64], init: &HmmParams) -> RegimeResult<HmmFit> {
-        init.validate()?;
-        let floor = self.check_data(x)?;
-        prudentia_core::validate::check_shape("init.start", &[self.n_states], &[init.n_states()])?;
-        let mut w = Workspace::new(x.len(), self.n_states);
-        let (params, ll, iterations, status) = self.em(&mut w, x, init.clone(), floor);
+    /// A fit in working units back in the data's units (`scale` from `check_data`).
+    fn finish(
+        &self,
+        n_obs: usize,
+        scale: f64,
+        (mut params, ll, iterations, status): (HmmParams, f64, usize, FitStatus),
+        mut lls: Vec<f64>,
+    ) -> RegimeResult<HmmFit> {
+        let shift = n_obs as f64 * scale.ln();
+        if scale != 1.0 {
+            for m in &mut params.means {
+                *m *= scale;
+            }
+            for v in &mut params.variances {
+                *v = (*v * scale * scale).max(f64::MIN_POSITIVE);
+            }
+            for l in &mut lls {
+                *l -= shift;
+            }
+        }
+        let ll = if scale != 1.0 { ll - shift } else { ll };
+        let finite = ll.is_finite()
+            && lls.iter().all(|v| v.is_finite())
+            && params
+                .means
+                .iter()
+                .chain(&params.variances)
+                .all(|v| v.is_finite());
+        if !finite {
+            return Err(not_finite("hmm fit"));
+        }
+        params.validate()?;
         let model = GaussianHmm { params };
-        let bic = bic(ll, model.params.n_free_parameters(), x.len());
+        let bic = bic(ll, model.params.n_free_parameters(), n_obs);
+        if !bic.is_finite() {
+            return Err(not_finite("hmm fit"));
+        }
         Ok(HmmFit {
             model,
             log_likelihood: ll,
             bic,
             iterations,
             status,
-            restart_log_likelihoods: vec![ll],
+            restart_log_likelihoods: lls,
         })
+    }
+
+    /// Baum–Welch from the given initial parameters (no restarts): the reference path
+    /// used to compare with other implementations from the same initialisation.
+    pub fn fit_from(&self, x: &[f64], init: &HmmParams) -> RegimeResult<HmmFit> {
+        init.validate()?;
+        let (z, floor, scale) = self.check_data(x)?;
+        prudentia_core::validate::check_shape("init.start", &[self.n_states], &[init.n_states()])?;
+        let mut init = init.clone();
+        if scale != 1.0 {
+            for m in &mut init.means {
+                *m /= scale;
+            }
+            for v in &mut init.variances {
+                *v = *v / scale / scale;
+            }
+        }
+        let mut w = Workspace::new(z.len(), self.n_states);
+        let out = self.em(&mut w, &z, init, floor);
+        let ll = out.1;
+        self.finish(x.len(), scale, out, vec![ll])
     }
 
     fn em(
@@ -434,8 +676,16 @@ impl GaussianHmmConfig {
         for v in &mut p.variances {
             *v = v.max(floor);
         }
+        let mut last_good: Option<HmmParams> = None;
         for it in 0..self.max_iterations {
             let ll = w.forward(&p, x);
+            if !ll.is_finite() || p.means.iter().chain(&p.variances).any(|v| !v.is_finite()) {
+                // a numerical breakdown: back to the last finite step (if any)
+                return match last_good {
+                    Some(good) => (good, prev, it, FitStatus::NumericalLimit),
+                    None => (p, ll, it, FitStatus::NumericalLimit),
+                };
+            }
             if it > 0 && (ll - prev).abs() < self.tolerance {
                 return (p, ll, it, FitStatus::Converged);
             }
@@ -446,9 +696,14 @@ impl GaussianHmmConfig {
             prev = ll;
             w.backward(&p);
             let next = w.m_step(&p, x, floor);
-            p = next;
+            last_good = Some(std::mem::replace(&mut p, next));
         }
         let ll = w.forward(&p, x);
+        if !ll.is_finite() {
+            if let Some(good) = last_good {
+                return (good, prev, self.max_iterations, FitStatus::NumericalLimit);
+            }
+        }
         (p, ll, self.max_iterations, FitStatus::MaxIterations)
     }
 
@@ -503,33 +758,25 @@ impl Fit<[f64]> for GaussianHmmConfig {
 
     /// Baum–Welch with `restarts` starts; keeps the highest log-likelihood.
     fn fit(&self, x: &[f64]) -> RegimeResult<HmmFit> {
-        let floor = self.check_data(x)?;
+        let (z, floor, scale) = self.check_data(x)?;
         let mut rng = StdRng::seed_from_u64(self.seed);
-        let mut w = Workspace::new(x.len(), self.n_states);
+        let mut w = Workspace::new(z.len(), self.n_states);
         let mut best: Option<(HmmParams, f64, usize, FitStatus)> = None;
         let mut lls = Vec::with_capacity(self.restarts);
         for r in 0..self.restarts {
-            let init = self.initial(x, floor, r, &mut rng);
-            let out = self.em(&mut w, x, init, floor);
+            let init = self.initial(&z, floor, r, &mut rng);
+            let out = self.em(&mut w, &z, init, floor);
             lls.push(out.1);
-            if best.as_ref().is_none_or(|b| out.1 > b.1) {
+            if best.as_ref().is_none_or(|b| out.1 > b.1 || !b.1.is_finite()) {
                 best = Some(out);
             }
         }
-        let (params, ll, iterations, status) = best.ok_or(CoreError::EmptyInput {
+        let best = best.ok_or(CoreError::EmptyInput {
             field: "restarts",
             len: 0,
             min: 1,
         })?;
-        let model = GaussianHmm { params };
-        Ok(HmmFit {
-            bic: bic(ll, model.params.n_free_parameters(), x.len()),
-            model,
-            log_likelihood: ll,
-            iterations,
-            status,
-            restart_log_likelihoods: lls,
-        })
+        self.finish(x.len(), scale, best, lls)
     }
 }
 
@@ -539,6 +786,20 @@ pub fn select_n_states(
     states: std::ops::RangeInclusive<usize>,
     base: &GaussianHmmConfig,
 ) -> RegimeResult<(Vec<(usize, f64)>, HmmFit)> {
+    // check the largest model before fitting any (sizes, enough data)
+    let (lo, hi) = (*states.start(), *states.end());
+    if lo <= hi {
+        check_states(lo)?;
+        check_states(hi)?;
+        let min = hi.saturating_mul(2);
+        if x.len() < min {
+            return Err(RegimeError::TooFewObservations {
+                len: x.len(),
+                min,
+                n_states: hi,
+            });
+        }
+    }
     let mut table = Vec::new();
     let mut best: Option<HmmFit> = None;
     for k in states {
@@ -703,12 +964,16 @@ impl Workspace {
             .collect();
         let mut start: Vec<f64> = (0..k).map(|j| self.alpha[j] * self.beta[j]).collect();
         let s: f64 = start.iter().sum();
-        start.iter_mut().for_each(|v| *v /= s);
+        if s > 0.0 && s.is_finite() {
+            start.iter_mut().for_each(|v| *v /= s);
+        } else {
+            start.copy_from_slice(&p.start);
+        }
         let mut transition = xi;
         for i in 0..k {
             let row = &mut transition[i * k..(i + 1) * k];
             let s: f64 = row.iter().sum();
-            if s > 0.0 {
+            if s > 0.0 && s.is_finite() {
                 row.iter_mut().for_each(|v| *v /= s);
             } else {
                 row.copy_from_slice(&p.transition[i * k..(i + 1) * k]);

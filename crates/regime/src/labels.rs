@@ -15,15 +15,24 @@
 //! `exit` (for "low is bad" inputs such as volume the comparison is reversed), and never
 //! switches twice within `min_dwell` observations.
 
-use prudentia_core::validate::check_finite;
+use prudentia_core::validate::{check_finite, check_size, MAX_WINDOW};
 use prudentia_core::{CoreError, RegimeLabel};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 use crate::error::RegimeResult;
 
-/// A two-threshold switch with a minimum dwell time.
+fn overflow(field: &'static str, value: f64) -> CoreError {
+    CoreError::OutOfRange {
+        field,
+        value,
+        expected: "a magnitude whose running sums stay finite (|return| < 1e150, volume < 1e300)",
+    }
+}
+
+/// A two-threshold switch with a minimum dwell time. Validated when deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Hysteresis {
     /// Turn on when the input reaches this level.
     pub enter: f64,
@@ -31,9 +40,10 @@ pub struct Hysteresis {
     /// (`enter > exit`) the input must fall to `exit` or below; for a falling switch
     /// (`enter < exit`, e.g. volume) it must rise to `exit` or above.
     pub exit: f64,
-    /// Minimum observations between two switches. Default 5.
+    /// Minimum observations between two switches. Default 5; at most `MAX_WINDOW` (2²⁴).
     pub min_dwell: usize,
 }
+prudentia_core::checked_serde!(Hysteresis, Hysteresis::check);
 
 impl Hysteresis {
     /// A switch; `validate` checks it.
@@ -45,9 +55,15 @@ impl Hysteresis {
         }
     }
 
-    /// Checks that both thresholds are finite and distinct.
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate("hysteresis")
+    }
+
+    /// Checks that both thresholds are finite and distinct, and the dwell within
+    /// `MAX_WINDOW`.
     pub fn validate(&self, field: &'static str) -> Result<(), CoreError> {
         check_finite(field, &[self.enter, self.exit])?;
+        check_size(field, self.min_dwell, MAX_WINDOW)?;
         if self.enter == self.exit {
             return Err(CoreError::OutOfRange {
                 field,
@@ -135,8 +151,10 @@ pub enum LabelAxis {
     Liquidity,
 }
 
-/// Configuration of [`RegimeLabeler`]. A `None` rule is not used.
+/// Configuration of [`RegimeLabeler`]. A `None` rule is not used. Validated when
+/// deserialized; every window is at most `MAX_WINDOW` (2²⁴).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct LabelerConfig {
     /// VIX level switch for `high_vol`. Default enter 25, exit 20, dwell 5.
     pub vix_high_vol: Option<Hysteresis>,
@@ -170,6 +188,7 @@ pub struct LabelerConfig {
     /// Primary axis. Default volatility.
     pub primary: LabelAxis,
 }
+prudentia_core::checked_serde!(LabelerConfig, LabelerConfig::check);
 
 impl Default for LabelerConfig {
     fn default() -> Self {
@@ -222,8 +241,14 @@ impl LabelerConfig {
                     expected: "a window of at least 1 (2 for volatility windows) observations",
                 });
             }
+            check_size(field, v, MAX_WINDOW)?;
         }
+        check_size("max_missing", self.max_missing, MAX_WINDOW)?;
         Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
     }
 }
 
@@ -291,21 +316,7 @@ pub struct RegimeLabeler {
     missing: [usize; 4],
 }
 
-// `remote = "Self"` turns the derives into inherent functions; the trait impls below call
-// them and check the state, so a checkpoint is validated when it is loaded.
-impl Serialize for RegimeLabeler {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        RegimeLabeler::serialize(self, serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for RegimeLabeler {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let l = RegimeLabeler::deserialize(deserializer)?;
-        l.check_state().map_err(serde::de::Error::custom)?;
-        Ok(l)
-    }
-}
+prudentia_core::checked_serde!(RegimeLabeler, RegimeLabeler::check_state);
 
 impl RegimeLabeler {
     /// A labeler with empty history.
@@ -337,7 +348,7 @@ impl RegimeLabeler {
     }
 
     /// Configuration, window lengths and finite values (a loaded checkpoint must pass).
-    fn check_state(&self) -> Result<(), CoreError> {
+    fn check_state(&mut self) -> Result<(), CoreError> {
         let c = &self.config;
         c.validate()?;
         let windows = [
@@ -356,12 +367,23 @@ impl RegimeLabeler {
             }
             prudentia_core::validate::check_finite_iter(field, d.iter())?;
         }
-        check_finite("labeler.sums", &[self.sum_sq, self.trail_sum, self.volume_sum])
+        check_finite("labeler.sums", &[self.sum_sq, self.trail_sum, self.volume_sum])?;
+        if let Some(v) = self.rv_history.iter().find(|v| **v < 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "labeler.rv_history",
+                value: *v,
+                expected: "realized volatilities >= 0",
+            });
+        }
+        Ok(())
     }
 
-    /// Folds in one observation. Non-finite present values are errors (the labeler is
-    /// left unchanged); missing values leave their rules where they were.
-    pub fn observe(&mut self, obs: &IndicatorObservation) -> RegimeResult<RegimeLabels> {
+    /// Checks one observation without changing anything: present values finite, and the
+    /// running sums they enter staying finite (a return whose square overflows, a volume
+    /// that overflows the volume sum, are [`CoreError::OutOfRange`]). [`observe`](Self::observe)
+    /// runs it first; a caller that updates several things per observation runs it before
+    /// any of them.
+    pub fn check_observation(&self, obs: &IndicatorObservation) -> RegimeResult<()> {
         let fields = [
             ("index_return", obs.index_return),
             ("vix", obs.vix),
@@ -374,6 +396,26 @@ impl RegimeLabeler {
                 check_finite(name, &[v])?;
             }
         }
+        if let Some(r) = obs.index_return {
+            let sq = r * r;
+            if !((self.sum_sq + sq).is_finite() && sq.abs() < 1e300 && (self.trail_sum + r).is_finite()) {
+                return Err(overflow("index_return", r).into());
+            }
+        }
+        if let Some(v) = obs.volume {
+            if !((self.volume_sum + v).is_finite() && v.abs() < 1e300) {
+                return Err(overflow("volume", v).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds in one observation. Non-finite present values, and values so extreme that
+    /// the running sums would overflow, are errors (see
+    /// [`check_observation`](Self::check_observation); the labeler is left unchanged);
+    /// missing values leave their rules where they were.
+    pub fn observe(&mut self, obs: &IndicatorObservation) -> RegimeResult<RegimeLabels> {
+        self.check_observation(obs)?;
         let c = self.config.clone();
         if let Some(v) = obs.vix {
             if let Some(r) = &c.vix_high_vol {

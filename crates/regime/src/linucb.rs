@@ -12,25 +12,31 @@
 //! factorization.
 
 use prudentia_core::traits::{ActionChoice, OnlinePolicy, Role, RoleError, RoleResult};
-use prudentia_core::validate::{check_finite, check_len, check_non_negative, check_positive};
+use prudentia_core::validate::{
+    check_elements, check_finite, check_len, check_non_negative, check_positive, check_shape, check_size,
+    MAX_DIM, MAX_ELEMENTS,
+};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RegimeError, RegimeResult};
 
-/// Configuration of [`LinUcb`].
+/// Configuration of [`LinUcb`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct LinUcbConfig {
-    /// Number of actions. Default 2; ≥ 1.
+    /// Number of actions. Default 2; in `1..=MAX_DIM` (65,536), and
+    /// `n_actions × dim²` at most `MAX_ELEMENTS` (2²⁸).
     pub n_actions: usize,
-    /// Context dimension d. Default 1; ≥ 1.
+    /// Context dimension d. Default 1; in `1..=MAX_DIM`.
     pub dim: usize,
-    /// Exploration weight α on the confidence width. Default 1; ≥ 0.
+    /// Exploration weight α on the confidence width. Default 1; in `[0, 1e150]`.
     pub alpha: f64,
-    /// Ridge λ: prior precision of θ (larger is more conservative). Default 1; > 0.
+    /// Ridge λ: prior precision of θ (larger is more conservative). Default 1; in
+    /// `[1e-150, 1e150]`.
     pub ridge: f64,
-    /// Prior mean θ₀ of every action's coefficients (length d), or empty for zeros.
-    /// Default empty.
+    /// Prior mean θ₀ of every action's coefficients (length d, `|θ₀|` and `|λθ₀|` at most
+    /// 1e150), or empty for zeros. Default empty.
     pub prior_mean: Vec<f64>,
 }
 
@@ -46,25 +52,62 @@ impl Default for LinUcbConfig {
     }
 }
 
+/// The largest exploration weight and ridge [`LinUcbConfig`] accepts (and the inverse of the
+/// smallest ridge): beyond it the prior precision or the scores overflow.
+pub const MAX_SCALE: f64 = 1e150;
+
 impl LinUcbConfig {
-    /// Checks every field.
+    /// Checks every field: sizes within their limits (typed [`CoreError::TooLarge`]),
+    /// α and λ finite and in range, the prior mean of length d and finite.
     pub fn validate(&self) -> Result<(), CoreError> {
         check_len("n_actions", self.n_actions, 1)?;
         check_len("dim", self.dim, 1)?;
+        check_size("n_actions", self.n_actions, MAX_DIM)?;
+        check_size("dim", self.dim, MAX_DIM)?;
+        check_elements(
+            "n_actions x dim x dim",
+            &[self.n_actions, self.dim, self.dim],
+            MAX_ELEMENTS,
+        )?;
         check_non_negative("alpha", self.alpha)?;
         check_positive("ridge", self.ridge)?;
+        for (field, v, lo) in [("alpha", self.alpha, 0.0), ("ridge", self.ridge, 1.0 / MAX_SCALE)] {
+            if !(lo..=MAX_SCALE).contains(&v) {
+                return Err(CoreError::OutOfRange {
+                    field,
+                    value: v,
+                    expected: "in [0, 1e150] (alpha) or [1e-150, 1e150] (ridge)",
+                });
+            }
+        }
         if !self.prior_mean.is_empty() {
-            prudentia_core::validate::check_shape("prior_mean", &[self.dim], &[self.prior_mean.len()])?;
+            check_shape("prior_mean", &[self.dim], &[self.prior_mean.len()])?;
             check_finite("prior_mean", &self.prior_mean)?;
+            for &m in &self.prior_mean {
+                if !(m.abs() <= MAX_SCALE && (self.ridge * m).abs() <= MAX_SCALE) {
+                    return Err(CoreError::OutOfRange {
+                        field: "prior_mean",
+                        value: m,
+                        expected: "|m| and |ridge * m| at most 1e150",
+                    });
+                }
+            }
         }
         Ok(())
     }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
 }
+prudentia_core::checked_serde!(LinUcbConfig, LinUcbConfig::check);
 
 /// Disjoint LinUCB (see the [module docs](self)).
 ///
-/// Deserializing a checkpoint validates it (configuration, state sizes, finite values), so a
-/// corrupted or mismatched checkpoint is an error at load time rather than a panic later.
+/// Deserializing a checkpoint validates it (configuration, state sizes, finite values, a
+/// positive diagonal of every `A⁻¹`, `θ̂ = A⁻¹b`), so a corrupted or mismatched checkpoint is
+/// an error at load time rather than a panic later. A rejected [`learn`](Self::learn)
+/// changes nothing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct LinUcb {
@@ -77,22 +120,7 @@ pub struct LinUcb {
     scratch: Vec<f64>,
 }
 
-// `remote = "Self"` turns the derives into inherent functions; the trait impls below call
-// them and check the state, so a checkpoint is validated when it is loaded.
-impl Serialize for LinUcb {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        LinUcb::serialize(self, serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for LinUcb {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut p = LinUcb::deserialize(deserializer)?;
-        p.check_state().map_err(serde::de::Error::custom)?;
-        p.scratch = vec![0.0; p.config.dim];
-        Ok(p)
-    }
-}
+prudentia_core::checked_serde!(LinUcb, LinUcb::check_state);
 
 /// Equality of the model state (scratch buffers excluded).
 impl PartialEq for LinUcb {
@@ -127,7 +155,7 @@ impl LinUcb {
             b,
             theta,
             counts: vec![0; k],
-            scratch: vec![0.0; d],
+            scratch: vec![0.0; d * d + 2 * d],
             config,
         })
     }
@@ -137,24 +165,71 @@ impl LinUcb {
         &self.config
     }
 
-    /// Configuration, state sizes and finite values (a loaded checkpoint must pass).
-    fn check_state(&self) -> Result<(), CoreError> {
+    /// Configuration, state sizes, finite values, a positive diagonal of every `A⁻¹` and
+    /// `θ̂ = A⁻¹b` (a loaded checkpoint must pass); rebuilds the scratch buffer.
+    fn check_state(&mut self) -> Result<(), CoreError> {
         self.config.validate()?;
         let (k, d) = (self.config.n_actions, self.config.dim);
-        let shape = prudentia_core::validate::check_shape;
-        shape("linucb.a_inv", &[k * d * d], &[self.a_inv.len()])?;
-        shape("linucb.b", &[k * d], &[self.b.len()])?;
-        shape("linucb.theta", &[k * d], &[self.theta.len()])?;
-        shape("linucb.counts", &[k], &[self.counts.len()])?;
+        check_shape("linucb.a_inv", &[k * d * d], &[self.a_inv.len()])?;
+        check_shape("linucb.b", &[k * d], &[self.b.len()])?;
+        check_shape("linucb.theta", &[k * d], &[self.theta.len()])?;
+        check_shape("linucb.counts", &[k], &[self.counts.len()])?;
         check_finite("linucb.a_inv", &self.a_inv)?;
         check_finite("linucb.b", &self.b)?;
-        check_finite("linucb.theta", &self.theta)
+        check_finite("linucb.theta", &self.theta)?;
+        if let Some(v) = self.b.iter().chain(&self.theta).find(|v| v.abs() > MAX_SCALE) {
+            return Err(CoreError::OutOfRange {
+                field: "linucb.b/theta",
+                value: *v,
+                expected: "|value| <= 1e150",
+            });
+        }
+        for a in 0..k {
+            let ai = &self.a_inv[a * d * d..(a + 1) * d * d];
+            for i in 0..d {
+                let v = ai[i * d + i];
+                let within = v > 0.0;
+                if !within {
+                    return Err(CoreError::OutOfRange {
+                        field: "linucb.a_inv",
+                        value: v,
+                        expected: "a positive diagonal (A⁻¹ is positive definite)",
+                    });
+                }
+            }
+            let b = &self.b[a * d..(a + 1) * d];
+            let th = &self.theta[a * d..(a + 1) * d];
+            for i in 0..d {
+                let row = &ai[i * d..(i + 1) * d];
+                let want: f64 = row.iter().zip(b).map(|(x, y)| x * y).sum();
+                let scale: f64 = row
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x * y).abs())
+                    .sum::<f64>()
+                    .max(1e-300);
+                let within = (th[i] - want).abs() <= 1e-6 * scale + 1e-12;
+                if !within {
+                    return Err(CoreError::OutOfRange {
+                        field: "linucb.theta",
+                        value: th[i],
+                        expected: "theta = A⁻¹ b",
+                    });
+                }
+            }
+        }
+        self.scratch = vec![0.0; d * d + 2 * d];
+        Ok(())
     }
 
-    /// Current coefficient estimate θ̂ of `action`.
-    pub fn theta(&self, action: usize) -> &[f64] {
+    /// Current coefficient estimate θ̂ of `action`; `None` for an action outside
+    /// `0..n_actions`.
+    pub fn theta(&self, action: usize) -> Option<&[f64]> {
         let d = self.config.dim;
-        &self.theta[action * d..(action + 1) * d]
+        if action >= self.config.n_actions {
+            return None;
+        }
+        self.theta.get(action * d..(action + 1) * d)
     }
 
     /// Times each action was updated.
@@ -168,7 +243,30 @@ impl LinUcb {
     }
 
     /// `(θ̂ᵀx, √(xᵀA⁻¹x))` of one action.
-    pub fn mean_and_width(&self, action: usize, context: &[f64]) -> (f64, f64) {
+    ///
+    /// # Errors
+    /// [`RegimeError::UnknownAction`] for an action outside `0..n_actions`;
+    /// [`CoreError::ShapeMismatch`] / [`CoreError::NonFinite`] for a context that is not `d`
+    /// finite values; [`CoreError::Numerical`] when the mean or width overflows (a context
+    /// of extreme magnitude).
+    pub fn mean_and_width(&self, action: usize, context: &[f64]) -> RegimeResult<(f64, f64)> {
+        if action >= self.config.n_actions {
+            return Err(RegimeError::UnknownAction {
+                action,
+                n_actions: self.config.n_actions,
+            });
+        }
+        self.check_context(context)?;
+        let (m, w) = self.mean_and_width_unchecked(action, context);
+        if m.is_finite() && w.is_finite() {
+            Ok((m, w))
+        } else {
+            Err(overflow("linucb score"))
+        }
+    }
+
+    /// [`mean_and_width`](Self::mean_and_width) for a checked action and context.
+    fn mean_and_width_unchecked(&self, action: usize, context: &[f64]) -> (f64, f64) {
         let d = self.config.dim;
         let th = &self.theta[action * d..(action + 1) * d];
         let ai = &self.a_inv[action * d * d..(action + 1) * d * d];
@@ -182,14 +280,18 @@ impl LinUcb {
         (mean, q.max(0.0).sqrt())
     }
 
-    /// Scores and choice (see [`OnlinePolicy::choose`]); errors are typed.
+    /// Scores and choice (see [`OnlinePolicy::choose`]); errors are typed, and a score
+    /// that overflows (a context of extreme magnitude) is [`CoreError::Numerical`].
     pub fn select(&self, context: &[f64], explore: bool) -> RegimeResult<ActionChoice> {
         self.check_context(context)?;
         let mut scores = Vec::with_capacity(self.config.n_actions);
         let mut best = 0;
         for a in 0..self.config.n_actions {
-            let (m, w) = self.mean_and_width(a, context);
+            let (m, w) = self.mean_and_width_unchecked(a, context);
             let s = if explore { m + self.config.alpha * w } else { m };
+            if !s.is_finite() {
+                return Err(overflow("linucb score"));
+            }
             if s > scores.get(best).copied().unwrap_or(f64::NEG_INFINITY) {
                 best = a;
             }
@@ -203,6 +305,12 @@ impl LinUcb {
     }
 
     /// Sherman–Morrison update of `action` with `(context, reward)`; O(d²).
+    ///
+    /// Everything is checked, and the new `A⁻¹`, `b` and `θ̂` computed, before any state
+    /// changes: an unknown action, a bad context or reward, or an update that would
+    /// overflow or push `b` or `θ̂` beyond `±1e150` ([`MAX_SCALE`]: a context or reward of
+    /// extreme magnitude, [`CoreError::Numerical`]) is an error that leaves the policy as it
+    /// was, so one absurd reward cannot blind the policy for good.
     pub fn learn(&mut self, context: &[f64], action: usize, reward: f64) -> RegimeResult<()> {
         if action >= self.config.n_actions {
             return Err(RegimeError::UnknownAction {
@@ -213,40 +321,63 @@ impl LinUcb {
         self.check_context(context)?;
         check_finite("reward", &[reward])?;
         let d = self.config.dim;
-        if self.scratch.len() != d {
-            self.scratch.resize(d, 0.0);
+        if self.scratch.len() != d * d + 2 * d {
+            self.scratch.resize(d * d + 2 * d, 0.0);
         }
-        let ai = &mut self.a_inv[action * d * d..(action + 1) * d * d];
+        let (new_ai, rest) = self.scratch.split_at_mut(d * d);
+        let (u, new_b) = rest.split_at_mut(d);
+        let ai = &self.a_inv[action * d * d..(action + 1) * d * d];
         // u = A⁻¹x
         for i in 0..d {
-            self.scratch[i] = ai[i * d..(i + 1) * d]
+            u[i] = ai[i * d..(i + 1) * d]
                 .iter()
                 .zip(context)
                 .map(|(a, x)| a * x)
                 .sum();
         }
-        let denom = 1.0 + context.iter().zip(&self.scratch).map(|(x, u)| x * u).sum::<f64>();
+        let denom = 1.0 + context.iter().zip(u.iter()).map(|(x, v)| x * v).sum::<f64>();
+        if !(denom.is_finite() && denom >= 1.0 - 1e-12) {
+            return Err(overflow("linucb update"));
+        }
         for i in 0..d {
-            let ui = self.scratch[i] / denom;
+            let ui = u[i] / denom;
             for j in 0..d {
-                ai[i * d + j] -= ui * self.scratch[j];
+                new_ai[i * d + j] = ai[i * d + j] - ui * u[j];
             }
         }
-        let b = &mut self.b[action * d..(action + 1) * d];
-        for (bi, x) in b.iter_mut().zip(context) {
-            *bi += reward * x;
+        let b = &self.b[action * d..(action + 1) * d];
+        for ((nb, bi), x) in new_b.iter_mut().zip(b).zip(context) {
+            *nb = bi + reward * x;
         }
-        let th = &mut self.theta[action * d..(action + 1) * d];
+        let mut ok = new_ai.iter().all(|v| v.is_finite()) && new_b.iter().all(|v| v.abs() <= MAX_SCALE);
+        ok &= (0..d).all(|i| new_ai[i * d + i] > 0.0);
+        // θ̂ = A⁻¹b, checked before anything is written
         for i in 0..d {
-            th[i] = ai[i * d..(i + 1) * d]
+            let t: f64 = new_ai[i * d..(i + 1) * d]
                 .iter()
-                .zip(b.iter())
+                .zip(new_b.iter())
                 .map(|(a, v)| a * v)
                 .sum();
+            ok &= t.abs() <= MAX_SCALE;
+            u[i] = t;
         }
-        self.counts[action] += 1;
+        if !ok {
+            return Err(overflow("linucb update"));
+        }
+        self.a_inv[action * d * d..(action + 1) * d * d].copy_from_slice(new_ai);
+        self.b[action * d..(action + 1) * d].copy_from_slice(new_b);
+        self.theta[action * d..(action + 1) * d].copy_from_slice(u);
+        self.counts[action] = self.counts[action].saturating_add(1);
         Ok(())
     }
+}
+
+fn overflow(operation: &'static str) -> RegimeError {
+    CoreError::Numerical {
+        operation,
+        detail: "the result overflows: a context or reward of extreme magnitude",
+    }
+    .into()
 }
 
 fn role(e: RegimeError) -> RoleError {
@@ -300,11 +431,11 @@ mod tests {
             (a[1][1] * b[0] - a[0][1] * b[1]) / det,
             (a[0][0] * b[1] - a[1][0] * b[0]) / det,
         ];
-        assert!((p.theta(0)[0] - th[0]).abs() < 1e-12);
-        assert!((p.theta(0)[1] - th[1]).abs() < 1e-12);
+        assert!((p.theta(0).unwrap()[0] - th[0]).abs() < 1e-12);
+        assert!((p.theta(0).unwrap()[1] - th[1]).abs() < 1e-12);
         let x = [0.3, 0.9];
         let q = (a[1][1] * x[0] * x[0] - 2.0 * a[0][1] * x[0] * x[1] + a[0][0] * x[1] * x[1]) / det;
-        assert!((p.mean_and_width(0, &x).1 - q.sqrt()).abs() < 1e-12);
+        assert!((p.mean_and_width(0, &x).unwrap().1 - q.sqrt()).abs() < 1e-12);
     }
 
     #[test]

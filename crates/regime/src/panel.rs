@@ -50,7 +50,7 @@
 //! # Ok(()) }
 //! ```
 
-use prudentia_core::validate::check_finite;
+use prudentia_core::validate::{check_finite, check_size, MAX_DIM};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
@@ -59,24 +59,32 @@ use crate::RegimeResult;
 
 /// Turns one day's cross-section of returns into `[log dispersion, equal-weight return]`,
 /// the two features [`market_panel_config`] models. Holds its output buffer, so
-/// [`compute`](Self::compute) does not allocate.
+/// [`compute`](Self::compute) does not allocate. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PanelFeatures {
     n_assets: usize,
     out: [f64; 2],
 }
+prudentia_core::checked_serde!(PanelFeatures, PanelFeatures::check);
 
 impl PanelFeatures {
     /// Features for a panel of `n_assets` returns per day.
     ///
     /// # Errors
-    /// [`CoreError::OutOfRange`] when `n_assets < 2` (one asset has no dispersion).
+    /// [`CoreError::OutOfRange`] when `n_assets < 2` (one asset has no dispersion),
+    /// [`CoreError::TooLarge`] beyond `MAX_DIM` (65,536).
     pub fn new(n_assets: usize) -> RegimeResult<Self> {
         check_assets(n_assets)?;
         Ok(Self {
             n_assets,
             out: [0.0; 2],
         })
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        check_assets(self.n_assets)?;
+        check_finite("panel.out", &self.out)
     }
 
     /// Number of assets per day.
@@ -102,8 +110,19 @@ impl PanelFeatures {
         }
         check_finite("panel.returns", returns)?;
         let n = returns.len() as f64;
-        let mean = returns.iter().sum::<f64>() / n;
-        let ss = returns.iter().map(|r| (r - mean) * (r - mean)).sum::<f64>();
+        // returns beyond 1e±100 are rescaled by their largest magnitude so that squares
+        // neither overflow nor underflow: ln s = ln scale + ln s(r / scale)
+        let big = returns.iter().fold(0.0_f64, |m, r| m.max(r.abs()));
+        let scale = if big > 1e100 || (big > 0.0 && big < 1e-100) {
+            big
+        } else {
+            1.0
+        };
+        let mean_scaled = returns.iter().map(|r| r / scale).sum::<f64>() / n;
+        let ss = returns
+            .iter()
+            .map(|r| (r / scale - mean_scaled) * (r / scale - mean_scaled))
+            .sum::<f64>();
         let var = ss / (n - 1.0);
         if !(var > 0.0 && var.is_finite()) {
             return Err(CoreError::OutOfRange {
@@ -113,7 +132,7 @@ impl PanelFeatures {
             }
             .into());
         }
-        self.out = [0.5 * var.ln(), mean];
+        self.out = [0.5 * var.ln() + scale.ln(), mean_scaled * scale];
         Ok(&self.out)
     }
 }
@@ -154,7 +173,7 @@ fn check_assets(n_assets: usize) -> Result<(), CoreError> {
             expected: ">= 2",
         });
     }
-    Ok(())
+    check_size("panel.n_assets", n_assets, MAX_DIM)
 }
 
 #[cfg(test)]

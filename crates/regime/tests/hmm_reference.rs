@@ -210,3 +210,130 @@ fn seeded_restart_values_are_stable() {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 }
+
+// ---- issue #22 (reliability) regressions ----
+
+fn two_state_model() -> GaussianHmm {
+    GaussianHmm::new(HmmParams {
+        start: vec![0.5, 0.5],
+        transition: vec![0.98, 0.02, 0.02, 0.98],
+        means: vec![0.0, 5.0],
+        variances: vec![1.0, 1.0],
+    })
+    .unwrap()
+}
+
+#[test]
+fn filter_survives_one_extreme_value_and_still_follows_the_state() {
+    for extreme in [1e300, -1e300, f64::MAX, f64::MIN] {
+        let m = two_state_model();
+        let mut f = m.filter();
+        for t in 0..50 {
+            let _ = f.update(0.1 * ((t * 7) as f64).sin()).unwrap();
+        }
+        let before = f.clone();
+        assert!(f.update(extreme).is_err(), "{extreme:e} accepted");
+        assert_eq!(f, before, "a rejected value changed the filter");
+        let mut switched = false;
+        for t in 0..50 {
+            let p = f.update(5.0 + 0.1 * ((t * 7) as f64).sin()).unwrap().to_vec();
+            assert!(p.iter().all(|v| v.is_finite()));
+            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            switched |= f.most_likely() == 1;
+        }
+        assert!(switched, "the filter is blind after {extreme:e}");
+        assert!(f.log_likelihood().is_finite());
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(
+            serde_json::from_str::<prudentia_regime::hmm::HmmFilter>(&json).unwrap(),
+            f
+        );
+    }
+    // an observation with zero predicted probability under the most likely emission still
+    // updates (log-space weights), where the shifted emissions used to underflow to 0/0
+    let m = GaussianHmm::new(HmmParams {
+        start: vec![1.0, 0.0],
+        transition: vec![1.0, 0.0, 0.0, 1.0],
+        means: vec![0.0, 1e3],
+        variances: vec![1.0, 1.0],
+    })
+    .unwrap();
+    let mut f = m.filter();
+    let p = f.update(1e3).unwrap().to_vec();
+    assert_eq!(p, vec![1.0, 0.0]);
+    assert!(f.log_likelihood().is_finite());
+}
+
+#[test]
+fn fit_and_decoding_on_extreme_or_constant_data_are_finite_or_typed() {
+    let x = synthetic();
+    let cfg = GaussianHmmConfig {
+        restarts: 2,
+        ..Default::default()
+    };
+    let base = cfg.fit(&x).unwrap();
+    for scale in [1e150, 1e-150] {
+        let y: Vec<f64> = x.iter().map(|v| v * scale).collect();
+        let fit = cfg.fit(&y).unwrap();
+        assert!(fit.log_likelihood.is_finite() && fit.bic.is_finite());
+        for (a, b) in fit.model.params().means.iter().zip(&base.model.params().means) {
+            assert!((a / scale - b).abs() < 1e-6 * b.abs().max(1.0), "{a} vs {b}");
+        }
+        assert!(fit
+            .model
+            .params()
+            .variances
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0));
+        let (path, score) = fit.model.viterbi(&y).unwrap();
+        assert_eq!(path.len(), y.len());
+        assert!(score.is_finite());
+    }
+    for c in [0.0, 3.5, 1e300] {
+        match cfg.fit(&[c; 64]) {
+            Ok(fit) => {
+                assert!(fit.log_likelihood.is_finite() && fit.bic.is_finite());
+                assert!(fit.model.params().means.iter().all(|m| m.is_finite()));
+                assert!(fit.model.log_likelihood(&[c; 64]).unwrap().is_finite());
+            }
+            Err(e) => assert!(matches!(e, prudentia_regime::RegimeError::Core(_)), "{e}"),
+        }
+    }
+    // data far outside a fitted model's scale: typed errors, never an Ok holding NaN/inf
+    let m = base.model;
+    let far = vec![1e300; 10];
+    assert!(m.log_likelihood(&far).is_err());
+    assert!(m.viterbi(&far).is_err());
+    assert!(m.smoothed(&far).is_err());
+    assert!(m.bic(&far).is_err());
+}
+
+#[test]
+fn absurd_hmm_sizes_are_too_large() {
+    use prudentia_core::CoreError;
+    use prudentia_regime::RegimeError;
+    let too_large = |r: Result<(), CoreError>| matches!(r, Err(CoreError::TooLarge { .. }));
+    for k in [usize::MAX, 1 << 40, 1 << 20] {
+        let cfg = GaussianHmmConfig {
+            n_states: k,
+            ..Default::default()
+        };
+        assert!(too_large(cfg.validate()), "{k}");
+    }
+    let cfg = GaussianHmmConfig {
+        max_iterations: 1 << 40,
+        ..Default::default()
+    };
+    assert!(too_large(cfg.validate()));
+    let cfg = GaussianHmmConfig {
+        restarts: usize::MAX,
+        ..Default::default()
+    };
+    assert!(too_large(cfg.validate()));
+    // a range of state counts is checked before any fit runs
+    let x = synthetic();
+    assert!(matches!(
+        select_n_states(&x, 1..=usize::MAX, &GaussianHmmConfig::default()),
+        Err(RegimeError::Core(CoreError::TooLarge { .. }))
+    ));
+}

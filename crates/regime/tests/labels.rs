@@ -183,3 +183,54 @@ fn a_stale_indicator_stops_asserting_its_label() {
     let lab = l.observe(&IndicatorObservation::default()).unwrap();
     assert_eq!(lab.volatility, RegimeLabel::LOW_VOL);
 }
+
+// ---- issue #22 (reliability) regressions ----
+
+#[test]
+fn extreme_values_are_rejected_without_change_and_sums_stay_finite() {
+    let mut l = labeler(LabelerConfig::default());
+    for t in 0..100 {
+        let _ = l
+            .observe(&IndicatorObservation {
+                index_return: Some(0.01 * ((t * 7) as f64).sin()),
+                volume: Some(1e6),
+                vix: Some(15.0),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let before = l.clone();
+    for obs in [
+        IndicatorObservation {
+            index_return: Some(1e300),
+            ..Default::default()
+        },
+        IndicatorObservation {
+            index_return: Some(f64::MAX),
+            ..Default::default()
+        },
+        IndicatorObservation {
+            volume: Some(f64::MAX),
+            ..Default::default()
+        },
+    ] {
+        assert!(l.observe(&obs).is_err(), "{obs:?}");
+        assert_eq!(l, before);
+    }
+    // its own checkpoint reloads (no infinite running sum was stored)
+    let json = serde_json::to_string(&l).unwrap();
+    assert_eq!(serde_json::from_str::<RegimeLabeler>(&json).unwrap(), l);
+    // absurd windows are typed errors, not capacity-overflow panics
+    for w in [usize::MAX, 1 << 40] {
+        let cfg = LabelerConfig {
+            realized_vol_window: w,
+            ..Default::default()
+        };
+        assert!(matches!(
+            RegimeLabeler::new(cfg),
+            Err(prudentia_regime::RegimeError::Core(
+                prudentia_core::CoreError::TooLarge { .. }
+            ))
+        ));
+    }
+}

@@ -402,3 +402,242 @@ fn panel_detector_inputs_holds_and_checkpoints() {
     assert!(d.step(&bad).is_err());
     assert_eq!(d, snapshot_before_error);
 }
+
+// ---- issue #22 (reliability) regressions ----
+
+/// A level shift of `+4` at `shift` on the deterministic wave noise.
+fn shifted(n: usize, shift: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| 0.5 * ((i * 13) as f64 * 0.37).sin() + if i < shift { 0.0 } else { 4.0 })
+        .collect()
+}
+
+#[test]
+fn linucb_accessors_are_checked_not_panicking() {
+    let mut p = LinUcb::new(LinUcbConfig {
+        n_actions: 2,
+        dim: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    p.learn(&[1.0, 0.5], 1, 0.3).unwrap();
+    assert_eq!(p.theta(1).map(<[f64]>::len), Some(2));
+    assert!(p.theta(2).is_none());
+    assert!(p.theta(usize::MAX).is_none());
+    assert!(matches!(
+        p.mean_and_width(2, &[1.0, 0.5]),
+        Err(RegimeError::UnknownAction {
+            action: 2,
+            n_actions: 2
+        })
+    ));
+    assert!(matches!(
+        p.mean_and_width(0, &[1.0]),
+        Err(RegimeError::Core(CoreError::ShapeMismatch { .. }))
+    ));
+    assert!(p.mean_and_width(0, &[f64::NAN, 1.0]).is_err());
+    let (m, w) = p.mean_and_width(1, &[1.0, 0.5]).unwrap();
+    assert!(m.is_finite() && w > 0.0);
+}
+
+#[test]
+fn linucb_extreme_updates_are_rejected_without_change_and_sizes_are_capped() {
+    let mut p = LinUcb::new(LinUcbConfig {
+        n_actions: 2,
+        dim: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    p.learn(&[1.0, 0.5], 0, 0.3).unwrap();
+    let before = p.clone();
+    for (x, r) in [
+        ([1e300, 1.0], 1.0),
+        ([1.0, 1.0], f64::MAX),
+        ([f64::MAX, f64::MAX], 0.0),
+    ] {
+        assert!(p.learn(&x, 0, r).is_err(), "{x:?} {r}");
+        assert_eq!(p, before);
+    }
+    // scores that overflow are errors, not infinite Ok scores
+    assert!(p.select(&[1e300, 1e300], true).is_err());
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(serde_json::from_str::<LinUcb>(&json).is_ok());
+    for (k, d) in [(usize::MAX, 1), (1, usize::MAX), (1 << 40, 2), (1 << 10, 1 << 10)] {
+        assert!(matches!(
+            LinUcb::new(LinUcbConfig {
+                n_actions: k,
+                dim: d,
+                ..Default::default()
+            }),
+            Err(RegimeError::Core(CoreError::TooLarge { .. }))
+        ));
+    }
+}
+
+#[test]
+fn bocpd_survives_one_extreme_value_and_still_finds_a_later_change() {
+    let x = shifted(400, 250);
+    for extreme in [1e300, -1e300, f64::MAX, 1e155] {
+        let mut d = Bocpd::new(BocpdConfig::default()).unwrap();
+        for &v in &x[..100] {
+            let _ = d.update_scalar(v).unwrap();
+        }
+        let before = d.clone();
+        assert!(matches!(
+            d.update_scalar(extreme),
+            Err(RegimeError::Core(CoreError::Numerical { .. }))
+        ));
+        assert_eq!(d, before, "a rejected observation changed the detector");
+        let mut found = false;
+        for &v in &x[100..] {
+            let s = d.update_scalar(v).unwrap();
+            let total: f64 = d.run_length_posterior().map(|(_, p)| p).sum();
+            assert!((total - 1.0).abs() < 1e-9);
+            assert!(d.run_length_posterior().all(|(_, p)| p.is_finite()));
+            found |= s.changed && (250..265).contains(&s.index);
+        }
+        assert!(found, "the shift at 250 was not found after {extreme:e}");
+    }
+    // a large value that the statistics can hold is a change, and the detector goes on
+    let mut d = Bocpd::new(BocpdConfig::default()).unwrap();
+    let mut x = shifted(400, 250);
+    x[100] = 1e100;
+    let mut signals = Vec::new();
+    for &v in &x {
+        let s = d.update_scalar(v).unwrap();
+        assert!(s.change_probability.is_finite() && s.log_evidence.is_finite());
+        if s.changed {
+            signals.push(s.index);
+        }
+    }
+    assert!(signals.iter().any(|&t| (250..265).contains(&t)), "{signals:?}");
+    let json = serde_json::to_string(&d).unwrap();
+    assert_eq!(serde_json::from_str::<Bocpd>(&json).unwrap(), d);
+}
+
+#[test]
+fn bocpd_absurd_sizes_are_too_large_and_tampered_posteriors_do_not_load() {
+    for cfg in [
+        BocpdConfig {
+            truncation: Truncation {
+                min_probability: 1e-8,
+                max_run_lengths: usize::MAX,
+            },
+            ..Default::default()
+        },
+        BocpdConfig {
+            hazard: Hazard::Table {
+                probabilities: vec![0.01; (1 << 24) + 1],
+            },
+            ..Default::default()
+        },
+        {
+            let mut c = BocpdConfig::default();
+            c.detection.window = 1 << 40;
+            c
+        },
+    ] {
+        assert!(matches!(
+            Bocpd::new(cfg),
+            Err(RegimeError::Core(CoreError::TooLarge { .. }))
+        ));
+    }
+    let mut d = Bocpd::new(BocpdConfig::default()).unwrap();
+    for &v in &wave(300) {
+        let _ = d.update_scalar(v).unwrap();
+    }
+    let json = serde_json::to_string(&d).unwrap();
+    let tamper = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        f(&mut v);
+        serde_json::from_value::<Bocpd>(v)
+    };
+    assert!(tamper(&|_| {}).is_ok());
+    // a posterior that does not sum to one
+    assert!(tamper(&|v| v["log_probs"][0] = serde_json::json!(0.0)).is_err());
+    // run lengths longer than the series, or out of order
+    assert!(tamper(&|v| v["run_lengths"][0] = serde_json::json!(1u64 << 40)).is_err());
+    assert!(tamper(&|v| v["t"] = serde_json::json!(3)).is_err());
+    // statistics the prior cannot lead to (a negative rate gives NaN densities)
+    assert!(tamper(&|v| v["stats"][3] = serde_json::json!(-1.0)).is_err());
+    assert!(tamper(&|v| v["config"]["truncation"]["max_run_lengths"] = serde_json::json!(u64::MAX)).is_err());
+}
+
+#[test]
+fn evaluation_never_allocates_from_the_series_length_and_saturates() {
+    use prudentia_regime::eval::evaluate_detections;
+    let r = evaluate_detections(&[0, 0, 5], &[1, usize::MAX], usize::MAX, usize::MAX);
+    assert_eq!(r.change_points, 3);
+    assert_eq!(r.detections, 2);
+    assert!(r.true_positives + r.false_alarms == r.detections);
+    let r = evaluate_detections(&[100], &[103], 1 << 40, 10);
+    assert_eq!(r.stable_observations, (1 << 40) - 11);
+    assert_eq!(r.delays, vec![3]);
+}
+
+#[test]
+fn panel_features_rescale_extreme_returns() {
+    use prudentia_regime::panel::PanelFeatures;
+    let mut f = PanelFeatures::new(3).unwrap();
+    let base = f.compute(&[0.01, -0.02, 0.03]).unwrap().to_vec();
+    for scale in [1e250, 1e-250] {
+        let out = f
+            .compute(&[0.01 * scale, -0.02 * scale, 0.03 * scale])
+            .unwrap()
+            .to_vec();
+        assert!((out[0] - (base[0] + scale.ln())).abs() < 1e-9, "{out:?}");
+        assert!((out[1] / scale - base[1]).abs() < 1e-12);
+    }
+    assert!(f
+        .compute(&[f64::MAX, -f64::MAX, 0.0])
+        .unwrap()
+        .iter()
+        .all(|v| v.is_finite()));
+    assert!(matches!(
+        PanelFeatures::new(usize::MAX),
+        Err(RegimeError::Core(CoreError::TooLarge { .. }))
+    ));
+}
+
+#[test]
+fn conditional_and_detector_checkpoints_are_checked_on_load() {
+    let lin = LinUcb::new(LinUcbConfig {
+        n_actions: 2,
+        dim: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut p = RegimeConditionalPolicy::new(ConditionalPolicyConfig::default(), lin).unwrap();
+    let _ = p.observe_regime(&RegimeState::certain(RegimeLabel::RISK_ON));
+    let json = serde_json::to_string(&p).unwrap();
+    let load = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        f(&mut v);
+        serde_json::from_value::<RegimeConditionalPolicy<LinUcb>>(v)
+    };
+    assert!(load(&|_| {}).is_ok());
+    // the current regime without a head would fail every decision
+    assert!(load(&|v| v["heads"] = serde_json::json!({})).is_err());
+    // a freeze longer than configured
+    assert!(load(&|v| v["frozen_remaining"] = serde_json::json!(1u64 << 40)).is_err());
+    assert!(RegimeConditionalPolicy::new(
+        ConditionalPolicyConfig {
+            freeze_decisions: usize::MAX,
+            ..Default::default()
+        },
+        LinUcb::new(LinUcbConfig::default()).unwrap()
+    )
+    .is_err());
+
+    let d = MarketRegimeDetector::new(MarketRegimeDetectorConfig::default()).unwrap();
+    let json = serde_json::to_string(&d).unwrap();
+    let load = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        f(&mut v);
+        serde_json::from_value::<MarketRegimeDetector>(v)
+    };
+    assert!(load(&|_| {}).is_ok());
+    assert!(load(&|v| v["last_price"] = serde_json::json!(-1.0)).is_err());
+    // a BOCPD state from another configuration
+    assert!(load(&|v| v["config"]["bocpd"]["detection"]["window"] = serde_json::json!(3)).is_err());
+}
