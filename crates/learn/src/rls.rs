@@ -140,7 +140,9 @@ pub struct RlsStep {
 }
 
 /// A recursive least-squares model (see the [module docs](self)). Deserialization validates
-/// it (sizes, finite values, a symmetric `P` with a positive diagonal within the trace cap).
+/// it (sizes, finite values, a symmetric `P` with a positive diagonal within the trace cap:
+/// the invariants every update keeps; full positive definiteness can be lost to rounding
+/// after extreme inputs such as 1e150, and then an update with `xᵀPx ≤ 0` is refused).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct RecursiveLeastSquares {
