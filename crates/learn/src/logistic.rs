@@ -6,8 +6,13 @@
 //! `(XᵀVX + λD) δ = Xᵀ W (y − p) − λDβ` with `V = diag(wᵢ pᵢ(1 − pᵢ))` by Cholesky
 //! (McCullagh & Nelder 1989, *Generalized Linear Models*, §4.4) and backtracks until the
 //! objective rises (Armijo). It stops when the largest step is below
-//! `tolerance · (1 + max|β|)` ([`Status::Converged`]), at the iteration limit
-//! ([`Status::IterationLimit`]), or on a numerical failure ([`Status::Numerical`]).
+//! `tolerance · (1 + max|β|)` ([`Status::Converged`]); when the predicted gain falls below
+//! the rounding error of the objective with a step already below `√tolerance`, twice in a
+//! row — a nearly
+//! collinear design, whose steps keep oscillating at `cond(H) · ε` — it stops with
+//! [`Status::ReducedAccuracy`]; otherwise at the iteration limit ([`Status::IterationLimit`])
+//! or on a numerical failure ([`Status::Numerical`]: a Hessian that lost definiteness
+//! without separation, a non-finite step, a line search without ascent).
 //!
 //! **Separation.** Without a penalty, if some direction `d` has `xᵢᵀd ≥ 0` for every
 //! `yᵢ = 1` and `xᵢᵀd ≤ 0` for every `yᵢ = 0`, strictly for some, the likelihood rises
@@ -354,6 +359,15 @@ impl Problem<'_> {
             .sum()
     }
 
+    /// `Σ |wᵢ ℓᵢ|`, the scale of the objective's rounding error.
+    fn abs_sum(&self, eta: &[f64]) -> f64 {
+        eta.iter()
+            .zip(&self.y)
+            .zip(&self.w)
+            .map(|((&e, &y), &w)| (w * (y * e - softplus(e))).abs())
+            .sum()
+    }
+
     fn objective(&self, eta: &[f64], beta: &[f64]) -> f64 {
         self.loglik(eta)
             - 0.5
@@ -454,6 +468,7 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
         iterations: config.max_iterations,
     };
     let mut iterations = 0;
+    let mut stalls = 0usize;
     while iterations < config.max_iterations {
         iterations += 1;
         for i in 0..n {
@@ -511,10 +526,44 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
             break;
         }
         let decrement: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
-        // backtracking line search (Armijo)
+        // stalled: the predicted gain is below the rounding of the objective, and the step is
+        // within √tolerance, in two successive iterations; typical of a nearly collinear design, whose steps keep
+        // oscillating at cond(H) · ε
+        let f_rounding = 8.0 * f64::EPSILON * (prob.abs_sum(&eta) + 1.0);
+        let stalled = 0.5 * decrement <= f_rounding && smax <= config.tolerance.sqrt() * (1.0 + bmax);
+        stalls = if stalled { stalls + 1 } else { 0 };
+        // twice in a row: a well-conditioned fit converges on the next step instead
+        if stalls >= 2 {
+            status = Status::ReducedAccuracy {
+                reason: format!(
+                    "Newton stalled at the rounding level of the log-likelihood with a relative \
+                     step of {:.1e} (1 - R² of column {} on the others: {:.1e})",
+                    smax / (1.0 + bmax),
+                    chol.worst_column,
+                    chol.min_relative_pivot
+                ),
+            };
+            break;
+        }
+        // backtracking line search (Armijo); below the objective's rounding level the
+        // comparison is noise and the full Newton step is taken (the quadratic phase)
         let mut t = 1.0;
         let mut accepted = false;
+        if stalled {
+            for j in 0..k {
+                trial[j] = beta[j] + step[j];
+            }
+            z_mul(&d.z, &trial, &mut trial_eta);
+            let ft = prob.objective(&trial_eta, &trial);
+            if ft.is_finite() {
+                accepted = true;
+                f = ft;
+            }
+        }
         for _ in 0..60 {
+            if accepted {
+                break;
+            }
             for j in 0..k {
                 trial[j] = beta[j] + t * step[j];
             }

@@ -78,23 +78,50 @@ fn logistic_quasi_separation() {
     );
 }
 
+/// Two nearly collinear columns (`x₂ = x₁ + 1e-5 u`, so `1 − R² ≈ 1e-10`).
+fn near_collinear(n: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
+    let (x1, y) = noisy(n, seed);
+    let x = Array2::from_shape_fn((n, 2), |(i, j)| {
+        if j == 0 {
+            x1[[i, 0]]
+        } else {
+            x1[[i, 0]] + 1e-5 * x1[[i, 1]]
+        }
+    });
+    (x, y)
+}
+
+#[test]
+fn logistic_reduced_accuracy() {
+    // Newton's steps oscillate at cond(H)·ε above the 1e-10 tolerance while the predicted
+    // gain is below the rounding of the log-likelihood: reported, not looped to the limit
+    let (x, y) = near_collinear(200, 17);
+    let m = LogisticRegressionConfig::default()
+        .fit(&BinaryData::new(x.view(), y.view()))
+        .unwrap();
+    assert!(
+        matches!(m.status(), Status::ReducedAccuracy { .. }),
+        "{}",
+        m.status()
+    );
+    assert!(m.iterations() < 20);
+}
+
 #[test]
 fn logistic_numerical_failure() {
-    // Extreme weights: after the first step the weighted Hessian of the light observations
-    // underflows relative to the heavy one, which alone cannot identify two coefficients.
-    let x = array![[1.0], [-1.0], [2.0], [-2.0], [0.5]];
-    let y = array![1.0, 1.0, 0.0, 0.0, 1.0];
-    let w = array![1.0, 1e-300, 1e-300, 1e-300, 1e-300];
-    let r = LogisticRegressionConfig::default().fit(&BinaryData::new(x.view(), y.view()).weighted(w.view()));
-    eprintln!("numerical case: {:?}", r.as_ref().map(|m| m.status()));
-    match r {
-        Ok(m) => assert!(
-            matches!(m.status(), Status::Numerical { .. }),
-            "status {}",
-            m.status()
-        ),
-        Err(e) => assert!(matches!(e, LearnError::Collinear { .. }), "{e}"),
+    // The near-collinear design with weights 1e-200 on two observations in three: as the
+    // heavy observations are fitted, their Hessian weights p(1 − p) fade and the Hessian
+    // that remains is numerically singular (1 − R² below 1e-13) without any separation.
+    let (x, y) = near_collinear(20, 9);
+    let w = Array1::from_shape_fn(20, |i| if i % 3 == 0 { 1.0 } else { 1e-200 });
+    let m = LogisticRegressionConfig::default()
+        .fit(&BinaryData::new(x.view(), y.view()).weighted(w.view()))
+        .unwrap();
+    match m.status() {
+        Status::Numerical { message } => assert!(message.contains("Hessian"), "{message}"),
+        other => panic!("expected a numerical failure, got {other}"),
     }
+    assert!(m.coefficients().iter().all(|b| b.is_finite()));
 }
 
 #[test]
