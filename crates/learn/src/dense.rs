@@ -5,7 +5,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, Par};
+use faer::{Accum, Mat, MatRef, Par};
 use ndarray::{ArrayView1, ArrayView2};
 
 /// `2^floor(log2 m)` for finite `m > 0`, else 1: an exact (power-of-two) scale that brings
@@ -25,17 +25,75 @@ pub(crate) fn pow2_scale(m: f64) -> f64 {
     }
 }
 
-/// The design `Z = R X S⁻¹` (column-major), with `R = diag(√(wᵢ / max w))` the row weights
-/// and `S = diag(sⱼ)` power-of-two column scales putting every column's largest entry in
-/// `[1, 2)`; an intercept is column 0. The response is `ỹ = R y / s_y`. A coefficient of
-/// the scaled problem maps back as `βⱼ = β̃ⱼ · s_y / sⱼ`, exactly as far as `f64` allows.
+/// The design `Z = X S⁻¹` (column-major, materialized: the logistic fit re-weights it every
+/// iteration), with `S = diag(sⱼ)` power-of-two column scales putting every column's largest
+/// entry in `[1, 2)`; an intercept is column 0. A coefficient of the scaled problem maps back
+/// as `βⱼ = β̃ⱼ / sⱼ`, exactly as far as `f64` allows.
 pub(crate) struct Design {
     /// n × k scaled design.
     pub z: Mat<f64>,
+    /// Column scales `sⱼ` (k).
+    pub col_scale: Vec<f64>,
+}
+
+impl Design {
+    /// Builds the design from a validated (finite) `x`.
+    pub(crate) fn new(x: ArrayView2<'_, f64>, intercept: bool) -> Self {
+        let b = BlockDesign::new(x, ndarray::ArrayView1::from(&[][..]), None, intercept);
+        let (n, k) = (b.n, b.k());
+        let mut z = Mat::<f64>::zeros(n, k);
+        b.for_blocks(|i0, i1, blk| {
+            let m = i1 - i0;
+            for j in 0..k {
+                z.col_as_slice_mut(j)[i0..i1].copy_from_slice(&blk[j * m..(j + 1) * m]);
+            }
+        });
+        Design {
+            z,
+            col_scale: b.col_scale,
+        }
+    }
+
+    /// `diag(f) Z`, column by column.
+    pub(crate) fn rows_scaled(&self, f: &[f64]) -> Mat<f64> {
+        let (n, k) = (self.z.nrows(), self.z.ncols());
+        let mut u = Mat::<f64>::zeros(n, k);
+        for j in 0..k {
+            for ((o, &zv), &fv) in u
+                .col_as_slice_mut(j)
+                .iter_mut()
+                .zip(self.z.col_as_slice(j))
+                .zip(f)
+            {
+                *o = zv * fv;
+            }
+        }
+        u
+    }
+
+    pub(crate) fn k(&self) -> usize {
+        self.z.ncols()
+    }
+}
+
+/// Rows per block of [`BlockDesign`]: a 500 × k block stays in cache, and its column stride
+/// (4000 bytes) is not a multiple of 4 KiB, which would alias every column of a row to one
+/// cache set while the block is filled row by row.
+const BLOCK: usize = 500;
+
+/// The same equilibrated design as [`Design`], never materialized: every pass rebuilds it
+/// block by block (500 rows at a time, in a reused buffer) from the caller's rows, so a fit
+/// streams over `x` a few times instead of allocating and page-faulting an `n × k` copy.
+pub(crate) struct BlockDesign<'a> {
+    xs: std::borrow::Cow<'a, [f64]>,
+    n: usize,
+    p: usize,
+    intercept: bool,
     /// Scaled response (n).
     pub y: Vec<f64>,
     /// Column scales `sⱼ` (k).
     pub col_scale: Vec<f64>,
+    inv_scale: Vec<Option<f64>>,
     /// Response scale `s_y`.
     pub y_scale: f64,
     /// Row weights `√(wᵢ / max w)` when weighted.
@@ -44,17 +102,17 @@ pub(crate) struct Design {
     pub max_weight: f64,
 }
 
-impl Design {
-    /// Builds the design from validated (finite, shape-checked) inputs; weights must be
-    /// finite and > 0.
+impl<'a> BlockDesign<'a> {
+    /// As [`Design::new`].
     pub(crate) fn new(
-        x: ArrayView2<'_, f64>,
+        x: ArrayView2<'a, f64>,
         y: ArrayView1<'_, f64>,
         weights: Option<ArrayView1<'_, f64>>,
         intercept: bool,
     ) -> Self {
         let (n, p) = x.dim();
         let k = p + usize::from(intercept);
+        let off = usize::from(intercept);
         let (row_weight, max_weight) = match weights {
             Some(w) => {
                 let wmax = w.iter().fold(0.0f64, |a, &b| a.max(b));
@@ -65,40 +123,40 @@ impl Design {
             }
             None => (None, 1.0),
         };
+        let xs: std::borrow::Cow<'a, [f64]> = match x.to_slice() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(x.iter().copied().collect()),
+        };
         let r = |i: usize| row_weight.as_ref().map_or(1.0, |rw| rw[i]);
-        let mut z = Mat::<f64>::zeros(n, k);
-        let mut col_scale = vec![1.0; k];
-        let off = usize::from(intercept);
-        if intercept {
-            let m = (0..n).fold(0.0f64, |a, i| a.max(r(i)));
-            let s = pow2_scale(m);
-            col_scale[0] = s;
-            for (i, v) in z.col_as_slice_mut(0).iter_mut().enumerate() {
-                *v = r(i) / s;
+        let mut cmax = vec![0.0f64; k];
+        for i in 0..n {
+            let ri = r(i);
+            if intercept {
+                cmax[0] = cmax[0].max(ri);
+            }
+            for (m, &v) in cmax[off..].iter_mut().zip(&xs[i * p..(i + 1) * p]) {
+                *m = m.max((ri * v).abs());
             }
         }
-        for j in 0..p {
-            let xj = x.column(j);
-            let m = xj
-                .iter()
-                .enumerate()
-                .fold(0.0f64, |a, (i, &v)| a.max((r(i) * v).abs()));
-            let s = pow2_scale(m);
-            col_scale[j + off] = s;
-            for (i, (v, &xv)) in z.col_as_slice_mut(j + off).iter_mut().zip(xj.iter()).enumerate() {
-                *v = r(i) * xv / s;
-            }
-        }
+        let col_scale: Vec<f64> = cmax.iter().map(|&m| pow2_scale(m)).collect();
+        let inv_scale = col_scale
+            .iter()
+            .map(|&s| Some(1.0 / s).filter(|v| v.is_finite() && *v * s == 1.0))
+            .collect();
         let my = y
             .iter()
             .enumerate()
             .fold(0.0f64, |a, (i, &v)| a.max((r(i) * v).abs()));
         let y_scale = pow2_scale(my);
         let ys = y.iter().enumerate().map(|(i, &v)| r(i) * v / y_scale).collect();
-        Design {
-            z,
+        BlockDesign {
+            xs,
+            n,
+            p,
+            intercept,
             y: ys,
             col_scale,
+            inv_scale,
             y_scale,
             row_weight,
             max_weight,
@@ -106,7 +164,170 @@ impl Design {
     }
 
     pub(crate) fn k(&self) -> usize {
-        self.z.ncols()
+        self.p + usize::from(self.intercept)
+    }
+
+    /// Writes rows `i0..i1` of `Z` into `buf`, column-major with stride `m = i1 − i0`.
+    fn fill(&self, i0: usize, i1: usize, buf: &mut [f64]) {
+        let m = i1 - i0;
+        let off = usize::from(self.intercept);
+        let p = self.p;
+        let rw = self.row_weight.as_deref();
+        // exact reciprocals of the power-of-two scales (a division where none is finite)
+        let exact = self.inv_scale.iter().all(Option::is_some);
+        let inv: Vec<f64> = self.inv_scale.iter().map(|v| v.unwrap_or(0.0)).collect();
+        for t in 0..m {
+            let i = i0 + t;
+            let w = rw.map_or(1.0, |r| r[i]);
+            let row = &self.xs[i * p..(i + 1) * p];
+            if exact {
+                if self.intercept {
+                    buf[t] = w * inv[0];
+                }
+                for (jj, &v) in row.iter().enumerate() {
+                    let j = jj + off;
+                    buf[j * m + t] = w * v * inv[j];
+                }
+            } else {
+                if self.intercept {
+                    buf[t] = w / self.col_scale[0];
+                }
+                for (jj, &v) in row.iter().enumerate() {
+                    let j = jj + off;
+                    buf[j * m + t] = w * v / self.col_scale[j];
+                }
+            }
+        }
+    }
+
+    /// Calls `f(i0, i1, block)` for every block of rows; `block` is column-major with
+    /// stride `i1 − i0`.
+    fn for_blocks(&self, mut f: impl FnMut(usize, usize, &[f64])) {
+        let k = self.k();
+        let mut buf = vec![0.0; BLOCK.min(self.n.max(1)) * k];
+        let mut i0 = 0;
+        while i0 < self.n {
+            let i1 = (i0 + BLOCK).min(self.n);
+            let len = (i1 - i0) * k;
+            self.fill(i0, i1, &mut buf[..len]);
+            f(i0, i1, &buf[..len]);
+            i0 = i1;
+        }
+    }
+
+    /// `Σ fᵢ² zᵢ zᵢᵀ` (row-major k × k), `f = None` for `ZᵀZ`; with `rhs = Some(v)` also
+    /// `Zᵀ v` in the same pass.
+    pub(crate) fn gram(&self, f: Option<&[f64]>, rhs: Option<(&[f64], &mut [f64])>) -> Vec<f64> {
+        let k = self.k();
+        // upper triangle by contiguous column dot products: for k ≈ 20 and 500-row blocks
+        // this beats a general matrix product, whose per-call packing dominates
+        let mut g = vec![0.0; k * k];
+        let mut u = vec![
+            0.0;
+            if f.is_some() {
+                BLOCK.min(self.n.max(1)) * k
+            } else {
+                0
+            }
+        ];
+        let mut rhs = rhs;
+        if let Some((_, out)) = rhs.as_mut() {
+            out.iter_mut().for_each(|o| *o = 0.0);
+        }
+        self.for_blocks(|i0, i1, b| {
+            let m = i1 - i0;
+            if let Some((v, out)) = rhs.as_mut() {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o += dot(&b[j * m..(j + 1) * m], &v[i0..i1]);
+                }
+            }
+            let z: &[f64] = match f {
+                Some(f) => {
+                    for j in 0..k {
+                        for ((o, &zv), &fv) in u[j * m..(j + 1) * m]
+                            .iter_mut()
+                            .zip(&b[j * m..(j + 1) * m])
+                            .zip(&f[i0..i1])
+                        {
+                            *o = zv * fv;
+                        }
+                    }
+                    &u[..m * k]
+                }
+                None => b,
+            };
+            for j in 0..k {
+                let cj = &z[j * m..(j + 1) * m];
+                for l in j..k {
+                    g[j * k + l] += dot(cj, &z[l * m..(l + 1) * m]);
+                }
+            }
+        });
+        for j in 0..k {
+            for l in 0..j {
+                g[j * k + l] = g[l * k + j];
+            }
+        }
+        g
+    }
+
+    /// `resid = ỹ − Zβ` and `out = Zᵀ resid`, in one pass.
+    pub(crate) fn residuals(&self, beta: &[f64], resid: &mut [f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        self.for_blocks(|i0, i1, b| {
+            let m = i1 - i0;
+            let r = &mut resid[i0..i1];
+            r.copy_from_slice(&self.y[i0..i1]);
+            for (j, &bj) in beta.iter().enumerate() {
+                for (rv, &zv) in r.iter_mut().zip(&b[j * m..(j + 1) * m]) {
+                    *rv -= zv * bj;
+                }
+            }
+            for (j, o) in out.iter_mut().enumerate() {
+                *o += dot(&b[j * m..(j + 1) * m], r);
+            }
+        });
+    }
+
+    /// Leverages `hᵢ = zᵢᵀ B zᵢ`.
+    pub(crate) fn leverages(&self, bread: &[f64]) -> Vec<f64> {
+        let k = self.k();
+        let bm = Mat::<f64>::from_fn(k, k, |i, j| bread[i * k + j]);
+        let mut zb = vec![0.0; BLOCK.min(self.n.max(1)) * k];
+        let mut h = vec![0.0; self.n];
+        self.for_blocks(|i0, i1, b| {
+            let m = i1 - i0;
+            let z = MatRef::from_column_major_slice(b, m, k);
+            let dst = faer::MatMut::from_column_major_slice_mut(&mut zb[..m * k], m, k);
+            matmul(dst, Accum::Replace, z, &bm, 1.0, Par::Seq);
+            let hb = &mut h[i0..i1];
+            for j in 0..k {
+                for ((hv, &a), &c) in hb
+                    .iter_mut()
+                    .zip(&zb[j * m..(j + 1) * m])
+                    .zip(&b[j * m..(j + 1) * m])
+                {
+                    *hv += a * c;
+                }
+            }
+        });
+        h
+    }
+
+    /// Per-cluster score sums `s_g = Σ_{i∈g} eᵢ zᵢ` (G × k).
+    pub(crate) fn cluster_scores(&self, resid: &[f64], ids: &[usize], groups: usize) -> Mat<f64> {
+        let k = self.k();
+        let mut s = Mat::<f64>::zeros(groups, k);
+        self.for_blocks(|i0, i1, b| {
+            let m = i1 - i0;
+            for j in 0..k {
+                let sc = s.col_as_slice_mut(j);
+                for (t, &zv) in b[j * m..(j + 1) * m].iter().enumerate() {
+                    sc[ids[i0 + t]] += resid[i0 + t] * zv;
+                }
+            }
+        });
+        s
     }
 }
 

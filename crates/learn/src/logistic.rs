@@ -380,13 +380,12 @@ impl Problem<'_> {
 
     fn hessian(&self, eta: &[f64]) -> Vec<f64> {
         let k = self.d.k();
-        let mut u = self.d.z.clone();
-        for (i, &e) in eta.iter().enumerate() {
-            let f = (self.w[i] * variance(e)).sqrt();
-            for j in 0..k {
-                u[(i, j)] *= f;
-            }
-        }
+        let f: Vec<f64> = eta
+            .iter()
+            .zip(&self.w)
+            .map(|(&e, &w)| (w * variance(e)).sqrt())
+            .collect();
+        let u = self.d.rows_scaled(&f);
         let mut h = gram(&u);
         for j in 0..k {
             h[j * k + j] += self.penalty[j];
@@ -428,7 +427,7 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
         return Err(LearnError::NotBinary { index, value });
     }
     // unweighted design (η = Xβ), weights kept apart and scaled to max 1
-    let d = Design::new(data.x, data.y, None, config.intercept);
+    let d = Design::new(data.x, config.intercept);
     let (w, wmax): (Vec<f64>, f64) = match data.weights {
         Some(w) => {
             let m = w.iter().fold(0.0f64, |a, &b| a.max(b));

@@ -143,7 +143,7 @@ pub struct RlsStep {
 /// it (sizes, finite values, a symmetric `P` with a positive diagonal within the trace cap:
 /// the invariants every update keeps; full positive definiteness can be lost to rounding
 /// after extreme inputs such as 1e150, and then an update with `xᵀPx ≤ 0` is refused).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct RecursiveLeastSquares {
     config: RlsConfig,
@@ -156,8 +156,23 @@ pub struct RecursiveLeastSquares {
     saturated_updates: u64,
     #[serde(skip)]
     scratch: Vec<f64>,
+    #[serde(skip)]
+    p_next: Vec<f64>,
 }
 prudentia_core::checked_serde!(RecursiveLeastSquares, RecursiveLeastSquares::check);
+
+/// Equal state (the scratch buffers are not state).
+impl PartialEq for RecursiveLeastSquares {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.coefficients == other.coefficients
+            && self.p == other.p
+            && self.weighted_sse == other.weighted_sse
+            && self.effective_n == other.effective_n
+            && self.updates == other.updates
+            && self.saturated_updates == other.saturated_updates
+    }
+}
 
 impl RecursiveLeastSquares {
     /// A model at its prior: `β = 0`, `P = I / δ`.
@@ -177,6 +192,7 @@ impl RecursiveLeastSquares {
             updates: 0,
             saturated_updates: 0,
             scratch: vec![0.0; d],
+            p_next: vec![0.0; d * d],
         })
     }
 
@@ -241,6 +257,7 @@ impl RecursiveLeastSquares {
             .into());
         }
         self.scratch = vec![0.0; d];
+        self.p_next = vec![0.0; d * d];
         Ok(())
     }
 
@@ -296,8 +313,9 @@ impl RecursiveLeastSquares {
         check_shape("x", &[d], &[x.len()])?;
         check_finite("x", x)?;
         check_finite("y", &[y])?;
-        if self.scratch.len() != d {
+        if self.scratch.len() != d || self.p_next.len() != d * d {
             self.scratch = vec![0.0; d];
+            self.p_next = vec![0.0; d * d];
         }
         // forgetting: λ, or less forgetting when the trace cap binds
         let trace_p: f64 = (0..d).map(|i| self.p[i * d + i]).sum();
@@ -306,21 +324,6 @@ impl RecursiveLeastSquares {
         } else {
             self.config.forgetting
         };
-        // pass 1: π = P x (scratch), xᵀπ, prior error
-        let mut xpx = 0.0;
-        let mut pred = 0.0;
-        for i in 0..d {
-            let row = &self.p[i * d..(i + 1) * d];
-            let mut s = 0.0;
-            for (a, b) in row.iter().zip(x) {
-                s += a * b;
-            }
-            self.scratch[i] = s;
-            xpx += x[i] * s;
-            pred += x[i] * self.coefficients[i];
-        }
-        let e = y - pred;
-        let denom = lam + xpx;
         let numerical = |detail: &'static str| -> LearnError {
             CoreError::Numerical {
                 operation: "recursive least-squares update",
@@ -328,63 +331,64 @@ impl RecursiveLeastSquares {
             }
             .into()
         };
+        // pass 1: π = P x (scratch), xᵀπ, prior error
+        let mut xpx = 0.0;
+        let mut pred = 0.0;
+        for i in 0..d {
+            let row = &self.p[i * d..(i + 1) * d];
+            let s: f64 = row.iter().zip(x).map(|(a, b)| a * b).sum();
+            self.scratch[i] = s;
+            xpx += x[i] * s;
+            pred += x[i] * self.coefficients[i];
+        }
+        let e = y - pred;
+        let denom = lam + xpx;
         if !(e.is_finite() && xpx.is_finite() && xpx >= 0.0 && denom.is_finite() && denom > 0.0) {
             return Err(numerical(
                 "xᵀPx or the prior error is not finite: rescale the inputs",
             ));
         }
-        // pass 2 (read only): the new β and the new P's diagonal, trace and largest entry
-        let mut pmax = 0.0f64;
-        let mut kmax = 0.0f64;
-        let mut trace = 0.0;
-        let mut min_diag = f64::INFINITY;
-        for i in 0..d {
-            let pi = self.scratch[i];
-            let ki = pi / denom;
-            let bi = self.coefficients[i] + ki * e;
-            if !(ki.is_finite() && bi.is_finite()) {
-                return Err(numerical("the coefficient update overflows"));
-            }
-            kmax = kmax.max(ki.abs());
-            let dii = self.p[i * d + i] - ki * pi;
-            trace += dii;
-            min_diag = min_diag.min(dii);
-            for v in &self.p[i * d..(i + 1) * d] {
-                pmax = pmax.max(v.abs());
-            }
+        let inv_denom = 1.0 / denom;
+        let inv_lam = 1.0 / lam;
+        let j_new = lam * self.weighted_sse + lam * e * e * inv_denom;
+        if !j_new.is_finite() {
+            return Err(numerical("the residual sum of squares would overflow"));
         }
-        let pimax = self.scratch.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if !(min_diag > 0.0 && trace.is_finite()) {
+        // pass 2: the new P into the spare buffer, checked as it is written
+        let mut finite = true;
+        let mut positive = true;
+        for i in 0..d {
+            let ki = self.scratch[i] * inv_denom;
+            let bi = self.coefficients[i] + ki * e;
+            finite &= ki.is_finite() && bi.is_finite();
+            for j in i..d {
+                let v = (self.p[i * d + j] - ki * self.scratch[j]) * inv_lam;
+                finite &= v.is_finite();
+                self.p_next[i * d + j] = v;
+                self.p_next[j * d + i] = v;
+            }
+            positive &= self.p_next[i * d + i] > 0.0;
+        }
+        if !finite {
+            return Err(numerical("the update would overflow"));
+        }
+        if !positive {
             return Err(numerical("P would lose positive definiteness"));
         }
-        let lam_used = lam;
-        let bound = (pmax + kmax * pimax) / lam;
-        let j_new = lam * self.weighted_sse + lam * e * e / denom;
-        if !(bound.is_finite() && j_new.is_finite() && (trace / lam).is_finite()) {
-            return Err(numerical("P or the residual sum of squares would overflow"));
-        }
-        // pass 3: write
+        // commit
+        std::mem::swap(&mut self.p, &mut self.p_next);
         for i in 0..d {
-            let ki = self.scratch[i] / denom;
-            self.coefficients[i] += ki * e;
-        }
-        for i in 0..d {
-            let ki = self.scratch[i] / denom;
-            for j in i..d {
-                let v = (self.p[i * d + j] - ki * self.scratch[j]) / lam_used;
-                self.p[i * d + j] = v;
-                self.p[j * d + i] = v;
-            }
+            self.coefficients[i] += self.scratch[i] * inv_denom * e;
         }
         self.weighted_sse = j_new;
-        self.effective_n = lam_used * self.effective_n + 1.0;
+        self.effective_n = lam * self.effective_n + 1.0;
         self.updates = self.updates.saturating_add(1);
-        if lam_used != self.config.forgetting {
+        if lam != self.config.forgetting {
             self.saturated_updates = self.saturated_updates.saturating_add(1);
         }
         Ok(RlsStep {
             prior_error: e,
-            forgetting_used: lam_used,
+            forgetting_used: lam,
         })
     }
 
