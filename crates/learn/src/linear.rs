@@ -508,7 +508,10 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
     chol.solve(&mut beta);
     let mut resid = vec![0.0; n];
     let mut corr = vec![0.0; k];
-    d.residuals(&beta, &mut resid, &mut corr);
+    // the HC0/HC1 meat comes with the last residual pass
+    let fused = matches!(config.covariance, CovarianceKind::Hc0 | CovarianceKind::Hc1);
+    let mut fused_meat = vec![0.0; if fused { k * k } else { 0 }];
+    d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]));
     // refinement pays only when the Gram matrix is ill-conditioned: with every relative
     // pivot above 1e-4 the Cholesky solve is already accurate to ~1e-12
     let refinements = if chol.min_relative_pivot < 1e-4 { 2 } else { 0 };
@@ -522,7 +525,7 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
         for j in 0..k {
             beta[j] += corr[j];
         }
-        d.residuals(&beta, &mut resid, &mut corr);
+        d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]));
         if cmax <= 4.0 * f64::EPSILON * bmax {
             break; // the correction is at rounding level
         }
@@ -576,7 +579,11 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
                     }
                 })
                 .collect();
-            let meat = d.gram(Some(&f), None);
+            let meat = if fused {
+                std::mem::take(&mut fused_meat)
+            } else {
+                d.gram(Some(&f), None)
+            };
             let mut c = sandwich(&bread, &meat, k);
             if config.covariance == CovarianceKind::Hc1 {
                 let f = n as f64 / dof;

@@ -333,14 +333,12 @@ impl RecursiveLeastSquares {
         };
         // pass 1: π = P x (scratch), xᵀπ, prior error
         let mut xpx = 0.0;
-        let mut pred = 0.0;
         for i in 0..d {
-            let row = &self.p[i * d..(i + 1) * d];
-            let s: f64 = row.iter().zip(x).map(|(a, b)| a * b).sum();
+            let s = crate::dense::dot(&self.p[i * d..(i + 1) * d], x);
             self.scratch[i] = s;
             xpx += x[i] * s;
-            pred += x[i] * self.coefficients[i];
         }
+        let pred = crate::dense::dot(&self.coefficients, x);
         let e = y - pred;
         let denom = lam + xpx;
         if !(e.is_finite() && xpx.is_finite() && xpx >= 0.0 && denom.is_finite() && denom > 0.0) {
@@ -354,21 +352,26 @@ impl RecursiveLeastSquares {
         if !j_new.is_finite() {
             return Err(numerical("the residual sum of squares would overflow"));
         }
-        // pass 2: the new P into the spare buffer, checked as it is written
+        // pass 2: the new P into the spare buffer, checked as it is written. Row by row in
+        // full (contiguous, vectorizes); `(πᵢ πⱼ) / denom` is the same number for (i, j) and
+        // (j, i), so P stays exactly symmetric.
         let mut finite = true;
-        let mut positive = true;
         for i in 0..d {
             let ki = self.scratch[i] * inv_denom;
             let bi = self.coefficients[i] + ki * e;
             finite &= ki.is_finite() && bi.is_finite();
-            for j in i..d {
-                let v = (self.p[i * d + j] - ki * self.scratch[j]) * inv_lam;
-                finite &= v.is_finite();
-                self.p_next[i * d + j] = v;
-                self.p_next[j * d + i] = v;
+            let pi = self.scratch[i];
+            let src = &self.p[i * d..(i + 1) * d];
+            let dst = &mut self.p_next[i * d..(i + 1) * d];
+            let mut bad = false;
+            for ((o, &pij), &pj) in dst.iter_mut().zip(src).zip(&self.scratch) {
+                let v = (pij - (pi * pj) * inv_denom) * inv_lam;
+                bad |= !v.is_finite();
+                *o = v;
             }
-            positive &= self.p_next[i * d + i] > 0.0;
+            finite &= !bad;
         }
+        let positive = (0..d).all(|i| self.p_next[i * d + i] > 0.0);
         if !finite {
             return Err(numerical("the update would overflow"));
         }
