@@ -167,35 +167,45 @@ impl<'a> BlockDesign<'a> {
         self.p + usize::from(self.intercept)
     }
 
-    /// Writes rows `i0..i1` of `Z` into `buf`, column-major with stride `m = i1 − i0`.
+    /// Writes rows `i0..i1` of `Z` into `buf`, column-major with stride `m = i1 − i0`: in
+    /// tiles of 64 rows (10 KiB of `x` for 20 columns, in L1), column by column.
     fn fill(&self, i0: usize, i1: usize, buf: &mut [f64]) {
+        const TILE: usize = 64;
         let m = i1 - i0;
         let off = usize::from(self.intercept);
         let p = self.p;
-        let rw = self.row_weight.as_deref();
-        // exact reciprocals of the power-of-two scales (a division where none is finite)
-        let exact = self.inv_scale.iter().all(Option::is_some);
-        let inv: Vec<f64> = self.inv_scale.iter().map(|v| v.unwrap_or(0.0)).collect();
-        for t in 0..m {
-            let i = i0 + t;
-            let w = rw.map_or(1.0, |r| r[i]);
-            let row = &self.xs[i * p..(i + 1) * p];
-            if exact {
-                if self.intercept {
-                    buf[t] = w * inv[0];
+        let rw = self.row_weight.as_deref().map(|r| &r[i0..i1]);
+        if self.intercept {
+            let col = &mut buf[..m];
+            let s = self.col_scale[0];
+            match rw {
+                Some(r) => col.iter_mut().zip(r).for_each(|(o, &w)| *o = w / s),
+                None => col.iter_mut().for_each(|o| *o = 1.0 / s),
+            }
+        }
+        let mut t0 = 0;
+        while t0 < m {
+            let t1 = (t0 + TILE).min(m);
+            for src in 0..p {
+                let j = src + off;
+                let col = &mut buf[j * m + t0..j * m + t1];
+                let xs = self.xs[(i0 + t0) * p + src..].iter().step_by(p);
+                match self.inv_scale[j] {
+                    Some(iv) => col.iter_mut().zip(xs).for_each(|(o, &v)| *o = v * iv),
+                    None => {
+                        let s = self.col_scale[j];
+                        col.iter_mut().zip(xs).for_each(|(o, &v)| *o = v / s)
+                    }
                 }
-                for (jj, &v) in row.iter().enumerate() {
-                    let j = jj + off;
-                    buf[j * m + t] = w * v * inv[j];
-                }
-            } else {
-                if self.intercept {
-                    buf[t] = w / self.col_scale[0];
-                }
-                for (jj, &v) in row.iter().enumerate() {
-                    let j = jj + off;
-                    buf[j * m + t] = w * v / self.col_scale[j];
-                }
+            }
+            t0 = t1;
+        }
+        if let Some(r) = rw {
+            for j in off..self.k() {
+                buf[j * m..(j + 1) * m]
+                    .iter_mut()
+                    .zip(r)
+                    .for_each(|(o, &w)| *o *= w);
             }
         }
     }
@@ -236,9 +246,14 @@ impl<'a> BlockDesign<'a> {
         self.for_blocks(|i0, i1, b| {
             let m = i1 - i0;
             if let Some((v, out)) = rhs.as_mut() {
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o += dot(&b[j * m..(j + 1) * m], &v[i0..i1]);
-                }
+                matmul(
+                    faer::MatMut::from_column_major_slice_mut(out, k, 1),
+                    Accum::Add,
+                    MatRef::from_column_major_slice(b, m, k).transpose(),
+                    MatRef::from_column_major_slice(&v[i0..i1], m, 1),
+                    1.0,
+                    Par::Seq,
+                );
             }
             let z: &[f64] = match f {
                 Some(f) => {
@@ -294,14 +309,25 @@ impl<'a> BlockDesign<'a> {
             let m = i1 - i0;
             let r = &mut resid[i0..i1];
             r.copy_from_slice(&self.y[i0..i1]);
-            for (j, &bj) in beta.iter().enumerate() {
-                for (rv, &zv) in r.iter_mut().zip(&b[j * m..(j + 1) * m]) {
-                    *rv -= zv * bj;
-                }
-            }
-            for (j, o) in out.iter_mut().enumerate() {
-                *o += dot(&b[j * m..(j + 1) * m], r);
-            }
+            let zm = MatRef::from_column_major_slice(b, m, k);
+            let bv = MatRef::from_column_major_slice(beta, k, 1);
+            matmul(
+                faer::MatMut::from_column_major_slice_mut(&mut *r, m, 1),
+                Accum::Add,
+                zm,
+                bv,
+                -1.0,
+                Par::Seq,
+            );
+            let rv = MatRef::from_column_major_slice(&*r, m, 1);
+            matmul(
+                faer::MatMut::from_column_major_slice_mut(&mut *out, k, 1),
+                Accum::Add,
+                zm.transpose(),
+                rv,
+                1.0,
+                Par::Seq,
+            );
             if meat.is_some() {
                 for j in 0..k {
                     for ((o, &zv), &rv) in u[j * m..(j + 1) * m]
