@@ -10,6 +10,7 @@ mod core_types;
 mod datasets;
 mod defense;
 mod kelly;
+mod learn;
 mod metrics;
 mod pipeline;
 mod portfolio;

@@ -48,10 +48,12 @@ pub mod error;
 pub mod estimators;
 pub mod linalg;
 pub mod normal;
+pub mod status;
 pub mod traits;
 pub mod types;
 pub mod validate;
 
 pub use error::{CoreError, CoreResult};
+pub use status::{SeparationKind, Status};
 pub use traits::{Role, RoleError, RoleResult};
 pub use types::*;

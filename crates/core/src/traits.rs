@@ -276,8 +276,21 @@ pub trait Fit<D: ?Sized> {
     type Model;
     /// The error of a failed fit.
     type Error: StdError;
-    /// Fits a model.
+    /// Fits a model. How the fit ended (converged, iteration limit, separation, …) is a
+    /// [`crate::status::Status`] inside the model; `Err` means the call was wrong.
     fn fit(&self, data: &D) -> Result<Self::Model, Self::Error>;
+}
+
+/// Prediction from a fitted model: one output per row of `x` (n × features), an ndarray view
+/// so that slices and transposes need no copy. Object-safe (`Box<dyn Predict<Output = _,
+/// Error = _>>` works).
+pub trait Predict {
+    /// The predictions (e.g. `Array1<f64>`, one per row).
+    type Output;
+    /// The error of a refused prediction (wrong width, non-finite input).
+    type Error: StdError;
+    /// Predicts for every row of `x`.
+    fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Self::Output, Self::Error>;
 }
 
 /// A chosen action with the probability the policy gave it (logged for off-policy evaluation).
@@ -329,13 +342,14 @@ mod tests {
         _: Option<Box<dyn OnlineLearner<crate::types::Outcome>>>,
         _: Option<Box<dyn OnlinePolicy>>,
         _: Option<Box<dyn CovarianceEstimator>>,
+        _: Option<Box<dyn Predict<Output = ndarray::Array1<f64>, Error = CoreError>>>,
     ) {
     }
 
     #[test]
     fn role_traits_are_object_safe() {
         assert_object_safe(
-            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
     }
 

@@ -1,0 +1,474 @@
+//! prudentia-learn under bad input: every constructor, fit, update, predict and
+//! deserialization entry point.
+
+use ndarray::{Array1, Array2};
+use proptest::prelude::*;
+use prudentia_adversarial::{result, result_with, strategies::*, Check, Suite};
+use prudentia_core::traits::Predict;
+use prudentia_learn::linear::{CovarianceKind, LinearData, LinearRegression, LinearRegressionConfig};
+use prudentia_learn::logistic::{BinaryData, LogisticRegression, LogisticRegressionConfig};
+use prudentia_learn::rls::{RecursiveLeastSquares, RlsConfig};
+
+const KINDS: [CovarianceKind; 6] = [
+    CovarianceKind::Classical,
+    CovarianceKind::Hc0,
+    CovarianceKind::Hc1,
+    CovarianceKind::Hc2,
+    CovarianceKind::Hc3,
+    CovarianceKind::Clustered,
+];
+
+const BAD: [f64; 9] = [
+    f64::NAN,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    1e300,
+    -1e300,
+    5e-324,
+    f64::MAX,
+    f64::MIN,
+    0.0,
+];
+
+fn base(n: usize, p: usize) -> (Array2<f64>, Array1<f64>) {
+    let x = Array2::from_shape_fn((n, p), |(i, j)| (((i * 7 + j * 13) % 11) as f64 - 5.0) / 5.0);
+    let y = Array1::from_shape_fn(n, |i| x.row(i).sum() * 0.5 + ((i % 3) as f64 - 1.0) * 0.1);
+    (x, y)
+}
+
+fn labels(y: &Array1<f64>) -> Array1<f64> {
+    y.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 })
+}
+
+/// The linear model's invariants: sizes, standard errors ≥ 0, a usable table and prediction.
+fn linear_ok(m: &LinearRegression) -> Result<(), String> {
+    let k = m.coefficients().len();
+    if m.std_errors().len() != k || m.std_errors().iter().any(|s| *s < 0.0) {
+        return Err("standard errors".into());
+    }
+    if m.coefficient_table().iter().any(|c| {
+        c.statistic.is_some_and(|t| !t.is_finite()) || c.p_value.is_some_and(|p| !(0.0..=1.0).contains(&p))
+    }) {
+        return Err("coefficient table".into());
+    }
+    let json = serde_json::to_string(m).map_err(|e| e.to_string())?;
+    serde_json::from_str::<LinearRegression>(&json)
+        .map_err(|e| format!("own output does not reload: {e}"))?;
+    Ok(())
+}
+
+fn logistic_ok(m: &LogisticRegression) -> Result<(), String> {
+    let json = serde_json::to_string(m).map_err(|e| e.to_string())?;
+    serde_json::from_str::<LogisticRegression>(&json)
+        .map_err(|e| format!("own output does not reload: {e}"))?;
+    if m.iterations() > m.config().max_iterations {
+        return Err("iterations beyond the limit".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn learn_linear() {
+    let mut s = Suite::new("learn linear");
+
+    // a table of bad values in x, y and weights, for every covariance kind
+    for kind in KINDS {
+        for (bi, bad) in BAD.iter().copied().enumerate() {
+            for target in 0..3 {
+                s.check(
+                    format!("fit {kind:?} bad[{bi}]={bad:e} in {}", ["x", "y", "w"][target]),
+                    move || {
+                        let (mut x, mut y) = base(12, 2);
+                        let mut w = Array1::from_elem(12, 1.0);
+                        match target {
+                            0 => x[[4, 1]] = bad,
+                            1 => y[4] = bad,
+                            _ => w[4] = bad,
+                        }
+                        let clusters: Vec<u64> = (0..12).map(|i| i / 3).collect();
+                        let data = LinearData::new(x.view(), y.view())
+                            .weighted(w.view())
+                            .clustered(&clusters);
+                        result_with(LinearRegressionConfig::ols(kind).fit(&data), linear_ok)
+                    },
+                );
+            }
+            // every value scaled by a huge or tiny factor
+            s.check(format!("fit {kind:?} all scaled by {bad:e}"), move || {
+                let (x, y) = base(12, 2);
+                let (x, y) = (x.mapv(|v| v * bad), y.mapv(|v| v * bad));
+                let clusters: Vec<u64> = (0..12).map(|i| i / 3).collect();
+                let data = LinearData::new(x.view(), y.view()).clustered(&clusters);
+                result_with(LinearRegressionConfig::ols(kind).fit(&data), linear_ok)
+            });
+        }
+    }
+    // shapes: empty, too few rows, mismatched y/weights/clusters
+    for (n, p, ny, nw, nc) in [
+        (0, 0, 0, 0, 0),
+        (0, 2, 0, 0, 0),
+        (3, 2, 3, 3, 3),
+        (3, 3, 3, 3, 3),
+        (10, 2, 9, 10, 10),
+        (10, 2, 10, 9, 10),
+        (10, 2, 10, 10, 9),
+        (10, 0, 10, 10, 10),
+    ] {
+        for kind in [CovarianceKind::Classical, CovarianceKind::Clustered] {
+            s.check(
+                format!("fit {kind:?} shapes n={n} p={p} y={ny} w={nw} c={nc}"),
+                move || {
+                    let (x, _) = base(n, p);
+                    let y = Array1::from_shape_fn(ny, |i| i as f64);
+                    let w = Array1::from_elem(nw, 1.0);
+                    let c: Vec<u64> = (0..nc as u64).map(|i| i % 2).collect();
+                    let data = LinearData::new(x.view(), y.view())
+                        .weighted(w.view())
+                        .clustered(&c);
+                    result_with(LinearRegressionConfig::ols(kind).fit(&data), linear_ok)
+                },
+            );
+        }
+    }
+    s.check("fit without intercept and without columns", || {
+        let (x, y) = base(10, 0);
+        let c = LinearRegressionConfig {
+            intercept: false,
+            ..Default::default()
+        };
+        result(c.fit(&LinearData::new(x.view(), y.view())))
+    });
+    // ridge settings
+    s.sweep("ridge", any_f64(), |ridge| {
+        let (x, y) = base(15, 3);
+        let c = LinearRegressionConfig {
+            ridge,
+            ..Default::default()
+        };
+        result_with(c.fit(&LinearData::new(x.view(), y.view())), linear_ok)
+    });
+    // hostile matrices with every covariance kind
+    s.sweep(
+        "fit hostile x",
+        (matrix(0..30, 0..5), any_f64(), 0usize..6, proptest::bool::ANY),
+        |(x, scale, kind, intercept)| {
+            let n = x.nrows();
+            let y = Array1::from_shape_fn(n, |i| x.row(i).iter().sum::<f64>() * scale + (i % 5) as f64);
+            let clusters: Vec<u64> = (0..n as u64).map(|i| i % 4).collect();
+            let c = LinearRegressionConfig {
+                intercept,
+                ridge: 0.0,
+                covariance: KINDS[kind],
+            };
+            let data = LinearData::new(x.view(), y.view()).clustered(&clusters);
+            result_with(c.fit(&data), linear_ok)
+        },
+    );
+    s.sweep(
+        "fit hostile weights",
+        (vec_f64(12..13), 0usize..6),
+        |(w, kind)| {
+            let (x, y) = base(12, 2);
+            let w = Array1::from(w);
+            let clusters: Vec<u64> = (0..12).map(|i| i % 3).collect();
+            let data = LinearData::new(x.view(), y.view())
+                .weighted(w.view())
+                .clustered(&clusters);
+            result_with(LinearRegressionConfig::ols(KINDS[kind]).fit(&data), linear_ok)
+        },
+    );
+    // predict with bad rows
+    s.sweep("predict", (vec_f64(0..4), 0usize..3), |(row, reps)| {
+        let (x, y) = base(12, 2);
+        let m = match LinearRegressionConfig::default().fit(&LinearData::new(x.view(), y.view())) {
+            Ok(m) => m,
+            Err(_) => return Check::Broken("the base fit failed".into()),
+        };
+        let p = row.len();
+        let xs = Array2::from_shape_fn((reps, p), |(_, j)| row[j]);
+        result(Predict::predict(&m, xs.view()))
+    });
+    // checkpoints: load, then predict and read the table
+    let (x, y) = base(20, 3);
+    for kind in KINDS {
+        let clusters: Vec<u64> = (0..20).map(|i| i % 4).collect();
+        let m = LinearRegressionConfig::ols(kind)
+            .fit(&LinearData::new(x.view(), y.view()).clustered(&clusters))
+            .expect("base fit");
+        s.checkpoint(
+            &format!("LinearRegression {kind:?}"),
+            &m,
+            |json| match serde_json::from_str::<LinearRegression>(&json) {
+                Err(_) => Check::Rejected,
+                Ok(m) => {
+                    let xs = Array2::from_shape_fn((2, m.n_features()), |(i, j)| (i + j) as f64 * 0.3);
+                    let table = m.coefficient_table();
+                    let cov = m.covariance();
+                    match m.predict(xs.view()) {
+                        Ok(p) => Check::ok_finite(&(p, table, cov, m.correlation())),
+                        Err(_) => Check::ok_finite(&(table, cov)),
+                    }
+                }
+            },
+        );
+    }
+    s.checkpoint(
+        "LinearRegressionConfig",
+        &LinearRegressionConfig::default(),
+        |json| match serde_json::from_str::<LinearRegressionConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => {
+                let (x, y) = base(12, 2);
+                let clusters: Vec<u64> = (0..12).map(|i| i % 3).collect();
+                result_with(
+                    c.fit(&LinearData::new(x.view(), y.view()).clustered(&clusters)),
+                    linear_ok,
+                )
+            }
+        },
+    );
+    s.finish();
+}
+
+#[test]
+fn learn_logistic() {
+    let mut s = Suite::new("learn logistic");
+    for (bi, bad) in BAD.iter().copied().enumerate() {
+        for target in 0..3 {
+            s.check(
+                format!("fit bad[{bi}]={bad:e} in {}", ["x", "y", "w"][target]),
+                move || {
+                    let (mut x, y) = base(16, 2);
+                    let mut y = labels(&y);
+                    let mut w = Array1::from_elem(16, 1.0);
+                    match target {
+                        0 => x[[4, 1]] = bad,
+                        1 => y[4] = bad,
+                        _ => w[4] = bad,
+                    }
+                    let data = BinaryData::new(x.view(), y.view()).weighted(w.view());
+                    result_with(LogisticRegressionConfig::default().fit(&data), logistic_ok)
+                },
+            );
+        }
+        s.check(format!("fit x scaled by {bad:e}"), move || {
+            let (x, y) = base(16, 2);
+            let y = labels(&y);
+            let x = x.mapv(|v| v * bad);
+            result_with(
+                LogisticRegressionConfig::default().fit(&BinaryData::new(x.view(), y.view())),
+                logistic_ok,
+            )
+        });
+    }
+    for (n, p, ny) in [(0, 0, 0), (0, 2, 0), (3, 2, 3), (10, 2, 9), (10, 0, 10)] {
+        s.check(format!("fit shapes n={n} p={p} y={ny}"), move || {
+            let (x, _) = base(n, p);
+            let y = Array1::from_shape_fn(ny, |i| (i % 2) as f64);
+            result_with(
+                LogisticRegressionConfig::default().fit(&BinaryData::new(x.view(), y.view())),
+                logistic_ok,
+            )
+        });
+    }
+    s.sweep(
+        "config",
+        (any_f64(), any_size(), any_f64(), proptest::bool::ANY),
+        |(l2, max_iterations, tolerance, intercept)| {
+            let (x, y) = base(16, 2);
+            let y = labels(&y);
+            let c = LogisticRegressionConfig {
+                intercept,
+                l2,
+                max_iterations,
+                tolerance,
+            };
+            result_with(c.fit(&BinaryData::new(x.view(), y.view())), logistic_ok)
+        },
+    );
+    s.sweep(
+        "fit hostile x",
+        (
+            matrix(0..40, 0..4),
+            proptest::collection::vec(proptest::bool::ANY, 40),
+            prop_oneof![Just(0.0), Just(1.0), any_f64()],
+        ),
+        |(x, flips, l2)| {
+            let n = x.nrows();
+            let y = Array1::from_shape_fn(n, |i| {
+                let s: f64 = x.row(i).iter().sum();
+                let base = if s > 0.0 { 1.0 } else { 0.0 };
+                if flips[i % flips.len()] && i % 3 == 0 {
+                    1.0 - base
+                } else {
+                    base
+                }
+            });
+            let c = LogisticRegressionConfig {
+                l2,
+                ..Default::default()
+            };
+            result_with(c.fit(&BinaryData::new(x.view(), y.view())), logistic_ok)
+        },
+    );
+    s.sweep("predict", (vec_f64(0..4), 0usize..3), |(row, reps)| {
+        let (x, y) = base(16, 2);
+        let y = labels(&y);
+        let m = match LogisticRegressionConfig::default().fit(&BinaryData::new(x.view(), y.view())) {
+            Ok(m) => m,
+            Err(_) => return Check::Broken("the base fit failed".into()),
+        };
+        let xs = Array2::from_shape_fn((reps, row.len()), |(_, j)| row[j]);
+        result_with(Predict::predict(&m, xs.view()), |p| {
+            if p.iter().all(|v| (0.0..=1.0).contains(v)) {
+                Ok(())
+            } else {
+                Err("probability outside [0, 1]".into())
+            }
+        })
+    });
+    let (x, y) = base(30, 2);
+    let y = labels(&y);
+    let m = LogisticRegressionConfig::default()
+        .fit(&BinaryData::new(x.view(), y.view()))
+        .expect("base fit");
+    s.checkpoint("LogisticRegression", &m, |json| {
+        match serde_json::from_str::<LogisticRegression>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(m) => {
+                let xs = Array2::from_shape_fn((2, m.n_features()), |(i, j)| (i + j) as f64 * 0.3);
+                let table = m.coefficient_table();
+                match m.predict_proba(xs.view()) {
+                    Ok(p) => Check::ok_finite(&(p, table)),
+                    Err(_) => Check::ok_finite(&table),
+                }
+            }
+        }
+    });
+    s.checkpoint(
+        "LogisticRegressionConfig",
+        &LogisticRegressionConfig::default(),
+        |json| match serde_json::from_str::<LogisticRegressionConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => {
+                let (x, y) = base(16, 2);
+                let y = labels(&y);
+                result_with(c.fit(&BinaryData::new(x.view(), y.view())), logistic_ok)
+            }
+        },
+    );
+    s.finish();
+}
+
+fn rls_state() -> RecursiveLeastSquares {
+    let mut m = RecursiveLeastSquares::new(RlsConfig::new(3)).expect("config");
+    let (x, y) = base(20, 2);
+    for (r, &v) in x.rows().into_iter().zip(y.iter()) {
+        let _ = m.update(&[1.0, r[0], r[1]], v).expect("update");
+    }
+    m
+}
+
+#[test]
+fn learn_rls() {
+    let mut s = Suite::new("learn rls");
+    s.sweep(
+        "RlsConfig",
+        (any_size(), any_f64(), any_f64(), any_f64()),
+        |(n_features, forgetting, initial_precision, max_trace)| {
+            let c = RlsConfig {
+                n_features,
+                forgetting,
+                initial_precision,
+                max_trace,
+            };
+            result(RecursiveLeastSquares::new(c))
+        },
+    );
+    s.sweep(
+        "RlsConfig builders",
+        (0usize..6, any_f64(), any_f64()),
+        |(d, l, p)| {
+            result(RecursiveLeastSquares::new(
+                RlsConfig::new(d).forgetting(l).initial_precision(p),
+            ))
+        },
+    );
+    for n in [0usize, 1 << 20, 1 << 40, usize::MAX] {
+        s.check(format!("RlsConfig::new({n})"), move || {
+            result(RecursiveLeastSquares::new(RlsConfig::new(n)))
+        });
+    }
+    // updates with hostile rows: a rejected update must change nothing
+    s.sweep("update", (vec_f64(0..5), any_f64()), |(x, y)| {
+        let mut m = rls_state();
+        let before = serde_json::to_string(&m).unwrap_or_default();
+        match m.update(&x, y) {
+            Err(_) => Check::invariant(
+                serde_json::to_string(&m).unwrap_or_default() == before,
+                "a rejected update changed the model",
+            )
+            .and(|| Check::Rejected),
+            Ok(step) => Check::ok_finite(&(step, &m)).and(|| {
+                let json = serde_json::to_string(&m).unwrap_or_default();
+                Check::invariant(
+                    serde_json::from_str::<RecursiveLeastSquares>(&json).is_ok(),
+                    "own output does not reload",
+                )
+            }),
+        }
+    });
+    // long runs of extreme but finite data: never a non-finite state
+    s.sweep(
+        "update stream",
+        (
+            proptest::collection::vec((finite_f64(), finite_f64(), finite_f64()), 1..200),
+            0.5f64..=1.0,
+        ),
+        |(rows, lam)| {
+            let mut m = match RecursiveLeastSquares::new(RlsConfig::new(2).forgetting(lam)) {
+                Ok(m) => m,
+                Err(_) => return Check::Broken("config".into()),
+            };
+            for (a, b, y) in rows {
+                let _ = m.update(&[a, b], y);
+            }
+            let json = serde_json::to_string(&m).unwrap_or_default();
+            Check::ok_finite(&m)
+                .and(|| {
+                    Check::invariant(
+                        serde_json::from_str::<RecursiveLeastSquares>(&json).is_ok(),
+                        "own output does not reload",
+                    )
+                })
+                .and(|| result(m.predict_one(&[1.0, 1.0])))
+        },
+    );
+    s.sweep("predict_one", vec_f64(0..5), |x| {
+        result(rls_state().predict_one(&x))
+    });
+    s.sweep("predict", (vec_f64(0..5), 0usize..3), |(row, reps)| {
+        let xs = Array2::from_shape_fn((reps, row.len()), |(_, j)| row[j]);
+        result(Predict::predict(&rls_state(), xs.view()))
+    });
+    s.checkpoint(
+        "RecursiveLeastSquares",
+        &rls_state(),
+        |json| match serde_json::from_str::<RecursiveLeastSquares>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(mut m) => {
+                let d = m.config().n_features;
+                let x: Vec<f64> = (0..d).map(|i| 0.5 + i as f64).collect();
+                let p = m.predict_one(&x);
+                let u = m.update(&x, 1.0);
+                match (p, u) {
+                    (Ok(p), Ok(u)) => Check::ok_finite(&(p, u, &m)),
+                    (Ok(p), Err(_)) => Check::ok_finite(&(p, &m)),
+                    (Err(_), Ok(u)) => Check::ok_finite(&(u, &m)),
+                    (Err(_), Err(_)) => Check::ok_finite(&m),
+                }
+            }
+        },
+    );
+    s.finish();
+}

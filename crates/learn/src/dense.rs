@@ -1,0 +1,610 @@
+//! Dense helpers shared by the batch learners: the equilibrated design matrix, its Gram
+//! matrix through faer, and a small Cholesky that reports how close to singular it was.
+
+// index loops over parallel arrays (matrix rows, scales, penalties) read best as such
+#![allow(clippy::needless_range_loop)]
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, Par};
+use ndarray::{ArrayView1, ArrayView2};
+
+/// `2^floor(log2 m)` for finite `m > 0`, else 1: an exact (power-of-two) scale that brings
+/// `m` into `[1, 2)`.
+pub(crate) fn pow2_scale(m: f64) -> f64 {
+    if m.is_finite() && m > 0.0 {
+        // log2 rounds up to 1024 near f64::MAX: clamp to the finite powers of two
+        let e = (m.log2().floor() as i32).clamp(-1074, 1023);
+        let s = libm::ldexp(1.0, e);
+        if s > 0.0 && s.is_finite() {
+            s
+        } else {
+            1.0
+        }
+    } else {
+        1.0
+    }
+}
+
+/// The design `Z = X S⁻¹` (column-major, materialized: the logistic fit re-weights it every
+/// iteration), with `S = diag(sⱼ)` power-of-two column scales putting every column's largest
+/// entry in `[1, 2)`; an intercept is column 0. A coefficient of the scaled problem maps back
+/// as `βⱼ = β̃ⱼ / sⱼ`, exactly as far as `f64` allows.
+pub(crate) struct Design {
+    /// n × k scaled design.
+    pub z: Mat<f64>,
+    /// Column scales `sⱼ` (k).
+    pub col_scale: Vec<f64>,
+}
+
+impl Design {
+    /// Builds the design from a validated (finite) `x`.
+    pub(crate) fn new(x: ArrayView2<'_, f64>, intercept: bool) -> Self {
+        let b = BlockDesign::new(x, ndarray::ArrayView1::from(&[][..]), None, intercept);
+        let (n, k) = (b.n, b.k());
+        let mut z = Mat::<f64>::zeros(n, k);
+        b.for_blocks(|i0, i1, blk| {
+            let m = i1 - i0;
+            for j in 0..k {
+                z.col_as_slice_mut(j)[i0..i1].copy_from_slice(&blk[j * m..(j + 1) * m]);
+            }
+        });
+        Design {
+            z,
+            col_scale: b.col_scale,
+        }
+    }
+
+    /// `diag(f) Z`, column by column.
+    pub(crate) fn rows_scaled(&self, f: &[f64]) -> Mat<f64> {
+        let (n, k) = (self.z.nrows(), self.z.ncols());
+        let mut u = Mat::<f64>::zeros(n, k);
+        for j in 0..k {
+            for ((o, &zv), &fv) in u
+                .col_as_slice_mut(j)
+                .iter_mut()
+                .zip(self.z.col_as_slice(j))
+                .zip(f)
+            {
+                *o = zv * fv;
+            }
+        }
+        u
+    }
+
+    pub(crate) fn k(&self) -> usize {
+        self.z.ncols()
+    }
+}
+
+/// Rows per block of [`BlockDesign`]: a 2000 × k block stays in the L2 cache for k ≈ 20,
+/// and its column stride (16,000 bytes) is not a multiple of 4 KiB, which would alias every
+/// column of a row to one cache set while the block is filled row by row.
+const BLOCK: usize = 2000;
+
+/// The same equilibrated design as [`Design`], never materialized: every pass rebuilds it
+/// block by block (2000 rows at a time, in a reused buffer) from the caller's rows, so a fit
+/// streams over `x` a few times instead of allocating and page-faulting an `n × k` copy.
+pub(crate) struct BlockDesign<'a> {
+    xs: std::borrow::Cow<'a, [f64]>,
+    n: usize,
+    p: usize,
+    intercept: bool,
+    /// Scaled response (n).
+    pub y: Vec<f64>,
+    /// Column scales `sⱼ` (k).
+    pub col_scale: Vec<f64>,
+    inv_scale: Vec<Option<f64>>,
+    /// Response scale `s_y`.
+    pub y_scale: f64,
+    /// Row weights `√(wᵢ / max w)` when weighted.
+    pub row_weight: Option<Vec<f64>>,
+    /// The largest weight (1 when unweighted).
+    pub max_weight: f64,
+}
+
+impl<'a> BlockDesign<'a> {
+    /// As [`Design::new`].
+    pub(crate) fn new(
+        x: ArrayView2<'a, f64>,
+        y: ArrayView1<'_, f64>,
+        weights: Option<ArrayView1<'_, f64>>,
+        intercept: bool,
+    ) -> Self {
+        let (n, p) = x.dim();
+        let k = p + usize::from(intercept);
+        let off = usize::from(intercept);
+        let (row_weight, max_weight) = match weights {
+            Some(w) => {
+                let wmax = w.iter().fold(0.0f64, |a, &b| a.max(b));
+                (
+                    Some(w.iter().map(|&wi| (wi / wmax).sqrt()).collect::<Vec<_>>()),
+                    wmax,
+                )
+            }
+            None => (None, 1.0),
+        };
+        let xs: std::borrow::Cow<'a, [f64]> = match x.to_slice() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(x.iter().copied().collect()),
+        };
+        let r = |i: usize| row_weight.as_ref().map_or(1.0, |rw| rw[i]);
+        let mut cmax = vec![0.0f64; k];
+        for i in 0..n {
+            let ri = r(i);
+            if intercept {
+                cmax[0] = cmax[0].max(ri);
+            }
+            for (m, &v) in cmax[off..].iter_mut().zip(&xs[i * p..(i + 1) * p]) {
+                *m = m.max((ri * v).abs());
+            }
+        }
+        let col_scale: Vec<f64> = cmax.iter().map(|&m| pow2_scale(m)).collect();
+        let inv_scale = col_scale
+            .iter()
+            .map(|&s| Some(1.0 / s).filter(|v| v.is_finite() && *v * s == 1.0))
+            .collect();
+        let my = y
+            .iter()
+            .enumerate()
+            .fold(0.0f64, |a, (i, &v)| a.max((r(i) * v).abs()));
+        let y_scale = pow2_scale(my);
+        let ys = y.iter().enumerate().map(|(i, &v)| r(i) * v / y_scale).collect();
+        BlockDesign {
+            xs,
+            n,
+            p,
+            intercept,
+            y: ys,
+            col_scale,
+            inv_scale,
+            y_scale,
+            row_weight,
+            max_weight,
+        }
+    }
+
+    pub(crate) fn k(&self) -> usize {
+        self.p + usize::from(self.intercept)
+    }
+
+    /// Writes rows `i0..i1` of `Z` into `buf`, column-major with stride `m = i1 − i0`: in
+    /// tiles of 64 rows (10 KiB of `x` for 20 columns, in L1), column by column.
+    fn fill(&self, i0: usize, i1: usize, buf: &mut [f64]) {
+        const TILE: usize = 64;
+        let m = i1 - i0;
+        let off = usize::from(self.intercept);
+        let p = self.p;
+        let rw = self.row_weight.as_deref().map(|r| &r[i0..i1]);
+        if self.intercept {
+            let col = &mut buf[..m];
+            let s = self.col_scale[0];
+            match rw {
+                Some(r) => col.iter_mut().zip(r).for_each(|(o, &w)| *o = w / s),
+                None => col.iter_mut().for_each(|o| *o = 1.0 / s),
+            }
+        }
+        let mut t0 = 0;
+        while t0 < m {
+            let t1 = (t0 + TILE).min(m);
+            for src in 0..p {
+                let j = src + off;
+                let col = &mut buf[j * m + t0..j * m + t1];
+                let xs = self.xs[(i0 + t0) * p + src..].iter().step_by(p);
+                match self.inv_scale[j] {
+                    Some(iv) => col.iter_mut().zip(xs).for_each(|(o, &v)| *o = v * iv),
+                    None => {
+                        let s = self.col_scale[j];
+                        col.iter_mut().zip(xs).for_each(|(o, &v)| *o = v / s)
+                    }
+                }
+            }
+            t0 = t1;
+        }
+        if let Some(r) = rw {
+            for j in off..self.k() {
+                buf[j * m..(j + 1) * m]
+                    .iter_mut()
+                    .zip(r)
+                    .for_each(|(o, &w)| *o *= w);
+            }
+        }
+    }
+
+    /// Calls `f(i0, i1, block)` for every block of rows; `block` is column-major with
+    /// stride `i1 − i0`.
+    fn for_blocks(&self, mut f: impl FnMut(usize, usize, &[f64])) {
+        let k = self.k();
+        let mut buf = vec![0.0; BLOCK.min(self.n.max(1)) * k];
+        let mut i0 = 0;
+        while i0 < self.n {
+            let i1 = (i0 + BLOCK).min(self.n);
+            let len = (i1 - i0) * k;
+            self.fill(i0, i1, &mut buf[..len]);
+            f(i0, i1, &buf[..len]);
+            i0 = i1;
+        }
+    }
+
+    /// `Σ fᵢ² zᵢ zᵢᵀ` (row-major k × k), `f = None` for `ZᵀZ`; with `rhs = Some(v)` also
+    /// `Zᵀ v` in the same pass.
+    pub(crate) fn gram(&self, f: Option<&[f64]>, rhs: Option<(&[f64], &mut [f64])>) -> Vec<f64> {
+        let k = self.k();
+        let mut g = vec![0.0; k * k];
+        let mut gm = Mat::<f64>::zeros(k, k);
+        let mut u = vec![
+            0.0;
+            if f.is_some() {
+                BLOCK.min(self.n.max(1)) * k
+            } else {
+                0
+            }
+        ];
+        let mut rhs = rhs;
+        if let Some((_, out)) = rhs.as_mut() {
+            out.iter_mut().for_each(|o| *o = 0.0);
+        }
+        self.for_blocks(|i0, i1, b| {
+            let m = i1 - i0;
+            if let Some((v, out)) = rhs.as_mut() {
+                matmul(
+                    faer::MatMut::from_column_major_slice_mut(out, k, 1),
+                    Accum::Add,
+                    MatRef::from_column_major_slice(b, m, k).transpose(),
+                    MatRef::from_column_major_slice(&v[i0..i1], m, 1),
+                    1.0,
+                    Par::Seq,
+                );
+            }
+            let z: &[f64] = match f {
+                Some(f) => {
+                    for j in 0..k {
+                        for ((o, &zv), &fv) in u[j * m..(j + 1) * m]
+                            .iter_mut()
+                            .zip(&b[j * m..(j + 1) * m])
+                            .zip(&f[i0..i1])
+                        {
+                            *o = zv * fv;
+                        }
+                    }
+                    &u[..m * k]
+                }
+                None => b,
+            };
+            let zm = MatRef::from_column_major_slice(z, m, k);
+            matmul(&mut gm, Accum::Add, zm.transpose(), zm, 1.0, Par::Seq);
+        });
+        for j in 0..k {
+            for l in 0..k {
+                g[j * k + l] = 0.5 * (gm[(j, l)] + gm[(l, j)]);
+            }
+        }
+        g
+    }
+
+    /// `resid = ỹ − Zβ` and `out = Zᵀ resid`, in one pass; with `meat = Some(m)` also the
+    /// HC0 meat `Σ residᵢ² zᵢ zᵢᵀ` (row-major k × k) in the same pass.
+    pub(crate) fn residuals(
+        &self,
+        beta: &[f64],
+        resid: &mut [f64],
+        out: &mut [f64],
+        meat: Option<&mut [f64]>,
+    ) {
+        let k = self.k();
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let mut meat = meat;
+        if let Some(mt) = meat.as_mut() {
+            mt.iter_mut().for_each(|v| *v = 0.0);
+        }
+        let mut u = vec![
+            0.0;
+            if meat.is_some() {
+                BLOCK.min(self.n.max(1)) * k
+            } else {
+                0
+            }
+        ];
+        let mut mm = Mat::<f64>::zeros(k, k);
+        self.for_blocks(|i0, i1, b| {
+            let m = i1 - i0;
+            let r = &mut resid[i0..i1];
+            r.copy_from_slice(&self.y[i0..i1]);
+            let zm = MatRef::from_column_major_slice(b, m, k);
+            let bv = MatRef::from_column_major_slice(beta, k, 1);
+            matmul(
+                faer::MatMut::from_column_major_slice_mut(&mut *r, m, 1),
+                Accum::Add,
+                zm,
+                bv,
+                -1.0,
+                Par::Seq,
+            );
+            let rv = MatRef::from_column_major_slice(&*r, m, 1);
+            matmul(
+                faer::MatMut::from_column_major_slice_mut(&mut *out, k, 1),
+                Accum::Add,
+                zm.transpose(),
+                rv,
+                1.0,
+                Par::Seq,
+            );
+            if meat.is_some() {
+                for j in 0..k {
+                    for ((o, &zv), &rv) in u[j * m..(j + 1) * m]
+                        .iter_mut()
+                        .zip(&b[j * m..(j + 1) * m])
+                        .zip(r.iter())
+                    {
+                        *o = zv * rv;
+                    }
+                }
+                let um = MatRef::from_column_major_slice(&u[..m * k], m, k);
+                matmul(&mut mm, Accum::Add, um.transpose(), um, 1.0, Par::Seq);
+            }
+        });
+        if let Some(mt) = meat {
+            for j in 0..k {
+                for l in 0..k {
+                    mt[j * k + l] = 0.5 * (mm[(j, l)] + mm[(l, j)]);
+                }
+            }
+        }
+    }
+
+    /// Leverages `hᵢ = zᵢᵀ B zᵢ`.
+    pub(crate) fn leverages(&self, bread: &[f64]) -> Vec<f64> {
+        let k = self.k();
+        let bm = Mat::<f64>::from_fn(k, k, |i, j| bread[i * k + j]);
+        let mut zb = vec![0.0; BLOCK.min(self.n.max(1)) * k];
+        let mut h = vec![0.0; self.n];
+        self.for_blocks(|i0, i1, b| {
+            let m = i1 - i0;
+            let z = MatRef::from_column_major_slice(b, m, k);
+            let dst = faer::MatMut::from_column_major_slice_mut(&mut zb[..m * k], m, k);
+            matmul(dst, Accum::Replace, z, &bm, 1.0, Par::Seq);
+            let hb = &mut h[i0..i1];
+            for j in 0..k {
+                for ((hv, &a), &c) in hb
+                    .iter_mut()
+                    .zip(&zb[j * m..(j + 1) * m])
+                    .zip(&b[j * m..(j + 1) * m])
+                {
+                    *hv += a * c;
+                }
+            }
+        });
+        h
+    }
+
+    /// Per-cluster score sums `s_g = Σ_{i∈g} eᵢ zᵢ` (G × k).
+    pub(crate) fn cluster_scores(&self, resid: &[f64], ids: &[usize], groups: usize) -> Mat<f64> {
+        let k = self.k();
+        let mut s = Mat::<f64>::zeros(groups, k);
+        self.for_blocks(|i0, i1, b| {
+            let m = i1 - i0;
+            for j in 0..k {
+                let sc = s.col_as_slice_mut(j);
+                for (t, &zv) in b[j * m..(j + 1) * m].iter().enumerate() {
+                    sc[ids[i0 + t]] += resid[i0 + t] * zv;
+                }
+            }
+        });
+        s
+    }
+}
+
+/// `ZᵀZ` (k × k, row-major) through faer's blocked matrix product.
+pub(crate) fn gram(z: &Mat<f64>) -> Vec<f64> {
+    let k = z.ncols();
+    let mut g = Mat::<f64>::zeros(k, k);
+    matmul(&mut g, Accum::Replace, z.transpose(), z, 1.0, Par::Seq);
+    let mut out = vec![0.0; k * k];
+    for i in 0..k {
+        for j in 0..k {
+            // symmetrize: the product is symmetric up to rounding
+            out[i * k + j] = 0.5 * (g[(i, j)] + g[(j, i)]);
+        }
+    }
+    out
+}
+
+/// `Zᵀ v`.
+pub(crate) fn zt_mul(z: &Mat<f64>, v: &[f64], out: &mut [f64]) {
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = dot(z.col_as_slice(j), v);
+    }
+}
+
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    // eight independent accumulators over exact chunks: vectorizes, and no less accurate
+    let mut acc = [0.0f64; 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+/// `out = Z β`.
+pub(crate) fn z_mul(z: &Mat<f64>, beta: &[f64], out: &mut [f64]) {
+    out.iter_mut().for_each(|o| *o = 0.0);
+    for (j, &b) in beta.iter().enumerate() {
+        if b == 0.0 {
+            continue;
+        }
+        for (o, &zij) in out.iter_mut().zip(z.col_as_slice(j)) {
+            *o += zij * b;
+        }
+    }
+}
+
+/// A Cholesky factor of a symmetric positive-definite k × k matrix (row-major, lower).
+pub(crate) struct Cholesky {
+    l: Vec<f64>,
+    k: usize,
+    /// The smallest pivot relative to its diagonal entry: `1 − R²` of a column regressed on
+    /// the previous ones (1 for orthogonal columns, 0 for a dependent one).
+    pub min_relative_pivot: f64,
+    /// The column with the smallest relative pivot.
+    pub worst_column: usize,
+}
+
+/// Relative pivots below this are a rank-deficient matrix.
+pub(crate) const SINGULAR_PIVOT: f64 = 1e-13;
+
+impl Cholesky {
+    /// Factors `a` (row-major k × k, symmetric). `Err(column)` at the first pivot that is not
+    /// positive, not finite, or below [`SINGULAR_PIVOT`] times its diagonal entry.
+    pub(crate) fn new(a: &[f64], k: usize) -> Result<Self, usize> {
+        let mut l = vec![0.0; k * k];
+        let mut min_rel = 1.0f64;
+        let mut worst = 0;
+        for j in 0..k {
+            let ajj = a[j * k + j];
+            let mut d = ajj;
+            for m in 0..j {
+                d -= l[j * k + m] * l[j * k + m];
+            }
+            if !(ajj.is_finite() && ajj > 0.0 && d.is_finite() && d > SINGULAR_PIVOT * ajj) {
+                return Err(j);
+            }
+            let rel = d / ajj;
+            if rel < min_rel {
+                min_rel = rel;
+                worst = j;
+            }
+            let ljj = d.sqrt();
+            l[j * k + j] = ljj;
+            for i in j + 1..k {
+                let mut s = a[i * k + j];
+                for m in 0..j {
+                    s -= l[i * k + m] * l[j * k + m];
+                }
+                l[i * k + j] = s / ljj;
+            }
+        }
+        Ok(Cholesky {
+            l,
+            k,
+            min_relative_pivot: min_rel,
+            worst_column: worst,
+        })
+    }
+
+    /// Solves `A x = b` in place.
+    pub(crate) fn solve(&self, b: &mut [f64]) {
+        let k = self.k;
+        for i in 0..k {
+            let mut s = b[i];
+            for m in 0..i {
+                s -= self.l[i * k + m] * b[m];
+            }
+            b[i] = s / self.l[i * k + i];
+        }
+        for i in (0..k).rev() {
+            let mut s = b[i];
+            for m in i + 1..k {
+                s -= self.l[m * k + i] * b[m];
+            }
+            b[i] = s / self.l[i * k + i];
+        }
+    }
+
+    /// `A⁻¹` (row-major).
+    pub(crate) fn inverse(&self) -> Vec<f64> {
+        let k = self.k;
+        let mut inv = vec![0.0; k * k];
+        let mut e = vec![0.0; k];
+        for c in 0..k {
+            e.iter_mut().for_each(|v| *v = 0.0);
+            e[c] = 1.0;
+            self.solve(&mut e);
+            for r in 0..k {
+                inv[r * k + c] = e[r];
+            }
+        }
+        for r in 0..k {
+            for c in r + 1..k {
+                let m = 0.5 * (inv[r * k + c] + inv[c * k + r]);
+                inv[r * k + c] = m;
+                inv[c * k + r] = m;
+            }
+        }
+        inv
+    }
+}
+
+/// `B M B` for symmetric k × k row-major `B`, `M`.
+pub(crate) fn sandwich(b: &[f64], m: &[f64], k: usize) -> Vec<f64> {
+    let mut bm = vec![0.0; k * k];
+    for i in 0..k {
+        for l in 0..k {
+            let bil = b[i * k + l];
+            if bil == 0.0 {
+                continue;
+            }
+            for j in 0..k {
+                bm[i * k + j] += bil * m[l * k + j];
+            }
+        }
+    }
+    let mut out = vec![0.0; k * k];
+    for i in 0..k {
+        for j in 0..k {
+            let mut s = 0.0;
+            for l in 0..k {
+                s += bm[i * k + l] * b[l * k + j];
+            }
+            out[i * k + j] = s;
+        }
+    }
+    for i in 0..k {
+        for j in i + 1..k {
+            let v = 0.5 * (out[i * k + j] + out[j * k + i]);
+            out[i * k + j] = v;
+            out[j * k + i] = v;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pow2_scale_is_exact_power_of_two() {
+        for m in [1.0, 1.5, 3.0, 1e300, f64::MAX, 5e-324, 1e-310, 0.1] {
+            let s = pow2_scale(m);
+            assert!(s > 0.0 && s.is_finite());
+            let r = m / s;
+            assert!((1.0..2.0).contains(&r) || (0.5..4.0).contains(&r), "{m} {s} {r}");
+        }
+        assert_eq!(pow2_scale(0.0), 1.0);
+        assert_eq!(pow2_scale(f64::NAN), 1.0);
+    }
+
+    #[test]
+    fn cholesky_solves_and_detects_singular() {
+        let a = [4.0, 2.0, 2.0, 3.0];
+        let c = Cholesky::new(&a, 2).unwrap();
+        let mut b = [2.0, 1.0];
+        c.solve(&mut b);
+        assert!((4.0 * b[0] + 2.0 * b[1] - 2.0).abs() < 1e-14);
+        assert!((2.0 * b[0] + 3.0 * b[1] - 1.0).abs() < 1e-14);
+        let inv = c.inverse();
+        assert!((inv[0] - 3.0 / 8.0).abs() < 1e-15);
+        assert_eq!(Cholesky::new(&[1.0, 1.0, 1.0, 1.0], 2).err(), Some(1));
+        assert_eq!(Cholesky::new(&[0.0, 0.0, 0.0, 1.0], 2).err(), Some(0));
+    }
+}
