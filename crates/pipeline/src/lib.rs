@@ -82,7 +82,7 @@ mod shared;
 pub use backtest::{
     realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult,
 };
-pub use digest::fnv1a_hex;
+pub use digest::{sha256_hex, FixedState, ModelState};
 pub use error::{PipelineError, PipelineResult, Stage};
 pub use history::ReturnHistory;
 pub use pipeline::{
