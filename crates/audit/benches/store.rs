@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use prudentia_audit::{AuditLog, Durability, LogConfig};
 use prudentia_core::*;
 
@@ -129,6 +129,31 @@ fn bench(c: &mut Criterion) {
     let bytes = prudentia_audit::snapshot_bytes(&inputs[0].0).unwrap().len()
         + serde_json::to_vec(&inputs[0].1).unwrap().len();
     println!("record size of the main example: {bytes} bytes (record + snapshot)");
+    // where an append's time goes
+    let mut group = c.benchmark_group("audit_components");
+    let (s0, r0) = &inputs[0];
+    let snap = prudentia_audit::snapshot_bytes(s0).unwrap();
+    let rec = serde_json::to_vec(r0).unwrap();
+    group.throughput(Throughput::Bytes(snap.len() as u64 + rec.len() as u64));
+    group.bench_function("encode_record_json", |b| {
+        b.iter(|| black_box(serde_json::to_vec(black_box(r0)).unwrap()))
+    });
+    group.bench_function("encode_snapshot", |b| {
+        b.iter(|| black_box(prudentia_audit::snapshot_bytes(black_box(s0)).unwrap()))
+    });
+    let all: Vec<u8> = [snap.clone(), rec.clone()].concat();
+    group.bench_function("sha256", |b| {
+        b.iter(|| {
+            use sha2::Digest;
+            black_box(sha2::Sha256::digest(black_box(&all)))
+        })
+    });
+    group.bench_function("crc32", |b| {
+        b.iter(|| black_box(crc32fast::hash(black_box(&all))))
+    });
+    group.bench_function("clone_inputs", |b| b.iter(|| black_box((s0.clone(), r0.clone()))));
+    group.finish();
+
     let mut group = c.benchmark_group("audit_append");
     group.throughput(Throughput::Elements(1));
     for (name, durability) in [
@@ -152,16 +177,22 @@ fn bench(c: &mut Criterion) {
         .unwrap();
         let mut k = 0u64;
         group.bench_function(name, |b| {
-            b.iter(|| {
-                let (s, r) = &inputs[(k % 4096) as usize];
-                // shift the time so it keeps increasing across cycles
-                let mut s = s.clone();
-                let mut r = r.clone();
-                s.time = Timestamp::from_nanos(k as i64 * 1000);
-                r.decision.time = s.time;
-                k += 1;
-                let _ = black_box(log.append(&s, &r).unwrap());
-            })
+            b.iter_batched(
+                || {
+                    // a fresh day (cloned outside the timing), its time shifted so it keeps
+                    // increasing across cycles
+                    let (s, r) = &inputs[(k % 4096) as usize];
+                    let (mut s, mut r) = (s.clone(), r.clone());
+                    s.time = Timestamp::from_nanos(k as i64 * 1000);
+                    r.decision.time = s.time;
+                    k += 1;
+                    (s, r)
+                },
+                |(s, r)| {
+                    let _ = black_box(log.append(&s, &r).unwrap());
+                },
+                BatchSize::SmallInput,
+            )
         });
         drop(log);
         let _ = std::fs::remove_dir_all(&dir);

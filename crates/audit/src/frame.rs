@@ -12,10 +12,11 @@
 //!   32 kind u8 (1 decision, 2 outcome)   33 flags u8 (bit 0: snapshot stored inline)
 //!   34 reserved u16 (0)         36 length of the record JSON within the body u32
 //!   40 snapshot address: SHA-256 of the snapshot bytes [32] (zero for outcomes)
-//!   72 chain hash: SHA-256(previous chain hash ‖ bytes 8..72 ‖ body) [32]
+//!   72 chain hash: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record JSON) [32]
 //!   body: record JSON, then (inline flag) the snapshot's bytes
 //! ```
-//! The chain starts from 32 zero bytes.
+//! The chain starts from 32 zero bytes. The snapshot's bytes enter the chain through their
+//! address (bytes 40..72, which the chain covers), so every stored byte is hashed once.
 
 use sha2::{Digest, Sha256};
 
@@ -122,7 +123,11 @@ pub(crate) fn write_frame(out: &mut Vec<u8>, meta: &FrameMeta, body: &[u8], prev
     out.extend_from_slice(&[0u8; 2]);
     out.extend_from_slice(&meta.record_len.to_le_bytes());
     out.extend_from_slice(&meta.address);
-    let chain = chain_hash(prev_chain, &out[start + 8..start + 72], body);
+    let chain = chain_hash(
+        prev_chain,
+        &out[start + 8..start + 72],
+        &body[..meta.record_len as usize],
+    );
     out.extend_from_slice(&chain);
     out.extend_from_slice(body);
     let mut crc = crc32fast::Hasher::new();

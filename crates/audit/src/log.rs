@@ -253,10 +253,13 @@ impl Scanner {
                 return bad(BadReason::TimeOrder, false);
             }
             let body = &rest[FRAME_HEADER..total];
-            if chain_hash(&self.chain, &rest[8..72], body) != f.chain {
+            let malformed = |m: &str| bad(BadReason::Malformed(m.to_owned()), false);
+            if f.record_len > f.body_len {
+                return malformed("bad header fields");
+            }
+            if chain_hash(&self.chain, &rest[8..72], &body[..f.record_len as usize]) != f.chain {
                 return bad(BadReason::Chain, false);
             }
-            let malformed = |m: &str| bad(BadReason::Malformed(m.to_owned()), false);
             let Some(kind) = Kind::from_u8(f.meta_kind) else {
                 return malformed("unknown record kind");
             };
