@@ -36,8 +36,9 @@ impl Default for Durability {
     }
 }
 
-/// Settings of an [`AuditLog`](crate::AuditLog).
+/// Settings of an [`AuditLog`](crate::AuditLog). Validated on deserialization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct LogConfig {
     /// Durability policy. Default: group commit of 64 records or 10 ms.
     pub durability: Durability,
@@ -62,6 +63,8 @@ impl Default for LogConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(LogConfig, LogConfig::validate);
 
 impl LogConfig {
     /// Checks every field.

@@ -106,8 +106,10 @@ impl VerifyReport {
     }
 }
 
-/// One logged decision with its inputs and what happened after it.
+/// One logged decision with its inputs and what happened after it. Validated on
+/// deserialization (see [`LoggedDecision::check`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct LoggedDecision {
     /// Sequence number in the log.
     pub sequence: u64,
@@ -121,6 +123,30 @@ pub struct LoggedDecision {
     pub snapshot: MarketSnapshot,
     /// Outcomes learned after this decision (and before the next one), in order.
     pub outcomes: Vec<Outcome>,
+}
+
+prudentia_core::checked_serde!(LoggedDecision, LoggedDecision::check);
+
+impl LoggedDecision {
+    /// Checks what the log checks on read: the decision and snapshot times agree, weight
+    /// vectors are as long as their asset lists, and the record and outcomes are finite.
+    pub fn check(&mut self) -> AuditResult<()> {
+        if self.record.decision.time != self.snapshot.time {
+            return Err(AuditError::Mismatch("decision time differs from snapshot time"));
+        }
+        if !crate::replay::weights_consistent(&self.record.decision) {
+            return Err(AuditError::Mismatch("weights have mismatched lengths"));
+        }
+        if let Some(value) = first_non_finite(&self.record).or_else(|| first_non_finite(&self.outcomes)) {
+            return Err(CoreError::NonFinite {
+                field: "logged decision",
+                index: 0,
+                value,
+            }
+            .into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -275,6 +275,13 @@ pub fn policy_diff<P: ReplayPolicy + ?Sized>(entries: &[LoggedDecision], policy_
             recorded: String::new(),
             replayed: cut(why),
         };
+        if !weights_consistent(a) || first_non_finite(a).is_some() {
+            out.stopped = Some(stop(
+                "recorded decision",
+                "non-finite number or mismatched weight lengths in the recorded decision".into(),
+            ));
+            break;
+        }
         let b = match policy_b.decide(&e.snapshot) {
             Ok(b) if first_non_finite(&b).is_none() && weights_consistent(&b) => b,
             Ok(_) => {
