@@ -23,6 +23,9 @@
 //! - **Policy diff.** [`policy_diff`] runs policy B on A's recorded inputs and reports
 //!   per-decision slate, weight and order differences, turnover, and the PnL difference where
 //!   outcomes were recorded.
+//! - **SQLite** (feature `sqlite`, off by default): `SqliteLog` keeps the same records, with
+//!   the same chain hashes and checks, in tables that analysts can query with SQL, pandas
+//!   or DuckDB.
 //! - **Pipeline.** [`AuditLog`] implements [`AuditSink`](prudentia_core::traits::AuditSink):
 //!   the pipeline writes to it, with no code in the stages.
 //!
@@ -84,6 +87,8 @@ mod finite;
 mod frame;
 mod log;
 mod replay;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use config::{Durability, LogConfig, MAX_RECORD_BYTES};
 pub use encode::snapshot_bytes;
@@ -95,3 +100,5 @@ pub use log::{
 pub use replay::{
     policy_diff, replay, DecideFn, DecisionDiff, PolicyDiff, ReplayDifference, ReplayPolicy, ReplayReport,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteLog;

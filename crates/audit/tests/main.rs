@@ -4,5 +4,7 @@ mod bad_input;
 mod common;
 mod crash;
 mod replay;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod store;
 mod tamper;
