@@ -7,7 +7,10 @@
 //! gross, net, sector and turnover limits (portfolio) → half Kelly with a drawdown governor
 //! (kelly) → orders. It prints each stage's output for the last decision and a performance
 //! report (metrics), and writes pictures to `$PRUDENTIA_OUT` (default
-//! `target/prudentia-examples/`).
+//! `target/prudentia-examples/`). Every decision and outcome is recorded in an audit log
+//! (`$PRUDENTIA_OUT/audit/`, audit): the example verifies the chain, replays the whole run on a
+//! fresh pipeline (every decision bit-identical), and compares a second policy (a slate of 5
+//! and quarter Kelly) on the recorded inputs: per-decision differences, turnover, PnL gap.
 //!
 //! Run with `cargo run --release --example daily_pipeline`.
 
@@ -18,17 +21,19 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use ndarray::{Array1, Array2};
 use plotters::prelude::*;
+use prudentia::audit::{policy_diff, replay, AuditLog, Durability, LogConfig, ReplayPolicy};
 use prudentia::core::traits::OnlineLearner;
 use prudentia::core::{
-    AssetId, AssetInfo, DecisionStatus, ForecastOutcome, Horizon, Indicator, MarketSnapshot, Quote,
-    RegimeLabel, RoleResult, Timestamp,
+    AssetId, AssetInfo, Decision, DecisionStatus, ForecastOutcome, Horizon, Indicator, MarketSnapshot,
+    Outcome, Quote, RegimeLabel, RoleResult, Timestamp,
 };
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
 use prudentia::kelly::governor::DrawdownGovernorConfig;
 use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
 use prudentia::metrics::ReportConfig;
 use prudentia::pipeline::{
-    walk_forward_with_prices, BacktestConfig, PipelineBuilder, PipelineConfig, Shared,
+    walk_forward_with_prices, BacktestConfig, FixedState, Pipeline, PipelineBuilder, PipelineConfig,
+    PipelineError, Shared,
 };
 use prudentia::portfolio::{Limits, Objective, PortfolioConfig, PortfolioOptimizer};
 use prudentia::regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
@@ -63,6 +68,190 @@ impl OnlineLearner<ForecastOutcome> for CalibrationLearner {
         };
         self.0.lock().learn(&event)
     }
+}
+
+/// What distinguishes the policies compared in the example.
+struct Policy {
+    id: String,
+    /// Slate size.
+    k: usize,
+    /// Kelly fraction (`None`: the sizer's default, half Kelly).
+    kelly_fraction: Option<f64>,
+}
+
+/// The example's pipeline for a policy; its model state (forecaster, calibrator, sizer) goes
+/// into the model hash of every audit record.
+fn build_pipeline(
+    universe: &[AssetId],
+    forecaster: &HeteroForecaster,
+    policy: &Policy,
+    audit: Option<Shared<AuditLog>>,
+) -> Result<Pipeline, Box<dyn Error>> {
+    let calibrator = Shared::new(RegimeCalibrator::new(CalibratorConfig::default())?);
+    // half Kelly, never above the optimizer's book (cap_at_target); the drawdown governor scales exposure down from a 5% drawdown to zero at
+    // 20%, and its reference peak decays with a 126-day half-life so exposure can come back
+    let mut sizer_config = KellySizerConfig {
+        governor: DrawdownGovernorConfig {
+            recovery_half_life: Some(126.0),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    if let Some(f) = policy.kelly_fraction {
+        sizer_config.kelly.fraction = f;
+    }
+    let sizer = Shared::new(KellySizer::new(sizer_config)?);
+    let regime = MarketRegimeDetector::new(MarketRegimeDetectorConfig {
+        reference: Some(AssetId::new("SP500")),
+        ..Default::default()
+    })?;
+    let selector = DiversityAwareSelector::new(SelectorConfig {
+        problem: ProblemConfig {
+            k: policy.k,
+            lambda: 2e-4,
+            ..Default::default()
+        },
+        ..Default::default()
+    })?;
+    let optimizer = PortfolioOptimizer::new(PortfolioConfig {
+        objective: Objective::MeanCvar,
+        cvar_penalty: 0.5,
+        // 50 bp per unit of turnover in the objective: a soft turnover budget (a hard
+        // `turnover_max` would make the first, fully invested book infeasible)
+        turnover_penalty: 5e-3,
+        limits: Limits {
+            weight_min: -0.1,
+            weight_max: 0.3,
+            gross_max: Some(1.5),
+            net_min: Some(1.0),
+            net_max: Some(1.0),
+            sector_net_max: Some(0.4),
+            ..Default::default()
+        },
+        ..Default::default()
+    })?;
+    let mut builder = PipelineBuilder::new(PipelineConfig {
+        universe: universe.to_vec(),
+        history_window: 252,
+        min_history: 60,
+        seed: 2024,
+        policy_id: policy.id.clone(),
+        ..Default::default()
+    })
+    .guard(Box::new(SnapshotGuard::new(SnapshotGuardConfig::default())?))
+    .regime(Box::new(regime))
+    .forecaster(Box::new(forecaster.clone()))
+    .model_state("forecaster", Box::new(FixedState(forecaster.clone())))
+    .calibrator(Box::new(calibrator.clone()))
+    .forecast_learner(Box::new(CalibrationLearner(calibrator.clone())))
+    .model_state("calibrator", Box::new(calibrator))
+    .selector(Box::new(selector))
+    .optimizer(Box::new(optimizer))
+    .sizer(Box::new(sizer.clone()))
+    .learner(Box::new(sizer.clone()))
+    .model_state("sizer", Box::new(sizer));
+    if let Some(log) = audit {
+        builder = builder.audit(Box::new(log));
+    }
+    Ok(builder.build()?)
+}
+
+/// A pipeline driven by the audit crate's replay and policy diff.
+struct Replayed(Pipeline);
+impl ReplayPolicy for Replayed {
+    type Error = PipelineError;
+    fn decide(&mut self, snapshot: &MarketSnapshot) -> Result<Decision, PipelineError> {
+        self.0.decide(snapshot).map(|r| r.decision)
+    }
+    fn learn(&mut self, outcome: &Outcome) -> Result<(), PipelineError> {
+        self.0.learn(outcome)
+    }
+}
+
+/// Verifies the recorded log, replays it on a fresh pipeline and compares a second policy.
+fn audit_report(
+    log: &Shared<AuditLog>,
+    universe: &[AssetId],
+    forecaster: &HeteroForecaster,
+    policy_a: &Policy,
+) -> Result<(), Box<dyn Error>> {
+    let mut log = log.lock();
+    let _ = log.sync()?;
+    let check = log.verify()?;
+    let head = check.head.clone().ok_or("empty audit log")?;
+    println!(
+        "\n=== audit log ({}) ===\n{} records ({} decisions + outcomes), {:.1} MB in {} segment(s); chain verified: {}; head #{} {}",
+        log.dir().display(),
+        check.records,
+        check.decisions,
+        check.bytes as f64 / 1e6,
+        check.segments,
+        if check.is_ok() { "ok" } else { "BROKEN" },
+        head.sequence,
+        &head.chain_hash[..16]
+    );
+    let recorded = log.all()?;
+    drop(log);
+    let started = Instant::now();
+    let fresh = build_pipeline(universe, forecaster, policy_a, None)?;
+    let r = replay(&recorded, &mut Replayed(fresh));
+    println!(
+        "replay on a fresh pipeline: {} of {} decisions bit-identical, {} outcomes re-learned ({:.1} s){}",
+        r.identical,
+        r.decisions,
+        r.outcomes,
+        started.elapsed().as_secs_f64(),
+        match &r.first_difference {
+            None => String::new(),
+            Some(d) => format!(
+                "; FIRST DIFFERENCE at decision {} ({}), field {}",
+                d.decision_number, d.time, d.field
+            ),
+        }
+    );
+    let policy_b = Policy {
+        id: "slate of 5, quarter Kelly".into(),
+        k: 5,
+        kelly_fraction: Some(0.25),
+    };
+    let b = build_pipeline(universe, forecaster, &policy_b, None)?;
+    let diff = policy_diff(&recorded, &mut Replayed(b));
+    println!(
+        "policy diff, B = {} on A's recorded inputs: {} of {} decisions differ; turnover A {:.1} vs B {:.1}",
+        policy_b.id,
+        diff.differing,
+        diff.decisions.len(),
+        diff.turnover_a,
+        diff.turnover_b
+    );
+    if let (Some(a), Some(b), Some(gap)) = (diff.pnl_a, diff.pnl_b, diff.pnl_gap) {
+        println!(
+            "  summed daily portfolio return: A {:+.2}%, B {:+.2}%, gap (B - A) {:+.2} percentage points",
+            100.0 * a,
+            100.0 * b,
+            100.0 * gap
+        );
+    }
+    let mut biggest: Vec<_> = diff.decisions.iter().filter(|d| d.weight_gap > 0.0).collect();
+    biggest.sort_by(|x, y| y.weight_gap.total_cmp(&x.weight_gap));
+    for d in biggest.iter().take(3) {
+        println!(
+            "  {}: sum |wB - wA| {:.2}, largest {:?}, slate only A {:?} / only B {:?}, orders {} vs {}",
+            d.time,
+            d.weight_gap,
+            d.largest_gap
+                .as_ref()
+                .map(|(a, g)| format!("{a} {:+.1}%", 100.0 * g)),
+            d.only_a.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            d.only_b.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            d.orders_a,
+            d.orders_b
+        );
+    }
+    if let Some(s) = &diff.stopped {
+        println!("  policy B stopped at {}: {}", s.time, s.replayed);
+    }
+    Ok(())
 }
 
 fn out_dir() -> Result<PathBuf, Box<dyn Error>> {
@@ -183,65 +372,26 @@ fn main() -> Result<(), Box<dyn Error>> {
     snapshots[700].quotes[12].price = f64::NAN;
     snapshots[900].indicators[0].value = -1.0;
 
-    // ---------------- the pipeline ----------------
+    // ---------------- the pipeline, recorded in an audit log ----------------
     let universe: Vec<AssetId> = tickers.iter().map(AssetId::new).collect();
-    let calibrator = Shared::new(RegimeCalibrator::new(CalibratorConfig::default())?);
-    // half Kelly, never above the optimizer's book (cap_at_target); the drawdown governor scales exposure down from a 5% drawdown to zero at
-    // 20%, and its reference peak decays with a 126-day half-life so exposure can come back
-    let sizer = Shared::new(KellySizer::new(KellySizerConfig {
-        governor: DrawdownGovernorConfig {
-            recovery_half_life: Some(126.0),
+    let audit_dir = out_dir()?.join("audit");
+    let _ = std::fs::remove_dir_all(&audit_dir); // a fresh log per run
+    let log = Shared::new(AuditLog::open(
+        &audit_dir,
+        LogConfig {
+            durability: Durability::GroupCommit {
+                max_records: 64,
+                max_delay: std::time::Duration::from_millis(50),
+            },
             ..Default::default()
         },
-        ..Default::default()
-    })?);
-    let regime = MarketRegimeDetector::new(MarketRegimeDetectorConfig {
-        reference: Some(AssetId::new("SP500")),
-        ..Default::default()
-    })?;
-    let selector = DiversityAwareSelector::new(SelectorConfig {
-        problem: ProblemConfig {
-            k: 8,
-            lambda: 2e-4,
-            ..Default::default()
-        },
-        ..Default::default()
-    })?;
-    let optimizer = PortfolioOptimizer::new(PortfolioConfig {
-        objective: Objective::MeanCvar,
-        cvar_penalty: 0.5,
-        // 50 bp per unit of turnover in the objective: a soft turnover budget (a hard
-        // `turnover_max` would make the first, fully invested book infeasible)
-        turnover_penalty: 5e-3,
-        limits: Limits {
-            weight_min: -0.1,
-            weight_max: 0.3,
-            gross_max: Some(1.5),
-            net_min: Some(1.0),
-            net_max: Some(1.0),
-            sector_net_max: Some(0.4),
-            ..Default::default()
-        },
-        ..Default::default()
-    })?;
-    let mut pipeline = PipelineBuilder::new(PipelineConfig {
-        universe,
-        history_window: 252,
-        min_history: 60,
-        seed: 2024,
-        policy_id: "daily_pipeline example".into(),
-        ..Default::default()
-    })
-    .guard(Box::new(SnapshotGuard::new(SnapshotGuardConfig::default())?))
-    .regime(Box::new(regime))
-    .forecaster(Box::new(forecaster))
-    .calibrator(Box::new(calibrator.clone()))
-    .forecast_learner(Box::new(CalibrationLearner(calibrator.clone())))
-    .selector(Box::new(selector))
-    .optimizer(Box::new(optimizer))
-    .sizer(Box::new(sizer.clone()))
-    .learner(Box::new(sizer.clone()))
-    .build()?;
+    )?);
+    let policy_a = Policy {
+        id: "daily_pipeline example".into(),
+        k: 8,
+        kelly_fraction: None,
+    };
+    let mut pipeline = build_pipeline(&universe, &forecaster, &policy_a, Some(log.clone()))?;
 
     let run = walk_forward_with_prices(
         &mut pipeline,
@@ -249,6 +399,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         &true_prices,
         &BacktestConfig::default(),
     )?;
+
+    audit_report(&log, &universe, &forecaster, &policy_a)?;
 
     // ---------------- the last decision, stage by stage ----------------
     let last = run.decisions.last().ok_or("no decision")?;

@@ -14,6 +14,7 @@
 //! | [`kelly`] | prudentia-kelly | Kelly sizing, drawdown governor, constrained allocation |
 //! | [`metrics`] | prudentia-metrics | performance, risk and decision-quality metrics, reports |
 //! | [`pipeline`] | prudentia-pipeline | the `Pipeline` composing the roles, walk-forward backtests |
+//! | [`audit`] | prudentia-audit | SHA-256-chained decision log, crash-safe appends, tamper detection, replay, policy diff |
 //! | [`datasets`] | prudentia-datasets | the shipped real sample data and a synthetic market with ground truth |
 //!
 //! The pipeline's stages are trait objects (`prudentia::core::traits`), so any of them can be
@@ -22,6 +23,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "audit")]
+pub use prudentia_audit as audit;
 #[cfg(feature = "core")]
 pub use prudentia_core as core;
 #[cfg(feature = "datasets")]

@@ -6,6 +6,7 @@
 //! test fails on any panic, hang, non-finite `Ok` or broken invariant, and prints its counts
 //! (`cargo test -p prudentia-adversarial -- --nocapture`).
 
+mod audit;
 mod core_types;
 mod datasets;
 mod defense;

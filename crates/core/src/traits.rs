@@ -258,9 +258,19 @@ pub trait ExecutionPolicy: Send + Sync {
 }
 
 /// Records decisions (audit crate).
+///
+/// The pipeline calls it after every decision with the raw snapshot the decision was made
+/// from (so that it can be stored and replayed) and the record. An `Ok` means the record was
+/// accepted under the sink's durability policy.
 pub trait AuditSink: Send {
-    /// Appends a record.
-    fn record(&mut self, record: &DecisionRecord) -> RoleResult<()>;
+    /// Appends a record together with its raw input snapshot.
+    fn record(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> RoleResult<()>;
+    /// Records an outcome the pipeline is about to learn from (after it was validated and
+    /// before any state changes), so that a replay can feed the same outcomes. Default: ignored.
+    fn outcome(&mut self, outcome: &crate::types::Outcome) -> RoleResult<()> {
+        let _ = outcome;
+        Ok(())
+    }
 }
 
 /// An online model that learns from events of type `E` (outcomes, fills, labelled forecasts).

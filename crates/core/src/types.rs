@@ -653,29 +653,35 @@ pub struct Decision {
     pub orders: Vec<Order>,
 }
 
-/// One entry of the audit log: a decision plus what is needed to reproduce it.
+/// One entry of the audit log: a decision plus what is needed to explain and reproduce it.
 ///
-/// The hash fields are lowercase hex digests; the audit crate computes and checks them.
+/// The pipeline fills it and hands it, together with the raw snapshot, to an
+/// [`AuditSink`](crate::traits::AuditSink). Digests are lowercase hex SHA-256. The chain hash
+/// that links records (tamper evidence) belongs to the store, not to the record: the audit
+/// crate's log computes it over the exact stored bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
-    /// Position in the log, from 0.
+    /// The pipeline's decision number, from 0.
     pub sequence: u64,
     /// Identifier of the policy (pipeline configuration) that decided.
     pub policy_id: String,
-    /// Digest of the models' serialized state at decision time.
+    /// SHA-256 (hex) of the serialized state of the pipeline configuration and of every
+    /// registered stage at decision time: a changed model changes the hash.
     pub model_hash: String,
     /// Version of the feature definitions.
     pub feature_version: String,
     /// Seed used for any randomness in the decision.
     pub seed: u64,
-    /// Digest of the decision's inputs (the snapshot).
+    /// SHA-256 (hex) of the raw snapshot's serialized bytes (its content address).
     pub inputs_digest: String,
-    /// The decision.
+    /// The decision (regime, forecasts, slate, target and sized weights, orders, status).
     pub decision: Decision,
-    /// Hash of the previous record (empty for the first).
-    pub prev_hash: String,
-    /// Hash of this record.
-    pub hash: String,
+    /// The optimizer's status, when the optimizer ran.
+    #[serde(default)]
+    pub optimizer_status: Option<crate::traits::OptimStatus>,
+    /// Wall-clock time per stage in nanoseconds (not deterministic; never compared on replay).
+    #[serde(default)]
+    pub timings_ns: Vec<(String, u64)>,
 }
 
 #[cfg(test)]

@@ -1,17 +1,85 @@
-//! A small, dependency-free content digest for audit records.
+//! SHA-256 digests for audit records: the content address of a snapshot and the model hash.
+//!
+//! The model hash of a decision is the SHA-256 of the pipeline configuration and of the
+//! serialized state of every registered [`ModelState`] source (in registration order, each
+//! framed by its name and length), taken at decision time: retraining, a changed
+//! calibration or another configuration changes the hash. The chain hash that makes the log
+//! tamper-evident is the audit store's, not the pipeline's.
 
-/// 64-bit FNV-1a of `bytes`, as 16 lowercase hex digits.
-///
-/// Used for the pipeline's own input digests and record chaining when no audit crate is
-/// attached. It detects accidental changes, not deliberate tampering (it is not a
-/// cryptographic hash); the audit crate is where tamper evidence belongs.
-pub fn fnv1a_hex(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::shared::Shared;
+
+/// Lowercase hex SHA-256 of `bytes` (64 digits).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
-    format!("{h:016x}")
+    s
+}
+
+/// A source of model state for the model hash of audit records (a stage, a learner, a
+/// fitted model). Registered with [`PipelineBuilder::model_state`](crate::PipelineBuilder::model_state).
+pub trait ModelState: Send {
+    /// Appends the current serialized state to `out`.
+    fn write_state(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error>;
+}
+
+impl<T: Serialize + Send> ModelState for Shared<T> {
+    fn write_state(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(out, &*self.lock())
+    }
+}
+
+/// A fixed value (a fitted model that never changes after construction).
+#[derive(Debug, Clone)]
+pub struct FixedState<T>(pub T);
+
+impl<T: Serialize + Send> ModelState for FixedState<T> {
+    fn write_state(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(out, &self.0)
+    }
+}
+
+/// Incremental model hash: `SHA-256(Σ name_len ‖ name ‖ state_len ‖ state)`.
+pub(crate) struct ModelHasher {
+    hasher: Sha256,
+    scratch: Vec<u8>,
+}
+
+impl ModelHasher {
+    pub(crate) fn new() -> Self {
+        Self {
+            hasher: Sha256::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(crate) fn part(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
+    ) -> Result<(), serde_json::Error> {
+        self.scratch.clear();
+        write(&mut self.scratch)?;
+        self.hasher.update((name.len() as u64).to_le_bytes());
+        self.hasher.update(name.as_bytes());
+        self.hasher.update((self.scratch.len() as u64).to_le_bytes());
+        self.hasher.update(&self.scratch);
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> String {
+        hex(&self.hasher.finalize())
+    }
 }
 
 #[cfg(test)]
@@ -20,9 +88,26 @@ mod tests {
 
     #[test]
     fn known_vectors() {
-        // Reference values of FNV-1a 64 (Fowler–Noll–Vo test vectors).
-        assert_eq!(fnv1a_hex(b""), "cbf29ce484222325");
-        assert_eq!(fnv1a_hex(b"a"), "af63dc4c8601ec8c");
-        assert_eq!(fnv1a_hex(b"foobar"), "85944171f73967e8");
+        // FIPS 180-2 test vectors.
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn model_hash_changes_with_state_and_name() {
+        let h = |name: &str, v: f64| {
+            let mut m = ModelHasher::new();
+            m.part(name, |out| serde_json::to_writer(out, &v)).unwrap();
+            m.finish()
+        };
+        assert_eq!(h("a", 1.0), h("a", 1.0));
+        assert_ne!(h("a", 1.0), h("a", 1.5));
+        assert_ne!(h("a", 1.0), h("b", 1.0));
     }
 }

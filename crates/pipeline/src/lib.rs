@@ -89,7 +89,7 @@ pub use backtest::{
     realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult, PriceFault,
     PriceFaultKind,
 };
-pub use digest::fnv1a_hex;
+pub use digest::{sha256_hex, FixedState, ModelState};
 pub use error::{PipelineError, PipelineResult, Stage};
 pub use history::{ReturnHistory, MAX_PRICE_RATIO};
 pub use pipeline::{

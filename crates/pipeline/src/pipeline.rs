@@ -20,7 +20,7 @@ use prudentia_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::digest::fnv1a_hex;
+use crate::digest::{sha256_hex, ModelHasher, ModelState};
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::{plausible_ratio, ReturnHistory};
 
@@ -187,6 +187,7 @@ pub struct PipelineBuilder {
     costs: Option<Box<dyn CostModel>>,
     execution: Option<Box<dyn ExecutionPolicy>>,
     audit: Option<Box<dyn AuditSink>>,
+    model_states: Vec<(String, Box<dyn ModelState>)>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
 }
@@ -217,6 +218,7 @@ impl PipelineBuilder {
             costs: None,
             execution: None,
             audit: None,
+            model_states: Vec::new(),
             learners: Vec::new(),
             forecast_learners: Vec::new(),
         }
@@ -265,6 +267,15 @@ impl PipelineBuilder {
         /// Audit sink.
         audit: dyn AuditSink
     );
+    /// Registers a source of model state for the model hash of audit records (e.g. a
+    /// [`Shared`](crate::Shared) stage whose type is `Serialize`, or a
+    /// [`FixedState`](crate::FixedState) fitted model). The hash covers the configuration and
+    /// every registered source in registration order, so a changed model changes it.
+    pub fn model_state(mut self, name: impl Into<String>, state: Box<dyn ModelState>) -> Self {
+        self.model_states.push((name.into(), state));
+        self
+    }
+
     /// Adds an online model updated by `learn` (calibrators, bandits, governors, …).
     pub fn learner(mut self, learner: Box<dyn OnlineLearner<Outcome>>) -> Self {
         self.learners.push(learner);
@@ -311,6 +322,7 @@ impl PipelineBuilder {
             costs: self.costs,
             execution: self.execution,
             audit: self.audit,
+            model_states: self.model_states,
             learners: self.learners,
             forecast_learners: self.forecast_learners,
             pending_forecasts: Vec::new(),
@@ -321,7 +333,6 @@ impl PipelineBuilder {
             last_regime: None,
             last_time: None,
             step: 0,
-            last_hash: String::new(),
         })
     }
 }
@@ -345,6 +356,7 @@ pub struct Pipeline {
     costs: Option<Box<dyn CostModel>>,
     execution: Option<Box<dyn ExecutionPolicy>>,
     audit: Option<Box<dyn AuditSink>>,
+    model_states: Vec<(String, Box<dyn ModelState>)>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
     /// Raw forecasts and regime of the last decision, for the forecast learners.
@@ -359,7 +371,14 @@ pub struct Pipeline {
     last_time: Option<Timestamp>,
     equity: f64,
     step: u64,
-    last_hash: String,
+}
+
+/// A serialization failure while building an audit record.
+fn audit_error(e: serde_json::Error) -> PipelineError {
+    PipelineError::Stage {
+        stage: Stage::Audit,
+        source: prudentia_core::RoleError::implementation(prudentia_core::Role::Audit, e),
+    }
 }
 
 /// splitmix64: derives the per-decision seed from the base seed and the step.
@@ -907,23 +926,26 @@ impl Pipeline {
         raw: &MarketSnapshot,
     ) -> PipelineResult<DecisionReport> {
         let mut record = None;
-        if let Some(sink) = &mut self.audit {
+        if self.audit.is_some() {
             let t0 = Instant::now();
-            let inputs_digest = fnv1a_hex(&serde_json::to_vec(raw).unwrap_or_default());
-            let mut r = DecisionRecord {
+            let r = DecisionRecord {
                 sequence: self.step,
                 policy_id: self.config.policy_id.clone(),
-                model_hash: String::new(),
+                model_hash: self.model_hash()?,
                 feature_version: self.config.feature_version.clone(),
                 seed,
-                inputs_digest,
+                inputs_digest: sha256_hex(&serde_json::to_vec(raw).map_err(audit_error)?),
                 decision: decision.clone(),
-                prev_hash: self.last_hash.clone(),
-                hash: String::new(),
+                optimizer_status: optimizer_status.clone(),
+                timings_ns: timings
+                    .0
+                    .iter()
+                    .map(|(s, d)| (s.to_string(), u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
+                    .collect(),
             };
-            r.hash = fnv1a_hex(&serde_json::to_vec(&r).unwrap_or_default());
-            sink.record(&r).map_err(PipelineError::at(Stage::Audit))?;
-            self.last_hash = r.hash.clone();
+            if let Some(sink) = &mut self.audit {
+                sink.record(raw, &r).map_err(PipelineError::at(Stage::Audit))?;
+            }
             record = Some(r);
             timings.push(Stage::Audit, t0);
         }
@@ -938,6 +960,17 @@ impl Pipeline {
             unexecuted: Vec::new(),
             excluded: Vec::new(),
         })
+    }
+
+    /// SHA-256 of the configuration and every registered model-state source.
+    fn model_hash(&self) -> PipelineResult<String> {
+        let mut h = ModelHasher::new();
+        h.part("config", |out| serde_json::to_writer(out, &self.config))
+            .map_err(audit_error)?;
+        for (name, state) in &self.model_states {
+            h.part(name, |out| state.write_state(out)).map_err(audit_error)?;
+        }
+        Ok(h.finish())
     }
 
     /// Learns from what happened after the last decision: positions move to the decided
@@ -1040,7 +1073,11 @@ impl Pipeline {
                 .collect()
         };
 
-        // 3. commit, then the learners
+        // 3. record the accepted outcome (the audit log sees exactly what is learned), commit,
+        //    then the learners
+        if let Some(sink) = &mut self.audit {
+            sink.outcome(outcome).map_err(PipelineError::at(Stage::Audit))?;
+        }
         self.current = book;
         self.pending = None;
         self.equity = equity;

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ndarray::ArrayView2;
 use prudentia_core::traits::*;
 use prudentia_core::{
-    AssetInfo, CoreError, DecisionRecord, Forecast, MarketSnapshot, Opportunity, Order, RegimeState, Weights,
+    AssetInfo, CoreError, DecisionRecord, Forecast, MarketSnapshot, Opportunity, Order, Outcome, RegimeState,
+    Weights,
 };
 
 /// A stage shared between several pipeline slots, e.g. a sizer whose drawdown governor also
@@ -113,8 +114,11 @@ impl<T: ExecutionPolicy + Send> ExecutionPolicy for Shared<T> {
     }
 }
 impl<T: AuditSink> AuditSink for Shared<T> {
-    fn record(&mut self, record: &DecisionRecord) -> RoleResult<()> {
-        self.lock().record(record)
+    fn record(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> RoleResult<()> {
+        self.stage()?.record(snapshot, record)
+    }
+    fn outcome(&mut self, outcome: &Outcome) -> RoleResult<()> {
+        self.stage()?.outcome(outcome)
     }
 }
 impl<E: ?Sized, T: OnlineLearner<E>> OnlineLearner<E> for Shared<T> {

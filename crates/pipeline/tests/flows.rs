@@ -117,10 +117,10 @@ impl Guard for NanGuard {
 }
 
 #[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<DecisionRecord>>>);
+struct Sink(Arc<Mutex<Vec<(MarketSnapshot, DecisionRecord)>>>);
 impl AuditSink for Sink {
-    fn record(&mut self, r: &DecisionRecord) -> RoleResult<()> {
-        self.0.lock().unwrap().push(r.clone());
+    fn record(&mut self, s: &MarketSnapshot, r: &DecisionRecord) -> RoleResult<()> {
+        self.0.lock().unwrap().push((s.clone(), r.clone()));
         Ok(())
     }
 }
@@ -239,12 +239,17 @@ fn a_replaced_stage_drives_the_weights() {
 
 #[test]
 fn audit_records_chain_and_learners_are_called() {
+    // The FNV chain moved out of the pipeline: the audit store chains records with SHA-256
+    // (prudentia-audit). The pipeline hands every raw snapshot with its record, numbered,
+    // seeded and content-addressed; the model hash covers configuration and model state.
     let sink = Sink::default();
     let counter = Counter::default();
+    let state = Shared::new(vec![1.0_f64]);
     let mut p = PipelineBuilder::new(config())
         .forecaster(Box::new(Momentum))
         .optimizer(Box::new(LongPositive))
         .audit(Box::new(sink.clone()))
+        .model_state("momentum", Box::new(state.clone()))
         .learner(Box::new(counter.clone()))
         .build()
         .unwrap();
@@ -253,16 +258,26 @@ fn audit_records_chain_and_learners_are_called() {
     let recs = sink.0.lock().unwrap();
     assert_eq!(recs.len(), 24);
     assert_eq!(*counter.0.lock().unwrap(), 24);
-    assert_eq!(recs[0].prev_hash, "");
+    assert_eq!(recs[0].1.sequence, 0);
     for w in recs.windows(2) {
-        assert_eq!(w[1].prev_hash, w[0].hash);
-        assert_eq!(w[1].sequence, w[0].sequence + 1);
-        assert_ne!(w[1].seed, w[0].seed);
+        assert_eq!(w[1].1.sequence, w[0].1.sequence + 1);
+        assert_ne!(w[1].1.seed, w[0].1.seed);
+        assert_eq!(w[1].1.model_hash, w[0].1.model_hash);
     }
-    // the record hash covers the record with an empty hash field
-    let mut r = recs[5].clone();
-    let h = std::mem::take(&mut r.hash);
-    assert_eq!(fnv1a_hex(&serde_json::to_vec(&r).unwrap()), h);
+    for (k, (s, r)) in recs.iter().enumerate() {
+        assert_eq!(s, &snaps[k]);
+        assert_eq!(r.inputs_digest, sha256_hex(&serde_json::to_vec(s).unwrap()));
+        assert_eq!(r.model_hash.len(), 64);
+        assert!(!r.timings_ns.is_empty());
+    }
+    assert!(recs[23].1.timings_ns.iter().any(|(s, _)| s == "forecast"));
+    // a changed model changes the hash of the next record
+    let before = recs[23].1.model_hash.clone();
+    drop(recs);
+    state.lock()[0] = 2.0;
+    let _ = p.decide(&snapshots(27, 5)[25]).unwrap();
+    let recs = sink.0.lock().unwrap();
+    assert_ne!(recs[24].1.model_hash, before);
 }
 
 #[test]

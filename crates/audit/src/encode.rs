@@ -1,0 +1,305 @@
+//! How snapshots, records and outcomes are stored: JSON, with raw snapshots kept lossless.
+//!
+//! Raw snapshots may hold NaN or infinite prices (the guard decides what to do with them),
+//! which plain JSON cannot hold (serde_json writes them as `null`). Snapshots are therefore
+//! stored through a mirror of their types in which every float is a JSON number when finite
+//! and a string otherwise (`"NaN"`, `"inf"`, `"-inf"`, or `"f64:<hex bits>"` for a NaN with
+//! another payload), so a replay sees bit-identical inputs. Records and outcomes must be
+//! finite; they are stored as their own serde JSON.
+
+use prudentia_core::{AssetId, AssetInfo, Indicator, MarketSnapshot, Quote, Timestamp};
+use serde::de::{self, Deserializer};
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+
+/// A float that keeps non-finite values (and NaN payloads) through JSON.
+#[derive(Debug, Clone, Copy)]
+struct F(f64);
+
+impl Serialize for F {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.is_finite() {
+            s.serialize_f64(v)
+        } else if v == f64::INFINITY {
+            s.serialize_str("inf")
+        } else if v == f64::NEG_INFINITY {
+            s.serialize_str("-inf")
+        } else if v.to_bits() == f64::NAN.to_bits() {
+            s.serialize_str("NaN")
+        } else {
+            s.serialize_str(&format!("f64:{:016x}", v.to_bits()))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for F {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = F;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a finite number or one of \"NaN\", \"inf\", \"-inf\", \"f64:<hex>\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<F, E> {
+                if v.is_finite() {
+                    Ok(F(v))
+                } else {
+                    Err(E::custom("non-finite number literal"))
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<F, E> {
+                Ok(F(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<F, E> {
+                Ok(F(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<F, E> {
+                match s {
+                    "inf" => Ok(F(f64::INFINITY)),
+                    "-inf" => Ok(F(f64::NEG_INFINITY)),
+                    "NaN" => Ok(F(f64::NAN)),
+                    other => {
+                        let v = other
+                            .strip_prefix("f64:")
+                            .filter(|h| h.len() == 16)
+                            .and_then(|h| u64::from_str_radix(h, 16).ok())
+                            .map(f64::from_bits)
+                            .filter(|v| v.is_nan())
+                            .ok_or_else(|| E::custom("bad float string"))?;
+                        Ok(F(v))
+                    }
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuoteRepr {
+    asset: AssetId,
+    time: Timestamp,
+    price: F,
+    volume: Option<F>,
+    spread_bps: Option<F>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndicatorRepr {
+    name: String,
+    time: Timestamp,
+    value: F,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetRepr {
+    id: AssetId,
+    sector: Option<String>,
+    price: F,
+    adv_shares: Option<F>,
+    borrow_available_shares: Option<F>,
+    lot_size: F,
+    features: Vec<F>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotRepr {
+    time: Timestamp,
+    quotes: Vec<QuoteRepr>,
+    indicators: Vec<IndicatorRepr>,
+    assets: Vec<AssetRepr>,
+}
+
+fn fo(v: Option<f64>) -> Option<F> {
+    v.map(F)
+}
+fn uo(v: Option<F>) -> Option<f64> {
+    v.map(|f| f.0)
+}
+
+impl From<&MarketSnapshot> for SnapshotRepr {
+    fn from(s: &MarketSnapshot) -> Self {
+        // exhaustive destructuring: a new field in core fails to compile here
+        let MarketSnapshot {
+            time,
+            quotes,
+            indicators,
+            assets,
+        } = s;
+        SnapshotRepr {
+            time: *time,
+            quotes: quotes
+                .iter()
+                .map(|q| {
+                    let Quote {
+                        asset,
+                        time,
+                        price,
+                        volume,
+                        spread_bps,
+                    } = q;
+                    QuoteRepr {
+                        asset: asset.clone(),
+                        time: *time,
+                        price: F(*price),
+                        volume: fo(*volume),
+                        spread_bps: fo(*spread_bps),
+                    }
+                })
+                .collect(),
+            indicators: indicators
+                .iter()
+                .map(|i| {
+                    let Indicator { name, time, value } = i;
+                    IndicatorRepr {
+                        name: name.clone(),
+                        time: *time,
+                        value: F(*value),
+                    }
+                })
+                .collect(),
+            assets: assets
+                .iter()
+                .map(|a| {
+                    let AssetInfo {
+                        id,
+                        sector,
+                        price,
+                        adv_shares,
+                        borrow_available_shares,
+                        lot_size,
+                        features,
+                    } = a;
+                    AssetRepr {
+                        id: id.clone(),
+                        sector: sector.clone(),
+                        price: F(*price),
+                        adv_shares: fo(*adv_shares),
+                        borrow_available_shares: fo(*borrow_available_shares),
+                        lot_size: F(*lot_size),
+                        features: features.iter().copied().map(F).collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<SnapshotRepr> for MarketSnapshot {
+    fn from(s: SnapshotRepr) -> Self {
+        MarketSnapshot {
+            time: s.time,
+            quotes: s
+                .quotes
+                .into_iter()
+                .map(|q| Quote {
+                    asset: q.asset,
+                    time: q.time,
+                    price: q.price.0,
+                    volume: uo(q.volume),
+                    spread_bps: uo(q.spread_bps),
+                })
+                .collect(),
+            indicators: s
+                .indicators
+                .into_iter()
+                .map(|i| Indicator {
+                    name: i.name,
+                    time: i.time,
+                    value: i.value.0,
+                })
+                .collect(),
+            assets: s
+                .assets
+                .into_iter()
+                .map(|a| AssetInfo {
+                    id: a.id,
+                    sector: a.sector,
+                    price: a.price.0,
+                    adv_shares: uo(a.adv_shares),
+                    borrow_available_shares: uo(a.borrow_available_shares),
+                    lot_size: a.lot_size.0,
+                    features: a.features.into_iter().map(|f| f.0).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Appends the lossless JSON encoding of `snapshot` to `out`.
+pub(crate) fn encode_snapshot(snapshot: &MarketSnapshot, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(out, &SnapshotRepr::from(snapshot))
+}
+
+/// Decodes a snapshot written by [`encode_snapshot`].
+pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<MarketSnapshot, serde_json::Error> {
+    serde_json::from_slice::<SnapshotRepr>(bytes).map(MarketSnapshot::from)
+}
+
+/// The lossless JSON encoding of a snapshot, as stored (and content-addressed) by the log.
+pub fn snapshot_bytes(snapshot: &MarketSnapshot) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::new();
+    encode_snapshot(snapshot, &mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap() -> MarketSnapshot {
+        let t = Timestamp::from_nanos(5);
+        MarketSnapshot {
+            time: t,
+            quotes: vec![
+                Quote {
+                    asset: "A".into(),
+                    time: t,
+                    price: f64::NAN,
+                    volume: Some(f64::INFINITY),
+                    spread_bps: None,
+                },
+                Quote {
+                    asset: "B".into(),
+                    time: t,
+                    price: f64::from_bits(0x7ff8_0000_0000_0042),
+                    volume: Some(f64::NEG_INFINITY),
+                    spread_bps: Some(1.5),
+                },
+            ],
+            indicators: vec![Indicator {
+                name: "vix".into(),
+                time: t,
+                value: 5e-324,
+            }],
+            assets: vec![AssetInfo {
+                features: vec![f64::MAX, -0.0, f64::NAN],
+                ..AssetInfo::new("A", 1e300).unwrap()
+            }],
+        }
+    }
+
+    #[test]
+    fn snapshots_round_trip_bit_for_bit() {
+        let s = snap();
+        let bytes = snapshot_bytes(&s).unwrap();
+        let back = decode_snapshot(&bytes).unwrap();
+        // same encoding again means the same bits (NaN != NaN, so compare encodings and bits)
+        assert_eq!(snapshot_bytes(&back).unwrap(), bytes);
+        assert_eq!(back.quotes[1].price.to_bits(), 0x7ff8_0000_0000_0042);
+        assert_eq!(back.assets[0].features[1].to_bits(), (-0.0f64).to_bits());
+        assert_eq!(back.indicators[0].value, 5e-324);
+    }
+
+    #[test]
+    fn bad_float_strings_are_refused() {
+        for bad in [r#""nan""#, r#""f64:0000000000000001""#, r#""f64:zz""#, "null"] {
+            assert!(serde_json::from_str::<F>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The on-disk layout: segment headers and length-prefixed, checksummed, chained records.
+//!
+//! ```text
+//! segment header (64 bytes, little endian)
+//!   0  magic "PRUDAUD\0"        8  format version u32     12 reserved u32 (0)
+//!   16 first sequence u64       24 chain hash before the segment's first record [32]
+//!   56 CRC-32 of bytes 0..56    60 reserved u32 (0)
+//! record (104-byte header + body)
+//!   0  body length u32          4  CRC-32 of bytes 8..104 and the body
+//!   8  sequence u64             16 time, ns since the epoch, i64
+//!   24 link u64 (outcome: sequence of its decision; else u64::MAX)
+//!   32 kind u8 (1 decision, 2 outcome)   33 flags u8 (bit 0: snapshot stored inline)
+//!   34 reserved u16 (0)         36 length of the record JSON within the body u32
+//!   40 snapshot address: SHA-256 of the snapshot bytes [32] (zero for outcomes)
+//!   72 chain hash: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record JSON) [32]
+//!   body: record JSON, then (inline flag) the snapshot's bytes
+//! ```
+//! The chain starts from 32 zero bytes. The snapshot's bytes enter the chain through their
+//! address (bytes 40..72, which the chain covers), so every stored byte is hashed once.
+
+use sha2::{Digest, Sha256};
+
+/// Format version written and read by this build.
+pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const MAGIC: &[u8; 8] = b"PRUDAUD\0";
+pub(crate) const SEGMENT_HEADER: usize = 64;
+pub(crate) const FRAME_HEADER: usize = 104;
+pub(crate) const NO_LINK: u64 = u64::MAX;
+pub(crate) const FLAG_INLINE: u8 = 1;
+
+/// A 32-byte SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// What a record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Decision = 1,
+    Outcome = 2,
+}
+
+impl Kind {
+    pub(crate) fn from_u8(v: u8) -> Option<Kind> {
+        match v {
+            1 => Some(Kind::Decision),
+            2 => Some(Kind::Outcome),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+pub(crate) fn hash_at(b: &[u8], at: usize) -> Hash {
+    let mut h = [0u8; 32];
+    h.copy_from_slice(&b[at..at + 32]);
+    h
+}
+
+/// A parsed segment header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SegmentHeader {
+    pub(crate) version: u32,
+    pub(crate) first_seq: u64,
+    pub(crate) prev_chain: Hash,
+}
+
+pub(crate) fn segment_header(first_seq: u64, prev_chain: &Hash) -> [u8; SEGMENT_HEADER] {
+    let mut h = [0u8; SEGMENT_HEADER];
+    h[0..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[16..24].copy_from_slice(&first_seq.to_le_bytes());
+    h[24..56].copy_from_slice(prev_chain);
+    let crc = crc32fast::hash(&h[0..56]);
+    h[56..60].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Parses a segment header; `None` if the magic, checksum or reserved bytes are wrong.
+pub(crate) fn parse_segment_header(b: &[u8]) -> Option<SegmentHeader> {
+    if b.len() < SEGMENT_HEADER || &b[0..8] != MAGIC {
+        return None;
+    }
+    if crc32fast::hash(&b[0..56]) != u32_at(b, 56) || u32_at(b, 12) != 0 || u32_at(b, 60) != 0 {
+        return None;
+    }
+    Some(SegmentHeader {
+        version: u32_at(b, 8),
+        first_seq: u64_at(b, 16),
+        prev_chain: hash_at(b, 24),
+    })
+}
+
+/// The fields of a record header that the writer chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameMeta {
+    pub(crate) seq: u64,
+    pub(crate) time: i64,
+    pub(crate) link: u64,
+    pub(crate) kind: Kind,
+    pub(crate) flags: u8,
+    pub(crate) record_len: u32,
+    pub(crate) address: Hash,
+}
+
+/// Appends one record (header + body) to `out` and returns its chain hash.
+pub(crate) fn write_frame(out: &mut Vec<u8>, meta: &FrameMeta, body: &[u8], prev_chain: &Hash) -> Hash {
+    let start = out.len();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&meta.seq.to_le_bytes());
+    out.extend_from_slice(&meta.time.to_le_bytes());
+    out.extend_from_slice(&meta.link.to_le_bytes());
+    out.push(meta.kind as u8);
+    out.push(meta.flags);
+    out.extend_from_slice(&[0u8; 2]);
+    out.extend_from_slice(&meta.record_len.to_le_bytes());
+    out.extend_from_slice(&meta.address);
+    let chain = chain_hash(
+        prev_chain,
+        &out[start + 8..start + 72],
+        &body[..meta.record_len as usize],
+    );
+    out.extend_from_slice(&chain);
+    out.extend_from_slice(body);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&out[start + 8..]);
+    let crc = crc.finalize();
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    chain
+}
+
+pub(crate) fn chain_hash(prev: &Hash, fields: &[u8], body: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(fields);
+    h.update(body);
+    h.finalize().into()
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+/// Lowercase hex of a digest.
+pub fn to_hex(h: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(h.len() * 2);
+    for b in h {
+        s.push(char::from(D[usize::from(b >> 4)]));
+        s.push(char::from(D[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+/// A record header read from disk, checked for length and checksum only.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawFrame {
+    pub(crate) meta_kind: u8,
+    pub(crate) seq: u64,
+    pub(crate) time: i64,
+    pub(crate) link: u64,
+    pub(crate) flags: u8,
+    pub(crate) reserved: u16,
+    pub(crate) record_len: u32,
+    pub(crate) address: Hash,
+    pub(crate) chain: Hash,
+    pub(crate) body_len: u32,
+}
+
+/// Why a frame could not be read at some offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FrameFault {
+    /// Header or body runs past the end of the data.
+    Truncated,
+    /// Declared length beyond the limit.
+    TooLarge,
+    /// CRC mismatch.
+    Checksum,
+}
+
+/// Reads the frame at the start of `b`: `(frame, total length)`.
+pub(crate) fn read_frame(b: &[u8], max_body: u32) -> Result<(RawFrame, usize), FrameFault> {
+    if b.len() < FRAME_HEADER {
+        return Err(FrameFault::Truncated);
+    }
+    let body_len = u32_at(b, 0);
+    if body_len > max_body {
+        return Err(FrameFault::TooLarge);
+    }
+    let total = FRAME_HEADER + body_len as usize;
+    if b.len() < total {
+        return Err(FrameFault::Truncated);
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&b[8..total]);
+    if crc.finalize() != u32_at(b, 4) {
+        return Err(FrameFault::Checksum);
+    }
+    Ok((
+        RawFrame {
+            body_len,
+            seq: u64_at(b, 8),
+            time: u64_at(b, 16) as i64,
+            link: u64_at(b, 24),
+            meta_kind: b[32],
+            flags: b[33],
+            reserved: u16::from_le_bytes([b[34], b[35]]),
+            record_len: u32_at(b, 36),
+            address: hash_at(b, 40),
+            chain: hash_at(b, 72),
+        },
+        total,
+    ))
+}

@@ -1,0 +1,1146 @@
+//! The embedded default store: append-only segment files of chained records.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use prudentia_core::traits::AuditSink;
+use prudentia_core::{
+    CoreError, DecisionRecord, MarketSnapshot, Outcome, Role, RoleError, RoleResult, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Durability, LogConfig};
+use crate::encode::{decode_snapshot, encode_snapshot};
+use crate::error::{io, AuditError, AuditResult, BadReason};
+use crate::finite::first_non_finite;
+use crate::frame::{
+    chain_hash, parse_segment_header, read_frame, segment_header, sha256, to_hex, write_frame, FrameFault,
+    FrameMeta, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK, SEGMENT_HEADER,
+};
+
+/// Bytes buffered before a write to the operating system under [`Durability::None`].
+const NONE_BATCH_BYTES: usize = 1 << 20;
+
+/// Simulated I/O faults, for testing what the log does when the disk fills up or a device
+/// fails. Install with [`AuditLog::open_with_faults`].
+pub trait IoFaults: Send {
+    /// Called before `len` bytes are written to a segment: returns how many of them reach the
+    /// file before the write fails with "no space left on device" (`len` means no fault).
+    fn allow_write(&mut self, len: usize) -> usize;
+    /// Called before a segment is synced; `false` makes the sync fail.
+    fn allow_sync(&mut self) -> bool;
+}
+
+/// The end of the chain: the last record's sequence number and chain hash. Keep it somewhere
+/// else (a ticket, another system) to detect a rewritten or shortened log later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogHead {
+    /// Sequence number of the last record.
+    pub sequence: u64,
+    /// Its SHA-256 chain hash (hex).
+    pub chain_hash: String,
+}
+
+/// What an append returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Appended {
+    /// Sequence number given to the record.
+    pub sequence: u64,
+    /// Every record up to and including this sequence number is durable (acknowledged)
+    /// under the log's [`Durability`]; `None` while nothing is.
+    pub durable_through: Option<u64>,
+}
+
+/// A torn tail found and cut off on open (an append interrupted by a crash). The records it
+/// held were never acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TornTail {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Offset where the file was cut.
+    pub offset: u64,
+    /// Bytes removed.
+    pub bytes_removed: u64,
+}
+
+/// The first bad record found by [`AuditLog::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadRecord {
+    /// Sequence number expected at that position.
+    pub sequence: u64,
+    /// Segment file.
+    pub path: PathBuf,
+    /// Byte offset in the file.
+    pub offset: u64,
+    /// What is wrong.
+    pub reason: BadReason,
+}
+
+/// Result of [`AuditLog::verify`]: what was checked and the first bad record, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[must_use]
+pub struct VerifyReport {
+    /// Records checked and found good (before the first bad one).
+    pub records: u64,
+    /// Of which decisions.
+    pub decisions: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Segment files read.
+    pub segments: usize,
+    /// Head of the good part of the chain.
+    pub head: Option<LogHead>,
+    /// The first modified, deleted, inserted or reordered record.
+    pub first_bad: Option<BadRecord>,
+}
+
+impl VerifyReport {
+    /// Whether the whole log checked out.
+    pub fn is_ok(&self) -> bool {
+        self.first_bad.is_none()
+    }
+}
+
+/// One logged decision with its inputs and what happened after it. Validated on
+/// deserialization (see [`LoggedDecision::check`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct LoggedDecision {
+    /// Sequence number in the log.
+    pub sequence: u64,
+    /// SHA-256 chain hash of the record (hex).
+    pub chain_hash: String,
+    /// Content address of the raw snapshot: SHA-256 (hex) of its stored bytes.
+    pub snapshot_address: String,
+    /// The record.
+    pub record: DecisionRecord,
+    /// The raw snapshot the decision was made from.
+    pub snapshot: MarketSnapshot,
+    /// Outcomes learned after this decision (and before the next one), in order.
+    pub outcomes: Vec<Outcome>,
+}
+
+prudentia_core::checked_serde!(LoggedDecision, LoggedDecision::check);
+
+impl LoggedDecision {
+    /// Checks what the log checks on read: the decision and snapshot times agree, weight
+    /// vectors are as long as their asset lists, and the record and outcomes are finite.
+    pub fn check(&mut self) -> AuditResult<()> {
+        if self.record.decision.time != self.snapshot.time {
+            return Err(AuditError::Mismatch("decision time differs from snapshot time"));
+        }
+        if !crate::replay::weights_consistent(&self.record.decision) {
+            return Err(AuditError::Mismatch("weights have mismatched lengths"));
+        }
+        if let Some(value) = first_non_finite(&self.record).or_else(|| first_non_finite(&self.outcomes)) {
+            return Err(CoreError::NonFinite {
+                field: "logged decision",
+                index: 0,
+                value,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct IndexEntry {
+    time: i64,
+    seg: u32,
+    offset: u64,
+    body_len: u32,
+    record_len: u32,
+    link: u64,
+    kind: Kind,
+    flags: u8,
+    address: Hash,
+}
+
+#[derive(Debug)]
+struct Segment {
+    path: PathBuf,
+    /// Bytes of the file that hold records written so far.
+    len: u64,
+    reader: File,
+}
+
+/// In-memory state at the last successful write (what a failed write rolls back to).
+#[derive(Debug, Clone, Copy)]
+struct Checkpoint {
+    frames: u64,
+    head: Hash,
+    last_time: Option<i64>,
+    last_decision: Option<u64>,
+}
+
+/// Shared checks of a scan over segment bytes (open and verify).
+struct Scanner {
+    max_body: u32,
+    seq: u64,
+    chain: Hash,
+    last_time: Option<i64>,
+    last_decision: Option<u64>,
+    addresses: HashMap<Hash, u64>,
+    decisions: u64,
+    bytes: u64,
+}
+
+/// Where a scan of one segment stopped.
+enum SegmentEnd {
+    /// All records good; the offset after the last one.
+    Clean(u64),
+    /// A bad record.
+    Bad {
+        offset: u64,
+        reason: BadReason,
+        torn: bool,
+    },
+}
+
+impl Scanner {
+    fn new(max_body: u32) -> Self {
+        Self {
+            max_body,
+            seq: 0,
+            chain: [0; 32],
+            last_time: None,
+            last_decision: None,
+            addresses: HashMap::new(),
+            decisions: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Checks one segment's bytes; calls `visit` for every good record.
+    fn segment(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        is_last: bool,
+        mut visit: impl FnMut(IndexEntry, &Hash),
+        seg: u32,
+    ) -> AuditResult<SegmentEnd> {
+        self.bytes += bytes.len() as u64;
+        let Some(h) = parse_segment_header(bytes) else {
+            let torn = is_last && (bytes.len() < SEGMENT_HEADER || bytes.iter().all(|b| *b == 0));
+            return Ok(SegmentEnd::Bad {
+                offset: 0,
+                reason: BadReason::BadSegmentHeader,
+                torn,
+            });
+        };
+        if h.version != FORMAT_VERSION {
+            return Err(AuditError::UnsupportedVersion {
+                path: path.to_owned(),
+                found: h.version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        if h.first_seq != self.seq || h.prev_chain != self.chain {
+            return Ok(SegmentEnd::Bad {
+                offset: 0,
+                reason: BadReason::SegmentMismatch,
+                torn: false,
+            });
+        }
+        let mut at = SEGMENT_HEADER;
+        while at < bytes.len() {
+            let rest = &bytes[at..];
+            let bad = |reason, torn| {
+                Ok(SegmentEnd::Bad {
+                    offset: at as u64,
+                    reason,
+                    torn,
+                })
+            };
+            let (f, total) = match read_frame(rest, self.max_body) {
+                Ok(x) => x,
+                Err(fault) => {
+                    let zero_tail = rest.iter().all(|b| *b == 0);
+                    let torn = is_last && (fault == FrameFault::Truncated || zero_tail);
+                    let reason = match fault {
+                        FrameFault::Truncated => BadReason::Truncated,
+                        FrameFault::TooLarge => BadReason::TooLarge,
+                        FrameFault::Checksum => BadReason::Checksum,
+                    };
+                    return bad(reason, torn);
+                }
+            };
+            if f.seq != self.seq {
+                return bad(BadReason::Sequence { found: f.seq }, false);
+            }
+            if self.last_time.is_some_and(|t| f.time < t) {
+                return bad(BadReason::TimeOrder, false);
+            }
+            let body = &rest[FRAME_HEADER..total];
+            let malformed = |m: &str| bad(BadReason::Malformed(m.to_owned()), false);
+            if f.record_len > f.body_len {
+                return malformed("bad header fields");
+            }
+            if chain_hash(&self.chain, &rest[8..72], &body[..f.record_len as usize]) != f.chain {
+                return bad(BadReason::Chain, false);
+            }
+            let Some(kind) = Kind::from_u8(f.meta_kind) else {
+                return malformed("unknown record kind");
+            };
+            if f.reserved != 0 || f.record_len > f.body_len {
+                return malformed("bad header fields");
+            }
+            match kind {
+                Kind::Decision => {
+                    if f.link != NO_LINK || f.flags & !FLAG_INLINE != 0 {
+                        return malformed("bad decision header");
+                    }
+                    if f.flags & FLAG_INLINE != 0 {
+                        if self.addresses.contains_key(&f.address) {
+                            return malformed("snapshot stored twice");
+                        }
+                        if sha256(&body[f.record_len as usize..]) != f.address {
+                            return malformed("snapshot does not match its address");
+                        }
+                        self.addresses.insert(f.address, f.seq);
+                    } else if f.record_len != f.body_len || !self.addresses.contains_key(&f.address) {
+                        return malformed("reference to a snapshot not stored before");
+                    }
+                    self.last_decision = Some(f.seq);
+                    self.decisions += 1;
+                }
+                Kind::Outcome => {
+                    if f.flags != 0 || f.address != [0; 32] || f.record_len != f.body_len {
+                        return malformed("bad outcome header");
+                    }
+                    if f.link != self.last_decision.unwrap_or(NO_LINK) {
+                        return malformed("outcome not linked to the last decision");
+                    }
+                }
+            }
+            visit(
+                IndexEntry {
+                    time: f.time,
+                    seg,
+                    offset: at as u64,
+                    body_len: f.body_len,
+                    record_len: f.record_len,
+                    link: f.link,
+                    kind,
+                    flags: f.flags,
+                    address: f.address,
+                },
+                &f.chain,
+            );
+            self.chain = f.chain;
+            self.last_time = Some(f.time);
+            self.seq += 1;
+            at += total;
+        }
+        Ok(SegmentEnd::Clean(at as u64))
+    }
+}
+
+fn segment_name(first_seq: u64) -> String {
+    format!("seg-{first_seq:020}.plog")
+}
+
+/// Segment files of `dir`, sorted by first sequence number.
+fn list_segments(dir: &Path) -> AuditResult<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).map_err(io("listing the log directory", dir))? {
+        let e = e.map_err(io("listing the log directory", dir))?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let is_segment = name.len() == 29
+            && name.starts_with("seg-")
+            && name.ends_with(".plog")
+            && name[4..24].bytes().all(|b| b.is_ascii_digit());
+        if is_segment {
+            out.push(e.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn read_all(path: &Path) -> AuditResult<Vec<u8>> {
+    fs::read(path).map_err(io("reading a segment", path))
+}
+
+fn sync_dir(dir: &Path) -> AuditResult<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("syncing the log directory", dir))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Checks a log directory without opening it for writing (nothing is repaired: a torn tail
+/// is reported as the first bad record).
+pub fn verify_dir(dir: impl AsRef<Path>, config: &LogConfig) -> AuditResult<VerifyReport> {
+    verify_inner(dir.as_ref(), config, u64::MAX).map(|(r, _)| r)
+}
+
+/// Verifies `dir`; also returns the chain hash of record `watch`, if it was reached.
+fn verify_inner(dir: &Path, config: &LogConfig, watch: u64) -> AuditResult<(VerifyReport, Option<Hash>)> {
+    config.validate()?;
+    let mut watched = None;
+    let paths = list_segments(dir)?;
+    let mut sc = Scanner::new(config.max_record_bytes);
+    let mut first_bad = None;
+    let mut segments = 0;
+    for (i, path) in paths.iter().enumerate() {
+        let bytes = read_all(path)?;
+        segments += 1;
+        let mut seq = sc.seq;
+        let visit = |_: IndexEntry, chain: &Hash| {
+            if seq == watch {
+                watched = Some(*chain);
+            }
+            seq += 1;
+        };
+        match sc.segment(path, &bytes, false, visit, i as u32)? {
+            SegmentEnd::Clean(_) => {}
+            SegmentEnd::Bad { offset, reason, .. } => {
+                first_bad = Some(BadRecord {
+                    sequence: sc.seq,
+                    path: path.clone(),
+                    offset,
+                    reason,
+                });
+                break;
+            }
+        }
+    }
+    let report = VerifyReport {
+        records: sc.seq,
+        decisions: sc.decisions,
+        bytes: sc.bytes,
+        segments,
+        head: sc.seq.checked_sub(1).map(|s| LogHead {
+            sequence: s,
+            chain_hash: to_hex(&sc.chain),
+        }),
+        first_bad,
+    };
+    Ok((report, watched))
+}
+
+/// The append-only, SHA-256-chained decision log in a directory of segment files.
+///
+/// Every decision is stored with its record and its raw snapshot (once per distinct
+/// snapshot: later records refer to it by its SHA-256 content address); outcomes are stored
+/// after the decision they follow. Each record is length-prefixed, CRC-32 checked, and
+/// chained to its predecessor with SHA-256 over the exact stored bytes. See the
+/// [crate docs](crate) for the format and guarantees.
+pub struct AuditLog {
+    dir: PathBuf,
+    config: LogConfig,
+    segments: Vec<Segment>,
+    writer: File,
+    index: Vec<IndexEntry>,
+    addresses: HashMap<Hash, u64>,
+    head: Hash,
+    last_time: Option<i64>,
+    last_decision: Option<u64>,
+    /// Encoded records not yet written to the file.
+    pending: Vec<u8>,
+    pending_since: Option<Instant>,
+    pending_addresses: Vec<Hash>,
+    written: Checkpoint,
+    /// Records known durable.
+    synced: u64,
+    poisoned: bool,
+    torn_tail: Option<TornTail>,
+    faults: Option<Box<dyn IoFaults>>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("dir", &self.dir)
+            .field("config", &self.config)
+            .field("records", &self.index.len())
+            .field("segments", &self.segments.len())
+            .field("synced", &self.synced)
+            .field("poisoned", &self.poisoned)
+            .finish()
+    }
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log in `dir`. Every record is checked (length, CRC-32, sequence,
+    /// time order, chain, snapshot addresses). A torn tail in the last segment (an append cut
+    /// short by a crash) is truncated and reported by [`AuditLog::torn_tail`]; any other damage
+    /// is an [`AuditError::Corrupt`] naming the first bad record, and nothing is changed.
+    pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> AuditResult<Self> {
+        Self::open_inner(dir.as_ref(), config, None)
+    }
+
+    /// [`AuditLog::open`] with simulated I/O faults (tests of full disks and failing devices).
+    pub fn open_with_faults(
+        dir: impl AsRef<Path>,
+        config: LogConfig,
+        faults: Box<dyn IoFaults>,
+    ) -> AuditResult<Self> {
+        Self::open_inner(dir.as_ref(), config, Some(faults))
+    }
+
+    fn open_inner(dir: &Path, config: LogConfig, faults: Option<Box<dyn IoFaults>>) -> AuditResult<Self> {
+        config.validate()?;
+        fs::create_dir_all(dir).map_err(io("creating the log directory", dir))?;
+        let paths = list_segments(dir)?;
+        let mut sc = Scanner::new(config.max_record_bytes);
+        let mut index = Vec::new();
+        let mut segments = Vec::new();
+        let mut torn_tail = None;
+        for (i, path) in paths.iter().enumerate() {
+            let is_last = i + 1 == paths.len();
+            let bytes = read_all(path)?;
+            let end = sc.segment(path, &bytes, is_last, |e, _| index.push(e), i as u32)?;
+            let len = match end {
+                SegmentEnd::Clean(len) => len,
+                SegmentEnd::Bad {
+                    offset, torn: true, ..
+                } => {
+                    let keep = if offset == 0 { 0 } else { offset };
+                    torn_tail = Some(TornTail {
+                        path: path.clone(),
+                        offset: keep,
+                        bytes_removed: bytes.len() as u64 - keep,
+                    });
+                    if keep == 0 {
+                        // the segment's own header was torn: the segment never held a record
+                        fs::remove_file(path).map_err(io("removing a torn segment", path))?;
+                        sync_dir(dir)?;
+                        continue;
+                    }
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(io("opening a segment", path))?;
+                    f.set_len(keep).map_err(io("truncating a torn tail", path))?;
+                    f.sync_all().map_err(io("syncing a segment", path))?;
+                    keep
+                }
+                SegmentEnd::Bad { offset, reason, .. } => {
+                    return Err(AuditError::Corrupt {
+                        sequence: sc.seq,
+                        path: path.clone(),
+                        offset,
+                        reason,
+                    })
+                }
+            };
+            let reader = File::open(path).map_err(io("opening a segment", path))?;
+            segments.push(Segment {
+                path: path.clone(),
+                len,
+                reader,
+            });
+        }
+        let writer = match segments.last() {
+            Some(s) => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&s.path)
+                .map_err(io("opening a segment for appends", &s.path))?,
+            None => {
+                let (seg, w) = create_segment(dir, 0, &[0; 32])?;
+                segments.push(seg);
+                w
+            }
+        };
+        let frames = sc.seq;
+        let checkpoint = Checkpoint {
+            frames,
+            head: sc.chain,
+            last_time: sc.last_time,
+            last_decision: sc.last_decision,
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            config,
+            segments,
+            writer,
+            index,
+            addresses: sc.addresses,
+            head: sc.chain,
+            last_time: sc.last_time,
+            last_decision: sc.last_decision,
+            pending: Vec::new(),
+            pending_since: None,
+            pending_addresses: Vec::new(),
+            written: checkpoint,
+            synced: frames,
+            poisoned: false,
+            torn_tail,
+            faults,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The directory of the log.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    /// The configuration.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+    /// The torn tail cut off when the log was opened, if there was one.
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
+    }
+    /// Number of records (decisions and outcomes), including those not yet durable.
+    pub fn len(&self) -> u64 {
+        self.index.len() as u64
+    }
+    /// Whether the log holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+    /// Number of segment files.
+    pub fn segments(&self) -> usize {
+        self.segments.len()
+    }
+    /// The last record's sequence number and chain hash.
+    pub fn head(&self) -> Option<LogHead> {
+        (self.len()).checked_sub(1).map(|s| LogHead {
+            sequence: s,
+            chain_hash: to_hex(&self.head),
+        })
+    }
+    /// Every record up to this sequence number is durable (acknowledged).
+    pub fn durable_through(&self) -> Option<u64> {
+        self.synced.checked_sub(1)
+    }
+
+    /// Appends a decision record with its raw snapshot. Checks, before anything is written:
+    /// the record holds only finite numbers, its decision time equals the snapshot's and is
+    /// not earlier than the previous record's, and the encoded size is within the limit.
+    /// On an I/O error, records that were not yet acknowledged are rolled back.
+    pub fn append(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> AuditResult<Appended> {
+        self.check_writable()?;
+        if let Some(value) = first_non_finite(record) {
+            return Err(CoreError::NonFinite {
+                field: "decision record",
+                index: 0,
+                value,
+            }
+            .into());
+        }
+        if record.decision.time != snapshot.time {
+            return Err(AuditError::Mismatch("decision time differs from snapshot time"));
+        }
+        if !crate::replay::weights_consistent(&record.decision) {
+            return Err(AuditError::Mismatch("weights have mismatched lengths"));
+        }
+        let time = snapshot.time.as_nanos();
+        self.check_time(time)?;
+        let mut body = std::mem::take(&mut self.scratch);
+        body.clear();
+        let encoded = serde_json::to_writer(&mut body, record)
+            .map_err(AuditError::from)
+            .and_then(|()| {
+                let record_len = body.len();
+                encode_snapshot(snapshot, &mut body)?;
+                Ok(record_len)
+            });
+        let result = encoded.and_then(|record_len| {
+            let address = sha256(&body[record_len..]);
+            let inline = !self.addresses.contains_key(&address);
+            if !inline {
+                body.truncate(record_len);
+            }
+            self.check_size(body.len())?;
+            let meta = FrameMeta {
+                seq: self.len(),
+                time,
+                link: NO_LINK,
+                kind: Kind::Decision,
+                flags: if inline { FLAG_INLINE } else { 0 },
+                record_len: record_len as u32,
+                address,
+            };
+            self.push_frame(&meta, &body)
+        });
+        self.scratch = body;
+        result
+    }
+
+    /// Appends an outcome learned after the last decision (the pipeline does this from
+    /// `learn`). The outcome must hold only finite numbers.
+    pub fn append_outcome(&mut self, outcome: &Outcome) -> AuditResult<Appended> {
+        self.check_writable()?;
+        if let Some(value) = first_non_finite(outcome) {
+            return Err(CoreError::NonFinite {
+                field: "outcome",
+                index: 0,
+                value,
+            }
+            .into());
+        }
+        let body = serde_json::to_vec(outcome)?;
+        self.check_size(body.len())?;
+        let time = self.last_time.unwrap_or(i64::MIN);
+        let meta = FrameMeta {
+            seq: self.len(),
+            time,
+            link: self.last_decision.unwrap_or(NO_LINK),
+            kind: Kind::Outcome,
+            flags: 0,
+            record_len: body.len() as u32,
+            address: [0; 32],
+        };
+        self.push_frame(&meta, &body)
+    }
+
+    /// Writes and syncs everything pending; returns the last durable sequence number.
+    pub fn sync(&mut self) -> AuditResult<Option<u64>> {
+        self.check_writable()?;
+        self.flush(true)?;
+        Ok(self.durable_through())
+    }
+
+    fn check_writable(&self) -> AuditResult<()> {
+        if self.poisoned {
+            Err(AuditError::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_time(&self, time: i64) -> AuditResult<()> {
+        match self.last_time {
+            Some(last) if time < last => Err(AuditError::OutOfOrder {
+                time_ns: time,
+                last_ns: last,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_size(&self, len: usize) -> AuditResult<()> {
+        if len > self.config.max_record_bytes as usize {
+            Err(AuditError::RecordTooLarge {
+                bytes: len as u64,
+                max: u64::from(self.config.max_record_bytes),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn push_frame(&mut self, meta: &FrameMeta, body: &[u8]) -> AuditResult<Appended> {
+        let frame_len = (FRAME_HEADER + body.len()) as u64;
+        let active = self.segments.len() - 1;
+        let seg_bytes = self.segments[active].len + self.pending.len() as u64;
+        if seg_bytes > SEGMENT_HEADER as u64 && seg_bytes + frame_len > self.config.segment_max_bytes {
+            self.roll()?;
+        }
+        let active = self.segments.len() - 1;
+        let offset = self.segments[active].len + self.pending.len() as u64;
+        self.head = write_frame(&mut self.pending, meta, body, &self.head);
+        if meta.kind == Kind::Decision {
+            if meta.flags & FLAG_INLINE != 0 {
+                self.addresses.insert(meta.address, meta.seq);
+                self.pending_addresses.push(meta.address);
+            }
+            self.last_decision = Some(meta.seq);
+        }
+        self.last_time = Some(meta.time);
+        self.index.push(IndexEntry {
+            time: meta.time,
+            seg: active as u32,
+            offset,
+            body_len: body.len() as u32,
+            record_len: meta.record_len,
+            link: meta.link,
+            kind: meta.kind,
+            flags: meta.flags,
+            address: meta.address,
+        });
+        if self.pending_since.is_none() {
+            self.pending_since = Some(Instant::now());
+        }
+        match self.config.durability {
+            Durability::PerRecord => self.flush(true)?,
+            Durability::GroupCommit {
+                max_records,
+                max_delay,
+            } => {
+                let waiting = self.len() - self.written.frames;
+                if waiting >= u64::from(max_records)
+                    || self.pending_since.is_some_and(|t| t.elapsed() >= max_delay)
+                {
+                    self.flush(true)?;
+                }
+            }
+            Durability::None => {
+                if self.pending.len() >= NONE_BATCH_BYTES {
+                    self.flush(false)?;
+                }
+            }
+        }
+        Ok(Appended {
+            sequence: meta.seq,
+            durable_through: self.durable_through(),
+        })
+    }
+
+    /// Writes the pending records (and syncs when `sync`). On failure, rolls the file and the
+    /// in-memory state back to the last successful write.
+    fn flush(&mut self, sync: bool) -> AuditResult<()> {
+        let active = self.segments.len() - 1;
+        let path = self.segments[active].path.clone();
+        if !self.pending.is_empty() {
+            let start = self.segments[active].len;
+            let want = self.pending.len();
+            let allowed = self
+                .faults
+                .as_mut()
+                .map_or(want, |f| f.allow_write(want))
+                .min(want);
+            let res = self
+                .writer
+                .seek(SeekFrom::Start(start))
+                .and_then(|_| self.writer.write_all(&self.pending[..allowed]))
+                .and_then(|()| {
+                    if allowed < want {
+                        Err(io::Error::new(
+                            io::ErrorKind::StorageFull,
+                            "no space left on device (simulated)",
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                });
+            if let Err(e) = res {
+                self.rollback(start);
+                return Err(AuditError::Io {
+                    action: "appending records (records not yet acknowledged were rolled back)",
+                    path,
+                    source: e,
+                });
+            }
+            self.segments[active].len += want as u64;
+            self.pending.clear();
+            self.pending_addresses.clear();
+            self.pending_since = None;
+            self.written = Checkpoint {
+                frames: self.len(),
+                head: self.head,
+                last_time: self.last_time,
+                last_decision: self.last_decision,
+            };
+        }
+        if sync && self.synced < self.written.frames {
+            let allowed = self.faults.as_mut().is_none_or(|f| f.allow_sync());
+            let res = if allowed {
+                self.writer.sync_data()
+            } else {
+                Err(io::Error::other("sync failed (simulated)"))
+            };
+            if let Err(e) = res {
+                // after a failed fsync the state of the written pages is unknown
+                self.poisoned = true;
+                return Err(AuditError::Io {
+                    action: "syncing records",
+                    path,
+                    source: e,
+                });
+            }
+            self.synced = self.written.frames;
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self, file_len: u64) {
+        let cp = self.written;
+        if self.writer.set_len(file_len).is_err() {
+            self.poisoned = true;
+        }
+        self.index.truncate(cp.frames as usize);
+        for a in self.pending_addresses.drain(..) {
+            self.addresses.remove(&a);
+        }
+        self.head = cp.head;
+        self.last_time = cp.last_time;
+        self.last_decision = cp.last_decision;
+        self.pending.clear();
+        self.pending_since = None;
+    }
+
+    /// Seals the active segment (write + sync) and starts a new one.
+    fn roll(&mut self) -> AuditResult<()> {
+        let sync = !matches!(self.config.durability, Durability::None);
+        self.flush(sync)?;
+        let (seg, w) = create_segment(&self.dir, self.len(), &self.head)?;
+        self.segments.push(seg);
+        self.writer = w;
+        Ok(())
+    }
+
+    /// Re-reads every segment and checks every record: length, CRC-32, sequence, time order,
+    /// SHA-256 chain and snapshot addresses, and that the files still hold every record this
+    /// log has written. Returns the first modified, deleted, inserted or reordered record.
+    /// Records still pending in memory (group commit) are not on disk yet and not checked.
+    pub fn verify(&self) -> AuditResult<VerifyReport> {
+        let expected = self.written.frames;
+        let (mut report, watched) = verify_inner(&self.dir, &self.config, expected.wrapping_sub(1))?;
+        if report.first_bad.is_none() && expected > 0 {
+            let at = |s: u64| {
+                self.index
+                    .get(s as usize)
+                    .map(|e| (self.segments[e.seg as usize].path.clone(), e.offset))
+                    .unwrap_or_default()
+            };
+            if report.records < expected {
+                let (path, offset) = at(report.records);
+                report.first_bad = Some(BadRecord {
+                    sequence: report.records,
+                    path,
+                    offset,
+                    reason: BadReason::MissingTail,
+                });
+            } else if watched != Some(self.written.head) {
+                // the files hold another chain than the one this log wrote (rewritten log)
+                let (path, offset) = at(expected - 1);
+                report.first_bad = Some(BadRecord {
+                    sequence: expected - 1,
+                    path,
+                    offset,
+                    reason: BadReason::Chain,
+                });
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sequence numbers of the records with `from <= time < to` (binary search on the
+    /// in-memory index).
+    pub fn sequences_between(&self, from: Timestamp, to: Timestamp) -> Range<u64> {
+        let lo = self.index.partition_point(|e| e.time < from.as_nanos());
+        let hi = self.index.partition_point(|e| e.time < to.as_nanos()).max(lo);
+        lo as u64..hi as u64
+    }
+
+    /// Reads and checks one record's bytes: `(chain hash, body)`.
+    fn read_raw(&self, seq: u64) -> AuditResult<(Hash, Vec<u8>)> {
+        let e = *self
+            .index
+            .get(usize::try_from(seq).unwrap_or(usize::MAX))
+            .ok_or(AuditError::NotFound { sequence: seq })?;
+        let seg = &self.segments[e.seg as usize];
+        let total = FRAME_HEADER + e.body_len as usize;
+        let mut buf = vec![0u8; total];
+        if e.offset >= seg.len {
+            let at = (e.offset - seg.len) as usize;
+            let src = self
+                .pending
+                .get(at..at + total)
+                .ok_or(AuditError::NotFound { sequence: seq })?;
+            buf.copy_from_slice(src);
+        } else {
+            read_at(&seg.reader, &mut buf, e.offset).map_err(io("reading a record", &seg.path))?;
+        }
+        let corrupt = |reason| AuditError::Corrupt {
+            sequence: seq,
+            path: seg.path.clone(),
+            offset: e.offset,
+            reason,
+        };
+        let (f, _) =
+            read_frame(&buf, self.config.max_record_bytes).map_err(|_| corrupt(BadReason::Checksum))?;
+        if f.seq != seq || f.time != e.time || f.body_len != e.body_len || f.address != e.address {
+            return Err(corrupt(BadReason::Sequence { found: f.seq }));
+        }
+        buf.drain(..FRAME_HEADER);
+        Ok((f.chain, buf))
+    }
+
+    fn decode_decision(&self, seq: u64) -> AuditResult<LoggedDecision> {
+        let e = self.index[seq as usize];
+        let (chain, body) = self.read_raw(seq)?;
+        let (rec, snap) = body.split_at(e.record_len as usize);
+        let record: DecisionRecord = serde_json::from_slice(rec)?;
+        let snapshot_bytes;
+        let snap = if e.flags & FLAG_INLINE != 0 {
+            snap
+        } else {
+            let holder = *self
+                .addresses
+                .get(&e.address)
+                .ok_or(AuditError::NotFound { sequence: seq })?;
+            let h = self.index[holder as usize];
+            let (_, b) = self.read_raw(holder)?;
+            snapshot_bytes = b;
+            &snapshot_bytes[h.record_len as usize..]
+        };
+        if sha256(snap) != e.address {
+            return Err(AuditError::Mismatch(
+                "stored snapshot does not hash to its address",
+            ));
+        }
+        let snapshot = decode_snapshot(snap)?;
+        if record.decision.time.as_nanos() != e.time || snapshot.time.as_nanos() != e.time {
+            return Err(AuditError::Mismatch(
+                "stored decision time differs from its record header",
+            ));
+        }
+        if !crate::replay::weights_consistent(&record.decision) {
+            return Err(AuditError::Mismatch("stored weights have mismatched lengths"));
+        }
+        if let Some(value) = first_non_finite(&record) {
+            return Err(CoreError::NonFinite {
+                field: "stored decision record",
+                index: 0,
+                value,
+            }
+            .into());
+        }
+        Ok(LoggedDecision {
+            sequence: seq,
+            chain_hash: to_hex(&chain),
+            snapshot_address: to_hex(&e.address),
+            record,
+            snapshot,
+            outcomes: Vec::new(),
+        })
+    }
+
+    fn decode_outcome(&self, seq: u64) -> AuditResult<Outcome> {
+        let (_, body) = self.read_raw(seq)?;
+        let outcome: Outcome = serde_json::from_slice(&body)?;
+        if let Some(value) = first_non_finite(&outcome) {
+            return Err(CoreError::NonFinite {
+                field: "stored outcome",
+                index: 0,
+                value,
+            }
+            .into());
+        }
+        Ok(outcome)
+    }
+
+    /// The decision stored at `sequence` (with the outcomes that follow it); `None` if that
+    /// record is an outcome or does not exist.
+    pub fn decision(&self, sequence: u64) -> AuditResult<Option<LoggedDecision>> {
+        match self.index.get(usize::try_from(sequence).unwrap_or(usize::MAX)) {
+            Some(e) if e.kind == Kind::Decision => {
+                let mut d = self.decode_decision(sequence)?;
+                self.attach_outcomes(&mut d, self.len())?;
+                Ok(Some(d))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn attach_outcomes(&self, d: &mut LoggedDecision, end: u64) -> AuditResult<()> {
+        let mut s = d.sequence + 1;
+        while s < end {
+            let e = &self.index[s as usize];
+            if e.kind != Kind::Outcome || e.link != d.sequence {
+                break;
+            }
+            d.outcomes.push(self.decode_outcome(s)?);
+            s += 1;
+        }
+        Ok(())
+    }
+
+    /// The decisions with `from <= time < to`, in order, each with its snapshot and the
+    /// outcomes learned after it. Every record read is checked (CRC-32, header, address).
+    pub fn range(&self, from: Timestamp, to: Timestamp) -> AuditResult<Vec<LoggedDecision>> {
+        let seqs = self.sequences_between(from, to);
+        let mut out = Vec::new();
+        for s in seqs {
+            if self.index[s as usize].kind == Kind::Decision {
+                let mut d = self.decode_decision(s)?;
+                self.attach_outcomes(&mut d, self.len())?;
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every decision in the log (see [`AuditLog::range`]).
+    pub fn all(&self) -> AuditResult<Vec<LoggedDecision>> {
+        let mut out = Vec::new();
+        for s in 0..self.len() {
+            if self.index[s as usize].kind == Kind::Decision {
+                let mut d = self.decode_decision(s)?;
+                self.attach_outcomes(&mut d, self.len())?;
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn create_segment(dir: &Path, first_seq: u64, prev_chain: &Hash) -> AuditResult<(Segment, File)> {
+    let path = dir.join(segment_name(first_seq));
+    let mut w = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(io("creating a segment", &path))?;
+    w.write_all(&segment_header(first_seq, prev_chain))
+        .and_then(|()| w.sync_all())
+        .map_err(io("writing a segment header", &path))?;
+    sync_dir(dir)?;
+    let reader = File::open(&path).map_err(io("opening a segment", &path))?;
+    Ok((
+        Segment {
+            path,
+            len: SEGMENT_HEADER as u64,
+            reader,
+        },
+        w,
+    ))
+}
+
+#[cfg(unix)]
+fn read_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::io::Read;
+    let mut f = f.try_clone()?;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read_exact(buf)
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        if !self.poisoned {
+            let sync = !matches!(self.config.durability, Durability::None);
+            let _ = self.flush(sync);
+        }
+    }
+}
+
+impl AuditSink for AuditLog {
+    fn record(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> RoleResult<()> {
+        self.append(snapshot, record)
+            .map(|_| ())
+            .map_err(|e| RoleError::implementation(Role::Audit, e))
+    }
+    fn outcome(&mut self, outcome: &Outcome) -> RoleResult<()> {
+        self.append_outcome(outcome)
+            .map(|_| ())
+            .map_err(|e| RoleError::implementation(Role::Audit, e))
+    }
+}

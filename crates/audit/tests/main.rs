@@ -1,0 +1,10 @@
+//! Integration tests of prudentia-audit (one binary).
+
+mod bad_input;
+mod common;
+mod crash;
+mod replay;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod store;
+mod tamper;

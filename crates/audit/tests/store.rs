@@ -1,0 +1,222 @@
+//! Appends, reopen, content addressing, range queries, durability policies, segments.
+
+use std::time::Duration;
+
+use prudentia_audit::*;
+use prudentia_core::*;
+
+use crate::common::*;
+
+#[test]
+fn records_snapshots_and_outcomes_round_trip_through_reopen() {
+    let dir = TempDir::new("roundtrip");
+    let log = filled_log(dir.path(), 20, 5, config(Durability::PerRecord));
+    let head = log.head().unwrap();
+    assert_eq!(head.sequence, 39);
+    drop(log);
+    let log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    assert!(log.torn_tail().is_none());
+    assert_eq!(log.head().unwrap(), head);
+    assert_eq!(log.durable_through(), Some(39));
+    let all = log.all().unwrap();
+    assert_eq!(all.len(), 20);
+    for (k, d) in all.iter().enumerate() {
+        let s = snapshot(k as u64, 5);
+        assert_eq!(d.sequence, 2 * k as u64);
+        assert_eq!(d.snapshot, s);
+        assert_eq!(d.record, record(k as u64, &s));
+        assert_eq!(d.outcomes, vec![outcome(k as u64, &s)]);
+        assert_eq!(d.snapshot_address, to_hex(&sha2_of(&snapshot_bytes(&s).unwrap())));
+    }
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!((report.records, report.decisions), (40, 20));
+    assert_eq!(report.head.unwrap(), head);
+}
+
+fn sha2_of(b: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(b).to_vec()
+}
+
+#[test]
+fn a_repeated_snapshot_is_stored_once() {
+    let dir = TempDir::new("dedup");
+    let mut log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    let s = snapshot(3, 20);
+    let size = || -> u64 {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum()
+    };
+    let _ = log.append(&s, &record(0, &s)).unwrap();
+    let after_first = size();
+    let _ = log.append(&s, &record(1, &s)).unwrap();
+    let second = size() - after_first;
+    let snap_len = snapshot_bytes(&s).unwrap().len() as u64;
+    assert!(
+        second < after_first - snap_len / 2,
+        "second record {second} bytes, snapshot {snap_len}"
+    );
+    let all = log.all().unwrap();
+    assert_eq!(all[0].snapshot, all[1].snapshot);
+    assert_eq!(all[0].snapshot_address, all[1].snapshot_address);
+    assert_eq!(all[1].record.sequence, 1);
+    drop(log);
+    let log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    assert!(log.verify().unwrap().is_ok());
+    assert_eq!(log.all().unwrap()[1].snapshot, s);
+}
+
+#[test]
+fn non_finite_raw_inputs_are_stored_bit_for_bit() {
+    let dir = TempDir::new("nan");
+    let mut log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    let clean = snapshot(0, 3);
+    let rec = record(0, &clean);
+    let mut s = clean;
+    s.quotes[1].price = f64::NAN;
+    s.quotes[2].volume = Some(f64::NEG_INFINITY);
+    s.indicators[0].value = f64::INFINITY;
+    let _ = log.append(&s, &rec).unwrap();
+    let back = &log.all().unwrap()[0].snapshot;
+    assert!(back.quotes[1].price.is_nan());
+    assert_eq!(back.quotes[2].volume, Some(f64::NEG_INFINITY));
+    assert_eq!(back.indicators[0].value, f64::INFINITY);
+    assert_eq!(snapshot_bytes(back).unwrap(), snapshot_bytes(&s).unwrap());
+}
+
+#[test]
+fn time_range_queries() {
+    let dir = TempDir::new("range");
+    let log = filled_log(dir.path(), 30, 2, config(Durability::None));
+    let r = log.range(day(10), day(13)).unwrap();
+    assert_eq!(
+        r.iter().map(|d| d.record.sequence).collect::<Vec<_>>(),
+        vec![10, 11, 12]
+    );
+    assert_eq!(log.sequences_between(day(10), day(11)), 20..22);
+    assert!(log.range(day(40), day(50)).unwrap().is_empty());
+    assert!(log.range(day(13), day(10)).unwrap().is_empty());
+    assert_eq!(log.decision(21).unwrap(), None); // an outcome
+    assert_eq!(log.decision(20).unwrap().unwrap().record.sequence, 10);
+    assert_eq!(log.decision(u64::MAX).unwrap(), None);
+}
+
+#[test]
+fn durability_policies_acknowledge_when_synced() {
+    let s = snapshot(0, 2);
+    let dir = TempDir::new("dur-rec");
+    let mut log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    let a = log.append(&s, &record(0, &s)).unwrap();
+    assert_eq!(a.durable_through, Some(0));
+
+    let dir = TempDir::new("dur-group");
+    let group = Durability::GroupCommit {
+        max_records: 3,
+        max_delay: Duration::from_secs(3600),
+    };
+    let mut log = AuditLog::open(dir.path(), config(group)).unwrap();
+    let mut acks = Vec::new();
+    for k in 0..7 {
+        let s = snapshot(k, 2);
+        acks.push(log.append(&s, &record(k, &s)).unwrap().durable_through);
+    }
+    assert_eq!(
+        acks,
+        vec![None, None, Some(2), Some(2), Some(2), Some(5), Some(5)]
+    );
+    // pending records are readable before they are written
+    assert_eq!(log.all().unwrap().len(), 7);
+    assert_eq!(log.sync().unwrap(), Some(6));
+
+    let dir = TempDir::new("dur-none");
+    let mut log = AuditLog::open(dir.path(), config(Durability::None)).unwrap();
+    let a = log.append(&s, &record(0, &s)).unwrap();
+    assert_eq!(a.durable_through, None);
+    assert_eq!(log.sync().unwrap(), Some(0));
+}
+
+#[test]
+fn segments_roll_and_chain_across_files() {
+    let dir = TempDir::new("segments");
+    let cfg = LogConfig {
+        segment_max_bytes: 8192,
+        durability: Durability::None,
+        ..Default::default()
+    };
+    let log = filled_log(dir.path(), 40, 4, cfg.clone());
+    assert!(log.segments() > 3, "{} segments", log.segments());
+    let head = log.head();
+    drop(log);
+    let log = AuditLog::open(dir.path(), cfg.clone()).unwrap();
+    assert_eq!(log.head(), head);
+    assert!(log.verify().unwrap().is_ok());
+    assert_eq!(log.range(day(5), day(35)).unwrap().len(), 30);
+    assert_eq!(verify_dir(dir.path(), &cfg).unwrap().segments, log.segments());
+}
+
+#[test]
+fn rejected_appends_change_nothing() {
+    let dir = TempDir::new("rejected");
+    let mut log = filled_log(dir.path(), 3, 2, config(Durability::PerRecord));
+    let head = log.head();
+    let s = snapshot(5, 2);
+    let mut bad = record(5, &s);
+    bad.decision.sized.values[0] = f64::NAN;
+    assert!(matches!(
+        log.append(&s, &bad),
+        Err(AuditError::Core(CoreError::NonFinite { .. }))
+    ));
+    let mut bad = record(5, &s);
+    bad.decision.sized.values.pop();
+    assert!(matches!(log.append(&s, &bad), Err(AuditError::Mismatch(_))));
+    let mut bad = record(5, &s);
+    bad.decision.time = day(6);
+    assert!(matches!(log.append(&s, &bad), Err(AuditError::Mismatch(_))));
+    let early = snapshot(1, 2);
+    assert!(matches!(
+        log.append(&early, &record(1, &early)),
+        Err(AuditError::OutOfOrder { .. })
+    ));
+    let mut o = outcome(5, &s);
+    o.equity = Some(f64::INFINITY);
+    assert!(log.append_outcome(&o).is_err());
+    assert_eq!(log.head(), head);
+    assert!(log.verify().unwrap().is_ok());
+    // the log goes on after refusals
+    let _ = log.append(&s, &record(5, &s)).unwrap();
+    assert_eq!(log.all().unwrap().len(), 4);
+}
+
+#[test]
+fn bad_configuration_is_a_typed_error() {
+    let dir = TempDir::new("cfg");
+    for cfg in [
+        LogConfig {
+            segment_max_bytes: 10,
+            ..Default::default()
+        },
+        LogConfig {
+            max_record_bytes: 0,
+            ..Default::default()
+        },
+        LogConfig {
+            max_record_bytes: u32::MAX,
+            ..Default::default()
+        },
+        LogConfig {
+            durability: Durability::GroupCommit {
+                max_records: 0,
+                max_delay: Duration::ZERO,
+            },
+            ..Default::default()
+        },
+    ] {
+        assert!(matches!(
+            AuditLog::open(dir.path(), cfg),
+            Err(AuditError::Core(_))
+        ));
+    }
+}
