@@ -81,6 +81,30 @@ pub use quarantine::{
     QuarantineStats,
 };
 pub use rolling::RollingMedianMad;
+
+/// The largest magnitude of a value the crate does arithmetic on (`1e100`).
+///
+/// Beyond it, sums of squares over long streams could overflow to infinity and blind a
+/// detector for good. Validators quarantine larger values as
+/// [`Reason::OutOfRange`]; change detectors refuse them
+/// ([`ChangeDetector::try_update`](detectors::ChangeDetector::try_update)); the batch robust
+/// statistics refuse them with a typed error. No price, rate or indicator comes near it.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
+/// Fails with [`prudentia_core::CoreError::OutOfRange`] at the first value that is not finite
+/// or whose magnitude exceeds [`MAX_MAGNITUDE`].
+pub(crate) fn check_magnitude(field: &'static str, values: &[f64]) -> DefenseResult<()> {
+    prudentia_core::validate::check_finite(field, values)?;
+    if let Some(&value) = values.iter().find(|v| v.abs() > MAX_MAGNITUDE) {
+        return Err(prudentia_core::CoreError::OutOfRange {
+            field,
+            value,
+            expected: "a magnitude of at most 1e100 (MAX_MAGNITUDE)",
+        }
+        .into());
+    }
+    Ok(())
+}
 pub use validator::{
     HampelAction, Observation, Reason, ReasonKind, Transform, Validator, ValidatorConfig, Verdict, MAD_SCALE,
 };
