@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 
 use prudentia_core::traits::Screened;
-use prudentia_core::validate::{check_finite, check_len, check_probability, check_shape};
+use prudentia_core::validate::{
+    check_finite, check_len, check_probability, check_shape, check_size, MAX_DIM,
+};
 use prudentia_core::{Decision, DecisionStatus, Forecast, RegimeLabel, RegimeState};
 use serde::{Deserialize, Serialize};
 
@@ -77,11 +79,12 @@ pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats>
 }
 
 /// Binned expected calibration error of probability forecasts of binary events:
-/// `bins` equal-width bins on [0, 1] (at least 1).
+/// `bins` equal-width bins on [0, 1] (in `[1, MAX_DIM]`).
 pub fn binary_ece(probabilities: &[f64], outcomes: &[bool], bins: usize) -> MetricsResult<f64> {
     check_len("probabilities", probabilities.len(), 1)?;
     check_shape("outcomes", &[probabilities.len()], &[outcomes.len()])?;
     check_len("bins", bins, 1)?;
+    check_size("bins", bins, MAX_DIM)?;
     for &p in probabilities {
         check_probability("probabilities", p)?;
     }
