@@ -44,7 +44,7 @@ pub struct QuarantineStats {
 /// Quarantine statistics of the guard's outputs (at least one).
 pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats> {
     check_len("screened", screened.len(), 1)?;
-    let (mut fallbacks, mut quarantined, mut repaired, mut share) = (0, 0, 0, 0.0);
+    let (mut fallbacks, mut quarantined, mut repaired, mut share) = (0usize, 0usize, 0usize, 0.0);
     for s in screened {
         match s {
             Screened::Clean {
@@ -52,9 +52,9 @@ pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats>
                 repaired: r,
                 quarantined: q,
             } => {
-                quarantined += q;
-                repaired += r;
-                let total = snapshot.quotes.len() + q;
+                quarantined = quarantined.saturating_add(*q);
+                repaired = repaired.saturating_add(*r);
+                let total = snapshot.quotes.len().saturating_add(*q);
                 if total > 0 {
                     share += *q as f64 / total as f64;
                 }
@@ -62,6 +62,7 @@ pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats>
             Screened::SafeFallback {
                 quarantined_share, ..
             } => {
+                check_probability("quarantined_share", *quarantined_share)?;
                 fallbacks += 1;
                 share += quarantined_share;
             }

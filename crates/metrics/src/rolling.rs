@@ -66,10 +66,15 @@ impl Default for RollingConfig {
 }
 
 impl RollingConfig {
-    /// Checks `2 ≤ window ≤ MAX_WINDOW`.
+    /// Checks `2 ≤ window ≤ MAX_WINDOW` and rates of at most [`MAX_ROLLING_RETURN`].
     pub fn validate(&self) -> MetricsResult<()> {
         check_len("window", self.window, 2)?;
         check_size("window", self.window, MAX_WINDOW)?;
+        for r in [self.risk_free.get(), self.required_return.get()] {
+            if r > MAX_ROLLING_RETURN {
+                return Err(too_large(r));
+            }
+        }
         Ok(())
     }
 }
@@ -114,7 +119,7 @@ prudentia_core::checked_serde!(RollingReturnStats, RollingReturnStats::check);
 impl RollingReturnStats {
     fn check(&mut self) -> MetricsResult<()> {
         self.config.validate()?;
-        if self.buf.len() > self.config.window || (self.buf.len() as u64) > self.seq {
+        if self.buf.len() > self.config.window || (self.buf.len() as u64) > self.seq || self.seq > 1 << 62 {
             return Err(prudentia_core::CoreError::OutOfRange {
                 field: "buffered returns",
                 value: self.buf.len() as f64,
@@ -161,7 +166,11 @@ impl RollingReturnStats {
         if !fresh.buf.is_empty() {
             fresh.resync();
         }
-        let want = [fresh.mean, fresh.m2, fresh.down_ss, fresh.log_sum];
+        let want = if fresh.buf.is_empty() {
+            [0.0; 4]
+        } else {
+            [fresh.mean, fresh.m2, fresh.down_ss, fresh.log_sum]
+        };
         let agree = live
             .iter()
             .zip(want)
@@ -242,7 +251,7 @@ impl RollingReturnStats {
             self.max_q.pop_back();
         }
         self.max_q.push_back((seq, r));
-        let first_kept = (seq + 1).saturating_sub(w as u64);
+        let first_kept = seq.saturating_add(1).saturating_sub(w as u64);
         while self.min_q.front().is_some_and(|&(i, _)| i < first_kept) {
             self.min_q.pop_front();
         }
@@ -256,6 +265,7 @@ impl RollingReturnStats {
         } else {
             self.log_sum += r.ln_1p();
         }
+        let mut left = None;
         if self.buf.len() < w {
             self.buf.push_back(r);
             let n = self.buf.len() as f64;
@@ -264,6 +274,7 @@ impl RollingReturnStats {
             self.m2 += delta * (r - self.mean);
         } else {
             let old = self.buf.pop_front().unwrap_or(0.0);
+            left = Some(old);
             self.buf.push_back(r);
             let n = w as f64;
             let old_mean = self.mean;
@@ -281,7 +292,14 @@ impl RollingReturnStats {
         let sums_finite = [self.mean, self.m2, self.down_ss, self.log_sum]
             .iter()
             .all(|v| v.is_finite());
-        if self.since_resync >= w.saturating_mul(64) || !sums_finite {
+        // A value that left the window far outside the remaining values' range leaves
+        // cancellation residue of order 1e-16 of its square in the running sums: recompute.
+        let range = match (self.min_q.front(), self.max_q.front()) {
+            (Some(a), Some(b)) => b.1 - a.1,
+            _ => 0.0,
+        };
+        let lopsided = left.is_some_and(|old| (old - self.mean).abs() > 1e3 * range);
+        if self.since_resync >= w.saturating_mul(64) || !sums_finite || lopsided {
             self.resync();
         }
     }
