@@ -173,8 +173,31 @@ fn validator_configs() -> Vec<(String, ValidatorConfig)> {
 fn defense_validators_and_guard() {
     let mut s = Suite::new("defense (validators, quarantine, guard)");
 
-    // Every bad configuration is a typed error; every accepted one works on bad data.
+    // Every bad configuration is a typed error (also as a topic override); every accepted
+    // one works on bad data.
     for (label, cfg) in validator_configs() {
+        let topic_cfg = cfg.clone();
+        s.check(format!("InputDefense::register_topic {label}"), move || {
+            let Ok(mut d) = InputDefense::new(InputDefenseConfig::default()) else {
+                return Check::Broken("default config refused".into());
+            };
+            match d.register_topic("t", topic_cfg) {
+                Err(_) => Check::Rejected,
+                Ok(()) => {
+                    let sc = d.process("t", &Observation::new(day(1), f64::MAX), Some(day(1)));
+                    let q = prudentia_defense::QuarantineQuery {
+                        topic: Some("t"),
+                        from: Some(day(i64::MIN / Timestamp::NANOS_PER_DAY)),
+                        to: Some(day(i64::MAX / Timestamp::NANOS_PER_DAY)),
+                        ..Default::default()
+                    };
+                    let held = d.quarantine().query(&q).count();
+                    finite_verdict(&sc.verdict)
+                        .and(|| Check::invariant(held <= 1, format!("{held} held")))
+                        .and(|| reload_check(&d))
+                }
+            }
+        });
         s.check(
             format!("Validator::new {label}, then bad data"),
             move || match Validator::new(cfg) {
