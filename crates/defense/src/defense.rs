@@ -12,6 +12,7 @@ use crate::validator::{Observation, Validator, ValidatorConfig, Verdict};
 /// Configuration of an [`InputDefense`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct InputDefenseConfig {
     /// Validator configuration for topics without an override.
     pub default_validator: ValidatorConfig,
@@ -20,6 +21,8 @@ pub struct InputDefenseConfig {
     /// The shared quarantine.
     pub quarantine: QuarantineConfig,
 }
+
+prudentia_core::checked_serde!(InputDefenseConfig, InputDefenseConfig::validate);
 
 impl InputDefenseConfig {
     /// Checks every validator and the quarantine configuration.

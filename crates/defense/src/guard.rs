@@ -13,6 +13,7 @@ use crate::validator::{Observation, Transform, ValidatorConfig, Verdict};
 /// Configuration of a [`SnapshotGuard`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct SnapshotGuardConfig {
     /// Validators and quarantine. Quotes use the topic `"<asset id>"`; indicators use
     /// `"indicator:<name>"` (set per-topic overrides under those names). Default: prices
@@ -46,6 +47,8 @@ impl Default for SnapshotGuardConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(SnapshotGuardConfig, SnapshotGuardConfig::validate);
 
 impl SnapshotGuardConfig {
     /// Checks every field.

@@ -23,6 +23,7 @@ pub enum OverflowPolicy {
 /// Configuration of a [`Quarantine`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct QuarantineConfig {
     /// Maximum number of items held. Default 10 000; in `[1, MAX_WINDOW]`
     /// ([`prudentia_core::validate::MAX_WINDOW`]).
@@ -39,6 +40,8 @@ impl Default for QuarantineConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(QuarantineConfig, QuarantineConfig::validate);
 
 impl QuarantineConfig {
     /// Checks every field.

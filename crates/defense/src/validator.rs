@@ -276,6 +276,7 @@ pub enum HampelAction {
 /// `|z_t| ≥ quarantine_threshold` (default 5.5) ⇒ quarantine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct ValidatorConfig {
     /// Trailing window length, in observations. Default 21; in `[3, MAX_WINDOW]`
     /// ([`prudentia_core::validate::MAX_WINDOW`]).
@@ -347,6 +348,8 @@ impl Default for ValidatorConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(ValidatorConfig, ValidatorConfig::validate);
 
 impl ValidatorConfig {
     /// Checks every field, naming the first bad one.

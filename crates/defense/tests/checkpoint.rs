@@ -219,6 +219,17 @@ fn tampered_checkpoints_are_load_errors() {
     j["features"][0]["reference"][3] = (-1e9).into();
     assert!(refused::<DriftMonitor>(&j.to_string()));
 
+    // Configurations are validated on load too.
+    use prudentia_defense::{QuarantineConfig, ValidatorConfig};
+    assert!(refused::<ValidatorConfig>(r#"{"window":18446744073709551615}"#));
+    assert!(refused::<ValidatorConfig>(r#"{"hampel_threshold":-1.0}"#));
+    assert!(serde_json::from_str::<ValidatorConfig>(r#"{"window":30}"#).is_ok());
+    assert!(refused::<QuarantineConfig>(r#"{"capacity":0}"#));
+    assert!(refused::<SnapshotGuardConfig>(r#"{"max_quarantined_share":1.5}"#));
+    assert!(refused::<DriftMonitorConfig>(r#"{"live_size":1099511627776}"#));
+    assert!(refused::<AdwinConfig>(r#"{"delta":2.0}"#));
+    assert!(refused::<PageHinkleyConfig>(r#"{"min_instances":0}"#));
+
     // A guard whose defense configuration was swapped out.
     let g = SnapshotGuard::new(SnapshotGuardConfig::default()).unwrap();
     let mut j = serde_json::to_value(&g).unwrap();

@@ -42,6 +42,7 @@ fn too_large(value: f64) -> crate::MetricsError {
 
 /// Settings of a rolling window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RollingConfig {
     /// Window length in periods. Default 63 (a quarter of daily returns); in
     /// `[2, MAX_WINDOW]` ([`prudentia_core::validate::MAX_WINDOW`]).
@@ -64,6 +65,8 @@ impl Default for RollingConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(RollingConfig, RollingConfig::validate);
 
 impl RollingConfig {
     /// Checks `2 ≤ window ≤ MAX_WINDOW` and rates of at most [`MAX_ROLLING_RETURN`].

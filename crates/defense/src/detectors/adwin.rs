@@ -22,6 +22,7 @@ use crate::error::{DefenseError, DefenseResult};
 /// time are `O(M log(W/M))`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct AdwinConfig {
     /// Confidence δ. Default 0.002; in (0, 1).
     pub delta: f64,
@@ -46,6 +47,8 @@ impl Default for AdwinConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(AdwinConfig, AdwinConfig::validate);
 
 impl AdwinConfig {
     /// Checks every field.

@@ -15,6 +15,7 @@ use crate::MAX_MAGNITUDE;
 /// `max_{s<=t} m⁻_s − m⁻_t > λ`. After a signal the statistics restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct PageHinkleyConfig {
     /// Magnitude tolerance δ (units of the series). Default 0.005; in `[0, MAX_MAGNITUDE]`.
     pub delta: f64,
@@ -36,6 +37,8 @@ impl Default for PageHinkleyConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(PageHinkleyConfig, PageHinkleyConfig::validate);
 
 impl PageHinkleyConfig {
     /// Checks every field.

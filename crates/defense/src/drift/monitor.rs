@@ -14,6 +14,7 @@ use crate::rolling::RollingMedianMad;
 /// `PSI > 0.25` or the KS statistic `> 0.1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct DriftMonitorConfig {
     /// Observations per feature that form the reference (the first ones seen, unless set
     /// with [`DriftMonitor::set_reference`]). Default 500; in `[2, MAX_WINDOW]`.
@@ -46,6 +47,8 @@ impl Default for DriftMonitorConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(DriftMonitorConfig, DriftMonitorConfig::validate);
 
 impl DriftMonitorConfig {
     /// Checks every field.

@@ -14,6 +14,7 @@ use crate::error::{DefenseError, DefenseResult};
 /// `floor` instead of 0 so that the logarithm stays finite.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct PsiConfig {
     /// Number of quantile bins. Default 10; in `[2, MAX_DIM]`
     /// ([`prudentia_core::validate::MAX_DIM`]).
@@ -30,6 +31,8 @@ impl Default for PsiConfig {
         }
     }
 }
+
+prudentia_core::checked_serde!(PsiConfig, PsiConfig::validate);
 
 impl PsiConfig {
     /// Checks every field.
