@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use prudentia_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::error::DefenseResult;
+use crate::error::{DefenseError, DefenseResult};
 use crate::quarantine::{Admission, Quarantine, QuarantineConfig, QuarantineEntry};
 use crate::validator::{Observation, Validator, ValidatorConfig, Verdict};
 
 /// Configuration of an [`InputDefense`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct InputDefenseConfig {
     /// Validator configuration for topics without an override.
     pub default_validator: ValidatorConfig,
@@ -20,6 +21,8 @@ pub struct InputDefenseConfig {
     /// The shared quarantine.
     pub quarantine: QuarantineConfig,
 }
+
+prudentia_core::checked_serde!(InputDefenseConfig, InputDefenseConfig::validate);
 
 impl InputDefenseConfig {
     /// Checks every validator and the quarantine configuration.
@@ -33,7 +36,7 @@ impl InputDefenseConfig {
 }
 
 /// Verdict counts. Invariant (the conservation law, property-tested):
-/// `accepted + repaired + quarantined = input`.
+/// `accepted + repaired + quarantined = input` (counters saturate at `u64::MAX`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct VerdictCounts {
     /// Observations processed (releases count again: they are processed as if they arrived).
@@ -48,12 +51,20 @@ pub struct VerdictCounts {
 
 impl VerdictCounts {
     fn add(&mut self, v: &Verdict) {
-        self.input += 1;
-        match v {
-            Verdict::Accept => self.accepted += 1,
-            Verdict::Repair { .. } => self.repaired += 1,
-            Verdict::Quarantine { .. } => self.quarantined += 1,
-        }
+        self.input = self.input.saturating_add(1);
+        let c = match v {
+            Verdict::Accept => &mut self.accepted,
+            Verdict::Repair { .. } => &mut self.repaired,
+            Verdict::Quarantine { .. } => &mut self.quarantined,
+        };
+        *c = c.saturating_add(1);
+    }
+
+    fn balanced(&self) -> bool {
+        self.accepted
+            .checked_add(self.repaired)
+            .and_then(|x| x.checked_add(self.quarantined))
+            == Some(self.input)
     }
 }
 
@@ -89,6 +100,7 @@ pub struct Released {
 
 /// Per-topic validators sharing one quarantine, with verdict counts per topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct InputDefense {
     config: InputDefenseConfig,
     validators: BTreeMap<String, Validator>,
@@ -96,7 +108,26 @@ pub struct InputDefense {
     quarantine: Quarantine,
 }
 
+prudentia_core::checked_serde!(InputDefense, InputDefense::check_state);
+
 impl InputDefense {
+    /// Invariants of a loaded checkpoint (validators and quarantine check themselves): a
+    /// valid configuration shared with the quarantine, and balanced verdict counts.
+    fn check_state(&mut self) -> DefenseResult<()> {
+        self.config.validate()?;
+        if self.quarantine.config() != &self.config.quarantine {
+            return Err(DefenseError::CorruptState {
+                detail: "quarantine configuration differs from the defense's",
+            });
+        }
+        if !self.counts.values().all(VerdictCounts::balanced) {
+            return Err(DefenseError::CorruptState {
+                detail: "verdict counts do not add up",
+            });
+        }
+        Ok(())
+    }
+
     /// A defense after checking the configuration.
     pub fn new(config: InputDefenseConfig) -> DefenseResult<Self> {
         config.validate()?;
@@ -132,10 +163,10 @@ impl InputDefense {
     /// Verdict counts over all topics.
     pub fn total_counts(&self) -> VerdictCounts {
         self.counts.values().fold(VerdictCounts::default(), |mut a, c| {
-            a.input += c.input;
-            a.accepted += c.accepted;
-            a.repaired += c.repaired;
-            a.quarantined += c.quarantined;
+            a.input = a.input.saturating_add(c.input);
+            a.accepted = a.accepted.saturating_add(c.accepted);
+            a.repaired = a.repaired.saturating_add(c.repaired);
+            a.quarantined = a.quarantined.saturating_add(c.quarantined);
             a
         })
     }

@@ -110,7 +110,8 @@ pub fn evaluate(
     detections.sort_unstable();
     // Window of change k: [c_k, min(c_k + τ, c_{k+1}, n)).
     let window = |k: usize| {
-        let end = (changes[k] + tolerance)
+        let end = changes[k]
+            .saturating_add(tolerance)
             .min(changes.get(k + 1).copied().unwrap_or(n))
             .min(n);
         (changes[k], end)

@@ -6,12 +6,14 @@ use prudentia_core::{MarketSnapshot, RoleResult};
 use serde::{Deserialize, Serialize};
 
 use crate::defense::{InputDefense, InputDefenseConfig};
-use crate::error::DefenseResult;
+use crate::error::{DefenseError, DefenseResult};
+use crate::quarantine::{Admission, QuarantineEntry};
 use crate::validator::{Observation, Transform, ValidatorConfig, Verdict};
 
 /// Configuration of a [`SnapshotGuard`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct SnapshotGuardConfig {
     /// Validators and quarantine. Quotes use the topic `"<asset id>"`; indicators use
     /// `"indicator:<name>"` (set per-topic overrides under those names). Default: prices
@@ -46,6 +48,8 @@ impl Default for SnapshotGuardConfig {
     }
 }
 
+prudentia_core::checked_serde!(SnapshotGuardConfig, SnapshotGuardConfig::validate);
+
 impl SnapshotGuardConfig {
     /// Checks every field.
     pub fn validate(&self) -> DefenseResult<()> {
@@ -60,18 +64,65 @@ impl SnapshotGuardConfig {
 /// topic's validator; repaired values are substituted, quarantined ones removed (and kept in
 /// the quarantine). If the quarantined share exceeds `max_quarantined_share`, the answer is
 /// [`Screened::SafeFallback`] with one reason per quarantined value.
+///
+/// Nothing is lost: when the quarantine is full, the item its overflow policy displaces
+/// (the oldest under `EvictOldest`, the new one under `RejectNew`) is kept in an outbox
+/// until the caller takes it with [`drain_handed_back`](Self::drain_handed_back). So every
+/// screened value is accepted, repaired, held in the quarantine, released through
+/// [`defense_mut`](Self::defense_mut), or handed back. The outbox is part of the
+/// checkpoint; drain it regularly (it grows by at most one item per quarantined value).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct SnapshotGuard {
     config: SnapshotGuardConfig,
     defense: InputDefense,
+    /// Items displaced by the quarantine's overflow policy, oldest first.
+    #[serde(default)]
+    handed_back: Vec<QuarantineEntry>,
 }
 
+prudentia_core::checked_serde!(SnapshotGuard, SnapshotGuard::check_state);
+
 impl SnapshotGuard {
+    /// Invariants of a loaded checkpoint: a valid configuration, shared with the defense.
+    fn check_state(&mut self) -> DefenseResult<()> {
+        self.config.validate()?;
+        if self.defense.config() != &self.config.defense {
+            return Err(DefenseError::CorruptState {
+                detail: "defense configuration differs from the guard's",
+            });
+        }
+        Ok(())
+    }
+
+    /// Items displaced from the full quarantine since the last drain, oldest first.
+    pub fn handed_back(&self) -> &[QuarantineEntry] {
+        &self.handed_back
+    }
+
+    /// Takes the items displaced from the full quarantine since the last drain (oldest
+    /// first), leaving the outbox empty.
+    pub fn drain_handed_back(&mut self) -> Vec<QuarantineEntry> {
+        std::mem::take(&mut self.handed_back)
+    }
+
+    fn keep(&mut self, admission: Option<Admission>) {
+        match admission {
+            Some(Admission::StoredEvicting { evicted, .. }) => self.handed_back.push(*evicted),
+            Some(Admission::Rejected { entry }) => self.handed_back.push(*entry),
+            Some(Admission::Stored { .. }) | None => {}
+        }
+    }
+
     /// A guard after checking the configuration.
     pub fn new(config: SnapshotGuardConfig) -> DefenseResult<Self> {
         config.validate()?;
         let defense = InputDefense::new(config.defense.clone())?;
-        Ok(Self { config, defense })
+        Ok(Self {
+            config,
+            defense,
+            handed_back: Vec::new(),
+        })
     }
 
     /// The configuration.
@@ -89,7 +140,9 @@ impl SnapshotGuard {
         &mut self.defense
     }
 
-    /// Screens one snapshot (the typed-error form of [`Guard::screen`]).
+    /// Screens one snapshot (the typed-error form of [`Guard::screen`]). Quotes dated more
+    /// than the validator's `max_future_ns` after `snapshot.time` are quarantined as
+    /// [`Reason::FutureTime`](crate::Reason::FutureTime).
     pub fn screen_snapshot(&mut self, snapshot: &MarketSnapshot) -> Screened {
         let now = Some(snapshot.time);
         let mut out = snapshot.clone();
@@ -100,6 +153,7 @@ impl SnapshotGuard {
             total += 1;
             let obs = Observation::new(q.time, q.price);
             let s = self.defense.process(q.asset.as_str(), &obs, now);
+            self.keep(s.admission);
             match s.verdict {
                 Verdict::Accept => keep_quotes.push(q.clone()),
                 Verdict::Repair { value, .. } => {
@@ -132,6 +186,7 @@ impl SnapshotGuard {
             let s = self
                 .defense
                 .process(&topic, &Observation::new(ind.time, ind.value), now);
+            self.keep(s.admission);
             match s.verdict {
                 Verdict::Accept => keep_ind.push(ind.clone()),
                 Verdict::Repair { value, .. } => {

@@ -3,7 +3,8 @@
 //! Keep bad data out of decisions, say why, and lose nothing.
 //!
 //! - **Per-topic validators** ([`Validator`]): hard checks (missing and non-finite values,
-//!   range, stale, out-of-order and duplicate timestamps, jumps against the previous value)
+//!   range and [`MAX_MAGNITUDE`], stale, future-dated beyond a tolerance, out-of-order and
+//!   duplicate timestamps, jumps against the previous value)
 //!   and a **causal, trailing-window Hampel filter** with a MAD z-score (Hampel 1974, JASA 69;
 //!   Pearson 2002, IEEE TCST 10). Public Hampel implementations use a centred window, which
 //!   looks ahead; here observation `t` is judged only against the `w` admitted values before it:
@@ -27,7 +28,8 @@
 //!   = input — is property-tested.
 //! - **A snapshot guard** ([`SnapshotGuard`]) implementing [`prudentia_core::traits::Guard`]:
 //!   when too large a share of a snapshot is quarantined it answers `SafeFallback` with the
-//!   reasons.
+//!   reasons; items the full quarantine displaces wait in an outbox
+//!   ([`SnapshotGuard::drain_handed_back`]), so nothing is lost.
 //! - **Drift** ([`drift`]): PSI with quantile bins, the two-sample Kolmogorov–Smirnov test
 //!   with exact (Hodges 1958) and asymptotic p-values agreeing with `scipy.stats.ks_2samp`,
 //!   and a [`drift::DriftMonitor`] per feature.
@@ -35,7 +37,10 @@
 //!   (Bifet & Gavaldà 2007).
 //!
 //! Every configuration and every piece of detector state is serde-serializable; restoring a
-//! checkpoint gives identical subsequent verdicts.
+//! checkpoint gives identical subsequent verdicts. Every stateful type is validated on load
+//! (a tampered checkpoint is a load error, never a later panic), and every window, capacity
+//! and bin count is bounded at construction
+//! ([`prudentia_core::CoreError::TooLarge`]).
 //!
 //! ## Example
 //! ```
@@ -81,6 +86,30 @@ pub use quarantine::{
     QuarantineStats,
 };
 pub use rolling::RollingMedianMad;
+
+/// The largest magnitude of a value the crate does arithmetic on (`1e100`).
+///
+/// Beyond it, sums of squares over long streams could overflow to infinity and blind a
+/// detector for good. Validators quarantine larger values as
+/// [`Reason::OutOfRange`]; change detectors refuse them
+/// ([`ChangeDetector::try_update`](detectors::ChangeDetector::try_update)); the batch robust
+/// statistics refuse them with a typed error. No price, rate or indicator comes near it.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
+/// Fails with [`prudentia_core::CoreError::OutOfRange`] at the first value that is not finite
+/// or whose magnitude exceeds [`MAX_MAGNITUDE`].
+pub(crate) fn check_magnitude(field: &'static str, values: &[f64]) -> DefenseResult<()> {
+    prudentia_core::validate::check_finite(field, values)?;
+    if let Some(&value) = values.iter().find(|v| v.abs() > MAX_MAGNITUDE) {
+        return Err(prudentia_core::CoreError::OutOfRange {
+            field,
+            value,
+            expected: "a magnitude of at most 1e100 (MAX_MAGNITUDE)",
+        }
+        .into());
+    }
+    Ok(())
+}
 pub use validator::{
     HampelAction, Observation, Reason, ReasonKind, Transform, Validator, ValidatorConfig, Verdict, MAD_SCALE,
 };

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+use prudentia_core::validate::{check_size, MAX_WINDOW};
 use prudentia_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +23,10 @@ pub enum OverflowPolicy {
 /// Configuration of a [`Quarantine`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct QuarantineConfig {
-    /// Maximum number of items held. Default 10 000; at least 1.
+    /// Maximum number of items held. Default 10 000; in `[1, MAX_WINDOW]`
+    /// ([`prudentia_core::validate::MAX_WINDOW`]).
     pub capacity: usize,
     /// What to do when full. Default [`OverflowPolicy::EvictOldest`].
     pub overflow: OverflowPolicy,
@@ -38,6 +41,8 @@ impl Default for QuarantineConfig {
     }
 }
 
+prudentia_core::checked_serde!(QuarantineConfig, QuarantineConfig::validate);
+
 impl QuarantineConfig {
     /// Checks every field.
     pub fn validate(&self) -> DefenseResult<()> {
@@ -48,6 +53,7 @@ impl QuarantineConfig {
                 min: 1,
             });
         }
+        check_size("capacity", self.capacity, MAX_WINDOW)?;
         Ok(())
     }
 }
@@ -92,7 +98,7 @@ pub enum Admission {
 }
 
 /// Counters of a quarantine. Invariant: `admitted = held + released + evicted` and
-/// `offered = admitted + rejected`.
+/// `offered = admitted + rejected` (counters saturate at `u64::MAX`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct QuarantineStats {
     /// Items offered.
@@ -132,7 +138,10 @@ impl QuarantineQuery<'_> {
 }
 
 /// A bounded FIFO of quarantined observations that can be inspected and released.
+///
+/// Ids are below 2⁶³ (a checkpoint with a larger next id is refused), so they never wrap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Quarantine {
     config: QuarantineConfig,
     items: VecDeque<QuarantineEntry>,
@@ -140,7 +149,42 @@ pub struct Quarantine {
     stats: QuarantineStats,
 }
 
+prudentia_core::checked_serde!(Quarantine, Quarantine::check_state);
+
+/// The largest id a checkpoint may hold as its next id.
+const MAX_NEXT_ID: u64 = 1 << 63;
+
 impl Quarantine {
+    /// Invariants of a loaded checkpoint: a valid configuration, at most `capacity` items
+    /// with strictly increasing ids below `next_id`, and counters that add up.
+    fn check_state(&mut self) -> DefenseResult<()> {
+        self.config.validate()?;
+        let corrupt = |detail| Err(DefenseError::CorruptState { detail });
+        if self.items.len() > self.config.capacity {
+            return corrupt("quarantine holds more items than its capacity");
+        }
+        if self.next_id > MAX_NEXT_ID {
+            return corrupt("quarantine next id beyond 2^63");
+        }
+        let mut prev: Option<u64> = None;
+        for e in &self.items {
+            if prev.is_some_and(|p| e.id <= p) || e.id >= self.next_id {
+                return corrupt("quarantine ids not increasing or not below the next id");
+            }
+            prev = Some(e.id);
+        }
+        let s = self.stats;
+        let admitted = s
+            .held
+            .checked_add(s.released)
+            .and_then(|x| x.checked_add(s.evicted));
+        let offered = s.admitted.checked_add(s.rejected);
+        if s.held != self.items.len() as u64 || admitted != Some(s.admitted) || offered != Some(s.offered) {
+            return corrupt("quarantine counters do not add up");
+        }
+        Ok(())
+    }
+
     /// An empty quarantine after checking the configuration.
     pub fn new(config: QuarantineConfig) -> DefenseResult<Self> {
         config.validate()?;
@@ -187,28 +231,28 @@ impl Quarantine {
             reason,
             quarantined_at,
         };
-        self.next_id += 1;
-        self.stats.offered += 1;
+        self.next_id = self.next_id.saturating_add(1);
+        self.stats.offered = self.stats.offered.saturating_add(1);
         let mut evicted = None;
         if self.items.len() >= self.config.capacity {
             match self.config.overflow {
                 OverflowPolicy::RejectNew => {
-                    self.stats.rejected += 1;
+                    self.stats.rejected = self.stats.rejected.saturating_add(1);
                     return Admission::Rejected {
                         entry: Box::new(entry),
                     };
                 }
                 OverflowPolicy::EvictOldest => {
                     evicted = self.items.pop_front();
-                    self.stats.evicted += 1;
-                    self.stats.held -= 1;
+                    self.stats.evicted = self.stats.evicted.saturating_add(1);
+                    self.stats.held = self.stats.held.saturating_sub(1);
                 }
             }
         }
         let id = entry.id;
         self.items.push_back(entry);
-        self.stats.admitted += 1;
-        self.stats.held += 1;
+        self.stats.admitted = self.stats.admitted.saturating_add(1);
+        self.stats.held = self.stats.held.saturating_add(1);
         match evicted {
             Some(e) => Admission::StoredEvicting {
                 id,
@@ -248,8 +292,8 @@ impl Quarantine {
             .items
             .remove(i)
             .ok_or(DefenseError::UnknownQuarantineId { id })?;
-        self.stats.released += 1;
-        self.stats.held -= 1;
+        self.stats.released = self.stats.released.saturating_add(1);
+        self.stats.held = self.stats.held.saturating_sub(1);
         Ok(e)
     }
 }

@@ -1,15 +1,16 @@
 //! Batch robust statistics: median, MAD and MAD z-scores of a sample.
 
-use prudentia_core::validate::{check_finite, check_len};
+use prudentia_core::validate::check_len;
 
 use crate::error::DefenseResult;
 use crate::validator::MAD_SCALE;
 
-/// `(median, MAD)` of a non-empty, finite sample, with `MAD = median_i |x_i − median|` (even
-/// counts average the two middle values).
+/// `(median, MAD)` of a non-empty, finite sample with magnitudes of at most
+/// [`MAX_MAGNITUDE`](crate::MAX_MAGNITUDE) (a typed error otherwise), with
+/// `MAD = median_i |x_i − median|` (even counts average the two middle values).
 pub fn median_mad(sample: &[f64]) -> DefenseResult<(f64, f64)> {
     check_len("sample", sample.len(), 1)?;
-    check_finite("sample", sample)?;
+    crate::check_magnitude("sample", sample)?;
     let mut s = sample.to_vec();
     s.sort_unstable_by(f64::total_cmp);
     let med = median_sorted(&s);

@@ -1,5 +1,6 @@
 //! A trailing window that maintains its median and median absolute deviation (MAD).
 
+use prudentia_core::validate::{check_size, MAX_WINDOW};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DefenseError, DefenseResult};
@@ -51,6 +52,7 @@ impl From<RollingMedianMad> for RollingRepr {
 impl TryFrom<RollingRepr> for RollingMedianMad {
     type Error = DefenseError;
     fn try_from(r: RollingRepr) -> DefenseResult<Self> {
+        check_size("window", r.capacity, MAX_WINDOW)?;
         if r.values.len() > r.capacity {
             return Err(DefenseError::CorruptState {
                 detail: "rolling window holds more values than its capacity",
@@ -70,7 +72,9 @@ impl TryFrom<RollingRepr> for RollingMedianMad {
 }
 
 impl RollingMedianMad {
-    /// An empty window holding at most `capacity` values (`capacity >= 1`).
+    /// An empty window holding at most `capacity` values (`1 <= capacity <= MAX_WINDOW`,
+    /// [`prudentia_core::validate::MAX_WINDOW`]). Memory grows with the values held, not
+    /// with the capacity.
     pub fn new(capacity: usize) -> DefenseResult<Self> {
         if capacity == 0 {
             return Err(DefenseError::TooSmall {
@@ -79,11 +83,13 @@ impl RollingMedianMad {
                 min: 1,
             });
         }
+        check_size("window", capacity, MAX_WINDOW)?;
+        let initial = capacity.min(256);
         Ok(Self {
             capacity,
-            ring: Vec::with_capacity(capacity),
+            ring: Vec::with_capacity(initial),
             head: 0,
-            sorted: Vec::with_capacity(capacity),
+            sorted: Vec::with_capacity(initial),
         })
     }
 
@@ -162,12 +168,15 @@ impl RollingMedianMad {
         Some(if n % 2 == 1 {
             s[n / 2]
         } else {
-            0.5 * (s[n / 2 - 1] + s[n / 2])
+            // Halves first: the sum of two large values must not overflow.
+            0.5 * s[n / 2 - 1] + 0.5 * s[n / 2]
         })
     }
 
     /// `(median, MAD)`, or `None` when empty. The MAD is unscaled (multiply by 1.4826 for a
-    /// consistent estimate of the standard deviation under normality).
+    /// consistent estimate of the standard deviation under normality). The MAD is infinite
+    /// only when the deviations themselves exceed `f64::MAX` (values spanning more than
+    /// the whole `f64` range).
     pub fn median_mad(&self) -> Option<(f64, f64)> {
         let n = self.sorted.len();
         let med = self.median()?;
@@ -203,7 +212,7 @@ impl RollingMedianMad {
         for _ in 0..=k {
             d = next();
         }
-        let mad = if two { 0.5 * (d + next()) } else { d };
+        let mad = if two { 0.5 * d + 0.5 * next() } else { d };
         Some((med, mad))
     }
 }

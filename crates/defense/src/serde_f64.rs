@@ -60,3 +60,19 @@ pub(crate) mod option {
         Option::<Repr>::deserialize(d)?.map(from_repr).transpose()
     }
 }
+
+/// For `Option<(f64, f64)>` fields (ranges whose bounds may be infinite).
+pub(crate) mod range {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(x: &Option<(f64, f64)>, s: S) -> Result<S::Ok, S::Error> {
+        x.map(|(a, b)| (to_repr(a), to_repr(b))).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(f64, f64)>, D::Error> {
+        match Option::<(Repr, Repr)>::deserialize(d)? {
+            None => Ok(None),
+            Some((a, b)) => Ok(Some((from_repr(a)?, from_repr(b)?))),
+        }
+    }
+}

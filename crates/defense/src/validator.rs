@@ -2,12 +2,13 @@
 
 use std::fmt;
 
-use prudentia_core::validate::{check_non_negative, check_positive};
+use prudentia_core::validate::{check_non_negative, check_positive, check_size, MAX_WINDOW};
 use prudentia_core::{CoreError, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DefenseError, DefenseResult};
 use crate::rolling::RollingMedianMad;
+use crate::MAX_MAGNITUDE;
 
 /// The consistency constant that turns a MAD into a standard-deviation estimate under
 /// normality: `1 / Φ⁻¹(3/4) ≈ 1.4826`.
@@ -49,11 +50,12 @@ pub enum Reason {
         #[serde(with = "crate::serde_f64::plain")]
         value: f64,
     },
-    /// The value lies outside the configured range.
+    /// The value lies outside the configured range (or beyond [`MAX_MAGNITUDE`]).
     OutOfRange {
         /// The value.
         value: f64,
         /// Lower bound (inclusive).
+        #[serde(with = "crate::serde_f64::plain")]
         min: f64,
         /// Upper bound (inclusive).
         #[serde(with = "crate::serde_f64::plain")]
@@ -65,6 +67,17 @@ pub enum Reason {
         age_ns: i64,
         /// The configured limit, in nanoseconds.
         max_age_ns: i64,
+    },
+    /// The timestamp lies more than the configured tolerance after the processing time
+    /// ([`ValidatorConfig::max_future_ns`]): a clock error, which must not move the topic's
+    /// time forward (later genuine observations would all be out of order).
+    FutureTime {
+        /// This observation's time.
+        time: Timestamp,
+        /// The processing time.
+        now: Timestamp,
+        /// The configured tolerance, in nanoseconds.
+        tolerance_ns: i64,
     },
     /// The timestamp is earlier than the last accepted timestamp of the topic.
     OutOfOrder {
@@ -85,6 +98,7 @@ pub enum Reason {
         /// This value.
         to: f64,
         /// `|to / from − 1|`.
+        #[serde(with = "crate::serde_f64::plain")]
         relative: f64,
         /// The configured limit.
         limit: f64,
@@ -111,6 +125,7 @@ impl Reason {
             Reason::NonFinite { .. } => ReasonKind::NonFinite,
             Reason::OutOfRange { .. } => ReasonKind::OutOfRange,
             Reason::Stale { .. } => ReasonKind::Stale,
+            Reason::FutureTime { .. } => ReasonKind::FutureTime,
             Reason::OutOfOrder { .. } => ReasonKind::OutOfOrder,
             Reason::DuplicateTimestamp { .. } => ReasonKind::DuplicateTimestamp,
             Reason::Jump { .. } => ReasonKind::Jump,
@@ -133,6 +148,15 @@ impl fmt::Display for Reason {
                 "stale: {:.3} days old, limit {:.3} days",
                 age_ns as f64 / Timestamp::NANOS_PER_DAY as f64,
                 max_age_ns as f64 / Timestamp::NANOS_PER_DAY as f64
+            ),
+            Reason::FutureTime {
+                time,
+                now,
+                tolerance_ns,
+            } => write!(
+                f,
+                "future time: {time} is more than {:.3} hours after {now}",
+                tolerance_ns as f64 / 3.6e12
             ),
             Reason::OutOfOrder { time, last } => {
                 write!(f, "out of order: {time} is before {last}")
@@ -170,6 +194,8 @@ pub enum ReasonKind {
     OutOfRange,
     /// [`Reason::Stale`].
     Stale,
+    /// [`Reason::FutureTime`].
+    FutureTime,
     /// [`Reason::OutOfOrder`].
     OutOfOrder,
     /// [`Reason::DuplicateTimestamp`].
@@ -250,8 +276,10 @@ pub enum HampelAction {
 /// `|z_t| ≥ quarantine_threshold` (default 5.5) ⇒ quarantine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct ValidatorConfig {
-    /// Trailing window length, in observations. Default 21; at least 3.
+    /// Trailing window length, in observations. Default 21; in `[3, MAX_WINDOW]`
+    /// ([`prudentia_core::validate::MAX_WINDOW`]).
     pub window: usize,
     /// Admitted observations needed before the Hampel/z-score checks start. Default 10;
     /// in `[3, window]`.
@@ -271,11 +299,19 @@ pub struct ValidatorConfig {
     pub min_scale: f64,
     /// Series the robust checks look at. Default [`Transform::Level`].
     pub transform: Transform,
-    /// Allowed value range (inclusive), if any. Default none.
+    /// Allowed value range (inclusive), if any (bounds may be infinite). Default none.
+    /// Values beyond [`MAX_MAGNITUDE`] are out of range whatever this says.
+    #[serde(with = "crate::serde_f64::range")]
     pub range: Option<(f64, f64)>,
     /// Maximum age `now − time` in nanoseconds before an observation is stale. Default
     /// none (no staleness check); >= 0.
     pub max_age_ns: Option<i64>,
+    /// Tolerance, in nanoseconds, for observations dated after the processing time `now`
+    /// (clock skew). An observation with `time > now + tolerance` is quarantined as
+    /// [`Reason::FutureTime`] and does not advance the topic's time, so no single
+    /// future-dated value can lock a topic out. Checked only when `now` is given. Default one
+    /// hour; `None` disables the check; >= 0.
+    pub max_future_ns: Option<i64>,
     /// Maximum relative change `|x / x_ref − 1|` from the previous admitted value. Default
     /// none; finite, > 0.
     pub max_jump: Option<f64>,
@@ -305,12 +341,15 @@ impl Default for ValidatorConfig {
             transform: Transform::Level,
             range: None,
             max_age_ns: None,
+            max_future_ns: Some(3_600 * 1_000_000_000),
             max_jump: None,
             confirm_moves: true,
             reanchor_after: 5,
         }
     }
 }
+
+prudentia_core::checked_serde!(ValidatorConfig, ValidatorConfig::validate);
 
 impl ValidatorConfig {
     /// Checks every field, naming the first bad one.
@@ -322,6 +361,7 @@ impl ValidatorConfig {
                 min: 3,
             });
         }
+        check_size("window", self.window, MAX_WINDOW)?;
         if self.min_periods < 3 {
             return Err(DefenseError::TooSmall {
                 field: "min_periods",
@@ -377,6 +417,16 @@ impl ValidatorConfig {
                 .into());
             }
         }
+        if let Some(a) = self.max_future_ns {
+            if a < 0 {
+                return Err(CoreError::OutOfRange {
+                    field: "max_future_ns",
+                    value: a as f64,
+                    expected: ">= 0",
+                }
+                .into());
+            }
+        }
         if let Some(j) = self.max_jump {
             check_positive("max_jump", j)?;
         }
@@ -399,6 +449,7 @@ impl ValidatorConfig {
 /// observations, except that the last time also advances past a quarantined observation
 /// whose timestamp was in order and whose value was present and finite.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Validator {
     config: ValidatorConfig,
     window: RollingMedianMad,
@@ -409,7 +460,36 @@ pub struct Validator {
     consecutive_outliers: usize,
 }
 
+prudentia_core::checked_serde!(Validator, Validator::check_state);
+
 impl Validator {
+    /// Invariants of a loaded checkpoint: a valid configuration, a window of the configured
+    /// length, finite reference and pending values (positive under
+    /// [`Transform::LogReturn`]) within [`MAX_MAGNITUDE`], and an outlier streak below
+    /// `reanchor_after`.
+    fn check_state(&mut self) -> DefenseResult<()> {
+        self.config.validate()?;
+        let corrupt = |detail| Err(DefenseError::CorruptState { detail });
+        if self.window.capacity() != self.config.window {
+            return corrupt("validator window length differs from its configuration");
+        }
+        for v in [self.reference, self.pending].into_iter().flatten() {
+            if !(v.is_finite() && v.abs() <= MAX_MAGNITUDE) {
+                return corrupt("validator reference or pending value is not finite or too large");
+            }
+            if self.config.transform == Transform::LogReturn && v <= 0.0 {
+                return corrupt("validator reference or pending value is not positive under log returns");
+            }
+        }
+        if self.window.sorted().iter().any(|v| v.abs() > 2.0 * MAX_MAGNITUDE) {
+            return corrupt("validator window holds a value beyond the magnitude limit");
+        }
+        if self.consecutive_outliers >= self.config.reanchor_after {
+            return corrupt("validator outlier streak at or above reanchor_after");
+        }
+        Ok(())
+    }
+
     /// A validator after checking the configuration.
     pub fn new(config: ValidatorConfig) -> DefenseResult<Self> {
         config.validate()?;
@@ -453,6 +533,9 @@ impl Validator {
 
     /// Robust z-score of a transformed value `y` against the current window, or `None`
     /// while fewer than `min_periods` values are held.
+    ///
+    /// The z-score is infinite when the robust scale is zero (or when the deviation is
+    /// astronomically larger than the scale); it is never NaN for a finite `y`.
     pub fn robust_z(&self, y: f64) -> Option<(f64, f64)> {
         if self.window.len() < self.config.min_periods {
             return None;
@@ -460,14 +543,17 @@ impl Validator {
         let (med, mad) = self.window.median_mad()?;
         let scale = (self.config.mad_scale * mad).max(self.config.min_scale);
         let dev = y - med;
-        let z = if scale > 0.0 {
+        let z = if scale > 0.0 && scale.is_finite() {
             dev / scale
+        } else if scale > 0.0 {
+            // A huge configured `mad_scale`: halve both sides so that neither overflows.
+            (0.5 * y - 0.5 * med) / (self.config.mad_scale * (0.5 * mad)).max(0.5 * self.config.min_scale)
         } else if dev == 0.0 {
             0.0
         } else {
             dev.signum() * f64::INFINITY
         };
-        Some((z, med))
+        Some((if z.is_nan() { 0.0 } else { z }, med))
     }
 
     fn transform(&self, x: f64) -> Option<f64> {
@@ -512,7 +598,7 @@ impl Validator {
             Verdict::Quarantine { reason } => {
                 if matches!(reason, Reason::Outlier { .. } | Reason::Jump { .. }) {
                     self.pending = obs.value;
-                    self.consecutive_outliers += 1;
+                    self.consecutive_outliers = self.consecutive_outliers.saturating_add(1);
                     if self.consecutive_outliers >= self.config.reanchor_after {
                         self.window.clear();
                         self.reference = obs.value;
@@ -551,7 +637,12 @@ impl Validator {
     pub fn admit(&mut self, obs: &Observation) -> Verdict {
         let in_order = self.last_time.is_none_or(|t| obs.time > t);
         if let (Some(x), true) = (obs.value, in_order) {
-            if x.is_finite() {
+            // Only a value the checks could have admitted moves the state (so the state
+            // stays finite, bounded and reloadable).
+            let usable = x.is_finite()
+                && x.abs() <= MAX_MAGNITUDE
+                && (self.config.transform != Transform::LogReturn || x > 0.0);
+            if usable {
                 if let Some(y) = self.transform(x) {
                     if y.is_finite() {
                         self.window.push(y);
@@ -586,6 +677,16 @@ impl Validator {
 
     fn judge(&self, obs: &Observation, now: Option<Timestamp>) -> (Verdict, bool, bool) {
         let q = |reason| Verdict::Quarantine { reason };
+        if let (Some(tolerance_ns), Some(now)) = (self.config.max_future_ns, now) {
+            if obs.time.as_nanos() > now.as_nanos().saturating_add(tolerance_ns) {
+                let reason = Reason::FutureTime {
+                    time: obs.time,
+                    now,
+                    tolerance_ns,
+                };
+                return (q(reason), false, false);
+            }
+        }
         if let Some(last) = self.last_time {
             if obs.time < last {
                 return (q(Reason::OutOfOrder { time: obs.time, last }), false, false);
@@ -610,6 +711,17 @@ impl Validator {
             if x < min || x > max {
                 return (q(Reason::OutOfRange { value: x, min, max }), true, false);
             }
+        }
+        if x.abs() > MAX_MAGNITUDE {
+            return (
+                q(Reason::OutOfRange {
+                    value: x,
+                    min: -MAX_MAGNITUDE,
+                    max: MAX_MAGNITUDE,
+                }),
+                true,
+                false,
+            );
         }
         if self.config.transform == Transform::LogReturn && x <= 0.0 {
             return (
@@ -666,12 +778,17 @@ impl Validator {
                         threshold: self.config.hampel_threshold,
                         median,
                     };
+                    let repaired = self.untransform(median);
                     let v = match self.config.hampel_action {
-                        HampelAction::Repair => Verdict::Repair {
-                            value: self.untransform(median),
-                            reason,
-                        },
-                        HampelAction::Quarantine => q(reason),
+                        // A repair must be a usable value: quarantine if the median maps
+                        // back to something non-finite or too large.
+                        HampelAction::Repair if repaired.is_finite() && repaired.abs() <= MAX_MAGNITUDE => {
+                            Verdict::Repair {
+                                value: repaired,
+                                reason,
+                            }
+                        }
+                        _ => q(reason),
                     };
                     return (v, true, false);
                 }

@@ -83,3 +83,95 @@ proptest! {
         prop_assert_eq!(handed_back, q.evicted + q.rejected);
     }
 }
+
+#[derive(Debug, Clone)]
+enum Quote {
+    Price(f64),
+    Nan,
+    Future,
+    Past,
+}
+
+fn quote() -> impl Strategy<Value = Quote> {
+    prop_oneof![
+        8 => (90.0..110.0f64).prop_map(Quote::Price),
+        1 => (1.0..1e6f64).prop_map(Quote::Price),
+        1 => Just(Quote::Nan),
+        1 => Just(Quote::Future),
+        1 => Just(Quote::Past),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The snapshot guard with a small quarantine (evicting or rejecting): every screened
+    /// value is accepted, repaired, held, or handed back through `drain_handed_back`, and the
+    /// ids of held and handed-back items are exactly the ids ever issued (issue #22 (7): the
+    /// guard used to drop the evicted originals).
+    #[test]
+    fn guard_hands_back_everything_the_quarantine_displaces(
+        days in prop::collection::vec(prop::collection::vec(quote(), 1..5), 1..120),
+        capacity in 1usize..4,
+        evict in any::<bool>(),
+        drain_every in 1usize..20,
+    ) {
+        use prudentia_core::traits::Screened;
+        use prudentia_core::{MarketSnapshot, Quote as CoreQuote};
+        use prudentia_defense::{SnapshotGuard, SnapshotGuardConfig};
+        let day = |d: i64| Timestamp::from_nanos(d * Timestamp::NANOS_PER_DAY);
+        let cfg = SnapshotGuardConfig {
+            defense: InputDefenseConfig {
+                quarantine: QuarantineConfig {
+                    capacity,
+                    overflow: if evict { OverflowPolicy::EvictOldest } else { OverflowPolicy::RejectNew },
+                },
+                ..SnapshotGuardConfig::default().defense
+            },
+            ..Default::default()
+        };
+        let mut guard = SnapshotGuard::new(cfg).unwrap();
+        let (mut inputs, mut admitted, mut drained) = (0u64, 0u64, Vec::new());
+        for (d, quotes) in days.iter().enumerate() {
+            let t = day(d as i64 + 10);
+            let snapshot = MarketSnapshot {
+                time: t,
+                quotes: quotes
+                    .iter()
+                    .enumerate()
+                    .map(|(a, q)| {
+                        let (time, price) = match q {
+                            Quote::Price(p) => (t, *p),
+                            Quote::Nan => (t, f64::NAN),
+                            Quote::Future => (day(d as i64 + 400), 100.0),
+                            Quote::Past => (day(d as i64 - 5), 100.0),
+                        };
+                        CoreQuote { asset: format!("A{a}").into(), time, price, volume: None, spread_bps: None }
+                    })
+                    .collect(),
+                indicators: vec![],
+                assets: vec![],
+            };
+            inputs += quotes.len() as u64;
+            match guard.screen_snapshot(&snapshot) {
+                Screened::Clean { snapshot, .. } => admitted += snapshot.quotes.len() as u64,
+                Screened::SafeFallback { .. } => {}
+            }
+            if d % drain_every == 0 {
+                drained.extend(guard.drain_handed_back());
+            }
+        }
+        drained.extend(guard.drain_handed_back());
+        let c = guard.defense().total_counts();
+        let q = guard.defense().quarantine();
+        let s = q.stats();
+        prop_assert_eq!(c.input, inputs);
+        prop_assert_eq!(c.accepted + c.repaired + c.quarantined, c.input);
+        prop_assert_eq!(c.accepted + c.repaired + q.len() as u64 + drained.len() as u64, c.input);
+        prop_assert_eq!(drained.len() as u64, s.evicted + s.rejected);
+        prop_assert!(admitted <= c.accepted + c.repaired);
+        let mut ids: Vec<u64> = drained.iter().map(|e| e.id).chain(q.iter().map(|e| e.id)).collect();
+        ids.sort_unstable();
+        prop_assert_eq!(ids, (0..s.offered).collect::<Vec<_>>());
+    }
+}

@@ -126,3 +126,117 @@ fn public_types_are_send_sync() {
         Box::new(prudentia_defense::detectors::PageHinkley::new(Default::default()).unwrap()),
     ];
 }
+
+/// Issue #22 (3): one quote dated a year ahead used to be accepted, after which every
+/// genuine quote of that asset was quarantined as out of order (its stale price carried
+/// while decisions said Normal). Now it is quarantined as `FutureTime`, the asset's time does
+/// not move, and the next genuine quotes are accepted.
+#[test]
+fn a_future_dated_quote_does_not_lock_an_asset_out() {
+    let price =
+        |a: usize, d: usize| (50.0 + 10.0 * a as f64) * (1.0 + 0.01 * (1.3 * d as f64 + a as f64).sin());
+    let row = |d: usize| -> Vec<f64> { (0..5).map(|a| price(a, d)).collect() };
+    let mut guard = SnapshotGuard::new(SnapshotGuardConfig::default()).unwrap();
+    for d in 0..40 {
+        let s = guard.screen_snapshot(&snapshot(&row(d), d as i64, 15.0));
+        assert!(
+            matches!(s, Screened::Clean { quarantined: 0, .. }),
+            "day {d}: {s:?}"
+        );
+    }
+    let mut s = snapshot(&row(40), 40, 15.0);
+    s.quotes[2].time = day(40 + 365);
+    match guard.screen_snapshot(&s) {
+        Screened::Clean {
+            snapshot,
+            quarantined,
+            ..
+        } => {
+            assert_eq!(quarantined, 1);
+            assert!(snapshot.quotes.iter().all(|q| q.asset.as_str() != "A2"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let q = prudentia_defense::QuarantineQuery {
+        topic: Some("A2"),
+        reason: Some(prudentia_defense::ReasonKind::FutureTime),
+        ..Default::default()
+    };
+    assert_eq!(guard.defense().quarantine().query(&q).count(), 1);
+    assert_eq!(
+        guard.defense().validator("A2").unwrap().last_time(),
+        Some(day(39))
+    );
+    for d in 41..80 {
+        match guard.screen_snapshot(&snapshot(&row(d), d as i64, 15.0)) {
+            Screened::Clean {
+                snapshot,
+                quarantined,
+                ..
+            } => {
+                assert_eq!(quarantined, 0, "day {d}");
+                let a2 = snapshot.quotes.iter().find(|q| q.asset.as_str() == "A2");
+                assert_eq!(a2.map(|q| q.price), Some(price(2, d)), "day {d}");
+            }
+            other => panic!("day {d}: {other:?}"),
+        }
+    }
+    // Within the tolerance (one hour by default) a quote may run ahead of the snapshot.
+    let mut s = snapshot(&row(79), 80, 15.0);
+    for q in &mut s.quotes {
+        q.time = Timestamp::from_nanos(day(80).as_nanos() + 1_800_000_000_000);
+    }
+    assert!(matches!(
+        guard.screen_snapshot(&s),
+        Screened::Clean { quarantined: 0, .. }
+    ));
+}
+
+/// Issue #22 (7): with a small quarantine under evict-oldest, the displaced originals used
+/// to be dropped with the `Admission` that carried them. They now wait in the guard's
+/// outbox until drained, so every quarantined value is held or handed back.
+#[test]
+fn evicted_quarantine_items_reach_the_caller() {
+    let m = market(3, 60, 4);
+    let cfg = SnapshotGuardConfig {
+        defense: prudentia_defense::InputDefenseConfig {
+            quarantine: prudentia_defense::QuarantineConfig {
+                capacity: 5,
+                overflow: prudentia_defense::OverflowPolicy::EvictOldest,
+            },
+            ..SnapshotGuardConfig::default().defense
+        },
+        max_quarantined_share: 1.0,
+        ..Default::default()
+    };
+    let mut guard = SnapshotGuard::new(cfg).unwrap();
+    let mut drained = Vec::new();
+    for d in 0..60 {
+        let mut p: Vec<f64> = (0..3).map(|a| m.prices[a][d]).collect();
+        if d % 2 == 0 {
+            p[d % 3] = f64::NAN;
+        }
+        let _ = guard.screen_snapshot(&snapshot(&p, d as i64, if d % 3 == 0 { f64::NAN } else { 15.0 }));
+        if d % 10 == 9 {
+            drained.extend(guard.drain_handed_back());
+        }
+    }
+    drained.extend(guard.drain_handed_back());
+    assert!(guard.handed_back().is_empty());
+    let q = guard.defense().quarantine();
+    let stats = q.stats();
+    assert!(stats.evicted >= 24, "{stats:?}");
+    assert_eq!(drained.len() as u64, stats.evicted);
+    let mut ids: Vec<u64> = drained
+        .iter()
+        .map(|e| e.id)
+        .chain(q.iter().map(|e| e.id))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..stats.offered).collect::<Vec<_>>());
+    let c = guard.defense().total_counts();
+    assert_eq!(
+        c.accepted + c.repaired + q.len() as u64 + drained.len() as u64,
+        c.input
+    );
+}

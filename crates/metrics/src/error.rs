@@ -22,6 +22,13 @@ pub enum MetricsError {
         /// The offending value.
         value: f64,
     },
+    /// The compounded wealth `Π (1 + r_t)` leaves the range of `f64` (exceeds `f64::MAX`)
+    /// at this return: no equity curve, drawdown or CAGR can be computed.
+    #[error("the compounded wealth overflows f64 at return {index}")]
+    WealthOverflow {
+        /// Index of the return at which the wealth overflows.
+        index: usize,
+    },
     /// A report could not be serialized.
     #[error("serialization failed: {detail}")]
     Serialize {

@@ -38,7 +38,25 @@ fn check_fill(f: &Fill) -> MetricsResult<()> {
 /// Slippage of one fill against its arrival price, in bps (positive = cost).
 pub fn slippage_bps(fill: &Fill) -> MetricsResult<f64> {
     check_fill(fill)?;
-    Ok(sign(fill.side) * (fill.price - fill.arrival_price) / fill.arrival_price * 1e4)
+    finite_or_error(
+        "slippage_bps",
+        sign(fill.side) * (fill.price / fill.arrival_price - 1.0) * 1e4,
+    )
+}
+
+/// `Ok(v)` if `v` is finite; otherwise the inputs were too extreme for `f64` (e.g. a fill
+/// price 10³⁰⁰ times the arrival price): a typed error.
+fn finite_or_error(field: &'static str, v: f64) -> MetricsResult<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(prudentia_core::CoreError::NonFinite {
+            field,
+            index: 0,
+            value: v,
+        }
+        .into())
+    }
 }
 
 /// Notional-weighted implementation shortfall of the fills against arrival, in bps.
@@ -50,7 +68,7 @@ pub fn implementation_shortfall_bps(fills: &[Fill]) -> MetricsResult<f64> {
         cost += sign(f.side) * (f.price - f.arrival_price) * f.quantity;
         notional += f.arrival_price * f.quantity;
     }
-    Ok(cost / notional * 1e4)
+    finite_or_error("implementation_shortfall_bps", cost / notional * 1e4)
 }
 
 /// Filled over ordered shares, matched by (asset, side). Undefined without orders.

@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 
 use prudentia_core::traits::Screened;
-use prudentia_core::validate::{check_finite, check_len, check_probability, check_shape};
+use prudentia_core::validate::{
+    check_finite, check_len, check_probability, check_shape, check_size, MAX_DIM,
+};
 use prudentia_core::{Decision, DecisionStatus, Forecast, RegimeLabel, RegimeState};
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +44,7 @@ pub struct QuarantineStats {
 /// Quarantine statistics of the guard's outputs (at least one).
 pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats> {
     check_len("screened", screened.len(), 1)?;
-    let (mut fallbacks, mut quarantined, mut repaired, mut share) = (0, 0, 0, 0.0);
+    let (mut fallbacks, mut quarantined, mut repaired, mut share) = (0usize, 0usize, 0usize, 0.0);
     for s in screened {
         match s {
             Screened::Clean {
@@ -50,9 +52,9 @@ pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats>
                 repaired: r,
                 quarantined: q,
             } => {
-                quarantined += q;
-                repaired += r;
-                let total = snapshot.quotes.len() + q;
+                quarantined = quarantined.saturating_add(*q);
+                repaired = repaired.saturating_add(*r);
+                let total = snapshot.quotes.len().saturating_add(*q);
                 if total > 0 {
                     share += *q as f64 / total as f64;
                 }
@@ -60,6 +62,7 @@ pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats>
             Screened::SafeFallback {
                 quarantined_share, ..
             } => {
+                check_probability("quarantined_share", *quarantined_share)?;
                 fallbacks += 1;
                 share += quarantined_share;
             }
@@ -77,11 +80,12 @@ pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats>
 }
 
 /// Binned expected calibration error of probability forecasts of binary events:
-/// `bins` equal-width bins on [0, 1] (at least 1).
+/// `bins` equal-width bins on [0, 1] (in `[1, MAX_DIM]`).
 pub fn binary_ece(probabilities: &[f64], outcomes: &[bool], bins: usize) -> MetricsResult<f64> {
     check_len("probabilities", probabilities.len(), 1)?;
     check_shape("outcomes", &[probabilities.len()], &[outcomes.len()])?;
     check_len("bins", bins, 1)?;
+    check_size("bins", bins, MAX_DIM)?;
     for &p in probabilities {
         check_probability("probabilities", p)?;
     }

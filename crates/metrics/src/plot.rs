@@ -73,9 +73,49 @@ fn check_size(width: u32, height: u32) -> MetricsResult<()> {
     Ok(())
 }
 
+/// The largest equity the chart draws: beyond it the axis range (with its 5 % padding)
+/// could overflow `f64` and the axis labels could not be placed.
+const MAX_PLOTTED_EQUITY: f64 = 1e300;
+
 impl Report {
+    /// `(lo, hi, pad)` of the equity axis, or a typed error when the curves cannot be drawn
+    /// (fewer than two points, a drawdown per return missing, a non-finite value or an
+    /// equity beyond `1e300`, a drawdown outside `[−1, 0]`).
+    fn plot_ranges(&self) -> MetricsResult<(f64, f64, f64)> {
+        let fail = |detail: &str| MetricsError::Plot {
+            stage: "scaling the axes",
+            detail: detail.to_owned(),
+        };
+        if self.equity.len() < 2 || self.drawdown.len() + 1 != self.equity.len() {
+            return Err(fail(
+                "need an equity curve of n + 1 points and n drawdowns, n >= 1",
+            ));
+        }
+        if !self
+            .equity
+            .iter()
+            .all(|w| w.is_finite() && w.abs() <= MAX_PLOTTED_EQUITY)
+        {
+            return Err(fail("the equity curve is not finite or exceeds 1e300"));
+        }
+        if !self.drawdown.iter().all(|d| (-1.0..=0.0).contains(d)) {
+            return Err(fail("a drawdown is outside [-1, 0]"));
+        }
+        let (lo, hi) = self
+            .equity
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &w| {
+                (a.min(w), b.max(w))
+            });
+        // Halves first, so the span of ±1e300 cannot overflow.
+        let pad = ((0.5 * hi - 0.5 * lo) * 0.1).max(1e-6);
+        Ok((lo, hi, pad))
+    }
+
     /// The equity curve and drawdowns as an SVG document of `width × height` pixels
-    /// (each in [200, 20000]).
+    /// (each in [200, 20000]). A typed error ([`MetricsError::Plot`]) when the curves cannot
+    /// be drawn: an equity beyond `1e300`, non-finite or inconsistent curves (possible only
+    /// in a hand-made or edited `Report`).
     pub fn to_svg(&self, width: u32, height: u32) -> MetricsResult<String> {
         check_size(width, height)?;
         ensure_font()?;
@@ -106,24 +146,18 @@ impl Report {
         DB::ErrorType: 'static,
     {
         {
+            let (lo, hi, pad) = self.plot_ranges()?;
             root.fill(&WHITE).map_err(plot_err("filling the background"))?;
             let (upper, lower) = root.split_vertically(height * 62 / 100);
-            let n = self.equity.len() - 1;
+            let n = self.equity.len().saturating_sub(1);
             let x_max = n.max(1) as f64;
             let label = |x: &f64| -> String {
                 let k = x.round().max(0.0) as usize;
-                match &self.times {
-                    Some(t) if k <= t.len() => t[k.saturating_sub(1)].to_string(),
+                match self.times.as_ref().and_then(|t| t.get(k.saturating_sub(1))) {
+                    Some(t) if k > 0 => t.to_string(),
                     _ => format!("{k}"),
                 }
             };
-            let (lo, hi) = self
-                .equity
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &w| {
-                    (a.min(w), b.max(w))
-                });
-            let pad = ((hi - lo) * 0.05).max(1e-6);
             let mut chart = ChartBuilder::on(&upper)
                 .caption(&self.config.title, ("sans-serif", 20))
                 .margin(10)
@@ -145,17 +179,16 @@ impl Report {
                 ))
                 .map_err(plot_err("drawing the equity curve"))?;
             let md = &self.max_drawdown;
-            if md.depth < 0.0 {
-                let marks = [
-                    (md.peak.index as f64, self.equity[md.peak.index]),
-                    (md.trough.index as f64, self.equity[md.trough.index]),
-                ];
+            let at = |k: usize| self.equity.get(k).map(|w| (k as f64, *w));
+            if let (true, Some(peak), Some(trough)) = (md.depth < 0.0, at(md.peak.index), at(md.trough.index))
+            {
+                let marks = [peak, trough];
                 chart
                     .draw_series(marks.iter().map(|&(x, y)| Circle::new((x, y), 4, RED.filled())))
                     .map_err(plot_err("marking the maximum drawdown"))?;
             }
 
-            let dd_min = self.drawdown.iter().copied().fold(0.0_f64, f64::min) * 100.0;
+            let dd_min = self.drawdown.iter().copied().fold(0.0_f64, f64::min).max(-1.0) * 100.0;
             let mut dd = ChartBuilder::on(&lower)
                 .margin(10)
                 .x_label_area_size(25)

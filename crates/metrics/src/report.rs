@@ -188,7 +188,12 @@ impl PerformanceSummary {
 }
 
 /// Everything measured over one backtest.
+///
+/// Validated on deserialization: `n + 1 >= 2` finite, non-negative equity points, `n`
+/// drawdowns in `[−1, 0]`, the maximum drawdown's points within the curve, and `n` times
+/// when time-stamped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Report {
     /// The settings used.
     pub config: ReportConfig,
@@ -216,7 +221,37 @@ pub struct Report {
     pub health: Option<HealthMetrics>,
 }
 
+prudentia_core::checked_serde!(Report, Report::check);
+
 impl Report {
+    fn check(&mut self) -> MetricsResult<()> {
+        let n = self.drawdown.len();
+        let bad = |detail: &'static str| {
+            Err(crate::MetricsError::Core(prudentia_core::CoreError::OutOfRange {
+                field: "report",
+                value: n as f64,
+                expected: detail,
+            }))
+        };
+        if n == 0 || self.equity.len() != n + 1 {
+            return bad("n >= 1 drawdowns and n + 1 equity points");
+        }
+        if !self.equity.iter().all(|w| w.is_finite() && *w >= 0.0) {
+            return bad("finite, non-negative equity points");
+        }
+        if !self.drawdown.iter().all(|d| (-1.0..=0.0).contains(d)) {
+            return bad("drawdowns in [-1, 0]");
+        }
+        let md = &self.max_drawdown;
+        if md.peak.index > n || md.trough.index > n || !(-1.0..=0.0).contains(&md.depth) {
+            return bad("a maximum drawdown within the curve");
+        }
+        if self.times.as_ref().is_some_and(|t| t.len() != n) {
+            return bad("one time per return");
+        }
+        Ok(())
+    }
+
     /// Computes the return statistics, drawdowns and curves of `returns`.
     pub fn new(config: ReportConfig, returns: &Returns) -> MetricsResult<Report> {
         config.validate()?;

@@ -24,17 +24,31 @@ pub enum NanPolicy {
 /// A series of simple returns `r_t = P_t / P_{t−1} − 1`, one per period, optionally with the
 /// timestamp at which each period ended.
 ///
-/// Invariants checked by the constructors: at least one return; every return finite and
-/// `≥ −1` (a return of exactly −1 loses all capital and is allowed; below −1 is an error,
-/// since an unlevered, limited-liability position cannot lose more than it has); timestamps,
-/// when given, one per return and strictly increasing.
+/// Invariants checked by the constructors and on deserialization: at least one return;
+/// every return finite and `≥ −1` (a return of exactly −1 loses all capital and is allowed;
+/// below −1 is an error, since an unlevered, limited-liability position cannot lose more
+/// than it has); the compounded wealth `Π (1 + r_t)` finite at every point
+/// ([`MetricsError::WealthOverflow`] otherwise); timestamps, when given, one per return and
+/// strictly increasing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Returns {
     values: Vec<f64>,
     times: Option<Vec<Timestamp>>,
 }
 
+prudentia_core::checked_serde!(Returns, Returns::check);
+
 impl Returns {
+    /// The invariants of a loaded value (see the type's documentation).
+    fn check(&mut self) -> MetricsResult<()> {
+        if let Some(t) = &self.times {
+            check_shape("times", &[self.values.len()], &[t.len()])?;
+            check_strictly_increasing("times", t)?;
+        }
+        check_values(&self.values)
+    }
+
     /// Validated returns, rejecting NaN.
     pub fn new(values: Vec<f64>) -> MetricsResult<Self> {
         Self::with_policy(values, NanPolicy::Reject)
@@ -116,7 +130,13 @@ fn clean(
         }
         NanPolicy::Skip => (values, times),
     };
+    check_values(&values)?;
+    Ok((values, times))
+}
+
+fn check_values(values: &[f64]) -> MetricsResult<()> {
     check_len("returns", values.len(), 1)?;
+    let mut wealth = 1.0_f64;
     for (index, &value) in values.iter().enumerate() {
         if !value.is_finite() {
             return Err(CoreError::NonFinite {
@@ -129,8 +149,12 @@ fn clean(
         if value < -1.0 {
             return Err(MetricsError::ReturnBelowTotalLoss { index, value });
         }
+        wealth *= 1.0 + value;
+        if !wealth.is_finite() {
+            return Err(MetricsError::WealthOverflow { index });
+        }
     }
-    Ok((values, times))
+    Ok(())
 }
 
 #[cfg(test)]

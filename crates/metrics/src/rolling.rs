@@ -18,7 +18,7 @@
 
 use std::collections::VecDeque;
 
-use prudentia_core::validate::check_len;
+use prudentia_core::validate::{check_len, check_size, MAX_WINDOW};
 use serde::{Deserialize, Serialize};
 
 use crate::drawdown::max_drawdown_depth;
@@ -27,10 +27,25 @@ use crate::returns::Returns;
 use crate::stats::sortino_from;
 use crate::types::{Annualization, PerPeriodRate, Stat, Undefined};
 
+/// The largest return [`RollingReturnStats::push`] accepts (`1e100`, a gain of 10¹⁰² %):
+/// it keeps the running sums of squares finite, so the state always serializes.
+pub const MAX_ROLLING_RETURN: f64 = 1e100;
+
+fn too_large(value: f64) -> crate::MetricsError {
+    prudentia_core::CoreError::OutOfRange {
+        field: "return",
+        value,
+        expected: "at most 1e100 (MAX_ROLLING_RETURN)",
+    }
+    .into()
+}
+
 /// Settings of a rolling window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RollingConfig {
-    /// Window length in periods. Default 63 (a quarter of daily returns); at least 2.
+    /// Window length in periods. Default 63 (a quarter of daily returns); in
+    /// `[2, MAX_WINDOW]` ([`prudentia_core::validate::MAX_WINDOW`]).
     pub window: usize,
     /// Periods per year. Default daily, 252.
     pub annualization: Annualization,
@@ -51,10 +66,18 @@ impl Default for RollingConfig {
     }
 }
 
+prudentia_core::checked_serde!(RollingConfig, RollingConfig::validate);
+
 impl RollingConfig {
-    /// Checks `window ≥ 2`.
+    /// Checks `2 ≤ window ≤ MAX_WINDOW` and rates of at most [`MAX_ROLLING_RETURN`].
     pub fn validate(&self) -> MetricsResult<()> {
         check_len("window", self.window, 2)?;
+        check_size("window", self.window, MAX_WINDOW)?;
+        for r in [self.risk_free.get(), self.required_return.get()] {
+            if r > MAX_ROLLING_RETURN {
+                return Err(too_large(r));
+            }
+        }
         Ok(())
     }
 }
@@ -74,8 +97,12 @@ pub struct RollingSnapshot {
     pub annual_return: Stat,
 }
 
-/// Rolling return statistics with O(1) updates; serializable for checkpoints.
+/// Rolling return statistics with O(1) updates; serializable for checkpoints (validated on
+/// load: the buffered returns are checked and every running sum and the min/max deques are
+/// rebuilt from them). A running sum that overflows (returns near `f64::MAX`) is recomputed
+/// from the buffer at once, so it recovers as soon as the value leaves the window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RollingReturnStats {
     config: RollingConfig,
     buf: VecDeque<f64>,
@@ -90,11 +117,82 @@ pub struct RollingReturnStats {
     since_resync: usize,
 }
 
+prudentia_core::checked_serde!(RollingReturnStats, RollingReturnStats::check);
+
 impl RollingReturnStats {
-    /// A rolling estimator; fails if `window < 2`.
+    fn check(&mut self) -> MetricsResult<()> {
+        self.config.validate()?;
+        if self.buf.len() > self.config.window || (self.buf.len() as u64) > self.seq || self.seq > 1 << 62 {
+            return Err(prudentia_core::CoreError::OutOfRange {
+                field: "buffered returns",
+                value: self.buf.len() as f64,
+                expected: "at most the window and the count of returns seen",
+            }
+            .into());
+        }
+        for (index, &value) in self.buf.iter().enumerate() {
+            if !value.is_finite() {
+                return Err(prudentia_core::CoreError::NonFinite {
+                    field: "buffered returns",
+                    index,
+                    value,
+                }
+                .into());
+            }
+            if value < -1.0 {
+                return Err(crate::MetricsError::ReturnBelowTotalLoss { index, value });
+            }
+            if value > MAX_ROLLING_RETURN {
+                return Err(too_large(value));
+            }
+        }
+        // The deques and the ruin count are derived exactly from the buffer: rebuilt.
+        let first = self.seq - self.buf.len() as u64;
+        self.min_q.clear();
+        self.max_q.clear();
+        for (i, &r) in self.buf.iter().enumerate() {
+            let s = first + i as u64;
+            while self.min_q.back().is_some_and(|&(_, v)| v >= r) {
+                self.min_q.pop_back();
+            }
+            self.min_q.push_back((s, r));
+            while self.max_q.back().is_some_and(|&(_, v)| v <= r) {
+                self.max_q.pop_back();
+            }
+            self.max_q.push_back((s, r));
+        }
+        self.ruined = self.buf.iter().filter(|x| **x == -1.0).count();
+        // The running sums carry rounding history (kept, so a restored estimator continues
+        // bit-identically) but must agree with the buffer.
+        let live = [self.mean, self.m2, self.down_ss, self.log_sum];
+        let mut fresh = self.clone();
+        if !fresh.buf.is_empty() {
+            fresh.resync();
+        }
+        let want = if fresh.buf.is_empty() {
+            [0.0; 4]
+        } else {
+            [fresh.mean, fresh.m2, fresh.down_ss, fresh.log_sum]
+        };
+        let agree = live
+            .iter()
+            .zip(want)
+            .all(|(a, b)| a.is_finite() && (a - b).abs() <= 1e-6 * (1.0 + b.abs()));
+        if !agree || self.since_resync > self.config.window.saturating_mul(64) {
+            return Err(prudentia_core::CoreError::OutOfRange {
+                field: "rolling sums",
+                value: self.m2,
+                expected: "finite running sums agreeing with the buffered returns",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// A rolling estimator; fails unless `2 ≤ window ≤ MAX_WINDOW`.
     pub fn new(config: RollingConfig) -> MetricsResult<Self> {
         config.validate()?;
-        let w = config.window;
+        let w = config.window.min(1024);
         Ok(Self {
             config,
             buf: VecDeque::with_capacity(w),
@@ -120,8 +218,8 @@ impl RollingReturnStats {
         self.buf.len() == self.config.window
     }
 
-    /// Adds one return (finite, ≥ −1: checked) and returns the window's statistics once the
-    /// window is full.
+    /// Adds one return (finite, in `[−1, 1e100]`: checked; a refused return changes
+    /// nothing) and returns the window's statistics once the window is full.
     pub fn push(&mut self, r: f64) -> MetricsResult<Option<RollingSnapshot>> {
         // Validate through the same rules as `Returns`.
         if !r.is_finite() {
@@ -135,6 +233,9 @@ impl RollingReturnStats {
         if r < -1.0 {
             return Err(crate::MetricsError::ReturnBelowTotalLoss { index: 0, value: r });
         }
+        if r > MAX_ROLLING_RETURN {
+            return Err(too_large(r));
+        }
         self.push_unchecked(r);
         Ok(self.is_full().then(|| self.snapshot()))
     }
@@ -143,7 +244,7 @@ impl RollingReturnStats {
         let w = self.config.window;
         let req = self.config.required_return.get();
         let seq = self.seq;
-        self.seq += 1;
+        self.seq = self.seq.saturating_add(1);
         // Monotone deques.
         while self.min_q.back().is_some_and(|&(_, v)| v >= r) {
             self.min_q.pop_back();
@@ -153,7 +254,7 @@ impl RollingReturnStats {
             self.max_q.pop_back();
         }
         self.max_q.push_back((seq, r));
-        let first_kept = (seq + 1).saturating_sub(w as u64);
+        let first_kept = seq.saturating_add(1).saturating_sub(w as u64);
         while self.min_q.front().is_some_and(|&(i, _)| i < first_kept) {
             self.min_q.pop_front();
         }
@@ -167,6 +268,7 @@ impl RollingReturnStats {
         } else {
             self.log_sum += r.ln_1p();
         }
+        let mut left = None;
         if self.buf.len() < w {
             self.buf.push_back(r);
             let n = self.buf.len() as f64;
@@ -175,6 +277,7 @@ impl RollingReturnStats {
             self.m2 += delta * (r - self.mean);
         } else {
             let old = self.buf.pop_front().unwrap_or(0.0);
+            left = Some(old);
             self.buf.push_back(r);
             let n = w as f64;
             let old_mean = self.mean;
@@ -183,13 +286,23 @@ impl RollingReturnStats {
             let d = (old - req).min(0.0);
             self.down_ss -= d * d;
             if old == -1.0 {
-                self.ruined -= 1;
+                self.ruined = self.ruined.saturating_sub(1);
             } else {
                 self.log_sum -= old.ln_1p();
             }
         }
-        self.since_resync += 1;
-        if self.since_resync >= 64 * w {
+        self.since_resync = self.since_resync.saturating_add(1);
+        let sums_finite = [self.mean, self.m2, self.down_ss, self.log_sum]
+            .iter()
+            .all(|v| v.is_finite());
+        // A value that left the window far outside the remaining values' range leaves
+        // cancellation residue of order 1e-16 of its square in the running sums: recompute.
+        let range = match (self.min_q.front(), self.max_q.front()) {
+            (Some(a), Some(b)) => b.1 - a.1,
+            _ => 0.0,
+        };
+        let lopsided = left.is_some_and(|old| (old - self.mean).abs() > 1e3 * range);
+        if self.since_resync >= w.saturating_mul(64) || !sums_finite || lopsided {
             self.resync();
         }
     }

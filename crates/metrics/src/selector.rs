@@ -60,9 +60,20 @@ fn check_slate(n: usize, selected: &[usize]) -> MetricsResult<()> {
 
 /// Scores one slate: `realized[i]` is candidate `i`'s realized return, `selected` the
 /// chosen indices (distinct, in range, non-empty). Ties in the top-`K` are broken by index.
+///
+/// Realized returns must be finite with a magnitude of at most `1e100` (so regrets and
+/// their sums stay finite).
 pub fn score_slate(realized: &[f64], selected: &[usize]) -> MetricsResult<SlateOutcome> {
     check_len("realized", realized.len(), 1)?;
     check_finite("realized", realized)?;
+    if let Some(&value) = realized.iter().find(|x| x.abs() > 1e100) {
+        return Err(CoreError::OutOfRange {
+            field: "realized",
+            value,
+            expected: "a magnitude of at most 1e100",
+        }
+        .into());
+    }
     check_slate(realized.len(), selected)?;
     let k = selected.len();
     let mut order: Vec<usize> = (0..realized.len()).collect();
@@ -143,14 +154,30 @@ impl SelectorMetrics {
         } else {
             Stat::from_value(defined.iter().sum::<f64>() / defined.len() as f64)
         };
-        Ok(Self {
+        let m = Self {
             decisions: outcomes.len(),
             mean_regret: sum(|o| o.regret) / n,
             cumulative_regret: sum(|o| o.regret),
             mean_hit_rate: sum(|o| o.hit_rate) / n,
             mean_slate_return: sum(|o| o.slate_return) / n,
             mean_slate_correlation,
-        })
+        };
+        for value in [
+            m.mean_regret,
+            m.cumulative_regret,
+            m.mean_hit_rate,
+            m.mean_slate_return,
+        ] {
+            if !value.is_finite() {
+                return Err(CoreError::NonFinite {
+                    field: "outcomes",
+                    index: 0,
+                    value,
+                }
+                .into());
+            }
+        }
+        Ok(m)
     }
 }
 

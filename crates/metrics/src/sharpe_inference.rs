@@ -74,7 +74,7 @@ impl SharpeMoments {
             return Err(Undefined::ZeroDispersion);
         }
         let sr = m.mean / m.std;
-        if !sr.is_finite() {
+        if !(sr.is_finite() && m.skewness.is_finite() && m.kurtosis.is_finite() && m.kurtosis > 0.0) {
             return Err(Undefined::Overflow);
         }
         Ok(Self {

@@ -162,3 +162,84 @@ fn bad_parameters_are_errors() {
     let rep = Report::new(ReportConfig::default(), &r).unwrap();
     assert!(rep.to_svg(10, 10).is_err());
 }
+
+/// Issue #22 (12): a serialized `Returns` below −100 % (or non-finite wealth, or mismatched
+/// times) was accepted on load; it is now validated like the constructors.
+#[test]
+fn returns_are_validated_on_load() {
+    let ok: Returns = serde_json::from_str(r#"{"values":[0.1,-1.0],"times":null}"#).unwrap();
+    assert_eq!(ok.values(), &[0.1, -1.0]);
+    for bad in [
+        r#"{"values":[0.1,-1.5],"times":null}"#,
+        r#"{"values":[],"times":null}"#,
+        r#"{"values":[1e300,1e300],"times":null}"#,
+        r#"{"values":[0.1,0.2],"times":[5]}"#,
+        r#"{"values":[0.1,0.2],"times":[5,5]}"#,
+    ] {
+        assert!(serde_json::from_str::<Returns>(bad).is_err(), "{bad}");
+    }
+    let r = Returns::new(vec![0.01, -0.02]).unwrap();
+    let back: Returns = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
+}
+
+/// Issue #22 (6, 10, 12): rolling statistics refuse absurd windows and returns, survive a
+/// return near `f64::MAX` in the batch path, and validate their checkpoints.
+#[test]
+fn rolling_sizes_extremes_and_checkpoints() {
+    let too_large = |c: RollingConfig| {
+        matches!(
+            RollingReturnStats::new(c),
+            Err(MetricsError::Core(CoreError::TooLarge { .. }))
+        )
+    };
+    for window in [usize::MAX, 1 << 40] {
+        assert!(too_large(RollingConfig {
+            window,
+            ..Default::default()
+        }));
+    }
+    let mut s = RollingReturnStats::new(RollingConfig {
+        window: 4,
+        ..Default::default()
+    })
+    .unwrap();
+    for x in [0.01, -0.02, 0.03] {
+        s.push(x).unwrap();
+    }
+    let before = serde_json::to_string(&s).unwrap();
+    assert!(s.push(1e300).is_err());
+    assert!(s.push(f64::NAN).is_err());
+    assert_eq!(serde_json::to_string(&s).unwrap(), before);
+    let back: RollingReturnStats = serde_json::from_str(&before).unwrap();
+    assert_eq!(back, s);
+    let mut j: serde_json::Value = serde_json::from_str(&before).unwrap();
+    j["m2"] = 5.0.into();
+    assert!(serde_json::from_value::<RollingReturnStats>(j).is_err());
+    let mut j: serde_json::Value = serde_json::from_str(&before).unwrap();
+    j["buf"][0] = (-3.0).into();
+    assert!(serde_json::from_value::<RollingReturnStats>(j).is_err());
+    let mut j: serde_json::Value = serde_json::from_str(&before).unwrap();
+    j["config"]["window"] = 1.into();
+    assert!(serde_json::from_value::<RollingReturnStats>(j).is_err());
+
+    // The batch path: an extreme return makes the window's statistics undefined while it is
+    // in the window, and they recover once it has left.
+    let mut v = vec![0.01, -0.01, 0.02, 0.0, 0.01, -0.02];
+    v.push(1e300);
+    v.push(-0.99);
+    v.extend([0.01, -0.01, 0.02, 0.0, 0.01, -0.02]);
+    let r = Returns::new(v).unwrap();
+    let vol = rolling_volatility(
+        &r,
+        RollingConfig {
+            window: 3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        vol.last().unwrap().value().is_some_and(|x| x > 0.0 && x < 1.0),
+        "{vol:?}"
+    );
+}

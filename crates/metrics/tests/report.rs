@@ -169,3 +169,63 @@ fn png_is_a_valid_image_with_text_and_lines() {
     assert!(red > 100, "{red} red pixels");
     assert!(full_report().to_png(10, 10).is_err());
 }
+
+/// Runs `f` on its own thread and fails the test if it does not return within 60 s.
+fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("hung (or panicked)")
+}
+
+/// Issue #22 (4): `to_svg` hung with returns [1e300, 1e300, −0.5] (an infinite equity
+/// curve). Such returns are now refused (the wealth overflows), and a finite but extreme
+/// curve either draws or is a typed error, quickly.
+#[test]
+fn svg_of_extreme_returns_never_hangs() {
+    assert!(matches!(
+        Returns::new(vec![1e300, 1e300, -0.5]),
+        Err(MetricsError::WealthOverflow { index: 1 })
+    ));
+    for v in [
+        vec![1e300, -0.5],
+        vec![1e299, -1.0, 3.0],
+        vec![f64::MAX],
+        vec![5e-324, -5e-324, 5e-324],
+        vec![-1.0],
+        vec![1e-300; 40],
+        vec![1e150, 1e140, -0.9999999],
+    ] {
+        let r = Returns::new(v.clone()).unwrap();
+        let report = Report::new(ReportConfig::default(), &r).unwrap();
+        assert!(
+            report
+                .equity
+                .iter()
+                .chain(&report.drawdown)
+                .all(|x| x.is_finite()),
+            "{v:?}"
+        );
+        let shown = format!("{v:?}");
+        let svg = within_a_minute(move || report.to_svg(200, 200));
+        match svg {
+            Ok(s) => assert!(s.starts_with("<svg"), "{shown}"),
+            Err(e) => assert!(matches!(e, MetricsError::Plot { .. }), "{shown}: {e}"),
+        }
+    }
+    // A hand-edited report with an out-of-range drawdown point is refused on load, and a
+    // hand-made one cannot make `to_svg` panic or hang.
+    let r = Returns::new(vec![0.1, -0.2, 0.05]).unwrap();
+    let mut report = Report::new(ReportConfig::default(), &r).unwrap();
+    let mut j = serde_json::to_value(&report).unwrap();
+    j["max_drawdown"]["trough"]["index"] = 99.into();
+    assert!(serde_json::from_value::<Report>(j).is_err());
+    report.max_drawdown.trough.index = 99;
+    report.times = Some(vec![]);
+    assert!(within_a_minute(move || report.to_svg(300, 300)).is_ok());
+    let mut report = Report::new(ReportConfig::default(), &r).unwrap();
+    report.equity[2] = f64::INFINITY;
+    assert!(within_a_minute(move || report.to_svg(300, 300)).is_err());
+}

@@ -3,10 +3,10 @@
 
 use std::collections::VecDeque;
 
-use prudentia_core::validate::check_open_unit;
+use prudentia_core::validate::{check_open_unit, check_size, MAX_DIM, MAX_WINDOW};
 use serde::{Deserialize, Serialize};
 
-use super::ChangeDetector;
+use super::{check_input, ChangeDetector};
 use crate::error::{DefenseError, DefenseResult};
 
 /// Configuration of an [`Adwin`] detector.
@@ -22,14 +22,15 @@ use crate::error::{DefenseError, DefenseResult};
 /// time are `O(M log(W/M))`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct AdwinConfig {
     /// Confidence δ. Default 0.002; in (0, 1).
     pub delta: f64,
-    /// Buckets kept per size before merging (`M`). Default 5; >= 2.
+    /// Buckets kept per size before merging (`M`). Default 5; in `[2, MAX_DIM]`.
     pub max_buckets: usize,
-    /// Check for cuts every `clock` observations. Default 32; >= 1.
+    /// Check for cuts every `clock` observations. Default 32; in `[1, MAX_WINDOW]`.
     pub clock: usize,
-    /// Minimum size of each sub-window at a cut. Default 5; >= 1.
+    /// Minimum size of each sub-window at a cut. Default 5; in `[1, MAX_WINDOW]`.
     pub min_window: usize,
     /// Observations before the first check. Default 10.
     pub grace_period: usize,
@@ -47,6 +48,8 @@ impl Default for AdwinConfig {
     }
 }
 
+prudentia_core::checked_serde!(AdwinConfig, AdwinConfig::validate);
+
 impl AdwinConfig {
     /// Checks every field.
     pub fn validate(&self) -> DefenseResult<()> {
@@ -60,6 +63,9 @@ impl AdwinConfig {
                 return Err(DefenseError::TooSmall { field, value, min });
             }
         }
+        check_size("max_buckets", self.max_buckets, MAX_DIM)?;
+        check_size("clock", self.clock, MAX_WINDOW)?;
+        check_size("min_window", self.min_window, MAX_WINDOW)?;
         Ok(())
     }
 }
@@ -72,7 +78,14 @@ struct Bucket {
 }
 
 /// The ADWIN change detector.
+///
+/// Inputs are bounded by [`MAX_MAGNITUDE`](crate::MAX_MAGNITUDE). When the oldest bucket
+/// is dropped, the window's sum and variance are recomputed from the remaining buckets
+/// rather than by subtraction, so an extreme value leaves no residue once it has left the
+/// window (subtracting `1e99` from a running sum would leave rounding error of order `1e83`
+/// and blind the detector for good).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Adwin {
     config: AdwinConfig,
     /// `rows[i]` holds buckets of `2^i` observations, oldest at the front.
@@ -92,7 +105,75 @@ fn merge(a: Bucket, na: f64, b: Bucket, nb: f64) -> Bucket {
     }
 }
 
+prudentia_core::checked_serde!(Adwin, Adwin::check_state);
+
+/// The most rows of the exponential histogram (bucket sizes up to 2⁶³).
+const MAX_ROWS: usize = 64;
+
 impl Adwin {
+    /// Invariants of a loaded checkpoint: a valid configuration, at most 64 rows of at most
+    /// `max_buckets` finite buckets each (sums within `MAX_MAGNITUDE` per observation,
+    /// non-negative squared deviations), a width equal to the buckets' total, and a sum and
+    /// variance agreeing with the buckets.
+    fn check_state(&mut self) -> DefenseResult<()> {
+        self.config.validate()?;
+        let corrupt = |detail| Err(DefenseError::CorruptState { detail });
+        if self.rows.len() > MAX_ROWS {
+            return corrupt("ADWIN has more than 64 histogram rows");
+        }
+        let mut width: u64 = 0;
+        for (i, row) in self.rows.iter().enumerate() {
+            if row.len() > self.config.max_buckets {
+                return corrupt("ADWIN row holds more than max_buckets buckets");
+            }
+            let size = (1u64 << i) as f64;
+            for b in row {
+                let bounded = b.sum.is_finite()
+                    && b.sum.abs() <= crate::MAX_MAGNITUDE * size
+                    && b.m2.is_finite()
+                    && b.m2 >= 0.0;
+                if !bounded {
+                    return corrupt("ADWIN bucket not finite or beyond the magnitude limit");
+                }
+            }
+            width = (row.len() as u64)
+                .checked_mul(1u64 << i)
+                .and_then(|w| w.checked_add(width))
+                .ok_or(DefenseError::CorruptState {
+                    detail: "ADWIN width overflows",
+                })?;
+        }
+        if width != self.width {
+            return corrupt("ADWIN width differs from its buckets");
+        }
+        let (sum, m2) = self.bucket_totals();
+        let tol = |a: f64, b: f64| (a - b).abs() <= 1e-6 * (1.0 + a.abs().max(b.abs()));
+        if !(self.sum.is_finite()
+            && self.m2.is_finite()
+            && self.m2 >= 0.0
+            && tol(self.sum, sum)
+            && tol(self.m2, m2))
+        {
+            return corrupt("ADWIN sum or variance differs from its buckets");
+        }
+        Ok(())
+    }
+
+    /// Sum and sum of squared deviations of the whole window, merged from the buckets.
+    fn bucket_totals(&self) -> (f64, f64) {
+        let mut acc: Option<(Bucket, f64)> = None;
+        for (i, row) in self.rows.iter().enumerate() {
+            let size = (1u64 << i) as f64;
+            for b in row {
+                acc = Some(match acc {
+                    None => (*b, size),
+                    Some((a, n)) => (merge(a, n, *b, size), n + size),
+                });
+            }
+        }
+        acc.map_or((0.0, 0.0), |(b, _)| (b.sum, b.m2))
+    }
+
     /// A detector after checking the configuration.
     pub fn new(config: AdwinConfig) -> DefenseResult<Self> {
         config.validate()?;
@@ -140,7 +221,7 @@ impl Adwin {
             let d = x - self.sum / n;
             self.m2 += d * d * n / (n + 1.0);
         }
-        self.width += 1;
+        self.width = self.width.saturating_add(1);
         self.sum += x;
         // Compress: a row with M+1 buckets merges its two oldest into the next row.
         let mut i = 0;
@@ -162,23 +243,15 @@ impl Adwin {
             return;
         };
         let Some(b) = self.rows[i].pop_front() else { return };
-        let nb = (1u64 << i) as f64;
-        let n = self.width as f64;
-        let n_rest = n - nb;
-        if n_rest <= 0.0 {
-            self.width = 0;
-            self.sum = 0.0;
-            self.m2 = 0.0;
-        } else {
-            let mean_rest = (self.sum - b.sum) / n_rest;
-            let d = b.sum / nb - mean_rest;
-            self.m2 = (self.m2 - b.m2 - d * d * nb * n_rest / n).max(0.0);
-            self.sum -= b.sum;
-            self.width -= nb as u64;
-        }
+        let _ = b;
+        self.width = self.width.saturating_sub(1u64 << i);
         while self.rows.last().is_some_and(VecDeque::is_empty) {
             self.rows.pop();
         }
+        // Recomputed, not subtracted: see the type's documentation.
+        let (sum, m2) = self.bucket_totals();
+        self.sum = sum;
+        self.m2 = m2;
     }
 
     /// Looks for a cut; drops the oldest bucket while one exists. Returns whether it cut.
@@ -225,12 +298,12 @@ impl Adwin {
 
 impl ChangeDetector for Adwin {
     fn update(&mut self, x: f64) -> bool {
-        if !x.is_finite() {
+        if check_input(x).is_err() {
             return false;
         }
         self.insert(x);
-        self.seen += 1;
-        self.ticks += 1;
+        self.seen = self.seen.saturating_add(1);
+        self.ticks = self.ticks.wrapping_add(1);
         if self.seen < self.config.grace_period as u64 || self.ticks % self.config.clock as u64 != 0 {
             return false;
         }

@@ -3,8 +3,9 @@
 use prudentia_core::validate::{check_non_negative, check_positive};
 use serde::{Deserialize, Serialize};
 
-use super::{ChangeDetector, Direction};
+use super::{check_input, ChangeDetector, Direction};
 use crate::error::{DefenseError, DefenseResult};
+use crate::MAX_MAGNITUDE;
 
 /// Configuration of a [`PageHinkley`] detector.
 ///
@@ -14,8 +15,9 @@ use crate::error::{DefenseError, DefenseResult};
 /// `max_{s<=t} m⁻_s − m⁻_t > λ`. After a signal the statistics restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct PageHinkleyConfig {
-    /// Magnitude tolerance δ (units of the series). Default 0.005; finite, >= 0.
+    /// Magnitude tolerance δ (units of the series). Default 0.005; in `[0, MAX_MAGNITUDE]`.
     pub delta: f64,
     /// Threshold λ (units of the series). Default 50; finite, > 0.
     pub threshold: f64,
@@ -36,10 +38,20 @@ impl Default for PageHinkleyConfig {
     }
 }
 
+prudentia_core::checked_serde!(PageHinkleyConfig, PageHinkleyConfig::validate);
+
 impl PageHinkleyConfig {
     /// Checks every field.
     pub fn validate(&self) -> DefenseResult<()> {
         check_non_negative("delta", self.delta)?;
+        if self.delta > MAX_MAGNITUDE {
+            return Err(prudentia_core::CoreError::OutOfRange {
+                field: "delta",
+                value: self.delta,
+                expected: "at most 1e100 (MAX_MAGNITUDE)",
+            }
+            .into());
+        }
         check_positive("threshold", self.threshold)?;
         if self.min_instances == 0 {
             return Err(DefenseError::TooSmall {
@@ -53,7 +65,12 @@ impl PageHinkleyConfig {
 }
 
 /// The Page–Hinkley change detector (O(1) per observation).
+///
+/// Inputs are bounded by [`MAX_MAGNITUDE`], so the running sums stay finite for any
+/// stream length; an extreme (but admitted) value makes the statistics jump, which
+/// signals a change and restarts them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PageHinkley {
     config: PageHinkleyConfig,
     n: u64,
@@ -64,7 +81,29 @@ pub struct PageHinkley {
     max_down: f64,
 }
 
+prudentia_core::checked_serde!(PageHinkley, PageHinkley::check_state);
+
 impl PageHinkley {
+    /// Invariants of a loaded checkpoint: a valid configuration, a finite mean within
+    /// [`MAX_MAGNITUDE`], finite sums with `min m⁺ <= min(0, m⁺)` and `max m⁻ >= max(0, m⁻)`.
+    fn check_state(&mut self) -> DefenseResult<()> {
+        self.config.validate()?;
+        let sums = [self.sum_up, self.min_up, self.sum_down, self.max_down];
+        let ok = self.mean.is_finite()
+            && self.mean.abs() <= MAX_MAGNITUDE
+            && sums.iter().all(|v| v.is_finite() && v.abs() <= 1e200)
+            && self.min_up <= self.sum_up.min(0.0)
+            && self.max_down >= self.sum_down.max(0.0)
+            && (self.n > 0 || (self.mean == 0.0 && sums == [0.0; 4]));
+        if ok {
+            Ok(())
+        } else {
+            Err(DefenseError::CorruptState {
+                detail: "Page-Hinkley statistics are not finite or inconsistent",
+            })
+        }
+    }
+
     /// A detector after checking the configuration.
     pub fn new(config: PageHinkleyConfig) -> DefenseResult<Self> {
         config.validate()?;
@@ -100,10 +139,10 @@ impl PageHinkley {
 
 impl ChangeDetector for PageHinkley {
     fn update(&mut self, x: f64) -> bool {
-        if !x.is_finite() {
+        if check_input(x).is_err() {
             return false;
         }
-        self.n += 1;
+        self.n = self.n.saturating_add(1);
         self.mean += (x - self.mean) / self.n as f64;
         let dev = x - self.mean;
         self.sum_up += dev - self.config.delta;

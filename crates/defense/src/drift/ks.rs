@@ -17,7 +17,8 @@
 //! - **asymptotic**: with `m >= n` and `en = m n / (m + n)`, two-sided `p = kstwo.sf(D,
 //!   round(en))` (the finite-sample Kolmogorov distribution, [`kolmogorov_sf`]); one-sided
 //!   `p = exp(−2z² − 2z(m + 2n)/(3√(mn(m+n))))` with `z = √en · D` (Hodges eq. 5.3).
-//! - `auto` is exact when `max(m, n) <= 10 000`.
+//! - `auto` is exact when `max(m, n) <= 10 000`; the two-sided asymptotic p-value of two
+//!   single observations (undefined, NaN in SciPy) is replaced by the exact one.
 
 use prudentia_core::validate::{check_finite, check_len};
 use serde::{Deserialize, Serialize};
@@ -197,6 +198,9 @@ pub(crate) fn ks_2samp_sorted_unchecked(
                 KsMethod::Exact
             }
         }
+        // Two single observations: `round(m n / (m + n)) = 0` and the asymptotic
+        // distribution is undefined (SciPy answers NaN); the exact p-value is trivial.
+        KsMethod::Asymptotic if n1 == 1 && n2 == 1 && alternative == Alternative::TwoSided => KsMethod::Exact,
         KsMethod::Asymptotic => KsMethod::Asymptotic,
     };
     let mut p = f64::NAN;

@@ -1,6 +1,8 @@
 //! A drift monitor: a reference window and a live window per feature.
 
-use prudentia_core::validate::{check_finite, check_len, check_positive};
+use prudentia_core::validate::{
+    check_elements, check_finite, check_len, check_positive, check_size, MAX_DIM, MAX_ELEMENTS, MAX_WINDOW,
+};
 use serde::{Deserialize, Serialize};
 
 use super::ks::{ks_2samp_sorted_unchecked, Alternative, KsMethod};
@@ -12,11 +14,12 @@ use crate::rolling::RollingMedianMad;
 /// `PSI > 0.25` or the KS statistic `> 0.1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct DriftMonitorConfig {
     /// Observations per feature that form the reference (the first ones seen, unless set
-    /// with [`DriftMonitor::set_reference`]). Default 500; at least 2.
+    /// with [`DriftMonitor::set_reference`]). Default 500; in `[2, MAX_WINDOW]`.
     pub reference_size: usize,
-    /// Length of the live (trailing) window. Default 250; at least 2.
+    /// Length of the live (trailing) window. Default 250; in `[2, MAX_WINDOW]`.
     pub live_size: usize,
     /// Live observations needed before a feature is judged. Default 50; in `[1, live_size]`.
     pub min_live: usize,
@@ -45,6 +48,8 @@ impl Default for DriftMonitorConfig {
     }
 }
 
+prudentia_core::checked_serde!(DriftMonitorConfig, DriftMonitorConfig::validate);
+
 impl DriftMonitorConfig {
     /// Checks every field.
     pub fn validate(&self) -> DefenseResult<()> {
@@ -55,6 +60,7 @@ impl DriftMonitorConfig {
             if value < 2 {
                 return Err(DefenseError::TooSmall { field, value, min: 2 });
             }
+            check_size(field, value, MAX_WINDOW)?;
         }
         if self.min_live == 0 {
             return Err(DefenseError::TooSmall {
@@ -115,20 +121,64 @@ struct FeatureState {
 /// `O(log w)` for the windows plus `O(n_ref + n_live)` per feature for the KS statistic
 /// (the live window is kept sorted, so nothing is re-sorted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct DriftMonitor {
     config: DriftMonitorConfig,
     features: Vec<FeatureState>,
 }
 
+prudentia_core::checked_serde!(DriftMonitor, DriftMonitor::check_state);
+
 impl DriftMonitor {
-    /// A monitor of `n_features` features.
+    /// Invariants of a loaded checkpoint: a valid configuration, between 1 and `MAX_DIM`
+    /// features, finite reference samples (shorter than `reference_size` while filling,
+    /// sorted once frozen), and live windows of `live_size`. The PSI bins and the live bin
+    /// counts are rebuilt from the samples (they are derived state).
+    fn check_state(&mut self) -> DefenseResult<()> {
+        self.config.validate()?;
+        check_len("n_features", self.features.len(), 1)?;
+        check_size("n_features", self.features.len(), MAX_DIM)?;
+        let corrupt = |detail| Err(DefenseError::CorruptState { detail });
+        for f in &mut self.features {
+            if f.reference.iter().any(|x| !x.is_finite()) {
+                return corrupt("drift reference holds a non-finite value");
+            }
+            if f.live.capacity() != self.config.live_size {
+                return corrupt("drift live window length differs from the configuration");
+            }
+            match f.psi_ref {
+                None => {
+                    if f.reference.len() >= self.config.reference_size || !f.live.is_empty() {
+                        return corrupt("drift reference incomplete but not filling");
+                    }
+                    f.live_bins.clear();
+                }
+                Some(_) => {
+                    if f.reference.is_empty() || f.reference.windows(2).any(|w| w[1] < w[0]) {
+                        return corrupt("frozen drift reference is empty or not sorted");
+                    }
+                    Self::freeze(&self.config, f);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A monitor of `n_features` features (`1 <= n_features <= MAX_DIM`, and
+    /// `n_features × (reference_size + live_size) <= MAX_ELEMENTS`).
     pub fn new(config: DriftMonitorConfig, n_features: usize) -> DefenseResult<Self> {
         config.validate()?;
         check_len("n_features", n_features, 1)?;
+        check_size("n_features", n_features, MAX_DIM)?;
+        check_elements(
+            "n_features x (reference_size + live_size)",
+            &[n_features, config.reference_size.saturating_add(config.live_size)],
+            MAX_ELEMENTS,
+        )?;
         let live = RollingMedianMad::new(config.live_size)?;
         let features = (0..n_features)
             .map(|_| FeatureState {
-                reference: Vec::with_capacity(config.reference_size),
+                reference: Vec::with_capacity(config.reference_size.min(1024)),
                 psi_ref: None,
                 live: live.clone(),
                 live_bins: Vec::new(),
@@ -183,7 +233,7 @@ impl DriftMonitor {
         prudentia_core::validate::check_shape("row", &[self.features.len()], &[row.len()])?;
         for (f, &x) in self.features.iter_mut().zip(row) {
             if !x.is_finite() {
-                f.skipped_non_finite += 1;
+                f.skipped_non_finite = f.skipped_non_finite.saturating_add(1);
                 continue;
             }
             match &f.psi_ref {
@@ -195,9 +245,13 @@ impl DriftMonitor {
                 }
                 Some(r) => {
                     if let Some(old) = f.live.push(x) {
-                        f.live_bins[r.bin(old)] -= 1;
+                        if let Some(c) = f.live_bins.get_mut(r.bin(old)) {
+                            *c = c.saturating_sub(1);
+                        }
                     }
-                    f.live_bins[r.bin(x)] += 1;
+                    if let Some(c) = f.live_bins.get_mut(r.bin(x)) {
+                        *c += 1;
+                    }
                 }
             }
         }

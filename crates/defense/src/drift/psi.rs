@@ -1,6 +1,6 @@
 //! The population stability index (PSI) with quantile bins from the reference sample.
 
-use prudentia_core::validate::{check_finite, check_len, check_open_unit};
+use prudentia_core::validate::{check_finite, check_len, check_open_unit, check_size, MAX_DIM};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DefenseError, DefenseResult};
@@ -14,8 +14,10 @@ use crate::error::{DefenseError, DefenseResult};
 /// `floor` instead of 0 so that the logarithm stays finite.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(remote = "Self")]
 pub struct PsiConfig {
-    /// Number of quantile bins. Default 10; at least 2.
+    /// Number of quantile bins. Default 10; in `[2, MAX_DIM]`
+    /// ([`prudentia_core::validate::MAX_DIM`]).
     pub bins: usize,
     /// Share used for empty bins. Default 1e-4; in (0, 1).
     pub floor: f64,
@@ -30,6 +32,8 @@ impl Default for PsiConfig {
     }
 }
 
+prudentia_core::checked_serde!(PsiConfig, PsiConfig::validate);
+
 impl PsiConfig {
     /// Checks every field.
     pub fn validate(&self) -> DefenseResult<()> {
@@ -40,6 +44,7 @@ impl PsiConfig {
                 min: 2,
             });
         }
+        check_size("bins", self.bins, MAX_DIM)?;
         check_open_unit("floor", self.floor)?;
         Ok(())
     }
@@ -52,7 +57,14 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let lo = pos.floor() as usize;
     let hi = (lo + 1).min(n - 1);
     let frac = pos - lo as f64;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+    let (a, b) = (sorted[lo], sorted[hi]);
+    let q = a + (b - a) * frac;
+    if q.is_finite() {
+        q
+    } else {
+        // `b − a` overflowed (values spanning more than `f64::MAX`): interpolate by weights.
+        a * (1.0 - frac) + b * frac
+    }
 }
 
 /// A reference sample reduced to its PSI bins and bin shares.
@@ -61,13 +73,37 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 /// `q_i`, each floored at `floor`. Rule of thumb: < 0.1 stable, 0.1–0.25 moderate shift,
 /// > 0.25 significant shift.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PsiReference {
     config: PsiConfig,
     edges: Vec<f64>,
     shares: Vec<f64>,
 }
 
+prudentia_core::checked_serde!(PsiReference, PsiReference::check_state);
+
 impl PsiReference {
+    /// Invariants of a loaded checkpoint: a valid configuration, at most `bins − 1` finite,
+    /// strictly increasing edges, and one share in `[floor, 1]` per bin.
+    fn check_state(&mut self) -> DefenseResult<()> {
+        self.config.validate()?;
+        let ok = self.edges.len() < self.config.bins
+            && self.edges.iter().all(|e| e.is_finite())
+            && self.edges.windows(2).all(|w| w[0] < w[1])
+            && self.shares.len() == self.edges.len() + 1
+            && self
+                .shares
+                .iter()
+                .all(|p| p.is_finite() && *p >= self.config.floor && *p <= 1.0);
+        if ok {
+            Ok(())
+        } else {
+            Err(DefenseError::CorruptState {
+                detail: "PSI edges or shares are inconsistent",
+            })
+        }
+    }
+
     /// Bins a reference sample (non-empty, finite).
     pub fn new(reference: &[f64], config: PsiConfig) -> DefenseResult<Self> {
         config.validate()?;
@@ -122,12 +158,13 @@ impl PsiReference {
         Ok(self.psi_from_counts(&counts, live.len()))
     }
 
-    /// PSI from live bin counts (length [`n_bins`](Self::n_bins)) over `n` live values.
+    /// PSI from live bin counts (length [`n_bins`](Self::n_bins); missing bins count as
+    /// empty, extra ones are ignored) over `n` live values (at least 1).
     pub fn psi_from_counts(&self, counts: &[usize], n: usize) -> f64 {
         let n = n.max(1) as f64;
         self.shares
             .iter()
-            .zip(counts)
+            .zip(counts.iter().chain(std::iter::repeat(&0)))
             .map(|(p, c)| {
                 let q = (*c as f64 / n).max(self.config.floor);
                 (q - p) * (q / p).ln()
