@@ -41,7 +41,7 @@ fn errors(events: &[CalibrationEvent], cal: Option<&RegimeCalibrator>, regime: &
     let fs: Vec<Forecast> = sel
         .iter()
         .map(|e| match cal {
-            Some(c) => c.calibrate_detailed(&e.forecast, &e.regime).forecast,
+            Some(c) => c.calibrate_detailed(&e.forecast, &e.regime).unwrap().forecast,
             None => e.forecast.clone(),
         })
         .collect();
@@ -104,6 +104,7 @@ fn isotonic_recalibration_fixes_shape() {
     let cal = RegimeCalibrator::fit(cfg, &train).unwrap();
     let out = cal
         .calibrate_detailed(&test[0].forecast, &RegimeLabel::UNKNOWN)
+        .unwrap()
         .forecast;
     for q in &out.quantiles {
         let share = test.iter().filter(|e| e.outcome <= q.value).count() as f64 / test.len() as f64;
@@ -121,7 +122,7 @@ fn sparse_regime_falls_back_to_pooled() {
     });
     let cal = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
     let f = Forecast::new(0.0, 0.01, Horizon::DAY).unwrap();
-    let out = cal.calibrate_detailed(&f, &RegimeLabel::ILLIQUID);
+    let out = cal.calibrate_detailed(&f, &RegimeLabel::ILLIQUID).unwrap();
     assert_eq!(
         out.source,
         CalibrationSource::PooledFallback {
@@ -129,11 +130,14 @@ fn sparse_regime_falls_back_to_pooled() {
             samples: 1
         }
     );
-    let out = cal.calibrate_detailed(&f, &RegimeLabel::RISK_ON);
+    let out = cal.calibrate_detailed(&f, &RegimeLabel::RISK_ON).unwrap();
     assert_eq!(out.source, CalibrationSource::Regime(RegimeLabel::RISK_ON));
     let fresh = RegimeCalibrator::new(CalibratorConfig::default()).unwrap();
     assert_eq!(
-        fresh.calibrate_detailed(&f, &RegimeLabel::RISK_ON).source,
+        fresh
+            .calibrate_detailed(&f, &RegimeLabel::RISK_ON)
+            .unwrap()
+            .source,
         CalibrationSource::Identity
     );
 }

@@ -52,7 +52,7 @@ fn aci_keeps_running_coverage_where_split_conformal_does_not() {
     let (mut split_cov, mut aci_cov) = (0usize, 0usize);
     let test = &data[500..];
     for (k, (y, r)) in test.iter().enumerate() {
-        if split.interval(&fc, r).contains(*y) {
+        if split.interval(&fc, r).unwrap().contains(*y) {
             split_cov += 1;
         }
         if aci.update(&fc, *y, r).unwrap() {
@@ -127,7 +127,7 @@ fn mondrian_split_conformal_covers_each_regime() {
     .unwrap();
     let cov = coverage_by_regime(
         |f, r| {
-            let i = mondrian.interval(f, r);
+            let i = mondrian.interval(f, r).unwrap();
             assert!(matches!(i.source, IntervalSource::Regime(_)));
             (i.lower, i.upper)
         },
@@ -142,7 +142,7 @@ fn mondrian_split_conformal_covers_each_regime() {
     let pooled = SplitConformal::calibrate(ConformalConfig::default(), &fc, &yc, None).unwrap();
     let cov = coverage_by_regime(
         |f, r| {
-            let i = pooled.interval(f, r);
+            let i = pooled.interval(f, r).unwrap();
             (i.lower, i.upper)
         },
         &ft,

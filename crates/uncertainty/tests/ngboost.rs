@@ -54,7 +54,7 @@ fn test_nll_within_5_percent_of_python_ngboost() {
         .unwrap()
         .fit(xr(&x, 0, n_train), yr(&y, 0, n_train), None)
         .unwrap();
-    assert_eq!(model.status, NgBoostStatus::Completed);
+    assert_eq!(model.status(), NgBoostStatus::Completed);
     let nll = model
         .mean_nll(xr(&x, n_train, x.nrows()), yr(&y, n_train, y.len()))
         .unwrap();
@@ -83,14 +83,14 @@ fn early_stopping_minibatch_and_column_sampling() {
             Some((xr(&x, 1500, 2000), yr(&y, 1500, 2000))),
         )
         .unwrap();
-    let NgBoostStatus::EarlyStopped { best_stages } = m.status else {
-        panic!("{:?}", m.status)
+    let NgBoostStatus::EarlyStopped { best_stages } = m.status() else {
+        panic!("{:?}", m.status())
     };
-    assert_eq!(m.stages.len(), best_stages);
+    assert_eq!(m.stages().len(), best_stages);
     assert!(best_stages < 3000);
     // The kept model is the best on validation.
-    let best = m.val_loss.iter().copied().fold(f64::INFINITY, f64::min);
-    assert_eq!(m.val_loss[best_stages - 1], best);
+    let best = m.val_loss().iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(m.val_loss()[best_stages - 1], best);
     // Same seed, same model (value stability of the seeded sampling).
     let m2 = ng
         .fit(
