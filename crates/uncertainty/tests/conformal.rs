@@ -202,3 +202,34 @@ fn cqr_covers_and_keeps_shape() {
     let c = hit as f64 / lt.len() as f64;
     assert!((0.88..=0.92).contains(&c), "CQR coverage {c}");
 }
+
+/// Issue #22: an update whose score overflows (σ = 5e-324) used to store an infinite score
+/// and make every later interval infinite. It is now refused and changes nothing.
+#[test]
+fn overflowing_scores_are_refused_and_change_nothing() {
+    let r = RegimeLabel::UNKNOWN;
+    let mut split = SplitConformal::new(ConformalConfig::default()).unwrap();
+    let mut aci = AdaptiveConformal::new(AciConfig::default()).unwrap();
+    for i in 0..50 {
+        let y = (i as f64 / 50.0) - 0.5;
+        split.update(&f(0.0, 1.0), y, &r).unwrap();
+        aci.update(&f(0.0, 1.0), y, &r).unwrap();
+    }
+    let (s0, a0) = (split.clone(), aci.clone());
+    let tiny = f(0.0, 5e-324);
+    assert!(split.update(&tiny, 1.0, &r).is_err());
+    assert!(aci.update(&tiny, 1.0, &r).is_err());
+    assert_eq!(split, s0);
+    assert_eq!(aci, a0);
+    let i = split.interval(&f(0.0, 1.0), &r).unwrap();
+    assert!(i.lower.is_finite() && i.upper.is_finite());
+    let i = aci.interval(&f(0.0, 1.0), &r).unwrap();
+    assert!(i.lower.is_finite() && i.upper.is_finite());
+    // Intervals that would overflow are errors, not infinities.
+    assert!(split.interval(&f(1.7e308, 1e308), &r).is_err());
+    // A forecast built by hand with a NaN sigma is refused.
+    let mut bad = f(0.0, 1.0);
+    bad.sigma = f64::NAN;
+    assert!(split.update(&bad, 0.0, &r).is_err());
+    assert!(aci.interval(&bad, &r).is_err());
+}
