@@ -164,20 +164,27 @@ pub(crate) fn finite_or_numerical(v: f64, operation: &'static str) -> Result<f64
     }
 }
 
+/// Fails unless the horizon is finite and > 0 (a `Horizon` loaded from JSON is not checked).
+pub(crate) fn check_horizon(h: Horizon) -> Result<()> {
+    let d = h.days();
+    if d.is_finite() && d > 0.0 {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            field: "horizon",
+            value: d,
+            expected: "finite and > 0 trading days",
+        }
+        .into())
+    }
+}
+
 /// Checks every number a [`Forecast`] carries (its fields are public, so one built by hand
 /// or loaded from JSON may hold anything): mean finite, sigma finite and > 0, horizon
 /// finite and > 0, quantiles with increasing levels in (0, 1) and finite non-crossing
 /// values, finite regime means, causal effect and calibration summary.
 pub fn check_forecast(f: &Forecast) -> Result<()> {
-    let h = f.horizon.days();
-    if !(h.is_finite() && h > 0.0) {
-        return Err(CoreError::OutOfRange {
-            field: "horizon",
-            value: h,
-            expected: "finite and > 0 trading days",
-        }
-        .into());
-    }
+    check_horizon(f.horizon)?;
     Forecast::new(f.mean, f.sigma, f.horizon)?.with_quantiles(f.quantiles.clone())?;
     for v in f.regime_means.values() {
         check_finite("regime mean", &[*v])?;

@@ -354,13 +354,23 @@ impl HeteroModel {
     }
 }
 
-/// A [`Forecaster`] wrapping a [`HeteroModel`] over a fixed horizon.
+/// A [`Forecaster`] wrapping a [`HeteroModel`] over a fixed horizon (validated on load: a
+/// valid model and a finite horizon > 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct HeteroForecaster {
     /// The model.
     pub model: HeteroModel,
     /// The horizon of its target.
     pub horizon: Horizon,
+}
+
+checked_serde!(HeteroForecaster, HeteroForecaster::check);
+
+impl HeteroForecaster {
+    fn check(&mut self) -> Result<()> {
+        crate::convert::check_horizon(self.horizon)
+    }
 }
 
 impl Forecaster for HeteroForecaster {

@@ -601,13 +601,23 @@ impl NgBoostModel {
     }
 }
 
-/// A [`Forecaster`] wrapping an [`NgBoostModel`] over a fixed horizon.
+/// A [`Forecaster`] wrapping an [`NgBoostModel`] over a fixed horizon (validated on load: a
+/// valid model and a finite horizon > 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct NgBoostForecaster {
     /// The model.
     pub model: NgBoostModel,
     /// The horizon of its target.
     pub horizon: Horizon,
+}
+
+checked_serde!(NgBoostForecaster, NgBoostForecaster::check);
+
+impl NgBoostForecaster {
+    fn check(&mut self) -> Result<()> {
+        crate::convert::check_horizon(self.horizon)
+    }
 }
 
 impl Forecaster for NgBoostForecaster {

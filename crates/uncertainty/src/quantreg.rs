@@ -663,13 +663,23 @@ impl QuantileRegressionModel {
 }
 
 /// A [`Forecaster`] reading an asset's features into a quantile regression and converting
-/// the (rearranged) quantiles to the closest Normal (see [`crate::convert`]).
+/// the (rearranged) quantiles to the closest Normal (see [`crate::convert`]). Validated on
+/// load: a valid model and a finite horizon > 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct QuantileForecaster {
     /// The fitted model (at least two levels).
     pub model: QuantileRegressionModel,
     /// The horizon the model's target spans.
     pub horizon: Horizon,
+}
+
+checked_serde!(QuantileForecaster, QuantileForecaster::check);
+
+impl QuantileForecaster {
+    fn check(&mut self) -> Result<()> {
+        crate::convert::check_horizon(self.horizon)
+    }
 }
 
 impl Forecaster for QuantileForecaster {
