@@ -140,7 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut up = Vec::with_capacity(sel.len());
             for o in &sel {
                 let f = if calibrated {
-                    cal.calibrate_detailed(pick(o), reg).forecast
+                    cal.calibrate_detailed(pick(o), reg).unwrap().forecast
                 } else {
                     pick(o).clone()
                 };
@@ -202,7 +202,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let u: Vec<f64> = test
         .iter()
         .map(|o| {
-            let f = naive_cal.calibrate_detailed(&o.naive, &o.regime).forecast;
+            let f = naive_cal
+                .calibrate_detailed(&o.naive, &o.regime)
+                .unwrap()
+                .forecast;
             normal::cdf((o.outcome - f.mean) / f.sigma)
         })
         .collect();

@@ -21,10 +21,13 @@
 use std::collections::BTreeMap;
 
 use prudentia_core::traits::{Calibrator, OnlineLearner, Role, RoleError, RoleResult};
-use prudentia_core::validate::{check_finite, check_len, check_probability};
+use prudentia_core::validate::{
+    check_finite, check_len, check_probability, check_shape, check_size, MAX_DIM,
+};
 use prudentia_core::{CalibrationSummary, CoreError, Forecast, Quantile, RegimeLabel, RegimeState};
 use serde::{Deserialize, Serialize};
 
+use crate::convert::{check_forecast, finite_or_numerical};
 use crate::error::{Result, UncertaintyError};
 use crate::isotonic::{IsotonicConfig, IsotonicModel, IsotonicRegression};
 use crate::metrics::{quantile_calibration_error, DECILE_LEVELS};
@@ -93,24 +96,30 @@ pub struct CalibrationEvent {
 }
 
 /// Sufficient statistics of the variance-scaling fit, plus decile PIT counters.
+///
+/// Fields are private (read them through the accessors); validated on load: finite sums,
+/// non-negative weights, counters consistent, a finite shift and scale.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ScalingStats {
-    /// Σ w (effective sample size with forgetting).
-    pub weight: f64,
-    /// Σ w / σ².
-    pub s0: f64,
-    /// Σ w r / σ².
-    pub s1: f64,
-    /// Σ w r² / σ².
-    pub s2: f64,
-    /// Raw observation count (no forgetting).
-    pub count: usize,
-    /// Count of raw PIT ≤ each decile level.
-    pub raw_pit_le: [usize; 9],
-    /// Count of calibrated (prequential) PIT ≤ each decile level.
-    pub calibrated_pit_le: [usize; 9],
-    /// Number of prequential calibrated PITs recorded.
-    pub calibrated_count: usize,
+    weight: f64,
+    s0: f64,
+    s1: f64,
+    s2: f64,
+    count: usize,
+    raw_pit_le: [usize; 9],
+    calibrated_pit_le: [usize; 9],
+    calibrated_count: usize,
+}
+
+checked_serde!(ScalingStats, ScalingStats::check);
+
+fn bad_stats(detail: &'static str) -> UncertaintyError {
+    CoreError::Numerical {
+        operation: "variance-scaling statistics",
+        detail,
+    }
+    .into()
 }
 
 impl ScalingStats {
@@ -120,24 +129,83 @@ impl ScalingStats {
         self.s0 = lambda * self.s0 + iv;
         self.s1 = lambda * self.s1 + r * iv;
         self.s2 = lambda * self.s2 + r * r * iv;
-        self.count += 1;
+        self.count = self.count.saturating_add(1);
     }
 
-    /// The location shift `b` and scale `s` (1 if unidentified).
-    pub fn shift_scale(&self) -> (f64, f64) {
+    /// The invariants: finite sums, non-negative weights, consistent counters, and a
+    /// finite shift and scale.
+    fn check(&mut self) -> Result<()> {
+        if !(self.weight.is_finite() && self.s0.is_finite() && self.s1.is_finite() && self.s2.is_finite()) {
+            return Err(bad_stats(
+                "a sum is not finite (an event's standardized residual overflows)",
+            ));
+        }
+        if self.weight < 0.0 || self.s0 < 0.0 || self.s2 < 0.0 {
+            return Err(bad_stats("a weight or a sum of squares is negative"));
+        }
+        let counters_ok =
+            |le: &[usize; 9], n: usize| le.iter().all(|&c| c <= n) && le.windows(2).all(|w| w[0] <= w[1]);
+        if !counters_ok(&self.raw_pit_le, self.count)
+            || !counters_ok(&self.calibrated_pit_le, self.calibrated_count)
+            || self.calibrated_count > self.count
+        {
+            return Err(bad_stats("PIT counters inconsistent with the counts"));
+        }
+        self.try_shift_scale().map(|_| ())
+    }
+
+    fn try_shift_scale(&self) -> Result<(f64, f64)> {
         if self.s0 <= 0.0 || self.weight <= 0.0 {
-            return (0.0, 1.0);
+            return Ok((0.0, 1.0));
         }
         let b = self.s1 / self.s0;
-        let s2 = ((self.s2 - 2.0 * b * self.s1 + b * b * self.s0) / self.weight).max(0.0);
-        let s = s2.sqrt();
-        (b, if s > 0.0 && s.is_finite() { s } else { 1.0 })
+        let v = (self.s2 - 2.0 * b * self.s1 + b * b * self.s0) / self.weight;
+        if !(b.is_finite() && v.is_finite()) {
+            return Err(bad_stats("the shift or the scale is not finite"));
+        }
+        let s = v.max(0.0).sqrt();
+        Ok((b, if s > 0.0 && s.is_finite() { s } else { 1.0 }))
+    }
+
+    /// The location shift `b` and scale `s` (1 if unidentified); always finite.
+    pub fn shift_scale(&self) -> (f64, f64) {
+        self.try_shift_scale().unwrap_or((0.0, 1.0))
+    }
+
+    /// Σ w (effective sample size with forgetting).
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    /// Raw observation count (no forgetting).
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// (Σ w/σ², Σ w r/σ², Σ w r²/σ²).
+    pub fn sums(&self) -> (f64, f64, f64) {
+        (self.s0, self.s1, self.s2)
+    }
+
+    /// Count of raw PIT ≤ each decile level.
+    pub fn raw_pit_le(&self) -> &[usize; 9] {
+        &self.raw_pit_le
+    }
+
+    /// Count of calibrated (prequential) PIT ≤ each decile level.
+    pub fn calibrated_pit_le(&self) -> &[usize; 9] {
+        &self.calibrated_pit_le
+    }
+
+    /// Number of prequential calibrated PITs recorded.
+    pub fn calibrated_count(&self) -> usize {
+        self.calibrated_count
     }
 
     fn record_pit(le: &mut [usize; 9], u: f64) {
         for (c, &p) in le.iter_mut().zip(&DECILE_LEVELS) {
             if u <= p {
-                *c += 1;
+                *c = c.saturating_add(1);
             }
         }
     }
@@ -164,13 +232,36 @@ impl ScalingStats {
     }
 }
 
-/// The calibration of one regime (or of all regimes pooled).
+/// The calibration of one regime (or of all regimes pooled). Validated on load: the
+/// isotonic map is non-decreasing with values in [0, 1].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RegimeCalibration {
     /// Variance-scaling statistics.
     pub stats: ScalingStats,
     /// Isotonic map from variance-scaled PIT to its empirical CDF (batch fits only).
     pub isotonic: Option<IsotonicModel>,
+}
+
+checked_serde!(RegimeCalibration, RegimeCalibration::check);
+
+impl RegimeCalibration {
+    fn check(&mut self) -> Result<()> {
+        self.stats.check()?;
+        if let Some(m) = &self.isotonic {
+            let y = m.y();
+            let ok = y.windows(2).all(|w| w[0] <= w[1]) && y.iter().all(|v| (0.0..=1.0).contains(v));
+            if !ok {
+                return Err(CoreError::OutOfRange {
+                    field: "isotonic PIT map",
+                    value: y[0],
+                    expected: "non-decreasing values in [0, 1]",
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Which calibration was applied.
@@ -200,14 +291,32 @@ pub struct Calibrated {
 }
 
 /// Per-regime variance-scaling (+ optional isotonic) calibrator with pooled fallback.
+///
+/// Validated on load: settings valid, every calibration valid, each regime's count at most
+/// the pooled count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RegimeCalibrator {
     config: CalibratorConfig,
     pooled: RegimeCalibration,
     regimes: BTreeMap<RegimeLabel, RegimeCalibration>,
 }
 
+checked_serde!(RegimeCalibrator, RegimeCalibrator::check);
+
 impl RegimeCalibrator {
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()?;
+        self.pooled.check()?;
+        for rc in self.regimes.values_mut() {
+            rc.check()?;
+            if rc.stats.count > self.pooled.stats.count {
+                return Err(bad_stats("a regime has more observations than the pool"));
+            }
+        }
+        Ok(())
+    }
+
     /// An empty calibrator (passes forecasts through until it has learned enough).
     pub fn new(config: CalibratorConfig) -> Result<Self> {
         config.validate()?;
@@ -241,7 +350,8 @@ impl RegimeCalibrator {
     /// Fits from a batch of events (replacing any state): the variance-scaling statistics per
     /// regime and pooled, and, if configured, the isotonic PIT maps.
     ///
-    /// Errors: empty input, non-finite outcomes.
+    /// Errors: empty input, an invalid forecast or outcome, an event whose standardized
+    /// residual overflows (see [`RegimeCalibrator::learn_event`]).
     pub fn fit(config: CalibratorConfig, events: &[CalibrationEvent]) -> Result<Self> {
         check_len("events", events.len(), 1)?;
         let mut cal = Self::new(config)?;
@@ -258,14 +368,10 @@ impl RegimeCalibrator {
             let mut per: BTreeMap<&RegimeLabel, Vec<f64>> = BTreeMap::new();
             for e in events {
                 let (b, s) = cal.pooled.stats.shift_scale();
-                pooled_u.push(normal::cdf(
-                    (e.outcome - e.forecast.mean - b) / (s * e.forecast.sigma),
-                ));
+                pooled_u.push(scaled_pit(e, b, s));
                 if let Some(rc) = cal.regimes.get(&e.regime) {
                     let (b, s) = rc.stats.shift_scale();
-                    per.entry(&e.regime).or_default().push(normal::cdf(
-                        (e.outcome - e.forecast.mean - b) / (s * e.forecast.sigma),
-                    ));
+                    per.entry(&e.regime).or_default().push(scaled_pit(e, b, s));
                 }
             }
             cal.pooled.isotonic = Some(fit_pit_map(&iso, &mut pooled_u)?);
@@ -283,35 +389,62 @@ impl RegimeCalibrator {
         Ok(cal)
     }
 
-    fn learn_event(&mut self, e: &CalibrationEvent) -> Result<()> {
+    /// Learns one event, all or nothing: the forecast and outcome are checked, the updated
+    /// statistics are computed aside, and they replace the current ones only if they stay
+    /// finite with a finite shift and scale.
+    ///
+    /// Errors: an invalid forecast ([`check_forecast`]), a non-finite outcome or residual,
+    /// an event whose standardized residual `r/σ` or precision `1/σ²` overflows the
+    /// statistics (e.g. `σ = 5e-324`, or an outcome of `f64::MAX`). A refused event
+    /// changes nothing.
+    pub fn learn_event(&mut self, e: &CalibrationEvent) -> Result<()> {
         check_finite("outcome", &[e.outcome])?;
         let f = &e.forecast;
+        check_forecast(f)?;
+        let r = e.outcome - f.mean;
+        if !r.is_finite() {
+            return Err(CoreError::OutOfRange {
+                field: "outcome",
+                value: e.outcome,
+                expected: "outcome − mean finite",
+            }
+            .into());
+        }
         // Prequential record: calibrate with the state before this outcome.
-        let pre = self.calibrate_detailed(f, &e.regime);
+        let pre = self.calibrate_detailed(f, &e.regime)?;
         let u_cal = match pre.source {
             CalibrationSource::Identity => None,
             _ => Some(normal::cdf((e.outcome - pre.forecast.mean) / pre.forecast.sigma)),
         };
-        let u_raw = normal::cdf((e.outcome - f.mean) / f.sigma);
-        let r = e.outcome - f.mean;
+        let u_raw = normal::cdf(r / f.sigma);
         let lambda = self.config.forgetting;
-        let targets: [&mut RegimeCalibration; 2] = {
-            let reg = self.regimes.entry(e.regime.clone()).or_default();
-            [&mut self.pooled, reg]
-        };
-        for t in targets {
-            t.stats.push(r, f.sigma, lambda);
-            ScalingStats::record_pit(&mut t.stats.raw_pit_le, u_raw);
+        let mut pooled = self.pooled.stats.clone();
+        let mut reg = self
+            .regimes
+            .get(&e.regime)
+            .map(|rc| rc.stats.clone())
+            .unwrap_or_default();
+        for t in [&mut pooled, &mut reg] {
+            t.push(r, f.sigma, lambda);
+            ScalingStats::record_pit(&mut t.raw_pit_le, u_raw);
             if let Some(u) = u_cal {
-                ScalingStats::record_pit(&mut t.stats.calibrated_pit_le, u);
-                t.stats.calibrated_count += 1;
+                ScalingStats::record_pit(&mut t.calibrated_pit_le, u);
+                t.calibrated_count = t.calibrated_count.saturating_add(1);
             }
         }
+        pooled.check()?;
+        reg.check()?;
+        self.pooled.stats = pooled;
+        self.regimes.entry(e.regime.clone()).or_default().stats = reg;
         Ok(())
     }
 
     /// Calibrates a forecast for a regime, saying which calibration was used.
-    pub fn calibrate_detailed(&self, forecast: &Forecast, regime: &RegimeLabel) -> Calibrated {
+    ///
+    /// Errors: an invalid forecast ([`check_forecast`]); a calibrated mean, sigma or
+    /// quantile outside the finite range (`CoreError::Numerical`).
+    pub fn calibrate_detailed(&self, forecast: &Forecast, regime: &RegimeLabel) -> Result<Calibrated> {
+        check_forecast(forecast)?;
         let (cal, source) = match self.regimes.get(regime) {
             Some(rc) if rc.stats.count >= self.config.min_samples => {
                 (rc, CalibrationSource::Regime(regime.clone()))
@@ -327,32 +460,42 @@ impl RegimeCalibrator {
                         },
                     )
                 } else {
-                    return Calibrated {
+                    return Ok(Calibrated {
                         forecast: forecast.clone(),
                         source: CalibrationSource::Identity,
-                    };
+                    });
                 }
             }
         };
         let (b, s) = cal.stats.shift_scale();
         let mut out = forecast.clone();
-        out.mean = forecast.mean + b;
-        out.sigma = forecast.sigma * s;
+        out.mean = finite_or_numerical(forecast.mean + b, "calibrated mean")?;
+        out.sigma = finite_or_numerical(forecast.sigma * s, "calibrated sigma")?;
+        if out.sigma <= 0.0 {
+            return Err(CoreError::Numerical {
+                operation: "calibrated sigma",
+                detail: "underflows to zero",
+            }
+            .into());
+        }
         let qs: Vec<Quantile> = self
             .config
             .quantile_levels
             .iter()
             .map(|&tau| {
                 let raw_level = match &cal.isotonic {
-                    Some(m) => m.inverse(tau).clamp(1e-12, 1.0 - 1e-12),
+                    Some(m) => m.inverse(tau)?.clamp(1e-12, 1.0 - 1e-12),
                     None => tau,
                 };
-                Quantile {
+                Ok(Quantile {
                     level: tau,
-                    value: out.mean + out.sigma * normal::ppf(raw_level),
-                }
+                    value: finite_or_numerical(
+                        out.mean + out.sigma * normal::ppf(raw_level),
+                        "calibrated quantile",
+                    )?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         // Monotone by construction (the isotonic inverse is non-decreasing).
         out.quantiles = qs;
         out.calibration = Some(CalibrationSummary {
@@ -368,10 +511,20 @@ impl RegimeCalibrator {
                 _ => None,
             },
         });
-        Calibrated {
+        Ok(Calibrated {
             forecast: out,
             source,
-        }
+        })
+    }
+}
+
+/// The variance-scaled PIT of an event (0 or 1 when the scaled sigma underflows).
+fn scaled_pit(e: &CalibrationEvent, b: f64, s: f64) -> f64 {
+    let z = (e.outcome - e.forecast.mean - b) / (s * e.forecast.sigma);
+    if z.is_nan() {
+        0.5
+    } else {
+        normal::cdf(z)
     }
 }
 
@@ -394,7 +547,9 @@ fn fit_pit_map(iso: &IsotonicRegression, u: &mut [f64]) -> Result<IsotonicModel>
 
 impl Calibrator for RegimeCalibrator {
     fn calibrate(&self, forecast: &Forecast, regime: &RegimeState) -> RoleResult<Forecast> {
-        Ok(self.calibrate_detailed(forecast, &regime.label).forecast)
+        self.calibrate_detailed(forecast, &regime.label)
+            .map(|c| c.forecast)
+            .map_err(|e| RoleError::implementation(Role::Calibrator, e))
     }
 }
 
@@ -444,8 +599,16 @@ pub struct BlendEvent {
     pub outcome: f64,
 }
 
+/// The most forecasters a [`BlendMethod::Stacking`] blender combines (its projected
+/// gradient costs O(k²) per iteration); inverse-variance blends take up to `MAX_DIM`.
+pub const MAX_STACKED: usize = 64;
+
 /// Blends several forecasters and calibrates the blend per regime.
+///
+/// Validated on load: settings valid, 1..=`MAX_DIM` forecasters, every weight vector of that
+/// length on the simplex, the calibrator valid with the blender's calibrator settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CalibratedBlender {
     config: BlenderConfig,
     n_forecasters: usize,
@@ -454,18 +617,69 @@ pub struct CalibratedBlender {
     calibrator: RegimeCalibrator,
 }
 
+checked_serde!(CalibratedBlender, CalibratedBlender::check);
+
+fn check_simplex(field: &'static str, w: &[f64], k: usize) -> Result<()> {
+    check_shape(field, &[k], &[w.len()])?;
+    check_finite(field, w)?;
+    let sum: f64 = w.iter().sum();
+    if w.iter().any(|&v| v < 0.0) || (sum - 1.0).abs() > 1e-9 {
+        return Err(CoreError::OutOfRange {
+            field,
+            value: sum,
+            expected: "weights >= 0 summing to 1",
+        }
+        .into());
+    }
+    Ok(())
+}
+
 impl CalibratedBlender {
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()?;
+        check_len("n_forecasters", self.n_forecasters, 1)?;
+        let max = match self.config.method {
+            BlendMethod::InverseVariance => MAX_DIM,
+            BlendMethod::Stacking => MAX_STACKED,
+        };
+        check_size("n_forecasters", self.n_forecasters, max)?;
+        check_simplex("pooled weights", &self.pooled_weights, self.n_forecasters)?;
+        for (_, w) in self.regime_weights.values() {
+            check_simplex("regime weights", w, self.n_forecasters)?;
+        }
+        if self.calibrator.config != self.config.calibrator {
+            return Err(CoreError::OutOfRange {
+                field: "calibrator",
+                value: f64::NAN,
+                expected: "the blender's calibrator settings",
+            }
+            .into());
+        }
+        self.calibrator.check()
+    }
+
     /// Fits blend weights (for stacking) and the calibrator on out-of-sample events.
     ///
-    /// Errors: empty input, events with differing numbers of forecasts, non-finite outcomes.
+    /// Errors: empty input, events with differing numbers of forecasts, more than
+    /// `MAX_DIM` forecasters ([`MAX_STACKED`] for stacking), invalid forecasts, non-finite
+    /// outcomes, stacking weights that cannot be computed in floating point, a blend or
+    /// calibration event refused by [`RegimeCalibrator::learn_event`].
     pub fn fit(config: BlenderConfig, events: &[BlendEvent]) -> Result<Self> {
         config.validate()?;
         check_len("events", events.len(), 1)?;
         let k = events[0].forecasts.len();
         check_len("forecasts", k, 1)?;
+        let max = match config.method {
+            BlendMethod::InverseVariance => MAX_DIM,
+            BlendMethod::Stacking => MAX_STACKED,
+        };
+        check_size("forecasts", k, max)?;
         for e in events {
             prudentia_core::validate::check_shape("forecasts", &[k], &[e.forecasts.len()])?;
             check_finite("outcome", &[e.outcome])?;
+            for f in &e.forecasts {
+                check_forecast(f)?;
+            }
         }
         let mut blender = Self {
             n_forecasters: k,
@@ -476,13 +690,13 @@ impl CalibratedBlender {
         };
         if blender.config.method == BlendMethod::Stacking {
             let all: Vec<&BlendEvent> = events.iter().collect();
-            blender.pooled_weights = stacking_weights(&all, k);
+            blender.pooled_weights = stacking_weights(&all, k)?;
             let mut per: BTreeMap<&RegimeLabel, Vec<&BlendEvent>> = BTreeMap::new();
             for e in events {
                 per.entry(&e.regime).or_default().push(e);
             }
             for (l, evs) in per {
-                let w = stacking_weights(&evs, k);
+                let w = stacking_weights(&evs, k)?;
                 blender.regime_weights.insert(l.clone(), (evs.len(), w));
             }
         }
@@ -514,9 +728,22 @@ impl CalibratedBlender {
     }
 
     /// The uncalibrated blend of `forecasts` (horizons must agree; the first one's is kept).
+    ///
+    /// Errors: a different number of forecasts, invalid forecasts, differing horizons, a
+    /// blend outside the finite range.
     pub fn blend(&self, forecasts: &[Forecast], regime: &RegimeLabel) -> Result<Forecast> {
         prudentia_core::validate::check_shape("forecasts", &[self.n_forecasters], &[forecasts.len()])?;
-        let h = forecasts[0].horizon;
+        for f in forecasts {
+            check_forecast(f)?;
+        }
+        let Some(h) = forecasts.first().map(|f| f.horizon) else {
+            return Err(CoreError::EmptyInput {
+                field: "forecasts",
+                len: 0,
+                min: 1,
+            }
+            .into());
+        };
         if let Some(f) = forecasts.iter().find(|f| f.horizon != h) {
             return Err(CoreError::OutOfRange {
                 field: "horizon",
@@ -548,17 +775,17 @@ impl CalibratedBlender {
     /// Blends and calibrates.
     pub fn blend_and_calibrate(&self, forecasts: &[Forecast], regime: &RegimeLabel) -> Result<Calibrated> {
         let b = self.blend(forecasts, regime)?;
-        Ok(self.calibrator.calibrate_detailed(&b, regime))
+        self.calibrator.calibrate_detailed(&b, regime)
     }
 }
 
 impl Calibrator for CalibratedBlender {
     /// Calibrates a single (already blended) forecast with the blend's calibrator.
     fn calibrate(&self, forecast: &Forecast, regime: &RegimeState) -> RoleResult<Forecast> {
-        Ok(self
-            .calibrator
+        self.calibrator
             .calibrate_detailed(forecast, &regime.label)
-            .forecast)
+            .map(|c| c.forecast)
+            .map_err(|e| RoleError::implementation(Role::Calibrator, e))
     }
 }
 
@@ -578,7 +805,9 @@ impl OnlineLearner<BlendEvent> for CalibratedBlender {
 }
 
 /// Least squares on the probability simplex by projected gradient (k is small).
-fn stacking_weights(events: &[&BlendEvent], k: usize) -> Vec<f64> {
+///
+/// Errors: the Gram matrix or the weights leave the finite range (huge forecast means).
+fn stacking_weights(events: &[&BlendEvent], k: usize) -> Result<Vec<f64>> {
     let n = events.len() as f64;
     // Gram matrix G = M'M/n and c = M'y/n.
     let mut g = vec![0.0; k * k];
@@ -603,11 +832,19 @@ fn stacking_weights(events: &[&BlendEvent], k: usize) -> Vec<f64> {
         project_simplex(&mut v);
         let delta = v.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         w = v;
-        if delta < 1e-14 {
+        if delta < 1e-14 || delta.is_nan() {
             break;
         }
     }
-    w
+    if w.iter().all(|v| v.is_finite()) && g.iter().chain(&c).all(|v| v.is_finite()) {
+        Ok(w)
+    } else {
+        Err(CoreError::Numerical {
+            operation: "stacking weights",
+            detail: "the Gram matrix of the forecast means overflows",
+        }
+        .into())
+    }
 }
 
 /// Euclidean projection onto { w ≥ 0, Σ w = 1 } (Duchi et al. 2008).

@@ -18,11 +18,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_WINDOW};
 use prudentia_core::{CoreError, Forecast, RegimeLabel};
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::check_alpha;
+use crate::convert::{check_forecast, finite_or_numerical};
 use crate::error::Result;
 
 /// The nonconformity score of a point forecast.
@@ -36,17 +37,32 @@ pub enum ScoreKind {
 }
 
 impl ScoreKind {
-    fn score(self, f: &Forecast, y: f64) -> f64 {
-        match self {
+    /// The score of a checked forecast and outcome; an error if it overflows.
+    fn score(self, f: &Forecast, y: f64) -> Result<f64> {
+        let s = match self {
             ScoreKind::Absolute => (y - f.mean).abs(),
             ScoreKind::Normalized => (y - f.mean).abs() / f.sigma,
+        };
+        if s.is_finite() {
+            Ok(s)
+        } else {
+            Err(CoreError::OutOfRange {
+                field: "outcome",
+                value: y,
+                expected: "a finite nonconformity score |y − μ| (/σ)",
+            }
+            .into())
         }
     }
-    fn interval(self, f: &Forecast, q: f64) -> (f64, f64) {
-        match self {
+    fn interval(self, f: &Forecast, q: f64) -> Result<(f64, f64)> {
+        let (lo, hi) = match self {
             ScoreKind::Absolute => (f.mean - q, f.mean + q),
             ScoreKind::Normalized => (f.mean - q * f.sigma, f.mean + q * f.sigma),
-        }
+        };
+        Ok((
+            finite_or_numerical(lo, "conformal interval")?,
+            finite_or_numerical(hi, "conformal interval")?,
+        ))
     }
 }
 
@@ -62,7 +78,7 @@ pub struct ConformalConfig {
     /// Nonconformity score of point forecasts (default normalized; ignored by CQR).
     pub score: ScoreKind,
     /// Keep only the most recent `window` scores per key (0 = keep all; default 0 for split
-    /// conformal and CQR). For ACI, 0 means 500.
+    /// conformal and CQR; at most `MAX_WINDOW`). For ACI, 0 means 500.
     pub window: usize,
 }
 
@@ -82,6 +98,7 @@ impl ConformalConfig {
     /// Checks the settings, naming the bad field.
     pub fn validate(&self) -> Result<()> {
         check_alpha(self.alpha)?;
+        check_size("window", self.window, MAX_WINDOW)?;
         if self.min_samples == 0 {
             return Err(CoreError::OutOfRange {
                 field: "min_samples",
@@ -130,28 +147,98 @@ impl Interval {
 
 /// Scores kept sorted, with an optional FIFO window. Insert and evict are O(log w) search
 /// plus an O(w) memmove, without allocation once the window is full.
+///
+/// Validated on load: window at most `MAX_WINDOW`, finite sorted scores, and (windowed) a
+/// FIFO holding the same scores, no more than the window.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ScoreWindow {
     sorted: Vec<f64>,
     fifo: VecDeque<f64>,
     window: usize,
 }
 
+checked_serde!(ScoreWindow, ScoreWindow::check);
+
+fn bad_scores(detail: &'static str) -> crate::UncertaintyError {
+    CoreError::Numerical {
+        operation: "conformal score window",
+        detail,
+    }
+    .into()
+}
+
 impl ScoreWindow {
     /// An empty window (`window = 0`: unbounded).
-    pub fn new(window: usize) -> Self {
+    ///
+    /// Errors: `window` above `MAX_WINDOW` ([`CoreError::TooLarge`]).
+    pub fn new(window: usize) -> Result<Self> {
+        check_size("window", window, MAX_WINDOW)?;
+        Ok(Self::with_window(window))
+    }
+
+    /// An empty window of a checked size (memory grows with the scores, up to the window).
+    fn with_window(window: usize) -> Self {
+        let cap = window.min(1024);
         Self {
-            sorted: Vec::with_capacity(window),
-            fifo: VecDeque::with_capacity(window),
+            sorted: Vec::with_capacity(cap),
+            fifo: VecDeque::with_capacity(cap),
             window,
         }
     }
+
+    fn check(&mut self) -> Result<()> {
+        check_size("window", self.window, MAX_WINDOW)?;
+        check_size("scores", self.sorted.len(), MAX_WINDOW)?;
+        check_finite("scores", &self.sorted)?;
+        if self.sorted.windows(2).any(|w| w[1] < w[0]) {
+            return Err(bad_scores("scores not sorted"));
+        }
+        if self.window == 0 {
+            if !self.fifo.is_empty() {
+                return Err(bad_scores("an unbounded window keeps no FIFO"));
+            }
+        } else {
+            if self.fifo.len() != self.sorted.len() || self.fifo.len() > self.window {
+                return Err(bad_scores(
+                    "FIFO and sorted scores differ in length or exceed the window",
+                ));
+            }
+            let mut f: Vec<f64> = self.fifo.iter().copied().collect();
+            f.sort_by(f64::total_cmp);
+            if f != self.sorted {
+                return Err(bad_scores("FIFO and sorted scores hold different values"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The window (0: unbounded).
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// The scores, sorted.
+    pub fn scores(&self) -> &[f64] {
+        &self.sorted
+    }
+
     /// Adds a score, evicting the oldest when full.
-    pub fn push(&mut self, s: f64) {
-        if self.window > 0 && self.fifo.len() == self.window {
+    ///
+    /// Errors: a non-finite score (nothing changes).
+    pub fn push(&mut self, s: f64) -> Result<()> {
+        check_finite("score", &[s])?;
+        self.push_finite(s);
+        Ok(())
+    }
+
+    fn push_finite(&mut self, s: f64) {
+        if self.window > 0 && self.fifo.len() >= self.window {
             if let Some(old) = self.fifo.pop_front() {
                 let i = self.sorted.partition_point(|&v| v < old);
-                self.sorted.remove(i.min(self.sorted.len() - 1));
+                if i < self.sorted.len() {
+                    self.sorted.remove(i);
+                }
             }
         }
         if self.window > 0 {
@@ -198,18 +285,30 @@ struct Keyed {
 impl Keyed {
     fn new(window: usize) -> Self {
         Self {
-            pooled: ScoreWindow::new(window),
+            pooled: ScoreWindow::with_window(window),
             regimes: BTreeMap::new(),
         }
     }
 
+    /// Every window valid, of the configured size, regime counts within the pool's.
+    fn check(&mut self, cfg: &ConformalConfig) -> Result<()> {
+        for w in std::iter::once(&mut self.pooled).chain(self.regimes.values_mut()) {
+            w.check()?;
+            if w.window != cfg.window {
+                return Err(bad_scores("a window differs from the configured one"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes a finite score.
     fn push(&mut self, cfg: &ConformalConfig, window: usize, regime: &RegimeLabel, s: f64) {
-        self.pooled.push(s);
+        self.pooled.push_finite(s);
         if cfg.mondrian {
             self.regimes
                 .entry(regime.clone())
-                .or_insert_with(|| ScoreWindow::new(window))
-                .push(s);
+                .or_insert_with(|| ScoreWindow::with_window(window))
+                .push_finite(s);
         }
     }
     fn pick(&self, cfg: &ConformalConfig, regime: &RegimeLabel) -> (&ScoreWindow, IntervalSource) {
@@ -232,13 +331,22 @@ fn check_regimes(n: usize, regimes: Option<&[RegimeLabel]>) -> Result<()> {
 }
 
 /// Split (inductive) conformal intervals around point forecasts, optionally Mondrian.
+/// Validated on load (settings, every score window).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct SplitConformal {
     config: ConformalConfig,
     scores: Keyed,
 }
 
+checked_serde!(SplitConformal, SplitConformal::check);
+
 impl SplitConformal {
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()?;
+        self.scores.check(&self.config)
+    }
+
     /// An empty conformal predictor.
     pub fn new(config: ConformalConfig) -> Result<Self> {
         config.validate()?;
@@ -269,43 +377,58 @@ impl SplitConformal {
     }
 
     /// Adds one calibration score.
+    ///
+    /// Errors: an invalid forecast, a non-finite outcome or score (nothing changes).
     pub fn update(&mut self, forecast: &Forecast, outcome: f64, regime: &RegimeLabel) -> Result<()> {
         check_finite("outcome", &[outcome])?;
-        let s = self.config.score.score(forecast, outcome);
+        check_forecast(forecast)?;
+        let s = self.config.score.score(forecast, outcome)?;
         self.scores.push(&self.config, self.config.window, regime, s);
         Ok(())
     }
 
     /// The `1 − α` interval for a forecast in a regime.
-    pub fn interval(&self, forecast: &Forecast, regime: &RegimeLabel) -> Interval {
+    ///
+    /// Errors: an invalid forecast; bounds outside the finite range.
+    pub fn interval(&self, forecast: &Forecast, regime: &RegimeLabel) -> Result<Interval> {
+        check_forecast(forecast)?;
         let (w, source) = self.scores.pick(&self.config, regime);
         match w.quantile(self.config.alpha) {
             Some(q) => {
-                let (lower, upper) = self.config.score.interval(forecast, q);
-                Interval { lower, upper, source }
+                let (lower, upper) = self.config.score.interval(forecast, q)?;
+                Ok(Interval { lower, upper, source })
             }
             None => normal_interval(forecast, self.config.alpha),
         }
     }
 }
 
-fn normal_interval(f: &Forecast, alpha: f64) -> Interval {
+fn normal_interval(f: &Forecast, alpha: f64) -> Result<Interval> {
     let z = crate::normal::ppf(1.0 - alpha / 2.0);
-    Interval {
-        lower: f.mean - z * f.sigma,
-        upper: f.mean + z * f.sigma,
+    Ok(Interval {
+        lower: finite_or_numerical(f.mean - z * f.sigma, "normal interval")?,
+        upper: finite_or_numerical(f.mean + z * f.sigma, "normal interval")?,
         source: IntervalSource::NoScores,
-    }
+    })
 }
 
 /// Conformalized quantile regression (Romano et al. 2019), optionally Mondrian.
+/// Validated on load (settings, every score window).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Cqr {
     config: ConformalConfig,
     scores: Keyed,
 }
 
+checked_serde!(Cqr, Cqr::check);
+
 impl Cqr {
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()?;
+        self.scores.check(&self.config)
+    }
+
     /// An empty CQR predictor.
     pub fn new(config: ConformalConfig) -> Result<Self> {
         config.validate()?;
@@ -344,6 +467,14 @@ impl Cqr {
         check_finite("outcome", &[outcome])?;
         check_bounds(lower, upper)?;
         let s = (lower - outcome).max(outcome - upper);
+        if !s.is_finite() {
+            return Err(CoreError::OutOfRange {
+                field: "outcome",
+                value: outcome,
+                expected: "a finite score max(lo − y, y − hi)",
+            }
+            .into());
+        }
         self.scores.push(&self.config, self.config.window, regime, s);
         Ok(())
     }
@@ -359,10 +490,10 @@ impl Cqr {
         Ok(match w.quantile(self.config.alpha) {
             // A negative Q can shrink the band; never past its midpoint.
             Some(q) => {
-                let q = q.max(-(upper - lower) / 2.0);
+                let q = q.max(-(0.5 * upper - 0.5 * lower));
                 Interval {
-                    lower: lower - q,
-                    upper: upper + q,
+                    lower: finite_or_numerical(lower - q, "CQR interval")?,
+                    upper: finite_or_numerical(upper + q, "CQR interval")?,
                     source,
                 }
             }
@@ -392,7 +523,8 @@ fn check_bounds(lower: f64, upper: f64) -> Result<()> {
 pub struct AciConfig {
     /// The shared conformal settings (`window = 0` means 500 here).
     pub conformal: ConformalConfig,
-    /// Step size γ > 0 of the level update (default 0.005, as in Gibbs & Candès' experiments).
+    /// Step size γ in (0, 1] of the level update (default 0.005, as in Gibbs & Candès'
+    /// experiments).
     pub gamma: f64,
 }
 
@@ -410,31 +542,67 @@ impl AciConfig {
     pub fn validate(&self) -> Result<()> {
         self.conformal.validate()?;
         prudentia_core::validate::check_positive("gamma", self.gamma)?;
+        if self.gamma > 1.0 {
+            return Err(CoreError::OutOfRange {
+                field: "gamma",
+                value: self.gamma,
+                expected: "in (0, 1]",
+            }
+            .into());
+        }
         Ok(())
     }
 }
 
-/// One key's ACI state: working level and trailing scores.
+/// One key's ACI state: working level and trailing scores. Validated on load (finite
+/// level, misses at most the count, a valid score window).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct AciState {
-    /// Working miscoverage level α_t.
-    pub alpha_t: f64,
-    /// Trailing scores.
-    pub scores: ScoreWindow,
-    /// Observations seen.
-    pub count: usize,
-    /// Observations outside their interval.
-    pub misses: usize,
+    alpha_t: f64,
+    scores: ScoreWindow,
+    count: usize,
+    misses: usize,
 }
+
+checked_serde!(AciState, AciState::check);
 
 impl AciState {
     fn new(alpha: f64, window: usize) -> Self {
         Self {
             alpha_t: alpha,
-            scores: ScoreWindow::new(window),
+            scores: ScoreWindow::with_window(window),
             count: 0,
             misses: 0,
         }
+    }
+
+    fn check(&mut self) -> Result<()> {
+        check_finite("alpha_t", &[self.alpha_t])?;
+        if self.misses > self.count {
+            return Err(bad_scores("more misses than observations"));
+        }
+        self.scores.check()
+    }
+
+    /// Working miscoverage level α_t.
+    pub fn alpha_t(&self) -> f64 {
+        self.alpha_t
+    }
+
+    /// Trailing scores.
+    pub fn scores(&self) -> &ScoreWindow {
+        &self.scores
+    }
+
+    /// Observations seen.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Observations outside their interval.
+    pub fn misses(&self) -> usize {
+        self.misses
     }
     /// Running coverage `1 − misses/count` (None before the first observation).
     pub fn coverage(&self) -> Option<f64> {
@@ -443,8 +611,10 @@ impl AciState {
 }
 
 /// Adaptive conformal inference (Gibbs & Candès 2021) for time series, optionally Mondrian
-/// (one level and score window per regime, pooled fallback).
+/// (one level and score window per regime, pooled fallback). Validated on load (settings,
+/// window, every state).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct AdaptiveConformal {
     config: AciConfig,
     window: usize,
@@ -452,7 +622,26 @@ pub struct AdaptiveConformal {
     regimes: BTreeMap<RegimeLabel, AciState>,
 }
 
+checked_serde!(AdaptiveConformal, AdaptiveConformal::check);
+
 impl AdaptiveConformal {
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()?;
+        let window = if self.config.conformal.window == 0 {
+            500
+        } else {
+            self.config.conformal.window
+        };
+        check_shape("window", &[window], &[self.window])?;
+        for st in std::iter::once(&mut self.pooled).chain(self.regimes.values_mut()) {
+            st.check()?;
+            if st.scores.window != window {
+                return Err(bad_scores("a window differs from the configured one"));
+            }
+        }
+        Ok(())
+    }
+
     /// An empty ACI predictor.
     pub fn new(config: AciConfig) -> Result<Self> {
         config.validate()?;
@@ -492,7 +681,10 @@ impl AdaptiveConformal {
     }
 
     /// The interval at the current working level.
-    pub fn interval(&self, forecast: &Forecast, regime: &RegimeLabel) -> Interval {
+    ///
+    /// Errors: an invalid forecast; bounds outside the finite range.
+    pub fn interval(&self, forecast: &Forecast, regime: &RegimeLabel) -> Result<Interval> {
+        check_forecast(forecast)?;
         let (st, own) = self.pick(regime);
         let source = if own {
             IntervalSource::Regime(regime.clone())
@@ -501,8 +693,8 @@ impl AdaptiveConformal {
         };
         match st.scores.quantile(st.alpha_t) {
             Some(q) => {
-                let (lower, upper) = self.config.conformal.score.interval(forecast, q);
-                Interval { lower, upper, source }
+                let (lower, upper) = self.config.conformal.score.interval(forecast, q)?;
+                Ok(Interval { lower, upper, source })
             }
             None => normal_interval(forecast, self.config.conformal.alpha),
         }
@@ -511,12 +703,15 @@ impl AdaptiveConformal {
     /// Learns one outcome: checks it against the interval the predictor would have given,
     /// moves the working level(s) by `γ (α − err)`, and adds the score. Returns whether the
     /// outcome was covered. O(log w + w) with no allocation once the windows are full.
+    ///
+    /// Errors: an invalid forecast, a non-finite outcome or score (nothing changes).
     pub fn update(&mut self, forecast: &Forecast, outcome: f64, regime: &RegimeLabel) -> Result<bool> {
         check_finite("outcome", &[outcome])?;
+        check_forecast(forecast)?;
         let gamma = self.config.gamma;
         let alpha = self.config.conformal.alpha;
         let score_kind = self.config.conformal.score;
-        let s = score_kind.score(forecast, outcome);
+        let s = score_kind.score(forecast, outcome)?;
         let covered_by = |st: &AciState| -> bool {
             match st.scores.quantile(st.alpha_t) {
                 Some(q) => s <= q,
@@ -539,9 +734,9 @@ impl AdaptiveConformal {
         let pc = covered_by(&self.pooled);
         let p = &mut self.pooled;
         p.alpha_t += gamma * (alpha - if pc { 0.0 } else { 1.0 });
-        p.scores.push(s);
-        p.count += 1;
-        p.misses += usize::from(!covered);
+        p.scores.push_finite(s);
+        p.count = p.count.saturating_add(1);
+        p.misses = p.misses.saturating_add(usize::from(!covered)).min(p.count);
         if self.config.conformal.mondrian {
             let window = self.window;
             let st = self
@@ -553,9 +748,9 @@ impl AdaptiveConformal {
                 None => true,
             };
             st.alpha_t += gamma * (alpha - if rc { 0.0 } else { 1.0 });
-            st.scores.push(s);
-            st.count += 1;
-            st.misses += usize::from(!covered);
+            st.scores.push_finite(s);
+            st.count = st.count.saturating_add(1);
+            st.misses = st.misses.saturating_add(usize::from(!covered)).min(st.count);
         }
         Ok(covered)
     }

@@ -10,7 +10,7 @@
 //!   rearrangement of Chernozhukov, Fernández-Val & Galichon 2010), which never increases
 //!   the pinball loss.
 
-use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_DIM};
 use prudentia_core::{CoreError, Forecast, Horizon, Quantile};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,7 @@ pub enum CrossingRepair {
 /// Checks quantile levels: each finite in (0, 1), strictly increasing, at least one.
 pub fn check_levels(levels: &[f64]) -> Result<()> {
     check_len("quantile levels", levels.len(), 1)?;
+    check_size("quantile levels", levels.len(), MAX_DIM)?;
     for &l in levels {
         if !(l > 0.0 && l < 1.0) {
             return Err(CoreError::OutOfRange {
@@ -52,18 +53,19 @@ pub fn check_levels(levels: &[f64]) -> Result<()> {
 
 /// Quantiles of N(μ, σ²) at the given levels.
 ///
-/// Errors: bad levels, non-finite mean, sigma ≤ 0.
+/// Errors: bad levels, more than `MAX_DIM` levels, non-finite mean, sigma ≤ 0, a quantile
+/// outside the finite range.
 pub fn normal_quantiles(mean: f64, sigma: f64, levels: &[f64]) -> Result<Vec<Quantile>> {
     check_levels(levels)?;
     check_finite("mean", &[mean])?;
     crate::metrics::check_sigma(&[sigma])?;
-    Ok(levels
+    levels
         .iter()
-        .map(|&l| Quantile {
-            level: l,
-            value: mean + sigma * normal::ppf(l),
+        .map(|&l| {
+            finite_or_numerical(mean + sigma * normal::ppf(l), "normal quantile")
+                .map(|value| Quantile { level: l, value })
         })
-        .collect())
+        .collect()
 }
 
 /// A forecast carrying its Normal quantiles.
@@ -126,13 +128,75 @@ pub fn forecast_from_quantiles(
 
 /// A forecast's quantile at `level`: from its quantiles by linear interpolation when `level`
 /// lies inside their range, else from its Normal (mean, sigma).
+///
+/// Errors: a level outside (0, 1); an invalid forecast ([`check_forecast`]); a quantile
+/// outside the finite range (`CoreError::Numerical`).
 pub fn forecast_quantile(f: &Forecast, level: f64) -> Result<f64> {
     check_levels(&[level])?;
+    check_forecast(f)?;
     let q = &f.quantiles;
-    if q.len() >= 2 && level >= q[0].level && level <= q[q.len() - 1].level {
-        let j = q.partition_point(|x| x.level < level).max(1);
+    let v = if q.len() >= 2 && level >= q[0].level && level <= q[q.len() - 1].level {
+        let j = q.partition_point(|x| x.level < level).clamp(1, q.len() - 1);
         let (a, b) = (q[j - 1], q[j]);
-        return Ok(a.value + (b.value - a.value) * (level - a.level) / (b.level - a.level));
+        let t = (level - a.level) / (b.level - a.level);
+        let d = a.value + (b.value - a.value) * t;
+        if d.is_finite() {
+            d
+        } else {
+            (a.value * (1.0 - t) + b.value * t).clamp(a.value, b.value)
+        }
+    } else {
+        f.mean + f.sigma * normal::ppf(level)
+    };
+    finite_or_numerical(v, "forecast quantile")
+}
+
+/// `Ok(v)` if finite, else `CoreError::Numerical` naming `operation`.
+pub(crate) fn finite_or_numerical(v: f64, operation: &'static str) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(CoreError::Numerical {
+            operation,
+            detail: "the result is outside the finite range",
+        }
+        .into())
     }
-    Ok(f.mean + f.sigma * normal::ppf(level))
+}
+
+/// Fails unless the horizon is finite and > 0 (a `Horizon` loaded from JSON is not checked).
+pub(crate) fn check_horizon(h: Horizon) -> Result<()> {
+    let d = h.days();
+    if d.is_finite() && d > 0.0 {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            field: "horizon",
+            value: d,
+            expected: "finite and > 0 trading days",
+        }
+        .into())
+    }
+}
+
+/// Checks every number a [`Forecast`] carries (its fields are public, so one built by hand
+/// or loaded from JSON may hold anything): mean finite, sigma finite and > 0, horizon
+/// finite and > 0, quantiles with increasing levels in (0, 1) and finite non-crossing
+/// values, finite regime means, causal effect and calibration summary.
+pub fn check_forecast(f: &Forecast) -> Result<()> {
+    check_horizon(f.horizon)?;
+    Forecast::new(f.mean, f.sigma, f.horizon)?.with_quantiles(f.quantiles.clone())?;
+    for v in f.regime_means.values() {
+        check_finite("regime mean", &[*v])?;
+    }
+    if let Some(c) = &f.causal_effect {
+        check_finite("causal effect", &[c.cate, c.std_error, c.p_value])?;
+    }
+    if let Some(c) = &f.calibration {
+        check_finite("calibration ece", &[c.ece])?;
+        if let Some(cov) = c.coverage {
+            check_finite("calibration coverage", &[cov])?;
+        }
+    }
+    Ok(())
 }

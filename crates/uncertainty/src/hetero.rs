@@ -12,7 +12,8 @@
 
 use ndarray::{ArrayView1, ArrayView2};
 use prudentia_core::traits::{Forecaster, Role, RoleError, RoleResult};
-use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_DIM};
+use prudentia_core::CoreError;
 use prudentia_core::{AssetInfo, Forecast, Horizon, RegimeState};
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +26,7 @@ use crate::quantreg::check_design;
 pub struct HeteroConfig {
     /// Prepend an intercept column to both linear parts (default `true`).
     pub fit_intercept: bool,
-    /// Iteration limit (default 200, ≥ 1).
+    /// Iteration limit (default 200, 1..=1,048,576).
     pub max_iter: usize,
     /// Stop when the max-norm of the mean NLL gradient is below this (default 1e-10, > 0).
     pub tol: f64,
@@ -44,6 +45,7 @@ impl Default for HeteroConfig {
 impl HeteroConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
+        check_size("max_iter", self.max_iter, crate::platt::MAX_ITER)?;
         if self.max_iter == 0 {
             return Err(prudentia_core::CoreError::OutOfRange {
                 field: "max_iter",
@@ -66,28 +68,47 @@ pub enum HeteroStatus {
     Stopped,
 }
 
-/// A fitted heteroscedastic Gaussian regression.
+/// A fitted heteroscedastic Gaussian regression (fields private; validated on load:
+/// coefficient vectors of equal length `n_features + intercept` ≤ `MAX_DIM`, all finite).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[must_use]
 pub struct HeteroModel {
-    /// Whether an intercept was prepended.
-    pub fit_intercept: bool,
-    /// Mean coefficients β (intercept first when fitted).
-    pub mean_coef: Vec<f64>,
-    /// Log-sigma coefficients γ (intercept first when fitted).
-    pub log_sigma_coef: Vec<f64>,
-    /// Mean negative log-likelihood at the optimum (without the ½log 2π constant).
-    pub objective: f64,
-    /// Iterations used.
-    pub iterations: usize,
-    /// How the fit ended.
-    pub status: HeteroStatus,
+    fit_intercept: bool,
+    mean_coef: Vec<f64>,
+    log_sigma_coef: Vec<f64>,
+    objective: f64,
+    iterations: usize,
+    status: HeteroStatus,
 }
+
+checked_serde!(HeteroModel, HeteroModel::check);
 
 /// A validated heteroscedastic regression, ready to fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct HeteroscedasticRegression {
     config: HeteroConfig,
+}
+
+checked_serde!(HeteroscedasticRegression, HeteroscedasticRegression::check);
+
+/// One row's term of the mean NLL, `½ (e/σ)² + log σ` with `log σ = ls`; an exact residual
+/// contributes `ls` only (never `0 · ∞`).
+fn nll_term(e: f64, ls: f64) -> f64 {
+    if e == 0.0 {
+        ls
+    } else {
+        0.5 * e * e * (-2.0 * ls).exp() + ls
+    }
+}
+
+fn overflow() -> UncertaintyError {
+    CoreError::Numerical {
+        operation: "heteroscedastic regression",
+        detail: "the data overflow the likelihood (rescale x or y)",
+    }
+    .into()
 }
 
 fn design(x: ArrayView2<'_, f64>, intercept: bool) -> (Vec<f64>, usize) {
@@ -117,12 +138,20 @@ impl HeteroscedasticRegression {
         Ok(Self { config })
     }
 
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()
+    }
+
     /// Fits on `x` (n × p) and `y`.
     ///
     /// Errors: empty input, shape mismatch, non-finite values, constant feature column,
-    /// fewer than `2p + 1` rows, a singular design.
+    /// fewer than `2p + 1` rows, more than `MAX_DIM` columns, a singular design, data whose
+    /// likelihood overflows (`CoreError::Numerical`). Noiseless data (an exact linear fit)
+    /// end with [`HeteroStatus::Stopped`] when sigma reaches the smallest representable
+    /// scale, and a finite objective.
     pub fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<HeteroModel> {
         check_design(x, y, self.config.fit_intercept)?;
+        check_size("x columns", x.ncols(), MAX_DIM)?;
         let (d, p) = design(x, self.config.fit_intercept);
         let n = y.len();
         check_len("x rows", n, 2 * p + 1)?;
@@ -145,11 +174,16 @@ impl HeteroscedasticRegression {
             }
         }
         let mut beta = solve(&xtx, &xty, p).ok_or(singular.clone())?;
+        if !beta.iter().all(|v| v.is_finite()) {
+            return Err(overflow());
+        }
         let rss: f64 = (0..n)
             .map(|i| (yv[i] - dot(&d[i * p..(i + 1) * p], &beta)).powi(2))
             .sum();
         let mut gamma = vec![0.0; p];
-        let s0 = (rss / nf).sqrt().max(1e-300);
+        // Floor of the starting sigma: 1e-150 of the target's scale, so that 1/σ² stays finite.
+        let yscale = yv.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
+        let s0 = (rss / nf).sqrt().max(1e-300).max(1e-150 * yscale.min(1.0));
         if self.config.fit_intercept {
             gamma[0] = s0.ln();
         }
@@ -159,12 +193,15 @@ impl HeteroscedasticRegression {
                     let r = &d[i * p..(i + 1) * p];
                     let ls = dot(r, gamma);
                     let e = yv[i] - dot(r, beta);
-                    0.5 * e * e * (-2.0 * ls).exp() + ls
+                    nll_term(e, ls)
                 })
                 .sum::<f64>()
                 / nf
         };
         let mut f = objective(&beta, &gamma);
+        if !f.is_finite() {
+            return Err(overflow());
+        }
         let mut status = HeteroStatus::Stopped;
         let mut it = 0;
         let mut gb = vec![0.0; p];
@@ -191,20 +228,30 @@ impl HeteroscedasticRegression {
                     }
                 }
             }
+            let finite = gb.iter().chain(&gg).chain(&hb).all(|v| v.is_finite());
+            if !finite {
+                // 1/σ² overflowed (sigma → 0 on an exact fit): stop at the last iterate.
+                break;
+            }
             let gmax = gb.iter().chain(&gg).fold(0.0f64, |m, v| m.max(v.abs()));
             if gmax < self.config.tol {
                 status = HeteroStatus::Converged;
                 break;
             }
-            let db = solve(&hb, &gb, p).ok_or(singular.clone())?;
-            let dg = solve(&hg, &gg, p).ok_or(singular.clone())?;
+            let (Some(db), Some(dg)) = (solve(&hb, &gb, p), solve(&hg, &gg, p)) else {
+                if it == 1 {
+                    return Err(singular);
+                }
+                break;
+            };
             let mut step = 1.0;
             let mut accepted = false;
             for _ in 0..60 {
                 let nb: Vec<f64> = beta.iter().zip(&db).map(|(a, b)| a - step * b).collect();
                 let ng: Vec<f64> = gamma.iter().zip(&dg).map(|(a, b)| a - step * b).collect();
                 let nfv = objective(&nb, &ng);
-                if nfv.is_finite() && nfv <= f {
+                let ok = nb.iter().chain(&ng).all(|v| v.is_finite());
+                if ok && nfv.is_finite() && nfv <= f {
                     beta = nb;
                     gamma = ng;
                     f = nfv;
@@ -229,14 +276,62 @@ impl HeteroscedasticRegression {
 }
 
 impl HeteroModel {
+    fn check(&mut self) -> Result<()> {
+        let k = usize::from(self.fit_intercept);
+        check_len("mean_coef", self.mean_coef.len(), k.max(1))?;
+        check_size("mean_coef", self.mean_coef.len(), MAX_DIM + 1)?;
+        check_shape(
+            "log_sigma_coef",
+            &[self.mean_coef.len()],
+            &[self.log_sigma_coef.len()],
+        )?;
+        check_finite("mean_coef", &self.mean_coef)?;
+        check_finite("log_sigma_coef", &self.log_sigma_coef)?;
+        check_finite("objective", &[self.objective])?;
+        Ok(())
+    }
+
+    /// Whether an intercept was prepended.
+    pub fn fit_intercept(&self) -> bool {
+        self.fit_intercept
+    }
+
+    /// Mean coefficients β (intercept first when fitted).
+    pub fn mean_coef(&self) -> &[f64] {
+        &self.mean_coef
+    }
+
+    /// Log-sigma coefficients γ (intercept first when fitted).
+    pub fn log_sigma_coef(&self) -> &[f64] {
+        &self.log_sigma_coef
+    }
+
+    /// Mean negative log-likelihood at the optimum (without the ½log 2π constant); finite.
+    pub fn objective(&self) -> f64 {
+        self.objective
+    }
+
+    /// Iterations used.
+    pub fn iterations(&self) -> usize {
+        self.iterations
+    }
+
+    /// How the fit ended.
+    pub fn status(&self) -> HeteroStatus {
+        self.status
+    }
+
     /// Number of input features.
     pub fn n_features(&self) -> usize {
-        self.mean_coef.len() - usize::from(self.fit_intercept)
+        self.mean_coef
+            .len()
+            .saturating_sub(usize::from(self.fit_intercept))
     }
 
     /// Predicted (mean, sigma) for a feature vector.
     ///
-    /// Errors: wrong length or non-finite features.
+    /// Errors: wrong length or non-finite features; a mean or sigma outside the finite
+    /// range (`CoreError::Numerical`).
     pub fn predict(&self, features: &[f64]) -> Result<(f64, f64)> {
         check_shape("features", &[self.n_features()], &[features.len()])?;
         check_finite("features", features)?;
@@ -247,17 +342,35 @@ impl HeteroModel {
                 dot(c, features)
             }
         };
-        Ok((lin(&self.mean_coef), lin(&self.log_sigma_coef).exp()))
+        let (m, sd) = (lin(&self.mean_coef), lin(&self.log_sigma_coef).exp());
+        if !(m.is_finite() && sd.is_finite() && sd > 0.0) {
+            return Err(CoreError::Numerical {
+                operation: "heteroscedastic prediction",
+                detail: "mean or sigma outside the finite range",
+            }
+            .into());
+        }
+        Ok((m, sd))
     }
 }
 
-/// A [`Forecaster`] wrapping a [`HeteroModel`] over a fixed horizon.
+/// A [`Forecaster`] wrapping a [`HeteroModel`] over a fixed horizon (validated on load: a
+/// valid model and a finite horizon > 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct HeteroForecaster {
     /// The model.
     pub model: HeteroModel,
     /// The horizon of its target.
     pub horizon: Horizon,
+}
+
+checked_serde!(HeteroForecaster, HeteroForecaster::check);
+
+impl HeteroForecaster {
+    fn check(&mut self) -> Result<()> {
+        crate::convert::check_horizon(self.horizon)
+    }
 }
 
 impl Forecaster for HeteroForecaster {

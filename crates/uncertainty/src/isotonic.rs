@@ -15,7 +15,7 @@
 //! (`out_of_bounds="clip"`) or returns a typed error (`"raise"`). scikit-learn's default
 //! `"nan"` is not offered: prudentia never returns a silent NaN.
 
-use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_WINDOW};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
@@ -85,19 +85,46 @@ pub struct IsotonicRegression {
 }
 
 /// A fitted isotonic regression: the knots of a monotone piecewise-linear function.
+///
+/// Fields are private; a model comes from a fit or [`IsotonicModel::new`] and is validated
+/// on load (at least one knot, at most `MAX_WINDOW`, finite, x strictly increasing, y
+/// monotone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct IsotonicModel {
-    /// Knot x values, strictly increasing (scikit-learn `X_thresholds_`).
-    pub x: Vec<f64>,
-    /// Fitted values at the knots (scikit-learn `y_thresholds_`).
-    pub y: Vec<f64>,
-    /// Behaviour outside `[x[0], x[last]]`.
-    pub out_of_bounds: OutOfBounds,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    out_of_bounds: OutOfBounds,
 }
+
+checked_serde!(IsotonicModel, IsotonicModel::check);
 
 /// Weighted pool-adjacent-violators on already ordered points, in place: `y` becomes the
 /// non-decreasing least-squares fit. O(n).
-pub fn pav_in_place(y: &mut [f64], w: &[f64]) {
+///
+/// Errors: `w` not as long as `y`; non-finite values or negative weights (then `y` is
+/// unchanged).
+pub fn pav_in_place(y: &mut [f64], w: &[f64]) -> Result<()> {
+    check_shape("weights", &[y.len()], &[w.len()])?;
+    check_finite("y", y)?;
+    check_finite("weights", w)?;
+    if let Some(i) = w.iter().position(|&v| v < 0.0) {
+        return Err(CoreError::OutOfRange {
+            field: "weights",
+            value: w[i],
+            expected: ">= 0",
+        }
+        .into());
+    }
+    // Weights rescaled by their largest when their sum overflows (the fit is scale-free).
+    let total: f64 = w.iter().sum();
+    let wmax = w.iter().fold(0.0f64, |a, &b| a.max(b));
+    let wscale = if total.is_finite() { 1.0 } else { wmax };
+    pav_core(y, w, wscale);
+    Ok(())
+}
+
+fn pav_core(y: &mut [f64], w: &[f64], wscale: f64) {
     let n = y.len();
     if n == 0 {
         return;
@@ -108,7 +135,7 @@ pub fn pav_in_place(y: &mut [f64], w: &[f64]) {
     let mut lens: Vec<usize> = Vec::with_capacity(n);
     for i in 0..n {
         let mut m = y[i];
-        let mut wt = w[i];
+        let mut wt = w[i] / wscale;
         let mut len = 1usize;
         while let Some(&last) = means.last() {
             if last > m {
@@ -116,10 +143,19 @@ pub fn pav_in_place(y: &mut [f64], w: &[f64]) {
                 means.pop();
                 let ll = lens.pop().unwrap_or(0);
                 let tw = lw + wt;
-                m = if tw > 0.0 {
+                let pooled = if tw > 0.0 {
                     (last * lw + m * wt) / tw
                 } else {
                     0.5 * (last + m)
+                };
+                // Overflow-free form when the products overflow; a pooled mean lies
+                // between the two block means.
+                m = if pooled.is_finite() {
+                    pooled
+                } else if tw > 0.0 {
+                    (last * (lw / tw) + m * (wt / tw)).clamp(m, last)
+                } else {
+                    (0.5 * last + 0.5 * m).clamp(m, last)
                 };
                 wt = tw;
                 len += ll;
@@ -154,9 +190,11 @@ impl IsotonicRegression {
 
     /// Fits `y` on `x` with optional non-negative sample weights.
     ///
-    /// Errors: empty input, length mismatch, non-finite values, negative weights.
+    /// Errors: empty input, more than `MAX_WINDOW` points, length mismatch, non-finite
+    /// values, negative weights.
     pub fn fit(&self, x: &[f64], y: &[f64], weights: Option<&[f64]>) -> Result<IsotonicModel> {
         check_len("x", x.len(), 1)?;
+        check_size("x", x.len(), MAX_WINDOW)?;
         check_shape("y", &[x.len()], &[y.len()])?;
         check_finite("x", x)?;
         check_finite("y", y)?;
@@ -173,6 +211,12 @@ impl IsotonicRegression {
             }
         }
         let n = x.len();
+        // Weights rescaled by their largest when their sum overflows (the fit is scale-free).
+        let wscale = match weights {
+            Some(w) if !w.iter().sum::<f64>().is_finite() => w.iter().fold(0.0f64, |a, &b| a.max(b)),
+            _ => 1.0,
+        };
+        let weight = |i: usize| weights.map_or(1.0, |w| w[i] / wscale);
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_unstable_by(|&a, &b| x[a].total_cmp(&x[b]).then(y[a].total_cmp(&y[b])));
         // Merge tied x (scikit-learn `_make_unique`, which starts a new group when
@@ -186,16 +230,14 @@ impl IsotonicRegression {
         let mut sum_w = 0.0;
         let mut count = 0usize;
         let mut sum_y = 0.0;
-        for &i in &order {
-            let wi = weights.map_or(1.0, |w| w[i]);
+        let mut start = 0usize;
+        for (k, &i) in order.iter().enumerate() {
+            let wi = weight(i);
             if count > 0 && x[i] - cur_x >= eps {
                 ux.push(cur_x);
-                uy.push(if sum_w > 0.0 {
-                    sum_wy / sum_w
-                } else {
-                    sum_y / count as f64
-                });
+                uy.push(group_mean(sum_wy, sum_w, sum_y, &order[start..k], y, &weight));
                 uw.push(sum_w);
+                start = k;
                 sum_wy = 0.0;
                 sum_w = 0.0;
                 sum_y = 0.0;
@@ -210,20 +252,16 @@ impl IsotonicRegression {
             count += 1;
         }
         ux.push(cur_x);
-        uy.push(if sum_w > 0.0 {
-            sum_wy / sum_w
-        } else {
-            sum_y / count as f64
-        });
+        uy.push(group_mean(sum_wy, sum_w, sum_y, &order[start..], y, &weight));
         uw.push(sum_w);
 
         if self.config.increasing {
-            pav_in_place(&mut uy, &uw);
+            pav_core(&mut uy, &uw, 1.0);
         } else {
             for v in &mut uy {
                 *v = -*v;
             }
-            pav_in_place(&mut uy, &uw);
+            pav_core(&mut uy, &uw, 1.0);
             for v in &mut uy {
                 *v = -*v;
             }
@@ -252,7 +290,110 @@ impl IsotonicRegression {
     }
 }
 
+/// The (weighted) mean of one group of tied x: the running sums when finite, else an
+/// overflow-free running mean of halved values.
+fn group_mean(
+    sum_wy: f64,
+    sum_w: f64,
+    sum_y: f64,
+    members: &[usize],
+    y: &[f64],
+    weight: &dyn Fn(usize) -> f64,
+) -> f64 {
+    let count = members.len().max(1);
+    let direct = if sum_w > 0.0 {
+        sum_wy / sum_w
+    } else {
+        sum_y / count as f64
+    };
+    if direct.is_finite() {
+        return direct;
+    }
+    let (lo, hi) = members
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &i| {
+            (a.min(y[i]), b.max(y[i]))
+        });
+    let use_w = sum_w > 0.0;
+    let (mut half, mut acc) = (0.0f64, 0.0f64);
+    for &i in members {
+        let wi = if use_w { weight(i) } else { 1.0 };
+        if wi <= 0.0 {
+            continue;
+        }
+        acc += wi;
+        half += (wi / acc) * (0.5 * y[i] - half);
+    }
+    (2.0 * half).clamp(lo, hi)
+}
+
+/// Linear interpolation at `x ∈ [x0, x1]` without overflow.
+fn lerp(x0: f64, x1: f64, y0: f64, y1: f64, x: f64) -> f64 {
+    let direct = y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+    if direct.is_finite() {
+        return direct;
+    }
+    let t = ((0.5 * x - 0.5 * x0) / (0.5 * x1 - 0.5 * x0)).clamp(0.0, 1.0);
+    let v = if t.is_finite() {
+        y0 * (1.0 - t) + y1 * t
+    } else {
+        y0
+    };
+    v.clamp(y0.min(y1), y0.max(y1))
+}
+
 impl IsotonicModel {
+    /// A validated model from its knots.
+    ///
+    /// Errors: no knots, more than `MAX_WINDOW`, lengths differ, non-finite values, x not
+    /// strictly increasing, y not monotone.
+    pub fn new(x: Vec<f64>, y: Vec<f64>, out_of_bounds: OutOfBounds) -> Result<Self> {
+        let mut m = Self { x, y, out_of_bounds };
+        m.check()?;
+        Ok(m)
+    }
+
+    fn check(&mut self) -> Result<()> {
+        check_len("knots", self.x.len(), 1)?;
+        check_size("knots", self.x.len(), MAX_WINDOW)?;
+        check_shape("knot values", &[self.x.len()], &[self.y.len()])?;
+        check_finite("knots", &self.x)?;
+        check_finite("knot values", &self.y)?;
+        if let Some(i) = self.x.windows(2).position(|w| w[1] <= w[0]) {
+            return Err(CoreError::NotIncreasing {
+                field: "knots",
+                index: i + 1,
+            }
+            .into());
+        }
+        let up = self.y.windows(2).all(|w| w[0] <= w[1]);
+        let down = self.y.windows(2).all(|w| w[0] >= w[1]);
+        if !(up || down) {
+            return Err(CoreError::OutOfRange {
+                field: "knot values",
+                value: f64::NAN,
+                expected: "monotone",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Knot x values, strictly increasing (scikit-learn `X_thresholds_`).
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+
+    /// Fitted values at the knots (scikit-learn `y_thresholds_`).
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+
+    /// Behaviour outside `[x[0], x[last]]`.
+    pub fn out_of_bounds(&self) -> OutOfBounds {
+        self.out_of_bounds
+    }
+
     /// The fitted function at `x`, linearly interpolated between knots.
     ///
     /// Errors: non-finite `x`; `x` outside the fitted range with [`OutOfBounds::Error`].
@@ -292,7 +433,7 @@ impl IsotonicModel {
         if x1 == x0 {
             return y1;
         }
-        y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+        lerp(x0, x1, y0, y1, x)
     }
 
     /// [`IsotonicModel::predict`] for many inputs.
@@ -303,23 +444,34 @@ impl IsotonicModel {
     /// The generalized inverse of a non-decreasing fit: the smallest knot-interpolated x whose
     /// value reaches `target` (clamped to the fitted range). Used to map calibrated levels
     /// back to raw levels.
-    pub fn inverse(&self, target: f64) -> f64 {
+    ///
+    /// Errors: non-finite `target`; a strictly decreasing fit (no such inverse).
+    pub fn inverse(&self, target: f64) -> Result<f64> {
+        check_finite("target", &[target])?;
         let n = self.x.len();
         if n == 1 || target <= self.y[0] {
-            return self.x[0];
+            return Ok(self.x[0]);
+        }
+        if self.y[n - 1] < self.y[0] {
+            return Err(CoreError::OutOfRange {
+                field: "isotonic direction",
+                value: self.y[n - 1] - self.y[0],
+                expected: "a non-decreasing fit",
+            }
+            .into());
         }
         if target >= self.y[n - 1] {
             // Smallest x reaching the maximum.
             let j = self.y.partition_point(|&v| v < self.y[n - 1]);
-            return self.x[j.min(n - 1)];
+            return Ok(self.x[j.min(n - 1)]);
         }
-        let j = self.y.partition_point(|&v| v < target);
+        let j = self.y.partition_point(|&v| v < target).clamp(1, n - 1);
         let (x0, x1) = (self.x[j - 1], self.x[j]);
         let (y0, y1) = (self.y[j - 1], self.y[j]);
         if y1 == y0 {
-            return x1;
+            return Ok(x1);
         }
-        x0 + (x1 - x0) * (target - y0) / (y1 - y0)
+        Ok(lerp(y0, y1, x0, x1, target))
     }
 }
 
@@ -331,7 +483,7 @@ mod tests {
     fn pav_pools_violators() {
         // Brute force: the L2 monotone fit of [1, 3, 2, 4] pools (3, 2) into 2.5.
         let mut y = vec![1.0, 3.0, 2.0, 4.0];
-        pav_in_place(&mut y, &[1.0; 4]);
+        pav_in_place(&mut y, &[1.0; 4]).unwrap();
         assert_eq!(y, vec![1.0, 2.5, 2.5, 4.0]);
     }
 

@@ -43,7 +43,7 @@
 //!     .collect();
 //! let cal = RegimeCalibrator::fit(CalibratorConfig::default(), &events)?;
 //! let raw = Forecast::new(0.0, 1.0, Horizon::DAY)?;
-//! let out = cal.calibrate_detailed(&raw, &RegimeLabel::HIGH_VOL);
+//! let out = cal.calibrate_detailed(&raw, &RegimeLabel::HIGH_VOL)?;
 //! assert!((out.forecast.sigma - 2.0).abs() < 0.05);
 //! # Ok(()) }
 //! ```
@@ -51,6 +51,18 @@
 #![deny(missing_docs)]
 // Index loops read more clearly than zipped iterators in the numerical kernels here.
 #![allow(clippy::needless_range_loop)]
+
+/// [`prudentia_core::checked_serde!`] inside a block where `Result` is the std one (the core
+/// macro names `Result` unqualified, which this crate's `Result<T>` alias would shadow).
+macro_rules! checked_serde {
+    ($ty:ident, $check:path) => {
+        const _: () = {
+            #[allow(unused_imports)]
+            use ::core::result::Result;
+            prudentia_core::checked_serde!($ty, $check);
+        };
+    };
+}
 
 pub mod calibrate;
 pub mod conformal;

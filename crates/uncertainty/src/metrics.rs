@@ -2,7 +2,7 @@
 //! integral transform (PIT) with a histogram and uniformity tests, the CRPS of a Normal
 //! forecast (Gneiting & Raftery 2007), and interval coverage and width.
 
-use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_DIM};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
@@ -61,12 +61,14 @@ fn check_probs(field: &'static str, p: &[f64]) -> Result<()> {
 /// Equal-width bins are `[k/B, (k+1)/B)` (the last closed). Equal-mass bins split the sorted
 /// predictions into `B` runs of ⌊n/B⌋ or ⌈n/B⌉.
 ///
-/// Errors: empty input, length mismatch, probabilities outside [0, 1] or NaN, `n_bins = 0`.
+/// Errors: empty input, length mismatch, probabilities outside [0, 1] or NaN, `n_bins = 0`
+/// or above `MAX_DIM`.
 pub fn ece(probs: &[f64], outcomes: &[bool], n_bins: usize, binning: Binning) -> Result<Ece> {
     check_len("probs", probs.len(), 1)?;
     check_shape("outcomes", &[probs.len()], &[outcomes.len()])?;
     check_probs("probs", probs)?;
     check_len("n_bins", n_bins, 1)?;
+    check_size("n_bins", n_bins, MAX_DIM)?;
     let n = probs.len();
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); n_bins];
     let mut edges: Vec<(f64, f64)> = Vec::with_capacity(n_bins);
@@ -164,11 +166,13 @@ pub struct PitHistogram {
 /// Histogram of PIT values with chi-square and KS tests of uniformity. A calibrated
 /// forecaster has uniform PIT; a ∪ shape means over-confidence, ∩ under-confidence, a slope bias.
 ///
-/// Errors: empty input, values outside [0, 1] or NaN, fewer than 2 bins.
+/// Errors: empty input, values outside [0, 1] or NaN, fewer than 2 bins or more than
+/// `MAX_DIM`.
 pub fn pit_histogram(pit: &[f64], n_bins: usize) -> Result<PitHistogram> {
     check_len("pit", pit.len(), 1)?;
     check_probs("pit", pit)?;
     check_len("n_bins", n_bins, 2)?;
+    check_size("n_bins", n_bins, MAX_DIM)?;
     let n = pit.len();
     let mut counts = vec![0usize; n_bins];
     for &u in pit {
@@ -289,12 +293,16 @@ pub const DECILE_LEVELS: [f64; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9
 /// ```text
 /// CRPS = σ [ z (2Φ(z) − 1) + 2φ(z) − 1/√π ],   z = (y − μ)/σ
 /// ```
+///
+/// Errors: non-finite mean or y, sigma ≤ 0, a CRPS outside the finite range.
 pub fn crps_normal(mean: f64, sigma: f64, y: f64) -> Result<f64> {
     check_finite("mean", &[mean])?;
     check_finite("y", &[y])?;
     check_sigma(&[sigma])?;
     let z = (y - mean) / sigma;
-    Ok(sigma * (z * (2.0 * normal::cdf(z) - 1.0) + 2.0 * normal::pdf(z) - 1.0 / std::f64::consts::PI.sqrt()))
+    let c =
+        sigma * (z * (2.0 * normal::cdf(z) - 1.0) + 2.0 * normal::pdf(z) - 1.0 / std::f64::consts::PI.sqrt());
+    crate::convert::finite_or_numerical(c, "CRPS")
 }
 
 /// Negative log-likelihood of y under N(μ, σ²).
@@ -327,7 +335,8 @@ pub struct IntervalScore {
 
 /// Coverage and mean width of intervals `[lower_i, upper_i]` for outcomes `y_i`.
 ///
-/// Errors: empty input, length mismatch, non-finite values, `lower > upper`.
+/// Errors: empty input, length mismatch, non-finite values, `lower > upper`, a mean width
+/// outside the finite range.
 pub fn interval_score(lower: &[f64], upper: &[f64], y: &[f64]) -> Result<IntervalScore> {
     check_len("lower", lower.len(), 1)?;
     check_shape("upper", &[lower.len()], &[upper.len()])?;
@@ -345,7 +354,14 @@ pub fn interval_score(lower: &[f64], upper: &[f64], y: &[f64]) -> Result<Interva
     }
     let n = lower.len();
     let covered = (0..n).filter(|&i| lower[i] <= y[i] && y[i] <= upper[i]).count();
-    let width = (0..n).map(|i| upper[i] - lower[i]).sum::<f64>() / n as f64;
+    let mut width = (0..n).map(|i| upper[i] - lower[i]).sum::<f64>() / n as f64;
+    if !width.is_finite() {
+        width = (0..n)
+            .map(|i| (0.5 * upper[i] - 0.5 * lower[i]) / n as f64)
+            .sum::<f64>()
+            * 2.0;
+    }
+    let width = crate::convert::finite_or_numerical(width, "interval width")?;
     Ok(IntervalScore {
         coverage: covered as f64 / n as f64,
         mean_width: width,

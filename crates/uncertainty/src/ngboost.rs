@@ -17,19 +17,21 @@
 
 use ndarray::{ArrayView1, ArrayView2};
 use prudentia_core::traits::{Forecaster, Role, RoleError, RoleResult};
-use prudentia_core::validate::{check_finite, check_finite_1d, check_finite_2d, check_len, check_shape};
+use prudentia_core::validate::{
+    check_finite, check_finite_1d, check_finite_2d, check_len, check_shape, check_size, MAX_DIM, MAX_WINDOW,
+};
 use prudentia_core::{AssetInfo, CoreError, Forecast, Horizon, RegimeState};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Result, UncertaintyError};
 use crate::tree::{Binned, Tree, TreeBuilder};
 
 /// Settings of [`NgBoost`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct NgBoostConfig {
-    /// Boosting stages (default 500, ≥ 1).
+    /// Boosting stages (default 500, 1..=65,536 = `MAX_DIM`).
     pub n_estimators: usize,
     /// Learning rate η (default 0.01, in (0, 1]).
     pub learning_rate: f64,
@@ -39,11 +41,12 @@ pub struct NgBoostConfig {
     pub col_sample: f64,
     /// Depth of each tree (default 3, as `ngboost`'s default learner; 1..=12).
     pub max_depth: usize,
-    /// Minimum samples per leaf (default 1, ≥ 1).
+    /// Minimum samples per leaf (default 1, 1..=`MAX_WINDOW`).
     pub min_samples_leaf: usize,
     /// Histogram bins per feature (default 255, 2..=256).
     pub max_bins: usize,
-    /// Stop after this many stages without improving the validation NLL (default none).
+    /// Stop after this many stages without improving the validation NLL (default none;
+    /// 1..=`MAX_DIM`).
     pub early_stopping_rounds: Option<usize>,
     /// Stop when the mean norm of the fitted natural gradient is below this (default 1e-4, ≥ 0).
     pub tol: f64,
@@ -84,6 +87,11 @@ fn range(field: &'static str, v: f64, ok: bool, expected: &'static str) -> Resul
 impl NgBoostConfig {
     /// Checks the settings, naming the bad field.
     pub fn validate(&self) -> Result<()> {
+        check_size("n_estimators", self.n_estimators, MAX_DIM)?;
+        check_size("min_samples_leaf", self.min_samples_leaf, MAX_WINDOW)?;
+        if let Some(r) = self.early_stopping_rounds {
+            check_size("early_stopping_rounds", r, MAX_DIM)?;
+        }
         range(
             "n_estimators",
             self.n_estimators as f64,
@@ -136,19 +144,51 @@ impl NgBoostConfig {
 
 /// A validated NGBoost learner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct NgBoost {
     config: NgBoostConfig,
 }
 
-/// One boosting stage.
+checked_serde!(NgBoost, NgBoost::check);
+
+/// One boosting stage (validated on load: a finite scale > 0 and valid trees).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Stage {
+    mean_tree: Tree,
+    log_sigma_tree: Tree,
+    scale: f64,
+}
+
+checked_serde!(Stage, Stage::check);
+
+impl Stage {
+    fn check(&mut self) -> Result<()> {
+        if !(self.scale.is_finite() && self.scale > 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "stage scale",
+                value: self.scale,
+                expected: "finite and > 0",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// Tree for the mean.
-    pub mean_tree: Tree,
+    pub fn mean_tree(&self) -> &Tree {
+        &self.mean_tree
+    }
+
     /// Tree for log sigma.
-    pub log_sigma_tree: Tree,
+    pub fn log_sigma_tree(&self) -> &Tree {
+        &self.log_sigma_tree
+    }
+
     /// Line-search scale ρ.
-    pub scale: f64,
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
 }
 
 /// Why boosting stopped.
@@ -163,27 +203,31 @@ pub enum NgBoostStatus {
     },
     /// The fitted gradient fell below `tol`.
     GradientTolerance,
+    /// The next stage would have driven a prediction or a loss out of the finite range
+    /// (e.g. sigma → 0 on interpolated points); boosting stopped before it.
+    NumericalLimit,
 }
 
-/// A fitted NGBoost model.
+/// A fitted NGBoost model (fields private; validated on load: feature indices of every
+/// tree below `n_features`, finite parameters and losses).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[must_use]
 pub struct NgBoostModel {
-    /// Number of features.
-    pub n_features: usize,
-    /// Initial (μ, log σ).
-    pub init: [f64; 2],
-    /// Learning rate η.
-    pub learning_rate: f64,
-    /// The stages.
-    pub stages: Vec<Stage>,
-    /// Training mean NLL before each stage.
-    pub train_loss: Vec<f64>,
-    /// Validation mean NLL after each stage (when a validation set was given).
-    pub val_loss: Vec<f64>,
-    /// Why boosting stopped.
-    pub status: NgBoostStatus,
+    n_features: usize,
+    init: [f64; 2],
+    learning_rate: f64,
+    stages: Vec<Stage>,
+    train_loss: Vec<f64>,
+    val_loss: Vec<f64>,
+    status: NgBoostStatus,
 }
+
+checked_serde!(NgBoostModel, NgBoostModel::check);
+
+/// The largest |y| (and the smallest target standard deviation is its reciprocal) that
+/// [`NgBoost::fit`] accepts: beyond it the Gaussian log-likelihood is not representable.
+pub const MAX_TARGET_SCALE: f64 = 1e100;
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
@@ -203,10 +247,21 @@ impl NgBoost {
         Ok(Self { config })
     }
 
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &NgBoostConfig {
+        &self.config
+    }
+
     /// Fits on `x` (n × p), `y`, with an optional validation set for monitoring and early
     /// stopping.
     ///
-    /// Errors: fewer than 2 rows, shape mismatch, non-finite values, constant `y`.
+    /// Errors: fewer than 2 rows, shape mismatch, non-finite values, constant `y`, more
+    /// than `MAX_DIM` columns, `|y|` above [`MAX_TARGET_SCALE`] or a standard deviation of
+    /// `y` below its reciprocal (rescale the target).
     pub fn fit(
         &self,
         x: ArrayView2<'_, f64>,
@@ -220,6 +275,8 @@ impl NgBoost {
         check_shape("y", &[n], &[y.len()])?;
         check_finite_2d("x", x)?;
         check_finite_1d("y", y)?;
+        check_size("x columns", p, MAX_DIM)?;
+        check_target("y", y)?;
         let yv: Vec<f64> = y.iter().copied().collect();
         let m0 = yv.iter().sum::<f64>() / n as f64;
         let v0 = yv.iter().map(|v| (v - m0) * (v - m0)).sum::<f64>() / n as f64;
@@ -231,6 +288,14 @@ impl NgBoost {
             }
             .into());
         }
+        if v0.is_nan() || v0.sqrt() < 1.0 / MAX_TARGET_SCALE {
+            return Err(CoreError::OutOfRange {
+                field: "y",
+                value: v0.sqrt(),
+                expected: "a standard deviation >= 1e-100 (rescale the target)",
+            }
+            .into());
+        }
         let init = [m0, 0.5 * v0.ln()];
         let val = match validation {
             Some((xv, yv2)) => {
@@ -239,6 +304,7 @@ impl NgBoost {
                 check_len("validation rows", xv.nrows(), 1)?;
                 check_finite_2d("validation x", xv)?;
                 check_finite_1d("validation y", yv2)?;
+                check_target("validation y", yv2)?;
                 Some((to_rows(xv), yv2.iter().copied().collect::<Vec<f64>>()))
             }
             None => None,
@@ -308,6 +374,11 @@ impl NgBoost {
                     / batch as f64
             };
             let norm = idx.iter().map(|&i| f0[i].hypot(f1[i])).sum::<f64>() / batch as f64;
+            if !(loss0.is_finite() && norm.is_finite()) {
+                train_loss.pop();
+                status = NgBoostStatus::NumericalLimit;
+                break;
+            }
             let mut scale = 1.0;
             loop {
                 let l = batch_loss(scale);
@@ -316,7 +387,8 @@ impl NgBoost {
                 }
                 scale *= 2.0;
             }
-            loop {
+            // At most 64 halvings: ends on finite input whatever the losses.
+            for _ in 0..64 {
                 if norm * scale < cfg.tol {
                     break;
                 }
@@ -327,19 +399,40 @@ impl NgBoost {
                 scale *= 0.5;
             }
             let step = cfg.learning_rate * scale;
+            // The stage is taken only if every training and validation prediction and loss
+            // stays finite; else boosting stops before it.
+            let finite_after = (0..n).all(|i| {
+                let (m, l) = (mu[i] - step * f0[i], ls[i] - step * f1[i]);
+                m.is_finite() && l.is_finite() && nll(m, l, yv[i]).is_finite()
+            });
+            let mut new_val: Option<f64> = None;
+            if finite_after {
+                if let Some((xv, yv2)) = &val {
+                    let mut l = 0.0;
+                    for k in 0..yv2.len() {
+                        let row = &xv[k * p..(k + 1) * p];
+                        let m = vmu[k] - step * t0.predict(row)?;
+                        let s = vls[k] - step * t1.predict(row)?;
+                        l += nll(m, s, yv2[k]);
+                    }
+                    new_val = Some(l / yv2.len() as f64);
+                }
+            }
+            if !finite_after || new_val.is_some_and(|l| !l.is_finite()) {
+                train_loss.pop();
+                status = NgBoostStatus::NumericalLimit;
+                break;
+            }
             for i in 0..n {
                 mu[i] -= step * f0[i];
                 ls[i] -= step * f1[i];
             }
-            if let Some((xv, yv2)) = &val {
-                let mut l = 0.0;
-                for k in 0..yv2.len() {
+            if let (Some((xv, _)), Some(l)) = (&val, new_val) {
+                for k in 0..vmu.len() {
                     let row = &xv[k * p..(k + 1) * p];
-                    vmu[k] -= step * t0.predict(row);
-                    vls[k] -= step * t1.predict(row);
-                    l += nll(vmu[k], vls[k], yv2[k]);
+                    vmu[k] -= step * t0.predict(row)?;
+                    vls[k] -= step * t1.predict(row)?;
                 }
-                l /= yv2.len() as f64;
                 val_loss.push(l);
                 if l < best.0 {
                     best = (l, stages.len() + 1);
@@ -380,20 +473,110 @@ impl NgBoost {
     }
 }
 
+fn check_target(field: &'static str, y: ArrayView1<'_, f64>) -> Result<()> {
+    if let Some(v) = y.iter().find(|v| v.abs() > MAX_TARGET_SCALE) {
+        return Err(CoreError::OutOfRange {
+            field,
+            value: *v,
+            expected: "|y| <= 1e100 (rescale the target)",
+        }
+        .into());
+    }
+    Ok(())
+}
+
 impl NgBoostModel {
+    fn check(&mut self) -> Result<()> {
+        check_len("n_features", self.n_features, 1)?;
+        check_size("n_features", self.n_features, MAX_DIM)?;
+        check_size("stages", self.stages.len(), MAX_DIM)?;
+        check_size("train_loss", self.train_loss.len(), MAX_DIM)?;
+        check_size("val_loss", self.val_loss.len(), MAX_DIM)?;
+        check_finite("init", &self.init)?;
+        range(
+            "learning_rate",
+            self.learning_rate,
+            self.learning_rate > 0.0 && self.learning_rate <= 1.0,
+            "in (0, 1]",
+        )?;
+        check_finite("train_loss", &self.train_loss)?;
+        check_finite("val_loss", &self.val_loss)?;
+        for s in &self.stages {
+            for t in [&s.mean_tree, &s.log_sigma_tree] {
+                if let Some(f) = t.max_feature() {
+                    if f >= self.n_features {
+                        return Err(CoreError::OutOfRange {
+                            field: "tree feature",
+                            value: f as f64,
+                            expected: "< n_features",
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+        if let NgBoostStatus::EarlyStopped { best_stages } = self.status {
+            check_shape("stages (early stopped)", &[best_stages], &[self.stages.len()])?;
+        }
+        Ok(())
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Initial (μ, log σ).
+    pub fn init(&self) -> [f64; 2] {
+        self.init
+    }
+
+    /// Learning rate η.
+    pub fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    /// The stages.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// Training mean NLL before each stage.
+    pub fn train_loss(&self) -> &[f64] {
+        &self.train_loss
+    }
+
+    /// Validation mean NLL after each stage (when a validation set was given).
+    pub fn val_loss(&self) -> &[f64] {
+        &self.val_loss
+    }
+
+    /// Why boosting stopped.
+    pub fn status(&self) -> NgBoostStatus {
+        self.status
+    }
+
     /// Predicted (mean, sigma) for one feature row.
     ///
-    /// Errors: wrong length or non-finite features.
+    /// Errors: wrong length or non-finite features; a prediction outside the finite range
+    /// (`CoreError::Numerical`, possible only far outside the training data).
     pub fn predict(&self, features: &[f64]) -> Result<(f64, f64)> {
         check_shape("features", &[self.n_features], &[features.len()])?;
         check_finite("features", features)?;
         let (mut m, mut l) = (self.init[0], self.init[1]);
         for s in &self.stages {
             let step = self.learning_rate * s.scale;
-            m -= step * s.mean_tree.predict(features);
-            l -= step * s.log_sigma_tree.predict(features);
+            m -= step * s.mean_tree.predict(features)?;
+            l -= step * s.log_sigma_tree.predict(features)?;
         }
-        Ok((m, l.exp()))
+        let sd = l.exp();
+        if !(m.is_finite() && sd.is_finite() && sd > 0.0) {
+            return Err(UncertaintyError::Core(CoreError::Numerical {
+                operation: "NGBoost prediction",
+                detail: "mean or sigma outside the finite range",
+            }));
+        }
+        Ok((m, sd))
     }
 
     /// Mean negative log-likelihood of `y` under the model's predictions for `x`.
@@ -407,17 +590,34 @@ impl NgBoostModel {
             let (m, sd) = self.predict(&r)?;
             s += nll(m, sd.ln(), yy);
         }
-        Ok(s / y.len() as f64)
+        let v = s / y.len() as f64;
+        if !v.is_finite() {
+            return Err(UncertaintyError::Core(CoreError::Numerical {
+                operation: "NGBoost mean NLL",
+                detail: "the likelihood is not representable",
+            }));
+        }
+        Ok(v)
     }
 }
 
-/// A [`Forecaster`] wrapping an [`NgBoostModel`] over a fixed horizon.
+/// A [`Forecaster`] wrapping an [`NgBoostModel`] over a fixed horizon (validated on load: a
+/// valid model and a finite horizon > 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct NgBoostForecaster {
     /// The model.
     pub model: NgBoostModel,
     /// The horizon of its target.
     pub horizon: Horizon,
+}
+
+checked_serde!(NgBoostForecaster, NgBoostForecaster::check);
+
+impl NgBoostForecaster {
+    fn check(&mut self) -> Result<()> {
+        crate::convert::check_horizon(self.horizon)
+    }
 }
 
 impl Forecaster for NgBoostForecaster {

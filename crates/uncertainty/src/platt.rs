@@ -10,7 +10,7 @@
 //! `s`; with `true` the 0/1 labels are replaced by Platt's targets
 //! `(N₊ + 1)/(N₊ + 2)` and `1/(N₋ + 2)`.
 
-use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_WINDOW};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +22,7 @@ use crate::error::{Result, UncertaintyError};
 pub struct PlattConfig {
     /// Use Platt's smoothed targets instead of 0/1 labels (default `false`).
     pub smoothed_targets: bool,
-    /// Maximum Newton iterations (default 100, ≥ 1).
+    /// Maximum Newton iterations (default 100, 1..=1,048,576).
     pub max_iter: usize,
     /// Stop when the max-norm of the mean log-likelihood gradient is below this (default 1e-12, > 0).
     pub tol: f64,
@@ -41,6 +41,7 @@ impl Default for PlattConfig {
 impl PlattConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
+        check_size("max_iter", self.max_iter, MAX_ITER)?;
         if self.max_iter == 0 {
             return Err(CoreError::OutOfRange {
                 field: "max_iter",
@@ -63,19 +64,21 @@ pub enum FitStatus {
     MaxIterations,
 }
 
-/// A fitted Platt map.
+/// The largest iteration limit of the Newton fits in this crate (2²⁰).
+pub const MAX_ITER: usize = 1 << 20;
+
+/// A fitted Platt map (fields private, validated on load: finite `a` and `b`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[must_use]
 pub struct PlattScaling {
-    /// Slope `a` (scikit-learn `coef_[0][0]`).
-    pub a: f64,
-    /// Intercept `b` (scikit-learn `intercept_[0]`).
-    pub b: f64,
-    /// Newton iterations used.
-    pub iterations: usize,
-    /// How the fit ended.
-    pub status: FitStatus,
+    a: f64,
+    b: f64,
+    iterations: usize,
+    status: FitStatus,
 }
+
+checked_serde!(PlattScaling, PlattScaling::check);
 
 fn sigmoid(t: f64) -> f64 {
     if t >= 0.0 {
@@ -96,15 +99,72 @@ fn softplus(t: f64) -> f64 {
 }
 
 impl PlattScaling {
+    fn check(&mut self) -> Result<()> {
+        check_finite("platt coefficients", &[self.a, self.b])?;
+        Ok(())
+    }
+
+    /// A validated map from its slope and intercept.
+    ///
+    /// Errors: non-finite `a` or `b`.
+    pub fn from_coefficients(a: f64, b: f64) -> Result<Self> {
+        let mut p = Self {
+            a,
+            b,
+            iterations: 0,
+            status: FitStatus::Converged,
+        };
+        p.check()?;
+        Ok(p)
+    }
+
+    /// Slope `a` (scikit-learn `coef_[0][0]`).
+    pub fn a(&self) -> f64 {
+        self.a
+    }
+
+    /// Intercept `b` (scikit-learn `intercept_[0]`).
+    pub fn b(&self) -> f64 {
+        self.b
+    }
+
+    /// Newton iterations used.
+    pub fn iterations(&self) -> usize {
+        self.iterations
+    }
+
+    /// How the fit ended.
+    pub fn status(&self) -> FitStatus {
+        self.status
+    }
+
     /// Fits the map on scores and binary labels (`true` = positive).
     ///
-    /// Errors: empty input, length mismatch, non-finite scores, constant scores, only one
-    /// class present.
+    /// Scores whose largest magnitude lies outside `[1e-100, 1e100]` are rescaled
+    /// internally (the map is the same); the slope must then be representable.
+    ///
+    /// Errors: empty input, more than `MAX_WINDOW` scores, length mismatch, non-finite
+    /// scores, constant scores, only one class present, a slope outside the finite range.
     pub fn fit(scores: &[f64], labels: &[bool], config: &PlattConfig) -> Result<Self> {
         config.validate()?;
         check_len("scores", scores.len(), 2)?;
+        check_size("scores", scores.len(), MAX_WINDOW)?;
         check_shape("labels", &[scores.len()], &[labels.len()])?;
         check_finite("scores", scores)?;
+        let smax = scores.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+        if smax > 0.0 && !(1e-100..=1e100).contains(&smax) {
+            let scaled: Vec<f64> = scores.iter().map(|s| s / smax).collect();
+            let mut p = Self::fit(&scaled, labels, config)?;
+            p.a /= smax;
+            if !p.a.is_finite() {
+                return Err(CoreError::Numerical {
+                    operation: "Platt scaling",
+                    detail: "the slope overflows at this score scale",
+                }
+                .into());
+            }
+            return Ok(p);
+        }
         if scores.iter().all(|&s| s == scores[0]) {
             return Err(UncertaintyError::ConstantFeature {
                 column: 0,
@@ -173,7 +233,7 @@ impl PlattScaling {
             for _ in 0..50 {
                 let (na, nb) = (a - step * d[0], b - step * d[1]);
                 let nf = nll(na, nb);
-                if nf <= f {
+                if nf <= f && na.is_finite() && nb.is_finite() {
                     a = na;
                     b = nb;
                     f = nf;
@@ -197,7 +257,12 @@ impl PlattScaling {
     }
 
     /// Calibrated probability of a score.
-    pub fn predict(&self, score: f64) -> f64 {
-        sigmoid(self.a * score + self.b)
+    ///
+    /// Errors: a non-finite score.
+    pub fn predict(&self, score: f64) -> Result<f64> {
+        check_finite("score", &[score])?;
+        let t = self.a * score + self.b;
+        // a·s may overflow to ±inf: the limit is 0 or 1, never NaN.
+        Ok(if t.is_nan() { 0.5 } else { sigmoid(t) })
     }
 }

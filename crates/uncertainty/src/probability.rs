@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use prudentia_core::validate::{check_finite, check_len, check_shape};
+use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_WINDOW};
 use prudentia_core::{CoreError, RegimeLabel};
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +74,7 @@ impl ProbabilityMap {
 
     fn apply(&self, s: f64) -> Result<f64> {
         match self {
-            ProbabilityMap::Platt(p) => Ok(p.predict(s)),
+            ProbabilityMap::Platt(p) => p.predict(s),
             ProbabilityMap::Isotonic(m) => m.predict(s),
         }
     }
@@ -90,14 +90,62 @@ pub enum ProbabilitySource {
 }
 
 /// Per-regime Platt or isotonic calibration of event probabilities with pooled fallback.
+/// Validated on load: `min_samples >= 2`, every map of the configured method, isotonic
+/// maps with values in [0, 1].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RegimeProbabilityCalibrator {
     config: ProbabilityConfig,
     pooled: ProbabilityMap,
     regimes: BTreeMap<RegimeLabel, ProbabilityMap>,
 }
 
+checked_serde!(RegimeProbabilityCalibrator, RegimeProbabilityCalibrator::check);
+
+impl ProbabilityConfig {
+    /// Checks the settings (`min_samples >= 2`).
+    pub fn validate(&self) -> Result<()> {
+        if self.min_samples < 2 {
+            return Err(CoreError::OutOfRange {
+                field: "min_samples",
+                value: self.min_samples as f64,
+                expected: ">= 2",
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
 impl RegimeProbabilityCalibrator {
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()?;
+        for m in std::iter::once(&self.pooled).chain(self.regimes.values()) {
+            match (m, self.config.method) {
+                (ProbabilityMap::Platt(_), ProbabilityMethod::Platt) => {}
+                (ProbabilityMap::Isotonic(iso), ProbabilityMethod::Isotonic) => {
+                    if iso.y().iter().any(|v| !(0.0..=1.0).contains(v)) {
+                        return Err(CoreError::OutOfRange {
+                            field: "isotonic probability map",
+                            value: f64::NAN,
+                            expected: "values in [0, 1]",
+                        }
+                        .into());
+                    }
+                }
+                _ => {
+                    return Err(CoreError::OutOfRange {
+                        field: "probability map",
+                        value: f64::NAN,
+                        expected: "the configured method",
+                    }
+                    .into())
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Fits on scores, outcomes and regime labels.
     ///
     /// Errors: empty input or fewer than 2 samples, length mismatch, non-finite scores,
@@ -108,15 +156,9 @@ impl RegimeProbabilityCalibrator {
         outcomes: &[bool],
         regimes: &[RegimeLabel],
     ) -> Result<Self> {
-        if config.min_samples < 2 {
-            return Err(CoreError::OutOfRange {
-                field: "min_samples",
-                value: config.min_samples as f64,
-                expected: ">= 2",
-            }
-            .into());
-        }
+        config.validate()?;
         check_len("scores", scores.len(), 2)?;
+        check_size("scores", scores.len(), MAX_WINDOW)?;
         check_shape("outcomes", &[scores.len()], &[outcomes.len()])?;
         check_shape("regimes", &[scores.len()], &[regimes.len()])?;
         check_finite("scores", scores)?;

@@ -31,7 +31,11 @@ use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use prudentia_core::traits::{Forecaster, Role, RoleError, RoleResult};
-use prudentia_core::validate::{check_finite_1d, check_finite_2d, check_len, check_shape};
+use prudentia_core::validate::{
+    check_elements, check_finite, check_finite_1d, check_finite_2d, check_len, check_shape, check_size,
+    MAX_DIM, MAX_ELEMENTS,
+};
+use prudentia_core::CoreError;
 use prudentia_core::{AssetInfo, Forecast, Horizon, RegimeState};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +53,7 @@ pub struct QuantRegConfig {
     pub fit_intercept: bool,
     /// Interior-point tolerance on the duality gap (default 1e-9, > 0).
     pub tol: f64,
-    /// Interior-point iteration limit (default 200, ≥ 1).
+    /// Interior-point iteration limit (default 200, 1..=1,048,576).
     pub max_iter: u32,
     /// Polish the interior solution to an exact vertex (default `true`).
     pub polish: bool,
@@ -84,6 +88,7 @@ impl QuantRegConfig {
     /// Checks the settings, naming the bad field.
     pub fn validate(&self) -> Result<()> {
         check_levels(&self.levels)?;
+        check_size("max_iter", self.max_iter as usize, crate::platt::MAX_ITER)?;
         prudentia_core::validate::check_positive("tol", self.tol)?;
         if self.max_iter == 0 {
             return Err(prudentia_core::CoreError::OutOfRange {
@@ -123,19 +128,32 @@ pub struct LevelFit {
 
 /// A validated quantile regression, ready to fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct QuantileRegression {
     config: QuantRegConfig,
 }
 
-/// Fitted quantile regressions at several levels.
+checked_serde!(QuantileRegression, QuantileRegression::check);
+
+/// Fitted quantile regressions at several levels (fields private; validated on load: at
+/// least one level, levels valid and increasing, every coefficient vector of length
+/// `n_features + intercept` ≤ `MAX_DIM`, all values finite).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct QuantileRegressionModel {
-    /// Whether an intercept was prepended.
-    pub fit_intercept: bool,
-    /// Number of input features (without the intercept).
-    pub n_features: usize,
-    /// One fit per level, by increasing level.
-    pub fits: Vec<LevelFit>,
+    fit_intercept: bool,
+    n_features: usize,
+    fits: Vec<LevelFit>,
+}
+
+checked_serde!(QuantileRegressionModel, QuantileRegressionModel::check);
+
+fn overflow() -> UncertaintyError {
+    CoreError::Numerical {
+        operation: "quantile regression",
+        detail: "coefficients or check loss outside the finite range (rescale x or y)",
+    }
+    .into()
 }
 
 /// Checks a design matrix and response: non-empty, matching, finite, no constant column
@@ -167,15 +185,22 @@ impl QuantileRegression {
         Ok(Self { config })
     }
 
+    fn check(&mut self) -> Result<()> {
+        self.config.validate()
+    }
+
     /// Fits every level on `x` (n × p) and `y` (n).
     ///
     /// Errors: empty input, shape mismatch, non-finite values, a constant feature column
-    /// (collinear with the intercept), fewer rows than coefficients, a solver that cannot
-    /// start.
+    /// (collinear with the intercept), fewer rows than coefficients, more than `MAX_DIM`
+    /// columns, a solver that cannot start, coefficients or a check loss outside the finite
+    /// range (`CoreError::Numerical`).
     pub fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<QuantileRegressionModel> {
         check_design(x, y, self.config.fit_intercept)?;
         let (n, p0) = x.dim();
+        check_size("x columns", p0, MAX_DIM)?;
         let p = p0 + usize::from(self.config.fit_intercept);
+        check_elements("x columns squared", &[p, p], MAX_ELEMENTS)?;
         check_len("x rows", n, p.max(1))?;
         // Design with intercept, row-major.
         let mut d = vec![0.0; n * p];
@@ -218,6 +243,9 @@ impl QuantileRegression {
                         status = QuantRegStatus::OptimalVertex;
                     }
                 }
+            }
+            if !(obj.is_finite() && coef.iter().all(|v| v.is_finite())) {
+                return Err(overflow());
             }
             fits.push(LevelFit {
                 level: tau,
@@ -483,6 +511,9 @@ fn frisch_newton(
             converged = true;
             break;
         }
+        if !gap.is_finite() {
+            break;
+        }
         for i in 0..n {
             q[i] = 1.0 / (z[i] / x[i] + w[i] / s[i]);
             r[i] = z[i] - w[i];
@@ -548,11 +579,41 @@ fn frisch_newton(
 }
 
 impl QuantileRegressionModel {
+    fn check(&mut self) -> Result<()> {
+        check_size("n_features", self.n_features, MAX_DIM)?;
+        check_len("fits", self.fits.len(), 1)?;
+        let levels: Vec<f64> = self.fits.iter().map(|f| f.level).collect();
+        check_levels(&levels)?;
+        let k = self.n_features + usize::from(self.fit_intercept);
+        check_len("coefficients", k, 1)?;
+        for f in &self.fits {
+            check_shape("coefficients", &[k], &[f.coef.len()])?;
+            check_finite("coefficients", &f.coef)?;
+            check_finite("objective", &[f.objective])?;
+        }
+        Ok(())
+    }
+
+    /// Whether an intercept was prepended.
+    pub fn fit_intercept(&self) -> bool {
+        self.fit_intercept
+    }
+
+    /// Number of input features (without the intercept).
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// One fit per level, by increasing level.
+    pub fn fits(&self) -> &[LevelFit] {
+        &self.fits
+    }
+
     /// Predicted quantiles (one per level) for a feature vector, rearranged when they cross
     /// if `repair` says so.
     ///
     /// Errors: wrong length, non-finite features, crossing quantiles with
-    /// [`CrossingRepair::Error`].
+    /// [`CrossingRepair::Error`], a prediction outside the finite range.
     pub fn predict(&self, features: &[f64], repair: CrossingRepair) -> Result<Vec<f64>> {
         check_shape("features", &[self.n_features], &[features.len()])?;
         prudentia_core::validate::check_finite("features", features)?;
@@ -568,6 +629,9 @@ impl QuantileRegressionModel {
                 b0 + rest.iter().zip(features).map(|(a, b)| a * b).sum::<f64>()
             })
             .collect();
+        if !vals.iter().all(|v| v.is_finite()) {
+            return Err(overflow());
+        }
         let levels: Vec<f64> = self.fits.iter().map(|f| f.level).collect();
         crate::convert::check_quantiles(&levels, &vals, repair)
     }
@@ -586,21 +650,36 @@ impl QuantileRegressionModel {
         } else {
             (0.0, &f.coef[..])
         };
-        Ok(x.rows()
+        let out: Array1<f64> = x
+            .rows()
             .into_iter()
             .map(|r| b0 + r.iter().zip(rest).map(|(a, b)| a * b).sum::<f64>())
-            .collect())
+            .collect();
+        if !out.iter().all(|v| v.is_finite()) {
+            return Err(overflow());
+        }
+        Ok(out)
     }
 }
 
 /// A [`Forecaster`] reading an asset's features into a quantile regression and converting
-/// the (rearranged) quantiles to the closest Normal (see [`crate::convert`]).
+/// the (rearranged) quantiles to the closest Normal (see [`crate::convert`]). Validated on
+/// load: a valid model and a finite horizon > 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct QuantileForecaster {
     /// The fitted model (at least two levels).
     pub model: QuantileRegressionModel,
     /// The horizon the model's target spans.
     pub horizon: Horizon,
+}
+
+checked_serde!(QuantileForecaster, QuantileForecaster::check);
+
+impl QuantileForecaster {
+    fn check(&mut self) -> Result<()> {
+        crate::convert::check_horizon(self.horizon)
+    }
 }
 
 impl Forecaster for QuantileForecaster {

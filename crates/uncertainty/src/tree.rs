@@ -8,7 +8,14 @@
 //! `friedman_mse` / `squared_error` criteria for unweighted data — built from per-node
 //! gradient histograms. Leaves predict the mean target.
 
+use prudentia_core::validate::{check_len, check_size, MAX_DIM};
+use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, UncertaintyError};
+
+/// The most nodes a [`Tree`] may hold (a full tree of depth 15).
+pub const MAX_NODES: usize = 1 << 16;
 
 /// Bin edges of every feature and the binned data (column-major).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +49,7 @@ impl Binned {
             let mut e: Vec<f64> = Vec::new();
             if distinct.len() <= max_bins {
                 for w in distinct.windows(2) {
-                    e.push(0.5 * (w[0] + w[1]));
+                    e.push(midpoint(w[0], w[1]));
                 }
             } else {
                 for k in 1..max_bins {
@@ -52,7 +59,7 @@ impl Binned {
                     }
                     let (a, b) = (col[idx - 1], col[idx]);
                     if a < b {
-                        let t = 0.5 * (a + b);
+                        let t = midpoint(a, b);
                         if e.last().is_none_or(|&l| t > l) {
                             e.push(t);
                         }
@@ -90,19 +97,60 @@ pub enum Node {
 }
 
 /// A fitted regression tree.
+///
+/// Its nodes are private: a tree is built by a fit or by [`Tree::new`], and validated on
+/// load, so every split points strictly forward to nodes in range (no cycle, no dangling
+/// child), thresholds and leaf values are finite, and a traversal visits at most
+/// `nodes().len()` nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Tree {
-    /// Nodes, root first.
-    pub nodes: Vec<Node>,
+    nodes: Vec<Node>,
+}
+
+checked_serde!(Tree, Tree::check);
+
+fn bad_tree(detail: &'static str) -> UncertaintyError {
+    CoreError::Numerical {
+        operation: "tree",
+        detail,
+    }
+    .into()
+}
+
+/// The midpoint of `a < b` without overflow (`0.5 (a + b)` when that is finite).
+fn midpoint(a: f64, b: f64) -> f64 {
+    let t = 0.5 * (a + b);
+    if t.is_finite() {
+        t
+    } else {
+        0.5 * a + 0.5 * b
+    }
 }
 
 impl Tree {
-    /// Prediction for a raw feature row.
-    pub fn predict(&self, row: &[f64]) -> f64 {
-        let mut k = 0usize;
-        loop {
-            match self.nodes[k] {
-                Node::Leaf(v) => return v,
+    /// A validated tree from its nodes, root first.
+    ///
+    /// Errors: no nodes, more than [`MAX_NODES`], a child index not strictly after its
+    /// parent or out of range, a feature index above `MAX_DIM`, a non-finite threshold or
+    /// leaf value.
+    pub fn new(nodes: Vec<Node>) -> Result<Self> {
+        let mut t = Self { nodes };
+        t.check()?;
+        Ok(t)
+    }
+
+    fn check(&mut self) -> Result<()> {
+        let n = self.nodes.len();
+        check_len("tree nodes", n, 1)?;
+        check_size("tree nodes", n, MAX_NODES)?;
+        for (k, node) in self.nodes.iter().enumerate() {
+            match *node {
+                Node::Leaf(v) => {
+                    if !v.is_finite() {
+                        return Err(bad_tree("non-finite leaf value"));
+                    }
+                }
                 Node::Split {
                     feature,
                     threshold,
@@ -110,37 +158,94 @@ impl Tree {
                     right,
                     ..
                 } => {
-                    k = if row[feature] <= threshold {
+                    check_size("tree feature", feature, MAX_DIM - 1)?;
+                    if !threshold.is_finite() {
+                        return Err(bad_tree("non-finite split threshold"));
+                    }
+                    for c in [left as usize, right as usize] {
+                        if c <= k || c >= n {
+                            return Err(bad_tree("child index not strictly after its parent and in range"));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The nodes, root first.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The largest feature index a split reads (`None` for a single leaf).
+    pub fn max_feature(&self) -> Option<usize> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match n {
+                Node::Split { feature, .. } => Some(*feature),
+                Node::Leaf(_) => None,
+            })
+            .max()
+    }
+
+    /// Prediction for a raw feature row.
+    ///
+    /// Errors: a split reads a feature beyond `row.len()`.
+    pub fn predict(&self, row: &[f64]) -> Result<f64> {
+        let mut k = 0usize;
+        // Children are strictly after their parent: at most `nodes.len()` steps.
+        for _ in 0..self.nodes.len() {
+            match self.nodes.get(k) {
+                Some(Node::Leaf(v)) => return Ok(*v),
+                Some(&Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                    ..
+                }) => {
+                    let x = *row.get(feature).ok_or(CoreError::ShapeMismatch {
+                        field: "features",
+                        expected: vec![feature + 1],
+                        found: vec![row.len()],
+                    })?;
+                    k = if x <= threshold {
                         left as usize
                     } else {
                         right as usize
                     };
                 }
+                None => break,
             }
         }
+        Err(bad_tree("traversal left the tree"))
     }
 
-    /// Prediction for sample `i` of binned data.
+    /// Prediction for sample `i` of binned data (trees built on `b`).
     pub(crate) fn predict_binned(&self, b: &Binned, i: usize) -> f64 {
         let mut k = 0usize;
-        loop {
-            match self.nodes[k] {
-                Node::Leaf(v) => return v,
-                Node::Split {
+        for _ in 0..self.nodes.len() {
+            match self.nodes.get(k) {
+                Some(Node::Leaf(v)) => return *v,
+                Some(&Node::Split {
                     feature,
                     bin,
                     left,
                     right,
                     ..
-                } => {
-                    k = if b.bins[feature * b.n + i] <= bin {
+                }) => {
+                    let here = b.bins.get(feature * b.n + i).copied().unwrap_or(0);
+                    k = if here <= bin {
                         left as usize
                     } else {
                         right as usize
                     };
                 }
+                None => break,
             }
         }
+        0.0
     }
 }
 
@@ -175,7 +280,7 @@ impl TreeBuilder {
             let sum: f64 = idx[s..e].iter().map(|&i| g[i]).sum();
             let mean = if cnt > 0 { sum / cnt as f64 } else { 0.0 };
             nodes[node] = Node::Leaf(mean);
-            if depth >= max_depth || cnt < 2 * min_leaf.max(1) {
+            if depth >= max_depth || cnt < min_leaf.max(1).saturating_mul(2) {
                 continue;
             }
             // Impurity zero → leaf.

@@ -286,3 +286,98 @@ fn probability_calibrator_bad_input() {
     .unwrap();
     assert!(cal.calibrate(f64::INFINITY, &RegimeLabel::UNKNOWN).is_err());
 }
+
+/// Issue #22 (10): absurd sizes are `CoreError::TooLarge` at construction, never a capacity
+/// overflow or an allocation of the requested size.
+#[test]
+fn absurd_sizes_are_too_large() {
+    use prudentia_uncertainty::conformal::ScoreWindow;
+    let too_large = |e: &UncertaintyError| is_core(e, |c| matches!(c, CoreError::TooLarge { .. }));
+    for n in [1usize << 40, usize::MAX] {
+        let e = NgBoost::new(NgBoostConfig {
+            n_estimators: n,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(too_large(&e), "{e}");
+        let e = NgBoost::new(NgBoostConfig {
+            min_samples_leaf: n,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(too_large(&e), "{e}");
+        let e = ConformalConfig {
+            window: n,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(too_large(&e), "{e}");
+        assert!(too_large(&ScoreWindow::new(n).unwrap_err()));
+        assert!(too_large(
+            &ece(&[0.5], &[true], n, Binning::EqualWidth).unwrap_err()
+        ));
+        assert!(too_large(&pit_histogram(&[0.5], n).unwrap_err()));
+        let e = PlattScaling::fit(
+            &[0.0, 1.0],
+            &[false, true],
+            &PlattConfig {
+                max_iter: n,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(too_large(&e), "{e}");
+        let e = HeteroscedasticRegression::new(HeteroConfig {
+            max_iter: n,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(too_large(&e), "{e}");
+    }
+}
+
+/// Issue #22 (11, 12): public constructors and accessors validate instead of panicking, and
+/// finite input never yields a silent non-finite `Ok`.
+#[test]
+fn no_panics_and_no_silent_infinities() {
+    use prudentia_uncertainty::isotonic::IsotonicModel;
+    use prudentia_uncertainty::metrics::crps_normal;
+    use prudentia_uncertainty::tree::{Node, Tree};
+    assert!(IsotonicModel::new(vec![], vec![], OutOfBounds::Clip).is_err());
+    assert!(IsotonicModel::new(vec![1.0, 0.0], vec![0.0, 1.0], OutOfBounds::Clip).is_err());
+    assert!(IsotonicModel::new(vec![0.0, 1.0, 2.0], vec![0.0, 1.0, 0.5], OutOfBounds::Clip).is_err());
+    let m = IsotonicModel::new(vec![-1e308, 1e308], vec![-1e308, 1e308], OutOfBounds::Clip).unwrap();
+    assert!(m.predict(0.0).unwrap().is_finite());
+    assert!(m.inverse(f64::NAN).is_err());
+    assert!(Tree::new(vec![]).is_err());
+    assert!(Tree::new(vec![Node::Leaf(f64::NAN)]).is_err());
+    // Silent infinities on finite input.
+    assert!(crps_normal(0.0, 1e-300, 1e300).is_err());
+    assert!(normal_quantiles(1e308, 1e308, &[0.99]).is_err());
+    // Widths of 1.2e308 whose sum overflows: the mean is representable and returned.
+    let w = interval_score(&[-6e307, -6e307], &[6e307, 6e307], &[0.0, 0.0])
+        .unwrap()
+        .mean_width;
+    assert!((w - 1.2e308).abs() < 1e294, "{w}");
+    // A mean width that is not representable is an error.
+    assert!(interval_score(&[-1e308], &[1e308], &[0.0]).is_err());
+    // Isotonic fit of values near f64::MAX: no NaN from the weighted means.
+    let iso = IsotonicRegression::new(IsotonicConfig::default()).unwrap();
+    let m = iso
+        .fit(
+            &[0.0, 0.0, 1.0],
+            &[f64::MAX, f64::MAX, -f64::MAX],
+            Some(&[f64::MAX, f64::MAX, 1.0]),
+        )
+        .unwrap();
+    assert!(m.y().iter().all(|v| v.is_finite()));
+    // Platt on huge scores is rescaled internally and says so in finite numbers.
+    let p = PlattScaling::fit(
+        &[-1e300, -2e300, 1e300, 3e300],
+        &[false, true, false, true],
+        &PlattConfig::default(),
+    )
+    .unwrap();
+    assert!(p.a().is_finite() && p.b().is_finite() && p.predict(1e300).unwrap().is_finite());
+}

@@ -41,7 +41,7 @@ fn errors(events: &[CalibrationEvent], cal: Option<&RegimeCalibrator>, regime: &
     let fs: Vec<Forecast> = sel
         .iter()
         .map(|e| match cal {
-            Some(c) => c.calibrate_detailed(&e.forecast, &e.regime).forecast,
+            Some(c) => c.calibrate_detailed(&e.forecast, &e.regime).unwrap().forecast,
             None => e.forecast.clone(),
         })
         .collect();
@@ -104,6 +104,7 @@ fn isotonic_recalibration_fixes_shape() {
     let cal = RegimeCalibrator::fit(cfg, &train).unwrap();
     let out = cal
         .calibrate_detailed(&test[0].forecast, &RegimeLabel::UNKNOWN)
+        .unwrap()
         .forecast;
     for q in &out.quantiles {
         let share = test.iter().filter(|e| e.outcome <= q.value).count() as f64 / test.len() as f64;
@@ -121,7 +122,7 @@ fn sparse_regime_falls_back_to_pooled() {
     });
     let cal = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
     let f = Forecast::new(0.0, 0.01, Horizon::DAY).unwrap();
-    let out = cal.calibrate_detailed(&f, &RegimeLabel::ILLIQUID);
+    let out = cal.calibrate_detailed(&f, &RegimeLabel::ILLIQUID).unwrap();
     assert_eq!(
         out.source,
         CalibrationSource::PooledFallback {
@@ -129,11 +130,14 @@ fn sparse_regime_falls_back_to_pooled() {
             samples: 1
         }
     );
-    let out = cal.calibrate_detailed(&f, &RegimeLabel::RISK_ON);
+    let out = cal.calibrate_detailed(&f, &RegimeLabel::RISK_ON).unwrap();
     assert_eq!(out.source, CalibrationSource::Regime(RegimeLabel::RISK_ON));
     let fresh = RegimeCalibrator::new(CalibratorConfig::default()).unwrap();
     assert_eq!(
-        fresh.calibrate_detailed(&f, &RegimeLabel::RISK_ON).source,
+        fresh
+            .calibrate_detailed(&f, &RegimeLabel::RISK_ON)
+            .unwrap()
+            .source,
         CalibrationSource::Identity
     );
 }
@@ -266,5 +270,47 @@ fn per_regime_platt_and_isotonic_fix_event_probabilities() {
         }
         let (_, src) = cal.calibrate(0.0, &RegimeLabel::ILLIQUID).unwrap();
         assert_eq!(src, ProbabilitySource::Pooled);
+    }
+}
+
+/// Issue #22 (1): one event with σ = 5e-324, or an outcome of `f64::MAX`, among normal
+/// events used to turn every later calibration in its regime into NaN/inf. Such an event is
+/// now refused with a typed error and changes nothing; later calibrations stay finite.
+#[test]
+fn one_extreme_event_does_not_poison_the_calibrator() {
+    let events = biased(3, 200);
+    let r = RegimeLabel::RISK_ON;
+    for bad in [
+        (Forecast::new(0.0, 5e-324, Horizon::DAY).unwrap(), 0.01),
+        (Forecast::new(0.0, 0.01, Horizon::DAY).unwrap(), f64::MAX),
+        (Forecast::new(-1e308, 1e-300, Horizon::DAY).unwrap(), 1e308),
+    ] {
+        let mut cal = RegimeCalibrator::new(CalibratorConfig {
+            min_samples: 10,
+            ..Default::default()
+        })
+        .unwrap();
+        for e in &events {
+            cal.learn(e).unwrap();
+        }
+        let before = cal.clone();
+        let event = CalibrationEvent {
+            forecast: bad.0,
+            regime: r.clone(),
+            outcome: bad.1,
+        };
+        if cal.learn(&event).is_err() {
+            assert_eq!(cal, before, "a refused event changed the calibrator");
+        }
+        for e in events.iter().take(20) {
+            let out = cal.calibrate_detailed(&e.forecast, &r).unwrap().forecast;
+            assert!(
+                out.mean.is_finite() && out.sigma.is_finite() && out.sigma > 0.0,
+                "{out:?}"
+            );
+            assert!(out.quantiles.iter().all(|q| q.value.is_finite()), "{out:?}");
+        }
+        // And it keeps learning normally.
+        cal.learn(&events[0]).unwrap();
     }
 }

@@ -52,7 +52,7 @@ fn aci_keeps_running_coverage_where_split_conformal_does_not() {
     let (mut split_cov, mut aci_cov) = (0usize, 0usize);
     let test = &data[500..];
     for (k, (y, r)) in test.iter().enumerate() {
-        if split.interval(&fc, r).contains(*y) {
+        if split.interval(&fc, r).unwrap().contains(*y) {
             split_cov += 1;
         }
         if aci.update(&fc, *y, r).unwrap() {
@@ -127,7 +127,7 @@ fn mondrian_split_conformal_covers_each_regime() {
     .unwrap();
     let cov = coverage_by_regime(
         |f, r| {
-            let i = mondrian.interval(f, r);
+            let i = mondrian.interval(f, r).unwrap();
             assert!(matches!(i.source, IntervalSource::Regime(_)));
             (i.lower, i.upper)
         },
@@ -142,7 +142,7 @@ fn mondrian_split_conformal_covers_each_regime() {
     let pooled = SplitConformal::calibrate(ConformalConfig::default(), &fc, &yc, None).unwrap();
     let cov = coverage_by_regime(
         |f, r| {
-            let i = pooled.interval(f, r);
+            let i = pooled.interval(f, r).unwrap();
             (i.lower, i.upper)
         },
         &ft,
@@ -201,4 +201,35 @@ fn cqr_covers_and_keeps_shape() {
     }
     let c = hit as f64 / lt.len() as f64;
     assert!((0.88..=0.92).contains(&c), "CQR coverage {c}");
+}
+
+/// Issue #22: an update whose score overflows (σ = 5e-324) used to store an infinite score
+/// and make every later interval infinite. It is now refused and changes nothing.
+#[test]
+fn overflowing_scores_are_refused_and_change_nothing() {
+    let r = RegimeLabel::UNKNOWN;
+    let mut split = SplitConformal::new(ConformalConfig::default()).unwrap();
+    let mut aci = AdaptiveConformal::new(AciConfig::default()).unwrap();
+    for i in 0..50 {
+        let y = (i as f64 / 50.0) - 0.5;
+        split.update(&f(0.0, 1.0), y, &r).unwrap();
+        aci.update(&f(0.0, 1.0), y, &r).unwrap();
+    }
+    let (s0, a0) = (split.clone(), aci.clone());
+    let tiny = f(0.0, 5e-324);
+    assert!(split.update(&tiny, 1.0, &r).is_err());
+    assert!(aci.update(&tiny, 1.0, &r).is_err());
+    assert_eq!(split, s0);
+    assert_eq!(aci, a0);
+    let i = split.interval(&f(0.0, 1.0), &r).unwrap();
+    assert!(i.lower.is_finite() && i.upper.is_finite());
+    let i = aci.interval(&f(0.0, 1.0), &r).unwrap();
+    assert!(i.lower.is_finite() && i.upper.is_finite());
+    // Intervals that would overflow are errors, not infinities.
+    assert!(split.interval(&f(1.7e308, 1e308), &r).is_err());
+    // A forecast built by hand with a NaN sigma is refused.
+    let mut bad = f(0.0, 1.0);
+    bad.sigma = f64::NAN;
+    assert!(split.update(&bad, 0.0, &r).is_err());
+    assert!(aci.interval(&bad, &r).is_err());
 }

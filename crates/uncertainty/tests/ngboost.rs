@@ -54,7 +54,7 @@ fn test_nll_within_5_percent_of_python_ngboost() {
         .unwrap()
         .fit(xr(&x, 0, n_train), yr(&y, 0, n_train), None)
         .unwrap();
-    assert_eq!(model.status, NgBoostStatus::Completed);
+    assert_eq!(model.status(), NgBoostStatus::Completed);
     let nll = model
         .mean_nll(xr(&x, n_train, x.nrows()), yr(&y, n_train, y.len()))
         .unwrap();
@@ -83,14 +83,14 @@ fn early_stopping_minibatch_and_column_sampling() {
             Some((xr(&x, 1500, 2000), yr(&y, 1500, 2000))),
         )
         .unwrap();
-    let NgBoostStatus::EarlyStopped { best_stages } = m.status else {
-        panic!("{:?}", m.status)
+    let NgBoostStatus::EarlyStopped { best_stages } = m.status() else {
+        panic!("{:?}", m.status())
     };
-    assert_eq!(m.stages.len(), best_stages);
+    assert_eq!(m.stages().len(), best_stages);
     assert!(best_stages < 3000);
     // The kept model is the best on validation.
-    let best = m.val_loss.iter().copied().fold(f64::INFINITY, f64::min);
-    assert_eq!(m.val_loss[best_stages - 1], best);
+    let best = m.val_loss().iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(m.val_loss()[best_stages - 1], best);
     // Same seed, same model (value stability of the seeded sampling).
     let m2 = ng
         .fit(
@@ -127,4 +127,61 @@ fn seeded_sampling_is_value_stable() {
         .unwrap();
     let (mu, sd) = m.predict(&[0.5, -0.5, 0.25, 0.0, 0.1]).unwrap();
     assert_eq!((mu, sd), (PIN_MU, PIN_SD));
+}
+
+/// Issue #22 (4): a single y of 1e300 made `NgBoost::fit` loop forever in the line search.
+/// It now returns (a typed error, since |y| exceeds `MAX_TARGET_SCALE`), and a huge but
+/// accepted target fits to a finite model.
+#[test]
+fn fit_with_a_huge_target_returns() {
+    let (x, y, _, _) = load();
+    let (x, mut y) = (xr(&x, 0, 200).to_owned(), yr(&y, 0, 200).to_owned());
+    let ng = NgBoost::new(NgBoostConfig {
+        n_estimators: 50,
+        ..Default::default()
+    })
+    .unwrap();
+    y[17] = 1e300;
+    assert!(ng.fit(x.view(), y.view(), None).is_err());
+    y[17] = 1e90;
+    let m = ng.fit(x.view(), y.view(), None).unwrap();
+    let text = serde_json::to_string(&m).unwrap();
+    let back: prudentia_uncertainty::ngboost::NgBoostModel = serde_json::from_str(&text).unwrap();
+    let (mu, sd) = back.predict(&x.row(0).to_vec()).unwrap();
+    assert!(mu.is_finite() && sd.is_finite() && sd > 0.0);
+}
+
+/// Issue #22 (4): a tree whose node points to itself (or backwards) used to load and then
+/// hang `predict`; it is now refused on load, as is a feature index beyond the model's.
+#[test]
+fn cyclic_or_dangling_trees_are_refused_on_load() {
+    use prudentia_uncertainty::tree::Tree;
+    let cyclic = r#"{"nodes":[{"Split":{"feature":0,"threshold":0.5,"bin":0,"left":0,"right":0}}]}"#;
+    assert!(serde_json::from_str::<Tree>(cyclic).is_err());
+    let backwards = r#"{"nodes":[{"Leaf":1.0},{"Split":{"feature":0,"threshold":0.5,"bin":0,"left":0,"right":2}},{"Leaf":2.0}]}"#;
+    assert!(serde_json::from_str::<Tree>(backwards).is_err());
+    let dangling =
+        r#"{"nodes":[{"Split":{"feature":0,"threshold":0.5,"bin":0,"left":1,"right":7}},{"Leaf":1.0}]}"#;
+    assert!(serde_json::from_str::<Tree>(dangling).is_err());
+    let ok = r#"{"nodes":[{"Split":{"feature":3,"threshold":0.5,"bin":0,"left":1,"right":2}},{"Leaf":1.0},{"Leaf":2.0}]}"#;
+    let t: Tree = serde_json::from_str(ok).unwrap();
+    assert_eq!(t.predict(&[0.0, 0.0, 0.0, 1.0]).unwrap(), 2.0);
+    assert!(t.predict(&[0.0]).is_err(), "a short row is an error, not a panic");
+
+    // The same self-loop inside a fitted model's checkpoint.
+    let (x, y, _, _) = load();
+    let m = NgBoost::new(NgBoostConfig {
+        n_estimators: 3,
+        ..Default::default()
+    })
+    .unwrap()
+    .fit(xr(&x, 0, 100), yr(&y, 0, 100), None)
+    .unwrap();
+    let mut v: Value = serde_json::to_value(&m).unwrap();
+    v["stages"][0]["mean_tree"]["nodes"][0] =
+        serde_json::json!({"Split":{"feature":0,"threshold":0.5,"bin":0,"left":0,"right":0}});
+    assert!(serde_json::from_value::<prudentia_uncertainty::ngboost::NgBoostModel>(v.clone()).is_err());
+    v["stages"][0]["mean_tree"]["nodes"][0] =
+        serde_json::json!({"Split":{"feature":99,"threshold":0.5,"bin":0,"left":1,"right":2}});
+    assert!(serde_json::from_value::<prudentia_uncertainty::ngboost::NgBoostModel>(v).is_err());
 }

@@ -45,14 +45,14 @@ fn isotonic_matches_sklearn_with_ties() {
             .unwrap();
         let kx = vec(&case["x_thresholds"]);
         let ky = vec(&case["y_thresholds"]);
-        assert_eq!(m.x.len(), kx.len(), "{}", case["name"]);
+        assert_eq!(m.x().len(), kx.len(), "{}", case["name"]);
         for i in 0..kx.len() {
-            assert!((m.x[i] - kx[i]).abs() < 1e-12);
+            assert!((m.x()[i] - kx[i]).abs() < 1e-12);
             assert!(
-                (m.y[i] - ky[i]).abs() < 1e-10,
+                (m.y()[i] - ky[i]).abs() < 1e-10,
                 "{} knot {i}: {} vs {}",
                 case["name"],
-                m.y[i],
+                m.y()[i],
                 ky[i]
             );
         }
@@ -75,14 +75,14 @@ fn platt_matches_sklearn_unpenalized_logistic() {
         .map(|v| v.as_bool().unwrap())
         .collect();
     let p = PlattScaling::fit(&s, &l, &PlattConfig::default()).unwrap();
-    assert_eq!(p.status, FitStatus::Converged);
+    assert_eq!(p.status(), FitStatus::Converged);
     assert!(
-        (p.a - f["coef"].as_f64().unwrap()).abs() < 1e-6,
+        (p.a() - f["coef"].as_f64().unwrap()).abs() < 1e-6,
         "{} vs {}",
-        p.a,
+        p.a(),
         f["coef"]
     );
-    assert!((p.b - f["intercept"].as_f64().unwrap()).abs() < 1e-6);
+    assert!((p.b() - f["intercept"].as_f64().unwrap()).abs() < 1e-6);
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn quantreg_matches_statsmodels_and_exact_lp() {
         })
         .unwrap();
         let m = qr.fit(x.view(), y.view()).unwrap();
-        for (fit, r) in m.fits.iter().zip(f["fits"].as_array().unwrap()) {
+        for (fit, r) in m.fits().iter().zip(f["fits"].as_array().unwrap()) {
             assert_eq!(fit.status, QuantRegStatus::OptimalVertex, "{solver:?}");
             let sm = vec(&r["statsmodels_params"]);
             let lp = vec(&r["linprog_params"]);
@@ -132,13 +132,13 @@ fn hetero_matches_scipy_mle() {
         .unwrap()
         .fit(x.view(), y.view())
         .unwrap();
-    for (a, b) in m.mean_coef.iter().zip(vec(&f["mean_coef"])) {
+    for (a, b) in m.mean_coef().iter().zip(vec(&f["mean_coef"])) {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
-    for (a, b) in m.log_sigma_coef.iter().zip(vec(&f["log_sigma_coef"])) {
+    for (a, b) in m.log_sigma_coef().iter().zip(vec(&f["log_sigma_coef"])) {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
-    assert!(m.objective <= f["objective"].as_f64().unwrap() + 1e-12);
+    assert!(m.objective() <= f["objective"].as_f64().unwrap() + 1e-12);
 }
 
 #[test]

@@ -67,7 +67,7 @@ fn regime_error(events: &[CalibrationEvent], r: &RegimeLabel, cal: Option<&Regim
         .iter()
         .map(|e| {
             cal.map_or(e.forecast.clone(), |c| {
-                c.calibrate_detailed(&e.forecast, r).forecast
+                c.calibrate_detailed(&e.forecast, r).unwrap().forecast
             })
         })
         .collect();
@@ -124,7 +124,7 @@ fn mondrian_intervals_cover_90_percent_in_each_regime() {
         assert!(sel.len() > 2000, "{label}: {}", sel.len());
         let hit = sel
             .iter()
-            .filter(|e| sc.interval(&e.forecast, &label).contains(e.outcome))
+            .filter(|e| sc.interval(&e.forecast, &label).unwrap().contains(e.outcome))
             .count();
         let c = hit as f64 / sel.len() as f64;
         println!("{label}: coverage {c:.4} over {} forecasts", sel.len());
@@ -157,7 +157,12 @@ fn aci_tracks_coverage_through_regime_changes_where_split_does_not() {
     }
     let (mut hs, mut ha, mut n) = (0usize, 0usize, 0usize);
     for e in &p.events[warm..] {
-        hs += usize::from(split.interval(&e.forecast, &e.regime).contains(e.outcome));
+        hs += usize::from(
+            split
+                .interval(&e.forecast, &e.regime)
+                .unwrap()
+                .contains(e.outcome),
+        );
         ha += usize::from(aci.update(&e.forecast, e.outcome, &e.regime).unwrap());
         n += 1;
     }
