@@ -1,7 +1,7 @@
 //! Validated deserialization, one way across the workspace.
 //!
 //! A type with invariants derives `Serialize`/`Deserialize` with `#[serde(remote = "Self")]`
-//! (which turns the derives into inherent functions) and then calls [`checked_serde!`] with
+//! (which turns the derives into inherent functions) and then calls [`checked_serde!`](crate::checked_serde!) with
 //! a check method `fn(&mut Self) -> Result<(), E>` (`E: Display`). Serializing is unchanged;
 //! every loaded value runs the check, which may also rebuild skipped scratch buffers, so a
 //! tampered or mismatched checkpoint is a load error, never a later panic.
@@ -33,7 +33,7 @@
 
 /// Implements `Serialize` and `Deserialize` for a type declared with
 /// `#[serde(remote = "Self")]`, running `$check` (`fn(&mut Self) -> Result<(), E>`,
-/// `E: Display`) on every deserialized value. See the [module docs](crate::checked_serde).
+/// `E: Display`) on every deserialized value. See the [module docs](mod@crate::checked_serde).
 #[macro_export]
 macro_rules! checked_serde {
     ($ty:ident, $check:path) => {

@@ -106,15 +106,15 @@ pub fn expected_returns(
         .iter()
         .map(|o| {
             let f = match horizon {
-                Some(h) => o.forecast.rescale(h),
+                Some(h) => o.forecast.rescale(h)?,
                 None => o.forecast.clone(),
             };
-            match score {
+            Ok(match score {
                 ReturnScore::Mean => f.mean,
                 ReturnScore::RiskAdjusted => f.mean / f.sigma,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, CoreError>>()?;
     prudentia_core::validate::check_finite("mu", &mu)?;
     Ok(mu)
 }
