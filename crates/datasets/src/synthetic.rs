@@ -506,6 +506,24 @@ impl SyntheticMarket {
             check_shape(field, &[t, n], a.shape())?;
             check_finite_iter(field, a.iter())?;
         }
+        // σ = v·w with v ≤ 0.1 and w ≤ 1.9, |μ| = |m + a| ≤ 0.05 + 10 alpha_sd: anything far
+        // outside is tampering (and a huge σ would overflow `true_covariance`).
+        if let Some(&s) = self.true_sigma.iter().find(|&&s| !(s > 0.0 && s <= 1.0)) {
+            return Err(CoreError::OutOfRange {
+                field: "true_sigma",
+                value: s,
+                expected: "in (0, 1]",
+            }
+            .into());
+        }
+        if let Some(&m) = self.true_mean.iter().find(|&&m| m.abs() > 1.0) {
+            return Err(CoreError::OutOfRange {
+                field: "true_mean",
+                value: m,
+                expected: "in [-1, 1]",
+            }
+            .into());
+        }
         check_shape("regime_correlations", &[k], &[self.regime_correlations.len()])?;
         for c in &self.regime_correlations {
             check_shape("regime_correlations", &[n, n], c.shape())?;

@@ -162,6 +162,13 @@ impl EwmaCovariance {
         } else {
             self.weight.is_finite() && self.weight >= 1.0 && self.weight <= max_weight
         };
+        if self.sum.iter().any(|v| v.abs() > f64::MAX / 4.0) {
+            return Err(CoreError::OutOfRange {
+                field: "sum",
+                value: f64::MAX,
+                expected: "|sum| <= f64::MAX / 4 (the bound updates keep)",
+            });
+        }
         if !weight_ok {
             return Err(CoreError::OutOfRange {
                 field: "weight",
