@@ -301,7 +301,7 @@ fn core_entry_points() {
         |json| match serde_json::from_str::<RegimeState>(&json) {
             Err(_) => Check::Rejected,
             Ok(r) => Check::invariant(
-                r.probabilities.iter().all(|p| (0.0..=1.0).contains(&p.1)),
+                r.probabilities.iter().all(|p| (0.0..=1.0 + 1e-9).contains(&p.1)),
                 "probability outside [0, 1]",
             ),
         },

@@ -579,12 +579,16 @@ impl RegimeState {
         }
     }
 
-    /// Checks every probability (`probabilities` and `change_probability`) is in [0, 1].
+    /// Checks every probability (`probabilities` and `change_probability`) is finite and in
+    /// [0, 1] (up to 1e-9 of rounding above 1, as a posterior normalization may leave).
     pub fn check(&mut self) -> CoreResult<()> {
+        let prob = |field: &'static str, p: f64| {
+            crate::validate::check_range(field, p, 0.0, 1.0 + 1e-9, "a probability in [0, 1]")
+        };
         for (_, p) in &self.probabilities {
-            check_probability("probabilities", *p)?;
+            prob("probabilities", *p)?;
         }
-        check_probability("change_probability", self.change_probability)
+        prob("change_probability", self.change_probability)
     }
 }
 
