@@ -1,1 +1,363 @@
-//! prudentia-selection under bad input (filled by the #22 work on this crate).
+//! prudentia-selection under bad input: problem construction, every solver, explain, the
+//! selector role, and checkpoint mutation of the problem, its configs and a selection.
+
+use std::collections::BTreeMap;
+
+use ndarray::Array2;
+use proptest::prelude::*;
+use prudentia_adversarial::{result, result_with, strategies::*, Check, Suite};
+use prudentia_core::traits::Selector;
+use prudentia_core::{AssetInfo, Forecast, Horizon, Opportunity};
+use prudentia_selection::*;
+
+fn corr(n: usize, rho: f64) -> Array2<f64> {
+    Array2::from_shape_fn((n, n), |(i, j)| if i == j { 1.0 } else { rho })
+}
+
+fn base_problem() -> SelectionProblem {
+    let mu = [0.10, 0.09, 0.08, 0.05, 0.04, 0.02];
+    let c = Constraints {
+        sectors: vec![
+            Some("a".into()),
+            Some("a".into()),
+            Some("b".into()),
+            None,
+            Some("b".into()),
+            None,
+        ],
+        max_per_sector: Some(1),
+        must_include: vec![3],
+        must_exclude: vec![5],
+        min_expected_return: Some(0.1),
+        ..Default::default()
+    };
+    let cfg = ProblemConfig {
+        k: 3,
+        lambda: 0.05,
+        ..Default::default()
+    };
+    SelectionProblem::new(&mu, corr(6, 0.3).view(), &cfg, &c).unwrap_or_else(|e| panic!("fixture: {e}"))
+}
+
+/// Runs every solver on `p` and checks each result: finite, feasible when a slate is given,
+/// gap ≥ 0, explain works on it.
+fn solve_all(p: &SelectionProblem) -> Check {
+    let mut out = Check::Ok;
+    let sols = [
+        ExactSolver::new(ExactConfig {
+            node_limit: 20_000,
+            ..Default::default()
+        })
+        .map(|s| s.solve(p)),
+        GreedySwap::new(GreedySwapConfig {
+            compute_bound: true,
+            ..Default::default()
+        })
+        .map(|s| s.solve(p)),
+        Mmr::new(MmrConfig {
+            max_swap_passes: 3,
+            compute_bound: true,
+        })
+        .map(|s| s.solve(p)),
+        Dpp::new(DppConfig::default()).map(|s| s.solve(p)),
+        Ok(top_k_by_return(p)),
+    ];
+    for s in sols {
+        let s = match s {
+            Ok(s) => s,
+            Err(_) => return Check::Broken("a default solver config was refused".into()),
+        };
+        out = out.and(|| {
+            result_with(Ok::<_, String>(s.clone()), |s| {
+                if !s.selected.is_empty() && !p.is_feasible(&s.selected) {
+                    return Err(format!(
+                        "{:?} returned an infeasible slate {:?}",
+                        s.method, s.selected
+                    ));
+                }
+                if s.gap.is_some_and(|g| g < 0.0) {
+                    return Err("negative gap".into());
+                }
+                Ok(())
+            })
+        });
+        out = out.and(|| result(explain(p, &s, 3)));
+    }
+    out.and(|| Check::ok_finite(&root_upper_bound(p)))
+}
+
+#[test]
+fn selection_entry_points() {
+    let mut s = Suite::new("selection");
+
+    // Problem construction: hostile μ, λ, k and correlation.
+    s.sweep(
+        "SelectionProblem::new",
+        (vec_f64(0..7), any_f64(), 0usize..8, matrix(0..7, 0..7)),
+        |(mu, lambda, k, m)| {
+            let n = m.nrows().min(m.ncols());
+            let sym = Array2::from_shape_fn((n, n), |(i, j)| {
+                if i == j {
+                    1.0
+                } else {
+                    m[[i.min(j), i.max(j)]].clamp(-1.0, 1.0)
+                }
+            });
+            let cfg = ProblemConfig {
+                k,
+                lambda,
+                ..Default::default()
+            };
+            match SelectionProblem::new(&mu, sym.view(), &cfg, &Constraints::default()) {
+                Err(_) => Check::Rejected,
+                Ok(p) => solve_all(&p),
+            }
+        },
+    );
+    s.sweep(
+        "SelectionProblem::new raw correlation",
+        (matrix(1..6, 1..6), any::<bool>()),
+        |(m, reject)| {
+            let n = m.nrows();
+            let mu: Vec<f64> = (0..n).map(|i| 0.1 - 0.01 * i as f64).collect();
+            let policy = if reject {
+                CorrelationPolicy::Reject
+            } else {
+                CorrelationPolicy::default()
+            };
+            let cfg = ProblemConfig {
+                k: 1.max(n / 2),
+                lambda: 0.1,
+                correlation: CorrelationConfig {
+                    policy,
+                    ..Default::default()
+                },
+            };
+            match SelectionProblem::new(&mu, m.view(), &cfg, &Constraints::default()) {
+                Err(_) => Check::Rejected,
+                Ok(p) => Check::ok_finite(p.correlation_report()).and(|| solve_all(&p)),
+            }
+        },
+    );
+    s.sweep(
+        "constraints",
+        (
+            proptest::collection::vec(any_size(), 0..3),
+            proptest::collection::vec(any_size(), 0..3),
+            proptest::option::of(any_size()),
+            proptest::option::of(any_f64()),
+            1usize..5,
+        ),
+        |(inc, exc, cap, min_ret, k)| {
+            let c = Constraints {
+                sectors: vec![Some("a".into()), Some("a".into()), Some("b".into()), None, None],
+                max_per_sector: cap,
+                must_include: inc,
+                must_exclude: exc,
+                min_expected_return: min_ret,
+                sector_caps: BTreeMap::new(),
+            };
+            let cfg = ProblemConfig {
+                k,
+                lambda: 0.2,
+                ..Default::default()
+            };
+            match SelectionProblem::new(&[0.3, 0.2, 0.1, 0.05, 0.01], corr(5, 0.2).view(), &cfg, &c) {
+                Err(_) => Check::Rejected,
+                Ok(p) => solve_all(&p),
+            }
+        },
+    );
+
+    // Accessors and bad indices.
+    let p = base_problem();
+    for set in [vec![], vec![0], vec![0, 99], vec![usize::MAX], vec![1, 1]] {
+        let (p1, p2, p3) = (p.clone(), p.clone(), p.clone());
+        let (s1, s2, s3) = (set.clone(), set.clone(), set.clone());
+        s.check(format!("objective {set:?}"), move || result(p1.objective(&s1)));
+        s.check(format!("average_correlation {set:?}"), move || {
+            result(p2.average_correlation(&s2))
+        });
+        s.check(format!("explain {set:?}"), move || {
+            let mut sel = top_k_by_return(&p3);
+            sel.selected = s3;
+            result(explain(&p3, &sel, usize::MAX))
+        });
+    }
+    for (i, j) in [(0, 0), (5, 5), (6, 0), (usize::MAX, usize::MAX)] {
+        let p = p.clone();
+        s.check(format!("rho({i}, {j}) / sector_of"), move || {
+            Check::ok_finite(&(p.rho(i, j), p.sector_of(i).map(str::len), p.is_feasible(&[i, j])))
+        });
+    }
+    s.sweep("with_lambda", any_f64(), {
+        let p = p.clone();
+        move |l| match p.with_lambda(l) {
+            Err(_) => Check::Rejected,
+            Ok(q) => solve_all(&q),
+        }
+    });
+    s.sweep("relative_gap", (any_f64(), any_f64()), |(u, o)| {
+        let g = relative_gap(u, o);
+        Check::invariant(g >= 0.0 && !g.is_nan() && g.is_finite(), format!("gap {g}"))
+    });
+
+    // Solver configs.
+    s.sweep(
+        "ExactConfig",
+        (any::<u64>(), proptest::option::of(any_f64()), any::<bool>()),
+        |(node_limit, time_limit_secs, warm_start)| {
+            let cfg = ExactConfig {
+                node_limit: node_limit % 100_000,
+                time_limit_secs: time_limit_secs.map(|t| t.min(5.0)),
+                warm_start,
+            };
+            match ExactSolver::new(cfg) {
+                Err(_) => Check::Rejected,
+                Ok(e) => result(Ok::<_, String>(e.solve(&base_problem()))),
+            }
+        },
+    );
+    s.sweep("Dpp alpha", any_f64(), |a| {
+        match Dpp::new(DppConfig {
+            alpha: Some(a),
+            ..Default::default()
+        }) {
+            Err(_) => Check::Rejected,
+            Ok(d) => result(Ok::<_, String>(d.solve(&base_problem()))),
+        }
+    });
+
+    // The selector role and its helpers.
+    s.sweep(
+        "DiversityAwareSelector",
+        (
+            proptest::collection::vec((any_f64(), any_f64(), price()), 0..6),
+            0usize..5,
+            any_f64(),
+        ),
+        |(rows, k, h)| {
+            let opps: Vec<Opportunity> = rows
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &(m, sd, p))| {
+                    Some(Opportunity {
+                        asset: AssetInfo::new(format!("A{i}"), p).ok()?,
+                        forecast: Forecast::new(m, sd, Horizon::DAY).ok()?,
+                    })
+                })
+                .collect();
+            let cfg = SelectorConfig {
+                problem: ProblemConfig {
+                    k,
+                    ..Default::default()
+                },
+                score: ReturnScore::RiskAdjusted,
+                horizon: Horizon::trading_days(h).ok(),
+                ..Default::default()
+            };
+            let sel = match DiversityAwareSelector::new(cfg) {
+                Ok(s) => s,
+                Err(_) => return Check::Rejected,
+            };
+            let n = opps.len();
+            result(sel.select(&opps, corr(n, 0.4).view()))
+        },
+    );
+    s.sweep(
+        "rolling_correlation",
+        (matrix(0..30, 1..5), any_size()),
+        |(m, w)| result(rolling_correlation(m.view(), w)),
+    );
+    s.sweep("shrunk_correlation", matrix(0..20, 1..5), |m| {
+        result(shrunk_correlation(m.view()))
+    });
+    s.sweep(
+        "expected_returns",
+        (any_f64(), any_f64(), any_f64()),
+        |(m, sd, h)| {
+            let o = match (AssetInfo::new("A", 10.0), Forecast::new(m, sd, Horizon::DAY)) {
+                (Ok(asset), Ok(forecast)) => Opportunity { asset, forecast },
+                _ => return Check::Rejected,
+            };
+            match Horizon::trading_days(h) {
+                Err(_) => Check::Rejected,
+                Ok(h) => result(expected_returns(&[o], ReturnScore::RiskAdjusted, Some(h))),
+            }
+        },
+    );
+
+    // Checkpoints: load, then solve and explain with the loaded value.
+    s.checkpoint(
+        "SelectionProblem",
+        &base_problem(),
+        |json| match serde_json::from_str::<SelectionProblem>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(p) => solve_all(&p),
+        },
+    );
+    let sel = ExactSolver::new(ExactConfig::default())
+        .map(|e| e.solve(&base_problem()))
+        .unwrap_or_else(|_| top_k_by_return(&base_problem()));
+    s.checkpoint("Selection", &sel, |json| {
+        match serde_json::from_str::<Selection>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(s) => result(explain(&base_problem(), &s, 5)),
+        }
+    });
+    let cfg = SelectorConfig {
+        max_per_sector: Some(4),
+        min_expected_return: Some(0.01),
+        must_exclude: vec!["A9".into()],
+        ..Default::default()
+    };
+    s.checkpoint("SelectorConfig", &cfg, |json| {
+        match serde_json::from_str::<SelectorConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => match DiversityAwareSelector::new(c) {
+                Err(_) => Check::Rejected,
+                Ok(sel) => {
+                    let opps: Vec<Opportunity> = (0..12)
+                        .filter_map(|i| {
+                            let mut asset = AssetInfo::new(format!("A{i}"), 10.0).ok()?;
+                            asset.sector = Some(format!("s{}", i % 3));
+                            Some(Opportunity {
+                                asset,
+                                forecast: Forecast::new(0.01 * i as f64, 0.1, Horizon::DAY).ok()?,
+                            })
+                        })
+                        .collect();
+                    result(sel.select_detailed(&opps, corr(12, 0.2).view()).map(|x| x.0))
+                }
+            },
+        }
+    });
+    s.checkpoint(
+        "ExactSolver",
+        &ExactSolver::new(ExactConfig::default()).ok(),
+        |json| match serde_json::from_str::<Option<ExactSolver>>(&json) {
+            Err(_) | Ok(None) => Check::Rejected,
+            Ok(Some(e)) => {
+                let c = *e.config();
+                let e = ExactSolver::new(ExactConfig {
+                    node_limit: c.node_limit.min(50_000),
+                    ..c
+                });
+                match e {
+                    Err(_) => Check::Rejected,
+                    Ok(e) => result(Ok::<_, String>(e.solve(&base_problem()))),
+                }
+            }
+        },
+    );
+    s.checkpoint(
+        "Dpp",
+        &Dpp::new(DppConfig::default()).ok(),
+        |json| match serde_json::from_str::<Option<Dpp>>(&json) {
+            Err(_) | Ok(None) => Check::Rejected,
+            Ok(Some(d)) => result(Ok::<_, String>(d.solve(&base_problem()))),
+        },
+    );
+
+    s.finish();
+}

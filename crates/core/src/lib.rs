@@ -36,7 +36,7 @@
 //!
 //! // A daily forecast scaled to a 5-day horizon: mean × 5, sigma × √5.
 //! let f = Forecast::new(0.001, 0.02, Horizon::DAY)?;
-//! let week = f.rescale(Horizon::trading_days(5.0)?);
+//! let week = f.rescale(Horizon::trading_days(5.0)?)?;
 //! assert!((week.sigma - 0.02 * 5f64.sqrt()).abs() < 1e-15);
 //! # Ok(()) }
 //! ```

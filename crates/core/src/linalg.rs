@@ -63,7 +63,14 @@ pub fn symmetric_eigen(a: ArrayView2<'_, f64>) -> CoreResult<(Array1<f64>, Array
         })?;
     let s = evd.S().column_vector();
     let values = Array1::from_shape_fn(n, |i| s[i]);
-    Ok((values, to_array2(evd.U())))
+    let vectors = to_array2(evd.U());
+    if values.iter().chain(vectors.iter()).any(|v| !v.is_finite()) {
+        return Err(CoreError::Numerical {
+            operation: "symmetric eigendecomposition",
+            detail: "non-finite result (entries too large)",
+        });
+    }
+    Ok((values, vectors))
 }
 
 /// Cholesky factor `L` (lower triangular, `A = L Lᵀ`) of a symmetric positive-definite matrix.
@@ -75,7 +82,14 @@ pub fn cholesky(a: ArrayView2<'_, f64>) -> CoreResult<Array2<f64>> {
         operation: "Cholesky factorization",
         detail: "matrix is not positive definite",
     })?;
-    Ok(to_array2(llt.L()))
+    let l = to_array2(llt.L());
+    if l.iter().any(|v| !v.is_finite()) {
+        return Err(CoreError::Numerical {
+            operation: "Cholesky factorization",
+            detail: "non-finite factor (entries too large)",
+        });
+    }
+    Ok(l)
 }
 
 /// An owned faer copy of an ndarray view (for routines that need contiguous storage).

@@ -11,7 +11,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
-use crate::validate::{check_finite, check_open_unit};
+use crate::validate::{
+    check_finite, check_non_negative, check_open_unit, check_positive, check_probability, check_shape,
+};
 
 /// Identifier of an asset or opportunity (a ticker, a contract code, …).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -71,11 +73,14 @@ impl Timestamp {
         chrono::NaiveDate::from_ymd_opt(year, month, day).map(Self::from_date)
     }
     /// Midnight UTC of a `chrono` date.
+    ///
+    /// Dates outside the range an `i64` of nanoseconds can hold (about 1677-09-21 to
+    /// 2262-04-11) saturate at [`i64::MIN`] / [`i64::MAX`] nanoseconds.
     pub fn from_date(date: chrono::NaiveDate) -> Self {
         let days = date
             .signed_duration_since(chrono::NaiveDate::default())
             .num_days();
-        Self(days * Self::NANOS_PER_DAY)
+        Self(days.saturating_mul(Self::NANOS_PER_DAY))
     }
     /// The UTC calendar date of this instant.
     pub fn date(self) -> chrono::NaiveDate {
@@ -84,7 +89,8 @@ impl Timestamp {
     }
     /// Whole days elapsed from `earlier` to `self` (negative if `earlier` is later).
     pub fn days_since(self, earlier: Timestamp) -> f64 {
-        (self.0 - earlier.0) as f64 / Self::NANOS_PER_DAY as f64
+        // i128: the difference of two i64 can exceed i64.
+        (self.0 as i128 - earlier.0 as i128) as f64 / Self::NANOS_PER_DAY as f64
     }
 }
 
@@ -103,10 +109,14 @@ impl fmt::Display for Timestamp {
 /// Scaling rule ([`Forecast::rescale`]): returns over consecutive periods are treated as
 /// independent and identically distributed, so the mean scales with the number of
 /// periods `k` and sigma with `sqrt(k)`. Annualization uses 252 trading days.
+///
+/// Deserialization checks the length (finite and > 0), like [`Horizon::trading_days`].
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Horizon {
     trading_days: f64,
 }
+crate::checked_serde!(Horizon, Horizon::check);
 
 impl Horizon {
     /// One trading day.
@@ -136,6 +146,10 @@ impl Horizon {
     pub fn days(self) -> f64 {
         self.trading_days
     }
+
+    fn check(&mut self) -> CoreResult<()> {
+        Self::trading_days(self.trading_days).map(|_| ())
+    }
 }
 
 impl Default for Horizon {
@@ -145,16 +159,31 @@ impl Default for Horizon {
 }
 
 /// One quantile of a predictive distribution.
+///
+/// Deserialization checks the level (in (0, 1)) and the value (finite).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Quantile {
     /// Level in (0, 1).
     pub level: f64,
     /// Value of the quantile.
     pub value: f64,
 }
+crate::checked_serde!(Quantile, Quantile::check);
+
+impl Quantile {
+    /// Checks the level (in (0, 1)) and the value (finite).
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_open_unit("quantile level", self.level)?;
+        check_finite("quantile value", &[self.value])
+    }
+}
 
 /// A causal effect estimate attached to a forecast (from the causal crate).
+///
+/// Deserialization checks `cate` finite, `std_error` finite and ≥ 0, `p_value` in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CausalEffect {
     /// Conditional average treatment effect, in return units over the forecast horizon.
     pub cate: f64,
@@ -163,9 +192,22 @@ pub struct CausalEffect {
     /// Two-sided p-value of "effect = 0".
     pub p_value: f64,
 }
+crate::checked_serde!(CausalEffect, CausalEffect::check);
+
+impl CausalEffect {
+    /// Checks `cate` finite, `std_error` finite and ≥ 0, `p_value` in [0, 1].
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_finite("cate", &[self.cate])?;
+        check_non_negative("std_error", self.std_error)?;
+        check_probability("p_value", self.p_value)
+    }
+}
 
 /// How well calibrated the forecaster that produced a forecast has been.
+///
+/// Deserialization checks `ece` finite and ≥ 0 and `coverage` in [0, 1].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CalibrationSummary {
     /// Expected calibration error of the forecaster's recent predictions.
     pub ece: f64,
@@ -176,9 +218,25 @@ pub struct CalibrationSummary {
     /// Regime whose calibrator was applied, if any.
     pub regime: Option<RegimeLabel>,
 }
+crate::checked_serde!(CalibrationSummary, CalibrationSummary::check);
+
+impl CalibrationSummary {
+    /// Checks `ece` finite and ≥ 0 and `coverage` in [0, 1].
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_non_negative("ece", self.ece)?;
+        if let Some(c) = self.coverage {
+            check_probability("coverage", c)?;
+        }
+        Ok(())
+    }
+}
 
 /// A predictive distribution summarized by (mean, sigma, horizon), with optional detail.
+///
+/// Deserialization runs [`Forecast::check`]: a loaded forecast obeys the same rules as one
+/// built with [`Forecast::new`] and [`Forecast::with_quantiles`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Forecast {
     /// Expected return over the horizon.
     pub mean: f64,
@@ -199,18 +257,47 @@ pub struct Forecast {
     #[serde(default)]
     pub calibration: Option<CalibrationSummary>,
 }
+crate::checked_serde!(Forecast, Forecast::check);
+
+fn check_quantiles(quantiles: &[Quantile]) -> CoreResult<()> {
+    for q in quantiles {
+        check_open_unit("quantile level", q.level)?;
+        check_finite("quantile value", &[q.value])?;
+    }
+    for (i, w) in quantiles.windows(2).enumerate() {
+        if w[1].level <= w[0].level {
+            return Err(CoreError::NotIncreasing {
+                field: "quantile levels",
+                index: i + 1,
+            });
+        }
+        if w[1].value < w[0].value {
+            return Err(CoreError::NotIncreasing {
+                field: "quantile values (crossing)",
+                index: i + 1,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_sigma(sigma: f64) -> CoreResult<()> {
+    if sigma.is_finite() && sigma > 0.0 {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            field: "sigma",
+            value: sigma,
+            expected: "finite and > 0",
+        })
+    }
+}
 
 impl Forecast {
     /// A validated forecast: `mean` finite, `sigma` finite and > 0.
     pub fn new(mean: f64, sigma: f64, horizon: Horizon) -> CoreResult<Self> {
         check_finite("mean", &[mean])?;
-        if !(sigma.is_finite() && sigma > 0.0) {
-            return Err(CoreError::OutOfRange {
-                field: "sigma",
-                value: sigma,
-                expected: "finite and > 0",
-            });
-        }
+        check_sigma(sigma)?;
         Ok(Self {
             mean,
             sigma,
@@ -225,31 +312,40 @@ impl Forecast {
     /// Adds quantiles after checking levels in (0, 1), finite values, strictly increasing
     /// levels and non-decreasing values (no crossing).
     pub fn with_quantiles(mut self, quantiles: Vec<Quantile>) -> CoreResult<Self> {
-        for q in &quantiles {
-            check_open_unit("quantile level", q.level)?;
-            check_finite("quantile value", &[q.value])?;
-        }
-        for (i, w) in quantiles.windows(2).enumerate() {
-            if w[1].level <= w[0].level {
-                return Err(CoreError::NotIncreasing {
-                    field: "quantile levels",
-                    index: i + 1,
-                });
-            }
-            if w[1].value < w[0].value {
-                return Err(CoreError::NotIncreasing {
-                    field: "quantile values (crossing)",
-                    index: i + 1,
-                });
-            }
-        }
+        check_quantiles(&quantiles)?;
         self.quantiles = quantiles;
         Ok(self)
     }
 
+    /// Checks every invariant: `mean` finite, `sigma` finite and > 0, the horizon valid,
+    /// quantiles as in [`with_quantiles`](Self::with_quantiles), regime means finite, and the
+    /// causal effect and calibration summary valid. Run on every deserialized forecast.
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_finite("mean", &[self.mean])?;
+        check_sigma(self.sigma)?;
+        self.horizon.check()?;
+        check_quantiles(&self.quantiles)?;
+        for m in self.regime_means.values() {
+            check_finite("regime_means", &[*m])?;
+        }
+        if let Some(c) = &mut self.causal_effect {
+            c.check()?;
+        }
+        if let Some(c) = &mut self.calibration {
+            c.check()?;
+        }
+        Ok(())
+    }
+
     /// The same forecast over another horizon under the i.i.d. rule: mean × k, sigma × √k
     /// with k = new days / old days. Quantiles are rescaled around the mean the same way.
-    pub fn rescale(&self, to: Horizon) -> Forecast {
+    ///
+    /// # Errors
+    /// [`CoreError::OutOfRange`] when the rescaled forecast cannot be represented: a mean,
+    /// quantile or regime mean that overflows, or a sigma that overflows or underflows to 0
+    /// (e.g. a daily forecast rescaled to a horizon of 1e300 days). Nothing non-finite is
+    /// ever returned.
+    pub fn rescale(&self, to: Horizon) -> CoreResult<Forecast> {
         let k = to.days() / self.horizon.days();
         let sk = k.sqrt();
         let mut out = self.clone();
@@ -262,17 +358,43 @@ impl Forecast {
         for m in out.regime_means.values_mut() {
             *m *= k;
         }
-        out
+        let representable = k.is_finite()
+            && k > 0.0
+            && out.mean.is_finite()
+            && out.sigma.is_finite()
+            && out.sigma > 0.0
+            && out.quantiles.iter().all(|q| q.value.is_finite())
+            && out.regime_means.values().all(|m| m.is_finite());
+        if !representable {
+            return Err(CoreError::OutOfRange {
+                field: "horizon",
+                value: to.days(),
+                expected:
+                    "a horizon at which the rescaled mean, sigma and quantiles stay finite (and sigma > 0)",
+            });
+        }
+        // Rounding can make rescaled quantiles cross by an ulp; keep them ordered.
+        for i in 1..out.quantiles.len() {
+            if out.quantiles[i].value < out.quantiles[i - 1].value {
+                out.quantiles[i].value = out.quantiles[i - 1].value;
+            }
+        }
+        Ok(out)
     }
 
-    /// Mean divided by sigma, the forecast's signal-to-noise ratio.
+    /// Mean divided by sigma, the forecast's signal-to-noise ratio. Saturates at
+    /// ±[`f64::MAX`] when the ratio overflows (a huge mean over a tiny sigma), so it is
+    /// always finite for a valid forecast.
     pub fn sharpe(&self) -> f64 {
-        self.mean / self.sigma
+        (self.mean / self.sigma).clamp(f64::MIN, f64::MAX)
     }
 }
 
 /// Static and slowly changing facts about a tradable asset, plus the features forecasters use.
+///
+/// Deserialization runs [`AssetInfo::check`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct AssetInfo {
     /// The asset.
     pub id: AssetId,
@@ -290,6 +412,7 @@ pub struct AssetInfo {
     #[serde(default)]
     pub features: Vec<f64>,
 }
+crate::checked_serde!(AssetInfo, AssetInfo::check);
 
 impl AssetInfo {
     /// An asset with a price and defaults elsewhere (no sector, unknown ADV and borrow, lot 1).
@@ -310,6 +433,20 @@ impl AssetInfo {
             lot_size: 1.0,
             features: Vec::new(),
         })
+    }
+
+    /// Checks every invariant: `price` and `lot_size` finite and > 0, ADV and borrow finite
+    /// and ≥ 0 when known, features finite. Run on every deserialized value.
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_positive("price", self.price)?;
+        check_positive("lot_size", self.lot_size)?;
+        if let Some(v) = self.adv_shares {
+            check_non_negative("adv_shares", v)?;
+        }
+        if let Some(v) = self.borrow_available_shares {
+            check_non_negative("borrow_available_shares", v)?;
+        }
+        check_finite("features", &self.features)
     }
 }
 
@@ -409,7 +546,10 @@ impl fmt::Display for RegimeLabel {
 }
 
 /// What the regime stage knows about the current market.
+///
+/// Deserialization checks every probability (in [0, 1]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RegimeState {
     /// Most likely (or rule-assigned) regime.
     pub label: RegimeLabel,
@@ -424,6 +564,7 @@ pub struct RegimeState {
     /// When the current regime began, if known.
     pub since: Option<Timestamp>,
 }
+crate::checked_serde!(RegimeState, RegimeState::check);
 
 impl RegimeState {
     /// A state with a single certain label and no change information.
@@ -437,6 +578,18 @@ impl RegimeState {
             since: None,
         }
     }
+
+    /// Checks every probability (`probabilities` and `change_probability`) is finite and in
+    /// [0, 1] (up to 1e-9 of rounding above 1, as a posterior normalization may leave).
+    pub fn check(&mut self) -> CoreResult<()> {
+        let prob = |field: &'static str, p: f64| {
+            crate::validate::check_range(field, p, 0.0, 1.0 + 1e-9, "a probability in [0, 1]")
+        };
+        for (_, p) in &self.probabilities {
+            prob("probabilities", *p)?;
+        }
+        prob("change_probability", self.change_probability)
+    }
 }
 
 impl Default for RegimeState {
@@ -446,13 +599,17 @@ impl Default for RegimeState {
 }
 
 /// Portfolio weights as fractions of equity (negative = short).
+///
+/// Deserialization checks equal lengths and finite values, like [`Weights::new`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Weights {
     /// Assets, in the same order as `values`.
     pub assets: Vec<AssetId>,
     /// Weight per asset.
     pub values: Vec<f64>,
 }
+crate::checked_serde!(Weights, Weights::check);
 
 impl Weights {
     /// Weights after checking equal lengths and finite values.
@@ -460,6 +617,11 @@ impl Weights {
         crate::validate::check_shape("weights", &[assets.len()], &[values.len()])?;
         check_finite("weights", &values)?;
         Ok(Self { assets, values })
+    }
+    /// Checks equal lengths and finite values (run on every deserialized value).
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_shape("weights", &[self.assets.len()], &[self.values.len()])?;
+        check_finite("weights", &self.values)
     }
     /// Number of assets.
     pub fn len(&self) -> usize {
@@ -477,12 +639,14 @@ impl Weights {
     pub fn net(&self) -> f64 {
         self.values.iter().sum()
     }
-    /// The weight of one asset (0 if absent).
+    /// The weight of one asset (0 if absent, or if the public fields were made to disagree
+    /// in length and the asset has no value).
     pub fn get(&self, id: &AssetId) -> f64 {
         self.assets
             .iter()
             .position(|a| a == id)
-            .map_or(0.0, |i| self.values[i])
+            .and_then(|i| self.values.get(i).copied())
+            .unwrap_or(0.0)
     }
     /// L1 distance Σ|w − w'| over the union of assets (turnover of a rebalance).
     pub fn turnover_to(&self, other: &Weights) -> f64 {
@@ -511,7 +675,10 @@ pub enum Side {
 }
 
 /// How an order is worked.
+///
+/// Deserialization checks a POV rate (in (0, 1]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub enum OrderType {
     /// Limit order at the order's limit price.
     Limit,
@@ -525,6 +692,23 @@ pub enum OrderType {
     /// Pegged to the primary quote (mid or near touch).
     Pegged,
 }
+crate::checked_serde!(OrderType, OrderType::check);
+
+impl OrderType {
+    /// Checks a POV participation rate is finite and in (0, 1].
+    pub fn check(&mut self) -> CoreResult<()> {
+        if let OrderType::Pov { rate } = *self {
+            if !(rate.is_finite() && rate > 0.0 && rate <= 1.0) {
+                return Err(CoreError::OutOfRange {
+                    field: "rate",
+                    value: rate,
+                    expected: "a participation rate in (0, 1]",
+                });
+            }
+        }
+        Ok(())
+    }
+}
 
 /// A trading venue.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -532,7 +716,10 @@ pub enum OrderType {
 pub struct Venue(pub String);
 
 /// An order to send.
+///
+/// Deserialization runs [`Order::check`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Order {
     /// The asset.
     pub asset: AssetId,
@@ -549,6 +736,7 @@ pub struct Order {
     /// Expected cost in basis points of notional, once estimated.
     pub expected_cost_bps: Option<f64>,
 }
+crate::checked_serde!(Order, Order::check);
 
 impl Order {
     /// A validated order with no venue, limit or cost yet.
@@ -570,10 +758,27 @@ impl Order {
             expected_cost_bps: None,
         })
     }
+
+    /// Checks `quantity` finite and > 0, the limit price finite and > 0 when set, the
+    /// expected cost finite when set. Run on every deserialized order.
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_positive("quantity", self.quantity)?;
+        self.order_type.check()?;
+        if let Some(p) = self.limit_price {
+            check_positive("limit_price", p)?;
+        }
+        if let Some(c) = self.expected_cost_bps {
+            check_finite("expected_cost_bps", &[c])?;
+        }
+        Ok(())
+    }
 }
 
 /// An execution report.
+///
+/// Deserialization checks `quantity`, `price` and `arrival_price` finite and > 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Fill {
     /// The asset.
     pub asset: AssetId,
@@ -592,9 +797,23 @@ pub struct Fill {
     /// Venue used.
     pub venue: Option<Venue>,
 }
+crate::checked_serde!(Fill, Fill::check);
+
+impl Fill {
+    /// Checks `quantity`, `price` and `arrival_price` finite and > 0.
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_positive("quantity", self.quantity)?;
+        check_positive("price", self.price)?;
+        check_positive("arrival_price", self.arrival_price)?;
+        self.order_type.check()
+    }
+}
 
 /// What happened after a decision: realized returns and fills. The input of `learn`.
+///
+/// Deserialization checks realized returns and equity finite.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Outcome {
     /// Time the outcome was observed.
     pub time: Option<Timestamp>,
@@ -605,10 +824,27 @@ pub struct Outcome {
     /// Portfolio equity after the outcome, if tracked.
     pub equity: Option<f64>,
 }
+crate::checked_serde!(Outcome, Outcome::check);
+
+impl Outcome {
+    /// Checks realized returns and equity finite.
+    pub fn check(&mut self) -> CoreResult<()> {
+        for (_, r) in &self.realized_returns {
+            check_finite("realized_returns", &[*r])?;
+        }
+        if let Some(e) = self.equity {
+            check_finite("equity", &[e])?;
+        }
+        Ok(())
+    }
+}
 
 /// A forecast paired with what happened: what calibrators and forecast-quality trackers
 /// learn from. The pipeline emits one per forecast asset after each outcome.
+///
+/// Deserialization checks `realized` finite (the forecast checks itself).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ForecastOutcome {
     /// The asset.
     pub asset: AssetId,
@@ -618,6 +854,14 @@ pub struct ForecastOutcome {
     pub regime: RegimeLabel,
     /// The realized return over the forecast's horizon.
     pub realized: f64,
+}
+crate::checked_serde!(ForecastOutcome, ForecastOutcome::check);
+
+impl ForecastOutcome {
+    /// Checks `realized` finite.
+    pub fn check(&mut self) -> CoreResult<()> {
+        check_finite("realized", &[self.realized])
+    }
 }
 
 /// Whether a decision was made normally or fell back to a safe default.
@@ -719,11 +963,11 @@ mod tests {
                 },
             ])
             .unwrap();
-        let g = f.rescale(Horizon::trading_days(4.0).unwrap());
+        let g = f.rescale(Horizon::trading_days(4.0).unwrap()).unwrap();
         assert!((g.mean - 0.004).abs() < 1e-15);
         assert!((g.sigma - 0.04).abs() < 1e-15);
         assert!((g.quantiles[0].value - (0.004 - 0.021 * 2.0)).abs() < 1e-15);
-        let back = g.rescale(Horizon::DAY);
+        let back = g.rescale(Horizon::DAY).unwrap();
         assert!((back.sigma - f.sigma).abs() < 1e-15);
     }
 
@@ -774,6 +1018,80 @@ mod tests {
         assert!((w.turnover_to(&v) - (0.5 + 0.5 + 0.1)).abs() < 1e-15);
         assert!(Weights::new(vec!["A".into()], vec![]).is_err());
         assert!(Weights::new(vec!["A".into()], vec![f64::NAN]).is_err());
+    }
+
+    #[test]
+    fn rescale_to_an_absurd_horizon_is_an_error_not_infinity() {
+        let f = Forecast::new(0.001, 1e300, Horizon::DAY).unwrap();
+        assert!(matches!(
+            f.rescale(Horizon::trading_days(1e300).unwrap()),
+            Err(CoreError::OutOfRange { .. })
+        ));
+        let tiny = Forecast::new(0.001, 0.02, Horizon::trading_days(1e-300).unwrap()).unwrap();
+        assert!(tiny.rescale(Horizon::trading_days(1e300).unwrap()).is_err());
+        // sigma would underflow to 0
+        let g = Forecast::new(0.0, 5e-324, Horizon::DAY).unwrap();
+        assert!(g.rescale(Horizon::trading_days(1e-10).unwrap()).is_err());
+        let h = Forecast::new(1e300, 1.0, Horizon::DAY).unwrap();
+        assert!(h.rescale(Horizon::trading_days(1e10).unwrap()).is_err());
+        assert!(h.sharpe().is_finite());
+        assert!(Forecast::new(1e300, 1e-300, Horizon::DAY)
+            .unwrap()
+            .sharpe()
+            .is_finite());
+    }
+
+    #[test]
+    fn invalid_values_do_not_load() {
+        let ok = serde_json::to_string(&Forecast::new(0.01, 0.2, Horizon::DAY).unwrap()).unwrap();
+        assert!(serde_json::from_str::<Forecast>(&ok).is_ok());
+        for bad in [
+            ok.replace("\"trading_days\":1.0", "\"trading_days\":0.0"),
+            ok.replace("\"trading_days\":1.0", "\"trading_days\":-3.0"),
+            ok.replace("\"sigma\":0.2", "\"sigma\":-0.2"),
+            ok.replace("\"sigma\":0.2", "\"sigma\":0.0"),
+            ok.replace(
+                "\"quantiles\":[]",
+                "\"quantiles\":[{\"level\":0.9,\"value\":1.0},{\"level\":0.1,\"value\":0.0}]",
+            ),
+            ok.replace(
+                "\"quantiles\":[]",
+                "\"quantiles\":[{\"level\":1.5,\"value\":1.0}]",
+            ),
+        ] {
+            assert_ne!(bad, ok);
+            assert!(serde_json::from_str::<Forecast>(&bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<Horizon>("{\"trading_days\":0.0}").is_err());
+        let a = serde_json::to_string(&AssetInfo::new("A", 10.0).unwrap()).unwrap();
+        assert!(serde_json::from_str::<AssetInfo>(&a).is_ok());
+        assert!(serde_json::from_str::<AssetInfo>(&a.replace("\"price\":10.0", "\"price\":-10.0")).is_err());
+        assert!(
+            serde_json::from_str::<AssetInfo>(&a.replace("\"lot_size\":1.0", "\"lot_size\":0.0")).is_err()
+        );
+        let o = Order::new("A".into(), Side::Buy, 5.0, OrderType::Pov { rate: 0.1 }).unwrap();
+        let o = serde_json::to_string(&o).unwrap();
+        assert!(serde_json::from_str::<Order>(&o).is_ok());
+        assert!(serde_json::from_str::<Order>(&o.replace("\"quantity\":5.0", "\"quantity\":-5.0")).is_err());
+        assert!(serde_json::from_str::<Order>(&o.replace("\"rate\":0.1", "\"rate\":2.0")).is_err());
+        assert!(serde_json::from_str::<Weights>("{\"assets\":[\"A\"],\"values\":[]}").is_err());
+        let w = Weights {
+            assets: vec!["A".into(), "B".into()],
+            values: vec![0.5],
+        };
+        assert_eq!(w.get(&"B".into()), 0.0);
+        let r = serde_json::to_string(&RegimeState::default()).unwrap();
+        assert!(serde_json::from_str::<RegimeState>(&r.replace("1.0", "1.5")).is_err());
+    }
+
+    #[test]
+    fn timestamps_at_the_extremes_do_not_overflow() {
+        let (lo, hi) = (Timestamp::from_nanos(i64::MIN), Timestamp::from_nanos(i64::MAX));
+        assert!(hi.days_since(lo) > 0.0 && lo.days_since(hi) < 0.0);
+        let far = Timestamp::from_ymd(9999, 12, 31).unwrap();
+        assert_eq!(far.as_nanos(), i64::MAX);
+        let _ = hi.date();
+        let _ = lo.date();
     }
 
     #[test]

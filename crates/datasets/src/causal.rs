@@ -43,7 +43,11 @@ pub fn causal_baseline(x0: f64, x1: f64) -> f64 {
 }
 
 /// A sample from [`causal_dataset`], with the truth behind every row.
+///
+/// Deserialization checks every length against the rows of `x`, finite values and
+/// propensities in [0, 1].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CausalSample {
     /// Covariates, `n × p`.
     pub x: Array2<f64>,
@@ -60,8 +64,31 @@ pub struct CausalSample {
     /// True `μ_1(x)` per row.
     pub mu1: Array1<f64>,
 }
+prudentia_core::checked_serde!(CausalSample, CausalSample::check);
 
 impl CausalSample {
+    fn check(&mut self) -> DatasetResult<()> {
+        use prudentia_core::validate::{check_finite_iter, check_len, check_probability, check_shape};
+        let n = self.x.nrows();
+        check_len("x (columns)", self.x.ncols(), 2)?;
+        check_finite_iter("x", self.x.iter())?;
+        check_shape("treatment", &[n], &[self.treatment.len()])?;
+        for (field, a) in [
+            ("outcome", &self.outcome),
+            ("propensity", &self.propensity),
+            ("true_cate", &self.true_cate),
+            ("mu0", &self.mu0),
+            ("mu1", &self.mu1),
+        ] {
+            check_shape(field, &[n], &[a.len()])?;
+            check_finite_iter(field, a.iter())?;
+        }
+        for &e in &self.propensity {
+            check_probability("propensity", e)?;
+        }
+        Ok(())
+    }
+
     /// The treatment as `0.0` / `1.0`.
     pub fn treatment_indicator(&self) -> Array1<f64> {
         self.treatment
@@ -90,10 +117,18 @@ impl CausalSample {
 /// `n` rows with `p ≥ 2` covariates from the confounded model in the [module docs](self).
 ///
 /// # Errors
-/// [`prudentia_core::CoreError::EmptyInput`] for `n = 0` or `p < 2`.
+/// [`prudentia_core::CoreError::EmptyInput`] for `n = 0` or `p < 2`;
+/// [`prudentia_core::CoreError::TooLarge`] for `n >`
+/// [`MAX_WINDOW`](prudentia_core::validate::MAX_WINDOW), `p >`
+/// [`MAX_DIM`](prudentia_core::validate::MAX_DIM) or `n · p >`
+/// [`MAX_ELEMENTS`](prudentia_core::validate::MAX_ELEMENTS).
 pub fn causal_dataset(n: usize, p: usize, seed: u64) -> DatasetResult<CausalSample> {
+    use prudentia_core::validate::{check_elements, check_size, MAX_DIM, MAX_ELEMENTS, MAX_WINDOW};
     prudentia_core::validate::check_len("n", n, 1)?;
     prudentia_core::validate::check_len("p", p, 2)?;
+    check_size("n", n, MAX_WINDOW)?;
+    check_size("p", p, MAX_DIM)?;
+    check_elements("n × p", &[n, p], MAX_ELEMENTS)?;
     let mut rng = seeded_rng(seed);
     let mut x = Array2::zeros((n, p));
     for v in x.iter_mut() {
@@ -131,7 +166,10 @@ pub fn causal_dataset(n: usize, p: usize, seed: u64) -> DatasetResult<CausalSamp
 pub const IV_TRUE_EFFECT: f64 = 0.5;
 
 /// A sample from [`iv_dataset`], with the unobserved confounder kept for checking.
+///
+/// Deserialization checks equal lengths, finite values and the first stage's range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct IvSample {
     /// Instrument `z`.
     pub instrument: Array1<f64>,
@@ -143,6 +181,41 @@ pub struct IvSample {
     pub confounder: Array1<f64>,
     /// First-stage coefficient `π` used to generate the sample.
     pub first_stage: f64,
+}
+prudentia_core::checked_serde!(IvSample, IvSample::check);
+
+/// The largest `|π|` of [`iv_dataset`] (1e100).
+pub const IV_MAX_FIRST_STAGE: f64 = 1e100;
+
+fn check_first_stage(first_stage: f64) -> DatasetResult<()> {
+    prudentia_core::validate::check_finite("first_stage", &[first_stage])?;
+    if first_stage.abs() > IV_MAX_FIRST_STAGE {
+        return Err(prudentia_core::CoreError::OutOfRange {
+            field: "first_stage",
+            value: first_stage,
+            expected: "|first_stage| <= 1e100",
+        }
+        .into());
+    }
+    Ok(())
+}
+
+impl IvSample {
+    fn check(&mut self) -> DatasetResult<()> {
+        use prudentia_core::validate::{check_finite_iter, check_shape};
+        check_first_stage(self.first_stage)?;
+        let n = self.instrument.len();
+        for (field, a) in [
+            ("instrument", &self.instrument),
+            ("treatment", &self.treatment),
+            ("outcome", &self.outcome),
+            ("confounder", &self.confounder),
+        ] {
+            check_shape(field, &[n], &[a.len()])?;
+            check_finite_iter(field, a.iter())?;
+        }
+        Ok(())
+    }
 }
 
 /// An instrumental-variable sample with a known effect and a tunable instrument strength:
@@ -159,10 +232,13 @@ pub struct IvSample {
 ///
 /// # Errors
 /// [`prudentia_core::CoreError::EmptyInput`] for `n = 0`; [`prudentia_core::CoreError::NonFinite`]
-/// for a non-finite `first_stage`.
+/// for a non-finite `first_stage`, [`prudentia_core::CoreError::OutOfRange`] for
+/// `|first_stage| >` [`IV_MAX_FIRST_STAGE`]; [`prudentia_core::CoreError::TooLarge`] for
+/// `n >` [`MAX_WINDOW`](prudentia_core::validate::MAX_WINDOW).
 pub fn iv_dataset(n: usize, first_stage: f64, seed: u64) -> DatasetResult<IvSample> {
     prudentia_core::validate::check_len("n", n, 1)?;
-    prudentia_core::validate::check_finite("first_stage", &[first_stage])?;
+    prudentia_core::validate::check_size("n", n, prudentia_core::validate::MAX_WINDOW)?;
+    check_first_stage(first_stage)?;
     let mut rng = seeded_rng(seed);
     let mut s = IvSample {
         instrument: Array1::zeros(n),

@@ -50,7 +50,10 @@ pub fn fill_residual_mean_bps(order_type: usize, venue: usize, time_of_day: f64)
 }
 
 /// Synthetic fills with their ground truth; every field has one entry per row.
+///
+/// Deserialization checks equal lengths, finite values and order types / venues in range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct FillSample {
     /// Quoted spread, bps.
     pub spread_bps: Array1<f64>,
@@ -71,8 +74,40 @@ pub struct FillSample {
     /// Realized slippage `S = I + R + noise`, bps.
     pub slippage_bps: Array1<f64>,
 }
+prudentia_core::checked_serde!(FillSample, FillSample::check);
 
 impl FillSample {
+    fn check(&mut self) -> DatasetResult<()> {
+        use prudentia_core::validate::{check_finite_iter, check_shape};
+        let n = self.slippage_bps.len();
+        for (field, a) in [
+            ("spread_bps", &self.spread_bps),
+            ("volatility", &self.volatility),
+            ("participation", &self.participation),
+            ("time_of_day", &self.time_of_day),
+            ("impact_bps", &self.impact_bps),
+            ("residual_mean_bps", &self.residual_mean_bps),
+            ("slippage_bps", &self.slippage_bps),
+        ] {
+            check_shape(field, &[n], &[a.len()])?;
+            check_finite_iter(field, a.iter())?;
+        }
+        check_shape("order_type", &[n], &[self.order_type.len()])?;
+        check_shape("venue", &[n], &[self.venue.len()])?;
+        if self.order_type.iter().any(|&o| o >= ORDER_TYPE_OFFSET_BPS.len())
+            || self.venue.iter().any(|&v| v >= VENUE_OFFSET_BPS.len())
+            || self.participation.iter().any(|&q| !(q > 0.0 && q <= 1.0))
+        {
+            return Err(prudentia_core::CoreError::OutOfRange {
+                field: "order_type / venue / participation",
+                value: n as f64,
+                expected: "order types < 4, venues < 3, participation in (0, 1]",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.slippage_bps.len()
@@ -85,8 +120,20 @@ impl FillSample {
 
     /// Numeric features as an `n × 4` matrix: spread_bps, volatility, participation,
     /// time_of_day.
+    ///
+    /// If the public fields were made to disagree in length, only the rows every column has
+    /// are returned.
     pub fn numeric_features(&self) -> Array2<f64> {
-        Array2::from_shape_fn((self.len(), 4), |(r, j)| match j {
+        let rows = [
+            self.spread_bps.len(),
+            self.volatility.len(),
+            self.participation.len(),
+            self.time_of_day.len(),
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(0);
+        Array2::from_shape_fn((rows, 4), |(r, j)| match j {
             0 => self.spread_bps[r],
             1 => self.volatility[r],
             2 => self.participation[r],
@@ -101,7 +148,7 @@ impl FillSample {
             0 => OrderType::Limit,
             1 => OrderType::Market,
             2 => OrderType::Pov {
-                rate: self.participation[r],
+                rate: *self.participation.get(r)?,
             },
             _ => OrderType::Pegged,
         })
@@ -111,9 +158,12 @@ impl FillSample {
 /// `n` fills from the model in the [module docs](self).
 ///
 /// # Errors
-/// [`prudentia_core::CoreError::EmptyInput`] for `n = 0`.
+/// [`prudentia_core::CoreError::EmptyInput`] for `n = 0`;
+/// [`prudentia_core::CoreError::TooLarge`] for `n >`
+/// [`MAX_WINDOW`](prudentia_core::validate::MAX_WINDOW).
 pub fn fills(n: usize, seed: u64) -> DatasetResult<FillSample> {
     prudentia_core::validate::check_len("n", n, 1)?;
+    prudentia_core::validate::check_size("n", n, prudentia_core::validate::MAX_WINDOW)?;
     let mut rng = seeded_rng(seed);
     let mut s = FillSample {
         spread_bps: Array1::zeros(n),

@@ -20,19 +20,23 @@ use serde::{Deserialize, Serialize};
 use crate::error::DatasetResult;
 use crate::synthetic::{seeded_rng, std_normal, SyntheticMarket};
 
-/// How a synthetic forecaster distorts the truth.
+/// How a synthetic forecaster distorts the truth. Deserialization runs
+/// [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ForecasterSpec {
-    /// Additive bias `b` of the mean (daily decimal return; finite). Default 0.
+    /// Additive bias `b` of the mean (daily decimal return; `|b| ≤ 1`). Default 0.
     pub bias: f64,
-    /// Standard deviation `s_n` of the mean's noise (daily decimal; finite, ≥ 0). Default 5e-4.
+    /// Standard deviation `s_n` of the mean's noise (daily decimal; in `[0, 1]`). Default 5e-4.
     pub noise_sd: f64,
-    /// Ratio `c` of the stated sigma to the true sigma (finite, > 0; `< 1` = over-confident).
-    /// Default 0.5.
+    /// Ratio `c` of the stated sigma to the true sigma (in `[1e-3, 1e3]`; `< 1` =
+    /// over-confident). Default 0.5.
     pub sigma_scale: f64,
     /// Seed of the noise (default 7).
     pub seed: u64,
 }
+
+prudentia_core::checked_serde!(ForecasterSpec, ForecasterSpec::check);
 
 impl Default for ForecasterSpec {
     /// [`ForecasterSpec::overconfident`].
@@ -66,17 +70,28 @@ impl ForecasterSpec {
     ///
     /// # Errors
     /// [`CoreError::NonFinite`] for a non-finite bias, [`CoreError::OutOfRange`] for
-    /// `noise_sd < 0` or `sigma_scale ≤ 0` (NaN included).
+    /// `noise_sd < 0` or `sigma_scale ≤ 0` (NaN included), and for values outside the
+    /// documented ranges (which keep every forecast finite with sigma > 0).
     pub fn validate(&self) -> DatasetResult<()> {
         prudentia_core::validate::check_finite("bias", &[self.bias])?;
         prudentia_core::validate::check_non_negative("noise_sd", self.noise_sd)?;
         prudentia_core::validate::check_positive("sigma_scale", self.sigma_scale)?;
+        prudentia_core::validate::check_range("bias", self.bias, -1.0, 1.0, "in [-1, 1]")?;
+        prudentia_core::validate::check_range("noise_sd", self.noise_sd, 0.0, 1.0, "in [0, 1]")?;
+        prudentia_core::validate::check_range("sigma_scale", self.sigma_scale, 1e-3, 1e3, "in [1e-3, 1e3]")?;
         Ok(())
+    }
+
+    fn check(&mut self) -> DatasetResult<()> {
+        self.validate()
     }
 }
 
 /// Forecasts for every day and asset of a market (`T × n`, like its returns).
+///
+/// Deserialization checks the spec, equal shapes, finite means and sigmas > 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ForecastPanel {
     /// The spec that produced it.
     pub spec: ForecasterSpec,
@@ -86,7 +101,25 @@ pub struct ForecastPanel {
     pub sigma: Array2<f64>,
 }
 
+prudentia_core::checked_serde!(ForecastPanel, ForecastPanel::check);
+
 impl ForecastPanel {
+    fn check(&mut self) -> DatasetResult<()> {
+        use prudentia_core::validate::{check_finite_iter, check_shape};
+        self.spec.validate()?;
+        check_shape("sigma", self.mean.shape(), self.sigma.shape())?;
+        check_finite_iter("mean", self.mean.iter())?;
+        if let Some(&s) = self.sigma.iter().find(|&&s| !(s.is_finite() && s > 0.0)) {
+            return Err(CoreError::OutOfRange {
+                field: "sigma",
+                value: s,
+                expected: "finite and > 0",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// The forecast for day `t`, asset `i` as a core [`Forecast`] over one day.
     ///
     /// # Errors
@@ -150,11 +183,13 @@ impl SyntheticMarket {
             .iter()
             .enumerate()
             .map(|(i, a)| {
+                let price = prices.get(i).copied().ok_or(CoreError::ShapeMismatch {
+                    field: "prices",
+                    expected: vec![self.n_assets()],
+                    found: vec![prices.len()],
+                })?;
                 Ok(Opportunity {
-                    asset: AssetInfo {
-                        price: prices[i],
-                        ..a.clone()
-                    },
+                    asset: AssetInfo { price, ..a.clone() },
                     forecast: panel.forecast(t, i)?,
                 })
             })

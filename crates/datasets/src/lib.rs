@@ -79,7 +79,9 @@ pub mod real;
 pub mod stream;
 pub mod synthetic;
 
-pub use causal::{causal_dataset, iv_dataset, CausalSample, IvSample, CAUSAL_TRUE_ATE, IV_TRUE_EFFECT};
+pub use causal::{
+    causal_dataset, iv_dataset, CausalSample, IvSample, CAUSAL_TRUE_ATE, IV_MAX_FIRST_STAGE, IV_TRUE_EFFECT,
+};
 pub use error::{DatasetError, DatasetResult};
 pub use fills::{fills, FillSample};
 pub use forecast::{ForecastPanel, ForecasterSpec};

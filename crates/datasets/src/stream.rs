@@ -22,10 +22,15 @@ pub type Segment = (usize, f64, f64);
 ///
 /// # Errors
 /// [`CoreError::EmptyInput`] for no segment or a segment of length 0;
+/// [`CoreError::TooLarge`] if the total length exceeds
+/// [`MAX_WINDOW`](prudentia_core::validate::MAX_WINDOW);
 /// [`CoreError::NonFinite`] for a non-finite mean; [`CoreError::OutOfRange`] for a
-/// negative or non-finite sd.
+/// negative or non-finite sd, or a mean and sd so large that a draw overflows.
 pub fn piecewise_stream(segments: &[Segment], seed: u64) -> DatasetResult<(Vec<f64>, Vec<usize>)> {
+    use prudentia_core::validate::{check_size, MAX_WINDOW};
     prudentia_core::validate::check_len("segments", segments.len(), 1)?;
+    let total = segments.iter().fold(0usize, |acc, s| acc.saturating_add(s.0));
+    check_size("total stream length", total, MAX_WINDOW)?;
     for &(len, mean, sd) in segments {
         prudentia_core::validate::check_len("segment length", len, 1)?;
         if !mean.is_finite() {
@@ -39,7 +44,6 @@ pub fn piecewise_stream(segments: &[Segment], seed: u64) -> DatasetResult<(Vec<f
         prudentia_core::validate::check_non_negative("segment sd", sd)?;
     }
     let mut rng = seeded_rng(seed);
-    let total = segments.iter().map(|s| s.0).sum();
     let mut x = Vec::with_capacity(total);
     let mut cps = Vec::with_capacity(segments.len() - 1);
     for (k, &(len, mean, sd)) in segments.iter().enumerate() {
@@ -49,6 +53,14 @@ pub fn piecewise_stream(segments: &[Segment], seed: u64) -> DatasetResult<(Vec<f
         for _ in 0..len {
             x.push(mean + sd * std_normal(&mut rng));
         }
+    }
+    if let Some(&v) = x.iter().find(|v| !v.is_finite()) {
+        return Err(CoreError::OutOfRange {
+            field: "segment mean / sd",
+            value: v,
+            expected: "a mean and sd whose draws stay finite",
+        }
+        .into());
     }
     Ok((x, cps))
 }

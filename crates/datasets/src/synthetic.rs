@@ -97,15 +97,19 @@ impl RegimeSpec {
     }
 }
 
-/// Configuration of a [`SyntheticMarket`].
+/// Configuration of a [`SyntheticMarket`]. Deserialization runs
+/// [`validate`](Self::validate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct SyntheticConfig {
-    /// Number of assets `n` (default 20, ≥ 1).
+    /// Number of assets `n` (default 20, `1 ≤ n ≤` [`MAX_DIM`](prudentia_core::validate::MAX_DIM),
+    /// with `n² ≤` [`MAX_ELEMENTS`](prudentia_core::validate::MAX_ELEMENTS) and `T · n` too).
     pub n_assets: usize,
     /// Number of sectors `G` (default 4, `1 ≤ G ≤ n`); sector `g` holds the contiguous assets
     /// with `⌊i·G/n⌋ = g`.
     pub n_sectors: usize,
-    /// Number of trading days `T` (default 2520 ≈ 10 years, ≥ 2).
+    /// Number of trading days `T` (default 2520 ≈ 10 years, `2 ≤ T ≤`
+    /// [`MAX_WINDOW`](prudentia_core::validate::MAX_WINDOW)).
     pub n_days: usize,
     /// Seed of the generator (default 3: the first seed whose 2520-day path is close to the
     /// default chain's long-run behaviour, 31.6 % of days in `risk_off` against a stationary
@@ -142,10 +146,17 @@ impl Default for SyntheticConfig {
     }
 }
 
+prudentia_core::checked_serde!(SyntheticConfig, SyntheticConfig::check);
+
 impl SyntheticConfig {
+    fn check(&mut self) -> DatasetResult<()> {
+        self.validate()
+    }
+
     /// Checks every field.
     ///
     /// # Errors
+    /// [`CoreError::TooLarge`] for sizes beyond their limits;
     /// [`CoreError::EmptyInput`] for `n_assets = 0`, `n_days < 2` or no regime;
     /// [`CoreError::OutOfRange`] for `n_sectors`, `initial_regime`, `alpha_sd`,
     /// `vol_dispersion` or a regime parameter out of range (NaN included);
@@ -159,10 +170,26 @@ impl SyntheticConfig {
 
     /// Validates and returns each regime's correlation matrix and Cholesky factor.
     fn validate_and_factor(&self) -> DatasetResult<Vec<(Array2<f64>, Array2<f64>)>> {
-        use prudentia_core::validate::{check_len, check_range};
+        use prudentia_core::validate::{
+            check_elements, check_len, check_range, check_size, MAX_DIM, MAX_ELEMENTS, MAX_WINDOW,
+        };
         check_len("n_assets", self.n_assets, 1)?;
         check_len("n_days", self.n_days, 2)?;
         check_len("regimes", self.regimes.len(), 1)?;
+        check_size("n_assets", self.n_assets, MAX_DIM)?;
+        check_size("n_days", self.n_days, MAX_WINDOW)?;
+        check_size("regimes", self.regimes.len(), MAX_DIM)?;
+        check_elements("n_days × n_assets", &[self.n_days, self.n_assets], MAX_ELEMENTS)?;
+        check_elements(
+            "n_assets × n_assets",
+            &[self.n_assets, self.n_assets],
+            MAX_ELEMENTS,
+        )?;
+        check_elements(
+            "regimes × n_assets × n_assets",
+            &[self.regimes.len(), self.n_assets, self.n_assets],
+            MAX_ELEMENTS,
+        )?;
         if self.n_sectors == 0 || self.n_sectors > self.n_assets {
             return Err(CoreError::OutOfRange {
                 field: "n_sectors",
@@ -288,7 +315,12 @@ pub fn synthetic_start_date() -> NaiveDate {
 /// A generated market with its ground truth. All `T × n` arrays have one row per day
 /// ([`dates`](Self::dates)) and one column per asset ([`assets`](Self::assets)). See the
 /// [module docs](self) for the equations.
+///
+/// Deserialization checks the configuration and that every array has the size it implies,
+/// every index (regime, sector) is in range, the change points match the regime path, and
+/// every number is finite, so a tampered checkpoint never panics an accessor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct SyntheticMarket {
     /// The configuration it was generated from.
     pub config: SyntheticConfig,
@@ -325,6 +357,7 @@ pub struct SyntheticMarket {
     /// Equal-weight index return `I_t = (1/n) Σ_i r_{t,i}`, length `T`.
     pub index_returns: Array1<f64>,
 }
+prudentia_core::checked_serde!(SyntheticMarket, SyntheticMarket::check);
 
 impl SyntheticMarket {
     /// Generates the market described by `config`.
@@ -439,6 +472,91 @@ impl SyntheticMarket {
         })
     }
 
+    fn check(&mut self) -> DatasetResult<()> {
+        use prudentia_core::validate::{check_finite_iter, check_shape, check_strictly_increasing};
+        self.config.validate()?;
+        let (n, t, g, k) = (
+            self.config.n_assets,
+            self.config.n_days,
+            self.config.n_sectors,
+            self.config.regimes.len(),
+        );
+        check_shape("dates", &[t], &[self.dates.len()])?;
+        check_strictly_increasing("dates", &self.dates)?;
+        check_shape("assets", &[n], &[self.assets.len()])?;
+        check_shape("sectors", &[g], &[self.sectors.len()])?;
+        check_shape("asset_sector", &[n], &[self.asset_sector.len()])?;
+        check_shape("regimes", &[t], &[self.regimes.len()])?;
+        for (field, a) in [
+            ("alphas", &self.alphas),
+            ("vol_multipliers", &self.vol_multipliers),
+            ("initial_prices", &self.initial_prices),
+        ] {
+            check_shape(field, &[n], a.shape())?;
+            check_finite_iter(field, a.iter())?;
+        }
+        check_shape("index_returns", &[t], self.index_returns.shape())?;
+        check_finite_iter("index_returns", self.index_returns.iter())?;
+        for (field, a) in [
+            ("returns", &self.returns),
+            ("prices", &self.prices),
+            ("true_mean", &self.true_mean),
+            ("true_sigma", &self.true_sigma),
+        ] {
+            check_shape(field, &[t, n], a.shape())?;
+            check_finite_iter(field, a.iter())?;
+        }
+        // σ = v·w with v ≤ 0.1 and w ≤ 1.9, |μ| = |m + a| ≤ 0.05 + 10 alpha_sd: anything far
+        // outside is tampering (and a huge σ would overflow `true_covariance`).
+        if let Some(&s) = self.true_sigma.iter().find(|&&s| !(s > 0.0 && s <= 1.0)) {
+            return Err(CoreError::OutOfRange {
+                field: "true_sigma",
+                value: s,
+                expected: "in (0, 1]",
+            }
+            .into());
+        }
+        if let Some(&m) = self.true_mean.iter().find(|&&m| m.abs() > 1.0) {
+            return Err(CoreError::OutOfRange {
+                field: "true_mean",
+                value: m,
+                expected: "in [-1, 1]",
+            }
+            .into());
+        }
+        check_shape("regime_correlations", &[k], &[self.regime_correlations.len()])?;
+        for c in &self.regime_correlations {
+            check_shape("regime_correlations", &[n, n], c.shape())?;
+            check_finite_iter("regime_correlations", c.iter())?;
+        }
+        let out_of_range = |field: &'static str, v: usize| -> DatasetError {
+            CoreError::OutOfRange {
+                field,
+                value: v as f64,
+                expected: "an index below its count",
+            }
+            .into()
+        };
+        if let Some(&s) = self.asset_sector.iter().find(|&&s| s >= g) {
+            return Err(out_of_range("asset_sector", s));
+        }
+        if let Some(&r) = self.regimes.iter().find(|&&r| r >= k) {
+            return Err(out_of_range("regimes", r));
+        }
+        let expected: Vec<usize> = (1..t)
+            .filter(|&d| self.regimes[d] != self.regimes[d - 1])
+            .collect();
+        if expected != self.change_points {
+            return Err(CoreError::ShapeMismatch {
+                field: "change_points (they must match the regime path)",
+                expected: vec![expected.len()],
+                found: vec![self.change_points.len()],
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// Number of days `T`.
     pub fn n_days(&self) -> usize {
         self.dates.len()
@@ -456,14 +574,20 @@ impl SyntheticMarket {
 
     /// The label of day `t`'s regime, `None` past the end.
     pub fn regime_label(&self, t: usize) -> Option<&RegimeLabel> {
-        self.regimes.get(t).map(|&k| &self.config.regimes[k].label)
+        self.regimes
+            .get(t)
+            .and_then(|&k| self.config.regimes.get(k))
+            .map(|r| &r.label)
     }
 
     /// The true covariance of day `t`'s returns, `diag(σ_t) C_{s_t} diag(σ_t)`; `None` past
     /// the end.
     pub fn true_covariance(&self, t: usize) -> Option<Array2<f64>> {
         let k = *self.regimes.get(t)?;
-        let c = &self.regime_correlations[k];
+        let c = self.regime_correlations.get(k)?;
+        if t >= self.true_sigma.nrows() || c.dim() != (self.true_sigma.ncols(), self.true_sigma.ncols()) {
+            return None;
+        }
         let s = self.true_sigma.row(t);
         Some(Array2::from_shape_fn(c.dim(), |(i, j)| s[i] * c[[i, j]] * s[j]))
     }
@@ -490,17 +614,22 @@ impl SyntheticMarket {
         let mut out = Vec::new();
         let mut start = 0;
         for &cp in &self.change_points {
+            if cp <= start || cp >= self.regimes.len() {
+                continue;
+            }
             out.push((start, cp, self.regimes[start]));
             start = cp;
         }
-        out.push((start, self.regimes.len(), self.regimes[start]));
+        if let Some(&r) = self.regimes.get(start) {
+            out.push((start, self.regimes.len(), r));
+        }
         out
     }
 
     /// Price of every asset at the close of day `t − 1`, i.e. just before day `t`'s return
     /// (the initial prices for `t = 0`); `None` if `t ≥ T`.
     pub fn prices_before(&self, t: usize) -> Option<Array1<f64>> {
-        if t >= self.n_days() {
+        if t >= self.n_days() || t > self.prices.nrows() {
             None
         } else if t == 0 {
             Some(self.initial_prices.clone())
@@ -521,7 +650,7 @@ impl SyntheticMarket {
     pub fn snapshot_before(&self, t: usize) -> Option<MarketSnapshot> {
         let prices = self.prices_before(t)?;
         let time = if t == 0 {
-            Timestamp::from_nanos(self.dates[0].as_nanos() - Timestamp::NANOS_PER_DAY)
+            Timestamp::from_nanos(self.dates[0].as_nanos().saturating_sub(Timestamp::NANOS_PER_DAY))
         } else {
             self.dates[t - 1]
         };
@@ -543,7 +672,8 @@ impl SyntheticMarket {
             .zip(prices.iter())
             .map(|(a, &price)| AssetInfo { price, ..a.clone() })
             .collect();
-        let window = &self.index_returns.as_slice().unwrap_or(&[])[t.saturating_sub(20)..t];
+        let index = self.index_returns.as_slice().unwrap_or(&[]);
+        let window = index.get(t.saturating_sub(20)..t).unwrap_or(&[]);
         let vol = if window.len() < 2 {
             f64::NAN
         } else {
@@ -572,8 +702,8 @@ impl SyntheticMarket {
             out,
             "synthetic market: {} days ({} ..= {}), {} assets in {} sectors, seed {}, {} change points",
             self.n_days(),
-            self.dates[0],
-            self.dates[self.n_days() - 1],
+            self.dates.first().copied().unwrap_or(Timestamp::from_nanos(0)),
+            self.dates.last().copied().unwrap_or(Timestamp::from_nanos(0)),
             self.n_assets(),
             self.sectors.len(),
             self.config.seed,

@@ -391,3 +391,112 @@ fn tolerated_variants_parse_identically() {
         assert_eq!(f, plain, "{text:?}");
     }
 }
+
+#[test]
+fn hundred_thousand_columns_parse_in_linear_time() {
+    // The duplicate-name check used to compare every pair (14.6 s here); it is hashed now.
+    let n = 100_000;
+    let mut text = String::from("date");
+    for j in 0..n {
+        text.push_str(&format!(",c{j}"));
+    }
+    text.push_str("\n2020-01-01");
+    for j in 0..n {
+        text.push_str(&format!(",{j}"));
+    }
+    text.push('\n');
+    let f = parse_frame(&text).unwrap();
+    assert_eq!(f.n_columns(), n);
+    let dup = text.replacen(",c99999", ",c0", 1);
+    assert!(matches!(
+        parse_frame(&dup),
+        Err(DatasetError::BadHeader { column: 100_000, .. })
+    ));
+}
+
+#[test]
+fn absurd_generator_sizes_are_too_large_errors() {
+    for (n_assets, n_days) in [
+        (usize::MAX, 10),
+        (1 << 40, 10),
+        (5, usize::MAX),
+        (5, 1 << 40),
+        (20_000, 20_000),
+    ] {
+        let c = SyntheticConfig {
+            n_assets,
+            n_sectors: 1,
+            n_days,
+            ..Default::default()
+        };
+        assert!(
+            matches!(
+                SyntheticMarket::generate(&c),
+                Err(DatasetError::Core(CoreError::TooLarge { .. }))
+            ),
+            "{n_assets} x {n_days}"
+        );
+    }
+    for n in [usize::MAX, 1 << 40] {
+        assert!(matches!(
+            fills(n, 1),
+            Err(DatasetError::Core(CoreError::TooLarge { .. }))
+        ));
+        assert!(matches!(
+            causal_dataset(n, 2, 1),
+            Err(DatasetError::Core(CoreError::TooLarge { .. }))
+        ));
+        assert!(matches!(
+            causal_dataset(10, n, 1),
+            Err(DatasetError::Core(CoreError::TooLarge { .. }))
+        ));
+        assert!(matches!(
+            iv_dataset(n, 1.0, 1),
+            Err(DatasetError::Core(CoreError::TooLarge { .. }))
+        ));
+        assert!(matches!(
+            piecewise_stream(&[(n, 0.0, 1.0), (n, 0.0, 1.0)], 1),
+            Err(DatasetError::Core(CoreError::TooLarge { .. }))
+        ));
+    }
+    assert!(iv_dataset(10, f64::MAX, 1).is_err());
+    assert!(piecewise_stream(&[(10, f64::MAX, f64::MAX)], 1).is_err());
+}
+
+#[test]
+fn tampered_checkpoints_do_not_load() {
+    let m = SyntheticMarket::generate(&SyntheticConfig {
+        n_assets: 4,
+        n_sectors: 2,
+        n_days: 30,
+        ..Default::default()
+    })
+    .unwrap();
+    let json = serde_json::to_string(&m).unwrap();
+    assert_eq!(serde_json::from_str::<SyntheticMarket>(&json).unwrap(), m);
+    let mut bad_regime: serde_json::Value = serde_json::from_str(&json).unwrap();
+    bad_regime["regimes"][3] = 7.into();
+    let mut bad_sector: serde_json::Value = serde_json::from_str(&json).unwrap();
+    bad_sector["asset_sector"][0] = 9.into();
+    let mut short: serde_json::Value = serde_json::from_str(&json).unwrap();
+    short["dates"] = serde_json::json!([]);
+    let mut cfg: serde_json::Value = serde_json::from_str(&json).unwrap();
+    cfg["config"]["n_assets"] = serde_json::json!(usize::MAX);
+    for v in [bad_regime, bad_sector, short, cfg] {
+        assert!(serde_json::from_value::<SyntheticMarket>(v).is_err());
+    }
+    let panel = m.forecasts(&ForecasterSpec::default()).unwrap();
+    let pj = serde_json::to_string(&panel).unwrap();
+    assert!(serde_json::from_str::<ForecastPanel>(&pj).is_ok());
+    let mut v: serde_json::Value = serde_json::from_str(&pj).unwrap();
+    v["spec"]["sigma_scale"] = serde_json::json!(-1.0);
+    assert!(serde_json::from_value::<ForecastPanel>(v).is_err());
+    let f = fills(5, 1).unwrap();
+    let mut v = serde_json::to_value(&f).unwrap();
+    v["order_type"][0] = 9.into();
+    assert!(serde_json::from_value::<FillSample>(v).is_err());
+    let c = causal_dataset(5, 2, 1).unwrap();
+    let mut v = serde_json::to_value(&c).unwrap();
+    v["treatment"] = serde_json::json!([true]);
+    assert!(serde_json::from_value::<CausalSample>(v).is_err());
+}

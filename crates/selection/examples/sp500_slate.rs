@@ -72,15 +72,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dates[t],
             names(&slate.selected),
             slate.expected_return,
-            problem.average_correlation(&slate.selected),
+            problem.average_correlation(&slate.selected)?,
             names(&top.selected),
             top.expected_return,
-            problem.average_correlation(&top.selected),
+            problem.average_correlation(&top.selected)?,
         );
         last = Some((slate, problem));
     }
     if let Some((slate, problem)) = last {
-        let e = explain(&problem, &slate, 3);
+        let e = explain(&problem, &slate, 3)?;
         println!(
             "\nWhy, at the last date ({} nodes, status {:?}):",
             slate.nodes, slate.status

@@ -10,8 +10,9 @@ use crate::heuristic::{GreedySwap, GreedySwapConfig};
 use crate::problem::{SelectionProblem, NO_SECTOR};
 use crate::solution::{Method, Selection, SelectionStatus};
 
-/// Settings of [`ExactSolver`].
+/// Settings of [`ExactSolver`]. Deserialization runs [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ExactConfig {
     /// Stop after this many nodes and return the best slate with its gap. Default 10⁶
     /// (about a second at n = 200), ≥ 1.
@@ -33,7 +34,13 @@ impl Default for ExactConfig {
     }
 }
 
+prudentia_core::checked_serde!(ExactConfig, ExactConfig::check);
+
 impl ExactConfig {
+    fn check(&mut self) -> Result<(), SelectionError> {
+        self.validate()
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> Result<(), SelectionError> {
         if self.node_limit == 0 {
@@ -222,6 +229,17 @@ impl<'a> Bnb<'a> {
             obj += p.mu[i] - self.lam * self.pens[d * self.n + i];
             mu_sum += p.mu[i];
             self.push(i);
+        }
+        // A sector already at its cap before any pick (a cap of 0, or required items that
+        // fill it) takes no further item: `push` only closes a sector when an item joins it.
+        for s in 0..self.sec_members.len() {
+            if self.sec_count[s] >= p.sector_cap[s] {
+                for &m in &self.sec_members[s] {
+                    if self.state[m as usize] == AVAIL {
+                        self.state[m as usize] = OUT;
+                    }
+                }
+            }
         }
         self.dfs(obj, mu_sum);
     }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::SelectionError;
 use crate::problem::{SelectionProblem, NO_SECTOR};
 use crate::solution::Selection;
 
@@ -80,23 +81,40 @@ pub struct Explanation {
 fn most_correlated(p: &SelectionProblem, j: usize, set: &[usize]) -> Option<(usize, f64)> {
     set.iter()
         .filter(|&&i| i != j)
-        .map(|&i| (i, p.rho(i, j)))
+        .map(|&i| (i, p.rho_at(i, j)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// Explains `selection` (a slate of `p`): each member's marginal contribution and, for the
 /// `top_excluded` non-members with the largest μ, why they lost (best 1-swap and the
 /// constraint that blocks it, if any).
-pub fn explain(p: &SelectionProblem, selection: &Selection, top_excluded: usize) -> Explanation {
+///
+/// # Errors
+/// [`SelectionError::IndexOutOfRange`] (field `set`) if the selection holds an index `≥ n`
+/// (e.g. a slate of another problem); [`SelectionError::Core`] with
+/// [`NotIncreasing`](prudentia_core::CoreError::NotIncreasing) if it repeats an index.
+pub fn explain(
+    p: &SelectionProblem,
+    selection: &Selection,
+    top_excluded: usize,
+) -> Result<Explanation, SelectionError> {
     let set = &selection.selected;
+    p.check_indices(set)?;
     let n = p.n;
     let lam = p.lambda;
     let tol = p.tol();
     let mut in_set = vec![false; n];
-    for &i in set {
+    for (pos, &i) in set.iter().enumerate() {
+        if in_set[i] {
+            return Err(prudentia_core::CoreError::NotIncreasing {
+                field: "selection (repeated index)",
+                index: pos,
+            }
+            .into());
+        }
         in_set[i] = true;
     }
-    let pen = |j: usize| -> f64 { set.iter().filter(|&&i| i != j).map(|&i| p.rho(i, j)).sum() };
+    let pen = |j: usize| -> f64 { set.iter().filter(|&&i| i != j).map(|&i| p.rho_at(i, j)).sum() };
     let mut selected: Vec<Contribution> = set
         .iter()
         .map(|&i| {
@@ -136,7 +154,7 @@ pub fn explain(p: &SelectionProblem, selection: &Selection, top_excluded: usize)
                 let mut blocked_return = false;
                 let mut blocked_required = false;
                 for &(i, ci) in &contrib {
-                    let delta = gj + lam * p.rho(i, j) - ci;
+                    let delta = gj + lam * p.rho_at(i, j) - ci;
                     if best_any.is_none_or(|(_, b)| delta > b) {
                         best_any = Some((i, delta));
                     }
@@ -181,5 +199,5 @@ pub fn explain(p: &SelectionProblem, selection: &Selection, top_excluded: usize)
             }
         })
         .collect();
-    Explanation { selected, excluded }
+    Ok(Explanation { selected, excluded })
 }

@@ -132,8 +132,9 @@ impl Mmr {
     }
 }
 
-/// Settings of [`Dpp`].
+/// Settings of [`Dpp`]. Deserialization checks `alpha` (finite, ≥ 0).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(remote = "Self")]
 pub struct DppConfig {
     /// Weight α of `log det ρ_S` against `Σ μ`; `None` (default) uses the problem's λ. ≥ 0.
     pub alpha: Option<f64>,
@@ -141,6 +142,16 @@ pub struct DppConfig {
     pub max_swap_passes: usize,
     /// Also compute the root bound so that the result carries a gap. Default false.
     pub compute_bound: bool,
+}
+prudentia_core::checked_serde!(DppConfig, DppConfig::check);
+
+impl DppConfig {
+    fn check(&mut self) -> Result<(), SelectionError> {
+        if let Some(a) = self.alpha {
+            prudentia_core::validate::check_non_negative("alpha", a)?;
+        }
+        Ok(())
+    }
 }
 
 /// Greedy MAP inference for a determinantal point process (Chen, Zhang & Zhou 2018, "Fast
@@ -159,10 +170,8 @@ pub struct Dpp {
 
 impl Dpp {
     /// A validated DPP heuristic (`alpha` must be finite and ≥ 0).
-    pub fn new(config: DppConfig) -> Result<Self, SelectionError> {
-        if let Some(a) = config.alpha {
-            prudentia_core::validate::check_non_negative("alpha", a)?;
-        }
+    pub fn new(mut config: DppConfig) -> Result<Self, SelectionError> {
+        config.check()?;
         Ok(Self { config })
     }
 
@@ -253,7 +262,7 @@ pub fn root_upper_bound(p: &SelectionProblem) -> f64 {
     let n = p.n;
     let set = &p.must_include;
     let r = p.k - set.len();
-    let base = p.objective(set);
+    let base = p.objective_unchecked(set);
     if r == 0 {
         return base;
     }

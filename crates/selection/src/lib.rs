@@ -73,6 +73,7 @@ pub use heuristic::{
 };
 pub use problem::{
     Constraints, CorrelationConfig, CorrelationPolicy, CorrelationReport, ProblemConfig, SelectionProblem,
+    MAX_MAGNITUDE,
 };
 pub use selector::{
     expected_returns, rolling_correlation, shrunk_correlation, DiversityAwareSelector, ReturnScore,

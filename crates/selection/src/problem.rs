@@ -5,11 +5,31 @@ use std::collections::BTreeMap;
 use ndarray::{Array2, ArrayView2};
 use prudentia_core::estimators::{nearest_correlation, NearestCorrelationConfig};
 use prudentia_core::linalg::{cholesky, symmetric_eigen};
-use prudentia_core::validate::{check_finite, check_finite_2d, check_len, check_non_negative, check_shape};
+use prudentia_core::validate::{
+    check_elements, check_finite, check_finite_2d, check_len, check_non_negative, check_shape, MAX_ELEMENTS,
+};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SelectionError;
+
+/// The largest magnitude accepted for an expected return `|μ_i|`, the penalty λ and the
+/// minimum expected return (1e100): every objective, bound and gap of a problem within it
+/// is a finite number.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
+fn check_magnitude(field: &'static str, v: f64) -> Result<(), SelectionError> {
+    if v.is_finite() && v.abs() <= MAX_MAGNITUDE {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            field,
+            value: v,
+            expected: "finite with magnitude <= 1e100",
+        }
+        .into())
+    }
+}
 
 /// What to do with a correlation matrix that is not symmetric, has a diagonal other than one,
 /// or is not positive semi-definite.
@@ -30,8 +50,10 @@ impl Default for CorrelationPolicy {
     }
 }
 
-/// How the correlation matrix is checked before selection.
+/// How the correlation matrix is checked before selection. Deserialization runs
+/// [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CorrelationConfig {
     /// Reject or repair a bad matrix. Default: repair with the default Higham settings.
     pub policy: CorrelationPolicy,
@@ -57,7 +79,13 @@ impl Default for CorrelationConfig {
     }
 }
 
+prudentia_core::checked_serde!(CorrelationConfig, CorrelationConfig::check);
+
 impl CorrelationConfig {
+    fn check(&mut self) -> Result<(), SelectionError> {
+        self.validate()
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> Result<(), SelectionError> {
         check_non_negative("symmetry_tolerance", self.symmetry_tolerance)?;
@@ -70,7 +98,10 @@ impl CorrelationConfig {
 }
 
 /// What the correlation check found and, under [`CorrelationPolicy::Repair`], what it did.
+///
+/// Deserialization checks every number finite and ≥ 0 (the eigenvalue finite).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(remote = "Self")]
 pub struct CorrelationReport {
     /// Largest `|ρ_ij − ρ_ji|` of the input.
     pub max_asymmetry: f64,
@@ -87,9 +118,25 @@ pub struct CorrelationReport {
     /// Higham iterations used by the repair (0 when not repaired).
     pub iterations: usize,
 }
+prudentia_core::checked_serde!(CorrelationReport, CorrelationReport::check);
 
-/// Constraints on the slate besides its size.
+impl CorrelationReport {
+    fn check(&mut self) -> Result<(), SelectionError> {
+        check_non_negative("max_asymmetry", self.max_asymmetry)?;
+        check_non_negative("max_diagonal_error", self.max_diagonal_error)?;
+        check_non_negative("frobenius_change", self.frobenius_change)?;
+        if let Some(m) = self.min_eigenvalue {
+            check_finite("min_eigenvalue", &[m])?;
+        }
+        Ok(())
+    }
+}
+
+/// Constraints on the slate besides its size. Deserialization checks the minimum expected
+/// return (finite, `|R| ≤` [`MAX_MAGNITUDE`]); the rest depends on the data and is checked by
+/// [`SelectionProblem::new`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Constraints {
     /// Sector of each item (length n), or empty when no item has a sector. Items with `None`
     /// are in no sector and never capped.
@@ -106,14 +153,26 @@ pub struct Constraints {
     /// Minimum total expected return `Σ μ_i x_i` of the slate (same units as μ). Default none.
     pub min_expected_return: Option<f64>,
 }
+prudentia_core::checked_serde!(Constraints, Constraints::check);
 
-/// Size, penalty and correlation handling of a selection problem.
+impl Constraints {
+    fn check(&mut self) -> Result<(), SelectionError> {
+        if let Some(r) = self.min_expected_return {
+            check_magnitude("min_expected_return", r)?;
+        }
+        Ok(())
+    }
+}
+
+/// Size, penalty and correlation handling of a selection problem. Deserialization runs
+/// [`validate`](Self::validate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ProblemConfig {
     /// Slate size K, `1 ≤ K ≤ n`. Default 10.
     pub k: usize,
     /// Correlation penalty λ ≥ 0 per unit of pairwise correlation, in the units of μ.
-    /// Default 0.1.
+    /// Default 0.1, at most [`MAX_MAGNITUDE`].
     pub lambda: f64,
     /// Correlation checks and repair.
     pub correlation: CorrelationConfig,
@@ -129,15 +188,26 @@ impl Default for ProblemConfig {
     }
 }
 
+prudentia_core::checked_serde!(ProblemConfig, ProblemConfig::check);
+
 impl ProblemConfig {
+    fn check(&mut self) -> Result<(), SelectionError> {
+        self.validate()
+    }
+
     /// Checks the fields that do not depend on the data.
     pub fn validate(&self) -> Result<(), SelectionError> {
         if self.k == 0 {
             return Err(SelectionError::ZeroK);
         }
-        check_non_negative("lambda", self.lambda)?;
+        check_lambda(self.lambda)?;
         self.correlation.validate()
     }
+}
+
+fn check_lambda(lambda: f64) -> Result<(), SelectionError> {
+    check_non_negative("lambda", lambda)?;
+    check_magnitude("lambda", lambda)
 }
 
 pub(crate) const NO_SECTOR: usize = usize::MAX;
@@ -155,7 +225,13 @@ pub(crate) const NO_SECTOR: usize = usize::MAX;
 /// full quadratic form `Σ_{i,j} ρ_ij x_i x_j` of the original specification equals
 /// `K + 2 Σ_{i<j} ρ_ij x_i x_j` for binary x with a unit diagonal, so its optimum is ours with
 /// λ doubled (the constant `λK` does not move the argmax).
+///
+/// Deserialization re-checks every invariant [`new`](Self::new) established (sizes,
+/// indices, a symmetric unit-diagonal correlation with entries in [−1, 1], consistent
+/// membership, feasible sector caps), so a tampered checkpoint is a load error, never a
+/// panic in a solver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct SelectionProblem {
     pub(crate) n: usize,
     pub(crate) k: usize,
@@ -174,6 +250,7 @@ pub struct SelectionProblem {
     pub(crate) min_return: Option<f64>,
     pub(crate) report: CorrelationReport,
 }
+prudentia_core::checked_serde!(SelectionProblem, SelectionProblem::check);
 
 fn check_correlation(
     rho: ArrayView2<'_, f64>,
@@ -288,6 +365,14 @@ fn check_correlation(
             }
         }
     }
+    // The diagonal is exactly one (an input within 1e-12 of it is accepted as is), and a
+    // repair stopped at its iteration limit may leave an entry just outside [−1, 1]: clamp,
+    // so the problem's own state always passes its load check.
+    for i in 0..n {
+        for j in 0..n {
+            sym[[i, j]] = if i == j { 1.0 } else { sym[[i, j]].clamp(-1.0, 1.0) };
+        }
+    }
     Ok((sym.iter().copied().collect(), report))
 }
 
@@ -307,6 +392,9 @@ impl SelectionProblem {
         config.validate()?;
         check_len("mu", mu.len(), 1)?;
         check_finite("mu", mu)?;
+        for &m in mu {
+            check_magnitude("mu", m)?;
+        }
         let n = mu.len();
         let k = config.k;
         if k > n {
@@ -413,7 +501,7 @@ impl SelectionProblem {
         }
         let min_return = constraints.min_expected_return;
         if let Some(r) = min_return {
-            check_finite("min_expected_return", &[r])?;
+            check_magnitude("min_expected_return", r)?;
             // best achievable ignoring caps: required items plus the best others
             let mut others: Vec<f64> = (0..n)
                 .filter(|&i| !excluded[i] && !included[i])
@@ -471,10 +559,32 @@ impl SelectionProblem {
         &self.rho
     }
 
-    /// `ρ_ij` as used.
+    /// `ρ_ij` as used; `None` if `i` or `j` is not below `n`.
     #[inline]
-    pub fn rho(&self, i: usize, j: usize) -> f64 {
+    pub fn rho(&self, i: usize, j: usize) -> Option<f64> {
+        if i < self.n && j < self.n {
+            self.rho.get(i * self.n + j).copied()
+        } else {
+            None
+        }
+    }
+
+    /// `ρ_ij` for indices the caller has checked.
+    #[inline]
+    pub(crate) fn rho_at(&self, i: usize, j: usize) -> f64 {
         self.rho[i * self.n + j]
+    }
+
+    /// Fails with [`SelectionError::IndexOutOfRange`] (field `set`) for an index `≥ n`.
+    pub(crate) fn check_indices(&self, set: &[usize]) -> Result<(), SelectionError> {
+        match set.iter().find(|&&i| i >= self.n) {
+            Some(&index) => Err(SelectionError::IndexOutOfRange {
+                field: "set",
+                index,
+                n: self.n,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// What the correlation check found and did.
@@ -492,37 +602,188 @@ impl SelectionProblem {
 
     /// Same problem with another λ (the correlation checks are not repeated).
     pub fn with_lambda(&self, lambda: f64) -> Result<Self, SelectionError> {
-        check_non_negative("lambda", lambda)?;
+        check_lambda(lambda)?;
         let mut p = self.clone();
         p.lambda = lambda;
         Ok(p)
     }
 
-    /// Objective `Σ μ_i − λ Σ_{i<j} ρ_ij` of a set of distinct indices (no feasibility check).
-    pub fn objective(&self, set: &[usize]) -> f64 {
+    /// Objective `Σ μ_i − λ Σ_{i<j} ρ_ij` of a set of distinct indices (no feasibility check;
+    /// a repeated index counts as often as it appears).
+    ///
+    /// # Errors
+    /// [`SelectionError::IndexOutOfRange`] (field `set`) for an index `≥ n`.
+    pub fn objective(&self, set: &[usize]) -> Result<f64, SelectionError> {
+        self.check_indices(set)?;
+        Ok(self.objective_unchecked(set))
+    }
+
+    /// [`objective`](Self::objective) of a set whose indices are known to be in range.
+    pub(crate) fn objective_unchecked(&self, set: &[usize]) -> f64 {
         let mut f = 0.0;
         for (a, &i) in set.iter().enumerate() {
             f += self.mu[i];
             for &j in &set[a + 1..] {
-                f -= self.lambda * self.rho(i, j);
+                f -= self.lambda * self.rho_at(i, j);
             }
         }
         f
     }
 
     /// Average pairwise correlation `Σ_{i<j} ρ_ij / (K(K−1)/2)` of a set (0 for fewer than 2).
-    pub fn average_correlation(&self, set: &[usize]) -> f64 {
+    ///
+    /// # Errors
+    /// [`SelectionError::IndexOutOfRange`] (field `set`) for an index `≥ n`.
+    pub fn average_correlation(&self, set: &[usize]) -> Result<f64, SelectionError> {
+        self.check_indices(set)?;
         let m = set.len();
         if m < 2 {
-            return 0.0;
+            return Ok(0.0);
         }
         let mut s = 0.0;
         for (a, &i) in set.iter().enumerate() {
             for &j in &set[a + 1..] {
-                s += self.rho(i, j);
+                s += self.rho_at(i, j);
             }
         }
-        s / (m * (m - 1) / 2) as f64
+        Ok(s / (m as f64 * (m as f64 - 1.0) / 2.0))
+    }
+
+    /// Checks a deserialized problem: every invariant [`new`](Self::new) establishes.
+    fn check(&mut self) -> Result<(), SelectionError> {
+        let n = self.n;
+        let k = self.k;
+        check_len("n", n, 1)?;
+        let nn = check_elements("n × n", &[n, n], MAX_ELEMENTS)?;
+        if k == 0 {
+            return Err(SelectionError::ZeroK);
+        }
+        if k > n {
+            return Err(SelectionError::KExceedsN { k, n });
+        }
+        check_lambda(self.lambda)?;
+        check_shape("mu", &[n], &[self.mu.len()])?;
+        for &m in &self.mu {
+            check_magnitude("mu", m)?;
+        }
+        check_shape("correlation", &[nn], &[self.rho.len()])?;
+        check_finite("correlation", &self.rho)?;
+        for i in 0..n {
+            if self.rho[i * n + i] != 1.0 {
+                return Err(CoreError::OutOfRange {
+                    field: "correlation diagonal",
+                    value: self.rho[i * n + i],
+                    expected: "equal to 1",
+                }
+                .into());
+            }
+            for j in (i + 1)..n {
+                let (a, b) = (self.rho[i * n + j], self.rho[j * n + i]);
+                if a != b {
+                    return Err(CoreError::NotSymmetric {
+                        field: "correlation",
+                        row: i,
+                        col: j,
+                        diff: (a - b).abs(),
+                    }
+                    .into());
+                }
+                if a.abs() > 1.0 + 1e-9 {
+                    return Err(CoreError::OutOfRange {
+                        field: "correlation",
+                        value: a,
+                        expected: "in [-1, 1]",
+                    }
+                    .into());
+                }
+            }
+        }
+        let ns = self.sector_names.len();
+        check_shape("sector", &[n], &[self.sector.len()])?;
+        check_shape("sector_cap", &[ns], &[self.sector_cap.len()])?;
+        check_shape("excluded", &[n], &[self.excluded.len()])?;
+        check_shape("included", &[n], &[self.included.len()])?;
+        if let Some(&s) = self.sector.iter().find(|&&s| s != NO_SECTOR && s >= ns) {
+            return Err(SelectionError::IndexOutOfRange {
+                field: "sector",
+                index: s,
+                n: ns,
+            });
+        }
+        let mut names: Vec<&String> = self.sector_names.iter().collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(CoreError::OutOfRange {
+                field: "sector_names",
+                value: ns as f64,
+                expected: "distinct sector names",
+            }
+            .into());
+        }
+        if let Some(&index) = self.must_include.iter().find(|&&i| i >= n) {
+            return Err(SelectionError::IndexOutOfRange {
+                field: "must_include",
+                index,
+                n,
+            });
+        }
+        if self.must_include.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(CoreError::NotIncreasing {
+                field: "must_include",
+                index: 0,
+            }
+            .into());
+        }
+        let mut flagged = vec![false; n];
+        for &i in &self.must_include {
+            flagged[i] = true;
+        }
+        if flagged != self.included {
+            return Err(CoreError::OutOfRange {
+                field: "included",
+                value: self.must_include.len() as f64,
+                expected: "exactly the items of must_include",
+            }
+            .into());
+        }
+        if let Some(index) = (0..n).find(|&i| self.included[i] && self.excluded[i]) {
+            return Err(SelectionError::ConflictingMembership { index });
+        }
+        if self.must_include.len() > k {
+            return Err(SelectionError::TooManyIncluded {
+                count: self.must_include.len(),
+                k,
+            });
+        }
+        let mut avail = vec![0usize; ns];
+        let mut incl = vec![0usize; ns];
+        let mut capacity = 0usize;
+        for i in (0..n).filter(|&i| !self.excluded[i]) {
+            match self.sector[i] {
+                NO_SECTOR => capacity += 1,
+                s => {
+                    avail[s] += 1;
+                    incl[s] += usize::from(self.included[i]);
+                }
+            }
+        }
+        for s in 0..ns {
+            if incl[s] > self.sector_cap[s] {
+                return Err(SelectionError::IncludedExceedSectorCap {
+                    sector: self.sector_names[s].clone(),
+                    count: incl[s],
+                    cap: self.sector_cap[s],
+                });
+            }
+            capacity += avail[s].min(self.sector_cap[s]);
+        }
+        if capacity < k {
+            return Err(SelectionError::InfeasibleSectorCaps { capacity, k });
+        }
+        if let Some(r) = self.min_return {
+            check_magnitude("min_expected_return", r)?;
+        }
+        self.report.check()
     }
 
     /// Whether a set satisfies every constraint (size, membership, sector caps, min return).
@@ -591,9 +852,9 @@ mod tests {
             .sum();
         let lam_full = 0.1;
         let f_full = 0.55 - lam_full * full;
-        assert!((p.objective(&set) - (f_full + lam_full * 2.0)).abs() < 1e-15);
-        assert!((p.objective(&set) - (0.55 - 0.2 * 0.8)).abs() < 1e-15);
-        assert!((p.average_correlation(&[0, 1, 2]) - (0.8 + 0.2 + 0.3) / 3.0).abs() < 1e-15);
+        assert!((p.objective(&set).unwrap() - (f_full + lam_full * 2.0)).abs() < 1e-15);
+        assert!((p.objective(&set).unwrap() - (0.55 - 0.2 * 0.8)).abs() < 1e-15);
+        assert!((p.average_correlation(&[0, 1, 2]).unwrap() - (0.8 + 0.2 + 0.3) / 3.0).abs() < 1e-15);
     }
 
     #[test]

@@ -49,8 +49,10 @@ impl Default for SelectionMethod {
     }
 }
 
-/// Settings of [`DiversityAwareSelector`].
+/// Settings of [`DiversityAwareSelector`]. Deserialization runs
+/// [`validate`](Self::validate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(remote = "Self")]
 pub struct SelectorConfig {
     /// Slate size K (default 10), penalty λ (default 0.1) and correlation checks/repair.
     pub problem: ProblemConfig,
@@ -82,7 +84,13 @@ pub struct SelectorConfig {
     pub dpp: DppConfig,
 }
 
+prudentia_core::checked_serde!(SelectorConfig, SelectorConfig::check);
+
 impl SelectorConfig {
+    fn check(&mut self) -> Result<(), SelectionError> {
+        self.validate()
+    }
+
     /// Checks every field that does not depend on the data.
     pub fn validate(&self) -> Result<(), SelectionError> {
         self.problem.validate()?;
@@ -90,6 +98,14 @@ impl SelectorConfig {
         Dpp::new(self.dpp)?;
         if let Some(r) = self.min_expected_return {
             prudentia_core::validate::check_finite("min_expected_return", &[r])?;
+            if r.abs() > crate::problem::MAX_MAGNITUDE {
+                return Err(CoreError::OutOfRange {
+                    field: "min_expected_return",
+                    value: r,
+                    expected: "finite with magnitude <= 1e100",
+                }
+                .into());
+            }
         }
         Ok(())
     }
@@ -106,15 +122,15 @@ pub fn expected_returns(
         .iter()
         .map(|o| {
             let f = match horizon {
-                Some(h) => o.forecast.rescale(h),
+                Some(h) => o.forecast.rescale(h)?,
                 None => o.forecast.clone(),
             };
-            match score {
+            Ok(match score {
                 ReturnScore::Mean => f.mean,
                 ReturnScore::RiskAdjusted => f.mean / f.sigma,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, CoreError>>()?;
     prudentia_core::validate::check_finite("mu", &mu)?;
     Ok(mu)
 }

@@ -40,7 +40,12 @@ pub enum Method {
 }
 
 /// A selected slate and how good it is known to be.
+///
+/// Deserialization checks the indices (strictly increasing), every number finite, the gap
+/// ≥ 0, and an empty slate for [`SelectionStatus::Infeasible`] and
+/// [`SelectionStatus::NotFound`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[must_use]
 pub struct Selection {
     /// Selected item indices, ascending.
@@ -63,13 +68,49 @@ pub struct Selection {
     /// Which algorithm produced the slate.
     pub method: Method,
 }
+prudentia_core::checked_serde!(Selection, Selection::check);
 
-/// Relative gap `(ub − obj) / max(|obj|, 1e-9)`, clamped at 0.
+/// Relative gap `(ub − obj) / max(|obj|, 1e-9)`, clamped to `[0, f64::MAX]` (NaN input
+/// gives `f64::MAX`: an unknown distance is never reported as 0).
 pub fn relative_gap(upper_bound: f64, objective: f64) -> f64 {
-    ((upper_bound - objective) / objective.abs().max(1e-9)).max(0.0)
+    let g = (upper_bound - objective) / objective.abs().max(1e-9);
+    if g.is_nan() {
+        f64::MAX
+    } else {
+        g.clamp(0.0, f64::MAX)
+    }
 }
 
 impl Selection {
+    fn check(&mut self) -> Result<(), prudentia_core::CoreError> {
+        use prudentia_core::validate::{check_finite, check_non_negative};
+        if let Some(i) = self.selected.windows(2).position(|w| w[1] <= w[0]) {
+            return Err(prudentia_core::CoreError::NotIncreasing {
+                field: "selected",
+                index: i + 1,
+            });
+        }
+        check_finite("objective", &[self.objective, self.expected_return, self.penalty])?;
+        if let Some(u) = self.upper_bound {
+            check_finite("upper_bound", &[u])?;
+        }
+        if let Some(g) = self.gap {
+            check_non_negative("gap", g)?;
+        }
+        if matches!(
+            self.status,
+            SelectionStatus::Infeasible | SelectionStatus::NotFound
+        ) && !self.selected.is_empty()
+        {
+            return Err(prudentia_core::CoreError::ShapeMismatch {
+                field: "selected (no slate was found)",
+                expected: vec![0],
+                found: vec![self.selected.len()],
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn from_set(
         p: &crate::SelectionProblem,
         mut set: Vec<usize>,
@@ -92,7 +133,7 @@ impl Selection {
                 method,
             };
         }
-        let objective = p.objective(&set);
+        let objective = p.objective_unchecked(&set);
         let expected_return: f64 = set.iter().map(|&i| p.mu[i]).sum();
         let ub = upper_bound.map(|u| u.max(objective));
         let gap = match (status, ub) {

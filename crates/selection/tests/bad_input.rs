@@ -132,8 +132,8 @@ fn asymmetric_correlation_rejected_or_repaired() {
     assert!((r.max_asymmetry - 0.3).abs() < 1e-12);
     assert!(r.frobenius_change > 0.0);
     // symmetric result with the averaged entry (already PSD, so only symmetrized)
-    assert_eq!(p.rho(0, 1), p.rho(1, 0));
-    assert!((p.rho(0, 1) - 0.35).abs() < 1e-9);
+    assert_eq!(p.rho(0, 1).unwrap(), p.rho(1, 0).unwrap());
+    assert!((p.rho(0, 1).unwrap() - 0.35).abs() < 1e-9);
 }
 
 #[test]
@@ -153,8 +153,8 @@ fn non_psd_correlation_rejected_or_repaired() {
     assert!(r.repaired && r.iterations > 0);
     assert!(r.min_eigenvalue.unwrap() < 0.0);
     // Higham's published nearest correlation matrix: ρ_01 = 0.7607, ρ_02 = 0.1573
-    assert!((p.rho(0, 1) - 0.7607).abs() < 5e-5);
-    assert!((p.rho(0, 2) - 0.1573).abs() < 5e-5);
+    assert!((p.rho(0, 1).unwrap() - 0.7607).abs() < 5e-5);
+    assert!((p.rho(0, 2).unwrap() - 0.1573).abs() < 5e-5);
     // custom repair settings are validated
     let bad = ProblemConfig {
         correlation: CorrelationConfig {
@@ -179,7 +179,7 @@ fn bad_diagonal_rejected() {
     ));
     let p = new(&[0.1, 0.2], &d, &cfg(1), &none).unwrap();
     assert!(p.correlation_report().repaired);
-    assert_eq!(p.rho(0, 0), 1.0);
+    assert_eq!(p.rho(0, 0).unwrap(), 1.0);
 }
 
 #[test]
@@ -331,4 +331,112 @@ fn psd_check_accepts_singular_and_tolerance_edge_matrices_and_catches_small_nega
     }
     let p = new(&[0.1, 0.2, 0.3], &neg, &cfg(2), &none).unwrap();
     assert!(p.correlation_report().repaired);
+}
+
+#[test]
+fn exact_solver_respects_a_zero_sector_cap() {
+    // Items 0 and 1 (the best returns) are in a sector capped at 0: neither may be chosen.
+    let mu = [0.5, 0.4, 0.3, 0.2];
+    let c = Constraints {
+        sectors: vec![Some("a".into()), Some("a".into()), None, None],
+        max_per_sector: Some(0),
+        ..Default::default()
+    };
+    let p = SelectionProblem::new(&mu, eye(4).view(), &cfg(2), &c).unwrap();
+    for warm_start in [true, false] {
+        let s = ExactSolver::new(ExactConfig {
+            warm_start,
+            ..Default::default()
+        })
+        .unwrap()
+        .solve(&p);
+        assert_eq!(s.status, SelectionStatus::Optimal);
+        assert_eq!(s.selected, vec![2, 3], "warm start {warm_start}");
+        assert!(p.is_feasible(&s.selected));
+    }
+    let mut caps = BTreeMap::new();
+    caps.insert("a".to_string(), 0);
+    let c = Constraints {
+        sectors: vec![Some("a".into()), Some("b".into()), None, None],
+        sector_caps: caps,
+        ..Default::default()
+    };
+    let p = SelectionProblem::new(&mu, eye(4).view(), &cfg(2), &c).unwrap();
+    let s = ExactSolver::new(ExactConfig::default()).unwrap().solve(&p);
+    assert_eq!(s.selected, vec![1, 2]);
+}
+
+#[test]
+fn tampered_problem_checkpoints_do_not_load() {
+    let mu = [0.5, 0.4, 0.3];
+    let c = Constraints {
+        sectors: vec![Some("a".into()), Some("b".into()), None],
+        must_include: vec![2],
+        ..Default::default()
+    };
+    let p = SelectionProblem::new(&mu, eye(3).view(), &cfg(2), &c).unwrap();
+    let json = serde_json::to_string(&p).unwrap();
+    assert_eq!(serde_json::from_str::<SelectionProblem>(&json).unwrap(), p);
+    for (field, value) in [
+        ("k", serde_json::json!(0)),
+        ("k", serde_json::json!(4)),
+        ("n", serde_json::json!(4)),
+        ("n", serde_json::json!(usize::MAX)),
+        ("lambda", serde_json::json!(-1.0)),
+        ("mu", serde_json::json!([0.5, 0.4])),
+        ("rho", serde_json::json!([1.0, 0.0])),
+        (
+            "rho",
+            serde_json::json!([1.0, 0.5, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]),
+        ),
+        (
+            "rho",
+            serde_json::json!([2.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]),
+        ),
+        ("sector", serde_json::json!([0, 7, 1])),
+        ("sector_cap", serde_json::json!([])),
+        ("must_include", serde_json::json!([9])),
+        ("included", serde_json::json!([true, false, false])),
+        ("excluded", serde_json::json!([false, false, true])),
+    ] {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v[field] = value.clone();
+        assert!(
+            serde_json::from_value::<SelectionProblem>(v).is_err(),
+            "{field} = {value} loaded"
+        );
+    }
+}
+
+#[test]
+fn accessors_with_bad_indices_are_errors_not_panics() {
+    let p = new(&[0.3, 0.2, 0.1], &eye(3), &cfg(2), &Constraints::default()).unwrap();
+    assert_eq!(p.rho(0, 3), None);
+    assert_eq!(p.rho(usize::MAX, 0), None);
+    assert!(matches!(
+        p.objective(&[0, 5]),
+        Err(SelectionError::IndexOutOfRange { index: 5, .. })
+    ));
+    assert!(p.average_correlation(&[usize::MAX, 0]).is_err());
+    let mut s = GreedySwap::new(GreedySwapConfig::default()).unwrap().solve(&p);
+    assert!(prudentia_selection::explain(&p, &s, 3).is_ok());
+    s.selected = vec![0, 9];
+    assert!(prudentia_selection::explain(&p, &s, 3).is_err());
+    s.selected = vec![1, 1];
+    assert!(prudentia_selection::explain(&p, &s, 3).is_err());
+}
+
+#[test]
+fn extreme_magnitudes_are_typed_errors() {
+    for mu in [[1e300, 0.1], [f64::MAX, 0.1], [-1e200, 0.1]] {
+        assert!(new(&mu, &eye(2), &cfg(1), &Constraints::default()).is_err());
+    }
+    let big = ProblemConfig {
+        lambda: 1e300,
+        ..cfg(1)
+    };
+    assert!(new(&[0.1, 0.2], &eye(2), &big, &Constraints::default()).is_err());
+    let p = new(&[0.1, 0.2], &eye(2), &cfg(1), &Constraints::default()).unwrap();
+    assert!(p.with_lambda(f64::MAX).is_err());
+    assert!(prudentia_selection::relative_gap(f64::MAX, -f64::MAX).is_finite());
 }

@@ -59,8 +59,8 @@ fn slate_is_less_correlated_than_top_k_at_similar_return() {
         );
         let top = top_k_by_return(&problem);
         let (cs, ct) = (
-            problem.average_correlation(&slate.selected),
-            problem.average_correlation(&top.selected),
+            problem.average_correlation(&slate.selected).unwrap(),
+            problem.average_correlation(&top.selected).unwrap(),
         );
         // optimality of the slate and of the top K imply both inequalities
         assert!(cs <= ct + 1e-12, "{year}: slate ρ {cs} > top-K ρ {ct}");

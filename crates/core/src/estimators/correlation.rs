@@ -2,7 +2,10 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
-use crate::validate::{check_finite, check_finite_2d, check_len, check_shape, check_square};
+use crate::validate::{
+    check_elements, check_finite, check_finite_2d, check_len, check_shape, check_size, check_square, MAX_DIM,
+    MAX_ELEMENTS, MAX_WINDOW,
+};
 
 /// Correlation from covariance: `ρ_ij = Σ_ij / sqrt(Σ_ii Σ_jj)`, with an exact unit diagonal.
 ///
@@ -38,7 +41,8 @@ fn corr_into(cov: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) -> CoreR
         out[[i, i]] = 1.0;
         let si = cov[[i, i]].sqrt();
         for j in (i + 1)..n {
-            let r = (cov[[i, j]] / (si * cov[[j, j]].sqrt())).clamp(-1.0, 1.0);
+            // Divide twice: the product of two tiny standard deviations can underflow to 0.
+            let r = (cov[[i, j]] / si / cov[[j, j]].sqrt()).clamp(-1.0, 1.0);
             out[[i, j]] = r;
             out[[j, i]] = r;
         }
@@ -59,7 +63,15 @@ fn corr_into(cov: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) -> CoreR
 /// from the window to rounding (tested by property test).
 ///
 /// Covariance uses `ddof = 1` (needs at least 2 observations in the window).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Limits: `n ≤` [`MAX_DIM`], `window ≤` [`MAX_WINDOW`], `window · n ≤` [`MAX_ELEMENTS`]
+/// ([`CoreError::TooLarge`] at construction), and an observation may differ from the first
+/// one by at most [`max_abs_deviation`](Self::max_abs_deviation) (`sqrt(f64::MAX / (4 ·
+/// window))`, about 8e151 for a 252-day window), so the running sums never overflow.
+/// Deserialization checks every size, index and value (see the module's tests), so a tampered
+/// checkpoint is a load error, never a later panic or division by zero.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RollingCorrelation {
     n: usize,
     window: usize,
@@ -73,15 +85,32 @@ pub struct RollingCorrelation {
     sum: Vec<f64>,
     /// Upper triangle of Σ y yᵀ, row-major n × n (lower part unused).
     cross: Vec<f64>,
+    #[serde(skip)]
     scratch: Vec<f64>,
+    #[serde(skip)]
     evicted: Vec<f64>,
+}
+crate::checked_serde!(RollingCorrelation, RollingCorrelation::check);
+
+impl PartialEq for RollingCorrelation {
+    /// Equal state (the scratch buffers are not state).
+    fn eq(&self, o: &Self) -> bool {
+        self.n == o.n
+            && self.window == o.window
+            && self.shift == o.shift
+            && self.buffer == o.buffer
+            && self.head == o.head
+            && self.len == o.len
+            && self.sum == o.sum
+            && self.cross == o.cross
+    }
 }
 
 impl RollingCorrelation {
-    /// A rolling estimator for `n` assets over `window ≥ 2` observations.
+    /// A rolling estimator for `n` assets (`1 ≤ n ≤` [`MAX_DIM`]) over
+    /// `2 ≤ window ≤` [`MAX_WINDOW`] observations, with `window · n ≤` [`MAX_ELEMENTS`].
     pub fn new(n: usize, window: usize) -> CoreResult<Self> {
-        check_len("n", n, 1)?;
-        check_len("window", window, 2)?;
+        Self::check_sizes(n, window)?;
         Ok(Self {
             n,
             window,
@@ -94,6 +123,94 @@ impl RollingCorrelation {
             scratch: vec![0.0; n],
             evicted: vec![0.0; n],
         })
+    }
+
+    fn check_sizes(n: usize, window: usize) -> CoreResult<()> {
+        check_len("n", n, 1)?;
+        check_len("window", window, 2)?;
+        check_size("n", n, MAX_DIM)?;
+        check_size("window", window, MAX_WINDOW)?;
+        check_elements("window × n", &[window, n], MAX_ELEMENTS)?;
+        check_elements("n × n", &[n, n], MAX_ELEMENTS)?;
+        Ok(())
+    }
+
+    /// Checks a deserialized state: sizes within limits, buffers of the right lengths,
+    /// indices in range, finite values, and rebuilds the scratch buffers.
+    fn check(&mut self) -> CoreResult<()> {
+        let (n, window) = (self.n, self.window);
+        Self::check_sizes(n, window)?;
+        check_shape("buffer", &[window * n], &[self.buffer.len()])?;
+        check_shape("sum", &[n], &[self.sum.len()])?;
+        check_shape("cross", &[n * n], &[self.cross.len()])?;
+        if self.head >= window {
+            return Err(CoreError::OutOfRange {
+                field: "head",
+                value: self.head as f64,
+                expected: "< window",
+            });
+        }
+        if self.len > window {
+            return Err(CoreError::OutOfRange {
+                field: "len",
+                value: self.len as f64,
+                expected: "<= window",
+            });
+        }
+        if self.len < window && self.head != self.len {
+            return Err(CoreError::OutOfRange {
+                field: "head",
+                value: self.head as f64,
+                expected: "equal to len while the window fills",
+            });
+        }
+        let expected_shift = if self.len == 0 { 0 } else { n };
+        if self.shift.len() != expected_shift {
+            return Err(CoreError::ShapeMismatch {
+                field: "shift",
+                expected: vec![expected_shift],
+                found: vec![self.shift.len()],
+            });
+        }
+        check_finite("shift", &self.shift)?;
+        check_finite("buffer", &self.buffer)?;
+        check_finite("sum", &self.sum)?;
+        check_finite("cross", &self.cross)?;
+        let limit = self.max_abs_deviation();
+        let m = self.len as f64;
+        if self.sum.iter().any(|v| v.abs() > m * limit)
+            || self.cross.iter().any(|v| v.abs() > m * limit * limit)
+        {
+            return Err(CoreError::OutOfRange {
+                field: "sum",
+                value: m,
+                expected: "running sums within len × the deviation limit",
+            });
+        }
+        if !self.shift.is_empty() {
+            let start = if self.len < window { 0 } else { self.head };
+            for t in 0..self.len {
+                let row = &self.buffer[((start + t) % window) * n..((start + t) % window) * n + n];
+                for (x, k) in row.iter().zip(&self.shift) {
+                    if (x - k).abs() > limit {
+                        return Err(CoreError::OutOfRange {
+                            field: "buffer",
+                            value: *x,
+                            expected: "within max_abs_deviation of the first observation",
+                        });
+                    }
+                }
+            }
+        }
+        self.scratch = vec![0.0; n];
+        self.evicted = vec![0.0; n];
+        Ok(())
+    }
+
+    /// The largest `|x_i − K_i|` (distance of an observation from the first one ever seen)
+    /// that [`update`](Self::update) accepts: `sqrt(f64::MAX / (4 · window))`.
+    pub fn max_abs_deviation(&self) -> f64 {
+        (f64::MAX / (4.0 * self.window as f64)).sqrt()
     }
 
     /// Number of assets.
@@ -121,13 +238,24 @@ impl RollingCorrelation {
         self.len == self.window
     }
 
-    /// Adds one observation (length n, finite), evicting the oldest when the window is full.
-    /// O(n²), no allocation.
+    /// Adds one observation (length n, finite, within
+    /// [`max_abs_deviation`](Self::max_abs_deviation) of the first observation), evicting
+    /// the oldest when the window is full. O(n²), no allocation. A rejected observation
+    /// changes nothing.
     pub fn update(&mut self, x: &[f64]) -> CoreResult<()> {
         let n = self.n;
         check_shape("observation", &[n], &[x.len()])?;
         check_finite("observation", x)?;
-        if self.shift.is_empty() {
+        if !self.shift.is_empty() {
+            let limit = self.max_abs_deviation();
+            if let Some((xi, _)) = x.iter().zip(&self.shift).find(|(xi, k)| (*xi - *k).abs() > limit) {
+                return Err(CoreError::OutOfRange {
+                    field: "observation",
+                    value: *xi,
+                    expected: "within sqrt(f64::MAX / (4 window)) of the first observation",
+                });
+            }
+        } else {
             self.shift = x.to_vec();
         }
         for ((s, xi), k) in self.scratch.iter_mut().zip(x).zip(&self.shift) {
@@ -205,11 +333,18 @@ impl RollingCorrelation {
                 out[[j, i]] = c;
             }
         }
+        if out.iter().any(|v| !v.is_finite()) {
+            return Err(CoreError::Numerical {
+                operation: "rolling covariance",
+                detail: "the covariance overflows",
+            });
+        }
         Ok(())
     }
 
     /// The window's covariance (ddof = 1).
     pub fn covariance(&self) -> CoreResult<Array2<f64>> {
+        self.check_ready()?;
         let mut out = Array2::zeros((self.n, self.n));
         self.covariance_into(out.view_mut())?;
         Ok(out)
@@ -262,19 +397,45 @@ impl RollingCorrelation {
         for i in 0..n {
             out[[i, i]] = 1.0;
         }
+        if out.iter().any(|v| v.is_nan()) {
+            return Err(CoreError::Numerical {
+                operation: "rolling correlation",
+                detail: "variances too small to form a correlation",
+            });
+        }
         Ok(())
     }
 
     /// The window's correlation matrix.
     pub fn correlation(&self) -> CoreResult<Array2<f64>> {
+        self.check_ready()?;
         let mut out = Array2::zeros((self.n, self.n));
         self.correlation_into(out.view_mut())?;
         Ok(out)
     }
 
-    /// Feeds every row of `returns` (T × n) in order.
+    /// Feeds every row of `returns` (T × n) in order. Every row is checked first, so a
+    /// rejected call changes nothing.
     pub fn extend(&mut self, returns: ArrayView2<'_, f64>) -> CoreResult<()> {
         check_shape("returns (columns)", &[self.n], &[returns.ncols()])?;
+        check_finite_2d("returns", returns)?;
+        if let Some(first) = returns.rows().into_iter().next() {
+            let limit = self.max_abs_deviation();
+            let shift: Vec<f64> = if self.shift.is_empty() {
+                first.to_vec()
+            } else {
+                self.shift.clone()
+            };
+            for row in returns.rows() {
+                if let Some((x, _)) = row.iter().zip(&shift).find(|(x, k)| (*x - *k).abs() > limit) {
+                    return Err(CoreError::OutOfRange {
+                        field: "returns",
+                        value: *x,
+                        expected: "within sqrt(f64::MAX / (4 window)) of the first observation",
+                    });
+                }
+            }
+        }
         let mut row_buf = vec![0.0; self.n];
         for row in returns.rows() {
             for (b, v) in row_buf.iter_mut().zip(row.iter()) {
@@ -336,6 +497,83 @@ mod tests {
         for (u, v) in a.iter().zip(b.iter()) {
             assert!((u - v).abs() < 1e-15);
         }
+    }
+
+    #[test]
+    fn rolling_checkpoint_is_validated_on_load() {
+        let mut r = RollingCorrelation::new(2, 3).unwrap();
+        r.extend(array![[1.0, 2.0], [2.0, 1.0], [0.5, 0.7], [0.1, 0.2]].view())
+            .unwrap();
+        let json = serde_json::to_string(&r).unwrap();
+        let back: RollingCorrelation = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.correlation().unwrap(), r.correlation().unwrap());
+        // window 0 used to load and then divide by zero in `update`.
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["window"] = 0.into();
+        assert!(serde_json::from_value::<RollingCorrelation>(v).is_err());
+        for (field, value) in [
+            ("head", serde_json::json!(3)),
+            ("len", serde_json::json!(4)),
+            ("n", serde_json::json!(3)),
+            ("buffer", serde_json::json!([1.0])),
+            ("sum", serde_json::json!([1.0])),
+            ("cross", serde_json::json!([1.0, 2.0])),
+            ("shift", serde_json::json!([])),
+            ("sum", serde_json::json!([1e308, 0.0])),
+        ] {
+            let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            v[field] = value.clone();
+            assert!(
+                serde_json::from_value::<RollingCorrelation>(v).is_err(),
+                "{field} = {value} loaded"
+            );
+        }
+    }
+
+    #[test]
+    fn rolling_rejects_absurd_sizes() {
+        for (n, w) in [
+            (1, usize::MAX),
+            (usize::MAX, 2),
+            (1 << 40, 2),
+            (2, 1 << 40),
+            (1 << 15, 1 << 15),
+        ] {
+            assert!(
+                matches!(RollingCorrelation::new(n, w), Err(CoreError::TooLarge { .. })),
+                "{n} x {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn rolling_huge_values_work_or_are_rejected_without_change() {
+        // 1e150-scale data: the shifted sums stay finite and the correlation matches.
+        let x = data(30, 3, 9, 1.0);
+        let mut a = RollingCorrelation::new(3, 10).unwrap();
+        a.extend(x.view()).unwrap();
+        let mut b = RollingCorrelation::new(3, 10).unwrap();
+        b.extend((&x * 1e150).view()).unwrap();
+        for (u, v) in a
+            .correlation()
+            .unwrap()
+            .iter()
+            .zip(b.correlation().unwrap().iter())
+        {
+            assert!((u - v).abs() < 1e-9, "{u} vs {v}");
+        }
+        assert!(b.covariance().unwrap().iter().all(|v| v.is_finite()));
+        // A jump to 1e300 would overflow the sums: rejected, state untouched.
+        let before = b.clone();
+        assert!(matches!(
+            b.update(&[1e300, 0.0, 0.0]),
+            Err(CoreError::OutOfRange { .. })
+        ));
+        assert!(b
+            .extend(array![[1.0, 1.0, 1.0], [f64::MAX, 0.0, 0.0]].view())
+            .is_err());
+        assert_eq!(b, before);
     }
 
     fn data(t: usize, n: usize, seed: u64, level: f64) -> Array2<f64> {

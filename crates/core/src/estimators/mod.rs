@@ -12,4 +12,6 @@ pub use covariance::{
     ewma_covariance, lambda_from_half_life, ledoit_wolf, sample_covariance, EwmaCovariance, LedoitWolf,
     LedoitWolfEstimate, SampleCovariance,
 };
-pub use psd::{nearest_correlation, nearest_psd, NearestCorrelationConfig, PsdRepair};
+pub use psd::{
+    nearest_correlation, nearest_psd, NearestCorrelationConfig, PsdRepair, MAX_NEAREST_CORRELATION_ITERATIONS,
+};

@@ -6,7 +6,10 @@ use crate::linalg::symmetric_eigen;
 use crate::validate::{check_finite_2d, check_square, check_symmetric};
 
 /// What a PSD repair did.
+///
+/// Deserialization checks a square, finite matrix and finite, non-negative change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PsdRepair {
     /// The repaired matrix.
     pub matrix: Array2<f64>,
@@ -20,6 +23,32 @@ pub struct PsdRepair {
     pub clipped: usize,
     /// Iterations used (1 for eigenvalue clipping).
     pub iterations: usize,
+}
+crate::checked_serde!(PsdRepair, PsdRepair::check);
+
+impl PsdRepair {
+    fn check(&mut self) -> CoreResult<()> {
+        check_square("matrix", self.matrix.view())?;
+        check_finite_2d("matrix", self.matrix.view())?;
+        crate::validate::check_non_negative("frobenius_change", self.frobenius_change)?;
+        crate::validate::check_finite("min_eigenvalue_before", &[self.min_eigenvalue_before])
+    }
+
+    /// A repair whose numbers overflowed (input near `f64::MAX`) is an error, never an
+    /// infinity in an `Ok`.
+    fn finite(self) -> CoreResult<Self> {
+        let ok = self.matrix.iter().all(|v| v.is_finite())
+            && self.frobenius_change.is_finite()
+            && self.min_eigenvalue_before.is_finite();
+        if ok {
+            Ok(self)
+        } else {
+            Err(CoreError::Numerical {
+                operation: "PSD repair",
+                detail: "the result overflows (entries too large)",
+            })
+        }
+    }
 }
 
 fn frobenius_diff(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
@@ -66,22 +95,28 @@ pub fn nearest_psd(a: ArrayView2<'_, f64>, min_eigenvalue: f64) -> CoreResult<Ps
     check_symmetric("matrix", a, 1e-10)?;
     let (m, min_before, clipped) = clip_eigen(a, min_eigenvalue)?;
     let change = frobenius_diff(m.view(), a);
-    Ok(PsdRepair {
+    PsdRepair {
         matrix: m,
         changed: clipped > 0,
         frobenius_change: change,
         min_eigenvalue_before: min_before,
         clipped,
         iterations: 1,
-    })
+    }
+    .finite()
 }
 
-/// Settings of [`nearest_correlation`].
+/// The largest `max_iterations` of [`NearestCorrelationConfig`] (100,000).
+pub const MAX_NEAREST_CORRELATION_ITERATIONS: usize = 100_000;
+
+/// Settings of [`nearest_correlation`]. Deserialization runs [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct NearestCorrelationConfig {
     /// Stop when successive iterates differ by less than this (Frobenius, relative). Default 1e-10.
     pub tolerance: f64,
-    /// Iteration limit. Default 1000.
+    /// Iteration limit. Default 1000, in `1 ..=`
+    /// [`MAX_NEAREST_CORRELATION_ITERATIONS`] ([`CoreError::TooLarge`] beyond).
     pub max_iterations: usize,
     /// Eigenvalue floor of the result (≥ 0). Default 0.
     pub min_eigenvalue: f64,
@@ -97,11 +132,22 @@ impl Default for NearestCorrelationConfig {
     }
 }
 
+crate::checked_serde!(NearestCorrelationConfig, NearestCorrelationConfig::check);
+
 impl NearestCorrelationConfig {
+    fn check(&mut self) -> CoreResult<()> {
+        self.validate()
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> CoreResult<()> {
         crate::validate::check_positive("tolerance", self.tolerance)?;
         crate::validate::check_len("max_iterations", self.max_iterations, 1)?;
+        crate::validate::check_size(
+            "max_iterations",
+            self.max_iterations,
+            MAX_NEAREST_CORRELATION_ITERATIONS,
+        )?;
         crate::validate::check_range("min_eigenvalue", self.min_eigenvalue, 0.0, 1.0, "in [0, 1)")?;
         if self.min_eigenvalue >= 1.0 {
             return Err(CoreError::OutOfRange {
@@ -133,14 +179,15 @@ pub fn nearest_correlation(
     let min_before = vals.iter().copied().fold(f64::INFINITY, f64::min);
     let unit_diag = (0..n).all(|i| (a[[i, i]] - 1.0).abs() <= 1e-12);
     if unit_diag && min_before >= config.min_eigenvalue {
-        return Ok(PsdRepair {
+        return PsdRepair {
             matrix: a.to_owned(),
             changed: false,
             frobenius_change: 0.0,
             min_eigenvalue_before: min_before,
             clipped: 0,
             iterations: 0,
-        });
+        }
+        .finite();
     }
     let mut y = a.to_owned();
     let mut ds = Array2::<f64>::zeros((n, n));
@@ -166,17 +213,24 @@ pub fn nearest_correlation(
         if dx.max(dy) < config.tolerance {
             break;
         }
+        if !(dx.is_finite() && dy.is_finite()) {
+            return Err(CoreError::Numerical {
+                operation: "nearest correlation",
+                detail: "the iterates overflow (entries too large)",
+            });
+        }
     }
     // Final iterate: unit diagonal (Y); its eigenvalues are within tolerance of the floor.
     let change = frobenius_diff(y.view(), a);
-    Ok(PsdRepair {
+    PsdRepair {
         matrix: y,
         changed: true,
         frobenius_change: change,
         min_eigenvalue_before: min_before,
         clipped: clipped_last,
         iterations,
-    })
+    }
+    .finite()
 }
 
 #[cfg(test)]
@@ -241,5 +295,24 @@ mod tests {
         assert!(
             nearest_correlation(array![[1.0, 0.0]].view(), &NearestCorrelationConfig::default()).is_err()
         );
+    }
+
+    #[test]
+    fn absurd_iteration_limit_and_overflow_are_typed_errors() {
+        let cfg = NearestCorrelationConfig {
+            max_iterations: usize::MAX,
+            ..Default::default()
+        };
+        assert!(matches!(cfg.validate(), Err(CoreError::TooLarge { .. })));
+        let json = serde_json::to_string(&NearestCorrelationConfig::default()).unwrap();
+        let bad = json.replace("1000", "0");
+        assert!(serde_json::from_str::<NearestCorrelationConfig>(&bad).is_err());
+        let huge = array![[f64::MAX, -f64::MAX], [-f64::MAX, f64::MAX]];
+        if let Ok(r) = nearest_psd(huge.view(), 0.0) {
+            assert!(r.matrix.iter().all(|v| v.is_finite()) && r.frobenius_change.is_finite());
+        }
+        if let Ok(r) = nearest_correlation(huge.view(), &NearestCorrelationConfig::default()) {
+            assert!(r.matrix.iter().all(|v| v.is_finite()) && r.frobenius_change.is_finite());
+        }
     }
 }

@@ -81,7 +81,7 @@ pub fn brute_force(p: &SelectionProblem) -> Option<(Vec<usize>, f64)> {
     let mut idx: Vec<usize> = (0..k).collect();
     loop {
         if p.is_feasible(&idx) {
-            let f = p.objective(&idx);
+            let f = p.objective(&idx).unwrap();
             if best.as_ref().is_none_or(|(_, b)| f > *b) {
                 best = Some((idx.clone(), f));
             }
