@@ -203,7 +203,7 @@ impl KellySizer {
         let mut inputs = Vec::with_capacity(target.len());
         for id in &target.assets {
             let opp = find(opportunities, id)?;
-            let daily = opp.forecast.rescale(Horizon::DAY);
+            let daily = opp.forecast.rescale(Horizon::DAY)?;
             inputs.push(KellyInput::from_forecast(&daily));
         }
         let multiplier = self.governor.multiplier();

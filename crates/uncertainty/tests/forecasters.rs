@@ -72,7 +72,7 @@ fn models_work_as_boxed_forecasters() {
 #[test]
 fn horizon_scaling_keeps_quantiles_consistent() {
     let f = forecast_with_quantiles(0.001, 0.02, Horizon::DAY, &[0.05, 0.5, 0.95]).unwrap();
-    let week = f.rescale(Horizon::trading_days(5.0).unwrap());
+    let week = f.rescale(Horizon::trading_days(5.0).unwrap()).unwrap();
     // i.i.d. rule: mean × 5, sigma × √5, and the quantiles move with them.
     assert!((week.mean - 0.005).abs() < 1e-15);
     assert!((week.sigma - 0.02 * 5f64.sqrt()).abs() < 1e-15);
