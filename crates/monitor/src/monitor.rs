@@ -271,6 +271,12 @@ pub trait PointSink: Send {
     fn send(&mut self, points: &[Point]) -> usize;
     /// Points dropped so far (for the `prudentia_monitor_dropped_points_total` counter).
     fn dropped(&self) -> u64;
+    /// Delivers what is buffered, waiting up to `timeout`; `true` when done in time. The
+    /// default has nothing buffered.
+    fn flush(&self, timeout: std::time::Duration) -> bool {
+        let _ = timeout;
+        true
+    }
 }
 
 #[cfg(feature = "influxdb")]
@@ -280,6 +286,9 @@ impl PointSink for crate::influx::InfluxWriter {
     }
     fn dropped(&self) -> u64 {
         self.stats().dropped
+    }
+    fn flush(&self, timeout: std::time::Duration) -> bool {
+        crate::influx::InfluxWriter::flush(self, timeout)
     }
 }
 
@@ -382,6 +391,15 @@ impl Monitor {
     /// The sinks, e.g. to read a writer's counters.
     pub fn sinks(&self) -> &[Box<dyn PointSink>] {
         &self.sinks
+    }
+
+    /// Flushes every sink, each waiting up to `timeout`; `true` when all completed.
+    pub fn flush(&self, timeout: std::time::Duration) -> bool {
+        let mut ok = true;
+        for s in &self.sinks {
+            ok &= s.flush(timeout);
+        }
+        ok
     }
 
     /// Removes and returns the sinks (e.g. to close an `InfluxWriter` and flush it).
