@@ -200,6 +200,9 @@ fn count(config: &InfluxConfig, measurement: &str, field: &str, filter: &str) ->
     v["results"][0]["series"][0]["values"][0][1].as_u64().unwrap_or(0)
 }
 
+/// (time, tags) of a stored row.
+type RowKey = (i64, Vec<(String, String)>);
+
 /// A field always present in each measurement, for counting.
 const COUNTED: [(&str, &str); 7] = [
     ("decision", "step"),
@@ -269,7 +272,7 @@ fn influx_year_roundtrip() {
             .collect();
         let rows = series["values"].as_array().unwrap();
         // (time, tags) identify a row
-        let mut by_key: BTreeMap<(i64, Vec<(String, String)>), &Vec<Value>> = BTreeMap::new();
+        let mut by_key: BTreeMap<RowKey, &Vec<Value>> = BTreeMap::new();
         for row in rows {
             let row = row.as_array().unwrap();
             let time = row[0].as_i64().unwrap();
