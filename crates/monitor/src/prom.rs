@@ -546,6 +546,33 @@ mod tests {
         r.set_gauge("g", "h", &[("i", "0")], 2.0).unwrap();
     }
 
+    #[cfg(feature = "prometheus")]
+    #[test]
+    fn served_on_a_local_port() {
+        use std::io::{Read, Write};
+        let registry = std::sync::Arc::new(std::sync::Mutex::new(Registry::new()));
+        registry
+            .lock()
+            .unwrap()
+            .set_gauge("g", "h", &[("a", "b")], 2.0)
+            .unwrap();
+        let server = serve("127.0.0.1:0".parse().unwrap(), std::sync::Arc::clone(&registry)).unwrap();
+        for _ in 0..2 {
+            let mut c = std::net::TcpStream::connect(server.local_addr()).unwrap();
+            c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut resp = String::new();
+            c.read_to_string(&mut resp).unwrap();
+            assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
+            assert!(resp.ends_with(&registry.lock().unwrap().render()));
+        }
+        // a client that connects and sends nothing does not stop the server
+        let idle = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        drop(idle);
+        let addr = server.local_addr();
+        drop(server);
+        assert!(std::net::TcpStream::connect(addr).is_err());
+    }
+
     #[test]
     fn textfile_is_atomic_and_complete() {
         let dir = std::env::temp_dir().join(format!("prudentia-monitor-prom-{}", std::process::id()));
