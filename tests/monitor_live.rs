@@ -303,7 +303,12 @@ fn influx_year_roundtrip() {
         }
         assert_eq!(checked, rows.len(), "{m}: every row checked");
     }
-    query(&config, &format!("DROP DATABASE \"{db}\""));
+    // PRUDENTIA_MONITOR_KEEP_DB keeps the database (e.g. to look at the Grafana dashboard)
+    if std::env::var_os("PRUDENTIA_MONITOR_KEEP_DB").is_some() {
+        eprintln!("kept database {db}");
+    } else {
+        query(&config, &format!("DROP DATABASE \"{db}\""));
+    }
 }
 
 #[test]
