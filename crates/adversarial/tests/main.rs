@@ -11,6 +11,7 @@ mod datasets;
 mod defense;
 mod kelly;
 mod metrics;
+mod monitor;
 mod pipeline;
 mod portfolio;
 mod regime;
