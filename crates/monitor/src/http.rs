@@ -131,12 +131,35 @@ pub fn request(
     stream.write_all(head.as_bytes()).map_err(io("send request"))?;
     stream.write_all(body).map_err(io("send body"))?;
     stream.flush().map_err(io("send body"))?;
+    // read until the server closes, or until the body announced by Content-Length is complete
+    // (a server that keeps the connection open is not waited for)
     let mut raw = Vec::new();
-    stream
-        .take(MAX_RESPONSE as u64)
-        .read_to_end(&mut raw)
-        .map_err(io("read response"))?;
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut buf).map_err(io("read response"))?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if raw.len() >= MAX_RESPONSE || complete(&raw) {
+            break;
+        }
+    }
     parse_response(&raw)
+}
+
+/// Whether `raw` holds a whole response with a `Content-Length` body.
+fn complete(raw: &[u8]) -> bool {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    head.split("\r\n")
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .and_then(|v| v.trim().parse::<usize>().ok())
+        })
+        .is_some_and(|len| raw.len() >= end.saturating_add(4).saturating_add(len))
 }
 
 fn parse_response(raw: &[u8]) -> MonitorResult<Response> {
@@ -224,6 +247,10 @@ mod tests {
         .unwrap();
         assert_eq!(r.body, b"abcde");
         assert!(parse_response(b"garbage").is_err());
+        assert!(complete(b"HTTP/1.1 204 X\r\nContent-Length: 0\r\n\r\n"));
+        assert!(!complete(b"HTTP/1.1 200 X\r\nContent-Length: 3\r\n\r\nab"));
+        assert!(complete(b"HTTP/1.1 200 X\r\nContent-Length: 3\r\n\r\nabc"));
+        assert!(!complete(b"HTTP/1.1 200 X\r\nTransfer-Encoding: chunked\r\n\r\n"));
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err());
         assert_eq!(encode_query("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
     }

@@ -679,8 +679,10 @@ impl Monitor {
             .cloned()
             .unwrap_or_default();
         let mut samples = 0usize;
+        let realized_by_asset: std::collections::HashMap<&str, f64> =
+            m.realized_returns.iter().map(|(a, r)| (a.as_str(), *r)).collect();
         for (asset, mu, sigma) in &self.state.pending_forecasts {
-            if let Some((_, r)) = m.realized_returns.iter().find(|(a, _)| a == asset) {
+            if let Some(r) = realized_by_asset.get(asset.as_str()) {
                 window.push_back((r - mu).abs() <= a.coverage_z * sigma);
                 samples += 1;
             }

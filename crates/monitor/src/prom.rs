@@ -261,8 +261,9 @@ impl Registry {
     }
 
     /// Writes [`render`](Self::render) to `path` atomically: to a temporary file in the same
-    /// directory, synced, then renamed over `path` (so the textfile collector never reads a
-    /// partial file).
+    /// directory, then renamed over `path` (so the textfile collector never reads a partial
+    /// file). Not fsynced: metrics need no crash durability, and the write runs inside
+    /// `decide` when the monitor owns the textfile.
     pub fn write_textfile(&self, path: &Path) -> MonitorResult<()> {
         write_atomic(path, self.render().as_bytes())
     }
@@ -284,7 +285,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> MonitorResult<()> {
             std::fs::File::create(&tmp).map_err(|e| MonitorError::io("create temporary textfile", &e))?;
         f.write_all(bytes)
             .map_err(|e| MonitorError::io("write textfile", &e))?;
-        f.sync_all().map_err(|e| MonitorError::io("sync textfile", &e))?;
         std::fs::rename(&tmp, path).map_err(|e| MonitorError::io("rename textfile", &e))
     })();
     if result.is_err() {
