@@ -105,14 +105,17 @@ fn bench(c: &mut Criterion) {
     );
     // the same without exporters: the monitor's own work (alerts, points, registry)
     let mut bare = Monitor::new(MonitorConfig::default()).expect("monitor");
-    c.bench_function("observer: on_decision + on_outcome (n=500, K=50, no exporter)", |b| {
-        b.iter(|| {
-            let (d, o) = &inputs[k % inputs.len()];
-            k += 1;
-            let _ = black_box(bare.on_decision(black_box(d)).expect("decision"));
-            let _ = black_box(bare.on_outcome(black_box(o)).expect("outcome"));
-        })
-    });
+    c.bench_function(
+        "observer: on_decision + on_outcome (n=500, K=50, no exporter)",
+        |b| {
+            b.iter(|| {
+                let (d, o) = &inputs[k % inputs.len()];
+                k += 1;
+                let _ = black_box(bare.on_decision(black_box(d)).expect("decision"));
+                let _ = black_box(bare.on_outcome(black_box(o)).expect("outcome"));
+            })
+        },
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -908,6 +908,14 @@ impl Monitor {
                 }
             }
         }
+        if !export_errors.is_empty() {
+            let _ = lock(&self.registry).inc_counter(
+                &format!("{NS}monitor_export_errors_total"),
+                "Exporter failures (series limit, textfile write)",
+                &[],
+                export_errors.len() as f64,
+            );
+        }
         for al in &alerts {
             if self.kept_alerts.len() >= MAX_KEPT_ALERTS {
                 self.kept_alerts.pop_front();

@@ -367,3 +367,27 @@ fn config_validation() {
     let nominal = AlertConfig::default().nominal_coverage();
     assert!((nominal - 0.95).abs() < 1e-4, "{nominal}");
 }
+
+#[test]
+fn textfile_failures_are_reported_not_fatal() {
+    let mut m = Monitor::new(MonitorConfig {
+        textfile: Some(
+            std::env::temp_dir()
+                .join("prudentia-no-such-dir-xyz")
+                .join("p.prom"),
+        ),
+        textfile_every: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let obs = m.on_decision(&decision(1)).unwrap();
+    assert_eq!(obs.export_errors.len(), 1);
+    assert!(matches!(obs.export_errors[0], MonitorError::Io { .. }));
+    let r = m.registry();
+    assert_eq!(
+        r.lock()
+            .unwrap()
+            .value("prudentia_monitor_export_errors_total", &[]),
+        Some(1.0)
+    );
+}
