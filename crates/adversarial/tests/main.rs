@@ -13,6 +13,7 @@ mod defense;
 mod kelly;
 mod learn;
 mod metrics;
+mod monitor;
 mod pipeline;
 mod portfolio;
 mod regime;

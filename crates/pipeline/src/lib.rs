@@ -82,6 +82,7 @@ mod backtest;
 mod digest;
 mod error;
 mod history;
+mod observer;
 mod pipeline;
 mod shared;
 
@@ -92,6 +93,7 @@ pub use backtest::{
 pub use digest::{sha256_hex, FixedState, ModelState};
 pub use error::{PipelineError, PipelineResult, Stage};
 pub use history::{ReturnHistory, MAX_PRICE_RATIO};
+pub use observer::{decision_metrics, outcome_metrics, MonitorObserver, NoopObserver, Observer};
 pub use pipeline::{
     CovarianceChoice, DecisionReport, Pipeline, PipelineBuilder, PipelineConfig, StageTimings,
     UnexecutedChange, UnexecutedReason,

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::{sha256_hex, ModelHasher, ModelState};
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::{plausible_ratio, ReturnHistory};
+use crate::observer::Observer;
 
 /// Which covariance the optimizer receives (over the trailing return window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -190,6 +191,7 @@ pub struct PipelineBuilder {
     model_states: Vec<(String, Box<dyn ModelState>)>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
+    observer: Option<Box<dyn Observer>>,
 }
 
 macro_rules! setter {
@@ -221,6 +223,7 @@ impl PipelineBuilder {
             model_states: Vec::new(),
             learners: Vec::new(),
             forecast_learners: Vec::new(),
+            observer: None,
         }
     }
     setter!(
@@ -276,6 +279,12 @@ impl PipelineBuilder {
         self
     }
 
+    /// Observer called after every `decide` and `learn` (monitoring); none by default.
+    pub fn observer(mut self, observer: Box<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// Adds an online model updated by `learn` (calibrators, bandits, governors, …).
     pub fn learner(mut self, learner: Box<dyn OnlineLearner<Outcome>>) -> Self {
         self.learners.push(learner);
@@ -325,6 +334,7 @@ impl PipelineBuilder {
             model_states: self.model_states,
             learners: self.learners,
             forecast_learners: self.forecast_learners,
+            observer: self.observer,
             pending_forecasts: Vec::new(),
             universe_pos,
             history,
@@ -359,6 +369,7 @@ pub struct Pipeline {
     model_states: Vec<(String, Box<dyn ModelState>)>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
+    observer: Option<Box<dyn Observer>>,
     /// Raw forecasts and regime of the last decision, for the forecast learners.
     pending_forecasts: Vec<(AssetId, Forecast, RegimeLabel)>,
     history: ReturnHistory,
@@ -433,8 +444,19 @@ impl Pipeline {
     /// Every weight change of the decision either becomes an order or is listed in
     /// [`DecisionReport::unexecuted`] with its reason.
     pub fn decide(&mut self, snapshot: &MarketSnapshot) -> PipelineResult<DecisionReport> {
-        let screened = self.screen(snapshot)?;
-        self.decide_screened(screened)
+        match self.screen(snapshot) {
+            Ok(screened) => self.decide_screened(screened),
+            Err(e) => {
+                self.observe_decide(Err(&e));
+                Err(e)
+            }
+        }
+    }
+
+    fn observe_decide(&mut self, result: Result<&DecisionReport, &PipelineError>) {
+        if let Some(o) = &mut self.observer {
+            o.after_decide(result, &self.current);
+        }
     }
 
     /// Runs the guard on `snapshot` (the first step of [`decide`](Self::decide)); checks that
@@ -494,8 +516,18 @@ impl Pipeline {
             .collect()
     }
 
-    /// Decides on a screened snapshot (the rest of [`decide`](Self::decide)).
+    /// Decides on a screened snapshot (the rest of [`decide`](Self::decide)), then calls the
+    /// observer.
     pub(crate) fn decide_screened(
+        &mut self,
+        screened: ScreenedSnapshot<'_>,
+    ) -> PipelineResult<DecisionReport> {
+        let result = self.decide_screened_unobserved(screened);
+        self.observe_decide(result.as_ref());
+        result
+    }
+
+    fn decide_screened_unobserved(
         &mut self,
         screened: ScreenedSnapshot<'_>,
     ) -> PipelineResult<DecisionReport> {
@@ -985,6 +1017,14 @@ impl Pipeline {
     /// has a realized return; a learner's error does not stop the others and the first one is
     /// returned (as [`Stage::Learn`]) after all have run.
     pub fn learn(&mut self, outcome: &Outcome) -> PipelineResult<()> {
+        let result = self.learn_unobserved(outcome);
+        if let Some(o) = &mut self.observer {
+            o.after_learn(outcome, self.equity, result.as_ref().map(|_| ()));
+        }
+        result
+    }
+
+    fn learn_unobserved(&mut self, outcome: &Outcome) -> PipelineResult<()> {
         let refuse = |e: CoreError| PipelineError::Core(e);
         // 1. check the outcome
         let mut returns: HashMap<&AssetId, f64> = HashMap::with_capacity(outcome.realized_returns.len());
@@ -1246,6 +1286,7 @@ impl std::fmt::Debug for Pipeline {
             .field("audit", &self.audit.is_some())
             .field("learners", &self.learners.len())
             .field("forecast_learners", &self.forecast_learners.len())
+            .field("observer", &self.observer.is_some())
             .finish()
     }
 }
