@@ -14,6 +14,8 @@
 //! | [`kelly`] | prudentia-kelly | Kelly sizing, drawdown governor, constrained allocation |
 //! | [`metrics`] | prudentia-metrics | performance, risk and decision-quality metrics, reports |
 //! | [`pipeline`] | prudentia-pipeline | the `Pipeline` composing the roles, walk-forward backtests |
+//! | [`learn`] | prudentia-learn | OLS / ridge / WLS with robust and clustered errors, logistic regression, recursive least squares |
+//! | [`monitor`] | prudentia-monitor | live metrics: InfluxDB line protocol and writer, Prometheus exposition, alerts |
 //! | [`audit`] | prudentia-audit | SHA-256-chained decision log, crash-safe appends, tamper detection, replay, policy diff |
 //! | [`datasets`] | prudentia-datasets | the shipped real sample data and a synthetic market with ground truth |
 //!
@@ -27,6 +29,10 @@
 pub use prudentia_audit as audit;
 #[cfg(feature = "core")]
 pub use prudentia_core as core;
+#[cfg(feature = "learn")]
+pub use prudentia_learn as learn;
+#[cfg(feature = "monitor")]
+pub use prudentia_monitor as monitor;
 #[cfg(feature = "datasets")]
 pub use prudentia_datasets as datasets;
 #[cfg(feature = "defense")]
