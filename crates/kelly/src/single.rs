@@ -82,11 +82,12 @@ fn kelly_ratio(mean: f64, variance: f64, sigma: f64) -> f64 {
 /// probability `p`, lose the stake with probability `1 − p`.
 ///
 /// A negative result means negative edge. Errors: `p` outside `[0, 1]` or `b` not finite
-/// and > 0 ([`CoreError::OutOfRange`]).
+/// and > 0 ([`CoreError::OutOfRange`]); odds so small that `(1 − p) / b` overflows
+/// ([`KellyError::Overflow`](crate::KellyError::Overflow), e.g. `b = 5e-324`).
 pub fn binary_kelly(p: f64, b: f64) -> KellyResult<f64> {
     check_probability("p", p)?;
     check_positive("b", b)?;
-    Ok(p - (1.0 - p) / b)
+    finite("p − (1 − p) / b", p - (1.0 - p) / b)
 }
 
 /// How to shrink the forecast mean for uncertainty in it (see the module docs). Validated

@@ -138,12 +138,12 @@ pub(crate) struct Assembled {
 }
 
 /// The power of two nearest the largest magnitude in the objective data when that lies
-/// outside `[2⁻¹⁰, 2¹⁰]`, else 1. Dividing `q` and `P` by it changes no constraint and no
+/// outside `[2⁻²⁰, 2²⁰]` (about 1e-6 to 1e6), else 1 (ordinary data are left as they are). Dividing `q` and `P` by it changes no constraint and no
 /// minimizer, but keeps data at 1e±150 (or 1e±300) within the solvers' absolute tolerances
 /// and away from overflow.
 pub(crate) fn objective_scale(q: &[f64], p: &[f64]) -> f64 {
     let m = q.iter().chain(p).fold(0.0_f64, |m, v| m.max(v.abs()));
-    if !(m.is_finite() && m > 0.0) || (2f64.powi(-10)..=2f64.powi(10)).contains(&m) {
+    if !(m.is_finite() && m > 0.0) || (2f64.powi(-20)..=2f64.powi(20)).contains(&m) {
         return 1.0;
     }
     // exact in floating point: a power of two, clamped so that 1/scale stays normal
