@@ -30,6 +30,14 @@
 //!   `microlp` branch-and-bound solver, warm-started with the greedy-lots solution (so its
 //!   objective is never below greedy's) and stopped at a time limit.
 //!
+//! # Scale limits
+//! In the lot modes a name may need at most [`MAX_LOTS_PER_NAME`] (2⁴⁰) lots to reach its
+//! bound: a lot notional `lot_size × price` below 2⁻⁴⁰ of the name's bound (e.g. a lot size
+//! of `5e-324`) is a [`KellyError::TooManyLots`] error, not a loop over ~10³⁰⁰ lots. Every
+//! derived notional (`capital × max_gross`, `|target| × capital`, the lot notional, the
+//! objective) must be finite, else [`KellyError::Overflow`]. The greedy steps add or remove
+//! lots in bulk, so their work is O(n log n) whatever the lot counts.
+//!
 //! # What each limit cut ([`LimitCuts`])
 //! Per name, the target is cut in order by the per-name cap, the ADV limit, borrow
 //! availability and rounding to lots; the rest of the gap between the per-name bound and the
@@ -47,7 +55,11 @@ use serde::{Deserialize, Serialize};
 use prudentia_core::validate::{check_finite, check_non_negative, check_positive, check_range};
 use prudentia_core::{AssetId, AssetInfo, CoreError};
 
-use crate::error::{check_capital, KellyError, KellyResult};
+use crate::error::{check_capital, finite, KellyError, KellyResult};
+
+/// The most lots one name may need in the lot modes (2⁴⁰ ≈ 1.1 × 10¹²); more is
+/// [`KellyError::TooManyLots`]. Lot counts stay exact integers in `f64` far below this.
+pub const MAX_LOTS_PER_NAME: f64 = (1u64 << 40) as f64;
 
 /// Which allocation method to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -66,9 +78,9 @@ pub enum AllocationMode {
     Milp,
 }
 
-/// Settings of an [`Allocator`].
+/// Settings of an [`Allocator`] (validated on deserialization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct AllocationConfig {
     /// Largest position as a share of average daily volume, `ρ`. Default 0.10; range `(0, 1]`.
     pub adv_participation: f64,
@@ -151,7 +163,13 @@ impl AllocationConfig {
         )?;
         Ok(())
     }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
 }
+
+prudentia_core::checked_serde!(AllocationConfig, AllocationConfig::check);
 
 /// One name to allocate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -276,8 +294,10 @@ pub enum AllocationStatus {
     },
 }
 
-/// The result of [`Allocator::allocate`].
+/// The result of [`Allocator::allocate`] (every number finite, also checked on
+/// deserialization).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[must_use]
 pub struct Allocation {
     /// Positions, in input order.
@@ -302,10 +322,44 @@ impl Allocation {
     pub fn gross_notional(&self) -> f64 {
         self.positions.iter().map(|p| p.notional.abs()).sum()
     }
+
+    /// Checks that every number is finite (run on deserialization).
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let c = &self.cuts;
+        check_finite(
+            "allocation",
+            &[
+                self.objective,
+                self.greedy_objective,
+                self.milp_objective.unwrap_or(0.0),
+                c.name_cap,
+                c.adv,
+                c.borrow,
+                c.lot,
+                c.capital,
+                c.sector,
+            ],
+        )?;
+        for p in &self.positions {
+            check_finite(
+                "allocation position",
+                &[p.shares, p.notional, p.fraction, p.target_notional],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
 }
 
-/// Turns target fractions into positions (a validated [`AllocationConfig`]).
+prudentia_core::checked_serde!(Allocation, Allocation::check);
+
+/// Turns target fractions into positions (a validated [`AllocationConfig`], also on
+/// deserialization).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Allocator {
     config: AllocationConfig,
 }
@@ -338,15 +392,27 @@ impl Allocator {
         &self.config
     }
 
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.config.validate()
+    }
+
     /// Allocates `capital` (currency units, >= 0) to the items.
     ///
     /// Errors: negative or non-finite capital ([`KellyError::NegativeCapital`]), an ADV of 0
     /// or less ([`KellyError::ZeroAdv`]; use `None` for unknown), a bad lot size, a
-    /// non-finite target or price, a negative priority.
+    /// non-finite target or price, a negative priority; in the lot modes, a name that would
+    /// need more than [`MAX_LOTS_PER_NAME`] lots ([`KellyError::TooManyLots`]); a derived
+    /// notional or the objective that overflows ([`KellyError::Overflow`]).
     pub fn allocate(&self, items: &[AllocationItem<'_>], capital: f64) -> KellyResult<Allocation> {
         check_capital("capital", capital)?;
-        let (prep, n_sectors) = self.prepare(items, capital)?;
         let cfg = &self.config;
+        finite("capital × max_gross", cfg.max_gross * capital)?;
+        finite("capital × max_name_fraction", cfg.max_name_fraction * capital)?;
+        finite(
+            "capital × sector_free_fraction",
+            cfg.sector_free_fraction * capital,
+        )?;
+        let (prep, n_sectors) = self.prepare(items, capital)?;
         let mode = match cfg.mode {
             AllocationMode::Auto => {
                 let matters = prep
@@ -360,6 +426,18 @@ impl Allocator {
             }
             m => m,
         };
+        if mode != AllocationMode::Continuous {
+            for (item, p) in items.iter().zip(&prep) {
+                let lots = p.bound / p.lot;
+                if p.bound > 0.0 && (lots.is_nan() || lots > MAX_LOTS_PER_NAME) {
+                    return Err(KellyError::TooManyLots {
+                        asset: item.asset.id.clone(),
+                        lots,
+                        lot_notional: p.lot,
+                    });
+                }
+            }
+        }
         let continuous = greedy_continuous(&prep, n_sectors, cfg, capital);
         let (mut x, method, status, greedy_objective, milp_objective) = match mode {
             AllocationMode::Continuous => {
@@ -418,7 +496,9 @@ impl Allocator {
         for (xi, p) in x.iter_mut().zip(&prep) {
             *xi = xi.clamp(0.0, p.bound);
         }
-        let objective_value = objective(&prep, &x, n_sectors, cfg, capital);
+        let objective_value = finite("objective", objective(&prep, &x, n_sectors, cfg, capital))?;
+        let greedy_objective = finite("greedy objective", greedy_objective)?;
+        let milp_objective = milp_objective.filter(|v| v.is_finite());
         let lots_mode = method != AllocationMethod::Continuous;
         let mut sector_load = vec![0.0; n_sectors];
         for (xi, p) in x.iter().zip(&prep) {
@@ -457,7 +537,9 @@ impl Allocator {
                 binding.get_or_insert(limit);
             }
             let price = item.asset.price;
-            let shares = if lots_mode {
+            let shares = if *xi == 0.0 {
+                0.0
+            } else if lots_mode {
                 let lots = (xi / p.lot).round();
                 lots * item.asset.lot_size
             } else {
@@ -473,7 +555,7 @@ impl Allocator {
                 binding,
             });
         }
-        Ok(Allocation {
+        let allocation = Allocation {
             positions,
             cuts,
             objective: objective_value,
@@ -481,7 +563,11 @@ impl Allocator {
             milp_objective,
             method,
             status,
-        })
+        };
+        allocation.validate().map_err(|_| KellyError::Overflow {
+            quantity: "allocation (positions or cuts)",
+        })?;
+        Ok(allocation)
     }
 
     fn prepare(&self, items: &[AllocationItem<'_>], capital: f64) -> KellyResult<(Vec<Prepared>, usize)> {
@@ -510,7 +596,10 @@ impl Allocator {
             if let Some(b) = a.borrow_available_shares {
                 check_non_negative("borrow_available_shares", b)?;
             }
-            let target = item.target_fraction.abs() * capital;
+            let target = finite(
+                "|target_fraction| × capital",
+                item.target_fraction.abs() * capital,
+            )?;
             let sign = if item.target_fraction < 0.0 { -1.0 } else { 1.0 };
             let after_cap = target.min(cfg.max_name_fraction * capital);
             let adv_bound = a
@@ -523,10 +612,16 @@ impl Allocator {
                 f64::INFINITY
             };
             let bound = after_adv.min(borrow_bound);
-            let lot = a.lot_size * a.price;
+            // may underflow to 0: then any positive bound holds "infinitely many" lots, which
+            // the lot modes report as TooManyLots (and a zero bound holds none)
+            let lot = finite("lot notional lot_size × price", a.lot_size * a.price)?;
             // whole lots that fit; a relative 1e-12 tolerance keeps a bound that equals a
             // whole number of lots up to roundoff (e.g. target = price × lots / capital × capital)
-            let bound_lots = (bound / lot * (1.0 + 1e-12)).floor().max(0.0);
+            let bound_lots = if bound > 0.0 {
+                (bound / lot * (1.0 + 1e-12)).floor().max(0.0)
+            } else {
+                0.0
+            };
             let sector = a.sector.as_deref().map(|s| {
                 let k = sectors.len();
                 *sectors.entry(s).or_insert(k)
@@ -648,16 +743,26 @@ fn greedy_lots(
     let mut lots: Vec<f64> = prep
         .iter()
         .zip(continuous)
-        .map(|(p, xi)| (xi / p.lot * (1.0 + 1e-12)).floor().clamp(0.0, p.bound_lots))
+        .map(|(p, xi)| {
+            if p.bound_lots >= 1.0 {
+                (xi / p.lot * (1.0 + 1e-12)).floor().clamp(0.0, p.bound_lots)
+            } else {
+                0.0
+            }
+        })
         .collect();
     let mut used: f64 = lots.iter().zip(prep).map(|(n, p)| n * p.lot).sum();
-    // roundoff guard
-    while used > budget {
-        if let Some(i) = (0..prep.len()).rev().find(|&i| lots[i] > 0.0) {
-            lots[i] -= 1.0;
-            used -= prep[i].lot;
-        } else {
-            break;
+    // roundoff guard: remove lots from the last names, in bulk (a few steps per name)
+    let mut i = prep.len();
+    while used > budget && i > 0 {
+        i -= 1;
+        for _ in 0..3 {
+            if used <= budget || lots[i] <= 0.0 {
+                break;
+            }
+            let d = ((used - budget) / prep[i].lot).ceil().clamp(1.0, lots[i]);
+            lots[i] -= d;
+            used -= d * prep[i].lot;
         }
     }
     let mut load = vec![0.0; n_sectors];
@@ -669,24 +774,51 @@ fn greedy_lots(
     // spend the leftover lot by lot, best marginal value first
     let mut order: Vec<usize> = (0..prep.len()).collect();
     order.sort_by(|&a, &b| prep[b].priority.total_cmp(&prep[a].priority).then(a.cmp(&b)));
+    // The marginal value of the next lot is non-increasing (concave sector penalty), so the
+    // lots worth adding are counted in bulk: all that fit while the marginal is positive.
     for &i in &order {
         let p = &prep[i];
-        while lots[i] < p.bound_lots && used + p.lot <= budget {
-            let marginal = match p.sector {
-                Some(s) => {
-                    let over = (load[s] + p.lot - free).max(0.0) - (load[s] - free).max(0.0);
-                    p.priority * p.lot - cfg.sector_penalty * over
-                }
-                None => p.priority * p.lot,
-            };
-            if marginal <= 0.0 {
-                break;
+        if p.priority <= 0.0 {
+            continue;
+        }
+        let room = p.bound_lots - lots[i];
+        if room < 1.0 {
+            continue;
+        }
+        let mut k = room.min(((budget - used) / p.lot).floor()).max(0.0);
+        if let Some(s) = p.sector {
+            if cfg.sector_penalty > 0.0 && p.priority <= cfg.sector_penalty {
+                // lots beyond the free level have marginal <= 0: take the lots inside it, and
+                // the one straddling it if its marginal is still positive
+                let free_room = free - load[s];
+                let worth = if free_room <= 0.0 {
+                    0.0
+                } else {
+                    let inside = (free_room / p.lot).floor();
+                    let over = (load[s] + (inside + 1.0) * p.lot - free).max(0.0)
+                        - (load[s] + inside * p.lot - free).max(0.0);
+                    if p.priority * p.lot - cfg.sector_penalty * over > 0.0 {
+                        inside + 1.0
+                    } else {
+                        inside
+                    }
+                };
+                k = k.min(worth);
             }
-            lots[i] += 1.0;
-            used += p.lot;
-            if let Some(s) = p.sector {
-                load[s] += p.lot;
+        }
+        // roundoff: never past the budget
+        for _ in 0..3 {
+            if k > 0.0 && used + k * p.lot > budget {
+                k -= 1.0;
             }
+        }
+        if k <= 0.0 || used + k * p.lot > budget {
+            continue;
+        }
+        lots[i] += k;
+        used += k * p.lot;
+        if let Some(s) = p.sector {
+            load[s] += k * p.lot;
         }
     }
     lots.iter().zip(prep).map(|(n, p)| n * p.lot).collect()
@@ -767,15 +899,24 @@ fn solve_milp(
         .collect::<Vec<_>>();
     // rounding the solver's near-integers could nudge the budget: trim if needed
     let mut x = x;
-    let budget = cfg.max_gross * capital;
+    let cap = cfg.max_gross * capital * (1.0 + 1e-12);
     let mut used: f64 = x.iter().sum();
     let mut i = x.len();
-    while used > budget * (1.0 + 1e-12) && i > 0 {
+    while used > cap && i > 0 {
         i -= 1;
-        while x[i] > 0.0 && used > budget * (1.0 + 1e-12) {
-            x[i] -= prep[i].lot;
-            used -= prep[i].lot;
+        // remove whole lots from the last names, in bulk (a few steps per name)
+        for _ in 0..3 {
+            if used <= cap || x[i] <= 0.0 {
+                break;
+            }
+            let have = (x[i] / prep[i].lot).round();
+            let d = ((used - cap) / prep[i].lot).ceil().clamp(1.0, have.max(1.0));
+            let new = (have - d).max(0.0) * prep[i].lot;
+            used -= x[i] - new;
+            x[i] = new;
         }
     }
     Ok((x, status))
 }
+
+prudentia_core::checked_serde!(Allocator, Allocator::check);

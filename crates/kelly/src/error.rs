@@ -61,6 +61,27 @@ pub enum KellyError {
         /// Which constraint leaves no interior.
         reason: &'static str,
     },
+    /// A lot-based allocation that would need more than
+    /// [`MAX_LOTS_PER_NAME`](crate::allocation::MAX_LOTS_PER_NAME) lots for one name (a lot
+    /// notional `lot_size × price` negligible against the name's bound): allocate in
+    /// `Continuous` mode or use a larger lot.
+    #[error("asset `{asset}` would need {lots:e} lots (lot notional {lot_notional:e}): at most 2^40 lots per name")]
+    TooManyLots {
+        /// The asset.
+        asset: AssetId,
+        /// Lots that fit in the name's bound (may be `+inf` when the lot notional underflows).
+        lots: f64,
+        /// The lot notional `lot_size × price` (currency units).
+        lot_notional: f64,
+    },
+    /// A quantity derived from finite input overflows (or underflows into a division by zero)
+    /// in `f64`, e.g. `μ / σ²` with `σ = 1e-300`, or `capital × max_gross` with capital near
+    /// `f64::MAX`: the input is outside the range the computation can represent.
+    #[error("`{quantity}` is not representable for this input (overflow): rescale the input")]
+    Overflow {
+        /// What overflowed.
+        quantity: &'static str,
+    },
     /// An asset in the target weights has no opportunity (forecast, price) in the context.
     #[error("asset `{asset}` in the target weights has no opportunity in the sizing context")]
     MissingOpportunity {
@@ -93,5 +114,14 @@ pub(crate) fn check_capital(field: &'static str, value: f64) -> KellyResult<()> 
         Ok(())
     } else {
         Err(KellyError::NegativeCapital { field, value })
+    }
+}
+
+/// `Ok(value)` if finite, else [`KellyError::Overflow`] naming `quantity`.
+pub(crate) fn finite(quantity: &'static str, value: f64) -> KellyResult<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(KellyError::Overflow { quantity })
     }
 }

@@ -42,9 +42,9 @@ use prudentia_core::CoreError;
 
 use crate::error::{check_capital, KellyResult};
 
-/// Settings of a [`DrawdownGovernor`].
+/// Settings of a [`DrawdownGovernor`] (validated on deserialization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct DrawdownGovernorConfig {
     /// Drawdown at which scaling begins, `d₀`. Fraction of peak equity; default 0.05; range
     /// `[0, stop_drawdown)`.
@@ -104,6 +104,10 @@ impl DrawdownGovernorConfig {
         Ok(())
     }
 
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
+
     /// The schedule `g(d)` for a drawdown `d` (see the module docs). NaN is treated as the
     /// worst case (returns 0).
     pub fn multiplier(&self, drawdown: f64) -> f64 {
@@ -118,8 +122,16 @@ impl DrawdownGovernorConfig {
     }
 }
 
+prudentia_core::checked_serde!(DrawdownGovernorConfig, DrawdownGovernorConfig::check);
+
 /// The governor's state: the running peak and the current equity.
+///
+/// Invariants (checked by [`DrawdownState::validate`], on deserialization and by
+/// [`DrawdownGovernor::with_state`]): equity and peak finite and `>= 0`, `peak >= equity`,
+/// `drawdown = 1 − equity / peak` (0 when the peak is 0) within 1e-9, and
+/// `drawdown <= max_drawdown <= 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct DrawdownState {
     /// Highest equity seen (currency units); 0 before the first observation.
     pub peak_equity: f64,
@@ -129,13 +141,64 @@ pub struct DrawdownState {
     pub drawdown: f64,
     /// Largest drawdown seen so far.
     pub max_drawdown: f64,
-    /// Number of equity observations.
+    /// Number of equity observations (saturating).
     pub observations: u64,
 }
 
+/// `1 − equity / peak` clamped to `[0, 1]`, or 0 before any positive peak.
+fn drawdown_of(equity: f64, peak: f64) -> f64 {
+    if peak > 0.0 {
+        (1.0 - equity / peak).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+impl DrawdownState {
+    /// Checks the invariants listed on the type, naming the first bad field.
+    pub fn validate(&self) -> KellyResult<()> {
+        check_capital("peak_equity", self.peak_equity)?;
+        check_capital("equity", self.equity)?;
+        if self.equity > self.peak_equity {
+            return Err(CoreError::OutOfRange {
+                field: "peak_equity",
+                value: self.peak_equity,
+                expected: ">= equity",
+            }
+            .into());
+        }
+        check_range("drawdown", self.drawdown, 0.0, 1.0, "in [0, 1]")?;
+        if (self.drawdown - drawdown_of(self.equity, self.peak_equity)).abs() > 1e-9 {
+            return Err(CoreError::OutOfRange {
+                field: "drawdown",
+                value: self.drawdown,
+                expected: "1 - equity / peak_equity",
+            }
+            .into());
+        }
+        check_range(
+            "max_drawdown",
+            self.max_drawdown,
+            self.drawdown,
+            1.0,
+            "in [drawdown, 1]",
+        )?;
+        Ok(())
+    }
+
+    fn check(&mut self) -> KellyResult<()> {
+        self.validate()
+    }
+}
+
+prudentia_core::checked_serde!(DrawdownState, DrawdownState::check);
+
 /// Tracks peak equity and drawdown, and turns the drawdown into an exposure multiplier
 /// in `[0, 1]` by the schedule of [`DrawdownGovernorConfig::multiplier`].
+///
+/// Deserialization validates the config and the state (as [`DrawdownGovernor::with_state`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct DrawdownGovernor {
     config: DrawdownGovernorConfig,
     state: DrawdownState,
@@ -151,14 +214,17 @@ impl DrawdownGovernor {
         })
     }
 
-    /// Restores a governor from a checkpointed state.
+    /// Restores a governor from a checkpointed state (both validated; see
+    /// [`DrawdownState::validate`]).
     pub fn with_state(config: DrawdownGovernorConfig, state: DrawdownState) -> KellyResult<Self> {
         config.validate()?;
-        check_capital("peak_equity", state.peak_equity)?;
-        check_capital("equity", state.equity)?;
-        check_range("drawdown", state.drawdown, 0.0, 1.0, "in [0, 1]")?;
-        check_range("max_drawdown", state.max_drawdown, 0.0, 1.0, "in [0, 1]")?;
+        state.validate()?;
         Ok(Self { config, state })
+    }
+
+    fn check(&mut self) -> KellyResult<()> {
+        self.config.validate()?;
+        self.state.validate()
     }
 
     /// The settings.
@@ -172,12 +238,13 @@ impl DrawdownGovernor {
     }
 
     /// Records a new equity value (currency units, finite and >= 0) and returns the new
-    /// multiplier. O(1), no allocation.
+    /// multiplier. O(1), no allocation. A rejected value changes nothing.
     pub fn observe(&mut self, equity: f64) -> KellyResult<f64> {
         check_capital("equity", equity)?;
         let s = &mut self.state;
         if let Some(h) = self.config.recovery_half_life {
             if s.peak_equity > equity {
+                // 0 <= peak − equity <= peak: finite, and the new peak stays >= equity
                 s.peak_equity = equity + (s.peak_equity - equity) * 0.5_f64.powf(1.0 / h);
             }
         }
@@ -185,13 +252,9 @@ impl DrawdownGovernor {
             s.peak_equity = equity;
         }
         s.equity = equity;
-        s.drawdown = if s.peak_equity > 0.0 {
-            (1.0 - equity / s.peak_equity).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        s.drawdown = drawdown_of(equity, s.peak_equity);
         s.max_drawdown = s.max_drawdown.max(s.drawdown);
-        s.observations += 1;
+        s.observations = s.observations.saturating_add(1);
         Ok(self.multiplier())
     }
 
@@ -202,13 +265,18 @@ impl DrawdownGovernor {
 
     /// The drawdown-budget cap on an absolute fraction: `(d₁ − d) / ((1 − d) k σ)`, the
     /// largest exposure whose `k`-sigma loss (`σ` per period) keeps the drawdown below the
-    /// hard stop. `+∞` when `k σ` is 0.
-    pub fn budget_cap(&self, stress_sigmas: f64, sigma: f64) -> KellyResult<f64> {
+    /// hard stop. `None` when the cap is not representable (`k σ` so small that the cap
+    /// overflows): no finite exposure reaches it. `Some(0)` at or past the hard stop.
+    pub fn budget_cap(&self, stress_sigmas: f64, sigma: f64) -> KellyResult<Option<f64>> {
         check_positive("stress_sigmas", stress_sigmas)?;
         crate::error::check_sigma("sigma", sigma)?;
         let d = self.state.drawdown;
         let gap = (self.config.stop_drawdown - d).max(0.0);
-        Ok(gap / ((1.0 - d).max(f64::MIN_POSITIVE) * stress_sigmas * sigma))
+        if gap == 0.0 {
+            return Ok(Some(0.0));
+        }
+        let cap = gap / (1.0 - d).max(f64::MIN_POSITIVE) / stress_sigmas / sigma;
+        Ok(Some(cap).filter(|c| c.is_finite()))
     }
 
     /// Forgets the history (peak, drawdown).
@@ -216,6 +284,8 @@ impl DrawdownGovernor {
         self.state = DrawdownState::default();
     }
 }
+
+prudentia_core::checked_serde!(DrawdownGovernor, DrawdownGovernor::check);
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,16 @@
 //! `tolerance`. The concave objective and convex feasible set make the stationary point
 //! the global optimum. Fractional Kelly scales the optimum by `fraction` (the result keeps
 //! both).
+//!
+//! # Scale and size limits
+//! The Gaussian problem is solved on `(μ, Σ) / s` with `s` the largest magnitude in the
+//! data (the maximizer does not change; the objective is scaled back), so data at `1e±300`
+//! neither overflows nor underflows. The scenario problem needs every wealth `1 + rᵀw` to
+//! be representable over the box: `Σᵢ |r_ti| · max(|lower|, |upper|)` must be finite, else
+//! [`KellyError::Overflow`]. At most [`MAX_ASSETS`] assets (the Newton system is dense,
+//! `(2n)²`), and `max_iterations` at most [`MAX_NEWTON_STEPS`]. An `Ok` holds only finite
+//! numbers; a solve that ends outside the domain or on a non-finite iterate is an error or
+//! a `NumericalError` status, never a NaN.
 
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
@@ -27,15 +37,30 @@ use serde::{Deserialize, Serialize};
 
 use prudentia_core::traits::OptimStatus;
 use prudentia_core::validate::{
-    check_finite_1d, check_finite_2d, check_len, check_positive, check_shape, check_symmetric,
+    check_elements, check_finite_1d, check_finite_2d, check_len, check_positive, check_shape, check_size,
+    check_symmetric, MAX_ELEMENTS,
 };
 use prudentia_core::CoreError;
 
-use crate::error::{KellyError, KellyResult};
+use crate::error::{finite, KellyError, KellyResult};
 
-/// Settings of the multi-asset growth-optimal problems.
+/// The most assets of the multi-asset problems (4096: the barrier method's Newton system is
+/// a dense `(2n)²` matrix).
+pub const MAX_ASSETS: usize = 1 << 12;
+
+/// The largest `max_iterations` of [`GrowthOptimalConfig`] (10⁶ Newton steps).
+pub const MAX_NEWTON_STEPS: usize = 1_000_000;
+
+/// Rejects more than [`MAX_ASSETS`] assets (and a Newton system beyond `MAX_ELEMENTS`).
+fn check_assets(n: usize) -> KellyResult<()> {
+    check_size("assets", n, MAX_ASSETS)?;
+    check_elements("Newton system (2n)²", &[2 * n, 2 * n], MAX_ELEMENTS)?;
+    Ok(())
+}
+
+/// Settings of the multi-asset growth-optimal problems (validated on deserialization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct GrowthOptimalConfig {
     /// Lower bound on each weight (fraction of equity). Default 0 (long-only); finite,
     /// `< upper`.
@@ -49,7 +74,8 @@ pub struct GrowthOptimalConfig {
     /// Duality-gap tolerance `m / t` at which the barrier method stops. Default 1e-10;
     /// range `(0, 1e-2]`.
     pub tolerance: f64,
-    /// Limit on the total number of Newton steps. Default 500; >= 1.
+    /// Limit on the total number of Newton steps. Default 500; range `[1, 10⁶]`
+    /// ([`MAX_NEWTON_STEPS`]).
     pub max_iterations: usize,
 }
 
@@ -96,13 +122,22 @@ impl GrowthOptimalConfig {
             "in (0, 1e-2]",
         )?;
         check_len("max_iterations", self.max_iterations, 1)?;
+        check_size("max_iterations", self.max_iterations, MAX_NEWTON_STEPS)?;
         Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
     }
 }
 
+prudentia_core::checked_serde!(GrowthOptimalConfig, GrowthOptimalConfig::check);
+
 /// The growth-optimal weights and how they were found. Weights below 1e-7 in absolute
-/// value are reported as exactly 0.
+/// value are reported as exactly 0. Every number is finite and `full`, `weights` have the
+/// same length (checked on deserialization too).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[must_use]
 pub struct GrowthOptimal {
     /// Full-Kelly optimal weights.
@@ -119,27 +154,61 @@ pub struct GrowthOptimal {
     pub status: OptimStatus,
 }
 
+impl GrowthOptimal {
+    fn check(&mut self) -> Result<(), CoreError> {
+        check_shape("weights", &[self.full.len()], &[self.weights.len()])?;
+        check_finite_1d("full", self.full.view())?;
+        check_finite_1d("weights", self.weights.view())?;
+        prudentia_core::validate::check_finite("objective and gap", &[self.objective, self.gap])?;
+        Ok(())
+    }
+}
+
+prudentia_core::checked_serde!(GrowthOptimal, GrowthOptimal::check);
+
+/// The largest magnitude in `values`, or 1 when all are 0.
+fn magnitude<'a>(values: impl IntoIterator<Item = &'a f64>) -> f64 {
+    let m = values.into_iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    if m > 0.0 {
+        m
+    } else {
+        1.0
+    }
+}
+
 /// `w* = Σ⁻¹μ`, the unconstrained Gaussian Kelly weights.
 ///
-/// Errors: shape mismatch, non-finite input, an asymmetric or not positive-definite `Σ`.
+/// Solved as `(Σ/s)⁻¹(μ/s)` with `s` the largest magnitude of the data. Errors: shape
+/// mismatch, non-finite input, more than [`MAX_ASSETS`] assets, an asymmetric or not
+/// positive-definite `Σ`, or weights that overflow ([`KellyError::Overflow`], e.g. a
+/// near-singular `Σ` at `1e-300`).
 pub fn gaussian_kelly_weights(
     mean: ArrayView1<'_, f64>,
     covariance: ArrayView2<'_, f64>,
 ) -> KellyResult<Array1<f64>> {
     let n = mean.len();
     check_len("mean", n, 1)?;
+    check_assets(n)?;
     check_finite_1d("mean", mean)?;
     check_shape("covariance", &[n, n], &[covariance.nrows(), covariance.ncols()])?;
     check_finite_2d("covariance", covariance)?;
     check_symmetric("covariance", covariance, 1e-10)?;
-    let h = Mat::from_fn(n, n, |i, j| covariance[[i, j]]);
+    let s = magnitude(covariance.iter());
+    let h = Mat::from_fn(n, n, |i, j| covariance[[i, j]] / s);
     let llt = h.llt(Side::Lower).map_err(|_| CoreError::Numerical {
         operation: "Cholesky factorization of the covariance",
         detail: "matrix is not positive definite",
     })?;
-    let mut rhs = Mat::from_fn(n, 1, |i, _| mean[i]);
+    let mut rhs = Mat::from_fn(n, 1, |i, _| mean[i] / s);
     llt.solve_in_place(rhs.as_mut());
-    Ok(Array1::from_shape_fn(n, |i| rhs[(i, 0)]))
+    let w = Array1::from_shape_fn(n, |i| rhs[(i, 0)]);
+    if w.iter().all(|v| v.is_finite()) {
+        Ok(w)
+    } else {
+        Err(KellyError::Overflow {
+            quantity: "Σ⁻¹μ"
+        })
+    }
 }
 
 /// Scenario log-optimal weights under the configured constraints (see the module docs).
@@ -155,9 +224,16 @@ pub fn growth_optimal(
     let (t, n) = scenarios.dim();
     check_len("scenarios rows", t, 1)?;
     check_len("scenarios columns", n, 1)?;
+    check_assets(n)?;
     check_finite_2d("scenarios", scenarios)?;
+    // every wealth 1 + rᵀw over the box must be representable
+    let reach = config.lower.abs().max(config.upper.abs());
+    for row in scenarios.rows() {
+        let worst = row.iter().map(|r| r.abs() * reach).sum::<f64>();
+        finite("scenario wealth Σ|r|·max(|lower|, |upper|)", worst)?;
+    }
     let objective = LogWealth { r: scenarios };
-    solve(&objective, n, config)
+    solve(&objective, n, config, 1.0)
 }
 
 /// Gaussian growth-optimal weights: maximize `μᵀw − ½wᵀΣw` under the configured
@@ -170,15 +246,20 @@ pub fn gaussian_growth_optimal(
     config.validate()?;
     let n = mean.len();
     check_len("mean", n, 1)?;
+    check_assets(n)?;
     check_finite_1d("mean", mean)?;
     check_shape("covariance", &[n, n], &[covariance.nrows(), covariance.ncols()])?;
     check_finite_2d("covariance", covariance)?;
     check_symmetric("covariance", covariance, 1e-10)?;
+    // the maximizer of μᵀw − ½wᵀΣw is that of (μ/s)ᵀw − ½wᵀ(Σ/s)w
+    let s = magnitude(mean.iter().chain(covariance.iter()));
+    let mu = mean.mapv(|v| v / s);
+    let sigma = covariance.mapv(|v| v / s);
     let objective = Quadratic {
-        mu: mean,
-        sigma: covariance,
+        mu: mu.view(),
+        sigma: sigma.view(),
     };
-    solve(&objective, n, config)
+    solve(&objective, n, config, s)
 }
 
 /// A concave objective to maximize, on the first `n` coordinates of `x`.
@@ -346,7 +427,9 @@ fn build(n: usize, c: &GrowthOptimalConfig) -> KellyResult<(usize, Vec<Ineq>, Ve
     Ok((m, cons, x))
 }
 
-fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig) -> KellyResult<GrowthOptimal> {
+/// The barrier method on `obj`; `scale` multiplies the reported objective (the data were
+/// divided by it).
+fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> KellyResult<GrowthOptimal> {
     let (m, cons, mut x) = build(n, c)?;
     if obj.value(&x[..n]).is_none() {
         return Err(KellyError::NoInteriorPoint {
@@ -437,6 +520,10 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig) -> KellyResult<
             };
             llt.solve_in_place(dx.as_mut());
             let decrement: f64 = (0..m).map(|i| -grad[i] * dx[(i, 0)]).sum();
+            if !decrement.is_finite() || (0..m).any(|i| !dx[(i, 0)].is_finite()) {
+                status = OptimStatus::NumericalError;
+                break 'outer;
+            }
             // Newton decrement λ²/2 bounds the centering error in ψ units (ψ = t·objective
             // + barrier), so 1e-9 is far below the 1/t resolution the outer loop needs.
             if decrement / 2.0 <= 1e-9 {
@@ -481,17 +568,35 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig) -> KellyResult<
             x[i]
         }
     });
-    let objective = obj
-        .value(full.as_slice().unwrap_or(&x[..n]))
-        .unwrap_or(f64::NEG_INFINITY);
-    Ok(GrowthOptimal {
+    // snapping may (in a degenerate case) leave the domain: then report the iterate itself
+    let (full, value) = match obj.value(full.as_slice().unwrap_or(&x[..n])) {
+        Some(v) => (full, Some(v)),
+        None => {
+            let raw = Array1::from_iter(x[..n].iter().copied());
+            let v = obj.value(&x[..n]);
+            (raw, v)
+        }
+    };
+    let objective = match value {
+        Some(v) => finite("objective", v * scale)?,
+        None => {
+            return Err(KellyError::NoInteriorPoint {
+                reason: "the final iterate left the domain",
+            })
+        }
+    };
+    let mut result = GrowthOptimal {
         weights: &full * c.fraction,
         full,
         objective,
         iterations,
-        gap: n_cons / t,
+        gap: finite("duality gap", n_cons / t * scale)?,
         status,
-    })
+    };
+    result.check().map_err(|_| KellyError::Overflow {
+        quantity: "growth-optimal weights",
+    })?;
+    Ok(result)
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use prudentia_core::validate::{check_positive, check_probability, check_range};
 use prudentia_core::{CoreError, Forecast, Horizon};
 
-use crate::error::{check_mean, check_sigma, KellyResult};
+use crate::error::{check_mean, check_sigma, finite, KellyResult};
 use crate::governor::DrawdownGovernor;
 
 /// Kelly fraction for Gaussian returns, `f* = μ / σ²`.
@@ -55,27 +55,45 @@ use crate::governor::DrawdownGovernor;
 /// # Errors
 /// [`KellyError::NonFiniteMean`](crate::KellyError::NonFiniteMean) for a non-finite mean,
 /// [`KellyError::NonPositiveSigma`](crate::KellyError::NonPositiveSigma) for `σ ≤ 0` or
-/// non-finite.
+/// non-finite, [`KellyError::Overflow`](crate::KellyError::Overflow) when `μ / σ²` is not
+/// representable (e.g. `gaussian_kelly(0.001, 1e-300)`).
 pub fn gaussian_kelly(mean: f64, sigma: f64) -> KellyResult<f64> {
     check_mean("mean", mean)?;
     check_sigma("sigma", sigma)?;
-    Ok(mean / (sigma * sigma))
+    finite("mean / sigma²", kelly_ratio(mean, sigma * sigma, sigma))
+}
+
+/// `mean / variance`, where `variance` is `σ²` (possibly plus a posterior variance):
+/// `0` for a zero mean, and `(mean / σ) / σ` when `σ²` underflows (so a representable ratio
+/// is not lost to an underflowed or subnormal denominator). The caller checks the result is finite.
+fn kelly_ratio(mean: f64, variance: f64, sigma: f64) -> f64 {
+    if mean == 0.0 {
+        return 0.0;
+    }
+    if variance >= f64::MIN_POSITIVE || variance != sigma * sigma {
+        mean / variance
+    } else {
+        // σ² is subnormal or 0: divide twice instead
+        (mean / sigma) / sigma
+    }
 }
 
 /// Kelly fraction for a binary bet, `f* = p − (1 − p) / b`: win `b` per unit staked with
 /// probability `p`, lose the stake with probability `1 − p`.
 ///
 /// A negative result means negative edge. Errors: `p` outside `[0, 1]` or `b` not finite
-/// and > 0 ([`CoreError::OutOfRange`]).
+/// and > 0 ([`CoreError::OutOfRange`]); odds so small that `(1 − p) / b` overflows
+/// ([`KellyError::Overflow`](crate::KellyError::Overflow), e.g. `b = 5e-324`).
 pub fn binary_kelly(p: f64, b: f64) -> KellyResult<f64> {
     check_probability("p", p)?;
     check_positive("b", b)?;
-    Ok(p - (1.0 - p) / b)
+    finite("p − (1 − p) / b", p - (1.0 - p) / b)
 }
 
-/// How to shrink the forecast mean for uncertainty in it (see the module docs).
+/// How to shrink the forecast mean for uncertainty in it (see the module docs). Validated
+/// on deserialization (a Bayesian prior needs a finite mean and a finite `prior_sd > 0`).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MeanShrinkage {
     /// Use the mean as given.
@@ -95,6 +113,10 @@ pub enum MeanShrinkage {
 impl MeanShrinkage {
     /// Shrinks `(mean, sigma)` given the standard error of the mean; returns the mean and
     /// the variance to size with. With no standard error the inputs pass through.
+    ///
+    /// Computed in ratio form (`(s/m)²`, and the posterior as the precision-weighted average
+    /// `a·m + (1 − a)·μ₀` with `a = 1 / (1 + (s/τ)²)`), so extreme but finite inputs do not
+    /// overflow in intermediate squares.
     pub fn apply(&self, mean: f64, sigma: f64, std_error: Option<f64>) -> (f64, f64) {
         let var = sigma * sigma;
         let Some(s) = std_error.filter(|s| *s > 0.0) else {
@@ -106,13 +128,23 @@ impl MeanShrinkage {
                 if mean == 0.0 {
                     (0.0, var)
                 } else {
-                    (mean * (1.0 - (s * s) / (mean * mean)).max(0.0), var)
+                    let ratio = s / mean;
+                    (mean * (1.0 - ratio * ratio).max(0.0), var)
                 }
             }
             MeanShrinkage::Bayesian { prior_mean, prior_sd } => {
-                let prec = 1.0 / (prior_sd * prior_sd) + 1.0 / (s * s);
-                let post_var = 1.0 / prec;
-                let post_mean = post_var * (prior_mean / (prior_sd * prior_sd) + mean / (s * s));
+                // data weight a = τ² / (τ² + s²), prior weight b = s² / (τ² + s²)
+                let rd = s / prior_sd;
+                let rp = prior_sd / s;
+                let a = 1.0 / (1.0 + rd * rd);
+                let b = 1.0 / (1.0 + rp * rp);
+                let post_mean = a * mean + b * prior_mean;
+                // posterior variance τ²s² / (τ² + s²) = s²·a = τ²·b; take the smaller square
+                let post_var = if s <= prior_sd {
+                    s * s * a
+                } else {
+                    prior_sd * prior_sd * b
+                };
                 (post_mean, var + post_var)
             }
         }
@@ -125,11 +157,17 @@ impl MeanShrinkage {
         }
         Ok(())
     }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
 }
 
-/// Settings of the single-asset composition [`Kelly`].
+prudentia_core::checked_serde!(MeanShrinkage, MeanShrinkage::check);
+
+/// Settings of the single-asset composition [`Kelly`] (validated on deserialization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct KellyConfig {
     /// Kelly multiplier `c` (1 = full Kelly). Default 0.5; range `(0, 1]`.
     pub fraction: f64,
@@ -183,7 +221,13 @@ impl KellyConfig {
         }
         self.shrinkage.validate()
     }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
 }
+
+prudentia_core::checked_serde!(KellyConfig, KellyConfig::check);
 
 /// What one asset's return looks like to the sizer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -298,8 +342,10 @@ pub struct SizedFraction {
     pub binding: Vec<SizingLimit>,
 }
 
-/// The single-asset Kelly composition (a validated [`KellyConfig`]).
+/// The single-asset Kelly composition (a validated [`KellyConfig`], also on
+/// deserialization).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Kelly {
     config: KellyConfig,
 }
@@ -316,8 +362,17 @@ impl Kelly {
         &self.config
     }
 
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.config.validate()
+    }
+
     /// Sizes one asset by the composition in the module docs. `governor` supplies the
     /// drawdown multiplier (and the budget cap when `stress_sigmas` is set).
+    ///
+    /// Errors: invalid input (a non-finite mean, a `σ` or horizon that is not finite and
+    /// positive, a negative standard error), or
+    /// [`KellyError::Overflow`](crate::KellyError::Overflow) when a stage is not
+    /// representable (e.g. `σ²` overflows for `σ = 1e200`, or `μ / σ²` for `σ = 1e-300`).
     pub fn fraction(
         &self,
         input: &KellyInput,
@@ -330,7 +385,12 @@ impl Kelly {
         if shrunk_mean != input.mean || variance != input.sigma * input.sigma {
             binding.push(SizingLimit::Shrinkage);
         }
-        let full_kelly = shrunk_mean / variance;
+        let shrunk_mean = finite("shrunk mean", shrunk_mean)?;
+        let variance = finite("variance", variance)?;
+        let full_kelly = finite(
+            "full Kelly fraction",
+            kelly_ratio(shrunk_mean, variance, input.sigma),
+        )?;
         let fractional = c.fraction * full_kelly;
         if c.fraction < 1.0 && full_kelly != 0.0 {
             binding.push(SizingLimit::Fraction);
@@ -361,8 +421,7 @@ impl Kelly {
         }
         let governed = f;
         if let (Some(k), Some(g)) = (c.stress_sigmas, governor) {
-            let cap = g.budget_cap(k, input.sigma)?;
-            if f.abs() > cap {
+            if let Some(cap) = g.budget_cap(k, input.sigma)?.filter(|cap| f.abs() > *cap) {
                 f = cap.copysign(f);
                 binding.push(SizingLimit::DrawdownBudget);
             }
@@ -386,6 +445,8 @@ impl Kelly {
         })
     }
 }
+
+prudentia_core::checked_serde!(Kelly, Kelly::check);
 
 #[cfg(test)]
 mod tests {

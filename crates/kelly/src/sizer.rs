@@ -26,7 +26,7 @@ use prudentia_core::traits::{OnlineLearner, Role, RoleError, RoleResult, Sizer, 
 use prudentia_core::{AssetId, Horizon, Opportunity, Outcome, Weights};
 
 use crate::allocation::{Allocation, AllocationConfig, AllocationItem, Allocator};
-use crate::error::{check_capital, KellyError, KellyResult};
+use crate::error::{check_capital, finite, KellyError, KellyResult};
 use crate::governor::{DrawdownGovernor, DrawdownGovernorConfig, DrawdownState};
 use crate::single::{Kelly, KellyConfig, KellyInput};
 
@@ -42,9 +42,9 @@ pub enum SizingMode {
     PerAsset,
 }
 
-/// Settings of a [`KellySizer`].
+/// Settings of a [`KellySizer`] (validated on deserialization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct KellySizerConfig {
     /// The single-asset composition (fraction, vol cap, leverage cap, shrinkage).
     pub kelly: KellyConfig,
@@ -84,9 +84,16 @@ impl KellySizerConfig {
         }
         Ok(())
     }
+
+    fn check(&mut self) -> KellyResult<()> {
+        self.validate()
+    }
 }
 
-/// The sizer's learnable state (for checkpoints).
+prudentia_core::checked_serde!(KellySizerConfig, KellySizerConfig::check);
+
+/// The sizer's learnable state (for checkpoints; the drawdown state is validated on
+/// deserialization, see [`DrawdownState::validate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct KellySizerState {
     /// The governor's peak, equity and drawdown.
@@ -229,9 +236,11 @@ impl KellySizer {
                         }
                     }
                     let portfolio = KellyInput {
-                        mean,
-                        sigma: var.sqrt(),
-                        mean_std_error: any_se.then(|| se2.sqrt()),
+                        mean: finite("portfolio mean", mean)?,
+                        sigma: finite("portfolio variance", var)?.sqrt(),
+                        mean_std_error: any_se
+                            .then(|| finite("portfolio standard error", se2).map(f64::sqrt))
+                            .transpose()?,
                         horizon_days: 1.0,
                     };
                     let mut k = self
@@ -298,7 +307,7 @@ impl OnlineLearner<Outcome> for KellySizer {
                 .map(|_| ())
                 .map_err(|e| RoleError::implementation(Role::Sizer, e)),
             None => {
-                self.skipped_outcomes += 1;
+                self.skipped_outcomes = self.skipped_outcomes.saturating_add(1);
                 Ok(())
             }
         }

@@ -336,3 +336,114 @@ fn auto_mode_uses_the_milp_only_when_lots_matter() {
     assert!((a.cuts.lot - 2_000.0).abs() < 1e-9);
     assert_eq!(a.positions[0].binding, Some(Limit::Lot));
 }
+
+/// Runs `f` on its own thread; panics if it does not finish within `secs` (a hang).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("the allocation hung")
+}
+
+#[test]
+fn subnormal_lot_size_is_an_error_not_a_hang() {
+    // issue #22 (4): lot_size 5e-324 made the greedy lot loop (and the MILP) run forever
+    for mode in [
+        AllocationMode::Auto,
+        AllocationMode::GreedyLots,
+        AllocationMode::Milp,
+    ] {
+        let r = within(20, move || {
+            let a = asset("DUST", 10.0, 5e-324, None, None, None);
+            let b = asset("B", 10.0, 1.0, None, None, None);
+            let items = [AllocationItem::new(&a, 0.05), AllocationItem::new(&b, 0.05)];
+            Allocator::new(AllocationConfig {
+                mode,
+                ..Default::default()
+            })
+            .unwrap()
+            .allocate(&items, 1e6)
+        });
+        match r {
+            Err(prudentia_kelly::KellyError::TooManyLots { asset, .. }) => assert_eq!(asset.as_str(), "DUST"),
+            other => panic!("{mode:?}: expected TooManyLots, got {other:?}"),
+        }
+    }
+    // fractional shares do not care about the lot
+    let a = asset("DUST", 10.0, 5e-324, None, None, None);
+    let items = [AllocationItem::new(&a, 0.05)];
+    let r = Allocator::new(AllocationConfig {
+        mode: AllocationMode::Continuous,
+        ..Default::default()
+    })
+    .unwrap()
+    .allocate(&items, 1e6)
+    .unwrap();
+    assert!((r.positions[0].notional - 5e4).abs() < 1e-6);
+}
+
+#[test]
+fn leftover_lots_are_added_in_bulk() {
+    // BIG (priority 2) floors from 99.5 to 99 lots of 1; the 0.5 left over goes to FINE in
+    // lots of 1e-10 notional: 5e9 lots, which the old one-lot-at-a-time loop took seconds
+    // to minutes to add. FINE needs 1e12 lots at its bound, under MAX_LOTS_PER_NAME.
+    let r = within(5, || {
+        let big = asset("BIG", 1.0, 1.0, None, None, None);
+        let fine = asset("FINE", 1.0, 1e-10, None, None, None);
+        let mut a = AllocationItem::new(&big, 0.995);
+        a.priority = 2.0;
+        let items = [a, AllocationItem::new(&fine, 1.0)];
+        Allocator::new(AllocationConfig {
+            mode: AllocationMode::GreedyLots,
+            max_name_fraction: 1.0,
+            max_gross: 1.0,
+            sector_penalty: 0.0,
+            ..Default::default()
+        })
+        .unwrap()
+        .allocate(&items, 100.0)
+        .unwrap()
+    });
+    assert_eq!(r.positions[0].shares, 99.0);
+    assert!(r.gross_notional() <= 100.0 * (1.0 + 1e-12));
+    assert!(
+        (r.positions[1].notional - 1.0).abs() < 1e-6,
+        "{:?}",
+        r.positions[1]
+    );
+}
+
+#[test]
+fn overflowing_notionals_are_errors() {
+    let a = asset("A", 1e300, 1e300, None, None, None);
+    let items = [AllocationItem::new(&a, 0.05)];
+    let alloc = Allocator::new(AllocationConfig::default()).unwrap();
+    assert!(matches!(
+        alloc.allocate(&items, 1e6),
+        Err(prudentia_kelly::KellyError::Overflow { .. })
+    ));
+    let b = asset("B", 10.0, 1.0, None, None, None);
+    let items = [AllocationItem::new(&b, 0.05)];
+    let huge = Allocator::new(AllocationConfig {
+        max_gross: 100.0,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(matches!(
+        huge.allocate(&items, f64::MAX),
+        Err(prudentia_kelly::KellyError::Overflow { .. })
+    ));
+}
+
+#[test]
+fn allocator_checkpoints_are_validated_on_load() {
+    let alloc = Allocator::new(AllocationConfig::default()).unwrap();
+    let json = serde_json::to_string(&alloc).unwrap();
+    assert_eq!(serde_json::from_str::<Allocator>(&json).unwrap(), alloc);
+    let bad = json.replace("\"max_gross\":1.0", "\"max_gross\":-1.0");
+    assert_ne!(bad, json);
+    assert!(serde_json::from_str::<Allocator>(&bad).is_err());
+    assert!(serde_json::from_str::<AllocationConfig>(r#"{"adv_participation": 0.0}"#).is_err());
+}

@@ -184,3 +184,96 @@ fn sizer_missing_opportunity_and_negative_equity() {
     let ctx = SizingContext { equity: -1.0, ..ctx };
     assert!(sizer.size(&target, &ctx).is_err());
 }
+
+#[test]
+fn kelly_fraction_overflow_is_an_error() {
+    // issue #22 (12): μ / σ² = 0.001 / 1e-600 returned +inf
+    assert!(matches!(
+        gaussian_kelly(0.001, 1e-300),
+        Err(KellyError::Overflow { .. })
+    ));
+    assert!(matches!(
+        gaussian_kelly(-1e300, 1e-10),
+        Err(KellyError::Overflow { .. })
+    ));
+    // representable ratios survive an underflowing σ²
+    assert_eq!(gaussian_kelly(0.0, 5e-324).unwrap(), 0.0);
+    assert!((gaussian_kelly(1e-300, 1e-160).unwrap() - 1e20).abs() < 1e6);
+    let k = Kelly::new(KellyConfig::default()).unwrap();
+    assert!(matches!(
+        k.fraction(&KellyInput::daily(0.001, 1e-300), None),
+        Err(KellyError::Overflow { .. })
+    ));
+    // σ² overflows: typed error, not an infinite variance in the stages
+    assert!(matches!(
+        k.fraction(&KellyInput::daily(0.001, 1e200), None),
+        Err(KellyError::Overflow { .. })
+    ));
+    // shrinkage with extreme standard errors stays finite
+    let mut input = KellyInput::daily(1e-200, 0.01);
+    input.mean_std_error = Some(1e-200);
+    let sized = k.fraction(&input, None).unwrap();
+    assert!(sized.fraction.is_finite());
+    let bayes = Kelly::new(KellyConfig {
+        shrinkage: prudentia_kelly::single::MeanShrinkage::Bayesian {
+            prior_mean: 0.0,
+            prior_sd: 1e-200,
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let mut input = KellyInput::daily(0.001, 0.01);
+    input.mean_std_error = Some(1e200);
+    let sized = bayes.fraction(&input, None).unwrap();
+    assert!(sized.fraction.is_finite() && sized.stages.variance.is_finite());
+}
+
+#[test]
+fn multi_asset_extreme_scale() {
+    // the Gaussian problem is scale-free: (μ, Σ) × 1e-300 and × 1e300 give the same weights
+    let mu = array![0.05, 0.03];
+    let cov = array![[0.04, 0.01], [0.01, 0.09]];
+    let cfg = GrowthOptimalConfig {
+        lower: -10.0,
+        upper: 10.0,
+        max_gross: None,
+        ..Default::default()
+    };
+    let base = prudentia_kelly::multi::gaussian_growth_optimal(mu.view(), cov.view(), &cfg).unwrap();
+    for s in [1e-300, 1e300] {
+        let g = prudentia_kelly::multi::gaussian_growth_optimal((&mu * s).view(), (&cov * s).view(), &cfg)
+            .unwrap();
+        assert!(g.objective.is_finite());
+        for (a, b) in g.full.iter().zip(&base.full) {
+            assert!((a - b).abs() < 1e-6, "{s:e}: {a} vs {b}");
+        }
+        let w = gaussian_kelly_weights((&mu * s).view(), (&cov * s).view()).unwrap();
+        assert!(w.iter().all(|v| v.is_finite()));
+    }
+    // scenario wealth that cannot be represented is an error
+    assert!(matches!(
+        growth_optimal(
+            array![[f64::MAX, f64::MAX]].view(),
+            &GrowthOptimalConfig::default()
+        ),
+        Err(KellyError::Overflow { .. })
+    ));
+    // absurd sizes are typed errors
+    assert!(matches!(
+        growth_optimal(
+            array![[0.1]].view(),
+            &GrowthOptimalConfig {
+                max_iterations: usize::MAX,
+                ..Default::default()
+            }
+        ),
+        Err(KellyError::Core(CoreError::TooLarge { .. }))
+    ));
+    assert!(matches!(
+        growth_optimal(
+            ndarray::Array2::zeros((1, 5000)).view(),
+            &GrowthOptimalConfig::default()
+        ),
+        Err(KellyError::Core(CoreError::TooLarge { .. }))
+    ));
+}

@@ -87,3 +87,49 @@ fn checkpoint_restore_gives_identical_outputs() {
     }
     assert_eq!(a.state(), b.state());
 }
+
+#[test]
+fn tampered_checkpoints_are_refused_on_load() {
+    let mut a = DrawdownGovernor::new(DrawdownGovernorConfig::default()).unwrap();
+    for e in [100.0, 120.0, 108.0] {
+        a.observe(e).unwrap();
+    }
+    let json = serde_json::to_value(&a).unwrap();
+    let tamper = |path: [&str; 2], v: f64| {
+        let mut j = json.clone();
+        j[path[0]][path[1]] = serde_json::json!(v);
+        serde_json::from_value::<DrawdownGovernor>(j)
+    };
+    assert!(tamper(["state", "peak_equity"], 120.0).is_ok());
+    assert!(tamper(["state", "peak_equity"], 50.0).is_err()); // peak below equity
+    assert!(tamper(["state", "drawdown"], 0.9).is_err()); // inconsistent with equity / peak
+    assert!(tamper(["state", "max_drawdown"], 0.0).is_err()); // below the drawdown
+    assert!(tamper(["config", "stop_drawdown"], 0.01).is_err());
+    let mut state = serde_json::to_value(a.state()).unwrap();
+    state["equity"] = serde_json::json!(-1.0);
+    assert!(serde_json::from_value::<prudentia_kelly::governor::DrawdownState>(state).is_err());
+}
+
+#[test]
+fn extreme_equity_and_budget_cap() {
+    let mut g = DrawdownGovernor::new(DrawdownGovernorConfig {
+        recovery_half_life: Some(1.0),
+        ..Default::default()
+    })
+    .unwrap();
+    for e in [f64::MAX, 5e-324, 0.0, f64::MAX, 1e-300] {
+        let m = g.observe(e).unwrap();
+        assert!((0.0..=1.0).contains(&m));
+        g.state().validate().unwrap();
+    }
+    // a cap that would overflow is no cap (None), never +inf
+    let fresh = DrawdownGovernor::new(DrawdownGovernorConfig::default()).unwrap();
+    assert_eq!(fresh.budget_cap(1e-300, 1e-300).unwrap(), None);
+    assert!(fresh.budget_cap(2.0, 0.01).unwrap().unwrap().is_finite());
+    // a checkpoint at u64::MAX observations keeps counting without overflow
+    let mut state = *fresh.state();
+    state.observations = u64::MAX;
+    let mut full = DrawdownGovernor::with_state(DrawdownGovernorConfig::default(), state).unwrap();
+    full.observe(1.0).unwrap();
+    assert_eq!(full.state().observations, u64::MAX);
+}

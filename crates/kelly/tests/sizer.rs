@@ -276,3 +276,30 @@ fn by_default_kelly_only_scales_the_target_down() {
     let out = capped.size_detailed(&noise, &opps, 1e6).unwrap();
     assert!(out.weights.gross() <= 3e-10 + 1e-18);
 }
+
+#[test]
+fn skipped_outcomes_saturate_and_rejected_learning_changes_nothing() {
+    let state = prudentia_kelly::sizer::KellySizerState {
+        skipped_outcomes: u64::MAX,
+        ..Default::default()
+    };
+    let mut sizer = KellySizer::restore(KellySizerConfig::default(), state).unwrap();
+    sizer.learn(&Outcome::default()).unwrap();
+    assert_eq!(sizer.state().skipped_outcomes, u64::MAX);
+    sizer
+        .learn(&Outcome {
+            equity: Some(100.0),
+            ..Default::default()
+        })
+        .unwrap();
+    let before = sizer.clone();
+    for bad in [f64::NAN, -1.0, f64::INFINITY] {
+        assert!(sizer
+            .learn(&Outcome {
+                equity: Some(bad),
+                ..Default::default()
+            })
+            .is_err());
+        assert_eq!(sizer, before);
+    }
+}

@@ -132,6 +132,22 @@ pub(crate) struct Assembled {
     pub layout: Layout,
     /// Row indices of `w − u ≤ w₀` (first n) and `−w − u ≤ −w₀` (next n), for updating w₀.
     pub turnover_rows: Vec<usize>,
+    /// The objective (`q`, `P`) was divided by this (see [`objective_scale`]); the duals of
+    /// the scaled problem times this are the duals of the original one.
+    pub obj_scale: f64,
+}
+
+/// The power of two nearest the largest magnitude in the objective data when that lies
+/// outside `[2⁻²⁰, 2²⁰]` (about 1e-6 to 1e6), else 1 (ordinary data are left as they are). Dividing `q` and `P` by it changes no constraint and no
+/// minimizer, but keeps data at 1e±150 (or 1e±300) within the solvers' absolute tolerances
+/// and away from overflow.
+pub(crate) fn objective_scale(q: &[f64], p: &[f64]) -> f64 {
+    let m = q.iter().chain(p).fold(0.0_f64, |m, v| m.max(v.abs()));
+    if !(m.is_finite() && m > 0.0) || (2f64.powi(-20)..=2f64.powi(20)).contains(&m) {
+        return 1.0;
+    }
+    // exact in floating point: a power of two, clamped so that 1/scale stays normal
+    2f64.powi(m.log2().round().clamp(-1000.0, 1000.0) as i32)
 }
 
 /// What to assemble.
@@ -529,6 +545,11 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
         }
         pcolptr.push(prow.len());
     }
+    let obj_scale = objective_scale(&q, &pval);
+    if obj_scale != 1.0 {
+        q.iter_mut().for_each(|v| *v /= obj_scale);
+        pval.iter_mut().for_each(|v| *v /= obj_scale);
+    }
     let p = CscMatrix::new(lay.nvar, lay.nvar, pcolptr, prow, pval);
 
     // A: equalities then inequalities, transposed from rows to columns
@@ -579,5 +600,6 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
         meta,
         layout: lay,
         turnover_rows,
+        obj_scale,
     }
 }

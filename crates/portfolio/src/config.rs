@@ -82,8 +82,9 @@ pub enum FallbackPolicy {
 }
 
 /// Portfolio limits. `None` means "no limit". Exposures are fractions of equity.
+/// Validated on deserialization ([`Limits::validate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct Limits {
     /// Smallest weight of any name (default 0: long only; negative allows shorts).
     pub weight_min: f64,
@@ -128,9 +129,13 @@ impl Default for Limits {
     }
 }
 
-/// Interior-point solver settings passed to Clarabel.
+/// The largest [`SolverConfig::max_cut_rounds`] (100,000 rounds).
+pub const MAX_CUT_ROUNDS: usize = 100_000;
+
+/// Interior-point solver settings passed to Clarabel. Validated on deserialization
+/// ([`SolverConfig::validate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct SolverConfig {
     /// Iteration limit of one interior-point solve (default 200, ≥ 1).
     pub max_iterations: u32,
@@ -148,7 +153,8 @@ pub struct SolverConfig {
     /// any it does not solve to `tolerance`, go to Clarabel, which also certifies
     /// infeasibility. False sends everything to Clarabel.
     pub structured_qp: bool,
-    /// Cutting-plane rounds at most (default 500, ≥ 1).
+    /// Cutting-plane (and scenario-generation) rounds at most (default 500, in
+    /// `[1, MAX_CUT_ROUNDS]`).
     pub max_cut_rounds: usize,
     /// Relative gap between the cutting-plane upper and lower bounds at which it stops
     /// (default 1e-9, > 0; relative to max(1, |objective|)).
@@ -169,9 +175,10 @@ impl Default for SolverConfig {
     }
 }
 
-/// Configuration of [`crate::PortfolioOptimizer`].
+/// Configuration of [`crate::PortfolioOptimizer`]. Validated on deserialization
+/// ([`PortfolioConfig::validate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct PortfolioConfig {
     /// The objective (default [`Objective::MeanCvar`]).
     pub objective: Objective,
@@ -260,7 +267,20 @@ impl PortfolioConfig {
         if !(self.active_tolerance.is_finite() && self.active_tolerance > 0.0) {
             return Err(bad("active_tolerance", self.active_tolerance, "finite and > 0"));
         }
-        let l = &self.limits;
+        self.limits.validate()?;
+        self.solver.validate()
+    }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
+    }
+}
+
+impl Limits {
+    /// Checks every field; the error names the first bad one (contradictions between limits
+    /// are statuses of the solve, not errors).
+    pub fn validate(&self) -> Result<(), PortfolioError> {
+        let l = self;
         if l.weight_min.is_nan() || l.weight_min == f64::INFINITY {
             return Err(bad(
                 "limits.weight_min",
@@ -292,7 +312,18 @@ impl PortfolioConfig {
         finite_opt("limits.sector_net_min", l.sector_net_min)?;
         finite_opt("limits.sector_net_max", l.sector_net_max)?;
         finite_opt("limits.cvar_max", l.cvar_max)?;
-        let s = &self.solver;
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
+    }
+}
+
+impl SolverConfig {
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), PortfolioError> {
+        let s = self;
         if s.max_iterations == 0 {
             return Err(bad("solver.max_iterations", 0.0, ">= 1"));
         }
@@ -302,8 +333,12 @@ impl PortfolioConfig {
         if let Some(t) = s.time_limit_s.filter(|t| t.is_nan() || *t <= 0.0) {
             return Err(bad("solver.time_limit_s", t, "> 0"));
         }
-        if s.max_cut_rounds == 0 {
-            return Err(bad("solver.max_cut_rounds", 0.0, ">= 1"));
+        if s.max_cut_rounds == 0 || s.max_cut_rounds > MAX_CUT_ROUNDS {
+            return Err(bad(
+                "solver.max_cut_rounds",
+                s.max_cut_rounds as f64,
+                "in [1, MAX_CUT_ROUNDS = 100000]",
+            ));
         }
         if !(s.cut_tolerance.is_finite() && s.cut_tolerance > 0.0) {
             return Err(bad("solver.cut_tolerance", s.cut_tolerance, "finite and > 0"));
@@ -311,3 +346,13 @@ impl PortfolioConfig {
         Ok(())
     }
 }
+
+impl SolverConfig {
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
+    }
+}
+
+prudentia_core::checked_serde!(Limits, Limits::check);
+prudentia_core::checked_serde!(SolverConfig, SolverConfig::check);
+prudentia_core::checked_serde!(PortfolioConfig, PortfolioConfig::check);

@@ -26,9 +26,9 @@ use prudentia_core::traits::{OnlineLearner, Role, RoleError, RoleResult};
 use crate::config::PortfolioConfig;
 use crate::error::PortfolioError;
 
-/// Configuration of [`PrimalDualController`].
+/// Configuration of [`PrimalDualController`] (validated on deserialization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(remote = "Self", default)]
 pub struct PrimalDualConfig {
     /// Budget b_c for the per-period CVaR_α (fraction of equity; default 0.03, > 0).
     pub cvar_budget: f64,
@@ -125,7 +125,13 @@ impl PrimalDualConfig {
         }
         Ok(())
     }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
+    }
 }
+
+prudentia_core::checked_serde!(PrimalDualConfig, PrimalDualConfig::check);
 
 /// What one period measured: the realized CVaR and turnover of the chosen portfolio.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -137,9 +143,14 @@ pub struct RiskOutcome {
 }
 
 /// The serializable state of [`PrimalDualController`].
+///
+/// Invariants (checked on deserialization, [`PrimalDualState::validate`]): every number
+/// finite, both penalties `>= 0`, average turnover `>= 0`. The penalties' upper bounds
+/// belong to the config and are checked by [`PrimalDualController::from_state`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(remote = "Self")]
 pub struct PrimalDualState {
-    /// Periods observed.
+    /// Periods observed (saturating).
     pub periods: u64,
     /// Current λ_c.
     pub cvar_penalty: f64,
@@ -151,9 +162,32 @@ pub struct PrimalDualState {
     pub average_turnover: f64,
 }
 
+impl PrimalDualState {
+    /// Checks the invariants listed on the type, naming the first bad field.
+    pub fn validate(&self) -> Result<(), PortfolioError> {
+        for (field, v) in [
+            ("cvar_penalty", self.cvar_penalty),
+            ("turnover_penalty", self.turnover_penalty),
+            ("average_turnover", self.average_turnover),
+        ] {
+            prudentia_core::validate::check_non_negative(field, v)?;
+        }
+        prudentia_core::validate::check_finite("average_cvar", &[self.average_cvar])?;
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
+    }
+}
+
+prudentia_core::checked_serde!(PrimalDualState, PrimalDualState::check);
+
 /// Lagrangian primal–dual controller of the CVaR and turnover penalties (see the module docs
-/// for the update and the step-size rule).
+/// for the update and the step-size rule). Deserialization validates the config, the state
+/// and the penalties against their upper bounds (as [`PrimalDualController::from_state`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PrimalDualController {
     config: PrimalDualConfig,
     state: PrimalDualState,
@@ -173,18 +207,32 @@ impl PrimalDualController {
         })
     }
 
-    /// Restores a controller from a checkpointed state.
+    /// Restores a controller from a checkpointed state: the config valid, the state valid
+    /// ([`PrimalDualState::validate`]) and each penalty within `[0, max penalty]`.
     pub fn from_state(config: PrimalDualConfig, state: PrimalDualState) -> Result<Self, PortfolioError> {
-        config.validate()?;
-        for (field, v) in [
-            ("cvar_penalty", state.cvar_penalty),
-            ("turnover_penalty", state.turnover_penalty),
-            ("average_cvar", state.average_cvar),
-            ("average_turnover", state.average_turnover),
-        ] {
-            prudentia_core::validate::check_finite(field, &[v])?;
-        }
-        Ok(Self { config, state })
+        let mut c = Self { config, state };
+        c.check()?;
+        Ok(c)
+    }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.config.validate()?;
+        self.state.validate()?;
+        prudentia_core::validate::check_range(
+            "cvar_penalty",
+            self.state.cvar_penalty,
+            0.0,
+            self.config.max_cvar_penalty,
+            "in [0, max_cvar_penalty]",
+        )?;
+        prudentia_core::validate::check_range(
+            "turnover_penalty",
+            self.state.turnover_penalty,
+            0.0,
+            self.config.max_turnover_penalty,
+            "in [0, max_turnover_penalty]",
+        )?;
+        Ok(())
     }
 
     /// The configuration.
@@ -215,25 +263,65 @@ impl PrimalDualController {
     }
 
     /// One projected dual-ascent step on the measured CVaR and turnover of the last period.
+    ///
+    /// The new state is computed aside and committed only when every number in it is
+    /// finite: a rejected outcome (non-finite, negative turnover, or a running average that
+    /// would overflow, e.g. CVaR `f64::MAX` after `-f64::MAX`) changes nothing. A step
+    /// that overflows (`cvar_step × violation` beyond `f64::MAX`) projects to the bound.
     pub fn update(&mut self, outcome: &RiskOutcome) -> Result<(), PortfolioError> {
         prudentia_core::validate::check_finite("outcome", &[outcome.cvar, outcome.turnover])?;
         prudentia_core::validate::check_non_negative("outcome.turnover", outcome.turnover)?;
         let c = &self.config;
-        let s = &mut self.state;
+        let s = &self.state;
         let eta = (1.0 + s.periods as f64).powf(-c.decay);
         let rho = c.target_fraction;
         let gc = (outcome.cvar - rho * c.cvar_budget) / c.cvar_budget;
         let gt = (outcome.turnover - rho * c.turnover_budget) / c.turnover_budget;
-        s.cvar_penalty = (s.cvar_penalty + c.cvar_step * eta * gc).clamp(0.0, c.max_cvar_penalty);
-        s.turnover_penalty =
-            (s.turnover_penalty + c.turnover_step * eta * gt).clamp(0.0, c.max_turnover_penalty);
-        s.periods += 1;
-        let k = s.periods as f64;
-        s.average_cvar += (outcome.cvar - s.average_cvar) / k;
-        s.average_turnover += (outcome.turnover - s.average_turnover) / k;
+        let periods = s.periods.saturating_add(1);
+        let k = periods as f64;
+        let next = PrimalDualState {
+            periods,
+            cvar_penalty: project(s.cvar_penalty, c.cvar_step * eta, gc, c.max_cvar_penalty),
+            turnover_penalty: project(
+                s.turnover_penalty,
+                c.turnover_step * eta,
+                gt,
+                c.max_turnover_penalty,
+            ),
+            average_cvar: running_mean(s.average_cvar, outcome.cvar, k),
+            average_turnover: running_mean(s.average_turnover, outcome.turnover, k),
+        };
+        next.validate().map_err(|_| PortfolioError::Overflow {
+            quantity: "controller running averages",
+        })?;
+        self.state = next;
         Ok(())
     }
 }
+
+/// `Π_[0, max](λ + step · g)`; an overflowing step (±inf, or `0 · inf`) projects to the bound
+/// its sign points at.
+fn project(lambda: f64, step: f64, g: f64, max: f64) -> f64 {
+    let moved = lambda + step * g;
+    if moved.is_nan() {
+        // step·g is 0·inf: no movement
+        return lambda.clamp(0.0, max);
+    }
+    moved.clamp(0.0, max)
+}
+
+/// `m + (x − m) / k`, or `m·(1 − 1/k) + x/k` when the difference overflows (the mean of
+/// finite values is bounded by their largest magnitude).
+fn running_mean(m: f64, x: f64, k: f64) -> f64 {
+    let v = m + (x - m) / k;
+    if v.is_finite() {
+        v
+    } else {
+        m * (1.0 - 1.0 / k) + x / k
+    }
+}
+
+prudentia_core::checked_serde!(PrimalDualController, PrimalDualController::check);
 
 impl OnlineLearner<RiskOutcome> for PrimalDualController {
     fn learn(&mut self, event: &RiskOutcome) -> RoleResult<()> {

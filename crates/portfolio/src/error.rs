@@ -35,6 +35,13 @@ pub enum PortfolioError {
     /// gross limit), so the optimum may be unbounded.
     #[error("weights are unbounded: set finite weight_min/weight_max or gross_max")]
     Unbounded,
+    /// A number derived from finite input is not representable in `f64` (e.g. wᵀΣw with a
+    /// covariance near `f64::MAX`, or an objective that overflows at the solution).
+    #[error("`{quantity}` is not representable for this input (overflow): rescale the data")]
+    Overflow {
+        /// What overflowed.
+        quantity: &'static str,
+    },
     /// The solver rejected the assembled problem data (a bug in assembly or a degenerate input).
     #[error("solver rejected the problem data: {detail}")]
     Solver {

@@ -36,7 +36,13 @@
 //! ## Outcomes, not errors
 //! A [`PortfolioResult`] carries a [`PortfolioStatus`]: `Optimal`, `Infeasible` naming the
 //! conflicting limit groups (from pre-checks such as "net above gross", or a deletion filter
-//! that relaxes limit groups in turn), `MaxIterations` or `NumericalError`. There is no silent
+//! that relaxes limit groups in turn), `MaxIterations`, `NumericalError`, or
+//! `LimitsViolated`. `Optimal` is checked, not taken from the solver: the weights are finite
+//! and every limit holds within [`FEASIBILITY_TOLERANCE`]; a solver answer that breaks a
+//! limit is `LimitsViolated`. The objective is divided by a power of two when its data lie
+//! far from unit scale (1e±150), which changes no constraint and no optimum; every number
+//! in a result is finite (a solution whose risk or objective overflows is a
+//! [`PortfolioError::Overflow`]). There is no silent
 //! fallback: a [`FallbackPolicy`] must be chosen explicitly and its use is recorded.
 //!
 //! ## Risk budgets over time
@@ -89,7 +95,9 @@ pub mod problem;
 pub mod result;
 mod role;
 
-pub use config::{CvarMethod, FallbackPolicy, Limits, Objective, PortfolioConfig, PsdPolicy, SolverConfig};
+pub use config::{
+    CvarMethod, FallbackPolicy, Limits, Objective, PortfolioConfig, PsdPolicy, SolverConfig, MAX_CUT_ROUNDS,
+};
 pub use controller::{PrimalDualConfig, PrimalDualController, PrimalDualState, RiskOutcome};
 pub use error::PortfolioError;
 pub use metrics::var_cvar;
@@ -97,5 +105,5 @@ pub use optimizer::{scenario_var_cvar, PortfolioOptimizer, PreparedProblem};
 pub use problem::{CovarianceModel, PortfolioProblem};
 pub use result::{
     ActiveConstraint, FallbackRecord, LimitGroup, LimitId, ObjectiveParts, PortfolioResult, PortfolioStatus,
-    PsdReport, RiskReport, SolveInfo,
+    PsdReport, RiskReport, SolveInfo, FEASIBILITY_TOLERANCE,
 };

@@ -56,7 +56,8 @@ pub(crate) fn risk_report(cfg: &PortfolioConfig, r: &Resolved<'_>, w: &[f64]) ->
         rep.cvar = Some(cvar);
     }
     if let Some(c) = r.cov {
-        rep.variance = Some(c.variance(w));
+        // shapes were validated; a non-finite value fails the result check of the solve
+        rep.variance = Some(c.variance_unchecked(w));
     } else if ls.len() > 1 {
         let m = ls.iter().sum::<f64>() / ls.len() as f64;
         rep.variance = Some(ls.iter().map(|l| (l - m) * (l - m)).sum::<f64>() / (ls.len() - 1) as f64);

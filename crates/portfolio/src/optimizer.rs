@@ -17,8 +17,16 @@ use crate::metrics::{losses_into, risk_report, var_cvar, violations};
 use crate::problem::{CovarianceModel, PortfolioProblem};
 use crate::result::{
     ActiveConstraint, FallbackRecord, LimitGroup, LimitId, ObjectiveParts, PortfolioResult, PortfolioStatus,
-    PsdReport, SolveInfo,
+    PsdReport, SolveInfo, FEASIBILITY_TOLERANCE,
 };
+
+/// `Ok(result)` if every number in it is finite, else [`PortfolioError::Overflow`].
+fn checked(result: PortfolioResult) -> Result<PortfolioResult, PortfolioError> {
+    result.validate().map_err(|_| PortfolioError::Overflow {
+        quantity: "result (weights, risk or objective at the solution)",
+    })?;
+    Ok(result)
+}
 
 /// Constrained portfolio optimizer (mean–CVaR, mean–variance, minimum variance).
 ///
@@ -442,7 +450,7 @@ impl PortfolioOptimizer {
         let r = self.resolve(problem, cov)?;
         let mut result = self.solve_resolved(&r, None);
         result.covariance_repair = psd_report;
-        Ok(result)
+        checked(result)
     }
 
     /// Validates `problem`, applies the PSD policy once and, when CVaR is not solved by
@@ -492,7 +500,7 @@ impl PortfolioOptimizer {
         };
         let mut result = self.solve_resolved(&r, cached);
         result.covariance_repair = prepared.psd;
-        Ok(result)
+        checked(result)
     }
 
     fn cvar_method(&self, r: &Resolved<'_>) -> CvarMethod {
@@ -564,21 +572,32 @@ impl PortfolioOptimizer {
             Ok(o) => o,
             Err(_) => return self.failed(r, PortfolioStatus::NumericalError, SolveInfo::default()),
         };
+        let w = &raw.x[..r.n];
+        let w_finite = w.iter().all(|v| v.is_finite());
         if is_solved(raw.status) {
-            let w = raw.x[..r.n].to_vec();
-            let active = self.active(asm, &raw);
-            let mut res = self.evaluate(r, w, PortfolioStatus::Optimal, info);
-            res.active = active;
-            return res;
+            // Optimal is checked, not believed: finite weights within every limit
+            let broken = if w_finite {
+                let rep = risk_report(cfg, r, w);
+                violations(cfg, r, w, &rep, FEASIBILITY_TOLERANCE)
+            } else {
+                Vec::new()
+            };
+            if w_finite && broken.is_empty() {
+                let active = self.active(asm, &raw);
+                let mut res = self.evaluate(r, w.to_vec(), PortfolioStatus::Optimal, info);
+                res.active = active;
+                return res;
+            }
+            return self.failed(r, PortfolioStatus::LimitsViolated { limits: broken }, info);
         }
         let mut status = map_status(raw.status);
         if is_infeasible(raw.status) {
             status = self.diagnose(r);
         }
         let mut res = self.failed(r, status, info);
-        if matches!(res.status, PortfolioStatus::MaxIterations) && res.fallback.is_none() {
+        if matches!(res.status, PortfolioStatus::MaxIterations) && res.fallback.is_none() && w_finite {
             // the best iterate is more useful than the current weights
-            res = self.evaluate(r, raw.x[..r.n].to_vec(), PortfolioStatus::MaxIterations, info);
+            res = self.evaluate(r, w.to_vec(), PortfolioStatus::MaxIterations, info);
         }
         res
     }
@@ -766,7 +785,7 @@ impl PortfolioOptimizer {
                     limit: limit.clone(),
                     bound: m.sign * asm.b[i],
                     value: m.sign * (asm.b[i] - slack),
-                    shadow_price: raw.z[i],
+                    shadow_price: raw.z[i] * asm.obj_scale,
                 });
             }
         }
@@ -993,7 +1012,7 @@ impl PreparedProblem {
         if let Some(asm) = &mut self.asm {
             if self.config.objective != Objective::MinVariance {
                 for (q, m) in asm.q.iter_mut().zip(mu) {
-                    *q = -m;
+                    *q = -m / asm.obj_scale;
                 }
             }
         }

@@ -3,14 +3,18 @@
 use ndarray::{Array1, Array2};
 use prudentia_core::error::CoreError;
 use prudentia_core::validate::{
-    check_finite, check_finite_2d, check_len, check_shape, check_square, check_symmetric,
+    check_finite, check_finite_2d, check_len, check_shape, check_size, check_square, check_symmetric, MAX_DIM,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::error::PortfolioError;
 
 /// A covariance model of asset returns over the decision horizon.
+///
+/// Deserialization checks the model on its own ([`CovarianceModel::validate`]: square,
+/// consistent shapes, finite, symmetric, specific variances `>= 0`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub enum CovarianceModel {
     /// A full n × n covariance Σ.
@@ -29,8 +33,86 @@ pub enum CovarianceModel {
 }
 
 impl CovarianceModel {
+    /// The number of assets the model covers (rows of Σ or of the loadings).
+    pub fn n_assets(&self) -> usize {
+        match self {
+            CovarianceModel::Full(s) => s.nrows(),
+            CovarianceModel::Factor { loadings, .. } => loadings.nrows(),
+        }
+    }
+
+    /// Checks the model on its own: square and finite, symmetric to 1e-10; for a factor
+    /// model, loadings `n × k` for a `k × k` factor covariance and `n` specific variances
+    /// `>= 0`. Returns `n`.
+    pub fn validate(&self) -> Result<usize, PortfolioError> {
+        match self {
+            CovarianceModel::Full(c) => {
+                let n = check_square("covariance", c.view())?;
+                check_finite_2d("covariance", c.view())?;
+                check_symmetric("covariance", c.view(), 1e-10)?;
+                Ok(n)
+            }
+            CovarianceModel::Factor {
+                loadings,
+                factor_covariance,
+                specific,
+            } => {
+                let n = loadings.nrows();
+                let k = check_square("factor_covariance", factor_covariance.view())?;
+                check_shape("loadings", &[n, k], &[loadings.nrows(), loadings.ncols()])?;
+                check_shape("specific", &[n], &[specific.len()])?;
+                check_finite_2d("loadings", loadings.view())?;
+                check_finite_2d("factor_covariance", factor_covariance.view())?;
+                check_symmetric("factor_covariance", factor_covariance.view(), 1e-10)?;
+                prudentia_core::validate::check_finite_1d("specific", specific.view())?;
+                if let Some(&d) = specific.iter().find(|d| **d < 0.0) {
+                    return Err(CoreError::OutOfRange {
+                        field: "specific",
+                        value: d,
+                        expected: ">= 0",
+                    }
+                    .into());
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate().map(|_| ())
+    }
+
     /// wᵀΣw.
-    pub fn variance(&self, w: &[f64]) -> f64 {
+    ///
+    /// Errors: `w` whose length is not the model's number of assets, a model with
+    /// inconsistent shapes ([`CoreError::ShapeMismatch`]), or a variance that is not
+    /// representable ([`PortfolioError::Overflow`]).
+    pub fn variance(&self, w: &[f64]) -> Result<f64, PortfolioError> {
+        let n = self.n_assets();
+        check_shape("weights", &[n], &[w.len()])?;
+        if let CovarianceModel::Factor {
+            loadings,
+            factor_covariance,
+            specific,
+        } = self
+        {
+            let k = factor_covariance.nrows();
+            check_shape("factor_covariance", &[k, k], &[k, factor_covariance.ncols()])?;
+            check_shape("loadings", &[n, k], &[loadings.nrows(), loadings.ncols()])?;
+            check_shape("specific", &[n], &[specific.len()])?;
+        } else if let CovarianceModel::Full(s) = self {
+            check_shape("covariance", &[n, n], &[s.nrows(), s.ncols()])?;
+        }
+        let v = self.variance_unchecked(w);
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(PortfolioError::Overflow { quantity: "wᵀΣw" })
+        }
+    }
+
+    /// wᵀΣw for a model and weights whose shapes were checked (may be non-finite).
+    pub(crate) fn variance_unchecked(&self, w: &[f64]) -> f64 {
         match self {
             CovarianceModel::Full(s) => {
                 let n = w.len();
@@ -65,11 +147,15 @@ impl CovarianceModel {
     }
 }
 
+prudentia_core::checked_serde!(CovarianceModel, CovarianceModel::check);
+
 /// The data of one portfolio decision over `n` assets.
 ///
 /// Build with [`PortfolioProblem::new`] and the `with_*` methods; the optimizer validates the
-/// shapes and values when it solves (typed [`PortfolioError`]s, never panics).
+/// shapes and values when it solves (typed [`PortfolioError`]s, never panics), and so does
+/// deserialization ([`PortfolioProblem::validate`]). At most `MAX_DIM` (65,536) assets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PortfolioProblem {
     /// Expected returns μ over the horizon (n).
     pub expected_returns: Vec<f64>,
@@ -156,6 +242,7 @@ impl PortfolioProblem {
     pub fn validate(&self) -> Result<(), PortfolioError> {
         let n = self.n_assets();
         check_len("expected_returns", n, 1)?;
+        check_size("assets", n, MAX_DIM)?;
         check_finite("expected_returns", &self.expected_returns)?;
         check_shape("current", &[n], &[self.current.len()])?;
         check_finite("current", &self.current)?;
@@ -201,37 +288,21 @@ impl PortfolioProblem {
             check_shape("scenarios", &[t, n], &[t, m])?;
             check_finite_2d("scenarios", s.view())?;
         }
-        match &self.covariance {
-            None => {}
-            Some(CovarianceModel::Full(c)) => {
-                check_square("covariance", c.view())?;
-                check_shape("covariance", &[n, n], &[c.nrows(), c.ncols()])?;
-                check_finite_2d("covariance", c.view())?;
-                check_symmetric("covariance", c.view(), 1e-10)?;
-            }
-            Some(CovarianceModel::Factor {
-                loadings,
-                factor_covariance,
-                specific,
-            }) => {
-                let k = factor_covariance.nrows();
-                check_square("factor_covariance", factor_covariance.view())?;
-                check_shape("loadings", &[n, k], &[loadings.nrows(), loadings.ncols()])?;
-                check_shape("specific", &[n], &[specific.len()])?;
-                check_finite_2d("loadings", loadings.view())?;
-                check_finite_2d("factor_covariance", factor_covariance.view())?;
-                check_symmetric("factor_covariance", factor_covariance.view(), 1e-10)?;
-                check_finite("specific", specific.as_slice().unwrap_or(&specific.to_vec()))?;
-                if let Some(&d) = specific.iter().find(|d| **d < 0.0) {
-                    return Err(CoreError::OutOfRange {
-                        field: "specific",
-                        value: d,
-                        expected: ">= 0",
-                    }
-                    .into());
-                }
+        if let Some(c) = &self.covariance {
+            let m = c.validate()?;
+            match c {
+                CovarianceModel::Full(_) => check_shape("covariance", &[n, n], &[m, m])?,
+                CovarianceModel::Factor { .. } => check_shape("loadings", &[n], &[m])?,
             }
         }
         Ok(())
     }
 }
+
+impl PortfolioProblem {
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
+    }
+}
+
+prudentia_core::checked_serde!(PortfolioProblem, PortfolioProblem::check);

@@ -4,6 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use prudentia_core::error::CoreError;
+use prudentia_core::validate::check_finite;
+
 use crate::config::{CvarMethod, FallbackPolicy};
 
 /// A group of limits, the unit in which infeasibility is diagnosed.
@@ -155,11 +158,17 @@ pub struct ActiveConstraint {
     pub shadow_price: f64,
 }
 
+/// The tolerance within which every limit holds at an [`PortfolioStatus::Optimal`]
+/// solution: a limit `quantity ≤ bound` may be exceeded by at most
+/// `FEASIBILITY_TOLERANCE · max(1, |bound|)`.
+pub const FEASIBILITY_TOLERANCE: f64 = 1e-6;
+
 /// How the optimization ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum PortfolioStatus {
-    /// Solved to tolerance.
+    /// Solved to tolerance, and checked: the weights are finite and every limit holds
+    /// within [`FEASIBILITY_TOLERANCE`] (relative to `max(1, |bound|)`).
     Optimal,
     /// The limits cannot hold together.
     Infeasible {
@@ -174,6 +183,13 @@ pub enum PortfolioStatus {
     MaxIterations,
     /// The solver ran into numerical trouble.
     NumericalError,
+    /// The solver reported convergence, but its weights break these limits by more than
+    /// [`FEASIBILITY_TOLERANCE`] (or are not finite, then `limits` is empty): the solve is
+    /// not trusted, and the result carries the current weights or the fallback's.
+    LimitsViolated {
+        /// The limits the solver's weights broke.
+        limits: Vec<LimitId>,
+    },
 }
 
 impl PortfolioStatus {
@@ -199,6 +215,19 @@ impl fmt::Display for PortfolioStatus {
             }
             PortfolioStatus::MaxIterations => f.write_str("iteration limit"),
             PortfolioStatus::NumericalError => f.write_str("numerical error"),
+            PortfolioStatus::LimitsViolated { limits } => {
+                f.write_str("solver output breaks limits ")?;
+                for (i, l) in limits.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{l}")?;
+                }
+                if limits.is_empty() {
+                    f.write_str("(non-finite weights)")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -281,8 +310,10 @@ pub struct SolveInfo {
     pub structured: bool,
 }
 
-/// The result of one optimization.
+/// The result of one optimization. Every number in it is finite (checked by the solve and
+/// on deserialization, [`PortfolioResult::validate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[must_use]
 pub struct PortfolioResult {
     /// Target weights. On failure without a fallback: the current weights.
@@ -308,4 +339,34 @@ impl PortfolioResult {
     pub fn active(&self, limit: &LimitId) -> Option<&ActiveConstraint> {
         self.active.iter().find(|a| &a.limit == limit)
     }
+
+    /// Checks that every number is finite, naming the first that is not.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        check_finite("weights", &self.weights)?;
+        let o = &self.objective;
+        check_finite("objective", &[o.objective, o.expected_return, o.risk, o.cost])?;
+        let r = &self.risk;
+        check_finite("risk", &[r.gross, r.net, r.long, r.short, r.turnover])?;
+        let opt: Vec<f64> = [r.cvar, r.var, r.variance].iter().flatten().copied().collect();
+        check_finite("risk", &opt)?;
+        for a in &self.active {
+            check_finite("active", &[a.bound, a.value, a.shadow_price])?;
+        }
+        if let Some(p) = &self.covariance_repair {
+            check_finite(
+                "covariance_repair",
+                &[p.min_eigenvalue_before, p.frobenius_change],
+            )?;
+        }
+        if let Some(f) = &self.fallback {
+            check_finite("fallback.scale", &[f.scale])?;
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), CoreError> {
+        self.validate()
+    }
 }
+
+prudentia_core::checked_serde!(PortfolioResult, PortfolioResult::check);

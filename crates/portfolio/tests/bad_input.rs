@@ -426,3 +426,112 @@ fn iteration_limit_is_a_status_and_fallback_is_explicit() {
     assert_eq!(r.fallback.unwrap().policy, FallbackPolicy::KeepCurrent);
     assert_eq!(r.weights, p.current);
 }
+
+#[test]
+fn covariance_variance_rejects_bad_lengths() {
+    // issue #22 (11): CovarianceModel::variance indexed out of bounds on a short or long `w`
+    use prudentia_portfolio::CovarianceModel;
+    let full = CovarianceModel::Full(Array2::eye(3));
+    assert!((full.variance(&[1.0, 2.0, 3.0]).unwrap() - 14.0).abs() < 1e-12);
+    for w in [&[1.0][..], &[1.0; 4][..], &[][..]] {
+        assert!(matches!(
+            full.variance(w),
+            Err(PortfolioError::Core(CoreError::ShapeMismatch { .. }))
+        ));
+    }
+    let factor = CovarianceModel::Factor {
+        loadings: Array2::ones((3, 2)),
+        factor_covariance: Array2::eye(2),
+        specific: Array1::from_elem(3, 0.1),
+    };
+    assert!(factor.variance(&[1.0, 0.0, 0.0]).is_ok());
+    assert!(factor.variance(&[1.0, 0.0]).is_err());
+    // an inconsistent model (specific variances of the wrong length) is an error, not a panic
+    let broken = CovarianceModel::Factor {
+        loadings: Array2::ones((3, 2)),
+        factor_covariance: Array2::eye(2),
+        specific: Array1::from_elem(1, 0.1),
+    };
+    assert!(broken.variance(&[1.0, 0.0, 0.0]).is_err());
+    assert!(broken.validate().is_err());
+    // overflow is an error, never an infinite Ok
+    let huge = CovarianceModel::Full(Array2::from_elem((2, 2), f64::MAX));
+    assert!(matches!(
+        huge.variance(&[1.0, 1.0]),
+        Err(PortfolioError::Overflow { .. })
+    ));
+}
+
+#[test]
+fn checkpoints_of_problems_and_configs_are_validated_on_load() {
+    let p = PortfolioProblem::new(vec![0.1, 0.2]).with_covariance(array![[1.0, 0.2], [0.2, 1.0]]);
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(
+        serde_json::from_value::<PortfolioProblem>(json.clone()).unwrap(),
+        p
+    );
+    let mut bad = json.clone();
+    bad["current"] = serde_json::json!([0.0]);
+    assert!(serde_json::from_value::<PortfolioProblem>(bad).is_err());
+    let mut bad = json;
+    bad["covariance"]["Full"]["data"] = serde_json::json!([1.0, 0.9, 0.2, 1.0]);
+    assert!(serde_json::from_value::<PortfolioProblem>(bad).is_err());
+    assert!(serde_json::from_str::<PortfolioConfig>(r#"{"alpha": 1.5}"#).is_err());
+    assert!(serde_json::from_str::<PortfolioConfig>(r#"{"limits": {"gross_max": -1.0}}"#).is_err());
+    // absurd sizes are typed errors
+    let e = serde_json::from_str::<PortfolioConfig>(&format!(
+        r#"{{"solver": {{"max_cut_rounds": {}}}}}"#,
+        usize::MAX
+    ));
+    assert!(e.is_err());
+    let opt = PortfolioOptimizer::new(PortfolioConfig {
+        objective: Objective::MeanVariance,
+        ..Default::default()
+    })
+    .unwrap();
+    let wide = PortfolioProblem::new(vec![0.0; (1 << 16) + 1]);
+    assert!(matches!(
+        opt.solve(&wide),
+        Err(PortfolioError::Core(CoreError::TooLarge { .. }))
+    ));
+}
+
+#[test]
+fn extreme_scale_is_solved_or_reported_never_a_false_optimal() {
+    // issue #22 (12): at 1e150 the solver's absolute tolerances were meaningless. The
+    // objective is now rescaled, so Clarabel solves what it reported as a numerical error,
+    // and whatever is called Optimal meets every limit.
+    let limits = Limits {
+        weight_min: -0.2,
+        weight_max: 0.6,
+        net_min: Some(1.0),
+        net_max: Some(1.0),
+        gross_max: Some(1.4),
+        ..Default::default()
+    };
+    let cov = array![[0.04, 0.01, 0.0], [0.01, 0.09, 0.02], [0.0, 0.02, 0.16]];
+    let mu = [0.08, 0.12, 0.02];
+    let reference = PortfolioOptimizer::new(mv_config(limits.clone()))
+        .unwrap()
+        .solve(&PortfolioProblem::new(mu.to_vec()).with_covariance(cov.clone()))
+        .unwrap();
+    for scale in [1e-150, 1e150, 1e300] {
+        for structured in [true, false] {
+            let mut cfg = mv_config(limits.clone());
+            cfg.solver.structured_qp = structured;
+            let p =
+                PortfolioProblem::new(mu.iter().map(|m| m * scale).collect()).with_covariance(&cov * scale);
+            let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
+            assert!(
+                r.status.is_optimal(),
+                "{scale:e} structured={structured}: {:?}",
+                r.status
+            );
+            for (w, w0) in r.weights.iter().zip(&reference.weights) {
+                assert!((w - w0).abs() < 1e-5, "{scale:e}: {:?}", r.weights);
+                assert!(*w >= -0.2 - 1e-6 && *w <= 0.6 + 1e-6);
+            }
+            assert!(r.active.iter().all(|a| a.shadow_price.is_finite()));
+        }
+    }
+}

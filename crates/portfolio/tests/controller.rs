@@ -175,3 +175,78 @@ fn primal_dual_meets_budgets_where_fixed_lambda_violates_them() {
     assert!(st.average_cvar <= CVAR_BUDGET * 1.05 && st.average_turnover <= TURNOVER_BUDGET * 1.05);
     assert!(mean(&fixed.cvar) > CVAR_BUDGET && mean(&fixed.turnover) > TURNOVER_BUDGET);
 }
+
+#[test]
+fn extreme_outcomes_keep_the_state_finite_and_reloadable() {
+    let mut c = PrimalDualController::new(PrimalDualConfig {
+        cvar_budget: 5e-324,
+        ..Default::default()
+    })
+    .unwrap();
+    for cvar in [f64::MAX, -f64::MAX, 1e300, -1e300, 5e-324] {
+        c.update(&RiskOutcome {
+            cvar,
+            turnover: 1e300,
+        })
+        .unwrap();
+        let (lc, lt) = c.penalties();
+        assert!(lc.is_finite() && lt.is_finite());
+        let s = *c.state();
+        assert!(s.average_cvar.is_finite() && s.average_turnover.is_finite());
+        // the controller's own output always reloads
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<PrimalDualController>(&json).unwrap(), c);
+    }
+    // a rejected update changes nothing
+    let before = c.clone();
+    for bad in [
+        RiskOutcome {
+            cvar: f64::NAN,
+            turnover: 0.0,
+        },
+        RiskOutcome {
+            cvar: 0.0,
+            turnover: -1.0,
+        },
+        RiskOutcome {
+            cvar: f64::INFINITY,
+            turnover: 0.0,
+        },
+    ] {
+        assert!(c.update(&bad).is_err());
+        assert_eq!(c, before);
+    }
+    // the period counter saturates
+    let mut state = *c.state();
+    state.periods = u64::MAX;
+    let mut full = PrimalDualController::from_state(*c.config(), state).unwrap();
+    full.update(&RiskOutcome {
+        cvar: 0.01,
+        turnover: 0.1,
+    })
+    .unwrap();
+    assert_eq!(full.state().periods, u64::MAX);
+}
+
+#[test]
+fn tampered_controller_checkpoints_are_refused() {
+    let c = PrimalDualController::new(PrimalDualConfig::default()).unwrap();
+    let json = serde_json::to_value(&c).unwrap();
+    assert!(serde_json::from_value::<PrimalDualController>(json.clone()).is_ok());
+    for (field, v) in [
+        ("cvar_penalty", 1e9),     // above max_cvar_penalty
+        ("cvar_penalty", -1.0),    // a multiplier is >= 0
+        ("turnover_penalty", 2.0), // above max_turnover_penalty
+        ("average_turnover", -0.5),
+    ] {
+        let mut bad = json.clone();
+        bad["state"][field] = serde_json::json!(v);
+        assert!(
+            serde_json::from_value::<PrimalDualController>(bad).is_err(),
+            "{field} = {v}"
+        );
+    }
+    let mut bad = json;
+    bad["config"]["decay"] = serde_json::json!(1.0);
+    assert!(serde_json::from_value::<PrimalDualController>(bad).is_err());
+}
