@@ -311,8 +311,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "forecaster: heteroscedastic Gaussian regression on {} stock-days (1995-2013), mean coefs {:?}, log-sigma coefs {:?}",
         y.len(),
-        model.mean_coef.iter().map(|v| format!("{v:.3e}")).collect::<Vec<_>>(),
-        model.log_sigma_coef.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>()
+        model.mean_coef().iter().map(|v| format!("{v:.3e}")).collect::<Vec<_>>(),
+        model.log_sigma_coef().iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>()
     );
     let forecaster = HeteroForecaster {
         model,

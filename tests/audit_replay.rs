@@ -247,7 +247,11 @@ fn the_recorded_main_example_replays_bit_identically() {
 
     // a deliberately changed model: caught at the first decision that uses forecasts
     let mut changed = d.forecaster.clone();
-    changed.model.mean_coef[0] += 1e-6;
+    // (the model's fields are private: change one coefficient through its validated checkpoint)
+    let mut state = serde_json::to_value(&changed.model).expect("model serializes");
+    let c0 = state["mean_coef"][0].as_f64().expect("a first mean coefficient");
+    state["mean_coef"][0] = serde_json::json!(c0 + 1e-6);
+    changed.model = serde_json::from_value(state).expect("changed model reloads");
     let r = replay(&recorded, &mut Policy(pipeline(&d, changed, 8, None)));
     let diff = r.first_difference.expect("changed model caught");
     assert_eq!(diff.decision_number, first_normal as u64);

@@ -502,7 +502,7 @@ fn metrics_rolling_and_stage_metrics() {
         |fills| {
             let fills: Vec<Fill> = fills
                 .into_iter()
-                .map(|(p, a, q, oq, buy)| Fill {
+                .map(|(p, a, q, _oq, buy)| Fill {
                     asset: AssetId::new(if buy { "x" } else { "y" }),
                     time: Timestamp::from_nanos(0),
                     side: if buy { Side::Buy } else { Side::Sell },
