@@ -29,18 +29,18 @@
 pub use prudentia_audit as audit;
 #[cfg(feature = "core")]
 pub use prudentia_core as core;
-#[cfg(feature = "learn")]
-pub use prudentia_learn as learn;
-#[cfg(feature = "monitor")]
-pub use prudentia_monitor as monitor;
 #[cfg(feature = "datasets")]
 pub use prudentia_datasets as datasets;
 #[cfg(feature = "defense")]
 pub use prudentia_defense as defense;
 #[cfg(feature = "kelly")]
 pub use prudentia_kelly as kelly;
+#[cfg(feature = "learn")]
+pub use prudentia_learn as learn;
 #[cfg(feature = "metrics")]
 pub use prudentia_metrics as metrics;
+#[cfg(feature = "monitor")]
+pub use prudentia_monitor as monitor;
 #[cfg(feature = "pipeline")]
 pub use prudentia_pipeline as pipeline;
 #[cfg(feature = "portfolio")]
