@@ -302,7 +302,7 @@ fn defense_validators_and_guard() {
                         quarantine: QuarantineConfig { capacity, overflow },
                         ..Default::default()
                     };
-                    result_with(InputDefense::new(cfg), |d| reloads(d))
+                    result_with(InputDefense::new(cfg), reloads)
                 },
             );
         }
@@ -579,7 +579,7 @@ fn defense_statistics_drift_and_detectors() {
         match (mad_zscores(&x), median_mad(&x)) {
             (Err(_), _) => Check::Rejected,
             // Documented: a zero MAD gives ±inf off the median.
-            (Ok(z), Ok((_, mad))) if mad == 0.0 => {
+            (Ok(z), Ok((_, 0.0))) => {
                 Check::invariant(z.iter().all(|v| !v.is_nan()), format!("NaN z-score in {z:?}"))
             }
             (Ok(z), _) => finite(&z),
@@ -746,7 +746,7 @@ fn defense_statistics_drift_and_detectors() {
                 } else {
                     cfg.threshold = x;
                 }
-                result_with(PageHinkley::new(cfg), |d| reloads(d))
+                result_with(PageHinkley::new(cfg), reloads)
             });
         }
         s.check(format!("Adwin::new delta {x}"), move || {
@@ -755,7 +755,7 @@ fn defense_statistics_drift_and_detectors() {
                     delta: x,
                     ..Default::default()
                 }),
-                |d| reloads(d),
+                reloads,
             )
         });
     }
@@ -786,7 +786,7 @@ fn defense_statistics_drift_and_detectors() {
                     min_instances: n,
                     ..Default::default()
                 }),
-                |d| reloads(d),
+                reloads,
             )
         });
     }

@@ -122,23 +122,23 @@ fn metrics_returns_statistics_and_report() {
 
     // Returns constructors.
     s.sweep("Returns::new", returns_vec(0..30), |v| {
-        result_with(Returns::new(v), |r| reloads(r))
+        result_with(Returns::new(v), reloads)
     });
     s.sweep("Returns::with_policy skip", returns_vec(0..30), |v| {
-        result_with(Returns::with_policy(v, NanPolicy::Skip), |r| reloads(r))
+        result_with(Returns::with_policy(v, NanPolicy::Skip), reloads)
     });
     s.sweep(
         "Returns::with_times",
         (returns_vec(0..20), proptest::collection::vec(any::<i64>(), 0..20)),
         |(v, t)| {
             let times = t.into_iter().map(Timestamp::from_nanos).collect();
-            result_with(Returns::with_times(v, times, NanPolicy::Skip), |r| reloads(r))
+            result_with(Returns::with_times(v, times, NanPolicy::Skip), reloads)
         },
     );
     s.sweep(
         "Returns::from_prices",
         proptest::collection::vec(price(), 0..30),
-        |p| result_with(Returns::from_prices(&p), |r| reloads(r)),
+        |p| result_with(Returns::from_prices(&p), reloads),
     );
 
     // Every statistic, drawdown and tail measure on any valid series.
@@ -319,7 +319,7 @@ fn metrics_returns_statistics_and_report() {
             Err(_) => Check::Rejected,
             Ok(cfg) => {
                 let r = Returns::new(vec![0.01, -0.02, 0.03]).expect("valid");
-                result_with(Report::new(cfg, &r), |rep| reloads(rep))
+                result_with(Report::new(cfg, &r), reloads)
             }
         },
     );
@@ -417,7 +417,7 @@ fn metrics_rolling_and_stage_metrics() {
             Ok(o) => finite(&o).and(|| {
                 result_with(
                     SelectorMetrics::from_outcomes(&[o, o], &[Stat::Value(0.5)]),
-                    |m| reloads(m),
+                    reloads,
                 )
             }),
         },
@@ -534,7 +534,7 @@ fn metrics_rolling_and_stage_metrics() {
                 Ok(v) => finite(&v),
                 Err(_) => Check::Ok,
             })
-            .and(|| result_with(ExecutionMetrics::compute(&fills, Some(&orders)), |m| reloads(m)))
+            .and(|| result_with(ExecutionMetrics::compute(&fills, Some(&orders)), reloads))
         },
     );
 
@@ -571,7 +571,7 @@ fn metrics_rolling_and_stage_metrics() {
                 .into_iter()
                 .filter_map(|(m, sd)| Forecast::new(m, sd, h).ok())
                 .collect();
-            result_with(forecast_calibration(&fc, &y), |c| reloads(c))
+            result_with(forecast_calibration(&fc, &y), reloads)
         },
     );
     s.sweep(
@@ -653,7 +653,7 @@ fn metrics_rolling_and_stage_metrics() {
         &RollingConfig::default(),
         |json| match serde_json::from_str::<RollingConfig>(&json) {
             Err(_) => Check::Rejected,
-            Ok(cfg) => result_with(RollingReturnStats::new(cfg), |st| reloads(st)),
+            Ok(cfg) => result_with(RollingReturnStats::new(cfg), reloads),
         },
     );
 
