@@ -1,11 +1,14 @@
 //! One `decide` of the full chain at n = 500 opportunities, K = 50 (issue #10 target ≤ 50 ms),
-//! with a per-stage breakdown printed before the measurement.
+//! with a per-stage breakdown printed before the measurement; and the same with the monitoring
+//! observer attached (InfluxDB writer to a local port + Prometheus textfile and endpoint, issue
+//! #21: the observer may add at most 5 %).
 //!
 //! Chain: SnapshotGuard → MarketRegimeDetector → forecaster (a synthetic over-confident
 //! forecast panel carried in the asset features) → RegimeCalibrator → DiversityAwareSelector
 //! (K = 50; greedy + swap at this size) → mean–CVaR over 252 scenarios → KellySizer.
 #![allow(missing_docs)]
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -15,7 +18,11 @@ use prudentia::datasets::ForecasterSpec;
 use prudentia::datasets::{SyntheticConfig, SyntheticMarket};
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
 use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
-use prudentia::pipeline::{realized_returns, Pipeline, PipelineBuilder, PipelineConfig, Shared};
+use prudentia::monitor::influx::{InfluxConfig, InfluxWriter};
+use prudentia::monitor::{Monitor, MonitorConfig};
+use prudentia::pipeline::{
+    realized_returns, MonitorObserver, Pipeline, PipelineBuilder, PipelineConfig, Shared,
+};
 use prudentia::portfolio::{Limits, PortfolioConfig, PortfolioOptimizer};
 use prudentia::regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
 use prudentia::selection::{CorrelationConfig, DiversityAwareSelector, ProblemConfig, SelectorConfig};
@@ -54,10 +61,36 @@ fn snapshots() -> Vec<MarketSnapshot> {
     snapshots
 }
 
-fn build(snapshots: &[MarketSnapshot], check_psd: bool) -> Pipeline {
+/// A monitor with both exporters: the InfluxDB writer (to `PRUDENTIA_INFLUXDB_URL`, or a local
+/// port with nothing behind it, so points are dropped and counted) and the Prometheus textfile
+/// (every 10 decisions) plus its local endpoint.
+fn monitor() -> Arc<Mutex<Monitor>> {
+    let dir = std::env::temp_dir().join(format!("prudentia-decide-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = std::env::var("PRUDENTIA_INFLUXDB_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into());
+    let writer = InfluxWriter::spawn(InfluxConfig {
+        url,
+        timeout_ms: 200,
+        ..Default::default()
+    })
+    .expect("writer");
+    let monitor = Monitor::new(MonitorConfig {
+        textfile: Some(dir.join("prudentia.prom")),
+        textfile_every: 10,
+        ..Default::default()
+    })
+    .expect("monitor")
+    .with_sink(Box::new(writer));
+    let server = prudentia::monitor::prom::serve("127.0.0.1:0".parse().expect("addr"), monitor.registry())
+        .expect("serve");
+    std::mem::forget(server); // keep the endpoint up for the whole bench
+    Arc::new(Mutex::new(monitor))
+}
+
+fn build(snapshots: &[MarketSnapshot], check_psd: bool, observed: bool) -> Pipeline {
     let universe = snapshots[0].assets.iter().map(|a| a.id.clone()).collect();
     let sizer = Shared::new(KellySizer::new(KellySizerConfig::default()).expect("valid"));
-    PipelineBuilder::new(PipelineConfig {
+    let builder = PipelineBuilder::new(PipelineConfig {
         universe,
         history_window: 252,
         min_history: 252,
@@ -103,9 +136,13 @@ fn build(snapshots: &[MarketSnapshot], check_psd: bool) -> Pipeline {
         .expect("valid"),
     ))
     .sizer(Box::new(sizer.clone()))
-    .learner(Box::new(sizer))
-    .build()
-    .expect("valid pipeline")
+    .learner(Box::new(sizer));
+    let builder = if observed {
+        builder.observer(Box::new(MonitorObserver::new(monitor())))
+    } else {
+        builder
+    };
+    builder.build().expect("valid pipeline")
 }
 
 const WARM: usize = 252;
@@ -129,8 +166,8 @@ fn step(pipeline: &mut Pipeline, snapshots: &[MarketSnapshot], t: usize) {
 
 fn bench(c: &mut Criterion) {
     let snapshots = snapshots();
-    for check_psd in [true, false] {
-        let mut pipeline = build(&snapshots, check_psd);
+    for (check_psd, observed) in [(true, false), (false, false), (false, true)] {
+        let mut pipeline = build(&snapshots, check_psd, observed);
         warm(&mut pipeline, &snapshots);
         let report = pipeline.decide(&snapshots[WARM]).expect("decide");
         eprintln!(
@@ -150,12 +187,17 @@ fn bench(c: &mut Criterion) {
         assert_eq!(report.decision.status, prudentia::core::DecisionStatus::Normal);
         // Each measured decide is a real next-day decision: a fresh warmed pipeline walks
         // forward through consecutive snapshots; building and learning are not timed.
-        c.bench_function(&format!("pipeline_decide_n500_k50_check_psd_{check_psd}"), |b| {
+        let name = if observed {
+            format!("pipeline_decide_n500_k50_check_psd_{check_psd}_with_monitor")
+        } else {
+            format!("pipeline_decide_n500_k50_check_psd_{check_psd}")
+        };
+        c.bench_function(&name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 let mut done = 0;
                 while done < iters {
-                    let mut p = build(&snapshots, check_psd);
+                    let mut p = build(&snapshots, check_psd, observed);
                     warm(&mut p, &snapshots);
                     let mut t = WARM;
                     while done < iters && t + 1 < snapshots.len() {
