@@ -110,7 +110,8 @@ impl SqliteLog {
                  sequence INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, kind TEXT NOT NULL,
                  decision_sequence INTEGER, snapshot_address TEXT, body TEXT NOT NULL,
                  chain_hash TEXT NOT NULL);
-             CREATE INDEX IF NOT EXISTS records_time ON records(time_ns);"
+             CREATE INDEX IF NOT EXISTS records_time ON records(time_ns);
+             CREATE INDEX IF NOT EXISTS records_outcomes ON records(decision_sequence);"
         ))?;
         let version: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'format_version'", [], |r| {
