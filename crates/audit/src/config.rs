@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use prudentia_core::CoreError;
+
+use crate::error::{AuditError, AuditResult};
 use serde::{Deserialize, Serialize};
 
 /// When appended records become durable (reach stable storage).
@@ -100,5 +102,32 @@ impl LogConfig {
             });
         }
         Ok(())
+    }
+}
+
+impl LogConfig {
+    /// Fails with [`AuditError::RecordTooLarge`] when an encoded record of `len` bytes exceeds
+    /// `max_record_bytes` (both stores apply it before writing).
+    pub(crate) fn check_record_size(&self, len: usize) -> AuditResult<()> {
+        if len > self.max_record_bytes as usize {
+            Err(AuditError::RecordTooLarge {
+                bytes: len as u64,
+                max: u64::from(self.max_record_bytes),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Fails with [`AuditError::OutOfOrder`] when `time` is before the last record's time (both
+/// stores keep records in time order).
+pub(crate) fn check_order(last_time: Option<i64>, time: i64) -> AuditResult<()> {
+    match last_time {
+        Some(last) if time < last => Err(AuditError::OutOfOrder {
+            time_ns: time,
+            last_ns: last,
+        }),
+        _ => Ok(()),
     }
 }

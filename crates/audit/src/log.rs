@@ -645,7 +645,7 @@ impl AuditLog {
             return Err(AuditError::Mismatch("weights have mismatched lengths"));
         }
         let time = snapshot.time.as_nanos();
-        self.check_time(time)?;
+        crate::config::check_order(self.last_time, time)?;
         let mut body = std::mem::take(&mut self.scratch);
         body.clear();
         let encoded = serde_json::to_writer(&mut body, record)
@@ -661,7 +661,7 @@ impl AuditLog {
             if !inline {
                 body.truncate(record_len);
             }
-            self.check_size(body.len())?;
+            self.config.check_record_size(body.len())?;
             let meta = FrameMeta {
                 seq: self.len(),
                 time,
@@ -690,7 +690,7 @@ impl AuditLog {
             .into());
         }
         let body = serde_json::to_vec(outcome)?;
-        self.check_size(body.len())?;
+        self.config.check_record_size(body.len())?;
         let time = self.last_time.unwrap_or(i64::MIN);
         let meta = FrameMeta {
             seq: self.len(),
@@ -714,27 +714,6 @@ impl AuditLog {
     fn check_writable(&self) -> AuditResult<()> {
         if self.poisoned {
             Err(AuditError::Poisoned)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn check_time(&self, time: i64) -> AuditResult<()> {
-        match self.last_time {
-            Some(last) if time < last => Err(AuditError::OutOfOrder {
-                time_ns: time,
-                last_ns: last,
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    fn check_size(&self, len: usize) -> AuditResult<()> {
-        if len > self.config.max_record_bytes as usize {
-            Err(AuditError::RecordTooLarge {
-                bytes: len as u64,
-                max: u64::from(self.config.max_record_bytes),
-            })
         } else {
             Ok(())
         }

@@ -335,14 +335,14 @@ impl SqliteLog {
             return Err(AuditError::Mismatch("weights have mismatched lengths"));
         }
         let time = snapshot.time.as_nanos();
-        self.check_time(time)?;
+        crate::config::check_order(self.last_time, time)?;
         let body = serde_json::to_string(record)?;
         let mut snap = Vec::new();
         encode_snapshot(snapshot, &mut snap)?;
         let address = sha256(&snap);
         let inline = !self.addresses.contains(&address);
         let size = body.len() + if inline { snap.len() } else { 0 };
-        self.check_size(size)?;
+        self.config.check_record_size(size)?;
         let snap = if inline {
             Some(
                 String::from_utf8(snap)
@@ -373,31 +373,10 @@ impl SqliteLog {
             .into());
         }
         let body = serde_json::to_string(outcome)?;
-        self.check_size(body.len())?;
+        self.config.check_record_size(body.len())?;
         let time = self.last_time.unwrap_or(i64::MIN);
         let link = self.last_decision.unwrap_or(NO_LINK);
         self.insert(Kind::Outcome, time, link, false, [0; 32], &body, None)
-    }
-
-    fn check_time(&self, time: i64) -> AuditResult<()> {
-        match self.last_time {
-            Some(last) if time < last => Err(AuditError::OutOfOrder {
-                time_ns: time,
-                last_ns: last,
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    fn check_size(&self, len: usize) -> AuditResult<()> {
-        if len > self.config.max_record_bytes as usize {
-            Err(AuditError::RecordTooLarge {
-                bytes: len as u64,
-                max: u64::from(self.config.max_record_bytes),
-            })
-        } else {
-            Ok(())
-        }
     }
 
     #[allow(clippy::too_many_arguments)]
