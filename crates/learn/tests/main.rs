@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bandit;
+mod bandit_reference;
 mod reference;
 mod rls;
 mod roundtrip;
