@@ -630,3 +630,24 @@ fn policies_are_send_sync_and_object_safe() {
         assert!(c.action < 2 && c.propensity > 0.0 && c.scores.len() == 2);
     }
 }
+
+#[test]
+fn thompson_without_exploration_noise_reports_the_tie_split() {
+    // v = 0: every sample equals the mean, so a fresh policy ties all actions
+    let p = LinearThompson::new(LinearThompsonConfig {
+        n_actions: 4,
+        dim: 2,
+        v: 0.0,
+        propensity_draws: 50,
+        ..Default::default()
+    })
+    .unwrap();
+    let c = p
+        .choose_masked(&[1.0, 0.5], Some(&[true, false, true, true]), true, 5)
+        .unwrap();
+    assert!((c.propensity - 1.0 / 3.0).abs() < 1e-12, "{c:?}");
+    let mut q = p.clone();
+    q.learn(&[1.0, 0.5], 2, 1.0).unwrap();
+    let c = q.choose_masked(&[1.0, 0.5], None, true, 5).unwrap();
+    assert_eq!((c.action, c.propensity), (2, 1.0));
+}

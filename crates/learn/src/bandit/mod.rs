@@ -343,12 +343,14 @@ impl LinearArms {
         dot(&self.theta[model * d..(model + 1) * d], x)
     }
 
-    /// `xᵀA_m⁻¹x`, clamped at 0.
+    /// `xᵀA_m⁻¹x` from the upper triangle (`A⁻¹` is symmetric: half the work),
+    /// `Σᵢ xᵢ (aᵢᵢxᵢ + 2 Σ_{j>i} aᵢⱼxⱼ)`, clamped at 0.
     pub(crate) fn quad(&self, model: usize, d: usize, x: &[f64]) -> f64 {
         let ai = &self.a_inv[model * d * d..(model + 1) * d * d];
         let mut q = 0.0;
         for i in 0..d {
-            q += x[i] * dot(&ai[i * d..(i + 1) * d], x);
+            let row = &ai[i * d..(i + 1) * d];
+            q += x[i] * (row[i] * x[i] + 2.0 * dot(&row[i + 1..], &x[i + 1..]));
         }
         q.max(0.0)
     }
@@ -416,8 +418,25 @@ impl LinearArms {
     }
 }
 
+/// `aᵀb` with four independent accumulators (a sequential sum is one long dependency chain;
+/// four chains pipeline and vectorize). Deterministic: the order depends only on the length.
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        acc[0] += x[0] * y[0];
+        acc[1] += x[1] * y[1];
+        acc[2] += x[2] * y[2];
+        acc[3] += x[3] * y[3];
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }
 
 pub(crate) fn overflow(operation: &'static str) -> CoreError {

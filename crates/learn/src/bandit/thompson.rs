@@ -17,8 +17,8 @@
 //! has no closed form. It is estimated by Monte Carlo: the same generator continues with
 //! `propensity_draws` (`N`) further independent samples of all actions' scores, the chosen
 //! action wins `w` of them, and the propensity is `(w + 1) / (N + 1)` (the actual draw counts
-//! as one sample that it won), so it lies in `[1/(N+1), 1]` with a standard error of about
-//! `√(p(1−p)/N)`. It costs `N` times the sampling; lower `propensity_draws` when decisions
+//! as one sample that it won; a sample in which `m` allowed actions tie for the maximum counts
+//! `1/m`), so it lies in `(0, 1]` with a standard error of about `√(p(1−p)/N)`. It costs `N` times the sampling; lower `propensity_draws` when decisions
 //! must be fast. Without exploration the choice is the greedy argmax of `θ̂ᵀx_{t,a}` with
 //! propensity 1 (or `1/m` for an `m`-way tie).
 //!
@@ -322,11 +322,11 @@ impl LinearThompson {
             if scores.iter().any(|s| !s.is_finite()) {
                 return Err(overflow("thompson score").into());
             }
-            let (action, _) = argmax_split(scores, mask, seed);
+            let (action, ties) = argmax_split(scores, mask, seed);
             // Monte-Carlo propensity: further samples from the same stream (the reported
             // scores stay those of the actual draw)
             let v = self.config.v;
-            let mut wins = 0usize;
+            let mut wins = 1.0 / ties as f64;
             for _ in 0..draws {
                 eps.iter_mut().for_each(|e| *e = rng.sample(StandardNormal));
                 let score = |a: usize| {
@@ -334,13 +334,20 @@ impl LinearThompson {
                     means[a] + v * super::dot(&w[a * d..(a + 1) * d], &eps[m * d..(m + 1) * d])
                 };
                 let sa = score(action);
-                if (0..k).all(|b| b == action || !allowed(mask, b) || score(b) <= sa) {
-                    wins += 1;
+                let mut tied = 1usize;
+                let mut beaten = false;
+                for b in (0..k).filter(|&b| b != action && allowed(mask, b)) {
+                    let sb = score(b);
+                    beaten |= sb > sa;
+                    tied += usize::from(sb == sa);
+                }
+                if !beaten {
+                    wins += 1.0 / tied as f64;
                 }
             }
             Ok(Choice {
                 action,
-                propensity: (wins + 1) as f64 / (draws + 1) as f64,
+                propensity: wins / (draws + 1) as f64,
             })
         })
     }
