@@ -651,3 +651,33 @@ fn thompson_without_exploration_noise_reports_the_tie_split() {
     let c = q.choose_masked(&[1.0, 0.5], None, true, 5).unwrap();
     assert_eq!((c.action, c.propensity), (2, 1.0));
 }
+
+#[test]
+fn thompson_with_given_normals_checks_them_and_is_deterministic() {
+    let mut p = LinearThompson::new(LinearThompsonConfig {
+        n_actions: 2,
+        dim: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    p.learn(&[1.0, 0.0], 0, 1.0).unwrap();
+    let mut scores = [0.0; 2];
+    for normals in [vec![0.0; 3], vec![0.0; 5], vec![f64::NAN, 0.0, 0.0, 0.0]] {
+        assert!(matches!(
+            p.decide_with_normals(&[1.0, 0.0], None, &normals, 0, &mut scores),
+            Err(LearnError::Core(_))
+        ));
+    }
+    // zero normals: the sampled scores are the means
+    let c = p
+        .decide_with_normals(&[1.0, 0.0], None, &[0.0; 4], 0, &mut scores)
+        .unwrap();
+    assert_eq!(c.action, 0);
+    assert_eq!(scores, [0.5, 0.0]);
+    // a large draw for action 1 flips the choice: score = mean + v (Lᵀx)·ε = 0 + 1·1·3
+    let c = p
+        .decide_with_normals(&[1.0, 0.0], None, &[0.0, 0.0, 3.0, 0.0], 0, &mut scores)
+        .unwrap();
+    assert_eq!(c.action, 1);
+    assert!((scores[1] - 3.0).abs() < 1e-12, "{scores:?}");
+}
