@@ -464,39 +464,45 @@ fn epsilon_greedy_propensities_are_exact_and_match_frequencies() {
 
 #[test]
 fn thompson_propensity_estimates_the_choice_frequency() {
-    let mut p = LinearThompson::new(LinearThompsonConfig {
-        n_actions: 3,
-        dim: 2,
-        v: 1.0,
-        propensity_draws: 400,
-        ..Default::default()
-    })
-    .unwrap();
-    for t in 0..30 {
-        let x = [1.0, (t as f64).sin()];
-        p.learn(&x, (t % 3) as usize, [0.2, 0.3, 0.25][(t % 3) as usize])
-            .unwrap();
-    }
-    let x = [1.0, 0.3];
-    let n = 3000;
-    let mut counts = [0usize; 3];
-    let mut mean_prop = [0.0; 3];
-    for seed in 0..n {
-        let c = p.choose_masked(&x, None, true, seed).unwrap();
-        counts[c.action] += 1;
-        mean_prop[c.action] += c.propensity;
-    }
-    for a in 0..3 {
-        if counts[a] > 100 {
-            let freq = counts[a] as f64 / n as f64;
-            let est = mean_prop[a] / counts[a] as f64;
-            assert!(
-                (freq - est).abs() < 0.05,
-                "action {a}: frequency {freq}, propensity {est}"
-            );
+    let shared = ArmFeatures::Shared {
+        action_features: vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![0.5, 0.5]],
+    };
+    for features in [ArmFeatures::Disjoint, shared] {
+        let mut p = LinearThompson::new(LinearThompsonConfig {
+            n_actions: 3,
+            dim: 2,
+            v: 1.0,
+            propensity_draws: 400,
+            features,
+            ..Default::default()
+        })
+        .unwrap();
+        for t in 0..30 {
+            let x = [1.0, (t as f64).sin()];
+            p.learn(&x, (t % 3) as usize, [0.2, 0.3, 0.25][(t % 3) as usize])
+                .unwrap();
         }
+        let x = [1.0, 0.3];
+        let n = 3000;
+        let mut counts = [0usize; 3];
+        let mut mean_prop = [0.0; 3];
+        for seed in 0..n {
+            let c = p.choose_masked(&x, None, true, seed).unwrap();
+            counts[c.action] += 1;
+            mean_prop[c.action] += c.propensity;
+        }
+        for a in 0..3 {
+            if counts[a] > 100 {
+                let freq = counts[a] as f64 / n as f64;
+                let est = mean_prop[a] / counts[a] as f64;
+                assert!(
+                    (freq - est).abs() < 0.05,
+                    "action {a}: frequency {freq}, propensity {est}"
+                );
+            }
+        }
+        assert!(counts.iter().filter(|&&c| c > 0).count() >= 2, "{counts:?}");
     }
-    assert!(counts.iter().filter(|&&c| c > 0).count() >= 2, "{counts:?}");
 }
 
 #[test]

@@ -15,7 +15,10 @@
 //!
 //! **Propensity.** The probability that the sampled scores make the chosen action the argmax
 //! has no closed form. It is estimated by Monte Carlo: the same generator continues with
-//! `propensity_draws` (`N`) further independent samples of all actions' scores, the chosen
+//! `propensity_draws` (`N`) further independent samples of all actions' scores (for disjoint
+//! models one normal `z` per allowed action and sample, the score `θ̂ᵀx + v‖Lᵀx‖ z` having the
+//! same distribution as a full draw, independently across actions; for a shared model one
+//! `d`-vector `ε` per sample), the chosen
 //! action wins `w` of them, and the propensity is `(w + 1) / (N + 1)` (the actual draw counts
 //! as one sample that it won; a sample in which `m` allowed actions tie for the maximum counts
 //! `1/m`), so it lies in `(0, 1]` with a standard error of about `√(p(1−p)/N)`. It costs `N` times the sampling; lower `propensity_draws` when decisions
@@ -326,12 +329,31 @@ impl LinearThompson {
             // Monte-Carlo propensity: further samples from the same stream (the reported
             // scores stay those of the actual draw)
             let v = self.config.v;
+            let disjoint = matches!(l.features, ArmFeatures::Disjoint);
+            if disjoint {
+                // each action's sampled score is N(θ̂ᵀx, v²‖Lᵀx‖²), independently across
+                // actions: one normal per action and sample is the same distribution
+                for a in 0..k {
+                    let wa = &w[a * d..(a + 1) * d];
+                    w[a * d] = v * super::dot(wa, wa).sqrt();
+                }
+            }
             let mut wins = 1.0 / ties as f64;
             for _ in 0..draws {
-                eps.iter_mut().for_each(|e| *e = rng.sample(StandardNormal));
+                if disjoint {
+                    for a in (0..k).filter(|&a| allowed(mask, a)) {
+                        let z: f64 = rng.sample(StandardNormal);
+                        eps[a] = means[a] + w[a * d] * z;
+                    }
+                } else {
+                    eps.iter_mut().for_each(|e| *e = rng.sample(StandardNormal));
+                }
                 let score = |a: usize| {
-                    let m = l.model_of(a);
-                    means[a] + v * super::dot(&w[a * d..(a + 1) * d], &eps[m * d..(m + 1) * d])
+                    if disjoint {
+                        eps[a]
+                    } else {
+                        means[a] + v * super::dot(&w[a * d..(a + 1) * d], &eps[..d])
+                    }
                 };
                 let sa = score(action);
                 let mut tied = 1usize;
