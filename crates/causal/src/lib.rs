@@ -1,0 +1,16 @@
+//! prudentia-causal (docs in progress)
+pub mod data;
+pub mod dr;
+pub mod error;
+pub mod estimate;
+mod linalg;
+pub mod nuisance;
+
+pub use data::{CausalData, Folds, MAX_FOLDS};
+pub use dr::{
+    Bootstrap, BootstrapIntervals, CrossFit, DrConfig, DrFit, DrLearner, DrModel, FinalCovariance,
+    OutcomeModel,
+};
+pub use error::{CausalError, CausalResult};
+pub use estimate::{Estimate, Z95};
+pub use nuisance::{Classifier, Regressor};

@@ -1,0 +1,4 @@
+//! Integration tests of prudentia-causal.
+
+mod common;
+mod fixtures;
