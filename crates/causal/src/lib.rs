@@ -3,6 +3,7 @@ pub mod data;
 pub mod dr;
 pub mod error;
 pub mod estimate;
+pub mod iv;
 mod linalg;
 pub mod nuisance;
 

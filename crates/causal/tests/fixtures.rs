@@ -82,3 +82,58 @@ fn dr_case(key: &str, covariance: FinalCovariance) {
     close("ate", ate.estimate, dr["ate"].as_f64().unwrap(), 1e-6);
     close_rel("ate se", ate.std_error, dr["ate_stderr"].as_f64().unwrap(), 1e-4);
 }
+
+#[test]
+fn two_sls_matches_linearmodels_iv2sls() {
+    use prudentia_causal::iv::{InstrumentStrength, IvCovariance, IvData, TwoSlsConfig};
+    let (h, c) = read_csv("iv_input.csv");
+    let y = column(&h, &c, "y");
+    let d = column(&h, &c, "d");
+    let z = matrix(&h, &c, &["z1", "z2"]);
+    let w = matrix(&h, &c, &["w"]);
+    let r = reference();
+    let data = IvData::new(y.view(), d.view(), z.view()).with_controls(w.view());
+    for (key, covariance, small_sample) in [
+        ("unadjusted_plain", IvCovariance::Homoskedastic, false),
+        ("unadjusted_debiased", IvCovariance::Homoskedastic, true),
+        ("robust_plain", IvCovariance::Robust, false),
+        ("robust_debiased", IvCovariance::Robust, true),
+    ] {
+        let fit = TwoSlsConfig {
+            covariance,
+            small_sample,
+            ..TwoSlsConfig::default()
+        }
+        .fit(&data)
+        .unwrap();
+        let want = &r["iv"][key];
+        for (j, (b, se)) in floats(&want["params"])
+            .into_iter()
+            .zip(floats(&want["std_errors"]))
+            .enumerate()
+        {
+            close(&format!("{key} coef {j}"), fit.coefficients[j].estimate, b, 1e-6);
+            close_rel(&format!("{key} se {j}"), fit.coefficients[j].std_error, se, 1e-4);
+        }
+        let fs = &r["iv"]["first_stage"];
+        close_rel(
+            "first-stage F",
+            fit.first_stage.f_stat,
+            fs["f_stat"].as_f64().unwrap(),
+            1e-6,
+        );
+        close_rel(
+            "first-stage F p",
+            fit.first_stage.f_pvalue,
+            fs["f_pvalue"].as_f64().unwrap(),
+            1e-4,
+        );
+        close_rel(
+            "partial R2",
+            fit.first_stage.partial_r2,
+            fs["partial_r2"].as_f64().unwrap(),
+            1e-6,
+        );
+        assert_eq!(fit.strength, InstrumentStrength::Strong);
+    }
+}
