@@ -5,6 +5,7 @@ pub mod error;
 pub mod estimate;
 pub mod iv;
 mod linalg;
+pub mod meta;
 pub mod nuisance;
 
 pub use data::{CausalData, Folds, MAX_FOLDS};

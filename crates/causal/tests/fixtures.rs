@@ -137,3 +137,35 @@ fn two_sls_matches_linearmodels_iv2sls() {
         assert_eq!(fit.strength, InstrumentStrength::Strong);
     }
 }
+
+#[test]
+fn meta_learners_match_econml() {
+    use prudentia_causal::meta::{SLearner, TLearner, XLearner};
+    let inp = input();
+    let r = reference();
+    let data = CausalData::new(inp.x.view(), inp.t.view(), inp.y.view());
+    let t = TLearner::default()
+        .fit(&data)
+        .unwrap()
+        .effect(inp.test.view())
+        .unwrap();
+    let s = SLearner::default()
+        .fit(&data)
+        .unwrap()
+        .effect(inp.test.view())
+        .unwrap();
+    let x = XLearner::default()
+        .fit(&data)
+        .unwrap()
+        .effect(inp.test.view())
+        .unwrap();
+    for (name, got, key) in [
+        ("T", &t, "tlearner_cate"),
+        ("S", &s, "slearner_cate"),
+        ("X", &x, "xlearner_cate"),
+    ] {
+        for (i, want) in floats(&r[key]).into_iter().enumerate() {
+            close(&format!("{name}-learner cate {i}"), got[i], want, 1e-6);
+        }
+    }
+}
