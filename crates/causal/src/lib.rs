@@ -1,5 +1,6 @@
 //! prudentia-causal (docs in progress)
 pub mod data;
+pub mod diagnostics;
 pub mod dr;
 pub mod error;
 pub mod estimate;

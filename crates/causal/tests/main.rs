@@ -1,5 +1,6 @@
 //! Integration tests of prudentia-causal.
 
 mod common;
+mod diagnostics;
 mod fixtures;
 mod ground_truth;
