@@ -4,6 +4,7 @@ pub mod diagnostics;
 pub mod dr;
 pub mod error;
 pub mod estimate;
+pub mod filter;
 pub mod iv;
 mod linalg;
 pub mod meta;

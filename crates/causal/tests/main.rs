@@ -2,5 +2,6 @@
 
 mod common;
 mod diagnostics;
+mod filter;
 mod fixtures;
 mod ground_truth;
