@@ -176,6 +176,8 @@ pub struct CrossFit {
     pub mu1: Array1<f64>,
     /// AIPW pseudo-outcomes `ψ`.
     pub pseudo_outcome: Array1<f64>,
+    /// The treatment (a copy, for diagnostics).
+    pub treatment: Array1<f64>,
 }
 
 /// A DR fit with its cross-fitted nuisances (for diagnostics).
@@ -319,6 +321,7 @@ impl<P: Classifier, R: Regressor> DrLearner<P, R> {
             mu0,
             mu1,
             pseudo_outcome: pseudo,
+            treatment: data.treatment.to_owned(),
         })
     }
 }
@@ -332,14 +335,8 @@ fn final_stage(
     let (n, p) = x.dim();
     let lin = LinearRegressionConfig::ols(config.covariance.kind())
         .fit(&LinearData::new(x.view(), cf.pseudo_outcome.view()))?;
-    let k = p + 1;
-    let cov = lin
-        .covariance()
-        .ok_or(CausalError::Overflow {
-            what: "final-stage covariance",
-        })?
-        .into_raw_vec_and_offset()
-        .0;
+    let std_errors = lin.std_errors().to_vec();
+    let correlation = lin.correlation().into_raw_vec_and_offset().0;
     let coefficients = lin.coefficients().to_vec();
     // population ATE: mean and standard error of the pseudo-outcomes
     let psi = &cf.pseudo_outcome;
@@ -347,11 +344,12 @@ fn final_stage(
     let var = psi.iter().map(|v| ((v - mean) / n as f64).powi(2)).sum::<f64>() * n as f64 / (n - 1) as f64;
     let ate = Estimate::normal(mean, var.sqrt())?;
     // ATE given x: the CATE at the mean covariates
+    let k = p + 1;
     let mut xbar = vec![1.0; k];
     for j in 0..p {
         xbar[j + 1] = x.column(j).iter().map(|v| v / n as f64).sum();
     }
-    let ate_given_x = linear_estimate(&coefficients, &cov, &xbar)?;
+    let ate_given_x = linear_estimate(&coefficients, &std_errors, &correlation, &xbar)?;
 
     let (clip, clipped) = (
         config.propensity_clip,
@@ -360,16 +358,24 @@ fn final_stage(
             .filter(|&&e| e < config.propensity_clip || e > 1.0 - config.propensity_clip)
             .count(),
     );
-    let status = if clipped == n {
+    // the arms' propensities do not overlap at all: the scores separate them
+    let (mut min_t, mut max_c) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (&d, &e) in cf.treatment.iter().zip(&cf.raw_propensity) {
+        if d == 1.0 {
+            min_t = min_t.min(e);
+        } else {
+            max_c = max_c.max(e);
+        }
+    }
+    let status = if max_c < min_t || clipped == n {
         Status::Separation {
             kind: SeparationKind::Complete,
             observations: n,
         }
     } else if clipped > 0 {
-        Status::ReducedAccuracy {
-            reason: format!(
-                "{clipped} of {n} propensities clipped into [{clip:e}, 1 - {clip:e}] (limited overlap or separation in the propensity model)"
-            ),
+        Status::Separation {
+            kind: SeparationKind::Quasi,
+            observations: clipped,
         }
     } else {
         lin.status().clone()
@@ -381,7 +387,8 @@ fn final_stage(
     Ok(DrModel {
         n_features: p,
         coefficients,
-        covariance: cov,
+        std_errors,
+        correlation,
         covariance_kind: config.covariance,
         propensity_clip: clip,
         ate,
@@ -394,24 +401,51 @@ fn final_stage(
     })
 }
 
-/// `φᵀβ` with standard error `√(φᵀVφ)`.
-fn linear_estimate(beta: &[f64], cov: &[f64], phi: &[f64]) -> CausalResult<Estimate> {
+/// `φᵀβ` with standard error `√(φᵀVφ)`, `V = S C S` (`S = diag(se)`, `C` the
+/// correlation), computed as `m √(bᵀCb)` with `b = Sφ / m`, `m = max|Sφ|`, so that neither
+/// overflows nor underflows.
+fn linear_estimate(beta: &[f64], se: &[f64], corr: &[f64], phi: &[f64]) -> CausalResult<Estimate> {
     let k = beta.len();
-    let est: f64 = beta.iter().zip(phi).map(|(b, f)| b * f).sum();
-    let mut var = 0.0;
+    let mut est = 0.0;
+    let mut a = [0.0f64; 64];
+    let mut heap;
+    let a: &mut [f64] = if k <= 64 {
+        &mut a[..k]
+    } else {
+        heap = vec![0.0; k];
+        &mut heap
+    };
+    let mut m = 0.0f64;
     for i in 0..k {
-        let mut s = 0.0;
-        for j in 0..k {
-            s += cov[i * k + j] * phi[j];
-        }
-        var += phi[i] * s;
+        est += beta[i] * phi[i];
+        a[i] = se[i] * phi[i];
+        m = m.max(a[i].abs());
     }
-    if !(est.is_finite() && var.is_finite()) {
+    if !(est.is_finite() && m.is_finite()) {
         return Err(CausalError::Overflow {
             what: "effect estimate",
         });
     }
-    Estimate::normal(est, var.max(0.0).sqrt())
+    if m == 0.0 {
+        return Estimate::normal(est, 0.0);
+    }
+    let mut q = 0.0;
+    for i in 0..k {
+        let bi = a[i] / m;
+        let row = &corr[i * k..(i + 1) * k];
+        let mut s = 0.0;
+        for j in 0..k {
+            s += row[j] * (a[j] / m);
+        }
+        q += bi * s;
+    }
+    let sd = m * q.max(0.0).sqrt();
+    if !sd.is_finite() {
+        return Err(CausalError::Overflow {
+            what: "effect standard error",
+        });
+    }
+    Estimate::normal(est, sd)
 }
 
 fn percentile(v: &mut [f64], q: f64) -> f64 {
@@ -493,8 +527,9 @@ pub struct BootstrapIntervals {
 pub struct DrModel {
     n_features: usize,
     coefficients: Vec<f64>,
-    /// `k × k` row-major, `k = n_features + 1`
-    covariance: Vec<f64>,
+    std_errors: Vec<f64>,
+    /// correlation of the coefficients, `k × k` row-major, `k = n_features + 1`
+    correlation: Vec<f64>,
     covariance_kind: FinalCovariance,
     propensity_clip: f64,
     ate: Estimate,
@@ -512,10 +547,12 @@ impl DrModel {
         check_size("n_features", self.n_features, MAX_DIM)?;
         let k = self.n_features + 1;
         check_shape("coefficients", &[k], &[self.coefficients.len()])?;
-        check_shape("covariance", &[k * k], &[self.covariance.len()])?;
+        check_shape("std_errors", &[k], &[self.std_errors.len()])?;
+        check_shape("correlation", &[k * k], &[self.correlation.len()])?;
         check_finite("coefficients", &self.coefficients)?;
-        check_finite("covariance", &self.covariance)?;
-        check_symmetric_psd_diag(&self.covariance, k)?;
+        check_finite("std_errors", &self.std_errors)?;
+        check_finite("correlation", &self.correlation)?;
+        check_correlation(&self.std_errors, &self.correlation, k)?;
         check_open("propensity_clip", self.propensity_clip, 0.0, 0.5, "in (0, 0.5)")?;
         if self.n_obs <= k {
             return Err(CausalError::TooFewObservations { n: self.n_obs, k });
@@ -587,8 +624,10 @@ impl DrModel {
 
     /// How the fit ended: [`Status::Converged`]; [`Status::ReducedAccuracy`] when some
     /// propensities were clipped (limited overlap, quasi-separation) or the final design is
-    /// nearly collinear; [`Status::Separation`] (complete) when every propensity was
-    /// clipped — the propensity model separates the arms and the effect rests on the clip.
+    /// nearly collinear; [`Status::Separation`] (complete) when the out-of-fold
+    /// propensities separate the arms (every treated unit scores above every control, or
+    /// every propensity was clipped): there is no overlap, and the effect rests on
+    /// extrapolation and the clip, not on comparable units.
     pub fn status(&self) -> &Status {
         &self.status
     }
@@ -598,7 +637,7 @@ impl DrModel {
         let k = self.coefficients.len();
         (0..k)
             .map(|j| {
-                let se = self.covariance[j * k + j].max(0.0).sqrt();
+                let se = self.std_errors[j];
                 Estimate::normal(self.coefficients[j], se).unwrap_or(Estimate {
                     estimate: self.coefficients[j],
                     std_error: se,
@@ -615,10 +654,18 @@ impl DrModel {
         &self.coefficients
     }
 
-    /// The coefficients' covariance (k × k).
-    pub fn covariance(&self) -> Array2<f64> {
+    /// The coefficients' covariance (k × k); `None` when an entry overflows `f64`.
+    pub fn covariance(&self) -> Option<Array2<f64>> {
         let k = self.coefficients.len();
-        Array2::from_shape_fn((k, k), |(i, j)| self.covariance[i * k + j])
+        let se = &self.std_errors;
+        let c = Array2::from_shape_fn((k, k), |(i, j)| se[i] * self.correlation[i * k + j] * se[j]);
+        c.iter().all(|v| v.is_finite()).then_some(c)
+    }
+
+    /// The coefficients' correlation matrix (k × k).
+    pub fn correlation(&self) -> Array2<f64> {
+        let k = self.coefficients.len();
+        Array2::from_shape_fn((k, k), |(i, j)| self.correlation[i * k + j])
     }
 
     /// The population average effect: `mean(ψ)` with standard error `sd(ψ)/√n`.
@@ -646,25 +693,17 @@ impl DrModel {
         check_shape("x", &[self.n_features], &[x.len()])?;
         check_finite("x", x)?;
         let k = self.n_features + 1;
-        let phi = |i: usize| if i == 0 { 1.0 } else { x[i - 1] };
-        let mut est = 0.0;
-        let mut var = 0.0;
-        for i in 0..k {
-            let fi = phi(i);
-            est += self.coefficients[i] * fi;
-            let row = &self.covariance[i * k..(i + 1) * k];
-            let mut s = row[0];
-            for j in 1..k {
-                s += row[j] * x[j - 1];
-            }
-            var += fi * s;
-        }
-        if !(est.is_finite() && var.is_finite()) {
-            return Err(CausalError::Overflow {
-                what: "effect estimate",
-            });
-        }
-        Estimate::normal(est, var.max(0.0).sqrt())
+        let mut phi = [0.0f64; 64];
+        let mut heap;
+        let phi: &mut [f64] = if k <= 64 {
+            &mut phi[..k]
+        } else {
+            heap = vec![0.0; k];
+            &mut heap
+        };
+        phi[0] = 1.0;
+        phi[1..].copy_from_slice(x);
+        linear_estimate(&self.coefficients, &self.std_errors, &self.correlation, phi)
     }
 
     /// The CATE at every row of `x` (m × `n_features`).
@@ -684,13 +723,21 @@ impl DrModel {
     }
 }
 
-pub(crate) fn check_symmetric_psd_diag(c: &[f64], k: usize) -> CausalResult<()> {
+fn check_correlation(se: &[f64], c: &[f64], k: usize) -> CausalResult<()> {
+    if let Some(&v) = se.iter().find(|v| **v < 0.0) {
+        return Err(CoreError::OutOfRange {
+            field: "std_errors",
+            value: v,
+            expected: ">= 0",
+        }
+        .into());
+    }
     for i in 0..k {
-        if c[i * k + i] < 0.0 {
+        if c[i * k + i] != 1.0 {
             return Err(CoreError::OutOfRange {
-                field: "covariance diagonal",
+                field: "correlation diagonal",
                 value: c[i * k + i],
-                expected: ">= 0",
+                expected: "1",
             }
             .into());
         }
@@ -698,19 +745,18 @@ pub(crate) fn check_symmetric_psd_diag(c: &[f64], k: usize) -> CausalResult<()> 
             let (a, b) = (c[i * k + j], c[j * k + i]);
             if a != b {
                 return Err(CoreError::NotSymmetric {
-                    field: "covariance",
+                    field: "correlation",
                     row: i,
                     col: j,
                     diff: (a - b).abs(),
                 }
                 .into());
             }
-            // |c_ij| ≤ √(c_ii c_jj) for a covariance
-            if a.abs() > (c[i * k + i].sqrt() * c[j * k + j].sqrt()) * (1.0 + 1e-9) {
+            if a.abs() > 1.0 {
                 return Err(CoreError::OutOfRange {
-                    field: "covariance",
+                    field: "correlation",
                     value: a,
-                    expected: "|c_ij| <= sqrt(c_ii c_jj)",
+                    expected: "in [-1, 1]",
                 }
                 .into());
             }

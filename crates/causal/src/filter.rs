@@ -355,7 +355,7 @@ impl SignalFilter {
                 };
                 Screening {
                     asset: o.asset.id.clone(),
-                    effect: e.map(|e| e.effect.clone()),
+                    effect: e.map(|e| e.effect),
                     p_one_sided: e.map(|e| one_sided(&e.effect)),
                     verdict,
                 }

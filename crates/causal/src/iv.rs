@@ -263,7 +263,7 @@ fn fit_2sls(config: &TwoSlsConfig, data: &IvData<'_>) -> CausalResult<TwoSlsFit>
         0.0
     };
     let df_den = n - l;
-    if !(partial_r2 > 1e-12) {
+    if partial_r2.is_nan() || partial_r2 <= 1e-12 {
         return Err(CausalError::Unidentified { partial_r2 });
     }
     let f_stat = if rss_u > 0.0 {

@@ -204,7 +204,7 @@ pub(crate) fn check_rank(x: ArrayView2<'_, f64>) -> Result<(), usize> {
         let mean = c.iter().sum::<f64>() / n as f64;
         c.iter_mut().for_each(|v| *v -= mean);
         let norm = dot(c, c).sqrt();
-        if !(norm > 0.0) {
+        if norm.is_nan() || norm <= 0.0 {
             return Err(j + 1);
         }
         c.iter_mut().for_each(|v| *v /= norm);

@@ -1,5 +1,6 @@
 //! Integration tests of prudentia-causal.
 
+mod bad_input;
 mod common;
 mod diagnostics;
 mod filter;
