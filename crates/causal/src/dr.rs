@@ -33,7 +33,6 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use prudentia_core::validate::{check_finite, check_shape, check_size, MAX_DIM};
 use prudentia_core::{CoreError, SeparationKind, Status};
 use prudentia_learn::linear::{CovarianceKind, LinearData, LinearRegression, LinearRegressionConfig};
-use prudentia_learn::logistic::LogisticRegressionConfig;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -42,6 +41,7 @@ use crate::data::{check_arms, check_open, CausalData, Folds};
 use crate::error::{CausalError, CausalResult};
 use crate::estimate::Estimate;
 use crate::linalg::check_rank;
+use crate::logit::LogitConfig;
 use crate::nuisance::{fit_clf, fit_reg, predict_checked, Classifier, Regressor};
 
 /// The largest number of bootstrap replications.
@@ -139,9 +139,9 @@ impl DrConfig {
 }
 
 /// The DR-learner with its nuisance models: `P` the propensity classifier, `R` the outcome
-/// regressor (prudentia-learn's unpenalized logistic and OLS by default).
+/// regressor (the crate's unpenalized [`LogitConfig`] and prudentia-learn's OLS by default).
 #[derive(Debug, Clone, PartialEq)]
-pub struct DrLearner<P = LogisticRegressionConfig, R = LinearRegressionConfig> {
+pub struct DrLearner<P = LogitConfig, R = LinearRegressionConfig> {
     /// Settings.
     pub config: DrConfig,
     /// Propensity model.
@@ -155,7 +155,7 @@ impl DrLearner {
     pub fn new(config: DrConfig) -> Self {
         Self {
             config,
-            propensity: LogisticRegressionConfig::default(),
+            propensity: LogitConfig::default(),
             outcome: LinearRegressionConfig::default(),
         }
     }

@@ -17,11 +17,11 @@ use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
 use prudentia_core::traits::Predict;
 use prudentia_core::validate::{check_finite_2d, check_shape};
 use prudentia_learn::linear::LinearRegressionConfig;
-use prudentia_learn::logistic::LogisticRegressionConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::data::CausalData;
 use crate::error::{CausalError, CausalResult};
+use crate::logit::LogitConfig;
 use crate::nuisance::{fit_clf, fit_reg, predict_checked, Classifier, Regressor};
 
 fn check_effect(tau: Array1<f64>) -> CausalResult<Array1<f64>> {
@@ -195,7 +195,7 @@ impl<M: Predict<Output = Array1<f64>>> TModel<M> {
 
 /// The X-learner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct XLearner<R = LinearRegressionConfig, P = LogisticRegressionConfig> {
+pub struct XLearner<R = LinearRegressionConfig, P = LogitConfig> {
     /// The outcome and effect models.
     pub model: R,
     /// The propensity model `g(x)`.
@@ -206,7 +206,7 @@ impl Default for XLearner {
     fn default() -> Self {
         Self {
             model: LinearRegressionConfig::default(),
-            propensity: LogisticRegressionConfig::default(),
+            propensity: LogitConfig::default(),
         }
     }
 }

@@ -329,3 +329,36 @@ fn extreme_scales_work_or_are_refused() {
         );
     }
 }
+
+#[test]
+fn logit_reports_separation_and_refuses_bad_labels() {
+    use prudentia_causal::LogitConfig;
+    let (x, _, _) = sample(200);
+    let t: Array1<f64> = x.column(0).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
+    let m = LogitConfig::default().fit_xy(x.view(), t.view()).unwrap();
+    assert!(
+        matches!(
+            m.status(),
+            Status::Separation { .. } | Status::IterationLimit { .. } | Status::Numerical { .. }
+        ),
+        "{:?}",
+        m.status()
+    );
+    assert!(!matches!(m.status(), Status::Converged));
+    let mut bad = t.clone();
+    bad[0] = 2.0;
+    assert!(matches!(
+        LogitConfig::default().fit_xy(x.view(), bad.view()),
+        Err(CausalError::NotBinary { index: 0, .. })
+    ));
+    // a fit on overlapping data converges and reloads
+    let (x, t, _) = sample(500);
+    let m = LogitConfig::default().fit_xy(x.view(), t.view()).unwrap();
+    assert_eq!(m.status(), &Status::Converged);
+    let json = serde_json::to_string(&m).unwrap();
+    assert_eq!(serde_json::from_str::<prudentia_causal::Logit>(&json).unwrap(), m);
+    assert!(serde_json::from_str::<prudentia_causal::Logit>(
+        &json.replace("\"n_features\":3", "\"n_features\":4")
+    )
+    .is_err());
+}
