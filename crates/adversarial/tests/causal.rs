@@ -59,7 +59,7 @@ fn dr_ok(m: &DrModel) -> Result<(), String> {
     }
     let row = vec![0.5; m.n_features()];
     match m.cate_row(&row) {
-        Ok(e) if !(e.lower <= e.upper) => Err("cate interval".into()),
+        Ok(e) if e.lower > e.upper || e.lower.is_nan() => Err("cate interval".into()),
         _ => Ok(()),
     }
 }
