@@ -314,7 +314,9 @@ impl SignalFilter {
         Ok(())
     }
 
-    /// The verdict for every opportunity of the slate, in the slate's order.
+    /// The verdict for every opportunity of the slate, in the slate's order. Each
+    /// opportunity with an estimate is one test in the Benjamini–Hochberg family (an asset
+    /// listed twice counts twice).
     pub fn screen(&self, opportunities: &[Opportunity]) -> Vec<Screening> {
         let effects: Vec<Option<&AssetEffect>> = opportunities
             .iter()
