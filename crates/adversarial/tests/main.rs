@@ -7,6 +7,7 @@
 //! (`cargo test -p prudentia-adversarial -- --nocapture`).
 
 mod audit;
+mod causal;
 mod core_types;
 mod datasets;
 mod defense;

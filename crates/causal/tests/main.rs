@@ -1,0 +1,8 @@
+//! Integration tests of prudentia-causal.
+
+mod bad_input;
+mod common;
+mod diagnostics;
+mod filter;
+mod fixtures;
+mod ground_truth;
