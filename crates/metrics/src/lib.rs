@@ -94,9 +94,12 @@
 #![deny(missing_docs)]
 
 pub mod backtest;
+pub mod benchmark;
+pub mod chart;
 pub mod drawdown;
 pub mod error;
 pub mod execution;
+pub mod export;
 pub mod health;
 pub mod normal;
 mod plot;
@@ -112,12 +115,17 @@ pub mod sharpe_inference;
 pub mod sizer;
 pub mod stats;
 pub mod tail;
+pub mod tearsheet;
 pub mod types;
 
 pub use backtest::BacktestRecord;
+pub use benchmark::{
+    alpha, beta, down_capture, information_ratio, tracking_error, up_capture, BenchmarkSummary, RelativeStats,
+};
 pub use drawdown::{drawdown_series, max_drawdown, wealth_index, MaxDrawdown, Point, Recovery};
 pub use error::{MetricsError, MetricsResult};
 pub use execution::{fill_rate, implementation_shortfall_bps, slippage_bps, ExecutionMetrics};
+pub use export::iso_8601;
 pub use health::{
     binary_ece, fallback_stats, forecast_calibration, interval_coverage, quarantine_stats,
     regime_change_stats, FallbackStats, ForecastCalibration, HealthMetrics, QuarantineStats,
@@ -143,4 +151,5 @@ pub use stats::{
     sharpe_ratio, skewness, sortino_ratio, tail_ratio,
 };
 pub use tail::{conditional_value_at_risk, cornish_fisher, value_at_risk, CornishFisher};
+pub use tearsheet::TearSheet;
 pub use types::{Annualization, PerPeriodRate, PerPeriodSharpe, PeriodsPerYear, Stat, TailLevel, Undefined};
