@@ -638,7 +638,8 @@ impl Chart {
                 }
                 let (lo, hi) = y_range(gross.iter().chain(net).copied().chain([0.0]), true);
                 let mut chart = time_chart(&lower, &axis, lo..hi, "exposure", 35)?;
-                draw_gapped(&mut chart, &axis, gross, BLACK.stroke_width(2))?;
+                // gross wider underneath, so it shows where it equals net (a long-only book)
+                draw_gapped(&mut chart, &axis, gross, BLACK.stroke_width(4))?;
                 draw_gapped(&mut chart, &axis, net, PALETTE[3].stroke_width(2))?;
             }
             Kind::Regimes {

@@ -108,6 +108,8 @@ td:first-child,th:first-child{text-align:left}
 th{background:#f0f3f6}
 .cols{display:flex;flex-wrap:wrap;gap:28px;align-items:flex-start}
 .na{color:#999}
+#fallback-table td{text-align:left;vertical-align:top}
+#fallback-table td:first-child{white-space:nowrap}
 figure{margin:8px 0 18px}
 figure svg{width:100%;height:auto;display:block}
 figcaption{font-size:13px;color:#555;margin-top:4px}
@@ -445,7 +447,13 @@ impl TearSheet {
             ));
         }
         if let Some(m) = &self.report.sizer {
-            rows.push(("Sizer: PnL per unit turnover".into(), num(m.pnl_per_turnover)));
+            rows.push((
+                "Sizer: PnL per unit turnover".into(),
+                match m.pnl_per_turnover {
+                    Stat::Value(v) => format!("{v:.2e}"),
+                    u => num(u),
+                },
+            ));
             if let Some(e) = &m.exposure {
                 rows.push((
                     "Sizer: mean gross exposure".into(),
