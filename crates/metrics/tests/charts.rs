@@ -327,3 +327,18 @@ fn tear_sheet_has_every_section_and_no_external_resource() {
     assert!(html.contains("price 8x the previous close"));
     assert!(html.contains("&quot;drop_warmup&quot;: true"));
 }
+
+#[cfg(feature = "png")]
+#[test]
+fn charts_draw_as_png_too() {
+    let t = days(30);
+    let v: Vec<f64> = (0..30)
+        .map(|k| if k == 7 { f64::NAN } else { k as f64 })
+        .collect();
+    let png = Chart::lines("x", "v", &t, vec![Series::new("x", v)])
+        .unwrap()
+        .to_png(400, 300)
+        .unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 400);
+}
