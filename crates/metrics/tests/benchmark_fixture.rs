@@ -29,6 +29,10 @@ fn close(got: f64, want: &Value, what: &str) {
         .as_f64()
         .unwrap_or_else(|| panic!("{what}: no expected value"));
     let tol = 1e-10 * want.abs().max(1.0);
+    println!(
+        "{what}: {got:.15e} vs empyrical {want:.15e}, relative difference {:.1e}",
+        ((got - want) / want).abs()
+    );
     assert!(
         (got - want).abs() <= tol,
         "{what}: got {got:e}, empyrical {want:e}, diff {:e}",
