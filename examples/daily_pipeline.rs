@@ -6,7 +6,7 @@
 //! (uncertainty) → diversified slate of 8 (selection) → long/short mean–CVaR portfolio with
 //! gross, net, sector and turnover limits (portfolio) → half Kelly with a drawdown governor
 //! (kelly) → orders. It prints each stage's output for the last decision and a performance
-//! report (metrics), and writes pictures to `$PRUDENTIA_OUT` (default
+//! report (metrics), and writes pictures, CSV files and an HTML tear sheet (`tearsheet.html`) to `$PRUDENTIA_OUT` (default
 //! `target/prudentia-examples/`). Every decision and outcome is recorded in an audit log
 //! (`$PRUDENTIA_OUT/audit/`, audit): the example verifies the chain, replays the whole run on a
 //! fresh pipeline (every decision bit-identical), and compares a second policy (a slate of 5
@@ -20,7 +20,6 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use ndarray::{Array1, Array2};
-use plotters::prelude::*;
 use prudentia::audit::{policy_diff, replay, AuditLog, Durability, LogConfig, ReplayPolicy};
 use prudentia::core::traits::OnlineLearner;
 use prudentia::core::{
@@ -30,7 +29,8 @@ use prudentia::core::{
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
 use prudentia::kelly::governor::DrawdownGovernorConfig;
 use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
-use prudentia::metrics::ReportConfig;
+use prudentia::metrics::chart::Series;
+use prudentia::metrics::{BacktestRecord, ReportConfig, TearSheet};
 use prudentia::pipeline::{
     walk_forward_with_prices, BacktestConfig, FixedState, Pipeline, PipelineBuilder, PipelineConfig,
     PipelineError, Shared,
@@ -550,131 +550,73 @@ fn main() -> Result<(), Box<dyn Error>> {
         run.equity.last().copied().unwrap_or(f64::NAN)
     );
 
-    // ---------------- pictures ----------------
+    // ---------------- pictures and the tear sheet ----------------
     let dir = out_dir()?;
     std::fs::write(dir.join("equity.svg"), report.to_svg(1000, 600)?)?;
-    draw_weights(&dir.join("weights.svg"), &run.decisions, &tickers)?;
-    draw_regimes(&dir.join("regimes.svg"), &snapshots, &regimes)?;
+    let record = BacktestRecord {
+        times: &run.times,
+        returns: &run.returns,
+        turnover: &run.turnover,
+        decisions: &run.decisions,
+        outcomes: &run.outcomes,
+    };
+    // the S&P 500 over the period after each decision (the benchmark), its level and VIX
+    let quote = |s: &MarketSnapshot, id: &str| {
+        s.quotes
+            .iter()
+            .find(|q| q.asset.as_str() == id)
+            .map_or(f64::NAN, |q| q.price)
+    };
+    let at = |t: &Timestamp| true_prices.iter().position(|s| s.time == *t);
+    let level: Vec<f64> = run
+        .times
+        .iter()
+        .map(|t| at(t).map_or(f64::NAN, |k| quote(&true_prices[k], "SP500")))
+        .collect();
+    let vix_level: Vec<f64> = run
+        .times
+        .iter()
+        .map(|t| {
+            at(t)
+                .and_then(|k| true_prices[k].indicator("vix"))
+                .unwrap_or(f64::NAN)
+        })
+        .collect();
+    let benchmark: Vec<f64> = run
+        .times
+        .iter()
+        .map(|t| match at(t) {
+            Some(k) if k + 1 < true_prices.len() => {
+                quote(&true_prices[k + 1], "SP500") / quote(&true_prices[k], "SP500") - 1.0
+            }
+            _ => 0.0,
+        })
+        .collect();
+    let sheet = TearSheet::new(
+        ReportConfig {
+            title: "daily_pipeline: 20 S&P 500 stocks, 2014-2018".into(),
+            drop_warmup: true,
+            ..Default::default()
+        },
+        &record,
+    )?
+    .with_benchmark("S&P 500", &benchmark)?
+    .with_market(Series::new("S&P 500", level), Some(Series::new("VIX", vix_level)))?
+    .with_configuration("backtest", &BacktestConfig::default())?;
+    let charts = sheet.charts()?;
+    for (id, _, chart) in &charts {
+        if matches!(*id, "weights" | "regimes") {
+            std::fs::write(dir.join(format!("{id}.svg")), chart.to_svg(1100, 560)?)?;
+        }
+    }
+    record.write_csv(&dir)?;
+    let html = dir.join("tearsheet.html");
+    sheet.write_html(&html)?;
     println!(
-        "wrote equity.svg, weights.svg, regimes.svg to {} ({:.1} s)",
+        "wrote equity.svg, weights.svg, regimes.svg, daily.csv, weights.csv, orders.csv to {} ({:.1} s)",
         dir.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
-}
-
-fn draw_weights(
-    path: &std::path::Path,
-    decisions: &[prudentia::core::Decision],
-    tickers: &[String],
-) -> Result<(), Box<dyn Error>> {
-    let root = SVGBackend::new(path, (1100, 500)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("sized weights over time", ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(25)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.0..decisions.len() as f64, -0.4..0.6)?;
-    chart.configure_mesh().disable_mesh().x_desc("decision").draw()?;
-    for (j, name) in tickers.iter().enumerate() {
-        let id = AssetId::new(name);
-        let color = Palette99::pick(j);
-        chart
-            .draw_series(LineSeries::new(
-                decisions
-                    .iter()
-                    .enumerate()
-                    .map(|(t, d)| (t as f64, d.sized.get(&id))),
-                &color,
-            ))?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], Palette99::pick(j)));
-    }
-    chart.configure_series_labels().border_style(BLACK).draw()?;
-    root.present()?;
-    Ok(())
-}
-
-fn draw_regimes(
-    path: &std::path::Path,
-    snapshots: &[MarketSnapshot],
-    regimes: &[RegimeLabel],
-) -> Result<(), Box<dyn Error>> {
-    let level: Vec<f64> = snapshots
-        .iter()
-        .map(|s| {
-            s.quotes
-                .iter()
-                .find(|q| q.asset.as_str() == "SP500")
-                .map_or(f64::NAN, |q| q.price)
-        })
-        .collect();
-    let vixs: Vec<f64> = snapshots
-        .iter()
-        .map(|s| s.indicator("vix").unwrap_or(f64::NAN))
-        .collect();
-    let (lo, hi) = level
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let root = SVGBackend::new(path, (1100, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (top, bottom) = root.split_vertically(400);
-    let t_max = regimes.len() as f64;
-    let mut chart = ChartBuilder::on(&top)
-        .caption(
-            "S&P 500 with detected regimes (red: risk_off, orange: high_vol)",
-            ("sans-serif", 18),
-        )
-        .margin(10)
-        .x_label_area_size(20)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..t_max, lo * 0.97..hi * 1.03)?;
-    chart.configure_mesh().disable_mesh().draw()?;
-    for (t, l) in regimes.iter().enumerate() {
-        let color = if *l == RegimeLabel::RISK_OFF {
-            RGBColor(255, 190, 190)
-        } else if *l == RegimeLabel::HIGH_VOL {
-            RGBColor(255, 225, 170)
-        } else {
-            continue;
-        };
-        chart.draw_series(std::iter::once(Rectangle::new(
-            [(t as f64, lo * 0.97), (t as f64 + 1.0, hi * 1.03)],
-            color.filled(),
-        )))?;
-    }
-    chart.draw_series(LineSeries::new(
-        level
-            .iter()
-            .take(regimes.len())
-            .enumerate()
-            .map(|(t, v)| (t as f64, *v)),
-        &BLACK,
-    ))?;
-    let vmax = vixs
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold(0.0_f64, |a, &b| a.max(b));
-    let mut chart = ChartBuilder::on(&bottom)
-        .caption("VIX", ("sans-serif", 16))
-        .margin(10)
-        .x_label_area_size(25)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..t_max, 0.0..vmax * 1.05)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc("trading day since 2014-01-03")
-        .draw()?;
-    chart.draw_series(LineSeries::new(
-        vixs.iter()
-            .take(regimes.len())
-            .enumerate()
-            .map(|(t, v)| (t as f64, *v)),
-        &BLUE,
-    ))?;
-    root.present()?;
+    println!("tear sheet: {}", html.display());
     Ok(())
 }

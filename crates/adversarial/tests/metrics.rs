@@ -659,3 +659,247 @@ fn metrics_rolling_and_stage_metrics() {
 
     s.finish();
 }
+
+/// Daily times from 2020-01-01 (strictly increasing).
+fn daily(n: usize) -> Vec<Timestamp> {
+    (0..n as i64)
+        .map(|d| Timestamp::from_nanos((18_262 + d) * Timestamp::NANOS_PER_DAY))
+        .collect()
+}
+
+/// An SVG document or a typed error: a `Plot` error is a rejection, anything else too.
+fn svg_check(r: MetricsResult<String>) -> Check {
+    result_with(r, |svg| {
+        if svg.starts_with("<svg") && !svg.contains("NaN") && !svg.contains("inf") {
+            Ok(())
+        } else {
+            Err("the SVG holds NaN or inf, or is not an SVG".to_owned())
+        }
+    })
+}
+
+#[test]
+fn metrics_charts_tearsheet_benchmark_and_exports() {
+    use prudentia_metrics::chart::{Chart, Series};
+    use prudentia_metrics::tearsheet::TearSheet;
+    let mut s = Suite::new("metrics (charts, tear sheet, benchmark, exports)");
+
+    // Charts: every constructor with a bad value inside, then drawn.
+    for x in BAD {
+        s.check(format!("Chart::lines with {x}"), move || {
+            let mut v = vec![1.0, 2.0, 1.5, 1.7, 1.2];
+            v[2] = x;
+            svg_check(
+                Chart::lines("t", "y", &daily(5), vec![Series::new("a", v)]).and_then(|c| c.to_svg(400, 300)),
+            )
+        });
+        s.check(format!("Chart::weights with {x}"), move || {
+            let rows = vec![vec![0.2, x, -0.1]; 4];
+            svg_check(
+                Chart::weights("w", &daily(4), &["a".into(), "b".into(), "c".into()], &rows, 10)
+                    .and_then(|c| c.to_svg(400, 300)),
+            )
+        });
+        s.check(format!("Chart::regimes with {x}"), move || {
+            let labels: Vec<String> = ["a", "a", "b", "a"].iter().map(|s| (*s).to_owned()).collect();
+            svg_check(
+                Chart::regimes(
+                    "r",
+                    &daily(4),
+                    Series::new("lvl", vec![1.0, x, 2.0, 3.0]),
+                    &labels,
+                    Some(Series::new("ind", vec![x, x, 1.0, x])),
+                )
+                .and_then(|c| c.to_svg(400, 300)),
+            )
+        });
+        s.check(format!("Chart::underwater with {x}"), move || {
+            svg_check(Chart::underwater("d", &daily(3), &[0.0, x, -0.5]).and_then(|c| c.to_svg(400, 300)))
+        });
+        s.check(
+            format!("Chart::monthly_returns/rolling/distribution/equity with {x}"),
+            move || {
+                let r = vec![0.01, x, -0.02, 0.005, 0.0, 0.01];
+                let t = daily(6);
+                let mut c = Check::Rejected;
+                for chart in [
+                    Chart::monthly_returns("m", &t, &r),
+                    Chart::rolling("r", &t, &r, 3, Annualization::Daily252),
+                    Chart::distribution("d", &t, &r, 0.05),
+                    Chart::distribution("d", &t, &[0.0; 6], x),
+                    Chart::equity("e", &t, ("s", &r), Some(("b", &r))),
+                ] {
+                    match svg_check(chart.and_then(|c| c.to_svg(400, 300))) {
+                        Check::Ok => c = Check::Ok,
+                        Check::Rejected => {}
+                        bad => return bad,
+                    }
+                }
+                c
+            },
+        );
+    }
+    for n in SIZES {
+        s.check(
+            format!("Chart::weights max_labelled {n}, rolling window {n}"),
+            move || {
+                let t = daily(8);
+                let rows = vec![vec![0.1; 12]; 8];
+                let names: Vec<String> = (0..12).map(|k| format!("a{k}")).collect();
+                let w = Chart::weights("w", &t, &names, &rows, n).and_then(|c| {
+                    let labelled = c.legend().len();
+                    c.to_svg(400, 300).map(|svg| (labelled, svg))
+                });
+                if let Ok((labelled, _)) = &w {
+                    // at most 10 positions + other + gross + net
+                    if *labelled > 13 {
+                        return Check::Broken(format!("{labelled} legend entries"));
+                    }
+                }
+                let rolling = svg_check(
+                    Chart::rolling("r", &t, &[0.01; 8], n, Annualization::Daily252)
+                        .and_then(|c| c.to_svg(400, 300)),
+                );
+                match (result(w), rolling) {
+                    (Check::Ok | Check::Rejected, Check::Ok) | (Check::Ok, Check::Rejected) => Check::Ok,
+                    (Check::Rejected, Check::Rejected) => Check::Rejected,
+                    (Check::Ok | Check::Rejected, bad) | (bad, _) => bad,
+                }
+            },
+        );
+    }
+    for (w, h) in [(0u32, 300u32), (199, 300), (400, 20_001), (u32::MAX, u32::MAX)] {
+        s.check(format!("Chart::to_svg {w}x{h}"), move || {
+            svg_check(
+                Chart::lines("t", "y", &daily(3), vec![Series::new("a", vec![1.0; 3])])
+                    .and_then(|c| c.to_svg(w, h)),
+            )
+        });
+    }
+    s.check("Chart at the ends of the time range", || {
+        let t = vec![
+            Timestamp::from_nanos(i64::MIN),
+            Timestamp::from_nanos(0),
+            Timestamp::from_nanos(i64::MAX),
+        ];
+        let mut c = Check::Ok;
+        for chart in [
+            Chart::lines("t", "y", &t, vec![Series::new("a", vec![1.0, f64::NAN, 2.0])]),
+            Chart::monthly_returns("m", &t, &[0.1, -0.1, 0.0]),
+            Chart::regimes(
+                "r",
+                &t,
+                Series::new("l", vec![1.0; 3]),
+                &["a".into(), "b".into(), "a".into()],
+                None,
+            ),
+        ] {
+            c = c.and(|| svg_check(chart.and_then(|c| c.to_svg(600, 400))));
+        }
+        c
+    });
+    s.sweep(
+        "Chart::lines on random series and times",
+        (vec_f64(0..40), proptest::collection::vec(any::<i64>(), 0..40)),
+        |(v, t)| {
+            let mut times: Vec<Timestamp> = t.into_iter().map(Timestamp::from_nanos).collect();
+            times.sort();
+            times.dedup();
+            let n = times.len().min(v.len());
+            times.truncate(n);
+            svg_check(
+                Chart::lines("t", "y", &times, vec![Series::new("a", v[..n].to_vec())])
+                    .and_then(|c| c.to_svg(500, 300)),
+            )
+        },
+    );
+
+    // Benchmark-relative statistics.
+    s.sweep(
+        "RelativeStats::compute",
+        (returns_vec(0..30), returns_vec(0..30), rate(), ann()),
+        |(r, b, rf, a)| match (Returns::new(r), Returns::new(b)) {
+            (Ok(r), Ok(b)) => result_with(RelativeStats::compute(&r, &b, rf, a), reloads),
+            _ => Check::Rejected,
+        },
+    );
+    s.sweep(
+        "Report::with_benchmark, plain JSON",
+        (returns_vec(1..30), returns_vec(0..30)),
+        |(r, b)| match Returns::new(r) {
+            Err(_) => Check::Rejected,
+            Ok(r) => {
+                let rep =
+                    Report::new(ReportConfig::default(), &r).and_then(|rep| rep.with_benchmark("b", &b));
+                result_with(rep, |rep| {
+                    reloads(rep)?;
+                    let plain = rep.to_plain_json().map_err(|e| e.to_string())?;
+                    if plain.contains("NaN") {
+                        return Err("NaN in the plain JSON".into());
+                    }
+                    Ok(())
+                })
+            }
+        },
+    );
+
+    // Tear sheet and CSV from a record without decisions.
+    s.sweep(
+        "TearSheet and CSV export",
+        (
+            returns_vec(0..40),
+            proptest::collection::vec(0.0..2.0f64, 0..40),
+            any_size(),
+        ),
+        |(r, turnover, window)| {
+            let n = r.len();
+            let times = daily(n);
+            let rec = BacktestRecord {
+                times: &times,
+                returns: &r,
+                turnover: &turnover,
+                decisions: &[],
+                outcomes: &[],
+            };
+            let csv = rec.daily_csv();
+            let sheet = TearSheet::new(
+                ReportConfig {
+                    drop_warmup: true,
+                    ..Default::default()
+                },
+                &rec,
+            )
+            .and_then(|t| t.with_benchmark("b", &r))
+            .and_then(|t| t.with_rolling_window(window))
+            .and_then(|t| t.to_html());
+            match (csv, sheet) {
+                (Ok(c), Ok(h)) => Check::invariant(
+                    c.lines().count() == n + 1 && h.contains("</html>") && !h.contains("NaN"),
+                    "one CSV row per period and a complete page",
+                ),
+                (Err(_), Err(_)) => Check::Rejected,
+                (Ok(_), Err(e)) => result(Err::<(), _>(e)),
+                (Err(e), Ok(_)) => Check::Broken(format!("the CSV refused what the tear sheet took: {e}")),
+            }
+        },
+    );
+
+    // Checkpoint: a report with a benchmark, used after loading.
+    let r = Returns::new(vec![0.01, -0.02, 0.03, 0.0, -0.01]).expect("valid");
+    let report = Report::new(ReportConfig::default(), &r)
+        .and_then(|rep| rep.with_benchmark("b", &[0.0, -0.01, 0.02, 0.01, -0.02]))
+        .expect("valid");
+    s.checkpoint(
+        "Report with benchmark",
+        &report,
+        |json| match serde_json::from_str::<Report>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(rep) => reload_check(&rep).and(|| match rep.to_plain_json() {
+                Ok(p) if !p.contains("NaN") => Check::Ok,
+                Ok(_) => Check::Broken("NaN in the plain JSON".into()),
+                Err(e) => Check::Broken(format!("a loaded report makes no plain JSON: {e}")),
+            }),
+        },
+    );
+    s.finish();
+}

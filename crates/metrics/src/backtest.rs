@@ -41,15 +41,18 @@ pub struct BacktestRecord<'a> {
 impl Report {
     /// The report of a backtest: return statistics and curves, sizer metrics, and the
     /// selector, execution and health sections that the decisions and outcomes allow.
+    ///
+    /// With [`ReportConfig::drop_warmup`], the leading warm-up periods
+    /// ([`BacktestRecord::warmup_periods`]) are left out of every statistic and curve; the
+    /// report's `warmup_dropped` says how many.
     pub fn for_backtest(config: ReportConfig, record: &BacktestRecord<'_>) -> MetricsResult<Report> {
-        let n = record.returns.len();
-        check_shape("turnover", &[n], &[record.turnover.len()])?;
-        if !record.decisions.is_empty() {
-            check_shape("decisions", &[n], &[record.decisions.len()])?;
-        }
-        if !record.outcomes.is_empty() {
-            check_shape("outcomes", &[record.decisions.len()], &[record.outcomes.len()])?;
-        }
+        record.check()?;
+        let skip = if config.drop_warmup {
+            record.warmup_periods()
+        } else {
+            0
+        };
+        let record = &record.skip(skip);
         let returns = Returns::with_times(record.returns.to_vec(), record.times.to_vec(), NanPolicy::Reject)?;
         let decisions = record.decisions;
         let weights: Vec<_> = decisions.iter().map(|d| d.sized.clone()).collect();
@@ -62,6 +65,7 @@ impl Report {
             config.annualization,
         )?;
         let mut report = Report::new(config, &returns)?.with_sizer(sizer);
+        report.warmup_dropped = skip;
         if decisions.is_empty() {
             return Ok(report);
         }
@@ -118,5 +122,47 @@ impl Report {
             report = report.with_execution(ExecutionMetrics::compute(&fills, orders)?);
         }
         Ok(report.with_health(health))
+    }
+}
+
+impl<'a> BacktestRecord<'a> {
+    /// Checks that every per-period slice has one entry per return (decisions and outcomes
+    /// may be empty) and that the times are one per return.
+    pub fn check(&self) -> MetricsResult<()> {
+        let n = self.returns.len();
+        check_shape("times", &[n], &[self.times.len()])?;
+        check_shape("turnover", &[n], &[self.turnover.len()])?;
+        if !self.decisions.is_empty() {
+            check_shape("decisions", &[n], &[self.decisions.len()])?;
+        }
+        if !self.outcomes.is_empty() {
+            check_shape("outcomes", &[self.decisions.len()], &[self.outcomes.len()])?;
+        }
+        Ok(())
+    }
+
+    /// The warm-up: the number of leading periods whose decision is a safe fallback that
+    /// holds no position (gross exposure 0), as while a pipeline's return history fills.
+    /// 0 without decisions.
+    pub fn warmup_periods(&self) -> usize {
+        self.decisions
+            .iter()
+            .take_while(|d| {
+                matches!(d.status, prudentia_core::DecisionStatus::SafeFallback { .. })
+                    && d.sized.gross() == 0.0
+            })
+            .count()
+    }
+
+    /// The record without its first `k` periods (all of them when `k` exceeds the length).
+    pub fn skip(&self, k: usize) -> BacktestRecord<'a> {
+        let cut = |len: usize| k.min(len);
+        BacktestRecord {
+            times: &self.times[cut(self.times.len())..],
+            returns: &self.returns[cut(self.returns.len())..],
+            turnover: &self.turnover[cut(self.turnover.len())..],
+            decisions: &self.decisions[cut(self.decisions.len())..],
+            outcomes: &self.outcomes[cut(self.outcomes.len())..],
+        }
     }
 }

@@ -27,6 +27,20 @@
 //! [`Report::for_backtest`] builds the whole report of a walk-forward run from its returns,
 //! turnover and, when available, the core [`Decision`](prudentia_core::Decision)s and
 //! [`Outcome`](prudentia_core::Outcome)s ([`BacktestRecord`]).
+//! - **Benchmark** ([`benchmark`]): alpha, beta, tracking error, information ratio,
+//!   correlation, up/down capture ([`RelativeStats`], [`Report::with_benchmark`]), agreeing
+//!   with empyrical-reloaded to 1e-10.
+//! - **Charts** ([`chart`]): dates on every time axis, missing values as gaps, legends
+//!   outside the data listing only what is drawn; equity with a benchmark overlay, stacked
+//!   weights of the largest positions plus "other" with gross and net exposure, regimes,
+//!   underwater, monthly returns heatmap, rolling Sharpe and volatility, return distribution
+//!   with VaR/CVaR. SVG always, PNG with the `png` feature.
+//! - **Tear sheet** ([`tearsheet`]): one self-contained HTML file (inline SVG and CSS, no
+//!   script) with the metrics table against a benchmark, the charts, decision-quality
+//!   metrics, fallback days with their reasons and the run's configuration.
+//! - **Exports** ([`export`]): [`Report::to_plain_json`] (ISO-8601 dates, plain numbers,
+//!   `null` with a reason) and CSV tables of a backtest ([`BacktestRecord::write_csv`]);
+//!   [`ReportConfig::drop_warmup`] leaves a pipeline's warm-up out of the report.
 //!
 //! An undefined statistic — the Sharpe ratio of all-zero returns, the Calmar ratio without
 //! a drawdown — is [`Stat::Undefined`] with its [`Undefined`] reason, never a NaN or an
@@ -94,9 +108,12 @@
 #![deny(missing_docs)]
 
 pub mod backtest;
+pub mod benchmark;
+pub mod chart;
 pub mod drawdown;
 pub mod error;
 pub mod execution;
+pub mod export;
 pub mod health;
 pub mod normal;
 mod plot;
@@ -112,12 +129,17 @@ pub mod sharpe_inference;
 pub mod sizer;
 pub mod stats;
 pub mod tail;
+pub mod tearsheet;
 pub mod types;
 
 pub use backtest::BacktestRecord;
+pub use benchmark::{
+    alpha, beta, down_capture, information_ratio, tracking_error, up_capture, BenchmarkSummary, RelativeStats,
+};
 pub use drawdown::{drawdown_series, max_drawdown, wealth_index, MaxDrawdown, Point, Recovery};
 pub use error::{MetricsError, MetricsResult};
 pub use execution::{fill_rate, implementation_shortfall_bps, slippage_bps, ExecutionMetrics};
+pub use export::iso_8601;
 pub use health::{
     binary_ece, fallback_stats, forecast_calibration, interval_coverage, quarantine_stats,
     regime_change_stats, FallbackStats, ForecastCalibration, HealthMetrics, QuarantineStats,
@@ -143,4 +165,5 @@ pub use stats::{
     sharpe_ratio, skewness, sortino_ratio, tail_ratio,
 };
 pub use tail::{conditional_value_at_risk, cornish_fisher, value_at_risk, CornishFisher};
+pub use tearsheet::TearSheet;
 pub use types::{Annualization, PerPeriodRate, PerPeriodSharpe, PeriodsPerYear, Stat, TailLevel, Undefined};

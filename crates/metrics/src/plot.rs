@@ -39,7 +39,7 @@ pub fn register_chart_font() -> MetricsResult<()> {
     ensure_font()
 }
 
-fn ensure_font() -> MetricsResult<()> {
+pub(crate) fn ensure_font() -> MetricsResult<()> {
     #[cfg(feature = "png")]
     {
         static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -55,7 +55,7 @@ fn ensure_font() -> MetricsResult<()> {
     Ok(())
 }
 
-fn check_size(width: u32, height: u32) -> MetricsResult<()> {
+pub(crate) fn check_chart_size(width: u32, height: u32) -> MetricsResult<()> {
     prudentia_core::validate::check_range(
         "width",
         f64::from(width),
@@ -117,7 +117,7 @@ impl Report {
     /// be drawn: an equity beyond `1e300`, non-finite or inconsistent curves (possible only
     /// in a hand-made or edited `Report`).
     pub fn to_svg(&self, width: u32, height: u32) -> MetricsResult<String> {
-        check_size(width, height)?;
+        check_chart_size(width, height)?;
         ensure_font()?;
         let mut svg = String::new();
         {
@@ -131,7 +131,7 @@ impl Report {
     /// pixels (each in [200, 20000]).
     #[cfg(feature = "png")]
     pub fn to_png(&self, width: u32, height: u32) -> MetricsResult<Vec<u8>> {
-        check_size(width, height)?;
+        check_chart_size(width, height)?;
         ensure_font()?;
         let mut rgb = vec![0u8; width as usize * height as usize * 3];
         {

@@ -6,6 +6,7 @@ use std::fmt;
 use prudentia_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::benchmark::{BenchmarkSummary, RelativeStats};
 use crate::drawdown::{MaxDrawdown, Recovery};
 use crate::error::MetricsResult;
 use crate::execution::ExecutionMetrics;
@@ -37,6 +38,11 @@ pub struct ReportConfig {
     pub sharpe_benchmark: PerPeriodSharpe,
     /// Trials behind this strategy, for the deflated Sharpe ratio. Default none.
     pub dsr_trials: Option<DsrTrials>,
+    /// Leave out the warm-up of a backtest ([`Report::for_backtest`]): the leading periods
+    /// whose decision is a safe fallback holding no position (the pipeline's history was
+    /// still filling). Default false: every period counts.
+    #[serde(default)]
+    pub drop_warmup: bool,
 }
 
 impl Default for ReportConfig {
@@ -50,6 +56,7 @@ impl Default for ReportConfig {
             tail: TailLevel::P05,
             sharpe_benchmark: PerPeriodSharpe::default(),
             dsr_trials: None,
+            drop_warmup: false,
         }
     }
 }
@@ -219,6 +226,13 @@ pub struct Report {
     pub execution: Option<ExecutionMetrics>,
     /// Health metrics, if attached.
     pub health: Option<HealthMetrics>,
+    /// A benchmark with its statistics and the strategy's relative to it, if attached.
+    #[serde(default)]
+    pub benchmark: Option<BenchmarkSummary>,
+    /// Leading periods of the backtest left out as warm-up (see
+    /// [`ReportConfig::drop_warmup`]).
+    #[serde(default)]
+    pub warmup_dropped: usize,
 }
 
 prudentia_core::checked_serde!(Report, Report::check);
@@ -248,6 +262,9 @@ impl Report {
         }
         if self.times.as_ref().is_some_and(|t| t.len() != n) {
             return bad("one time per return");
+        }
+        if let Some(b) = &self.benchmark {
+            b.check(n)?;
         }
         Ok(())
     }
@@ -279,6 +296,8 @@ impl Report {
             sizer: None,
             execution: None,
             health: None,
+            benchmark: None,
+            warmup_dropped: 0,
             config,
         })
     }
@@ -302,6 +321,41 @@ impl Report {
     pub fn with_health(mut self, m: HealthMetrics) -> Self {
         self.health = Some(m);
         self
+    }
+
+    /// Attaches a benchmark: `returns` holds one finite return ≥ −1 per period of the
+    /// report, aligned with its returns. Computes the benchmark's own statistics and the
+    /// strategy's alpha, beta, tracking error, information ratio, correlation and up/down
+    /// capture against it ([`RelativeStats`]).
+    pub fn with_benchmark(mut self, name: &str, returns: &[f64]) -> MetricsResult<Report> {
+        let bench = match &self.times {
+            Some(t) => Returns::with_times(returns.to_vec(), t.clone(), crate::NanPolicy::Reject)?,
+            None => Returns::new(returns.to_vec())?,
+        };
+        prudentia_core::validate::check_shape("benchmark", &[self.drawdown.len()], &[bench.len()])?;
+        let strategy = Returns::new(self.returns())?;
+        let relative = RelativeStats::compute(
+            &strategy,
+            &bench,
+            self.config.risk_free,
+            self.config.annualization,
+        )?;
+        self.benchmark = Some(BenchmarkSummary {
+            name: name.to_owned(),
+            summary: PerformanceSummary::compute(&bench, &self.config),
+            relative,
+            returns: returns.to_vec(),
+        });
+        Ok(self)
+    }
+
+    /// The per-period returns, recovered from the equity curve (`W_k / W_{k−1} − 1`; 0 after
+    /// a total loss).
+    pub fn returns(&self) -> Vec<f64> {
+        self.equity
+            .windows(2)
+            .map(|w| if w[0] > 0.0 { w[1] / w[0] - 1.0 } else { 0.0 })
+            .collect()
     }
 
     /// Pretty-printed JSON.
