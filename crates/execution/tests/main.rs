@@ -1,0 +1,3 @@
+//! Behaviour tests of prudentia-execution (one binary).
+
+mod ope;
