@@ -8,6 +8,7 @@ pub mod action;
 pub mod error;
 pub mod features;
 pub mod ope;
+pub mod router;
 pub mod schedule;
 
 pub use action::{Action, ActionMask, ActionSpace, MaskRules};

@@ -1,3 +1,5 @@
 //! Behaviour tests of prudentia-execution (one binary).
 
+mod common;
 mod ope;
+mod router;
