@@ -472,3 +472,463 @@ fn learn_rls() {
     );
     s.finish();
 }
+
+// ---------------------------------------------------------------------------------------
+// bandits (LinUCB moved here from the regime module)
+
+use prudentia_learn::bandit::{
+    ArmFeatures, Choice, EpsilonGreedy, EpsilonGreedyConfig, LinUcb, LinUcbConfig, LinearBandit,
+    LinearThompson, LinearThompsonConfig,
+};
+use prudentia_learn::LearnResult;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+const SIZES: [usize; 5] = [0, 1, 1 << 20, 1 << 40, usize::MAX];
+
+/// What the generic bandit cases need of a policy type.
+trait Bandit: LinearBandit + Clone + PartialEq + Serialize + DeserializeOwned + Send + 'static {
+    fn make(n_actions: usize, dim: usize, features: ArmFeatures) -> LearnResult<Self>;
+    fn theta_of(&self, action: usize) -> Option<Vec<f64>>;
+}
+
+impl Bandit for LinUcb {
+    fn make(n_actions: usize, dim: usize, features: ArmFeatures) -> LearnResult<Self> {
+        LinUcb::new(LinUcbConfig {
+            n_actions,
+            dim,
+            features,
+            ..Default::default()
+        })
+    }
+    fn theta_of(&self, action: usize) -> Option<Vec<f64>> {
+        self.theta(action).map(<[f64]>::to_vec)
+    }
+}
+
+impl Bandit for LinearThompson {
+    fn make(n_actions: usize, dim: usize, features: ArmFeatures) -> LearnResult<Self> {
+        LinearThompson::new(LinearThompsonConfig {
+            n_actions,
+            dim,
+            features,
+            propensity_draws: 20,
+            ..Default::default()
+        })
+    }
+    fn theta_of(&self, action: usize) -> Option<Vec<f64>> {
+        self.theta(action).map(<[f64]>::to_vec)
+    }
+}
+
+impl Bandit for EpsilonGreedy {
+    fn make(n_actions: usize, dim: usize, features: ArmFeatures) -> LearnResult<Self> {
+        EpsilonGreedy::new(EpsilonGreedyConfig {
+            n_actions,
+            dim,
+            epsilon: 0.2,
+            decay: 0.1,
+            min_epsilon: 0.01,
+            features,
+            ..Default::default()
+        })
+    }
+    fn theta_of(&self, action: usize) -> Option<Vec<f64>> {
+        self.theta(action).map(<[f64]>::to_vec)
+    }
+}
+
+fn shared3() -> ArmFeatures {
+    ArmFeatures::Shared {
+        action_features: vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![0.5, 0.5]],
+    }
+}
+
+fn trained<P: Bandit>(features: ArmFeatures) -> P {
+    let mut p = P::make(3, 2, features).expect("valid");
+    for t in 0..60u64 {
+        let x = [1.0, ((t * 7) as f64 * 0.3).sin()];
+        let a = (t % 3) as usize;
+        p.learn(&x, a, 0.1 * a as f64 + x[1]).expect("ok");
+    }
+    p
+}
+
+/// A choice's invariants: a known, allowed action with a propensity in (0, 1], finite scores.
+fn judge(c: LearnResult<Choice>, scores: &[f64], mask: Option<&[bool]>) -> Check {
+    result_with(c, |c| {
+        if c.action >= scores.len() || mask.is_some_and(|m| !m[c.action]) {
+            return Err(format!("action {} not allowed", c.action));
+        }
+        if !(c.propensity > 0.0 && c.propensity <= 1.0) {
+            return Err(format!("propensity {}", c.propensity));
+        }
+        if scores.iter().any(|s| !s.is_finite()) {
+            return Err(format!("non-finite scores {scores:?}"));
+        }
+        Ok(())
+    })
+}
+
+/// Uses a policy of any size: decide (explore and greedy, with a mask), learn, decide again.
+fn use_bandit<P: Bandit>(mut p: P) -> Check {
+    let k = p.n_actions();
+    let x = vec![0.5; p.context_dim()];
+    let mut scores = vec![0.0; k];
+    let mut mask = vec![true; k];
+    mask[0] = k == 1;
+    let first = judge(
+        p.decide(&x, Some(&mask), true, 7, &mut scores),
+        &scores,
+        Some(&mask),
+    );
+    if matches!(first, Check::NonFinite(_) | Check::Broken(_)) {
+        return first;
+    }
+    first
+        .and(|| judge(p.decide(&x, None, false, 8, &mut scores), &scores, None))
+        .and(|| result(p.learn(&x, k - 1, 0.3)))
+        .and(|| judge(p.decide(&x, None, true, 9, &mut scores), &scores, None))
+        .and(|| result(p.choose(&x, true, 10)))
+}
+
+fn bandit_cases<P: Bandit>(s: &mut Suite, name: &'static str) {
+    for n in SIZES {
+        s.check(format!("{name} n_actions {n}"), move || {
+            match P::make(n, 1, ArmFeatures::Disjoint) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            }
+        });
+        s.check(format!("{name} dim {n}"), move || {
+            match P::make(2, n, ArmFeatures::Disjoint) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            }
+        });
+        s.check(format!("{name} shared width {n}"), move || {
+            let f = ArmFeatures::Shared {
+                action_features: vec![vec![1.0; n.min(1 << 20)]; 2],
+            };
+            match P::make(2, 1, f) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            }
+        });
+    }
+    s.check(format!("{name} 4096 x 4096 x 4096"), || {
+        result(P::make(4096, 4096, ArmFeatures::Disjoint).map(|_| ()))
+    });
+    s.check(format!("{name} 65536 shared actions x 8192"), || {
+        let f = ArmFeatures::Shared {
+            action_features: vec![vec![0.0]; 1 << 16],
+        };
+        result(P::make(1 << 16, 1 << 13, f).map(|_| ()))
+    });
+    for v in BAD {
+        s.check(format!("{name} action feature {v:e}"), move || {
+            let f = ArmFeatures::Shared {
+                action_features: vec![vec![v], vec![1.0], vec![0.0]],
+            };
+            match P::make(3, 1, f) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            }
+        });
+    }
+    for features in [ArmFeatures::Disjoint, shared3()] {
+        let tag = if matches!(features, ArmFeatures::Disjoint) {
+            "disjoint"
+        } else {
+            "shared"
+        };
+        // accessors and updates with bad indices and values
+        for a in [3usize, 1 << 40, usize::MAX] {
+            let f = features.clone();
+            s.check(format!("{name} {tag} theta({a})"), move || {
+                Check::invariant(
+                    trained::<P>(f).theta_of(a).is_none(),
+                    "theta of an unknown action",
+                )
+            });
+            let f = features.clone();
+            s.check(format!("{name} {tag} learn action {a}"), move || {
+                let mut p = trained::<P>(f);
+                let before = p.clone();
+                let r = result(p.learn(&[1.0, 0.0], a, 1.0));
+                Check::invariant(p == before, "a rejected learn changed the policy").and(|| r)
+            });
+        }
+        for (label, mask) in [
+            ("empty mask", vec![false; 3]),
+            ("short mask", vec![true; 2]),
+            ("long mask", vec![true; 4]),
+            ("no mask", vec![]),
+        ] {
+            let f = features.clone();
+            s.check(format!("{name} {tag} {label}"), move || {
+                let p = trained::<P>(f);
+                let mut scores = [0.0; 3];
+                judge(
+                    p.decide(&[1.0, 0.2], Some(&mask), true, 1, &mut scores),
+                    &scores,
+                    None,
+                )
+            });
+        }
+        let f = features.clone();
+        s.check(format!("{name} {tag} scores buffer of 2"), move || {
+            let p = trained::<P>(f);
+            let mut scores = [0.0; 2];
+            judge(p.decide(&[1.0, 0.2], None, true, 1, &mut scores), &scores, None)
+        });
+        let f = features.clone();
+        s.sweep(
+            &format!("{name} {tag} learn"),
+            (vec_f64(0..4), 0usize..4, any_f64()),
+            move |(x, a, r)| {
+                let mut p = trained::<P>(f.clone());
+                let before = p.clone();
+                match p.learn(&x, a, r) {
+                    Err(_) => Check::invariant(p == before, "a rejected learn changed the policy"),
+                    Ok(()) => use_bandit(p),
+                }
+            },
+        );
+        let f = features.clone();
+        s.sweep(
+            &format!("{name} {tag} learn_row"),
+            (vec_f64(0..6), 0usize..4, any_f64()),
+            move |(x, a, r)| {
+                let mut p = trained::<P>(f.clone());
+                let before = p.clone();
+                match p.learn_row(&x, a, r) {
+                    Err(_) => Check::invariant(p == before, "a rejected learn changed the policy"),
+                    Ok(()) => use_bandit(p),
+                }
+            },
+        );
+        let f = features.clone();
+        s.sweep(
+            &format!("{name} {tag} decide"),
+            (
+                vec_f64(0..4),
+                proptest::option::of(proptest::collection::vec(proptest::bool::ANY, 0..5)),
+                proptest::bool::ANY,
+                any::<u64>(),
+            ),
+            move |(x, mask, explore, seed)| {
+                let p = trained::<P>(f.clone());
+                let mut scores = [0.0; 3];
+                let m = mask.as_deref();
+                judge(p.decide(&x, m, explore, seed, &mut scores), &scores, m)
+            },
+        );
+        let f = features.clone();
+        s.sweep(
+            &format!("{name} {tag} decide_rows"),
+            (vec_f64(0..14), proptest::bool::ANY, any::<u64>()),
+            move |(rows, explore, seed)| {
+                let p = trained::<P>(f.clone());
+                let mut scores = [0.0; 3];
+                judge(
+                    p.decide_rows(&rows, None, explore, seed, &mut scores),
+                    &scores,
+                    None,
+                )
+            },
+        );
+        let f = features.clone();
+        s.sweep(
+            &format!("{name} {tag} finite extremes"),
+            proptest::collection::vec((finite_f64(), finite_f64(), finite_f64()), 1..40),
+            move |xs| {
+                let mut p = trained::<P>(f.clone());
+                for (i, (x0, x1, r)) in xs.into_iter().enumerate() {
+                    let _ = p.learn(&[x0, x1], i % 3, r);
+                }
+                // never blinded: an ordinary context still scores
+                use_bandit(p)
+            },
+        );
+        // checkpoints: mutated, loaded, then used
+        s.checkpoint(
+            &format!("{name} {tag}"),
+            &trained::<P>(features.clone()),
+            |json| match serde_json::from_str::<P>(&json) {
+                Err(_) => Check::Rejected,
+                Ok(p) => use_bandit(p),
+            },
+        );
+    }
+}
+
+#[test]
+fn learn_bandits() {
+    let mut s = Suite::new("learn bandits");
+    bandit_cases::<LinUcb>(&mut s, "LinUcb");
+    bandit_cases::<LinearThompson>(&mut s, "LinearThompson");
+    bandit_cases::<EpsilonGreedy>(&mut s, "EpsilonGreedy");
+
+    // policy-specific settings
+    for v in BAD.into_iter().chain([1e200, 1e-200, 0.5, 1.0]) {
+        s.check(format!("LinUcb alpha {v:e}"), move || {
+            match LinUcb::new(LinUcbConfig {
+                alpha: v,
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            }
+        });
+        s.check(format!("LinUcb ridge {v:e}"), move || {
+            match LinUcb::new(LinUcbConfig {
+                ridge: v,
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            }
+        });
+        s.check(format!("LinUcb prior_mean {v:e}"), move || {
+            match LinUcb::new(LinUcbConfig {
+                prior_mean: vec![v],
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            }
+        });
+        s.check(
+            format!("LinearThompson v {v:e}"),
+            move || match LinearThompson::new(LinearThompsonConfig {
+                v,
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            },
+        );
+        s.check(
+            format!("LinearThompson ridge {v:e}"),
+            move || match LinearThompson::new(LinearThompsonConfig {
+                ridge: v,
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            },
+        );
+        s.check(
+            format!("EpsilonGreedy epsilon {v:e}"),
+            move || match EpsilonGreedy::new(EpsilonGreedyConfig {
+                epsilon: v,
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            },
+        );
+        s.check(
+            format!("EpsilonGreedy decay {v:e}"),
+            move || match EpsilonGreedy::new(EpsilonGreedyConfig {
+                decay: v,
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            },
+        );
+        s.check(
+            format!("EpsilonGreedy min_epsilon {v:e}"),
+            move || match EpsilonGreedy::new(EpsilonGreedyConfig {
+                min_epsilon: v,
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            },
+        );
+    }
+    for n in SIZES {
+        s.check(
+            format!("LinearThompson propensity_draws {n}"),
+            move || match LinearThompson::new(LinearThompsonConfig {
+                propensity_draws: n.min(1 << 30),
+                ..Default::default()
+            }) {
+                Ok(p) => use_bandit(p),
+                Err(_) => Check::Rejected,
+            },
+        );
+    }
+    for a in [2usize, 1 << 40, usize::MAX] {
+        s.check(format!("LinUcb mean_and_width({a})"), move || {
+            result(trained::<LinUcb>(ArmFeatures::Disjoint).mean_and_width(a, &[1.0, 0.0]))
+        });
+    }
+    s.sweep("LinUcb mean_and_width", (0usize..4, vec_f64(0..4)), |(a, x)| {
+        result(trained::<LinUcb>(ArmFeatures::Disjoint).mean_and_width(a, &x))
+    });
+    s.sweep(
+        "LinUcb select",
+        (vec_f64(0..4), proptest::bool::ANY),
+        |(x, explore)| result(trained::<LinUcb>(ArmFeatures::Disjoint).select(&x, explore)),
+    );
+    s.sweep(
+        "LinearThompson decide_with_normals",
+        (vec_f64(0..4), vec_f64(0..8), any::<u64>()),
+        |(x, normals, seed)| {
+            let p = trained::<LinearThompson>(ArmFeatures::Disjoint);
+            let mut scores = [0.0; 3];
+            judge(
+                p.decide_with_normals(&x, None, &normals, seed, &mut scores),
+                &scores,
+                None,
+            )
+        },
+    );
+
+    // configurations: mutated, loaded, constructed, used
+    s.checkpoint(
+        "LinUcb config",
+        &LinUcbConfig::default(),
+        |json| match serde_json::from_str::<LinUcbConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => match LinUcb::new(c) {
+                Err(e) => Check::Broken(format!("a loaded config does not construct: {e}")),
+                Ok(p) => use_bandit(p),
+            },
+        },
+    );
+    let shared_ts = LinearThompsonConfig {
+        n_actions: 3,
+        dim: 1,
+        features: shared3(),
+        propensity_draws: 10,
+        ..Default::default()
+    };
+    s.checkpoint(
+        "LinearThompson config",
+        &shared_ts,
+        |json| match serde_json::from_str::<LinearThompsonConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => match LinearThompson::new(c) {
+                Err(e) => Check::Broken(format!("a loaded config does not construct: {e}")),
+                Ok(p) => use_bandit(p),
+            },
+        },
+    );
+    s.checkpoint(
+        "EpsilonGreedy config",
+        &EpsilonGreedyConfig::default(),
+        |json| match serde_json::from_str::<EpsilonGreedyConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => match EpsilonGreedy::new(c) {
+                Err(e) => Check::Broken(format!("a loaded config does not construct: {e}")),
+                Ok(p) => use_bandit(p),
+            },
+        },
+    );
+    s.finish();
+}

@@ -5,6 +5,7 @@
 use prudentia_adversarial::{result, result_with, strategies::*, Check, Suite};
 use prudentia_core::traits::{Fit, OnlinePolicy};
 use prudentia_core::{AssetId, Indicator, MarketSnapshot, Quote, RegimeLabel, RegimeState, Timestamp};
+use prudentia_learn::bandit::{LinUcb, LinUcbConfig};
 use prudentia_regime::bocpd::{
     Bocpd, BocpdConfig, BocpdStep, Detection, Hazard, NormalGammaPrior, NormalKnownVariancePrior,
     ObservationModel, Truncation,
@@ -14,7 +15,6 @@ use prudentia_regime::detector::{HmmRegimeDetector, MarketRegimeDetector, Market
 use prudentia_regime::eval::{detect, detect_panel, evaluate_detections};
 use prudentia_regime::hmm::{select_n_states, GaussianHmm, GaussianHmmConfig, HmmFilter, HmmFit, HmmParams};
 use prudentia_regime::labels::{Hysteresis, IndicatorObservation, LabelerConfig, RegimeLabeler};
-use prudentia_regime::linucb::{LinUcb, LinUcbConfig};
 use prudentia_regime::panel::{market_panel_config, PanelFeatures};
 
 /// The bad floats of every table.
@@ -929,120 +929,11 @@ fn trained_linucb() -> LinUcb {
     p
 }
 
-/// Uses a policy: choose (both modes), learn, choose again; all scores finite.
-fn use_linucb(mut p: LinUcb) -> Check {
-    let x = [1.0, -0.4];
-    let first = result(p.select(&x, true));
-    if matches!(first, Check::NonFinite(_) | Check::Broken(_)) {
-        return first;
-    }
-    first
-        .and(|| result(p.select(&x, false)))
-        .and(|| result(p.learn(&x, 0, 0.3)))
-        .and(|| result(p.select(&x, true)))
-        .and(|| result(p.mean_and_width(0, &x)))
-}
-
 #[test]
 fn regime_policies() {
     let mut s = Suite::new("regime/policies");
 
-    // configuration
-    for n in SIZES {
-        s.check(format!("LinUcb n_actions {n}"), move || {
-            result(LinUcb::new(LinUcbConfig {
-                n_actions: n,
-                ..Default::default()
-            }))
-        });
-        s.check(format!("LinUcb dim {n}"), move || {
-            result(LinUcb::new(LinUcbConfig {
-                dim: n,
-                ..Default::default()
-            }))
-        });
-    }
-    s.check("LinUcb 4096 x 4096 x 4096", || {
-        result(LinUcb::new(LinUcbConfig {
-            n_actions: 4096,
-            dim: 4096,
-            ..Default::default()
-        }))
-    });
-    for v in BAD.into_iter().chain([1e200, 1e-200]) {
-        s.check(format!("LinUcb alpha {v:e}"), move || {
-            match LinUcb::new(LinUcbConfig {
-                alpha: v,
-                ..Default::default()
-            }) {
-                Ok(p) => result(p.select(&[1.0], true)),
-                Err(_) => Check::Rejected,
-            }
-        });
-        s.check(format!("LinUcb ridge {v:e}"), move || {
-            match LinUcb::new(LinUcbConfig {
-                ridge: v,
-                ..Default::default()
-            }) {
-                Ok(mut p) => result(p.learn(&[1.0], 0, 1.0)).and(|| result(p.select(&[1.0], true))),
-                Err(_) => Check::Rejected,
-            }
-        });
-        s.check(format!("LinUcb prior_mean {v:e}"), move || {
-            match LinUcb::new(LinUcbConfig {
-                prior_mean: vec![v],
-                ..Default::default()
-            }) {
-                Ok(p) => use_linucb_1d(p),
-                Err(_) => Check::Rejected,
-            }
-        });
-    }
-
-    // accessors and updates with bad indices and values
-    for a in [3usize, 1 << 40, usize::MAX] {
-        s.check(format!("theta({a})"), move || {
-            Check::invariant(trained_linucb().theta(a).is_none(), "theta of an unknown action")
-        });
-        s.check(format!("mean_and_width({a})"), move || {
-            result(trained_linucb().mean_and_width(a, &[1.0, 0.0]))
-        });
-        s.check(format!("learn action {a}"), move || {
-            let mut p = trained_linucb();
-            let before = p.clone();
-            let r = result(p.learn(&[1.0, 0.0], a, 1.0));
-            Check::invariant(p == before, "a rejected learn changed the policy").and(|| r)
-        });
-    }
-    s.sweep(
-        "linucb learn",
-        (vec_f64(0..4), 0usize..4, any_f64()),
-        |(x, a, r)| {
-            let mut p = trained_linucb();
-            let before = p.clone();
-            match p.learn(&x, a, r) {
-                Err(_) => Check::invariant(p == before, "a rejected learn changed the policy"),
-                Ok(()) => use_linucb(p),
-            }
-        },
-    );
-    s.sweep(
-        "linucb select",
-        (vec_f64(0..4), proptest::bool::ANY),
-        |(x, explore)| result(trained_linucb().select(&x, explore)),
-    );
-    s.sweep(
-        "linucb finite extremes",
-        proptest::collection::vec((finite_f64(), finite_f64(), finite_f64()), 1..40),
-        |xs| {
-            let mut p = trained_linucb();
-            for (i, (x0, x1, r)) in xs.into_iter().enumerate() {
-                let _ = p.learn(&[x0, x1], i % 3, r);
-            }
-            // never blinded: an ordinary context still scores
-            use_linucb(p)
-        },
-    );
+    // (LinUCB itself is covered by the learn module since it moved to prudentia-learn)
 
     // the conditional container
     let template = || {
@@ -1105,28 +996,6 @@ fn regime_policies() {
     );
 
     // checkpoints
-    s.checkpoint("linucb", &trained_linucb(), |json| {
-        match serde_json::from_str::<LinUcb>(&json) {
-            Err(_) => Check::Rejected,
-            Ok(p) => {
-                if p.config().dim != 2 {
-                    return use_linucb_dims(p);
-                }
-                use_linucb(p)
-            }
-        }
-    });
-    s.checkpoint(
-        "linucb config",
-        &LinUcbConfig::default(),
-        |json| match serde_json::from_str::<LinUcbConfig>(&json) {
-            Err(_) => Check::Rejected,
-            Ok(c) => match LinUcb::new(c) {
-                Err(e) => Check::Broken(format!("a loaded config does not construct: {e}")),
-                Ok(p) => use_linucb_dims(p),
-            },
-        },
-    );
     let mut p = RegimeConditionalPolicy::new(ConditionalPolicyConfig::default(), template()).expect("valid");
     for t in 0..40 {
         let l = if t < 20 {
@@ -1171,16 +1040,4 @@ fn regime_policies() {
     );
 
     s.finish();
-}
-
-/// [`use_linucb`] for a policy of any dimension (a loaded checkpoint may have another).
-fn use_linucb_dims(mut p: LinUcb) -> Check {
-    let x = vec![0.5; p.config().dim];
-    result(p.select(&x, true))
-        .and(|| result(p.learn(&x, p.n_actions() - 1, 0.3)))
-        .and(|| result(p.select(&x, false)))
-}
-
-fn use_linucb_1d(p: LinUcb) -> Check {
-    use_linucb_dims(p)
 }

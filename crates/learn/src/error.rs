@@ -54,6 +54,21 @@ pub enum LearnError {
         /// Its leverage.
         leverage: f64,
     },
+    /// An action index outside `0..n_actions` (a reward for an action the policy does not
+    /// have).
+    #[error("action {action} is out of range: the policy has {n_actions} actions")]
+    UnknownAction {
+        /// The offending action.
+        action: usize,
+        /// Number of actions of the policy.
+        n_actions: usize,
+    },
+    /// An action mask that allows no action.
+    #[error("the action mask allows none of the {n_actions} actions")]
+    NoAllowedAction {
+        /// Number of actions of the policy.
+        n_actions: usize,
+    },
     /// The result cannot be represented in `f64` (e.g. a coefficient beyond `f64::MAX`
     /// because the inputs' units differ by more than 10^308).
     #[error("the {what} overflow f64: rescale the inputs")]

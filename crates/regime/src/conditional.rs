@@ -5,8 +5,8 @@
 //! for exactly [`ConditionalPolicyConfig::freeze_decisions`] decisions: the head is asked
 //! for its greedy action while the new regime's statistics are thin and the detector may
 //! still revise its view. A regime seen for the first time starts from the configured
-//! conservative prior (a clone of the template head, e.g. a [`crate::linucb::LinUcb`]
-//! with a large ridge and zero prior mean).
+//! conservative prior (a clone of the template head, e.g. a
+//! [`LinUcb`](prudentia_learn::bandit::LinUcb) with a large ridge and zero prior mean).
 
 use std::collections::BTreeMap;
 

@@ -13,14 +13,6 @@ pub enum RegimeError {
     /// A shared validation error (non-finite input, shape mismatch, out-of-range parameter).
     #[error(transparent)]
     Core(#[from] CoreError),
-    /// An action index outside `0..n_actions`.
-    #[error("action {action} is out of range: the policy has {n_actions} actions")]
-    UnknownAction {
-        /// The offending action.
-        action: usize,
-        /// Number of actions of the policy.
-        n_actions: usize,
-    },
     /// Too few observations to fit a model of the requested size.
     #[error("too few observations: {len}, need at least {min} for {n_states} states")]
     TooFewObservations {

@@ -20,11 +20,12 @@
 //!   (BOCPD on the reference asset's log returns, or on the panel features of a set of
 //!   assets, + labels) producing
 //!   [`RegimeState`](prudentia_core::RegimeState).
-//! - [`linucb`]: disjoint LinUCB (Li, Chu, Langford & Schapire 2010, WWW) with
-//!   Sherman–Morrison updates, an [`OnlinePolicy`](prudentia_core::traits::OnlinePolicy).
 //! - [`conditional`]: one policy head per regime, routing by the current regime, an
 //!   exploration freeze of N decisions after each detected change, unseen regimes started
-//!   from a conservative template.
+//!   from a conservative template. The heads are any
+//!   [`OnlinePolicy`](prudentia_core::traits::OnlinePolicy), e.g. the LinUCB, Thompson
+//!   sampling or ε-greedy bandits of `prudentia_learn::bandit` (LinUCB lived here before it
+//!   moved to prudentia-learn).
 //! - [`panel`]: two nearly independent daily features of a cross-section of returns
 //!   (log dispersion and equal-weight return) and the matching BOCPD configuration, for
 //!   detecting volatility regimes from a whole panel rather than one index.
@@ -60,7 +61,6 @@ pub mod error;
 pub mod eval;
 pub mod hmm;
 pub mod labels;
-pub mod linucb;
 pub mod panel;
 
 pub use error::{RegimeError, RegimeResult};

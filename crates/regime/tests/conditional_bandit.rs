@@ -7,9 +7,9 @@ use prudentia_core::traits::ActionChoice;
 use prudentia_core::traits::{Fit, OnlinePolicy, RoleResult};
 use prudentia_core::{RegimeLabel, RegimeState};
 use prudentia_datasets::{SyntheticConfig, SyntheticMarket};
+use prudentia_learn::bandit::{LinUcb, LinUcbConfig};
 use prudentia_regime::conditional::{ConditionalPolicyConfig, RegimeConditionalPolicy};
 use prudentia_regime::hmm::GaussianHmmConfig;
-use prudentia_regime::linucb::{LinUcb, LinUcbConfig};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -160,6 +160,7 @@ fn lin() -> LinUcb {
         alpha: 0.5,
         ridge: 1.0,
         prior_mean: vec![],
+        ..Default::default()
     })
     .unwrap()
 }

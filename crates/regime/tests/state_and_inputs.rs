@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use prudentia_core::traits::OnlinePolicy;
 use prudentia_core::{CoreError, RegimeLabel, RegimeState};
+use prudentia_learn::bandit::{LinUcb, LinUcbConfig};
 use prudentia_regime::bocpd::{
     Bocpd, BocpdConfig, Hazard, NormalGammaPrior, NormalKnownVariancePrior, ObservationModel, Truncation,
 };
@@ -11,7 +12,6 @@ use prudentia_regime::conditional::{ConditionalPolicyConfig, RegimeConditionalPo
 use prudentia_regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
 use prudentia_regime::hmm::{GaussianHmm, HmmFilter};
 use prudentia_regime::labels::RegimeLabeler;
-use prudentia_regime::linucb::{LinUcb, LinUcbConfig};
 use prudentia_regime::RegimeError;
 
 fn wave(n: usize) -> Vec<f64> {
@@ -299,26 +299,6 @@ proptest! {
 
 #[test]
 fn corrupted_checkpoints_are_rejected_at_load() {
-    // LinUCB: a state array of the wrong size, a non-finite value, an invalid config
-    let p = LinUcb::new(LinUcbConfig {
-        n_actions: 3,
-        dim: 2,
-        ..Default::default()
-    })
-    .unwrap();
-    let good: serde_json::Value = serde_json::to_value(&p).unwrap();
-    assert!(serde_json::from_value::<LinUcb>(good.clone()).is_ok());
-    let mut short = good.clone();
-    short["a_inv"].as_array_mut().unwrap().pop();
-    let err = serde_json::from_value::<LinUcb>(short).unwrap_err().to_string();
-    assert!(err.contains("linucb.a_inv"), "{err}");
-    let mut counts = good.clone();
-    counts["counts"] = serde_json::json!([0, 0]);
-    assert!(serde_json::from_value::<LinUcb>(counts).is_err());
-    let mut bad_cfg = good;
-    bad_cfg["config"]["dim"] = serde_json::json!(0);
-    assert!(serde_json::from_value::<LinUcb>(bad_cfg).is_err());
-
     // labeler: a window longer than configured, an invalid config
     let mut l = RegimeLabeler::new(Default::default()).unwrap();
     for i in 0..30 {
@@ -410,68 +390,6 @@ fn shifted(n: usize, shift: usize) -> Vec<f64> {
     (0..n)
         .map(|i| 0.5 * ((i * 13) as f64 * 0.37).sin() + if i < shift { 0.0 } else { 4.0 })
         .collect()
-}
-
-#[test]
-fn linucb_accessors_are_checked_not_panicking() {
-    let mut p = LinUcb::new(LinUcbConfig {
-        n_actions: 2,
-        dim: 2,
-        ..Default::default()
-    })
-    .unwrap();
-    p.learn(&[1.0, 0.5], 1, 0.3).unwrap();
-    assert_eq!(p.theta(1).map(<[f64]>::len), Some(2));
-    assert!(p.theta(2).is_none());
-    assert!(p.theta(usize::MAX).is_none());
-    assert!(matches!(
-        p.mean_and_width(2, &[1.0, 0.5]),
-        Err(RegimeError::UnknownAction {
-            action: 2,
-            n_actions: 2
-        })
-    ));
-    assert!(matches!(
-        p.mean_and_width(0, &[1.0]),
-        Err(RegimeError::Core(CoreError::ShapeMismatch { .. }))
-    ));
-    assert!(p.mean_and_width(0, &[f64::NAN, 1.0]).is_err());
-    let (m, w) = p.mean_and_width(1, &[1.0, 0.5]).unwrap();
-    assert!(m.is_finite() && w > 0.0);
-}
-
-#[test]
-fn linucb_extreme_updates_are_rejected_without_change_and_sizes_are_capped() {
-    let mut p = LinUcb::new(LinUcbConfig {
-        n_actions: 2,
-        dim: 2,
-        ..Default::default()
-    })
-    .unwrap();
-    p.learn(&[1.0, 0.5], 0, 0.3).unwrap();
-    let before = p.clone();
-    for (x, r) in [
-        ([1e300, 1.0], 1.0),
-        ([1.0, 1.0], f64::MAX),
-        ([f64::MAX, f64::MAX], 0.0),
-    ] {
-        assert!(p.learn(&x, 0, r).is_err(), "{x:?} {r}");
-        assert_eq!(p, before);
-    }
-    // scores that overflow are errors, not infinite Ok scores
-    assert!(p.select(&[1e300, 1e300], true).is_err());
-    let json = serde_json::to_string(&p).unwrap();
-    assert!(serde_json::from_str::<LinUcb>(&json).is_ok());
-    for (k, d) in [(usize::MAX, 1), (1, usize::MAX), (1 << 40, 2), (1 << 10, 1 << 10)] {
-        assert!(matches!(
-            LinUcb::new(LinUcbConfig {
-                n_actions: k,
-                dim: d,
-                ..Default::default()
-            }),
-            Err(RegimeError::Core(CoreError::TooLarge { .. }))
-        ));
-    }
 }
 
 #[test]
