@@ -13,11 +13,13 @@
 //! The policy behind the router is any [`RoutingPolicy`]: the linear bandits of
 //! prudentia-learn, or the baselines [`FixedAction`] and [`UniformRandom`].
 
-use prudentia_core::traits::{ExecutionPolicy, OnlineLearner};
+use prudentia_core::traits::{ExecutionPolicy, OnlineLearner, OnlinePolicy};
 use prudentia_core::validate::check_finite;
 use prudentia_core::{
     CoreError, Fill, MarketSnapshot, Order, OrderType, Role, RoleError, RoleResult, RoutingLog, Side,
 };
+use prudentia_learn::bandit::LinearBandit;
+use prudentia_learn::LearnError;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -46,6 +48,54 @@ pub trait RoutingPolicy: Send + Sync {
     ) -> ExecutionResult<(usize, f64)>;
     /// Learns `reward` for `action` in `context`; on `Err` nothing changed.
     fn learn(&mut self, context: &[f64], action: usize, reward: f64) -> ExecutionResult<()>;
+}
+
+/// The linear bandits of prudentia-learn ([`LinUcb`](prudentia_learn::bandit::LinUcb),
+/// [`LinearThompson`](prudentia_learn::bandit::LinearThompson),
+/// [`EpsilonGreedy`](prudentia_learn::bandit::EpsilonGreedy), disjoint or shared-feature)
+/// route directly; choices with up to 64 actions allocate nothing.
+impl<B: LinearBandit + ?Sized> RoutingPolicy for B {
+    fn n_actions(&self) -> usize {
+        OnlinePolicy::n_actions(self)
+    }
+    fn context_dim(&self) -> usize {
+        LinearBandit::context_dim(self)
+    }
+    fn choose(
+        &self,
+        context: &[f64],
+        mask: &ActionMask,
+        explore: bool,
+        seed: u64,
+    ) -> ExecutionResult<(usize, f64)> {
+        let n = OnlinePolicy::n_actions(self);
+        check_choice_input(context, mask, n, LinearBandit::context_dim(self))?;
+        let mut stack = [0.0; 64];
+        let mut heap = Vec::new();
+        let scores = if n <= stack.len() {
+            &mut stack[..n]
+        } else {
+            heap.resize(n, 0.0);
+            &mut heap[..]
+        };
+        let c = self
+            .decide(context, Some(mask.as_slice()), explore, seed, scores)
+            .map_err(from_learn)?;
+        Ok((c.action, c.propensity))
+    }
+    fn learn(&mut self, context: &[f64], action: usize, reward: f64) -> ExecutionResult<()> {
+        LinearBandit::learn(self, context, action, reward).map_err(from_learn)
+    }
+}
+
+fn from_learn(e: LearnError) -> ExecutionError {
+    match e {
+        LearnError::NoAllowedAction { n_actions } => ExecutionError::EmptyMask { n_actions },
+        LearnError::UnknownAction { action, n_actions } => {
+            ExecutionError::ActionOutOfRange { action, n_actions }
+        }
+        other => ExecutionError::Learn(other),
+    }
 }
 
 fn check_choice_input(context: &[f64], mask: &ActionMask, n: usize, d: usize) -> ExecutionResult<()> {
