@@ -10,6 +10,7 @@ mod audit;
 mod core_types;
 mod datasets;
 mod defense;
+mod execution;
 mod kelly;
 mod learn;
 mod metrics;

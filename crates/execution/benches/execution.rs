@@ -1,9 +1,75 @@
-//! Benches of the hot paths: off-policy evaluation over 1M logged decisions (8 actions).
+//! Benches of the hot paths: one routing decision (8 actions, d = 12) with LinUCB and linear
+//! Thompson sampling, and off-policy evaluation over 1M logged decisions (8 actions).
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
+use prudentia_core::{OrderType, Venue};
 use prudentia_execution::ope::{LoggedData, OffPolicyEvaluator, OpeConfig};
+use prudentia_execution::router::{ExecutionRouter, RouterConfig, RoutingPolicy};
+use prudentia_execution::{ActionSpace, MarketState, N_FEATURES};
+use prudentia_learn::bandit::{LinUcb, LinUcbConfig, LinearThompson, LinearThompsonConfig};
+
+fn trained(mut policy: Box<dyn RoutingPolicy>) -> ExecutionRouter {
+    let space = ActionSpace::new(
+        vec![
+            OrderType::Limit,
+            OrderType::Market,
+            OrderType::Pov { rate: 0.1 },
+            OrderType::Pegged,
+        ],
+        vec![Venue("LIT".into()), Venue("INV".into())],
+    )
+    .expect("valid space");
+    // 2,000 updates so the state is not at its prior
+    for t in 0..2_000u64 {
+        let x: Vec<f64> = (0..N_FEATURES)
+            .map(|j| ((t as f64 + 1.0) * (j as f64 + 1.0) * 0.37).sin())
+            .collect();
+        let a = (t % 8) as usize;
+        policy.learn(&x, a, x[1] - 0.1 * a as f64).expect("valid update");
+    }
+    ExecutionRouter::new(RouterConfig::default(), space, policy).expect("valid router")
+}
+
+fn routing(c: &mut Criterion) {
+    let state = MarketState {
+        spread_bps: 6.0,
+        depth_shares: 2_500.0,
+        queue_ahead_shares: 1_200.0,
+        volatility: 0.018,
+        participation: 0.004,
+        order_shares: 800.0,
+        time_of_day: 0.35,
+        imbalance: 0.2,
+    };
+    let linucb = LinUcb::new(LinUcbConfig {
+        n_actions: 8,
+        dim: N_FEATURES,
+        ..Default::default()
+    })
+    .expect("valid");
+    let ts = LinearThompson::new(LinearThompsonConfig {
+        n_actions: 8,
+        dim: N_FEATURES,
+        ..Default::default()
+    })
+    .expect("valid");
+    let mut g = c.benchmark_group("route_decision_8_actions_d12");
+    for (name, router) in [
+        ("linucb", trained(Box::new(linucb))),
+        ("thompson", trained(Box::new(ts))),
+    ] {
+        let mut seed = 0u64;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                seed = seed.wrapping_add(1);
+                router.decide(&state, None, seed).expect("valid state")
+            })
+        });
+    }
+    g.finish();
+}
 
 fn ope(c: &mut Criterion) {
     let n = 1_000_000;
@@ -32,5 +98,5 @@ fn ope(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ope);
+criterion_group!(benches, routing, ope);
 criterion_main!(benches);
