@@ -51,7 +51,6 @@ fn type_name(o: OrderType) -> String {
         OrderType::Market => "market".into(),
         OrderType::Pov { rate } => format!("POV {:.0}%", rate * 100.0),
         OrderType::Pegged => "mid-peg".into(),
-        other => format!("{other:?}"),
     }
 }
 
@@ -113,10 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "{t:>5}  {:<4}  {:>6.0}  {:<10}  {:<5}  {:>10.3}  {:>7}  {:>12.2}",
                 format!("{side:?}"),
                 order.quantity,
-                format!("{:?}", routed.order_type)
-                    .chars()
-                    .take(10)
-                    .collect::<String>(),
+                type_name(routed.order_type),
                 routed.venue.as_ref().map_or("-", |v| v.0.as_str()),
                 log.propensity,
                 routed.limit_price.map_or("-".to_string(), |p| format!("{p:.2}")),
