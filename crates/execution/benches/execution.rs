@@ -8,7 +8,7 @@ use prudentia_core::{OrderType, Venue};
 use prudentia_execution::ope::{LoggedData, OffPolicyEvaluator, OpeConfig};
 use prudentia_execution::router::{ExecutionRouter, RouterConfig, RoutingPolicy};
 use prudentia_execution::{ActionSpace, MarketState, N_FEATURES};
-use prudentia_learn::bandit::{LinUcb, LinUcbConfig, LinearThompson, LinearThompsonConfig};
+use prudentia_learn::bandit::{LinUcb, LinUcbConfig, LinearBandit, LinearThompson, LinearThompsonConfig};
 
 fn trained(mut policy: Box<dyn RoutingPolicy>) -> ExecutionRouter {
     let space = ActionSpace::new(
@@ -56,6 +56,32 @@ fn routing(c: &mut Criterion) {
     })
     .expect("valid");
     let mut g = c.benchmark_group("route_decision_8_actions_d12");
+    {
+        // the bandit's own choice, without the router (features, mask, record)
+        let mut p = LinUcb::new(LinUcbConfig {
+            n_actions: 8,
+            dim: N_FEATURES,
+            ..Default::default()
+        })
+        .expect("valid");
+        for t in 0..2_000u64 {
+            let x: Vec<f64> = (0..N_FEATURES)
+                .map(|j| ((t as f64 + 1.0) * (j as f64 + 1.0) * 0.37).sin())
+                .collect();
+            let a = (t % 8) as usize;
+            LinearBandit::learn(&mut p, &x, a, x[1] - 0.1 * a as f64).expect("valid update");
+        }
+        let x = state.features().expect("valid state");
+        let mut scores = [0.0; 8];
+        let mut seed = 0u64;
+        g.bench_function("linucb_bandit_only", |b| {
+            b.iter(|| {
+                seed = seed.wrapping_add(1);
+                p.decide(&x, None, true, seed, &mut scores)
+                    .expect("valid context")
+            })
+        });
+    }
     for (name, router) in [
         ("linucb", trained(Box::new(linucb))),
         ("thompson", trained(Box::new(ts))),

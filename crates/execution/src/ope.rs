@@ -30,7 +30,7 @@
 //! Rewards and `q̂` are scaled by a power of two internally (exact), so rewards up to
 //! `f64::MAX` work; a result `f64` cannot hold is [`ExecutionError::Overflow`].
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use prudentia_core::validate::{
     check_elements, check_finite_2d, check_len, check_shape, check_size, MAX_ELEMENTS, MAX_WINDOW,
 };
@@ -546,11 +546,42 @@ impl OffPolicyEvaluator {
         check_size("target columns", k, prudentia_core::validate::MAX_DIM)?;
         let n = logged.check(k)?;
         check_elements("target", &[n, k], MAX_ELEMENTS)?;
-        check_distributions("target", target, n, k)?;
+        check_shape("target", &[n, k], &[target.nrows(), target.ncols()])?;
         check_shape("q_hat", &[n, k], &[q_hat.nrows(), q_hat.ncols()])?;
-        check_finite_2d("q_hat", q_hat)?;
-        evaluate_checked(&self.config, logged, target, q_hat, n)
+        // contiguous row-major data (a copy only for views in another layout)
+        let target = target.as_standard_layout();
+        let q_hat = q_hat.as_standard_layout();
+        let logging = logged.logging_policy.as_ref().map(|l| l.as_standard_layout());
+        let layout = || CoreError::Numerical {
+            operation: "off-policy evaluation",
+            detail: "a standard-layout array has no contiguous slice",
+        };
+        let ts = target.as_slice().ok_or_else(layout)?;
+        let qs = q_hat.as_slice().ok_or_else(layout)?;
+        let ls = match &logging {
+            Some(l) => Some(l.as_slice().ok_or_else(layout)?),
+            None => None,
+        };
+        evaluate_checked(
+            &self.config,
+            logged,
+            Matrices {
+                target: ts,
+                q_hat: qs,
+                logging: ls,
+                k,
+            },
+            n,
+        )
     }
+}
+
+/// The row-major `n × k` inputs of an evaluation.
+struct Matrices<'a> {
+    target: &'a [f64],
+    q_hat: &'a [f64],
+    logging: Option<&'a [f64]>,
+    k: usize,
 }
 
 /// An exact power-of-two scale `2^e ≥ max |v|` (1 when all are 0).
@@ -569,44 +600,113 @@ struct Terms {
     dr: Vec<f64>,
 }
 
+/// Shifted sums `Σ (x − c)` and `Σ (x − c)²` for a mean and a variance in one pass (the shift
+/// `c`, the first value, keeps the variance accurate).
+#[derive(Default)]
+struct Moments {
+    shift: f64,
+    s1: f64,
+    s2: f64,
+}
+
+impl Moments {
+    fn push(&mut self, first: bool, x: f64) {
+        if first {
+            self.shift = x;
+        }
+        let d = x - self.shift;
+        self.s1 += d;
+        self.s2 += d * d;
+    }
+    /// Mean and standard error of the mean over `n > 1` values.
+    fn mean_se(&self, n: f64) -> (f64, f64) {
+        let mean = self.shift + self.s1 / n;
+        let var = ((self.s2 - self.s1 * self.s1 / n) / (n - 1.0)).max(0.0);
+        (mean, (var / n).sqrt())
+    }
+}
+
 fn evaluate_checked(
     config: &OpeConfig,
     logged: &LoggedData<'_>,
-    target: ArrayView2<'_, f64>,
-    q_hat: ArrayView2<'_, f64>,
+    m: Matrices<'_>,
     n: usize,
 ) -> ExecutionResult<OpeReport> {
-    let max_r = logged.rewards.iter().fold(0.0f64, |m, r| m.max(r.abs()));
-    let max_q = q_hat.iter().fold(0.0f64, |m, r| m.max(r.abs()));
+    let k = m.k;
+    // the reward model's values: finite, and their scale
+    let mut max_q = 0.0f64;
+    for (index, &v) in m.q_hat.iter().enumerate() {
+        if !v.is_finite() {
+            return Err(CoreError::NonFinite {
+                field: "q_hat",
+                index,
+                value: v,
+            }
+            .into());
+        }
+        max_q = max_q.max(v.abs());
+    }
+    let max_r = logged.rewards.iter().fold(0.0f64, |acc, r| acc.max(r.abs()));
     let scale = pow2_scale(max_r.max(max_q));
     let inv = 1.0 / scale;
 
+    let keep = config.bootstrap_samples > 0;
+    let cap = if keep { n } else { 0 };
     let mut t = Terms {
-        w: Vec::with_capacity(n),
-        wr: Vec::with_capacity(n),
-        dm: Vec::with_capacity(n),
-        dr: Vec::with_capacity(n),
+        w: Vec::with_capacity(cap),
+        wr: Vec::with_capacity(cap),
+        dm: Vec::with_capacity(cap),
+        dr: Vec::with_capacity(cap),
     };
     let threshold = config.support_threshold;
     let mut deficient_rows = 0usize;
     let mut deficient_mass = 0.0;
+    let (mut ips_m, mut dm_m, mut dr_m) = (Moments::default(), Moments::default(), Moments::default());
+    let (mut sum_w, mut sum_w2, mut sum_wr, mut sum_wr2, mut sum_w_wr) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut max_weight = 0.0f64;
     for i in 0..n {
         let a = logged.actions[i];
-        let pi_row = target.row(i);
-        let q_row = q_hat.row(i);
+        let pi_row = &m.target[i * k..(i + 1) * k];
+        let q_row = &m.q_hat[i * k..(i + 1) * k];
+        // the target row must be a distribution (checked in the same pass)
+        let mut sum = 0.0;
+        let mut dm = 0.0;
+        for (&p, &q) in pi_row.iter().zip(q_row) {
+            if !(p.is_finite() && p >= 0.0) {
+                return Err(ExecutionError::NotADistribution { index: i, sum: p });
+            }
+            sum += p;
+            dm += p * (q * inv);
+        }
+        if (sum - 1.0).abs() > DISTRIBUTION_TOLERANCE {
+            return Err(ExecutionError::NotADistribution { index: i, sum });
+        }
         let w = pi_row[a] / logged.propensities[i];
         let r = logged.rewards[i] * inv;
-        let dm = dot(pi_row, q_row, inv);
-        t.w.push(w);
-        t.wr.push(w * r);
-        t.dm.push(dm);
-        t.dr.push(dm + w * (r - q_row[a] * inv));
-        match logged.logging_policy {
+        let wr = w * r;
+        let dr = dm + w * (r - q_row[a] * inv);
+        let first = i == 0;
+        ips_m.push(first, wr);
+        dm_m.push(first, dm);
+        dr_m.push(first, dr);
+        sum_w += w;
+        sum_w2 += w * w;
+        sum_wr += wr;
+        sum_wr2 += wr * wr;
+        sum_w_wr += w * wr;
+        max_weight = max_weight.max(w);
+        if keep {
+            t.w.push(w);
+            t.wr.push(wr);
+            t.dm.push(dm);
+            t.dr.push(dr);
+        }
+        match m.logging {
             Some(l) => {
                 let mass: f64 = pi_row
                     .iter()
-                    .zip(l.row(i))
-                    .filter(|(_, &m)| m < threshold || m == 0.0)
+                    .zip(&l[i * k..(i + 1) * k])
+                    .filter(|(_, &mu)| mu < threshold || mu == 0.0)
                     .map(|(p, _)| *p)
                     .sum();
                 if mass > 0.0 {
@@ -625,11 +725,7 @@ fn evaluate_checked(
     let support = if deficient_rows == 0 {
         SupportStatus::Full
     } else {
-        let denom = if logged.logging_policy.is_some() {
-            n
-        } else {
-            deficient_rows
-        };
+        let denom = if m.logging.is_some() { n } else { deficient_rows };
         SupportStatus::Deficient {
             rows: deficient_rows,
             target_mass: deficient_mass / denom as f64,
@@ -639,37 +735,26 @@ fn evaluate_checked(
 
     let z = prudentia_core::normal::quantile(0.5 + config.confidence / 2.0);
     let nf = n as f64;
-    let sum_w: f64 = t.w.iter().sum();
-    let sum_w2: f64 = t.w.iter().map(|w| w * w).sum();
-    let max_weight = t.w.iter().fold(0.0f64, |m, w| m.max(*w));
     if !(sum_w.is_finite() && sum_w2.is_finite()) {
         return Err(ExecutionError::Overflow {
             what: "importance weights",
         });
     }
     let ess = if sum_w2 > 0.0 { sum_w * sum_w / sum_w2 } else { 0.0 };
-
-    let mean_estimate = |v: &[f64]| -> (f64, f64) {
-        let m = v.iter().sum::<f64>() / nf;
-        let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (nf - 1.0);
-        (m, (var / nf).sqrt())
-    };
-    let (ips_v, ips_se) = mean_estimate(&t.wr);
-    let (dm_v, dm_se) = mean_estimate(&t.dm);
-    let (dr_v, dr_se) = mean_estimate(&t.dr);
+    let (ips_v, ips_se) = ips_m.mean_se(nf);
+    let (dm_v, dm_se) = dm_m.mean_se(nf);
+    let (dr_v, dr_se) = dr_m.mean_se(nf);
     let snips_vs = if sum_w > 0.0 {
-        let v = t.wr.iter().sum::<f64>() / sum_w;
+        let v = sum_wr / sum_w;
         let mean_w = sum_w / nf;
-        // delta method: Var(V̂) ≈ Var(w (r − V)) / (n · mean(w)²), w·r − w·V per round
-        let dev: Vec<f64> = t.wr.iter().zip(&t.w).map(|(wr, w)| wr - w * v).collect();
-        let (m, _) = mean_estimate(&dev);
-        let var = dev.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (nf - 1.0);
-        Some((v, (var / nf).sqrt() / mean_w))
+        // delta method: Var(V̂) ≈ Σ (wᵢrᵢ − V wᵢ)² / ((n − 1) n mean(w)²); Σ (wr − V w) = 0
+        let ss = (sum_wr2 - 2.0 * v * sum_w_wr + v * v * sum_w2).max(0.0);
+        Some((v, (ss / (nf - 1.0) / nf).sqrt() / mean_w))
     } else {
         None
     };
 
-    let boot = if config.bootstrap_samples > 0 {
+    let boot = if keep {
         Some(bootstrap(config, &t, n))
     } else {
         None
@@ -719,10 +804,6 @@ fn evaluate_checked(
         support,
         reward_model: Status::Converged,
     })
-}
-
-fn dot(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>, scale: f64) -> f64 {
-    a.iter().zip(b.iter()).map(|(x, y)| x * (y * scale)).sum()
 }
 
 /// Percentile bootstrap intervals of IPS, SNIPS, DM and DR (in the scaled units).
