@@ -214,9 +214,9 @@ impl LimitPriceRule {
     /// let q = Quote { asset: AssetId::new("A"), time: Timestamp::from_nanos(0), price: 100.0,
     ///                 volume: None, spread_bps: Some(10.0) };
     /// let px = |r: LimitPriceRule, s| r.limit_price(s, &q, 0.01).unwrap();
-    /// assert!((px(LimitPriceRule::Join, Side::Buy) - 99.95).abs() < 1e-9);
-    /// assert!((px(LimitPriceRule::Improve { ticks: 1 }, Side::Buy) - 99.96).abs() < 1e-9);
-    /// assert!((px(LimitPriceRule::Improve { ticks: 1 }, Side::Sell) - 100.04).abs() < 1e-9);
+    /// assert_eq!(px(LimitPriceRule::Join, Side::Buy), 99.95);
+    /// assert_eq!(px(LimitPriceRule::Improve { ticks: 1 }, Side::Buy), 99.96);
+    /// assert_eq!(px(LimitPriceRule::Improve { ticks: 1 }, Side::Sell), 100.04);
     /// assert!((px(LimitPriceRule::MidPeg, Side::Sell) - 100.0).abs() < 1e-9);
     /// ```
     pub fn limit_price(&self, side: Side, quote: &Quote, tick: f64) -> ExecutionResult<f64> {
@@ -244,13 +244,23 @@ impl LimitPriceRule {
             }
             .into());
         }
-        let down = |p: f64| (p / tick + 1e-9).floor() * tick;
-        let up = |p: f64| (p / tick - 1e-9).ceil() * tick;
+        // a decimal tick (0.01 = 1/100) divides the grid index by its integer inverse, so
+        // that 1999 ticks of 0.01 print as 19.99 rather than 19.990000000000002
+        let inv = (1.0 / tick).round();
+        let on_grid = |i: f64| {
+            if inv >= 1.0 && (inv * tick - 1.0).abs() < 1e-12 {
+                i / inv
+            } else {
+                i * tick
+            }
+        };
+        let down = |p: f64| on_grid((p / tick + 1e-9).floor());
+        let up = |p: f64| on_grid((p / tick - 1e-9).ceil());
         let price = match (*self, side) {
             (LimitPriceRule::Join, Side::Buy) => down(bid),
             (LimitPriceRule::Join, Side::Sell) => up(ask),
             (LimitPriceRule::Improve { ticks }, Side::Buy) => {
-                let p = down(bid) + f64::from(ticks) * tick;
+                let p = on_grid((bid / tick + 1e-9).floor() + f64::from(ticks));
                 if p < ask - tick * 1e-9 {
                     p
                 } else {
@@ -258,7 +268,7 @@ impl LimitPriceRule {
                 }
             }
             (LimitPriceRule::Improve { ticks }, Side::Sell) => {
-                let p = up(ask) - f64::from(ticks) * tick;
+                let p = on_grid((ask / tick - 1e-9).ceil() - f64::from(ticks));
                 if p > bid + tick * 1e-9 {
                     p
                 } else {
