@@ -11,6 +11,7 @@ mod causal;
 mod core_types;
 mod datasets;
 mod defense;
+mod execution;
 mod kelly;
 mod learn;
 mod metrics;

@@ -735,8 +735,43 @@ pub struct Order {
     pub limit_price: Option<f64>,
     /// Expected cost in basis points of notional, once estimated.
     pub expected_cost_bps: Option<f64>,
+    /// How a routing policy chose the order type and venue (for replay and off-policy
+    /// evaluation), once routed. Absent in older serialized orders.
+    #[serde(default)]
+    pub routing: Option<RoutingLog>,
 }
 crate::checked_serde!(Order, Order::check);
+
+/// What a routing policy logs with each routed order: the action it chose, the probability
+/// with which it chose it and the seed it drew with, so that the decision replays exactly
+/// and can be used for off-policy evaluation.
+///
+/// Deserialization checks the propensity (in (0, 1]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct RoutingLog {
+    /// Index of the chosen action in the policy's action space.
+    pub action: usize,
+    /// Probability with which the policy chose it, in (0, 1].
+    pub propensity: f64,
+    /// The seed of the choice.
+    pub seed: u64,
+}
+crate::checked_serde!(RoutingLog, RoutingLog::check);
+
+impl RoutingLog {
+    /// Checks the propensity is in (0, 1].
+    pub fn check(&mut self) -> CoreResult<()> {
+        if !(self.propensity > 0.0 && self.propensity <= 1.0) {
+            return Err(CoreError::OutOfRange {
+                field: "propensity",
+                value: self.propensity,
+                expected: "a probability in (0, 1]",
+            });
+        }
+        Ok(())
+    }
+}
 
 impl Order {
     /// A validated order with no venue, limit or cost yet.
@@ -756,11 +791,13 @@ impl Order {
             venue: None,
             limit_price: None,
             expected_cost_bps: None,
+            routing: None,
         })
     }
 
     /// Checks `quantity` finite and > 0, the limit price finite and > 0 when set, the
-    /// expected cost finite when set. Run on every deserialized order.
+    /// expected cost finite when set, the routing propensity in (0, 1] when set. Run on every
+    /// deserialized order.
     pub fn check(&mut self) -> CoreResult<()> {
         check_positive("quantity", self.quantity)?;
         self.order_type.check()?;
@@ -769,6 +806,9 @@ impl Order {
         }
         if let Some(c) = self.expected_cost_bps {
             check_finite("expected_cost_bps", &[c])?;
+        }
+        if let Some(r) = &mut self.routing {
+            r.check()?;
         }
         Ok(())
     }
@@ -1074,6 +1114,17 @@ mod tests {
         assert!(serde_json::from_str::<Order>(&o).is_ok());
         assert!(serde_json::from_str::<Order>(&o.replace("\"quantity\":5.0", "\"quantity\":-5.0")).is_err());
         assert!(serde_json::from_str::<Order>(&o.replace("\"rate\":0.1", "\"rate\":2.0")).is_err());
+        // routing log: absent in older orders, validated when present
+        let old_order = o.replace(",\"routing\":null", "");
+        assert!(!old_order.contains("routing"));
+        assert!(serde_json::from_str::<Order>(&old_order).is_ok());
+        let routed = o.replace(
+            "\"routing\":null",
+            "\"routing\":{\"action\":3,\"propensity\":0.25,\"seed\":7}",
+        );
+        let back: Order = serde_json::from_str(&routed).unwrap();
+        assert_eq!(back.routing.as_ref().map(|r| (r.action, r.seed)), Some((3, 7)));
+        assert!(serde_json::from_str::<Order>(&routed.replace("0.25", "0.0")).is_err());
         assert!(serde_json::from_str::<Weights>("{\"assets\":[\"A\"],\"values\":[]}").is_err());
         let w = Weights {
             assets: vec!["A".into(), "B".into()],

@@ -72,6 +72,7 @@
 
 pub mod causal;
 pub mod error;
+pub mod fill_sim;
 pub mod fills;
 pub mod forecast;
 pub mod frame;
