@@ -29,6 +29,15 @@ pub enum AuditError {
     /// A record (or its snapshot) could not be encoded or decoded.
     #[error("audit record encoding failed: {0}")]
     Encoding(#[from] serde_json::Error),
+    /// A record, outcome or snapshot could not be encoded or decoded in the binary format of
+    /// the file store.
+    #[error("audit {what}: binary encoding: {message}")]
+    Binary {
+        /// What was being encoded or decoded.
+        what: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// An encoded record is larger than the configured limit.
     #[error("audit record of {bytes} bytes exceeds the limit of {max} bytes")]
     RecordTooLarge {

@@ -10,18 +10,22 @@
 //!   8  sequence u64             16 time, ns since the epoch, i64
 //!   24 link u64 (outcome: sequence of its decision; else u64::MAX)
 //!   32 kind u8 (1 decision, 2 outcome)   33 flags u8 (bit 0: snapshot stored inline)
-//!   34 reserved u16 (0)         36 length of the record JSON within the body u32
+//!   34 reserved u16 (0)         36 length of the record within the body u32
 //!   40 snapshot address: SHA-256 of the snapshot bytes [32] (zero for outcomes)
-//!   72 chain hash: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record JSON) [32]
-//!   body: record JSON, then (inline flag) the snapshot's bytes
+//!   72 chain hash: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record) [32]
+//!   body: the record (binary, see the `bin` module), then (inline flag) the snapshot's
+//!   bytes (binary, see the `encode` module)
 //! ```
 //! The chain starts from 32 zero bytes. The snapshot's bytes enter the chain through their
 //! address (bytes 40..72, which the chain covers), so every stored byte is hashed once.
 
 use sha2::{Digest, Sha256};
 
-/// Format version written and read by this build.
-pub const FORMAT_VERSION: u32 = 1;
+/// Format version written and read by this build. Version 1 stored the record and snapshot
+/// as JSON; version 2 stores them in the compact binary encoding (the layout above is
+/// unchanged). A file of another version is refused with
+/// [`AuditError::UnsupportedVersion`](crate::AuditError::UnsupportedVersion).
+pub const FORMAT_VERSION: u32 = 2;
 pub(crate) const MAGIC: &[u8; 8] = b"PRUDAUD\0";
 pub(crate) const SEGMENT_HEADER: usize = 64;
 pub(crate) const FRAME_HEADER: usize = 104;

@@ -80,6 +80,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bin;
 mod config;
 mod encode;
 mod error;
@@ -91,7 +92,7 @@ mod replay;
 mod sqlite;
 
 pub use config::{Durability, LogConfig, MAX_RECORD_BYTES};
-pub use encode::snapshot_bytes;
+pub use encode::{snapshot_bytes, snapshot_json};
 pub use error::{AuditError, AuditResult, BadReason};
 pub use frame::{to_hex, FORMAT_VERSION};
 pub use log::{

@@ -13,6 +13,7 @@ use prudentia_core::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::bin;
 use crate::config::{Durability, LogConfig};
 use crate::encode::{decode_snapshot, encode_snapshot};
 use crate::error::{io, AuditError, AuditResult, BadReason};
@@ -630,14 +631,6 @@ impl AuditLog {
     /// On an I/O error, records that were not yet acknowledged are rolled back.
     pub fn append(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> AuditResult<Appended> {
         self.check_writable()?;
-        if let Some(value) = first_non_finite(record) {
-            return Err(CoreError::NonFinite {
-                field: "decision record",
-                index: 0,
-                value,
-            }
-            .into());
-        }
         if record.decision.time != snapshot.time {
             return Err(AuditError::Mismatch("decision time differs from snapshot time"));
         }
@@ -648,31 +641,29 @@ impl AuditLog {
         crate::config::check_order(self.last_time, time)?;
         let mut body = std::mem::take(&mut self.scratch);
         body.clear();
-        let encoded = serde_json::to_writer(&mut body, record)
-            .map_err(AuditError::from)
+        // encoding checks that every number of the record is finite
+        let result = bin::to_writer(record, &mut body, true)
+            .map_err(|e| bin_error(e, "decision record"))
             .and_then(|()| {
                 let record_len = body.len();
-                encode_snapshot(snapshot, &mut body)?;
-                Ok(record_len)
+                encode_snapshot(snapshot, &mut body);
+                let address = sha256(&body[record_len..]);
+                let inline = !self.addresses.contains_key(&address);
+                if !inline {
+                    body.truncate(record_len);
+                }
+                self.config.check_record_size(body.len())?;
+                let meta = FrameMeta {
+                    seq: self.len(),
+                    time,
+                    link: NO_LINK,
+                    kind: Kind::Decision,
+                    flags: if inline { FLAG_INLINE } else { 0 },
+                    record_len: record_len as u32,
+                    address,
+                };
+                self.push_frame(&meta, &body)
             });
-        let result = encoded.and_then(|record_len| {
-            let address = sha256(&body[record_len..]);
-            let inline = !self.addresses.contains_key(&address);
-            if !inline {
-                body.truncate(record_len);
-            }
-            self.config.check_record_size(body.len())?;
-            let meta = FrameMeta {
-                seq: self.len(),
-                time,
-                link: NO_LINK,
-                kind: Kind::Decision,
-                flags: if inline { FLAG_INLINE } else { 0 },
-                record_len: record_len as u32,
-                address,
-            };
-            self.push_frame(&meta, &body)
-        });
         self.scratch = body;
         result
     }
@@ -681,27 +672,26 @@ impl AuditLog {
     /// `learn`). The outcome must hold only finite numbers.
     pub fn append_outcome(&mut self, outcome: &Outcome) -> AuditResult<Appended> {
         self.check_writable()?;
-        if let Some(value) = first_non_finite(outcome) {
-            return Err(CoreError::NonFinite {
-                field: "outcome",
-                index: 0,
-                value,
-            }
-            .into());
-        }
-        let body = serde_json::to_vec(outcome)?;
-        self.config.check_record_size(body.len())?;
-        let time = self.last_time.unwrap_or(i64::MIN);
-        let meta = FrameMeta {
-            seq: self.len(),
-            time,
-            link: self.last_decision.unwrap_or(NO_LINK),
-            kind: Kind::Outcome,
-            flags: 0,
-            record_len: body.len() as u32,
-            address: [0; 32],
-        };
-        self.push_frame(&meta, &body)
+        let mut body = std::mem::take(&mut self.scratch);
+        body.clear();
+        let result = bin::to_writer(outcome, &mut body, true)
+            .map_err(|e| bin_error(e, "outcome"))
+            .and_then(|()| {
+                self.config.check_record_size(body.len())?;
+                let time = self.last_time.unwrap_or(i64::MIN);
+                let meta = FrameMeta {
+                    seq: self.len(),
+                    time,
+                    link: self.last_decision.unwrap_or(NO_LINK),
+                    kind: Kind::Outcome,
+                    flags: 0,
+                    record_len: body.len() as u32,
+                    address: [0; 32],
+                };
+                self.push_frame(&meta, &body)
+            });
+        self.scratch = body;
+        result
     }
 
     /// Writes and syncs everything pending; returns the last durable sequence number.
@@ -951,7 +941,8 @@ impl AuditLog {
         let e = self.index[seq as usize];
         let (chain, body) = self.read_raw(seq)?;
         let (rec, snap) = body.split_at(e.record_len as usize);
-        let record: DecisionRecord = serde_json::from_slice(rec)?;
+        let record: DecisionRecord =
+            bin::from_slice(rec, true).map_err(|e| bin_error(e, "stored decision record"))?;
         let snapshot_bytes;
         let snap = if e.flags & FLAG_INLINE != 0 {
             snap
@@ -970,7 +961,7 @@ impl AuditLog {
                 "stored snapshot does not hash to its address",
             ));
         }
-        let snapshot = decode_snapshot(snap)?;
+        let snapshot = decode_snapshot(snap).map_err(|e| bin_error(e, "stored snapshot"))?;
         if record.decision.time.as_nanos() != e.time || snapshot.time.as_nanos() != e.time {
             return Err(AuditError::Mismatch(
                 "stored decision time differs from its record header",
@@ -978,14 +969,6 @@ impl AuditLog {
         }
         if !crate::replay::weights_consistent(&record.decision) {
             return Err(AuditError::Mismatch("stored weights have mismatched lengths"));
-        }
-        if let Some(value) = first_non_finite(&record) {
-            return Err(CoreError::NonFinite {
-                field: "stored decision record",
-                index: 0,
-                value,
-            }
-            .into());
         }
         Ok(LoggedDecision {
             sequence: seq,
@@ -999,16 +982,7 @@ impl AuditLog {
 
     fn decode_outcome(&self, seq: u64) -> AuditResult<Outcome> {
         let (_, body) = self.read_raw(seq)?;
-        let outcome: Outcome = serde_json::from_slice(&body)?;
-        if let Some(value) = first_non_finite(&outcome) {
-            return Err(CoreError::NonFinite {
-                field: "stored outcome",
-                index: 0,
-                value,
-            }
-            .into());
-        }
-        Ok(outcome)
+        bin::from_slice(&body, true).map_err(|e| bin_error(e, "stored outcome"))
     }
 
     /// The decision stored at `sequence` (with the outcomes that follow it); `None` if that
@@ -1063,6 +1037,22 @@ impl AuditLog {
             }
         }
         Ok(out)
+    }
+}
+
+/// A binary encoding error as an audit error (non-finite numbers as [`CoreError::NonFinite`]).
+pub(crate) fn bin_error(e: bin::BinError, field: &'static str) -> AuditError {
+    match e {
+        bin::BinError::NonFinite(value) => CoreError::NonFinite {
+            field,
+            index: 0,
+            value,
+        }
+        .into(),
+        other => AuditError::Binary {
+            what: field,
+            message: other.to_string(),
+        },
     }
 }
 
