@@ -19,12 +19,32 @@ use crate::encode::{decode_snapshot, encode_snapshot};
 use crate::error::{io, AuditError, AuditResult, BadReason};
 use crate::finite::first_non_finite;
 use crate::frame::{
-    chain_hash, parse_segment_header, read_frame, segment_header, sha256, to_hex, write_frame, FrameFault,
+    chain_hash, fill_frame, parse_segment_header, read_frame, segment_header, sha256, to_hex, FrameFault,
     FrameMeta, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK, SEGMENT_HEADER,
 };
 
+/// A hasher for maps keyed by SHA-256 digests: the digest's first 8 bytes are already
+/// uniformly distributed, so hashing them again (SipHash) is wasted work.
+#[derive(Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut a = [0u8; 8];
+        let n = bytes.len().min(8);
+        a[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(a);
+    }
+}
+
+/// Snapshot addresses and the sequence number of the record that stores each.
+type AddressMap = HashMap<Hash, u64, std::hash::BuildHasherDefault<DigestHasher>>;
+
 /// Bytes buffered before a write to the operating system under [`Durability::None`].
-const NONE_BATCH_BYTES: usize = 1 << 20;
+const NONE_BATCH_BYTES: usize = 256 << 10;
 
 /// Simulated I/O faults, for testing what the log does when the disk fills up or a device
 /// fails. Install with [`AuditLog::open_with_faults`].
@@ -187,7 +207,7 @@ struct Scanner {
     chain: Hash,
     last_time: Option<i64>,
     last_decision: Option<u64>,
-    addresses: HashMap<Hash, u64>,
+    addresses: AddressMap,
     decisions: u64,
     bytes: u64,
 }
@@ -212,7 +232,7 @@ impl Scanner {
             chain: [0; 32],
             last_time: None,
             last_decision: None,
-            addresses: HashMap::new(),
+            addresses: AddressMap::default(),
             decisions: 0,
             bytes: 0,
         }
@@ -447,7 +467,7 @@ pub struct AuditLog {
     segments: Vec<Segment>,
     writer: File,
     index: Vec<IndexEntry>,
-    addresses: HashMap<Hash, u64>,
+    addresses: AddressMap,
     head: Hash,
     last_time: Option<i64>,
     last_decision: Option<u64>,
@@ -461,7 +481,6 @@ pub struct AuditLog {
     poisoned: bool,
     torn_tail: Option<TornTail>,
     faults: Option<Box<dyn IoFaults>>,
-    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -585,7 +604,6 @@ impl AuditLog {
             poisoned: false,
             torn_tail,
             faults,
-            scratch: Vec::new(),
         })
     }
 
@@ -639,59 +657,67 @@ impl AuditLog {
         }
         let time = snapshot.time.as_nanos();
         crate::config::check_order(self.last_time, time)?;
-        let mut body = std::mem::take(&mut self.scratch);
-        body.clear();
+        // encode in place after the pending records, behind room for the frame header
+        let start = self.pending.len();
+        self.pending.resize(start + FRAME_HEADER, 0);
         // encoding checks that every number of the record is finite
-        let result = bin::to_writer(record, &mut body, true)
-            .map_err(|e| bin_error(e, "decision record"))
-            .and_then(|()| {
-                let record_len = body.len();
-                encode_snapshot(snapshot, &mut body);
-                let address = sha256(&body[record_len..]);
-                let inline = !self.addresses.contains_key(&address);
-                if !inline {
-                    body.truncate(record_len);
-                }
-                self.config.check_record_size(body.len())?;
-                let meta = FrameMeta {
-                    seq: self.len(),
-                    time,
-                    link: NO_LINK,
-                    kind: Kind::Decision,
-                    flags: if inline { FLAG_INLINE } else { 0 },
-                    record_len: record_len as u32,
-                    address,
-                };
-                self.push_frame(&meta, &body)
-            });
-        self.scratch = body;
-        result
+        if let Err(e) = bin::to_writer(record, &mut self.pending, true) {
+            self.pending.truncate(start);
+            return Err(bin_error(e, "decision record"));
+        }
+        let record_len = self.pending.len() - start - FRAME_HEADER;
+        let snap_start = self.pending.len();
+        encode_snapshot(snapshot, &mut self.pending);
+        let address = sha256(&self.pending[snap_start..]);
+        let inline = !self.addresses.contains_key(&address);
+        if !inline {
+            self.pending.truncate(snap_start);
+        }
+        if let Err(e) = self
+            .config
+            .check_record_size(self.pending.len() - start - FRAME_HEADER)
+        {
+            self.pending.truncate(start);
+            return Err(e);
+        }
+        let meta = FrameMeta {
+            seq: self.len(),
+            time,
+            link: NO_LINK,
+            kind: Kind::Decision,
+            flags: if inline { FLAG_INLINE } else { 0 },
+            record_len: record_len as u32,
+            address,
+        };
+        self.push_frame(&meta, start)
     }
 
     /// Appends an outcome learned after the last decision (the pipeline does this from
     /// `learn`). The outcome must hold only finite numbers.
     pub fn append_outcome(&mut self, outcome: &Outcome) -> AuditResult<Appended> {
         self.check_writable()?;
-        let mut body = std::mem::take(&mut self.scratch);
-        body.clear();
-        let result = bin::to_writer(outcome, &mut body, true)
+        let start = self.pending.len();
+        self.pending.resize(start + FRAME_HEADER, 0);
+        let checked = bin::to_writer(outcome, &mut self.pending, true)
             .map_err(|e| bin_error(e, "outcome"))
             .and_then(|()| {
-                self.config.check_record_size(body.len())?;
-                let time = self.last_time.unwrap_or(i64::MIN);
-                let meta = FrameMeta {
-                    seq: self.len(),
-                    time,
-                    link: self.last_decision.unwrap_or(NO_LINK),
-                    kind: Kind::Outcome,
-                    flags: 0,
-                    record_len: body.len() as u32,
-                    address: [0; 32],
-                };
-                self.push_frame(&meta, &body)
+                self.config
+                    .check_record_size(self.pending.len() - start - FRAME_HEADER)
             });
-        self.scratch = body;
-        result
+        if let Err(e) = checked {
+            self.pending.truncate(start);
+            return Err(e);
+        }
+        let meta = FrameMeta {
+            seq: self.len(),
+            time: self.last_time.unwrap_or(i64::MIN),
+            link: self.last_decision.unwrap_or(NO_LINK),
+            kind: Kind::Outcome,
+            flags: 0,
+            record_len: (self.pending.len() - start - FRAME_HEADER) as u32,
+            address: [0; 32],
+        };
+        self.push_frame(&meta, start)
     }
 
     /// Writes and syncs everything pending; returns the last durable sequence number.
@@ -709,16 +735,23 @@ impl AuditLog {
         }
     }
 
-    fn push_frame(&mut self, meta: &FrameMeta, body: &[u8]) -> AuditResult<Appended> {
-        let frame_len = (FRAME_HEADER + body.len()) as u64;
+    /// Completes the frame encoded at `pending[start..]` (room for the header, then the body)
+    /// and applies the durability policy.
+    fn push_frame(&mut self, meta: &FrameMeta, mut start: usize) -> AuditResult<Appended> {
+        let body_len = self.pending.len() - start - FRAME_HEADER;
+        let frame_len = (self.pending.len() - start) as u64;
         let active = self.segments.len() - 1;
-        let seg_bytes = self.segments[active].len + self.pending.len() as u64;
+        let seg_bytes = self.segments[active].len + start as u64;
         if seg_bytes > SEGMENT_HEADER as u64 && seg_bytes + frame_len > self.config.segment_max_bytes {
+            // the new frame goes to the next segment: set it aside while the active one is sealed
+            let frame = self.pending.split_off(start);
             self.roll()?;
+            start = self.pending.len();
+            self.pending.extend_from_slice(&frame);
         }
         let active = self.segments.len() - 1;
-        let offset = self.segments[active].len + self.pending.len() as u64;
-        self.head = write_frame(&mut self.pending, meta, body, &self.head);
+        let offset = self.segments[active].len + start as u64;
+        self.head = fill_frame(&mut self.pending[start..], meta, &self.head);
         if meta.kind == Kind::Decision {
             if meta.flags & FLAG_INLINE != 0 {
                 self.addresses.insert(meta.address, meta.seq);
@@ -731,7 +764,7 @@ impl AuditLog {
             time: meta.time,
             seg: active as u32,
             offset,
-            body_len: body.len() as u32,
+            body_len: body_len as u32,
             record_len: meta.record_len,
             link: meta.link,
             kind: meta.kind,
