@@ -80,6 +80,15 @@ pub enum AuditError {
         /// What is wrong.
         reason: BadReason,
     },
+    /// Another writer holds the log (see the `lock` module docs): two writers never append to
+    /// one log. Nothing was changed.
+    #[error("audit log is locked by another writer ({holder}; lock file {})", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// What the holder wrote in it (`pid <n>`), possibly empty.
+        holder: String,
+    },
     /// The log is closed for writing after a failure that could not be rolled back
     /// (the truncation of a partial write failed). Reopen it to recover.
     #[error("audit log is poisoned after an unrecoverable write failure; reopen it")]

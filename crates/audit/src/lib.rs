@@ -86,6 +86,7 @@ mod encode;
 mod error;
 mod finite;
 mod frame;
+mod lock;
 mod log;
 mod replay;
 #[cfg(feature = "sqlite")]
@@ -95,6 +96,7 @@ pub use config::{Durability, LogConfig, MAX_RECORD_BYTES};
 pub use encode::{snapshot_bytes, snapshot_json};
 pub use error::{AuditError, AuditResult, BadReason};
 pub use frame::{to_hex, FORMAT_VERSION};
+pub use lock::{StaleLock, LOCK_FILE};
 pub use log::{
     verify_dir, Appended, AuditLog, BadRecord, IoFaults, LogHead, LoggedDecision, TornTail, VerifyReport,
 };

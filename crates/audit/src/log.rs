@@ -22,6 +22,7 @@ use crate::frame::{
     chain_hash, fill_frame, parse_segment_header, read_frame, segment_header, sha256, to_hex, FrameFault,
     FrameMeta, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK, SEGMENT_HEADER,
 };
+use crate::lock::{StaleLock, WriterLock};
 
 /// A hasher for maps keyed by SHA-256 digests: the digest's first 8 bytes are already
 /// uniformly distributed, so hashing them again (SipHash) is wasted work.
@@ -481,6 +482,9 @@ pub struct AuditLog {
     poisoned: bool,
     torn_tail: Option<TornTail>,
     faults: Option<Box<dyn IoFaults>>,
+    stale_lock: Option<StaleLock>,
+    /// Held while the log is open; dropped after the final flush.
+    _lock: WriterLock,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -501,6 +505,15 @@ impl AuditLog {
     /// time order, chain, snapshot addresses). A torn tail in the last segment (an append cut
     /// short by a crash) is truncated and reported by [`AuditLog::torn_tail`]; any other damage
     /// is an [`AuditError::Corrupt`] naming the first bad record, and nothing is changed.
+    ///
+    /// The open log holds the directory's writer lock (the file [`LOCK_FILE`](crate::LOCK_FILE),
+    /// locked with `flock(2)` on Unix): a second writer, in this process or another, gets
+    /// [`AuditError::Locked`]. The operating system releases the lock when the holder dies, so
+    /// a crash never blocks the next writer; the file records its holder (`pid <n>`) and is
+    /// emptied on a clean close, so a writer that finds it non-empty reports the previous
+    /// holder's unclean end as [`AuditLog::stale_lock`]. (Without `flock`, on non-Unix
+    /// platforms, the file is created exclusively and must be removed by hand after a
+    /// crash.) Readers such as [`verify_dir`] take no lock.
     pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> AuditResult<Self> {
         Self::open_inner(dir.as_ref(), config, None)
     }
@@ -517,6 +530,8 @@ impl AuditLog {
     fn open_inner(dir: &Path, config: LogConfig, faults: Option<Box<dyn IoFaults>>) -> AuditResult<Self> {
         config.validate()?;
         fs::create_dir_all(dir).map_err(io("creating the log directory", dir))?;
+        // the writer lock comes first: nothing (not even a torn tail) is touched without it
+        let (lock, stale_lock) = WriterLock::acquire(dir)?;
         let paths = list_segments(dir)?;
         let mut sc = Scanner::new(config.max_record_bytes);
         let mut index = Vec::new();
@@ -604,6 +619,8 @@ impl AuditLog {
             poisoned: false,
             torn_tail,
             faults,
+            stale_lock,
+            _lock: lock,
         })
     }
 
@@ -614,6 +631,11 @@ impl AuditLog {
     /// The configuration.
     pub fn config(&self) -> &LogConfig {
         &self.config
+    }
+    /// The lock left by a writer that did not close this log cleanly (a crash or a kill),
+    /// found and taken over when the log was opened.
+    pub fn stale_lock(&self) -> Option<&StaleLock> {
+        self.stale_lock.as_ref()
     }
     /// The torn tail cut off when the log was opened, if there was one.
     pub fn torn_tail(&self) -> Option<&TornTail> {

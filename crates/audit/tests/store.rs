@@ -220,3 +220,36 @@ fn bad_configuration_is_a_typed_error() {
         ));
     }
 }
+
+#[test]
+fn a_second_writer_is_refused_and_a_stale_lock_is_reported() {
+    let dir = TempDir::new("lock");
+    let mut first = filled_log(dir.path(), 3, 2, config(Durability::PerRecord));
+    assert!(first.stale_lock().is_none());
+    // a second writer (here in the same process; the lock is per open file) is refused
+    match AuditLog::open(dir.path(), config(Durability::PerRecord)) {
+        Err(AuditError::Locked { holder, path }) => {
+            assert_eq!(holder, format!("pid {}", std::process::id()));
+            assert_eq!(path, dir.path().join(LOCK_FILE));
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // readers take no lock, and the refused writer changed nothing
+    assert!(verify_dir(dir.path(), &LogConfig::default()).unwrap().is_ok());
+    let s = snapshot(3, 2);
+    let _ = first.append(&s, &record(3, &s)).unwrap();
+    let head = first.head();
+    drop(first);
+    // a clean close releases the lock and leaves no stale lock behind
+    let log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    assert!(log.stale_lock().is_none());
+    assert_eq!(log.head(), head);
+    drop(log);
+    // a writer that died without closing (its flock released by the OS, its pid still in
+    // the file) is detected and reported, and the log opens
+    std::fs::write(dir.path().join(LOCK_FILE), "pid 4242\n").unwrap();
+    let log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    assert_eq!(log.stale_lock().unwrap().holder, "pid 4242");
+    assert_eq!(log.head(), head);
+    assert!(log.verify().unwrap().is_ok());
+}
