@@ -86,6 +86,7 @@ mod encode;
 mod error;
 mod finite;
 mod frame;
+mod index;
 mod lock;
 mod log;
 mod replay;
@@ -98,7 +99,8 @@ pub use error::{AuditError, AuditResult, BadReason};
 pub use frame::{to_hex, FORMAT_VERSION};
 pub use lock::{StaleLock, LOCK_FILE};
 pub use log::{
-    verify_dir, Appended, AuditLog, BadRecord, IoFaults, LogHead, LoggedDecision, TornTail, VerifyReport,
+    verify_dir, Appended, AuditLog, BadRecord, IndexRebuild, IoFaults, LogHead, LoggedDecision, TornTail,
+    VerifyReport,
 };
 pub use replay::{
     policy_diff, replay, DecideFn, DecisionDiff, PolicyDiff, ReplayDifference, ReplayPolicy, ReplayReport,

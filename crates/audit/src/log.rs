@@ -1,6 +1,6 @@
 //! The embedded default store: append-only segment files of chained records.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::Range;
@@ -90,6 +90,16 @@ pub struct TornTail {
     pub bytes_removed: u64,
 }
 
+/// A sealed segment's persistent index that could not be used on open and was rebuilt from
+/// a full scan of the segment (see [`AuditLog::index_rebuilds`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexRebuild {
+    /// The segment file.
+    pub segment: PathBuf,
+    /// Why its index was not used (missing, checksum mismatch, differs from the segment, …).
+    pub reason: String,
+}
+
 /// The first bad record found by [`AuditLog::verify`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BadRecord {
@@ -171,22 +181,26 @@ impl LoggedDecision {
     }
 }
 
+/// Where a record is and what its header says (in memory, and in a sealed segment's
+/// persistent index, see the `index` module).
 #[derive(Debug, Clone, Copy)]
-struct IndexEntry {
-    time: i64,
-    seg: u32,
-    offset: u64,
-    body_len: u32,
-    record_len: u32,
-    link: u64,
-    kind: Kind,
-    flags: u8,
-    address: Hash,
+pub(crate) struct IndexEntry {
+    pub(crate) time: i64,
+    pub(crate) seg: u32,
+    pub(crate) offset: u64,
+    pub(crate) body_len: u32,
+    pub(crate) record_len: u32,
+    pub(crate) link: u64,
+    pub(crate) kind: Kind,
+    pub(crate) flags: u8,
+    pub(crate) address: Hash,
 }
 
 #[derive(Debug)]
 struct Segment {
     path: PathBuf,
+    /// Sequence number of its first record.
+    first_seq: u64,
     /// Bytes of the file that hold records written so far.
     len: u64,
     reader: File,
@@ -237,6 +251,77 @@ impl Scanner {
             decisions: 0,
             bytes: 0,
         }
+    }
+
+    /// Takes a sealed segment's records from its persistent index after checking the index
+    /// against the segment's bytes (CRC-32 and header of every record, see `index::check`)
+    /// and the scan so far (sequence, chain continuity, time order, outcome links, snapshot
+    /// addresses). Changes nothing and says why when the index cannot be used.
+    fn apply_index(
+        &mut self,
+        idx: &crate::index::SegmentIndex,
+        bytes: &[u8],
+        mut visit: impl FnMut(IndexEntry),
+    ) -> Result<(), &'static str> {
+        let h = parse_segment_header(bytes).ok_or("bad segment header")?;
+        if h.version != FORMAT_VERSION || h.first_seq != self.seq || h.prev_chain != self.chain {
+            return Err("segment does not continue the log");
+        }
+        if idx.first_seq != self.seq {
+            return Err("index of another segment");
+        }
+        let last_chain = crate::index::check(idx, bytes, SEGMENT_HEADER, self.max_body)?;
+        let mut last_time = self.last_time;
+        let mut last_decision = self.last_decision;
+        let mut new_addresses = HashSet::new();
+        for (i, e) in idx.entries.iter().enumerate() {
+            let seq = self.seq + i as u64;
+            if last_time.is_some_and(|t| e.time < t) {
+                return Err("records out of time order");
+            }
+            match e.kind {
+                Kind::Decision => {
+                    if e.link != NO_LINK || e.flags & !FLAG_INLINE != 0 || e.record_len > e.body_len {
+                        return Err("bad decision entry");
+                    }
+                    let known = self.addresses.contains_key(&e.address) || new_addresses.contains(&e.address);
+                    if e.flags & FLAG_INLINE != 0 {
+                        if known || !new_addresses.insert(e.address) {
+                            return Err("snapshot stored twice");
+                        }
+                    } else if !known || e.record_len != e.body_len {
+                        return Err("reference to a snapshot not stored before");
+                    }
+                    last_decision = Some(seq);
+                }
+                Kind::Outcome => {
+                    if e.flags != 0 || e.address != [0; 32] || e.record_len != e.body_len {
+                        return Err("bad outcome entry");
+                    }
+                    if e.link != last_decision.unwrap_or(NO_LINK) {
+                        return Err("outcome not linked to the last decision");
+                    }
+                }
+            }
+            last_time = Some(e.time);
+        }
+        // every check passed: take the records
+        for (i, e) in idx.entries.iter().enumerate() {
+            let seq = self.seq + i as u64;
+            if e.kind == Kind::Decision {
+                self.decisions += 1;
+                if e.flags & FLAG_INLINE != 0 {
+                    self.addresses.insert(e.address, seq);
+                }
+            }
+            visit(*e);
+        }
+        self.bytes += bytes.len() as u64;
+        self.seq += idx.entries.len() as u64;
+        self.chain = last_chain;
+        self.last_time = last_time;
+        self.last_decision = last_decision;
+        Ok(())
     }
 
     /// Checks one segment's bytes; calls `visit` for every good record.
@@ -483,6 +568,7 @@ pub struct AuditLog {
     torn_tail: Option<TornTail>,
     faults: Option<Box<dyn IoFaults>>,
     stale_lock: Option<StaleLock>,
+    index_rebuilds: Vec<IndexRebuild>,
     /// Held while the log is open; dropped after the final flush.
     _lock: WriterLock,
 }
@@ -537,10 +623,39 @@ impl AuditLog {
         let mut index = Vec::new();
         let mut segments = Vec::new();
         let mut torn_tail = None;
+        let mut index_rebuilds = Vec::new();
         for (i, path) in paths.iter().enumerate() {
             let is_last = i + 1 == paths.len();
             let bytes = read_all(path)?;
+            let first_seq = sc.seq;
+            if !is_last {
+                // a sealed segment: use its persistent index if it checks out against the bytes
+                let used = crate::index::read(path, i as u32)
+                    .and_then(|idx| sc.apply_index(&idx, &bytes, |e| index.push(e)));
+                match used {
+                    Ok(()) => {
+                        let reader = File::open(path).map_err(io("opening a segment", path))?;
+                        segments.push(Segment {
+                            path: path.clone(),
+                            first_seq,
+                            len: bytes.len() as u64,
+                            reader,
+                        });
+                        continue;
+                    }
+                    Err(reason) => index_rebuilds.push(IndexRebuild {
+                        segment: path.clone(),
+                        reason: reason.to_owned(),
+                    }),
+                }
+            }
             let end = sc.segment(path, &bytes, is_last, |e, _| index.push(e), i as u32)?;
+            if !is_last {
+                if let SegmentEnd::Clean(len) = end {
+                    // rebuilt from the full scan (reported in `index_rebuilds`)
+                    crate::index::write(path, first_seq, len, &sc.chain, &index[first_seq as usize..])?;
+                }
+            }
             let len = match end {
                 SegmentEnd::Clean(len) => len,
                 SegmentEnd::Bad {
@@ -578,6 +693,7 @@ impl AuditLog {
             let reader = File::open(path).map_err(io("opening a segment", path))?;
             segments.push(Segment {
                 path: path.clone(),
+                first_seq,
                 len,
                 reader,
             });
@@ -620,6 +736,7 @@ impl AuditLog {
             torn_tail,
             faults,
             stale_lock,
+            index_rebuilds,
             _lock: lock,
         })
     }
@@ -636,6 +753,11 @@ impl AuditLog {
     /// found and taken over when the log was opened.
     pub fn stale_lock(&self) -> Option<&StaleLock> {
         self.stale_lock.as_ref()
+    }
+    /// The sealed segments whose persistent index was missing, damaged or inconsistent with
+    /// the segment when the log was opened, and was rebuilt from a full scan.
+    pub fn index_rebuilds(&self) -> &[IndexRebuild] {
+        &self.index_rebuilds
     }
     /// The torn tail cut off when the log was opened, if there was one.
     pub fn torn_tail(&self) -> Option<&TornTail> {
@@ -908,6 +1030,15 @@ impl AuditLog {
     fn roll(&mut self) -> AuditResult<()> {
         let sync = !matches!(self.config.durability, Durability::None);
         self.flush(sync)?;
+        // the sealed segment's persistent index, written before the next segment exists
+        let sealed = &self.segments[self.segments.len() - 1];
+        crate::index::write(
+            &sealed.path,
+            sealed.first_seq,
+            sealed.len,
+            &self.head,
+            &self.index[sealed.first_seq as usize..],
+        )?;
         let (seg, w) = create_segment(&self.dir, self.len(), &self.head)?;
         self.segments.push(seg);
         self.writer = w;
@@ -1127,6 +1258,7 @@ fn create_segment(dir: &Path, first_seq: u64, prev_chain: &Hash) -> AuditResult<
     Ok((
         Segment {
             path,
+            first_seq,
             len: SEGMENT_HEADER as u64,
             reader,
         },

@@ -21,9 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use prudentia_core::traits::AuditSink;
-use prudentia_core::{
-    CoreError, DecisionRecord, MarketSnapshot, Outcome, Role, RoleError, RoleResult, Timestamp,
-};
+use prudentia_core::{DecisionRecord, MarketSnapshot, Outcome, Role, RoleError, RoleResult, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::bin;

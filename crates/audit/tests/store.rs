@@ -253,3 +253,71 @@ fn a_second_writer_is_refused_and_a_stale_lock_is_reported() {
     assert_eq!(log.head(), head);
     assert!(log.verify().unwrap().is_ok());
 }
+
+#[test]
+fn the_segment_index_is_used_checked_against_the_log_and_rebuilt() {
+    let dir = TempDir::new("index");
+    let cfg = LogConfig {
+        segment_max_bytes: 8192,
+        durability: Durability::None,
+        ..Default::default()
+    };
+    let log = filled_log(dir.path(), 40, 4, cfg.clone());
+    let (head, segments) = (log.head(), log.segments());
+    let expected = log.range(day(5), day(35)).unwrap();
+    assert_eq!(expected.len(), 30);
+    drop(log);
+    let mut indexes: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pidx"))
+        .collect();
+    indexes.sort();
+    // every sealed segment has its index; the active one has none
+    assert_eq!(indexes.len(), segments - 1);
+    let reopen = || {
+        let log = AuditLog::open(dir.path(), cfg.clone()).unwrap();
+        assert_eq!(log.head(), head);
+        assert_eq!(log.range(day(5), day(35)).unwrap(), expected);
+        assert!(log.verify().unwrap().is_ok());
+        log.index_rebuilds().to_vec()
+    };
+    assert_eq!(reopen(), vec![]);
+    // a missing index is rebuilt and reported (and then used)
+    std::fs::remove_file(&indexes[1]).unwrap();
+    let rebuilt = reopen();
+    assert_eq!(rebuilt.len(), 1);
+    assert_eq!(rebuilt[0].segment, indexes[1].with_extension("plog"));
+    assert!(indexes[1].exists());
+    assert_eq!(reopen(), vec![]);
+    // a damaged index (checksum) and an index that is consistent by its own checksum but
+    // says something else than the segment (a record's time) are both rebuilt, not trusted
+    let good = std::fs::read(&indexes[0]).unwrap();
+    let mut bad = good.clone();
+    bad[72 + 72] ^= 1; // the second entry's time
+    std::fs::write(&indexes[0], &bad).unwrap();
+    let rebuilt = reopen();
+    assert_eq!(rebuilt.len(), 1);
+    assert_eq!(rebuilt[0].reason, "checksum mismatch");
+    let n = bad.len();
+    let crc = crc32fast::hash(&bad[..n - 4]);
+    bad[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&indexes[0], &bad).unwrap();
+    let rebuilt = reopen();
+    assert_eq!(rebuilt.len(), 1);
+    assert_eq!(rebuilt[0].reason, "record differs from its entry");
+    assert_eq!(std::fs::read(&indexes[0]).unwrap(), good);
+    // an index whose segment was damaged: the index is not used, and the damage is the
+    // typed error it was without an index
+    let seg = indexes[0].with_extension("plog");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[200] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+    assert!(matches!(
+        AuditLog::open(dir.path(), cfg.clone()),
+        Err(AuditError::Corrupt {
+            reason: BadReason::Checksum,
+            ..
+        })
+    ));
+}
