@@ -29,7 +29,8 @@ pub const LOCK_FILE: &str = "LOCK";
 pub struct StaleLock {
     /// The lock file.
     pub path: PathBuf,
-    /// What the previous holder wrote in it (`pid <n>`).
+    /// What the previous holder wrote in it (`pid <n>`; at most its first 256 bytes, read
+    /// lossily as UTF-8 if the file was damaged).
     pub holder: String,
 }
 
@@ -41,11 +42,13 @@ pub(crate) struct WriterLock {
     path: PathBuf,
 }
 
-fn holder_of(file: &mut File) -> String {
-    let mut s = String::new();
+/// The first 256 bytes of the lock file (any bytes: a damaged file is reported as it is);
+/// `None` when it is empty.
+fn holder_of(file: &mut File) -> Option<String> {
+    let mut b = Vec::new();
     let _ = file.seek(SeekFrom::Start(0));
-    let _ = Read::by_ref(file).take(256).read_to_string(&mut s);
-    s.trim().to_owned()
+    let _ = Read::by_ref(file).take(256).read_to_end(&mut b);
+    (!b.is_empty()).then(|| String::from_utf8_lossy(&b).trim().to_owned())
 }
 
 impl WriterLock {
@@ -65,7 +68,7 @@ impl WriterLock {
                 Ok(()) => {}
                 Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
                     return Err(AuditError::Locked {
-                        holder: holder_of(&mut file),
+                        holder: holder_of(&mut file).unwrap_or_default(),
                         path,
                     })
                 }
@@ -89,10 +92,9 @@ impl WriterLock {
             }
             Err(e) => return Err(io("creating the lock file", &path)(e)),
         };
-        let previous = holder_of(&mut file);
-        let stale = (!previous.is_empty()).then(|| StaleLock {
+        let stale = holder_of(&mut file).map(|holder| StaleLock {
             path: path.clone(),
-            holder: previous,
+            holder,
         });
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
