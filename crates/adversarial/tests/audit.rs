@@ -432,7 +432,7 @@ fn audit_lock_and_index_files() {
             let _ = std::fs::remove_dir_all(&dir);
             match r {
                 Ok(holder) => Check::invariant(
-                    holder.is_some() == !contents.is_empty() && holder.unwrap_or(0) <= 256,
+                    holder.is_some() != contents.is_empty() && holder.unwrap_or(0) <= 256,
                     "stale lock not reported, or its holder read unbounded",
                 ),
                 Err(_) => Check::Rejected,
