@@ -345,3 +345,148 @@ fn audit_entry_points() {
 
     s.finish();
 }
+
+/// CRC-32 (IEEE), as the index files use, to forge a consistent checksum.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// A log of `days` decisions in small segments (several sealed, each with its index).
+fn segmented_log(dir: &std::path::Path, days: i64) -> LogConfig {
+    let c = LogConfig {
+        segment_max_bytes: 4096,
+        ..cfg()
+    };
+    let mut log = AuditLog::open(dir, c.clone()).unwrap();
+    for d in 0..days {
+        let s = snapshot(d, 100.0 + d as f64);
+        let _ = log.append(&s, &record(s.time, 0.5)).unwrap();
+    }
+    drop(log);
+    c
+}
+
+fn index_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pidx"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Opens the log after `damage` and checks it still answers as before, or refuses.
+fn reopen_after(days: i64, damage: impl FnOnce(&std::path::Path)) -> Check {
+    let dir = tmp();
+    let c = segmented_log(&dir, days);
+    let before = AuditLog::open(&dir, c.clone()).unwrap().all().unwrap();
+    damage(&dir);
+    let r = AuditLog::open(&dir, c).and_then(|l| {
+        let all = l.all()?;
+        Ok((all, l.verify()?.is_ok(), l.index_rebuilds().len()))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    match r {
+        Ok((all, verified, _)) => Check::invariant(all == before, "records differ after reopen")
+            .and(|| Check::invariant(verified, "reopened log does not verify")),
+        Err(_) => Check::Rejected,
+    }
+}
+
+#[test]
+fn audit_lock_and_index_files() {
+    let mut s = Suite::new("audit-files");
+
+    // the writer lock: a second writer is refused, a garbage or huge lock file is a stale lock
+    s.check("open while another writer holds the lock", || {
+        let dir = tmp();
+        let first = AuditLog::open(&dir, cfg()).unwrap();
+        let second = AuditLog::open(&dir, cfg());
+        let locked = matches!(second, Err(prudentia_audit::AuditError::Locked { .. }));
+        drop(first);
+        let _ = std::fs::remove_dir_all(&dir);
+        Check::invariant(locked, "second writer not refused with Locked")
+    });
+    for (label, contents) in [
+        ("binary", vec![0xffu8, 0, 0xfe, 10, 13]),
+        ("4 MiB", vec![b'x'; 4 << 20]),
+        ("empty", vec![]),
+    ] {
+        s.check(format!("open with a {label} lock file left behind"), move || {
+            let dir = tmp();
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(prudentia_audit::LOCK_FILE), &contents).unwrap();
+            let r = AuditLog::open(&dir, cfg()).map(|l| l.stale_lock().map(|s| s.holder.len()));
+            let _ = std::fs::remove_dir_all(&dir);
+            match r {
+                Ok(holder) => Check::invariant(
+                    holder.is_some() != contents.is_empty() && holder.unwrap_or(0) <= 256,
+                    "stale lock not reported, or its holder read unbounded",
+                ),
+                Err(_) => Check::Rejected,
+            }
+        });
+    }
+
+    // persistent indexes: removed, truncated, emptied, replaced by garbage, or a byte changed
+    // (with and without a fixed checksum) — the log opens with the same records or refuses
+    s.check("index files removed", || {
+        reopen_after(30, |dir| {
+            for p in index_files(dir) {
+                std::fs::remove_file(p).unwrap();
+            }
+        })
+    });
+    for cut in [0usize, 4, 71, 72, 100] {
+        s.check(format!("index files cut to {cut} bytes"), move || {
+            reopen_after(30, |dir| {
+                for p in index_files(dir) {
+                    let b = std::fs::read(&p).unwrap();
+                    std::fs::write(&p, &b[..cut.min(b.len())]).unwrap();
+                }
+            })
+        });
+    }
+    s.sweep(
+        "index byte changed (position, value, fix checksum)",
+        (any_size(), any_size(), any_size()),
+        |(at, v, fix)| {
+            reopen_after(30, move |dir| {
+                for p in index_files(dir) {
+                    let mut b = std::fs::read(&p).unwrap();
+                    let n = b.len();
+                    let i = at % n;
+                    b[i] = b[i].wrapping_add((v % 255) as u8 + 1);
+                    if fix % 2 == 0 && i < n - 4 {
+                        let crc = crc32(&b[..n - 4]);
+                        b[n - 4..].copy_from_slice(&crc.to_le_bytes());
+                    }
+                    std::fs::write(&p, &b).unwrap();
+                }
+            })
+        },
+    );
+    s.check("index of another segment swapped in", || {
+        reopen_after(30, |dir| {
+            let v = index_files(dir);
+            if v.len() >= 2 {
+                let a = std::fs::read(&v[0]).unwrap();
+                std::fs::write(&v[1], a).unwrap();
+            }
+        })
+    });
+
+    s.finish();
+}

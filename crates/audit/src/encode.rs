@@ -1,13 +1,26 @@
-//! How snapshots, records and outcomes are stored: JSON, with raw snapshots kept lossless.
+//! How snapshots are stored: a compact binary encoding (the file store, and the content
+//! address in both stores) and a lossless JSON encoding (the SQLite store, for analysts).
 //!
-//! Raw snapshots may hold NaN or infinite prices (the guard decides what to do with them),
-//! which plain JSON cannot hold (serde_json writes them as `null`). Snapshots are therefore
-//! stored through a mirror of their types in which every float is a JSON number when finite
-//! and a string otherwise (`"NaN"`, `"inf"`, `"-inf"`, or `"f64:<hex bits>"` for a NaN with
-//! another payload), so a replay sees bit-identical inputs. Records and outcomes must be
-//! finite; they are stored as their own serde JSON.
+//! Raw snapshots may hold NaN or infinite prices (the guard decides what to do with them).
+//! The binary encoding keeps every float's bits. Plain JSON cannot hold them (serde_json
+//! writes them as `null`), so the JSON encoding goes through a mirror of the snapshot types
+//! in which every float is a JSON number when finite and a string otherwise (`"NaN"`,
+//! `"inf"`, `"-inf"`, or `"f64:<hex bits>"` for a NaN with another payload), so a replay
+//! sees bit-identical inputs either way.
+//!
+//! ```text
+//! snapshot   time i64 · n quotes · quotes · n indicators · indicators · n assets · assets
+//! quote      asset str · time i64 · price f64 · volume f64? · spread_bps f64?
+//! indicator  name str · time i64 · value f64
+//! asset      id str · sector str? · price f64 · adv_shares f64? · borrow_available_shares f64?
+//!            · lot_size f64 · n features · features f64…
+//! ```
+//! (`i64` zigzag varint, `n` varint, `str` varint length + UTF-8, `f64` IEEE bits little
+//! endian, `x?` a 0/1 tag then the value; see the `bin` module.)
 
 use prudentia_core::{AssetId, AssetInfo, Indicator, MarketSnapshot, Quote, Timestamp};
+
+use crate::bin::{put_f64, put_i64, put_str, put_varint, BinError, Decoder};
 use serde::de::{self, Deserializer};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
@@ -232,20 +245,180 @@ impl From<SnapshotRepr> for MarketSnapshot {
 }
 
 /// Appends the lossless JSON encoding of `snapshot` to `out`.
-pub(crate) fn encode_snapshot(snapshot: &MarketSnapshot, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn encode_snapshot_json(
+    snapshot: &MarketSnapshot,
+    out: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
     serde_json::to_writer(out, &SnapshotRepr::from(snapshot))
 }
 
-/// Decodes a snapshot written by [`encode_snapshot`].
-pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<MarketSnapshot, serde_json::Error> {
+/// Decodes a snapshot written by [`encode_snapshot_json`].
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn decode_snapshot_json(bytes: &[u8]) -> Result<MarketSnapshot, serde_json::Error> {
     serde_json::from_slice::<SnapshotRepr>(bytes).map(MarketSnapshot::from)
 }
 
-/// The lossless JSON encoding of a snapshot, as stored (and content-addressed) by the log.
+fn put_opt(out: &mut Vec<u8>, v: Option<f64>) {
+    match v {
+        None => out.push(0),
+        Some(v) => {
+            out.push(1);
+            put_f64(out, v);
+        }
+    }
+}
+
+/// Appends the binary encoding of `snapshot` to `out` (every float bit for bit).
+pub(crate) fn encode_snapshot(s: &MarketSnapshot, out: &mut Vec<u8>) {
+    let MarketSnapshot {
+        time,
+        quotes,
+        indicators,
+        assets,
+    } = s;
+    put_i64(out, time.as_nanos());
+    put_varint(out, quotes.len() as u64);
+    for q in quotes {
+        let Quote {
+            asset,
+            time,
+            price,
+            volume,
+            spread_bps,
+        } = q;
+        put_str(out, asset.as_str());
+        put_i64(out, time.as_nanos());
+        put_f64(out, *price);
+        put_opt(out, *volume);
+        put_opt(out, *spread_bps);
+    }
+    put_varint(out, indicators.len() as u64);
+    for i in indicators {
+        let Indicator { name, time, value } = i;
+        put_str(out, name);
+        put_i64(out, time.as_nanos());
+        put_f64(out, *value);
+    }
+    put_varint(out, assets.len() as u64);
+    for a in assets {
+        let AssetInfo {
+            id,
+            sector,
+            price,
+            adv_shares,
+            borrow_available_shares,
+            lot_size,
+            features,
+        } = a;
+        put_str(out, id.as_str());
+        match sector {
+            None => out.push(0),
+            Some(s) => {
+                out.push(1);
+                put_str(out, s);
+            }
+        }
+        put_f64(out, *price);
+        put_opt(out, *adv_shares);
+        put_opt(out, *borrow_available_shares);
+        put_f64(out, *lot_size);
+        put_varint(out, features.len() as u64);
+        for f in features {
+            put_f64(out, *f);
+        }
+    }
+}
+
+/// A vector for `n` declared elements of at least `min_bytes` encoded bytes each: never more
+/// capacity than the bytes left can hold.
+fn bounded<T>(d: &Decoder<'_>, n: usize, min_bytes: usize) -> Vec<T> {
+    Vec::with_capacity(n.min(d.b.len() / min_bytes))
+}
+
+fn get_opt(d: &mut Decoder<'_>) -> Result<Option<f64>, BinError> {
+    Ok(if d.option()? { Some(d.f64_raw()?) } else { None })
+}
+
+/// Decodes a snapshot written by [`encode_snapshot`] (all of `bytes`).
+pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<MarketSnapshot, BinError> {
+    let mut d = Decoder {
+        b: bytes,
+        finite: false,
+    };
+    let time = Timestamp::from_nanos(d.i64()?);
+    let n = d.len()?;
+    let mut quotes = bounded(&d, n, 12);
+    for _ in 0..n {
+        quotes.push(Quote {
+            asset: AssetId::new(d.str()?),
+            time: Timestamp::from_nanos(d.i64()?),
+            price: d.f64_raw()?,
+            volume: get_opt(&mut d)?,
+            spread_bps: get_opt(&mut d)?,
+        });
+    }
+    let n = d.len()?;
+    let mut indicators = bounded(&d, n, 10);
+    for _ in 0..n {
+        indicators.push(Indicator {
+            name: d.str()?.to_owned(),
+            time: Timestamp::from_nanos(d.i64()?),
+            value: d.f64_raw()?,
+        });
+    }
+    let n = d.len()?;
+    let mut assets = bounded(&d, n, 21);
+    for _ in 0..n {
+        let id = AssetId::new(d.str()?);
+        let sector = if d.option()? {
+            Some(d.str()?.to_owned())
+        } else {
+            None
+        };
+        let price = d.f64_raw()?;
+        let adv_shares = get_opt(&mut d)?;
+        let borrow_available_shares = get_opt(&mut d)?;
+        let lot_size = d.f64_raw()?;
+        let nf = d.len()?;
+        let mut features = bounded(&d, nf, 8);
+        for _ in 0..nf {
+            features.push(d.f64_raw()?);
+        }
+        assets.push(AssetInfo {
+            id,
+            sector,
+            price,
+            adv_shares,
+            borrow_available_shares,
+            lot_size,
+            features,
+        });
+    }
+    if !d.b.is_empty() {
+        return Err(BinError::Trailing(d.b.len()));
+    }
+    Ok(MarketSnapshot {
+        time,
+        quotes,
+        indicators,
+        assets,
+    })
+}
+
+/// The binary encoding of a snapshot, as stored and content-addressed (SHA-256 of these
+/// bytes) by the log. It cannot fail (the `Result` is kept for callers of earlier versions,
+/// whose encoding was JSON).
 pub fn snapshot_bytes(snapshot: &MarketSnapshot) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::new();
-    encode_snapshot(snapshot, &mut out)?;
+    encode_snapshot(snapshot, &mut out);
     Ok(out)
+}
+
+/// The lossless JSON encoding of a snapshot (what the SQLite store keeps; non-finite floats
+/// as strings, see the module docs), for export to tools that read JSON.
+pub fn snapshot_json(snapshot: &MarketSnapshot) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&SnapshotRepr::from(snapshot))
 }
 
 #[cfg(test)]
@@ -294,6 +467,32 @@ mod tests {
         assert_eq!(back.quotes[1].price.to_bits(), 0x7ff8_0000_0000_0042);
         assert_eq!(back.assets[0].features[1].to_bits(), (-0.0f64).to_bits());
         assert_eq!(back.indicators[0].value, 5e-324);
+    }
+
+    #[test]
+    fn snapshots_round_trip_bit_for_bit_through_json() {
+        let s = snap();
+        let mut json = Vec::new();
+        encode_snapshot_json(&s, &mut json).unwrap();
+        assert_eq!(snapshot_json(&s).unwrap().as_bytes(), &json[..]);
+        let back = decode_snapshot_json(&json).unwrap();
+        assert_eq!(snapshot_bytes(&back).unwrap(), snapshot_bytes(&s).unwrap());
+    }
+
+    #[test]
+    fn damaged_binary_snapshots_are_errors() {
+        let bytes = snapshot_bytes(&snap()).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(decode_snapshot(&bytes[..cut]).is_err(), "{cut}");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(decode_snapshot(&long).is_err());
+        // a huge declared count allocates nothing
+        let mut huge = Vec::new();
+        put_i64(&mut huge, 5);
+        put_varint(&mut huge, u64::MAX);
+        assert!(decode_snapshot(&huge).is_err());
     }
 
     #[test]

@@ -29,6 +29,15 @@ pub enum AuditError {
     /// A record (or its snapshot) could not be encoded or decoded.
     #[error("audit record encoding failed: {0}")]
     Encoding(#[from] serde_json::Error),
+    /// A record, outcome or snapshot could not be encoded or decoded in the binary format of
+    /// the file store.
+    #[error("audit {what}: binary encoding: {message}")]
+    Binary {
+        /// What was being encoded or decoded.
+        what: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// An encoded record is larger than the configured limit.
     #[error("audit record of {bytes} bytes exceeds the limit of {max} bytes")]
     RecordTooLarge {
@@ -70,6 +79,15 @@ pub enum AuditError {
         offset: u64,
         /// What is wrong.
         reason: BadReason,
+    },
+    /// Another writer holds the log (see the `lock` module docs): two writers never append to
+    /// one log. Nothing was changed.
+    #[error("audit log is locked by another writer ({holder}; lock file {})", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// What the holder wrote in it (`pid <n>`), possibly empty.
+        holder: String,
     },
     /// The log is closed for writing after a failure that could not be rolled back
     /// (the truncation of a partial write failed). Reopen it to recover.

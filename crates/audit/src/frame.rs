@@ -10,18 +10,22 @@
 //!   8  sequence u64             16 time, ns since the epoch, i64
 //!   24 link u64 (outcome: sequence of its decision; else u64::MAX)
 //!   32 kind u8 (1 decision, 2 outcome)   33 flags u8 (bit 0: snapshot stored inline)
-//!   34 reserved u16 (0)         36 length of the record JSON within the body u32
+//!   34 reserved u16 (0)         36 length of the record within the body u32
 //!   40 snapshot address: SHA-256 of the snapshot bytes [32] (zero for outcomes)
-//!   72 chain hash: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record JSON) [32]
-//!   body: record JSON, then (inline flag) the snapshot's bytes
+//!   72 chain hash: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record) [32]
+//!   body: the record (binary, see the `bin` module), then (inline flag) the snapshot's
+//!   bytes (binary, see the `encode` module)
 //! ```
 //! The chain starts from 32 zero bytes. The snapshot's bytes enter the chain through their
 //! address (bytes 40..72, which the chain covers), so every stored byte is hashed once.
 
 use sha2::{Digest, Sha256};
 
-/// Format version written and read by this build.
-pub const FORMAT_VERSION: u32 = 1;
+/// Format version written and read by this build. Version 1 stored the record and snapshot
+/// as JSON; version 2 stores them in the compact binary encoding (the layout above is
+/// unchanged). A file of another version is refused with
+/// [`AuditError::UnsupportedVersion`](crate::AuditError::UnsupportedVersion).
+pub const FORMAT_VERSION: u32 = 2;
 pub(crate) const MAGIC: &[u8; 8] = b"PRUDAUD\0";
 pub(crate) const SEGMENT_HEADER: usize = 64;
 pub(crate) const FRAME_HEADER: usize = 104;
@@ -110,30 +114,26 @@ pub(crate) struct FrameMeta {
     pub(crate) address: Hash,
 }
 
-/// Appends one record (header + body) to `out` and returns its chain hash.
-pub(crate) fn write_frame(out: &mut Vec<u8>, meta: &FrameMeta, body: &[u8], prev_chain: &Hash) -> Hash {
-    let start = out.len();
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&[0u8; 4]);
-    out.extend_from_slice(&meta.seq.to_le_bytes());
-    out.extend_from_slice(&meta.time.to_le_bytes());
-    out.extend_from_slice(&meta.link.to_le_bytes());
-    out.push(meta.kind as u8);
-    out.push(meta.flags);
-    out.extend_from_slice(&[0u8; 2]);
-    out.extend_from_slice(&meta.record_len.to_le_bytes());
-    out.extend_from_slice(&meta.address);
-    let chain = chain_hash(
-        prev_chain,
-        &out[start + 8..start + 72],
-        &body[..meta.record_len as usize],
-    );
-    out.extend_from_slice(&chain);
-    out.extend_from_slice(body);
+/// Fills in the header of one record: `frame` is the header's room (`FRAME_HEADER` bytes)
+/// followed by the body. Returns the record's chain hash.
+pub(crate) fn fill_frame(frame: &mut [u8], meta: &FrameMeta, prev_chain: &Hash) -> Hash {
+    let body_len = (frame.len() - FRAME_HEADER) as u32;
+    let (h, body) = frame.split_at_mut(FRAME_HEADER);
+    h[0..4].copy_from_slice(&body_len.to_le_bytes());
+    h[8..16].copy_from_slice(&meta.seq.to_le_bytes());
+    h[16..24].copy_from_slice(&meta.time.to_le_bytes());
+    h[24..32].copy_from_slice(&meta.link.to_le_bytes());
+    h[32] = meta.kind as u8;
+    h[33] = meta.flags;
+    h[34..36].copy_from_slice(&[0u8; 2]);
+    h[36..40].copy_from_slice(&meta.record_len.to_le_bytes());
+    h[40..72].copy_from_slice(&meta.address);
+    let chain = chain_hash(prev_chain, &h[8..72], &body[..meta.record_len as usize]);
+    h[72..104].copy_from_slice(&chain);
     let mut crc = crc32fast::Hasher::new();
-    crc.update(&out[start + 8..]);
-    let crc = crc.finalize();
-    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    crc.update(&h[8..]);
+    crc.update(body);
+    h[4..8].copy_from_slice(&crc.finalize().to_le_bytes());
     chain
 }
 

@@ -10,14 +10,20 @@
 //!   repeated data is not duplicated. Outcomes the pipeline learns from are stored after the
 //!   decision they follow.
 //! - **Store.** [`AuditLog`] keeps append-only segment files of length-prefixed, CRC-32
-//!   checked records, each chained to its predecessor with SHA-256 over the exact stored
-//!   bytes (the chain of a Merkle–Damgård hash, as in certificate-transparency-style
-//!   append-only logs: changing, deleting, inserting or reordering any record breaks every
-//!   later link). An in-memory index answers time-range queries by binary search. A
-//!   [`Durability`] policy chooses between an `fsync` per record, group commit, or none. On
-//!   open, a torn tail (an append cut short by a crash) is truncated and reported
-//!   ([`AuditLog::torn_tail`]), never silently kept; any other damage is a typed error.
-//!   [`AuditLog::verify`] re-reads everything and names the first bad record.
+//!   checked records in a compact binary encoding (no float formatting on the append path;
+//!   JSON stays available for export through [`snapshot_json`] and the SQLite store), each
+//!   chained to its predecessor with SHA-256 over the exact stored bytes (the chain of a
+//!   Merkle–Damgård hash, as in certificate-transparency-style append-only logs: changing,
+//!   deleting, inserting or reordering any record breaks every later link). Time-range
+//!   queries use an index kept in memory and persisted per sealed segment; a persisted index
+//!   is checked against its segment on open and rebuilt and reported
+//!   ([`AuditLog::index_rebuilds`]) when missing or inconsistent. A [`Durability`] policy
+//!   chooses between an `fsync` per record, group commit, or none. On open, a torn tail (an
+//!   append cut short by a crash) is truncated and reported ([`AuditLog::torn_tail`]), never
+//!   silently kept; any other damage is a typed error. [`AuditLog::verify`] re-reads
+//!   everything and names the first bad record. A writer lock ([`LOCK_FILE`]) keeps a second
+//!   writer out ([`AuditError::Locked`]); a lock left by a crashed writer is reported
+//!   ([`AuditLog::stale_lock`]).
 //! - **Replay.** [`replay`] re-runs a policy (a pipeline) on the recorded inputs of a range
 //!   and proves the decisions bit-identical, or reports the first difference.
 //! - **Policy diff.** [`policy_diff`] runs policy B on A's recorded inputs and reports
@@ -80,22 +86,27 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bin;
 mod config;
 mod encode;
 mod error;
 mod finite;
 mod frame;
+mod index;
+mod lock;
 mod log;
 mod replay;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use config::{Durability, LogConfig, MAX_RECORD_BYTES};
-pub use encode::snapshot_bytes;
+pub use encode::{snapshot_bytes, snapshot_json};
 pub use error::{AuditError, AuditResult, BadReason};
 pub use frame::{to_hex, FORMAT_VERSION};
+pub use lock::{StaleLock, LOCK_FILE};
 pub use log::{
-    verify_dir, Appended, AuditLog, BadRecord, IoFaults, LogHead, LoggedDecision, TornTail, VerifyReport,
+    verify_dir, Appended, AuditLog, BadRecord, IndexRebuild, IoFaults, LogHead, LoggedDecision, TornTail,
+    VerifyReport,
 };
 pub use replay::{
     policy_diff, replay, DecideFn, DecisionDiff, PolicyDiff, ReplayDifference, ReplayPolicy, ReplayReport,

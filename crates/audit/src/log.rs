@@ -1,6 +1,6 @@
 //! The embedded default store: append-only segment files of chained records.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::Range;
@@ -13,17 +13,39 @@ use prudentia_core::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::bin;
 use crate::config::{Durability, LogConfig};
 use crate::encode::{decode_snapshot, encode_snapshot};
 use crate::error::{io, AuditError, AuditResult, BadReason};
 use crate::finite::first_non_finite;
 use crate::frame::{
-    chain_hash, parse_segment_header, read_frame, segment_header, sha256, to_hex, write_frame, FrameFault,
+    chain_hash, fill_frame, parse_segment_header, read_frame, segment_header, sha256, to_hex, FrameFault,
     FrameMeta, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK, SEGMENT_HEADER,
 };
+use crate::lock::{StaleLock, WriterLock};
+
+/// A hasher for maps keyed by SHA-256 digests: the digest's first 8 bytes are already
+/// uniformly distributed, so hashing them again (SipHash) is wasted work.
+#[derive(Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut a = [0u8; 8];
+        let n = bytes.len().min(8);
+        a[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(a);
+    }
+}
+
+/// Snapshot addresses and the sequence number of the record that stores each.
+type AddressMap = HashMap<Hash, u64, std::hash::BuildHasherDefault<DigestHasher>>;
 
 /// Bytes buffered before a write to the operating system under [`Durability::None`].
-const NONE_BATCH_BYTES: usize = 1 << 20;
+const NONE_BATCH_BYTES: usize = 256 << 10;
 
 /// Simulated I/O faults, for testing what the log does when the disk fills up or a device
 /// fails. Install with [`AuditLog::open_with_faults`].
@@ -66,6 +88,16 @@ pub struct TornTail {
     pub offset: u64,
     /// Bytes removed.
     pub bytes_removed: u64,
+}
+
+/// A sealed segment's persistent index that could not be used on open and was rebuilt from
+/// a full scan of the segment (see [`AuditLog::index_rebuilds`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexRebuild {
+    /// The segment file.
+    pub segment: PathBuf,
+    /// Why its index was not used (missing, checksum mismatch, differs from the segment, …).
+    pub reason: String,
 }
 
 /// The first bad record found by [`AuditLog::verify`].
@@ -149,22 +181,26 @@ impl LoggedDecision {
     }
 }
 
+/// Where a record is and what its header says (in memory, and in a sealed segment's
+/// persistent index, see the `index` module).
 #[derive(Debug, Clone, Copy)]
-struct IndexEntry {
-    time: i64,
-    seg: u32,
-    offset: u64,
-    body_len: u32,
-    record_len: u32,
-    link: u64,
-    kind: Kind,
-    flags: u8,
-    address: Hash,
+pub(crate) struct IndexEntry {
+    pub(crate) time: i64,
+    pub(crate) seg: u32,
+    pub(crate) offset: u64,
+    pub(crate) body_len: u32,
+    pub(crate) record_len: u32,
+    pub(crate) link: u64,
+    pub(crate) kind: Kind,
+    pub(crate) flags: u8,
+    pub(crate) address: Hash,
 }
 
 #[derive(Debug)]
 struct Segment {
     path: PathBuf,
+    /// Sequence number of its first record.
+    first_seq: u64,
     /// Bytes of the file that hold records written so far.
     len: u64,
     reader: File,
@@ -186,7 +222,7 @@ struct Scanner {
     chain: Hash,
     last_time: Option<i64>,
     last_decision: Option<u64>,
-    addresses: HashMap<Hash, u64>,
+    addresses: AddressMap,
     decisions: u64,
     bytes: u64,
 }
@@ -211,10 +247,81 @@ impl Scanner {
             chain: [0; 32],
             last_time: None,
             last_decision: None,
-            addresses: HashMap::new(),
+            addresses: AddressMap::default(),
             decisions: 0,
             bytes: 0,
         }
+    }
+
+    /// Takes a sealed segment's records from its persistent index after checking the index
+    /// against the segment's bytes (CRC-32 and header of every record, see `index::check`)
+    /// and the scan so far (sequence, chain continuity, time order, outcome links, snapshot
+    /// addresses). Changes nothing and says why when the index cannot be used.
+    fn apply_index(
+        &mut self,
+        idx: &crate::index::SegmentIndex,
+        bytes: &[u8],
+        mut visit: impl FnMut(IndexEntry),
+    ) -> Result<(), &'static str> {
+        let h = parse_segment_header(bytes).ok_or("bad segment header")?;
+        if h.version != FORMAT_VERSION || h.first_seq != self.seq || h.prev_chain != self.chain {
+            return Err("segment does not continue the log");
+        }
+        if idx.first_seq != self.seq {
+            return Err("index of another segment");
+        }
+        let last_chain = crate::index::check(idx, bytes, SEGMENT_HEADER, self.max_body)?;
+        let mut last_time = self.last_time;
+        let mut last_decision = self.last_decision;
+        let mut new_addresses = HashSet::new();
+        for (i, e) in idx.entries.iter().enumerate() {
+            let seq = self.seq + i as u64;
+            if last_time.is_some_and(|t| e.time < t) {
+                return Err("records out of time order");
+            }
+            match e.kind {
+                Kind::Decision => {
+                    if e.link != NO_LINK || e.flags & !FLAG_INLINE != 0 || e.record_len > e.body_len {
+                        return Err("bad decision entry");
+                    }
+                    let known = self.addresses.contains_key(&e.address) || new_addresses.contains(&e.address);
+                    if e.flags & FLAG_INLINE != 0 {
+                        if known || !new_addresses.insert(e.address) {
+                            return Err("snapshot stored twice");
+                        }
+                    } else if !known || e.record_len != e.body_len {
+                        return Err("reference to a snapshot not stored before");
+                    }
+                    last_decision = Some(seq);
+                }
+                Kind::Outcome => {
+                    if e.flags != 0 || e.address != [0; 32] || e.record_len != e.body_len {
+                        return Err("bad outcome entry");
+                    }
+                    if e.link != last_decision.unwrap_or(NO_LINK) {
+                        return Err("outcome not linked to the last decision");
+                    }
+                }
+            }
+            last_time = Some(e.time);
+        }
+        // every check passed: take the records
+        for (i, e) in idx.entries.iter().enumerate() {
+            let seq = self.seq + i as u64;
+            if e.kind == Kind::Decision {
+                self.decisions += 1;
+                if e.flags & FLAG_INLINE != 0 {
+                    self.addresses.insert(e.address, seq);
+                }
+            }
+            visit(*e);
+        }
+        self.bytes += bytes.len() as u64;
+        self.seq += idx.entries.len() as u64;
+        self.chain = last_chain;
+        self.last_time = last_time;
+        self.last_decision = last_decision;
+        Ok(())
     }
 
     /// Checks one segment's bytes; calls `visit` for every good record.
@@ -446,7 +553,7 @@ pub struct AuditLog {
     segments: Vec<Segment>,
     writer: File,
     index: Vec<IndexEntry>,
-    addresses: HashMap<Hash, u64>,
+    addresses: AddressMap,
     head: Hash,
     last_time: Option<i64>,
     last_decision: Option<u64>,
@@ -460,7 +567,10 @@ pub struct AuditLog {
     poisoned: bool,
     torn_tail: Option<TornTail>,
     faults: Option<Box<dyn IoFaults>>,
-    scratch: Vec<u8>,
+    stale_lock: Option<StaleLock>,
+    index_rebuilds: Vec<IndexRebuild>,
+    /// Held while the log is open; dropped after the final flush.
+    _lock: WriterLock,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -481,6 +591,15 @@ impl AuditLog {
     /// time order, chain, snapshot addresses). A torn tail in the last segment (an append cut
     /// short by a crash) is truncated and reported by [`AuditLog::torn_tail`]; any other damage
     /// is an [`AuditError::Corrupt`] naming the first bad record, and nothing is changed.
+    ///
+    /// The open log holds the directory's writer lock (the file [`LOCK_FILE`](crate::LOCK_FILE),
+    /// locked with `flock(2)` on Unix): a second writer, in this process or another, gets
+    /// [`AuditError::Locked`]. The operating system releases the lock when the holder dies, so
+    /// a crash never blocks the next writer; the file records its holder (`pid <n>`) and is
+    /// emptied on a clean close, so a writer that finds it non-empty reports the previous
+    /// holder's unclean end as [`AuditLog::stale_lock`]. (Without `flock`, on non-Unix
+    /// platforms, the file is created exclusively and must be removed by hand after a
+    /// crash.) Readers such as [`verify_dir`] take no lock.
     pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> AuditResult<Self> {
         Self::open_inner(dir.as_ref(), config, None)
     }
@@ -497,15 +616,46 @@ impl AuditLog {
     fn open_inner(dir: &Path, config: LogConfig, faults: Option<Box<dyn IoFaults>>) -> AuditResult<Self> {
         config.validate()?;
         fs::create_dir_all(dir).map_err(io("creating the log directory", dir))?;
+        // the writer lock comes first: nothing (not even a torn tail) is touched without it
+        let (lock, stale_lock) = WriterLock::acquire(dir)?;
         let paths = list_segments(dir)?;
         let mut sc = Scanner::new(config.max_record_bytes);
         let mut index = Vec::new();
         let mut segments = Vec::new();
         let mut torn_tail = None;
+        let mut index_rebuilds = Vec::new();
         for (i, path) in paths.iter().enumerate() {
             let is_last = i + 1 == paths.len();
             let bytes = read_all(path)?;
+            let first_seq = sc.seq;
+            if !is_last {
+                // a sealed segment: use its persistent index if it checks out against the bytes
+                let used = crate::index::read(path, i as u32)
+                    .and_then(|idx| sc.apply_index(&idx, &bytes, |e| index.push(e)));
+                match used {
+                    Ok(()) => {
+                        let reader = File::open(path).map_err(io("opening a segment", path))?;
+                        segments.push(Segment {
+                            path: path.clone(),
+                            first_seq,
+                            len: bytes.len() as u64,
+                            reader,
+                        });
+                        continue;
+                    }
+                    Err(reason) => index_rebuilds.push(IndexRebuild {
+                        segment: path.clone(),
+                        reason: reason.to_owned(),
+                    }),
+                }
+            }
             let end = sc.segment(path, &bytes, is_last, |e, _| index.push(e), i as u32)?;
+            if !is_last {
+                if let SegmentEnd::Clean(len) = end {
+                    // rebuilt from the full scan (reported in `index_rebuilds`)
+                    crate::index::write(path, first_seq, len, &sc.chain, &index[first_seq as usize..])?;
+                }
+            }
             let len = match end {
                 SegmentEnd::Clean(len) => len,
                 SegmentEnd::Bad {
@@ -543,6 +693,7 @@ impl AuditLog {
             let reader = File::open(path).map_err(io("opening a segment", path))?;
             segments.push(Segment {
                 path: path.clone(),
+                first_seq,
                 len,
                 reader,
             });
@@ -584,7 +735,9 @@ impl AuditLog {
             poisoned: false,
             torn_tail,
             faults,
-            scratch: Vec::new(),
+            stale_lock,
+            index_rebuilds,
+            _lock: lock,
         })
     }
 
@@ -595,6 +748,16 @@ impl AuditLog {
     /// The configuration.
     pub fn config(&self) -> &LogConfig {
         &self.config
+    }
+    /// The lock left by a writer that did not close this log cleanly (a crash or a kill),
+    /// found and taken over when the log was opened.
+    pub fn stale_lock(&self) -> Option<&StaleLock> {
+        self.stale_lock.as_ref()
+    }
+    /// The sealed segments whose persistent index was missing, damaged or inconsistent with
+    /// the segment when the log was opened, and was rebuilt from a full scan.
+    pub fn index_rebuilds(&self) -> &[IndexRebuild] {
+        &self.index_rebuilds
     }
     /// The torn tail cut off when the log was opened, if there was one.
     pub fn torn_tail(&self) -> Option<&TornTail> {
@@ -630,14 +793,6 @@ impl AuditLog {
     /// On an I/O error, records that were not yet acknowledged are rolled back.
     pub fn append(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> AuditResult<Appended> {
         self.check_writable()?;
-        if let Some(value) = first_non_finite(record) {
-            return Err(CoreError::NonFinite {
-                field: "decision record",
-                index: 0,
-                value,
-            }
-            .into());
-        }
         if record.decision.time != snapshot.time {
             return Err(AuditError::Mismatch("decision time differs from snapshot time"));
         }
@@ -646,62 +801,67 @@ impl AuditLog {
         }
         let time = snapshot.time.as_nanos();
         crate::config::check_order(self.last_time, time)?;
-        let mut body = std::mem::take(&mut self.scratch);
-        body.clear();
-        let encoded = serde_json::to_writer(&mut body, record)
-            .map_err(AuditError::from)
-            .and_then(|()| {
-                let record_len = body.len();
-                encode_snapshot(snapshot, &mut body)?;
-                Ok(record_len)
-            });
-        let result = encoded.and_then(|record_len| {
-            let address = sha256(&body[record_len..]);
-            let inline = !self.addresses.contains_key(&address);
-            if !inline {
-                body.truncate(record_len);
-            }
-            self.config.check_record_size(body.len())?;
-            let meta = FrameMeta {
-                seq: self.len(),
-                time,
-                link: NO_LINK,
-                kind: Kind::Decision,
-                flags: if inline { FLAG_INLINE } else { 0 },
-                record_len: record_len as u32,
-                address,
-            };
-            self.push_frame(&meta, &body)
-        });
-        self.scratch = body;
-        result
+        // encode in place after the pending records, behind room for the frame header
+        let start = self.pending.len();
+        self.pending.resize(start + FRAME_HEADER, 0);
+        // encoding checks that every number of the record is finite
+        if let Err(e) = bin::to_writer(record, &mut self.pending, true) {
+            self.pending.truncate(start);
+            return Err(bin_error(e, "decision record"));
+        }
+        let record_len = self.pending.len() - start - FRAME_HEADER;
+        let snap_start = self.pending.len();
+        encode_snapshot(snapshot, &mut self.pending);
+        let address = sha256(&self.pending[snap_start..]);
+        let inline = !self.addresses.contains_key(&address);
+        if !inline {
+            self.pending.truncate(snap_start);
+        }
+        if let Err(e) = self
+            .config
+            .check_record_size(self.pending.len() - start - FRAME_HEADER)
+        {
+            self.pending.truncate(start);
+            return Err(e);
+        }
+        let meta = FrameMeta {
+            seq: self.len(),
+            time,
+            link: NO_LINK,
+            kind: Kind::Decision,
+            flags: if inline { FLAG_INLINE } else { 0 },
+            record_len: record_len as u32,
+            address,
+        };
+        self.push_frame(&meta, start)
     }
 
     /// Appends an outcome learned after the last decision (the pipeline does this from
     /// `learn`). The outcome must hold only finite numbers.
     pub fn append_outcome(&mut self, outcome: &Outcome) -> AuditResult<Appended> {
         self.check_writable()?;
-        if let Some(value) = first_non_finite(outcome) {
-            return Err(CoreError::NonFinite {
-                field: "outcome",
-                index: 0,
-                value,
-            }
-            .into());
+        let start = self.pending.len();
+        self.pending.resize(start + FRAME_HEADER, 0);
+        let checked = bin::to_writer(outcome, &mut self.pending, true)
+            .map_err(|e| bin_error(e, "outcome"))
+            .and_then(|()| {
+                self.config
+                    .check_record_size(self.pending.len() - start - FRAME_HEADER)
+            });
+        if let Err(e) = checked {
+            self.pending.truncate(start);
+            return Err(e);
         }
-        let body = serde_json::to_vec(outcome)?;
-        self.config.check_record_size(body.len())?;
-        let time = self.last_time.unwrap_or(i64::MIN);
         let meta = FrameMeta {
             seq: self.len(),
-            time,
+            time: self.last_time.unwrap_or(i64::MIN),
             link: self.last_decision.unwrap_or(NO_LINK),
             kind: Kind::Outcome,
             flags: 0,
-            record_len: body.len() as u32,
+            record_len: (self.pending.len() - start - FRAME_HEADER) as u32,
             address: [0; 32],
         };
-        self.push_frame(&meta, &body)
+        self.push_frame(&meta, start)
     }
 
     /// Writes and syncs everything pending; returns the last durable sequence number.
@@ -719,16 +879,23 @@ impl AuditLog {
         }
     }
 
-    fn push_frame(&mut self, meta: &FrameMeta, body: &[u8]) -> AuditResult<Appended> {
-        let frame_len = (FRAME_HEADER + body.len()) as u64;
+    /// Completes the frame encoded at `pending[start..]` (room for the header, then the body)
+    /// and applies the durability policy.
+    fn push_frame(&mut self, meta: &FrameMeta, mut start: usize) -> AuditResult<Appended> {
+        let body_len = self.pending.len() - start - FRAME_HEADER;
+        let frame_len = (self.pending.len() - start) as u64;
         let active = self.segments.len() - 1;
-        let seg_bytes = self.segments[active].len + self.pending.len() as u64;
+        let seg_bytes = self.segments[active].len + start as u64;
         if seg_bytes > SEGMENT_HEADER as u64 && seg_bytes + frame_len > self.config.segment_max_bytes {
+            // the new frame goes to the next segment: set it aside while the active one is sealed
+            let frame = self.pending.split_off(start);
             self.roll()?;
+            start = self.pending.len();
+            self.pending.extend_from_slice(&frame);
         }
         let active = self.segments.len() - 1;
-        let offset = self.segments[active].len + self.pending.len() as u64;
-        self.head = write_frame(&mut self.pending, meta, body, &self.head);
+        let offset = self.segments[active].len + start as u64;
+        self.head = fill_frame(&mut self.pending[start..], meta, &self.head);
         if meta.kind == Kind::Decision {
             if meta.flags & FLAG_INLINE != 0 {
                 self.addresses.insert(meta.address, meta.seq);
@@ -741,7 +908,7 @@ impl AuditLog {
             time: meta.time,
             seg: active as u32,
             offset,
-            body_len: body.len() as u32,
+            body_len: body_len as u32,
             record_len: meta.record_len,
             link: meta.link,
             kind: meta.kind,
@@ -863,6 +1030,15 @@ impl AuditLog {
     fn roll(&mut self) -> AuditResult<()> {
         let sync = !matches!(self.config.durability, Durability::None);
         self.flush(sync)?;
+        // the sealed segment's persistent index, written before the next segment exists
+        let sealed = &self.segments[self.segments.len() - 1];
+        crate::index::write(
+            &sealed.path,
+            sealed.first_seq,
+            sealed.len,
+            &self.head,
+            &self.index[sealed.first_seq as usize..],
+        )?;
         let (seg, w) = create_segment(&self.dir, self.len(), &self.head)?;
         self.segments.push(seg);
         self.writer = w;
@@ -951,7 +1127,8 @@ impl AuditLog {
         let e = self.index[seq as usize];
         let (chain, body) = self.read_raw(seq)?;
         let (rec, snap) = body.split_at(e.record_len as usize);
-        let record: DecisionRecord = serde_json::from_slice(rec)?;
+        let record: DecisionRecord =
+            bin::from_slice(rec, true).map_err(|e| bin_error(e, "stored decision record"))?;
         let snapshot_bytes;
         let snap = if e.flags & FLAG_INLINE != 0 {
             snap
@@ -970,7 +1147,7 @@ impl AuditLog {
                 "stored snapshot does not hash to its address",
             ));
         }
-        let snapshot = decode_snapshot(snap)?;
+        let snapshot = decode_snapshot(snap).map_err(|e| bin_error(e, "stored snapshot"))?;
         if record.decision.time.as_nanos() != e.time || snapshot.time.as_nanos() != e.time {
             return Err(AuditError::Mismatch(
                 "stored decision time differs from its record header",
@@ -978,14 +1155,6 @@ impl AuditLog {
         }
         if !crate::replay::weights_consistent(&record.decision) {
             return Err(AuditError::Mismatch("stored weights have mismatched lengths"));
-        }
-        if let Some(value) = first_non_finite(&record) {
-            return Err(CoreError::NonFinite {
-                field: "stored decision record",
-                index: 0,
-                value,
-            }
-            .into());
         }
         Ok(LoggedDecision {
             sequence: seq,
@@ -999,16 +1168,7 @@ impl AuditLog {
 
     fn decode_outcome(&self, seq: u64) -> AuditResult<Outcome> {
         let (_, body) = self.read_raw(seq)?;
-        let outcome: Outcome = serde_json::from_slice(&body)?;
-        if let Some(value) = first_non_finite(&outcome) {
-            return Err(CoreError::NonFinite {
-                field: "stored outcome",
-                index: 0,
-                value,
-            }
-            .into());
-        }
-        Ok(outcome)
+        bin::from_slice(&body, true).map_err(|e| bin_error(e, "stored outcome"))
     }
 
     /// The decision stored at `sequence` (with the outcomes that follow it); `None` if that
@@ -1066,6 +1226,22 @@ impl AuditLog {
     }
 }
 
+/// A binary encoding error as an audit error (non-finite numbers as [`CoreError::NonFinite`]).
+pub(crate) fn bin_error(e: bin::BinError, field: &'static str) -> AuditError {
+    match e {
+        bin::BinError::NonFinite(value) => CoreError::NonFinite {
+            field,
+            index: 0,
+            value,
+        }
+        .into(),
+        other => AuditError::Binary {
+            what: field,
+            message: other.to_string(),
+        },
+    }
+}
+
 fn create_segment(dir: &Path, first_seq: u64, prev_chain: &Hash) -> AuditResult<(Segment, File)> {
     let path = dir.join(segment_name(first_seq));
     let mut w = OpenOptions::new()
@@ -1082,6 +1258,7 @@ fn create_segment(dir: &Path, first_seq: u64, prev_chain: &Hash) -> AuditResult<
     Ok((
         Segment {
             path,
+            first_seq,
             len: SEGMENT_HEADER as u64,
             reader,
         },

@@ -7,8 +7,12 @@
 //!         decision_sequence INTEGER, snapshot_address TEXT, body TEXT, chain_hash TEXT)
 //! ```
 //! `body` is the decision record's (or outcome's) JSON, so analysts can query it with SQL
-//! (`json_extract(body, '$.decision.sized')`), pandas or DuckDB. Chain hashes are computed
-//! over the same fields as in the file store, so the same records give the same chain.
+//! (`json_extract(body, '$.decision.sized')`), pandas or DuckDB; `snapshot` is the lossless
+//! snapshot JSON ([`snapshot_json`](crate::snapshot_json)). Chain hashes and snapshot
+//! addresses are computed over the same fields and the same binary encodings as in the file
+//! store, so the same records give the same chain. The stored JSON must be exactly the
+//! canonical JSON of the value it decodes to (checked on open and read), so any edit of a
+//! body, even one that keeps its meaning, is found.
 //! Crash safety is SQLite's (write-ahead log); a record is acknowledged when its
 //! transaction commits.
 
@@ -17,17 +21,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use prudentia_core::traits::AuditSink;
-use prudentia_core::{
-    CoreError, DecisionRecord, MarketSnapshot, Outcome, Role, RoleError, RoleResult, Timestamp,
-};
+use prudentia_core::{DecisionRecord, MarketSnapshot, Outcome, Role, RoleError, RoleResult, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::bin;
 use crate::config::{Durability, LogConfig};
-use crate::encode::{decode_snapshot, encode_snapshot};
+use crate::encode::{decode_snapshot_json, encode_snapshot, encode_snapshot_json};
 use crate::error::{AuditError, AuditResult, BadReason};
-use crate::finite::first_non_finite;
 use crate::frame::{chain_hash, sha256, to_hex, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, NO_LINK};
-use crate::log::{Appended, BadRecord, LogHead, LoggedDecision, VerifyReport};
+use crate::log::{bin_error, Appended, BadRecord, LogHead, LoggedDecision, VerifyReport};
 
 /// Records per transaction under [`Durability::None`].
 const NONE_BATCH: u64 = 1024;
@@ -50,6 +52,31 @@ fn fields(
     f[28..32].copy_from_slice(&record_len.to_le_bytes());
     f[32..64].copy_from_slice(address);
     f
+}
+
+/// Decodes a stored JSON body, checks that it is the canonical JSON of its value, and
+/// returns the value with its binary encoding (what the chain covers).
+fn canonical<T: serde::Serialize + serde::de::DeserializeOwned>(json: &str) -> Result<(T, Vec<u8>), String> {
+    let v: T = serde_json::from_str(json).map_err(|e| format!("body does not decode: {e}"))?;
+    if serde_json::to_string(&v).map_err(|e| e.to_string())? != json {
+        return Err("body is not the canonical JSON of its value".into());
+    }
+    let mut b = Vec::new();
+    bin::to_writer(&v, &mut b, true).map_err(|e| e.to_string())?;
+    Ok((v, b))
+}
+
+/// Decodes a stored snapshot JSON, checks it is canonical, and returns its binary encoding.
+fn canonical_snapshot(json: &str) -> Result<(MarketSnapshot, Vec<u8>), String> {
+    let v = decode_snapshot_json(json.as_bytes()).map_err(|e| format!("snapshot does not decode: {e}"))?;
+    let mut again = Vec::new();
+    encode_snapshot_json(&v, &mut again).map_err(|e| e.to_string())?;
+    if again != json.as_bytes() {
+        return Err("snapshot is not the canonical JSON of its value".into());
+    }
+    let mut b = Vec::new();
+    encode_snapshot(&v, &mut b);
+    Ok((v, b))
 }
 
 fn from_hex(s: &str) -> Option<Hash> {
@@ -240,8 +267,12 @@ impl SqliteLog {
                         let snap: Option<String> = snap_stmt
                             .query_row(params![to_hex(&a)], |r| r.get(0))
                             .optional()?;
+                        let ok = snap
+                            .as_deref()
+                            .map(canonical_snapshot)
+                            .is_some_and(|r| r.is_ok_and(|(_, b)| sha256(&b) == a));
                         match snap {
-                            Some(s) if sha256(s.as_bytes()) == a => bytes += s.len() as u64,
+                            Some(s) if ok => bytes += s.len() as u64,
                             _ => {
                                 first_bad = Some(malformed("snapshot missing or not matching its address"));
                                 break;
@@ -264,8 +295,19 @@ impl SqliteLog {
                     break;
                 }
             };
-            let f = fields(seq, time, link, kind, flags, body.len() as u32, &addr);
-            let c = chain_hash(&chain, &f, body.as_bytes());
+            let encoded = match kind {
+                Kind::Decision => canonical::<DecisionRecord>(&body).map(|(_, b)| b),
+                Kind::Outcome => canonical::<Outcome>(&body).map(|(_, b)| b),
+            };
+            let encoded = match encoded {
+                Ok(b) => b,
+                Err(m) => {
+                    first_bad = Some(malformed(&m));
+                    break;
+                }
+            };
+            let f = fields(seq, time, link, kind, flags, encoded.len() as u32, &addr);
+            let c = chain_hash(&chain, &f, &encoded);
             if Some(c) != from_hex(&stored_chain) {
                 first_bad = Some(bad(BadReason::Chain));
                 break;
@@ -320,14 +362,6 @@ impl SqliteLog {
     /// Appends a decision record with its raw snapshot (same checks as
     /// [`AuditLog::append`](crate::AuditLog::append)).
     pub fn append(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> AuditResult<Appended> {
-        if let Some(value) = first_non_finite(record) {
-            return Err(CoreError::NonFinite {
-                field: "decision record",
-                index: 0,
-                value,
-            }
-            .into());
-        }
         if record.decision.time != snapshot.time {
             return Err(AuditError::Mismatch("decision time differs from snapshot time"));
         }
@@ -336,16 +370,20 @@ impl SqliteLog {
         }
         let time = snapshot.time.as_nanos();
         crate::config::check_order(self.last_time, time)?;
+        let mut encoded = Vec::new();
+        bin::to_writer(record, &mut encoded, true).map_err(|e| bin_error(e, "decision record"))?;
         let body = serde_json::to_string(record)?;
         let mut snap = Vec::new();
-        encode_snapshot(snapshot, &mut snap)?;
+        encode_snapshot(snapshot, &mut snap);
         let address = sha256(&snap);
         let inline = !self.addresses.contains(&address);
-        let size = body.len() + if inline { snap.len() } else { 0 };
+        let size = encoded.len() + if inline { snap.len() } else { 0 };
         self.config.check_record_size(size)?;
         let snap = if inline {
+            let mut json = Vec::new();
+            encode_snapshot_json(snapshot, &mut json)?;
             Some(
-                String::from_utf8(snap)
+                String::from_utf8(json)
                     .map_err(|_| AuditError::Mismatch("snapshot encoding is not UTF-8"))?,
             )
         } else {
@@ -357,26 +395,20 @@ impl SqliteLog {
             NO_LINK,
             inline,
             address,
-            &body,
+            (&body, &encoded),
             snap.as_deref(),
         )
     }
 
     /// Appends an outcome learned after the last decision.
     pub fn append_outcome(&mut self, outcome: &Outcome) -> AuditResult<Appended> {
-        if let Some(value) = first_non_finite(outcome) {
-            return Err(CoreError::NonFinite {
-                field: "outcome",
-                index: 0,
-                value,
-            }
-            .into());
-        }
+        let mut encoded = Vec::new();
+        bin::to_writer(outcome, &mut encoded, true).map_err(|e| bin_error(e, "outcome"))?;
         let body = serde_json::to_string(outcome)?;
-        self.config.check_record_size(body.len())?;
+        self.config.check_record_size(encoded.len())?;
         let time = self.last_time.unwrap_or(i64::MIN);
         let link = self.last_decision.unwrap_or(NO_LINK);
-        self.insert(Kind::Outcome, time, link, false, [0; 32], &body, None)
+        self.insert(Kind::Outcome, time, link, false, [0; 32], (&body, &encoded), None)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -387,13 +419,13 @@ impl SqliteLog {
         link: u64,
         inline: bool,
         address: Hash,
-        body: &str,
+        (body, encoded): (&str, &[u8]),
         snapshot: Option<&str>,
     ) -> AuditResult<Appended> {
         let seq = self.len;
         let flags = if inline { FLAG_INLINE } else { 0 };
-        let f = fields(seq, time, link, kind, flags, body.len() as u32, &address);
-        let chain = chain_hash(&self.head, &f, body.as_bytes());
+        let f = fields(seq, time, link, kind, flags, encoded.len() as u32, &address);
+        let chain = chain_hash(&self.head, &f, encoded);
         if self.pending == 0 {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.pending_since = Some(Instant::now());
@@ -488,7 +520,10 @@ impl SqliteLog {
     }
 
     fn decode(&self, seq: i64, time: i64, address: &str, body: &str) -> AuditResult<LoggedDecision> {
-        let record: DecisionRecord = serde_json::from_str(body)?;
+        let (record, _) = canonical::<DecisionRecord>(body).map_err(|m| AuditError::Binary {
+            what: "stored decision record",
+            message: m,
+        })?;
         let snap: String = self
             .conn
             .query_row(
@@ -498,12 +533,15 @@ impl SqliteLog {
             )
             .optional()?
             .ok_or(AuditError::NotFound { sequence: seq as u64 })?;
-        if Some(sha256(snap.as_bytes())) != from_hex(address) {
+        let (snapshot, snap_bin) = canonical_snapshot(&snap).map_err(|m| AuditError::Binary {
+            what: "stored snapshot",
+            message: m,
+        })?;
+        if Some(sha256(&snap_bin)) != from_hex(address) {
             return Err(AuditError::Mismatch(
                 "stored snapshot does not hash to its address",
             ));
         }
-        let snapshot = decode_snapshot(snap.as_bytes())?;
         if record.decision.time.as_nanos() != time || snapshot.time.as_nanos() != time {
             return Err(AuditError::Mismatch("stored decision time differs from its row"));
         }

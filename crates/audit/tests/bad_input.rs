@@ -147,18 +147,18 @@ fn a_wrong_key_order_is_refused() {
         Err(AuditError::OutOfOrder { .. })
     ));
     drop(log);
-    // a record body whose JSON keys were reordered (same content, other bytes): the chain
-    // covers the exact stored bytes, so this is tampering
+    // a record body whose fields were reordered (same content, other bytes; in the binary
+    // format of version 2 the fields are in declaration order, each string length-prefixed):
+    // the chain covers the exact stored bytes, so this is tampering
     let seg = segment_files(dir.path())[0].clone();
     let bytes = std::fs::read(&seg).unwrap();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
     let zeros = "0".repeat(64);
-    let a = format!("\"policy_id\":\"test\",\"model_hash\":\"{zeros}\"");
-    let at = text.find(&a).unwrap();
+    let a = [&[4u8][..], b"test", &[64u8], zeros.as_bytes()].concat();
+    let at = bytes.windows(a.len()).position(|w| w == &a[..]).unwrap();
     let mut edited = bytes.clone();
-    let swapped = format!("\"model_hash\":\"{zeros}\",\"policy_id\":\"test\"");
+    let swapped = [&[64u8][..], zeros.as_bytes(), &[4u8], b"test"].concat();
     assert_eq!(a.len(), swapped.len());
-    edited[at..at + a.len()].copy_from_slice(swapped.as_bytes());
+    edited[at..at + a.len()].copy_from_slice(&swapped);
     std::fs::write(&seg, &edited).unwrap();
     let report = verify_dir(dir.path(), &LogConfig::default()).unwrap();
     assert_eq!(report.first_bad.unwrap().sequence, 0);

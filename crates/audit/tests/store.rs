@@ -220,3 +220,104 @@ fn bad_configuration_is_a_typed_error() {
         ));
     }
 }
+
+#[test]
+fn a_second_writer_is_refused_and_a_stale_lock_is_reported() {
+    let dir = TempDir::new("lock");
+    let mut first = filled_log(dir.path(), 3, 2, config(Durability::PerRecord));
+    assert!(first.stale_lock().is_none());
+    // a second writer (here in the same process; the lock is per open file) is refused
+    match AuditLog::open(dir.path(), config(Durability::PerRecord)) {
+        Err(AuditError::Locked { holder, path }) => {
+            assert_eq!(holder, format!("pid {}", std::process::id()));
+            assert_eq!(path, dir.path().join(LOCK_FILE));
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // readers take no lock, and the refused writer changed nothing
+    assert!(verify_dir(dir.path(), &LogConfig::default()).unwrap().is_ok());
+    let s = snapshot(3, 2);
+    let _ = first.append(&s, &record(3, &s)).unwrap();
+    let head = first.head();
+    drop(first);
+    // a clean close releases the lock and leaves no stale lock behind
+    let log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    assert!(log.stale_lock().is_none());
+    assert_eq!(log.head(), head);
+    drop(log);
+    // a writer that died without closing (its flock released by the OS, its pid still in
+    // the file) is detected and reported, and the log opens
+    std::fs::write(dir.path().join(LOCK_FILE), "pid 4242\n").unwrap();
+    let log = AuditLog::open(dir.path(), config(Durability::PerRecord)).unwrap();
+    assert_eq!(log.stale_lock().unwrap().holder, "pid 4242");
+    assert_eq!(log.head(), head);
+    assert!(log.verify().unwrap().is_ok());
+}
+
+#[test]
+fn the_segment_index_is_used_checked_against_the_log_and_rebuilt() {
+    let dir = TempDir::new("index");
+    let cfg = LogConfig {
+        segment_max_bytes: 8192,
+        durability: Durability::None,
+        ..Default::default()
+    };
+    let log = filled_log(dir.path(), 40, 4, cfg.clone());
+    let (head, segments) = (log.head(), log.segments());
+    let expected = log.range(day(5), day(35)).unwrap();
+    assert_eq!(expected.len(), 30);
+    drop(log);
+    let mut indexes: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pidx"))
+        .collect();
+    indexes.sort();
+    // every sealed segment has its index; the active one has none
+    assert_eq!(indexes.len(), segments - 1);
+    let reopen = || {
+        let log = AuditLog::open(dir.path(), cfg.clone()).unwrap();
+        assert_eq!(log.head(), head);
+        assert_eq!(log.range(day(5), day(35)).unwrap(), expected);
+        assert!(log.verify().unwrap().is_ok());
+        log.index_rebuilds().to_vec()
+    };
+    assert_eq!(reopen(), vec![]);
+    // a missing index is rebuilt and reported (and then used)
+    std::fs::remove_file(&indexes[1]).unwrap();
+    let rebuilt = reopen();
+    assert_eq!(rebuilt.len(), 1);
+    assert_eq!(rebuilt[0].segment, indexes[1].with_extension("plog"));
+    assert!(indexes[1].exists());
+    assert_eq!(reopen(), vec![]);
+    // a damaged index (checksum) and an index that is consistent by its own checksum but
+    // says something else than the segment (a record's time) are both rebuilt, not trusted
+    let good = std::fs::read(&indexes[0]).unwrap();
+    let mut bad = good.clone();
+    bad[72 + 72] ^= 1; // the second entry's time
+    std::fs::write(&indexes[0], &bad).unwrap();
+    let rebuilt = reopen();
+    assert_eq!(rebuilt.len(), 1);
+    assert_eq!(rebuilt[0].reason, "checksum mismatch");
+    let n = bad.len();
+    let crc = crc32fast::hash(&bad[..n - 4]);
+    bad[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&indexes[0], &bad).unwrap();
+    let rebuilt = reopen();
+    assert_eq!(rebuilt.len(), 1);
+    assert_eq!(rebuilt[0].reason, "record differs from its entry");
+    assert_eq!(std::fs::read(&indexes[0]).unwrap(), good);
+    // an index whose segment was damaged: the index is not used, and the damage is the
+    // typed error it was without an index
+    let seg = indexes[0].with_extension("plog");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[200] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+    assert!(matches!(
+        AuditLog::open(dir.path(), cfg.clone()),
+        Err(AuditError::Corrupt {
+            reason: BadReason::Checksum,
+            ..
+        })
+    ));
+}

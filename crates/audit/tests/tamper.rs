@@ -27,12 +27,12 @@ fn fixture() -> Fixture {
     let _ = log.sync().unwrap();
     assert_eq!(log.segments(), 1);
     drop(log);
+    // the one segment file (the directory also holds the writer's lock file)
     let seg = std::fs::read_dir(dir.path())
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "plog"))
+        .unwrap();
     let bytes = std::fs::read(&seg).unwrap();
     let mut starts = vec![64usize];
     while *starts.last().unwrap() < bytes.len() {
