@@ -53,7 +53,7 @@ use good_lp::{
 use serde::{Deserialize, Serialize};
 
 use prudentia_core::validate::{check_finite, check_non_negative, check_positive, check_range};
-use prudentia_core::{AssetId, AssetInfo, CoreError};
+use prudentia_core::{AssetId, AssetInfo, CoreError, Status};
 
 use crate::error::{check_capital, finite, KellyError, KellyResult};
 
@@ -275,25 +275,6 @@ pub enum AllocationMethod {
     Milp,
 }
 
-/// How the allocation ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum AllocationStatus {
-    /// Solved exactly (continuous greedy, or MILP proven optimal).
-    Optimal,
-    /// Greedy rounding to lots: feasible, not proven optimal.
-    Heuristic,
-    /// The MILP stopped within its relative gap `milp_relative_gap` of the optimum.
-    WithinGap,
-    /// The MILP stopped at its time limit with a feasible incumbent.
-    TimeLimit,
-    /// The MILP failed; the greedy-lots allocation is returned.
-    Fallback {
-        /// Why.
-        reason: String,
-    },
-}
-
 /// The result of [`Allocator::allocate`] (every number finite, also checked on
 /// deserialization).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,8 +294,11 @@ pub struct Allocation {
     pub milp_objective: Option<f64>,
     /// Method used.
     pub method: AllocationMethod,
-    /// Status.
-    pub status: AllocationStatus,
+    /// How the allocation ended: `Converged` (continuous greedy, or MILP proven optimal),
+    /// `Heuristic` (greedy rounding to lots), `ReducedAccuracy` (MILP within its relative
+    /// gap), `TimeLimit` (MILP incumbent at the time limit) or `Fallback` (greedy lots, with
+    /// the MILP's own ending as the cause).
+    pub status: Status,
 }
 
 impl Allocation {
@@ -445,7 +429,7 @@ impl Allocator {
                 (
                     continuous,
                     AllocationMethod::Continuous,
-                    AllocationStatus::Optimal,
+                    Status::Converged,
                     obj,
                     None,
                 )
@@ -457,7 +441,7 @@ impl Allocator {
                     (
                         greedy,
                         AllocationMethod::GreedyLots,
-                        AllocationStatus::Heuristic,
+                        Status::Heuristic,
                         g_obj,
                         None,
                     )
@@ -471,8 +455,10 @@ impl Allocator {
                                 (
                                     greedy,
                                     AllocationMethod::GreedyLots,
-                                    AllocationStatus::Fallback {
-                                        reason: "MILP incumbent below the greedy allocation".into(),
+                                    Status::Fallback {
+                                        reason: "greedy lots: MILP incumbent below the greedy allocation"
+                                            .into(),
+                                        cause: Box::new(st),
                                     },
                                     g_obj,
                                     Some(m_obj),
@@ -482,8 +468,11 @@ impl Allocator {
                         Err(e) => (
                             greedy,
                             AllocationMethod::GreedyLots,
-                            AllocationStatus::Fallback {
-                                reason: format!("MILP failed: {e}"),
+                            Status::Fallback {
+                                reason: "greedy lots: the MILP failed".into(),
+                                cause: Box::new(Status::Numerical {
+                                    message: e.to_string(),
+                                }),
                             },
                             g_obj,
                             None,
@@ -824,15 +813,25 @@ fn greedy_lots(
     lots.iter().zip(prep).map(|(n, p)| n * p.lot).collect()
 }
 
+/// The MILP time limit in whole milliseconds (saturating; the limit is validated finite).
+fn time_limit_ms(secs: f64) -> u64 {
+    let ms = (secs * 1000.0).round();
+    if ms >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        ms.max(0.0) as u64
+    }
+}
+
 fn solve_milp(
     prep: &[Prepared],
     warm: &[f64],
     n_sectors: usize,
     cfg: &AllocationConfig,
     capital: f64,
-) -> Result<(Vec<f64>, AllocationStatus), ResolutionError> {
+) -> Result<(Vec<f64>, Status), ResolutionError> {
     if capital <= 0.0 {
-        return Ok((vec![0.0; prep.len()], AllocationStatus::Optimal));
+        return Ok((vec![0.0; prep.len()], Status::Converged));
     }
     let mut vars = variables!();
     // work in units of capital for conditioning
@@ -885,9 +884,16 @@ fn solve_milp(
     }
     let solution = problem.solve()?;
     let status = match solution.status() {
-        SolutionStatus::Optimal => AllocationStatus::Optimal,
-        SolutionStatus::GapLimit => AllocationStatus::WithinGap,
-        _ => AllocationStatus::TimeLimit,
+        SolutionStatus::Optimal => Status::Converged,
+        SolutionStatus::GapLimit => Status::ReducedAccuracy {
+            reason: format!(
+                "MILP stopped within its relative gap {} of the optimum",
+                cfg.milp_relative_gap
+            ),
+        },
+        _ => Status::TimeLimit {
+            elapsed_ms: time_limit_ms(cfg.milp_time_limit_secs),
+        },
     };
     let x = prep
         .iter()
