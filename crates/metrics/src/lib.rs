@@ -119,9 +119,8 @@ pub use drawdown::{drawdown_series, max_drawdown, wealth_index, MaxDrawdown, Poi
 pub use error::{MetricsError, MetricsResult};
 pub use execution::{fill_rate, implementation_shortfall_bps, slippage_bps, ExecutionMetrics};
 pub use health::{
-    binary_ece, fallback_stats, forecast_calibration, interval_coverage, quarantine_stats,
-    regime_change_stats, FallbackStats, ForecastCalibration, HealthMetrics, QuarantineStats,
-    RegimeChangeStats,
+    binary_ece, fallback_stats, forecast_calibration, guard_stats, interval_coverage, regime_change_stats,
+    FallbackStats, ForecastCalibration, GuardStats, HealthMetrics, RegimeChangeStats,
 };
 pub use report::{PerformanceSummary, Report, ReportConfig};
 pub use returns::{NanPolicy, Returns};

@@ -393,12 +393,9 @@ fn audit_error(e: serde_json::Error) -> PipelineError {
     }
 }
 
-/// splitmix64: derives the per-decision seed from the base seed and the step.
+/// The per-decision seed from the base seed and the step (core's SplitMix64 derivation).
 fn derive_seed(base: u64, step: u64) -> u64 {
-    let mut z = base ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    prudentia_core::rng::SplitMix64::derive(base, step)
 }
 
 impl Pipeline {

@@ -91,10 +91,10 @@ pub mod config;
 pub mod controller;
 mod dense_qp;
 pub mod error;
-mod metrics;
 mod optimizer;
 pub mod problem;
 pub mod result;
+mod risk_measures;
 mod role;
 
 pub use config::{
@@ -102,10 +102,10 @@ pub use config::{
 };
 pub use controller::{PrimalDualConfig, PrimalDualController, PrimalDualState, RiskOutcome};
 pub use error::PortfolioError;
-pub use metrics::var_cvar;
 pub use optimizer::{scenario_var_cvar, PortfolioOptimizer, PreparedProblem};
 pub use problem::{CovarianceModel, PortfolioProblem};
 pub use result::{
     ActiveConstraint, FallbackRecord, Infeasibility, LimitGroup, LimitId, ObjectiveParts, PortfolioResult,
     PsdReport, RiskReport, SolveInfo, FEASIBILITY_TOLERANCE,
 };
+pub use risk_measures::var_cvar;

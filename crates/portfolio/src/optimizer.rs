@@ -13,12 +13,12 @@ use crate::build::{
 };
 use crate::config::{CvarMethod, FallbackPolicy, Objective, PortfolioConfig, PsdPolicy};
 use crate::error::PortfolioError;
-use crate::metrics::{losses_into, risk_report, var_cvar, violations};
 use crate::problem::{CovarianceModel, PortfolioProblem};
 use crate::result::{
     limits_violated, ActiveConstraint, FallbackRecord, Infeasibility, LimitGroup, LimitId, ObjectiveParts,
     PortfolioResult, PsdReport, SolveInfo, FEASIBILITY_TOLERANCE,
 };
+use crate::risk_measures::{losses_into, risk_report, var_cvar, violations};
 use prudentia_core::Status;
 
 /// `Ok(result)` if every number in it is finite, else [`PortfolioError::Overflow`].

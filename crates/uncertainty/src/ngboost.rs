@@ -154,15 +154,15 @@ checked_serde!(NgBoost, NgBoost::check);
 /// One boosting stage (validated on load: a finite scale > 0 and valid trees).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
-pub struct Stage {
+pub struct BoostStage {
     mean_tree: Tree,
     log_sigma_tree: Tree,
     scale: f64,
 }
 
-checked_serde!(Stage, Stage::check);
+checked_serde!(BoostStage, BoostStage::check);
 
-impl Stage {
+impl BoostStage {
     fn check(&mut self) -> Result<()> {
         if !(self.scale.is_finite() && self.scale > 0.0) {
             return Err(CoreError::OutOfRange {
@@ -207,7 +207,7 @@ pub struct NgBoostModel {
     n_features: usize,
     init: [f64; 2],
     learning_rate: f64,
-    stages: Vec<Stage>,
+    stages: Vec<BoostStage>,
     train_loss: Vec<f64>,
     val_loss: Vec<f64>,
     status: Status,
@@ -430,7 +430,7 @@ impl NgBoost {
                     best = (l, stages.len() + 1);
                 }
             }
-            stages.push(Stage {
+            stages.push(BoostStage {
                 mean_tree: t0,
                 log_sigma_tree: t1,
                 scale,
@@ -526,7 +526,7 @@ impl NgBoostModel {
     }
 
     /// The stages.
-    pub fn stages(&self) -> &[Stage] {
+    pub fn stages(&self) -> &[BoostStage] {
         &self.stages
     }
 

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::convert::{check_levels, forecast_from_quantiles, CrossingRepair};
 use crate::dense::solve;
 use crate::error::{Result, UncertaintyError};
-use crate::metrics::pinball;
+use crate::scores::pinball;
 
 /// Settings of a linear quantile regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,9 +5,9 @@ use ndarray::{Array1, Array2};
 use prudentia_core::Status;
 use prudentia_uncertainty::hetero::{HeteroConfig, HeteroscedasticRegression};
 use prudentia_uncertainty::isotonic::{IsotonicConfig, IsotonicRegression};
-use prudentia_uncertainty::metrics::crps_normal;
 use prudentia_uncertainty::platt::{PlattConfig, PlattScaling};
 use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantRegSolver, QuantileRegression};
+use prudentia_uncertainty::scores::crps_normal;
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
