@@ -5,9 +5,8 @@
 
 use std::error::Error;
 
-use prudentia::core::traits::{
-    Forecaster, OptimStatus, Optimizer, PortfolioInput, RoleResult, TargetPortfolio,
-};
+use prudentia::core::traits::{Forecaster, Optimizer, PortfolioInput, RoleResult, TargetPortfolio};
+use prudentia::core::Status;
 use prudentia::core::{
     AssetId, AssetInfo, Forecast, Horizon, MarketSnapshot, Quote, RegimeState, Timestamp, Weights,
 };
@@ -56,7 +55,7 @@ impl Optimizer for InverseVol {
             .collect();
         Ok(TargetPortfolio {
             weights: Weights::new(ids, w)?,
-            status: OptimStatus::Optimal,
+            status: Status::Converged,
         })
     }
 }

@@ -501,7 +501,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .enumerate()
         .rev()
         .find_map(|(t, s)| match s {
-            Some(prudentia::core::traits::OptimStatus::Infeasible { culprits }) => Some((t, culprits)),
+            Some(prudentia::core::Status::Infeasible { culprits }) => Some((t, culprits)),
             _ => None,
         });
     if let Some((t, culprits)) = last_infeasible {

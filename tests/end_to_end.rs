@@ -1,7 +1,8 @@
 //! End-to-end behaviour of the assembled chain (every role crate) on the synthetic market:
 //! determinism, no look-ahead, the safe-fallback path and a replaced stage.
 
-use prudentia::core::traits::{OptimStatus, Optimizer, PortfolioInput, RoleResult, TargetPortfolio};
+use prudentia::core::traits::{Optimizer, PortfolioInput, RoleResult, TargetPortfolio};
+use prudentia::core::Status;
 use prudentia::core::{DecisionStatus, MarketSnapshot, Weights};
 use prudentia::datasets::{ForecasterSpec, SyntheticConfig, SyntheticMarket};
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
@@ -138,7 +139,7 @@ fn the_full_chain_trades_and_is_deterministic() {
         .optimizer_status
         .iter()
         .flatten()
-        .any(|s| *s == OptimStatus::Optimal));
+        .any(|s| *s == Status::Converged));
     // Kelly only scales the optimizer's book down (cap_at_target), so the gross limit holds
     for d in a.decisions.iter().filter(|d| d.status == DecisionStatus::Normal) {
         assert!(d.sized.values.iter().all(|w| w.is_finite()));
@@ -194,7 +195,7 @@ fn a_user_optimizer_replaces_the_portfolio_stage() {
             let ids = input.opportunities.iter().map(|o| o.asset.id.clone()).collect();
             Ok(TargetPortfolio {
                 weights: Weights::new(ids, vec![1.0 / n as f64; n])?,
-                status: OptimStatus::Optimal,
+                status: Status::Converged,
             })
         }
     }

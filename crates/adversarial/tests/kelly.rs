@@ -111,7 +111,7 @@ fn growth_ok(g: &GrowthOptimal, c: &GrowthOptimalConfig) -> Result<(), String> {
     if g.full.len() != g.weights.len() {
         return Err("full and weights differ in length".into());
     }
-    if g.status != prudentia_core::traits::OptimStatus::Optimal {
+    if g.status != prudentia_core::Status::Converged {
         return Ok(());
     }
     let tol = 1e-6 * c.upper.abs().max(c.lower.abs()).max(1.0);

@@ -580,7 +580,7 @@ fn metrics_rolling_and_stage_metrics() {
         |(lo, hi, y)| result(interval_coverage(&lo, &hi, &y)),
     );
     s.sweep(
-        "quarantine_stats / regime_change_stats",
+        "guard_stats / regime_change_stats",
         proptest::collection::vec((any_f64(), any::<bool>(), any_size()), 0..10),
         |xs| {
             let screened: Vec<Screened> = xs
@@ -616,7 +616,7 @@ fn metrics_rolling_and_stage_metrics() {
                     since: None,
                 })
                 .collect();
-            result(quarantine_stats(&screened)).and(|| result(regime_change_stats(&states)))
+            result(guard_stats(&screened)).and(|| result(regime_change_stats(&states)))
         },
     );
 

@@ -461,7 +461,7 @@ fn pipeline_with_monitor_observer() {
             let w = Weights::new(ids, vec![1.0 / n; input.opportunities.len()])?;
             Ok(TargetPortfolio {
                 weights: w,
-                status: OptimStatus::Optimal,
+                status: Status::Converged,
             })
         }
     }

@@ -86,7 +86,7 @@ impl Optimizer for Equal {
         let ids = input.opportunities.iter().map(|o| o.asset.id.clone()).collect();
         Ok(TargetPortfolio {
             weights: Weights::new(ids, vec![1.0 / n as f64; n])?,
-            status: OptimStatus::Optimal,
+            status: Status::Converged,
         })
     }
 }

@@ -17,7 +17,11 @@ use prudentia_portfolio::{
 /// Every limit of `cfg` checked directly at an `Optimal` result (independently of the crate's
 /// own check), within `FEASIBILITY_TOLERANCE · max(1, |bound|)` plus roundoff of the sums.
 fn limits_hold(cfg: &PortfolioConfig, p: &PortfolioProblem, r: &PortfolioResult) -> Result<(), String> {
-    if !r.status.is_optimal() {
+    // converged and reduced-accuracy results are both checked by the crate: check them here
+    if !matches!(
+        r.status,
+        prudentia_core::Status::Converged | prudentia_core::Status::ReducedAccuracy { .. }
+    ) {
         return Ok(());
     }
     let w = &r.weights;

@@ -22,14 +22,14 @@ use prudentia_uncertainty::hetero::{HeteroConfig, HeteroForecaster, HeteroModel,
 use prudentia_uncertainty::isotonic::{
     pav_in_place, IsotonicConfig, IsotonicModel, IsotonicRegression, OutOfBounds,
 };
-use prudentia_uncertainty::metrics::{
-    crps_normal, ece, interval_score, pit_histogram, pit_normal, quantile_calibration_error, Binning,
-};
 use prudentia_uncertainty::ngboost::{NgBoost, NgBoostConfig, NgBoostForecaster, NgBoostModel};
 use prudentia_uncertainty::platt::{PlattConfig, PlattScaling};
 use prudentia_uncertainty::probability::{ProbabilityConfig, ProbabilityMethod, RegimeProbabilityCalibrator};
 use prudentia_uncertainty::quantreg::{
     QuantRegConfig, QuantRegSolver, QuantileForecaster, QuantileRegression, QuantileRegressionModel,
+};
+use prudentia_uncertainty::scores::{
+    crps_normal, ece, interval_score, pit_histogram, pit_normal, quantile_calibration_error, Binning,
 };
 use prudentia_uncertainty::tree::{Node, Tree};
 use serde::de::DeserializeOwned;

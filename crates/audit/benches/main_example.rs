@@ -102,7 +102,7 @@ pub fn record(k: u64, s: &MarketSnapshot) -> DecisionRecord {
             sized,
             orders,
         },
-        optimizer_status: Some(prudentia_core::traits::OptimStatus::Optimal),
+        optimizer_status: Some(prudentia_core::Status::Converged),
         timings_ns: vec![("guard".into(), 12_000), ("optimize".into(), 900_000)],
     }
 }

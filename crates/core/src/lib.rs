@@ -15,8 +15,9 @@
 //! - nearest PSD matrix (Higham 1988) and nearest correlation matrix (Higham 2002, IMA J.
 //!   Numer. Anal. 22) that report how much they changed.
 //!
-//! Dense linear algebra goes through `faer`; [`linalg::faer_ref`] views an ndarray array as a
-//! faer matrix without copying (the crate's one audited `unsafe` block).
+//! Dense linear algebra goes through `faer` inside [`linalg`] (faer types stay out of the
+//! public API); a crate-private view helper shows an ndarray array to faer without copying
+//! (the crate's one audited `unsafe` block).
 //!
 //! ## Example
 //! ```
@@ -48,7 +49,9 @@ pub mod error;
 pub mod estimators;
 pub mod linalg;
 pub mod normal;
+pub mod rng;
 pub mod status;
+pub mod tail;
 pub mod traits;
 pub mod types;
 pub mod validate;

@@ -1,17 +1,18 @@
 //! Zero-copy bridges between ndarray and faer, and the few dense routines several crates need.
 //!
 //! prudentia's public APIs take and return `ndarray` arrays; dense factorizations use
-//! `faer` (pure Rust; see docs/architecture.md). [`faer_ref`] and [`faer_mut`] view an
+//! `faer` (pure Rust; see docs/architecture.md), kept out of the public API: the crate-private
+//! `faer_ref` and `faer_mut` view an
 //! ndarray array as a faer matrix without copying, whatever its strides (transposed,
 //! sliced, stepped or negative-stride views all work).
 
-use faer::{Mat, MatMut, MatRef};
+use faer::{MatMut, MatRef};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::error::{CoreError, CoreResult};
 
 /// A faer view of a 2-D ndarray view, sharing its memory.
-pub fn faer_ref<'a>(a: ArrayView2<'a, f64>) -> MatRef<'a, f64> {
+pub(crate) fn faer_ref<'a>(a: ArrayView2<'a, f64>) -> MatRef<'a, f64> {
     let (nrows, ncols) = a.dim();
     let strides = a.strides();
     // SAFETY: `a.as_ptr()` points at element [0, 0] of a live view that borrows its data for
@@ -27,8 +28,10 @@ pub fn faer_ref<'a>(a: ArrayView2<'a, f64>) -> MatRef<'a, f64> {
     }
 }
 
-/// A mutable faer view of a 2-D mutable ndarray view, sharing its memory.
-pub fn faer_mut<'a>(mut a: ArrayViewMut2<'a, f64>) -> MatMut<'a, f64> {
+/// A mutable faer view of a 2-D mutable ndarray view, sharing its memory (tested below;
+/// for the in-place dense routines that route through this module).
+#[allow(dead_code)]
+pub(crate) fn faer_mut<'a>(mut a: ArrayViewMut2<'a, f64>) -> MatMut<'a, f64> {
     let (nrows, ncols) = a.dim();
     let (rs, cs) = (a.strides()[0], a.strides()[1]);
     let ptr = a.as_mut_ptr();
@@ -43,7 +46,7 @@ pub fn faer_mut<'a>(mut a: ArrayViewMut2<'a, f64>) -> MatMut<'a, f64> {
 }
 
 /// Copies a faer matrix into a new ndarray array.
-pub fn to_array2(m: MatRef<'_, f64>) -> Array2<f64> {
+pub(crate) fn to_array2(m: MatRef<'_, f64>) -> Array2<f64> {
     Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
 }
 
@@ -90,11 +93,6 @@ pub fn cholesky(a: ArrayView2<'_, f64>) -> CoreResult<Array2<f64>> {
         });
     }
     Ok(l)
-}
-
-/// An owned faer copy of an ndarray view (for routines that need contiguous storage).
-pub fn to_faer(a: ArrayView2<'_, f64>) -> Mat<f64> {
-    faer_ref(a).to_owned()
 }
 
 #[cfg(test)]

@@ -71,12 +71,42 @@ pub enum Status {
         /// What went wrong, as the solver reported it.
         message: String,
     },
+    /// A heuristic produced the answer: it meets every constraint, but its optimality is not
+    /// proven (no accuracy was requested and missed, so this is not
+    /// [`Status::ReducedAccuracy`]).
+    Heuristic,
+    /// A search found no answer meeting every constraint, but did not prove that none exists
+    /// (unlike [`Status::Infeasible`]); an exact method decides.
+    NotFound,
+    /// A fallback policy produced the answer because the primary solve ended with `cause`
+    /// (kept whole, e.g. the culprits of an infeasible solve).
+    Fallback {
+        /// Which fallback, in words.
+        reason: String,
+        /// How the primary solve ended.
+        cause: Box<Status>,
+    },
 }
 
 impl Status {
     /// `true` only for [`Status::Converged`].
     pub fn is_converged(&self) -> bool {
         matches!(self, Status::Converged)
+    }
+
+    /// `true` when the answer exists and meets the constraints, though it may not be
+    /// optimal: converged, reduced accuracy, iteration or time limit, heuristic, or a
+    /// fallback. `false` for infeasible, not found, separation and numerical failure.
+    pub fn has_answer(&self) -> bool {
+        matches!(
+            self,
+            Status::Converged
+                | Status::ReducedAccuracy { .. }
+                | Status::IterationLimit { .. }
+                | Status::TimeLimit { .. }
+                | Status::Heuristic
+                | Status::Fallback { .. }
+        )
     }
 }
 
@@ -100,6 +130,9 @@ impl fmt::Display for Status {
                 write!(f, "{k} separation ({observations} observations fitted exactly)")
             }
             Status::Numerical { message } => write!(f, "numerical failure: {message}"),
+            Status::Heuristic => f.write_str("heuristic (optimality not proven)"),
+            Status::NotFound => f.write_str("no feasible answer found (infeasibility not proven)"),
+            Status::Fallback { reason, cause } => write!(f, "fallback: {reason} (after: {cause})"),
         }
     }
 }
@@ -126,6 +159,14 @@ mod tests {
             },
             Status::Numerical {
                 message: "Hessian not positive definite".into(),
+            },
+            Status::Heuristic,
+            Status::NotFound,
+            Status::Fallback {
+                reason: "kept current weights".into(),
+                cause: Box::new(Status::Infeasible {
+                    culprits: vec!["gross".into()],
+                }),
             },
         ];
         for s in all {

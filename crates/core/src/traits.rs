@@ -160,6 +160,13 @@ pub struct Slate {
     pub objective: f64,
     /// Relative optimality gap (0 when proven optimal; `None` when no bound is known).
     pub gap: Option<f64>,
+    /// How the selection ended: an empty slate with [`Status::Infeasible`] (proven: no slate
+    /// meets the constraints) or [`Status::NotFound`] (a heuristic found none) is not the
+    /// same answer as an empty slate chosen on purpose.
+    ///
+    /// [`Status::Infeasible`]: crate::status::Status::Infeasible
+    /// [`Status::NotFound`]: crate::status::Status::NotFound
+    pub status: crate::status::Status,
 }
 
 /// Chooses a diversified subset of opportunities (selection crate).
@@ -181,36 +188,15 @@ pub struct PortfolioInput<'a> {
     pub current: &'a Weights,
 }
 
-/// How an optimization ended. Not an error: an infeasible problem is an answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum OptimStatus {
-    /// Solved to tolerance.
-    Optimal,
-    /// The limits cannot hold together; names the conflicting limits.
-    Infeasible {
-        /// The conflicting limits.
-        culprits: Vec<String>,
-    },
-    /// Stopped at the iteration limit; the weights are the best iterate.
-    MaxIterations,
-    /// The solver ran into numerical trouble.
-    NumericalError,
-    /// An explicit fallback policy produced the weights.
-    Fallback {
-        /// Which fallback, and why.
-        reason: String,
-    },
-}
-
 /// Target weights and how they were obtained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[must_use]
 pub struct TargetPortfolio {
     /// Target weights.
     pub weights: Weights,
-    /// Status.
-    pub status: OptimStatus,
+    /// How the optimization ended (an infeasible problem is an answer, not an error; a
+    /// fallback keeps the primary solve's status as its cause).
+    pub status: crate::status::Status,
 }
 
 /// Builds target weights inside risk limits (portfolio crate).

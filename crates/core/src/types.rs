@@ -962,7 +962,7 @@ pub struct DecisionRecord {
     pub decision: Decision,
     /// The optimizer's status, when the optimizer ran.
     #[serde(default)]
-    pub optimizer_status: Option<crate::traits::OptimStatus>,
+    pub optimizer_status: Option<crate::status::Status>,
     /// Wall-clock time per stage in nanoseconds (not deterministic; never compared on replay).
     #[serde(default)]
     pub timings_ns: Vec<(String, u64)>,

@@ -5,9 +5,9 @@ use prudentia_core::validate::check_probability;
 use prudentia_core::{MarketSnapshot, RoleResult};
 use serde::{Deserialize, Serialize};
 
-use crate::defense::{InputDefense, InputDefenseConfig};
 use crate::error::{DefenseError, DefenseResult};
 use crate::quarantine::{Admission, QuarantineEntry};
+use crate::screening::{InputDefense, InputDefenseConfig};
 use crate::validator::{Observation, Transform, ValidatorConfig, Verdict};
 
 /// Configuration of a [`SnapshotGuard`].

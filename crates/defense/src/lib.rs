@@ -66,7 +66,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod defense;
 pub mod detectors;
 pub mod drift;
 pub mod error;
@@ -75,10 +74,10 @@ pub mod guard;
 pub mod quarantine;
 pub mod robust;
 pub mod rolling;
+pub mod screening;
 mod serde_f64;
 pub mod validator;
 
-pub use defense::{InputDefense, InputDefenseConfig, ReleaseMode, Released, Screening, VerdictCounts};
 pub use error::{DefenseError, DefenseResult};
 pub use guard::{SnapshotGuard, SnapshotGuardConfig};
 pub use quarantine::{
@@ -86,6 +85,7 @@ pub use quarantine::{
     QuarantineStats,
 };
 pub use rolling::RollingMedianMad;
+pub use screening::{InputDefense, InputDefenseConfig, ReleaseMode, Released, Screening, VerdictCounts};
 
 /// The largest magnitude of a value the crate does arithmetic on (`1e100`).
 ///

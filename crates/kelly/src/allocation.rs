@@ -53,7 +53,7 @@ use good_lp::{
 use serde::{Deserialize, Serialize};
 
 use prudentia_core::validate::{check_finite, check_non_negative, check_positive, check_range};
-use prudentia_core::{AssetId, AssetInfo, CoreError};
+use prudentia_core::{AssetId, AssetInfo, CoreError, Status};
 
 use crate::error::{check_capital, finite, KellyError, KellyResult};
 
@@ -275,25 +275,6 @@ pub enum AllocationMethod {
     Milp,
 }
 
-/// How the allocation ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum AllocationStatus {
-    /// Solved exactly (continuous greedy, or MILP proven optimal).
-    Optimal,
-    /// Greedy rounding to lots: feasible, not proven optimal.
-    Heuristic,
-    /// The MILP stopped within its relative gap `milp_relative_gap` of the optimum.
-    WithinGap,
-    /// The MILP stopped at its time limit with a feasible incumbent.
-    TimeLimit,
-    /// The MILP failed; the greedy-lots allocation is returned.
-    Fallback {
-        /// Why.
-        reason: String,
-    },
-}
-
 /// The result of [`Allocator::allocate`] (every number finite, also checked on
 /// deserialization).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,8 +294,11 @@ pub struct Allocation {
     pub milp_objective: Option<f64>,
     /// Method used.
     pub method: AllocationMethod,
-    /// Status.
-    pub status: AllocationStatus,
+    /// How the allocation ended: `Converged` (continuous greedy, or MILP proven optimal),
+    /// `Heuristic` (greedy rounding to lots), `ReducedAccuracy` (MILP within its relative
+    /// gap), `TimeLimit` (MILP incumbent at the time limit) or `Fallback` (greedy lots, with
+    /// the MILP's own ending as the cause).
+    pub status: Status,
 }
 
 impl Allocation {
@@ -413,85 +397,17 @@ impl Allocator {
             cfg.sector_free_fraction * capital,
         )?;
         let (prep, n_sectors) = self.prepare(items, capital)?;
-        let mode = match cfg.mode {
-            AllocationMode::Auto => {
-                let matters = prep
-                    .iter()
-                    .any(|p| p.bound > 0.0 && p.lot > cfg.lot_materiality * p.bound);
-                if matters {
-                    AllocationMode::Milp
-                } else {
-                    AllocationMode::GreedyLots
-                }
-            }
-            m => m,
-        };
+        let mode = resolve_mode(cfg, &prep);
         if mode != AllocationMode::Continuous {
-            for (item, p) in items.iter().zip(&prep) {
-                let lots = p.bound / p.lot;
-                if p.bound > 0.0 && (lots.is_nan() || lots > MAX_LOTS_PER_NAME) {
-                    return Err(KellyError::TooManyLots {
-                        asset: item.asset.id.clone(),
-                        lots,
-                        lot_notional: p.lot,
-                    });
-                }
-            }
+            check_lot_counts(items, &prep)?;
         }
-        let continuous = greedy_continuous(&prep, n_sectors, cfg, capital);
-        let (mut x, method, status, greedy_objective, milp_objective) = match mode {
-            AllocationMode::Continuous => {
-                let obj = objective(&prep, &continuous, n_sectors, cfg, capital);
-                (
-                    continuous,
-                    AllocationMethod::Continuous,
-                    AllocationStatus::Optimal,
-                    obj,
-                    None,
-                )
-            }
-            _ => {
-                let greedy = greedy_lots(&prep, &continuous, n_sectors, cfg, capital);
-                let g_obj = objective(&prep, &greedy, n_sectors, cfg, capital);
-                if mode == AllocationMode::GreedyLots {
-                    (
-                        greedy,
-                        AllocationMethod::GreedyLots,
-                        AllocationStatus::Heuristic,
-                        g_obj,
-                        None,
-                    )
-                } else {
-                    match solve_milp(&prep, &greedy, n_sectors, cfg, capital) {
-                        Ok((xm, st)) => {
-                            let m_obj = objective(&prep, &xm, n_sectors, cfg, capital);
-                            if m_obj + 1e-12 >= g_obj {
-                                (xm, AllocationMethod::Milp, st, g_obj, Some(m_obj))
-                            } else {
-                                (
-                                    greedy,
-                                    AllocationMethod::GreedyLots,
-                                    AllocationStatus::Fallback {
-                                        reason: "MILP incumbent below the greedy allocation".into(),
-                                    },
-                                    g_obj,
-                                    Some(m_obj),
-                                )
-                            }
-                        }
-                        Err(e) => (
-                            greedy,
-                            AllocationMethod::GreedyLots,
-                            AllocationStatus::Fallback {
-                                reason: format!("MILP failed: {e}"),
-                            },
-                            g_obj,
-                            None,
-                        ),
-                    }
-                }
-            }
-        };
+        let Solved {
+            mut x,
+            method,
+            status,
+            greedy_objective,
+            milp_objective,
+        } = solve_mode(mode, &prep, n_sectors, cfg, capital);
         // safety net: never exceed a bound through roundoff
         for (xi, p) in x.iter_mut().zip(&prep) {
             *xi = xi.clamp(0.0, p.bound);
@@ -500,61 +416,7 @@ impl Allocator {
         let greedy_objective = finite("greedy objective", greedy_objective)?;
         let milp_objective = milp_objective.filter(|v| v.is_finite());
         let lots_mode = method != AllocationMethod::Continuous;
-        let mut sector_load = vec![0.0; n_sectors];
-        for (xi, p) in x.iter().zip(&prep) {
-            if let Some(s) = p.sector {
-                sector_load[s] += xi;
-            }
-        }
-        let free = cfg.sector_free_fraction * capital;
-        let mut cuts = LimitCuts::default();
-        let mut positions = Vec::with_capacity(items.len());
-        for ((item, p), xi) in items.iter().zip(&prep).zip(&x) {
-            let mut binding = None;
-            for &(limit, v) in &p.cuts {
-                if v > 0.0 {
-                    cuts.add(limit, v);
-                    binding.get_or_insert(limit);
-                }
-            }
-            let attainable = if lots_mode {
-                let lot_cut = p.bound - p.bound_lots * p.lot;
-                if lot_cut > 1e-9 * p.bound.max(1.0) {
-                    cuts.add(Limit::Lot, lot_cut);
-                    binding.get_or_insert(Limit::Lot);
-                }
-                p.bound_lots * p.lot
-            } else {
-                p.bound
-            };
-            let short = (attainable - xi).max(0.0);
-            if short > 1e-9 * attainable.max(1.0) {
-                let crowded = p
-                    .sector
-                    .is_some_and(|s| cfg.sector_penalty > 0.0 && sector_load[s] >= free * (1.0 - 1e-9));
-                let limit = if crowded { Limit::Sector } else { Limit::Capital };
-                cuts.add(limit, short);
-                binding.get_or_insert(limit);
-            }
-            let price = item.asset.price;
-            let shares = if *xi == 0.0 {
-                0.0
-            } else if lots_mode {
-                let lots = (xi / p.lot).round();
-                lots * item.asset.lot_size
-            } else {
-                xi / price
-            };
-            let notional = p.sign * shares * price;
-            positions.push(Position {
-                asset: item.asset.id.clone(),
-                shares: p.sign * shares,
-                notional,
-                fraction: if capital > 0.0 { notional / capital } else { 0.0 },
-                target_notional: p.sign * p.target,
-                binding,
-            });
-        }
+        let (positions, cuts) = positions_and_cuts(items, &prep, &x, n_sectors, cfg, capital, lots_mode);
         let allocation = Allocation {
             positions,
             cuts,
@@ -824,15 +686,210 @@ fn greedy_lots(
     lots.iter().zip(prep).map(|(n, p)| n * p.lot).collect()
 }
 
+/// The mode an `Auto` allocation runs in: MILP when some lot is material against its bound.
+fn resolve_mode(cfg: &AllocationConfig, prep: &[Prepared]) -> AllocationMode {
+    match cfg.mode {
+        AllocationMode::Auto => {
+            let matters = prep
+                .iter()
+                .any(|p| p.bound > 0.0 && p.lot > cfg.lot_materiality * p.bound);
+            if matters {
+                AllocationMode::Milp
+            } else {
+                AllocationMode::GreedyLots
+            }
+        }
+        m => m,
+    }
+}
+
+/// In the lot modes, no name may need more than [`MAX_LOTS_PER_NAME`] lots.
+fn check_lot_counts(items: &[AllocationItem<'_>], prep: &[Prepared]) -> KellyResult<()> {
+    for (item, p) in items.iter().zip(prep) {
+        let lots = p.bound / p.lot;
+        if p.bound > 0.0 && (lots.is_nan() || lots > MAX_LOTS_PER_NAME) {
+            return Err(KellyError::TooManyLots {
+                asset: item.asset.id.clone(),
+                lots,
+                lot_notional: p.lot,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What a mode's solve produced, before the safety clamp.
+struct Solved {
+    x: Vec<f64>,
+    method: AllocationMethod,
+    status: Status,
+    greedy_objective: f64,
+    milp_objective: Option<f64>,
+}
+
+/// Runs the mode: continuous greedy, greedy lots, or the MILP (falling back to greedy lots,
+/// with the MILP's own ending as the cause).
+fn solve_mode(
+    mode: AllocationMode,
+    prep: &[Prepared],
+    n_sectors: usize,
+    cfg: &AllocationConfig,
+    capital: f64,
+) -> Solved {
+    let continuous = greedy_continuous(prep, n_sectors, cfg, capital);
+    let (x, method, status, greedy_objective, milp_objective) = match mode {
+        AllocationMode::Continuous => {
+            let obj = objective(prep, &continuous, n_sectors, cfg, capital);
+            (
+                continuous,
+                AllocationMethod::Continuous,
+                Status::Converged,
+                obj,
+                None,
+            )
+        }
+        _ => {
+            let greedy = greedy_lots(prep, &continuous, n_sectors, cfg, capital);
+            let g_obj = objective(prep, &greedy, n_sectors, cfg, capital);
+            if mode == AllocationMode::GreedyLots {
+                (
+                    greedy,
+                    AllocationMethod::GreedyLots,
+                    Status::Heuristic,
+                    g_obj,
+                    None,
+                )
+            } else {
+                match solve_milp(prep, &greedy, n_sectors, cfg, capital) {
+                    Ok((xm, st)) => {
+                        let m_obj = objective(prep, &xm, n_sectors, cfg, capital);
+                        if m_obj + 1e-12 >= g_obj {
+                            (xm, AllocationMethod::Milp, st, g_obj, Some(m_obj))
+                        } else {
+                            (
+                                greedy,
+                                AllocationMethod::GreedyLots,
+                                Status::Fallback {
+                                    reason: "greedy lots: MILP incumbent below the greedy allocation".into(),
+                                    cause: Box::new(st),
+                                },
+                                g_obj,
+                                Some(m_obj),
+                            )
+                        }
+                    }
+                    Err(e) => (
+                        greedy,
+                        AllocationMethod::GreedyLots,
+                        Status::Fallback {
+                            reason: "greedy lots: the MILP failed".into(),
+                            cause: Box::new(Status::Numerical {
+                                message: e.to_string(),
+                            }),
+                        },
+                        g_obj,
+                        None,
+                    ),
+                }
+            }
+        }
+    };
+    Solved {
+        x,
+        method,
+        status,
+        greedy_objective,
+        milp_objective,
+    }
+}
+
+/// Positions (input order) with the limit that bound each, and the notional cut per limit.
+fn positions_and_cuts(
+    items: &[AllocationItem<'_>],
+    prep: &[Prepared],
+    x: &[f64],
+    n_sectors: usize,
+    cfg: &AllocationConfig,
+    capital: f64,
+    lots_mode: bool,
+) -> (Vec<Position>, LimitCuts) {
+    let mut sector_load = vec![0.0; n_sectors];
+    for (xi, p) in x.iter().zip(prep) {
+        if let Some(s) = p.sector {
+            sector_load[s] += xi;
+        }
+    }
+    let free = cfg.sector_free_fraction * capital;
+    let mut cuts = LimitCuts::default();
+    let mut positions = Vec::with_capacity(items.len());
+    for ((item, p), xi) in items.iter().zip(prep).zip(x) {
+        let mut binding = None;
+        for &(limit, v) in &p.cuts {
+            if v > 0.0 {
+                cuts.add(limit, v);
+                binding.get_or_insert(limit);
+            }
+        }
+        let attainable = if lots_mode {
+            let lot_cut = p.bound - p.bound_lots * p.lot;
+            if lot_cut > 1e-9 * p.bound.max(1.0) {
+                cuts.add(Limit::Lot, lot_cut);
+                binding.get_or_insert(Limit::Lot);
+            }
+            p.bound_lots * p.lot
+        } else {
+            p.bound
+        };
+        let short = (attainable - xi).max(0.0);
+        if short > 1e-9 * attainable.max(1.0) {
+            let crowded = p
+                .sector
+                .is_some_and(|s| cfg.sector_penalty > 0.0 && sector_load[s] >= free * (1.0 - 1e-9));
+            let limit = if crowded { Limit::Sector } else { Limit::Capital };
+            cuts.add(limit, short);
+            binding.get_or_insert(limit);
+        }
+        let price = item.asset.price;
+        let shares = if *xi == 0.0 {
+            0.0
+        } else if lots_mode {
+            let lots = (xi / p.lot).round();
+            lots * item.asset.lot_size
+        } else {
+            xi / price
+        };
+        let notional = p.sign * shares * price;
+        positions.push(Position {
+            asset: item.asset.id.clone(),
+            shares: p.sign * shares,
+            notional,
+            fraction: if capital > 0.0 { notional / capital } else { 0.0 },
+            target_notional: p.sign * p.target,
+            binding,
+        });
+    }
+    (positions, cuts)
+}
+
+/// The MILP time limit in whole milliseconds (saturating; the limit is validated finite).
+fn time_limit_ms(secs: f64) -> u64 {
+    let ms = (secs * 1000.0).round();
+    if ms >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        ms.max(0.0) as u64
+    }
+}
+
 fn solve_milp(
     prep: &[Prepared],
     warm: &[f64],
     n_sectors: usize,
     cfg: &AllocationConfig,
     capital: f64,
-) -> Result<(Vec<f64>, AllocationStatus), ResolutionError> {
+) -> Result<(Vec<f64>, Status), ResolutionError> {
     if capital <= 0.0 {
-        return Ok((vec![0.0; prep.len()], AllocationStatus::Optimal));
+        return Ok((vec![0.0; prep.len()], Status::Converged));
     }
     let mut vars = variables!();
     // work in units of capital for conditioning
@@ -885,9 +942,16 @@ fn solve_milp(
     }
     let solution = problem.solve()?;
     let status = match solution.status() {
-        SolutionStatus::Optimal => AllocationStatus::Optimal,
-        SolutionStatus::GapLimit => AllocationStatus::WithinGap,
-        _ => AllocationStatus::TimeLimit,
+        SolutionStatus::Optimal => Status::Converged,
+        SolutionStatus::GapLimit => Status::ReducedAccuracy {
+            reason: format!(
+                "MILP stopped within its relative gap {} of the optimum",
+                cfg.milp_relative_gap
+            ),
+        },
+        _ => Status::TimeLimit {
+            elapsed_ms: time_limit_ms(cfg.milp_time_limit_secs),
+        },
     };
     let x = prep
         .iter()

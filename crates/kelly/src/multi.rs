@@ -35,7 +35,7 @@ use faer::{Mat, Side};
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use prudentia_core::traits::OptimStatus;
+use prudentia_core::status::Status;
 use prudentia_core::validate::{
     check_elements, check_finite_1d, check_finite_2d, check_len, check_positive, check_shape, check_size,
     check_symmetric, MAX_ELEMENTS,
@@ -150,8 +150,9 @@ pub struct GrowthOptimal {
     pub iterations: usize,
     /// Bound on the distance of `objective` from the optimum (`m / t` at exit).
     pub gap: f64,
-    /// `Optimal`, or `MaxIterations` (weights are then the last strictly feasible iterate).
-    pub status: OptimStatus,
+    /// `Converged`, `IterationLimit` (weights are then the last strictly feasible iterate) or
+    /// `Numerical` (the Newton system broke down; the last strictly feasible iterate).
+    pub status: Status,
 }
 
 impl GrowthOptimal {
@@ -445,7 +446,7 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
     let mut slack = vec![0.0; cons.len()];
     let mut x_new = vec![0.0; m];
     let mut iterations = 0;
-    let mut status = OptimStatus::Optimal;
+    let mut status = Status::Converged;
     // merit: ψ(x) = −t f(x) − Σ log slack
     let merit = |x: &[f64], t: f64| -> Option<f64> {
         let f = obj.value(&x[..n])?;
@@ -463,7 +464,7 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
         // centering
         loop {
             if iterations >= c.max_iterations {
-                status = OptimStatus::MaxIterations;
+                status = Status::IterationLimit { iterations };
                 break 'outer;
             }
             iterations += 1;
@@ -512,7 +513,9 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
                     match hess.llt(Side::Lower) {
                         Ok(l) => l,
                         Err(_) => {
-                            status = OptimStatus::NumericalError;
+                            status = Status::Numerical {
+                                message: "barrier Hessian not positive definite after regularization".into(),
+                            };
                             break 'outer;
                         }
                     }
@@ -521,7 +524,9 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
             llt.solve_in_place(dx.as_mut());
             let decrement: f64 = (0..m).map(|i| -grad[i] * dx[(i, 0)]).sum();
             if !decrement.is_finite() || (0..m).any(|i| !dx[(i, 0)].is_finite()) {
-                status = OptimStatus::NumericalError;
+                status = Status::Numerical {
+                    message: "non-finite Newton step".into(),
+                };
                 break 'outer;
             }
             // Newton decrement λ²/2 bounds the centering error in ψ units (ψ = t·objective
@@ -622,7 +627,7 @@ mod tests {
             ..Default::default()
         };
         let g = gaussian_growth_optimal(mu.view(), cov.view(), &cfg).unwrap();
-        assert_eq!(g.status, OptimStatus::Optimal);
+        assert_eq!(g.status, Status::Converged);
         assert!((g.full[0] - w0).abs() < 1e-6, "{} vs {}", g.full[0], w0);
         assert!((g.full[1] - w1).abs() < 1e-6);
     }

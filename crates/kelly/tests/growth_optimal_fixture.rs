@@ -3,7 +3,7 @@
 //! tools/fixtures/kelly/growth_optimal.py; see its "provenance").
 
 use ndarray::{Array1, Array2};
-use prudentia_core::traits::OptimStatus;
+use prudentia_core::Status;
 use prudentia_kelly::multi::{gaussian_growth_optimal, growth_optimal, GrowthOptimalConfig};
 use serde_json::Value;
 
@@ -43,7 +43,7 @@ fn matches_clarabel_to_1e_4() {
             .unwrap(),
             k => panic!("unknown kind {k}"),
         };
-        assert_eq!(got.status, OptimStatus::Optimal, "{}", case["name"]);
+        assert_eq!(got.status, Status::Converged, "{}", case["name"]);
         let err = (&got.full - &expected)
             .iter()
             .fold(0.0_f64, |a, b| a.max(b.abs()));

@@ -23,9 +23,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::MetricsResult;
 use crate::normal;
 
-/// How much the guard quarantined.
+/// What the input guard did over a run: snapshots screened and refused, values quarantined
+/// and repaired (not the quarantine store's own counters, `prudentia_defense::QuarantineStats`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct QuarantineStats {
+pub struct GuardStats {
     /// Snapshots screened.
     pub snapshots: usize,
     /// Snapshots refused (safe fallback).
@@ -42,7 +43,7 @@ pub struct QuarantineStats {
 }
 
 /// Quarantine statistics of the guard's outputs (at least one).
-pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats> {
+pub fn guard_stats(screened: &[Screened]) -> MetricsResult<GuardStats> {
     check_len("screened", screened.len(), 1)?;
     let (mut fallbacks, mut quarantined, mut repaired, mut share) = (0usize, 0usize, 0usize, 0.0);
     for s in screened {
@@ -69,7 +70,7 @@ pub fn quarantine_stats(screened: &[Screened]) -> MetricsResult<QuarantineStats>
         }
     }
     let n = screened.len() as f64;
-    Ok(QuarantineStats {
+    Ok(GuardStats {
         snapshots: screened.len(),
         fallbacks,
         fallback_rate: fallbacks as f64 / n,
@@ -229,7 +230,7 @@ pub fn fallback_stats(decisions: &[Decision]) -> MetricsResult<FallbackStats> {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HealthMetrics {
     /// Guard quarantine statistics.
-    pub quarantine: Option<QuarantineStats>,
+    pub quarantine: Option<GuardStats>,
     /// Decisions that fell back to keeping positions.
     #[serde(default)]
     pub fallbacks: Option<FallbackStats>,
@@ -263,11 +264,11 @@ mod tests {
                 quarantined_share: 0.5,
             },
         ];
-        let q = quarantine_stats(&s).unwrap();
+        let q = guard_stats(&s).unwrap();
         assert_eq!((q.fallbacks, q.repaired_values), (1, 1));
         assert_eq!(q.fallback_rate, 0.5);
         assert_eq!(q.mean_quarantined_share, 0.25);
-        assert!(quarantine_stats(&[]).is_err());
+        assert!(guard_stats(&[]).is_err());
     }
 
     #[test]

@@ -141,9 +141,8 @@ pub use error::{MetricsError, MetricsResult};
 pub use execution::{fill_rate, implementation_shortfall_bps, slippage_bps, ExecutionMetrics};
 pub use export::iso_8601;
 pub use health::{
-    binary_ece, fallback_stats, forecast_calibration, interval_coverage, quarantine_stats,
-    regime_change_stats, FallbackStats, ForecastCalibration, HealthMetrics, QuarantineStats,
-    RegimeChangeStats,
+    binary_ece, fallback_stats, forecast_calibration, guard_stats, interval_coverage, regime_change_stats,
+    FallbackStats, ForecastCalibration, GuardStats, HealthMetrics, RegimeChangeStats,
 };
 pub use report::{PerformanceSummary, Report, ReportConfig};
 pub use returns::{NanPolicy, Returns};

@@ -40,10 +40,15 @@ pub fn conditional_value_at_risk(returns: &Returns, tail: TailLevel) -> Stat {
     cvar_sorted(&sorted_copy(returns.values()), tail)
 }
 
+/// Mean of the `⌊(n − 1)α⌋ + 1` smallest of `sorted` (ascending, non-empty), by core's CVaR
+/// routine on the losses `−r` ([`prudentia_core::tail::worst_mean`]).
 pub(crate) fn cvar_sorted(sorted: &[f64], tail: TailLevel) -> Stat {
     let k = ((sorted.len() - 1) as f64 * tail.get()).floor() as usize;
-    let s: f64 = sorted[..=k].iter().sum();
-    Stat::from_value(s / (k + 1) as f64)
+    let losses: Vec<f64> = sorted.iter().map(|r| -r).collect();
+    match prudentia_core::tail::worst_mean(&losses, k + 1) {
+        Some(m) => Stat::from_value(-m),
+        None => Stat::from_value(f64::NAN),
+    }
 }
 
 /// Cornish–Fisher VaR and CVaR.

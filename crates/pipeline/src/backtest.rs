@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use prudentia_core::traits::{OptimStatus, Screened};
+use prudentia_core::traits::Screened;
 use prudentia_core::validate::{
     check_finite, check_non_negative, check_range, check_shape, check_strictly_increasing,
 };
+use prudentia_core::Status;
 use prudentia_core::{AssetId, CoreError, Decision, MarketSnapshot, Outcome, Timestamp};
 use prudentia_metrics::{BacktestRecord, MetricsError, Report, ReportConfig};
 use serde::{Deserialize, Serialize};
@@ -114,7 +115,7 @@ pub struct BacktestResult {
     /// The outcome each decision was followed by (what `learn` received).
     pub outcomes: Vec<Outcome>,
     /// The optimizer's status at each decision (`None` when it did not run).
-    pub optimizer_status: Vec<Option<OptimStatus>>,
+    pub optimizer_status: Vec<Option<Status>>,
     /// Total wall-clock time per stage over the run.
     pub stage_time: Vec<(Stage, Duration)>,
     /// The weight changes of each decision that did not become orders

@@ -44,7 +44,7 @@
 //!         let n = input.opportunities.len() as f64;
 //!         let ids = input.opportunities.iter().map(|o| o.asset.id.clone()).collect();
 //!         let w = Weights::new(ids, vec![1.0 / n; input.opportunities.len()])?;
-//!         Ok(TargetPortfolio { weights: w, status: OptimStatus::Optimal })
+//!         Ok(TargetPortfolio { weights: w, status: Status::Converged })
 //!     }
 //! }
 //!

@@ -219,7 +219,7 @@ mod tests {
             let w = Weights::new(ids, vec![1.0 / n; input.opportunities.len()])?;
             Ok(TargetPortfolio {
                 weights: w,
-                status: OptimStatus::Optimal,
+                status: Status::Converged,
             })
         }
     }

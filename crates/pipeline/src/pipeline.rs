@@ -7,12 +7,13 @@ use ndarray::{Array2, Axis};
 use prudentia_core::estimators::{ledoit_wolf, sample_covariance};
 use prudentia_core::traits::{
     AuditSink, Calibrator, CausalFilter, CostModel, ExecutionPolicy, Forecaster, Guard, OnlineLearner,
-    OptimStatus, Optimizer, PortfolioInput, RegimeDetector, Screened, Selector, Sizer, SizingContext,
+    Optimizer, PortfolioInput, RegimeDetector, Screened, Selector, Sizer, SizingContext,
 };
 use prudentia_core::validate::{
     check_elements, check_finite, check_finite_2d, check_len, check_non_negative, check_positive,
     check_range, check_size, MAX_DIM, MAX_ELEMENTS, MAX_WINDOW,
 };
+use prudentia_core::Status;
 use prudentia_core::{
     AssetId, AssetInfo, CoreError, Decision, DecisionRecord, DecisionStatus, Forecast, ForecastOutcome,
     MarketSnapshot, Opportunity, Order, OrderType, Outcome, RegimeLabel, RegimeState, Side, Timestamp,
@@ -152,7 +153,7 @@ pub struct DecisionReport {
     /// The decision (deterministic given inputs and seed).
     pub decision: Decision,
     /// The optimizer's status, when it ran.
-    pub optimizer_status: Option<OptimStatus>,
+    pub optimizer_status: Option<Status>,
     /// The audit record, when an audit sink is attached.
     pub record: Option<DecisionRecord>,
     /// Time per stage (not deterministic; kept out of the decision).
@@ -392,12 +393,9 @@ fn audit_error(e: serde_json::Error) -> PipelineError {
     }
 }
 
-/// splitmix64: derives the per-decision seed from the base seed and the step.
+/// The per-decision seed from the base seed and the step (core's SplitMix64 derivation).
 fn derive_seed(base: u64, step: u64) -> u64 {
-    let mut z = base ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    prudentia_core::rng::SplitMix64::derive(base, step)
 }
 
 impl Pipeline {
@@ -775,7 +773,11 @@ impl Pipeline {
         timings.push(Stage::Optimize, t0);
         let status = target.status.clone();
         let target_weights = match status {
-            OptimStatus::Infeasible { .. } | OptimStatus::NumericalError => self.current.clone(),
+            // no answer to use: keep the book (a fallback's or a stopped solve's weights are used)
+            Status::Infeasible { .. }
+            | Status::NotFound
+            | Status::Numerical { .. }
+            | Status::Separation { .. } => self.current.clone(),
             _ => target.weights,
         };
         self.check_book("target weights", &target_weights)
@@ -951,7 +953,7 @@ impl Pipeline {
     fn finish(
         &mut self,
         decision: Decision,
-        optimizer_status: Option<OptimStatus>,
+        optimizer_status: Option<Status>,
         mut timings: StageTimings,
         carried_prices: Vec<AssetId>,
         seed: u64,

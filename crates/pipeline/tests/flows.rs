@@ -86,7 +86,7 @@ impl Optimizer for LongPositive {
         let w = vec![1.0 / pos.len().max(1) as f64; pos.len()];
         Ok(TargetPortfolio {
             weights: Weights::new(ids, w)?,
-            status: OptimStatus::Optimal,
+            status: Status::Converged,
         })
     }
 }
@@ -222,7 +222,7 @@ fn a_replaced_stage_drives_the_weights() {
             let id = input.opportunities[0].asset.id.clone();
             Ok(TargetPortfolio {
                 weights: Weights::new(vec![id], vec![1.0])?,
-                status: OptimStatus::Optimal,
+                status: Status::Converged,
             })
         }
     }
@@ -478,7 +478,7 @@ fn faults_in_decision_data_do_not_leak_into_realized_returns() {
     }
     assert_eq!(run.optimizer_status.len(), run.decisions.len());
     assert!(run.optimizer_status[30].is_none());
-    assert_eq!(run.optimizer_status[40], Some(OptimStatus::Optimal));
+    assert_eq!(run.optimizer_status[40], Some(Status::Converged));
     assert!(walk_forward_with_prices(&mut pipeline(), &faulty, &prices[..59], &quiet()).is_err());
     let mut shifted = prices.clone();
     shifted[5].time = Timestamp::from_nanos(shifted[5].time.as_nanos() + 1);

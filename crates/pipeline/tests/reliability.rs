@@ -87,7 +87,7 @@ impl Optimizer for LongPositive {
         let w = vec![1.0 / pos.len().max(1) as f64; pos.len()];
         Ok(TargetPortfolio {
             weights: Weights::new(ids, w)?,
-            status: OptimStatus::Optimal,
+            status: Status::Converged,
         })
     }
 }
@@ -100,7 +100,7 @@ impl Optimizer for Equal {
         let ids = input.opportunities.iter().map(|o| o.asset.id.clone()).collect();
         Ok(TargetPortfolio {
             weights: Weights::new(ids, vec![1.0 / n as f64; n])?,
-            status: OptimStatus::Optimal,
+            status: Status::Converged,
         })
     }
 }

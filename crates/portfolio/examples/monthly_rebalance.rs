@@ -87,7 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_sectors(sectors.iter().cloned())
             .with_current(w.clone());
         let res = PortfolioOptimizer::new(config.clone())?.solve(&problem)?;
-        if !res.status.is_optimal() {
+        if !res.status.is_converged() {
             println!("{}: {} — keeping the book", dates[t], res.status);
             t += MONTH;
             continue;

@@ -6,7 +6,7 @@ use thiserror::Error;
 /// An error in how the optimizer was called (bad configuration or bad problem data).
 ///
 /// An infeasible portfolio, an iteration limit or a numerical failure of the solver is not an
-/// error: it is a [`crate::PortfolioStatus`] in the [`crate::PortfolioResult`].
+/// error: it is a [`Status`](prudentia_core::Status) in the [`crate::PortfolioResult`].
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum PortfolioError {

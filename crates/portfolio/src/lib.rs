@@ -34,12 +34,14 @@
 //! duals; what it cannot solve to tolerance goes to Clarabel.
 //!
 //! ## Outcomes, not errors
-//! A [`PortfolioResult`] carries a [`PortfolioStatus`]: `Optimal`, `Infeasible` naming the
-//! conflicting limit groups (from pre-checks such as "net above gross", or a deletion filter
-//! that relaxes limit groups in turn), `MaxIterations`, `NumericalError`, or
-//! `LimitsViolated`. `Optimal` is checked, not taken from the solver: the weights are finite
-//! and every limit holds within [`FEASIBILITY_TOLERANCE`]; a solver answer that breaks a
-//! limit is `LimitsViolated`. The objective is divided by a power of two when its data lie
+//! A [`PortfolioResult`] carries core's [`Status`](prudentia_core::Status): `Converged`,
+//! `ReducedAccuracy` (Clarabel's `AlmostSolved`, never reported as optimal), `Infeasible`
+//! naming the conflicting limit groups (from pre-checks such as "net above gross", or a
+//! deletion filter that relaxes limit groups in turn; the structured [`Infeasibility`] is
+//! beside it), `IterationLimit`, `TimeLimit` or `Numerical`. `Converged` is checked, not
+//! taken from the solver: the weights are finite and every limit holds within
+//! [`FEASIBILITY_TOLERANCE`]; a solver answer that breaks a limit is `Numerical`, naming
+//! the limits. The objective is divided by a power of two when its data lie
 //! far from unit scale (1e±150), which changes no constraint and no optimum; every number
 //! in a result is finite (a solution whose risk or objective overflows is a
 //! [`PortfolioError::Overflow`]). There is no silent
@@ -73,7 +75,7 @@
 //! let cov = array![[0.04, 0.01, 0.0], [0.01, 0.09, 0.02], [0.0, 0.02, 0.16]];
 //! let problem = PortfolioProblem::new(vec![0.08, 0.12, 0.02]).with_covariance(cov);
 //! let result = optimizer.solve(&problem)?;
-//! assert!(result.status.is_optimal());
+//! assert!(result.status.is_converged());
 //! assert!((result.risk.net - 1.0).abs() < 1e-7);
 //! assert!(result.risk.gross <= 1.4 + 1e-7);
 //! // the budget binds, with a shadow price
@@ -89,10 +91,10 @@ pub mod config;
 pub mod controller;
 mod dense_qp;
 pub mod error;
-mod metrics;
 mod optimizer;
 pub mod problem;
 pub mod result;
+mod risk_measures;
 mod role;
 
 pub use config::{
@@ -100,10 +102,10 @@ pub use config::{
 };
 pub use controller::{PrimalDualConfig, PrimalDualController, PrimalDualState, RiskOutcome};
 pub use error::PortfolioError;
-pub use metrics::var_cvar;
 pub use optimizer::{scenario_var_cvar, PortfolioOptimizer, PreparedProblem};
 pub use problem::{CovarianceModel, PortfolioProblem};
 pub use result::{
-    ActiveConstraint, FallbackRecord, LimitGroup, LimitId, ObjectiveParts, PortfolioResult, PortfolioStatus,
+    ActiveConstraint, FallbackRecord, Infeasibility, LimitGroup, LimitId, ObjectiveParts, PortfolioResult,
     PsdReport, RiskReport, SolveInfo, FEASIBILITY_TOLERANCE,
 };
+pub use risk_measures::var_cvar;

@@ -13,12 +13,13 @@ use crate::build::{
 };
 use crate::config::{CvarMethod, FallbackPolicy, Objective, PortfolioConfig, PsdPolicy};
 use crate::error::PortfolioError;
-use crate::metrics::{losses_into, risk_report, var_cvar, violations};
 use crate::problem::{CovarianceModel, PortfolioProblem};
 use crate::result::{
-    ActiveConstraint, FallbackRecord, LimitGroup, LimitId, ObjectiveParts, PortfolioResult, PortfolioStatus,
-    PsdReport, SolveInfo, FEASIBILITY_TOLERANCE,
+    limits_violated, ActiveConstraint, FallbackRecord, Infeasibility, LimitGroup, LimitId, ObjectiveParts,
+    PortfolioResult, PsdReport, SolveInfo, FEASIBILITY_TOLERANCE,
 };
+use crate::risk_measures::{losses_into, risk_report, var_cvar, violations};
+use prudentia_core::Status;
 
 /// `Ok(result)` if every number in it is finite, else [`PortfolioError::Overflow`].
 fn checked(result: PortfolioResult) -> Result<PortfolioResult, PortfolioError> {
@@ -123,17 +124,22 @@ fn is_infeasible(s: SolverStatus) -> bool {
     )
 }
 
-fn map_status(s: SolverStatus) -> PortfolioStatus {
+/// Core status of a Clarabel outcome that is neither solved nor infeasible (those two are
+/// checked or diagnosed by the caller).
+fn map_status(s: SolverStatus, info: &SolveInfo, cfg: &PortfolioConfig) -> Status {
     match s {
-        SolverStatus::Solved | SolverStatus::AlmostSolved => PortfolioStatus::Optimal,
-        SolverStatus::MaxIterations | SolverStatus::MaxTime => PortfolioStatus::MaxIterations,
-        SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible => {
-            PortfolioStatus::Infeasible {
-                culprits: Vec::new(),
-                detail: String::new(),
-            }
-        }
-        _ => PortfolioStatus::NumericalError,
+        SolverStatus::MaxIterations => Status::IterationLimit {
+            iterations: info.iterations as usize,
+        },
+        SolverStatus::MaxTime => Status::TimeLimit {
+            elapsed_ms: cfg
+                .solver
+                .time_limit_s
+                .map_or(0, |t| (t * 1000.0).min(u64::MAX as f64) as u64),
+        },
+        other => Status::Numerical {
+            message: format!("Clarabel: {other:?}"),
+        },
     }
 }
 
@@ -516,14 +522,13 @@ impl PortfolioOptimizer {
         let cfg = &self.config;
         if let Some((mut culprits, detail)) = precheck(cfg, r) {
             culprits.sort();
-            return self.failed(
-                r,
-                PortfolioStatus::Infeasible {
-                    culprits,
-                    detail: format!("pre-check: {detail}"),
-                },
-                SolveInfo::default(),
-            );
+            let inf = Infeasibility {
+                culprits,
+                detail: format!("pre-check: {detail}"),
+            };
+            let mut res = self.failed(r, inf.status(), SolveInfo::default());
+            res.infeasibility = Some(inf);
+            return res;
         }
         let none = BTreeSet::new();
         let cvar = needs_cvar(cfg, &none, false);
@@ -570,7 +575,12 @@ impl PortfolioOptimizer {
         };
         let (raw, asm, info) = match outcome {
             Ok(o) => o,
-            Err(_) => return self.failed(r, PortfolioStatus::NumericalError, SolveInfo::default()),
+            Err(e) => {
+                let status = Status::Numerical {
+                    message: e.to_string(),
+                };
+                return self.failed(r, status, SolveInfo::default());
+            }
         };
         let w = &raw.x[..r.n];
         let w_finite = w.iter().all(|v| v.is_finite());
@@ -584,20 +594,32 @@ impl PortfolioOptimizer {
             };
             if w_finite && broken.is_empty() {
                 let active = self.active(asm, &raw);
-                let mut res = self.evaluate(r, w.to_vec(), PortfolioStatus::Optimal, info);
+                // Clarabel's AlmostSolved (in any round) is reduced accuracy, never optimal
+                let status = if info.reduced_accuracy {
+                    Status::ReducedAccuracy {
+                        reason: "Clarabel: AlmostSolved (solved to its reduced tolerances)".into(),
+                    }
+                } else {
+                    Status::Converged
+                };
+                let mut res = self.evaluate(r, w.to_vec(), status, info);
                 res.active = active;
                 return res;
             }
-            return self.failed(r, PortfolioStatus::LimitsViolated { limits: broken }, info);
+            return self.failed(r, limits_violated(&broken), info);
         }
-        let mut status = map_status(raw.status);
         if is_infeasible(raw.status) {
-            status = self.diagnose(r);
+            let inf = self.diagnose(r);
+            let mut res = self.failed(r, inf.status(), info);
+            res.infeasibility = Some(inf);
+            return res;
         }
-        let mut res = self.failed(r, status, info);
-        if matches!(res.status, PortfolioStatus::MaxIterations) && res.fallback.is_none() && w_finite {
+        let status = map_status(raw.status, &info, cfg);
+        let stopped = matches!(status, Status::IterationLimit { .. } | Status::TimeLimit { .. });
+        let mut res = self.failed(r, status.clone(), info);
+        if stopped && res.fallback.is_none() && w_finite {
             // the best iterate is more useful than the current weights
-            res = self.evaluate(r, w.to_vec(), PortfolioStatus::MaxIterations, info);
+            res = self.evaluate(r, w.to_vec(), status, info);
         }
         res
     }
@@ -794,10 +816,10 @@ impl PortfolioOptimizer {
 
     /// Deletion filter over limit groups: drop a group for good whenever the rest stays
     /// infeasible; what remains is an irreducible conflicting set.
-    fn diagnose(&self, r: &Resolved<'_>) -> PortfolioStatus {
+    fn diagnose(&self, r: &Resolved<'_>) -> Infeasibility {
         let cfg = &self.config;
         if !cfg.diagnose_infeasibility {
-            return PortfolioStatus::Infeasible {
+            return Infeasibility {
                 culprits: Vec::new(),
                 detail: "solver certificate of primal infeasibility (diagnosis off)".into(),
             };
@@ -828,7 +850,7 @@ impl PortfolioOptimizer {
         }
         let mut culprits: Vec<LimitGroup> = present.into_iter().filter(|g| !disabled.contains(g)).collect();
         culprits.sort();
-        PortfolioStatus::Infeasible {
+        Infeasibility {
             detail: format!(
                 "solver certificate of primal infeasibility; deletion filter over limit groups ({solves} feasibility solves): \
                  these limits conflict, and dropping any one of them resolves this conflict"
@@ -838,13 +860,7 @@ impl PortfolioOptimizer {
     }
 
     /// Result at given weights (objective parts and risk evaluated directly).
-    fn evaluate(
-        &self,
-        r: &Resolved<'_>,
-        w: Vec<f64>,
-        status: PortfolioStatus,
-        info: SolveInfo,
-    ) -> PortfolioResult {
+    fn evaluate(&self, r: &Resolved<'_>, w: Vec<f64>, status: Status, info: SolveInfo) -> PortfolioResult {
         let cfg = &self.config;
         let risk = risk_report(cfg, r, &w);
         let expected_return = if cfg.objective == Objective::MinVariance {
@@ -873,12 +889,13 @@ impl PortfolioOptimizer {
             active: Vec::new(),
             covariance_repair: None,
             fallback: None,
+            infeasibility: None,
             info,
         }
     }
 
     /// A non-optimal outcome: the current weights, or the fallback policy's weights.
-    fn failed(&self, r: &Resolved<'_>, status: PortfolioStatus, info: SolveInfo) -> PortfolioResult {
+    fn failed(&self, r: &Resolved<'_>, status: Status, info: SolveInfo) -> PortfolioResult {
         let cfg = &self.config;
         let check_all = |w: &[f64]| {
             let rep = risk_report(cfg, r, w);

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use prudentia_core::error::CoreError;
 use prudentia_core::validate::check_finite;
+use prudentia_core::Status;
 
 use crate::config::{CvarMethod, FallbackPolicy};
 
@@ -43,6 +44,21 @@ impl LimitGroup {
         LimitGroup::Net,
         LimitGroup::WeightBounds,
     ];
+}
+
+impl std::str::FromStr for LimitGroup {
+    type Err = CoreError;
+
+    /// Parses the `Display` name back (the names in [`Status::Infeasible`]'s culprits).
+    fn from_str(s: &str) -> Result<Self, CoreError> {
+        LimitGroup::ALL
+            .into_iter()
+            .find(|g| g.to_string() == s)
+            .ok_or_else(|| CoreError::UnknownId {
+                kind: "limit group",
+                id: s.to_string(),
+            })
+    }
 }
 
 impl fmt::Display for LimitGroup {
@@ -158,78 +174,46 @@ pub struct ActiveConstraint {
     pub shadow_price: f64,
 }
 
-/// The tolerance within which every limit holds at an [`PortfolioStatus::Optimal`]
-/// solution: a limit `quantity ≤ bound` may be exceeded by at most
+/// The tolerance within which every limit holds at a [`Status::Converged`] (or
+/// [`Status::ReducedAccuracy`]) solution: a limit `quantity ≤ bound` may be exceeded by at most
 /// `FEASIBILITY_TOLERANCE · max(1, |bound|)`.
 pub const FEASIBILITY_TOLERANCE: f64 = 1e-6;
 
-/// How the optimization ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum PortfolioStatus {
-    /// Solved to tolerance, and checked: the weights are finite and every limit holds
-    /// within [`FEASIBILITY_TOLERANCE`] (relative to `max(1, |bound|)`).
-    Optimal,
-    /// The limits cannot hold together.
-    Infeasible {
-        /// Limit groups that conflict, sorted: an irreducible set found by a deletion filter (drop
-        /// each group in turn, keep it out while the rest stays infeasible), or the pair a
-        /// pre-check found. Empty only when diagnosis is switched off.
-        culprits: Vec<LimitGroup>,
-        /// A human-readable note on how the conflict was found.
-        detail: String,
-    },
-    /// The iteration (or cutting-plane round) limit was hit; weights are the last iterate.
-    MaxIterations,
-    /// The solver ran into numerical trouble.
-    NumericalError,
-    /// The solver reported convergence, but its weights break these limits by more than
-    /// [`FEASIBILITY_TOLERANCE`] (or are not finite, then `limits` is empty): the solve is
-    /// not trusted, and the result carries the current weights or the fallback's.
-    LimitsViolated {
-        /// The limits the solver's weights broke.
-        limits: Vec<LimitId>,
-    },
+/// Why a problem is infeasible, in the portfolio's own terms (the status carries the same
+/// culprits by name, [`LimitGroup`]'s `Display`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Infeasibility {
+    /// Limit groups that conflict, sorted: an irreducible set found by a deletion filter (drop
+    /// each group in turn, keep it out while the rest stays infeasible), or the pair a
+    /// pre-check found. Empty only when diagnosis is switched off.
+    pub culprits: Vec<LimitGroup>,
+    /// A human-readable note on how the conflict was found.
+    pub detail: String,
 }
 
-impl PortfolioStatus {
-    /// Whether the status is [`PortfolioStatus::Optimal`].
-    pub fn is_optimal(&self) -> bool {
-        matches!(self, PortfolioStatus::Optimal)
-    }
-}
-
-impl fmt::Display for PortfolioStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PortfolioStatus::Optimal => f.write_str("optimal"),
-            PortfolioStatus::Infeasible { culprits, .. } => {
-                f.write_str("infeasible: conflicting limits ")?;
-                for (i, c) in culprits.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{c}")?;
-                }
-                Ok(())
-            }
-            PortfolioStatus::MaxIterations => f.write_str("iteration limit"),
-            PortfolioStatus::NumericalError => f.write_str("numerical error"),
-            PortfolioStatus::LimitsViolated { limits } => {
-                f.write_str("solver output breaks limits ")?;
-                for (i, l) in limits.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{l}")?;
-                }
-                if limits.is_empty() {
-                    f.write_str("(non-finite weights)")?;
-                }
-                Ok(())
-            }
+impl Infeasibility {
+    /// The core status naming the culprits.
+    pub fn status(&self) -> Status {
+        Status::Infeasible {
+            culprits: self.culprits.iter().map(ToString::to_string).collect(),
         }
     }
+}
+
+/// The status of a solve whose weights broke `limits` (empty: non-finite weights): the
+/// solver's answer is not trusted.
+pub(crate) fn limits_violated(limits: &[LimitId]) -> Status {
+    let mut message = String::from("the solver reported convergence, but its weights break ");
+    if limits.is_empty() {
+        message.push_str("finiteness (non-finite weights)");
+    }
+    for (i, l) in limits.iter().enumerate() {
+        if i > 0 {
+            message.push_str(", ");
+        }
+        message.push_str(&l.to_string());
+    }
+    Status::Numerical { message }
 }
 
 /// The parts of the maximized objective J = expected_return − risk − cost.
@@ -318,8 +302,15 @@ pub struct SolveInfo {
 pub struct PortfolioResult {
     /// Target weights. On failure without a fallback: the current weights.
     pub weights: Vec<f64>,
-    /// How the optimization ended (the underlying status even when a fallback was used).
-    pub status: PortfolioStatus,
+    /// How the optimization ended (the underlying status even when a fallback was used):
+    /// `Converged` (checked: finite weights within every limit), `ReducedAccuracy` (Clarabel's
+    /// `AlmostSolved`, also checked), `IterationLimit` / `TimeLimit` (the last iterate when
+    /// finite), `Infeasible` (culprits named, see [`PortfolioResult::infeasibility`]) or
+    /// `Numerical` (solver failure, or weights that break a limit).
+    pub status: Status,
+    /// The structured diagnosis when the status is `Infeasible`.
+    #[serde(default)]
+    pub infeasibility: Option<Infeasibility>,
     /// Objective parts at the weights.
     pub objective: ObjectiveParts,
     /// Risk and exposures at the weights.
@@ -360,6 +351,15 @@ impl PortfolioResult {
         }
         if let Some(f) = &self.fallback {
             check_finite("fallback.scale", &[f.scale])?;
+        }
+        if let Some(inf) = &self.infeasibility {
+            if self.status != inf.status() {
+                return Err(CoreError::OutOfRange {
+                    field: "infeasibility",
+                    value: inf.culprits.len() as f64,
+                    expected: "the same culprits as an Infeasible status",
+                });
+            }
         }
         Ok(())
     }

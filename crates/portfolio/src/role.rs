@@ -1,15 +1,14 @@
 //! The [`prudentia_core::traits::Optimizer`] role.
 
 use ndarray::Array2;
-use prudentia_core::traits::{
-    OptimStatus, Optimizer, PortfolioInput, Role, RoleError, RoleResult, TargetPortfolio,
-};
+use prudentia_core::traits::{Optimizer, PortfolioInput, Role, RoleError, RoleResult, TargetPortfolio};
 use prudentia_core::types::Weights;
+use prudentia_core::Status;
 
 use crate::config::FallbackPolicy;
 use crate::optimizer::PortfolioOptimizer;
 use crate::problem::{CovarianceModel, PortfolioProblem};
-use crate::result::{PortfolioResult, PortfolioStatus};
+use crate::result::PortfolioResult;
 
 impl PortfolioOptimizer {
     /// The problem a [`PortfolioInput`] describes: μ from each opportunity's forecast mean,
@@ -36,25 +35,19 @@ impl PortfolioOptimizer {
     }
 }
 
-fn core_status(r: &PortfolioResult) -> OptimStatus {
+fn core_status(r: &PortfolioResult) -> Status {
     if let Some(fb) = &r.fallback {
         let policy = match fb.policy {
             FallbackPolicy::KeepCurrent => "kept current weights",
             FallbackPolicy::ScaleDownCurrent => "scaled down current weights",
             _ => "fallback",
         };
-        return OptimStatus::Fallback {
-            reason: format!("{policy} (scale {:.3}) after: {}", fb.scale, r.status),
+        return Status::Fallback {
+            reason: format!("{policy} (scale {:.3})", fb.scale),
+            cause: Box::new(r.status.clone()),
         };
     }
-    match &r.status {
-        PortfolioStatus::Optimal => OptimStatus::Optimal,
-        PortfolioStatus::Infeasible { culprits, .. } => OptimStatus::Infeasible {
-            culprits: culprits.iter().map(|c| c.to_string()).collect(),
-        },
-        PortfolioStatus::MaxIterations => OptimStatus::MaxIterations,
-        _ => OptimStatus::NumericalError,
-    }
+    r.status.clone()
 }
 
 impl Optimizer for PortfolioOptimizer {

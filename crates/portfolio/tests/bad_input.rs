@@ -5,9 +5,10 @@ mod common;
 use common::synthetic;
 use ndarray::{array, Array1, Array2};
 use prudentia_core::error::CoreError;
+use prudentia_core::Status;
 use prudentia_portfolio::{
     FallbackPolicy, LimitGroup, Limits, Objective, PortfolioConfig, PortfolioError, PortfolioOptimizer,
-    PortfolioProblem, PortfolioStatus, PsdPolicy,
+    PortfolioProblem, PsdPolicy,
 };
 
 fn mv_config(limits: Limits) -> PortfolioConfig {
@@ -28,7 +29,7 @@ fn non_psd_covariance_is_repaired_with_a_report() {
     let opt = PortfolioOptimizer::new(mv_config(Limits::default())).unwrap();
     let p = PortfolioProblem::new(vec![0.1, 0.05, 0.02]).with_covariance(non_psd());
     let r = opt.solve(&p).unwrap();
-    assert!(r.status.is_optimal());
+    assert!(r.status.is_converged());
     let rep = r.covariance_repair.expect("repair reported");
     assert!(rep.min_eigenvalue_before < -0.5, "{rep:?}");
     assert!(rep.clipped >= 1);
@@ -265,9 +266,9 @@ fn bad_config_names_the_field() {
     assert_eq!(opt.solve(&p).unwrap_err(), PortfolioError::Unbounded);
 }
 
-fn culprits(status: &PortfolioStatus) -> Vec<LimitGroup> {
+fn culprits(status: &Status) -> Vec<LimitGroup> {
     match status {
-        PortfolioStatus::Infeasible { culprits, .. } => culprits.clone(),
+        Status::Infeasible { culprits } => culprits.iter().map(|c| c.parse().unwrap()).collect(),
         s => panic!("expected infeasible, got {s:?}"),
     }
 }
@@ -373,7 +374,7 @@ fn explicit_fallbacks_are_recorded() {
     })
     .unwrap();
     let r = keep.solve(&p).unwrap();
-    assert!(matches!(r.status, PortfolioStatus::Infeasible { .. }));
+    assert!(matches!(r.status, Status::Infeasible { .. }));
     let fb = r.fallback.clone().unwrap();
     assert_eq!(fb.policy, FallbackPolicy::KeepCurrent);
     assert!(!fb.satisfies_limits);
@@ -393,11 +394,7 @@ fn explicit_fallbacks_are_recorded() {
     })
     .unwrap();
     let r = scale.solve(&p).unwrap();
-    assert!(
-        matches!(r.status, PortfolioStatus::Infeasible { .. }),
-        "{:?}",
-        r.status
-    );
+    assert!(matches!(r.status, Status::Infeasible { .. }), "{:?}", r.status);
     let fb = r.fallback.unwrap();
     assert_eq!(fb.policy, FallbackPolicy::ScaleDownCurrent);
     assert!((fb.scale - 0.4).abs() < 2e-3, "{fb:?}");
@@ -417,12 +414,12 @@ fn iteration_limit_is_a_status_and_fallback_is_explicit() {
     });
     cfg.solver.max_iterations = 2;
     let r = PortfolioOptimizer::new(cfg.clone()).unwrap().solve(&p).unwrap();
-    assert_eq!(r.status, PortfolioStatus::MaxIterations);
+    assert!(matches!(r.status, Status::IterationLimit { .. }));
     assert!(r.fallback.is_none());
     assert_eq!(r.weights.len(), 8);
     cfg.fallback = FallbackPolicy::KeepCurrent;
     let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
-    assert_eq!(r.status, PortfolioStatus::MaxIterations);
+    assert!(matches!(r.status, Status::IterationLimit { .. }));
     assert_eq!(r.fallback.unwrap().policy, FallbackPolicy::KeepCurrent);
     assert_eq!(r.weights, p.current);
 }
@@ -523,7 +520,7 @@ fn extreme_scale_is_solved_or_reported_never_a_false_optimal() {
                 PortfolioProblem::new(mu.iter().map(|m| m * scale).collect()).with_covariance(&cov * scale);
             let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
             assert!(
-                r.status.is_optimal(),
+                r.status.is_converged(),
                 "{scale:e} structured={structured}: {:?}",
                 r.status
             );

@@ -5,11 +5,12 @@ mod common;
 use common::{real_returns, sample_mean_cov, synthetic};
 use ndarray::{Array1, Array2};
 use proptest::prelude::*;
-use prudentia_core::traits::{OptimStatus, Optimizer, PortfolioInput};
+use prudentia_core::traits::{Optimizer, PortfolioInput};
 use prudentia_core::types::{AssetInfo, Forecast, Horizon, Opportunity, Weights};
+use prudentia_core::Status;
 use prudentia_portfolio::{
-    CvarMethod, LimitId, Limits, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem,
-    PortfolioResult, PrimalDualController,
+    CvarMethod, FallbackPolicy, LimitId, Limits, Objective, PortfolioConfig, PortfolioOptimizer,
+    PortfolioProblem, PortfolioResult, PrimalDualController,
 };
 
 fn all_limits(n: usize) -> Limits {
@@ -76,7 +77,7 @@ proptest! {
         let p = PortfolioProblem::new(mu).with_covariance(cov).with_scenarios(s).with_sectors(sectors.clone())
             .with_current(current.clone()).with_costs(vec![0.001; n]);
         let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
-        if r.status.is_optimal() {
+        if r.status.is_converged() {
             check_limits(&r, &limits, &sectors, &current);
             let o = r.objective;
             prop_assert!((o.objective - (o.expected_return - o.risk - o.cost)).abs() < 1e-12);
@@ -87,7 +88,7 @@ proptest! {
                 }
             }
         } else {
-            prop_assert!(matches!(r.status, prudentia_portfolio::PortfolioStatus::Infeasible { .. }), "{:?}", r.status);
+            prop_assert!(matches!(r.status, Status::Infeasible { .. }), "{:?}", r.status);
         }
     }
 }
@@ -120,7 +121,7 @@ fn cvar_methods_agree_long_short_with_every_limit() {
             .with_current(current.clone())
             .with_costs(vec![0.0005; n]);
         let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
-        assert!(r.status.is_optimal(), "{m:?}: {:?}", r.status);
+        assert!(r.status.is_converged(), "{m:?}: {:?}", r.status);
         check_limits(&r, &limits, &sectors, &current);
         objs.push(r.objective.objective);
     }
@@ -161,7 +162,7 @@ fn factor_model_equals_full_covariance() {
     let c = opt
         .solve(&PortfolioProblem::new(mu).with_factor_covariance(b, f, d))
         .unwrap();
-    assert!(a.status.is_optimal() && c.status.is_optimal());
+    assert!(a.status.is_converged() && c.status.is_converged());
     for (x, y) in a.weights.iter().zip(&c.weights) {
         assert!((x - y).abs() < 1e-6, "{x} vs {y}");
     }
@@ -189,7 +190,7 @@ fn minimum_variance_fully_invested_matches_closed_form() {
         .unwrap()
         .solve(&PortfolioProblem::new(mu).with_covariance(cov.clone()))
         .unwrap();
-    assert!(res.status.is_optimal());
+    assert!(res.status.is_converged());
     // solve Σ x = 1 by Cholesky from core
     let l = prudentia_core::linalg::cholesky(cov.view()).unwrap();
     let mut y = vec![0.0; n];
@@ -289,7 +290,7 @@ fn optimizer_role_trait_works_boxed() {
         current: &current,
     };
     let t = boxed.optimize(&input).unwrap();
-    assert_eq!(t.status, OptimStatus::Optimal);
+    assert_eq!(t.status, Status::Converged);
     assert_eq!(t.weights.len(), n);
     assert!((t.weights.net() - 1.0).abs() < 1e-7);
     // infeasible limits come back as a status naming the culprits, through the trait
@@ -304,7 +305,7 @@ fn optimizer_role_trait_works_boxed() {
     };
     let boxed: Box<dyn Optimizer> = Box::new(PortfolioOptimizer::new(bad).unwrap());
     match boxed.optimize(&input).unwrap().status {
-        OptimStatus::Infeasible { culprits } => {
+        Status::Infeasible { culprits } => {
             assert_eq!(
                 culprits,
                 vec![
@@ -360,4 +361,68 @@ fn public_types_are_send_sync() {
     check::<PrimalDualController>();
     check::<prudentia_portfolio::PreparedProblem>();
     check::<prudentia_portfolio::PortfolioError>();
+}
+
+/// The status branches reach the caller through the `Optimizer` role as themselves:
+/// Clarabel's `AlmostSolved` as reduced accuracy (never optimal), the iteration limit, and a
+/// fallback that keeps the infeasible solve's culprits as its cause.
+#[test]
+fn status_branches_reach_the_caller_through_the_role() {
+    let n = 6;
+    let (mu, cov, s, sectors) = synthetic(n, 200, 9);
+    let opps = opportunities(&mu, &sectors);
+    let current = Weights::new(vec![], vec![]).unwrap();
+    let input = PortfolioInput {
+        opportunities: &opps,
+        covariance: Some(cov.view()),
+        scenarios: Some(s.view()),
+        current: &current,
+    };
+    let base = PortfolioConfig {
+        objective: Objective::MeanCvar,
+        cvar_penalty: 0.1,
+        limits: Limits {
+            net_min: Some(1.0),
+            net_max: Some(1.0),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // a tolerance below what double precision reaches: Clarabel ends at its reduced
+    // tolerances (AlmostSolved), which is reduced accuracy, not optimal
+    let mut tight = base.clone();
+    tight.solver.tolerance = 1e-16;
+    tight.cvar_method = CvarMethod::FullLp;
+    let t = PortfolioOptimizer::new(tight).unwrap().optimize(&input).unwrap();
+    assert!(
+        matches!(t.status, Status::ReducedAccuracy { .. }),
+        "{:?}",
+        t.status
+    );
+    assert!((t.weights.net() - 1.0).abs() < 1e-4);
+    // the iteration limit
+    let mut short = base.clone();
+    short.solver.max_iterations = 2;
+    let t = PortfolioOptimizer::new(short).unwrap().optimize(&input).unwrap();
+    assert_eq!(t.status, Status::IterationLimit { iterations: 2 });
+    // a fallback after an infeasible solve keeps the culprits (OptimStatus::Fallback lost them)
+    let mut bad = base;
+    bad.limits.sector_net_max = Some(0.2);
+    bad.fallback = FallbackPolicy::KeepCurrent;
+    let t = PortfolioOptimizer::new(bad).unwrap().optimize(&input).unwrap();
+    match t.status {
+        Status::Fallback { reason, cause } => {
+            assert!(reason.contains("kept current weights"), "{reason}");
+            assert_eq!(
+                *cause,
+                Status::Infeasible {
+                    culprits: vec![
+                        "net_min/net_max".to_string(),
+                        "sector_net_min/sector_net_max".to_string()
+                    ]
+                }
+            );
+        }
+        s => panic!("{s:?}"),
+    }
 }

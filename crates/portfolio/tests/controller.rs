@@ -117,7 +117,7 @@ fn run(controlled: bool) -> Path {
             .with_scenarios(market.m.returns.slice(s![t - WINDOW..t, ..]).to_owned())
             .with_current(w.clone());
         let r = opt.solve(&p).unwrap();
-        assert!(r.status.is_optimal(), "{:?}", r.status);
+        assert!(r.status.is_converged(), "{:?}", r.status);
         let turnover: f64 = r.weights.iter().zip(&w).map(|(a, b)| (a - b).abs()).sum();
         let cvar = market.true_cvar(t, &r.weights);
         w = r.weights;

@@ -22,7 +22,7 @@ use prudentia_core::validate::{
     check_elements, check_finite, check_len, check_positive, check_probability, check_size, MAX_DIM,
     MAX_ELEMENTS,
 };
-use prudentia_core::CoreError;
+use prudentia_core::{CoreError, Status};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -465,17 +465,13 @@ impl HmmFilter {
     }
 }
 
-/// How a Baum–Welch run ended. Not an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum FitStatus {
-    /// The log-likelihood gain fell below the tolerance.
-    Converged,
-    /// Stopped at the iteration limit.
-    MaxIterations,
-    /// An EM step gave a non-finite log-likelihood (a numerical breakdown); the last
-    /// parameters with a finite log-likelihood are returned.
-    NumericalLimit,
+/// The status of an EM run that met a non-finite log-likelihood.
+fn numerical_breakdown() -> Status {
+    Status::Numerical {
+        message: "an EM step gave a non-finite log-likelihood; the last parameters with a \
+                  finite log-likelihood are returned"
+            .into(),
+    }
 }
 
 /// Result of fitting a Gaussian HMM. Validated when deserialized (the model, finite
@@ -492,8 +488,10 @@ pub struct HmmFit {
     pub bic: f64,
     /// EM iterations of the best restart.
     pub iterations: usize,
-    /// How the best restart ended.
-    pub status: FitStatus,
+    /// How the best restart ended: `Converged` (the log-likelihood gain fell below the
+    /// tolerance), `IterationLimit`, or `Numerical` (an EM step gave a non-finite
+    /// log-likelihood; the last parameters with a finite one are returned).
+    pub status: Status,
     /// Log-likelihood reached by each restart, in order.
     pub restart_log_likelihoods: Vec<f64>,
 }
@@ -602,7 +600,7 @@ impl GaussianHmmConfig {
         &self,
         n_obs: usize,
         scale: f64,
-        (mut params, ll, iterations, status): (HmmParams, f64, usize, FitStatus),
+        (mut params, ll, iterations, status): (HmmParams, f64, usize, Status),
         mut lls: Vec<f64>,
     ) -> RegimeResult<HmmFit> {
         let shift = n_obs as f64 * scale.ln();
@@ -671,7 +669,7 @@ impl GaussianHmmConfig {
         x: &[f64],
         mut p: HmmParams,
         floor: f64,
-    ) -> (HmmParams, f64, usize, FitStatus) {
+    ) -> (HmmParams, f64, usize, Status) {
         let mut prev = f64::NEG_INFINITY;
         for v in &mut p.variances {
             *v = v.max(floor);
@@ -682,16 +680,16 @@ impl GaussianHmmConfig {
             if !ll.is_finite() || p.means.iter().chain(&p.variances).any(|v| !v.is_finite()) {
                 // a numerical breakdown: back to the last finite step (if any)
                 return match last_good {
-                    Some(good) => (good, prev, it, FitStatus::NumericalLimit),
-                    None => (p, ll, it, FitStatus::NumericalLimit),
+                    Some(good) => (good, prev, it, numerical_breakdown()),
+                    None => (p, ll, it, numerical_breakdown()),
                 };
             }
             if it > 0 && (ll - prev).abs() < self.tolerance {
-                return (p, ll, it, FitStatus::Converged);
+                return (p, ll, it, Status::Converged);
             }
             if ll < prev {
                 // a decrease can only come from rounding near convergence
-                return (p, ll, it, FitStatus::Converged);
+                return (p, ll, it, Status::Converged);
             }
             prev = ll;
             w.backward(&p);
@@ -701,10 +699,17 @@ impl GaussianHmmConfig {
         let ll = w.forward(&p, x);
         if !ll.is_finite() {
             if let Some(good) = last_good {
-                return (good, prev, self.max_iterations, FitStatus::NumericalLimit);
+                return (good, prev, self.max_iterations, numerical_breakdown());
             }
         }
-        (p, ll, self.max_iterations, FitStatus::MaxIterations)
+        (
+            p,
+            ll,
+            self.max_iterations,
+            Status::IterationLimit {
+                iterations: self.max_iterations,
+            },
+        )
     }
 
     fn initial(&self, x: &[f64], floor: f64, restart: usize, rng: &mut StdRng) -> HmmParams {
@@ -761,7 +766,7 @@ impl Fit<[f64]> for GaussianHmmConfig {
         let (z, floor, scale) = self.check_data(x)?;
         let mut rng = StdRng::seed_from_u64(self.seed);
         let mut w = Workspace::new(z.len(), self.n_states);
-        let mut best: Option<(HmmParams, f64, usize, FitStatus)> = None;
+        let mut best: Option<(HmmParams, f64, usize, Status)> = None;
         let mut lls = Vec::with_capacity(self.restarts);
         for r in 0..self.restarts {
             let init = self.initial(&z, floor, r, &mut rng);

@@ -7,7 +7,7 @@ use thiserror::Error;
 ///
 /// A solver that hit its node or time limit, or a minimum-return constraint that turns out
 /// to be unreachable once sector caps are taken into account, is reported as a
-/// [`SelectionStatus`](crate::SelectionStatus) in the result, never as an error.
+/// [`Status`](prudentia_core::Status) in the result, never as an error.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum SelectionError {

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::SelectionError;
 use crate::heuristic::{GreedySwap, GreedySwapConfig};
 use crate::problem::{SelectionProblem, NO_SECTOR};
-use crate::solution::{Method, Selection, SelectionStatus};
+use crate::solution::{Method, Selection};
+use prudentia_core::Status;
 
 /// Settings of [`ExactSolver`]. Deserialization runs [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -103,7 +104,7 @@ impl ExactSolver {
             let h = GreedySwap::new(GreedySwapConfig::default())
                 .map(|g| g.solve(p))
                 .ok()
-                .filter(|s| s.status == SelectionStatus::Heuristic);
+                .filter(|s| s.status == Status::Heuristic);
             if let Some(h) = h {
                 b.best_obj = h.objective;
                 b.best.clear();
@@ -112,10 +113,12 @@ impl ExactSolver {
             }
         }
         b.run();
-        let status = match b.stop {
+        let status = match b.stop.clone() {
             Some(s) => s,
-            None if b.has_best => SelectionStatus::Optimal,
-            None => SelectionStatus::Infeasible,
+            None if b.has_best => Status::Converged,
+            None => Status::Infeasible {
+                culprits: p.constraint_names(),
+            },
         };
         let ub = if b.stop.is_some() {
             Some(if b.has_best {
@@ -162,7 +165,8 @@ struct Bnb<'a> {
     node_limit: u64,
     deadline: Option<Instant>,
     next_time_check: u64,
-    stop: Option<SelectionStatus>,
+    stop: Option<Status>,
+    started: Instant,
     open_ub: f64,
     tol: f64,
 }
@@ -210,6 +214,7 @@ impl<'a> Bnb<'a> {
                 .map(|t| Instant::now() + Duration::from_secs_f64(t.min(1e9))),
             next_time_check: 0,
             stop: None,
+            started: Instant::now(),
             open_ub: f64::NEG_INFINITY,
             tol: p.tol(),
         }
@@ -295,14 +300,19 @@ impl<'a> Bnb<'a> {
             return true;
         }
         if self.nodes >= self.node_limit {
-            self.stop = Some(SelectionStatus::NodeLimit);
+            self.stop = Some(Status::IterationLimit {
+                iterations: usize::try_from(self.nodes).unwrap_or(usize::MAX),
+            });
             return true;
         }
         if let Some(d) = self.deadline {
             if self.nodes >= self.next_time_check {
                 self.next_time_check = self.nodes + 256;
                 if Instant::now() >= d {
-                    self.stop = Some(SelectionStatus::TimeLimit);
+                    let ms = self.started.elapsed().as_millis();
+                    self.stop = Some(Status::TimeLimit {
+                        elapsed_ms: u64::try_from(ms).unwrap_or(u64::MAX),
+                    });
                     return true;
                 }
             }

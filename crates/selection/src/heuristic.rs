@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SelectionError;
 use crate::problem::{SelectionProblem, NO_SECTOR};
-use crate::solution::{Method, Selection, SelectionStatus};
+use crate::solution::{Method, Selection};
+use prudentia_core::Status;
 
 /// Settings of [`GreedySwap`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -246,9 +247,9 @@ pub fn top_k_by_return(p: &SelectionProblem) -> Selection {
 fn finish(p: &SelectionProblem, cur: Current<'_>, ok: bool, bound: bool, method: Method) -> Selection {
     let ub = if bound { Some(root_upper_bound(p)) } else { None };
     if !ok || !p.is_feasible(&cur.set) {
-        return Selection::from_set(p, Vec::new(), ub, 0, SelectionStatus::NotFound, method);
+        return Selection::from_set(p, Vec::new(), ub, 0, Status::NotFound, method);
     }
-    Selection::from_set(p, cur.set, ub, 0, SelectionStatus::Heuristic, method)
+    Selection::from_set(p, cur.set, ub, 0, Status::Heuristic, method)
 }
 
 /// A valid upper bound on the optimum at the root: with `S` the required items and

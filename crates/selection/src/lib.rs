@@ -16,7 +16,7 @@
 //!   candidate's marginal gain minus half λ times its r − 1 smallest correlations to the
 //!   other candidates), a greedy incumbent, best-first child order and incremental penalty
 //!   sums. Returns the optimal set, objective, proven gap, node count and a
-//!   [`SelectionStatus`]; at a node or time limit the best slate with its gap. The
+//!   [`Status`](prudentia_core::Status); at a node or time limit the best slate with its gap. The
 //!   cardinality-constrained binary QP and its bounds: Billionnet & Elloumi (2007),
 //!   Math. Programming 109. Portfolio libraries hand this problem to an external MIP solver;
 //!   this crate needs none (it is checked against HiGHS on a McCormick linearization).
@@ -34,8 +34,9 @@
 //! ```
 //! use ndarray::array;
 //! use prudentia_selection::{
-//!     Constraints, ExactConfig, ExactSolver, ProblemConfig, SelectionProblem, SelectionStatus,
+//!     Constraints, ExactConfig, ExactSolver, ProblemConfig, SelectionProblem,
 //! };
+//! use prudentia_core::Status;
 //!
 //! # fn main() -> Result<(), prudentia_selection::SelectionError> {
 //! // Items 0 and 1 have the best returns but are nearly the same bet.
@@ -49,7 +50,7 @@
 //! let config = ProblemConfig { k: 2, lambda: 0.05, ..Default::default() };
 //! let problem = SelectionProblem::new(&mu, rho.view(), &config, &Constraints::default())?;
 //! let best = ExactSolver::new(ExactConfig::default())?.solve(&problem);
-//! assert_eq!(best.status, SelectionStatus::Optimal);
+//! assert_eq!(best.status, Status::Converged);
 //! assert_eq!(best.selected, vec![0, 2]); // 0.18 − 0.05·0.1 beats 0.195 − 0.05·0.95
 //! assert_eq!(best.gap, Some(0.0));
 //! # Ok(()) }
@@ -79,4 +80,4 @@ pub use selector::{
     expected_returns, rolling_correlation, shrunk_correlation, DiversityAwareSelector, ReturnScore,
     SelectionMethod, SelectorConfig,
 };
-pub use solution::{relative_gap, Method, Selection, SelectionStatus};
+pub use solution::{relative_gap, Method, Selection};

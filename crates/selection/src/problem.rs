@@ -786,6 +786,26 @@ impl SelectionProblem {
         self.report.check()
     }
 
+    /// The names of the constraints this problem carries besides the slate size `k` (the
+    /// culprits of an infeasible selection): `must_include`, `must_exclude`, `sector_caps`,
+    /// `min_expected_return`.
+    pub fn constraint_names(&self) -> Vec<String> {
+        let mut names = vec!["k".to_string()];
+        if !self.must_include.is_empty() {
+            names.push("must_include".into());
+        }
+        if self.excluded.iter().any(|&e| e) {
+            names.push("must_exclude".into());
+        }
+        if self.sector_cap.iter().any(|&c| c != usize::MAX) {
+            names.push("sector_caps".into());
+        }
+        if self.min_return.is_some() {
+            names.push("min_expected_return".into());
+        }
+        names
+    }
+
     /// Whether a set satisfies every constraint (size, membership, sector caps, min return).
     pub fn is_feasible(&self, set: &[usize]) -> bool {
         if set.len() != self.k {

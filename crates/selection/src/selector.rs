@@ -261,10 +261,10 @@ impl DiversityAwareSelector {
     }
 }
 
-/// The [`Slate`] carries indices, objective and gap; the full [`Selection`] (status, bound,
-/// nodes) is available from [`DiversityAwareSelector::select_detailed`]. When no slate meets
-/// the constraints (status [`Infeasible`](crate::SelectionStatus::Infeasible) or, from a
-/// heuristic, [`NotFound`](crate::SelectionStatus::NotFound)), the
+/// The [`Slate`] carries indices, objective, gap and status; the full [`Selection`] (bound,
+/// nodes, method) is available from [`DiversityAwareSelector::select_detailed`]. When no slate meets
+/// the constraints (status [`Infeasible`](prudentia_core::Status::Infeasible) or, from a
+/// heuristic, [`NotFound`](prudentia_core::Status::NotFound)), the
 /// slate is empty with `gap = None`.
 impl Selector for DiversityAwareSelector {
     fn select(&self, opportunities: &[Opportunity], correlation: ArrayView2<'_, f64>) -> RoleResult<Slate> {
@@ -275,6 +275,7 @@ impl Selector for DiversityAwareSelector {
             indices: s.selected,
             objective: s.objective,
             gap: s.gap,
+            status: s.status,
         })
     }
 }

@@ -1,27 +1,7 @@
 //! What a solver returns.
 
+use prudentia_core::Status;
 use serde::{Deserialize, Serialize};
-
-/// How a selection ended. Not an error: a limit or an infeasible constraint set is an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum SelectionStatus {
-    /// Proven optimal (gap 0, up to the comparison tolerance).
-    Optimal,
-    /// The exact solver stopped at its node limit; the slate is the best found, `gap` bounds
-    /// its distance to the optimum.
-    NodeLimit,
-    /// The exact solver stopped at its time limit (see [`SelectionStatus::NodeLimit`]).
-    TimeLimit,
-    /// A heuristic produced the slate; optimality is not proven.
-    Heuristic,
-    /// Proven: no slate satisfies every constraint (the minimum expected return together
-    /// with the sector caps). `selected` is empty and `objective` 0.
-    Infeasible,
-    /// A heuristic found no slate meeting every constraint; one may still exist (the exact
-    /// solver decides). `selected` is empty and `objective` 0.
-    NotFound,
-}
 
 /// Which algorithm produced a [`Selection`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -42,8 +22,7 @@ pub enum Method {
 /// A selected slate and how good it is known to be.
 ///
 /// Deserialization checks the indices (strictly increasing), every number finite, the gap
-/// ≥ 0, and an empty slate for [`SelectionStatus::Infeasible`] and
-/// [`SelectionStatus::NotFound`].
+/// ≥ 0, and an empty slate for [`Status::Infeasible`] and [`Status::NotFound`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 #[must_use]
@@ -63,8 +42,14 @@ pub struct Selection {
     pub gap: Option<f64>,
     /// Branch-and-bound nodes explored (0 for heuristics).
     pub nodes: u64,
-    /// How the solve ended.
-    pub status: SelectionStatus,
+    /// How the solve ended: `Converged` (proven optimal, gap 0 up to the comparison
+    /// tolerance); `IterationLimit` (the exact solver's node limit; `iterations` = nodes) or
+    /// `TimeLimit` (the slate is the best found, `gap` bounds its distance to the optimum);
+    /// `Heuristic` (optimality not proven); `Infeasible` (proven: no slate satisfies every
+    /// constraint, the culprits name the constraints present); `NotFound` (a heuristic found
+    /// no slate meeting every constraint, one may still exist). With `Infeasible` and
+    /// `NotFound`, `selected` is empty and `objective` 0.
+    pub status: Status,
     /// Which algorithm produced the slate.
     pub method: Method,
 }
@@ -97,11 +82,7 @@ impl Selection {
         if let Some(g) = self.gap {
             check_non_negative("gap", g)?;
         }
-        if matches!(
-            self.status,
-            SelectionStatus::Infeasible | SelectionStatus::NotFound
-        ) && !self.selected.is_empty()
-        {
+        if matches!(self.status, Status::Infeasible { .. } | Status::NotFound) && !self.selected.is_empty() {
             return Err(prudentia_core::CoreError::ShapeMismatch {
                 field: "selected (no slate was found)",
                 expected: vec![0],
@@ -116,11 +97,11 @@ impl Selection {
         mut set: Vec<usize>,
         upper_bound: Option<f64>,
         nodes: u64,
-        status: SelectionStatus,
+        status: Status,
         method: Method,
     ) -> Self {
         set.sort_unstable();
-        if matches!(status, SelectionStatus::Infeasible | SelectionStatus::NotFound) || set.is_empty() {
+        if matches!(status, Status::Infeasible { .. } | Status::NotFound) || set.is_empty() {
             return Self {
                 selected: Vec::new(),
                 objective: 0.0,
@@ -136,8 +117,9 @@ impl Selection {
         let objective = p.objective_unchecked(&set);
         let expected_return: f64 = set.iter().map(|&i| p.mu[i]).sum();
         let ub = upper_bound.map(|u| u.max(objective));
-        let gap = match (status, ub) {
-            (SelectionStatus::Optimal, _) => Some(0.0),
+        let optimal = status.is_converged();
+        let gap = match (optimal, ub) {
+            (true, _) => Some(0.0),
             (_, Some(u)) => Some(relative_gap(u, objective)),
             _ => None,
         };
@@ -146,11 +128,7 @@ impl Selection {
             objective,
             expected_return,
             penalty: expected_return - objective,
-            upper_bound: if status == SelectionStatus::Optimal {
-                Some(objective)
-            } else {
-                ub
-            },
+            upper_bound: if optimal { Some(objective) } else { ub },
             gap,
             nodes,
             status,

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use ndarray::{array, Array2};
 use prudentia_core::estimators::NearestCorrelationConfig;
 use prudentia_core::CoreError;
+use prudentia_core::Status;
 use prudentia_selection::{
     Constraints, CorrelationConfig, CorrelationPolicy, ExactConfig, ExactSolver, GreedySwap,
-    GreedySwapConfig, ProblemConfig, SelectionError, SelectionProblem, SelectionStatus,
+    GreedySwapConfig, ProblemConfig, SelectionError, SelectionProblem,
 };
 
 fn eye(n: usize) -> Array2<f64> {
@@ -302,10 +303,10 @@ fn unreachable_min_return_is_an_error_and_cap_blocked_is_a_status() {
     };
     let p = new(&mu, &rho, &cfg(2), &capped).unwrap();
     let s = ExactSolver::new(ExactConfig::default()).unwrap().solve(&p);
-    assert_eq!(s.status, SelectionStatus::Infeasible);
+    assert!(matches!(s.status, Status::Infeasible { .. }));
     assert!(s.selected.is_empty());
     let h = GreedySwap::new(GreedySwapConfig::default()).unwrap().solve(&p);
-    assert_eq!(h.status, SelectionStatus::NotFound);
+    assert_eq!(h.status, Status::NotFound);
     assert!(h.selected.is_empty());
 }
 
@@ -350,7 +351,7 @@ fn exact_solver_respects_a_zero_sector_cap() {
         })
         .unwrap()
         .solve(&p);
-        assert_eq!(s.status, SelectionStatus::Optimal);
+        assert_eq!(s.status, Status::Converged);
         assert_eq!(s.selected, vec![2, 3], "warm start {warm_start}");
         assert!(p.is_feasible(&s.selected));
     }

@@ -6,12 +6,13 @@ mod common;
 use common::{brute_force, milp_fixture, random_instance};
 use ndarray::Array2;
 use prudentia_core::traits::{RoleError, Selector};
+use prudentia_core::Status;
 use prudentia_core::{AssetId, AssetInfo, CoreError, Forecast, Horizon, Opportunity};
 use prudentia_selection::{
     explain, relative_gap, rolling_correlation, shrunk_correlation, top_k_by_return, Constraints,
     CorrelationPolicy, DiversityAwareSelector, Dpp, DppConfig, ExactConfig, ExactSolver, ExclusionReason,
     GreedySwap, GreedySwapConfig, Method, Mmr, MmrConfig, ProblemConfig, ReturnScore, Selection,
-    SelectionError, SelectionMethod, SelectionProblem, SelectionStatus, SelectorConfig,
+    SelectionError, SelectionMethod, SelectionProblem, SelectorConfig,
 };
 
 fn fixture_problem(lambda: f64) -> (SelectionProblem, f64) {
@@ -43,7 +44,7 @@ fn node_limit_returns_best_slate_with_proven_gap() {
         })
         .unwrap()
         .solve(&p);
-        assert_eq!(s.status, SelectionStatus::NodeLimit, "limit {limit}");
+        assert!(matches!(s.status, Status::IterationLimit { .. }), "limit {limit}");
         assert!(s.nodes <= limit);
         assert!(p.is_feasible(&s.selected));
         let ub = s.upper_bound.unwrap();
@@ -75,10 +76,7 @@ fn time_limit_is_a_status() {
     })
     .unwrap()
     .solve(&p);
-    assert!(matches!(
-        s.status,
-        SelectionStatus::TimeLimit | SelectionStatus::Optimal
-    ));
+    assert!(matches!(s.status, Status::TimeLimit { .. } | Status::Converged));
     assert!(s.upper_bound.unwrap() >= optimum - 1e-9);
 }
 
@@ -197,7 +195,7 @@ fn sector_caps_in_every_solver() {
         Dpp::new(DppConfig::default()).unwrap().solve(&p),
         top_k_by_return(&p),
     ] {
-        assert_eq!(s.status, SelectionStatus::Heuristic);
+        assert_eq!(s.status, Status::Heuristic);
         assert!(p.is_feasible(&s.selected), "{:?}", s.method);
         assert!(s.expected_return >= 2.0 - 1e-12);
     }
@@ -293,7 +291,7 @@ fn selector_role_and_inputs() {
     cfg.problem.lambda = 0.05;
     let sel = DiversityAwareSelector::new(cfg.clone()).unwrap();
     let (s, p) = sel.select_detailed(&opps, rho.view()).unwrap();
-    assert_eq!(s.status, SelectionStatus::Optimal);
+    assert_eq!(s.status, Status::Converged);
     assert!(s.selected.contains(&3) && !s.selected.contains(&0));
     assert!((p.mu()[5] - mu[5] / sigma[5]).abs() < 1e-12);
     let slate = (&sel as &dyn Selector).select(&opps, rho.view()).unwrap();
@@ -431,5 +429,44 @@ fn k_equals_n_and_all_required() {
     let p = SelectionProblem::new(&mu, rho.view(), &ProblemConfig { k: 2, ..cfg }, &c).unwrap();
     let s = ExactSolver::new(ExactConfig::default()).unwrap().solve(&p);
     assert_eq!(s.selected, vec![1, 4]);
-    assert_eq!(s.status, SelectionStatus::Optimal);
+    assert_eq!(s.status, Status::Converged);
+}
+
+/// An infeasible selection reaches the caller of the `Selector` role as
+/// `Status::Infeasible` naming the constraints present, not as a bare empty slate.
+#[test]
+fn infeasible_slate_carries_its_status_through_the_role() {
+    let mu = [0.3, 0.1, 0.4, 0.05];
+    let opps = opportunities(&mu, &[0.01; 4]);
+    // sectors alternate even/odd: 0.4 + 0.3 = 0.7 reaches 0.65 only with two "even" names
+    let mut cfg = SelectorConfig {
+        max_per_sector: Some(1),
+        min_expected_return: Some(0.65),
+        ..Default::default()
+    };
+    cfg.problem.k = 2;
+    let sel = DiversityAwareSelector::new(cfg).unwrap();
+    let slate = (&sel as &dyn Selector)
+        .select(&opps, Array2::eye(4).view())
+        .unwrap();
+    assert!(slate.indices.is_empty());
+    assert_eq!(
+        slate.status,
+        Status::Infeasible {
+            culprits: vec![
+                "k".to_string(),
+                "sector_caps".to_string(),
+                "min_expected_return".to_string()
+            ]
+        }
+    );
+    // a feasible one says so
+    let mut ok = SelectorConfig::default();
+    ok.problem.k = 2;
+    let slate = DiversityAwareSelector::new(ok)
+        .unwrap()
+        .select(&opps, Array2::eye(4).view())
+        .unwrap();
+    assert_eq!(slate.status, Status::Converged);
+    assert_eq!(slate.indices, vec![0, 2]);
 }

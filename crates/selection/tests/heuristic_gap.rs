@@ -4,9 +4,10 @@
 mod common;
 
 use common::sector_instance;
+use prudentia_core::Status;
 use prudentia_selection::{
     Constraints, Dpp, DppConfig, ExactConfig, ExactSolver, GreedySwap, GreedySwapConfig, Mmr, MmrConfig,
-    ProblemConfig, SelectionProblem, SelectionStatus,
+    ProblemConfig, SelectionProblem,
 };
 
 fn run(seeds: std::ops::Range<u64>, n: usize, k: usize, lambdas: &[f64], node_limit: u64) -> (f64, f64, f64) {
@@ -52,7 +53,7 @@ fn run(seeds: std::ops::Range<u64>, n: usize, k: usize, lambdas: &[f64], node_li
                 100.0 * gap(mmr_ls.objective),
                 100.0 * gap(dpp.objective)
             );
-            assert_eq!(gs.status, SelectionStatus::Heuristic);
+            assert_eq!(gs.status, Status::Heuristic);
             gaps_gs.push(gap(gs.objective));
             gaps_mmr.push(gap(mmr.objective));
             gaps_mmr_ls.push(gap(mmr_ls.objective));

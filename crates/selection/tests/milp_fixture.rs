@@ -1,9 +1,10 @@
 //! Reference test: the exact solver against HiGHS on a McCormick MILP (n = 40, K = 10).
 //! Fixture: tests/fixtures/milp_n40.json from tools/fixtures/selection/milp_n40.py.
 
+use prudentia_core::Status;
 use prudentia_selection::{
     Constraints, CorrelationConfig, CorrelationPolicy, ExactConfig, ExactSolver, ProblemConfig,
-    SelectionProblem, SelectionStatus,
+    SelectionProblem,
 };
 
 mod common;
@@ -42,7 +43,7 @@ fn exact_matches_highs_milp() {
             case["highs_nodes"],
             case["highs_seconds_median_of_3"]
         );
-        assert_eq!(s.status, SelectionStatus::Optimal);
+        assert_eq!(s.status, Status::Converged);
         assert_eq!(s.gap, Some(0.0));
         assert!(
             (s.objective - expected_obj).abs() < 1e-9,

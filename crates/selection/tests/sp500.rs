@@ -4,10 +4,10 @@
 
 use ndarray::s;
 use prudentia_core::traits::Selector;
+use prudentia_core::Status;
 use prudentia_core::{AssetInfo, Forecast, Horizon, Opportunity};
 use prudentia_selection::{
-    rolling_correlation, top_k_by_return, DiversityAwareSelector, SelectionMethod, SelectionStatus,
-    SelectorConfig,
+    rolling_correlation, top_k_by_return, DiversityAwareSelector, SelectionMethod, SelectorConfig,
 };
 
 #[test]
@@ -52,7 +52,7 @@ fn slate_is_less_correlated_than_top_k_at_similar_return() {
             })
             .collect();
         let (slate, problem) = selector.select_detailed(&opportunities, corr.view()).unwrap();
-        assert_eq!(slate.status, SelectionStatus::Optimal);
+        assert_eq!(slate.status, Status::Converged);
         assert!(
             !problem.correlation_report().repaired,
             "rolling correlation is a valid correlation"

@@ -12,38 +12,20 @@ use prudentia_uncertainty::isotonic::{IsotonicConfig, IsotonicRegression};
 use prudentia_uncertainty::ngboost::{NgBoost, NgBoostConfig};
 use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantRegSolver, QuantileRegression};
 
-/// splitmix64, identical to the fixture script's generator.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-    fn normal(&mut self) -> f64 {
-        let u1 = self.uniform();
-        let u2 = self.uniform();
-        (-2.0 * (1.0 - u1).ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-}
+/// splitmix64 (core's), identical to the fixture script's generator.
+type SplitMix = prudentia_core::rng::SplitMix64;
 
 /// x ~ U(-1,1)^p; y = x0 + 0.5 x1 + exp(-1 + 0.8 x0 - 0.3 x2) ε.
 fn hetero_data(seed: u64, n: usize, p: usize) -> (Array2<f64>, Array1<f64>) {
-    let mut g = SplitMix(seed);
+    let mut g = SplitMix::new(seed);
     let mut x = Array2::zeros((n, p));
     let mut y = Array1::zeros(n);
     for i in 0..n {
         for j in 0..p {
-            x[[i, j]] = 2.0 * g.uniform() - 1.0;
+            x[[i, j]] = 2.0 * g.next_f64() - 1.0;
         }
         let sig = (-1.0 + 0.8 * x[[i, 0]] - 0.3 * x[[i, 2 % p]]).exp();
-        y[i] = x[[i, 0]] + 0.5 * x[[i, 1 % p]] + sig * g.normal();
+        y[i] = x[[i, 0]] + 0.5 * x[[i, 1 % p]] + sig * g.next_normal();
     }
     (x, y)
 }
@@ -81,10 +63,10 @@ fn bench_ngboost(c: &mut Criterion) {
 }
 
 fn bench_isotonic(c: &mut Criterion) {
-    let mut gen = SplitMix(3);
+    let mut gen = SplitMix::new(3);
     let n = 1_000_000;
-    let x: Vec<f64> = (0..n).map(|_| gen.uniform()).collect();
-    let y: Vec<f64> = x.iter().map(|&v| v + 0.3 * gen.normal()).collect();
+    let x: Vec<f64> = (0..n).map(|_| gen.next_f64()).collect();
+    let y: Vec<f64> = x.iter().map(|&v| v + 0.3 * gen.next_normal()).collect();
     let iso = IsotonicRegression::new(IsotonicConfig::default()).unwrap();
     let mut g = c.benchmark_group("isotonic");
     g.sample_size(10);
@@ -95,10 +77,10 @@ fn bench_isotonic(c: &mut Criterion) {
 }
 
 fn bench_conformal(c: &mut Criterion) {
-    let mut gen = SplitMix(4);
+    let mut gen = SplitMix::new(4);
     let f = Forecast::new(0.0, 1.0, Horizon::DAY).unwrap();
     let r = RegimeLabel::HIGH_VOL;
-    let ys: Vec<f64> = (0..4096).map(|_| gen.normal()).collect();
+    let ys: Vec<f64> = (0..4096).map(|_| gen.next_normal()).collect();
     let mut g = c.benchmark_group("conformal_update");
     for (name, mondrian) in [("aci_window500", false), ("aci_mondrian_window500", true)] {
         let mut aci = AdaptiveConformal::new(AciConfig {

@@ -21,8 +21,8 @@ use plotters::prelude::*;
 use prudentia_core::{Forecast, Horizon, RegimeLabel};
 use prudentia_datasets::{align, sp500_stocks, vix};
 use prudentia_uncertainty::calibrate::{CalibrationEvent, CalibratorConfig, RegimeCalibrator};
-use prudentia_uncertainty::metrics::{ece, quantile_calibration_error, Binning, DECILE_LEVELS};
 use prudentia_uncertainty::probability::{ProbabilityConfig, RegimeProbabilityCalibrator};
+use prudentia_uncertainty::scores::{ece, quantile_calibration_error, Binning, DECILE_LEVELS};
 use prudentia_uncertainty::{convert, normal};
 
 const WINDOW: usize = 20;

@@ -30,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use crate::convert::{check_forecast, finite_or_numerical};
 use crate::error::{Result, UncertaintyError};
 use crate::isotonic::{IsotonicConfig, IsotonicModel, IsotonicRegression};
-use crate::metrics::{quantile_calibration_error, DECILE_LEVELS};
 use crate::normal;
+use crate::scores::{quantile_calibration_error, DECILE_LEVELS};
 
 /// Settings of a [`RegimeCalibrator`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

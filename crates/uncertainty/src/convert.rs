@@ -58,7 +58,7 @@ pub fn check_levels(levels: &[f64]) -> Result<()> {
 pub fn normal_quantiles(mean: f64, sigma: f64, levels: &[f64]) -> Result<Vec<Quantile>> {
     check_levels(levels)?;
     check_finite("mean", &[mean])?;
-    crate::metrics::check_sigma(&[sigma])?;
+    crate::scores::check_sigma(&[sigma])?;
     levels
         .iter()
         .map(|&l| {

@@ -59,6 +59,9 @@ pub enum UncertaintyError {
         /// What went wrong.
         detail: &'static str,
     },
+    /// A shared learner (prudentia-learn) refused the data.
+    #[error(transparent)]
+    Learn(#[from] prudentia_learn::LearnError),
 }
 
 /// Result alias with [`UncertaintyError`].

@@ -13,8 +13,8 @@
 use ndarray::{ArrayView1, ArrayView2};
 use prudentia_core::traits::{Forecaster, Role, RoleError, RoleResult};
 use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_DIM};
-use prudentia_core::CoreError;
 use prudentia_core::{AssetInfo, Forecast, Horizon, RegimeState};
+use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::dense::solve;
@@ -59,15 +59,6 @@ impl HeteroConfig {
     }
 }
 
-/// How the fit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum HeteroStatus {
-    /// Gradient below tolerance.
-    Converged,
-    /// Iteration limit, or no further decrease possible; the best iterate is returned.
-    Stopped,
-}
-
 /// A fitted heteroscedastic Gaussian regression (fields private; validated on load:
 /// coefficient vectors of equal length `n_features + intercept` ≤ `MAX_DIM`, all finite).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,7 +70,7 @@ pub struct HeteroModel {
     log_sigma_coef: Vec<f64>,
     objective: f64,
     iterations: usize,
-    status: HeteroStatus,
+    status: Status,
 }
 
 checked_serde!(HeteroModel, HeteroModel::check);
@@ -147,8 +138,8 @@ impl HeteroscedasticRegression {
     /// Errors: empty input, shape mismatch, non-finite values, constant feature column,
     /// fewer than `2p + 1` rows, more than `MAX_DIM` columns, a singular design, data whose
     /// likelihood overflows (`CoreError::Numerical`). Noiseless data (an exact linear fit)
-    /// end with [`HeteroStatus::Stopped`] when sigma reaches the smallest representable
-    /// scale, and a finite objective.
+    /// end with [`Status::Numerical`] when sigma reaches the smallest representable
+    /// scale (the last iterate, a finite objective).
     pub fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<HeteroModel> {
         check_design(x, y, self.config.fit_intercept)?;
         check_size("x columns", x.ncols(), MAX_DIM)?;
@@ -202,7 +193,9 @@ impl HeteroscedasticRegression {
         if !f.is_finite() {
             return Err(overflow());
         }
-        let mut status = HeteroStatus::Stopped;
+        let mut status = Status::IterationLimit {
+            iterations: self.config.max_iter,
+        };
         let mut it = 0;
         let mut gb = vec![0.0; p];
         let mut gg = vec![0.0; p];
@@ -231,17 +224,23 @@ impl HeteroscedasticRegression {
             let finite = gb.iter().chain(&gg).chain(&hb).all(|v| v.is_finite());
             if !finite {
                 // 1/σ² overflowed (sigma → 0 on an exact fit): stop at the last iterate.
+                status = Status::Numerical {
+                    message: "1/sigma^2 overflowed (sigma -> 0 on an exact fit); last iterate".into(),
+                };
                 break;
             }
             let gmax = gb.iter().chain(&gg).fold(0.0f64, |m, v| m.max(v.abs()));
             if gmax < self.config.tol {
-                status = HeteroStatus::Converged;
+                status = Status::Converged;
                 break;
             }
             let (Some(db), Some(dg)) = (solve(&hb, &gb, p), solve(&hg, &gg, p)) else {
                 if it == 1 {
                     return Err(singular);
                 }
+                status = Status::Numerical {
+                    message: "singular Newton system; last iterate".into(),
+                };
                 break;
             };
             let mut step = 1.0;
@@ -261,6 +260,9 @@ impl HeteroscedasticRegression {
                 step *= 0.5;
             }
             if !accepted {
+                status = Status::ReducedAccuracy {
+                    reason: "no further decrease at working precision; best iterate".into(),
+                };
                 break;
             }
         }
@@ -316,9 +318,11 @@ impl HeteroModel {
         self.iterations
     }
 
-    /// How the fit ended.
-    pub fn status(&self) -> HeteroStatus {
-        self.status
+    /// How the fit ended: `Converged` (gradient below tolerance), `IterationLimit`,
+    /// `ReducedAccuracy` (no further decrease at working precision) or `Numerical` (sigma → 0
+    /// on an exact fit, or a singular Newton system); the best iterate in every case.
+    pub fn status(&self) -> &Status {
+        &self.status
     }
 
     /// Number of input features.

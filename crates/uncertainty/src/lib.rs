@@ -19,7 +19,7 @@
 //!   Mondrian (keyed by regime), in [`conformal`].
 //! - **Metrics**: ECE with equal-width and equal-mass bins, PIT histograms with chi-square
 //!   and KS uniformity tests, the closed-form CRPS of a Normal (Gneiting & Raftery 2007,
-//!   eq. 21), interval coverage and width, in [`metrics`].
+//!   eq. 21), interval coverage and width, in [`scores`].
 //! - **Conversions** between quantiles, Normal distributions and (mean, sigma, horizon) in
 //!   [`convert`].
 //!
@@ -71,12 +71,12 @@ mod dense;
 pub mod error;
 pub mod hetero;
 pub mod isotonic;
-pub mod metrics;
 pub mod ngboost;
 pub mod normal;
 pub mod platt;
 pub mod probability;
 pub mod quantreg;
+pub mod scores;
 pub mod tree;
 
 pub use error::{Result, UncertaintyError};

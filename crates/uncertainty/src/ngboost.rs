@@ -20,7 +20,7 @@ use prudentia_core::traits::{Forecaster, Role, RoleError, RoleResult};
 use prudentia_core::validate::{
     check_finite, check_finite_1d, check_finite_2d, check_len, check_shape, check_size, MAX_DIM, MAX_WINDOW,
 };
-use prudentia_core::{AssetInfo, CoreError, Forecast, Horizon, RegimeState};
+use prudentia_core::{AssetInfo, CoreError, Forecast, Horizon, RegimeState, Status};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -154,15 +154,15 @@ checked_serde!(NgBoost, NgBoost::check);
 /// One boosting stage (validated on load: a finite scale > 0 and valid trees).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
-pub struct Stage {
+pub struct BoostStage {
     mean_tree: Tree,
     log_sigma_tree: Tree,
     scale: f64,
 }
 
-checked_serde!(Stage, Stage::check);
+checked_serde!(BoostStage, BoostStage::check);
 
-impl Stage {
+impl BoostStage {
     fn check(&mut self) -> Result<()> {
         if !(self.scale.is_finite() && self.scale > 0.0) {
             return Err(CoreError::OutOfRange {
@@ -191,21 +191,11 @@ impl Stage {
     }
 }
 
-/// Why boosting stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NgBoostStatus {
-    /// All `n_estimators` stages were fitted.
-    Completed,
-    /// Validation NLL stopped improving; the model was cut back to its best stage.
-    EarlyStopped {
-        /// Number of stages kept.
-        best_stages: usize,
-    },
-    /// The fitted gradient fell below `tol`.
-    GradientTolerance,
-    /// The next stage would have driven a prediction or a loss out of the finite range
-    /// (e.g. sigma → 0 on interpolated points); boosting stopped before it.
-    NumericalLimit,
+/// The status of a fit stopped before a stage that would leave the finite range.
+fn numerical_limit() -> Status {
+    Status::Numerical {
+        message: "the next stage would drive a prediction or a loss out of the finite range".into(),
+    }
 }
 
 /// A fitted NGBoost model (fields private; validated on load: feature indices of every
@@ -217,10 +207,10 @@ pub struct NgBoostModel {
     n_features: usize,
     init: [f64; 2],
     learning_rate: f64,
-    stages: Vec<Stage>,
+    stages: Vec<BoostStage>,
     train_loss: Vec<f64>,
     val_loss: Vec<f64>,
-    status: NgBoostStatus,
+    status: Status,
 }
 
 checked_serde!(NgBoostModel, NgBoostModel::check);
@@ -332,7 +322,9 @@ impl NgBoost {
         let mut train_loss = Vec::with_capacity(cfg.n_estimators);
         let mut val_loss = Vec::new();
         let mut best = (f64::INFINITY, 0usize);
-        let mut status = NgBoostStatus::Completed;
+        let mut status = Status::IterationLimit {
+            iterations: self.config.n_estimators,
+        };
         for _stage in 0..cfg.n_estimators {
             // Row and column samples (partial Fisher–Yates, without replacement).
             if batch < n {
@@ -376,7 +368,7 @@ impl NgBoost {
             let norm = idx.iter().map(|&i| f0[i].hypot(f1[i])).sum::<f64>() / batch as f64;
             if !(loss0.is_finite() && norm.is_finite()) {
                 train_loss.pop();
-                status = NgBoostStatus::NumericalLimit;
+                status = numerical_limit();
                 break;
             }
             let mut scale = 1.0;
@@ -420,7 +412,7 @@ impl NgBoost {
             }
             if !finite_after || new_val.is_some_and(|l| !l.is_finite()) {
                 train_loss.pop();
-                status = NgBoostStatus::NumericalLimit;
+                status = numerical_limit();
                 break;
             }
             for i in 0..n {
@@ -438,7 +430,7 @@ impl NgBoost {
                     best = (l, stages.len() + 1);
                 }
             }
-            stages.push(Stage {
+            stages.push(BoostStage {
                 mean_tree: t0,
                 log_sigma_tree: t1,
                 scale,
@@ -451,13 +443,13 @@ impl NgBoost {
                         .fold(f64::INFINITY, f64::min);
                     if best.0 < recent {
                         stages.truncate(best.1);
-                        status = NgBoostStatus::EarlyStopped { best_stages: best.1 };
+                        status = Status::Converged;
                         break;
                     }
                 }
             }
             if norm < cfg.tol {
-                status = NgBoostStatus::GradientTolerance;
+                status = Status::Converged;
                 break;
             }
         }
@@ -515,9 +507,6 @@ impl NgBoostModel {
                 }
             }
         }
-        if let NgBoostStatus::EarlyStopped { best_stages } = self.status {
-            check_shape("stages (early stopped)", &[best_stages], &[self.stages.len()])?;
-        }
         Ok(())
     }
 
@@ -537,7 +526,7 @@ impl NgBoostModel {
     }
 
     /// The stages.
-    pub fn stages(&self) -> &[Stage] {
+    pub fn stages(&self) -> &[BoostStage] {
         &self.stages
     }
 
@@ -551,9 +540,13 @@ impl NgBoostModel {
         &self.val_loss
     }
 
-    /// Why boosting stopped.
-    pub fn status(&self) -> NgBoostStatus {
-        self.status
+    /// Why boosting stopped: `IterationLimit` (all `n_estimators` stages fitted),
+    /// `Converged` (validation NLL stopped improving and the model was cut back to its best
+    /// stage, or the fitted gradient fell below `tol`), or `Numerical` (the next stage would
+    /// have driven a prediction or a loss out of the finite range, e.g. sigma → 0 on
+    /// interpolated points; boosting stopped before it).
+    pub fn status(&self) -> &Status {
+        &self.status
     }
 
     /// Predicted (mean, sigma) for one feature row.

@@ -4,17 +4,23 @@
 //! P(y = 1 | s) = 1 / (1 + exp(−(a·s + b)))
 //! ```
 //!
-//! fitted by unpenalized maximum likelihood with Newton's method (iteratively reweighted
-//! least squares) and step halving. With `smoothed_targets = false` (default) the fit is the
-//! same problem as scikit-learn's `LogisticRegression(penalty=None)` on the single feature
-//! `s`; with `true` the 0/1 labels are replaced by Platt's targets
-//! `(N₊ + 1)/(N₊ + 2)` and `1/(N₋ + 2)`.
+//! fitted by unpenalized maximum likelihood through [`prudentia_learn::logistic`] (Newton's
+//! method / IRLS on the single feature `s`), so separable labels are reported as
+//! [`Status::Separation`] rather than as a converged fit with a huge slope. With
+//! `smoothed_targets = false` (default) the fit is the same problem as scikit-learn's
+//! `LogisticRegression(penalty=None)` on `s`; with `true` the 0/1 labels are replaced by
+//! Platt's targets `t₊ = (N₊ + 1)/(N₊ + 2)` and `t₋ = 1/(N₋ + 2)`, fitted exactly as each
+//! score entered twice, once as a positive with weight `t` and once as a negative with weight
+//! `1 − t` (the same log-likelihood); smoothed targets are never separable.
 
 use prudentia_core::validate::{check_finite, check_len, check_shape, check_size, MAX_WINDOW};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
-use crate::dense::solve;
+use ndarray::{Array1, Array2};
+use prudentia_core::Status;
+use prudentia_learn::logistic::{BinaryData, LogisticRegressionConfig, MAX_ITERATIONS};
+
 use crate::error::{Result, UncertaintyError};
 
 /// Settings of a Platt fit.
@@ -22,9 +28,11 @@ use crate::error::{Result, UncertaintyError};
 pub struct PlattConfig {
     /// Use Platt's smoothed targets instead of 0/1 labels (default `false`).
     pub smoothed_targets: bool,
-    /// Maximum Newton iterations (default 100, 1..=1,048,576).
+    /// Maximum Newton iterations (default 100, 1..=1,048,576; the shared logistic regression
+    /// makes at most 10,000).
     pub max_iter: usize,
-    /// Stop when the max-norm of the mean log-likelihood gradient is below this (default 1e-12, > 0).
+    /// Relative Newton-step tolerance of the shared logistic regression (default 1e-12, > 0;
+    /// values above 0.01 are used as 0.01).
     pub tol: f64,
 }
 
@@ -55,27 +63,18 @@ impl PlattConfig {
     }
 }
 
-/// How a Platt fit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FitStatus {
-    /// The gradient fell below tolerance.
-    Converged,
-    /// Stopped at the iteration limit (e.g. separable labels, where the MLE is infinite).
-    MaxIterations,
-}
-
 /// The largest iteration limit of the Newton fits in this crate (2²⁰).
 pub const MAX_ITER: usize = 1 << 20;
 
 /// A fitted Platt map (fields private, validated on load: finite `a` and `b`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 #[must_use]
 pub struct PlattScaling {
     a: f64,
     b: f64,
     iterations: usize,
-    status: FitStatus,
+    status: Status,
 }
 
 checked_serde!(PlattScaling, PlattScaling::check);
@@ -86,15 +85,6 @@ fn sigmoid(t: f64) -> f64 {
     } else {
         let e = t.exp();
         e / (1.0 + e)
-    }
-}
-
-/// log(1 + exp(t)) without overflow.
-fn softplus(t: f64) -> f64 {
-    if t > 0.0 {
-        t + (-t).exp().ln_1p()
-    } else {
-        t.exp().ln_1p()
     }
 }
 
@@ -112,7 +102,7 @@ impl PlattScaling {
             a,
             b,
             iterations: 0,
-            status: FitStatus::Converged,
+            status: Status::Converged,
         };
         p.check()?;
         Ok(p)
@@ -133,9 +123,11 @@ impl PlattScaling {
         self.iterations
     }
 
-    /// How the fit ended.
-    pub fn status(&self) -> FitStatus {
-        self.status
+    /// How the fit ended: `Converged`, `Separation` (separable labels: the maximum-likelihood
+    /// slope is infinite, `a` is the last iterate's), `IterationLimit`, `ReducedAccuracy` or
+    /// `Numerical`, as the shared logistic regression reports it.
+    pub fn status(&self) -> &Status {
+        &self.status
     }
 
     /// Fits the map on scores and binary labels (`true` = positive).
@@ -174,85 +166,49 @@ impl PlattScaling {
         let n_pos = labels.iter().filter(|&&l| l).count();
         let n_neg = labels.len() - n_pos;
         if n_pos == 0 || n_neg == 0 {
+            // the value named is the share of positive labels (0 or 1), not a count
             return Err(CoreError::OutOfRange {
                 field: "labels",
-                value: n_pos as f64,
-                expected: "both classes present",
+                value: n_pos as f64 / labels.len() as f64,
+                expected: "a share of positive labels strictly between 0 and 1 (both classes present)",
             }
             .into());
         }
-        let (t_pos, t_neg) = if config.smoothed_targets {
-            (
-                (n_pos as f64 + 1.0) / (n_pos as f64 + 2.0),
-                1.0 / (n_neg as f64 + 2.0),
-            )
-        } else {
-            (1.0, 0.0)
+        let logistic = LogisticRegressionConfig {
+            intercept: true,
+            l2: 0.0,
+            max_iterations: config.max_iter.min(MAX_ITERATIONS),
+            tolerance: config.tol.min(0.01),
         };
-        let t: Vec<f64> = labels.iter().map(|&l| if l { t_pos } else { t_neg }).collect();
-        let n = scores.len() as f64;
-        let nll = |a: f64, b: f64| -> f64 {
-            scores
-                .iter()
-                .zip(&t)
-                .map(|(&s, &ti)| {
-                    let z = a * s + b;
-                    softplus(z) - ti * z
-                })
-                .sum::<f64>()
-                / n
-        };
-        // Start from the intercept-only solution.
-        let pbar = t.iter().sum::<f64>() / n;
-        let (mut a, mut b) = (0.0, (pbar / (1.0 - pbar)).ln());
-        let mut f = nll(a, b);
-        let mut status = FitStatus::MaxIterations;
-        let mut it = 0;
-        while it < config.max_iter {
-            it += 1;
-            let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for (&s, &ti) in scores.iter().zip(&t) {
-                let p = sigmoid(a * s + b);
-                let r = p - ti;
-                let w = p * (1.0 - p);
-                ga += r * s;
-                gb += r;
-                haa += w * s * s;
-                hab += w * s;
-                hbb += w;
-            }
-            let g = [ga / n, gb / n];
-            if g[0].abs().max(g[1].abs()) < config.tol {
-                status = FitStatus::Converged;
-                break;
-            }
-            let h = [haa / n, hab / n, hab / n, hbb / n];
-            let Some(d) = solve(&h, &g, 2) else { break };
-            let mut step = 1.0;
-            let mut accepted = false;
-            for _ in 0..50 {
-                let (na, nb) = (a - step * d[0], b - step * d[1]);
-                let nf = nll(na, nb);
-                if nf <= f && na.is_finite() && nb.is_finite() {
-                    a = na;
-                    b = nb;
-                    f = nf;
-                    accepted = true;
-                    break;
+        let fit = if config.smoothed_targets {
+            // each score twice: positive with weight t, negative with weight 1 − t
+            let t_pos = (n_pos as f64 + 1.0) / (n_pos as f64 + 2.0);
+            let t_neg = 1.0 / (n_neg as f64 + 2.0);
+            let n = scores.len();
+            let x = Array2::from_shape_fn((2 * n, 1), |(i, _)| scores[i % n]);
+            let y = Array1::from_shape_fn(2 * n, |i| if i < n { 1.0 } else { 0.0 });
+            let w = Array1::from_shape_fn(2 * n, |i| {
+                let t = if labels[i % n] { t_pos } else { t_neg };
+                if i < n {
+                    t
+                } else {
+                    1.0 - t
                 }
-                step *= 0.5;
-            }
-            if !accepted {
-                // No decrease possible at working precision: at the optimum.
-                status = FitStatus::Converged;
-                break;
-            }
-        }
+            });
+            logistic.fit(&BinaryData::new(x.view(), y.view()).weighted(w.view()))?
+        } else {
+            let x = Array2::from_shape_fn((scores.len(), 1), |(i, _)| scores[i]);
+            let y: Array1<f64> = labels.iter().map(|&l| f64::from(u8::from(l))).collect();
+            logistic.fit(&BinaryData::new(x.view(), y.view()))?
+        };
+        let c = fit.coefficients();
+        // intercept first, then the slope
+        let (b, a) = (c[0], c[1]);
         Ok(Self {
             a,
             b,
-            iterations: it,
-            status,
+            iterations: fit.iterations(),
+            status: fit.status().clone(),
         })
     }
 

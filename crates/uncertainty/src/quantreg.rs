@@ -35,14 +35,14 @@ use prudentia_core::validate::{
     check_elements, check_finite, check_finite_1d, check_finite_2d, check_len, check_shape, check_size,
     MAX_DIM, MAX_ELEMENTS,
 };
-use prudentia_core::CoreError;
 use prudentia_core::{AssetInfo, Forecast, Horizon, RegimeState};
+use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::convert::{check_levels, forecast_from_quantiles, CrossingRepair};
 use crate::dense::solve;
 use crate::error::{Result, UncertaintyError};
-use crate::metrics::pinball;
+use crate::scores::pinball;
 
 /// Settings of a linear quantile regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,17 +102,6 @@ impl QuantRegConfig {
     }
 }
 
-/// How one level's fit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum QuantRegStatus {
-    /// Solved; the coefficients are a vertex that passed the optimality check.
-    OptimalVertex,
-    /// Solved to the interior-point tolerance (polishing off or not better).
-    Optimal,
-    /// The solver stopped early (iteration limit, reduced accuracy); best iterate returned.
-    Inaccurate,
-}
-
 /// One fitted level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LevelFit {
@@ -122,8 +111,13 @@ pub struct LevelFit {
     pub coef: Vec<f64>,
     /// Check-loss objective `Σ ρ_τ(y − Xβ)` at the coefficients.
     pub objective: f64,
-    /// How the fit ended.
-    pub status: QuantRegStatus,
+    /// How the fit ended: `Converged` (solved to tolerance), `ReducedAccuracy` (Clarabel's
+    /// `AlmostSolved`), `IterationLimit` or `TimeLimit` (best iterate returned), or
+    /// `Numerical` (Clarabel's own failure status).
+    pub status: Status,
+    /// Whether the coefficients are a vertex that passed the optimality check (polishing).
+    #[serde(default)]
+    pub vertex: bool,
 }
 
 /// A validated quantile regression, ready to fit.
@@ -222,15 +216,11 @@ impl QuantileRegression {
         };
         let mut fits = Vec::with_capacity(self.config.levels.len());
         for &tau in &self.config.levels {
-            let (mut coef, solved) = match &clarabel {
+            let (mut coef, mut status) = match &clarabel {
                 Some(lp) => lp.solve(tau, &self.config)?,
                 None => frisch_newton(&d, &yv, p, tau, self.config.tol, self.config.max_iter as usize)?,
             };
-            let mut status = if solved {
-                QuantRegStatus::Optimal
-            } else {
-                QuantRegStatus::Inaccurate
-            };
+            let mut vertex = false;
             let mut obj = check_loss(&d, &yv, &coef, p, tau);
             if self.config.polish {
                 if let Some((v, verified)) = polish_vertex(&d, &yv, &coef, p, tau) {
@@ -240,7 +230,8 @@ impl QuantileRegression {
                         obj = vo;
                     }
                     if verified {
-                        status = QuantRegStatus::OptimalVertex;
+                        status = Status::Converged;
+                        vertex = true;
                     }
                 }
             }
@@ -252,6 +243,7 @@ impl QuantileRegression {
                 coef,
                 objective: obj,
                 status,
+                vertex,
             });
         }
         Ok(QuantileRegressionModel {
@@ -372,7 +364,7 @@ impl ClarabelLp {
         }
     }
 
-    fn solve(&self, tau: f64, cfg: &QuantRegConfig) -> Result<(Vec<f64>, bool)> {
+    fn solve(&self, tau: f64, cfg: &QuantRegConfig) -> Result<(Vec<f64>, Status)> {
         let (n, p) = (self.n, self.p);
         let mut q = vec![0.0; p + 2 * n];
         for v in &mut q[p..p + n] {
@@ -405,7 +397,22 @@ impl ClarabelLp {
             })?;
         solver.solve();
         let sol = &solver.solution;
-        Ok((sol.x[..p].to_vec(), sol.status == SolverStatus::Solved))
+        let status = match sol.status {
+            SolverStatus::Solved => Status::Converged,
+            SolverStatus::AlmostSolved => Status::ReducedAccuracy {
+                reason: "Clarabel: AlmostSolved (solved to its reduced tolerances)".into(),
+            },
+            SolverStatus::MaxIterations => Status::IterationLimit {
+                iterations: sol.iterations as usize,
+            },
+            SolverStatus::MaxTime => Status::TimeLimit {
+                elapsed_ms: (sol.solve_time * 1000.0).min(u64::MAX as f64) as u64,
+            },
+            other => Status::Numerical {
+                message: format!("Clarabel: {other:?}"),
+            },
+        };
+        Ok((sol.x[..p].to_vec(), status))
     }
 }
 
@@ -467,7 +474,7 @@ fn frisch_newton(
     tau: f64,
     tol: f64,
     max_iter: usize,
-) -> Result<(Vec<f64>, bool)> {
+) -> Result<(Vec<f64>, Status)> {
     let n = y.len();
     let singular = || {
         UncertaintyError::Core(prudentia_core::CoreError::Numerical {
@@ -575,7 +582,12 @@ fn frisch_newton(
     if !converged && gap.abs() <= tol * (1.0 + dot(&c, &x).abs()) {
         converged = true;
     }
-    Ok((yd.iter().map(|v| -v).collect(), converged))
+    let status = if converged {
+        Status::Converged
+    } else {
+        Status::IterationLimit { iterations: max_iter }
+    };
+    Ok((yd.iter().map(|v| -v).collect(), status))
 }
 
 impl QuantileRegressionModel {
@@ -727,8 +739,8 @@ mod tests {
         let a = fit(QuantRegSolver::FrischNewton);
         let b = fit(QuantRegSolver::Clarabel);
         for (fa, fb) in a.fits.iter().zip(&b.fits) {
-            assert_eq!(fa.status, QuantRegStatus::OptimalVertex);
-            assert_eq!(fb.status, QuantRegStatus::OptimalVertex);
+            assert!(fa.status == Status::Converged && fa.vertex);
+            assert!(fb.status == Status::Converged && fb.vertex);
             for (u, v) in fa.coef.iter().zip(&fb.coef) {
                 assert!((u - v).abs() < 1e-9, "{u} vs {v}");
             }

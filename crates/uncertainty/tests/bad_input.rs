@@ -8,10 +8,10 @@ use prudentia_uncertainty::convert::{
 };
 use prudentia_uncertainty::hetero::{HeteroConfig, HeteroscedasticRegression};
 use prudentia_uncertainty::isotonic::{IsotonicConfig, IsotonicRegression, OutOfBounds};
-use prudentia_uncertainty::metrics::{ece, interval_score, pit_histogram, Binning};
 use prudentia_uncertainty::ngboost::{NgBoost, NgBoostConfig};
 use prudentia_uncertainty::platt::{PlattConfig, PlattScaling};
 use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantileRegression};
+use prudentia_uncertainty::scores::{ece, interval_score, pit_histogram, Binning};
 use prudentia_uncertainty::UncertaintyError;
 
 fn is_core(e: &UncertaintyError, f: impl Fn(&CoreError) -> bool) -> bool {
@@ -342,7 +342,7 @@ fn absurd_sizes_are_too_large() {
 #[test]
 fn no_panics_and_no_silent_infinities() {
     use prudentia_uncertainty::isotonic::IsotonicModel;
-    use prudentia_uncertainty::metrics::crps_normal;
+    use prudentia_uncertainty::scores::crps_normal;
     use prudentia_uncertainty::tree::{Node, Tree};
     assert!(IsotonicModel::new(vec![], vec![], OutOfBounds::Clip).is_err());
     assert!(IsotonicModel::new(vec![1.0, 0.0], vec![0.0, 1.0], OutOfBounds::Clip).is_err());

@@ -6,8 +6,8 @@ use prudentia_uncertainty::calibrate::{
     forecast_calibration_error, BlendEvent, BlendMethod, BlenderConfig, CalibratedBlender, CalibrationEvent,
     CalibrationSource, CalibratorConfig, RegimeCalibrator,
 };
-use prudentia_uncertainty::metrics::{ece, Binning};
 use prudentia_uncertainty::normal;
+use prudentia_uncertainty::scores::{ece, Binning};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};

@@ -2,11 +2,12 @@
 //! (scikit-learn, statsmodels, scipy; versions in each fixture's "provenance").
 
 use ndarray::{Array1, Array2};
+use prudentia_core::Status;
 use prudentia_uncertainty::hetero::{HeteroConfig, HeteroscedasticRegression};
 use prudentia_uncertainty::isotonic::{IsotonicConfig, IsotonicRegression};
-use prudentia_uncertainty::metrics::crps_normal;
-use prudentia_uncertainty::platt::{FitStatus, PlattConfig, PlattScaling};
-use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantRegSolver, QuantRegStatus, QuantileRegression};
+use prudentia_uncertainty::platt::{PlattConfig, PlattScaling};
+use prudentia_uncertainty::quantreg::{QuantRegConfig, QuantRegSolver, QuantileRegression};
+use prudentia_uncertainty::scores::crps_normal;
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
@@ -75,7 +76,7 @@ fn platt_matches_sklearn_unpenalized_logistic() {
         .map(|v| v.as_bool().unwrap())
         .collect();
     let p = PlattScaling::fit(&s, &l, &PlattConfig::default()).unwrap();
-    assert_eq!(p.status(), FitStatus::Converged);
+    assert_eq!(p.status(), &Status::Converged);
     assert!(
         (p.a() - f["coef"].as_f64().unwrap()).abs() < 1e-6,
         "{} vs {}",
@@ -98,7 +99,7 @@ fn quantreg_matches_statsmodels_and_exact_lp() {
         .unwrap();
         let m = qr.fit(x.view(), y.view()).unwrap();
         for (fit, r) in m.fits().iter().zip(f["fits"].as_array().unwrap()) {
-            assert_eq!(fit.status, QuantRegStatus::OptimalVertex, "{solver:?}");
+            assert!(fit.status == Status::Converged && fit.vertex, "{solver:?}");
             let sm = vec(&r["statsmodels_params"]);
             let lp = vec(&r["linprog_params"]);
             for k in 0..sm.len() {
@@ -157,4 +158,40 @@ fn crps_matches_numerical_integral() {
             r["crps"]
         );
     }
+}
+
+/// Separable labels: the maximum-likelihood slope is infinite. Platt goes through the shared
+/// logistic regression, which reports it (the hand-written Newton fit said "Converged" with
+/// a = 87.5 here).
+#[test]
+fn platt_reports_separation_on_separable_scores() {
+    let scores = [-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0];
+    let labels = [false, false, false, false, true, true, true, true];
+    let p = PlattScaling::fit(&scores, &labels, &PlattConfig::default()).unwrap();
+    assert!(
+        matches!(
+            p.status(),
+            Status::Separation {
+                kind: prudentia_core::SeparationKind::Complete,
+                ..
+            }
+        ),
+        "{:?}",
+        p.status()
+    );
+    // the last iterate (its size means nothing under separation), finite and not reversed
+    assert!(p.a() >= 0.0 && p.a().is_finite(), "{}", p.a());
+    // smoothed targets are never separable: a converged finite fit
+    let smoothed = PlattConfig {
+        smoothed_targets: true,
+        ..Default::default()
+    };
+    let p = PlattScaling::fit(&scores, &labels, &smoothed).unwrap();
+    assert_eq!(p.status(), &Status::Converged);
+    // the one-class error names the share of positives, not their count
+    let e = PlattScaling::fit(&[0.0, 1.0, 2.0], &[true, true, true], &PlattConfig::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "`labels` = 1 is out of range: expected a share of positive labels strictly between 0 and 1 (both classes present)"
+    );
 }

@@ -3,20 +3,12 @@
 #![allow(dead_code)]
 
 use ndarray::Array2;
+use prudentia_core::rng::SplitMix64;
 use prudentia_portfolio::{CvarMethod, Limits, Objective, PortfolioConfig, PortfolioProblem};
-
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn splitmix(seed: u64, k: u64) -> u64 {
-    let mut z = seed.wrapping_add(k.wrapping_add(1).wrapping_mul(GOLDEN));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// Uniform in [0, 1).
 pub fn unif(seed: u64, k: u64) -> f64 {
-    (splitmix(seed, k) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    SplitMix64::unit(SplitMix64::at(seed, k))
 }
 
 /// Standard normal (Box–Muller on uniforms 2k, 2k+1).

@@ -2,7 +2,7 @@
 
 use ndarray::ArrayView2;
 
-use crate::build::{tail_scale, Resolved};
+use crate::build::Resolved;
 use crate::config::PortfolioConfig;
 use crate::result::{LimitId, RiskReport};
 
@@ -17,20 +17,11 @@ pub(crate) fn losses_into(scenarios: ArrayView2<'_, f64>, w: &[f64], out: &mut V
     );
 }
 
-/// Empirical VaR and CVaR at level α of equally likely losses (Rockafellar & Uryasev 2000):
-/// VaR is the lower α-quantile ℓ₍ₖ₎ with k = ⌈αT⌉ (1-based order statistic), and
-/// `CVaR = VaR + Σₛ (ℓₛ − VaR)⁺ / ((1 − α) T)`, the minimum of the R–U function.
+/// Empirical VaR and CVaR at level α of equally likely losses (Rockafellar & Uryasev 2000),
+/// by core's one routine [`prudentia_core::tail::var_cvar`]; NaN for no losses or α outside
+/// `[0, 1)`.
 pub fn var_cvar(losses: &[f64], alpha: f64) -> (f64, f64) {
-    let t = losses.len();
-    if t == 0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let mut sorted = losses.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let k = ((alpha * t as f64 - 1e-9).ceil() as usize).clamp(1, t) - 1;
-    let var = sorted[k];
-    let tail: f64 = sorted[k..].iter().map(|l| (l - var).max(0.0)).sum();
-    (var, var + tail * tail_scale(alpha, t))
+    prudentia_core::tail::var_cvar(losses, alpha).unwrap_or((f64::NAN, f64::NAN))
 }
 
 /// Exposures, turnover and risk at `w`.
