@@ -18,6 +18,10 @@
 //! - [`rls`]: recursive least squares with exponential forgetting (Haykin 2002, *Adaptive
 //!   Filter Theory*, §9), O(d²) per update without allocation, with predictive variance;
 //!   equals batch weighted least squares on the same window.
+//! - [`boost`]: gradient-boosted regression trees on histograms (Friedman 2001, Annals of
+//!   Statistics 29; histogram splits as LightGBM, Ke et al. 2017) with seeded row and column
+//!   subsampling (Friedman 2002, CSDA 38) and batch refits on a sliding window; its trees
+//!   ([`tree`]) are also NGBoost's base learner in `prudentia-uncertainty`.
 //!
 //! Batch fits equilibrate the design first (rows by `√(wᵢ / max w)`, columns and the
 //! response by exact powers of two), so inputs in units from `1e-300` to `1e300` fit; a
@@ -68,10 +72,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod boost;
 mod dense;
 pub mod error;
 pub mod linear;
 pub mod logistic;
 pub mod rls;
+pub mod tree;
 
 pub use error::{LearnError, LearnResult};

@@ -1,6 +1,7 @@
 //! Integration tests of prudentia-learn (one binary, STYLE.md item 14).
 
 mod bad_input;
+mod boost;
 mod reference;
 mod rls;
 mod roundtrip;
