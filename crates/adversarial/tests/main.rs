@@ -8,6 +8,7 @@
 
 mod audit;
 mod core_types;
+mod costs;
 mod datasets;
 mod defense;
 mod kelly;

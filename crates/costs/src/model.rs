@@ -146,6 +146,16 @@ impl CostModelConfig {
     pub fn validate(&self) -> CostsResult<()> {
         check_len("venues", self.venues.len(), 1)?;
         check_size("venues", self.venues.len(), MAX_VENUES)?;
+        for (i, v) in self.venues.iter().enumerate() {
+            if v.is_empty() || self.venues[..i].contains(v) {
+                return Err(CoreError::OutOfRange {
+                    field: "venues",
+                    value: i as f64,
+                    expected: "non-empty, distinct names",
+                }
+                .into());
+            }
+        }
         check_len("time_buckets", self.time_buckets, 1)?;
         check_size("time_buckets", self.time_buckets, MAX_TIME_BUCKETS)?;
         self.prior.validate()?;
@@ -387,6 +397,7 @@ impl AdaptiveCostModel {
             }
             .into());
         }
+        self.probe()?;
         if self.errors.iter().any(|e| !(e.is_finite() && *e >= 0.0)) {
             return Err(CoreError::OutOfRange {
                 field: "errors",
@@ -395,6 +406,44 @@ impl AdaptiveCostModel {
             }
             .into());
         }
+        Ok(())
+    }
+
+    /// A loaded model must be usable: a typical order is estimated and a typical fill
+    /// learned (on a copy of the RLS) without a numerical failure.
+    fn probe(&self) -> CostsResult<()> {
+        let p = Prepared {
+            obs: ImpactObservation {
+                spread_bps: 10.0,
+                volatility: 0.02,
+                participation: 0.01,
+                cost_bps: 10.0,
+            },
+            venue: 0,
+            order_type: 1,
+            queue: 0.5,
+            tod: 0.5,
+            realized_bps: 10.0,
+            notional: 1e6,
+        };
+        // The RLS state of this model: coefficients of bps-sized targets on O(1) features,
+        // and a positive-definite P (a mutated checkpoint can break either and then refuse
+        // every fill).
+        if let Some(b) = self.rls.coefficients().iter().find(|b| b.abs() > 1e9) {
+            return Err(CoreError::OutOfRange {
+                field: "rls coefficients",
+                value: *b,
+                expected: "|b| <= 1e9",
+            }
+            .into());
+        }
+        let _ = prudentia_core::linalg::cholesky(self.rls.gain_matrix().view())?;
+        let c = self.cost_of(&p)?;
+        let mut x = [0.0; MAX_FEATURES];
+        let d = self.rls_features(&p, &mut x);
+        let mut rls = self.rls.clone();
+        let _ = rls.update(&x[..d], 10.0 - c.spread_bps - c.impact_bps)?;
+        let _ = self.trees.predict_one(&Self::tree_features(&p))?;
         Ok(())
     }
 

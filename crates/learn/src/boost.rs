@@ -159,7 +159,10 @@ impl BoostedTrees {
         if !(self.scale.is_finite() && self.scale > 0.0) {
             return Err(out_of_range("scale", self.scale, "finite and > 0"));
         }
-        check_finite("init", &[self.init])?;
+        // init is the mean of y / max|y|
+        if !(self.init.is_finite() && self.init.abs() <= 1.0) {
+            return Err(out_of_range("init", self.init, "in [-1, 1]"));
+        }
         check_finite("train_mse", &self.train_mse)?;
         for t in &self.trees {
             if let Some(f) = t.max_feature() {
