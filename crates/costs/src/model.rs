@@ -320,6 +320,8 @@ pub struct AdaptiveCostModel {
     errors: [f64; 3],
     fills: u64,
     tree_refit_failures: u64,
+    #[serde(default)]
+    rls_restarts: u64,
 }
 prudentia_core::checked_serde!(AdaptiveCostModel, AdaptiveCostModel::check);
 
@@ -357,6 +359,7 @@ impl AdaptiveCostModel {
             errors: [0.0; 3],
             fills: 0,
             tree_refit_failures: 0,
+            rls_restarts: 0,
             config,
         })
     }
@@ -460,6 +463,11 @@ impl AdaptiveCostModel {
     /// The last calibration (`None` before the first).
     pub fn calibration(&self) -> Option<&Calibration> {
         self.calibration.as_ref()
+    }
+
+    /// Times the RLS residual restarted from its prior after a numerical failure.
+    pub fn rls_restarts(&self) -> u64 {
+        self.rls_restarts
     }
 
     /// Fills learned from.
@@ -578,6 +586,8 @@ impl AdaptiveCostModel {
             }
         };
         let expected = spread + impact + residual;
+        // Before the data say anything, the prior: the modelled impact itself as the spread.
+        let sd = if sd > 0.0 { sd } else { impact.abs().max(1.0) };
         if !(expected.is_finite() && sd.is_finite()) {
             return Err(CoreError::Numerical {
                 operation: "cost estimate",
@@ -710,8 +720,15 @@ impl AdaptiveCostModel {
         let rls_pred = self.rls.predict_one(&x[..d])?.mean;
         let tf = Self::tree_features(&p);
         let tree_pred = self.trees.predict_one(&tf)?;
-        // The only fallible state change comes first; it leaves the RLS as it was on error.
-        let _ = self.rls.update(&x[..d], target)?;
+        // The only fallible state change comes first. The input is validated, so an error
+        // here is numerical (P lost positive definiteness to rounding over a long run):
+        // the RLS restarts from its prior, counted in `rls_restarts`, and learns the fill.
+        if self.rls.update(&x[..d], target).is_err() {
+            let mut fresh = RecursiveLeastSquares::new(self.config.rls_config())?;
+            let _ = fresh.update(&x[..d], target)?;
+            self.rls = fresh;
+            self.rls_restarts = self.rls_restarts.saturating_add(1);
+        }
         // From here on nothing fails on validated input.
         let alpha = 1.0 - 0.5f64.powf(1.0 / self.config.error_halflife);
         let w = if self.fills < 1 << 20 {
