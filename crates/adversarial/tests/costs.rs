@@ -380,8 +380,11 @@ fn costs_model() {
             Err(_) => Check::Rejected,
             Ok(mut m) => {
                 for i in 45..70 {
-                    if let Err(e) = m.learn_fill(&event(i)) {
-                        return Check::Broken(format!("a loaded model refused a good fill: {e}"));
+                    match m.learn_fill(&event(i)) {
+                        Ok(_) => {}
+                        // a mutated venue list no longer names the fill's venue: correct
+                        Err(prudentia_costs::CostsError::UnknownVenue(_)) => return Check::Rejected,
+                        Err(e) => return Check::Broken(format!("a loaded model refused a good fill: {e}")),
                     }
                 }
                 result(m.estimate_order(5000.0, &OrderType::Market, Some("X"), &ctx()))
