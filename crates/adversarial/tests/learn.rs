@@ -5,9 +5,11 @@ use ndarray::{Array1, Array2};
 use proptest::prelude::*;
 use prudentia_adversarial::{result, result_with, strategies::*, Check, Suite};
 use prudentia_core::traits::Predict;
+use prudentia_learn::boost::{BatchRefit, BatchRefitConfig, BoostConfig, BoostData, BoostedTrees};
 use prudentia_learn::linear::{CovarianceKind, LinearData, LinearRegression, LinearRegressionConfig};
 use prudentia_learn::logistic::{BinaryData, LogisticRegression, LogisticRegressionConfig};
 use prudentia_learn::rls::{RecursiveLeastSquares, RlsConfig};
+use prudentia_learn::tree::{Binned, Node, Tree, TreeBuilder};
 
 const KINDS: [CovarianceKind; 6] = [
     CovarianceKind::Classical,
@@ -930,5 +932,287 @@ fn learn_bandits() {
             },
         },
     );
+    s.finish();
+}
+
+fn boost_cfg() -> BoostConfig {
+    BoostConfig {
+        n_rounds: 10,
+        ..Default::default()
+    }
+}
+
+/// A fitted model predicts finite numbers on its training rows and reloads.
+fn boost_ok(m: &BoostedTrees, x: ndarray::ArrayView2<'_, f64>) -> Result<(), String> {
+    let p = m
+        .predict(x)
+        .map_err(|e| format!("cannot predict its own training rows: {e}"))?;
+    if p.iter().any(|v| !v.is_finite()) {
+        return Err("non-finite prediction".into());
+    }
+    let json = serde_json::to_string(m).map_err(|e| e.to_string())?;
+    let _ = serde_json::from_str::<BoostedTrees>(&json)
+        .map_err(|e| format!("own output does not reload: {e}"))?;
+    Ok(())
+}
+
+fn boost_model() -> BoostedTrees {
+    let (x, y) = base(40, 3);
+    boost_cfg().fit(&BoostData::new(x.view(), y.view())).expect("fit")
+}
+
+fn refit_state() -> BatchRefit {
+    let mut r = BatchRefit::new(BatchRefitConfig {
+        boost: boost_cfg(),
+        n_features: 3,
+        window: 30,
+        every: 10,
+        min_rows: 10,
+    })
+    .expect("config");
+    let (x, y) = base(25, 3);
+    for (row, &v) in x.rows().into_iter().zip(y.iter()) {
+        let _ = r.push(&row.to_vec(), v).expect("push");
+    }
+    r
+}
+
+#[test]
+fn learn_boost() {
+    let mut s = Suite::new("learn boost");
+
+    // Trees built by hand.
+    for (i, nodes) in [
+        vec![],
+        vec![Node::Leaf(f64::NAN)],
+        vec![Node::Split {
+            feature: 0,
+            threshold: 0.0,
+            bin: 0,
+            left: 0,
+            right: 0,
+        }],
+        vec![
+            Node::Split {
+                feature: usize::MAX,
+                threshold: 0.0,
+                bin: 0,
+                left: 1,
+                right: 2,
+            },
+            Node::Leaf(1.0),
+            Node::Leaf(2.0),
+        ],
+        vec![
+            Node::Split {
+                feature: 5,
+                threshold: f64::INFINITY,
+                bin: 0,
+                left: 1,
+                right: 2,
+            },
+            Node::Leaf(1.0),
+            Node::Leaf(2.0),
+        ],
+        vec![
+            Node::Split {
+                feature: 5,
+                threshold: 0.5,
+                bin: 0,
+                left: 1,
+                right: u32::MAX,
+            },
+            Node::Leaf(1.0),
+        ],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.check(format!("Tree::new #{i}"), move || match Tree::new(nodes) {
+            Ok(t) => result(t.predict(&[0.0, 1.0])),
+            Err(_) => Check::Rejected,
+        });
+    }
+
+    // Binned data and the tree builder.
+    for &b in &BAD {
+        s.check(format!("Binned::new x = {b:e}"), move || {
+            let (mut x, _) = base(10, 2);
+            x[[3, 1]] = b;
+            match Binned::new(x.view(), 255) {
+                Ok(bn) => Check::invariant(bn.n_rows() == 10 && bn.n_features() == 2, "sizes"),
+                Err(_) => Check::Rejected,
+            }
+        });
+    }
+    for (label, idx, g_len, features, depth) in [
+        (
+            "row id out of range",
+            vec![0usize, 99],
+            10usize,
+            vec![0usize],
+            3usize,
+        ),
+        ("row id usize::MAX", vec![usize::MAX], 10, vec![0], 3),
+        ("feature out of range", vec![0, 1], 10, vec![5], 3),
+        ("short targets", vec![0, 1], 3, vec![0], 3),
+        ("depth 0", vec![0, 1], 10, vec![0], 0),
+        ("depth usize::MAX", vec![0, 1], 10, vec![0], usize::MAX),
+        ("empty rows", vec![], 10, vec![0], 3),
+        ("no features", vec![0, 1, 2], 10, vec![], 3),
+    ] {
+        s.check(format!("TreeBuilder::fit {label}"), move || {
+            let (x, y) = base(10, 2);
+            let bn = Binned::new(x.view(), 16).expect("binned");
+            let g: Vec<f64> = y.iter().copied().cycle().take(g_len).collect();
+            let mut idx = idx;
+            result_with(
+                TreeBuilder::default().fit(&bn, &mut idx, &g, &features, depth, 1),
+                |t| {
+                    if t.predict_binned(&bn, 0).is_finite() {
+                        Ok(())
+                    } else {
+                        Err("non-finite leaf".into())
+                    }
+                },
+            )
+        });
+    }
+    s.sweep("TreeBuilder::fit targets", vec_f64(10..11), |g| {
+        let (x, _) = base(10, 2);
+        let bn = Binned::new(x.view(), 16).expect("binned");
+        let mut idx: Vec<usize> = (0..10).collect();
+        result(TreeBuilder::default().fit(&bn, &mut idx, &g, &[0, 1], 3, 1))
+    });
+
+    // Boosted-tree fits: bad values in x and y, bad settings, sizes.
+    for (bi, bad) in BAD.iter().copied().enumerate() {
+        for target in 0..2 {
+            s.check(
+                format!("boost fit bad[{bi}]={bad:e} in {}", ["x", "y"][target]),
+                move || {
+                    let (mut x, mut y) = base(30, 2);
+                    if target == 0 {
+                        x[[4, 1]] = bad;
+                    } else {
+                        y[4] = bad;
+                    }
+                    result_with(boost_cfg().fit(&BoostData::new(x.view(), y.view())), |m| {
+                        boost_ok(m, x.view())
+                    })
+                },
+            );
+        }
+    }
+    for n in [0usize, 1, 1 << 40, usize::MAX] {
+        s.check(format!("boost n_rounds = {n}"), move || {
+            let (x, y) = base(20, 2);
+            result(
+                BoostConfig {
+                    n_rounds: n,
+                    ..Default::default()
+                }
+                .fit(&BoostData::new(x.view(), y.view())),
+            )
+        });
+        s.check(format!("boost min_samples_leaf = {n}"), move || {
+            let (x, y) = base(20, 2);
+            result(
+                BoostConfig {
+                    min_samples_leaf: n,
+                    n_rounds: 5,
+                    ..Default::default()
+                }
+                .fit(&BoostData::new(x.view(), y.view())),
+            )
+        });
+        s.check(format!("BatchRefitConfig window = {n}"), move || {
+            result(BatchRefit::new(BatchRefitConfig {
+                window: n,
+                ..BatchRefitConfig::new(3)
+            }))
+        });
+        s.check(format!("BatchRefitConfig::new({n})"), move || {
+            result(BatchRefit::new(BatchRefitConfig::new(n)))
+        });
+    }
+    s.check("boost fit empty", || {
+        let x = Array2::<f64>::zeros((0, 2));
+        let y = Array1::<f64>::zeros(0);
+        result(boost_cfg().fit(&BoostData::new(x.view(), y.view())))
+    });
+    s.check("boost fit mismatched", || {
+        let (x, y) = base(20, 2);
+        result(boost_cfg().fit(&BoostData::new(x.view(), y.slice(ndarray::s![..5]))))
+    });
+    s.sweep(
+        "BoostConfig",
+        (any_f64(), any_f64(), any_f64(), 0usize..16, 0usize..300),
+        |(learning_rate, subsample, col_sample, max_depth, max_bins)| {
+            let (x, y) = base(30, 3);
+            let c = BoostConfig {
+                n_rounds: 5,
+                learning_rate,
+                subsample,
+                col_sample,
+                max_depth,
+                max_bins,
+                ..Default::default()
+            };
+            result_with(c.fit(&BoostData::new(x.view(), y.view())), |m| {
+                boost_ok(m, x.view())
+            })
+        },
+    );
+    s.sweep("boost fit extreme data", matrix(5..40, 1..4), |x| {
+        let y = Array1::from_shape_fn(x.nrows(), |i| x.row(i).iter().fold(0.0, |a, b| a + b * 0.5));
+        result_with(boost_cfg().fit(&BoostData::new(x.view(), y.view())), |m| {
+            boost_ok(m, x.view())
+        })
+    });
+    s.sweep("boost predict_one", vec_f64(0..5), |row| {
+        result(boost_model().predict_one(&row))
+    });
+    s.sweep("BatchRefit push", (vec_f64(0..5), any_f64()), |(row, y)| {
+        let mut r = refit_state();
+        let before = r.clone();
+        match r.push(&row, y) {
+            Err(_) => {
+                Check::invariant(r == before, "a rejected row changed the refitter").and(|| Check::Rejected)
+            }
+            Ok(_) => {
+                let json = serde_json::to_string(&r).unwrap_or_default();
+                Check::invariant(
+                    serde_json::from_str::<BatchRefit>(&json).is_ok(),
+                    "own output does not reload",
+                )
+            }
+        }
+    });
+    s.checkpoint(
+        "BoostedTrees",
+        &boost_model(),
+        |json| match serde_json::from_str::<BoostedTrees>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(m) => {
+                let (x, _) = base(5, 3);
+                result(m.predict(x.view()))
+            }
+        },
+    );
+    s.checkpoint("BatchRefit", &refit_state(), |json| {
+        match serde_json::from_str::<BatchRefit>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(mut r) => {
+                let (x, y) = base(12, 3);
+                for (row, &v) in x.rows().into_iter().zip(y.iter()) {
+                    if let Err(e) = r.push(&row.to_vec(), v) {
+                        return Check::Broken(format!("a loaded refitter refused a good row: {e}"));
+                    }
+                }
+                result(r.predict_one(&[0.1, 0.2, 0.3]))
+            }
+        }
+    });
     s.finish();
 }

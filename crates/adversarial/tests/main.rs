@@ -9,6 +9,7 @@
 mod audit;
 mod causal;
 mod core_types;
+mod costs;
 mod datasets;
 mod defense;
 mod execution;

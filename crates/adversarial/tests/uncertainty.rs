@@ -31,7 +31,6 @@ use prudentia_uncertainty::quantreg::{
 use prudentia_uncertainty::scores::{
     crps_normal, ece, interval_score, pit_histogram, pit_normal, quantile_calibration_error, Binning,
 };
-use prudentia_uncertainty::tree::{Node, Tree};
 use serde::de::DeserializeOwned;
 
 /// The bad values of the table.
@@ -375,58 +374,7 @@ fn uncertainty_fits_and_predictions() {
         }
     });
 
-    // Trees built by hand.
-    for (i, nodes) in [
-        vec![],
-        vec![Node::Leaf(f64::NAN)],
-        vec![Node::Split {
-            feature: 0,
-            threshold: 0.0,
-            bin: 0,
-            left: 0,
-            right: 0,
-        }],
-        vec![
-            Node::Split {
-                feature: usize::MAX,
-                threshold: 0.0,
-                bin: 0,
-                left: 1,
-                right: 2,
-            },
-            Node::Leaf(1.0),
-            Node::Leaf(2.0),
-        ],
-        vec![
-            Node::Split {
-                feature: 5,
-                threshold: f64::INFINITY,
-                bin: 0,
-                left: 1,
-                right: 2,
-            },
-            Node::Leaf(1.0),
-            Node::Leaf(2.0),
-        ],
-        vec![
-            Node::Split {
-                feature: 5,
-                threshold: 0.5,
-                bin: 0,
-                left: 1,
-                right: u32::MAX,
-            },
-            Node::Leaf(1.0),
-        ],
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        s.check(format!("Tree::new #{i}"), move || match Tree::new(nodes) {
-            Ok(t) => result(t.predict(&[0.0, 1.0])),
-            Err(_) => Check::Rejected,
-        });
-    }
+    // (The hand-built tree checks moved with the trees to the `learn` module.)
 
     // Isotonic regression and models.
     for &b in &BAD {

@@ -229,6 +229,13 @@ pub struct CostEstimate {
     pub expected_bps: f64,
     /// Standard deviation of the cost in basis points.
     pub std_bps: f64,
+    /// Lower end of the cost's predictive interval, bps (`None`: not given; older records
+    /// load without it).
+    #[serde(default)]
+    pub lower_bps: Option<f64>,
+    /// Upper end of the cost's predictive interval, bps (`None`: not given).
+    #[serde(default)]
+    pub upper_bps: Option<f64>,
 }
 
 /// Estimates trading costs (costs crate).

@@ -23,6 +23,10 @@
 //!   Goyal 2013, ICML) and ε-greedy with a decaying ε; action masks, seeded choices, and a
 //!   propensity with every choice for off-policy evaluation; LinUCB and Thompson decisions
 //!   equal MABWiser's on a checked-in 5,000-round fixture.
+//! - [`boost`]: gradient-boosted regression trees on histograms (Friedman 2001, Annals of
+//!   Statistics 29; histogram splits as LightGBM, Ke et al. 2017) with seeded row and column
+//!   subsampling (Friedman 2002, CSDA 38) and batch refits on a sliding window; its trees
+//!   ([`tree`]) are also NGBoost's base learner in `prudentia-uncertainty`.
 //!
 //! Batch fits equilibrate the design first (rows by `√(wᵢ / max w)`, columns and the
 //! response by exact powers of two), so inputs in units from `1e-300` to `1e300` fit; a
@@ -74,10 +78,12 @@
 #![deny(missing_docs)]
 
 pub mod bandit;
+pub mod boost;
 mod dense;
 pub mod error;
 pub mod linear;
 pub mod logistic;
 pub mod rls;
+pub mod tree;
 
 pub use error::{LearnError, LearnResult};

@@ -3,6 +3,7 @@
 mod bad_input;
 mod bandit;
 mod bandit_reference;
+mod boost;
 mod reference;
 mod rls;
 mod roundtrip;

@@ -77,6 +77,5 @@ pub mod platt;
 pub mod probability;
 pub mod quantreg;
 pub mod scores;
-pub mod tree;
 
 pub use error::{Result, UncertaintyError};

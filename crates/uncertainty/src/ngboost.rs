@@ -1,6 +1,6 @@
 //! NGBoost-style natural-gradient boosting with a Normal predictive distribution (Duan et
-//! al. 2020, Algorithm 1), using histogram regression trees ([`crate::tree`]) as base
-//! learners.
+//! al. 2020, Algorithm 1), using histogram regression trees
+//! ([`prudentia_learn::tree`]) as base learners.
 //!
 //! Parameters θ = (μ, log σ) start at the marginal MLE of y. At each stage m, on a row
 //! minibatch (and a column subsample), the natural gradient of the log score
@@ -26,7 +26,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, UncertaintyError};
-use crate::tree::{Binned, Tree, TreeBuilder};
+use prudentia_learn::tree::{Binned, Tree, TreeBuilder};
 
 /// Settings of [`NgBoost`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -299,8 +299,7 @@ impl NgBoost {
             }
             None => None,
         };
-        let xr = to_rows(x);
-        let binned = Binned::new(&xr, n, p, cfg.max_bins);
+        let binned = Binned::new(x, cfg.max_bins).map_err(learn_err)?;
         let mut rng = StdRng::seed_from_u64(cfg.seed);
         let mut mu = vec![init[0]; n];
         let mut ls = vec![init[1]; n];
@@ -352,8 +351,17 @@ impl NgBoost {
             loss0 /= batch as f64;
             train_loss.push(loss0);
             let mut bidx = idx.clone();
-            let t0 = builder.fit(&binned, &mut bidx, &g0, cols, cfg.max_depth, cfg.min_samples_leaf);
-            let t1 = builder.fit(&binned, &mut bidx, &g1, cols, cfg.max_depth, cfg.min_samples_leaf);
+            let (t0, t1) = match (
+                builder.fit(&binned, &mut bidx, &g0, cols, cfg.max_depth, cfg.min_samples_leaf),
+                builder.fit(&binned, &mut bidx, &g1, cols, cfg.max_depth, cfg.min_samples_leaf),
+            ) {
+                (Ok(a), Ok(b)) => (a, b),
+                _ => {
+                    train_loss.pop();
+                    status = numerical_limit();
+                    break;
+                }
+            };
             for i in 0..n {
                 f0[i] = t0.predict_binned(&binned, i);
                 f1[i] = t1.predict_binned(&binned, i);
@@ -403,8 +411,8 @@ impl NgBoost {
                     let mut l = 0.0;
                     for k in 0..yv2.len() {
                         let row = &xv[k * p..(k + 1) * p];
-                        let m = vmu[k] - step * t0.predict(row)?;
-                        let s = vls[k] - step * t1.predict(row)?;
+                        let m = vmu[k] - step * t0.predict(row).map_err(learn_err)?;
+                        let s = vls[k] - step * t1.predict(row).map_err(learn_err)?;
                         l += nll(m, s, yv2[k]);
                     }
                     new_val = Some(l / yv2.len() as f64);
@@ -422,8 +430,8 @@ impl NgBoost {
             if let (Some((xv, _)), Some(l)) = (&val, new_val) {
                 for k in 0..vmu.len() {
                     let row = &xv[k * p..(k + 1) * p];
-                    vmu[k] -= step * t0.predict(row)?;
-                    vls[k] -= step * t1.predict(row)?;
+                    vmu[k] -= step * t0.predict(row).map_err(learn_err)?;
+                    vls[k] -= step * t1.predict(row).map_err(learn_err)?;
                 }
                 val_loss.push(l);
                 if l < best.0 {
@@ -462,6 +470,22 @@ impl NgBoost {
             val_loss,
             status,
         })
+    }
+}
+
+/// A learn error as this crate's: the validation errors keep their [`CoreError`].
+fn learn_err(e: prudentia_learn::LearnError) -> UncertaintyError {
+    match e {
+        prudentia_learn::LearnError::Core(c) => c.into(),
+        other => CoreError::Numerical {
+            operation: "NGBoost trees",
+            detail: if matches!(other, prudentia_learn::LearnError::Overflow { .. }) {
+                "a tree prediction overflows f64"
+            } else {
+                "tree fit refused"
+            },
+        }
+        .into(),
     }
 }
 
@@ -559,8 +583,8 @@ impl NgBoostModel {
         let (mut m, mut l) = (self.init[0], self.init[1]);
         for s in &self.stages {
             let step = self.learning_rate * s.scale;
-            m -= step * s.mean_tree.predict(features)?;
-            l -= step * s.log_sigma_tree.predict(features)?;
+            m -= step * s.mean_tree.predict(features).map_err(learn_err)?;
+            l -= step * s.log_sigma_tree.predict(features).map_err(learn_err)?;
         }
         let sd = l.exp();
         if !(m.is_finite() && sd.is_finite() && sd > 0.0) {

@@ -160,22 +160,11 @@ fn fit_with_a_huge_target_returns() {
 
 /// Issue #22 (4): a tree whose node points to itself (or backwards) used to load and then
 /// hang `predict`; it is now refused on load, as is a feature index beyond the model's.
+/// (The tree-only half of this test moved with the trees: prudentia-learn tests/boost.rs
+/// `cyclic_or_dangling_trees_are_refused_on_load`.)
 #[test]
 fn cyclic_or_dangling_trees_are_refused_on_load() {
-    use prudentia_uncertainty::tree::Tree;
-    let cyclic = r#"{"nodes":[{"Split":{"feature":0,"threshold":0.5,"bin":0,"left":0,"right":0}}]}"#;
-    assert!(serde_json::from_str::<Tree>(cyclic).is_err());
-    let backwards = r#"{"nodes":[{"Leaf":1.0},{"Split":{"feature":0,"threshold":0.5,"bin":0,"left":0,"right":2}},{"Leaf":2.0}]}"#;
-    assert!(serde_json::from_str::<Tree>(backwards).is_err());
-    let dangling =
-        r#"{"nodes":[{"Split":{"feature":0,"threshold":0.5,"bin":0,"left":1,"right":7}},{"Leaf":1.0}]}"#;
-    assert!(serde_json::from_str::<Tree>(dangling).is_err());
-    let ok = r#"{"nodes":[{"Split":{"feature":3,"threshold":0.5,"bin":0,"left":1,"right":2}},{"Leaf":1.0},{"Leaf":2.0}]}"#;
-    let t: Tree = serde_json::from_str(ok).unwrap();
-    assert_eq!(t.predict(&[0.0, 0.0, 0.0, 1.0]).unwrap(), 2.0);
-    assert!(t.predict(&[0.0]).is_err(), "a short row is an error, not a panic");
-
-    // The same self-loop inside a fitted model's checkpoint.
+    // The self-loop inside a fitted model's checkpoint.
     let (x, y, _, _) = load();
     let m = NgBoost::new(NgBoostConfig {
         n_estimators: 3,

@@ -1,5 +1,5 @@
 //! Histogram-binned regression trees (least-squares splits), the base learner of
-//! [`crate::ngboost`].
+//! [`crate::boost`] and of NGBoost in `prudentia-uncertainty`.
 //!
 //! Features are binned once into at most `max_bins` (≤ 256) bins whose edges are midpoints
 //! between distinct sorted values (all of them when there are few, quantile-spaced ones
@@ -8,36 +8,49 @@
 //! `friedman_mse` / `squared_error` criteria for unweighted data — built from per-node
 //! gradient histograms. Leaves predict the mean target.
 
-use prudentia_core::validate::{check_len, check_size, MAX_DIM};
+use ndarray::ArrayView2;
+use prudentia_core::validate::{
+    check_elements, check_finite_2d, check_len, check_size, MAX_DIM, MAX_ELEMENTS,
+};
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, UncertaintyError};
+use crate::error::{LearnError, LearnResult};
 
 /// The most nodes a [`Tree`] may hold (a full tree of depth 15).
 pub const MAX_NODES: usize = 1 << 16;
 
-/// Bin edges of every feature and the binned data (column-major).
+/// A feature matrix binned once for many tree fits: per feature at most `max_bins`
+/// (≤ 256) bins, stored column-major as `u8`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Binned {
-    pub n: usize,
-    pub p: usize,
+pub struct Binned {
+    n: usize,
+    p: usize,
     /// Per feature, strictly increasing edges; bin(x) = #{edges < x}.
-    pub edges: Vec<Vec<f64>>,
+    edges: Vec<Vec<f64>>,
     /// Column-major bins, `bins[j * n + i]`.
-    pub bins: Vec<u8>,
+    bins: Vec<u8>,
 }
 
 impl Binned {
-    /// Bins a row-major n × p matrix.
-    pub fn new(x: &[f64], n: usize, p: usize, max_bins: usize) -> Self {
+    /// Bins an n × p matrix into at most `max_bins` bins per feature (clamped to 2..=256).
+    ///
+    /// Errors: no rows or columns, a non-finite value, more than `MAX_DIM` columns or
+    /// `MAX_ELEMENTS` values.
+    pub fn new(x: ArrayView2<'_, f64>, max_bins: usize) -> LearnResult<Self> {
+        let (n, p) = x.dim();
+        check_len("x rows", n, 1)?;
+        check_len("x columns", p, 1)?;
+        check_size("x columns", p, MAX_DIM)?;
+        check_elements("x", &[n, p], MAX_ELEMENTS)?;
+        check_finite_2d("x", x)?;
         let max_bins = max_bins.clamp(2, 256);
         let mut edges = Vec::with_capacity(p);
         let mut bins = vec![0u8; n * p];
         let mut col = vec![0.0; n];
         for j in 0..p {
-            for i in 0..n {
-                col[i] = x[i * p + j];
+            for (c, v) in col.iter_mut().zip(x.column(j)) {
+                *c = *v;
             }
             col.sort_by(f64::total_cmp);
             let mut distinct: Vec<f64> = Vec::new();
@@ -66,13 +79,27 @@ impl Binned {
                     }
                 }
             }
-            for i in 0..n {
-                let v = x[i * p + j];
-                bins[j * n + i] = e.partition_point(|&t| t < v) as u8;
+            for (i, v) in x.column(j).iter().enumerate() {
+                bins[j * n + i] = e.partition_point(|&t| t < *v) as u8;
             }
             edges.push(e);
         }
-        Self { n, p, edges, bins }
+        Ok(Self { n, p, edges, bins })
+    }
+
+    /// Number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.n
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.p
+    }
+
+    /// The bin edges of feature `j` (`None` past the last feature).
+    pub fn edges(&self, j: usize) -> Option<&[f64]> {
+        self.edges.get(j).map(Vec::as_slice)
     }
 }
 
@@ -108,9 +135,9 @@ pub struct Tree {
     nodes: Vec<Node>,
 }
 
-checked_serde!(Tree, Tree::check);
+prudentia_core::checked_serde!(Tree, Tree::check);
 
-fn bad_tree(detail: &'static str) -> UncertaintyError {
+fn bad_tree(detail: &'static str) -> LearnError {
     CoreError::Numerical {
         operation: "tree",
         detail,
@@ -134,13 +161,13 @@ impl Tree {
     /// Errors: no nodes, more than [`MAX_NODES`], a child index not strictly after its
     /// parent or out of range, a feature index above `MAX_DIM`, a non-finite threshold or
     /// leaf value.
-    pub fn new(nodes: Vec<Node>) -> Result<Self> {
+    pub fn new(nodes: Vec<Node>) -> LearnResult<Self> {
         let mut t = Self { nodes };
         t.check()?;
         Ok(t)
     }
 
-    fn check(&mut self) -> Result<()> {
+    fn check(&mut self) -> LearnResult<()> {
         let n = self.nodes.len();
         check_len("tree nodes", n, 1)?;
         check_size("tree nodes", n, MAX_NODES)?;
@@ -192,7 +219,7 @@ impl Tree {
     /// Prediction for a raw feature row.
     ///
     /// Errors: a split reads a feature beyond `row.len()`.
-    pub fn predict(&self, row: &[f64]) -> Result<f64> {
+    pub fn predict(&self, row: &[f64]) -> LearnResult<f64> {
         let mut k = 0usize;
         // Children are strictly after their parent: at most `nodes.len()` steps.
         for _ in 0..self.nodes.len() {
@@ -222,8 +249,9 @@ impl Tree {
         Err(bad_tree("traversal left the tree"))
     }
 
-    /// Prediction for sample `i` of binned data (trees built on `b`).
-    pub(crate) fn predict_binned(&self, b: &Binned, i: usize) -> f64 {
+    /// Prediction for row `i` of binned data (for a tree built on `b`; a row or feature out
+    /// of range reads as bin 0, a traversal that leaves the tree gives 0).
+    pub fn predict_binned(&self, b: &Binned, i: usize) -> f64 {
         let mut k = 0usize;
         for _ in 0..self.nodes.len() {
             match self.nodes.get(k) {
@@ -249,17 +277,57 @@ impl Tree {
     }
 }
 
-/// Scratch buffers reused across tree fits (no allocation per fit once warmed up).
-#[derive(Debug, Default)]
-pub(crate) struct TreeBuilder {
+/// The deepest tree a [`TreeBuilder`] grows (a full tree of depth 15 has [`MAX_NODES`]
+/// nodes).
+pub const MAX_DEPTH: usize = 15;
+
+/// Grows least-squares regression trees on [`Binned`] data; its histogram buffers are
+/// reused across fits (no allocation per fit once warmed up).
+#[derive(Debug, Default, Clone)]
+pub struct TreeBuilder {
     hist_sum: Vec<f64>,
     hist_cnt: Vec<u32>,
 }
 
 impl TreeBuilder {
-    /// Fits a tree of depth ≤ `max_depth` on targets `g[k]` of samples `idx[k]`, splitting
-    /// only on `features`. `idx` is reordered.
+    /// Fits a tree of depth ≤ `max_depth` (1..=[`MAX_DEPTH`]) on the targets `g[i]` of the
+    /// rows `idx` (ids into `b`; `g` has one entry per row of `b`), splitting only on
+    /// `features`, with at least `min_leaf` rows per leaf. `idx` is reordered.
+    ///
+    /// Errors: `g` not of length `b.n_rows()`, a non-finite target among `idx`, a row id
+    /// or feature index out of range, `max_depth` outside 1..=15.
     pub fn fit(
+        &mut self,
+        b: &Binned,
+        idx: &mut [usize],
+        g: &[f64],
+        features: &[usize],
+        max_depth: usize,
+        min_leaf: usize,
+    ) -> LearnResult<Tree> {
+        prudentia_core::validate::check_shape("targets", &[b.n], &[g.len()])?;
+        if !(1..=MAX_DEPTH).contains(&max_depth) {
+            return Err(CoreError::OutOfRange {
+                field: "max_depth",
+                value: max_depth as f64,
+                expected: "in 1..=15",
+            }
+            .into());
+        }
+        if let Some(&i) = idx.iter().find(|&&i| i >= b.n) {
+            check_size("row id", i, b.n.saturating_sub(1))?;
+        }
+        if let Some(&f) = features.iter().find(|&&f| f >= b.p) {
+            check_size("feature index", f, b.p.saturating_sub(1))?;
+        }
+        prudentia_core::validate::check_finite_iter("targets", idx.iter().map(|&i| &g[i]))?;
+        let mut tree = self.grow(b, idx, g, features, max_depth, min_leaf);
+        // Sums of targets near f64::MAX can overflow: such a tree is an error, not an Ok.
+        tree.check()?;
+        Ok(tree)
+    }
+
+    fn grow(
         &mut self,
         b: &Binned,
         idx: &mut [usize],

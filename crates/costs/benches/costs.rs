@@ -1,0 +1,88 @@
+#![allow(missing_docs)]
+//! Benches: per-order estimate, per-fill online update, Almgren–Chriss trajectory N = 1,000.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use prudentia_core::{AssetId, Fill, OrderType, Side, Timestamp, Venue};
+use prudentia_costs::ac::{fill_trajectory, AcParams};
+use prudentia_costs::model::{AdaptiveCostModel, CostModelConfig, FillEvent, OrderContext};
+use prudentia_datasets::fills::fills;
+
+fn events() -> Vec<FillEvent> {
+    let s = fills(4096, 3).unwrap();
+    (0..s.len())
+        .map(|r| {
+            let adv = 1e6;
+            FillEvent {
+                fill: Fill {
+                    asset: AssetId::new("A"),
+                    time: Timestamp::from_nanos(r as i64 + 1),
+                    side: Side::Buy,
+                    quantity: s.participation[r] * adv,
+                    price: 100.0 * (1.0 + s.slippage_bps[r] * 1e-4),
+                    arrival_price: 100.0,
+                    order_type: s.core_order_type(r).unwrap(),
+                    venue: Some(Venue(format!("V{}", s.venue[r]))),
+                },
+                order_time: Timestamp::from_nanos(r as i64),
+                context: OrderContext {
+                    spread_bps: s.spread_bps[r],
+                    volatility: s.volatility[r],
+                    adv_shares: adv,
+                    queue_position: 0.0,
+                    time_of_day: s.time_of_day[r],
+                },
+            }
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let ev = events();
+    let mut model = AdaptiveCostModel::new(CostModelConfig::new(["V0", "V1", "V2"])).unwrap();
+    for e in &ev[..2048] {
+        model.learn_fill(e).unwrap();
+    }
+    let mut g = c.benchmark_group("costs");
+    let ctx = ev[0].context;
+    g.bench_function("estimate_order", |b| {
+        b.iter(|| {
+            model
+                .estimate_order(black_box(5000.0), &OrderType::Market, Some("V1"), &ctx)
+                .unwrap()
+        })
+    });
+    // The per-fill update without the periodic refits (RLS, errors, window; the boosted
+    // trees' and the calibration's batch refits are amortised: see fill_update_amortised).
+    let mut cfg = CostModelConfig::new(["V0", "V1", "V2"]);
+    cfg.recalibrate_every = 1_000_000;
+    cfg.tree_refit_every = 1_000_000;
+    cfg.tree_window = 4096;
+    let mut m2 = AdaptiveCostModel::new(cfg).unwrap();
+    let mut k = 0usize;
+    g.bench_function("fill_update", |b| {
+        b.iter(|| {
+            k = (k + 1) & 4095;
+            m2.learn_fill(black_box(&ev[k])).unwrap()
+        })
+    });
+    let mut k2 = 0usize;
+    g.sample_size(20);
+    g.bench_function("fill_update_amortised", |b| {
+        b.iter(|| {
+            k2 = (k2 + 1) & 4095;
+            model.learn_fill(black_box(&ev[k2])).unwrap()
+        })
+    });
+    let p = AcParams {
+        periods: 1000,
+        ..AcParams::paper_example()
+    };
+    let mut out = vec![0.0; 1001];
+    g.bench_function("ac_trajectory_n1000", |b| {
+        b.iter(|| fill_trajectory(black_box(&p), 2e-6, &mut out).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,7 @@
+//! Integration tests of prudentia-costs (one binary).
+
+mod ac;
+mod bad_input;
+mod calibration;
+mod common;
+mod online;
