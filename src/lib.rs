@@ -68,6 +68,19 @@ pub use prudentia_selection as selection;
 #[doc(inline)]
 pub use prudentia_uncertainty as uncertainty;
 
+#[cfg(all(
+    feature = "pipeline",
+    feature = "defense",
+    feature = "regime",
+    feature = "uncertainty",
+    feature = "selection",
+    feature = "portfolio",
+    feature = "kelly",
+    feature = "metrics",
+    feature = "datasets"
+))]
+pub mod config;
+
 /// The `chrono` crate the core types use for dates ([`core::Timestamp::from_date`]).
 pub use chrono;
 /// The `ndarray` crate of every matrix in prudentia's APIs.

@@ -24,6 +24,7 @@ use crate::error::{RegimeError, RegimeResult};
 /// Configuration of [`LinUcb`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct LinUcbConfig {
     /// Number of actions. Default 2; in `1..=MAX_DIM` (65,536), and
     /// `n_actions × dim²` at most `MAX_ELEMENTS` (2²⁸).

@@ -13,6 +13,7 @@ use crate::solution::{Method, Selection, SelectionStatus};
 /// Settings of [`ExactSolver`]. Deserialization runs [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct ExactConfig {
     /// Stop after this many nodes and return the best slate with its gap. Default 10⁶
     /// (about a second at n = 200), ≥ 1.
