@@ -76,7 +76,7 @@ const SUGGESTED_DATE_FORMATS: [&str; 7] = [
 
 /// How to read a CSV file of closes. Every field has a default; see [`read_market_csv`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(remote = "Self", default, deny_unknown_fields)]
 pub struct CsvOptions {
     /// Field delimiter (an ASCII character). Default `None`: sniffed from the header among
     /// `,` `;` tab and `|` (the one that splits it into the most fields).
@@ -116,7 +116,13 @@ impl Default for CsvOptions {
     }
 }
 
+prudentia_core::checked_serde!(CsvOptions, CsvOptions::check);
+
 impl CsvOptions {
+    fn check(&mut self) -> DatasetResult<()> {
+        self.validate()
+    }
+
     /// Checks the options: an ASCII delimiter that is not a quote or line break, at least one
     /// date format, non-empty column names, no decimal comma with a `,` delimiter.
     ///
@@ -151,8 +157,10 @@ impl CsvOptions {
 }
 
 /// Daily closes (and, from a long file, volumes and spreads) of a set of tickers, on the
-/// same dates.
+/// same dates. The volume and spread frames, when present, have the dates and columns of
+/// `close` (checked on load and by [`MarketData::check`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct MarketData {
     /// Close prices, one column per ticker (missing where the file has none).
     pub close: Frame,
@@ -161,6 +169,8 @@ pub struct MarketData {
     /// Bid-ask spreads in basis points, when the file has a spread column.
     pub spread_bps: Option<Frame>,
 }
+
+prudentia_core::checked_serde!(MarketData, MarketData::check_loaded);
 
 impl From<Frame> for MarketData {
     fn from(close: Frame) -> Self {
@@ -651,6 +661,30 @@ impl FeatureSpec {
 }
 
 impl MarketData {
+    fn check_loaded(&mut self) -> DatasetResult<()> {
+        self.check()
+    }
+
+    /// Checks that the volume and spread frames, when present, have the dates and columns
+    /// of `close`.
+    ///
+    /// # Errors
+    /// [`DatasetError::Layout`] naming the frame that differs.
+    pub fn check(&self) -> DatasetResult<()> {
+        for (name, f) in [("volume", &self.volume), ("spread_bps", &self.spread_bps)] {
+            if let Some(f) = f {
+                if f.dates() != self.close.dates() || f.columns() != self.close.columns() {
+                    return Err(DatasetError::Layout {
+                        detail: format!(
+                            "the {name} frame does not have the dates and columns of the close frame"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The tickers (column names of [`close`](Self::close)).
     pub fn tickers(&self) -> &[String] {
         self.close.columns()
@@ -677,7 +711,8 @@ impl MarketData {
     /// order) for every ticker whose features are defined at `t`.
     ///
     /// # Errors
-    /// [`CoreError::OutOfRange`] for a row beyond the data.
+    /// [`CoreError::OutOfRange`] for a row beyond the data; [`DatasetError::Layout`] when
+    /// the volume or spread frame does not match the closes ([`check`](Self::check)).
     pub fn snapshot(&self, t: usize, spec: &FeatureSpec) -> DatasetResult<MarketSnapshot> {
         self.snapshot_with_sectors(t, spec, |_| None)
     }
@@ -692,6 +727,7 @@ impl MarketData {
         spec: &FeatureSpec,
         sector_of: impl Fn(&str) -> Option<String>,
     ) -> DatasetResult<MarketSnapshot> {
+        self.check()?;
         let n_rows = self.close.n_rows();
         if t >= n_rows {
             return Err(CoreError::OutOfRange {
