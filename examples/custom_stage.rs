@@ -7,21 +7,33 @@ use std::error::Error;
 
 use prudentia::core::traits::{Forecaster, Optimizer, PortfolioInput, RoleResult, TargetPortfolio};
 use prudentia::core::Status;
-use prudentia::core::{
-    AssetId, AssetInfo, Forecast, Horizon, MarketSnapshot, Quote, RegimeState, Timestamp, Weights,
-};
+use prudentia::core::{AssetId, AssetInfo, Forecast, Horizon, RegimeState, Weights};
+use prudentia::datasets::onramp::{Feature, FeatureSpec, MarketData};
+use prudentia::datasets::sp500_stocks;
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
 use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
 use prudentia::metrics::ReportConfig;
 use prudentia::pipeline::{walk_forward, BacktestConfig, PipelineBuilder, PipelineConfig, Shared};
-use prudentia_datasets::sp500_stocks;
 
-/// Your forecaster: the trailing 60-day mean return (feature 0), with the trailing
-/// volatility (feature 1) as sigma.
-struct Momentum;
+/// Your forecaster: the trailing 60-day mean log return, with the trailing 60-day volatility
+/// as sigma, read by name from the snapshot's features.
+struct Momentum(FeatureSpec);
 impl Forecaster for Momentum {
     fn forecast(&self, asset: &AssetInfo, _regime: &RegimeState) -> RoleResult<Forecast> {
-        Ok(Forecast::new(asset.features[0], asset.features[1], Horizon::DAY)?)
+        let feature = |name| {
+            self.0
+                .get(asset, name)
+                .ok_or(prudentia::core::CoreError::EmptyInput {
+                    field: "features",
+                    len: asset.features.len(),
+                    min: 2,
+                })
+        };
+        Ok(Forecast::new(
+            feature("mean60")?,
+            feature("vol60")?,
+            Horizon::DAY,
+        )?)
     }
 }
 
@@ -61,42 +73,22 @@ impl Optimizer for InverseVol {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    // Six stocks, 2010-2022, features from data up to each day.
+    // Six stocks, snapshots from 2010 to 2022 with features from data up to each day
+    // (the 60 rows before 2010 only feed the first features).
     let names = ["AAPL", "JNJ", "JPM", "KO", "MSFT", "XOM"];
     let prices = sp500_stocks()?.select(&names)?;
-    let from = prices
+    let first = prices
         .dates()
         .iter()
         .position(|d| d.date().to_string().as_str() >= "2010-01-04")
         .ok_or("date")?;
-    let px = prices.complete_values()?;
-    let mut snapshots = Vec::new();
-    for t in from..px.nrows() {
-        let time: Timestamp = prices.dates()[t];
-        let mut quotes = Vec::new();
-        let mut assets = Vec::new();
-        for (j, name) in names.iter().enumerate() {
-            let r: Vec<f64> = (t - 60..t).map(|s| px[[s + 1, j]] / px[[s, j]] - 1.0).collect();
-            let mean = r.iter().sum::<f64>() / r.len() as f64;
-            let sd = (r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (r.len() - 1) as f64).sqrt();
-            let mut a = AssetInfo::new(AssetId::new(*name), px[[t, j]])?;
-            a.features = vec![mean, sd];
-            assets.push(a);
-            quotes.push(Quote {
-                asset: AssetId::new(*name),
-                time,
-                price: px[[t, j]],
-                volume: None,
-                spread_bps: None,
-            });
-        }
-        snapshots.push(MarketSnapshot {
-            time,
-            quotes,
-            indicators: vec![],
-            assets,
-        });
-    }
+    let rows: Vec<usize> = (first - 60..prices.n_rows()).collect();
+    let data = MarketData::from(prices.take_rows(&rows)?);
+    let spec = FeatureSpec::new([
+        ("mean60", Feature::MeanReturn { days: 60 }),
+        ("vol60", Feature::Volatility { days: 60 }),
+    ])?;
+    let snapshots = data.snapshots(&spec)?;
 
     let sizer = Shared::new(KellySizer::new(KellySizerConfig::default())?);
     let mut pipeline = PipelineBuilder::new(PipelineConfig {
@@ -104,7 +96,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         ..Default::default()
     })
     .guard(Box::new(SnapshotGuard::new(SnapshotGuardConfig::default())?))
-    .forecaster(Box::new(Momentum)) // yours
+    .forecaster(Box::new(Momentum(spec))) // yours
     .optimizer(Box::new(InverseVol)) // yours
     .sizer(Box::new(sizer.clone())) // prudentia's half Kelly with a drawdown governor
     .learner(Box::new(sizer))

@@ -18,19 +18,20 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use ndarray::{Array1, Array2};
 use prudentia::audit::{policy_diff, replay, AuditLog, Durability, LogConfig, ReplayPolicy};
+use prudentia::chrono::NaiveDate;
 use prudentia::core::traits::OnlineLearner;
 use prudentia::core::{
     AssetId, AssetInfo, Decision, DecisionStatus, ForecastOutcome, Horizon, Indicator, MarketSnapshot,
     Outcome, Quote, RegimeLabel, RoleResult, Timestamp,
 };
+use prudentia::datasets::{sector_of, sp500_index, sp500_stocks, vix};
 use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
 use prudentia::kelly::governor::DrawdownGovernorConfig;
 use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
 use prudentia::metrics::chart::Series;
 use prudentia::metrics::{BacktestRecord, ReportConfig, TearSheet};
+use prudentia::ndarray::{Array1, Array2};
 use prudentia::pipeline::{
     walk_forward_with_prices, BacktestConfig, FixedState, Pipeline, PipelineBuilder, PipelineConfig,
     PipelineError, Shared,
@@ -40,7 +41,6 @@ use prudentia::regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConf
 use prudentia::selection::{DiversityAwareSelector, ProblemConfig, SelectorConfig};
 use prudentia::uncertainty::calibrate::{CalibrationEvent, CalibratorConfig, RegimeCalibrator};
 use prudentia::uncertainty::hetero::{HeteroConfig, HeteroForecaster, HeteroscedasticRegression};
-use prudentia_datasets::{sector_of, sp500_index, sp500_stocks, vix};
 
 const MOM_SHORT: usize = 20;
 const MOM_LONG: usize = 120;

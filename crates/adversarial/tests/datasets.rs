@@ -316,3 +316,142 @@ fn datasets_entry_points() {
 
     s.finish();
 }
+
+/// The CSV on-ramp (issue #19): options, both layouts, named features, snapshots, and
+/// checkpoint mutation of the loaded data, the options and a feature spec.
+#[test]
+fn datasets_onramp() {
+    use prudentia_datasets::onramp::*;
+    let mut s = Suite::new("datasets onramp");
+    let options = [
+        CsvOptions::default(),
+        CsvOptions {
+            delimiter: Some(';'),
+            date_formats: vec!["%m/%d/%Y".into()],
+            ..Default::default()
+        },
+        CsvOptions {
+            layout: Layout::Long,
+            decimal_comma: true,
+            delimiter: Some(';'),
+            ..Default::default()
+        },
+        CsvOptions {
+            layout: Layout::Wide,
+            date_formats: vec![String::new()],
+            ..Default::default()
+        },
+        CsvOptions {
+            delimiter: Some('é'),
+            ..Default::default()
+        },
+    ];
+    let texts = [
+        "",
+        "\n\n",
+        "date",
+        "date,ticker,close\n",
+        "date;ticker;close\n01/02/2020;A;1\n",
+        "date,ticker,close\n2020-01-01,A,NaN\n",
+        "date,ticker,close\n2020-01-01,A,1e400\n",
+        "date,ticker,close\n2020-01-01,,1\n",
+        "date,ticker,close,volume,spread_bps\n2020-01-01,A,5e-324,1e308,-1\n2020-01-02,A,1.7976931348623157e308,,\n",
+        "date,ticker,close\n2020-01-02,A,1\n2020-01-01,A,2\n2020-01-01,B,3\n",
+        "date,a,b\n2020-01-01,1,2\n2020-01-01,1,2\n",
+        "date;a;b\n2020-01-01;1,5;2\n",
+        "date,ticker,close\n2020-01-01,A,1,2\n",
+        "Date\tA\n2020-01-01\t1\n",
+    ];
+    for (k, o) in options.iter().enumerate() {
+        for text in texts {
+            let o = o.clone();
+            s.check(format!("read_market_csv options {k} {text:?}"), move || {
+                result_with(read_market_csv(text, &o), |d| {
+                    d.check().map_err(|e| e.to_string())?;
+                    let spec =
+                        FeatureSpec::new([("last", Feature::LastReturn)]).map_err(|e| e.to_string())?;
+                    for t in 0..d.close.n_rows() {
+                        let snap = d.snapshot(t, &spec).map_err(|e| e.to_string())?;
+                        if snap
+                            .assets
+                            .iter()
+                            .any(|a| a.features.iter().any(|x| !x.is_finite()))
+                        {
+                            return Err("non-finite feature".into());
+                        }
+                    }
+                    Ok(())
+                })
+            });
+        }
+    }
+    s.sweep(
+        "long values",
+        proptest::collection::vec((0usize..3, any_f64()), 1..12),
+        |rows| {
+            let mut text = String::from("date,ticker,close\n");
+            for (d, (a, v)) in rows.iter().enumerate() {
+                text.push_str(&format!("2020-01-{:02},T{a},{v}\n", d % 28 + 1));
+            }
+            match read_market_csv(&text, &CsvOptions::default()) {
+                Err(_) => Check::Rejected,
+                Ok(d) => {
+                    let spec = FeatureSpec::new([
+                        ("m", Feature::MeanReturn { days: 2 }),
+                        ("v", Feature::Volatility { days: 2 }),
+                        ("p", Feature::Momentum { days: 3, skip: 1 }),
+                    ]);
+                    match spec {
+                        Err(_) => Check::invariant(false, "valid spec refused"),
+                        Ok(spec) => match d.snapshots(&spec) {
+                            Err(_) => Check::Rejected,
+                            Ok(snaps) => Check::ok_finite(&snaps),
+                        },
+                    }
+                }
+            }
+        },
+    );
+    for days in [0, 1, 2, 1 << 40, usize::MAX] {
+        s.check(format!("FeatureSpec days {days}"), move || {
+            result(FeatureSpec::new([
+                ("m", Feature::MeanReturn { days }),
+                ("v", Feature::Volatility { days }),
+                ("p", Feature::Momentum { days, skip: 1 }),
+            ]))
+        });
+    }
+    let text = "date,ticker,close,volume\n2020-01-01,A,1,10\n2020-01-01,B,2,20\n2020-01-02,A,1.1,11\n2020-01-02,B,2.2,\n2020-01-03,A,1.2,12\n";
+    if let Ok(data) = read_market_csv(text, &CsvOptions::default()) {
+        s.checkpoint("MarketData", &data, |json| {
+            match serde_json::from_str::<MarketData>(&json) {
+                Err(_) => Check::Rejected,
+                Ok(d) => {
+                    let spec = FeatureSpec::new([("last", Feature::LastReturn)]);
+                    match spec.map(|spec| d.snapshots(&spec)) {
+                        Ok(Ok(snaps)) => Check::ok_finite(&snaps),
+                        _ => Check::Rejected,
+                    }
+                }
+            }
+        });
+    }
+    s.checkpoint("CsvOptions", &options[1], |json| {
+        match serde_json::from_str::<CsvOptions>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(o) => result(read_market_csv("date;a\n01/02/2020;1\n", &o).map(|d| d.close.n_rows())),
+        }
+    });
+    if let Ok(spec) = FeatureSpec::new([("m", Feature::Momentum { days: 3, skip: 1 })]) {
+        s.checkpoint("FeatureSpec", &spec, |json| {
+            match serde_json::from_str::<FeatureSpec>(&json) {
+                Err(_) => Check::Rejected,
+                Ok(spec) => {
+                    let close = ndarray::Array1::from(vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+                    Check::ok_finite(&spec.values(close.view(), 4))
+                }
+            }
+        });
+    }
+    s.finish();
+}

@@ -41,6 +41,7 @@ impl Default for Durability {
 /// Settings of an [`AuditLog`](crate::AuditLog). Validated on deserialization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct LogConfig {
     /// Durability policy. Default: group commit of 64 records or 10 ms.
     pub durability: Durability,

@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 
 pub mod checked_serde;
+mod display;
 pub mod error;
 pub mod estimators;
 pub mod linalg;

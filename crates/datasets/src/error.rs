@@ -152,6 +152,46 @@ pub enum DatasetError {
         /// Its cross-sector correlation.
         cross_sector_corr: f64,
     },
+    /// Invalid CSV reading options or feature spec (the detail names the field).
+    #[error("bad CSV options: {detail}")]
+    BadOptions {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The file does not split into columns under the delimiter given (or any sniffed one).
+    #[error("CSV delimiter: {detail}")]
+    Delimiter {
+        /// What was found and what to set.
+        detail: String,
+    },
+    /// The header lacks the columns the layout needs.
+    #[error("CSV layout: {detail}")]
+    Layout {
+        /// The layout, the columns needed and the columns found.
+        detail: String,
+    },
+    /// No configured date format reads a date.
+    #[error("unparsable date `{text}` at line {line} with the formats {formats}: {hint}")]
+    BadDateFormat {
+        /// Line of the row.
+        line: u64,
+        /// The date field.
+        text: String,
+        /// The formats tried.
+        formats: String,
+        /// A format that reads it, if a common one does.
+        hint: String,
+    },
+    /// A long-layout file lists the same date and ticker twice.
+    #[error("duplicate row for {ticker} on {date} at line {line}")]
+    DuplicateEntry {
+        /// Line of the second row.
+        line: u64,
+        /// The date.
+        date: chrono::NaiveDate,
+        /// The ticker.
+        ticker: String,
+    },
     /// A shared validation error (empty input, out-of-range parameter, shape mismatch, …).
     #[error(transparent)]
     Core(#[from] CoreError),

@@ -513,10 +513,15 @@ pub fn parse_frame(text: &str) -> DatasetResult<Frame> {
     };
     let first = header.get(0).unwrap_or("");
     if !first.eq_ignore_ascii_case("date") {
+        let expected = if first.contains(';') || first.contains('\t') || first.contains('|') {
+            "`date` as the first column of a `,`-delimited file (this header looks delimited by              another character: read it with `onramp::read_market_csv` and `CsvOptions`)"
+        } else {
+            "`date` as the first column (other layouts: `onramp::read_market_csv`)"
+        };
         return Err(DatasetError::BadHeader {
             column: 0,
             text: first.to_owned(),
-            expected: "`date` as the first column",
+            expected,
         });
     }
     if header.len() < 2 {

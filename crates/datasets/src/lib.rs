@@ -76,6 +76,7 @@ pub mod fill_sim;
 pub mod fills;
 pub mod forecast;
 pub mod frame;
+pub mod onramp;
 pub mod real;
 pub mod stream;
 pub mod synthetic;
@@ -87,6 +88,7 @@ pub use error::{DatasetError, DatasetResult};
 pub use fills::{fills, FillSample};
 pub use forecast::{ForecastPanel, ForecasterSpec};
 pub use frame::{align, load_csv_frame, parse_frame, Frame, PriceFrame, ReturnFrame};
+pub use onramp::{load_market_csv, read_market_csv, CsvOptions, Feature, FeatureSpec, Layout, MarketData};
 pub use real::{
     factor_etfs, fama_french_monthly, sector_of, sp500_assets, sp500_index, sp500_index_ohlcv, sp500_stocks,
     vix, Loader, LOADERS, SP500_SECTORS,

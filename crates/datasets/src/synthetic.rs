@@ -101,6 +101,7 @@ impl RegimeSpec {
 /// [`validate`](Self::validate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct SyntheticConfig {
     /// Number of assets `n` (default 20, `1 ≤ n ≤` [`MAX_DIM`](prudentia_core::validate::MAX_DIM),
     /// with `n² ≤` [`MAX_ELEMENTS`](prudentia_core::validate::MAX_ELEMENTS) and `T · n` too).

@@ -29,7 +29,12 @@
 //! - **A snapshot guard** ([`SnapshotGuard`]) implementing [`prudentia_core::traits::Guard`]:
 //!   when too large a share of a snapshot is quarantined it answers `SafeFallback` with the
 //!   reasons; items the full quarantine displaces wait in an outbox
-//!   ([`SnapshotGuard::drain_handed_back`]), so nothing is lost.
+//!   ([`SnapshotGuard::drain_handed_back`]), so nothing is lost. Its defaults
+//!   ([`SnapshotGuardConfig`]) flag only clear faults (non-finite, non-positive, stale, frozen,
+//!   out-of-order, duplicate, and moves beyond 12 robust sigmas after taking out the day's
+//!   cross-sectional median move) and repair nothing; on the shipped S&P 500 stocks they
+//!   touch 0.014 % of clean stock-days against 4 % for the classic Hampel settings
+//!   ([`SnapshotGuardConfig::classic_hampel`]).
 //! - **Drift** ([`drift`]): PSI with quantile bins, the two-sample Kolmogorov–Smirnov test
 //!   with exact (Hodges 1958) and asymptotic p-values agreeing with `scipy.stats.ks_2samp`,
 //!   and a [`drift::DriftMonitor`] per feature.

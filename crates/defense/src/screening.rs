@@ -235,6 +235,19 @@ impl InputDefense {
         self.file(topic, obs, verdict, now)
     }
 
+    /// Processes one observation of `topic` with the same period's market move taken out
+    /// of the robust check (see [`Validator::observe_with_market`]).
+    pub fn process_with_market(
+        &mut self,
+        topic: &str,
+        obs: &Observation,
+        now: Option<Timestamp>,
+        market: f64,
+    ) -> Screening {
+        let verdict = self.validator_mut(topic).observe_with_market(obs, now, market);
+        self.file(topic, obs, verdict, now)
+    }
+
     /// Takes item `id` out of the quarantine and processes it again (see [`ReleaseMode`]).
     pub fn release(&mut self, id: u64, mode: ReleaseMode, now: Option<Timestamp>) -> DefenseResult<Released> {
         let entry = self.quarantine.take(id)?;

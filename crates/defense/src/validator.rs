@@ -115,6 +115,14 @@ pub enum Reason {
     },
     /// The item was re-admitted by an operator without re-checking ([`ReleaseMode::Override`](crate::ReleaseMode)).
     OperatorOverride,
+    /// The value repeats the previous admitted value more often in a row than
+    /// [`ValidatorConfig::max_unchanged`] allows (a frozen feed).
+    Frozen {
+        /// Consecutive observations equal to the reference, this one included.
+        repeats: usize,
+        /// The configured limit.
+        limit: usize,
+    },
 }
 
 impl Reason {
@@ -131,6 +139,7 @@ impl Reason {
             Reason::Jump { .. } => ReasonKind::Jump,
             Reason::Outlier { .. } => ReasonKind::Outlier,
             Reason::OperatorOverride => ReasonKind::OperatorOverride,
+            Reason::Frozen { .. } => ReasonKind::Frozen,
         }
     }
 }
@@ -178,6 +187,12 @@ impl fmt::Display for Reason {
                 "outlier: robust z = {z:.2} (|z| > {threshold}), window median {median:.6}"
             ),
             Reason::OperatorOverride => write!(f, "released by operator override"),
+            Reason::Frozen { repeats, limit } => {
+                write!(
+                    f,
+                    "frozen: the same value {repeats} times in a row (limit {limit})"
+                )
+            }
         }
     }
 }
@@ -206,6 +221,8 @@ pub enum ReasonKind {
     Outlier,
     /// [`Reason::OperatorOverride`].
     OperatorOverride,
+    /// [`Reason::Frozen`].
+    Frozen,
 }
 
 /// What a validator made of one observation. A value, not an error.
@@ -326,6 +343,10 @@ pub struct ValidatorConfig {
     /// moved to a new level: the window is cleared and the reference reset (the observation
     /// itself stays quarantined). Default 5; at least 1.
     pub reanchor_after: usize,
+    /// Quarantine a value as [`Reason::Frozen`] when it equals the previous admitted value
+    /// and the series has repeated that value more than this many times in a row (a frozen
+    /// or back-filled feed). Default none (no check); at least 1.
+    pub max_unchanged: Option<usize>,
 }
 
 impl Default for ValidatorConfig {
@@ -345,6 +366,7 @@ impl Default for ValidatorConfig {
             max_jump: None,
             confirm_moves: true,
             reanchor_after: 5,
+            max_unchanged: None,
         }
     }
 }
@@ -437,6 +459,13 @@ impl ValidatorConfig {
                 min: 1,
             });
         }
+        if self.max_unchanged == Some(0) {
+            return Err(DefenseError::TooSmall {
+                field: "max_unchanged",
+                value: 0,
+                min: 1,
+            });
+        }
         Ok(())
     }
 }
@@ -444,8 +473,8 @@ impl ValidatorConfig {
 /// The validator of one topic: hard checks, then the causal Hampel filter and MAD z-score.
 ///
 /// Checks run in this order and the first failure is the reason: out-of-order and
-/// duplicate timestamps, staleness, missing value, non-finite value, range, jump, robust
-/// z-score. State (window, last time, reference value) advances only with admitted
+/// duplicate timestamps, staleness, missing value, non-finite value, range, frozen value
+/// ([`ValidatorConfig::max_unchanged`]), jump, robust z-score. State (window, last time, reference value) advances only with admitted
 /// observations, except that the last time also advances past a quarantined observation
 /// whose timestamp was in order and whose value was present and finite.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -458,6 +487,9 @@ pub struct Validator {
     /// The last value quarantined as an outlier or jump since the last admission.
     pending: Option<f64>,
     consecutive_outliers: usize,
+    /// Consecutive in-order observations equal to the reference (for `max_unchanged`).
+    #[serde(default)]
+    unchanged: usize,
 }
 
 prudentia_core::checked_serde!(Validator, Validator::check_state);
@@ -501,6 +533,7 @@ impl Validator {
             reference: None,
             pending: None,
             consecutive_outliers: 0,
+            unchanged: 0,
         })
     }
 
@@ -575,9 +608,31 @@ impl Validator {
     /// Judges one observation and advances the state. `now` is the processing time used by
     /// the staleness check (`None` skips it).
     pub fn observe(&mut self, obs: &Observation, now: Option<Timestamp>) -> Verdict {
-        let (verdict, advance_time, confirmed) = self.judge(obs, now);
+        self.observe_with_market(obs, now, 0.0)
+    }
+
+    /// Like [`observe`](Self::observe), with the same period's market move `market` (in
+    /// transformed units, e.g. the cross-sectional median log return of the day) taken out
+    /// before the robust z-score: the observation is judged on `y − market` against the
+    /// window, so a move the whole market shares is not an outlier. The window still records
+    /// the raw transformed value. A non-finite `market` is treated as 0. Under
+    /// [`Transform::Level`] `market` is ignored.
+    pub fn observe_with_market(&mut self, obs: &Observation, now: Option<Timestamp>, market: f64) -> Verdict {
+        let market = if market.is_finite() && self.config.transform != Transform::Level {
+            market
+        } else {
+            0.0
+        };
+        let (verdict, advance_time, confirmed) = self.judge(obs, now, market);
         if advance_time {
             self.last_time = Some(obs.time);
+            if let Some(x) = obs.value {
+                if self.reference == Some(x) {
+                    self.unchanged = self.unchanged.saturating_add(1);
+                } else if verdict.is_admitted() {
+                    self.unchanged = 0;
+                }
+            }
         }
         match verdict {
             Verdict::Accept | Verdict::Repair { .. } => {
@@ -659,7 +714,7 @@ impl Validator {
 
     /// Whether `x` is consistent with the pending (quarantined) value: its robust z-score
     /// measured from the pending value is within the Hampel threshold.
-    fn confirms_pending(&self, x: f64, median: f64) -> bool {
+    fn confirms_pending(&self, x: f64, median: f64, market: f64) -> bool {
         let Some(p) = self.pending.filter(|_| self.config.confirm_moves) else {
             return false;
         };
@@ -669,13 +724,13 @@ impl Validator {
         let scale = (self.config.mad_scale * mad).max(self.config.min_scale);
         let dev = match self.config.transform {
             Transform::Level => x - p,
-            Transform::Difference => (x - p) - median,
-            Transform::LogReturn => (x / p).ln() - median,
+            Transform::Difference => (x - p) - market - median,
+            Transform::LogReturn => (x / p).ln() - market - median,
         };
         dev.is_finite() && dev.abs() <= self.config.hampel_threshold * scale
     }
 
-    fn judge(&self, obs: &Observation, now: Option<Timestamp>) -> (Verdict, bool, bool) {
+    fn judge(&self, obs: &Observation, now: Option<Timestamp>, market: f64) -> (Verdict, bool, bool) {
         let q = |reason| Verdict::Quarantine { reason };
         if let (Some(tolerance_ns), Some(now)) = (self.config.max_future_ns, now) {
             if obs.time.as_nanos() > now.as_nanos().saturating_add(tolerance_ns) {
@@ -734,6 +789,12 @@ impl Validator {
                 false,
             );
         }
+        if let Some(limit) = self.config.max_unchanged {
+            let repeats = self.unchanged.saturating_add(1);
+            if self.reference == Some(x) && repeats > limit {
+                return (q(Reason::Frozen { repeats, limit }), true, false);
+            }
+        }
         if let (Some(limit), Some(from)) = (self.config.max_jump, self.reference) {
             if from != 0.0 {
                 let relative = (x / from - 1.0).abs();
@@ -759,9 +820,9 @@ impl Validator {
             }
         }
         if let Some(y) = self.transform(x) {
-            if let Some((z, median)) = self.robust_z(y) {
+            if let Some((z, median)) = self.robust_z(y - market) {
                 let az = z.abs();
-                if az > self.config.hampel_threshold && self.confirms_pending(x, median) {
+                if az > self.config.hampel_threshold && self.confirms_pending(x, median, market) {
                     return (Verdict::Accept, true, true);
                 }
                 if az >= self.config.quarantine_threshold {
@@ -778,7 +839,7 @@ impl Validator {
                         threshold: self.config.hampel_threshold,
                         median,
                     };
-                    let repaired = self.untransform(median);
+                    let repaired = self.untransform(median + market);
                     let v = match self.config.hampel_action {
                         // A repair must be a usable value: quarantine if the median maps
                         // back to something non-finite or too large.

@@ -240,3 +240,81 @@ fn evicted_quarantine_items_reach_the_caller() {
         c.input
     );
 }
+
+/// Issue #19: a move the whole cross-section shares is not an outlier under the defaults,
+/// the same move on one name alone is, and a frozen price is quarantined.
+#[test]
+fn market_moves_are_corroborated_and_frozen_prices_caught() {
+    let m = market(10, 120, 5);
+    let row = |d: usize| -> Vec<f64> { (0..10).map(|a| m.prices[a][d]).collect() };
+    let mut guard = SnapshotGuard::new(SnapshotGuardConfig::default()).unwrap();
+    for d in 0..100 {
+        assert!(matches!(
+            guard.screen_snapshot(&snapshot(&row(d), d as i64, 15.0)),
+            Screened::Clean {
+                quarantined: 0,
+                repaired: 0,
+                ..
+            }
+        ));
+    }
+    // A 25 % crash of every name on day 100: kept, nothing repaired.
+    let crash: Vec<f64> = row(100).iter().map(|p| p * 0.75).collect();
+    match guard.screen_snapshot(&snapshot(&crash, 100, 15.0)) {
+        Screened::Clean {
+            snapshot,
+            quarantined,
+            repaired,
+        } => {
+            assert_eq!((quarantined, repaired), (0, 0));
+            assert_eq!(snapshot.quotes.iter().map(|q| q.price).collect::<Vec<_>>(), crash);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same crash on A0 alone the next day: quarantined as an outlier.
+    let mut r: Vec<f64> = row(101).iter().map(|p| p * 0.75).collect();
+    r[0] *= 0.75;
+    match guard.screen_snapshot(&snapshot(&r, 101, 15.0)) {
+        Screened::Clean { quarantined, .. } => assert_eq!(quarantined, 1),
+        other => panic!("{other:?}"),
+    }
+    let outliers = prudentia_defense::QuarantineQuery {
+        topic: Some("A0"),
+        reason: Some(prudentia_defense::ReasonKind::Outlier),
+        ..Default::default()
+    };
+    assert_eq!(guard.defense().quarantine().query(&outliers).count(), 1);
+    // A1 frozen from day 102 on: from the 11th repeat (day 113) it is quarantined as frozen.
+    let frozen = row(102)[1] * 0.75;
+    for d in 102..116 {
+        let mut r: Vec<f64> = row(d).iter().map(|p| p * 0.75).collect();
+        r[1] = frozen;
+        let s = guard.screen_snapshot(&snapshot(&r, d as i64, 15.0));
+        let Screened::Clean { snapshot, .. } = s else {
+            panic!("{s:?}")
+        };
+        let kept = snapshot.quotes.iter().any(|q| q.asset.as_str() == "A1");
+        assert_eq!(kept, d < 113, "day {d}");
+    }
+    let q = prudentia_defense::QuarantineQuery {
+        topic: Some("A1"),
+        reason: Some(prudentia_defense::ReasonKind::Frozen),
+        ..Default::default()
+    };
+    assert_eq!(guard.defense().quarantine().query(&q).count(), 3);
+}
+
+#[test]
+fn corroboration_needs_three_quotes() {
+    let cfg = SnapshotGuardConfig {
+        min_corroborating_quotes: 2,
+        ..Default::default()
+    };
+    assert!(matches!(
+        SnapshotGuard::new(cfg),
+        Err(DefenseError::TooSmall {
+            field: "min_corroborating_quotes",
+            ..
+        })
+    ));
+}

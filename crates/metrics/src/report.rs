@@ -21,6 +21,7 @@ use crate::types::{Annualization, PerPeriodRate, PerPeriodSharpe, Stat, TailLeve
 
 /// Settings of a [`Report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ReportConfig {
     /// Title printed on the table and the chart. Default `"backtest"`.
     pub title: String,

@@ -43,6 +43,7 @@ fn too_large(value: f64) -> crate::MetricsError {
 /// Settings of a rolling window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct RollingConfig {
     /// Window length in periods. Default 63 (a quarter of daily returns); in
     /// `[2, MAX_WINDOW]` ([`prudentia_core::validate::MAX_WINDOW`]).

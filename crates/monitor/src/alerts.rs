@@ -10,6 +10,7 @@ use prudentia_core::{CoreError, Timestamp};
 /// Alert thresholds and windows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct AlertConfig {
     /// Drawdown from the equity peak beyond which [`AlertRule::Drawdown`] fires, in (0, 1].
     /// Default 0.2.

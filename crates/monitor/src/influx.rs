@@ -51,6 +51,7 @@ pub enum InfluxApi {
 /// Configuration of an [`InfluxWriter`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct InfluxConfig {
     /// Base URL, `http://host:port[/prefix]`. Default `http://127.0.0.1:8086`.
     pub url: String,

@@ -112,6 +112,7 @@ impl Default for OutcomeMetrics {
 /// Configuration of a [`Monitor`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct MonitorConfig {
     /// Alert rules.
     pub alerts: AlertConfig,

@@ -18,6 +18,7 @@ use crate::pipeline::{Pipeline, ScreenedSnapshot, UnexecutedChange};
 /// Settings of a walk-forward run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct BacktestConfig {
     /// Linear trading cost in basis points of traded notional (turnover). Default 5; finite,
     /// in `[0, 10 000]` (at most the whole notional).

@@ -40,6 +40,7 @@ pub enum CovarianceChoice {
 /// built and when a configuration is deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct PipelineConfig {
     /// The tradable universe, in a fixed order. Snapshots must quote these assets.
     pub universe: Vec<AssetId>,

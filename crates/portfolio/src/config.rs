@@ -277,8 +277,10 @@ impl PortfolioConfig {
 }
 
 impl Limits {
-    /// Checks every field; the error names the first bad one (contradictions between limits
-    /// are statuses of the solve, not errors).
+    /// Checks every field; the error names the first bad one. A bound above its own upper
+    /// bound (`weight_min > weight_max`, `net_min > net_max`, `sector_net_min >
+    /// sector_net_max`) is an error; other contradictions between limits are statuses of the
+    /// solve.
     pub fn validate(&self) -> Result<(), PortfolioError> {
         let l = self;
         if l.weight_min.is_nan() || l.weight_min == f64::INFINITY {
@@ -312,6 +314,21 @@ impl Limits {
         finite_opt("limits.sector_net_min", l.sector_net_min)?;
         finite_opt("limits.sector_net_max", l.sector_net_max)?;
         finite_opt("limits.cvar_max", l.cvar_max)?;
+        // A lower bound above its own upper bound is a configuration error, caught at
+        // construction (issue #19), not an infeasible solve later.
+        if l.weight_min > l.weight_max {
+            return Err(bad("limits.weight_min", l.weight_min, "<= limits.weight_max"));
+        }
+        if let (Some(lo), Some(hi)) = (l.net_min, l.net_max) {
+            if lo > hi {
+                return Err(bad("limits.net_min", lo, "<= limits.net_max"));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (l.sector_net_min, l.sector_net_max) {
+            if lo > hi {
+                return Err(bad("limits.sector_net_min", lo, "<= limits.sector_net_max"));
+            }
+        }
         Ok(())
     }
 

@@ -370,3 +370,39 @@ impl PortfolioResult {
 }
 
 prudentia_core::checked_serde!(PortfolioResult, PortfolioResult::check);
+
+impl fmt::Display for PortfolioResult {
+    /// A few lines: status and objective, exposures and risk, weights by position, binding
+    /// limits. (Weights are positional here; pair them with the problem's asset ids for
+    /// names, as [`prudentia_core::Weights`] does.)
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "portfolio {}: objective {:.6} (expected return {:.6}, risk {:.6})",
+            self.status, self.objective.objective, self.objective.expected_return, self.objective.risk
+        )?;
+        write!(
+            f,
+            "  gross {:.2}%, net {:.2}%, turnover {:.2}%",
+            100.0 * self.risk.gross,
+            100.0 * self.risk.net,
+            100.0 * self.risk.turnover
+        )?;
+        if let Some(c) = self.risk.cvar {
+            write!(f, ", CVaR {c:.6}")?;
+        }
+        writeln!(f)?;
+        write!(f, "  weights:")?;
+        for (i, w) in self.weights.iter().enumerate() {
+            write!(f, " [{i}] {:.2}%", 100.0 * w)?;
+        }
+        for a in &self.active {
+            write!(
+                f,
+                "\n  binding: {} = {:.6} (bound {:.6})",
+                a.limit, a.value, a.bound
+            )?;
+        }
+        Ok(())
+    }
+}

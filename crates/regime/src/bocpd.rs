@@ -544,6 +544,7 @@ impl Default for Detection {
 /// Configuration of [`Bocpd`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct BocpdConfig {
     /// One observation model per feature (independent features). Default: one feature,
     /// Normal–Gamma with the default prior. At least one, at most `MAX_DIM` (65,536).

@@ -20,6 +20,7 @@ use crate::error::{RegimeError, RegimeResult};
 /// Configuration of [`RegimeConditionalPolicy`]. Validated when deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct ConditionalPolicyConfig {
     /// Decisions without exploration after each detected change. Default 20; at most
     /// `MAX_WINDOW` (2²⁴).

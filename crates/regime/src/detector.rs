@@ -25,6 +25,7 @@ pub enum ChangeSource {
 /// Configuration of [`MarketRegimeDetector`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct MarketRegimeDetectorConfig {
     /// Asset whose quote price gives the index returns; `None` uses the first quote.
     pub reference: Option<AssetId>,

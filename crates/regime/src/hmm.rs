@@ -508,6 +508,7 @@ impl HmmFit {
 /// Configuration of Baum–Welch fitting. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct GaussianHmmConfig {
     /// Number of hidden states K. Default 2; in `1..=16,384` (K ≤ `MAX_DIM`, K² ≤
     /// `MAX_ELEMENTS`).

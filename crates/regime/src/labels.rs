@@ -155,6 +155,7 @@ pub enum LabelAxis {
 /// deserialized; every window is at most `MAX_WINDOW` (2²⁴).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct LabelerConfig {
     /// VIX level switch for `high_vol`. Default enter 25, exit 20, dwell 5.
     pub vix_high_vol: Option<Hysteresis>,

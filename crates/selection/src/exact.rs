@@ -14,6 +14,7 @@ use prudentia_core::Status;
 /// Settings of [`ExactSolver`]. Deserialization runs [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct ExactConfig {
     /// Stop after this many nodes and return the best slate with its gap. Default 10⁶
     /// (about a second at n = 200), ≥ 1.

@@ -13,6 +13,7 @@ use prudentia_core::Status;
 
 /// Settings of [`GreedySwap`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GreedySwapConfig {
     /// Maximum passes of best-improvement 1-swap local search after the greedy. 0 disables it.
     /// Default 1000, range ≥ 0.
@@ -70,6 +71,7 @@ impl GreedySwap {
 
 /// Settings of [`Mmr`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct MmrConfig {
     /// Passes of 1-swap local search after MMR (0 = pure MMR). Default 0.
     pub max_swap_passes: usize,
@@ -136,6 +138,7 @@ impl Mmr {
 /// Settings of [`Dpp`]. Deserialization checks `alpha` (finite, ≥ 0).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct DppConfig {
     /// Weight α of `log det ρ_S` against `Σ μ`; `None` (default) uses the problem's λ. ≥ 0.
     pub alpha: Option<f64>,

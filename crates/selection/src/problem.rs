@@ -54,6 +54,7 @@ impl Default for CorrelationPolicy {
 /// [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct CorrelationConfig {
     /// Reject or repair a bad matrix. Default: repair with the default Higham settings.
     pub policy: CorrelationPolicy,
@@ -168,6 +169,7 @@ impl Constraints {
 /// [`validate`](Self::validate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct ProblemConfig {
     /// Slate size K, `1 ≤ K ≤ n`. Default 10.
     pub k: usize,

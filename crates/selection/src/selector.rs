@@ -53,6 +53,7 @@ impl Default for SelectionMethod {
 /// [`validate`](Self::validate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct SelectorConfig {
     /// Slate size K (default 10), penalty λ (default 0.1) and correlation checks/repair.
     pub problem: ProblemConfig,

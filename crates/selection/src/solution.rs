@@ -137,6 +137,22 @@ impl Selection {
     }
 }
 
+impl std::fmt::Display for Selection {
+    /// `slate [0, 3, 5]: objective 0.012 = return 0.015 - penalty 0.003 (Optimal, exact)`,
+    /// with the gap when known. Indices refer to the problem's candidates.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "slate {:?}: objective {:.6} = return {:.6} - penalty {:.6} ({:?}, {:?}",
+            self.selected, self.objective, self.expected_return, self.penalty, self.status, self.method
+        )?;
+        if let Some(g) = self.gap {
+            write!(f, ", gap {g:.2e}")?;
+        }
+        write!(f, ")")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,7 @@ use crate::scores::{quantile_calibration_error, DECILE_LEVELS};
 
 /// Settings of a [`RegimeCalibrator`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CalibratorConfig {
     /// Observations a regime needs before its own calibrator is used; below it the pooled
     /// calibrator applies (default 50, ≥ 2).
@@ -574,6 +575,7 @@ pub enum BlendMethod {
 
 /// Settings of a [`CalibratedBlender`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BlenderConfig {
     /// How the forecasters are combined (default inverse variance).
     pub method: BlendMethod,

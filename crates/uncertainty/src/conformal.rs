@@ -68,6 +68,7 @@ impl ScoreKind {
 
 /// Settings shared by the conformal methods.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ConformalConfig {
     /// Miscoverage level α in (0, 1): intervals target `1 − α` coverage (default 0.1).
     pub alpha: f64,
@@ -520,6 +521,7 @@ fn check_bounds(lower: f64, upper: f64) -> Result<()> {
 
 /// Settings of [`AdaptiveConformal`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AciConfig {
     /// The shared conformal settings (`window = 0` means 500 here).
     pub conformal: ConformalConfig,

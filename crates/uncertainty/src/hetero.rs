@@ -23,6 +23,7 @@ use crate::quantreg::check_design;
 
 /// Settings of a heteroscedastic Gaussian regression.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HeteroConfig {
     /// Prepend an intercept column to both linear parts (default `true`).
     pub fit_intercept: bool,

@@ -33,6 +33,7 @@ pub enum OutOfBounds {
 
 /// Settings of an isotonic regression.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IsotonicConfig {
     /// Fit a non-decreasing (`true`, default) or non-increasing function.
     pub increasing: bool,

@@ -30,6 +30,7 @@ use prudentia_learn::tree::{Binned, Tree, TreeBuilder};
 
 /// Settings of [`NgBoost`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NgBoostConfig {
     /// Boosting stages (default 500, 1..=65,536 = `MAX_DIM`).
     pub n_estimators: usize,

@@ -25,6 +25,7 @@ use crate::error::{Result, UncertaintyError};
 
 /// Settings of a Platt fit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PlattConfig {
     /// Use Platt's smoothed targets instead of 0/1 labels (default `false`).
     pub smoothed_targets: bool,

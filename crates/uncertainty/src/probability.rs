@@ -29,6 +29,7 @@ pub enum ProbabilityMethod {
 
 /// Settings of a [`RegimeProbabilityCalibrator`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ProbabilityConfig {
     /// The map (default Platt).
     pub method: ProbabilityMethod,

@@ -46,6 +46,7 @@ use crate::scores::pinball;
 
 /// Settings of a linear quantile regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct QuantRegConfig {
     /// Quantile levels to fit, each in (0, 1), strictly increasing (default 0.1, 0.5, 0.9).
     pub levels: Vec<f64>,

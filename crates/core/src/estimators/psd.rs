@@ -112,6 +112,7 @@ pub const MAX_NEAREST_CORRELATION_ITERATIONS: usize = 100_000;
 /// Settings of [`nearest_correlation`]. Deserialization runs [`validate`](Self::validate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct NearestCorrelationConfig {
     /// Stop when successive iterates differ by less than this (Frobenius, relative). Default 1e-10.
     pub tolerance: f64,

@@ -49,6 +49,7 @@ use crate::error::LearnResult;
 /// Configuration of [`EpsilonGreedy`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct EpsilonGreedyConfig {
     /// Number of actions. Default 2; limits as [`LinUcbConfig::n_actions`](super::LinUcbConfig::n_actions).
     pub n_actions: usize,

@@ -36,6 +36,7 @@ use crate::error::LearnResult;
 /// Configuration of [`LinUcb`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct LinUcbConfig {
     /// Number of actions. Default 2; in `1..=MAX_DIM` (65,536), and
     /// `models × d²` at most `MAX_ELEMENTS` (2²⁸), `models` = `n_actions` (disjoint) or 1.

@@ -68,6 +68,7 @@ pub const MAX_PROPENSITY_DRAWS: usize = 1 << 16;
 /// Configuration of [`LinearThompson`]. Validated when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[serde(default)]
 pub struct LinearThompsonConfig {
     /// Number of actions. Default 2; limits as [`LinUcbConfig::n_actions`](super::LinUcbConfig::n_actions).
     pub n_actions: usize,
