@@ -14,7 +14,10 @@
 //! | [`kelly`] | prudentia-kelly | Kelly sizing, drawdown governor, constrained allocation |
 //! | [`metrics`] | prudentia-metrics | performance, risk and decision-quality metrics, reports |
 //! | [`pipeline`] | prudentia-pipeline | the `Pipeline` composing the roles, walk-forward backtests |
-//! | [`learn`] | prudentia-learn | OLS / ridge / WLS with robust and clustered errors, logistic regression, recursive least squares |
+//! | [`learn`] | prudentia-learn | OLS / ridge / WLS with robust and clustered errors, logistic regression, recursive least squares, boosted trees, contextual bandits (LinUCB, Thompson, ε-greedy) |
+//! | [`causal`] | prudentia-causal | S-, T-, X- and DR-learners with intervals, 2SLS, overlap / balance / refutation diagnostics, the causal filter stage |
+//! | [`costs`] | prudentia-costs | Almgren–Chriss trajectories, square-root impact calibrated from fills, online residual slippage, per-fill attribution |
+//! | [`execution`] | prudentia-execution | order type × venue routing by contextual bandits, off-policy evaluation, child-order schedules, limit-price rules |
 //! | [`monitor`] | prudentia-monitor | live metrics: InfluxDB line protocol and writer, Prometheus exposition, alerts |
 //! | [`audit`] | prudentia-audit | SHA-256-chained decision log, crash-safe appends, tamper detection, replay, policy diff |
 //! | [`datasets`] | prudentia-datasets | the shipped real sample data and a synthetic market with ground truth |
@@ -31,15 +34,24 @@
 #[cfg(feature = "audit")]
 #[doc(inline)]
 pub use prudentia_audit as audit;
+#[cfg(feature = "causal")]
+#[doc(inline)]
+pub use prudentia_causal as causal;
 #[cfg(feature = "core")]
 #[doc(inline)]
 pub use prudentia_core as core;
+#[cfg(feature = "costs")]
+#[doc(inline)]
+pub use prudentia_costs as costs;
 #[cfg(feature = "datasets")]
 #[doc(inline)]
 pub use prudentia_datasets as datasets;
 #[cfg(feature = "defense")]
 #[doc(inline)]
 pub use prudentia_defense as defense;
+#[cfg(feature = "execution")]
+#[doc(inline)]
+pub use prudentia_execution as execution;
 #[cfg(feature = "kelly")]
 #[doc(inline)]
 pub use prudentia_kelly as kelly;

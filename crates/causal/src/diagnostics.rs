@@ -232,6 +232,7 @@ pub struct Refutation {
 
 /// Settings of [`refute`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RefuteConfig {
     /// Seed of the permutation, the random covariate and the subset.
     pub seed: u64,

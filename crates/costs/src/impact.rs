@@ -136,6 +136,7 @@ pub struct ImpactObservation {
 /// Settings of [`calibrate`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
+#[serde(default)]
 pub struct CalibrationConfig {
     /// Starting point (and the fixed values of the parameters not fitted).
     pub initial: ImpactParams,

@@ -62,6 +62,7 @@ fn unit_interval(field: &'static str, v: f64) -> LearnResult<()> {
 /// Settings of a boosted-tree fit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
+#[serde(default)]
 pub struct BoostConfig {
     /// Boosting rounds (one tree each), default 100, in `1..=MAX_DIM`.
     pub n_rounds: usize,
