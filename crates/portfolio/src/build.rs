@@ -107,6 +107,9 @@ impl Rows {
     }
 }
 
+/// One asset of the convex-cost block: (asset, fᵢ(D), normalized segment lines (a, s)).
+type ConvexAsset = (usize, f64, Vec<(f64, f64)>);
+
 /// Variable offsets.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Layout {
@@ -279,7 +282,7 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
         }
     }
     // convex cost: one auxiliary per asset with a nonzero cost
-    let convex: Vec<(usize, f64, Vec<(f64, f64)>)> = match &cfg.convex_cost {
+    let convex: Vec<ConvexAsset> = match &cfg.convex_cost {
         Some(c) if !spec.feasibility_only => (0..n)
             .filter_map(|i| c.normalized_lines(i).map(|(m, lines)| (i, m, lines)))
             .collect(),
