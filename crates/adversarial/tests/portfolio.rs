@@ -1,7 +1,8 @@
 //! prudentia-portfolio under bad input: configs, problems, solves (every objective and CVaR
 //! method, contradictory limits, extreme data), prepared re-solves, the optimizer role, the
 //! covariance model, the primal–dual controller, and checkpoint mutations of every serde
-//! type (load, then use). An `Optimal` result must meet every limit.
+//! type (load, then use), and the convex trading-cost term (bad-config table, sweeps, extreme
+//! coefficients, checkpoint). An `Optimal` result must meet every limit.
 
 use ndarray::{Array1, Array2};
 use proptest::prelude::*;
@@ -9,9 +10,9 @@ use prudentia_adversarial::{result, result_with, strategies::*, Check, Suite};
 use prudentia_core::traits::{Optimizer, PortfolioInput};
 use prudentia_core::{AssetInfo, Forecast, Horizon, Opportunity, Weights};
 use prudentia_portfolio::{
-    scenario_var_cvar, CovarianceModel, CvarMethod, FallbackPolicy, Limits, Objective, PortfolioConfig,
-    PortfolioOptimizer, PortfolioProblem, PortfolioResult, PrimalDualConfig, PrimalDualController,
-    PrimalDualState, PsdPolicy, RiskOutcome, SolverConfig, FEASIBILITY_TOLERANCE,
+    scenario_var_cvar, ConvexCost, CovarianceModel, CvarMethod, FallbackPolicy, Limits, Objective,
+    PortfolioConfig, PortfolioOptimizer, PortfolioProblem, PortfolioResult, PrimalDualConfig,
+    PrimalDualController, PrimalDualState, PsdPolicy, RiskOutcome, SolverConfig, FEASIBILITY_TOLERANCE,
 };
 
 /// Every limit of `cfg` checked directly at an `Optimal` result (independently of the crate's
@@ -707,6 +708,336 @@ fn checkpoints() {
         match serde_json::from_str::<PortfolioResult>(&json) {
             Err(_) => Check::Rejected,
             Ok(r) => Check::ok_finite(&(r.active(&prudentia_portfolio::LimitId::GrossMax).cloned(), r)),
+        }
+    });
+    s.finish();
+}
+
+/// The convex trading cost (issue #15): the bad-config table, seeded sweeps of configs and
+/// solves, extreme coefficients on both solvers, and a checkpoint of a config carrying it.
+#[test]
+fn convex_cost() {
+    let mut s = Suite::new("portfolio: convex cost");
+    let mv = |c: ConvexCost, structured: bool| PortfolioConfig {
+        objective: Objective::MeanVariance,
+        limits: Limits {
+            weight_min: -0.2,
+            weight_max: 0.8,
+            net_min: Some(1.0),
+            net_max: Some(1.0),
+            gross_max: Some(1.5),
+            ..Default::default()
+        },
+        convex_cost: Some(c),
+        solver: SolverConfig {
+            structured_qp: structured,
+            ..fast_solver()
+        },
+        ..Default::default()
+    };
+    let d = ConvexCost::default;
+    // the bad-config table: every entry must be refused by new (and on load)
+    let table: Vec<(&str, ConvexCost)> = vec![
+        (
+            "linear NaN",
+            ConvexCost {
+                linear: vec![f64::NAN; 3],
+                ..d()
+            },
+        ),
+        (
+            "linear +inf",
+            ConvexCost {
+                linear: vec![0.0, f64::INFINITY, 0.0],
+                ..d()
+            },
+        ),
+        (
+            "linear -inf",
+            ConvexCost {
+                linear: vec![f64::NEG_INFINITY; 3],
+                ..d()
+            },
+        ),
+        (
+            "linear negative",
+            ConvexCost {
+                linear: vec![0.1, -1e-300, 0.0],
+                ..d()
+            },
+        ),
+        (
+            "linear -1e300",
+            ConvexCost {
+                linear: vec![-1e300; 3],
+                ..d()
+            },
+        ),
+        (
+            "power NaN",
+            ConvexCost {
+                power: vec![f64::NAN; 3],
+                ..d()
+            },
+        ),
+        (
+            "power negative",
+            ConvexCost {
+                power: vec![-5e-324; 3],
+                ..d()
+            },
+        ),
+        (
+            "power f64::MAX at D = 2",
+            ConvexCost {
+                power: vec![f64::MAX; 3],
+                max_trade: 2.0,
+                ..d()
+            },
+        ),
+        (
+            "linear f64::MAX + power f64::MAX",
+            ConvexCost {
+                linear: vec![f64::MAX; 3],
+                power: vec![f64::MAX; 3],
+                ..d()
+            },
+        ),
+        (
+            "breakpoints 0",
+            ConvexCost {
+                breakpoints: 0,
+                ..d()
+            },
+        ),
+        (
+            "breakpoints usize::MAX",
+            ConvexCost {
+                breakpoints: usize::MAX,
+                ..d()
+            },
+        ),
+        (
+            "breakpoints 1 << 40",
+            ConvexCost {
+                breakpoints: 1 << 40,
+                ..d()
+            },
+        ),
+        (
+            "max_trade 0",
+            ConvexCost {
+                max_trade: 0.0,
+                ..d()
+            },
+        ),
+        (
+            "max_trade -1",
+            ConvexCost {
+                max_trade: -1.0,
+                ..d()
+            },
+        ),
+        (
+            "max_trade NaN",
+            ConvexCost {
+                max_trade: f64::NAN,
+                ..d()
+            },
+        ),
+        (
+            "max_trade inf",
+            ConvexCost {
+                max_trade: f64::INFINITY,
+                ..d()
+            },
+        ),
+        (
+            "max_trade 1e300",
+            ConvexCost {
+                max_trade: 1e300,
+                ..d()
+            },
+        ),
+        (
+            "max_trade f64::MAX",
+            ConvexCost {
+                max_trade: f64::MAX,
+                ..d()
+            },
+        ),
+    ];
+    for (label, c) in table {
+        s.check(format!("ConvexCost bad config: {label}"), move || {
+            let cfg = mv(c, true);
+            let refused = PortfolioOptimizer::new(cfg.clone()).is_err();
+            let json = serde_json::to_string(&cfg).unwrap_or_default();
+            let load_refused = serde_json::from_str::<PortfolioConfig>(&json).is_err();
+            if refused && load_refused {
+                Check::Rejected
+            } else {
+                Check::Broken(format!(
+                    "accepted (new refused: {refused}, load refused: {load_refused})"
+                ))
+            }
+        });
+    }
+    // wrong lengths for the problem, empty and huge problems: typed errors at solve
+    for (label, len) in [("0", 0usize), ("2", 2), ("4", 4), ("65537", (1 << 16) + 1)] {
+        s.check(format!("ConvexCost of length {label} on 3 assets"), move || {
+            let c = ConvexCost {
+                power: vec![0.01; len],
+                ..ConvexCost::default()
+            };
+            let check = solve_checked(mv(c, true), base_problem(3));
+            // only the empty vector (zeros) fits three assets
+            match (len, &check) {
+                (0, Check::Rejected) => Check::Broken("empty cost vectors were refused".into()),
+                (0, _) | (_, Check::Rejected) => check,
+                _ => Check::Broken("a mismatched cost vector was accepted".into()),
+            }
+        });
+    }
+    // extreme but valid coefficients: solve or a typed error, never a non-finite Ok
+    for (c1, c32, dmax) in [
+        (1e300, 0.0, 1.0),
+        (0.0, 1e300, 1.0),
+        (5e-324, 5e-324, 1.0),
+        (1e-300, 1e300, 1e-6),
+        (1e150, 1e150, 1e6),
+        (f64::MAX / 4.0, 0.0, 1.0),
+        (0.0, 1e-3, 1e6),
+    ] {
+        for structured in [true, false] {
+            s.check(
+                format!("ConvexCost c1 {c1:e} c32 {c32:e} D {dmax:e} structured={structured}"),
+                move || {
+                    let c = ConvexCost {
+                        linear: vec![c1; 3],
+                        power: vec![c32, 0.0, c32],
+                        breakpoints: 8,
+                        max_trade: dmax,
+                    };
+                    let p = base_problem(3).with_current(vec![0.5, 0.2, 0.3]);
+                    solve_checked(mv(c, structured), p)
+                },
+            );
+        }
+    }
+    // seeded sweeps: any coefficients, breakpoints, max_trade; objectives and both solvers
+    s.sweep(
+        "ConvexCost: new + solve",
+        (
+            vec_f64(0..5),
+            vec_f64(0..5),
+            any_size(),
+            any_f64(),
+            (
+                proptest::sample::select(vec![
+                    Objective::MeanVariance,
+                    Objective::MinVariance,
+                    Objective::MeanCvar,
+                ]),
+                any::<bool>(),
+            ),
+        ),
+        move |(linear, power, breakpoints, max_trade, (objective, structured))| {
+            let cfg = PortfolioConfig {
+                objective,
+                ..mv(
+                    ConvexCost {
+                        linear,
+                        power,
+                        breakpoints,
+                        max_trade,
+                    },
+                    structured,
+                )
+            };
+            let p = base_problem(3).with_current(vec![0.1, 0.6, 0.3]);
+            solve_checked(cfg, p)
+        },
+    );
+    s.sweep(
+        "ConvexCost::value and exact",
+        (vec_f64(1..3), vec_f64(1..3), any_f64(), any_size()),
+        |(linear, power, trade, asset)| {
+            let c = ConvexCost {
+                linear,
+                power,
+                ..ConvexCost::default()
+            };
+            if c.validate().is_err() {
+                return Check::Rejected;
+            }
+            match (c.value(asset, trade), c.exact(asset, trade)) {
+                // f̂ interpolates f on [0, D] (D = 1 here) and extends linearly beyond
+                (Some(v), Some(e)) => Check::invariant(
+                    v.is_finite() && (trade.abs() > 1.0 || v >= e * (1.0 - 1e-12) - 1e-300),
+                    "f̂ finite, and ≥ f on [0, D]",
+                ),
+                (None, _) | (_, None) => Check::Rejected,
+            }
+        },
+    );
+    // prepared re-solves with the cost term: set_current moves the cost rows
+    s.sweep(
+        "ConvexCost: PreparedProblem::set_current",
+        (vec_f64(0..5), any::<bool>()),
+        move |(current, structured)| {
+            let c = ConvexCost {
+                linear: vec![0.001; 3],
+                power: vec![0.05; 3],
+                ..ConvexCost::default()
+            };
+            let cfg = mv(c, structured);
+            let opt = PortfolioOptimizer::new(cfg.clone()).expect("config");
+            let Ok(mut prepared) = opt.prepare(base_problem(3)) else {
+                return Check::Broken("a valid problem was refused".into());
+            };
+            let before = prepared.problem().clone();
+            if prepared.set_current(&current).is_err() {
+                return Check::invariant(
+                    prepared.problem() == &before,
+                    "a rejected set_current changed nothing",
+                );
+            }
+            let p = prepared.problem().clone();
+            result_with(opt.solve_prepared(&prepared), |r| limits_hold(&cfg, &p, r))
+        },
+    );
+    // checkpoint: every mutation of a config with the cost term, loaded and then solved
+    let cfg = mv(
+        ConvexCost {
+            linear: vec![0.001, 0.002, 0.0],
+            power: vec![0.05, 0.1, 0.02],
+            breakpoints: 6,
+            max_trade: 1.5,
+        },
+        true,
+    );
+    let problem = base_problem(3).with_current(vec![0.5, 0.2, 0.3]);
+    s.checkpoint(
+        "PortfolioConfig with ConvexCost",
+        &cfg,
+        move |json| match serde_json::from_str::<PortfolioConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(mut c) => {
+                c.solver.max_iterations = c.solver.max_iterations.min(100);
+                c.solver.max_cut_rounds = c.solver.max_cut_rounds.min(50);
+                c.solver.time_limit_s = Some(5.0);
+                solve_checked(c, problem.clone())
+            }
+        },
+    );
+    let c = cfg.convex_cost.clone().unwrap_or_default();
+    s.checkpoint("ConvexCost", &c, move |json| {
+        match serde_json::from_str::<ConvexCost>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => match c.value(1, 0.3) {
+                Some(v) => Check::ok_finite(&v),
+                None => Check::Broken("a loaded cost cannot price a trade".into()),
+            },
         }
     });
     s.finish();

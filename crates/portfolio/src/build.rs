@@ -4,7 +4,7 @@
 //! when needed: `t ≥ |w|` for gross, leverage and sector-gross limits of a long/short book
 //! (a long-only book uses `w` itself), `u ≥ |w − w₀|` for turnover and costs, `y = Bᵀw` for a
 //! factor covariance, `ζ, z` for the Rockafellar–Uryasev CVaR LP, `ζ, θ` for the cutting-plane
-//! master. Equality rows come first (zero cone), then inequality rows (nonnegative cone).
+//! master, then `v` (one per asset with a nonzero [`crate::ConvexCost`]) for the convex cost. Equality rows come first (zero cone), then inequality rows (nonnegative cone).
 
 use std::collections::BTreeSet;
 
@@ -107,6 +107,9 @@ impl Rows {
     }
 }
 
+/// One asset of the convex-cost block: (asset, fᵢ(D), normalized segment lines (a, s)).
+type ConvexAsset = (usize, f64, Vec<(f64, f64)>);
+
 /// Variable offsets.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Layout {
@@ -118,6 +121,8 @@ pub(crate) struct Layout {
     pub zeta: Option<usize>,
     pub z: Option<(usize, usize)>,
     pub theta: Option<usize>,
+    /// First column of the convex-cost block `v` and the asset of each of its columns.
+    pub v: Option<usize>,
     pub nvar: usize,
 }
 
@@ -132,6 +137,8 @@ pub(crate) struct Assembled {
     pub layout: Layout,
     /// Row indices of `w − u ≤ w₀` (first n) and `−w − u ≤ −w₀` (next n), for updating w₀.
     pub turnover_rows: Vec<usize>,
+    /// Convex-cost rows `±s·w − v ≤ ±s·w₀ − a`: (row, asset, ±s, a), for updating w₀.
+    pub convex_rows: Vec<(usize, usize, f64, f64)>,
     /// The objective (`q`, `P`) was divided by this (see [`objective_scale`]); the duals of
     /// the scaled problem times this are the duals of the original one.
     pub obj_scale: f64,
@@ -274,6 +281,17 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
             next += 2;
         }
     }
+    // convex cost: one auxiliary per asset with a nonzero cost
+    let convex: Vec<ConvexAsset> = match &cfg.convex_cost {
+        Some(c) if !spec.feasibility_only => (0..n)
+            .filter_map(|i| c.normalized_lines(i).map(|(m, lines)| (i, m, lines)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !convex.is_empty() {
+        lay.v = Some(next);
+        next += convex.len();
+    }
     lay.nvar = next;
 
     // |w_i| expression: (column, coefficient)
@@ -315,6 +333,19 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
         for i in 0..n {
             turnover_rows.push(ineq.len());
             ineq.push([(i, -1.0), (u + i, -1.0)], -r.current[i], None, 1.0);
+        }
+    }
+    // v ≥ a_j ± s_j·(w − w0) (normalized by f(D))
+    let mut convex_rows = Vec::new();
+    if let Some(v) = lay.v {
+        for (k, (i, _, lines)) in convex.iter().enumerate() {
+            for &(a, s) in lines {
+                for sign in [1.0, -1.0] {
+                    let slope = sign * s;
+                    convex_rows.push((ineq.len(), *i, slope, a));
+                    ineq.push([(*i, slope), (v + k, -1.0)], slope * r.current[*i] - a, None, 1.0);
+                }
+            }
         }
     }
     // gross
@@ -491,6 +522,11 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
             }
         }
     }
+    if let Some(v) = lay.v {
+        for (k, (_, m, _)) in convex.iter().enumerate() {
+            q[v + k] = *m;
+        }
+    }
     if cvar_pen > 0.0 {
         match spec.cvar {
             CvarForm::Full | CvarForm::Subset(_) => {
@@ -584,6 +620,10 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
     let mut meta = eq.meta;
     meta.extend(ineq.meta);
     let turnover_rows = turnover_rows.into_iter().map(|r| r + n_eq).collect();
+    let convex_rows = convex_rows
+        .into_iter()
+        .map(|(r, i, s, a)| (r + n_eq, i, s, a))
+        .collect();
     let mut cones = Vec::new();
     if n_eq > 0 {
         cones.push(SupportedConeT::ZeroConeT(n_eq));
@@ -600,6 +640,7 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
         meta,
         layout: lay,
         turnover_rows,
+        convex_rows,
         obj_scale,
     }
 }

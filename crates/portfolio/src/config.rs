@@ -7,11 +7,12 @@ use crate::error::PortfolioError;
 /// What the optimizer maximizes. With weights `w`, expected returns `μ`, covariance `Σ`,
 /// current weights `w₀`, linear costs `c` and penalties from [`PortfolioConfig`]:
 ///
-/// `J(w) = μᵀw − γ·wᵀΣw − λ·CVaR_α(w) − Σᵢ (cᵢ + λ_τ)·|wᵢ − w₀ᵢ|`
+/// `J(w) = μᵀw − γ·wᵀΣw − λ·CVaR_α(w) − Σᵢ (cᵢ + λ_τ)·|wᵢ − w₀ᵢ| − Σᵢ f̂ᵢ(|wᵢ − w₀ᵢ|)`
 ///
 /// where the variance term is present for [`Objective::MeanVariance`] (γ = `risk_aversion`)
 /// and [`Objective::MinVariance`] (γ = 1, no return term), and the CVaR term for
-/// [`Objective::MeanCvar`] (λ = `cvar_penalty`).
+/// [`Objective::MeanCvar`] (λ = `cvar_penalty`), and `f̂ᵢ` is the optional convex trading
+/// cost of [`ConvexCost`] (`PortfolioConfig::convex_cost`, off by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub enum Objective {
@@ -206,6 +207,9 @@ pub struct PortfolioConfig {
     pub active_tolerance: f64,
     /// Solver settings.
     pub solver: SolverConfig,
+    /// An optional convex (market-impact style) trading cost per asset, in the objective
+    /// (default none). See [`ConvexCost`].
+    pub convex_cost: Option<ConvexCost>,
 }
 
 impl Default for PortfolioConfig {
@@ -223,7 +227,197 @@ impl Default for PortfolioConfig {
             diagnose_infeasibility: true,
             active_tolerance: 1e-6,
             solver: SolverConfig::default(),
+            convex_cost: None,
         }
+    }
+}
+
+/// The most breakpoints of a [`ConvexCost`] (256).
+pub const MAX_COST_BREAKPOINTS: usize = 256;
+/// The largest [`ConvexCost::max_trade`] (1e6, in units of equity).
+pub const MAX_COST_TRADE: f64 = 1e6;
+
+/// A convex trading cost per asset, charged in the optimizer's objective so that expected
+/// costs change the target (issue #15).
+///
+/// For a trade `d = |wᵢ − w₀ᵢ|` of asset `i` the cost is
+///
+/// `fᵢ(d) = c₁ᵢ·d + c₃/₂ᵢ·d^{3/2}`
+///
+/// (a linear spread/fee term plus the square-root market-impact law, whose cost per unit
+/// traded grows like `√d`; Almgren, Thum, Hauptmann & Li 2005, "Direct estimation of equity
+/// market impact", *Risk* 18(7)). The optimizer uses its piecewise-linear interpolant `f̂ᵢ`
+/// with `k = breakpoints` segments on the breakpoints `d_j = D·(j/k)²`, `j = 0..k`,
+/// `D = max_trade` (denser near zero, where `d^{3/2}` bends most). On `[0, D]` `f̂ᵢ` interpolates
+/// `fᵢ` (`f̂ᵢ ≥ fᵢ`, equal at the breakpoints; the gap on a segment is at most
+/// `(d_j − d_{j−1})²·max f″/8`); beyond `D` the last segment is extended linearly, so larger
+/// trades are charged at the last segment's slope. `f̂ᵢ` is the maximum of its `k` segment
+/// lines `a_j + s_j·d`, so it enters the conic problem as one auxiliary variable `vᵢ ≥ f̂ᵢ`
+/// per asset with a nonzero cost and `2k` inequality rows `vᵢ ≥ a_j ± s_j·(wᵢ − w₀ᵢ)` (each row
+/// touches one weight and one auxiliary, which keeps the mean–variance problem inside the
+/// structured interior-point method; the mean–CVaR LP and everything else go to Clarabel as
+/// before). [`ConvexCost::value`] evaluates `f̂ᵢ`; the result's `objective.cost` includes it.
+///
+/// `linear` and `power` are vectors aligned with the problem's assets (length `n`, finite,
+/// `≥ 0`) or empty for zeros. A length that does not match the problem is an error at solve
+/// time. Validated on deserialization ([`ConvexCost::validate`]).
+///
+/// ```
+/// use prudentia_portfolio::{ConvexCost, PortfolioConfig};
+/// let cost = ConvexCost {
+///     linear: vec![0.001, 0.002],
+///     power: vec![0.01, 0.05],
+///     ..ConvexCost::default()
+/// };
+/// assert!(cost.validate().is_ok());
+/// // exact at a breakpoint (D·(1/k)² with D = 1, k = 8)
+/// let d = 1.0 / 64.0;
+/// assert!((cost.value(0, d).unwrap() - (0.001 * d + 0.01 * d.powf(1.5))).abs() < 1e-15);
+/// let config = PortfolioConfig { convex_cost: Some(cost), ..PortfolioConfig::default() };
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", default)]
+pub struct ConvexCost {
+    /// c₁ per asset: cost per unit of traded weight (n, finite, ≥ 0; empty = zeros).
+    pub linear: Vec<f64>,
+    /// c₃/₂ per asset: coefficient of `d^{3/2}` (n, finite, ≥ 0; empty = zeros).
+    pub power: Vec<f64>,
+    /// k, the number of linear segments (default 8, in `[1, MAX_COST_BREAKPOINTS]`).
+    pub breakpoints: usize,
+    /// D, the trade size up to which `f` is interpolated (default 1, in
+    /// `(0, MAX_COST_TRADE]`); beyond it the last segment is extended.
+    pub max_trade: f64,
+}
+
+impl Default for ConvexCost {
+    fn default() -> Self {
+        Self {
+            linear: Vec::new(),
+            power: Vec::new(),
+            breakpoints: 8,
+            max_trade: 1.0,
+        }
+    }
+}
+
+impl ConvexCost {
+    /// Checks every field; the error names the first bad one. Also checks that `fᵢ(D)` is
+    /// representable (huge coefficients are an error, not an overflow later).
+    pub fn validate(&self) -> Result<(), PortfolioError> {
+        prudentia_core::validate::check_size(
+            "convex_cost.linear",
+            self.linear.len(),
+            prudentia_core::validate::MAX_DIM,
+        )?;
+        prudentia_core::validate::check_size(
+            "convex_cost.power",
+            self.power.len(),
+            prudentia_core::validate::MAX_DIM,
+        )?;
+        for &c in &self.linear {
+            non_neg("convex_cost.linear", c)?;
+        }
+        for &c in &self.power {
+            non_neg("convex_cost.power", c)?;
+        }
+        if self.breakpoints == 0 || self.breakpoints > MAX_COST_BREAKPOINTS {
+            return Err(bad(
+                "convex_cost.breakpoints",
+                self.breakpoints as f64,
+                "in [1, MAX_COST_BREAKPOINTS = 256]",
+            ));
+        }
+        if !(self.max_trade.is_finite() && self.max_trade > 0.0 && self.max_trade <= MAX_COST_TRADE) {
+            return Err(bad("convex_cost.max_trade", self.max_trade, "in (0, 1e6]"));
+        }
+        for i in 0..self.linear.len().max(self.power.len()) {
+            let m = self.exact_unchecked(i, self.max_trade);
+            if !m.is_finite() {
+                return Err(bad(
+                    "convex_cost.power",
+                    self.coef(&self.power, i),
+                    "small enough that c1·D + c3/2·D^1.5 is finite",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the vectors are empty or `n` long (`n` = the problem's assets).
+    pub fn check_assets(&self, n: usize) -> Result<(), PortfolioError> {
+        if !self.linear.is_empty() {
+            prudentia_core::validate::check_shape("convex_cost.linear", &[n], &[self.linear.len()])?;
+        }
+        if !self.power.is_empty() {
+            prudentia_core::validate::check_shape("convex_cost.power", &[n], &[self.power.len()])?;
+        }
+        Ok(())
+    }
+
+    fn coef(&self, v: &[f64], i: usize) -> f64 {
+        v.get(i).copied().unwrap_or(0.0)
+    }
+
+    fn exact_unchecked(&self, asset: usize, d: f64) -> f64 {
+        self.coef(&self.linear, asset) * d + self.coef(&self.power, asset) * d * d.sqrt()
+    }
+
+    /// The exact cost `fᵢ(d) = c₁ᵢ·d + c₃/₂ᵢ·d^{3/2}` of a trade of size `|d|`; `None` for a
+    /// non-finite `d` or an overflowing value. Assets beyond the vectors cost nothing.
+    pub fn exact(&self, asset: usize, d: f64) -> Option<f64> {
+        let v = self.exact_unchecked(asset, d.abs());
+        v.is_finite().then_some(v)
+    }
+
+    /// The breakpoints `d_j = D·(j/k)²`, `j = 0..=k`.
+    pub fn breakpoint_grid(&self) -> Vec<f64> {
+        let k = self.breakpoints.clamp(1, MAX_COST_BREAKPOINTS);
+        (0..=k)
+            .map(|j| {
+                let x = j as f64 / k as f64;
+                self.max_trade * x * x
+            })
+            .collect()
+    }
+
+    /// `fᵢ(D)` and the segment lines of `f̂ᵢ / fᵢ(D)` as `(intercept, slope)`, normalized so
+    /// the conic rows stay O(1/D) whatever the size of the coefficients; `None` when the
+    /// asset costs nothing (or the config is invalid).
+    pub(crate) fn normalized_lines(&self, asset: usize) -> Option<(f64, Vec<(f64, f64)>)> {
+        let m = self.exact_unchecked(asset, self.max_trade);
+        if !(m.is_finite() && m > 0.0) {
+            return None;
+        }
+        let d = self.breakpoint_grid();
+        let g: Vec<f64> = d.iter().map(|&x| self.exact_unchecked(asset, x) / m).collect();
+        let lines = (1..d.len())
+            .map(|j| {
+                let s = (g[j] - g[j - 1]) / (d[j] - d[j - 1]);
+                (g[j - 1] - s * d[j - 1], s)
+            })
+            .collect();
+        Some((m, lines))
+    }
+
+    /// The piecewise-linear cost `f̂ᵢ(|d|)` the optimizer charges for a trade `d` of asset
+    /// `asset` (0 for an asset without cost); `None` for a non-finite `d` or an overflowing
+    /// value.
+    pub fn value(&self, asset: usize, d: f64) -> Option<f64> {
+        if !d.is_finite() {
+            return None;
+        }
+        let Some((m, lines)) = self.normalized_lines(asset) else {
+            return Some(0.0);
+        };
+        let x = d.abs();
+        let g = lines.iter().fold(0.0_f64, |acc, (a, s)| acc.max(a + s * x));
+        let v = m * g;
+        v.is_finite().then_some(v)
+    }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
     }
 }
 
@@ -268,6 +462,9 @@ impl PortfolioConfig {
             return Err(bad("active_tolerance", self.active_tolerance, "finite and > 0"));
         }
         self.limits.validate()?;
+        if let Some(c) = &self.convex_cost {
+            c.validate()?;
+        }
         self.solver.validate()
     }
 
@@ -372,4 +569,5 @@ impl SolverConfig {
 
 prudentia_core::checked_serde!(Limits, Limits::check);
 prudentia_core::checked_serde!(SolverConfig, SolverConfig::check);
+prudentia_core::checked_serde!(ConvexCost, ConvexCost::check);
 prudentia_core::checked_serde!(PortfolioConfig, PortfolioConfig::check);

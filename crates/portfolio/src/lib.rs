@@ -98,7 +98,8 @@ mod risk_measures;
 mod role;
 
 pub use config::{
-    CvarMethod, FallbackPolicy, Limits, Objective, PortfolioConfig, PsdPolicy, SolverConfig, MAX_CUT_ROUNDS,
+    ConvexCost, CvarMethod, FallbackPolicy, Limits, Objective, PortfolioConfig, PsdPolicy, SolverConfig,
+    MAX_COST_BREAKPOINTS, MAX_COST_TRADE, MAX_CUT_ROUNDS,
 };
 pub use controller::{PrimalDualConfig, PrimalDualController, PrimalDualState, RiskOutcome};
 pub use error::PortfolioError;

@@ -434,6 +434,9 @@ impl PortfolioOptimizer {
             }
             _ => {}
         }
+        if let Some(c) = &cfg.convex_cost {
+            c.check_assets(p.n_assets())?;
+        }
         if cfg.limits.cvar_max.is_some() && p.scenarios.is_none() {
             return Err(PortfolioError::MissingRiskModel {
                 needed_by: "limit cvar_max",
@@ -873,9 +876,15 @@ impl PortfolioOptimizer {
             Objective::MinVariance => risk.variance.unwrap_or(0.0),
             Objective::MeanCvar => cfg.cvar_penalty * risk.cvar.unwrap_or(0.0),
         };
-        let cost: f64 = (0..r.n)
+        let mut cost: f64 = (0..r.n)
             .map(|i| (r.costs[i] + cfg.turnover_penalty) * (w[i] - r.current[i]).abs())
             .sum();
+        if let Some(c) = &cfg.convex_cost {
+            // a non-finite value is caught by `checked` as an overflow
+            cost += (0..r.n)
+                .map(|i| c.value(i, w[i] - r.current[i]).unwrap_or(f64::INFINITY))
+                .sum::<f64>();
+        }
         PortfolioResult {
             weights: w,
             status,
@@ -1048,6 +1057,9 @@ impl PreparedProblem {
                     asm.b[asm.turnover_rows[i]] = c;
                     asm.b[asm.turnover_rows[n + i]] = -c;
                 }
+            }
+            for &(row, i, s, a) in &asm.convex_rows {
+                asm.b[row] = s * current[i] - a;
             }
         }
         Ok(())

@@ -225,7 +225,7 @@ pub struct ObjectiveParts {
     pub expected_return: f64,
     /// The risk penalty: γ·wᵀΣw (variance objectives) or λ·CVaR_α (mean–CVaR).
     pub risk: f64,
-    /// Σ (cᵢ + λ_τ)|wᵢ − w₀ᵢ|.
+    /// Σ (cᵢ + λ_τ)|wᵢ − w₀ᵢ| plus the convex cost Σ f̂ᵢ(|wᵢ − w₀ᵢ|) when configured.
     pub cost: f64,
 }
 
