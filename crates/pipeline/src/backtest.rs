@@ -1,5 +1,6 @@
 //! Walk-forward backtest driver.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use prudentia_core::traits::{OptimStatus, Screened};
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::plausible_ratio;
-use crate::pipeline::{Pipeline, ScreenedSnapshot, UnexecutedChange};
+use crate::pipeline::{Pipeline, ScreenedSnapshot, StageFailure, UnexecutedChange};
 
 /// Settings of a walk-forward run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +126,14 @@ pub struct BacktestResult {
     /// time order.
     #[serde(default)]
     pub faults: Vec<PriceFault>,
+    /// Stage failures turned into `SafeFallback` decisions
+    /// ([`OnStageError::Fallback`](crate::OnStageError)), in time order.
+    #[serde(default)]
+    pub failures: Vec<StageFailure>,
+    /// The notes of the decisions ([`DecisionReport::notes`](crate::DecisionReport::notes)),
+    /// with the decision time, in time order.
+    #[serde(default)]
+    pub notes: Vec<(Timestamp, String)>,
 }
 
 prudentia_core::checked_serde!(BacktestResult, BacktestResult::check_loaded);
@@ -300,6 +309,8 @@ fn run(
         stage_time: Vec::new(),
         unexecuted: Vec::with_capacity(steps),
         faults: Vec::new(),
+        failures: Vec::new(),
+        notes: Vec::new(),
     };
     // validated prices of snapshot t: from `prices`, or what the guard let through
     let marks_of = |pipeline: &Pipeline, t: usize, screened: &ScreenedSnapshot<'_>| match prices {
@@ -328,16 +339,20 @@ fn run(
         }
         let decision = report.decision;
         out.optimizer_status.push(report.optimizer_status);
+        out.failures.extend(report.failure);
+        out.notes
+            .extend(report.notes.into_iter().map(|n| (snapshots[t].time, n)));
         let turnover = decision.sized.turnover_to(&before);
         screened = pipeline.screen(next)?;
         let validated = marks_of(pipeline, t + 1, &screened);
         let realized = marks.advance(&universe, &validated, next.time, &mut out.faults);
+        let by_asset: HashMap<&AssetId, f64> = realized.iter().map(|(a, r)| (a, *r)).collect();
         let gross: f64 = decision
             .sized
             .assets
             .iter()
             .zip(&decision.sized.values)
-            .map(|(a, w)| w * realized.iter().find(|(b, _)| b == a).map_or(0.0, |(_, r)| *r))
+            .map(|(a, w)| w * by_asset.get(a).copied().unwrap_or(0.0))
             .sum();
         let net = gross - turnover * config.cost_bps * 1e-4;
         let equity = pipeline.equity() * (1.0 + net).max(0.0);
@@ -350,6 +365,7 @@ fn run(
                     value: net,
                 }
                 .into(),
+                time: Some(snapshots[t].time),
             });
         }
         let outcome = Outcome {
@@ -362,8 +378,9 @@ fn run(
             PipelineError::Core(c) => PipelineError::Stage {
                 stage: Stage::Learn,
                 source: c.into(),
+                time: Some(next.time),
             },
-            other => other,
+            other => other.with_time(next.time),
         })?;
         out.times.push(snapshots[t].time);
         out.decisions.push(decision);

@@ -150,6 +150,16 @@ impl ReturnHistory {
     pub fn correlation(&self) -> CoreResult<Array2<f64>> {
         self.rolling.correlation()
     }
+
+    /// Correlation of the assets at `columns` (rows and columns in that order), computed over
+    /// all assets of the window as [`correlation`](Self::correlation) does (a constant series
+    /// anywhere is an error).
+    pub(crate) fn correlation_of(&self, columns: &[usize]) -> CoreResult<Array2<f64>> {
+        let full = self.rolling.correlation()?;
+        Ok(full
+            .select(ndarray::Axis(0), columns)
+            .select(ndarray::Axis(1), columns))
+    }
 }
 
 /// The checkpoint form of the rolling estimator: its window length, number of assets and the

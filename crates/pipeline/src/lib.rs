@@ -95,7 +95,7 @@ pub use error::{PipelineError, PipelineResult, Stage};
 pub use history::{ReturnHistory, MAX_PRICE_RATIO};
 pub use observer::{decision_metrics, outcome_metrics, MonitorObserver, NoopObserver, Observer};
 pub use pipeline::{
-    CovarianceChoice, DecisionReport, Pipeline, PipelineBuilder, PipelineConfig, StageTimings,
-    UnexecutedChange, UnexecutedReason,
+    CovarianceChoice, DecisionReport, OnStageError, Pipeline, PipelineBuilder, PipelineConfig,
+    SelectorFactory, StageFailure, StageTimings, UnexecutedChange, UnexecutedReason,
 };
 pub use shared::Shared;
