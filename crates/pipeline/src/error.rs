@@ -36,6 +36,8 @@ pub enum Stage {
     Audit,
     /// Learning from outcomes.
     Learn,
+    /// Refitting a batch model between decisions.
+    Refit,
 }
 
 impl fmt::Display for Stage {
@@ -54,6 +56,7 @@ impl fmt::Display for Stage {
             Stage::Route => "route",
             Stage::Audit => "audit",
             Stage::Learn => "learn",
+            Stage::Refit => "refit",
         };
         f.write_str(s)
     }
@@ -84,6 +87,15 @@ pub enum PipelineError {
     /// Bad input or configuration.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// A registered stage state could not be saved into, or loaded from, a checkpoint.
+    #[error("stage state `{name}` could not be saved or loaded: {source}")]
+    StageState {
+        /// The name the state was registered under.
+        name: String,
+        /// The serialization error.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl PipelineError {

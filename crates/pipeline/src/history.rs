@@ -95,6 +95,11 @@ impl ReturnHistory {
         Ok(())
     }
 
+    /// Number of assets.
+    pub(crate) fn n_assets(&self) -> usize {
+        self.n
+    }
+
     /// Number of returns held.
     pub fn len(&self) -> usize {
         self.rolling.len()

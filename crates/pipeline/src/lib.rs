@@ -81,21 +81,25 @@
 mod backtest;
 mod digest;
 mod error;
+mod grid;
 mod history;
 mod observer;
 mod pipeline;
+mod refit;
 mod shared;
 
 pub use backtest::{
-    realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult, PriceFault,
-    PriceFaultKind,
+    realized_returns, resume_walk_forward, walk_forward, walk_forward_until, walk_forward_with_prices,
+    BacktestConfig, BacktestResult, PriceFault, PriceFaultKind, RunCheckpoint,
 };
 pub use digest::{sha256_hex, FixedState, ModelState};
 pub use error::{PipelineError, PipelineResult, Stage};
+pub use grid::{run_grid, GridConfig, GridReport, GridRun, RunSummary};
 pub use history::{ReturnHistory, MAX_PRICE_RATIO};
 pub use observer::{decision_metrics, outcome_metrics, MonitorObserver, NoopObserver, Observer};
 pub use pipeline::{
     CovarianceChoice, DecisionReport, OnStageError, Pipeline, PipelineBuilder, PipelineConfig,
     SelectorFactory, StageFailure, StageTimings, UnexecutedChange, UnexecutedReason,
 };
+pub use refit::{PipelineState, Refit, RefitPoint, RefitSchedule, RefitWindow, StageState};
 pub use shared::Shared;

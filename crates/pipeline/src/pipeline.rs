@@ -1,6 +1,6 @@
 //! The `Pipeline`: boxed role-trait objects composed into `decide` and `learn`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use ndarray::Array2;
@@ -24,6 +24,7 @@ use crate::digest::{sha256_hex, ModelHasher, ModelState};
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::{plausible_ratio, ReturnHistory};
 use crate::observer::Observer;
+use crate::refit::{PipelineState, Refit, RefitPoint, RefitSchedule, StageState};
 
 /// Which covariance the optimizer receives (over the trailing return window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -212,6 +213,15 @@ pub struct PipelineBuilder {
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
     observer: Option<Box<dyn Observer>>,
+    refits: Vec<Refitter>,
+    stage_states: Vec<(String, Box<dyn StageState>)>,
+}
+
+/// A registered refit hook.
+struct Refitter {
+    name: String,
+    schedule: RefitSchedule,
+    model: Box<dyn Refit>,
 }
 
 macro_rules! setter {
@@ -245,6 +255,8 @@ impl PipelineBuilder {
             learners: Vec::new(),
             forecast_learners: Vec::new(),
             observer: None,
+            refits: Vec::new(),
+            stage_states: Vec::new(),
         }
     }
     setter!(
@@ -319,6 +331,25 @@ impl PipelineBuilder {
         self
     }
 
+    /// Adds a batch model refitted on `schedule` with the data of past decisions only (see
+    /// [`Refit`]). Hooks run in registration order.
+    pub fn refit(mut self, name: impl Into<String>, schedule: RefitSchedule, model: Box<dyn Refit>) -> Self {
+        self.refits.push(Refitter {
+            name: name.into(),
+            schedule,
+            model,
+        });
+        self
+    }
+
+    /// Registers a stage whose state goes into [`Pipeline::checkpoint`] under `name` (e.g. a
+    /// [`Shared`](crate::Shared) guard, regime detector or calibrator whose type is
+    /// `Serialize + Deserialize`). Stages without state need nothing.
+    pub fn stage_state(mut self, name: impl Into<String>, state: Box<dyn StageState>) -> Self {
+        self.stage_states.push((name.into(), state));
+        self
+    }
+
     /// Observer called after every `decide` and `learn` (monitoring); none by default.
     pub fn observer(mut self, observer: Box<dyn Observer>) -> Self {
         self.observer = Some(observer);
@@ -353,6 +384,10 @@ impl PipelineBuilder {
                 return Err(PipelineError::MissingStage { stage: Stage::Select });
             }
         }
+        for r in &self.refits {
+            r.schedule.validate()?;
+        }
+        let refit_cap = self.refits.iter().map(|r| r.schedule.len()).max().unwrap_or(0);
         let n = self.config.universe.len();
         let history = ReturnHistory::new(n, self.config.history_window)?;
         let current = Weights::new(self.config.universe.clone(), vec![0.0; n])?;
@@ -382,6 +417,11 @@ impl PipelineBuilder {
             learners: self.learners,
             forecast_learners: self.forecast_learners,
             observer: self.observer,
+            refits: self.refits,
+            refit_data: VecDeque::new(),
+            refit_cap,
+            stage_states: self.stage_states,
+            pending_notes: Vec::new(),
             pending_forecasts: Vec::new(),
             universe_pos,
             history,
@@ -418,6 +458,13 @@ pub struct Pipeline {
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
     observer: Option<Box<dyn Observer>>,
+    refits: Vec<Refitter>,
+    /// Past decisions' clean snapshots and outcomes, for the refits (at most `refit_cap`).
+    refit_data: VecDeque<RefitPoint>,
+    refit_cap: usize,
+    stage_states: Vec<(String, Box<dyn StageState>)>,
+    /// Notes for the next decision report (refit failures).
+    pending_notes: Vec<String>,
     /// Raw forecasts and regime of the last decision, for the forecast learners.
     pending_forecasts: Vec<(AssetId, Forecast, RegimeLabel)>,
     history: ReturnHistory,
@@ -610,6 +657,7 @@ impl Pipeline {
             failure,
         } = screened;
         let seed = derive_seed(self.config.seed, self.step);
+        self.refit_due(false)?;
         self.pending_forecasts.clear();
         let mut day = Day {
             raw,
@@ -617,14 +665,32 @@ impl Pipeline {
             timings,
             carried: Vec::new(),
             prices: Vec::new(),
-            notes: Vec::new(),
+            notes: std::mem::take(&mut self.pending_notes),
             failure,
         };
         let made = match screened {
-            Screened::Clean { snapshot, .. } => match self.chain(&snapshot, &mut day) {
-                Ok(made) => made,
-                Err(e) => self.stage_failed(&snapshot, &mut day, e)?,
-            },
+            Screened::Clean { snapshot, .. } => {
+                let made = match self.chain(&snapshot, &mut day) {
+                    Ok(made) => made,
+                    Err(e) => match self.stage_failed(&snapshot, &mut day, e) {
+                        Ok(made) => made,
+                        Err(e) => {
+                            self.pending_notes = day.notes;
+                            return Err(e);
+                        }
+                    },
+                };
+                if self.refit_cap > 0 {
+                    if self.refit_data.len() >= self.refit_cap {
+                        self.refit_data.pop_front();
+                    }
+                    self.refit_data.push_back(RefitPoint {
+                        snapshot,
+                        outcome: None,
+                    });
+                }
+                made
+            }
             Screened::SafeFallback { reasons, .. } => {
                 // the snapshot counts as seen (later ones must be newer)
                 self.last_time = Some(raw.time);
@@ -1281,6 +1347,118 @@ impl Pipeline {
         })
     }
 
+    /// Runs the refits due now (`in_learn`: the learn flow's, otherwise those at the start of a
+    /// decision): every `every` decisions, on the last `window` decisions made.
+    fn refit_due(&mut self, in_learn: bool) -> PipelineResult<()> {
+        if self.refits.is_empty() || self.step == 0 {
+            return Ok(());
+        }
+        let data = self.refit_data.make_contiguous();
+        let Some(now) = data.last().map(|p| p.snapshot.time) else {
+            return Ok(());
+        };
+        for r in &mut self.refits {
+            let every = r.schedule.every as u64;
+            if r.schedule.in_learn_flow != in_learn || self.step % every != 0 {
+                continue;
+            }
+            let window = &data[data.len().saturating_sub(r.schedule.len())..];
+            if let Err(e) = r.model.refit(now, window) {
+                if self.config.on_stage_error == OnStageError::Stop {
+                    return Err(PipelineError::at(Stage::Refit)(e).with_time(now));
+                }
+                self.pending_notes.push(format!(
+                    "refit `{}` failed on {now}: {e}; the previous model is kept",
+                    r.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The pipeline's state (see [`PipelineState`]) with the state of every stage registered
+    /// with [`PipelineBuilder::stage_state`]: with the same stages, [`restore`](Self::restore)
+    /// continues the run exactly where it was.
+    pub fn checkpoint(&self) -> PipelineResult<PipelineState> {
+        let stages = self
+            .stage_states
+            .iter()
+            .map(|(name, s)| s.save().map(|v| (name.clone(), v)).map_err(|e| (name.clone(), e)))
+            .collect::<Result<_, _>>()
+            .map_err(|(name, source)| PipelineError::StageState { name, source })?;
+        Ok(PipelineState {
+            config: self.config.clone(),
+            history: self.history.clone(),
+            current: self.current.clone(),
+            pending: self.pending.clone(),
+            last_regime: self.last_regime.clone(),
+            last_time: self.last_time,
+            equity: self.equity,
+            step: self.step,
+            pending_forecasts: self.pending_forecasts.clone(),
+            refit_data: self.refit_data.clone(),
+            pending_notes: self.pending_notes.clone(),
+            stages,
+        })
+    }
+
+    /// Continues from a checkpoint of a pipeline built the same way: the configuration must be
+    /// equal and every registered stage state present under its name. Everything is checked
+    /// first; a stage that refuses its state is rolled back with the others, and a refused
+    /// checkpoint changes nothing.
+    pub fn restore(&mut self, mut state: PipelineState) -> PipelineResult<()> {
+        state.check()?;
+        if state.config != self.config {
+            return Err(CoreError::UnknownId {
+                kind: "checkpoint of another configuration",
+                id: state.config.policy_id.clone(),
+            }
+            .into());
+        }
+        let mut saved = Vec::with_capacity(self.stage_states.len());
+        for (name, _) in &self.stage_states {
+            if !state.stages.iter().any(|(n, _)| n == name) {
+                return Err(CoreError::UnknownId {
+                    kind: "stage state missing from the checkpoint",
+                    id: name.clone(),
+                }
+                .into());
+            }
+        }
+        let load_error = |name: &str, source| PipelineError::StageState {
+            name: name.to_string(),
+            source,
+        };
+        for i in 0..self.stage_states.len() {
+            let (name, stage) = &mut self.stage_states[i];
+            let before = stage.save().map_err(|e| load_error(name, e))?;
+            let value = state.stages.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+            let loaded = match value {
+                Some(v) => stage.load(v),
+                None => Ok(()), // checked above
+            };
+            if let Err(e) = loaded {
+                let err = load_error(name, e);
+                for ((_, s), b) in self.stage_states.iter_mut().zip(&saved) {
+                    let _ = s.load(b);
+                }
+                return Err(err);
+            }
+            saved.push(before);
+        }
+        self.history = state.history;
+        self.current = state.current;
+        self.pending = state.pending;
+        self.last_regime = state.last_regime;
+        self.last_time = state.last_time;
+        self.equity = state.equity;
+        self.step = state.step;
+        self.pending_forecasts = state.pending_forecasts;
+        self.refit_data = state.refit_data;
+        self.pending_notes = state.pending_notes;
+        Ok(())
+    }
+
     /// SHA-256 of the configuration and every registered model-state source.
     fn model_hash(&self) -> PipelineResult<String> {
         let mut h = ModelHasher::new();
@@ -1411,21 +1589,29 @@ impl Pipeline {
         if !self.forecast_learners.is_empty() {
             self.pending_forecasts.clear();
         }
-        let mut first_error = None;
+        if let Some(last) = self.refit_data.back_mut() {
+            if last.outcome.is_none() {
+                last.outcome = Some(outcome.clone());
+            }
+        }
+        let mut first_error = self.refit_due(true).err();
         for l in &mut self.learners {
             if let Err(e) = l.learn(outcome) {
-                first_error.get_or_insert(e);
+                first_error.get_or_insert(PipelineError::at(Stage::Learn)(e));
             }
         }
         for event in &events {
             for l in &mut self.forecast_learners {
                 if let Err(e) = l.learn(event) {
-                    first_error.get_or_insert(e);
+                    first_error.get_or_insert(PipelineError::at(Stage::Learn)(e));
                 }
             }
         }
         match first_error {
-            Some(e) => Err(PipelineError::at(Stage::Learn)(e)),
+            Some(e) => Err(match outcome.time.or(self.last_time) {
+                Some(t) => e.with_time(t),
+                None => e,
+            }),
             None => Ok(()),
         }
     }
