@@ -20,9 +20,29 @@
 //! order or an [`UnexecutedChange`] with its reason, and a rejected `learn` changes nothing.
 //! [`walk_forward`] marks P&L at validated prices and records a [`PriceFault`] for every
 //! price it could not use. Each stage is
-//! timed ([`StageTimings`]); a failing stage is reported as [`PipelineError::Stage`] with the
-//! stage and the implementation's typed error as its source. [`walk_forward`] drives a
-//! pipeline over a sequence of snapshots without look-ahead.
+//! timed ([`StageTimings`]). [`walk_forward`] drives a pipeline over a sequence of snapshots
+//! without look-ahead.
+//!
+//! ## Statuses, not crashes
+//! A stage's typed error on one day becomes a `SafeFallback` decision that keeps positions,
+//! with the stage, the reason and the date ([`DecisionReport::failure`],
+//! [`BacktestResult::failures`]), and the run goes on; with [`OnStageError::Stop`] it is a
+//! [`PipelineError::Stage`] carrying the stage, the decision time and the implementation's
+//! typed error as its source. An optimizer result that is not optimal is traded only when
+//! [`PipelineConfig::trade_non_optimal`] allows it (iteration limit) and is always visible
+//! ([`DecisionReport::optimizer_status`], [`DecisionReport::notes`]); infeasible and failed
+//! solves keep positions. [`PipelineBuilder::selector_with_k`] lets the pipeline shrink the
+//! slate size to what is feasible, with a note.
+//!
+//! ## Refits, checkpoints, many runs
+//! Batch models implement [`Refit`] and are refitted on a [`RefitSchedule`] (every N
+//! decisions, trailing or expanding window, at decision time or in the learn flow) with the
+//! data of past decisions only. [`Pipeline::checkpoint`] gives a serializable
+//! [`PipelineState`] (with the state of every stage registered with
+//! [`PipelineBuilder::stage_state`]); [`walk_forward_until`] and [`resume_walk_forward`] pause
+//! and continue a run exactly. [`run_grid`] runs many pipelines (parameter grid × universe ×
+//! seed) in parallel with rayon, each identical to its serial run, with one progress bar and
+//! a combined report.
 //!
 //! ## Example
 //! ```

@@ -931,10 +931,12 @@ impl Pipeline {
             opportunities.push(Opportunity { asset, forecast: f });
         }
         day.timings.push(Stage::Forecast, t0);
-        self.pending_forecasts = opportunities
-            .iter()
-            .map(|o| (o.asset.id.clone(), o.forecast.clone(), regime.label.clone()))
-            .collect();
+        if !self.forecast_learners.is_empty() {
+            self.pending_forecasts = opportunities
+                .iter()
+                .map(|o| (o.asset.id.clone(), o.forecast.clone(), regime.label.clone()))
+                .collect();
+        }
         Ok((opportunities, excluded))
     }
 
