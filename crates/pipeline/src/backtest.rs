@@ -284,6 +284,37 @@ pub fn resume_walk_forward(
     config: &BacktestConfig,
     checkpoint: RunCheckpoint,
 ) -> PipelineResult<BacktestResult> {
+    resume(pipeline, snapshots, config, checkpoint, usize::MAX).map(|(out, _)| out)
+}
+
+/// [`resume_walk_forward`] for at most `decisions` more decisions, as a new checkpoint (to
+/// checkpoint a long run every so many decisions).
+pub fn resume_walk_forward_until(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    config: &BacktestConfig,
+    checkpoint: RunCheckpoint,
+    decisions: usize,
+) -> PipelineResult<RunCheckpoint> {
+    let (result, (next, screened, failure, marks)) =
+        resume(pipeline, snapshots, config, checkpoint, decisions)?;
+    Ok(RunCheckpoint {
+        pipeline: pipeline.checkpoint()?,
+        result,
+        next,
+        screened,
+        failure,
+        marks,
+    })
+}
+
+fn resume(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    config: &BacktestConfig,
+    checkpoint: RunCheckpoint,
+    stop_after: usize,
+) -> PipelineResult<(BacktestResult, Paused)> {
     let RunCheckpoint {
         pipeline: state,
         result,
@@ -313,7 +344,7 @@ pub fn resume_walk_forward(
         failure,
         marks,
     };
-    run(pipeline, snapshots, None, config, Some(start), usize::MAX).map(|(out, _)| out)
+    run(pipeline, snapshots, None, config, Some(start), stop_after)
 }
 
 /// Where a resumed run starts.

@@ -229,6 +229,17 @@ fn a_checkpointed_run_resumes_to_the_uninterrupted_result() {
         let resumed = strip(resume_walk_forward(&mut fresh(), &snaps, &quiet(), cp).unwrap());
         assert_eq!(resumed, whole, "stopped after {stop}");
     }
+    // checkpointed every 12 decisions, through JSON each time
+    let mut p = fresh();
+    let mut cp = walk_forward_until(&mut p, &snaps, &quiet(), 12).unwrap();
+    while cp.decisions() < 49 {
+        let json = serde_json::to_string(&cp).unwrap();
+        let mut p = fresh();
+        cp = resume_walk_forward_until(&mut p, &snaps, &quiet(), serde_json::from_str(&json).unwrap(), 12)
+            .unwrap();
+    }
+    let last = resume_walk_forward(&mut fresh(), &snaps, &quiet(), cp).unwrap();
+    assert_eq!(strip(last), whole);
     // without the stage states the run would differ: the guard's counter matters
     let cp = walk_forward_until(&mut fresh(), &snaps, &quiet(), 17).unwrap();
     let mut v: serde_json::Value = serde_json::to_value(&cp).unwrap();
