@@ -164,6 +164,41 @@ fn step(pipeline: &mut Pipeline, snapshots: &[MarketSnapshot], t: usize) {
     pipeline.learn(&outcome).expect("learn");
 }
 
+/// Median time per stage over the next `STAGE_DAYS` decisions (after the one above), printed
+/// as a table: one decision is too noisy on a shared machine.
+const STAGE_DAYS: usize = 30;
+
+fn stage_table(pipeline: &mut Pipeline, snapshots: &[MarketSnapshot]) {
+    let universe = pipeline.config().universe.clone();
+    let mut per_stage: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut totals = Vec::new();
+    for t in WARM + 1..(WARM + 1 + STAGE_DAYS).min(snapshots.len() - 1) {
+        let report = pipeline.decide(&snapshots[t]).expect("decide");
+        for (s, d) in &report.timings.0 {
+            let ms = d.as_secs_f64() * 1e3;
+            match per_stage.iter_mut().find(|(n, _)| *n == s.to_string()) {
+                Some((_, v)) => v.push(ms),
+                None => per_stage.push((s.to_string(), vec![ms])),
+            }
+        }
+        totals.push(report.timings.total().as_secs_f64() * 1e3);
+        let outcome = Outcome {
+            realized_returns: realized_returns(&universe, &snapshots[t], &snapshots[t + 1]),
+            ..Default::default()
+        };
+        pipeline.learn(&outcome).expect("learn");
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    eprintln!("  median over {} decisions:", totals.len());
+    for (s, v) in &mut per_stage {
+        eprintln!("  {:<10} {:>9.3} ms", s, median(v));
+    }
+    eprintln!("  {:<10} {:>9.3} ms", "total", median(&mut totals));
+}
+
 fn bench(c: &mut Criterion) {
     let snapshots = snapshots();
     for (check_psd, observed) in [(true, false), (false, false), (false, true)] {
@@ -185,6 +220,7 @@ fn bench(c: &mut Criterion) {
             report.timings.total().as_secs_f64() * 1e3
         );
         assert_eq!(report.decision.status, prudentia::core::DecisionStatus::Normal);
+        stage_table(&mut pipeline, &snapshots);
         // Each measured decide is a real next-day decision: a fresh warmed pipeline walks
         // forward through consecutive snapshots; building and learning are not timed.
         let name = if observed {

@@ -1,5 +1,6 @@
 //! Walk-forward backtest driver.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use prudentia_core::traits::Screened;
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::plausible_ratio;
-use crate::pipeline::{Pipeline, ScreenedSnapshot, UnexecutedChange};
+use crate::pipeline::{Pipeline, ScreenedSnapshot, StageFailure, UnexecutedChange};
+use crate::refit::PipelineState;
 
 /// Settings of a walk-forward run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +129,14 @@ pub struct BacktestResult {
     /// time order.
     #[serde(default)]
     pub faults: Vec<PriceFault>,
+    /// Stage failures turned into `SafeFallback` decisions
+    /// ([`OnStageError::Fallback`](crate::OnStageError)), in time order.
+    #[serde(default)]
+    pub failures: Vec<StageFailure>,
+    /// The notes of the decisions ([`DecisionReport::notes`](crate::DecisionReport::notes)),
+    /// with the decision time, in time order.
+    #[serde(default)]
+    pub notes: Vec<(Timestamp, String)>,
 }
 
 prudentia_core::checked_serde!(BacktestResult, BacktestResult::check_loaded);
@@ -191,7 +201,7 @@ pub fn walk_forward(
     snapshots: &[MarketSnapshot],
     config: &BacktestConfig,
 ) -> PipelineResult<BacktestResult> {
-    run(pipeline, snapshots, None, config)
+    run(pipeline, snapshots, None, config, None, usize::MAX).map(|(out, _)| out)
 }
 
 /// [`walk_forward`] with the decisions made on `snapshots` (which may carry data faults for
@@ -205,8 +215,151 @@ pub fn walk_forward_with_prices(
     prices: &[MarketSnapshot],
     config: &BacktestConfig,
 ) -> PipelineResult<BacktestResult> {
-    run(pipeline, snapshots, Some(prices), config)
+    run(pipeline, snapshots, Some(prices), config, None, usize::MAX).map(|(out, _)| out)
 }
+
+/// A [`walk_forward`] run paused between two decisions: the pipeline's state, the result so
+/// far and where the run stands. Serializable (checked on load), so a long run can be
+/// checkpointed and resumed, here or on another machine, with [`resume_walk_forward`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct RunCheckpoint {
+    /// The pipeline's state after the last decision and its outcome.
+    pub pipeline: PipelineState,
+    /// The result so far.
+    pub result: BacktestResult,
+    /// Index of the next decision's snapshot.
+    next: usize,
+    /// The guard's output for that snapshot (the guard has already seen it).
+    screened: Screened,
+    failure: Option<StageFailure>,
+    /// Last validated price per universe asset.
+    marks: Vec<Option<f64>>,
+}
+
+prudentia_core::checked_serde!(RunCheckpoint, RunCheckpoint::check);
+
+impl RunCheckpoint {
+    /// Checks the marks against the universe and the position against the result.
+    fn check(&mut self) -> Result<(), CoreError> {
+        let n = self.pipeline.config.universe.len();
+        check_shape("marks", &[n], &[self.marks.len()])?;
+        for p in self.marks.iter().flatten() {
+            check_range("mark", *p, f64::MIN_POSITIVE, f64::MAX, "finite and > 0")?;
+        }
+        check_shape("next decision", &[self.result.times.len()], &[self.next])?;
+        Ok(())
+    }
+    /// Decisions made so far.
+    pub fn decisions(&self) -> usize {
+        self.next
+    }
+}
+
+/// [`walk_forward`] stopped after `decisions` decisions (at most the run's length), as a
+/// checkpoint to continue with [`resume_walk_forward`].
+pub fn walk_forward_until(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    config: &BacktestConfig,
+    decisions: usize,
+) -> PipelineResult<RunCheckpoint> {
+    let (result, paused) = run(pipeline, snapshots, None, config, None, decisions)?;
+    let (next, screened, failure, marks) = paused;
+    Ok(RunCheckpoint {
+        pipeline: pipeline.checkpoint()?,
+        result,
+        next,
+        screened,
+        failure,
+        marks,
+    })
+}
+
+/// Continues a checkpointed [`walk_forward`] run on the same `snapshots` with a pipeline built
+/// the same way (same configuration and registered stage states): the pipeline is restored
+/// from the checkpoint and the result is the one of the uninterrupted run (stage timings
+/// aside).
+pub fn resume_walk_forward(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    config: &BacktestConfig,
+    checkpoint: RunCheckpoint,
+) -> PipelineResult<BacktestResult> {
+    resume(pipeline, snapshots, config, checkpoint, usize::MAX).map(|(out, _)| out)
+}
+
+/// [`resume_walk_forward`] for at most `decisions` more decisions, as a new checkpoint (to
+/// checkpoint a long run every so many decisions).
+pub fn resume_walk_forward_until(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    config: &BacktestConfig,
+    checkpoint: RunCheckpoint,
+    decisions: usize,
+) -> PipelineResult<RunCheckpoint> {
+    let (result, (next, screened, failure, marks)) =
+        resume(pipeline, snapshots, config, checkpoint, decisions)?;
+    Ok(RunCheckpoint {
+        pipeline: pipeline.checkpoint()?,
+        result,
+        next,
+        screened,
+        failure,
+        marks,
+    })
+}
+
+fn resume(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    config: &BacktestConfig,
+    checkpoint: RunCheckpoint,
+    stop_after: usize,
+) -> PipelineResult<(BacktestResult, Paused)> {
+    let RunCheckpoint {
+        pipeline: state,
+        result,
+        next,
+        screened,
+        failure,
+        marks,
+    } = checkpoint;
+    if next >= snapshots.len()
+        || result
+            .times
+            .last()
+            .is_some_and(|t| snapshots.get(next - 1).map(|s| s.time) != Some(*t))
+    {
+        return Err(CoreError::ShapeMismatch {
+            field: "snapshots (not those of the checkpointed run)",
+            expected: vec![next],
+            found: vec![snapshots.len()],
+        }
+        .into());
+    }
+    pipeline.restore(state)?;
+    let start = Start {
+        out: result,
+        next,
+        screened,
+        failure,
+        marks,
+    };
+    run(pipeline, snapshots, None, config, Some(start), stop_after)
+}
+
+/// Where a resumed run starts.
+struct Start {
+    out: BacktestResult,
+    next: usize,
+    screened: Screened,
+    failure: Option<StageFailure>,
+    marks: Vec<Option<f64>>,
+}
+
+/// Where a run paused: next index, the guard's output for it, its failure, the marks.
+type Paused = (usize, Screened, Option<StageFailure>, Vec<Option<f64>>);
 
 /// The last validated price of each universe asset, and the faults met on the way.
 struct Marks {
@@ -255,7 +408,9 @@ fn run(
     snapshots: &[MarketSnapshot],
     prices: Option<&[MarketSnapshot]>,
     config: &BacktestConfig,
-) -> PipelineResult<BacktestResult> {
+    start: Option<Start>,
+    stop_after: usize,
+) -> PipelineResult<(BacktestResult, Paused)> {
     // everything is checked before the pipeline is touched
     config.validate()?;
     if let Some(prices) = prices {
@@ -291,7 +446,7 @@ fn run(
         indicatif::ProgressBar::hidden()
     };
     let universe = pipeline.config().universe.clone();
-    let mut out = BacktestResult {
+    let fresh = || BacktestResult {
         times: Vec::with_capacity(steps),
         decisions: Vec::with_capacity(steps),
         returns: Vec::with_capacity(steps),
@@ -302,6 +457,8 @@ fn run(
         stage_time: Vec::new(),
         unexecuted: Vec::with_capacity(steps),
         faults: Vec::new(),
+        failures: Vec::new(),
+        notes: Vec::new(),
     };
     // validated prices of snapshot t: from `prices`, or what the guard let through
     let marks_of = |pipeline: &Pipeline, t: usize, screened: &ScreenedSnapshot<'_>| match prices {
@@ -311,14 +468,35 @@ fn run(
             Screened::SafeFallback { .. } => vec![None; universe.len()],
         },
     };
-    let mut screened = pipeline.screen(&snapshots[0])?;
-    let mut marks = Marks {
-        last: vec![None; universe.len()],
-        max_ratio: config.max_price_ratio,
+    let (mut out, mut screened, mut marks, from) = match start {
+        None => {
+            let mut out = fresh();
+            let screened = pipeline.screen(&snapshots[0])?;
+            let mut marks = Marks {
+                last: vec![None; universe.len()],
+                max_ratio: config.max_price_ratio,
+            };
+            let first = marks_of(pipeline, 0, &screened);
+            marks.advance(&universe, &first, snapshots[0].time, &mut out.faults);
+            (out, screened, marks, 0)
+        }
+        Some(s) => {
+            let screened = ScreenedSnapshot {
+                raw: &snapshots[s.next],
+                screened: s.screened,
+                timings: Default::default(),
+                failure: s.failure,
+            };
+            let marks = Marks {
+                last: s.marks,
+                max_ratio: config.max_price_ratio,
+            };
+            bar.inc(s.next as u64);
+            (s.out, screened, marks, s.next)
+        }
     };
-    let first = marks_of(pipeline, 0, &screened);
-    marks.advance(&universe, &first, snapshots[0].time, &mut out.faults);
-    for t in 0..steps {
+    let until = steps.min(from.saturating_add(stop_after));
+    for t in from..until {
         let next = &snapshots[t + 1];
         let before = pipeline.current_weights().clone();
         let report = pipeline.decide_screened(screened)?;
@@ -330,16 +508,20 @@ fn run(
         }
         let decision = report.decision;
         out.optimizer_status.push(report.optimizer_status);
+        out.failures.extend(report.failure);
+        out.notes
+            .extend(report.notes.into_iter().map(|n| (snapshots[t].time, n)));
         let turnover = decision.sized.turnover_to(&before);
         screened = pipeline.screen(next)?;
         let validated = marks_of(pipeline, t + 1, &screened);
         let realized = marks.advance(&universe, &validated, next.time, &mut out.faults);
+        let by_asset: HashMap<&AssetId, f64> = realized.iter().map(|(a, r)| (a, *r)).collect();
         let gross: f64 = decision
             .sized
             .assets
             .iter()
             .zip(&decision.sized.values)
-            .map(|(a, w)| w * realized.iter().find(|(b, _)| b == a).map_or(0.0, |(_, r)| *r))
+            .map(|(a, w)| w * by_asset.get(a).copied().unwrap_or(0.0))
             .sum();
         let net = gross - turnover * config.cost_bps * 1e-4;
         let equity = pipeline.equity() * (1.0 + net).max(0.0);
@@ -352,6 +534,7 @@ fn run(
                     value: net,
                 }
                 .into(),
+                time: Some(snapshots[t].time),
             });
         }
         let outcome = Outcome {
@@ -364,8 +547,9 @@ fn run(
             PipelineError::Core(c) => PipelineError::Stage {
                 stage: Stage::Learn,
                 source: c.into(),
+                time: Some(next.time),
             },
-            other => other,
+            other => other.with_time(next.time),
         })?;
         out.times.push(snapshots[t].time);
         out.decisions.push(decision);
@@ -377,7 +561,8 @@ fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(out)
+    let paused = (until, screened.screened, screened.failure, marks.last);
+    Ok((out, paused))
 }
 
 /// Simple returns of the universe assets from the quotes of `now` to those of `next`;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use prudentia_core::{CoreError, RoleError};
+use prudentia_core::{CoreError, RoleError, Timestamp};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -36,6 +36,8 @@ pub enum Stage {
     Audit,
     /// Learning from outcomes.
     Learn,
+    /// Refitting a batch model between decisions.
+    Refit,
 }
 
 impl fmt::Display for Stage {
@@ -54,6 +56,7 @@ impl fmt::Display for Stage {
             Stage::Route => "route",
             Stage::Audit => "audit",
             Stage::Learn => "learn",
+            Stage::Refit => "refit",
         };
         f.write_str(s)
     }
@@ -71,6 +74,9 @@ pub enum PipelineError {
         /// Its error (typed; the implementation's own error is its source).
         #[source]
         source: RoleError,
+        /// Time of the decision (or of the outcome, in the learn flow) the stage failed on,
+        /// when known.
+        time: Option<Timestamp>,
     },
     /// The pipeline was built without a required stage.
     #[error("pipeline needs a `{stage}` stage")]
@@ -81,17 +87,55 @@ pub enum PipelineError {
     /// Bad input or configuration.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// A registered stage state could not be saved into, or loaded from, a checkpoint.
+    #[error("stage state `{name}` could not be saved or loaded: {source}")]
+    StageState {
+        /// The name the state was registered under.
+        name: String,
+        /// The serialization error.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl PipelineError {
     pub(crate) fn at(stage: Stage) -> impl FnOnce(RoleError) -> PipelineError {
-        move |source| PipelineError::Stage { stage, source }
+        move |source| PipelineError::Stage {
+            stage,
+            source,
+            time: None,
+        }
     }
     pub(crate) fn core_at(stage: Stage) -> impl FnOnce(CoreError) -> PipelineError {
         move |e| PipelineError::Stage {
             stage,
             source: RoleError::Core(e),
+            time: None,
         }
+    }
+
+    /// The stage that failed, for [`PipelineError::Stage`].
+    pub fn stage(&self) -> Option<Stage> {
+        match self {
+            PipelineError::Stage { stage, .. } => Some(*stage),
+            _ => None,
+        }
+    }
+
+    /// The time of the decision (or outcome) a stage failed on, when known.
+    pub fn time(&self) -> Option<Timestamp> {
+        match self {
+            PipelineError::Stage { time, .. } => *time,
+            _ => None,
+        }
+    }
+
+    /// Sets the time of a stage failure that does not have one yet.
+    pub(crate) fn with_time(mut self, at: Timestamp) -> Self {
+        if let PipelineError::Stage { time, .. } = &mut self {
+            time.get_or_insert(at);
+        }
+        self
     }
 }
 

@@ -95,6 +95,11 @@ impl ReturnHistory {
         Ok(())
     }
 
+    /// Number of assets.
+    pub(crate) fn n_assets(&self) -> usize {
+        self.n
+    }
+
     /// Number of returns held.
     pub fn len(&self) -> usize {
         self.rolling.len()
@@ -149,6 +154,19 @@ impl ReturnHistory {
     /// Correlation of all assets over the window.
     pub fn correlation(&self) -> CoreResult<Array2<f64>> {
         self.rolling.correlation()
+    }
+
+    /// Correlation of the assets at `columns` (rows and columns in that order), computed over
+    /// all assets of the window as [`correlation`](Self::correlation) does (a constant series
+    /// anywhere is an error).
+    pub(crate) fn correlation_of(&self, columns: &[usize]) -> CoreResult<Array2<f64>> {
+        let full = self.rolling.correlation()?;
+        if columns.len() == self.n && columns.iter().enumerate().all(|(i, &c)| i == c) {
+            return Ok(full); // every asset in universe order: no copy
+        }
+        Ok(full
+            .select(ndarray::Axis(0), columns)
+            .select(ndarray::Axis(1), columns))
     }
 }
 

@@ -20,9 +20,29 @@
 //! order or an [`UnexecutedChange`] with its reason, and a rejected `learn` changes nothing.
 //! [`walk_forward`] marks P&L at validated prices and records a [`PriceFault`] for every
 //! price it could not use. Each stage is
-//! timed ([`StageTimings`]); a failing stage is reported as [`PipelineError::Stage`] with the
-//! stage and the implementation's typed error as its source. [`walk_forward`] drives a
-//! pipeline over a sequence of snapshots without look-ahead.
+//! timed ([`StageTimings`]). [`walk_forward`] drives a pipeline over a sequence of snapshots
+//! without look-ahead.
+//!
+//! ## Statuses, not crashes
+//! A stage's typed error on one day becomes a `SafeFallback` decision that keeps positions,
+//! with the stage, the reason and the date ([`DecisionReport::failure`],
+//! [`BacktestResult::failures`]), and the run goes on; with [`OnStageError::Stop`] it is a
+//! [`PipelineError::Stage`] carrying the stage, the decision time and the implementation's
+//! typed error as its source. An optimizer result that is not optimal is traded only when
+//! [`PipelineConfig::trade_non_optimal`] allows it (iteration limit) and is always visible
+//! ([`DecisionReport::optimizer_status`], [`DecisionReport::notes`]); infeasible and failed
+//! solves keep positions. [`PipelineBuilder::selector_with_k`] lets the pipeline shrink the
+//! slate size to what is feasible, with a note.
+//!
+//! ## Refits, checkpoints, many runs
+//! Batch models implement [`Refit`] and are refitted on a [`RefitSchedule`] (every N
+//! decisions, trailing or expanding window, at decision time or in the learn flow) with the
+//! data of past decisions only. [`Pipeline::checkpoint`] gives a serializable
+//! [`PipelineState`] (with the state of every stage registered with
+//! [`PipelineBuilder::stage_state`]); [`walk_forward_until`] and [`resume_walk_forward`] pause
+//! and continue a run exactly. [`run_grid`] runs many pipelines (parameter grid × universe ×
+//! seed) in parallel with rayon, each identical to its serial run, with one progress bar and
+//! a combined report.
 //!
 //! ## Example
 //! ```
@@ -81,21 +101,25 @@
 mod backtest;
 mod digest;
 mod error;
+mod grid;
 mod history;
 mod observer;
 mod pipeline;
+mod refit;
 mod shared;
 
 pub use backtest::{
-    realized_returns, walk_forward, walk_forward_with_prices, BacktestConfig, BacktestResult, PriceFault,
-    PriceFaultKind,
+    realized_returns, resume_walk_forward, resume_walk_forward_until, walk_forward, walk_forward_until,
+    walk_forward_with_prices, BacktestConfig, BacktestResult, PriceFault, PriceFaultKind, RunCheckpoint,
 };
 pub use digest::{sha256_hex, FixedState, ModelState};
 pub use error::{PipelineError, PipelineResult, Stage};
+pub use grid::{run_grid, GridConfig, GridReport, GridRun, RunSummary};
 pub use history::{ReturnHistory, MAX_PRICE_RATIO};
 pub use observer::{decision_metrics, outcome_metrics, MonitorObserver, NoopObserver, Observer};
 pub use pipeline::{
-    CovarianceChoice, DecisionReport, Pipeline, PipelineBuilder, PipelineConfig, StageTimings,
-    UnexecutedChange, UnexecutedReason,
+    CovarianceChoice, DecisionReport, OnStageError, Pipeline, PipelineBuilder, PipelineConfig,
+    SelectorFactory, StageFailure, StageTimings, UnexecutedChange, UnexecutedReason,
 };
+pub use refit::{PipelineState, Refit, RefitPoint, RefitSchedule, RefitWindow, StageState};
 pub use shared::Shared;

@@ -165,6 +165,10 @@ impl Observer for MonitorObserver {
                     if mon.on_decision(&m).is_err() {
                         mon.on_error("observe", "decision");
                     }
+                    // a stage failure turned into a fallback still counts as the stage's error
+                    if let Some(f) = &report.failure {
+                        mon.on_error("decide", &f.stage.to_string());
+                    }
                 });
             }
             Err(e) => self.with(|mon| mon.on_error("decide", &stage_of(e))),

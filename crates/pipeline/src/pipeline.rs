@@ -1,13 +1,13 @@
 //! The `Pipeline`: boxed role-trait objects composed into `decide` and `learn`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use prudentia_core::estimators::{ledoit_wolf, sample_covariance};
 use prudentia_core::traits::{
     AuditSink, Calibrator, CausalFilter, CostModel, ExecutionPolicy, Forecaster, Guard, OnlineLearner,
-    Optimizer, PortfolioInput, RegimeDetector, Screened, Selector, Sizer, SizingContext,
+    Optimizer, PortfolioInput, RegimeDetector, Screened, Selector, Sizer, SizingContext, Slate,
 };
 use prudentia_core::validate::{
     check_elements, check_finite, check_finite_2d, check_len, check_non_negative, check_positive,
@@ -16,8 +16,8 @@ use prudentia_core::validate::{
 use prudentia_core::Status;
 use prudentia_core::{
     AssetId, AssetInfo, CoreError, Decision, DecisionRecord, DecisionStatus, Forecast, ForecastOutcome,
-    MarketSnapshot, Opportunity, Order, OrderType, Outcome, RegimeLabel, RegimeState, Side, Timestamp,
-    Weights,
+    MarketSnapshot, Opportunity, Order, OrderType, Outcome, RegimeLabel, RegimeState, RoleResult, Side,
+    Timestamp, Weights,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,7 @@ use crate::digest::{sha256_hex, ModelHasher, ModelState};
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::{plausible_ratio, ReturnHistory};
 use crate::observer::Observer;
+use crate::refit::{PipelineState, Refit, RefitPoint, RefitSchedule, StageState};
 
 /// Which covariance the optimizer receives (over the trailing return window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -61,6 +62,16 @@ pub struct PipelineConfig {
     pub initial_equity: f64,
     /// Covariance estimator for the optimizer. Default Ledoit–Wolf.
     pub covariance: CovarianceChoice,
+    /// What a stage failure on one decision does: a recorded `SafeFallback` (default) or an
+    /// error that stops the run.
+    #[serde(default)]
+    pub on_stage_error: OnStageError,
+    /// Whether an optimizer result stopped at its iteration limit
+    /// (`Status::IterationLimit`, `TimeLimit`, `ReducedAccuracy` or `Heuristic`) is traded (with a note in the decision report);
+    /// otherwise the day is a `SafeFallback` that keeps positions. Default false. Infeasible
+    /// and numerically failed results are never traded.
+    #[serde(default)]
+    pub trade_non_optimal: bool,
 }
 
 impl Default for PipelineConfig {
@@ -75,6 +86,8 @@ impl Default for PipelineConfig {
             order_type: OrderType::Market,
             initial_equity: 1_000_000.0,
             covariance: CovarianceChoice::LedoitWolf,
+            on_stage_error: OnStageError::Fallback,
+            trade_non_optimal: false,
         }
     }
 }
@@ -173,6 +186,13 @@ pub struct DecisionReport {
     /// reason.
     #[serde(default)]
     pub excluded: Vec<(AssetId, String)>,
+    /// The stage failure this decision fell back from (under [`OnStageError::Fallback`]).
+    #[serde(default)]
+    pub failure: Option<StageFailure>,
+    /// What the decision should be read with: the selector's k shrunk to what was feasible,
+    /// a non-optimal optimizer result traded, the optimizer's explicit fallback policy.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// Builder of a [`Pipeline`]. A forecaster and an optimizer are required; every other stage
@@ -185,6 +205,7 @@ pub struct PipelineBuilder {
     calibrator: Option<Box<dyn Calibrator>>,
     causal: Option<Box<dyn CausalFilter>>,
     selector: Option<Box<dyn Selector>>,
+    selector_k: Option<SelectorK>,
     optimizer: Option<Box<dyn Optimizer>>,
     sizer: Option<Box<dyn Sizer>>,
     costs: Option<Box<dyn CostModel>>,
@@ -194,6 +215,15 @@ pub struct PipelineBuilder {
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
     observer: Option<Box<dyn Observer>>,
+    refits: Vec<Refitter>,
+    stage_states: Vec<(String, Box<dyn StageState>)>,
+}
+
+/// A registered refit hook.
+struct Refitter {
+    name: String,
+    schedule: RefitSchedule,
+    model: Box<dyn Refit>,
 }
 
 macro_rules! setter {
@@ -217,6 +247,7 @@ impl PipelineBuilder {
             calibrator: None,
             causal: None,
             selector: None,
+            selector_k: None,
             optimizer: None,
             sizer: None,
             costs: None,
@@ -226,6 +257,8 @@ impl PipelineBuilder {
             learners: Vec::new(),
             forecast_learners: Vec::new(),
             observer: None,
+            refits: Vec::new(),
+            stage_states: Vec::new(),
         }
     }
     setter!(
@@ -252,6 +285,25 @@ impl PipelineBuilder {
         /// Slate selection; without it every opportunity goes to the optimizer.
         selector: dyn Selector
     );
+    /// Slate selection with a slate size the pipeline may shrink: `make(k)` builds the
+    /// selector for slate size `k` (e.g. a `DiversityAwareSelector` with `problem.k = k`).
+    /// When there are fewer opportunities than `k`, or the selector fails, the pipeline
+    /// retries with a smaller k (the number of opportunities, then halving) and records
+    /// "selector: k shrunk from … to …" in [`DecisionReport::notes`]. Replaces any
+    /// [`selector`](Self::selector). `make(k)` is called here once; an error or `k = 0` is
+    /// reported by [`build`](Self::build).
+    pub fn selector_with_k(
+        mut self,
+        k: usize,
+        make: impl Fn(usize) -> RoleResult<Box<dyn Selector>> + Send + Sync + 'static,
+    ) -> Self {
+        self.selector = make(k.max(1)).ok();
+        self.selector_k = Some(SelectorK {
+            k,
+            make: Box::new(make),
+        });
+        self
+    }
     setter!(
         /// Portfolio optimizer (required).
         optimizer: dyn Optimizer
@@ -278,6 +330,25 @@ impl PipelineBuilder {
     /// every registered source in registration order, so a changed model changes it.
     pub fn model_state(mut self, name: impl Into<String>, state: Box<dyn ModelState>) -> Self {
         self.model_states.push((name.into(), state));
+        self
+    }
+
+    /// Adds a batch model refitted on `schedule` with the data of past decisions only (see
+    /// [`Refit`]). Hooks run in registration order.
+    pub fn refit(mut self, name: impl Into<String>, schedule: RefitSchedule, model: Box<dyn Refit>) -> Self {
+        self.refits.push(Refitter {
+            name: name.into(),
+            schedule,
+            model,
+        });
+        self
+    }
+
+    /// Registers a stage whose state goes into [`Pipeline::checkpoint`] under `name` (e.g. a
+    /// [`Shared`](crate::Shared) guard, regime detector or calibrator whose type is
+    /// `Serialize + Deserialize`). Stages without state need nothing.
+    pub fn stage_state(mut self, name: impl Into<String>, state: Box<dyn StageState>) -> Self {
+        self.stage_states.push((name.into(), state));
         self
     }
 
@@ -309,6 +380,16 @@ impl PipelineBuilder {
         let optimizer = self.optimizer.ok_or(PipelineError::MissingStage {
             stage: Stage::Optimize,
         })?;
+        if let Some(sk) = &self.selector_k {
+            check_len("selector k", sk.k, 1)?;
+            if self.selector.is_none() {
+                return Err(PipelineError::MissingStage { stage: Stage::Select });
+            }
+        }
+        for r in &self.refits {
+            r.schedule.validate()?;
+        }
+        let refit_cap = self.refits.iter().map(|r| r.schedule.len()).max().unwrap_or(0);
         let n = self.config.universe.len();
         let history = ReturnHistory::new(n, self.config.history_window)?;
         let current = Weights::new(self.config.universe.clone(), vec![0.0; n])?;
@@ -328,6 +409,7 @@ impl PipelineBuilder {
             calibrator: self.calibrator,
             causal: self.causal,
             selector: self.selector,
+            selector_k: self.selector_k,
             optimizer,
             sizer: self.sizer,
             costs: self.costs,
@@ -337,6 +419,11 @@ impl PipelineBuilder {
             learners: self.learners,
             forecast_learners: self.forecast_learners,
             observer: self.observer,
+            refits: self.refits,
+            refit_data: VecDeque::new(),
+            refit_cap,
+            stage_states: self.stage_states,
+            pending_notes: Vec::new(),
             pending_forecasts: Vec::new(),
             universe_pos,
             history,
@@ -363,6 +450,7 @@ pub struct Pipeline {
     calibrator: Option<Box<dyn Calibrator>>,
     causal: Option<Box<dyn CausalFilter>>,
     selector: Option<Box<dyn Selector>>,
+    selector_k: Option<SelectorK>,
     optimizer: Box<dyn Optimizer>,
     sizer: Option<Box<dyn Sizer>>,
     costs: Option<Box<dyn CostModel>>,
@@ -372,6 +460,13 @@ pub struct Pipeline {
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
     observer: Option<Box<dyn Observer>>,
+    refits: Vec<Refitter>,
+    /// Past decisions' clean snapshots and outcomes, for the refits (at most `refit_cap`).
+    refit_data: VecDeque<RefitPoint>,
+    refit_cap: usize,
+    stage_states: Vec<(String, Box<dyn StageState>)>,
+    /// Notes for the next decision report (refit failures).
+    pending_notes: Vec<String>,
     /// Raw forecasts and regime of the last decision, for the forecast learners.
     pending_forecasts: Vec<(AssetId, Forecast, RegimeLabel)>,
     history: ReturnHistory,
@@ -391,6 +486,7 @@ fn audit_error(e: serde_json::Error) -> PipelineError {
     PipelineError::Stage {
         stage: Stage::Audit,
         source: prudentia_core::RoleError::implementation(prudentia_core::Role::Audit, e),
+        time: None,
     }
 }
 
@@ -474,8 +570,25 @@ impl Pipeline {
         }
         let mut timings = StageTimings::default();
         let t0 = Instant::now();
+        let mut failure = None;
         let screened = match &mut self.guard {
-            Some(g) => g.screen(snapshot).map_err(PipelineError::at(Stage::Guard))?,
+            Some(g) => match g.screen(snapshot) {
+                Ok(s) => s,
+                Err(e) if self.config.on_stage_error == OnStageError::Fallback => {
+                    let f = StageFailure {
+                        time: snapshot.time,
+                        stage: Stage::Guard,
+                        reason: e.to_string(),
+                    };
+                    let reasons = vec![f.to_string()];
+                    failure = Some(f);
+                    Screened::SafeFallback {
+                        reasons,
+                        quarantined_share: 1.0,
+                    }
+                }
+                Err(e) => return Err(PipelineError::at(Stage::Guard)(e).with_time(snapshot.time)),
+            },
             None => Screened::Clean {
                 snapshot: snapshot.clone(),
                 repaired: 0,
@@ -487,6 +600,7 @@ impl Pipeline {
             raw: snapshot,
             screened,
             timings,
+            failure,
         })
     }
 
@@ -521,40 +635,178 @@ impl Pipeline {
         &mut self,
         screened: ScreenedSnapshot<'_>,
     ) -> PipelineResult<DecisionReport> {
-        let result = self.decide_screened_unobserved(screened);
+        let time = screened.raw.time;
+        let result = self
+            .decide_screened_unobserved(screened)
+            .map_err(|e| e.with_time(time));
         self.observe_decide(result.as_ref());
         result
     }
 
+    /// The decide flow after the guard: the chain of stages, then the audit record. A stage
+    /// failure (under [`OnStageError::Fallback`]) becomes a `SafeFallback` decision.
     fn decide_screened_unobserved(
         &mut self,
         screened: ScreenedSnapshot<'_>,
     ) -> PipelineResult<DecisionReport> {
         let ScreenedSnapshot {
-            raw: snapshot,
+            raw,
             screened,
-            mut timings,
+            timings,
+            failure,
         } = screened;
         let seed = derive_seed(self.config.seed, self.step);
+        self.refit_due(false)?;
         self.pending_forecasts.clear();
-
-        // The snapshot counts as seen (later ones must be newer) once its decision is made or
-        // its prices are in the history; a refusal before that leaves it retryable.
-        let clean = match screened {
-            Screened::Clean { snapshot, .. } => snapshot,
+        let mut day = Day {
+            raw,
+            seed,
+            timings,
+            carried: Vec::new(),
+            prices: Vec::new(),
+            notes: std::mem::take(&mut self.pending_notes),
+            failure,
+        };
+        let made = match screened {
+            Screened::Clean { snapshot, .. } => {
+                let made = match self.chain(&snapshot, &mut day) {
+                    Ok(made) => made,
+                    Err(e) => match self.stage_failed(&snapshot, &mut day, e) {
+                        Ok(made) => made,
+                        Err(e) => {
+                            self.pending_notes = day.notes;
+                            return Err(e);
+                        }
+                    },
+                };
+                if self.refit_cap > 0 {
+                    if self.refit_data.len() >= self.refit_cap {
+                        self.refit_data.pop_front();
+                    }
+                    self.refit_data.push_back(RefitPoint {
+                        snapshot,
+                        outcome: None,
+                    });
+                }
+                made
+            }
             Screened::SafeFallback { reasons, .. } => {
-                self.last_time = Some(snapshot.time);
-                let regime = self.last_regime.clone().unwrap_or_default();
-                let decision = self.fallback(snapshot, regime, reasons);
-                return self
-                    .finish(decision, None, timings, Vec::new(), seed, snapshot)
-                    .map(|r| with_extras(r, Vec::new(), Vec::new()));
+                // the snapshot counts as seen (later ones must be newer)
+                self.last_time = Some(raw.time);
+                Made::fallback(self.fallback(raw, self.last_regime(), reasons))
             }
         };
+        self.finish(made, day)
+    }
 
-        // 2. history: validated prices, the last one carried where there is none
+    /// The chain of stages on a clean snapshot.
+    fn chain(&mut self, clean: &MarketSnapshot, day: &mut Day<'_>) -> PipelineResult<Made> {
+        if !self.history_stage(clean, day)? {
+            let why = "no validated price in the snapshot: every price carried";
+            return Ok(Made::fallback(self.fallback(
+                clean,
+                self.last_regime(),
+                vec![why.into()],
+            )));
+        }
+        let regime = self.regime_stage(clean, day)?;
+        if self.history.len() < self.config.min_history {
+            let (have, need) = (self.history.len(), self.config.min_history);
+            let why = format!("warming up: {have} of {need} returns in history");
+            return Ok(Made::fallback(self.fallback(clean, regime, vec![why])));
+        }
+        let (opportunities, excluded) = self.forecast_stage(clean, &regime, day)?;
+        let opportunities = self.calibrate_stage(opportunities, &regime, day)?;
+        let forecasts: Vec<(AssetId, Forecast)> = opportunities
+            .iter()
+            .map(|o| (o.asset.id.clone(), o.forecast.clone()))
+            .collect();
+        let considered = self.causal_stage(opportunities, day)?;
+        if considered.is_empty() {
+            let why = "no opportunity left after filtering".to_string();
+            let decision = Decision {
+                forecasts,
+                ..self.fallback(clean, regime, vec![why])
+            };
+            return Ok(Made {
+                excluded,
+                ..Made::fallback(decision)
+            });
+        }
+        let selected = self.select_stage(&considered, day)?;
+        let (target, status) = match self.optimize_stage(&selected, day)? {
+            Ok(target) => target,
+            Err((status, why)) => {
+                let decision = Decision {
+                    forecasts,
+                    ..self.fallback(clean, regime, vec![why])
+                };
+                return Ok(Made {
+                    excluded,
+                    optimizer_status: Some(status),
+                    ..Made::fallback(decision)
+                });
+            }
+        };
+        let sized = self.size_stage(&target, &considered, day)?;
+        let (orders, unexecuted, sized) = self.orders_stage(&sized, clean, day)?;
+        let orders = self.route_stage(orders, clean, day)?;
+        let decision = Decision {
+            time: clean.time,
+            status: DecisionStatus::Normal,
+            regime,
+            forecasts,
+            selected: selected.iter().map(|o| o.asset.id.clone()).collect(),
+            target,
+            sized,
+            orders,
+        };
+        Ok(Made {
+            decision,
+            optimizer_status: Some(status),
+            unexecuted,
+            excluded,
+        })
+    }
+
+    /// A stage failed on a clean snapshot: a `SafeFallback` with the stage, the reason and the
+    /// date under [`OnStageError::Fallback`], the error otherwise. The pipeline's own input
+    /// refusals (snapshot time, a first snapshot without every price) and audit failures are
+    /// always errors: a refused snapshot changes nothing, and a decision that cannot be
+    /// recorded is not made.
+    fn stage_failed(
+        &mut self,
+        clean: &MarketSnapshot,
+        day: &mut Day<'_>,
+        error: PipelineError,
+    ) -> PipelineResult<Made> {
+        let stage = match error.stage() {
+            Some(s) if !matches!(s, Stage::History | Stage::Audit | Stage::Learn) => s,
+            _ => return Err(error),
+        };
+        if self.config.on_stage_error == OnStageError::Stop {
+            return Err(error);
+        }
+        let failure = StageFailure {
+            time: clean.time,
+            stage,
+            reason: std::error::Error::source(&error).map_or_else(|| error.to_string(), |s| s.to_string()),
+        };
+        self.pending_forecasts.clear();
+        let decision = self.fallback(clean, self.last_regime(), vec![failure.to_string()]);
+        day.failure = Some(failure);
+        Ok(Made::fallback(decision))
+    }
+
+    fn last_regime(&self) -> RegimeState {
+        self.last_regime.clone().unwrap_or_default()
+    }
+
+    /// History: the validated prices of the snapshot, the last one carried where there is
+    /// none. `false` when no price could be validated (and there is a history to carry).
+    fn history_stage(&mut self, clean: &MarketSnapshot, day: &mut Day<'_>) -> PipelineResult<bool> {
         let t0 = Instant::now();
-        let mut current_prices = self.quote_prices(&clean);
+        let mut current_prices = self.quote_prices(clean);
         if let Some(last) = self.history.last_prices() {
             for (p, l) in current_prices.iter_mut().zip(last) {
                 if p.is_some_and(|p| !plausible_ratio(p / l)) {
@@ -573,14 +825,11 @@ impl Pipeline {
         let prices: Vec<f64> = match self.history.last_prices() {
             Some(last) => {
                 if carried.len() == current_prices.len() {
-                    let regime = self.last_regime.clone().unwrap_or_default();
-                    let reason = "no validated price in the snapshot: every price carried".to_string();
-                    let decision = self.fallback(&clean, regime, vec![reason]);
-                    timings.push(Stage::History, t0);
-                    self.last_time = Some(snapshot.time);
-                    return self
-                        .finish(decision, None, timings, carried, seed, snapshot)
-                        .map(|r| with_extras(r, Vec::new(), Vec::new()));
+                    day.timings.push(Stage::History, t0);
+                    day.carried = carried;
+                    day.prices = current_prices;
+                    self.last_time = Some(day.raw.time);
+                    return Ok(false);
                 }
                 current_prices
                     .iter()
@@ -602,6 +851,7 @@ impl Pipeline {
                                 .join(","),
                         }
                         .into(),
+                        time: None,
                     });
                 }
                 current_prices.iter().map(|p| p.unwrap_or(f64::NAN)).collect()
@@ -610,16 +860,23 @@ impl Pipeline {
         self.history
             .push_prices(&prices)
             .map_err(PipelineError::core_at(Stage::History))?;
-        timings.push(Stage::History, t0);
-        self.last_time = Some(snapshot.time);
+        day.timings.push(Stage::History, t0);
+        day.carried = carried;
+        day.prices = current_prices;
+        // the snapshot counts as seen once its prices are in the history; a refusal before
+        // that leaves it retryable
+        self.last_time = Some(day.raw.time);
+        Ok(true)
+    }
 
-        // 3. regime
+    /// Regime: the detector's state (finite), or `unknown` without a detector.
+    fn regime_stage(&mut self, clean: &MarketSnapshot, day: &mut Day<'_>) -> PipelineResult<RegimeState> {
         let t0 = Instant::now();
         let regime = match &mut self.regime {
-            Some(r) => r.observe(&clean).map_err(PipelineError::at(Stage::Regime))?,
+            Some(r) => r.observe(clean).map_err(PipelineError::at(Stage::Regime))?,
             None => RegimeState::default(),
         };
-        timings.push(Stage::Regime, t0);
+        day.timings.push(Stage::Regime, t0);
         if !regime.change_probability.is_finite() || regime.probabilities.iter().any(|(_, p)| !p.is_finite())
         {
             return Err(PipelineError::Stage {
@@ -630,25 +887,24 @@ impl Pipeline {
                     value: regime.change_probability,
                 }
                 .into(),
+                time: None,
             });
         }
         self.last_regime = Some(regime.clone());
+        Ok(regime)
+    }
 
-        if self.history.len() < self.config.min_history {
-            let reason = format!(
-                "warming up: {} of {} returns in history",
-                self.history.len(),
-                self.config.min_history
-            );
-            let decision = self.fallback(&clean, regime, vec![reason]);
-            return self
-                .finish(decision, None, timings, carried, seed, snapshot)
-                .map(|r| with_extras(r, Vec::new(), Vec::new()));
-        }
-
-        // 4-5. forecast and calibrate, on universe assets whose facts are usable
+    /// Forecast: one checked forecast per universe asset whose facts are usable; the others
+    /// are excluded with the reason. Keeps the raw forecasts for the forecast learners.
+    #[allow(clippy::type_complexity)]
+    fn forecast_stage(
+        &mut self,
+        clean: &MarketSnapshot,
+        regime: &RegimeState,
+        day: &mut Day<'_>,
+    ) -> PipelineResult<(Vec<Opportunity>, Vec<(AssetId, String)>)> {
         let t0 = Instant::now();
-        let mut opportunities = Vec::new();
+        let mut opportunities = Vec::with_capacity(self.config.universe.len());
         let mut excluded = Vec::new();
         let mut seen = vec![false; self.config.universe.len()];
         for asset in &clean.assets {
@@ -659,7 +915,7 @@ impl Pipeline {
                 excluded.push((asset.id.clone(), "duplicated asset information".to_string()));
                 continue;
             }
-            let asset = match usable_asset(asset, current_prices[i]) {
+            let asset = match usable_asset(asset, day.prices[i]) {
                 Ok(a) => a,
                 Err(why) => {
                     excluded.push((asset.id.clone(), why.to_string()));
@@ -668,83 +924,108 @@ impl Pipeline {
             };
             let f = self
                 .forecaster
-                .forecast(&asset, &regime)
+                .forecast(&asset, regime)
                 .map_err(PipelineError::at(Stage::Forecast))?;
             check_forecast(&f).map_err(PipelineError::core_at(Stage::Forecast))?;
             opportunities.push(Opportunity { asset, forecast: f });
         }
-        timings.push(Stage::Forecast, t0);
-        self.pending_forecasts = opportunities
-            .iter()
-            .map(|o| (o.asset.id.clone(), o.forecast.clone(), regime.label.clone()))
-            .collect();
+        day.timings.push(Stage::Forecast, t0);
+        if !self.forecast_learners.is_empty() {
+            self.pending_forecasts = opportunities
+                .iter()
+                .map(|o| (o.asset.id.clone(), o.forecast.clone(), regime.label.clone()))
+                .collect();
+        }
+        Ok((opportunities, excluded))
+    }
+
+    /// Calibrate: every forecast through the calibrator, checked.
+    fn calibrate_stage(
+        &self,
+        mut opportunities: Vec<Opportunity>,
+        regime: &RegimeState,
+        day: &mut Day<'_>,
+    ) -> PipelineResult<Vec<Opportunity>> {
         if let Some(cal) = &self.calibrator {
             let t0 = Instant::now();
             for o in &mut opportunities {
                 o.forecast = cal
-                    .calibrate(&o.forecast, &regime)
+                    .calibrate(&o.forecast, regime)
                     .map_err(PipelineError::at(Stage::Calibrate))?;
                 check_forecast(&o.forecast).map_err(PipelineError::core_at(Stage::Calibrate))?;
             }
-            timings.push(Stage::Calibrate, t0);
+            day.timings.push(Stage::Calibrate, t0);
         }
-        let forecasts: Vec<(AssetId, _)> = opportunities
-            .iter()
-            .map(|o| (o.asset.id.clone(), o.forecast.clone()))
-            .collect();
+        Ok(opportunities)
+    }
 
-        // 6. causal filter
-        if let Some(c) = &self.causal {
-            let t0 = Instant::now();
-            opportunities = c
-                .filter(opportunities)
-                .map_err(PipelineError::at(Stage::Causal))?;
-            for o in &opportunities {
-                check_forecast(&o.forecast).map_err(PipelineError::core_at(Stage::Causal))?;
-            }
-            timings.push(Stage::Causal, t0);
-        }
-        if opportunities.is_empty() {
-            let decision = Decision {
-                forecasts,
-                ..self.fallback(&clean, regime, vec!["no opportunity left after filtering".into()])
-            };
-            return self
-                .finish(decision, None, timings, carried, seed, snapshot)
-                .map(|r| with_extras(r, Vec::new(), excluded));
-        }
-
-        // 7. select
+    /// Causal filter: the opportunities it keeps, checked.
+    fn causal_stage(
+        &self,
+        opportunities: Vec<Opportunity>,
+        day: &mut Day<'_>,
+    ) -> PipelineResult<Vec<Opportunity>> {
+        let Some(c) = &self.causal else {
+            return Ok(opportunities);
+        };
         let t0 = Instant::now();
+        let kept = c
+            .filter(opportunities)
+            .map_err(PipelineError::at(Stage::Causal))?;
+        for o in &kept {
+            check_forecast(&o.forecast).map_err(PipelineError::core_at(Stage::Causal))?;
+        }
+        day.timings.push(Stage::Causal, t0);
+        Ok(kept)
+    }
+
+    /// Select: the slate of the selector (every opportunity without one). With a
+    /// [`PipelineBuilder::selector_with_k`] selector, k is shrunk to what is feasible and
+    /// the decision's notes say so.
+    fn select_stage(
+        &self,
+        opportunities: &[Opportunity],
+        day: &mut Day<'_>,
+    ) -> PipelineResult<Vec<Opportunity>> {
+        let t0 = Instant::now();
+        let Some(sel) = &self.selector else {
+            day.timings.push(Stage::Select, t0);
+            return Ok(opportunities.to_vec());
+        };
         let columns: Vec<usize> = opportunities
             .iter()
             .map(|o| self.universe_index(&o.asset.id))
             .collect::<Result<_, _>>()
             .map_err(PipelineError::core_at(Stage::Select))?;
-        let considered = opportunities.clone();
-        let selected: Vec<Opportunity> = match &self.selector {
-            Some(sel) => {
-                let full = self
-                    .history
-                    .correlation()
-                    .map_err(PipelineError::core_at(Stage::Select))?;
-                let sub = full.select(Axis(0), &columns).select(Axis(1), &columns);
-                let slate = sel
-                    .select(&opportunities, sub.view())
-                    .map_err(PipelineError::at(Stage::Select))?;
-                let mut picked = vec![false; opportunities.len()];
-                slate
-                    .indices
-                    .iter()
-                    .filter(|&&i| i < picked.len() && !std::mem::replace(&mut picked[i], true))
-                    .filter_map(|&i| opportunities.get(i).cloned())
-                    .collect()
-            }
-            None => opportunities,
-        };
-        timings.push(Stage::Select, t0);
+        let sub = self
+            .history
+            .correlation_of(&columns)
+            .map_err(PipelineError::core_at(Stage::Select))?;
+        let slate = match &self.selector_k {
+            None => sel.select(opportunities, sub.view()),
+            Some(k) => k.select(sel.as_ref(), opportunities, sub.view(), &mut day.notes),
+        }
+        .map_err(PipelineError::at(Stage::Select))?;
+        let mut picked = vec![false; opportunities.len()];
+        let selected = slate
+            .indices
+            .iter()
+            .filter(|&&i| i < picked.len() && !std::mem::replace(&mut picked[i], true))
+            .filter_map(|&i| opportunities.get(i).cloned())
+            .collect();
+        day.timings.push(Stage::Select, t0);
+        Ok(selected)
+    }
 
-        // 8. optimize
+    /// Optimize: the optimizer's weights over the covariance and scenarios of the trailing
+    /// window. A result that is not optimal is traded only when the configuration allows it
+    /// (`Err` with the status and the reason otherwise: the day keeps its positions).
+    #[allow(clippy::type_complexity)]
+    fn optimize_stage(
+        &self,
+        selected: &[Opportunity],
+        day: &mut Day<'_>,
+    ) -> PipelineResult<Result<(Weights, Status), (Status, String)>> {
         let t0 = Instant::now();
         let cols: Vec<usize> = selected
             .iter()
@@ -762,7 +1043,7 @@ impl Pipeline {
         .map_err(PipelineError::core_at(Stage::Optimize))?;
         check_finite_2d("covariance", covariance.view()).map_err(PipelineError::core_at(Stage::Optimize))?;
         let input = PortfolioInput {
-            opportunities: &selected,
+            opportunities: selected,
             covariance: Some(covariance.view()),
             scenarios: Some(scenarios.view()),
             current: &self.current,
@@ -771,27 +1052,73 @@ impl Pipeline {
             .optimizer
             .optimize(&input)
             .map_err(PipelineError::at(Stage::Optimize))?;
-        timings.push(Stage::Optimize, t0);
-        let status = target.status.clone();
-        let target_weights = match status {
-            // no answer to use: keep the book (a fallback's or a stopped solve's weights are used)
-            Status::Infeasible { .. }
-            | Status::NotFound
-            | Status::Numerical { .. }
-            | Status::Separation { .. } => self.current.clone(),
-            _ => target.weights,
+        day.timings.push(Stage::Optimize, t0);
+        let status = target.status;
+        let refused = match &status {
+            Status::Converged => None,
+            Status::Fallback { reason, .. } => {
+                day.notes.push(format!(
+                    "optimizer: its explicit fallback policy made the weights ({reason})"
+                ));
+                None
+            }
+            Status::IterationLimit { .. }
+            | Status::TimeLimit { .. }
+            | Status::ReducedAccuracy { .. }
+            | Status::Heuristic
+                if self.config.trade_non_optimal =>
+            {
+                day.notes.push(format!(
+                    "optimizer ended with `{status}`: the result is traded (trade_non_optimal)"
+                ));
+                None
+            }
+            Status::IterationLimit { .. }
+            | Status::TimeLimit { .. }
+            | Status::ReducedAccuracy { .. }
+            | Status::Heuristic => Some(format!(
+                "optimizer ended with `{status}`: not traded (trade_non_optimal is off)"
+            )),
+            Status::Infeasible { culprits } => Some(format!(
+                "optimizer: infeasible limits ({}): positions kept",
+                culprits.join(", ")
+            )),
+            Status::Numerical { message } => {
+                Some(format!("optimizer: numerical error ({message}): positions kept"))
+            }
+            other => Some(format!("optimizer status `{other}`: positions kept")),
         };
-        self.check_book("target weights", &target_weights)
+        if let Some(why) = refused {
+            return Ok(Err((status, why)));
+        }
+        self.check_book("target weights", &target.weights)
             .map_err(PipelineError::core_at(Stage::Optimize))?;
+        Ok(Ok((target.weights, status)))
+    }
 
-        // 9. size: assets without an opportunity this time (e.g. a quarantined quote) are
-        // held as they are, the rest go to the sizer
+    /// Size: the sizer's weights for the assets with an opportunity this time; the others
+    /// (e.g. a quarantined quote) are held as the target has them.
+    fn size_stage(
+        &self,
+        target: &Weights,
+        considered: &[Opportunity],
+        day: &mut Day<'_>,
+    ) -> PipelineResult<Weights> {
         let sized = match &self.sizer {
             Some(s) => {
                 let t0 = Instant::now();
-                let (mut ids, mut vals, mut held_ids, mut held_vals) = (vec![], vec![], vec![], vec![]);
-                for (a, w) in target_weights.assets.iter().zip(&target_weights.values) {
-                    if considered.iter().any(|o| &o.asset.id == a) {
+                let mut with_opportunity = vec![false; self.config.universe.len()];
+                for o in considered {
+                    if let Some(&i) = self.universe_pos.get(&o.asset.id) {
+                        with_opportunity[i] = true;
+                    }
+                }
+                let n = target.assets.len();
+                let (mut ids, mut vals) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                let (mut held_ids, mut held_vals) = (Vec::new(), Vec::new());
+                for (a, w) in target.assets.iter().zip(&target.values) {
+                    // target assets are universe assets (checked)
+                    if self.universe_pos.get(a).is_some_and(|&i| with_opportunity[i]) {
                         ids.push(a.clone());
                         vals.push(*w);
                     } else {
@@ -803,28 +1130,38 @@ impl Pipeline {
                 // every considered opportunity, so that positions outside the slate (kept by a
                 // fallback) can still be sized from their forecasts
                 let ctx = SizingContext {
-                    opportunities: &considered,
+                    opportunities: considered,
                     equity: self.equity,
                     current: &self.current,
                 };
                 let mut w = s.size(&sizable, &ctx).map_err(PipelineError::at(Stage::Size))?;
                 w.assets.extend(held_ids);
                 w.values.extend(held_vals);
-                timings.push(Stage::Size, t0);
+                day.timings.push(Stage::Size, t0);
                 w
             }
-            None => target_weights.clone(),
+            None => target.clone(),
         };
         self.check_book("sized weights", &sized)
             .map_err(PipelineError::core_at(Stage::Size))?;
+        Ok(sized)
+    }
 
-        // 10. orders and costs
+    /// Orders and costs: the orders of the weight changes (the book keeps the current weight
+    /// where a change cannot be traded) with their expected cost.
+    #[allow(clippy::type_complexity)]
+    fn orders_stage(
+        &self,
+        sized: &Weights,
+        clean: &MarketSnapshot,
+        day: &mut Day<'_>,
+    ) -> PipelineResult<(Vec<Order>, Vec<UnexecutedChange>, Weights)> {
         let t0 = Instant::now();
-        let (mut orders, unexecuted) = self.orders_for(&sized, &clean, &current_prices)?;
-        let sized = executable_book(&sized, &unexecuted);
+        let (mut orders, unexecuted) = self.orders_for(sized, clean, &day.prices)?;
+        let sized = executable_book(sized, &unexecuted);
         if let Some(c) = &self.costs {
             for o in &mut orders {
-                let est = c.estimate(o, &clean).map_err(PipelineError::at(Stage::Orders))?;
+                let est = c.estimate(o, clean).map_err(PipelineError::at(Stage::Orders))?;
                 if !est.expected_bps.is_finite() {
                     return Err(PipelineError::Stage {
                         stage: Stage::Orders,
@@ -834,37 +1171,34 @@ impl Pipeline {
                             value: est.expected_bps,
                         }
                         .into(),
+                        time: None,
                     });
                 }
                 o.expected_cost_bps = Some(est.expected_bps);
             }
         }
-        timings.push(Stage::Orders, t0);
+        day.timings.push(Stage::Orders, t0);
+        Ok((orders, unexecuted, sized))
+    }
 
-        // 11. route
+    /// Route: every order through the execution policy with its own derived seed, checked.
+    fn route_stage(
+        &self,
+        mut orders: Vec<Order>,
+        clean: &MarketSnapshot,
+        day: &mut Day<'_>,
+    ) -> PipelineResult<Vec<Order>> {
         if let Some(x) = &self.execution {
             let t0 = Instant::now();
             for (k, o) in orders.iter_mut().enumerate() {
                 *o = x
-                    .route(o, &clean, derive_seed(seed, k as u64))
+                    .route(o, clean, derive_seed(day.seed, k as u64))
                     .map_err(PipelineError::at(Stage::Route))?;
                 check_order(o).map_err(PipelineError::core_at(Stage::Route))?;
             }
-            timings.push(Stage::Route, t0);
+            day.timings.push(Stage::Route, t0);
         }
-
-        let decision = Decision {
-            time: clean.time,
-            status: DecisionStatus::Normal,
-            regime,
-            forecasts,
-            selected: selected.iter().map(|o| o.asset.id.clone()).collect(),
-            target: target_weights,
-            sized,
-            orders,
-        };
-        self.finish(decision, Some(status), timings, carried, seed, snapshot)
-            .map(|r| with_extras(r, unexecuted, excluded))
+        Ok(orders)
     }
 
     /// Weights from a stage: equal lengths, finite, universe assets only, no duplicates.
@@ -902,13 +1236,27 @@ impl Pipeline {
         market: &MarketSnapshot,
         prices: &[Option<f64>],
     ) -> PipelineResult<(Vec<Order>, Vec<UnexecutedChange>)> {
+        // first occurrence wins, as in `Weights::get`
+        fn by_asset(w: &Weights) -> HashMap<&AssetId, f64> {
+            let mut m = HashMap::with_capacity(w.assets.len());
+            for (a, v) in w.assets.iter().zip(&w.values) {
+                m.entry(a).or_insert(*v);
+            }
+            m
+        }
+        let (current, target) = (by_asset(&self.current), by_asset(sized));
+        let mut lots: HashMap<&AssetId, f64> = HashMap::with_capacity(market.assets.len());
+        for a in &market.assets {
+            lots.entry(&a.id).or_insert(a.lot_size);
+        }
         let mut ids: Vec<&AssetId> = sized.assets.iter().chain(self.current.assets.iter()).collect();
         ids.sort();
         ids.dedup();
         let mut orders = Vec::new();
         let mut unexecuted = Vec::new();
         for id in ids {
-            let (from, to) = (self.current.get(id), sized.get(id));
+            let from = current.get(id).copied().unwrap_or(0.0);
+            let to = target.get(id).copied().unwrap_or(0.0);
             let delta = to - from;
             if delta == 0.0 {
                 continue;
@@ -927,8 +1275,8 @@ impl Pipeline {
                 unexecuted.push(skip(UnexecutedReason::NoValidatedPrice));
                 continue;
             };
-            let lot = match market.assets.iter().find(|a| &a.id == id) {
-                Some(a) if a.lot_size.is_finite() && a.lot_size > 0.0 => a.lot_size,
+            let lot = match lots.get(id) {
+                Some(&l) if l.is_finite() && l > 0.0 => l,
                 Some(_) => {
                     unexecuted.push(skip(UnexecutedReason::InvalidLotSize));
                     continue;
@@ -951,15 +1299,24 @@ impl Pipeline {
         }
         Ok((orders, unexecuted))
     }
-    fn finish(
-        &mut self,
-        decision: Decision,
-        optimizer_status: Option<Status>,
-        mut timings: StageTimings,
-        carried_prices: Vec<AssetId>,
-        seed: u64,
-        raw: &MarketSnapshot,
-    ) -> PipelineResult<DecisionReport> {
+
+    /// Audit and bookkeeping of a made decision.
+    fn finish(&mut self, made: Made, day: Day<'_>) -> PipelineResult<DecisionReport> {
+        let Made {
+            decision,
+            optimizer_status,
+            unexecuted,
+            excluded,
+        } = made;
+        let Day {
+            raw,
+            seed,
+            mut timings,
+            carried,
+            notes,
+            failure,
+            ..
+        } = day;
         let mut record = None;
         if self.audit.is_some() {
             let t0 = Instant::now();
@@ -991,10 +1348,124 @@ impl Pipeline {
             optimizer_status,
             record,
             timings,
-            carried_prices,
-            unexecuted: Vec::new(),
-            excluded: Vec::new(),
+            carried_prices: carried,
+            unexecuted,
+            excluded,
+            failure,
+            notes,
         })
+    }
+
+    /// Runs the refits due now (`in_learn`: the learn flow's, otherwise those at the start of a
+    /// decision): every `every` decisions, on the last `window` decisions made.
+    fn refit_due(&mut self, in_learn: bool) -> PipelineResult<()> {
+        if self.refits.is_empty() || self.step == 0 {
+            return Ok(());
+        }
+        let data = self.refit_data.make_contiguous();
+        let Some(now) = data.last().map(|p| p.snapshot.time) else {
+            return Ok(());
+        };
+        for r in &mut self.refits {
+            let every = r.schedule.every as u64;
+            if r.schedule.in_learn_flow != in_learn || self.step % every != 0 {
+                continue;
+            }
+            let window = &data[data.len().saturating_sub(r.schedule.len())..];
+            if let Err(e) = r.model.refit(now, window) {
+                if self.config.on_stage_error == OnStageError::Stop {
+                    return Err(PipelineError::at(Stage::Refit)(e).with_time(now));
+                }
+                self.pending_notes.push(format!(
+                    "refit `{}` failed on {now}: {e}; the previous model is kept",
+                    r.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The pipeline's state (see [`PipelineState`]) with the state of every stage registered
+    /// with [`PipelineBuilder::stage_state`]: with the same stages, [`restore`](Self::restore)
+    /// continues the run exactly where it was.
+    pub fn checkpoint(&self) -> PipelineResult<PipelineState> {
+        let stages = self
+            .stage_states
+            .iter()
+            .map(|(name, s)| s.save().map(|v| (name.clone(), v)).map_err(|e| (name.clone(), e)))
+            .collect::<Result<_, _>>()
+            .map_err(|(name, source)| PipelineError::StageState { name, source })?;
+        Ok(PipelineState {
+            config: self.config.clone(),
+            history: self.history.clone(),
+            current: self.current.clone(),
+            pending: self.pending.clone(),
+            last_regime: self.last_regime.clone(),
+            last_time: self.last_time,
+            equity: self.equity,
+            step: self.step,
+            pending_forecasts: self.pending_forecasts.clone(),
+            refit_data: self.refit_data.clone(),
+            pending_notes: self.pending_notes.clone(),
+            stages,
+        })
+    }
+
+    /// Continues from a checkpoint of a pipeline built the same way: the configuration must be
+    /// equal and every registered stage state present under its name. Everything is checked
+    /// first; a stage that refuses its state is rolled back with the others, and a refused
+    /// checkpoint changes nothing.
+    pub fn restore(&mut self, mut state: PipelineState) -> PipelineResult<()> {
+        state.check()?;
+        if state.config != self.config {
+            return Err(CoreError::UnknownId {
+                kind: "checkpoint of another configuration",
+                id: state.config.policy_id.clone(),
+            }
+            .into());
+        }
+        let mut saved = Vec::with_capacity(self.stage_states.len());
+        for (name, _) in &self.stage_states {
+            if !state.stages.iter().any(|(n, _)| n == name) {
+                return Err(CoreError::UnknownId {
+                    kind: "stage state missing from the checkpoint",
+                    id: name.clone(),
+                }
+                .into());
+            }
+        }
+        let load_error = |name: &str, source| PipelineError::StageState {
+            name: name.to_string(),
+            source,
+        };
+        for i in 0..self.stage_states.len() {
+            let (name, stage) = &mut self.stage_states[i];
+            let before = stage.save().map_err(|e| load_error(name, e))?;
+            let value = state.stages.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+            let loaded = match value {
+                Some(v) => stage.load(v),
+                None => Ok(()), // checked above
+            };
+            if let Err(e) = loaded {
+                let err = load_error(name, e);
+                for ((_, s), b) in self.stage_states.iter_mut().zip(&saved) {
+                    let _ = s.load(b);
+                }
+                return Err(err);
+            }
+            saved.push(before);
+        }
+        self.history = state.history;
+        self.current = state.current;
+        self.pending = state.pending;
+        self.last_regime = state.last_regime;
+        self.last_time = state.last_time;
+        self.equity = state.equity;
+        self.step = state.step;
+        self.pending_forecasts = state.pending_forecasts;
+        self.refit_data = state.refit_data;
+        self.pending_notes = state.pending_notes;
+        Ok(())
     }
 
     /// SHA-256 of the configuration and every registered model-state source.
@@ -1127,21 +1598,29 @@ impl Pipeline {
         if !self.forecast_learners.is_empty() {
             self.pending_forecasts.clear();
         }
-        let mut first_error = None;
+        if let Some(last) = self.refit_data.back_mut() {
+            if last.outcome.is_none() {
+                last.outcome = Some(outcome.clone());
+            }
+        }
+        let mut first_error = self.refit_due(true).err();
         for l in &mut self.learners {
             if let Err(e) = l.learn(outcome) {
-                first_error.get_or_insert(e);
+                first_error.get_or_insert(PipelineError::at(Stage::Learn)(e));
             }
         }
         for event in &events {
             for l in &mut self.forecast_learners {
                 if let Err(e) = l.learn(event) {
-                    first_error.get_or_insert(e);
+                    first_error.get_or_insert(PipelineError::at(Stage::Learn)(e));
                 }
             }
         }
         match first_error {
-            Some(e) => Err(PipelineError::at(Stage::Learn)(e)),
+            Some(e) => Err(match outcome.time.or(self.last_time) {
+                Some(t) => e.with_time(t),
+                None => e,
+            }),
             None => Ok(()),
         }
     }
@@ -1152,6 +1631,91 @@ pub(crate) struct ScreenedSnapshot<'a> {
     pub(crate) raw: &'a MarketSnapshot,
     pub(crate) screened: Screened,
     pub(crate) timings: StageTimings,
+    /// The guard's failure, turned into a `SafeFallback` (under [`OnStageError::Fallback`]).
+    pub(crate) failure: Option<StageFailure>,
+}
+
+/// What a pipeline does when a stage fails on one decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OnStageError {
+    /// The decision is a `SafeFallback` that keeps current positions, with the stage, the
+    /// reason and the date in its reasons and in [`DecisionReport::failure`]; a walk-forward
+    /// run records it and goes on (default).
+    #[default]
+    Fallback,
+    /// `decide` returns the error ([`PipelineError::Stage`] with the time) and a walk-forward
+    /// run stops.
+    Stop,
+}
+
+/// A stage that failed on one decision and was turned into a `SafeFallback`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageFailure {
+    /// Time of the decision.
+    pub time: Timestamp,
+    /// The failing stage.
+    pub stage: Stage,
+    /// The stage's error, in words.
+    pub reason: String,
+}
+
+impl std::fmt::Display for StageFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stage `{}` failed on {}: {}",
+            self.stage, self.time, self.reason
+        )
+    }
+}
+
+/// A selector family indexed by the slate size k ([`PipelineBuilder::selector_with_k`]): the
+/// pipeline asks for `k`, shrinks it to what is feasible and says so in the decision's notes.
+struct SelectorK {
+    k: usize,
+    make: SelectorFactory,
+}
+
+/// Builds a selector for a slate size.
+pub type SelectorFactory = Box<dyn Fn(usize) -> RoleResult<Box<dyn Selector>> + Send + Sync>;
+
+impl SelectorK {
+    /// The slate of `sel` (built for `self.k`); when k exceeds the number of opportunities, or
+    /// the selector fails, k is shrunk (to the number of opportunities, then halved) until a
+    /// selector succeeds. Every shrink is a note. The last error is returned when even k = 1
+    /// fails.
+    fn select(
+        &self,
+        sel: &dyn Selector,
+        opportunities: &[Opportunity],
+        correlation: ndarray::ArrayView2<'_, f64>,
+        notes: &mut Vec<String>,
+    ) -> RoleResult<Slate> {
+        let n = opportunities.len();
+        let (mut k, mut why) = if self.k > n {
+            (n, format!("only {n} opportunities"))
+        } else {
+            match sel.select(opportunities, correlation) {
+                Ok(slate) => return Ok(slate),
+                Err(e) if self.k <= 1 => return Err(e),
+                Err(e) => (self.k / 2, e.to_string()),
+            }
+        };
+        loop {
+            let attempt = (self.make)(k).and_then(|s| s.select(opportunities, correlation));
+            match attempt {
+                Ok(slate) => {
+                    notes.push(format!("selector: k shrunk from {} to {k} ({why})", self.k));
+                    return Ok(slate);
+                }
+                Err(e) if k <= 1 => return Err(e),
+                Err(e) => {
+                    why = e.to_string();
+                    k /= 2;
+                }
+            }
+        }
+    }
 }
 
 /// Why a weight change of a decision did not become an order.
@@ -1192,14 +1756,36 @@ pub struct UnexecutedChange {
     pub reason: UnexecutedReason,
 }
 
-fn with_extras(
-    mut report: DecisionReport,
+/// One decision on its way down the chain: what the stages leave for the report.
+struct Day<'a> {
+    raw: &'a MarketSnapshot,
+    seed: u64,
+    timings: StageTimings,
+    /// Universe assets whose price was carried.
+    carried: Vec<AssetId>,
+    /// Validated price per universe asset (`None` = carried).
+    prices: Vec<Option<f64>>,
+    notes: Vec<String>,
+    failure: Option<StageFailure>,
+}
+
+/// A made decision with what goes beside it into the report.
+struct Made {
+    decision: Decision,
+    optimizer_status: Option<Status>,
     unexecuted: Vec<UnexecutedChange>,
     excluded: Vec<(AssetId, String)>,
-) -> DecisionReport {
-    report.unexecuted = unexecuted;
-    report.excluded = excluded;
-    report
+}
+
+impl Made {
+    fn fallback(decision: Decision) -> Self {
+        Self {
+            decision,
+            optimizer_status: None,
+            unexecuted: Vec::new(),
+            excluded: Vec::new(),
+        }
+    }
 }
 
 /// `sized` with the current weight kept for every change that cannot be traded.

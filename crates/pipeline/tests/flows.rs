@@ -291,15 +291,21 @@ fn stage_errors_name_the_stage_and_keep_the_typed_source() {
             Err(RoleError::implementation(Role::Forecaster, Boom))
         }
     }
-    let mut p = PipelineBuilder::new(config())
+    // stopping on a stage error (the default turns it into a recorded SafeFallback)
+    let stop = PipelineConfig {
+        on_stage_error: OnStageError::Stop,
+        ..config()
+    };
+    let mut p = PipelineBuilder::new(stop)
         .forecaster(Box::new(Failing))
         .optimizer(Box::new(LongPositive))
         .build()
         .unwrap();
     let snaps = snapshots(20, 6);
     let err = walk_forward(&mut p, &snaps, &quiet()).unwrap_err();
+    assert!(err.time().is_some_and(|t| snaps.iter().any(|s| s.time == t)));
     match &err {
-        PipelineError::Stage { stage, source } => {
+        PipelineError::Stage { stage, source, .. } => {
             assert_eq!(*stage, Stage::Forecast);
             let inner = std::error::Error::source(source).unwrap();
             assert!(inner.downcast_ref::<Boom>().is_some());
