@@ -828,6 +828,56 @@ mod tests {
         assert_eq!(pow2_scale(f64::NAN), 1.0);
     }
 
+    /// The raw (in-place, rescaled afterwards) path and the blocked equilibrated path give
+    /// the same normal equations, residuals, `Zᵀe` and meats: unit weights force the
+    /// blocked path on the same scaled problem.
+    #[test]
+    fn raw_design_matches_blocked_design() {
+        let (n, p) = (4321, 5);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let scales = [1.0, 1e-30, 3e40, 0.25, 7.0];
+        let x = ndarray::Array2::from_shape_fn((n, p), |(_, j)| next() * scales[j]);
+        let y = ndarray::Array1::from_shape_fn(n, |i| x.row(i).sum() * 1e-3 + next() * 1e5);
+        let ones = ndarray::Array1::from_elem(n, 1.0);
+        for intercept in [true, false] {
+            let raw = BlockDesign::new(x.view(), y.view(), None, intercept);
+            let blk = BlockDesign::new(x.view(), y.view(), Some(ones.view()), intercept);
+            assert!(raw.raw && !blk.raw);
+            assert_eq!(raw.col_scale, blk.col_scale);
+            let k = raw.k();
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                let m = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                for (u, v) in a.iter().zip(b) {
+                    assert!((u - v).abs() <= 1e-12 * m, "{what}: {u} vs {v}");
+                }
+            };
+            let (g1, v1) = raw.normal_equations();
+            let (g2, v2) = blk.normal_equations();
+            close(&g1, &g2, "gram");
+            close(&v1, &v2, "z'y");
+            let beta: Vec<f64> = (0..k).map(|j| 0.1 * j as f64 - 0.2).collect();
+            let (mut r1, mut r2) = (vec![0.0; n], vec![0.0; n]);
+            let (mut o1, mut o2) = (vec![0.0; k], vec![0.0; k]);
+            let (mut m1, mut m2) = (vec![0.0; k * k], vec![0.0; k * k]);
+            raw.residuals(&beta, &mut r1, &mut o1, Some(&mut m1));
+            blk.residuals(&beta, &mut r2, &mut o2, Some(&mut m2));
+            close(&r1, &r2, "residuals");
+            close(&o1, &o2, "z'e");
+            close(&m1, &m2, "meat");
+            close(&raw.gram(Some(&r1), None), &m2, "weighted gram");
+        }
+        // a column beyond the raw range keeps the blocked path
+        let mut big = x.clone();
+        big.column_mut(2).mapv_inplace(|v| v * 1e280);
+        assert!(!BlockDesign::new(big.view(), y.view(), None, true).raw);
+    }
+
     #[test]
     fn cholesky_solves_and_detects_singular() {
         let a = [4.0, 2.0, 2.0, 3.0];
