@@ -100,6 +100,33 @@ pub(crate) struct BlockDesign<'a> {
     pub row_weight: Option<Vec<f64>>,
     /// The largest weight (1 when unweighted).
     pub max_weight: f64,
+    /// `(ZᵀZ, Zᵀỹ)` (row-major k × k, k) when the design is [raw](Self::raw): accumulated
+    /// in the pass that found the column scales.
+    normal: Option<(Vec<f64>, Vec<f64>)>,
+    /// Unweighted, with every column scale within [`RAW_RANGE`]: `x` itself (row-major,
+    /// no copy) goes through the products, and their results are rescaled afterwards by
+    /// the exact powers of two `1/sⱼ`, which rounds exactly as the scaled design would.
+    raw: bool,
+}
+
+/// Column maxima in `[2^-RAW_EXP, 2^RAW_EXP]` (or 0) let products of `x` run unscaled:
+/// a product of two entries then neither overflows (sums of up to 2^40 terms of at most
+/// 2^480) nor underflows where it matters (entries below 2^-480 of a column's largest add
+/// nothing to a Gram diagonal of at least that largest squared).
+const RAW_EXP: i32 = 240;
+
+fn raw_range(m: f64) -> bool {
+    m == 0.0 || (libm::ldexp(1.0, -RAW_EXP)..=libm::ldexp(1.0, RAW_EXP)).contains(&m)
+}
+
+/// Symmetrizes a faer k × k product into row-major `out`, times `scale[j] · scale[l]`.
+fn sym_scaled(gm: &Mat<f64>, scale: &[f64], out: &mut [f64]) {
+    let k = scale.len();
+    for j in 0..k {
+        for l in 0..k {
+            out[j * k + l] = 0.5 * (gm[(j, l)] + gm[(l, j)]) * scale[j] * scale[l];
+        }
+    }
 }
 
 impl<'a> BlockDesign<'a> {
@@ -128,27 +155,49 @@ impl<'a> BlockDesign<'a> {
             None => std::borrow::Cow::Owned(x.iter().copied().collect()),
         };
         let r = |i: usize| row_weight.as_ref().map_or(1.0, |rw| rw[i]);
-        let mut cmax = vec![0.0f64; k];
-        for i in 0..n {
-            let ri = r(i);
-            if intercept {
-                cmax[0] = cmax[0].max(ri);
-            }
-            for (m, &v) in cmax[off..].iter_mut().zip(&xs[i * p..(i + 1) * p]) {
-                *m = m.max((ri * v).abs());
-            }
-        }
-        let col_scale: Vec<f64> = cmax.iter().map(|&m| pow2_scale(m)).collect();
-        let inv_scale = col_scale
-            .iter()
-            .map(|&s| Some(1.0 / s).filter(|v| v.is_finite() && *v * s == 1.0))
-            .collect();
         let my = y
             .iter()
             .enumerate()
             .fold(0.0f64, |a, (i, &v)| a.max((r(i) * v).abs()));
         let y_scale = pow2_scale(my);
-        let ys = y.iter().enumerate().map(|(i, &v)| r(i) * v / y_scale).collect();
+        let ys: Vec<f64> = y.iter().enumerate().map(|(i, &v)| r(i) * v / y_scale).collect();
+        let mut cmax = vec![0.0f64; k];
+        // unweighted: the column maxima, column sums, XᵀX and Xᵀỹ in one pass over x
+        let raw_moments = if row_weight.is_none() && !ys.is_empty() {
+            let (xmax, moments) = raw_pass(&xs, &ys, n, p, intercept);
+            if intercept {
+                cmax[0] = 1.0;
+            }
+            cmax[off..].copy_from_slice(&xmax);
+            Some(moments)
+        } else {
+            for i in 0..n {
+                let ri = r(i);
+                if intercept {
+                    cmax[0] = cmax[0].max(ri);
+                }
+                for (m, &v) in cmax[off..].iter_mut().zip(&xs[i * p..(i + 1) * p]) {
+                    *m = m.max((ri * v).abs());
+                }
+            }
+            None
+        };
+        let col_scale: Vec<f64> = cmax.iter().map(|&m| pow2_scale(m)).collect();
+        let inv_scale: Vec<Option<f64>> = col_scale
+            .iter()
+            .map(|&s| Some(1.0 / s).filter(|v| v.is_finite() && *v * s == 1.0))
+            .collect();
+        let raw = raw_moments.is_some()
+            && cmax.iter().all(|&m| raw_range(m))
+            && inv_scale.iter().all(Option::is_some);
+        let normal = raw_moments.filter(|_| raw).map(|(gm, zty)| {
+            let sc: Vec<f64> = inv_scale.iter().map(|v| v.unwrap_or(1.0)).collect();
+            let mut g = vec![0.0; k * k];
+            sym_scaled(&gm, &sc, &mut g);
+            let zty = zty.iter().zip(&sc).map(|(v, s)| v * s).collect();
+            (g, zty)
+        });
+        let raw = normal.is_some();
         BlockDesign {
             xs,
             n,
@@ -160,7 +209,59 @@ impl<'a> BlockDesign<'a> {
             y_scale,
             row_weight,
             max_weight,
+            normal,
+            raw,
         }
+    }
+
+    /// `(ZᵀZ, Zᵀỹ)`: from the constructor's pass when the design is raw, else by a pass.
+    pub(crate) fn normal_equations(&self) -> (Vec<f64>, Vec<f64>) {
+        match &self.normal {
+            Some((g, zty)) => (g.clone(), zty.clone()),
+            None => {
+                let mut zty = vec![0.0; self.k()];
+                let g = self.gram(None, Some((&self.y, &mut zty)));
+                (g, zty)
+            }
+        }
+    }
+
+    /// The exact inverse column scales `1/sⱼ` (all present when the design is raw).
+    fn inv_scales(&self) -> Vec<f64> {
+        self.inv_scale.iter().map(|v| v.unwrap_or(1.0)).collect()
+    }
+
+    /// Rows `i0..i1` of `x` as a row-major matrix (raw design only).
+    fn x_block(&self, i0: usize, i1: usize) -> MatRef<'_, f64> {
+        MatRef::from_row_major_slice(&self.xs[i0 * self.p..i1 * self.p], i1 - i0, self.p)
+    }
+
+    /// Raw design: `Σ fᵢ² zᵢ zᵢᵀ` over rows `i0..i1` added into `acc` (unscaled, k × k),
+    /// through `U = diag(f) [1 x]` built row by row in `u` (row-major, contiguous).
+    fn raw_weighted_gram(&self, i0: usize, i1: usize, f: &[f64], u: &mut [f64], acc: &mut Mat<f64>) {
+        let (p, k, off) = (self.p, self.k(), usize::from(self.intercept));
+        let m = i1 - i0;
+        let xb = &self.xs[i0 * p..i1 * p];
+        for ((urow, xrow), &fi) in u[..m * k]
+            .chunks_exact_mut(k)
+            .zip(xb.chunks_exact(p.max(1)))
+            .zip(f)
+        {
+            if off == 1 {
+                urow[0] = fi;
+            }
+            for (o, &v) in urow[off..].iter_mut().zip(xrow) {
+                *o = fi * v;
+            }
+        }
+        if p == 0 {
+            // chunks_exact(1) above visited nothing of x: the intercept column alone
+            for (urow, &fi) in u[..m * k].chunks_exact_mut(k).zip(f) {
+                urow[0] = fi;
+            }
+        }
+        let um = MatRef::from_row_major_slice(&u[..m * k], m, k);
+        matmul(acc.as_mut(), Accum::Add, um.transpose(), um, 1.0, Par::Seq);
     }
 
     pub(crate) fn k(&self) -> usize {
@@ -229,6 +330,19 @@ impl<'a> BlockDesign<'a> {
     /// `Zᵀ v` in the same pass.
     pub(crate) fn gram(&self, f: Option<&[f64]>, rhs: Option<(&[f64], &mut [f64])>) -> Vec<f64> {
         let k = self.k();
+        if let (true, Some(f), None) = (self.raw, f, rhs.as_ref()) {
+            let mut acc = Mat::<f64>::zeros(k, k);
+            let mut u = vec![0.0; BLOCK.min(self.n.max(1)) * k];
+            let mut i0 = 0;
+            while i0 < self.n {
+                let i1 = (i0 + BLOCK).min(self.n);
+                self.raw_weighted_gram(i0, i1, &f[i0..i1], &mut u, &mut acc);
+                i0 = i1;
+            }
+            let mut g = vec![0.0; k * k];
+            sym_scaled(&acc, &self.inv_scales(), &mut g);
+            return g;
+        }
         let mut g = vec![0.0; k * k];
         let mut gm = Mat::<f64>::zeros(k, k);
         let mut u = vec![
@@ -290,6 +404,10 @@ impl<'a> BlockDesign<'a> {
         out: &mut [f64],
         meat: Option<&mut [f64]>,
     ) {
+        if self.raw {
+            self.raw_residuals(beta, resid, out, meat);
+            return;
+        }
         let k = self.k();
         out.iter_mut().for_each(|o| *o = 0.0);
         let mut meat = meat;
@@ -351,6 +469,66 @@ impl<'a> BlockDesign<'a> {
         }
     }
 
+    /// [`Self::residuals`] on the raw design: `Zβ̃ = b₀ + X β'` with `β'ⱼ = β̃ⱼ / sⱼ` (exact),
+    /// `Zᵀe` and the meat from `x` in place, rescaled at the end.
+    fn raw_residuals(&self, beta: &[f64], resid: &mut [f64], out: &mut [f64], meat: Option<&mut [f64]>) {
+        let (p, k, off) = (self.p, self.k(), usize::from(self.intercept));
+        let sc = self.inv_scales();
+        let b0 = if off == 1 { beta[0] * sc[0] } else { 0.0 };
+        let bx: Vec<f64> = beta[off..].iter().zip(&sc[off..]).map(|(b, s)| b * s).collect();
+        let mut xte = vec![0.0; p];
+        let mut esum = 0.0;
+        let mut acc = Mat::<f64>::zeros(if meat.is_some() { k } else { 0 }, k);
+        let mut u = vec![
+            0.0;
+            if meat.is_some() {
+                BLOCK.min(self.n.max(1)) * k
+            } else {
+                0
+            }
+        ];
+        let mut i0 = 0;
+        while i0 < self.n {
+            let i1 = (i0 + BLOCK).min(self.n);
+            let m = i1 - i0;
+            let r = &mut resid[i0..i1];
+            r.iter_mut().zip(&self.y[i0..i1]).for_each(|(o, &y)| *o = y - b0);
+            if p > 0 {
+                let xm = self.x_block(i0, i1);
+                matmul(
+                    faer::MatMut::from_column_major_slice_mut(&mut *r, m, 1),
+                    Accum::Add,
+                    xm,
+                    MatRef::from_column_major_slice(&bx, p, 1),
+                    -1.0,
+                    Par::Seq,
+                );
+                matmul(
+                    faer::MatMut::from_column_major_slice_mut(&mut xte, p, 1),
+                    Accum::Add,
+                    xm.transpose(),
+                    MatRef::from_column_major_slice(&*r, m, 1),
+                    1.0,
+                    Par::Seq,
+                );
+            }
+            esum += r.iter().sum::<f64>();
+            if meat.is_some() {
+                self.raw_weighted_gram(i0, i1, r, &mut u, &mut acc);
+            }
+            i0 = i1;
+        }
+        if off == 1 {
+            out[0] = esum * sc[0];
+        }
+        for j in 0..p {
+            out[j + off] = xte[j] * sc[j + off];
+        }
+        if let Some(mt) = meat {
+            sym_scaled(&acc, &sc, mt);
+        }
+    }
+
     /// Leverages `hᵢ = zᵢᵀ B zᵢ`.
     pub(crate) fn leverages(&self, bread: &[f64]) -> Vec<f64> {
         let k = self.k();
@@ -391,6 +569,62 @@ impl<'a> BlockDesign<'a> {
         });
         s
     }
+}
+
+/// One pass over row-major `x` (n × p): the column maxima `max |xᵢⱼ|` (p) and, unscaled,
+/// `[1 x]ᵀ[1 x]` (or `xᵀx` without intercept) and `[1 x]ᵀ v`, by blocks of rows read in
+/// place (no copy) through faer's matrix product.
+fn raw_pass(xs: &[f64], v: &[f64], n: usize, p: usize, intercept: bool) -> (Vec<f64>, (Mat<f64>, Vec<f64>)) {
+    let off = usize::from(intercept);
+    let k = p + off;
+    let mut xmax = vec![0.0f64; p];
+    let mut sums = vec![0.0f64; p];
+    let mut vsum = 0.0;
+    let mut gxx = Mat::<f64>::zeros(p, p);
+    let mut xtv = vec![0.0f64; p];
+    let mut i0 = 0;
+    while i0 < n {
+        let i1 = (i0 + BLOCK).min(n);
+        let m = i1 - i0;
+        let xb = &xs[i0 * p..i1 * p];
+        if p > 0 {
+            for row in xb.chunks_exact(p) {
+                for ((mx, s), &x) in xmax.iter_mut().zip(sums.iter_mut()).zip(row) {
+                    *mx = mx.max(x.abs());
+                    *s += x;
+                }
+            }
+            let xm = MatRef::from_row_major_slice(xb, m, p);
+            matmul(gxx.as_mut(), Accum::Add, xm.transpose(), xm, 1.0, Par::Seq);
+            matmul(
+                faer::MatMut::from_column_major_slice_mut(&mut xtv, p, 1),
+                Accum::Add,
+                xm.transpose(),
+                MatRef::from_column_major_slice(&v[i0..i1], m, 1),
+                1.0,
+                Par::Seq,
+            );
+        }
+        vsum += v[i0..i1].iter().sum::<f64>();
+        i0 = i1;
+    }
+    let mut gm = Mat::<f64>::zeros(k, k);
+    let mut ztv = vec![0.0; k];
+    if intercept {
+        gm[(0, 0)] = n as f64;
+        ztv[0] = vsum;
+        for j in 0..p {
+            gm[(0, j + 1)] = sums[j];
+            gm[(j + 1, 0)] = sums[j];
+        }
+    }
+    for j in 0..p {
+        ztv[j + off] = xtv[j];
+        for l in 0..p {
+            gm[(j + off, l + off)] = gxx[(j, l)];
+        }
+    }
+    (xmax, (gm, ztv))
 }
 
 /// `ZᵀZ` (k × k, row-major) through faer's blocked matrix product.
@@ -592,6 +826,56 @@ mod tests {
         }
         assert_eq!(pow2_scale(0.0), 1.0);
         assert_eq!(pow2_scale(f64::NAN), 1.0);
+    }
+
+    /// The raw (in-place, rescaled afterwards) path and the blocked equilibrated path give
+    /// the same normal equations, residuals, `Zᵀe` and meats: unit weights force the
+    /// blocked path on the same scaled problem.
+    #[test]
+    fn raw_design_matches_blocked_design() {
+        let (n, p) = (4321, 5);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let scales = [1.0, 1e-30, 3e40, 0.25, 7.0];
+        let x = ndarray::Array2::from_shape_fn((n, p), |(_, j)| next() * scales[j]);
+        let y = ndarray::Array1::from_shape_fn(n, |i| x.row(i).sum() * 1e-3 + next() * 1e5);
+        let ones = ndarray::Array1::from_elem(n, 1.0);
+        for intercept in [true, false] {
+            let raw = BlockDesign::new(x.view(), y.view(), None, intercept);
+            let blk = BlockDesign::new(x.view(), y.view(), Some(ones.view()), intercept);
+            assert!(raw.raw && !blk.raw);
+            assert_eq!(raw.col_scale, blk.col_scale);
+            let k = raw.k();
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                let m = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                for (u, v) in a.iter().zip(b) {
+                    assert!((u - v).abs() <= 1e-12 * m, "{what}: {u} vs {v}");
+                }
+            };
+            let (g1, v1) = raw.normal_equations();
+            let (g2, v2) = blk.normal_equations();
+            close(&g1, &g2, "gram");
+            close(&v1, &v2, "z'y");
+            let beta: Vec<f64> = (0..k).map(|j| 0.1 * j as f64 - 0.2).collect();
+            let (mut r1, mut r2) = (vec![0.0; n], vec![0.0; n]);
+            let (mut o1, mut o2) = (vec![0.0; k], vec![0.0; k]);
+            let (mut m1, mut m2) = (vec![0.0; k * k], vec![0.0; k * k]);
+            raw.residuals(&beta, &mut r1, &mut o1, Some(&mut m1));
+            blk.residuals(&beta, &mut r2, &mut o2, Some(&mut m2));
+            close(&r1, &r2, "residuals");
+            close(&o1, &o2, "z'e");
+            close(&m1, &m2, "meat");
+            close(&raw.gram(Some(&r1), None), &m2, "weighted gram");
+        }
+        // a column beyond the raw range keeps the blocked path
+        let mut big = x.clone();
+        big.column_mut(2).mapv_inplace(|v| v * 1e280);
+        assert!(!BlockDesign::new(big.view(), y.view(), None, true).raw);
     }
 
     #[test]

@@ -485,8 +485,7 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
 
     let d = BlockDesign::new(data.x, data.y, data.weights, config.intercept);
     let off = usize::from(config.intercept);
-    let mut beta = vec![0.0; k];
-    let g = d.gram(None, Some((&d.y, &mut beta)));
+    let (g, mut beta) = d.normal_equations();
     let mut a = g.clone();
     let mut penalty = vec![0.0; k];
     if config.ridge > 0.0 {
