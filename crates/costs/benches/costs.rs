@@ -53,9 +53,11 @@ fn bench(c: &mut Criterion) {
     });
     // The per-fill update without the periodic refits (RLS, errors, window; the boosted
     // trees' and the calibration's batch refits are amortised: see fill_update_amortised).
+    // The intervals are the largest allowed so that no refit happens within criterion's
+    // iterations (at 1,000,000 a fast update crossed it and measured tree predictions).
     let mut cfg = CostModelConfig::new(["V0", "V1", "V2"]);
-    cfg.recalibrate_every = 1_000_000;
-    cfg.tree_refit_every = 1_000_000;
+    cfg.recalibrate_every = prudentia_core::validate::MAX_WINDOW;
+    cfg.tree_refit_every = prudentia_core::validate::MAX_WINDOW;
     cfg.tree_window = 4096;
     let mut m2 = AdaptiveCostModel::new(cfg).unwrap();
     let mut k = 0usize;

@@ -235,23 +235,59 @@ pub fn fill_trajectory(params: &AcParams, lambda: f64, out: &mut [f64]) -> Costs
     prudentia_core::validate::check_shape("holdings", &[params.periods + 1], &[out.len()])?;
     let n = params.periods;
     let x = params.shares;
-    let t_total = params.horizon;
-    let tau = params.tau();
-    let kt = kappa * t_total;
+    let kt = kappa * params.horizon;
+    if kt < 1e-8 {
+        // λ → 0: the straight line (the sinh ratio to O(κ²T²)).
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = if j == 0 {
+                x
+            } else if j == n {
+                0.0
+            } else {
+                x * (1.0 - j as f64 / n as f64)
+            };
+        }
+        return Ok(kappa);
+    }
+    // xⱼ = X e^{−κ tⱼ} uₙ₋ⱼ / u_N with u_m = 1 − e^{−2κτm} (the sinh ratio, no overflow),
+    // by recurrences instead of a transcendental per point: u_{m+1} = (1 − p) + p u_m with
+    // p = e^{−2κτ} (a sum of non-negative terms: no cancellation even for small κτ), and
+    // e^{−κ tⱼ} = qʲ with q = e^{−κτ}. Both are re-anchored on the exact value every
+    // `ANCHOR` points, so the rounding error stays within a few dozen ulps for any N.
+    const ANCHOR: usize = 64;
+    let a = kappa * params.tau();
+    let q = (-a).exp();
+    let p = (-2.0 * a).exp();
+    let one_minus_p = -(-2.0 * a).exp_m1();
+    // backward: out[j] = u_{N−j}
+    let mut u = 0.0;
+    for (m, o) in out.iter_mut().rev().enumerate() {
+        if m > 0 {
+            u = if m % ANCHOR == 0 {
+                -(-2.0 * a * m as f64).exp_m1()
+            } else {
+                one_minus_p + p * u
+            };
+        }
+        *o = u;
+    }
+    // forward: xⱼ = X qʲ u_{N−j} / u_N
+    let scale = x / -(-2.0 * kt).exp_m1();
+    let mut e = 1.0;
     for (j, o) in out.iter_mut().enumerate() {
-        let tj = j as f64 * tau;
-        *o = if j == n {
-            0.0
-        } else if j == 0 {
+        if j > 0 {
+            e = if j % ANCHOR == 0 {
+                (-a * j as f64).exp()
+            } else {
+                e * q
+            };
+        }
+        *o = if j == 0 {
             x
-        } else if kt < 1e-8 {
-            // λ → 0: the straight line (the sinh ratio to O(κ²T²)).
-            x * (1.0 - j as f64 / n as f64)
-        } else if kt < 20.0 {
-            x * (kappa * (t_total - tj)).sinh() / kt.sinh()
+        } else if j == n {
+            0.0
         } else {
-            // e^{−κ tⱼ} (1 − e^{−2κ(T−tⱼ)}) / (1 − e^{−2κT}), no overflow.
-            x * (-kappa * tj).exp() * (-(-2.0 * kappa * (t_total - tj)).exp_m1()) / (-(-2.0 * kt).exp_m1())
+            scale * e * *o
         };
     }
     Ok(kappa)

@@ -12,7 +12,7 @@ use prudentia_core::traits::{CostEstimate, CostModel, OnlineLearner, Role, RoleE
 use prudentia_core::validate::{check_len, check_size, MAX_WINDOW};
 use prudentia_core::{AssetId, CoreError, Fill, MarketSnapshot, Order, OrderType, Side, Timestamp};
 use prudentia_learn::boost::{BatchRefit, BatchRefitConfig, BoostConfig};
-use prudentia_learn::rls::{RecursiveLeastSquares, RlsConfig};
+use prudentia_learn::rls::{RecursiveLeastSquares, RlsConfig, RlsPrediction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CostsError, CostsResult};
@@ -444,6 +444,7 @@ impl AdaptiveCostModel {
         let c = self.cost_of(&p)?;
         let mut x = [0.0; MAX_FEATURES];
         let d = self.rls_features(&p, &mut x);
+        let _ = self.rls.predict_one(&x[..d])?;
         let mut rls = self.rls.clone();
         let _ = rls.update(&x[..d], 10.0 - c.spread_bps - c.impact_bps)?;
         let _ = self.trees.predict_one(&Self::tree_features(&p))?;
@@ -566,24 +567,43 @@ impl AdaptiveCostModel {
         })
     }
 
+    /// The estimate from the learner in use only (the other learner is not evaluated).
     fn cost_of(&self, p: &Prepared) -> CostsResult<OrderCost> {
+        let learner = self.learner();
+        let rls = match learner {
+            ResidualLearner::Rls => {
+                let mut x = [0.0; MAX_FEATURES];
+                let d = self.rls_features(p, &mut x);
+                Some(self.rls.predict_one(&x[..d])?)
+            }
+            _ => None,
+        };
+        let tree = match learner {
+            ResidualLearner::Trees => self.trees.predict_one(&Self::tree_features(p))?,
+            _ => None,
+        };
+        self.cost_from(p, learner, rls, tree)
+    }
+
+    /// The estimate given the learners' predictions (`rls` is `Some` when `learner` is
+    /// [`ResidualLearner::Rls`]; a missing tree prediction counts as 0).
+    fn cost_from(
+        &self,
+        p: &Prepared,
+        learner: ResidualLearner,
+        rls: Option<RlsPrediction>,
+        tree: Option<f64>,
+    ) -> CostsResult<OrderCost> {
         let spread = 0.5 * p.obs.spread_bps;
         let impact = self.impact.intercept_bps
             + self
                 .impact
                 .impact_raw(p.obs.spread_bps, p.obs.volatility, p.obs.participation)
             - spread;
-        let mut x = [0.0; MAX_FEATURES];
-        let d = self.rls_features(p, &mut x);
-        let rls = self.rls.predict_one(&x[..d])?;
-        let learner = self.learner();
-        let (residual, sd) = match learner {
-            ResidualLearner::None => (0.0, self.calibration.as_ref().map_or(0.0, |c| c.residual_sd_bps)),
-            ResidualLearner::Rls => (rls.mean, rls.variance.map_or(self.errors[1].sqrt(), f64::sqrt)),
-            ResidualLearner::Trees => {
-                let t = self.trees.predict_one(&Self::tree_features(p))?.unwrap_or(0.0);
-                (t, self.errors[2].sqrt())
-            }
+        let (residual, sd) = match (learner, rls) {
+            (ResidualLearner::Rls, Some(r)) => (r.mean, r.variance.map_or(self.errors[1].sqrt(), f64::sqrt)),
+            (ResidualLearner::Trees, _) => (tree.unwrap_or(0.0), self.errors[2].sqrt()),
+            _ => (0.0, self.calibration.as_ref().map_or(0.0, |c| c.residual_sd_bps)),
         };
         let expected = spread + impact + residual;
         // Before the data say anything, the prior: the modelled impact itself as the spread.
@@ -711,15 +731,18 @@ impl AdaptiveCostModel {
     /// venue) changes nothing.
     pub fn learn_fill(&mut self, e: &FillEvent) -> CostsResult<FillAttribution> {
         let p = self.prepare_fill(e)?;
-        let c = self.cost_of(&p)?;
+        // Each learner predicts once: for the estimate (the attribution) and for its
+        // held-out error.
+        let mut x = [0.0; MAX_FEATURES];
+        let d = self.rls_features(&p, &mut x);
+        let rls = self.rls.predict_one(&x[..d])?;
+        let rls_pred = rls.mean;
+        let tf = Self::tree_features(&p);
+        let tree_pred = self.trees.predict_one(&tf)?;
+        let c = self.cost_from(&p, self.learner(), Some(rls), tree_pred)?;
         let attribution = self.attribution(e, &p, &c);
         let base = c.spread_bps + c.impact_bps;
         let target = p.realized_bps - base;
-        let mut x = [0.0; MAX_FEATURES];
-        let d = self.rls_features(&p, &mut x);
-        let rls_pred = self.rls.predict_one(&x[..d])?.mean;
-        let tf = Self::tree_features(&p);
-        let tree_pred = self.trees.predict_one(&tf)?;
         // The only fallible state change comes first. The input is validated, so an error
         // here is numerical (P lost positive definiteness to rounding over a long run):
         // the RLS restarts from its prior, counted in `rls_restarts`, and learns the fill.

@@ -135,3 +135,32 @@ fn frontier_is_monotone_and_lambda_zero_is_linear() {
     let t = optimal_trajectory(&big, 1.0).unwrap();
     assert!(t.holdings.iter().all(|v| v.is_finite() && *v >= 0.0));
 }
+
+#[test]
+fn long_trajectory_matches_the_sinh_ratio() {
+    // The recurrences of `fill_trajectory` against xⱼ = X sinh(κ(T − tⱼ)) / sinh(κT)
+    // evaluated point by point (whose own argument rounding is up to N ulps near the end),
+    // over small, moderate and large κT, N = 1,000 and 5,000.
+    for (periods, lambda) in [
+        (1000, 1e-9),
+        (1000, 2e-6),
+        (1000, 1e-4),
+        (5000, 2e-6),
+        (5000, 3e-5),
+    ] {
+        let p = AcParams {
+            periods,
+            ..AcParams::paper_example()
+        };
+        let t = optimal_trajectory(&p, lambda).unwrap();
+        let (k, tau, tt) = (t.kappa, p.tau(), p.horizon);
+        assert!(k * tt < 300.0, "kappa T {}", k * tt);
+        let mut worst = 0.0f64;
+        for (j, x) in t.holdings.iter().enumerate() {
+            let want = p.shares * (k * (tt - j as f64 * tau)).sinh() / (k * tt).sinh();
+            worst = worst.max((x - want).abs() / want.abs().max(1e-300));
+        }
+        assert!(worst < 1e-11, "N {periods} lambda {lambda:e}: rel {worst:e}");
+        assert!(t.holdings.windows(2).all(|w| w[1] <= w[0]));
+    }
+}

@@ -490,18 +490,34 @@ impl BatchRefit {
         check_shape("features", &[self.config.n_features], &[row.len()])?;
         check_finite("features", row)?;
         check_finite("y", &[y])?;
-        let evicted = if self.y.len() == self.config.window {
+        let full = self.y.len() == self.config.window;
+        let rows_after = if full { self.y.len() } else { self.y.len() + 1 };
+        let due = self.since_fit + 1 >= self.config.every && rows_after >= self.config.min_rows;
+        if !due {
+            // No refit, nothing can fail: a full window recycles its oldest row's buffer
+            // (no allocation per row once the window is full).
+            let buf = if full {
+                let _ = self.y.pop_front();
+                self.x.pop_front().map(|mut r| {
+                    r.clear();
+                    r.extend_from_slice(row);
+                    r
+                })
+            } else {
+                None
+            };
+            self.x.push_back(buf.unwrap_or_else(|| row.to_vec()));
+            self.y.push_back(y);
+            self.since_fit = (self.since_fit + 1).min(self.config.every);
+            return Ok(false);
+        }
+        let evicted = if full {
             Some((self.x.pop_front(), self.y.pop_front()))
         } else {
             None
         };
         self.x.push_back(row.to_vec());
         self.y.push_back(y);
-        let due = self.since_fit + 1 >= self.config.every && self.y.len() >= self.config.min_rows;
-        if !due {
-            self.since_fit = (self.since_fit + 1).min(self.config.every);
-            return Ok(false);
-        }
         match self.refit_now() {
             Ok(model) => {
                 self.model = Some(model);

@@ -213,3 +213,22 @@ fn boost_bad_input_is_refused() {
     })
     .is_err());
 }
+
+/// A full window recycles its oldest row: the stored rows are the last `window`, in order.
+#[test]
+fn batch_refit_full_window_keeps_the_latest_rows_in_order() {
+    let cfg = BatchRefitConfig {
+        window: 3,
+        every: 1000,
+        min_rows: 3,
+        ..BatchRefitConfig::new(2)
+    };
+    let mut r = BatchRefit::new(cfg).unwrap();
+    for i in 0..10 {
+        assert!(!r.push(&[i as f64, -(i as f64)], 10.0 * i as f64).unwrap());
+    }
+    assert_eq!(r.len(), 3);
+    let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["x"], serde_json::json!([[7.0, -7.0], [8.0, -8.0], [9.0, -9.0]]));
+    assert_eq!(v["y"], serde_json::json!([70.0, 80.0, 90.0]));
+}
