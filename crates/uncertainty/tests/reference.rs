@@ -64,6 +64,46 @@ fn isotonic_matches_sklearn_with_ties() {
     }
 }
 
+/// Knots equal scikit-learn's exactly (same count, same x, bit-identical fitted values)
+/// on every case, including 0/1 labels on tied scores, where pooled blocks end with equal
+/// means that scikit-learn's PAVA merges (and a pooling order other than SciPy's leaves
+/// 1-ulp differences that keep spurious knots).
+#[test]
+fn isotonic_knots_equal_sklearn_on_tied_scores() {
+    let f = load("isotonic.json");
+    let mut binary = 0;
+    for case in f["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let x = vec(&case["x"]);
+        let y = vec(&case["y"]);
+        let w = case["weights"].as_array().map(|_| vec(&case["weights"]));
+        let cfg = IsotonicConfig {
+            increasing: case["increasing"].as_bool().unwrap(),
+            ..Default::default()
+        };
+        let m = IsotonicRegression::new(cfg)
+            .unwrap()
+            .fit(&x, &y, w.as_deref())
+            .unwrap();
+        let kx = vec(&case["x_thresholds"]);
+        let ky = vec(&case["y_thresholds"]);
+        assert_eq!(m.x(), &kx[..], "{name}: knot x");
+        // Bit-identical: the same pooling order as SciPy's PAVA gives the same roundings.
+        assert_eq!(m.y(), &ky[..], "{name}: knot values");
+        if name.starts_with("tied_") {
+            binary += 1;
+            // No two adjacent knots carry equal values except a plateau's two ends.
+            for i in 1..m.y().len().saturating_sub(1) {
+                assert!(
+                    m.y()[i] != m.y()[i - 1] || m.y()[i] != m.y()[i + 1],
+                    "{name}: interior knot {i} on a plateau"
+                );
+            }
+        }
+    }
+    assert_eq!(binary, 5, "fixture has the five tied-score cases");
+}
+
 #[test]
 fn platt_matches_sklearn_unpenalized_logistic() {
     let f = load("platt.json");
