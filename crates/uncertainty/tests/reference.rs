@@ -198,3 +198,67 @@ fn crps_matches_numerical_integral() {
         );
     }
 }
+
+/// MAPIE 1.6.0 on prefit models (tools/fixtures/uncertainty/make_fixtures.py, mapie.json):
+/// CQR with its default asymmetric correction and with the symmetric one, and split conformal
+/// with absolute scores on a plain point prediction.
+#[test]
+fn cqr_and_split_conformal_match_mapie() {
+    use prudentia_core::RegimeLabel;
+    use prudentia_uncertainty::conformal::{ConformalConfig, Cqr, CqrCorrection, ScoreKind, SplitConformal};
+    let f = load("mapie.json");
+    let (cl, cu, cy) = (vec(&f["cal_lower"]), vec(&f["cal_upper"]), vec(&f["cal_y"]));
+    let (tl, tu) = (vec(&f["test_lower"]), vec(&f["test_upper"]));
+    let r = RegimeLabel::UNKNOWN;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+    for case in f["cqr"].as_array().unwrap() {
+        let alpha = 1.0 - case["confidence_level"].as_f64().unwrap();
+        let cfg = ConformalConfig {
+            alpha,
+            ..Default::default()
+        };
+        let cqr = Cqr::calibrate(cfg, &cl, &cu, &cy, None).unwrap();
+        for (corr, key) in [
+            (CqrCorrection::Asymmetric, "asymmetric"),
+            (CqrCorrection::Symmetric, "symmetric"),
+        ] {
+            let (el, eu) = (
+                vec(&case[format!("{key}_lower")]),
+                vec(&case[format!("{key}_upper")]),
+            );
+            for i in 0..tl.len() {
+                let iv = cqr.interval_with(tl[i], tu[i], &r, corr).unwrap();
+                assert!(
+                    close(iv.lower, el[i]),
+                    "{key} alpha {alpha} row {i}: {} vs {}",
+                    iv.lower,
+                    el[i]
+                );
+                assert!(
+                    close(iv.upper, eu[i]),
+                    "{key} alpha {alpha} row {i}: {} vs {}",
+                    iv.upper,
+                    eu[i]
+                );
+            }
+        }
+    }
+    let (cp, tp) = (vec(&f["cal_point"]), vec(&f["test_point"]));
+    for case in f["split"].as_array().unwrap() {
+        let alpha = 1.0 - case["confidence_level"].as_f64().unwrap();
+        let cfg = ConformalConfig {
+            alpha,
+            score: ScoreKind::Absolute,
+            ..Default::default()
+        };
+        let sc = SplitConformal::calibrate_points(cfg, &cp, &cy, None).unwrap();
+        let (el, eu) = (vec(&case["lower"]), vec(&case["upper"]));
+        for i in 0..tp.len() {
+            let iv = sc.interval_point(tp[i], &r).unwrap();
+            assert!(
+                close(iv.lower, el[i]) && close(iv.upper, eu[i]),
+                "split alpha {alpha} row {i}"
+            );
+        }
+    }
+}
