@@ -2,9 +2,14 @@
 //!
 //! - [`SplitConformal`] (Lei et al. 2018): with calibration scores `s_i = |y_i − μ_i|`
 //!   (or `|y_i − μ_i|/σ_i`), the interval is `μ ± q̂` (or `μ ± q̂σ`) where `q̂` is the
-//!   `⌈(n+1)(1−α)⌉`-th smallest score.
+//!   `⌈(n+1)(1−α)⌉`-th smallest score. A plain point prediction (no σ, no horizon) works
+//!   with absolute scores: [`SplitConformal::calibrate_points`] / [`SplitConformal::interval_point`]
+//!   (MAPIE's `SplitConformalRegressor`, `conformity_score="absolute"`).
 //! - [`Cqr`], conformalized quantile regression (Romano, Patterson & Candès 2019): scores
-//!   `E_i = max(q̂_lo(x_i) − y_i, y_i − q̂_hi(x_i))`, interval `[q̂_lo − Q, q̂_hi + Q]`.
+//!   `E_i = max(q̂_lo(x_i) − y_i, y_i − q̂_hi(x_i))`, interval `[q̂_lo − Q, q̂_hi + Q]`; or,
+//!   with [`CqrCorrection::Asymmetric`] (MAPIE's default), each side corrected by the
+//!   `⌈(n+1)(1−α/2)⌉`-th smallest of its own scores. Both equal MAPIE 1.6.0 on
+//!   `tests/fixtures/mapie.json`.
 //! - [`AdaptiveConformal`], adaptive conformal inference for time series (Gibbs & Candès
 //!   2021): the working level follows `α_{t+1} = α_t + γ (α − err_t)` with
 //!   `err_t = 1{y_t ∉ C_t(α_t)}`, and scores come from a trailing window, so long-run
