@@ -73,6 +73,24 @@ fn ks(c: &mut Criterion) {
             .unwrap()
         })
     });
+    // The exact two-sided p-value at 5000 × 4000 on grid samples both sides can build bit for
+    // bit (tools/fixtures/defense/ks_timing.py times SciPy on the same arrays): a_i = (i + ½)/5000,
+    // b_j = (j + ½)/4000 + 0.03, so D = 0.03 and the band is 2·600/5 = 240 cells wide.
+    let a: Vec<f64> = (0..5000).map(|i| (i as f64 + 0.5) / 5000.0).collect();
+    let b: Vec<f64> = (0..4000).map(|j| (j as f64 + 0.5) / 4000.0 + 0.03).collect();
+    let r = ks_2samp(&a, &b, Alternative::TwoSided, KsMethod::Exact).unwrap();
+    eprintln!("5000 x 4000 exact: D = {}, p = {:e}", r.statistic, r.p_value);
+    g.bench_function("5000_vs_4000_exact_two_sided", |bch| {
+        bch.iter(|| {
+            ks_2samp(
+                black_box(&a),
+                black_box(&b),
+                Alternative::TwoSided,
+                KsMethod::Exact,
+            )
+            .unwrap()
+        })
+    });
     g.finish();
 }
 

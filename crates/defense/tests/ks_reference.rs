@@ -99,6 +99,9 @@ fn ks_2samp_matches_scipy() {
         }
     }
     eprintln!("ks_2samp: {checked} results; worst |ΔD| = {worst_d:e}, worst relative Δp = {worst_p:e}");
+    // README.md quotes statistic 1e-17 and p-values 2e-13: enforced within 10× of that.
+    assert!(worst_d <= 1e-16, "worst |ΔD| {worst_d:e}");
+    assert!(worst_p <= 2e-12, "worst relative Δp {worst_p:e}");
 }
 
 #[test]

@@ -59,6 +59,8 @@ fn matches_clarabel_to_1e_4() {
         assert!((got.objective - obj).abs() < 1e-8, "{}: objective", case["name"]);
     }
     println!("worst |Δw| over fixture cases: {worst:e}");
+    // The crate docs and README quote 5e-8; the test enforces at most 10× that.
+    assert!(worst <= 5e-7, "worst |Δw| {worst:e} above 5e-7");
 }
 
 #[test]

@@ -44,7 +44,8 @@ fn mean_cvar_case(case: &serde_json::Value, method: CvarMethod) {
     let dcvar = rel(res.risk.cvar.unwrap(), case["cvar"].as_f64().unwrap());
     println!("mean-CVaR {name} {method:?}: max|Δw| = {dw:.2e}, rel Δobjective = {dobj:.2e}, rel ΔCVaR = {dcvar:.2e}, rounds = {}", res.info.cut_rounds);
     assert!(case["unique"].as_bool().unwrap());
-    assert!(dw < 1e-4, "{name}: weights differ by {dw}");
+    // README quotes 2e-7 in the weights; the bound is 10× that.
+    assert!(dw < 2e-6, "{name}: weights differ by {dw}");
     assert!(dobj < 1e-6, "{name}: objective rel diff {dobj}");
     assert!(dcvar < 1e-6, "{name}: cvar rel diff {dcvar}");
     assert!(rel(res.risk.var.unwrap(), case["var"].as_f64().unwrap()) < 1e-4);
@@ -56,7 +57,7 @@ fn mean_cvar_case(case: &serde_json::Value, method: CvarMethod) {
             a.shadow_price,
             d.as_f64().unwrap()
         );
-        assert!(dd < 1e-4);
+        assert!(dd < 1e-5);
     }
     if let Some(d) = case.get("dual_net") {
         let a = res.active(&LimitId::NetEqual).expect("budget row");
@@ -67,7 +68,7 @@ fn mean_cvar_case(case: &serde_json::Value, method: CvarMethod) {
             a.shadow_price,
             d.as_f64().unwrap()
         );
-        assert!(dd < 1e-4);
+        assert!(dd < 1e-5);
     }
 }
 
@@ -119,12 +120,13 @@ fn long_short_mv(method: CvarMethod) {
     let dw = max_abs_diff(&res.weights, &vec_f64(&f["weights"]));
     let dobj = rel(res.objective.objective, f["objective"].as_f64().unwrap());
     println!("long-short MV {method:?}: max|Δw| = {dw:.2e}, rel Δobjective = {dobj:.2e}");
-    assert!(dw < 1e-4, "weights differ by {dw}");
+    assert!(dw < 2e-6, "weights differ by {dw}");
     assert!(dobj < 1e-6, "objective rel diff {dobj}");
     assert!(rel(res.risk.variance.unwrap(), f["variance"].as_f64().unwrap()) < 1e-4);
     assert!(rel(res.risk.turnover, f["turnover"].as_f64().unwrap()) < 1e-4);
     // shadow prices of the binding limits agree with cvxpy's duals
-    check_duals(&res, &f["duals"], 2e-3);
+    // shadow prices: observed within 2e-6 relative, bound 1e-5
+    check_duals(&res, &f["duals"], 1e-5);
 }
 
 #[test]

@@ -49,10 +49,10 @@ fn long_short_every_limit_but_cvar_matches_cvxpy_through_the_structured_path() {
         "structured long-short MV: {} iterations, max|Δw| = {dw:.2e}, rel Δobjective = {dobj:.2e}",
         res.info.iterations
     );
-    assert!(dw < 1e-6, "weights differ by {dw}");
+    assert!(dw < 7e-8, "weights differ by {dw}"); // README: 7e-9, bound 10× that
     assert!(dobj < 1e-8, "objective rel diff {dobj}");
     assert!(rel(res.risk.turnover, f["turnover"].as_f64().unwrap()) < 1e-5);
-    let checked = check_duals(&res, &f["duals"], 1e-4);
+    let checked = check_duals(&res, &f["duals"], 1e-5);
     assert!(checked >= 1);
 }
 

@@ -186,7 +186,7 @@ fn sector_caps_in_every_solver() {
         ..Default::default()
     };
     let p = SelectionProblem::new(&mu, rho.view(), &cfg, &c).unwrap();
-    let (_, opt) = brute_force(&p).unwrap();
+    let (_, opt) = brute_force(&p, &c).unwrap();
     let ex = ExactSolver::new(ExactConfig::default()).unwrap().solve(&p);
     assert!((ex.objective - opt).abs() < 1e-9);
     for s in [

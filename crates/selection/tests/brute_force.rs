@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{brute_force, random_instance};
+use common::{brute_force, own_feasible, own_objective, random_instance};
 use proptest::prelude::*;
 use prudentia_core::Status;
 use prudentia_selection::{
@@ -11,9 +11,9 @@ use prudentia_selection::{
     Mmr, MmrConfig, ProblemConfig, SelectionProblem,
 };
 
-fn check(p: &SelectionProblem) -> Result<(), TestCaseError> {
+fn check(p: &SelectionProblem, c: &Constraints) -> Result<(), TestCaseError> {
     let exact = ExactSolver::new(ExactConfig::default()).unwrap().solve(p);
-    let bf = brute_force(p);
+    let bf = brute_force(p, c);
     match bf {
         None => {
             let infeasible = matches!(exact.status, Status::Infeasible { .. });
@@ -22,6 +22,15 @@ fn check(p: &SelectionProblem) -> Result<(), TestCaseError> {
         Some((_, f)) => {
             prop_assert_eq!(&exact.status, &Status::Converged);
             prop_assert!(p.is_feasible(&exact.selected));
+            // Judged by this test's own code, not the solver's.
+            prop_assert!(own_feasible(p, c, &exact.selected));
+            let own = own_objective(p, &exact.selected);
+            prop_assert!(
+                (exact.objective - own).abs() <= 1e-9 * (1.0 + own.abs()),
+                "reported objective {} vs recomputed {}",
+                exact.objective,
+                own
+            );
             prop_assert!(
                 (exact.objective - f).abs() <= 1e-9 * (1.0 + f.abs()),
                 "{} vs {}",
@@ -48,7 +57,10 @@ fn check(p: &SelectionProblem) -> Result<(), TestCaseError> {
             ] {
                 if h.status == Status::Heuristic {
                     prop_assert!(p.is_feasible(&h.selected));
+                    prop_assert!(own_feasible(p, c, &h.selected));
                     prop_assert!(h.objective <= f + 1e-9 * (1.0 + f.abs()));
+                    let own = own_objective(p, &h.selected);
+                    prop_assert!((h.objective - own).abs() <= 1e-9 * (1.0 + own.abs()));
                 }
             }
         }
@@ -70,8 +82,9 @@ proptest! {
         let k = 1 + ((n - 1) as f64 * kf) as usize;
         let (mu, rho) = random_instance(seed, n, factors, -0.5, 1.0);
         let cfg = ProblemConfig { k, lambda, ..Default::default() };
-        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
-        check(&p)?;
+        let c = Constraints::default();
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &c).unwrap();
+        check(&p, &c)?;
     }
 
     #[test]
@@ -105,7 +118,7 @@ proptest! {
         let cfg = ProblemConfig { k, lambda, ..Default::default() };
         // infeasible constraint sets are typed errors, tested elsewhere
         if let Ok(p) = SelectionProblem::new(&mu, rho.view(), &cfg, &constraints) {
-            check(&p)?;
+            check(&p, &constraints)?;
         }
     }
 }
@@ -123,8 +136,9 @@ proptest! {
     ) {
         let (mu, rho) = random_instance(seed, n, 3, -0.2, 1.0);
         let cfg = ProblemConfig { k, lambda, ..Default::default() };
-        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
-        check(&p)?;
+        let c = Constraints::default();
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &c).unwrap();
+        check(&p, &c)?;
     }
 }
 
@@ -141,7 +155,7 @@ fn exact_equals_brute_force_n20() {
             };
             let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
             let exact = ExactSolver::new(ExactConfig::default()).unwrap().solve(&p);
-            let (set, f) = brute_force(&p).unwrap();
+            let (set, f) = brute_force(&p, &Constraints::default()).unwrap();
             assert!(
                 (exact.objective - f).abs() <= 1e-9 * (1.0 + f.abs()),
                 "{} vs {f}",

@@ -2,9 +2,14 @@
 //!
 //! - [`SplitConformal`] (Lei et al. 2018): with calibration scores `s_i = |y_i − μ_i|`
 //!   (or `|y_i − μ_i|/σ_i`), the interval is `μ ± q̂` (or `μ ± q̂σ`) where `q̂` is the
-//!   `⌈(n+1)(1−α)⌉`-th smallest score.
+//!   `⌈(n+1)(1−α)⌉`-th smallest score. A plain point prediction (no σ, no horizon) works
+//!   with absolute scores: [`SplitConformal::calibrate_points`] / [`SplitConformal::interval_point`]
+//!   (MAPIE's `SplitConformalRegressor`, `conformity_score="absolute"`).
 //! - [`Cqr`], conformalized quantile regression (Romano, Patterson & Candès 2019): scores
-//!   `E_i = max(q̂_lo(x_i) − y_i, y_i − q̂_hi(x_i))`, interval `[q̂_lo − Q, q̂_hi + Q]`.
+//!   `E_i = max(q̂_lo(x_i) − y_i, y_i − q̂_hi(x_i))`, interval `[q̂_lo − Q, q̂_hi + Q]`; or,
+//!   with [`CqrCorrection::Asymmetric`] (MAPIE's default), each side corrected by the
+//!   `⌈(n+1)(1−α/2)⌉`-th smallest of its own scores. Both equal MAPIE 1.6.0 on
+//!   `tests/fixtures/mapie.json`.
 //! - [`AdaptiveConformal`], adaptive conformal inference for time series (Gibbs & Candès
 //!   2021): the working level follows `α_{t+1} = α_t + γ (α − err_t)` with
 //!   `err_t = 1{y_t ∉ C_t(α_t)}`, and scores come from a trailing window, so long-run
@@ -404,6 +409,97 @@ impl SplitConformal {
     }
 }
 
+/// Split conformal on a plain point prediction: absolute scores `|y − ŷ|`, no σ or horizon.
+impl SplitConformal {
+    fn check_absolute(&self) -> Result<()> {
+        if self.config.score != ScoreKind::Absolute {
+            return Err(CoreError::OutOfRange {
+                field: "score",
+                value: f64::NAN,
+                expected: "ScoreKind::Absolute for a plain point prediction (no sigma)",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Calibrates on held-out point predictions and outcomes with absolute scores
+    /// (`config.score` must be [`ScoreKind::Absolute`]); MAPIE's `SplitConformalRegressor`
+    /// with `conformity_score="absolute"`.
+    ///
+    /// ```
+    /// use prudentia_core::RegimeLabel;
+    /// use prudentia_uncertainty::conformal::{ConformalConfig, ScoreKind, SplitConformal};
+    ///
+    /// let cfg = ConformalConfig { alpha: 0.5, score: ScoreKind::Absolute, ..Default::default() };
+    /// let c = SplitConformal::calibrate_points(cfg, &[0.0, 0.0, 0.0], &[0.1, -0.2, 0.3], None).unwrap();
+    /// let i = c.interval_point(1.0, &RegimeLabel::UNKNOWN).unwrap();
+    /// assert_eq!((i.lower, i.upper), (0.8, 1.2)); // the ⌈4·0.5⌉ = 2nd smallest score
+    /// ```
+    ///
+    /// Errors: a normalized score kind; empty input, length mismatch, non-finite values (the
+    /// error names the row).
+    pub fn calibrate_points(
+        config: ConformalConfig,
+        predictions: &[f64],
+        outcomes: &[f64],
+        regimes: Option<&[RegimeLabel]>,
+    ) -> Result<Self> {
+        check_len("predictions", predictions.len(), 1)?;
+        check_shape("outcomes", &[predictions.len()], &[outcomes.len()])?;
+        check_regimes(predictions.len(), regimes)?;
+        let mut c = Self::new(config)?;
+        c.check_absolute()?;
+        check_finite("predictions", predictions)?;
+        check_finite("outcomes", outcomes)?;
+        for (i, (&p, &y)) in predictions.iter().zip(outcomes).enumerate() {
+            let r = regimes.map_or(&RegimeLabel::UNKNOWN, |r| &r[i]);
+            c.update_point(p, y, r)?;
+        }
+        Ok(c)
+    }
+
+    /// Adds one absolute score `|y − ŷ|`.
+    ///
+    /// Errors: a normalized score kind; non-finite values or score (nothing changes).
+    pub fn update_point(&mut self, prediction: f64, outcome: f64, regime: &RegimeLabel) -> Result<()> {
+        self.check_absolute()?;
+        check_finite("prediction", &[prediction])?;
+        check_finite("outcome", &[outcome])?;
+        let s = (outcome - prediction).abs();
+        if !s.is_finite() {
+            return Err(CoreError::OutOfRange {
+                field: "outcome",
+                value: outcome,
+                expected: "a finite score |y − ŷ|",
+            }
+            .into());
+        }
+        self.scores.push(&self.config, self.config.window, regime, s);
+        Ok(())
+    }
+
+    /// The `1 − α` interval `ŷ ± q̂` around a point prediction.
+    ///
+    /// Errors: a normalized score kind; a non-finite prediction; no scores yet (a point
+    /// prediction has no Normal fallback); bounds outside the finite range.
+    pub fn interval_point(&self, prediction: f64, regime: &RegimeLabel) -> Result<Interval> {
+        self.check_absolute()?;
+        check_finite("prediction", &[prediction])?;
+        let (w, source) = self.scores.pick(&self.config, regime);
+        let q = w.quantile(self.config.alpha).ok_or(CoreError::EmptyInput {
+            field: "calibration scores",
+            len: 0,
+            min: 1,
+        })?;
+        Ok(Interval {
+            lower: finite_or_numerical(prediction - q, "conformal interval")?,
+            upper: finite_or_numerical(prediction + q, "conformal interval")?,
+            source,
+        })
+    }
+}
+
 fn normal_interval(f: &Forecast, alpha: f64) -> Result<Interval> {
     let z = crate::normal::ppf(1.0 - alpha / 2.0);
     Ok(Interval {
@@ -413,13 +509,30 @@ fn normal_interval(f: &Forecast, alpha: f64) -> Result<Interval> {
     })
 }
 
+/// How CQR widens the two bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CqrCorrection {
+    /// One correction `Q` for both sides, the `⌈(n+1)(1−α)⌉`-th smallest of
+    /// `max(lo − y, y − hi)` (Romano et al. 2019; MAPIE `symmetric_correction=True`).
+    #[default]
+    Symmetric,
+    /// Each side its own correction, the `⌈(n+1)(1−α/2)⌉`-th smallest of `lo − y` (lower)
+    /// and of `y − hi` (upper) (Romano et al. 2019, Theorem 2; MAPIE's default
+    /// `symmetric_correction=False`).
+    Asymmetric,
+}
+
 /// Conformalized quantile regression (Romano et al. 2019), optionally Mondrian.
-/// Validated on load (settings, every score window).
+/// Keeps the symmetric scores and each side's scores, so either [`CqrCorrection`] can be
+/// asked for at prediction time. Validated on load (settings, every score window, the
+/// side windows holding as many scores as the symmetric ones).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct Cqr {
     config: ConformalConfig,
     scores: Keyed,
+    lower_side: Keyed,
+    upper_side: Keyed,
 }
 
 checked_serde!(Cqr, Cqr::check);
@@ -427,7 +540,22 @@ checked_serde!(Cqr, Cqr::check);
 impl Cqr {
     fn check(&mut self) -> Result<()> {
         self.config.validate()?;
-        self.scores.check(&self.config)
+        self.scores.check(&self.config)?;
+        self.lower_side.check(&self.config)?;
+        self.upper_side.check(&self.config)?;
+        for side in [&self.lower_side, &self.upper_side] {
+            let same = side.pooled.len() == self.scores.pooled.len()
+                && side.regimes.len() == self.scores.regimes.len()
+                && side
+                    .regimes
+                    .iter()
+                    .zip(&self.scores.regimes)
+                    .all(|((a, wa), (b, wb))| a == b && wa.len() == wb.len());
+            if !same {
+                return Err(bad_scores("side scores differ in count from the CQR scores"));
+            }
+        }
+        Ok(())
     }
 
     /// An empty CQR predictor.
@@ -436,12 +564,15 @@ impl Cqr {
         Ok(Self {
             config,
             scores: Keyed::new(config.window),
+            lower_side: Keyed::new(config.window),
+            upper_side: Keyed::new(config.window),
         })
     }
 
     /// Calibrates on held-out lower/upper quantile predictions and outcomes.
     ///
-    /// Errors: empty input, length mismatch, non-finite values, crossing bounds (lower > upper).
+    /// Errors: empty input, length mismatch, non-finite values, crossing bounds (lower >
+    /// upper; the error names the row).
     pub fn calibrate(
         config: ConformalConfig,
         lower: &[f64],
@@ -456,37 +587,107 @@ impl Cqr {
         let mut c = Self::new(config)?;
         for i in 0..lower.len() {
             let r = regimes.map_or(&RegimeLabel::UNKNOWN, |r| &r[i]);
-            c.update(lower[i], upper[i], outcomes[i], r)?;
+            c.update(lower[i], upper[i], outcomes[i], r)
+                .map_err(|e| at_row(e, i))?;
         }
         Ok(c)
     }
 
-    /// Adds one score `max(lo − y, y − hi)`.
+    /// Adds one score `max(lo − y, y − hi)` and the side scores `lo − y`, `y − hi`.
+    ///
+    /// Errors: non-finite values, crossing bounds, a score that overflows (nothing changes).
     pub fn update(&mut self, lower: f64, upper: f64, outcome: f64, regime: &RegimeLabel) -> Result<()> {
         check_finite("lower", &[lower])?;
         check_finite("upper", &[upper])?;
         check_finite("outcome", &[outcome])?;
-        check_bounds(lower, upper)?;
-        let s = (lower - outcome).max(outcome - upper);
-        if !s.is_finite() {
+        check_bounds(lower, upper, None)?;
+        let lo_side = lower - outcome;
+        let hi_side = outcome - upper;
+        let s = lo_side.max(hi_side);
+        if !(lo_side.is_finite() && hi_side.is_finite()) {
             return Err(CoreError::OutOfRange {
                 field: "outcome",
                 value: outcome,
-                expected: "a finite score max(lo − y, y − hi)",
+                expected: "finite scores lo − y and y − hi",
             }
             .into());
         }
-        self.scores.push(&self.config, self.config.window, regime, s);
+        let w = self.config.window;
+        self.scores.push(&self.config, w, regime, s);
+        self.lower_side.push(&self.config, w, regime, lo_side);
+        self.upper_side.push(&self.config, w, regime, hi_side);
         Ok(())
     }
 
-    /// The conformalized interval `[lo − Q, hi + Q]`. With no scores yet, `[lo, hi]`.
+    /// The conformalized interval `[lo − Q, hi + Q]` with the symmetric correction. With no
+    /// scores yet, `[lo, hi]`.
     ///
     /// Errors: non-finite or crossing bounds.
     pub fn interval(&self, lower: f64, upper: f64, regime: &RegimeLabel) -> Result<Interval> {
+        self.interval_with(lower, upper, regime, CqrCorrection::Symmetric)
+    }
+
+    /// The conformalized interval with the chosen correction: symmetric `[lo − Q, hi + Q]`,
+    /// or asymmetric `[lo − Q_lo, hi + Q_hi]` (MAPIE's default). With no scores yet,
+    /// `[lo, hi]`. Negative corrections may shrink the band, never past its midpoint.
+    ///
+    /// ```
+    /// use prudentia_core::RegimeLabel;
+    /// use prudentia_uncertainty::conformal::{ConformalConfig, Cqr, CqrCorrection};
+    ///
+    /// let lo = [-1.0, -1.0, -1.0, -1.0];
+    /// let hi = [1.0, 1.0, 1.0, 1.0];
+    /// let y = [-1.5, 0.0, 0.5, 0.2];
+    /// let cfg = ConformalConfig { alpha: 0.5, ..Default::default() };
+    /// let cqr = Cqr::calibrate(cfg, &lo, &hi, &y, None).unwrap();
+    /// let i = cqr.interval_with(-1.0, 1.0, &RegimeLabel::UNKNOWN, CqrCorrection::Asymmetric).unwrap();
+    /// assert!(i.lower < -1.0 && i.upper < 1.0); // lower side widened, upper side shrunk
+    /// ```
+    ///
+    /// Errors: non-finite or crossing bounds.
+    pub fn interval_with(
+        &self,
+        lower: f64,
+        upper: f64,
+        regime: &RegimeLabel,
+        correction: CqrCorrection,
+    ) -> Result<Interval> {
         check_finite("lower", &[lower])?;
         check_finite("upper", &[upper])?;
-        check_bounds(lower, upper)?;
+        check_bounds(lower, upper, None)?;
+        if correction == CqrCorrection::Asymmetric {
+            let (wl, source) = self.lower_side.pick(&self.config, regime);
+            let (wu, _) = self.upper_side.pick(&self.config, regime);
+            let half = 0.5 * self.config.alpha;
+            return Ok(match (wl.quantile(half), wu.quantile(half)) {
+                (Some(ql), Some(qu)) => {
+                    // Never past the midpoint: the two corrections together shrink the band
+                    // by at most its width.
+                    let floor = -(0.5 * upper - 0.5 * lower);
+                    let (ql, qu) = if ql + qu < 2.0 * floor {
+                        (floor, floor)
+                    } else {
+                        (ql, qu)
+                    };
+                    let (l, u) = (lower - ql, upper + qu);
+                    let (l, u) = if l > u {
+                        (0.5 * l + 0.5 * u, 0.5 * l + 0.5 * u)
+                    } else {
+                        (l, u)
+                    };
+                    Interval {
+                        lower: finite_or_numerical(l, "CQR interval")?,
+                        upper: finite_or_numerical(u, "CQR interval")?,
+                        source,
+                    }
+                }
+                _ => Interval {
+                    lower,
+                    upper,
+                    source: IntervalSource::NoScores,
+                },
+            });
+        }
         let (w, source) = self.scores.pick(&self.config, regime);
         Ok(match w.quantile(self.config.alpha) {
             // A negative Q can shrink the band; never past its midpoint.
@@ -507,16 +708,37 @@ impl Cqr {
     }
 }
 
-fn check_bounds(lower: f64, upper: f64) -> Result<()> {
+fn check_bounds(lower: f64, upper: f64, row: Option<usize>) -> Result<()> {
     if lower > upper {
         return Err(crate::error::UncertaintyError::CrossingQuantiles {
+            row,
             index: 1,
-            level: f64::NAN,
+            level: None,
             value: upper,
             previous: lower,
         });
     }
     Ok(())
+}
+
+/// Names the batch row in a crossing-bounds error from a single-row call.
+fn at_row(e: crate::UncertaintyError, i: usize) -> crate::UncertaintyError {
+    match e {
+        crate::UncertaintyError::CrossingQuantiles {
+            row: None,
+            index,
+            level,
+            value,
+            previous,
+        } => crate::UncertaintyError::CrossingQuantiles {
+            row: Some(i),
+            index,
+            level,
+            value,
+            previous,
+        },
+        other => other,
+    }
 }
 
 /// Settings of [`AdaptiveConformal`].

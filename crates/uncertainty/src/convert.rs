@@ -85,8 +85,9 @@ pub fn check_quantiles(levels: &[f64], values: &[f64], repair: CrossingRepair) -
         match repair {
             CrossingRepair::Error => {
                 return Err(UncertaintyError::CrossingQuantiles {
+                    row: None,
                     index: i + 1,
-                    level: levels[i + 1],
+                    level: Some(levels[i + 1]),
                     value: v[i + 1],
                     previous: v[i],
                 })

@@ -21,15 +21,17 @@ pub enum UncertaintyError {
         /// Its constant value.
         value: f64,
     },
-    /// Quantile values decrease with the level (crossing quantiles) and repair was not asked for.
-    #[error(
-        "quantiles cross at index {index}: level {level} has value {value} below the previous {previous}"
-    )]
+    /// Quantile values decrease with the level (crossing quantiles) and repair was not asked
+    /// for, or a CQR lower bound lies above its upper bound. The message names the row (when
+    /// the values came from a batch) and the level (when known).
+    #[error("{}", crossing_message(*row, *index, *level, *value, *previous))]
     CrossingQuantiles {
-        /// Index of the first quantile below its predecessor.
+        /// Row of the batch the crossing pair came from (`None` for a single call).
+        row: Option<usize>,
+        /// Index of the first quantile below its predecessor (1 for a CQR `(lower, upper)` pair).
         index: usize,
-        /// Its level.
-        level: f64,
+        /// Its level (`None` for CQR bounds, whose levels the caller's models fix).
+        level: Option<f64>,
         /// Its value.
         value: f64,
         /// The previous quantile's value.
@@ -62,6 +64,22 @@ pub enum UncertaintyError {
     /// A shared learner (prudentia-learn) refused the data.
     #[error(transparent)]
     Learn(#[from] prudentia_learn::LearnError),
+}
+
+fn crossing_message(
+    row: Option<usize>,
+    index: usize,
+    level: Option<f64>,
+    value: f64,
+    previous: f64,
+) -> String {
+    let at_row = row.map_or(String::new(), |r| format!(" at row {r}"));
+    match level {
+        Some(l) => format!(
+            "quantiles cross{at_row} at index {index}: level {l} has value {value} below the previous {previous}"
+        ),
+        None => format!("CQR bounds cross{at_row}: upper {value} is below lower {previous}"),
+    }
 }
 
 /// Result alias with [`UncertaintyError`].

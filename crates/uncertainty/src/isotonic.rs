@@ -126,6 +126,76 @@ pub fn pav_in_place(y: &mut [f64], w: &[f64]) -> Result<()> {
 }
 
 fn pav_core(y: &mut [f64], w: &[f64], wscale: f64) {
+    if !pav_busing(y, w, wscale) {
+        pav_stack(y, w, wscale);
+    }
+}
+
+/// Busing's O(n) PAVA (Busing 2022, J. Stat. Softw. 102(1), Algorithm 1) with the `>=`
+/// comparisons of SciPy's `optimize.isotonic_regression` (which scikit-learn ≥ 1.12 calls):
+/// adjacent blocks with equal means are pooled, and the block means are formed in SciPy's
+/// order, so the fitted values (and hence the trimmed knots) are bit-identical to
+/// scikit-learn's. Returns `false`, leaving `y` unchanged, when a running sum overflows
+/// (then the caller uses the overflow-safe [`pav_stack`]).
+fn pav_busing(y: &mut [f64], w: &[f64], wscale: f64) -> bool {
+    let n = y.len();
+    if n == 0 {
+        return true;
+    }
+    let mut x = y.to_vec();
+    let mut wt: Vec<f64> = w.iter().map(|&v| v / wscale).collect();
+    // r[k]..r[k+1] is block k.
+    let mut r = vec![0usize; n + 1];
+    r[1] = 1;
+    let mut b = 0usize;
+    let mut xb_prev = x[0];
+    let mut wb_prev = wt[0];
+    let mut i = 1usize;
+    while i < n {
+        b += 1;
+        let mut xb = x[i];
+        let mut wb = wt[i];
+        if xb_prev >= xb {
+            b -= 1;
+            let mut sb = wb_prev * xb_prev + wb * xb;
+            wb += wb_prev;
+            xb = sb / wb;
+            while i < n - 1 && xb >= x[i + 1] {
+                i += 1;
+                sb += wt[i] * x[i];
+                wb += wt[i];
+                xb = sb / wb;
+            }
+            while b > 0 && x[b - 1] >= xb {
+                b -= 1;
+                sb += wt[b] * x[b];
+                wb += wt[b];
+                xb = sb / wb;
+            }
+            if !(sb.is_finite() && xb.is_finite()) {
+                // Overflow, or a block of zero total weight (0/0).
+                return false;
+            }
+        }
+        x[b] = xb;
+        xb_prev = xb;
+        wt[b] = wb;
+        wb_prev = wb;
+        r[b + 1] = i + 1;
+        i += 1;
+    }
+    for k in (0..=b).rev() {
+        let v = x[k];
+        for t in &mut y[r[k]..r[k + 1]] {
+            *t = v;
+        }
+    }
+    true
+}
+
+/// Stack-based PAVA with overflow-free pooling; the fallback of [`pav_busing`] for
+/// values whose weighted sums overflow. Pools equal means too.
+fn pav_stack(y: &mut [f64], w: &[f64], wscale: f64) {
     let n = y.len();
     if n == 0 {
         return;
@@ -139,7 +209,7 @@ fn pav_core(y: &mut [f64], w: &[f64], wscale: f64) {
         let mut wt = w[i] / wscale;
         let mut len = 1usize;
         while let Some(&last) = means.last() {
-            if last > m {
+            if last >= m {
                 let lw = weights.pop().unwrap_or(0.0);
                 means.pop();
                 let ll = lens.pop().unwrap_or(0);
@@ -219,7 +289,9 @@ impl IsotonicRegression {
         };
         let weight = |i: usize| weights.map_or(1.0, |w| w[i] / wscale);
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_unstable_by(|&a, &b| x[a].total_cmp(&x[b]).then(y[a].total_cmp(&y[b])));
+        // Stable, as NumPy's `lexsort((y, x))`: tied (x, y) keep their input order, so the
+        // weighted sums of a tie group add up in scikit-learn's order.
+        order.sort_by(|&a, &b| x[a].total_cmp(&x[b]).then(y[a].total_cmp(&y[b])));
         // Merge tied x (scikit-learn `_make_unique`, which starts a new group when
         // x - current >= float64 resolution 1e-15).
         let eps = 1e-15;
@@ -259,13 +331,12 @@ impl IsotonicRegression {
         if self.config.increasing {
             pav_core(&mut uy, &uw, 1.0);
         } else {
-            for v in &mut uy {
-                *v = -*v;
-            }
+            // SciPy's convention: a decreasing fit is the increasing fit of the reversed
+            // sequence (not of the negated one, which pools in another order).
+            uy.reverse();
+            uw.reverse();
             pav_core(&mut uy, &uw, 1.0);
-            for v in &mut uy {
-                *v = -*v;
-            }
+            uy.reverse();
         }
         let lo = self.config.y_min.unwrap_or(f64::NEG_INFINITY);
         let hi = self.config.y_max.unwrap_or(f64::INFINITY);

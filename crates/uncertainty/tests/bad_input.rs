@@ -379,3 +379,36 @@ fn no_panics_and_no_silent_infinities() {
     .unwrap();
     assert!(p.a().is_finite() && p.b().is_finite() && p.predict(1e300).unwrap().is_finite());
 }
+
+/// The CQR crossing error names the calibration row and no fake level; a normalized split
+/// conformal refuses a plain point prediction.
+#[test]
+fn cqr_crossing_names_the_row_and_point_needs_absolute_score() {
+    let lo = [0.0, 0.0, 3.0, 0.0];
+    let hi = [1.0, 1.0, 2.0, 1.0];
+    let e = Cqr::calibrate(ConformalConfig::default(), &lo, &hi, &[0.5; 4], None).unwrap_err();
+    assert!(matches!(
+        e,
+        UncertaintyError::CrossingQuantiles {
+            row: Some(2),
+            level: None,
+            ..
+        }
+    ));
+    let msg = e.to_string();
+    assert!(msg.contains("row 2") && !msg.contains("NaN"), "{msg}");
+    let single = Cqr::new(ConformalConfig::default())
+        .unwrap()
+        .interval(2.0, 1.0, &prudentia_core::RegimeLabel::UNKNOWN)
+        .unwrap_err()
+        .to_string();
+    assert!(!single.contains("NaN") && !single.contains("index"), "{single}");
+    let e = prudentia_uncertainty::conformal::SplitConformal::calibrate_points(
+        ConformalConfig::default(),
+        &[0.0],
+        &[1.0],
+        None,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("Absolute"), "{e}");
+}

@@ -65,6 +65,46 @@ fn isotonic_matches_sklearn_with_ties() {
     }
 }
 
+/// Knots equal scikit-learn's exactly (same count, same x, bit-identical fitted values)
+/// on every case, including 0/1 labels on tied scores, where pooled blocks end with equal
+/// means that scikit-learn's PAVA merges (and a pooling order other than SciPy's leaves
+/// 1-ulp differences that keep spurious knots).
+#[test]
+fn isotonic_knots_equal_sklearn_on_tied_scores() {
+    let f = load("isotonic.json");
+    let mut binary = 0;
+    for case in f["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let x = vec(&case["x"]);
+        let y = vec(&case["y"]);
+        let w = case["weights"].as_array().map(|_| vec(&case["weights"]));
+        let cfg = IsotonicConfig {
+            increasing: case["increasing"].as_bool().unwrap(),
+            ..Default::default()
+        };
+        let m = IsotonicRegression::new(cfg)
+            .unwrap()
+            .fit(&x, &y, w.as_deref())
+            .unwrap();
+        let kx = vec(&case["x_thresholds"]);
+        let ky = vec(&case["y_thresholds"]);
+        assert_eq!(m.x(), &kx[..], "{name}: knot x");
+        // Bit-identical: the same pooling order as SciPy's PAVA gives the same roundings.
+        assert_eq!(m.y(), &ky[..], "{name}: knot values");
+        if name.starts_with("tied_") {
+            binary += 1;
+            // No two adjacent knots carry equal values except a plateau's two ends.
+            for i in 1..m.y().len().saturating_sub(1) {
+                assert!(
+                    m.y()[i] != m.y()[i - 1] || m.y()[i] != m.y()[i + 1],
+                    "{name}: interior knot {i} on a plateau"
+                );
+            }
+        }
+    }
+    assert_eq!(binary, 5, "fixture has the five tied-score cases");
+}
+
 #[test]
 fn platt_matches_sklearn_unpenalized_logistic() {
     let f = load("platt.json");
@@ -194,4 +234,68 @@ fn platt_reports_separation_on_separable_scores() {
         e.to_string(),
         "`labels` = 1 is out of range: expected a share of positive labels strictly between 0 and 1 (both classes present)"
     );
+}
+
+/// MAPIE 1.6.0 on prefit models (tools/fixtures/uncertainty/make_fixtures.py, mapie.json):
+/// CQR with its default asymmetric correction and with the symmetric one, and split conformal
+/// with absolute scores on a plain point prediction.
+#[test]
+fn cqr_and_split_conformal_match_mapie() {
+    use prudentia_core::RegimeLabel;
+    use prudentia_uncertainty::conformal::{ConformalConfig, Cqr, CqrCorrection, ScoreKind, SplitConformal};
+    let f = load("mapie.json");
+    let (cl, cu, cy) = (vec(&f["cal_lower"]), vec(&f["cal_upper"]), vec(&f["cal_y"]));
+    let (tl, tu) = (vec(&f["test_lower"]), vec(&f["test_upper"]));
+    let r = RegimeLabel::UNKNOWN;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+    for case in f["cqr"].as_array().unwrap() {
+        let alpha = 1.0 - case["confidence_level"].as_f64().unwrap();
+        let cfg = ConformalConfig {
+            alpha,
+            ..Default::default()
+        };
+        let cqr = Cqr::calibrate(cfg, &cl, &cu, &cy, None).unwrap();
+        for (corr, key) in [
+            (CqrCorrection::Asymmetric, "asymmetric"),
+            (CqrCorrection::Symmetric, "symmetric"),
+        ] {
+            let (el, eu) = (
+                vec(&case[format!("{key}_lower")]),
+                vec(&case[format!("{key}_upper")]),
+            );
+            for i in 0..tl.len() {
+                let iv = cqr.interval_with(tl[i], tu[i], &r, corr).unwrap();
+                assert!(
+                    close(iv.lower, el[i]),
+                    "{key} alpha {alpha} row {i}: {} vs {}",
+                    iv.lower,
+                    el[i]
+                );
+                assert!(
+                    close(iv.upper, eu[i]),
+                    "{key} alpha {alpha} row {i}: {} vs {}",
+                    iv.upper,
+                    eu[i]
+                );
+            }
+        }
+    }
+    let (cp, tp) = (vec(&f["cal_point"]), vec(&f["test_point"]));
+    for case in f["split"].as_array().unwrap() {
+        let alpha = 1.0 - case["confidence_level"].as_f64().unwrap();
+        let cfg = ConformalConfig {
+            alpha,
+            score: ScoreKind::Absolute,
+            ..Default::default()
+        };
+        let sc = SplitConformal::calibrate_points(cfg, &cp, &cy, None).unwrap();
+        let (el, eu) = (vec(&case["lower"]), vec(&case["upper"]));
+        for i in 0..tp.len() {
+            let iv = sc.interval_point(tp[i], &r).unwrap();
+            assert!(
+                close(iv.lower, el[i]) && close(iv.upper, eu[i]),
+                "split alpha {alpha} row {i}"
+            );
+        }
+    }
 }

@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use ndarray::Array2;
-use prudentia_selection::SelectionProblem;
+use std::collections::BTreeMap;
+
+use prudentia_selection::{Constraints, SelectionProblem};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
@@ -73,15 +75,66 @@ pub fn sector_instance(
     (mu, rho, sec)
 }
 
-/// Best feasible K-subset by enumeration: (set, objective), or None when none is feasible.
-pub fn brute_force(p: &SelectionProblem) -> Option<(Vec<usize>, f64)> {
+/// The objective `Σ μ_i − λ Σ_{i<j} ρ_ij` computed here from the problem's data (μ, the
+/// correlation in use, λ), not by the solver's code.
+pub fn own_objective(p: &SelectionProblem, set: &[usize]) -> f64 {
+    let n = p.n();
+    let rho = p.correlation();
+    let mu = p.mu();
+    let mut ret = 0.0;
+    let mut pen = 0.0;
+    for (a, &i) in set.iter().enumerate() {
+        ret += mu[i];
+        for &j in &set[a + 1..] {
+            pen += rho[i * n + j];
+        }
+    }
+    ret - p.lambda() * pen
+}
+
+/// Feasibility of a set of distinct indices checked here from the caller's constraints
+/// (size, must-include, must-exclude, per-sector caps, minimum return with the documented
+/// tolerance `1e-12 · max(λ, max|μ|) · K`), not by the solver's code.
+pub fn own_feasible(p: &SelectionProblem, c: &Constraints, set: &[usize]) -> bool {
+    if set.len() != p.k() {
+        return false;
+    }
+    if c.must_exclude.iter().any(|i| set.contains(i)) || c.must_include.iter().any(|i| !set.contains(i)) {
+        return false;
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in set {
+        if let Some(Some(s)) = c.sectors.get(i) {
+            *counts.entry(s.as_str()).or_default() += 1;
+        }
+    }
+    for (s, &count) in &counts {
+        let cap = c.sector_caps.get(*s).copied().or(c.max_per_sector);
+        if cap.is_some_and(|cap| count > cap) {
+            return false;
+        }
+    }
+    if let Some(r) = c.min_expected_return {
+        let mu = p.mu();
+        let scale = mu.iter().fold(p.lambda(), |a, m| a.max(m.abs()));
+        let tol = 1e-12 * scale.max(1e-300) * p.k() as f64;
+        if set.iter().map(|&i| mu[i]).sum::<f64>() < r - tol {
+            return false;
+        }
+    }
+    true
+}
+
+/// The best feasible K-subset by enumerating every combination, with the objective and the
+/// constraints evaluated by this file's own code ([`own_objective`], [`own_feasible`]).
+pub fn brute_force(p: &SelectionProblem, c: &Constraints) -> Option<(Vec<usize>, f64)> {
     let n = p.n();
     let k = p.k();
     let mut best: Option<(Vec<usize>, f64)> = None;
     let mut idx: Vec<usize> = (0..k).collect();
     loop {
-        if p.is_feasible(&idx) {
-            let f = p.objective(&idx).unwrap();
+        if own_feasible(p, c, &idx) {
+            let f = own_objective(p, &idx);
             if best.as_ref().is_none_or(|(_, b)| f > *b) {
                 best = Some((idx.clone(), f));
             }
