@@ -1,4 +1,5 @@
-//! One configuration for the whole chain, from a partial TOML or JSON file.
+//! One configuration for the whole chain, from a partial JSON file (or TOML, YAML, … through
+//! any serde format crate in your application: `PrudentiaConfig` is plain `Deserialize`).
 //!
 //! Every section and every field has a default, so a file names only what it changes:
 //!
@@ -6,7 +7,7 @@
 //! use prudentia::config::PrudentiaConfig;
 //! use prudentia::core::{AssetId, Forecast, Horizon};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let config: PrudentiaConfig = serde_json::from_str(
 //!     r#"{ "pipeline": { "universe": ["AAA", "BBB"], "min_history": 20 },
 //!          "selector": { "problem": { "k": 1 } },

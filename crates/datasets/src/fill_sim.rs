@@ -277,7 +277,7 @@ impl FillSimulator {
         s.check()?;
         let mut ot = order_type;
         ot.check()?;
-        let v = self.config.venues.get(venue).ok_or(CoreError::UnknownId {
+        let v = self.config.venues.get(venue).ok_or_else(|| CoreError::UnknownId {
             kind: "venue index",
             id: venue.to_string(),
         })?;

@@ -183,7 +183,7 @@ impl SyntheticMarket {
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                let price = prices.get(i).copied().ok_or(CoreError::ShapeMismatch {
+                let price = prices.get(i).copied().ok_or_else(|| CoreError::ShapeMismatch {
                     field: "prices",
                     expected: vec![self.n_assets()],
                     found: vec![prices.len()],

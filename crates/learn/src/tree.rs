@@ -232,7 +232,8 @@ impl Tree {
                     right,
                     ..
                 }) => {
-                    let x = *row.get(feature).ok_or(CoreError::ShapeMismatch {
+                    // `ok_or_else`: the error (two Vecs) is built only when it happens
+                    let x = *row.get(feature).ok_or_else(|| CoreError::ShapeMismatch {
                         field: "features",
                         expected: vec![feature + 1],
                         found: vec![row.len()],

@@ -1002,7 +1002,7 @@ impl Pipeline {
             .correlation_of(&columns)
             .map_err(PipelineError::core_at(Stage::Select))?;
         let slate = match &self.selector_k {
-            None => sel.select(opportunities, sub.view()),
+            None => sel.select(opportunities, sub.view()).and_then(found),
             Some(k) => k.select(sel.as_ref(), opportunities, sub.view(), &mut day.notes),
         }
         .map_err(PipelineError::at(Stage::Select))?;
@@ -1695,14 +1695,14 @@ impl SelectorK {
         let (mut k, mut why) = if self.k > n {
             (n, format!("only {n} opportunities"))
         } else {
-            match sel.select(opportunities, correlation) {
+            match sel.select(opportunities, correlation).and_then(found) {
                 Ok(slate) => return Ok(slate),
                 Err(e) if self.k <= 1 => return Err(e),
                 Err(e) => (self.k / 2, e.to_string()),
             }
         };
         loop {
-            let attempt = (self.make)(k).and_then(|s| s.select(opportunities, correlation));
+            let attempt = (self.make)(k).and_then(|s| s.select(opportunities, correlation).and_then(found));
             match attempt {
                 Ok(slate) => {
                     notes.push(format!("selector: k shrunk from {} to {k} ({why})", self.k));
@@ -1717,6 +1717,24 @@ impl SelectorK {
         }
     }
 }
+
+/// A slate the selector reports as infeasible or not found is a failed selection (a
+/// `SafeFallback` for the day, or a smaller k with [`PipelineBuilder::selector_with_k`]), not an
+/// empty slate chosen on purpose.
+fn found(slate: Slate) -> RoleResult<Slate> {
+    match &slate.status {
+        Status::Infeasible { .. } | Status::NotFound => Err(prudentia_core::RoleError::implementation(
+            prudentia_core::Role::Selector,
+            NoSlate(slate.status.to_string()),
+        )),
+        _ => Ok(slate),
+    }
+}
+
+/// The selector returned no slate (its status says why).
+#[derive(Debug, thiserror::Error)]
+#[error("no slate: {0}")]
+struct NoSlate(String);
 
 /// Why a weight change of a decision did not become an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

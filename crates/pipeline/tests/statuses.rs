@@ -387,3 +387,67 @@ fn the_selector_shrinks_k_to_what_is_feasible_and_says_so() {
         .build();
     assert!(built.is_err());
 }
+
+/// Like [`FirstK`], but reports an infeasible k the way the selection crate does: an empty
+/// slate whose status is `Infeasible`, not an error.
+struct FirstKWithStatus {
+    k: usize,
+    feasible: usize,
+}
+impl Selector for FirstKWithStatus {
+    fn select(&self, o: &[Opportunity], _: ArrayView2<'_, f64>) -> RoleResult<Slate> {
+        let ok = self.k <= o.len() && self.k <= self.feasible;
+        Ok(Slate {
+            indices: if ok { (0..self.k).collect() } else { Vec::new() },
+            objective: 0.0,
+            gap: None,
+            status: if ok {
+                Status::Converged
+            } else {
+                Status::Infeasible {
+                    culprits: vec!["sector caps".into()],
+                }
+            },
+        })
+    }
+}
+
+#[test]
+fn an_infeasible_slate_status_is_a_failed_selection_not_an_empty_slate() {
+    let snaps = snapshots(15, 5);
+    let last = |mut p: Pipeline| {
+        let mut r = None;
+        for s in &snaps {
+            r = Some(p.decide(s).unwrap());
+        }
+        r.unwrap()
+    };
+    // a plain selector: the day is a recorded fallback at the select stage, with the status
+    let p = PipelineBuilder::new(config())
+        .forecaster(Box::new(Momentum))
+        .optimizer(Box::new(Tilt(Status::Converged)))
+        .selector(Box::new(FirstKWithStatus { k: 3, feasible: 1 }))
+        .build()
+        .unwrap();
+    let r = last(p);
+    let failure = r.failure.as_ref().expect("a recorded failure");
+    assert_eq!(failure.stage, Stage::Select);
+    assert!(r.decision.orders.is_empty());
+    let reasons = fallback_reasons(&r);
+    assert!(reasons.iter().any(|s| s.contains("sector caps")), "{reasons:?}");
+    // with a k family: k shrinks until the slate is feasible
+    let p = PipelineBuilder::new(config())
+        .forecaster(Box::new(Momentum))
+        .optimizer(Box::new(Tilt(Status::Converged)))
+        .selector_with_k(4, |k| Ok(Box::new(FirstKWithStatus { k, feasible: 2 })))
+        .build()
+        .unwrap();
+    let r = last(p);
+    assert_eq!(r.decision.status, DecisionStatus::Normal);
+    assert_eq!(r.decision.selected.len(), 2);
+    assert!(
+        r.notes.iter().any(|n| n.contains("k shrunk from 4 to 2")),
+        "{:?}",
+        r.notes
+    );
+}
