@@ -277,10 +277,14 @@ impl FillSimulator {
         s.check()?;
         let mut ot = order_type;
         ot.check()?;
-        let v = self.config.venues.get(venue).ok_or_else(|| CoreError::UnknownId {
-            kind: "venue index",
-            id: venue.to_string(),
-        })?;
+        let v = self
+            .config
+            .venues
+            .get(venue)
+            .ok_or_else(|| CoreError::UnknownId {
+                kind: "venue index",
+                id: venue.to_string(),
+            })?;
         let h = s.spread_bps / 2.0;
         let vol_bps = 1e4 * s.volatility;
         let impact = SIM_IMPACT_ETA * vol_bps * s.participation.sqrt();
