@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{io, AuditError, AuditResult};
 
+/// Retries (5 ms apart) before a held lock is reported as [`AuditError::Locked`].
+#[cfg(unix)]
+const LOCK_RETRIES: u32 = 20;
 /// Name of the lock file in the log directory.
 pub const LOCK_FILE: &str = "LOCK";
 
@@ -64,15 +67,26 @@ impl WriterLock {
                 .truncate(false)
                 .open(&path)
                 .map_err(io("opening the lock file", &path))?;
-            match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-                Ok(()) => {}
-                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
-                    return Err(AuditError::Locked {
-                        holder: holder_of(&mut file).unwrap_or_default(),
-                        path,
-                    })
+            // A lock that was just released can still be held for an instant by a child
+            // process between its fork and its exec (the descriptor is close-on-exec, but
+            // the child holds it until the exec): a few short retries over about 100 ms
+            // tell that apart from a live writer.
+            let mut attempts = 0;
+            loop {
+                match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+                    Ok(()) => break,
+                    Err(e) if e == rustix::io::Errno::WOULDBLOCK && attempts < LOCK_RETRIES => {
+                        attempts += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                        return Err(AuditError::Locked {
+                            holder: holder_of(&mut file).unwrap_or_default(),
+                            path,
+                        })
+                    }
+                    Err(e) => return Err(io("locking the log", &path)(e.into())),
                 }
-                Err(e) => return Err(io("locking the log", &path)(e.into())),
             }
             file
         };
