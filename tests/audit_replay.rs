@@ -1,204 +1,50 @@
-//! The main example's chain on the shipped real data (shortened: forecaster fitted on
-//! 2010–2013, 130 daily decisions from 2014), recorded in an audit log through the pipeline's
-//! audit sink, replays with every decision bit-identical; a deliberately changed model is
-//! caught at its first differing decision; and a policy diff compares two policies.
+//! The main example's chain on the shipped real data (shortened: forecaster and causal filter
+//! fitted on 1995–2013 as in the example, 130 daily decisions from 2014), with all eleven stages — the causal
+//! filter refitted in the learn flow, expected costs, routing by LinUCB, fills from the
+//! simulated broker learned by the cost model and the router — recorded in an audit log
+//! through the pipeline's audit sink, replays with every decision bit-identical; a
+//! deliberately changed model is caught at its first differing decision; and a policy diff
+//! compares the policy without the causal filter. The chain is the example's own code
+//! (`examples/support/chain.rs`).
 
+#[path = "../examples/support/chain.rs"]
+mod chain;
+
+use chain::{build_pipeline, load, Policy, Replayed, Setup};
 use chrono::NaiveDate;
-use ndarray::{Array1, Array2};
-use prudentia::audit::{policy_diff, replay, AuditLog, Durability, LogConfig, ReplayPolicy};
-use prudentia::core::{
-    AssetId, AssetInfo, Decision, DecisionStatus, Horizon, Indicator, MarketSnapshot, Outcome, Quote,
-    Timestamp,
-};
-use prudentia::defense::{SnapshotGuard, SnapshotGuardConfig};
-use prudentia::kelly::sizer::{KellySizer, KellySizerConfig};
-use prudentia::pipeline::{
-    walk_forward_with_prices, BacktestConfig, FixedState, Pipeline, PipelineBuilder, PipelineConfig,
-    PipelineError, Shared,
-};
-use prudentia::portfolio::{Limits, Objective, PortfolioConfig, PortfolioOptimizer};
-use prudentia::regime::detector::{MarketRegimeDetector, MarketRegimeDetectorConfig};
-use prudentia::selection::{DiversityAwareSelector, ProblemConfig, SelectorConfig};
-use prudentia::uncertainty::calibrate::{CalibratorConfig, RegimeCalibrator};
-use prudentia::uncertainty::hetero::{HeteroConfig, HeteroForecaster, HeteroscedasticRegression};
-use prudentia_datasets::{sector_of, sp500_index, sp500_stocks, vix};
+use prudentia::audit::{policy_diff, replay, AuditLog, Durability, LogConfig};
+use prudentia::core::DecisionStatus;
+use prudentia::pipeline::{walk_forward_with_prices, BacktestConfig, Pipeline, Shared};
 
 const DAYS: usize = 130;
 
-fn features(r: &Array2<f64>, t: usize, j: usize) -> Vec<f64> {
-    let mean = |n: usize| (t + 1 - n..=t).map(|s| r[[s, j]]).sum::<f64>() / n as f64;
-    let m20 = mean(20);
-    let var = (t + 1 - 20..=t).map(|s| (r[[s, j]] - m20).powi(2)).sum::<f64>() / 19.0;
-    vec![m20, mean(120), var.sqrt()]
+fn policy(causal: bool) -> Policy {
+    Policy {
+        id: format!("daily causal={causal}"),
+        k: 8,
+        kelly_fraction: None,
+        causal,
+    }
 }
 
-struct Data {
-    tickers: Vec<String>,
-    forecaster: HeteroForecaster,
-    snapshots: Vec<MarketSnapshot>,
-}
-
-fn data() -> Data {
-    let prices = sp500_stocks().unwrap();
-    let index = sp500_index().unwrap();
-    let vix = vix().unwrap();
-    let tickers: Vec<String> = prices.columns().to_vec();
-    let px = prices.complete_values().unwrap().to_owned();
-    let idx = index.column_complete("SP500").unwrap().to_owned();
-    let dates: Vec<NaiveDate> = prices.naive_dates();
-    let n = tickers.len();
-    let mut ret = Array2::<f64>::zeros(px.dim());
-    for t in 1..px.nrows() {
-        for j in 0..n {
-            ret[[t, j]] = px[[t, j]] / px[[t - 1, j]] - 1.0;
-        }
-    }
-    let row = |d: NaiveDate| dates.iter().position(|x| *x >= d).unwrap_or(dates.len());
-    let (fit_start, fit_end) = (
-        row(NaiveDate::from_ymd_opt(2010, 1, 4).unwrap()),
-        row(NaiveDate::from_ymd_opt(2014, 1, 1).unwrap()),
-    );
-    let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    for t in fit_start.max(120)..fit_end - 1 {
-        for j in 0..n {
-            xs.extend(features(&ret, t, j));
-            ys.push(ret[[t + 1, j]]);
-        }
-    }
-    let x = Array2::from_shape_vec((ys.len(), 3), xs).unwrap();
-    let model = HeteroscedasticRegression::new(HeteroConfig::default())
+fn pipeline(
+    d: &Setup,
+    forecaster: &prudentia::uncertainty::hetero::HeteroForecaster,
+    causal: bool,
+    log: Option<Shared<AuditLog>>,
+) -> Pipeline {
+    build_pipeline(&d.universe, forecaster, &d.prior, &policy(causal), log)
         .unwrap()
-        .fit(x.view(), Array1::from(ys).view())
-        .unwrap();
-    let mut snapshots = Vec::new();
-    for (k, d) in vix.naive_dates().iter().enumerate() {
-        let v = vix.values()[[k, 0]];
-        let Some(t) = dates.iter().position(|x| x == d) else {
-            continue;
-        };
-        if v.is_nan() || snapshots.len() == DAYS + 1 {
-            continue;
-        }
-        let time = Timestamp::from_date(*d);
-        let quote = |asset: AssetId, price| Quote {
-            asset,
-            time,
-            price,
-            volume: None,
-            spread_bps: None,
-        };
-        let mut quotes: Vec<Quote> = (0..n)
-            .map(|j| quote(AssetId::new(&tickers[j]), px[[t, j]]))
-            .collect();
-        quotes.push(quote(AssetId::new("SP500"), idx[t]));
-        let assets = (0..n)
-            .map(|j| {
-                let mut a = AssetInfo::new(AssetId::new(&tickers[j]), px[[t, j]]).unwrap();
-                a.sector = sector_of(&tickers[j]).map(str::to_owned);
-                a.features = features(&ret, t, j);
-                a
-            })
-            .collect();
-        snapshots.push(MarketSnapshot {
-            time,
-            quotes,
-            indicators: vec![Indicator {
-                name: "vix".into(),
-                time,
-                value: v,
-            }],
-            assets,
-        });
-    }
-    assert_eq!(snapshots.len(), DAYS + 1);
-    Data {
-        tickers,
-        forecaster: HeteroForecaster {
-            model,
-            horizon: Horizon::DAY,
-        },
-        snapshots,
-    }
+        .0
 }
 
-/// The main example's pipeline (k = slate size), with an optional audit log.
-fn pipeline(d: &Data, forecaster: HeteroForecaster, k: usize, log: Option<Shared<AuditLog>>) -> Pipeline {
-    let calibrator = Shared::new(RegimeCalibrator::new(CalibratorConfig::default()).unwrap());
-    let sizer = Shared::new(KellySizer::new(KellySizerConfig::default()).unwrap());
-    let optimizer = PortfolioOptimizer::new(PortfolioConfig {
-        objective: Objective::MeanCvar,
-        cvar_penalty: 0.5,
-        turnover_penalty: 5e-3,
-        limits: Limits {
-            weight_min: -0.1,
-            weight_max: 0.3,
-            gross_max: Some(1.5),
-            net_min: Some(1.0),
-            net_max: Some(1.0),
-            sector_net_max: Some(0.4),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .unwrap();
-    let mut b = PipelineBuilder::new(PipelineConfig {
-        universe: d.tickers.iter().map(AssetId::new).collect(),
-        history_window: 252,
-        min_history: 60,
-        seed: 2024,
-        policy_id: format!("daily k={k}"),
-        ..Default::default()
-    })
-    .guard(Box::new(
-        SnapshotGuard::new(SnapshotGuardConfig::default()).unwrap(),
-    ))
-    .regime(Box::new(
-        MarketRegimeDetector::new(MarketRegimeDetectorConfig {
-            reference: Some(AssetId::new("SP500")),
-            ..Default::default()
-        })
-        .unwrap(),
-    ))
-    .forecaster(Box::new(forecaster.clone()))
-    .model_state("forecaster", Box::new(FixedState(forecaster)))
-    .calibrator(Box::new(calibrator.clone()))
-    .model_state("calibrator", Box::new(calibrator))
-    .selector(Box::new(
-        DiversityAwareSelector::new(SelectorConfig {
-            problem: ProblemConfig {
-                k,
-                lambda: 2e-4,
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .unwrap(),
-    ))
-    .optimizer(Box::new(optimizer))
-    .sizer(Box::new(sizer.clone()))
-    .learner(Box::new(sizer.clone()))
-    .model_state("sizer", Box::new(sizer));
-    if let Some(log) = log {
-        b = b.audit(Box::new(log));
-    }
-    b.build().unwrap()
-}
-
-/// A pipeline as a replay policy.
-struct Policy(Pipeline);
-impl ReplayPolicy for Policy {
-    type Error = PipelineError;
-    fn decide(&mut self, s: &MarketSnapshot) -> Result<Decision, PipelineError> {
-        self.0.decide(s).map(|r| r.decision)
-    }
-    fn learn(&mut self, o: &Outcome) -> Result<(), PipelineError> {
-        self.0.learn(o)
-    }
+fn replayed(pipeline: Pipeline, own_fills: bool) -> Replayed {
+    Replayed { pipeline, own_fills }
 }
 
 #[test]
 fn the_recorded_main_example_replays_bit_identically() {
-    let d = data();
+    let d = load(NaiveDate::from_ymd_opt(1995, 1, 3).unwrap(), Some(DAYS)).unwrap();
     let dir = std::env::temp_dir().join(format!("prudentia-audit-replay-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let log = Shared::new(
@@ -215,7 +61,7 @@ fn the_recorded_main_example_replays_bit_identically() {
         show_progress: false,
         ..Default::default()
     };
-    let mut p = pipeline(&d, d.forecaster.clone(), 8, Some(log.clone()));
+    let mut p = pipeline(&d, &d.forecaster, true, Some(log.clone()));
     let run = walk_forward_with_prices(&mut p, &d.snapshots, &d.snapshots, &quiet).unwrap();
     assert_eq!(run.decisions.len(), DAYS);
     let recorded = log.lock().all().unwrap();
@@ -231,6 +77,21 @@ fn the_recorded_main_example_replays_bit_identically() {
         .position(|x| x.status == DecisionStatus::Normal)
         .unwrap();
     assert!(first_normal < DAYS - 20);
+    // every stage ran: orders carry an expected cost with its interval and a routing log,
+    // and the broker's fills came back in the outcomes the pipeline learned from
+    let orders: Vec<_> = run.decisions.iter().flat_map(|x| &x.orders).collect();
+    assert!(!orders.is_empty());
+    for o in &orders {
+        assert!(o.expected_cost_bps.is_some() && o.expected_cost_interval_bps.is_some());
+        assert!(o.routing.is_some() && o.venue.is_some());
+    }
+    let fills: usize = run.outcomes.iter().map(|o| o.fills.len()).sum();
+    assert_eq!(fills, orders.len());
+    let first_forecast = run
+        .decisions
+        .iter()
+        .position(|x| !x.forecasts.is_empty())
+        .unwrap();
     // the model hash moves with the learned state (calibrator, governor)
     assert_ne!(
         recorded[first_normal].record.model_hash,
@@ -240,7 +101,7 @@ fn the_recorded_main_example_replays_bit_identically() {
     // replay from a fresh pipeline: every decision bit-identical
     let r = replay(
         &recorded,
-        &mut Policy(pipeline(&d, d.forecaster.clone(), 8, None)),
+        &mut replayed(pipeline(&d, &d.forecaster, true, None), true),
     );
     assert!(r.is_identical(), "{:?}", r.first_difference);
     assert_eq!((r.decisions, r.identical, r.outcomes), (DAYS, DAYS, DAYS));
@@ -252,16 +113,16 @@ fn the_recorded_main_example_replays_bit_identically() {
     let c0 = state["mean_coef"][0].as_f64().expect("a first mean coefficient");
     state["mean_coef"][0] = serde_json::json!(c0 + 1e-6);
     changed.model = serde_json::from_value(state).expect("changed model reloads");
-    let r = replay(&recorded, &mut Policy(pipeline(&d, changed, 8, None)));
+    let r = replay(&recorded, &mut replayed(pipeline(&d, &changed, true, None), true));
     let diff = r.first_difference.expect("changed model caught");
-    assert_eq!(diff.decision_number, first_normal as u64);
+    assert_eq!(diff.decision_number, first_forecast as u64);
     assert_eq!(diff.field, "forecasts");
-    assert_eq!(r.identical, first_normal);
+    assert_eq!(r.identical, first_forecast);
 
-    // policy diff: a slate of 5 instead of 8 on the same recorded inputs
+    // policy diff: without the causal filter on the same recorded inputs
     let diff = policy_diff(
         &recorded,
-        &mut Policy(pipeline(&d, d.forecaster.clone(), 5, None)),
+        &mut replayed(pipeline(&d, &d.forecaster, false, None), false),
     );
     assert!(diff.stopped.is_none());
     assert_eq!(diff.decisions.len(), DAYS);

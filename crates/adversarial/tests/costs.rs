@@ -369,6 +369,7 @@ fn costs_model() {
                 venue: None,
                 limit_price: None,
                 expected_cost_bps: None,
+                expected_cost_interval_bps: None,
                 routing: None,
             };
             result(m.estimate(&order, &mk).map_err(|e| e.to_string()))

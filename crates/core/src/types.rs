@@ -735,6 +735,10 @@ pub struct Order {
     pub limit_price: Option<f64>,
     /// Expected cost in basis points of notional, once estimated.
     pub expected_cost_bps: Option<f64>,
+    /// The cost model's interval around the expected cost, `(lower, upper)` bps, when it
+    /// gives one. Absent in older serialized orders.
+    #[serde(default)]
+    pub expected_cost_interval_bps: Option<(f64, f64)>,
     /// How a routing policy chose the order type and venue (for replay and off-policy
     /// evaluation), once routed. Absent in older serialized orders.
     #[serde(default)]
@@ -791,6 +795,7 @@ impl Order {
             venue: None,
             limit_price: None,
             expected_cost_bps: None,
+            expected_cost_interval_bps: None,
             routing: None,
         })
     }
@@ -803,6 +808,16 @@ impl Order {
         self.order_type.check()?;
         if let Some(p) = self.limit_price {
             check_positive("limit_price", p)?;
+        }
+        if let Some((lo, hi)) = self.expected_cost_interval_bps {
+            check_finite("expected_cost_interval_bps", &[lo, hi])?;
+            if lo > hi {
+                return Err(CoreError::OutOfRange {
+                    field: "expected_cost_interval_bps",
+                    value: lo,
+                    expected: "lower <= upper",
+                });
+            }
         }
         if let Some(c) = self.expected_cost_bps {
             check_finite("expected_cost_bps", &[c])?;
@@ -901,6 +916,50 @@ impl ForecastOutcome {
     /// Checks `realized` finite.
     pub fn check(&mut self) -> CoreResult<()> {
         check_finite("realized", &[self.realized])
+    }
+}
+
+/// One fill together with the order it filled and the market the order was decided and
+/// routed in: what cost models and execution policies learn from
+/// (`OnlineLearner<ExecutedOrder<'_>>`). The pipeline's learn flow emits one per fill of an
+/// outcome, after checking that the fill matches one of the last decision's orders (same
+/// asset and side, not more than the order's quantity, not before the decision).
+///
+/// ```
+/// use prudentia_core::traits::OnlineLearner;
+/// use prudentia_core::{ExecutedOrder, RoleResult};
+///
+/// /// Tracks the mean slippage against arrival, bps.
+/// #[derive(Default)]
+/// struct Slippage { sum: f64, n: u32 }
+/// impl<'a> OnlineLearner<ExecutedOrder<'a>> for Slippage {
+///     fn learn(&mut self, e: &ExecutedOrder<'a>) -> RoleResult<()> {
+///         self.sum += e.slippage_bps();
+///         self.n += 1;
+///         Ok(())
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExecutedOrder<'a> {
+    /// The order as sent (routed, with its expected cost and routing log when the pipeline
+    /// has those stages).
+    pub order: &'a Order,
+    /// The fill.
+    pub fill: &'a Fill,
+    /// The (guard-cleaned) snapshot the order was decided and routed on.
+    pub market: &'a MarketSnapshot,
+}
+
+impl ExecutedOrder<'_> {
+    /// `sign · (P_fill / P_arrival − 1) · 10⁴`: the fill's cost against its arrival price in
+    /// basis points (positive = worse than arrival; buy sign +1, sell −1).
+    pub fn slippage_bps(&self) -> f64 {
+        let sign = match self.fill.side {
+            Side::Buy => 1.0,
+            Side::Sell => -1.0,
+        };
+        sign * (self.fill.price / self.fill.arrival_price - 1.0) * 1e4
     }
 }
 

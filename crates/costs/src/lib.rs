@@ -48,6 +48,7 @@
 
 pub mod ac;
 pub mod error;
+mod executed;
 pub mod impact;
 pub mod model;
 

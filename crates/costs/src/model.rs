@@ -111,7 +111,7 @@ pub struct CostModelConfig {
     pub error_halflife: f64,
     /// Width of the reported interval in standard deviations (default 1.645: 90%).
     pub interval_z: f64,
-    /// Volatility used when the snapshot has no `volatility:<asset>` indicator (default 0.02).
+    /// Volatility used when the snapshot has no `<asset>:volatility` indicator (default 0.02).
     pub default_volatility: f64,
     /// Spread used when the asset's quote has none, bps (default 10).
     pub default_spread_bps: f64,
@@ -799,8 +799,11 @@ impl AdaptiveCostModel {
 
     /// The order's market context from a snapshot: price and ADV from the asset's
     /// [`prudentia_core::AssetInfo`], spread from its quote (else the default), volatility
-    /// from the `volatility:<asset>` indicator (else the default), time of day from the
-    /// snapshot time within the session.
+    /// from the `<asset>:volatility` indicator (else the default), the queue position from
+    /// the `<asset>:queue` and `<asset>:depth` indicators (shares ahead over displayed
+    /// depth, clamped to [0, 1]; 0 when either is missing), time of day from the snapshot
+    /// time within the session. The indicator names are the execution crate's, so one
+    /// snapshot serves both stages.
     pub fn context_from(&self, order: &Order, market: &MarketSnapshot) -> CostsResult<OrderContext> {
         let info = market
             .assets
@@ -820,8 +823,12 @@ impl AdaptiveCostModel {
             .find(|q| q.asset == order.asset)
             .and_then(|q| q.spread_bps)
             .unwrap_or(self.config.default_spread_bps);
-        let key = format!("volatility:{}", order.asset);
-        let vol = market.indicator(&key).unwrap_or(self.config.default_volatility);
+        let named = |suffix: &str| market.indicator(&format!("{}:{suffix}", order.asset));
+        let vol = named("volatility").unwrap_or(self.config.default_volatility);
+        let queue_position = match (named("queue"), named("depth")) {
+            (Some(q), Some(d)) if q.is_finite() && d.is_finite() && d > 0.0 => (q / d).clamp(0.0, 1.0),
+            _ => 0.0,
+        };
         let (open, close) = self.config.session_hours;
         let hours = market.time.as_nanos().rem_euclid(Timestamp::NANOS_PER_DAY) as f64 / 3.6e12;
         let tod = ((hours - open) / (close - open)).clamp(0.0, 1.0);
@@ -829,7 +836,7 @@ impl AdaptiveCostModel {
             spread_bps: spread,
             volatility: vol,
             adv_shares: adv,
-            queue_position: 0.0,
+            queue_position,
             time_of_day: tod,
         })
     }

@@ -67,6 +67,7 @@
 
 pub mod action;
 pub mod error;
+mod executed;
 pub mod features;
 pub mod ope;
 pub mod router;

@@ -550,7 +550,7 @@ impl ExecutionRouter {
     }
 }
 
-fn role(e: ExecutionError) -> RoleError {
+pub(crate) fn role(e: ExecutionError) -> RoleError {
     match e {
         ExecutionError::Core(c) => RoleError::Core(c),
         other => RoleError::implementation(Role::Execution, other),

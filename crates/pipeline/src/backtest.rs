@@ -22,7 +22,8 @@ use crate::refit::PipelineState;
 #[serde(remote = "Self")]
 #[serde(default)]
 pub struct BacktestConfig {
-    /// Linear trading cost in basis points of traded notional (turnover). Default 5; finite,
+    /// Linear trading cost in basis points of traded notional (turnover), when the pipeline has
+    /// no [`Broker`](crate::Broker) (with one, the cost is its fills'). Default 5; finite,
     /// in `[0, 10 000]` (at most the whole notional).
     pub cost_bps: f64,
     /// Show a progress bar on standard error (hidden automatically when it is not a terminal).
@@ -523,7 +524,21 @@ fn run(
             .zip(&decision.sized.values)
             .map(|(a, w)| w * by_asset.get(a).copied().unwrap_or(0.0))
             .sum();
-        let net = gross - turnover * config.cost_bps * 1e-4;
+        // with a broker, the period's cost is what its fills cost against arrival; without
+        // one, the linear cost of the turnover
+        let (fills, fill_cost) = pipeline
+            .broker_fills(next.time)
+            .map_err(|e| e.with_time(snapshots[t].time))?;
+        let cost = if pipeline.has_broker() {
+            if fill_cost == 0.0 {
+                0.0
+            } else {
+                fill_cost / pipeline.equity()
+            }
+        } else {
+            turnover * config.cost_bps * 1e-4
+        };
+        let net = gross - cost;
         let equity = pipeline.equity() * (1.0 + net).max(0.0);
         if !(net.is_finite() && equity.is_finite()) {
             return Err(PipelineError::Stage {
@@ -540,7 +555,7 @@ fn run(
         let outcome = Outcome {
             time: Some(next.time),
             realized_returns: realized,
-            fills: Vec::new(),
+            fills,
             equity: Some(equity),
         };
         pipeline.learn(&outcome).map_err(|e| match e {

@@ -118,8 +118,8 @@ pub use grid::{run_grid, GridConfig, GridReport, GridRun, RunSummary};
 pub use history::{ReturnHistory, MAX_PRICE_RATIO};
 pub use observer::{decision_metrics, outcome_metrics, MonitorObserver, NoopObserver, Observer};
 pub use pipeline::{
-    CovarianceChoice, DecisionReport, OnStageError, Pipeline, PipelineBuilder, PipelineConfig,
-    SelectorFactory, StageFailure, StageTimings, UnexecutedChange, UnexecutedReason,
+    Broker, CovarianceChoice, DecisionReport, FillLearner, OnStageError, Pipeline, PipelineBuilder,
+    PipelineConfig, SelectorFactory, StageFailure, StageTimings, UnexecutedChange, UnexecutedReason,
 };
 pub use refit::{PipelineState, Refit, RefitPoint, RefitSchedule, RefitWindow, StageState};
 pub use shared::Shared;

@@ -15,9 +15,9 @@ use prudentia_core::validate::{
 };
 use prudentia_core::Status;
 use prudentia_core::{
-    AssetId, AssetInfo, CoreError, Decision, DecisionRecord, DecisionStatus, Forecast, ForecastOutcome,
-    MarketSnapshot, Opportunity, Order, OrderType, Outcome, RegimeLabel, RegimeState, RoleResult, Side,
-    Timestamp, Weights,
+    AssetId, AssetInfo, CoreError, Decision, DecisionRecord, DecisionStatus, ExecutedOrder, Fill, Forecast,
+    ForecastOutcome, MarketSnapshot, Opportunity, Order, OrderType, Outcome, RegimeLabel, RegimeState,
+    RoleResult, Side, Timestamp, Weights,
 };
 use serde::{Deserialize, Serialize};
 
@@ -214,9 +214,37 @@ pub struct PipelineBuilder {
     model_states: Vec<(String, Box<dyn ModelState>)>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
+    fill_learners: Vec<Box<dyn FillLearner>>,
+    broker: Option<Box<dyn Broker>>,
     observer: Option<Box<dyn Observer>>,
     refits: Vec<Refitter>,
     stage_states: Vec<(String, Box<dyn StageState>)>,
+}
+
+/// An online model that learns from the fills of the pipeline's orders (cost models,
+/// execution policies): `OnlineLearner<ExecutedOrder<'a>>` for every lifetime. Implemented
+/// for every such learner.
+pub trait FillLearner: for<'a> OnlineLearner<ExecutedOrder<'a>> {}
+impl<T: ?Sized + for<'a> OnlineLearner<ExecutedOrder<'a>>> FillLearner for T {}
+
+/// What stands in for the market in a walk-forward run: it executes the orders of each
+/// decision and reports their fills, which [`walk_forward`](crate::walk_forward) puts into
+/// the outcome it learns from (so cost models and execution policies learn from them) and
+/// books as the period's trading cost instead of [`BacktestConfig::cost_bps`](crate::BacktestConfig).
+/// A live deployment has no broker here: fills come with the outcomes it passes to
+/// [`Pipeline::learn`].
+pub trait Broker: Send {
+    /// The fills of `orders`, decided on `market` (the guard-cleaned snapshot), by
+    /// `until` (the time of the next snapshot). An order may fill partly or not at all; each
+    /// fill must match an order's asset and side, not exceed its quantity, and be timed
+    /// within `[market.time, until]`. `seed` is the decision's seed.
+    fn execute(
+        &mut self,
+        orders: &[Order],
+        market: &MarketSnapshot,
+        until: Timestamp,
+        seed: u64,
+    ) -> RoleResult<Vec<Fill>>;
 }
 
 /// A registered refit hook.
@@ -256,6 +284,8 @@ impl PipelineBuilder {
             model_states: Vec::new(),
             learners: Vec::new(),
             forecast_learners: Vec::new(),
+            fill_learners: Vec::new(),
+            broker: None,
             observer: None,
             refits: Vec::new(),
             stage_states: Vec::new(),
@@ -371,6 +401,21 @@ impl PipelineBuilder {
         self
     }
 
+    /// Adds an online model updated with every fill of the last decision's orders, paired
+    /// with its order and the snapshot the order was decided on ([`ExecutedOrder`]): cost
+    /// models and execution policies.
+    pub fn fill_learner(mut self, learner: Box<dyn FillLearner>) -> Self {
+        self.fill_learners.push(learner);
+        self
+    }
+
+    /// The simulated market of walk-forward runs ([`Broker`]); none by default (no fills,
+    /// the linear cost of [`BacktestConfig::cost_bps`](crate::BacktestConfig)).
+    pub fn broker(mut self, broker: Box<dyn Broker>) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
     /// Validates the configuration and checks the required stages.
     pub fn build(self) -> PipelineResult<Pipeline> {
         self.config.validate()?;
@@ -418,6 +463,8 @@ impl PipelineBuilder {
             model_states: self.model_states,
             learners: self.learners,
             forecast_learners: self.forecast_learners,
+            fill_learners: self.fill_learners,
+            broker: self.broker,
             observer: self.observer,
             refits: self.refits,
             refit_data: VecDeque::new(),
@@ -429,6 +476,8 @@ impl PipelineBuilder {
             history,
             current,
             pending: None,
+            pending_orders: Vec::new(),
+            pending_market: None,
             last_regime: None,
             last_time: None,
             step: 0,
@@ -459,6 +508,8 @@ pub struct Pipeline {
     model_states: Vec<(String, Box<dyn ModelState>)>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
+    fill_learners: Vec<Box<dyn FillLearner>>,
+    broker: Option<Box<dyn Broker>>,
     observer: Option<Box<dyn Observer>>,
     refits: Vec<Refitter>,
     /// Past decisions' clean snapshots and outcomes, for the refits (at most `refit_cap`).
@@ -474,6 +525,11 @@ pub struct Pipeline {
     universe_pos: HashMap<AssetId, usize>,
     current: Weights,
     pending: Option<Weights>,
+    /// The orders of the last decision, until its outcome is learned (fills must match them).
+    pending_orders: Vec<Order>,
+    /// The clean snapshot the last decision's orders were made on (kept only with fill
+    /// learners or a broker).
+    pending_market: Option<MarketSnapshot>,
     last_regime: Option<RegimeState>,
     /// Time of the last decision (snapshot times must increase).
     last_time: Option<Timestamp>,
@@ -507,6 +563,10 @@ impl Pipeline {
     /// Current equity.
     pub fn equity(&self) -> f64 {
         self.equity
+    }
+    /// Whether a [`Broker`] executes the orders of walk-forward runs.
+    pub fn has_broker(&self) -> bool {
+        self.broker.is_some()
     }
     /// Decisions made so far.
     pub fn steps(&self) -> u64 {
@@ -667,7 +727,7 @@ impl Pipeline {
             notes: std::mem::take(&mut self.pending_notes),
             failure,
         };
-        let made = match screened {
+        let (made, market) = match screened {
             Screened::Clean { snapshot, .. } => {
                 let made = match self.chain(&snapshot, &mut day) {
                     Ok(made) => made,
@@ -679,6 +739,9 @@ impl Pipeline {
                         }
                     },
                 };
+                let keep_market = !made.decision.orders.is_empty()
+                    && (!self.fill_learners.is_empty() || self.broker.is_some());
+                let market = keep_market.then(|| snapshot.clone());
                 if self.refit_cap > 0 {
                     if self.refit_data.len() >= self.refit_cap {
                         self.refit_data.pop_front();
@@ -688,15 +751,18 @@ impl Pipeline {
                         outcome: None,
                     });
                 }
-                made
+                (made, market)
             }
             Screened::SafeFallback { reasons, .. } => {
                 // the snapshot counts as seen (later ones must be newer)
                 self.last_time = Some(raw.time);
-                Made::fallback(self.fallback(raw, self.last_regime(), reasons))
+                (
+                    Made::fallback(self.fallback(raw, self.last_regime(), reasons)),
+                    None,
+                )
             }
         };
-        self.finish(made, day)
+        self.finish(made, market, day)
     }
 
     /// The chain of stages on a clean snapshot.
@@ -1175,6 +1241,10 @@ impl Pipeline {
                     });
                 }
                 o.expected_cost_bps = Some(est.expected_bps);
+                o.expected_cost_interval_bps = match (est.lower_bps, est.upper_bps) {
+                    (Some(lo), Some(hi)) if lo.is_finite() && hi.is_finite() && lo <= hi => Some((lo, hi)),
+                    _ => None,
+                };
             }
         }
         day.timings.push(Stage::Orders, t0);
@@ -1301,7 +1371,12 @@ impl Pipeline {
     }
 
     /// Audit and bookkeeping of a made decision.
-    fn finish(&mut self, made: Made, day: Day<'_>) -> PipelineResult<DecisionReport> {
+    fn finish(
+        &mut self,
+        made: Made,
+        market: Option<MarketSnapshot>,
+        day: Day<'_>,
+    ) -> PipelineResult<DecisionReport> {
         let Made {
             decision,
             optimizer_status,
@@ -1342,6 +1417,8 @@ impl Pipeline {
             timings.push(Stage::Audit, t0);
         }
         self.pending = Some(decision.sized.clone());
+        self.pending_orders.clone_from(&decision.orders);
+        self.pending_market = market;
         self.step = self.step.saturating_add(1);
         Ok(DecisionReport {
             decision,
@@ -1400,6 +1477,8 @@ impl Pipeline {
             history: self.history.clone(),
             current: self.current.clone(),
             pending: self.pending.clone(),
+            pending_orders: self.pending_orders.clone(),
+            pending_market: self.pending_market.clone(),
             last_regime: self.last_regime.clone(),
             last_time: self.last_time,
             equity: self.equity,
@@ -1458,6 +1537,8 @@ impl Pipeline {
         self.history = state.history;
         self.current = state.current;
         self.pending = state.pending;
+        self.pending_orders = state.pending_orders;
+        self.pending_market = state.pending_market;
         self.last_regime = state.last_regime;
         self.last_time = state.last_time;
         self.equity = state.equity;
@@ -1536,6 +1617,7 @@ impl Pipeline {
                 }));
             }
         }
+        let fill_orders = self.match_fills(&outcome.fills).map_err(refuse)?;
 
         // 2. what the outcome implies, without changing anything yet
         let mut book = self.pending.clone().unwrap_or_else(|| self.current.clone());
@@ -1603,10 +1685,26 @@ impl Pipeline {
                 last.outcome = Some(outcome.clone());
             }
         }
+        let orders = std::mem::take(&mut self.pending_orders);
+        let market = self.pending_market.take();
         let mut first_error = self.refit_due(true).err();
         for l in &mut self.learners {
             if let Err(e) = l.learn(outcome) {
                 first_error.get_or_insert(PipelineError::at(Stage::Learn)(e));
+            }
+        }
+        if let Some(market) = &market {
+            for (fill, k) in outcome.fills.iter().zip(&fill_orders) {
+                let event = ExecutedOrder {
+                    order: &orders[*k],
+                    fill,
+                    market,
+                };
+                for l in &mut self.fill_learners {
+                    if let Err(e) = l.learn(&event) {
+                        first_error.get_or_insert(PipelineError::at(Stage::Learn)(e));
+                    }
+                }
             }
         }
         for event in &events {
@@ -1623,6 +1721,86 @@ impl Pipeline {
             }),
             None => Ok(()),
         }
+    }
+}
+
+impl Pipeline {
+    /// The fills of the last decision's orders from the [`Broker`] (none without a broker or
+    /// orders), checked like the fills of an outcome, and their cost in currency
+    /// (`Σ sign · (P_fill − P_arrival) · quantity`, fees included in the fill price).
+    pub(crate) fn broker_fills(&mut self, until: Timestamp) -> PipelineResult<(Vec<Fill>, f64)> {
+        let (Some(broker), Some(market)) = (&mut self.broker, &self.pending_market) else {
+            return Ok((Vec::new(), 0.0));
+        };
+        let seed = derive_seed(self.config.seed ^ 0x6272_6f6b_6572, self.step);
+        let fills = broker
+            .execute(&self.pending_orders, market, until, seed)
+            .map_err(PipelineError::at(Stage::Learn))?;
+        let mut cost = 0.0;
+        for (index, f) in fills.iter().enumerate() {
+            let mut checked = f.clone();
+            checked.check()?;
+            if f.time > until {
+                return Err(CoreError::OutOfRange {
+                    field: "broker fill time (after the next snapshot)",
+                    value: index as f64,
+                    expected: "at most the next snapshot's time",
+                }
+                .into());
+            }
+            let sign = match f.side {
+                Side::Buy => 1.0,
+                Side::Sell => -1.0,
+            };
+            cost += sign * (f.price - f.arrival_price) * f.quantity;
+        }
+        self.match_fills(&fills)?;
+        if !cost.is_finite() {
+            return Err(CoreError::NonFinite {
+                field: "cost of the broker's fills",
+                index: 0,
+                value: cost,
+            }
+            .into());
+        }
+        Ok((fills, cost))
+    }
+
+    /// The order of the last decision each fill belongs to (same asset and side), checking
+    /// that no fill precedes the decision and that the fills of an order do not exceed its
+    /// quantity (relative tolerance 1e-9).
+    fn match_fills(&self, fills: &[Fill]) -> Result<Vec<usize>, CoreError> {
+        let mut filled = vec![0.0_f64; self.pending_orders.len()];
+        let mut matched = Vec::with_capacity(fills.len());
+        for (index, f) in fills.iter().enumerate() {
+            if let Some(last) = self.last_time {
+                if f.time < last {
+                    return Err(CoreError::NotIncreasing {
+                        field: "fill time (before the decision of its order)",
+                        index,
+                    });
+                }
+            }
+            let k = self
+                .pending_orders
+                .iter()
+                .position(|o| o.asset == f.asset && o.side == f.side)
+                .ok_or_else(|| CoreError::UnknownId {
+                    kind: "fill without an order of the last decision (asset and side)",
+                    id: format!("{} {:?} (fill {index})", f.asset, f.side),
+                })?;
+            filled[k] += f.quantity;
+            let ordered = self.pending_orders[k].quantity;
+            if filled[k] > ordered * (1.0 + 1e-9) {
+                return Err(CoreError::OutOfRange {
+                    field: "filled quantity of an order",
+                    value: filled[k],
+                    expected: "at most the order's quantity",
+                });
+            }
+            matched.push(k);
+        }
+        Ok(matched)
     }
 }
 
@@ -1893,6 +2071,8 @@ impl std::fmt::Debug for Pipeline {
             .field("audit", &self.audit.is_some())
             .field("learners", &self.learners.len())
             .field("forecast_learners", &self.forecast_learners.len())
+            .field("fill_learners", &self.fill_learners.len())
+            .field("broker", &self.broker.is_some())
             .field("observer", &self.observer.is_some())
             .finish()
     }

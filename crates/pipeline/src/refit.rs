@@ -4,8 +4,8 @@ use std::collections::VecDeque;
 
 use prudentia_core::validate::{check_len, check_size, MAX_WINDOW};
 use prudentia_core::{
-    AssetId, CoreError, Forecast, MarketSnapshot, Outcome, RegimeLabel, RegimeState, RoleResult, Timestamp,
-    Weights,
+    AssetId, CoreError, Forecast, MarketSnapshot, Order, Outcome, RegimeLabel, RegimeState, RoleResult,
+    Timestamp, Weights,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -118,6 +118,12 @@ pub struct PipelineState {
     pub(crate) history: ReturnHistory,
     pub(crate) current: Weights,
     pub(crate) pending: Option<Weights>,
+    /// The last decision's orders (fills must match them); absent in older checkpoints.
+    #[serde(default)]
+    pub(crate) pending_orders: Vec<Order>,
+    /// The snapshot those orders were decided on, when kept for fill learners.
+    #[serde(default)]
+    pub(crate) pending_market: Option<MarketSnapshot>,
     pub(crate) last_regime: Option<RegimeState>,
     pub(crate) last_time: Option<Timestamp>,
     pub(crate) equity: f64,
@@ -154,6 +160,13 @@ impl PipelineState {
         prudentia_core::validate::check_non_negative("equity", self.equity)?;
         check_size("refit window", self.refit_data.len(), MAX_WINDOW)?;
         check_size("pending forecasts", self.pending_forecasts.len(), n)?;
+        check_size("pending orders", self.pending_orders.len(), n)?;
+        if let Some(a) = self.pending_orders.iter().find(|o| !universe.contains(&o.asset)) {
+            return Err(CoreError::UnknownId {
+                kind: "order asset (not in the universe)",
+                id: a.asset.to_string(),
+            });
+        }
         Ok(())
     }
 }
