@@ -236,6 +236,10 @@ pub struct RunCheckpoint {
     failure: Option<StageFailure>,
     /// Last validated price per universe asset.
     marks: Vec<Option<f64>>,
+    /// Whether the run marks at separate true prices (`walk_forward_with_prices`); it must be
+    /// resumed the same way.
+    #[serde(default)]
+    with_prices: bool,
 }
 
 prudentia_core::checked_serde!(RunCheckpoint, RunCheckpoint::check);
@@ -265,8 +269,28 @@ pub fn walk_forward_until(
     config: &BacktestConfig,
     decisions: usize,
 ) -> PipelineResult<RunCheckpoint> {
-    let (result, paused) = run(pipeline, snapshots, None, config, None, decisions)?;
-    let (next, screened, failure, marks) = paused;
+    let paused = run(pipeline, snapshots, None, config, None, decisions)?;
+    checkpoint_of(pipeline, paused, false)
+}
+
+/// [`walk_forward_with_prices`] stopped after `decisions` decisions, as a checkpoint to
+/// continue with [`resume_walk_forward_with_prices`] (on the same snapshots and prices).
+pub fn walk_forward_with_prices_until(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    prices: &[MarketSnapshot],
+    config: &BacktestConfig,
+    decisions: usize,
+) -> PipelineResult<RunCheckpoint> {
+    let paused = run(pipeline, snapshots, Some(prices), config, None, decisions)?;
+    checkpoint_of(pipeline, paused, true)
+}
+
+fn checkpoint_of(
+    pipeline: &Pipeline,
+    (result, (next, screened, failure, marks)): (BacktestResult, Paused),
+    with_prices: bool,
+) -> PipelineResult<RunCheckpoint> {
     Ok(RunCheckpoint {
         pipeline: pipeline.checkpoint()?,
         result,
@@ -274,6 +298,7 @@ pub fn walk_forward_until(
         screened,
         failure,
         marks,
+        with_prices,
     })
 }
 
@@ -287,7 +312,7 @@ pub fn resume_walk_forward(
     config: &BacktestConfig,
     checkpoint: RunCheckpoint,
 ) -> PipelineResult<BacktestResult> {
-    resume(pipeline, snapshots, config, checkpoint, usize::MAX).map(|(out, _)| out)
+    resume(pipeline, snapshots, None, config, checkpoint, usize::MAX).map(|(out, _)| out)
 }
 
 /// [`resume_walk_forward`] for at most `decisions` more decisions, as a new checkpoint (to
@@ -299,21 +324,57 @@ pub fn resume_walk_forward_until(
     checkpoint: RunCheckpoint,
     decisions: usize,
 ) -> PipelineResult<RunCheckpoint> {
-    let (result, (next, screened, failure, marks)) =
-        resume(pipeline, snapshots, config, checkpoint, decisions)?;
-    Ok(RunCheckpoint {
-        pipeline: pipeline.checkpoint()?,
-        result,
-        next,
-        screened,
-        failure,
-        marks,
-    })
+    let paused = resume(pipeline, snapshots, None, config, checkpoint, decisions)?;
+    checkpoint_of(pipeline, paused, false)
+}
+
+/// Continues a checkpointed [`walk_forward_with_prices`] run (from
+/// [`walk_forward_with_prices_until`]) on the same snapshots and prices; the result is the
+/// one of the uninterrupted run (stage timings aside).
+pub fn resume_walk_forward_with_prices(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    prices: &[MarketSnapshot],
+    config: &BacktestConfig,
+    checkpoint: RunCheckpoint,
+) -> PipelineResult<BacktestResult> {
+    resume(pipeline, snapshots, Some(prices), config, checkpoint, usize::MAX).map(|(out, _)| out)
+}
+
+/// [`resume_walk_forward_with_prices`] for at most `decisions` more decisions, as a new
+/// checkpoint.
+pub fn resume_walk_forward_with_prices_until(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    prices: &[MarketSnapshot],
+    config: &BacktestConfig,
+    checkpoint: RunCheckpoint,
+    decisions: usize,
+) -> PipelineResult<RunCheckpoint> {
+    let paused = resume(pipeline, snapshots, Some(prices), config, checkpoint, decisions)?;
+    checkpoint_of(pipeline, paused, true)
+}
+
+/// `prices`, when given, has one snapshot per decision snapshot, at the same times.
+fn check_prices(snapshots: &[MarketSnapshot], prices: Option<&[MarketSnapshot]>) -> PipelineResult<()> {
+    if let Some(prices) = prices {
+        check_shape("prices", &[snapshots.len()], &[prices.len()])?;
+        if let Some(i) = snapshots.iter().zip(prices).position(|(a, b)| a.time != b.time) {
+            return Err(CoreError::ShapeMismatch {
+                field: "prices (times differ from the snapshots')",
+                expected: vec![i],
+                found: vec![i],
+            }
+            .into());
+        }
+    }
+    Ok(())
 }
 
 fn resume(
     pipeline: &mut Pipeline,
     snapshots: &[MarketSnapshot],
+    prices: Option<&[MarketSnapshot]>,
     config: &BacktestConfig,
     checkpoint: RunCheckpoint,
     stop_after: usize,
@@ -325,7 +386,19 @@ fn resume(
         screened,
         failure,
         marks,
+        with_prices,
     } = checkpoint;
+    if with_prices != prices.is_some() {
+        return Err(CoreError::UnknownId {
+            kind: "checkpoint of a run marked at",
+            id: if with_prices {
+                "separate true prices: resume it with resume_walk_forward_with_prices".into()
+            } else {
+                "its snapshots' prices: resume it with resume_walk_forward".into()
+            },
+        }
+        .into());
+    }
     if next >= snapshots.len()
         || result
             .times
@@ -339,6 +412,8 @@ fn resume(
         }
         .into());
     }
+    config.validate()?;
+    check_prices(snapshots, prices)?;
     pipeline.restore(state)?;
     let start = Start {
         out: result,
@@ -347,7 +422,7 @@ fn resume(
         failure,
         marks,
     };
-    run(pipeline, snapshots, None, config, Some(start), stop_after)
+    run(pipeline, snapshots, prices, config, Some(start), stop_after)
 }
 
 /// Where a resumed run starts.
@@ -414,17 +489,7 @@ fn run(
 ) -> PipelineResult<(BacktestResult, Paused)> {
     // everything is checked before the pipeline is touched
     config.validate()?;
-    if let Some(prices) = prices {
-        check_shape("prices", &[snapshots.len()], &[prices.len()])?;
-        if let Some(i) = snapshots.iter().zip(prices).position(|(a, b)| a.time != b.time) {
-            return Err(CoreError::ShapeMismatch {
-                field: "prices (times differ from the snapshots')",
-                expected: vec![i],
-                found: vec![i],
-            }
-            .into());
-        }
-    }
+    check_prices(snapshots, prices)?;
     if snapshots.len() < 2 {
         return Err(CoreError::EmptyInput {
             field: "snapshots",

@@ -109,8 +109,10 @@ mod refit;
 mod shared;
 
 pub use backtest::{
-    realized_returns, resume_walk_forward, resume_walk_forward_until, walk_forward, walk_forward_until,
-    walk_forward_with_prices, BacktestConfig, BacktestResult, PriceFault, PriceFaultKind, RunCheckpoint,
+    realized_returns, resume_walk_forward, resume_walk_forward_until, resume_walk_forward_with_prices,
+    resume_walk_forward_with_prices_until, walk_forward, walk_forward_until, walk_forward_with_prices,
+    walk_forward_with_prices_until, BacktestConfig, BacktestResult, PriceFault, PriceFaultKind,
+    RunCheckpoint,
 };
 pub use digest::{sha256_hex, FixedState, ModelState};
 pub use error::{PipelineError, PipelineResult, Stage};

@@ -278,3 +278,44 @@ fn a_checkpointed_run_resumes_to_the_uninterrupted_result() {
     let cp: RunCheckpoint = serde_json::from_value(v).unwrap();
     assert!(resume_walk_forward(&mut fresh(), &snaps, &quiet(), cp).is_err());
 }
+
+#[test]
+fn a_checkpointed_run_with_true_prices_resumes_to_the_uninterrupted_result() {
+    let prices = snapshots(50, 23);
+    // decisions see a bad tick the true prices do not have
+    let mut snaps = prices.clone();
+    snaps[20].quotes[1].price *= 8.0;
+    let fresh = || build(config(), Some(schedule(true)), Shared::new(MeanModel::default()));
+    let whole = strip(walk_forward_with_prices(&mut fresh(), &snaps, &prices, &quiet()).unwrap());
+    assert_ne!(
+        whole,
+        strip(walk_forward(&mut fresh(), &snaps, &quiet()).unwrap()),
+        "the true prices must matter in this run"
+    );
+    for stop in [0, 19, 21, 49] {
+        let cp = walk_forward_with_prices_until(&mut fresh(), &snaps, &prices, &quiet(), stop).unwrap();
+        let json = serde_json::to_string(&cp).unwrap();
+        let cp: RunCheckpoint = serde_json::from_str(&json).unwrap();
+        let resumed =
+            strip(resume_walk_forward_with_prices(&mut fresh(), &snaps, &prices, &quiet(), cp).unwrap());
+        assert_eq!(resumed, whole, "stopped after {stop}");
+    }
+    let mut p = fresh();
+    let mut cp = walk_forward_with_prices_until(&mut p, &snaps, &prices, &quiet(), 10).unwrap();
+    while cp.decisions() < 49 {
+        cp = resume_walk_forward_with_prices_until(&mut fresh(), &snaps, &prices, &quiet(), cp, 10).unwrap();
+    }
+    assert_eq!(strip(cp.result), whole);
+    // prices of another run are refused and change nothing
+    let cp = walk_forward_with_prices_until(&mut fresh(), &snaps, &prices, &quiet(), 17).unwrap();
+    let mut p = fresh();
+    let before = p.checkpoint().unwrap();
+    assert!(resume_walk_forward_with_prices(&mut p, &snaps, &prices[..40], &quiet(), cp.clone()).is_err());
+    assert_eq!(p.checkpoint().unwrap(), before);
+    // and so is resuming it as a run marked at its own snapshots, and the other way round
+    assert!(resume_walk_forward(&mut p, &snaps, &quiet(), cp).is_err());
+    assert_eq!(p.checkpoint().unwrap(), before);
+    let plain = walk_forward_until(&mut fresh(), &snaps, &quiet(), 17).unwrap();
+    assert!(resume_walk_forward_with_prices(&mut p, &snaps, &prices, &quiet(), plain).is_err());
+    assert_eq!(p.checkpoint().unwrap(), before);
+}
