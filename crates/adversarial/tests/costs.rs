@@ -393,5 +393,45 @@ fn costs_model() {
             }
         },
     );
+    // The pipeline's learn flow: a fill with its order and the snapshot it was decided on.
+    s.sweep(
+        "learn_executed",
+        ((price(), any_f64(), any_f64()), (any_f64(), any_f64(), any_f64())),
+        |((fill_price, quantity, adv), (vol, queue, depth))| {
+            let mut m = trained();
+            let before = serde_json::to_string(&m).expect("serializes");
+            let mut mk = market();
+            mk.assets[0].adv_shares = Some(adv);
+            for (name, value) in [("A:volatility", vol), ("A:queue", queue), ("A:depth", depth)] {
+                mk.indicators.push(prudentia_core::Indicator {
+                    name: name.into(),
+                    time: mk.time,
+                    value,
+                });
+            }
+            let mut order =
+                Order::new(AssetId::new("A"), Side::Buy, 5000.0, OrderType::Market).expect("order");
+            order.venue = Some(Venue("X".into()));
+            let fill = Fill {
+                asset: AssetId::new("A"),
+                time: mk.time,
+                side: Side::Buy,
+                quantity,
+                price: fill_price,
+                arrival_price: 100.0,
+                order_type: OrderType::Market,
+                venue: Some(Venue("X".into())),
+            };
+            let r = m.learn_executed(&prudentia_core::ExecutedOrder {
+                order: &order,
+                fill: &fill,
+                market: &mk,
+            });
+            if r.is_err() && serde_json::to_string(&m).expect("serializes") != before {
+                return Check::Broken("a refused fill changed the model".into());
+            }
+            result(r)
+        },
+    );
     s.finish();
 }

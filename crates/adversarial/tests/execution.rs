@@ -744,5 +744,49 @@ fn router_and_fill_simulator() {
             },
         },
     );
+    // The pipeline's learn flow: a fill with its routed order and the snapshot it was routed on.
+    s.sweep(
+        "learn_executed",
+        ((price(), any_f64(), any_f64()), (any_f64(), any_f64(), 0usize..3)),
+        |((fill_price, spread, depth), (propensity, vol, routing))| {
+            let mut r = linucb_router();
+            let good = snapshot(5.0, 1000.0, 0.02, 1e6);
+            let order = Order::new(AssetId::new("XYZ"), Side::Buy, 100.0, OrderType::Market).expect("order");
+            let (mut routed, _) = match r.route_order(&order, &good, 3) {
+                Ok(x) => x,
+                Err(e) => return Check::Broken(format!("a good order was not routed: {e}")),
+            };
+            match routing {
+                0 => {}
+                1 => routed.routing = None,
+                _ => {
+                    if let Some(log) = &mut routed.routing {
+                        log.propensity = propensity;
+                    }
+                }
+            }
+            let market = snapshot(spread, depth, vol, 1e6);
+            let fill = Fill {
+                asset: AssetId::new("XYZ"),
+                time: Timestamp::from_nanos(0),
+                side: Side::Buy,
+                quantity: 100.0,
+                price: fill_price,
+                arrival_price: 100.0,
+                order_type: routed.order_type,
+                venue: routed.venue.clone(),
+            };
+            let before = r.decide(&market_state(), None, 1).map_err(|e| e.to_string());
+            let out = r.learn_executed(&prudentia_core::ExecutedOrder {
+                order: &routed,
+                fill: &fill,
+                market: &market,
+            });
+            if out.is_err() && r.decide(&market_state(), None, 1).map_err(|e| e.to_string()) != before {
+                return Check::Broken("a refused fill changed the policy".into());
+            }
+            result(out)
+        },
+    );
     s.finish();
 }
