@@ -733,8 +733,8 @@ impl Core {
     }
 
     /// Stores one record encoded by [`Batch::encode_decision`] or [`Batch::encode_outcome`]
-    /// (`body`: the record, then a decision's snapshot): hashes the snapshot to its content
-    /// address (stored inline the first time only), checks the size and time order, frames
+    /// (`body`: the record, then a decision's snapshot, whose content address the encoder
+    /// computed; the snapshot is stored inline the first time only), checks the size and time order, frames
     /// and chains the record and applies the durability policy. Changes nothing on a refusal.
     fn push_encoded(&mut self, body: &[u8], e: &Encoded) -> AuditResult<Appended> {
         self.check_writable()?;
@@ -742,8 +742,8 @@ impl Core {
         let meta = match e.kind {
             Kind::Decision => {
                 crate::config::check_order(self.last_time, e.time)?;
-                let (rec, snap) = body.split_at(e.record_len.min(body.len()));
-                let address = sha256(snap);
+                let rec = &body[..e.record_len.min(body.len())];
+                let address = e.address;
                 let inline = !self.addresses.contains_key(&address);
                 let stored = if inline { body } else { rec };
                 self.config.check_record_size(stored.len())?;
@@ -1220,6 +1220,9 @@ struct Encoded {
     kind: Kind,
     /// The decision's time (outcomes take the time of the decision they follow).
     time: i64,
+    /// The snapshot's content address, SHA-256 of its bytes (computed by the caller, which
+    /// halves the hashing left to the writer thread); zero for outcomes.
+    address: Hash,
 }
 
 /// Records encoded by the caller, in order, waiting to be stored.
@@ -1254,6 +1257,7 @@ impl Batch {
             return Err(bin_error(e, "decision record"));
         }
         let record_len = self.bytes.len() - start - FRAME_HEADER;
+        let snap_start = self.bytes.len();
         encode_snapshot(snapshot, &mut self.bytes);
         Ok(Encoded {
             start,
@@ -1261,6 +1265,7 @@ impl Batch {
             record_len,
             kind: Kind::Decision,
             time: snapshot.time.as_nanos(),
+            address: sha256(&self.bytes[snap_start..]),
         })
     }
 
@@ -1278,6 +1283,7 @@ impl Batch {
             record_len: self.bytes.len() - start - FRAME_HEADER,
             kind: Kind::Outcome,
             time: 0,
+            address: [0; 32],
         })
     }
 }
