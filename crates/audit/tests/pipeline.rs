@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use prudentia_audit::*;
+use prudentia_core::{DecisionRecord, MarketSnapshot};
 
 use crate::common::*;
 
@@ -149,4 +150,45 @@ fn a_write_error_of_the_writer_thread_is_reported_and_rolled_back() {
     for (k, d) in log.all().unwrap().iter().enumerate() {
         assert_eq!(d.record.sequence, k as u64);
     }
+}
+
+#[test]
+fn the_size_limit_under_pipelining_is_exact_and_a_refusal_changes_nothing() {
+    let dir = TempDir::new("piped-large");
+    let big = snapshot(1, 60);
+    let inline = snapshot_bytes(&big).unwrap().len() as u32;
+    // a record that fits the limit alone but not with the snapshot inline
+    let padded = |k: u64, s: &MarketSnapshot| DecisionRecord {
+        policy_id: "p".repeat(2000),
+        ..record(k, s)
+    };
+    let cfg = LogConfig {
+        max_record_bytes: inline + 1000,
+        ..config(Durability::None)
+    };
+    let mut log = AuditLog::open(dir.path(), cfg.clone()).unwrap();
+    let _ = log.append(&big, &record(0, &big)).unwrap();
+    // stored by reference to the snapshot stored before (maybe still queued)
+    for k in 1..4 {
+        assert_eq!(log.append(&big, &padded(k, &big)).unwrap().sequence, k);
+    }
+    // with a new snapshot it does not fit: refused, and the queued records stay
+    let mut other = big.clone();
+    other.quotes[0].price += 1.0;
+    match log.append(&other, &padded(4, &other)) {
+        Err(AuditError::RecordTooLarge { bytes, max }) => {
+            assert!(bytes > max && max == u64::from(inline) + 1000)
+        }
+        other => panic!("expected RecordTooLarge, got {other:?}"),
+    }
+    assert_eq!(log.len(), 4);
+    assert_eq!(log.head().unwrap().sequence, 3);
+    assert_eq!(log.append(&big, &padded(4, &big)).unwrap().sequence, 4);
+    assert_eq!(log.sync().unwrap(), Some(4));
+    assert!(log.verify().unwrap().is_ok());
+    let all = log.all().unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(all.iter().all(|d| d.snapshot_address == all[0].snapshot_address));
+    drop(log);
+    assert_eq!(AuditLog::open(dir.path(), cfg).unwrap().len(), 5);
 }
