@@ -1,6 +1,7 @@
 //! Append, verify and range-query rates with records of the main example's size, in wall
-//! time and in CPU time of this thread (Linux: `/proc/thread-self/schedstat`), for machines
-//! shared with other work where criterion's wall-clock figures are inflated.
+//! time and in CPU time of this thread and of the log's writer thread (Linux:
+//! `/proc/thread-self/schedstat`), for machines shared with other work where criterion's
+//! wall-clock figures are inflated.
 //!
 //! `cargo run --release -p prudentia-audit --example append_rate [appends]`
 #[path = "../benches/main_example.rs"]
@@ -19,6 +20,22 @@ fn cpu() -> Option<Duration> {
         .parse()
         .ok()
         .map(Duration::from_nanos)
+}
+
+/// CPU time so far of the log's writer thread (`Durability::None` hashes and writes there;
+/// zero before it starts, `None` where unavailable).
+fn writer_cpu() -> Option<Duration> {
+    let mut total = None;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let task = task.ok()?.path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if comm.trim() == "prudentia-audit" {
+            let s = std::fs::read_to_string(task.join("schedstat")).ok()?;
+            let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+            total = Some(total.unwrap_or(Duration::ZERO) + Duration::from_nanos(ns));
+        }
+    }
+    Some(total.unwrap_or(Duration::ZERO))
 }
 
 fn measure<T>(f: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
@@ -74,6 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             n
         };
+        let w0 = writer_cpu();
         let (res, wall, cpu) = measure(|| -> Result<(), prudentia_audit::AuditError> {
             for k in 0..count {
                 let (s, r) = &mut hot[(k % 64) as usize];
@@ -85,11 +103,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         });
         res?;
+        let writer = w0.and_then(|w0| Some(writer_cpu()? - w0));
         println!(
-            "{name:>18}: {count} appends, {} /s wall, {} /s CPU",
+            "{name:>18}: {count} appends, {} /s wall, {} /s CPU of the caller",
             rate(count as f64, Some(wall)),
             rate(count as f64, cpu)
         );
+        if let Some(w) = writer.filter(|w| !w.is_zero()) {
+            // a two-stage pipeline runs at the rate of its slower stage (given two cores)
+            let slower = cpu.map_or(w, |c| c.max(w));
+            println!(
+                "{:>18}: {} /s CPU of the writer thread; pipelined: {} /s CPU",
+                "",
+                rate(count as f64, Some(w)),
+                rate(count as f64, Some(slower))
+            );
+        }
         if durability == Durability::None {
             let bytes: u64 = std::fs::read_dir(&dir)?
                 .map(|e| e.and_then(|e| e.metadata()).map(|m| m.len()))

@@ -18,12 +18,14 @@
 //!   queries use an index kept in memory and persisted per sealed segment; a persisted index
 //!   is checked against its segment on open and rebuilt and reported
 //!   ([`AuditLog::index_rebuilds`]) when missing or inconsistent. A [`Durability`] policy
-//!   chooses between an `fsync` per record, group commit, or none. On open, a torn tail (an
-//!   append cut short by a crash) is truncated and reported ([`AuditLog::torn_tail`]), never
-//!   silently kept; any other damage is a typed error. [`AuditLog::verify`] re-reads
-//!   everything and names the first bad record. A writer lock ([`LOCK_FILE`]) keeps a second
-//!   writer out ([`AuditError::Locked`]); a lock left by a crashed writer is reported
-//!   ([`AuditLog::stale_lock`]).
+//!   chooses between an `fsync` per record, group commit, or none; under none, appends are
+//!   pipelined: the caller checks and encodes a record and queues it, and a writer thread
+//!   hashes, chains and writes the queue in batches (see [`AuditLog`] on what an `Ok` means
+//!   then). On open, a torn tail (an append cut short by a crash) is truncated and reported
+//!   ([`AuditLog::torn_tail`]), never silently kept; any other damage is a typed error.
+//!   [`AuditLog::verify`] re-reads everything and names the first bad record. A writer lock
+//!   ([`LOCK_FILE`]) keeps a second writer out ([`AuditError::Locked`]); a lock left by a
+//!   crashed writer is reported ([`AuditLog::stale_lock`]).
 //! - **Replay.** [`replay`] re-runs a policy (a pipeline) on the recorded inputs of a range
 //!   and proves the decisions bit-identical, or reports the first difference.
 //! - **Policy diff.** [`policy_diff`] runs policy B on A's recorded inputs and reports

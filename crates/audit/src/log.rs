@@ -5,6 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use prudentia_core::traits::AuditSink;
@@ -48,7 +49,7 @@ type AddressMap = HashMap<Hash, u64, std::hash::BuildHasherDefault<DigestHasher>
 const NONE_BATCH_BYTES: usize = 256 << 10;
 
 /// Simulated I/O faults, for testing what the log does when the disk fills up or a device
-/// fails. Install with [`AuditLog::open_with_faults`].
+/// fails. Install with [`AuditLog::open_with_faults`](crate::AuditLog::open_with_faults).
 pub trait IoFaults: Send {
     /// Called before `len` bytes are written to a segment: returns how many of them reach the
     /// file before the write fails with "no space left on device" (`len` means no fault).
@@ -91,7 +92,7 @@ pub struct TornTail {
 }
 
 /// A sealed segment's persistent index that could not be used on open and was rebuilt from
-/// a full scan of the segment (see [`AuditLog::index_rebuilds`]).
+/// a full scan of the segment (see [`AuditLog::index_rebuilds`](crate::AuditLog::index_rebuilds)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexRebuild {
     /// The segment file.
@@ -100,7 +101,7 @@ pub struct IndexRebuild {
     pub reason: String,
 }
 
-/// The first bad record found by [`AuditLog::verify`].
+/// The first bad record found by [`AuditLog::verify`](crate::AuditLog::verify).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BadRecord {
     /// Sequence number expected at that position.
@@ -113,7 +114,7 @@ pub struct BadRecord {
     pub reason: BadReason,
 }
 
-/// Result of [`AuditLog::verify`]: what was checked and the first bad record, if any.
+/// Result of [`AuditLog::verify`](crate::AuditLog::verify): what was checked and the first bad record, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[must_use]
 pub struct VerifyReport {
@@ -540,14 +541,9 @@ fn verify_inner(dir: &Path, config: &LogConfig, watch: u64) -> AuditResult<(Veri
     Ok((report, watched))
 }
 
-/// The append-only, SHA-256-chained decision log in a directory of segment files.
-///
-/// Every decision is stored with its record and its raw snapshot (once per distinct
-/// snapshot: later records refer to it by its SHA-256 content address); outcomes are stored
-/// after the decision they follow. Each record is length-prefixed, CRC-32 checked, and
-/// chained to its predecessor with SHA-256 over the exact stored bytes. See the
-/// [crate docs](crate) for the format and guarantees.
-pub struct AuditLog {
+/// The log's state and files, owned by the [`AuditLog`](crate::AuditLog) handle or, while
+/// it writes a batch under [`Durability::None`], by the log's writer thread.
+pub(crate) struct Core {
     dir: PathBuf,
     config: LogConfig,
     segments: Vec<Segment>,
@@ -573,9 +569,9 @@ pub struct AuditLog {
     _lock: WriterLock,
 }
 
-impl std::fmt::Debug for AuditLog {
+impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditLog")
+        f.debug_struct("Core")
             .field("dir", &self.dir)
             .field("config", &self.config)
             .field("records", &self.index.len())
@@ -586,33 +582,8 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
-impl AuditLog {
-    /// Opens (or creates) the log in `dir`. Every record is checked (length, CRC-32, sequence,
-    /// time order, chain, snapshot addresses). A torn tail in the last segment (an append cut
-    /// short by a crash) is truncated and reported by [`AuditLog::torn_tail`]; any other damage
-    /// is an [`AuditError::Corrupt`] naming the first bad record, and nothing is changed.
-    ///
-    /// The open log holds the directory's writer lock (the file [`LOCK_FILE`](crate::LOCK_FILE),
-    /// locked with `flock(2)` on Unix): a second writer, in this process or another, gets
-    /// [`AuditError::Locked`]. The operating system releases the lock when the holder dies, so
-    /// a crash never blocks the next writer; the file records its holder (`pid <n>`) and is
-    /// emptied on a clean close, so a writer that finds it non-empty reports the previous
-    /// holder's unclean end as [`AuditLog::stale_lock`]. (Without `flock`, on non-Unix
-    /// platforms, the file is created exclusively and must be removed by hand after a
-    /// crash.) Readers such as [`verify_dir`] take no lock.
-    pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> AuditResult<Self> {
-        Self::open_inner(dir.as_ref(), config, None)
-    }
-
-    /// [`AuditLog::open`] with simulated I/O faults (tests of full disks and failing devices).
-    pub fn open_with_faults(
-        dir: impl AsRef<Path>,
-        config: LogConfig,
-        faults: Box<dyn IoFaults>,
-    ) -> AuditResult<Self> {
-        Self::open_inner(dir.as_ref(), config, Some(faults))
-    }
-
+impl Core {
+    /// Opens the log (see [`AuditLog::open`](crate::AuditLog::open)).
     fn open_inner(dir: &Path, config: LogConfig, faults: Option<Box<dyn IoFaults>>) -> AuditResult<Self> {
         config.validate()?;
         fs::create_dir_all(dir).map_err(io("creating the log directory", dir))?;
@@ -741,35 +712,9 @@ impl AuditLog {
         })
     }
 
-    /// The directory of the log.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-    /// The configuration.
-    pub fn config(&self) -> &LogConfig {
-        &self.config
-    }
-    /// The lock left by a writer that did not close this log cleanly (a crash or a kill),
-    /// found and taken over when the log was opened.
-    pub fn stale_lock(&self) -> Option<&StaleLock> {
-        self.stale_lock.as_ref()
-    }
-    /// The sealed segments whose persistent index was missing, damaged or inconsistent with
-    /// the segment when the log was opened, and was rebuilt from a full scan.
-    pub fn index_rebuilds(&self) -> &[IndexRebuild] {
-        &self.index_rebuilds
-    }
-    /// The torn tail cut off when the log was opened, if there was one.
-    pub fn torn_tail(&self) -> Option<&TornTail> {
-        self.torn_tail.as_ref()
-    }
     /// Number of records (decisions and outcomes), including those not yet durable.
     pub fn len(&self) -> u64 {
         self.index.len() as u64
-    }
-    /// Whether the log holds no record.
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
     }
     /// Number of segment files.
     pub fn segments(&self) -> usize {
@@ -787,81 +732,57 @@ impl AuditLog {
         self.synced.checked_sub(1)
     }
 
-    /// Appends a decision record with its raw snapshot. Checks, before anything is written:
-    /// the record holds only finite numbers, its decision time equals the snapshot's and is
-    /// not earlier than the previous record's, and the encoded size is within the limit.
-    /// On an I/O error, records that were not yet acknowledged are rolled back.
-    pub fn append(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> AuditResult<Appended> {
+    /// Stores one record encoded by [`Batch::encode_decision`] or [`Batch::encode_outcome`]
+    /// (`body`: the record, then a decision's snapshot, whose content address the encoder
+    /// computed; the snapshot is stored inline the first time only), checks the size and time order, frames
+    /// and chains the record and applies the durability policy. Changes nothing on a refusal.
+    fn push_encoded(&mut self, body: &[u8], e: &Encoded) -> AuditResult<Appended> {
         self.check_writable()?;
-        if record.decision.time != snapshot.time {
-            return Err(AuditError::Mismatch("decision time differs from snapshot time"));
-        }
-        if !crate::replay::weights_consistent(&record.decision) {
-            return Err(AuditError::Mismatch("weights have mismatched lengths"));
-        }
-        let time = snapshot.time.as_nanos();
-        crate::config::check_order(self.last_time, time)?;
-        // encode in place after the pending records, behind room for the frame header
         let start = self.pending.len();
-        self.pending.resize(start + FRAME_HEADER, 0);
-        // encoding checks that every number of the record is finite
-        if let Err(e) = bin::to_writer(record, &mut self.pending, true) {
-            self.pending.truncate(start);
-            return Err(bin_error(e, "decision record"));
-        }
-        let record_len = self.pending.len() - start - FRAME_HEADER;
-        let snap_start = self.pending.len();
-        encode_snapshot(snapshot, &mut self.pending);
-        let address = sha256(&self.pending[snap_start..]);
-        let inline = !self.addresses.contains_key(&address);
-        if !inline {
-            self.pending.truncate(snap_start);
-        }
-        if let Err(e) = self
-            .config
-            .check_record_size(self.pending.len() - start - FRAME_HEADER)
-        {
-            self.pending.truncate(start);
-            return Err(e);
-        }
-        let meta = FrameMeta {
-            seq: self.len(),
-            time,
-            link: NO_LINK,
-            kind: Kind::Decision,
-            flags: if inline { FLAG_INLINE } else { 0 },
-            record_len: record_len as u32,
-            address,
+        let meta = match e.kind {
+            Kind::Decision => {
+                crate::config::check_order(self.last_time, e.time)?;
+                let rec = &body[..e.record_len.min(body.len())];
+                let address = e.address;
+                let inline = !self.addresses.contains_key(&address);
+                let stored = if inline { body } else { rec };
+                self.config.check_record_size(stored.len())?;
+                self.pending.resize(start + FRAME_HEADER, 0);
+                self.pending.extend_from_slice(stored);
+                FrameMeta {
+                    seq: self.len(),
+                    time: e.time,
+                    link: NO_LINK,
+                    kind: Kind::Decision,
+                    flags: if inline { FLAG_INLINE } else { 0 },
+                    record_len: rec.len() as u32,
+                    address,
+                }
+            }
+            Kind::Outcome => {
+                self.config.check_record_size(body.len())?;
+                self.pending.resize(start + FRAME_HEADER, 0);
+                self.pending.extend_from_slice(body);
+                FrameMeta {
+                    seq: self.len(),
+                    time: self.last_time.unwrap_or(i64::MIN),
+                    link: self.last_decision.unwrap_or(NO_LINK),
+                    kind: Kind::Outcome,
+                    flags: 0,
+                    record_len: body.len() as u32,
+                    address: [0; 32],
+                }
+            }
         };
         self.push_frame(&meta, start)
     }
 
-    /// Appends an outcome learned after the last decision (the pipeline does this from
-    /// `learn`). The outcome must hold only finite numbers.
-    pub fn append_outcome(&mut self, outcome: &Outcome) -> AuditResult<Appended> {
-        self.check_writable()?;
-        let start = self.pending.len();
-        self.pending.resize(start + FRAME_HEADER, 0);
-        let checked = bin::to_writer(outcome, &mut self.pending, true)
-            .map_err(|e| bin_error(e, "outcome"))
-            .and_then(|()| {
-                self.config
-                    .check_record_size(self.pending.len() - start - FRAME_HEADER)
-            });
-        if let Err(e) = checked {
-            self.pending.truncate(start);
-            return Err(e);
+    /// Stores every record of a batch, in order; stops at the first error.
+    fn push_batch(&mut self, batch: &Batch) -> AuditResult<()> {
+        for e in &batch.entries {
+            let _ = self.push_encoded(batch.body(e), e)?;
         }
-        let meta = FrameMeta {
-            seq: self.len(),
-            time: self.last_time.unwrap_or(i64::MIN),
-            link: self.last_decision.unwrap_or(NO_LINK),
-            kind: Kind::Outcome,
-            flags: 0,
-            record_len: (self.pending.len() - start - FRAME_HEADER) as u32,
-            address: [0; 32],
-        };
-        self.push_frame(&meta, start)
+        Ok(())
     }
 
     /// Writes and syncs everything pending; returns the last durable sequence number.
@@ -1212,7 +1133,7 @@ impl AuditLog {
         Ok(out)
     }
 
-    /// Every decision in the log (see [`AuditLog::range`]).
+    /// Every decision in the log (see [`AuditLog::range`](crate::AuditLog::range)).
     pub fn all(&self) -> AuditResult<Vec<LoggedDecision>> {
         let mut out = Vec::new();
         for s in 0..self.len() {
@@ -1279,12 +1200,555 @@ fn read_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     f.read_exact(buf)
 }
 
-impl Drop for AuditLog {
+impl Drop for Core {
     fn drop(&mut self) {
         if !self.poisoned {
             let sync = !matches!(self.config.durability, Durability::None);
             let _ = self.flush(sync);
         }
+    }
+}
+
+/// A record encoded by the caller and not yet stored: `FRAME_HEADER` bytes of room for its
+/// header at `start`, then the record (`record_len` bytes), then a decision's snapshot, up
+/// to `end`, in a [`Batch`].
+#[derive(Debug, Clone, Copy)]
+struct Encoded {
+    start: usize,
+    end: usize,
+    record_len: usize,
+    kind: Kind,
+    /// The decision's time (outcomes take the time of the decision they follow).
+    time: i64,
+    /// The snapshot's content address, SHA-256 of its bytes (computed by the caller, which
+    /// halves the hashing left to the writer thread); zero for outcomes.
+    address: Hash,
+}
+
+/// Records encoded by the caller, in order, waiting to be stored.
+#[derive(Debug, Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    entries: Vec<Encoded>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.entries.clear();
+    }
+
+    fn body(&self, e: &Encoded) -> &[u8] {
+        &self.bytes[e.start + FRAME_HEADER..e.end]
+    }
+
+    /// Encodes a decision record (checking that every number is finite) and its snapshot
+    /// after the bytes of the batch; on an error the bytes are left as they were. The entry
+    /// is not added to the batch's list.
+    fn encode_decision(
+        &mut self,
+        snapshot: &MarketSnapshot,
+        record: &DecisionRecord,
+    ) -> AuditResult<Encoded> {
+        let start = self.bytes.len();
+        self.bytes.resize(start + FRAME_HEADER, 0);
+        if let Err(e) = bin::to_writer(record, &mut self.bytes, true) {
+            self.bytes.truncate(start);
+            return Err(bin_error(e, "decision record"));
+        }
+        let record_len = self.bytes.len() - start - FRAME_HEADER;
+        let snap_start = self.bytes.len();
+        encode_snapshot(snapshot, &mut self.bytes);
+        Ok(Encoded {
+            start,
+            end: self.bytes.len(),
+            record_len,
+            kind: Kind::Decision,
+            time: snapshot.time.as_nanos(),
+            address: sha256(&self.bytes[snap_start..]),
+        })
+    }
+
+    /// Encodes an outcome (checking that every number is finite), as `encode_decision`.
+    fn encode_outcome(&mut self, outcome: &Outcome) -> AuditResult<Encoded> {
+        let start = self.bytes.len();
+        self.bytes.resize(start + FRAME_HEADER, 0);
+        if let Err(e) = bin::to_writer(outcome, &mut self.bytes, true) {
+            self.bytes.truncate(start);
+            return Err(bin_error(e, "outcome"));
+        }
+        Ok(Encoded {
+            start,
+            end: self.bytes.len(),
+            record_len: self.bytes.len() - start - FRAME_HEADER,
+            kind: Kind::Outcome,
+            time: 0,
+            address: [0; 32],
+        })
+    }
+}
+
+/// A batch handed to the writer thread with the core that stores it.
+type Job = (Box<Core>, Batch);
+/// The core and the (emptied) batch handed back, with how storing it ended.
+type Done = (Box<Core>, Batch, AuditResult<()>);
+
+/// The writer thread of a log under [`Durability::None`]: it hashes, frames, chains and
+/// writes the batches the caller encoded, one at a time, while the caller encodes the next.
+#[derive(Debug)]
+struct Worker {
+    jobs: Option<mpsc::Sender<Job>>,
+    done: mpsc::Receiver<Done>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    fn spawn() -> io::Result<Worker> {
+        let (jobs, todo) = mpsc::channel::<Job>();
+        let (tx, done) = mpsc::channel::<Done>();
+        let thread = std::thread::Builder::new()
+            .name("prudentia-audit-writer".into())
+            .spawn(move || {
+                for (mut core, mut batch) in todo {
+                    let res = core.push_batch(&batch);
+                    batch.clear();
+                    if tx.send((core, batch, res)).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Worker {
+            jobs: Some(jobs),
+            done,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // closing the queue ends the thread's loop
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What an [`AuditLog`] handle keeps behind its lock.
+#[derive(Debug)]
+struct State {
+    /// `None` while the writer thread holds it (or after that thread died).
+    core: Option<Box<Core>>,
+    /// Records encoded by the caller and not handed over yet (only under `Durability::None`).
+    batch: Batch,
+    /// An emptied batch to encode into next.
+    spare: Batch,
+    worker: Option<Worker>,
+    /// Whether appends are pipelined through the writer thread (`Durability::None`).
+    pipelined: bool,
+    max_record_bytes: usize,
+    /// An error of the writer thread not reported yet.
+    error: Option<AuditError>,
+    /// The writer thread died and took the core with it.
+    lost: bool,
+    /// The caller's view: the next sequence number, the last decision's time, and how many
+    /// records are durable.
+    next_seq: u64,
+    last_time: Option<i64>,
+    synced: u64,
+}
+
+impl State {
+    /// The caller's view from the core (when nothing is queued, or after an error rolled the
+    /// core back).
+    fn resync(&mut self) {
+        if let Some(core) = self.core.as_deref() {
+            self.next_seq = core.len();
+            self.last_time = core.last_time;
+            self.synced = core.synced;
+        }
+    }
+
+    /// Takes the core back from the writer thread (waiting for its batch); an error it
+    /// reports is kept in `error`.
+    fn receive(&mut self) {
+        if self.core.is_some() {
+            return;
+        }
+        let Some(w) = self.worker.as_ref() else {
+            self.lost = true;
+            return;
+        };
+        match w.done.recv() {
+            Ok((core, batch, res)) => {
+                self.core = Some(core);
+                self.spare = batch;
+                if let Err(e) = res {
+                    self.error.get_or_insert(e);
+                }
+            }
+            Err(_) => {
+                self.lost = true;
+                self.worker = None;
+            }
+        }
+    }
+
+    /// Takes the core back and stores the caller's batch through it on this thread. After an
+    /// error (kept in `error`) the records not stored are dropped and the caller's view is
+    /// taken from the rolled-back core.
+    fn settle(&mut self) {
+        self.receive();
+        if !self.batch.entries.is_empty() {
+            if let (Some(core), None) = (self.core.as_deref_mut(), self.error.as_ref()) {
+                if let Err(e) = core.push_batch(&self.batch) {
+                    self.error = Some(e);
+                }
+            }
+            self.batch.clear();
+        }
+        if self.error.is_some() {
+            self.batch.clear();
+        }
+        // nothing is queued now: the core's state is the caller's view
+        self.resync();
+    }
+
+    /// The settled core, or the error the writer thread reported.
+    fn core(&mut self) -> AuditResult<&mut Core> {
+        self.settle();
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.core.as_deref_mut().ok_or(AuditError::Poisoned)
+    }
+
+    fn check_writable(&mut self) -> AuditResult<()> {
+        if let Some(e) = self.error.take() {
+            self.batch.clear();
+            self.resync();
+            return Err(e);
+        }
+        match self.core.as_deref() {
+            _ if self.lost => Err(AuditError::Poisoned),
+            Some(core) => core.check_writable(),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores (or queues) a record just encoded at the end of `batch.bytes`.
+    fn admit(&mut self, e: Encoded) -> AuditResult<Appended> {
+        let body_len = e.end - e.start - FRAME_HEADER;
+        if !self.pipelined || body_len > self.max_record_bytes {
+            // on this thread, after everything queued: the core decides deduplication and
+            // the size check exactly
+            let tail = (e.start > 0).then(|| self.batch.bytes.split_off(e.start));
+            self.settle();
+            if let Some(tail) = tail {
+                self.batch.bytes = tail;
+            }
+            let res = match (self.error.take(), self.core.as_deref_mut()) {
+                (Some(err), _) => Err(err),
+                (None, None) => Err(AuditError::Poisoned),
+                (None, Some(core)) => {
+                    let e = Encoded {
+                        start: 0,
+                        end: e.end - e.start,
+                        ..e
+                    };
+                    core.push_encoded(self.batch.body(&e), &e)
+                }
+            };
+            self.batch.clear();
+            self.resync();
+            return res;
+        }
+        let sequence = self.next_seq;
+        self.batch.entries.push(e);
+        self.next_seq += 1;
+        if e.kind == Kind::Decision {
+            self.last_time = Some(e.time);
+        }
+        if self.batch.bytes.len() >= NONE_BATCH_BYTES {
+            self.hand_off()?;
+        }
+        Ok(Appended {
+            sequence,
+            durable_through: self.synced.checked_sub(1),
+        })
+    }
+
+    /// Hands the caller's batch to the writer thread (after taking back the previous one).
+    /// An error of the previous batch is returned here, and the records queued since are
+    /// dropped with it.
+    fn hand_off(&mut self) -> AuditResult<()> {
+        self.receive();
+        if let Some(e) = self.error.take() {
+            self.batch.clear();
+            self.resync();
+            return Err(e);
+        }
+        let Some(core) = self.core.take() else {
+            self.batch.clear();
+            return Err(AuditError::Poisoned);
+        };
+        let batch = std::mem::replace(&mut self.batch, std::mem::take(&mut self.spare));
+        if self.worker.is_none() {
+            // without a thread, batches are stored on the caller's thread
+            self.worker = Worker::spawn().ok();
+        }
+        let job = match self.worker.as_ref().and_then(|w| w.jobs.as_ref()) {
+            Some(jobs) => match jobs.send((core, batch)) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::SendError(job)) => {
+                    self.worker = None;
+                    job
+                }
+            },
+            None => (core, batch),
+        };
+        let (core, batch) = job;
+        self.core = Some(core);
+        self.batch = batch;
+        self.settle();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The append-only, SHA-256-chained decision log in a directory of segment files.
+///
+/// Every decision is stored with its record and its raw snapshot (once per distinct
+/// snapshot: later records refer to it by its SHA-256 content address); outcomes are stored
+/// after the decision they follow. Each record is length-prefixed, CRC-32 checked, and
+/// chained to its predecessor with SHA-256 over the exact stored bytes. See the
+/// [crate docs](crate) for the format and guarantees.
+///
+/// **Pipelining.** Under [`Durability::PerRecord`] and [`Durability::GroupCommit`] an append
+/// stores its record before it returns. Under [`Durability::None`], an append checks and
+/// encodes the record on the caller's thread and queues it (`Ok` means *accepted and
+/// queued*; nothing is durable before [`AuditLog::sync`] under this policy anyway); a writer
+/// thread hashes, chains and writes the queued records in batches of about 256 KiB while the
+/// caller goes on. Every other call (`sync`, `verify`, `range`, `head`, …, and dropping the
+/// log) first waits for the queue to be stored, so reads always see every accepted record.
+/// A write error of the thread rolls the log back to its last good write, as on the
+/// caller's thread, and is returned by the next call that returns a `Result`; the records
+/// queued but not written are then dropped (none of them was durable).
+pub struct AuditLog {
+    dir: PathBuf,
+    config: LogConfig,
+    torn_tail: Option<TornTail>,
+    stale_lock: Option<StaleLock>,
+    index_rebuilds: Vec<IndexRebuild>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.lock();
+        f.debug_struct("AuditLog")
+            .field("dir", &self.dir)
+            .field("config", &self.config)
+            .field("records", &st.next_seq)
+            .field("core", &st.core)
+            .finish()
+    }
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log in `dir`. Every record is checked (length, CRC-32, sequence,
+    /// time order, chain, snapshot addresses). A torn tail in the last segment (an append cut
+    /// short by a crash) is truncated and reported by [`AuditLog::torn_tail`](crate::AuditLog::torn_tail); any other damage
+    /// is an [`AuditError::Corrupt`] naming the first bad record, and nothing is changed.
+    ///
+    /// The open log holds the directory's writer lock (the file [`LOCK_FILE`](crate::LOCK_FILE),
+    /// locked with `flock(2)` on Unix): a second writer, in this process or another, gets
+    /// [`AuditError::Locked`]. The operating system releases the lock when the holder dies, so
+    /// a crash never blocks the next writer; the file records its holder (`pid <n>`) and is
+    /// emptied on a clean close, so a writer that finds it non-empty reports the previous
+    /// holder's unclean end as [`AuditLog::stale_lock`](crate::AuditLog::stale_lock). (Without `flock`, on non-Unix
+    /// platforms, the file is created exclusively and must be removed by hand after a
+    /// crash.) Readers such as [`verify_dir`] take no lock.
+    pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> AuditResult<Self> {
+        Self::open_inner(dir.as_ref(), config, None)
+    }
+
+    /// [`AuditLog::open`] with simulated I/O faults (tests of full disks and failing devices).
+    pub fn open_with_faults(
+        dir: impl AsRef<Path>,
+        config: LogConfig,
+        faults: Box<dyn IoFaults>,
+    ) -> AuditResult<Self> {
+        Self::open_inner(dir.as_ref(), config, Some(faults))
+    }
+
+    fn open_inner(dir: &Path, config: LogConfig, faults: Option<Box<dyn IoFaults>>) -> AuditResult<Self> {
+        let core = Core::open_inner(dir, config.clone(), faults)?;
+        let state = State {
+            next_seq: core.len(),
+            last_time: core.last_time,
+            synced: core.synced,
+            core: None,
+            batch: Batch::default(),
+            spare: Batch::default(),
+            worker: None,
+            pipelined: config.durability == Durability::None,
+            max_record_bytes: config.max_record_bytes as usize,
+            error: None,
+            lost: false,
+        };
+        Ok(Self {
+            dir: core.dir.clone(),
+            config,
+            torn_tail: core.torn_tail.clone(),
+            stale_lock: core.stale_lock.clone(),
+            index_rebuilds: core.index_rebuilds.clone(),
+            state: Mutex::new(State {
+                core: Some(Box::new(core)),
+                ..state
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+    fn state(&mut self) -> &mut State {
+        self.state.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The directory of the log.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    /// The configuration.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+    /// The lock left by a writer that did not close this log cleanly (a crash or a kill),
+    /// found and taken over when the log was opened.
+    pub fn stale_lock(&self) -> Option<&StaleLock> {
+        self.stale_lock.as_ref()
+    }
+    /// The sealed segments whose persistent index was missing, damaged or inconsistent with
+    /// the segment when the log was opened, and was rebuilt from a full scan.
+    pub fn index_rebuilds(&self) -> &[IndexRebuild] {
+        &self.index_rebuilds
+    }
+    /// The torn tail cut off when the log was opened, if there was one.
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
+    }
+    /// Number of records (decisions and outcomes), including those not yet durable (and,
+    /// under [`Durability::None`], those queued for the writer thread).
+    pub fn len(&self) -> u64 {
+        self.lock().next_seq
+    }
+    /// Whether the log holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Number of segment files.
+    pub fn segments(&self) -> usize {
+        let mut st = self.lock();
+        st.settle();
+        st.core.as_deref().map_or(0, Core::segments)
+    }
+    /// The last record's sequence number and chain hash.
+    pub fn head(&self) -> Option<LogHead> {
+        let mut st = self.lock();
+        st.settle();
+        st.core.as_deref().and_then(Core::head)
+    }
+    /// Every record up to this sequence number is durable (acknowledged).
+    pub fn durable_through(&self) -> Option<u64> {
+        let mut st = self.lock();
+        st.settle();
+        st.synced.checked_sub(1)
+    }
+
+    /// Appends a decision record with its raw snapshot. Checks, before anything is written:
+    /// the record holds only finite numbers, its decision time equals the snapshot's and is
+    /// not earlier than the previous record's, and the encoded size is within the limit.
+    /// On an I/O error, records that were not yet acknowledged are rolled back. Under
+    /// [`Durability::None`] the record is queued for the writer thread (see
+    /// [`AuditLog`] on pipelining).
+    pub fn append(&mut self, snapshot: &MarketSnapshot, record: &DecisionRecord) -> AuditResult<Appended> {
+        let st = self.state();
+        st.check_writable()?;
+        if record.decision.time != snapshot.time {
+            return Err(AuditError::Mismatch("decision time differs from snapshot time"));
+        }
+        if !crate::replay::weights_consistent(&record.decision) {
+            return Err(AuditError::Mismatch("weights have mismatched lengths"));
+        }
+        crate::config::check_order(st.last_time, snapshot.time.as_nanos())?;
+        let e = st.batch.encode_decision(snapshot, record)?;
+        st.admit(e)
+    }
+
+    /// Appends an outcome learned after the last decision (the pipeline does this from
+    /// `learn`). The outcome must hold only finite numbers.
+    pub fn append_outcome(&mut self, outcome: &Outcome) -> AuditResult<Appended> {
+        let st = self.state();
+        st.check_writable()?;
+        let e = st.batch.encode_outcome(outcome)?;
+        st.admit(e)
+    }
+
+    /// Writes and syncs everything pending; returns the last durable sequence number.
+    pub fn sync(&mut self) -> AuditResult<Option<u64>> {
+        let st = self.state();
+        let res = st.core().and_then(Core::sync);
+        st.resync();
+        res
+    }
+
+    /// Re-reads every segment and checks every record: length, CRC-32, sequence, time order,
+    /// SHA-256 chain and snapshot addresses, and that the files still hold every record this
+    /// log has written. Returns the first modified, deleted, inserted or reordered record.
+    /// Records still pending in memory (group commit) are not on disk yet and not checked.
+    pub fn verify(&self) -> AuditResult<VerifyReport> {
+        self.lock().core()?.verify()
+    }
+
+    /// Sequence numbers of the records with `from <= time < to` (binary search on the
+    /// in-memory index).
+    pub fn sequences_between(&self, from: Timestamp, to: Timestamp) -> Range<u64> {
+        let mut st = self.lock();
+        st.settle();
+        st.core.as_deref().map_or(0..0, |c| c.sequences_between(from, to))
+    }
+
+    /// The decision stored at `sequence` (with the outcomes that follow it); `None` if that
+    /// record is an outcome or does not exist.
+    pub fn decision(&self, sequence: u64) -> AuditResult<Option<LoggedDecision>> {
+        self.lock().core()?.decision(sequence)
+    }
+
+    /// The decisions with `from <= time < to`, in order, each with its snapshot and the
+    /// outcomes learned after it. Every record read is checked (CRC-32, header, address).
+    pub fn range(&self, from: Timestamp, to: Timestamp) -> AuditResult<Vec<LoggedDecision>> {
+        self.lock().core()?.range(from, to)
+    }
+
+    /// Every decision in the log (see [`AuditLog::range`]).
+    pub fn all(&self) -> AuditResult<Vec<LoggedDecision>> {
+        self.lock().core()?.all()
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        let st = self.state();
+        st.settle();
+        // the core's own drop writes (and, unless under `Durability::None`, syncs) what is
+        // pending and then releases the writer lock; the writer thread ends after it
+        drop(st.core.take());
+        drop(st.worker.take());
     }
 }
 

@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod crash;
+mod pipeline;
 mod replay;
 #[cfg(feature = "sqlite")]
 mod sqlite;
