@@ -107,6 +107,7 @@ fn build_pipeline(
     })?;
     let selector = DiversityAwareSelector::new(SelectorConfig {
         problem: ProblemConfig {
+            return_scale: prudentia::selection::ReturnScale::Raw,
             k: policy.k,
             lambda: 2e-4,
             ..Default::default()

@@ -166,6 +166,7 @@ fn pipeline(d: &Data, forecaster: HeteroForecaster, k: usize, log: Option<Shared
     .selector(Box::new(
         DiversityAwareSelector::new(SelectorConfig {
             problem: ProblemConfig {
+                return_scale: prudentia::selection::ReturnScale::Raw,
                 k,
                 lambda: 2e-4,
                 ..Default::default()
