@@ -135,6 +135,7 @@ fn limits_strategy() -> impl Strategy<Value = Limits> {
                     sector_net_min: snmin,
                     sector_net_max: snmax,
                     sector_gross_max: sg,
+                    sector_caps: Default::default(),
                     turnover_max: turn,
                     cvar_max: cvar,
                 }
