@@ -64,6 +64,7 @@ fn every_configuration_defaults_and_round_trips() {
         prudentia::portfolio::PrimalDualConfig,
         prudentia::portfolio::SolverConfig,
         prudentia::portfolio::PortfolioConfig,
+        prudentia::portfolio::SectorCap,
         prudentia::regime::conditional::ConditionalPolicyConfig,
         prudentia::regime::detector::MarketRegimeDetectorConfig,
         prudentia::learn::bandit::LinUcbConfig,

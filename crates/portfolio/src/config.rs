@@ -143,14 +143,38 @@ impl Default for Limits {
 }
 
 /// Net exposure bounds of one named sector ([`Limits::sector_caps`]); an absent field takes
-/// the global `sector_net_min` / `sector_net_max`.
+/// the global `sector_net_min` / `sector_net_max`. Validated on deserialization
+/// ([`SectorCap::validate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
+#[serde(remote = "Self", default, deny_unknown_fields)]
 pub struct SectorCap {
     /// The sector's net exposure ≥ net_min (finite).
     pub net_min: Option<f64>,
     /// The sector's net exposure ≤ net_max (finite).
     pub net_max: Option<f64>,
+}
+
+impl SectorCap {
+    /// Checks both bounds finite and `net_min ≤ net_max` when both are given (the bounds
+    /// merged with the global ones are checked by [`Limits::validate`]).
+    pub fn validate(&self) -> Result<(), PortfolioError> {
+        finite_opt("limits.sector_caps.net_min", self.net_min)?;
+        finite_opt("limits.sector_caps.net_max", self.net_max)?;
+        if let (Some(lo), Some(hi)) = (self.net_min, self.net_max) {
+            if lo > hi {
+                return Err(bad(
+                    "limits.sector_caps.net_min",
+                    lo,
+                    "<= limits.sector_caps.net_max",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
+    }
 }
 
 impl Limits {
@@ -632,6 +656,7 @@ impl SolverConfig {
 }
 
 prudentia_core::checked_serde!(Limits, Limits::check);
+prudentia_core::checked_serde!(SectorCap, SectorCap::check);
 prudentia_core::checked_serde!(SolverConfig, SolverConfig::check);
 prudentia_core::checked_serde!(ConvexCost, ConvexCost::check);
 prudentia_core::checked_serde!(PortfolioConfig, PortfolioConfig::check);
