@@ -11,7 +11,7 @@ use prudentia_core::linalg::{cholesky, symmetric_eigen};
 use crate::build::{
     assemble, needs_cvar, present_groups, tail_scale, Assembled, Cut, CvarForm, Resolved, Spec,
 };
-use crate::config::{CvarMethod, FallbackPolicy, Objective, PortfolioConfig, PsdPolicy};
+use crate::config::{CvarMethod, FallbackPolicy, Objective, PortfolioConfig, PsdPolicy, SectorCap};
 use crate::error::PortfolioError;
 use crate::problem::{CovarianceModel, PortfolioProblem};
 use crate::result::{
@@ -927,14 +927,71 @@ impl PortfolioOptimizer {
         }
         let mut culprits: Vec<LimitGroup> = present.into_iter().filter(|g| !disabled.contains(g)).collect();
         culprits.sort();
+        let mut members = BTreeMap::new();
+        if culprits.contains(&LimitGroup::SectorNet) && !needs_cvar(cfg, &disabled, true) {
+            if let Some(names) = self.conflicting_sectors(r, &disabled, &mut solves) {
+                members.insert(LimitGroup::SectorNet, names);
+            }
+        }
         Infeasibility {
             detail: format!(
                 "solver certificate of primal infeasibility; deletion filter over limit groups ({solves} feasibility solves): \
                  these limits conflict, and dropping any one of them resolves this conflict"
             ),
             culprits,
-            members: BTreeMap::new(),
+            members,
         }
+    }
+
+    /// The second stage of the deletion filter, inside the sector net group: relax one
+    /// sector's net bounds at a time (a non-binding per-sector cap), keeping it relaxed while
+    /// the problem stays infeasible. The sectors left are needed for the conflict; `None`
+    /// when that is every sector (the group conflicts as a whole) or a solve fails.
+    fn conflicting_sectors(
+        &self,
+        r: &Resolved<'_>,
+        disabled: &BTreeSet<LimitGroup>,
+        solves: &mut usize,
+    ) -> Option<Vec<String>> {
+        let mut trial = self.config.clone();
+        let spec = Spec {
+            disabled,
+            feasibility_only: true,
+            cvar: CvarForm::None,
+        };
+        let members = r.sector_members();
+        let mut needed = Vec::new();
+        for (s, name) in r.sector_names.iter().enumerate() {
+            // A bound no book within the weight bounds (or gross limit) can reach.
+            let reach: f64 = members[s]
+                .iter()
+                .map(|&i| r.lower[i].abs().max(r.upper[i].abs()))
+                .sum::<f64>()
+                .min(trial.limits.gross_max.unwrap_or(f64::INFINITY))
+                .min(trial.limits.leverage_max.map_or(f64::INFINITY, |l| 2.0 * l));
+            if !reach.is_finite() {
+                return None;
+            }
+            let loose = reach + 1.0;
+            let saved = trial.limits.sector_caps.insert(
+                name.clone(),
+                SectorCap {
+                    net_min: Some(-loose),
+                    net_max: Some(loose),
+                },
+            );
+            *solves += 1;
+            let raw = run(&assemble(&trial, r, &spec), &trial).ok()?;
+            if !is_infeasible(raw.status) {
+                // needed: restore its bounds
+                match saved {
+                    Some(c) => trial.limits.sector_caps.insert(name.clone(), c),
+                    None => trial.limits.sector_caps.remove(name),
+                };
+                needed.push(name.clone());
+            }
+        }
+        (!needed.is_empty() && needed.len() < r.sector_names.len()).then_some(needed)
     }
 
     /// Result at given weights (objective parts and risk evaluated directly).

@@ -628,6 +628,35 @@ fn binding_limits_and_culprits_are_named_by_asset_and_sector() {
             culprits.iter().map(|c| c.parse().unwrap()).collect();
         assert_eq!(groups, inf.culprits);
     }
+    // A conflict only the solver sees (turnover against a sector floor) is narrowed down to
+    // the sector by a second deletion filter over the sectors.
+    let mut limits = Limits {
+        turnover_max: Some(0.5),
+        ..Default::default()
+    };
+    limits.sector_caps.insert(
+        "Tech".into(),
+        SectorCap {
+            net_min: Some(0.6),
+            net_max: None,
+        },
+    );
+    let cfg = PortfolioConfig {
+        objective: Objective::MeanVariance,
+        limits,
+        ..Default::default()
+    };
+    let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
+    assert_eq!(
+        r.status,
+        Status::Infeasible {
+            culprits: vec![
+                "sector_net_min/sector_net_max [Tech]".into(),
+                "turnover_max".into()
+            ]
+        }
+    );
+    assert!(r.infeasibility.unwrap().detail.contains("deletion filter"));
     // A per-name bound pair that contradicts itself names the asset.
     let q = four_assets().with_bounds(vec![0.0, 0.0, 0.5, 0.0], vec![1.0, 1.0, 0.2, 1.0]);
     let r = PortfolioOptimizer::new(budget(Limits::default()))
