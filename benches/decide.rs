@@ -113,6 +113,7 @@ fn build(snapshots: &[MarketSnapshot], check_psd: bool, observed: bool) -> Pipel
     .selector(Box::new(
         DiversityAwareSelector::new(SelectorConfig {
             problem: ProblemConfig {
+                return_scale: prudentia::selection::ReturnScale::Raw,
                 k: K,
                 lambda: 1e-4,
                 correlation: CorrelationConfig {

@@ -1,7 +1,34 @@
-//! One configuration for the whole chain, from a partial JSON file (or TOML, YAML, … through
-//! any serde format crate in your application: `PrudentiaConfig` is plain `Deserialize`).
+//! One configuration for the whole chain, from a partial TOML or JSON file
+//! ([`PrudentiaConfig::from_toml_str`], [`PrudentiaConfig::from_json`],
+//! [`PrudentiaConfig::from_path`] by extension; YAML and others through any serde format crate
+//! in your application: `PrudentiaConfig` is plain `Deserialize`).
 //!
-//! Every section and every field has a default, so a file names only what it changes:
+//! Every section and every field has a default, so a file names only what it changes.
+//! The same partial configuration in TOML:
+//!
+//! ```
+//! use prudentia::config::PrudentiaConfig;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let config = PrudentiaConfig::from_toml_str(
+//!     r#"
+//!     [pipeline]
+//!     universe = ["AAA", "BBB"]
+//!     min_history = 20
+//!
+//!     [selector.problem]
+//!     k = 1
+//!
+//!     [portfolio.limits]
+//!     weight_max = 0.6
+//!     "#,
+//! )?;
+//! assert_eq!(config.pipeline.min_history, 20);
+//! assert_eq!(config.selector.problem.k, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! and in JSON, configuring a pipeline:
 //!
 //! ```
 //! use prudentia::config::PrudentiaConfig;
@@ -100,6 +127,19 @@ impl PrudentiaConfig {
         serde_json::from_str(text)
     }
 
+    /// Parses a (partial) TOML configuration: the same sections and fields as the JSON form,
+    /// as TOML tables (`[selector.problem]`, `[portfolio.limits]`, …). Absent sections and
+    /// fields take their defaults, and every section is validated as it loads.
+    ///
+    /// TOML has no null: an optional field (`Option`) is set by giving its value and left at
+    /// its default (usually none) by leaving it out.
+    ///
+    /// # Errors
+    /// The TOML error, naming the line, column and (for a bad value) the field.
+    pub fn from_toml_str(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
     /// Reads and parses a JSON configuration file ([`from_json`](Self::from_json)).
     ///
     /// # Errors
@@ -108,6 +148,31 @@ impl PrudentiaConfig {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+    }
+
+    /// Reads and parses a configuration file, TOML or JSON by its extension (`.toml`,
+    /// `.json`, either case).
+    ///
+    /// # Errors
+    /// Another extension (or none), the I/O error, or the parse error, each with the file name.
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self, Box<dyn Error + Send + Sync>> {
+        let path = path.as_ref();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("json") => Self::load_json(path),
+            Some("toml") => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok(Self::from_toml_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+            }
+            _ => Err(format!(
+                "{}: unknown configuration format (expected a .toml or .json extension)",
+                path.display()
+            )
+            .into()),
+        }
     }
 
     /// A pipeline builder with every prudentia stage constructed (and so validated) from its

@@ -64,6 +64,7 @@ fn every_configuration_defaults_and_round_trips() {
         prudentia::portfolio::PrimalDualConfig,
         prudentia::portfolio::SolverConfig,
         prudentia::portfolio::PortfolioConfig,
+        prudentia::portfolio::SectorCap,
         prudentia::regime::conditional::ConditionalPolicyConfig,
         prudentia::regime::detector::MarketRegimeDetectorConfig,
         prudentia::learn::bandit::LinUcbConfig,
@@ -166,6 +167,60 @@ fn a_partial_json_file_configures_the_pipeline() {
     assert!(report.to_string().contains("six stocks"));
     // Unknown sections are errors, not silent defaults.
     assert!(serde_json::from_str::<PrudentiaConfig>(r#"{"portfolo": {}}"#).is_err());
+}
+
+#[test]
+fn the_toml_example_equals_the_json_example() {
+    let json = PrudentiaConfig::from_json(include_str!("../examples/prudentia.json")).unwrap();
+    let toml = PrudentiaConfig::from_toml_str(include_str!("../examples/prudentia.toml")).unwrap();
+    assert_eq!(toml, json);
+    // from_path picks the format by extension.
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let by_path = PrudentiaConfig::from_path(format!("{dir}/examples/prudentia.toml")).unwrap();
+    assert_eq!(by_path, json);
+    let by_path = PrudentiaConfig::from_path(format!("{dir}/examples/prudentia.json")).unwrap();
+    assert_eq!(by_path, json);
+    let e = PrudentiaConfig::from_path(format!("{dir}/examples/prudentia.yaml")).unwrap_err();
+    assert!(e.to_string().contains("extension"), "{e}");
+}
+
+#[test]
+fn a_partial_toml_file_configures_a_pipeline() {
+    let config = PrudentiaConfig::from_toml_str(
+        r#"
+        [pipeline]
+        universe = ["AAA", "BBB", "CCC"]
+        min_history = 20
+
+        [selector.problem]
+        k = 2
+        lambda = 0.25
+
+        [portfolio.limits]
+        weight_max = 0.6
+        "#,
+    )
+    .unwrap();
+    let d = PrudentiaConfig::default();
+    assert_eq!(config.pipeline.min_history, 20);
+    assert_eq!(config.selector.problem.k, 2);
+    assert_eq!(config.selector.problem.lambda, 0.25);
+    assert_eq!(config.portfolio.limits.weight_max, 0.6);
+    assert_eq!(config.pipeline.history_window, d.pipeline.history_window);
+    assert_eq!(config.calibrator, d.calibrator);
+    assert_eq!(config.sizer, d.sizer);
+    let pipeline = config
+        .builder(Box::new(MeanForecaster(FeatureSpec::default())))
+        .unwrap()
+        .build();
+    assert!(pipeline.is_ok());
+    // Unknown sections, bad values and contradictory limits are errors naming the place.
+    let e = PrudentiaConfig::from_toml_str("[portfolo]\n").unwrap_err();
+    assert!(e.to_string().contains("portfolo"), "{e}");
+    let e = PrudentiaConfig::from_toml_str("[selector.problem]\nlambda = -1.0\n").unwrap_err();
+    assert!(e.to_string().contains("lambda"), "{e}");
+    assert!(PrudentiaConfig::from_toml_str("[portfolio.limits]\nnet_min = 1.0\nnet_max = 0.5\n").is_err());
+    assert!(PrudentiaConfig::from_toml_str("[pipeline\n").is_err());
 }
 
 #[test]

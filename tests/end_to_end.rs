@@ -94,6 +94,7 @@ fn chain(snapshots: &[MarketSnapshot], optimizer: Option<Box<dyn Optimizer>>) ->
     .selector(Box::new(
         DiversityAwareSelector::new(SelectorConfig {
             problem: ProblemConfig {
+                return_scale: prudentia::selection::ReturnScale::Raw,
                 k: 5,
                 lambda: 1e-4,
                 ..Default::default()

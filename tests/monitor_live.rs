@@ -110,6 +110,7 @@ fn chain(snapshots: &[MarketSnapshot], monitor: Arc<Mutex<Monitor>>) -> Pipeline
     .selector(Box::new(
         DiversityAwareSelector::new(SelectorConfig {
             problem: ProblemConfig {
+                return_scale: prudentia::selection::ReturnScale::Raw,
                 k: 5,
                 lambda: 1e-4,
                 ..Default::default()

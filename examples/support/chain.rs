@@ -287,6 +287,7 @@ pub fn build_pipeline(
     let selector = |k: usize| -> RoleResult<Box<dyn prudentia::core::traits::Selector>> {
         let s = DiversityAwareSelector::new(SelectorConfig {
             problem: ProblemConfig {
+                return_scale: prudentia::selection::ReturnScale::Raw,
                 k,
                 lambda: 2e-4,
                 ..Default::default()

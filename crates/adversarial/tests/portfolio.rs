@@ -12,7 +12,8 @@ use prudentia_core::{AssetInfo, Forecast, Horizon, Opportunity, Weights};
 use prudentia_portfolio::{
     scenario_var_cvar, ConvexCost, CovarianceModel, CvarMethod, FallbackPolicy, Limits, Objective,
     PortfolioConfig, PortfolioOptimizer, PortfolioProblem, PortfolioResult, PrimalDualConfig,
-    PrimalDualController, PrimalDualState, PsdPolicy, RiskOutcome, SolverConfig, FEASIBILITY_TOLERANCE,
+    PrimalDualController, PrimalDualState, PsdPolicy, RiskOutcome, SectorCap, SolverConfig,
+    FEASIBILITY_TOLERANCE,
 };
 
 /// Every limit of `cfg` checked directly at an `Optimal` result (independently of the crate's
@@ -76,10 +77,11 @@ fn limits_hold(cfg: &PortfolioConfig, p: &PortfolioProblem, r: &PortfolioResult)
         let members: Vec<usize> = (0..n).filter(|&i| p.sectors[i].as_deref() == Some(s)).collect();
         let snet: f64 = members.iter().map(|&i| w[i]).sum();
         let sgross: f64 = members.iter().map(|&i| w[i].abs()).sum();
-        if let Some(g) = l.sector_net_max {
+        let (sector_min, sector_max) = l.sector_net_bounds(s);
+        if let Some(g) = sector_max {
             over(format!("sector {s} net"), snet, g)?;
         }
-        if let Some(g) = l.sector_net_min {
+        if let Some(g) = sector_min {
             over(format!("-sector {s} net"), -snet, -g)?;
         }
         if let Some(g) = l.sector_gross_max {
@@ -135,6 +137,7 @@ fn limits_strategy() -> impl Strategy<Value = Limits> {
                     sector_net_min: snmin,
                     sector_net_max: snmax,
                     sector_gross_max: sg,
+                    sector_caps: Default::default(),
                     turnover_max: turn,
                     cvar_max: cvar,
                 }
@@ -1040,5 +1043,176 @@ fn convex_cost() {
             },
         }
     });
+    s.finish();
+}
+
+/// Issue #19: per-sector caps by name and reports by asset and sector name, under bad input.
+#[test]
+fn sector_caps_and_names() {
+    let mut s = Suite::new("portfolio: sector caps and names");
+    let base = PortfolioConfig {
+        objective: Objective::MeanVariance,
+        solver: fast_solver(),
+        ..Default::default()
+    };
+    let bad = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e300,
+        -1e300,
+        5e-324,
+        f64::MAX,
+        0.0,
+        -0.4,
+        0.3,
+    ];
+    for (i, &lo) in bad.iter().enumerate() {
+        for &hi in &bad[i..] {
+            let base = base.clone();
+            s.check(format!("sector_caps a: [{lo:e}, {hi:e}]"), move || {
+                let mut limits = Limits {
+                    net_min: Some(1.0),
+                    net_max: Some(1.0),
+                    ..Default::default()
+                };
+                limits.sector_caps.insert(
+                    "a".into(),
+                    SectorCap {
+                        net_min: Some(lo),
+                        net_max: Some(hi),
+                    },
+                );
+                limits.sector_caps.insert(
+                    "no such sector".into(),
+                    SectorCap {
+                        net_min: None,
+                        net_max: Some(hi),
+                    },
+                );
+                let cfg = PortfolioConfig {
+                    limits,
+                    ..base.clone()
+                };
+                solve_checked(
+                    cfg,
+                    base_problem(6).with_asset_names(["A", "B", "C", "D", "E", "F"]),
+                )
+            });
+        }
+    }
+    s.check("sector_caps: too many", move || {
+        let mut limits = Limits::default();
+        for i in 0..70_000 {
+            limits.sector_caps.insert(format!("s{i}"), SectorCap::default());
+        }
+        result(limits.validate())
+    });
+    for n in [0usize, 5, 7] {
+        let base = base.clone();
+        s.check(format!("asset_names of length {n} for 6 assets"), move || {
+            let names: Vec<String> = (0..n).map(|i| format!("A{i}")).collect();
+            solve_checked(base.clone(), base_problem(6).with_asset_names(names))
+        });
+    }
+    {
+        let base = base.clone();
+        s.check("culprits name a sector and its assets", move || {
+            let mut limits = Limits {
+                weight_max: 0.2,
+                net_min: Some(1.0),
+                net_max: Some(1.0),
+                ..Default::default()
+            };
+            limits.sector_caps.insert(
+                "a".into(),
+                SectorCap {
+                    net_min: Some(0.9),
+                    net_max: None,
+                },
+            );
+            let cfg = PortfolioConfig {
+                limits,
+                ..base.clone()
+            };
+            let p = base_problem(6).with_asset_names(["A", "B", "C", "D", "E", "F"]);
+            match PortfolioOptimizer::new(cfg).map(|o| o.solve(&p)) {
+                Ok(Ok(r)) => match &r.status {
+                    prudentia_core::Status::Infeasible { culprits } => Check::invariant(
+                        culprits.iter().any(|c| c.contains("[a]"))
+                            && culprits.iter().any(|c| c.contains("A, C, E")),
+                        format!("culprits name the sector and its assets: {culprits:?}"),
+                    ),
+                    st => Check::Broken(format!("expected infeasible, got {st:?}")),
+                },
+                _ => Check::Broken("the call itself failed".into()),
+            }
+        });
+    }
+    s.sweep(
+        "sector caps",
+        (
+            prop::option::of(-2.0..2.0f64),
+            prop::option::of(-2.0..2.0f64),
+            limits_strategy(),
+        ),
+        {
+            let base = base.clone();
+            move |(lo, hi, mut limits)| {
+                limits.sector_caps.insert(
+                    "b".into(),
+                    SectorCap {
+                        net_min: lo,
+                        net_max: hi,
+                    },
+                );
+                let cfg = PortfolioConfig {
+                    limits,
+                    ..base.clone()
+                };
+                solve_checked(
+                    cfg,
+                    base_problem(6).with_asset_names(["A", "B", "C", "D", "E", "F"]),
+                )
+            }
+        },
+    );
+    let mut limits = Limits {
+        sector_net_max: Some(0.7),
+        ..Default::default()
+    };
+    limits.sector_caps.insert(
+        "a".into(),
+        SectorCap {
+            net_min: Some(0.1),
+            net_max: Some(0.5),
+        },
+    );
+    {
+        let base = base.clone();
+        s.checkpoint(
+            "Limits with sector caps",
+            &limits,
+            move |json| match serde_json::from_str::<Limits>(&json) {
+                Err(_) => Check::Rejected,
+                Ok(limits) => solve_checked(
+                    PortfolioConfig {
+                        limits,
+                        ..base.clone()
+                    },
+                    base_problem(6).with_asset_names(["A", "B", "C", "D", "E", "F"]),
+                ),
+            },
+        );
+    }
+    let p = base_problem(6).with_asset_names(["A", "B", "C", "D", "E", "F"]);
+    s.checkpoint(
+        "PortfolioProblem with names",
+        &p,
+        move |json| match serde_json::from_str::<PortfolioProblem>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(p) => solve_checked(base.clone(), p),
+        },
+    );
     s.finish();
 }

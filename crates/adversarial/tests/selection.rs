@@ -128,6 +128,7 @@ fn selection_entry_points() {
             let cfg = ProblemConfig {
                 k: 1.max(n / 2),
                 lambda: 0.1,
+                return_scale: ReturnScale::default(),
                 correlation: CorrelationConfig {
                     policy,
                     ..Default::default()
@@ -359,5 +360,59 @@ fn selection_entry_points() {
         },
     );
 
+    s.finish();
+}
+
+/// Issue #19: the scale-free λ. Every μ the problem accepts (finite, |μ| ≤ 1e100, subnormal,
+/// all equal, all zero) gives a finite positive penalty scale and solvable problems under
+/// both scales; a λ that the scale pushes beyond 1e100 is a typed error.
+#[test]
+fn selection_return_scale() {
+    let mut s = Suite::new("selection: return scale");
+    let table: Vec<(&str, Vec<f64>)> = vec![
+        ("all zero", vec![0.0; 6]),
+        ("all equal", vec![0.03; 6]),
+        ("subnormal", vec![5e-324, 0.0, -5e-324, 1e-320, 0.0, 2e-323]),
+        ("1e100", vec![1e100, -1e100, 5e99, 0.0, 1e99, -3e99]),
+        ("mixed scales", vec![1e100, 5e-324, -1e-300, 0.0, 1.0, -1.0]),
+        ("one huge", vec![1e100, 0.0, 0.0, 0.0, 0.0, 0.0]),
+    ];
+    for (label, mu) in table {
+        for scale in [ReturnScale::Standardized, ReturnScale::Raw] {
+            for lambda in [0.0, 1.0, 1e100] {
+                let mu = mu.clone();
+                s.check(format!("{label} {scale:?} λ {lambda:e}"), move || {
+                    let cfg = ProblemConfig {
+                        k: 3,
+                        lambda,
+                        return_scale: scale,
+                        ..Default::default()
+                    };
+                    match SelectionProblem::new(&mu, corr(6, 0.3).view(), &cfg, &Constraints::default()) {
+                        Err(_) => Check::Rejected,
+                        Ok(p) => Check::invariant(
+                            p.penalty_scale().is_finite()
+                                && p.penalty_scale() > 0.0
+                                && p.lambda().is_finite(),
+                            "finite positive penalty scale and λ",
+                        )
+                        .and(|| result(p.with_lambda(lambda)))
+                        .and(|| solve_all(&p)),
+                    }
+                });
+            }
+        }
+    }
+    s.sweep("standardized μ", vec_f64(1..12), |mu| {
+        let n = mu.len();
+        let cfg = ProblemConfig {
+            k: (n / 2).max(1),
+            ..Default::default()
+        };
+        match SelectionProblem::new(&mu, corr(n, 0.2).view(), &cfg, &Constraints::default()) {
+            Err(_) => Check::Rejected,
+            Ok(p) => solve_all(&p),
+        }
+    });
     s.finish();
 }

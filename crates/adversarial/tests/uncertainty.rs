@@ -9,7 +9,7 @@ use prudentia_core::traits::{Calibrator, Forecaster, OnlineLearner};
 use prudentia_core::{AssetInfo, Forecast, Horizon, RegimeLabel, RegimeState};
 use prudentia_uncertainty::calibrate::{
     BlendEvent, BlendMethod, BlenderConfig, CalibratedBlender, CalibrationEvent, CalibratorConfig,
-    RegimeCalibrator,
+    CalibratorSelection, RegimeCalibrator,
 };
 use prudentia_uncertainty::conformal::{
     AciConfig, AdaptiveConformal, ConformalConfig, Cqr, ScoreKind, ScoreWindow, SplitConformal,
@@ -1028,10 +1028,12 @@ fn uncertainty_checkpoints() {
         },
     );
 
+    // Fixed selection: variance scaling + isotonic maps in the checkpoint.
     let mut cal = RegimeCalibrator::fit(
         CalibratorConfig {
             min_samples: 5,
             isotonic: true,
+            selection: CalibratorSelection::Fixed,
             ..Default::default()
         },
         &events(60),
@@ -1199,5 +1201,111 @@ fn uncertainty_checkpoints() {
         }
     });
 
+    s.finish();
+}
+
+/// Issue #19: the held-out choice of the default calibrator under bad input — bad events
+/// anywhere in either split, bad validation fractions, tiny and degenerate inputs — and
+/// checkpoint mutation of a calibrator that carries its fit report.
+#[test]
+fn uncertainty_held_out_calibrator() {
+    let mut s = Suite::new("uncertainty (held-out calibrator)");
+    let f = Forecast::new(0.001, 0.01, Horizon::DAY).expect("valid");
+    for &b in &BAD {
+        for at in [3usize, 150] {
+            s.check(format!("fit held-out, event {at} outcome {b:e}"), move || {
+                let mut ev = events(200);
+                ev[at].outcome = b;
+                match RegimeCalibrator::fit(CalibratorConfig::default(), &ev) {
+                    Ok(c) => result(c.calibrate_detailed(&ev[0].forecast, &RegimeLabel::HIGH_VOL)),
+                    Err(_) => Check::Rejected,
+                }
+            });
+            s.check(format!("fit held-out, event {at} sigma {b:e}"), move || {
+                let mut ev = events(200);
+                match Forecast::new(0.0, b, Horizon::DAY) {
+                    Ok(fc) => ev[at].forecast = fc,
+                    Err(_) => return Check::Rejected,
+                }
+                match RegimeCalibrator::fit(CalibratorConfig::default(), &ev) {
+                    Ok(c) => result(c.calibrate_detailed(&ev[0].forecast, &RegimeLabel::LOW_VOL)),
+                    Err(_) => Check::Rejected,
+                }
+            });
+        }
+        s.check(format!("validation_fraction {b:e}"), move || {
+            let cfg = CalibratorConfig {
+                selection: CalibratorSelection::HeldOut {
+                    validation_fraction: b,
+                },
+                ..Default::default()
+            };
+            match RegimeCalibrator::fit(cfg, &events(200)) {
+                Ok(c) => result(c.calibrate_detailed(&events(1)[0].forecast, &RegimeLabel::HIGH_VOL)),
+                Err(_) => Check::Rejected,
+            }
+        });
+    }
+    for n in [1usize, 2, 20, 71, 72, 400] {
+        s.check(format!("fit held-out on {n} events"), move || {
+            let ev = events(n);
+            result_with(RegimeCalibrator::fit(CalibratorConfig::default(), &ev), |c| {
+                let r = c.fit_report().ok_or("a held-out fit without a report")?;
+                if r.training_events + r.validation_events != n {
+                    return Err("the split does not cover every event".into());
+                }
+                c.calibrate_detailed(&ev[0].forecast, &RegimeLabel::HIGH_VOL)
+                    .map(|_| ())
+                    .map_err(|e| format!("a fitted calibrator refuses a valid forecast: {e}"))
+            })
+        });
+    }
+    s.check("fit held-out, identical outcomes", || {
+        let mut ev = events(300);
+        for e in &mut ev {
+            e.outcome = e.forecast.mean;
+        }
+        match RegimeCalibrator::fit(CalibratorConfig::default(), &ev) {
+            Ok(c) => result(c.calibrate_detailed(&ev[0].forecast, &RegimeLabel::HIGH_VOL)),
+            Err(_) => Check::Rejected,
+        }
+    });
+    s.sweep("fit held-out, outcomes", vec_f64(1..300), |ys| {
+        let mut ev = events(ys.len());
+        for (e, y) in ev.iter_mut().zip(&ys) {
+            e.outcome = *y;
+        }
+        match RegimeCalibrator::fit(CalibratorConfig::default(), &ev) {
+            Ok(c) => result(c.calibrate_detailed(&ev[0].forecast, &RegimeLabel::HIGH_VOL)),
+            Err(_) => Check::Rejected,
+        }
+    });
+    let cal = RegimeCalibrator::fit(
+        CalibratorConfig {
+            min_samples: 20,
+            ..Default::default()
+        },
+        &events(300),
+    )
+    .expect("fits");
+    assert!(cal.fit_report().is_some());
+    s.checkpoint("RegimeCalibrator (held-out)", &cal, move |json| {
+        match load::<RegimeCalibrator>(&json) {
+            Some(c) => result(c.calibrate_detailed(&f, &RegimeLabel::HIGH_VOL))
+                .and(|| result(c.calibrate_detailed(&f, &RegimeLabel::UNKNOWN))),
+            None => Check::Rejected,
+        }
+    });
+    s.checkpoint(
+        "CalibratorConfig",
+        &CalibratorConfig::default(),
+        move |json| match load::<CalibratorConfig>(&json) {
+            Some(c) => match RegimeCalibrator::fit(c, &events(120)) {
+                Ok(c) => result(c.calibrate_detailed(&events(1)[0].forecast, &RegimeLabel::HIGH_VOL)),
+                Err(_) => Check::Rejected,
+            },
+            None => Check::Rejected,
+        },
+    );
     s.finish();
 }

@@ -28,12 +28,19 @@ pub(crate) struct Resolved<'a> {
     pub costs: Vec<f64>,
     pub sector_of: Vec<Option<usize>>,
     pub sector_names: Vec<String>,
+    /// Asset names (n), or empty when the problem has none.
+    pub asset_names: &'a [String],
     pub cov: Option<&'a CovarianceModel>,
     pub scenarios: Option<ArrayView2<'a, f64>>,
     pub long_only: bool,
 }
 
 impl Resolved<'_> {
+    /// The name of asset `i` (its index when the problem has no names).
+    pub fn asset_name(&self, i: usize) -> String {
+        self.asset_names.get(i).cloned().unwrap_or_else(|| i.to_string())
+    }
+
     pub fn sector_members(&self) -> Vec<Vec<usize>> {
         let mut m = vec![Vec::new(); self.sector_names.len()];
         for (i, s) in self.sector_of.iter().enumerate() {
@@ -191,9 +198,7 @@ pub(crate) fn present_groups(cfg: &PortfolioConfig, r: &Resolved<'_>) -> Vec<Lim
             LimitGroup::Gross => l.gross_max.is_some(),
             LimitGroup::Net => l.net_min.is_some() || l.net_max.is_some(),
             LimitGroup::Leverage => l.leverage_max.is_some(),
-            LimitGroup::SectorNet => {
-                has_sectors && (l.sector_net_min.is_some() || l.sector_net_max.is_some())
-            }
+            LimitGroup::SectorNet => has_sectors && l.has_sector_net_bounds(),
             LimitGroup::SectorGross => has_sectors && l.sector_gross_max.is_some(),
             LimitGroup::Turnover => l.turnover_max.is_some(),
             LimitGroup::Cvar => l.cvar_max.is_some(),
@@ -213,9 +218,7 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
     let gross_on = l.gross_max.is_some() && on(LimitGroup::Gross);
     let lev_on = l.leverage_max.is_some() && on(LimitGroup::Leverage);
     let sg_on = has_sectors && l.sector_gross_max.is_some() && on(LimitGroup::SectorGross);
-    let sn_on = has_sectors
-        && (l.sector_net_min.is_some() || l.sector_net_max.is_some())
-        && on(LimitGroup::SectorNet);
+    let sn_on = has_sectors && l.has_sector_net_bounds() && on(LimitGroup::SectorNet);
     let turn_on = l.turnover_max.is_some() && on(LimitGroup::Turnover);
     let cost_on = !spec.feasibility_only && (cfg.turnover_penalty > 0.0 || r.costs.iter().any(|c| *c > 0.0));
     let variance_on =
@@ -394,8 +397,9 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
         let members = r.sector_members();
         for (s, m) in members.iter().enumerate() {
             let name = &r.sector_names[s];
+            let (sector_lo, sector_hi) = l.sector_net_bounds(name);
             if sn_on {
-                if let Some(hi) = l.sector_net_max {
+                if let Some(hi) = sector_hi {
                     ineq.push(
                         m.iter().map(|&i| (i, 1.0)),
                         hi,
@@ -403,7 +407,7 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
                         1.0,
                     );
                 }
-                if let Some(lo) = l.sector_net_min {
+                if let Some(lo) = sector_lo {
                     ineq.push(
                         m.iter().map(|&i| (i, -1.0)),
                         -lo,

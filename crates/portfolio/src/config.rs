@@ -1,5 +1,7 @@
 //! Configuration: objective, limits, solver settings and policies.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::PortfolioError;
@@ -106,6 +108,15 @@ pub struct Limits {
     pub sector_net_max: Option<f64>,
     /// Gross exposure of every sector ≤ sector_gross_max (default none, ≥ 0).
     pub sector_gross_max: Option<f64>,
+    /// Net exposure bounds of named sectors, overriding `sector_net_min` / `sector_net_max`
+    /// for those sectors field by field (default empty). Names are matched against the
+    /// problem's sector labels; a name no asset carries is allowed and has no effect. At
+    /// most `MAX_DIM` entries, each finite with its effective minimum ≤ its effective
+    /// maximum (after the global bounds fill in an absent field).
+    ///
+    /// In JSON `"sector_caps": {"Tech": {"net_max": 0.3}, "Energy": {"net_min": 0.05, "net_max": 0.2}}`;
+    /// in TOML `[portfolio.limits.sector_caps.Tech]` then `net_max = 0.3`.
+    pub sector_caps: BTreeMap<String, SectorCap>,
     /// L1 turnover Σ|wᵢ − w₀ᵢ| against the current weights ≤ turnover_max (default none, ≥ 0).
     pub turnover_max: Option<f64>,
     /// CVaR_α of the portfolio loss ≤ cvar_max (fraction of equity; default none).
@@ -124,9 +135,68 @@ impl Default for Limits {
             sector_net_min: None,
             sector_net_max: None,
             sector_gross_max: None,
+            sector_caps: BTreeMap::new(),
             turnover_max: None,
             cvar_max: None,
         }
+    }
+}
+
+/// Net exposure bounds of one named sector ([`Limits::sector_caps`]); an absent field takes
+/// the global `sector_net_min` / `sector_net_max`. Validated on deserialization
+/// ([`SectorCap::validate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(remote = "Self", default, deny_unknown_fields)]
+pub struct SectorCap {
+    /// The sector's net exposure ≥ net_min (finite).
+    pub net_min: Option<f64>,
+    /// The sector's net exposure ≤ net_max (finite).
+    pub net_max: Option<f64>,
+}
+
+impl SectorCap {
+    /// Checks both bounds finite and `net_min ≤ net_max` when both are given (the bounds
+    /// merged with the global ones are checked by [`Limits::validate`]).
+    pub fn validate(&self) -> Result<(), PortfolioError> {
+        finite_opt("limits.sector_caps.net_min", self.net_min)?;
+        finite_opt("limits.sector_caps.net_max", self.net_max)?;
+        if let (Some(lo), Some(hi)) = (self.net_min, self.net_max) {
+            if lo > hi {
+                return Err(bad(
+                    "limits.sector_caps.net_min",
+                    lo,
+                    "<= limits.sector_caps.net_max",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), PortfolioError> {
+        self.validate()
+    }
+}
+
+impl Limits {
+    /// The net exposure bounds `(min, max)` that apply to a sector: its
+    /// [`sector_caps`](Self::sector_caps) entry, field by field, else the global
+    /// `sector_net_min` / `sector_net_max`.
+    pub fn sector_net_bounds(&self, sector: &str) -> (Option<f64>, Option<f64>) {
+        let cap = self.sector_caps.get(sector);
+        (
+            cap.and_then(|c| c.net_min).or(self.sector_net_min),
+            cap.and_then(|c| c.net_max).or(self.sector_net_max),
+        )
+    }
+
+    /// Whether any sector net bound is set (globally or for a named sector).
+    pub fn has_sector_net_bounds(&self) -> bool {
+        self.sector_net_min.is_some()
+            || self.sector_net_max.is_some()
+            || self
+                .sector_caps
+                .values()
+                .any(|c| c.net_min.is_some() || c.net_max.is_some())
     }
 }
 
@@ -526,6 +596,24 @@ impl Limits {
                 return Err(bad("limits.sector_net_min", lo, "<= limits.sector_net_max"));
             }
         }
+        prudentia_core::validate::check_size(
+            "limits.sector_caps",
+            l.sector_caps.len(),
+            prudentia_core::validate::MAX_DIM,
+        )?;
+        for (name, cap) in &l.sector_caps {
+            finite_opt("limits.sector_caps.net_min", cap.net_min)?;
+            finite_opt("limits.sector_caps.net_max", cap.net_max)?;
+            if let (Some(lo), Some(hi)) = l.sector_net_bounds(name) {
+                if lo > hi {
+                    return Err(PortfolioError::InvalidSectorCap {
+                        sector: name.clone(),
+                        min: lo,
+                        max: hi,
+                    });
+                }
+            }
+        }
         Ok(())
     }
 
@@ -568,6 +656,7 @@ impl SolverConfig {
 }
 
 prudentia_core::checked_serde!(Limits, Limits::check);
+prudentia_core::checked_serde!(SectorCap, SectorCap::check);
 prudentia_core::checked_serde!(SolverConfig, SolverConfig::check);
 prudentia_core::checked_serde!(ConvexCost, ConvexCost::check);
 prudentia_core::checked_serde!(PortfolioConfig, PortfolioConfig::check);

@@ -31,6 +31,17 @@ pub enum PortfolioError {
         /// What is allowed.
         expected: &'static str,
     },
+    /// A named sector's net bounds contradict each other (its `sector_caps` entry merged
+    /// with the global `sector_net_min` / `sector_net_max`).
+    #[error("limits.sector_caps[{sector}]: net_min {min} is above net_max {max}")]
+    InvalidSectorCap {
+        /// The sector.
+        sector: String,
+        /// Its effective net minimum.
+        min: f64,
+        /// Its effective net maximum.
+        max: f64,
+    },
     /// The problem has no bound on the size of the position (no finite per-name bounds, no
     /// gross limit), so the optimum may be unbounded.
     #[error("weights are unbounded: set finite weight_min/weight_max or gross_max")]

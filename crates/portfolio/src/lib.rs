@@ -98,8 +98,8 @@ mod risk_measures;
 mod role;
 
 pub use config::{
-    ConvexCost, CvarMethod, FallbackPolicy, Limits, Objective, PortfolioConfig, PsdPolicy, SolverConfig,
-    MAX_COST_BREAKPOINTS, MAX_COST_TRADE, MAX_CUT_ROUNDS,
+    ConvexCost, CvarMethod, FallbackPolicy, Limits, Objective, PortfolioConfig, PsdPolicy, SectorCap,
+    SolverConfig, MAX_COST_BREAKPOINTS, MAX_COST_TRADE, MAX_CUT_ROUNDS,
 };
 pub use controller::{PrimalDualConfig, PrimalDualController, PrimalDualState, RiskOutcome};
 pub use error::PortfolioError;

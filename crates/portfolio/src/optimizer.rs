@@ -1,6 +1,6 @@
 //! The optimizer: validation, PSD handling, pre-checks, solve, diagnosis, fallback.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus};
 use ndarray::{Array2, ArrayView2};
@@ -11,7 +11,7 @@ use prudentia_core::linalg::{cholesky, symmetric_eigen};
 use crate::build::{
     assemble, needs_cvar, present_groups, tail_scale, Assembled, Cut, CvarForm, Resolved, Spec,
 };
-use crate::config::{CvarMethod, FallbackPolicy, Objective, PortfolioConfig, PsdPolicy};
+use crate::config::{CvarMethod, FallbackPolicy, Objective, PortfolioConfig, PsdPolicy, SectorCap};
 use crate::error::PortfolioError;
 use crate::problem::{CovarianceModel, PortfolioProblem};
 use crate::result::{
@@ -226,20 +226,39 @@ fn resolve_covariance(
     }
 }
 
-/// Contradictions visible from the limits alone, as conflicting groups.
-fn precheck(cfg: &PortfolioConfig, r: &Resolved<'_>) -> Option<(Vec<LimitGroup>, String)> {
-    use LimitGroup as G;
+/// Contradictions visible from the limits alone: conflicting groups, a note, and the members
+/// (assets, sectors) of a group the conflict was traced to.
+fn precheck(cfg: &PortfolioConfig, r: &Resolved<'_>) -> Option<(Vec<LimitGroup>, String, Members)> {
     let l = &cfg.limits;
     let eps = 1e-12;
-    if let Some(i) = (0..r.n).find(|&i| r.lower[i] > r.upper[i] + eps) {
+    let bad: Vec<usize> = (0..r.n).filter(|&i| r.lower[i] > r.upper[i] + eps).collect();
+    if let Some(&i) = bad.first() {
+        let names: Vec<String> = bad.iter().map(|&i| r.asset_name(i)).collect();
         return Some((
-            vec![G::WeightBounds],
+            vec![LimitGroup::WeightBounds],
             format!(
-                "asset {i}: lower bound {} above upper bound {}",
-                r.lower[i], r.upper[i]
+                "asset {}: lower bound {} above upper bound {}",
+                r.asset_name(i),
+                r.lower[i],
+                r.upper[i]
             ),
+            Members::from([(LimitGroup::WeightBounds, names)]),
         ));
     }
+    precheck_groups(l, r, eps)
+        .map(|(g, d)| (g, d, Members::new()))
+        .or_else(|| precheck_sectors(l, r, eps))
+}
+
+type Members = BTreeMap<LimitGroup, Vec<String>>;
+
+/// Conflicts between whole limit groups.
+fn precheck_groups(
+    l: &crate::config::Limits,
+    r: &Resolved<'_>,
+    eps: f64,
+) -> Option<(Vec<LimitGroup>, String)> {
+    use LimitGroup as G;
     if let (Some(lo), Some(hi)) = (l.net_min, l.net_max) {
         if lo > hi + eps {
             return Some((vec![G::Net], format!("net_min {lo} above net_max {hi}")));
@@ -296,56 +315,107 @@ fn precheck(cfg: &PortfolioConfig, r: &Resolved<'_>) -> Option<(Vec<LimitGroup>,
             format!("weight upper bounds sum to {sum_hi}, below net_min {lo}"),
         ));
     }
-    if !r.sector_names.is_empty() {
-        if let (Some(lo), Some(hi)) = (l.sector_net_min, l.sector_net_max) {
-            if lo > hi + eps {
+    if !r.sector_names.is_empty() && r.sector_of.iter().all(Option::is_some) {
+        // Every asset is in a sector: the sector bounds add up to bounds on the net.
+        let k = r.sector_names.len() as f64;
+        let his: Option<Vec<f64>> = r.sector_names.iter().map(|s| l.sector_net_bounds(s).1).collect();
+        let los: Option<Vec<f64>> = r.sector_names.iter().map(|s| l.sector_net_bounds(s).0).collect();
+        if let (Some(lo), Some(his)) = (l.net_min, his) {
+            let total: f64 = his.iter().sum();
+            if lo > total + eps {
                 return Some((
-                    vec![G::SectorNet],
-                    format!("sector_net_min {lo} above sector_net_max {hi}"),
+                    vec![G::Net, G::SectorNet],
+                    format!("net_min {lo} above the {k} sectors' net maxima, summing to {total}"),
                 ));
             }
         }
-        if let Some(sg) = l.sector_gross_max {
-            if let Some(lo) = l.sector_net_min.filter(|lo| *lo > sg + eps) {
+        if let (Some(hi), Some(los)) = (l.net_max, los) {
+            let total: f64 = los.iter().sum();
+            if hi < total - eps {
                 return Some((
-                    vec![G::SectorNet, G::SectorGross],
-                    format!("sector_net_min {lo} above sector_gross_max {sg}"),
-                ));
-            }
-            if let Some(hi) = l.sector_net_max.filter(|hi| *hi < -sg - eps) {
-                return Some((
-                    vec![G::SectorNet, G::SectorGross],
-                    format!("sector_net_max {hi} below -sector_gross_max {sg}"),
+                    vec![G::Net, G::SectorNet],
+                    format!("net_max {hi} below the {k} sectors' net minima, summing to {total}"),
                 ));
             }
         }
-        if r.sector_of.iter().all(Option::is_some) {
-            let k = r.sector_names.len() as f64;
-            if let (Some(lo), Some(snmax)) = (l.net_min, l.sector_net_max) {
-                if lo > k * snmax + eps {
-                    return Some((
-                        vec![G::Net, G::SectorNet],
-                        format!("net_min {lo} above {k} sectors × sector_net_max {snmax}"),
-                    ));
-                }
-            }
-            if let (Some(hi), Some(snmin)) = (l.net_max, l.sector_net_min) {
-                if hi < k * snmin - eps {
-                    return Some((
-                        vec![G::Net, G::SectorNet],
-                        format!("net_max {hi} below {k} sectors × sector_net_min {snmin}"),
-                    ));
-                }
-            }
-            if let (Some(lo), Some(sg)) = (l.net_min, l.sector_gross_max) {
-                if lo > k * sg + eps {
-                    return Some((
-                        vec![G::Net, G::SectorGross],
-                        format!("net_min {lo} above {k} sectors × sector_gross_max {sg}"),
-                    ));
-                }
+        if let (Some(lo), Some(sg)) = (l.net_min, l.sector_gross_max) {
+            if lo > k * sg + eps {
+                return Some((
+                    vec![G::Net, G::SectorGross],
+                    format!("net_min {lo} above {k} sectors × sector_gross_max {sg}"),
+                ));
             }
         }
+    }
+    None
+}
+
+/// Conflicts of particular sectors' bounds, with the sectors (and assets) named.
+fn precheck_sectors(
+    l: &crate::config::Limits,
+    r: &Resolved<'_>,
+    eps: f64,
+) -> Option<(Vec<LimitGroup>, String, Members)> {
+    use LimitGroup as G;
+    if r.sector_names.is_empty() {
+        return None;
+    }
+    let members = r.sector_members();
+    let bounds: Vec<(Option<f64>, Option<f64>)> =
+        r.sector_names.iter().map(|s| l.sector_net_bounds(s)).collect();
+    let named = |pred: &dyn Fn(usize) -> bool| -> Vec<usize> {
+        (0..r.sector_names.len()).filter(|&s| pred(s)).collect()
+    };
+    let sector_list =
+        |idx: &[usize]| -> Vec<String> { idx.iter().map(|&s| r.sector_names[s].clone()).collect() };
+    if let Some(sg) = l.sector_gross_max {
+        let bad = named(&|s| {
+            bounds[s].0.is_some_and(|lo| lo > sg + eps) || bounds[s].1.is_some_and(|hi| hi < -sg - eps)
+        });
+        if !bad.is_empty() {
+            let names = sector_list(&bad);
+            return Some((
+                vec![G::SectorNet, G::SectorGross],
+                format!(
+                    "sector net bounds of {} outside ±sector_gross_max {sg}",
+                    names.join(", ")
+                ),
+                Members::from([(G::SectorNet, names.clone()), (G::SectorGross, names)]),
+            ));
+        }
+    }
+    // A sector's net bounds against its members' weight bounds.
+    let sum = |s: usize, v: &[f64]| -> f64 { members[s].iter().map(|&i| v[i]).sum() };
+    let bad = named(&|s| {
+        bounds[s].1.is_some_and(|hi| sum(s, &r.lower) > hi + eps)
+            || bounds[s].0.is_some_and(|lo| sum(s, &r.upper) < lo - eps)
+    });
+    if !bad.is_empty() {
+        let names = sector_list(&bad);
+        let assets: Vec<String> = bad
+            .iter()
+            .flat_map(|&s| members[s].iter().map(|&i| r.asset_name(i)))
+            .collect();
+        let detail = bad
+            .iter()
+            .map(|&s| {
+                let (lo, hi) = bounds[s];
+                format!(
+                    "sector {}: members' weights within [{}, {}], sector net bounds [{}, {}]",
+                    r.sector_names[s],
+                    sum(s, &r.lower),
+                    sum(s, &r.upper),
+                    lo.map_or("-inf".into(), |v| v.to_string()),
+                    hi.map_or("inf".into(), |v| v.to_string()),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Some((
+            vec![G::WeightBounds, G::SectorNet],
+            detail,
+            Members::from([(G::WeightBounds, assets), (G::SectorNet, names)]),
+        ));
     }
     None
 }
@@ -405,6 +475,7 @@ impl PortfolioOptimizer {
             },
             sector_of,
             sector_names,
+            asset_names: &p.asset_names,
             cov,
             scenarios: p.scenarios.as_ref().map(|s| s.view()),
             long_only,
@@ -523,11 +594,12 @@ impl PortfolioOptimizer {
 
     fn solve_resolved(&self, r: &Resolved<'_>, cached: Option<&Assembled>) -> PortfolioResult {
         let cfg = &self.config;
-        if let Some((mut culprits, detail)) = precheck(cfg, r) {
+        if let Some((mut culprits, detail, members)) = precheck(cfg, r) {
             culprits.sort();
             let inf = Infeasibility {
                 culprits,
                 detail: format!("pre-check: {detail}"),
+                members,
             };
             let mut res = self.failed(r, inf.status(), SolveInfo::default());
             res.infeasibility = Some(inf);
@@ -596,7 +668,7 @@ impl PortfolioOptimizer {
                 Vec::new()
             };
             if w_finite && broken.is_empty() {
-                let active = self.active(asm, &raw);
+                let active = self.active(asm, &raw, r.asset_names);
                 // Clarabel's AlmostSolved (in any round) is reduced accuracy, never optimal
                 let status = if info.reduced_accuracy {
                     Status::ReducedAccuracy {
@@ -609,7 +681,7 @@ impl PortfolioOptimizer {
                 res.active = active;
                 return res;
             }
-            return self.failed(r, limits_violated(&broken), info);
+            return self.failed(r, limits_violated(&broken, r.asset_names), info);
         }
         if is_infeasible(raw.status) {
             let inf = self.diagnose(r);
@@ -795,7 +867,7 @@ impl PortfolioOptimizer {
         }
     }
 
-    fn active(&self, asm: &Assembled, raw: &Raw) -> Vec<ActiveConstraint> {
+    fn active(&self, asm: &Assembled, raw: &Raw, asset_names: &[String]) -> Vec<ActiveConstraint> {
         let tol = self.config.active_tolerance;
         let n_eq = match asm.cones.first() {
             Some(clarabel::solver::SupportedConeT::ZeroConeT(k)) => *k,
@@ -807,6 +879,7 @@ impl PortfolioOptimizer {
             let slack = raw.s[i];
             if i < n_eq || slack <= tol * asm.b[i].abs().max(1.0) {
                 out.push(ActiveConstraint {
+                    name: limit.label(asset_names),
                     limit: limit.clone(),
                     bound: m.sign * asm.b[i],
                     value: m.sign * (asm.b[i] - slack),
@@ -825,6 +898,7 @@ impl PortfolioOptimizer {
             return Infeasibility {
                 culprits: Vec::new(),
                 detail: "solver certificate of primal infeasibility (diagnosis off)".into(),
+                members: BTreeMap::new(),
             };
         }
         let present = present_groups(cfg, r);
@@ -853,13 +927,71 @@ impl PortfolioOptimizer {
         }
         let mut culprits: Vec<LimitGroup> = present.into_iter().filter(|g| !disabled.contains(g)).collect();
         culprits.sort();
+        let mut members = BTreeMap::new();
+        if culprits.contains(&LimitGroup::SectorNet) && !needs_cvar(cfg, &disabled, true) {
+            if let Some(names) = self.conflicting_sectors(r, &disabled, &mut solves) {
+                members.insert(LimitGroup::SectorNet, names);
+            }
+        }
         Infeasibility {
             detail: format!(
                 "solver certificate of primal infeasibility; deletion filter over limit groups ({solves} feasibility solves): \
                  these limits conflict, and dropping any one of them resolves this conflict"
             ),
             culprits,
+            members,
         }
+    }
+
+    /// The second stage of the deletion filter, inside the sector net group: relax one
+    /// sector's net bounds at a time (a non-binding per-sector cap), keeping it relaxed while
+    /// the problem stays infeasible. The sectors left are needed for the conflict; `None`
+    /// when that is every sector (the group conflicts as a whole) or a solve fails.
+    fn conflicting_sectors(
+        &self,
+        r: &Resolved<'_>,
+        disabled: &BTreeSet<LimitGroup>,
+        solves: &mut usize,
+    ) -> Option<Vec<String>> {
+        let mut trial = self.config.clone();
+        let spec = Spec {
+            disabled,
+            feasibility_only: true,
+            cvar: CvarForm::None,
+        };
+        let members = r.sector_members();
+        let mut needed = Vec::new();
+        for (s, name) in r.sector_names.iter().enumerate() {
+            // A bound no book within the weight bounds (or gross limit) can reach.
+            let reach: f64 = members[s]
+                .iter()
+                .map(|&i| r.lower[i].abs().max(r.upper[i].abs()))
+                .sum::<f64>()
+                .min(trial.limits.gross_max.unwrap_or(f64::INFINITY))
+                .min(trial.limits.leverage_max.map_or(f64::INFINITY, |l| 2.0 * l));
+            if !reach.is_finite() {
+                return None;
+            }
+            let loose = reach + 1.0;
+            let saved = trial.limits.sector_caps.insert(
+                name.clone(),
+                SectorCap {
+                    net_min: Some(-loose),
+                    net_max: Some(loose),
+                },
+            );
+            *solves += 1;
+            let raw = run(&assemble(&trial, r, &spec), &trial).ok()?;
+            if !is_infeasible(raw.status) {
+                // needed: restore its bounds
+                match saved {
+                    Some(c) => trial.limits.sector_caps.insert(name.clone(), c),
+                    None => trial.limits.sector_caps.remove(name),
+                };
+                needed.push(name.clone());
+            }
+        }
+        (!needed.is_empty() && needed.len() < r.sector_names.len()).then_some(needed)
     }
 
     /// Result at given weights (objective parts and risk evaluated directly).

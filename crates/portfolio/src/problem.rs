@@ -167,6 +167,11 @@ pub struct PortfolioProblem {
     pub current: Vec<f64>,
     /// Sector label per asset (n, `None` = no sector) or empty for no sectors.
     pub sectors: Vec<Option<String>>,
+    /// Name of each asset (n) or empty: binding limits and infeasibility culprits name
+    /// assets by it (by index when empty). The [`Optimizer`](prudentia_core::traits::Optimizer)
+    /// role fills it with the asset ids.
+    #[serde(default)]
+    pub asset_names: Vec<String>,
     /// Linear transaction cost per unit of traded weight, per asset (n, ≥ 0), or empty for none.
     pub costs: Vec<f64>,
     /// Per-name bounds (lower, upper), each n long, overriding the config's scalar bounds;
@@ -184,6 +189,7 @@ impl PortfolioProblem {
             scenarios: None,
             current: vec![0.0; n],
             sectors: Vec::new(),
+            asset_names: Vec::new(),
             costs: Vec::new(),
             bounds: None,
         }
@@ -222,6 +228,11 @@ impl PortfolioProblem {
         self.sectors = sectors.into_iter().map(|s| Some(s.into())).collect();
         self
     }
+    /// Sets the asset names (used in binding-limit and infeasibility reports).
+    pub fn with_asset_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.asset_names = names.into_iter().map(Into::into).collect();
+        self
+    }
     /// Sets linear costs per unit traded (e.g. 0.001 = 10 bps).
     pub fn with_costs(mut self, costs: Vec<f64>) -> Self {
         self.costs = costs;
@@ -248,6 +259,9 @@ impl PortfolioProblem {
         check_finite("current", &self.current)?;
         if !self.sectors.is_empty() {
             check_shape("sectors", &[n], &[self.sectors.len()])?;
+        }
+        if !self.asset_names.is_empty() {
+            check_shape("asset_names", &[n], &[self.asset_names.len()])?;
         }
         if !self.costs.is_empty() {
             check_shape("costs", &[n], &[self.costs.len()])?;

@@ -1,5 +1,6 @@
 //! What an optimization returns.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -49,11 +50,16 @@ impl LimitGroup {
 impl std::str::FromStr for LimitGroup {
     type Err = CoreError;
 
-    /// Parses the `Display` name back (the names in [`Status::Infeasible`]'s culprits).
+    /// Parses the `Display` name back (the names in [`Status::Infeasible`]'s culprits),
+    /// ignoring the ` [names]` of the assets or sectors a culprit may list.
     fn from_str(s: &str) -> Result<Self, CoreError> {
+        let group = match s.find(" [") {
+            Some(k) if s.ends_with(']') => &s[..k],
+            _ => s,
+        };
         LimitGroup::ALL
             .into_iter()
-            .find(|g| g.to_string() == s)
+            .find(|g| g.to_string() == group)
             .ok_or_else(|| CoreError::UnknownId {
                 kind: "limit group",
                 id: s.to_string(),
@@ -139,7 +145,26 @@ impl LimitId {
     }
 }
 
+impl LimitId {
+    /// The limit by name: an asset by its name in `asset_names` (its index when the list is
+    /// shorter), a sector by its label, e.g. `weight_max[AAPL]`, `sector_net_max[Tech]`.
+    pub fn label(&self, asset_names: &[String]) -> String {
+        let name = |asset: usize| {
+            asset_names
+                .get(asset)
+                .cloned()
+                .unwrap_or_else(|| asset.to_string())
+        };
+        match self {
+            LimitId::WeightMin { asset } => format!("weight_min[{}]", name(*asset)),
+            LimitId::WeightMax { asset } => format!("weight_max[{}]", name(*asset)),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for LimitId {
+    /// The limit with assets by index (see [`LimitId::label`] for names).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LimitId::WeightMin { asset } => write!(f, "weight_min[{asset}]"),
@@ -164,6 +189,11 @@ impl fmt::Display for LimitId {
 pub struct ActiveConstraint {
     /// Which limit.
     pub limit: LimitId,
+    /// The limit by name ([`LimitId::label`]): assets by the problem's
+    /// [`asset_names`](crate::PortfolioProblem::asset_names) (by index when it has none),
+    /// sectors by label, e.g. `weight_max[AAPL]`, `sector_net_max[Tech]`.
+    #[serde(default)]
+    pub name: String,
     /// The limit's value (e.g. 0.3 for a sector cap).
     pub bound: f64,
     /// The constrained quantity at the optimum (e.g. the sector's net exposure).
@@ -189,20 +219,36 @@ pub struct Infeasibility {
     pub culprits: Vec<LimitGroup>,
     /// A human-readable note on how the conflict was found.
     pub detail: String,
+    /// For culprit groups whose conflict a pre-check traced to particular members, those
+    /// members by name: assets (by the problem's `asset_names`, else index) for
+    /// [`LimitGroup::WeightBounds`], sectors by label for the sector groups. A group absent
+    /// here conflicts as a whole (e.g. every sector's cap against the net budget).
+    #[serde(default)]
+    pub members: BTreeMap<LimitGroup, Vec<String>>,
 }
 
 impl Infeasibility {
-    /// The core status naming the culprits.
+    /// The core status naming the culprits: each group's name, followed by ` [a, b]` when
+    /// the conflict was traced to particular assets or sectors (for example
+    /// `sector_net_min/sector_net_max [Tech]`, `weight bounds [AAPL]`);
+    /// [`LimitGroup`]'s `FromStr` reads either form back.
     pub fn status(&self) -> Status {
         Status::Infeasible {
-            culprits: self.culprits.iter().map(ToString::to_string).collect(),
+            culprits: self
+                .culprits
+                .iter()
+                .map(|g| match self.members.get(g) {
+                    Some(m) if !m.is_empty() => format!("{g} [{}]", m.join(", ")),
+                    _ => g.to_string(),
+                })
+                .collect(),
         }
     }
 }
 
 /// The status of a solve whose weights broke `limits` (empty: non-finite weights): the
 /// solver's answer is not trusted.
-pub(crate) fn limits_violated(limits: &[LimitId]) -> Status {
+pub(crate) fn limits_violated(limits: &[LimitId], asset_names: &[String]) -> Status {
     let mut message = String::from("the solver reported convergence, but its weights break ");
     if limits.is_empty() {
         message.push_str("finiteness (non-finite weights)");
@@ -211,7 +257,7 @@ pub(crate) fn limits_violated(limits: &[LimitId]) -> Status {
         if i > 0 {
             message.push_str(", ");
         }
-        message.push_str(&l.to_string());
+        message.push_str(&l.label(asset_names));
     }
     Status::Numerical { message }
 }
@@ -400,7 +446,13 @@ impl fmt::Display for PortfolioResult {
             write!(
                 f,
                 "\n  binding: {} = {:.6} (bound {:.6})",
-                a.limit, a.value, a.bound
+                if a.name.is_empty() {
+                    a.limit.to_string()
+                } else {
+                    a.name.clone()
+                },
+                a.value,
+                a.bound
             )?;
         }
         Ok(())

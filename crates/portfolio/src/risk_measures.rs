@@ -96,12 +96,13 @@ pub(crate) fn violations(
         let sector = &r.sector_names[s];
         let net: f64 = m.iter().map(|&i| w[i]).sum();
         let gross: f64 = m.iter().map(|&i| w[i].abs()).sum();
-        if l.sector_net_max.is_some_and(|g| over(net, g)) {
+        let (sector_lo, sector_hi) = l.sector_net_bounds(sector);
+        if sector_hi.is_some_and(|g| over(net, g)) {
             out.push(LimitId::SectorNetMax {
                 sector: sector.clone(),
             });
         }
-        if l.sector_net_min.is_some_and(|g| over(-net, -g)) {
+        if sector_lo.is_some_and(|g| over(-net, -g)) {
             out.push(LimitId::SectorNetMin {
                 sector: sector.clone(),
             });

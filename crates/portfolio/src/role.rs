@@ -12,11 +12,16 @@ use crate::result::PortfolioResult;
 
 impl PortfolioOptimizer {
     /// The problem a [`PortfolioInput`] describes: μ from each opportunity's forecast mean,
-    /// sectors from the asset info, the covariance and scenarios as given, the current weights
+    /// sectors from the asset info, asset names from the asset ids, the covariance and scenarios as given, the current weights
     /// looked up by asset id (0 when absent).
     pub fn problem_from_input(input: &PortfolioInput<'_>) -> PortfolioProblem {
         let mu = input.opportunities.iter().map(|o| o.forecast.mean).collect();
         let mut p = PortfolioProblem::new(mu);
+        p.asset_names = input
+            .opportunities
+            .iter()
+            .map(|o| o.asset.id.as_str().to_string())
+            .collect();
         p.current = input
             .opportunities
             .iter()

@@ -10,7 +10,7 @@ use prudentia_core::types::{AssetInfo, Forecast, Horizon, Opportunity, Weights};
 use prudentia_core::Status;
 use prudentia_portfolio::{
     CvarMethod, FallbackPolicy, LimitId, Limits, Objective, PortfolioConfig, PortfolioOptimizer,
-    PortfolioProblem, PortfolioResult, PrimalDualController,
+    PortfolioProblem, PortfolioResult, PrimalDualController, SectorCap,
 };
 
 fn all_limits(n: usize) -> Limits {
@@ -25,6 +25,7 @@ fn all_limits(n: usize) -> Limits {
         sector_net_min: Some(-0.1),
         sector_net_max: Some(0.45),
         sector_gross_max: Some(0.7),
+        sector_caps: Default::default(),
         turnover_max: Some(0.8),
         cvar_max: None,
     }
@@ -462,4 +463,227 @@ fn status_branches_reach_the_caller_through_the_role() {
         }
         s => panic!("{s:?}"),
     }
+}
+
+fn four_assets() -> PortfolioProblem {
+    // Tech (AAPL, MSFT) has the best expected returns.
+    let cov = Array2::from_diag(&Array1::from(vec![0.04, 0.04, 0.03, 0.03]));
+    PortfolioProblem::new(vec![0.10, 0.09, 0.03, 0.02])
+        .with_covariance(cov)
+        .with_sectors(["Tech", "Tech", "Energy", "Energy"])
+        .with_asset_names(["AAPL", "MSFT", "XOM", "CVX"])
+}
+
+fn budget(limits: Limits) -> PortfolioConfig {
+    PortfolioConfig {
+        objective: Objective::MeanVariance,
+        risk_aversion: 0.5,
+        limits: Limits {
+            net_min: Some(1.0),
+            net_max: Some(1.0),
+            ..limits
+        },
+        ..Default::default()
+    }
+}
+
+/// Issue #19: per-sector caps by sector name, beside the global sector bounds; a cap binds
+/// and the binding limit is reported by sector name.
+#[test]
+fn per_sector_cap_by_name_binds() {
+    let p = four_assets();
+    let free = PortfolioOptimizer::new(budget(Limits::default()))
+        .unwrap()
+        .solve(&p)
+        .unwrap();
+    assert_eq!(free.status, Status::Converged);
+    let tech_free = free.weights[0] + free.weights[1];
+    assert!(tech_free > 0.5, "{:?}", free.weights);
+    // In JSON (as in a configuration file); an unknown sector name is allowed.
+    let limits: Limits = serde_json::from_str(
+        r#"{"sector_caps": {"Tech": {"net_max": 0.3}, "Utilities": {"net_min": 0.0, "net_max": 0.1}}}"#,
+    )
+    .unwrap();
+    assert_eq!(limits.sector_net_bounds("Tech"), (None, Some(0.3)));
+    assert_eq!(limits.sector_net_bounds("Energy"), (None, None));
+    let r = PortfolioOptimizer::new(budget(limits.clone()))
+        .unwrap()
+        .solve(&p)
+        .unwrap();
+    assert_eq!(r.status, Status::Converged);
+    let tech = r.weights[0] + r.weights[1];
+    assert!((tech - 0.3).abs() < 1e-6, "{:?}", r.weights);
+    let binding = r
+        .active
+        .iter()
+        .find(|a| a.name == "sector_net_max[Tech]")
+        .unwrap_or_else(|| panic!("{:?}", r.active));
+    assert!(binding.shadow_price > 0.0);
+    assert_eq!(
+        binding.limit,
+        LimitId::SectorNetMax {
+            sector: "Tech".into()
+        }
+    );
+    // The cap overrides the global sector bound for Tech only, field by field.
+    let both = Limits {
+        sector_net_max: Some(0.8),
+        ..limits
+    };
+    assert_eq!(both.sector_net_bounds("Tech"), (None, Some(0.3)));
+    assert_eq!(both.sector_net_bounds("Energy"), (None, Some(0.8)));
+    let r = PortfolioOptimizer::new(budget(both)).unwrap().solve(&p).unwrap();
+    assert_eq!(r.status, Status::Converged);
+    assert!((r.weights[0] + r.weights[1] - 0.3).abs() < 1e-6);
+    assert!(r.weights[2] + r.weights[3] <= 0.8 + 1e-6);
+    // Validated at construction and on load: finite, min ≤ max (after the global bounds).
+    let mut bad = Limits::default();
+    bad.sector_caps.insert(
+        "Tech".into(),
+        SectorCap {
+            net_min: Some(0.5),
+            net_max: Some(0.2),
+        },
+    );
+    let e = PortfolioOptimizer::new(budget(bad)).unwrap_err();
+    assert!(e.to_string().contains("Tech"), "{e}");
+    let mut bad = Limits {
+        sector_net_max: Some(0.2),
+        ..Default::default()
+    };
+    bad.sector_caps.insert(
+        "Tech".into(),
+        SectorCap {
+            net_min: Some(0.3),
+            net_max: None,
+        },
+    );
+    assert!(bad.validate().is_err());
+    let mut bad = Limits::default();
+    bad.sector_caps.insert(
+        "Tech".into(),
+        SectorCap {
+            net_min: None,
+            net_max: Some(f64::NAN),
+        },
+    );
+    assert!(bad.validate().is_err());
+    for json in [
+        r#"{"sector_caps": {"Tech": {"net_min": 0.5, "net_max": 0.2}}}"#,
+        r#"{"sector_caps": {"Tech": {"net_mx": 0.2}}}"#,
+    ] {
+        assert!(serde_json::from_str::<Limits>(json).is_err(), "{json}");
+    }
+}
+
+/// Issue #19: binding limits and infeasibility culprits name assets and sectors, not indices.
+#[test]
+fn binding_limits_and_culprits_are_named_by_asset_and_sector() {
+    let p = four_assets();
+    // A binding per-name cap is reported by asset name.
+    let r = PortfolioOptimizer::new(budget(Limits {
+        weight_max: 0.35,
+        ..Default::default()
+    }))
+    .unwrap()
+    .solve(&p)
+    .unwrap();
+    assert_eq!(r.status, Status::Converged);
+    let names: Vec<&str> = r.active.iter().map(|a| a.name.as_str()).collect();
+    assert!(names.contains(&"weight_max[AAPL]"), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("[0]")), "{names:?}");
+    assert!(r.to_string().contains("binding: weight_max[AAPL]"), "{r}");
+    // Tech must hold at least 90 % but its two names may hold 40 % each: the culprits name
+    // the sector and its assets.
+    let mut limits = Limits {
+        weight_max: 0.4,
+        ..Default::default()
+    };
+    limits.sector_caps.insert(
+        "Tech".into(),
+        SectorCap {
+            net_min: Some(0.9),
+            net_max: None,
+        },
+    );
+    let r = PortfolioOptimizer::new(budget(limits))
+        .unwrap()
+        .solve(&p)
+        .unwrap();
+    match &r.status {
+        Status::Infeasible { culprits } => assert_eq!(
+            culprits,
+            &vec![
+                "weight bounds [AAPL, MSFT]".to_string(),
+                "sector_net_min/sector_net_max [Tech]".to_string()
+            ]
+        ),
+        s => panic!("{s:?}"),
+    }
+    let inf = r.infeasibility.as_ref().unwrap();
+    assert!(inf.detail.contains("sector Tech"), "{}", inf.detail);
+    // The named culprits still parse as limit groups.
+    if let Status::Infeasible { culprits } = &r.status {
+        let groups: Vec<prudentia_portfolio::LimitGroup> =
+            culprits.iter().map(|c| c.parse().unwrap()).collect();
+        assert_eq!(groups, inf.culprits);
+    }
+    // A conflict only the solver sees (turnover against a sector floor) is narrowed down to
+    // the sector by a second deletion filter over the sectors.
+    let mut limits = Limits {
+        turnover_max: Some(0.5),
+        ..Default::default()
+    };
+    limits.sector_caps.insert(
+        "Tech".into(),
+        SectorCap {
+            net_min: Some(0.6),
+            net_max: None,
+        },
+    );
+    let cfg = PortfolioConfig {
+        objective: Objective::MeanVariance,
+        limits,
+        ..Default::default()
+    };
+    let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
+    assert_eq!(
+        r.status,
+        Status::Infeasible {
+            culprits: vec![
+                "sector_net_min/sector_net_max [Tech]".into(),
+                "turnover_max".into()
+            ]
+        }
+    );
+    assert!(r.infeasibility.unwrap().detail.contains("deletion filter"));
+    // A per-name bound pair that contradicts itself names the asset.
+    let q = four_assets().with_bounds(vec![0.0, 0.0, 0.5, 0.0], vec![1.0, 1.0, 0.2, 1.0]);
+    let r = PortfolioOptimizer::new(budget(Limits::default()))
+        .unwrap()
+        .solve(&q)
+        .unwrap();
+    assert_eq!(
+        r.status,
+        Status::Infeasible {
+            culprits: vec!["weight bounds [XOM]".into()]
+        }
+    );
+    assert!(r.infeasibility.unwrap().detail.contains("asset XOM"));
+    // Through the Optimizer role, asset ids are the names.
+    let opps: Vec<Opportunity> = ["AAPL", "MSFT", "XOM", "CVX"]
+        .iter()
+        .zip([0.10, 0.09, 0.03, 0.02])
+        .map(|(id, m)| Opportunity {
+            asset: AssetInfo::new(*id, 100.0).unwrap(),
+            forecast: Forecast::new(m, 0.2, Horizon::DAY).unwrap(),
+        })
+        .collect();
+    let prob = PortfolioOptimizer::problem_from_input(&PortfolioInput {
+        opportunities: &opps,
+        covariance: None,
+        scenarios: None,
+        current: &Weights::default(),
+    });
+    assert_eq!(prob.asset_names, vec!["AAPL", "MSFT", "XOM", "CVX"]);
 }

@@ -98,6 +98,7 @@ fn random_config(rng: &mut StdRng, n: usize) -> PortfolioConfig {
             sector_net_min: if long_only { None } else { maybe(rng, -0.1) },
             sector_net_max: maybe(rng, 0.6),
             sector_gross_max: maybe(rng, 0.7),
+            sector_caps: Default::default(),
             turnover_max: maybe(rng, 0.8),
             cvar_max: None,
         },

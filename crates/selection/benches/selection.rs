@@ -53,6 +53,7 @@ fn bench(c: &mut Criterion) {
     let exact = ExactSolver::new(ExactConfig::default()).unwrap();
     for lambda in [0.1, 0.5] {
         let cfg = ProblemConfig {
+            return_scale: prudentia_selection::ReturnScale::Raw,
             k: 10,
             lambda,
             ..Default::default()
@@ -64,6 +65,7 @@ fn bench(c: &mut Criterion) {
     }
     let (mu, rho) = large(2000);
     let cfg = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k: 50,
         lambda: 0.01,
         correlation: CorrelationConfig {

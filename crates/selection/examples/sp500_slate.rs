@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     config.problem.k = 5;
     config.problem.lambda = 0.1;
+    config.problem.return_scale = prudentia_selection::ReturnScale::Raw;
     let selector = DiversityAwareSelector::new(config)?;
     println!("K = 5, λ = 0.1, ≤ 2 per sector; μ = 252-day mean × 252, ρ = 252-day rolling correlation");
     println!(

@@ -471,6 +471,7 @@ mod tests {
             [-0.2, 0.0, 0.0, 0.2, 1.0]
         ];
         let cfg = ProblemConfig {
+            return_scale: crate::ReturnScale::Raw,
             k,
             lambda,
             ..Default::default()

@@ -580,6 +580,7 @@ mod tests {
         let mu = [0.1, 0.5, 0.3, 0.4, 0.2];
         let rho = Array2::<f64>::eye(5);
         let cfg = ProblemConfig {
+            return_scale: crate::ReturnScale::Raw,
             k: 3,
             lambda: 1.0,
             ..Default::default()
@@ -607,6 +608,7 @@ mod tests {
         let mu = [0.5, 0.49, 0.3];
         let rho = ndarray::array![[1.0, 1.0, 0.2], [1.0, 1.0, 0.2], [0.2, 0.2, 1.0]];
         let cfg = ProblemConfig {
+            return_scale: crate::ReturnScale::Raw,
             k: 2,
             lambda: 0.01,
             ..Default::default()

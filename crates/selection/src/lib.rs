@@ -9,6 +9,11 @@
 //!            Σ_i μ_i x_i ≥ R (optional minimum expected return).
 //! ```
 //!
+//! By default ([`ReturnScale::Standardized`]) μ is measured in cross-sectional standard
+//! deviations and the penalty divided by K − 1, so λ is unit-free (default 1: one standard
+//! deviation of μ per unit of a candidate's average correlation with the slate); μ × 1000
+//! gives the same slate. [`ReturnScale::Raw`] keeps λ in the units of μ.
+//!
 //! Each pair is penalized once and the diagonal is left out; the form `Σ_{i,j} ρ_ij x_i x_j`
 //! over all ordered pairs gives the same argmax with λ halved (see [`SelectionProblem`]).
 //!
@@ -34,7 +39,7 @@
 //! ```
 //! use ndarray::array;
 //! use prudentia_selection::{
-//!     Constraints, ExactConfig, ExactSolver, ProblemConfig, SelectionProblem,
+//!     Constraints, ExactConfig, ExactSolver, ProblemConfig, ReturnScale, SelectionProblem,
 //! };
 //! use prudentia_core::Status;
 //!
@@ -47,12 +52,23 @@
 //!     [0.1, 0.1, 1.0, 0.2],
 //!     [0.0, 0.0, 0.2, 1.0],
 //! ];
-//! let config = ProblemConfig { k: 2, lambda: 0.05, ..Default::default() };
-//! let problem = SelectionProblem::new(&mu, rho.view(), &config, &Constraints::default())?;
+//! // λ in the units of μ (per pair): the objective is Σ μ_i − λ Σ_{i<j} ρ_ij.
+//! let raw = ProblemConfig { k: 2, lambda: 0.05, return_scale: ReturnScale::Raw, ..Default::default() };
+//! let problem = SelectionProblem::new(&mu, rho.view(), &raw, &Constraints::default())?;
 //! let best = ExactSolver::new(ExactConfig::default())?.solve(&problem);
 //! assert_eq!(best.status, Status::Converged);
 //! assert_eq!(best.selected, vec![0, 2]); // 0.18 − 0.05·0.1 beats 0.195 − 0.05·0.95
 //! assert_eq!(best.gap, Some(0.0));
+//!
+//! // The default: μ standardized by its cross-sectional dispersion and λ = 1, unit-free, so
+//! // the slate is the same whether μ is in fractions, percent or basis points.
+//! let config = ProblemConfig { k: 2, ..Default::default() };
+//! let solver = ExactSolver::new(ExactConfig::default())?;
+//! let bps: Vec<f64> = mu.iter().map(|m| m * 1e4).collect();
+//! let a = solver.solve(&SelectionProblem::new(&mu, rho.view(), &config, &Constraints::default())?);
+//! let b = solver.solve(&SelectionProblem::new(&bps, rho.view(), &config, &Constraints::default())?);
+//! assert_eq!(a.selected, vec![0, 2]);
+//! assert_eq!(b.selected, a.selected);
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -73,8 +89,8 @@ pub use heuristic::{
     root_upper_bound, top_k_by_return, Dpp, DppConfig, GreedySwap, GreedySwapConfig, Mmr, MmrConfig,
 };
 pub use problem::{
-    Constraints, CorrelationConfig, CorrelationPolicy, CorrelationReport, ProblemConfig, SelectionProblem,
-    MAX_MAGNITUDE,
+    Constraints, CorrelationConfig, CorrelationPolicy, CorrelationReport, ProblemConfig, ReturnScale,
+    SelectionProblem, MAX_MAGNITUDE,
 };
 pub use selector::{
     expected_returns, rolling_correlation, shrunk_correlation, DiversityAwareSelector, ReturnScore,

@@ -165,6 +165,43 @@ impl Constraints {
     }
 }
 
+/// The units in which the return term and the correlation penalty meet.
+///
+/// Under [`Standardized`](Self::Standardized) (the default) the objective is
+///
+/// ```text
+/// Σ_i μ_i x_i / s  −  λ/(K − 1) · Σ_{i<j} ρ_ij x_i x_j,     s = cross-sectional dispersion of μ
+/// ```
+///
+/// so λ is unit-free and does not depend on K: a candidate joining the other K − 1 members of
+/// a slate pays `λ · ρ̄` cross-sectional standard deviations of μ, where ρ̄ is its average
+/// correlation with them. The same λ then serves daily or annual returns, percent or
+/// fractions, risk-adjusted scores, equities or futures: multiplying every μ by a constant
+/// c > 0 leaves the slate unchanged. **Rule for the default λ = 1:** one standard deviation
+/// of μ across the candidates buys one unit of average correlation (a candidate whose average
+/// correlation with the slate is 0.5 needs an expected return half a standard deviation
+/// higher than an uncorrelated one to be preferred).
+///
+/// Under [`Raw`](Self::Raw) (the behaviour before this option existed) the objective is
+/// `Σ μ_i x_i − λ Σ_{i<j} ρ_ij x_i x_j` and λ is in the units of μ.
+///
+/// Either way the problem keeps μ in its own units and folds the scaling into the penalty
+/// ([`SelectionProblem::lambda`] is the λ in units of μ, λ · s/(K − 1) when standardized),
+/// so objectives, expected returns, the minimum expected return and the explanations stay in
+/// the units of μ; the argmax is the same as with standardized μ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ReturnScale {
+    /// μ divided by its cross-sectional dispersion `s` and the pair penalty by
+    /// `max(K − 1, 1)`. `s` is the population standard deviation of the n expected returns;
+    /// when every μ is equal it is their mean absolute value, and 1 when they are all zero
+    /// (the return term cannot tell candidates apart then, and any positive penalty gives the
+    /// same slate). Default.
+    #[default]
+    Standardized,
+    /// μ and λ as given: λ in the units of μ, per pair.
+    Raw,
+}
+
 /// Size, penalty and correlation handling of a selection problem. Deserialization runs
 /// [`validate`](Self::validate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,9 +210,15 @@ impl Constraints {
 pub struct ProblemConfig {
     /// Slate size K, `1 ≤ K ≤ n`. Default 10.
     pub k: usize,
-    /// Correlation penalty λ ≥ 0 per unit of pairwise correlation, in the units of μ.
-    /// Default 0.1, at most [`MAX_MAGNITUDE`].
+    /// Correlation penalty λ ≥ 0, at most [`MAX_MAGNITUDE`]. Under the default
+    /// [`ReturnScale::Standardized`] it is unit-free (standard deviations of μ per unit of a
+    /// candidate's average correlation with the rest of the slate); under
+    /// [`ReturnScale::Raw`] it is in the units of μ per unit of pairwise correlation.
+    /// Default 1 (see [`ReturnScale`] for the rule).
     pub lambda: f64,
+    /// How μ and the penalty are put on one scale. Default [`ReturnScale::Standardized`];
+    /// [`ReturnScale::Raw`] reproduces results from before the option existed.
+    pub return_scale: ReturnScale,
     /// Correlation checks and repair.
     pub correlation: CorrelationConfig,
 }
@@ -184,7 +227,8 @@ impl Default for ProblemConfig {
     fn default() -> Self {
         Self {
             k: 10,
-            lambda: 0.1,
+            lambda: 1.0,
+            return_scale: ReturnScale::Standardized,
             correlation: CorrelationConfig::default(),
         }
     }
@@ -204,6 +248,33 @@ impl ProblemConfig {
         }
         check_lambda(self.lambda)?;
         self.correlation.validate()
+    }
+}
+
+/// The factor that turns the configured λ into the λ in units of μ: 1 under
+/// [`ReturnScale::Raw`], `s / max(K − 1, 1)` under [`ReturnScale::Standardized`] (see there
+/// for `s`). Always finite and > 0 for μ within [`MAX_MAGNITUDE`].
+pub(crate) fn penalty_scale(mu: &[f64], k: usize, scale: ReturnScale) -> f64 {
+    match scale {
+        ReturnScale::Raw => 1.0,
+        ReturnScale::Standardized => {
+            let n = mu.len().max(1) as f64;
+            // Scaled by the largest |μ| so that squares cannot overflow (|μ| ≤ 1e100).
+            let m = mu.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+            let s = if m > 0.0 {
+                let mean = mu.iter().map(|v| v / m).sum::<f64>() / n;
+                let var = mu.iter().map(|v| (v / m - mean).powi(2)).sum::<f64>() / n;
+                let sd = var.sqrt() * m;
+                if sd > 0.0 && sd.is_finite() {
+                    sd
+                } else {
+                    (mean.abs() * m).max(f64::MIN_POSITIVE)
+                }
+            } else {
+                1.0
+            };
+            (s / (k.saturating_sub(1).max(1) as f64)).max(f64::MIN_POSITIVE)
+        }
     }
 }
 
@@ -251,8 +322,16 @@ pub struct SelectionProblem {
     pub(crate) included: Vec<bool>,
     pub(crate) min_return: Option<f64>,
     pub(crate) report: CorrelationReport,
+    /// The configured λ is `lambda / penalty_scale` (1 under `ReturnScale::Raw`; absent in
+    /// checkpoints from before the option, which were raw).
+    #[serde(default = "one")]
+    pub(crate) penalty_scale: f64,
 }
 prudentia_core::checked_serde!(SelectionProblem, SelectionProblem::check);
+
+fn one() -> f64 {
+    1.0
+}
 
 fn check_correlation(
     rho: ArrayView2<'_, f64>,
@@ -519,10 +598,13 @@ impl SelectionProblem {
                 });
             }
         }
+        let penalty_scale = penalty_scale(mu, k, config.return_scale);
+        let lambda = config.lambda * penalty_scale;
+        check_magnitude("lambda (in units of mu: lambda × return scale)", lambda)?;
         Ok(Self {
             n,
             k,
-            lambda: config.lambda,
+            lambda,
             mu: mu.to_vec(),
             rho,
             sector,
@@ -533,6 +615,7 @@ impl SelectionProblem {
             included,
             min_return,
             report,
+            penalty_scale,
         })
     }
 
@@ -546,9 +629,17 @@ impl SelectionProblem {
         self.k
     }
 
-    /// Penalty λ.
+    /// Penalty λ in the units of μ, as it enters the objective
+    /// `Σ μ_i − λ Σ_{i<j} ρ_ij`: the configured λ times [`penalty_scale`](Self::penalty_scale).
     pub fn lambda(&self) -> f64 {
         self.lambda
+    }
+
+    /// The factor between the configured λ and [`lambda`](Self::lambda): 1 under
+    /// [`ReturnScale::Raw`], `s / max(K − 1, 1)` under [`ReturnScale::Standardized`] with `s`
+    /// the cross-sectional dispersion of μ.
+    pub fn penalty_scale(&self) -> f64 {
+        self.penalty_scale
     }
 
     /// Expected returns μ.
@@ -602,11 +693,14 @@ impl SelectionProblem {
         }
     }
 
-    /// Same problem with another λ (the correlation checks are not repeated).
+    /// Same problem with another configured λ (in the problem's [`ReturnScale`]: multiplied
+    /// by [`penalty_scale`](Self::penalty_scale)); the correlation checks are not repeated.
     pub fn with_lambda(&self, lambda: f64) -> Result<Self, SelectionError> {
         check_lambda(lambda)?;
+        let effective = lambda * self.penalty_scale;
+        check_magnitude("lambda (in units of mu: lambda × return scale)", effective)?;
         let mut p = self.clone();
-        p.lambda = lambda;
+        p.lambda = effective;
         Ok(p)
     }
 
@@ -664,6 +758,14 @@ impl SelectionProblem {
             return Err(SelectionError::KExceedsN { k, n });
         }
         check_lambda(self.lambda)?;
+        if !(self.penalty_scale.is_finite() && self.penalty_scale > 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "penalty_scale",
+                value: self.penalty_scale,
+                expected: "finite and > 0",
+            }
+            .into());
+        }
         check_shape("mu", &[n], &[self.mu.len()])?;
         for &m in &self.mu {
             check_magnitude("mu", m)?;
@@ -862,6 +964,7 @@ mod tests {
             [0.1, 0.0, 0.4, 1.0]
         ];
         let cfg = ProblemConfig {
+            return_scale: ReturnScale::Raw,
             k: 2,
             lambda: 0.2,
             ..Default::default()
@@ -892,6 +995,7 @@ mod tests {
             ..Default::default()
         };
         let cfg = ProblemConfig {
+            return_scale: ReturnScale::Raw,
             k: 2,
             ..Default::default()
         };

@@ -55,7 +55,8 @@ impl Default for SelectionMethod {
 #[serde(remote = "Self")]
 #[serde(default)]
 pub struct SelectorConfig {
-    /// Slate size K (default 10), penalty λ (default 0.1) and correlation checks/repair.
+    /// Slate size K (default 10), penalty λ (default 1, unit-free under the default
+    /// [`ReturnScale::Standardized`](crate::ReturnScale)) and correlation checks/repair.
     pub problem: ProblemConfig,
     /// What plays μ. Default [`ReturnScore::Mean`].
     pub score: ReturnScore,

@@ -17,6 +17,7 @@ fn eye(n: usize) -> Array2<f64> {
 
 fn cfg(k: usize) -> ProblemConfig {
     ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k,
         lambda: 0.1,
         ..Default::default()
@@ -25,6 +26,7 @@ fn cfg(k: usize) -> ProblemConfig {
 
 fn reject(k: usize) -> ProblemConfig {
     ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k,
         lambda: 0.1,
         correlation: CorrelationConfig {
@@ -79,6 +81,7 @@ fn empty_and_non_finite_mu() {
 fn bad_lambda_and_solver_settings() {
     let none = Constraints::default();
     let c = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         lambda: -1.0,
         ..cfg(1)
     };
@@ -158,6 +161,7 @@ fn non_psd_correlation_rejected_or_repaired() {
     assert!((p.rho(0, 2).unwrap() - 0.1573).abs() < 5e-5);
     // custom repair settings are validated
     let bad = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         correlation: CorrelationConfig {
             policy: CorrelationPolicy::Repair(NearestCorrelationConfig {
                 tolerance: -1.0,
@@ -433,6 +437,7 @@ fn extreme_magnitudes_are_typed_errors() {
         assert!(new(&mu, &eye(2), &cfg(1), &Constraints::default()).is_err());
     }
     let big = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         lambda: 1e300,
         ..cfg(1)
     };

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{brute_force, milp_fixture, random_instance};
+use common::{brute_force, milp_fixture, random_instance, sector_instance};
 use ndarray::Array2;
 use prudentia_core::traits::{RoleError, Selector};
 use prudentia_core::Status;
@@ -24,6 +24,7 @@ fn fixture_problem(lambda: f64) -> (SelectionProblem, f64) {
         .find(|c| c["lambda"].as_f64().unwrap() == lambda)
         .unwrap();
     let cfg = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k: 10,
         lambda,
         ..Default::default()
@@ -128,6 +129,7 @@ fn explanation_names_blocking_constraints() {
         ..Default::default()
     };
     let cfg = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k: 2,
         lambda: 0.1,
         ..Default::default()
@@ -145,6 +147,7 @@ fn explanation_names_blocking_constraints() {
     // pure MMR is not swap-optimal in general: an improving swap is reported as such
     let (mu, rho) = random_instance(7, 30, 2, 0.0, 1.0);
     let cfg = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k: 8,
         lambda: 0.5,
         ..Default::default()
@@ -181,6 +184,7 @@ fn sector_caps_in_every_solver() {
         ..Default::default()
     };
     let cfg = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k: 5,
         lambda: 0.3,
         ..Default::default()
@@ -215,6 +219,7 @@ fn lazy_and_eager_greedy_agree() {
         }
     });
     let cfg = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k: 12,
         lambda: 0.2,
         correlation: prudentia_selection::CorrelationConfig {
@@ -415,6 +420,7 @@ fn send_sync() {
 fn k_equals_n_and_all_required() {
     let (mu, rho) = random_instance(2, 5, 1, 0.0, 1.0);
     let cfg = ProblemConfig {
+        return_scale: prudentia_selection::ReturnScale::Raw,
         k: 5,
         lambda: 0.3,
         ..Default::default()
@@ -469,4 +475,90 @@ fn infeasible_slate_carries_its_status_through_the_role() {
         .unwrap();
     assert_eq!(slate.status, Status::Converged);
     assert_eq!(slate.indices, vec![0, 2]);
+}
+
+/// Issue #19: under the default `ReturnScale::Standardized` the slate does not depend on the
+/// units of μ (μ × 1000, μ / 1000, μ in basis points), for the exact solver and the
+/// heuristics; under `Raw` the same λ gives different slates at different scales.
+#[test]
+fn standardized_scale_gives_the_same_slate_whatever_the_units_of_mu() {
+    use prudentia_selection::ReturnScale;
+    let exact = ExactSolver::new(ExactConfig::default()).unwrap();
+    let greedy = GreedySwap::new(GreedySwapConfig::default()).unwrap();
+    let (mut raw_differs, mut diversifies) = (0, 0);
+    for seed in 0..6u64 {
+        let (mu, rho, _) = sector_instance(400 + seed, 18, 3, 0.7, 0.2, -0.002, 0.004);
+        // The default λ = 1 and a stronger penalty.
+        for lambda in [1.0, 4.0] {
+            let solve = |mu: &[f64], scale: ReturnScale| {
+                let cfg = ProblemConfig {
+                    k: 5,
+                    lambda,
+                    return_scale: scale,
+                    ..Default::default()
+                };
+                let p = SelectionProblem::new(mu, rho.view(), &cfg, &Constraints::default()).unwrap();
+                let e = exact.solve(&p);
+                assert_eq!(e.status, Status::Converged);
+                (e.selected, greedy.solve(&p).selected, p)
+            };
+            let (base, base_greedy, p) = solve(&mu, ReturnScale::Standardized);
+            // λ in units of μ is λ · s / (K − 1), s the population standard deviation of μ.
+            let m = mu.iter().sum::<f64>() / mu.len() as f64;
+            let s = (mu.iter().map(|v| (v - m).powi(2)).sum::<f64>() / mu.len() as f64).sqrt();
+            assert!((p.lambda() - lambda * s / 4.0).abs() <= 1e-12 * s);
+            assert!((p.penalty_scale() - s / 4.0).abs() <= 1e-12 * s);
+            let (raw_base, _, _) = solve(&mu, ReturnScale::Raw);
+            for c in [1e-3, 1e3, 1e4, 252.0] {
+                let scaled: Vec<f64> = mu.iter().map(|v| v * c).collect();
+                let (sel, sel_greedy, q) = solve(&scaled, ReturnScale::Standardized);
+                assert_eq!(sel, base, "seed {seed}, λ {lambda}, μ × {c}");
+                assert_eq!(
+                    sel_greedy, base_greedy,
+                    "seed {seed}, λ {lambda}, μ × {c} (greedy)"
+                );
+                assert!((q.lambda() / p.lambda() / c - 1.0).abs() < 1e-9);
+                let (raw, _, _) = solve(&scaled, ReturnScale::Raw);
+                raw_differs += usize::from(raw != raw_base);
+            }
+            // The penalty matters: the slate is not simply the top 5 by μ.
+            diversifies += usize::from(top_k_by_return(&p).selected != base);
+        }
+    }
+    assert!(raw_differs > 0, "a Raw λ should depend on the units of μ");
+    assert!(diversifies > 0, "the penalty should diversify on some instance");
+}
+
+/// The documented rule of the default λ = 1 under `Standardized`: a candidate joining a
+/// slate pays λ times its average correlation with the other K − 1 members, in
+/// cross-sectional standard deviations of μ.
+#[test]
+fn default_lambda_rule_one_standard_deviation_per_unit_of_average_correlation() {
+    // Three anchors always chosen (high μ, uncorrelated); the last slot goes to A (μ_a,
+    // average correlation 0.6 with the anchors) or B (μ_b, uncorrelated). A wins exactly
+    // when μ_a − μ_b > 0.6 · s (λ = 1).
+    let n = 5;
+    let mut rho = Array2::<f64>::eye(n);
+    for j in 0..3 {
+        rho[[3, j]] = 0.6;
+        rho[[j, 3]] = 0.6;
+    }
+    let exact = ExactSolver::new(ExactConfig::default()).unwrap();
+    let cfg = ProblemConfig {
+        k: 4,
+        ..Default::default()
+    };
+    assert_eq!(cfg.lambda, 1.0);
+    for (gap_in_sd, a_wins) in [(0.55, false), (0.65, true)] {
+        // Solve μ_a = μ_b + gap·s(μ) for μ_a by fixed point (s depends on μ_a).
+        let mut mu = vec![10.0, 10.0, 10.0, 1.0, 1.0];
+        for _ in 0..200 {
+            let m = mu.iter().sum::<f64>() / n as f64;
+            let s = (mu.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64).sqrt();
+            mu[3] = mu[4] + gap_in_sd * s;
+        }
+        let p = SelectionProblem::new(&mu, rho.view(), &cfg, &Constraints::default()).unwrap();
+        let sel = exact.solve(&p).selected;
+        assert_eq!(sel.contains(&3), a_wins, "gap {gap_in_sd} s: {sel:?}");
+    }
 }

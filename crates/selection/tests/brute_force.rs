@@ -81,7 +81,7 @@ proptest! {
     ) {
         let k = 1 + ((n - 1) as f64 * kf) as usize;
         let (mu, rho) = random_instance(seed, n, factors, -0.5, 1.0);
-        let cfg = ProblemConfig { k, lambda, ..Default::default() };
+        let cfg = ProblemConfig { k, lambda, return_scale: prudentia_selection::ReturnScale::Raw, ..Default::default() };
         let c = Constraints::default();
         let p = SelectionProblem::new(&mu, rho.view(), &cfg, &c).unwrap();
         check(&p, &c)?;
@@ -115,7 +115,7 @@ proptest! {
             min_expected_return: min_ret.map(|f| f * top),
             ..Default::default()
         };
-        let cfg = ProblemConfig { k, lambda, ..Default::default() };
+        let cfg = ProblemConfig { k, lambda, return_scale: prudentia_selection::ReturnScale::Raw, ..Default::default() };
         // infeasible constraint sets are typed errors, tested elsewhere
         if let Ok(p) = SelectionProblem::new(&mu, rho.view(), &cfg, &constraints) {
             check(&p, &constraints)?;
@@ -135,7 +135,7 @@ proptest! {
         lambda in 0.0f64..2.0,
     ) {
         let (mu, rho) = random_instance(seed, n, 3, -0.2, 1.0);
-        let cfg = ProblemConfig { k, lambda, ..Default::default() };
+        let cfg = ProblemConfig { k, lambda, return_scale: prudentia_selection::ReturnScale::Raw, ..Default::default() };
         let c = Constraints::default();
         let p = SelectionProblem::new(&mu, rho.view(), &cfg, &c).unwrap();
         check(&p, &c)?;
@@ -149,6 +149,7 @@ fn exact_equals_brute_force_n20() {
         let (mu, rho) = random_instance(1000 + seed, 20, 3, -0.2, 1.0);
         for lambda in [0.1, 0.5, 2.0] {
             let cfg = ProblemConfig {
+                return_scale: prudentia_selection::ReturnScale::Raw,
                 k: 8,
                 lambda,
                 ..Default::default()

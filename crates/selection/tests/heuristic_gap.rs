@@ -23,6 +23,7 @@ fn run(seeds: std::ops::Range<u64>, n: usize, k: usize, lambdas: &[f64], node_li
         let (mu, rho, _) = sector_instance(seed, n, 10, 0.6, 0.2, 0.0, 0.3);
         for &lambda in lambdas {
             let cfg = ProblemConfig {
+                return_scale: prudentia_selection::ReturnScale::Raw,
                 k,
                 lambda,
                 ..Default::default()

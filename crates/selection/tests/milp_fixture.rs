@@ -25,6 +25,7 @@ fn exact_matches_highs_milp() {
             .collect();
         let expected_obj = case["objective"].as_f64().unwrap();
         let cfg = ProblemConfig {
+            return_scale: prudentia_selection::ReturnScale::Raw,
             k,
             lambda,
             correlation: CorrelationConfig {

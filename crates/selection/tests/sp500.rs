@@ -24,6 +24,7 @@ fn slate_is_less_correlated_than_top_k_at_similar_return() {
     };
     config.problem.k = 5;
     config.problem.lambda = 0.1;
+    config.problem.return_scale = prudentia_selection::ReturnScale::Raw;
     let selector = DiversityAwareSelector::new(config).unwrap();
     let (mut mu_slate, mut mu_top, mut differ) = (0.0, 0.0, 0);
     for year in 1994..=2022 {

@@ -13,6 +13,16 @@
 //! quantiles. A regime with fewer than `min_samples` observations falls back to the pooled
 //! calibrator, and the result says so.
 //!
+//! A batch fit never makes calibration worse on its own validation split: by default
+//! ([`CalibratorSelection::HeldOut`]) it holds out the last 30 % of the events (in the order
+//! given, which should be time order), fits variance scaling (the Gaussian counterpart of
+//! Platt's two-parameter map) and variance scaling + isotonic on the first 70 %, scores them
+//! and the unchanged forecasts by decile calibration error on the held-out events, and keeps
+//! the best, preferring the simpler on ties (identity, then scaling, then isotonic). The
+//! winner is refitted on all events; [`RegimeCalibrator::fit_report`] says which won, the
+//! three held-out errors, and a [`Status`] that is `ReducedAccuracy` when there were too few
+//! events for the comparison (the forecasts are then left alone).
+//!
 //! [`CalibratedBlender`] first combines several forecasters — by inverse variance
 //! (`w_k ∝ 1/σ_k²`) or by stacking weights on the simplex fitted to out-of-sample errors,
 //! `min_w Σ_t (y_t − Σ_k w_k μ_{k,t})²` with `w ≥ 0, Σ w = 1` — and then calibrates the blend
@@ -24,7 +34,7 @@ use prudentia_core::traits::{Calibrator, OnlineLearner, Role, RoleError, RoleRes
 use prudentia_core::validate::{
     check_finite, check_len, check_probability, check_shape, check_size, MAX_DIM,
 };
-use prudentia_core::{CalibrationSummary, CoreError, Forecast, Quantile, RegimeLabel, RegimeState};
+use prudentia_core::{CalibrationSummary, CoreError, Forecast, Quantile, RegimeLabel, RegimeState, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::convert::{check_forecast, finite_or_numerical};
@@ -33,8 +43,118 @@ use crate::isotonic::{IsotonicConfig, IsotonicModel, IsotonicRegression};
 use crate::normal;
 use crate::scores::{quantile_calibration_error, DECILE_LEVELS};
 
-/// Settings of a [`RegimeCalibrator`].
+/// How a batch [`RegimeCalibrator::fit`] chooses its calibration map.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum CalibratorSelection {
+    /// Choose by held-out error (default, `validation_fraction` 0.3). The events are split
+    /// in the order given (time order): the last `round(validation_fraction · n)` are the
+    /// validation split, the rest the training split. Each candidate of
+    /// [`CalibrationMethod`] is fitted on the training split and scored on the validation
+    /// split by the decile calibration error of its PIT values (mean over the levels
+    /// 0.1, …, 0.9 of |share of PIT ≤ level − level|); the lowest error wins, ties (within
+    /// 1e-12) going to the simpler method (identity, then scaling, then isotonic), so the
+    /// chosen calibration is never worse than leaving the forecasts alone on that split.
+    /// The winner is then refitted on all events. With fewer than `min_samples` training
+    /// events or fewer than [`MIN_VALIDATION_EVENTS`] validation events no comparison is
+    /// possible: the forecasts are left alone ([`CalibrationMethod::Identity`]) and the fit
+    /// report's status is `ReducedAccuracy`, saying why.
+    HeldOut {
+        /// Share of the events held out for validation, in (0, 1) (default 0.3).
+        validation_fraction: f64,
+    },
+    /// Variance scaling, plus the isotonic PIT map when `isotonic` is set, fitted on all
+    /// events without validation (the behaviour before this option existed).
+    Fixed,
+}
+
+impl Default for CalibratorSelection {
+    fn default() -> Self {
+        CalibratorSelection::HeldOut {
+            validation_fraction: 0.3,
+        }
+    }
+}
+
+/// The fewest validation events a held-out choice compares candidates on (20).
+pub const MIN_VALIDATION_EVENTS: usize = 20;
+
+/// A calibration map a batch fit can choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CalibrationMethod {
+    /// The forecast's mean and sigma unchanged (quantiles of its own Normal attached).
+    Identity,
+    /// Variance scaling: shift `b` and scale `s` per regime, `y ~ N(μ + b, s²σ²)` — a
+    /// two-parameter map of the PIT's probit, the Gaussian counterpart of Platt scaling.
+    Scaling,
+    /// Variance scaling followed by the isotonic map of the scaled PIT to its empirical CDF
+    /// (Kuleshov, Fenner & Ermon 2018), which also fixes the shape of the quantiles.
+    Isotonic,
+}
+
+/// How a batch fit chose its calibration. Validated on load: errors finite in [0, 1], split
+/// sizes consistent with the method's evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct CalibratorFitReport {
+    /// The map in use.
+    pub method: CalibrationMethod,
+    /// Events in the training split (all events for [`CalibratorSelection::Fixed`]).
+    pub training_events: usize,
+    /// Events in the validation split (0 for [`CalibratorSelection::Fixed`]).
+    pub validation_events: usize,
+    /// Held-out decile calibration error of the unchanged forecasts (`None` when not compared).
+    pub identity_error: Option<f64>,
+    /// Held-out decile calibration error of variance scaling.
+    pub scaling_error: Option<f64>,
+    /// Held-out decile calibration error of variance scaling + isotonic.
+    pub isotonic_error: Option<f64>,
+    /// `Converged` when the choice was made as configured; `ReducedAccuracy` (with the
+    /// reason) when too few events allowed no comparison, or a candidate could not be
+    /// evaluated and was left out.
+    pub status: Status,
+}
+
+checked_serde!(CalibratorFitReport, CalibratorFitReport::check);
+
+impl CalibratorFitReport {
+    fn check(&mut self) -> Result<()> {
+        for e in [self.identity_error, self.scaling_error, self.isotonic_error]
+            .into_iter()
+            .flatten()
+        {
+            if !(0.0..=1.0).contains(&e) {
+                return Err(CoreError::OutOfRange {
+                    field: "held-out calibration error",
+                    value: e,
+                    expected: "in [0, 1]",
+                }
+                .into());
+            }
+        }
+        if self.validation_events == 0 && self.identity_error.is_some() {
+            return Err(CoreError::OutOfRange {
+                field: "validation_events",
+                value: 0.0,
+                expected: ">= 1 when held-out errors are reported",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The held-out error of a method, when it was evaluated.
+    pub fn error_of(&self, method: CalibrationMethod) -> Option<f64> {
+        match method {
+            CalibrationMethod::Identity => self.identity_error,
+            CalibrationMethod::Scaling => self.scaling_error,
+            CalibrationMethod::Isotonic => self.isotonic_error,
+        }
+    }
+}
+
+/// Settings of a [`RegimeCalibrator`]. Validated on load ([`validate`](Self::validate)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[serde(default)]
 pub struct CalibratorConfig {
     /// Observations a regime needs before its own calibrator is used; below it the pooled
@@ -43,11 +163,16 @@ pub struct CalibratorConfig {
     /// Exponential forgetting factor per observation for the online statistics, in (0, 1];
     /// 1 = no forgetting (default 1).
     pub forgetting: f64,
-    /// Also fit an isotonic recalibration of the PIT in batch fits (default `false`).
+    /// Also fit an isotonic recalibration of the PIT in batch fits under
+    /// [`CalibratorSelection::Fixed`] (default `false`; under the default held-out choice
+    /// isotonic is always a candidate).
     pub isotonic: bool,
     /// Quantile levels attached to calibrated forecasts, each in (0, 1), increasing
     /// (default 0.05, 0.5, 0.95).
     pub quantile_levels: Vec<f64>,
+    /// How a batch fit chooses between identity, variance scaling and isotonic (default:
+    /// by held-out error on the last 30 % of the events).
+    pub selection: CalibratorSelection,
 }
 
 impl Default for CalibratorConfig {
@@ -57,11 +182,18 @@ impl Default for CalibratorConfig {
             forgetting: 1.0,
             isotonic: false,
             quantile_levels: vec![0.05, 0.5, 0.95],
+            selection: CalibratorSelection::default(),
         }
     }
 }
 
+checked_serde!(CalibratorConfig, CalibratorConfig::check);
+
 impl CalibratorConfig {
+    fn check(&mut self) -> Result<()> {
+        self.validate()
+    }
+
     /// Checks the settings, naming the bad field.
     pub fn validate(&self) -> Result<()> {
         if self.min_samples < 2 {
@@ -79,6 +211,16 @@ impl CalibratorConfig {
                 expected: "in (0, 1]",
             }
             .into());
+        }
+        if let CalibratorSelection::HeldOut { validation_fraction } = self.selection {
+            if !(validation_fraction > 0.0 && validation_fraction < 1.0) {
+                return Err(CoreError::OutOfRange {
+                    field: "selection.validation_fraction",
+                    value: validation_fraction,
+                    expected: "in (0, 1)",
+                }
+                .into());
+            }
         }
         crate::convert::check_levels(&self.quantile_levels)?;
         Ok(())
@@ -301,6 +443,10 @@ pub struct RegimeCalibrator {
     config: CalibratorConfig,
     pooled: RegimeCalibration,
     regimes: BTreeMap<RegimeLabel, RegimeCalibration>,
+    /// How the last batch fit chose its map (`None` for a calibrator built by `new`, which
+    /// learns online and applies variance scaling, and for a `Fixed` fit).
+    #[serde(default)]
+    fit_report: Option<CalibratorFitReport>,
 }
 
 checked_serde!(RegimeCalibrator, RegimeCalibrator::check);
@@ -315,6 +461,9 @@ impl RegimeCalibrator {
                 return Err(bad_stats("a regime has more observations than the pool"));
             }
         }
+        if let Some(r) = &mut self.fit_report {
+            r.check()?;
+        }
         Ok(())
     }
 
@@ -325,7 +474,26 @@ impl RegimeCalibrator {
             config,
             pooled: RegimeCalibration::default(),
             regimes: BTreeMap::new(),
+            fit_report: None,
         })
+    }
+
+    /// How the last batch fit chose its calibration by held-out error (`None` for a
+    /// calibrator built by [`new`](Self::new) that learns online, or fitted with
+    /// [`CalibratorSelection::Fixed`]).
+    pub fn fit_report(&self) -> Option<&CalibratorFitReport> {
+        self.fit_report.as_ref()
+    }
+
+    /// The calibration map applied: the held-out choice of the last batch fit; otherwise
+    /// (a calibrator built by [`new`](Self::new), or fitted with
+    /// [`CalibratorSelection::Fixed`]) variance scaling, plus isotonic when its maps were fitted.
+    pub fn method(&self) -> CalibrationMethod {
+        match &self.fit_report {
+            Some(r) => r.method,
+            None if self.pooled.isotonic.is_some() => CalibrationMethod::Isotonic,
+            None => CalibrationMethod::Scaling,
+        }
     }
 
     /// The settings.
@@ -353,13 +521,162 @@ impl RegimeCalibrator {
     ///
     /// Errors: empty input, an invalid forecast or outcome, an event whose standardized
     /// residual overflows (see [`RegimeCalibrator::learn_event`]).
+    ///
+    /// Under the default [`CalibratorSelection::HeldOut`] the map is chosen by held-out error
+    /// (see there) and [`fit_report`](Self::fit_report) says which and why; under
+    /// [`CalibratorSelection::Fixed`] it is variance scaling, plus isotonic when configured.
     pub fn fit(config: CalibratorConfig, events: &[CalibrationEvent]) -> Result<Self> {
         check_len("events", events.len(), 1)?;
+        config.validate()?;
+        match config.selection {
+            CalibratorSelection::Fixed => {
+                let method = if config.isotonic {
+                    CalibrationMethod::Isotonic
+                } else {
+                    CalibrationMethod::Scaling
+                };
+                Self::fit_method(config, events, method)
+            }
+            CalibratorSelection::HeldOut { validation_fraction } => {
+                Self::fit_held_out(config, events, validation_fraction)
+            }
+        }
+    }
+
+    fn fit_held_out(config: CalibratorConfig, events: &[CalibrationEvent], fraction: f64) -> Result<Self> {
+        let n = events.len();
+        let n_val = ((fraction * n as f64).round() as usize).min(n);
+        let n_train = n - n_val;
+        if n_train < config.min_samples || n_val < MIN_VALIDATION_EVENTS {
+            // Validate every event all the same (a bad event is an error, not a silent skip).
+            let mut cal = Self::fit_method(config, events, CalibrationMethod::Identity)?;
+            cal.fit_report = Some(CalibratorFitReport {
+                method: CalibrationMethod::Identity,
+                training_events: n_train,
+                validation_events: n_val,
+                identity_error: None,
+                scaling_error: None,
+                isotonic_error: None,
+                status: Status::ReducedAccuracy {
+                    reason: format!(
+                        "{n} events: a held-out choice needs at least min_samples = {} training and \
+                         {MIN_VALIDATION_EVENTS} validation events (validation_fraction {fraction}); \
+                         the forecasts are left alone",
+                        cal.config.min_samples
+                    ),
+                },
+            });
+            return Ok(cal);
+        }
+        let (train, val) = events.split_at(n_train);
+        let candidates = [
+            CalibrationMethod::Identity,
+            CalibrationMethod::Scaling,
+            CalibrationMethod::Isotonic,
+        ];
+        let mut errors: [Option<f64>; 3] = [None; 3];
+        let mut skipped = Vec::new();
+        for (slot, &m) in errors.iter_mut().zip(&candidates) {
+            let fitted = Self::fit_method(config.clone(), train, m)?;
+            match fitted.held_out_error(val) {
+                Ok(e) => *slot = Some(e),
+                Err(e) => skipped.push(format!("{m:?} could not be evaluated ({e})")),
+            }
+        }
+        // The lowest error; ties within 1e-12 go to the simpler (earlier) method.
+        let mut best = 0;
+        for i in 1..candidates.len() {
+            if let (Some(e), Some(b)) = (errors[i], errors[best]) {
+                if e < b - 1e-12 {
+                    best = i;
+                }
+            } else if errors[best].is_none() && errors[i].is_some() {
+                best = i;
+            }
+        }
+        let method = if errors[best].is_some() {
+            candidates[best]
+        } else {
+            CalibrationMethod::Identity
+        };
+        let mut cal = Self::fit_method(config, events, method)?;
+        cal.fit_report = Some(CalibratorFitReport {
+            method,
+            training_events: n_train,
+            validation_events: n_val,
+            identity_error: errors[0],
+            scaling_error: errors[1],
+            isotonic_error: errors[2],
+            status: if skipped.is_empty() {
+                Status::Converged
+            } else {
+                Status::ReducedAccuracy {
+                    reason: skipped.join("; "),
+                }
+            },
+        });
+        Ok(cal)
+    }
+
+    /// Decile calibration error of this calibrator's PIT values on `events`.
+    fn held_out_error(&self, events: &[CalibrationEvent]) -> Result<f64> {
+        let u: Vec<f64> = events.iter().map(|e| self.pit(e)).collect::<Result<_>>()?;
+        quantile_calibration_error(&u, &DECILE_LEVELS)
+    }
+
+    /// The calibrated PIT `F(y)` of an event under this calibrator (without building the
+    /// calibrated forecast).
+    fn pit(&self, e: &CalibrationEvent) -> Result<f64> {
+        check_finite("outcome", &[e.outcome])?;
+        check_forecast(&e.forecast)?;
+        let f = &e.forecast;
+        let Some((cal, _)) = self.level(&e.regime) else {
+            return Ok(normal::cdf((e.outcome - f.mean) / f.sigma).clamp(0.0, 1.0));
+        };
+        let method = self.method();
+        let (b, s) = match method {
+            CalibrationMethod::Identity => (0.0, 1.0),
+            _ => cal.stats.shift_scale(),
+        };
+        let z = (e.outcome - f.mean - b) / (s * f.sigma);
+        if z.is_nan() {
+            return Err(CoreError::Numerical {
+                operation: "calibrated PIT",
+                detail: "the standardized outcome is not a number",
+            }
+            .into());
+        }
+        let u = normal::cdf(z);
+        Ok(match (&cal.isotonic, method) {
+            (Some(m), CalibrationMethod::Isotonic) => m.predict(u)?.clamp(0.0, 1.0),
+            _ => u.clamp(0.0, 1.0),
+        })
+    }
+
+    /// Fits the statistics on `events` and, for [`CalibrationMethod::Isotonic`], the
+    /// isotonic PIT maps; an identity fit carries a provisional report naming it.
+    fn fit_method(
+        config: CalibratorConfig,
+        events: &[CalibrationEvent],
+        method: CalibrationMethod,
+    ) -> Result<Self> {
+        check_len("events", events.len(), 1)?;
         let mut cal = Self::new(config)?;
+        if method == CalibrationMethod::Identity {
+            cal.fit_report = Some(CalibratorFitReport {
+                method,
+                training_events: events.len(),
+                validation_events: 0,
+                identity_error: None,
+                scaling_error: None,
+                isotonic_error: None,
+                status: Status::Converged,
+            });
+        }
         for e in events {
             cal.learn_event(e)?;
         }
-        if cal.config.isotonic {
+        if method == CalibrationMethod::Isotonic {
             let iso = IsotonicRegression::new(IsotonicConfig {
                 y_min: Some(0.0),
                 y_max: Some(1.0),
@@ -440,19 +757,16 @@ impl RegimeCalibrator {
         Ok(())
     }
 
-    /// Calibrates a forecast for a regime, saying which calibration was used.
-    ///
-    /// Errors: an invalid forecast ([`check_forecast`]); a calibrated mean, sigma or
-    /// quantile outside the finite range (`CoreError::Numerical`).
-    pub fn calibrate_detailed(&self, forecast: &Forecast, regime: &RegimeLabel) -> Result<Calibrated> {
-        check_forecast(forecast)?;
-        let (cal, source) = match self.regimes.get(regime) {
+    /// The calibration level for a regime: its own when it has `min_samples` observations,
+    /// else the pooled one when that has, else none (identity).
+    fn level(&self, regime: &RegimeLabel) -> Option<(&RegimeCalibration, CalibrationSource)> {
+        match self.regimes.get(regime) {
             Some(rc) if rc.stats.count >= self.config.min_samples => {
-                (rc, CalibrationSource::Regime(regime.clone()))
+                Some((rc, CalibrationSource::Regime(regime.clone())))
             }
             other => {
                 let samples = other.map_or(0, |rc| rc.stats.count);
-                if self.pooled.stats.count >= self.config.min_samples {
+                (self.pooled.stats.count >= self.config.min_samples).then(|| {
                     (
                         &self.pooled,
                         CalibrationSource::PooledFallback {
@@ -460,15 +774,33 @@ impl RegimeCalibrator {
                             samples,
                         },
                     )
-                } else {
-                    return Ok(Calibrated {
-                        forecast: forecast.clone(),
-                        source: CalibrationSource::Identity,
-                    });
-                }
+                })
             }
+        }
+    }
+
+    /// Calibrates a forecast for a regime, saying which calibration was used (and applying
+    /// the map of [`method`](Self::method)).
+    ///
+    /// Errors: an invalid forecast ([`check_forecast`]); a calibrated mean, sigma or
+    /// quantile outside the finite range (`CoreError::Numerical`).
+    pub fn calibrate_detailed(&self, forecast: &Forecast, regime: &RegimeLabel) -> Result<Calibrated> {
+        check_forecast(forecast)?;
+        let Some((cal, source)) = self.level(regime) else {
+            return Ok(Calibrated {
+                forecast: forecast.clone(),
+                source: CalibrationSource::Identity,
+            });
         };
-        let (b, s) = cal.stats.shift_scale();
+        let method = self.method();
+        let (b, s) = match method {
+            CalibrationMethod::Identity => (0.0, 1.0),
+            _ => cal.stats.shift_scale(),
+        };
+        let isotonic = match method {
+            CalibrationMethod::Isotonic => cal.isotonic.as_ref(),
+            _ => None,
+        };
         let mut out = forecast.clone();
         out.mean = finite_or_numerical(forecast.mean + b, "calibrated mean")?;
         out.sigma = finite_or_numerical(forecast.sigma * s, "calibrated sigma")?;
@@ -484,7 +816,7 @@ impl RegimeCalibrator {
             .quantile_levels
             .iter()
             .map(|&tau| {
-                let raw_level = match &cal.isotonic {
+                let raw_level = match isotonic {
                     Some(m) => m.inverse(tau)?.clamp(1e-12, 1.0 - 1e-12),
                     None => tau,
                 };
@@ -500,11 +832,11 @@ impl RegimeCalibrator {
         // Monotone by construction (the isotonic inverse is non-decreasing).
         out.quantiles = qs;
         out.calibration = Some(CalibrationSummary {
-            ece: cal
-                .stats
-                .calibrated_error()
-                .or(cal.stats.raw_error())
-                .unwrap_or(0.0),
+            ece: match method {
+                CalibrationMethod::Identity => cal.stats.raw_error(),
+                _ => cal.stats.calibrated_error().or(cal.stats.raw_error()),
+            }
+            .unwrap_or(0.0),
             coverage: None,
             samples: cal.stats.count,
             regime: match &source {

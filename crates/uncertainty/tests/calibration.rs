@@ -4,7 +4,8 @@ use prudentia_core::traits::{Calibrator, OnlineLearner};
 use prudentia_core::{Forecast, Horizon, RegimeLabel, RegimeState};
 use prudentia_uncertainty::calibrate::{
     forecast_calibration_error, BlendEvent, BlendMethod, BlenderConfig, CalibratedBlender, CalibrationEvent,
-    CalibrationSource, CalibratorConfig, RegimeCalibrator,
+    CalibrationMethod, CalibrationSource, CalibratorConfig, CalibratorSelection, RegimeCalibrator,
+    MIN_VALIDATION_EVENTS,
 };
 use prudentia_uncertainty::normal;
 use prudentia_uncertainty::scores::{ece, Binning};
@@ -145,8 +146,13 @@ fn sparse_regime_falls_back_to_pooled() {
 #[test]
 fn online_learning_matches_batch_and_tracks_prequential_error() {
     let train = biased(14, 3000);
-    let batch = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
-    let mut online = RegimeCalibrator::new(CalibratorConfig::default()).unwrap();
+    // Online learning applies variance scaling: the batch fit without a held-out choice.
+    let fixed = CalibratorConfig {
+        selection: CalibratorSelection::Fixed,
+        ..Default::default()
+    };
+    let batch = RegimeCalibrator::fit(fixed.clone(), &train).unwrap();
+    let mut online = RegimeCalibrator::new(fixed).unwrap();
     let boxed: &mut dyn OnlineLearner<CalibrationEvent> = &mut online;
     for e in &train {
         boxed.learn(e).unwrap();
@@ -313,4 +319,139 @@ fn one_extreme_event_does_not_poison_the_calibrator() {
         // And it keeps learning normally.
         cal.learn(&events[0]).unwrap();
     }
+}
+
+/// Events from a forecaster that states `sigma_scale` times the true sigma (1 = calibrated),
+/// in two regimes, in time order.
+fn stated(seed: u64, n: usize, sigma_scale: f64) -> Vec<CalibrationEvent> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let on = i % 3 != 0;
+            let s = if on { 0.01 } else { 0.02 };
+            let mu = 0.002 * ((i % 7) as f64 - 3.0);
+            CalibrationEvent {
+                forecast: Forecast::new(mu, sigma_scale * s, Horizon::DAY).unwrap(),
+                regime: if on {
+                    RegimeLabel::RISK_ON
+                } else {
+                    RegimeLabel::RISK_OFF
+                },
+                outcome: mu + s * z,
+            }
+        })
+        .collect()
+}
+
+fn pit_error(cal: Option<&RegimeCalibrator>, events: &[CalibrationEvent]) -> f64 {
+    let fs: Vec<Forecast> = events
+        .iter()
+        .map(|e| match cal {
+            Some(c) => c.calibrate_detailed(&e.forecast, &e.regime).unwrap().forecast,
+            None => e.forecast.clone(),
+        })
+        .collect();
+    let ys: Vec<f64> = events.iter().map(|e| e.outcome).collect();
+    forecast_calibration_error(&fs, &ys).unwrap()
+}
+
+/// Issue #19: the default calibrator chooses identity, scaling or isotonic by held-out
+/// error, so on well-calibrated forecasts it is no worse than leaving them alone on its own
+/// validation split (and on fresh data), and it says what it chose.
+#[test]
+fn default_calibrator_never_worse_than_identity_on_well_calibrated_input() {
+    for seed in [30, 31, 32, 33] {
+        let train = stated(seed, 1500, 1.0);
+        let cal = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
+        let r = cal.fit_report().expect("a held-out fit reports its choice");
+        assert_eq!(r.status, prudentia_core::Status::Converged);
+        assert_eq!((r.training_events, r.validation_events), (1050, 450));
+        let chosen = r.error_of(r.method).unwrap();
+        let identity = r.identity_error.unwrap();
+        assert!(
+            chosen <= identity,
+            "seed {seed}: {:?} {chosen} > identity {identity}",
+            r.method
+        );
+        assert!(r.scaling_error.is_some() && r.isotonic_error.is_some());
+        assert_eq!(cal.method(), r.method);
+        // The held-out errors are what they say: the identity error is that of the raw
+        // forecasts on the last 450 events.
+        assert!((identity - pit_error(None, &train[1050..])).abs() < 1e-12);
+        // On fresh data from the same forecaster the choice costs little calibration.
+        let test = stated(seed + 100, 3000, 1.0);
+        let (raw, out) = (pit_error(None, &test), pit_error(Some(&cal), &test));
+        assert!(out <= raw + 0.01, "seed {seed}: {:?} {raw} -> {out}", r.method);
+        if r.method == CalibrationMethod::Identity {
+            let f = &test[0].forecast;
+            let c = cal.calibrate_detailed(f, &test[0].regime).unwrap().forecast;
+            assert_eq!((c.mean, c.sigma), (f.mean, f.sigma));
+        }
+        // The fitted calibrator, report included, reloads.
+        let json = serde_json::to_string(&cal).unwrap();
+        assert_eq!(serde_json::from_str::<RegimeCalibrator>(&json).unwrap(), cal);
+    }
+}
+
+#[test]
+fn default_calibrator_fixes_over_confident_input() {
+    let train = stated(40, 1500, 0.5);
+    let cal = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
+    let r = cal.fit_report().unwrap();
+    assert_ne!(r.method, CalibrationMethod::Identity, "{r:?}");
+    assert!(
+        r.error_of(r.method).unwrap() < 0.5 * r.identity_error.unwrap(),
+        "{r:?}"
+    );
+    let test = stated(41, 3000, 0.5);
+    let (raw, out) = (pit_error(None, &test), pit_error(Some(&cal), &test));
+    assert!(out < 0.5 * raw, "{raw} -> {out}");
+    let f = &test[0].forecast;
+    let c = cal.calibrate_detailed(f, &test[0].regime).unwrap().forecast;
+    assert!((c.sigma / f.sigma - 2.0).abs() < 0.2, "{}", c.sigma / f.sigma);
+}
+
+#[test]
+fn too_few_events_for_a_held_out_choice_leave_forecasts_alone_and_say_so() {
+    // 60 events: 42 training (< min_samples = 50) and 18 validation (< 20).
+    let train = stated(50, 60, 0.5);
+    let cal = RegimeCalibrator::fit(CalibratorConfig::default(), &train).unwrap();
+    let r = cal.fit_report().unwrap();
+    assert_eq!(r.method, CalibrationMethod::Identity);
+    assert!(r.validation_events < MIN_VALIDATION_EVENTS);
+    match &r.status {
+        prudentia_core::Status::ReducedAccuracy { reason } => {
+            assert!(reason.contains("held-out"), "{reason}")
+        }
+        s => panic!("expected ReducedAccuracy, got {s:?}"),
+    }
+    let f = &train[0].forecast;
+    let c = cal.calibrate_detailed(f, &train[0].regime).unwrap().forecast;
+    assert_eq!((c.mean, c.sigma), (f.mean, f.sigma));
+    // The old behaviour, on request: variance scaling fitted on all events.
+    let fixed = RegimeCalibrator::fit(
+        CalibratorConfig {
+            selection: CalibratorSelection::Fixed,
+            ..Default::default()
+        },
+        &train,
+    )
+    .unwrap();
+    assert!(fixed.fit_report().is_none());
+    assert_eq!(fixed.method(), CalibrationMethod::Scaling);
+    let c = fixed.calibrate_detailed(f, &train[0].regime).unwrap().forecast;
+    assert!(c.sigma > 1.5 * f.sigma);
+    // A bad validation fraction is refused, also on load.
+    for v in [0.0, 1.0, f64::NAN] {
+        let cfg = CalibratorConfig {
+            selection: CalibratorSelection::HeldOut {
+                validation_fraction: v,
+            },
+            ..Default::default()
+        };
+        assert!(RegimeCalibrator::fit(cfg.clone(), &train).is_err());
+    }
+    let bad = r#"{"selection": {"HeldOut": {"validation_fraction": 1.5}}}"#;
+    assert!(serde_json::from_str::<CalibratorConfig>(bad).is_err());
 }

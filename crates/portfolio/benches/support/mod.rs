@@ -91,6 +91,7 @@ pub fn mv_config(n: usize) -> PortfolioConfig {
             sector_net_min: Some(-0.1),
             sector_net_max: Some(0.3),
             sector_gross_max: Some(0.45),
+            sector_caps: Default::default(),
             turnover_max: Some(0.6),
             cvar_max: None,
         },

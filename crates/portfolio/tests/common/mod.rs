@@ -115,6 +115,7 @@ pub fn fixture_limits(l: &Value) -> prudentia_portfolio::Limits {
         sector_net_min: g("sector_net_min"),
         sector_net_max: g("sector_net_max"),
         sector_gross_max: g("sector_gross_max"),
+        sector_caps: Default::default(),
         turnover_max: g("turnover_max"),
         cvar_max: g("cvar_max"),
     }
