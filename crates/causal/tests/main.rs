@@ -7,3 +7,4 @@ mod fast_path;
 mod filter;
 mod fixtures;
 mod ground_truth;
+mod load_checks;
