@@ -17,11 +17,11 @@ fn data() -> (Array2<f64>, Array1<f64>, Array1<f64>) {
     (s.x, t, s.outcome)
 }
 
+/// A named edit of a checkpoint.
+type Edit<'a> = (&'a str, &'a dyn Fn(&mut Value));
+
 /// The model's JSON reloads to an equal value; each edit is refused.
-fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
-    model: &T,
-    edits: &[(&str, &dyn Fn(&mut Value))],
-) {
+fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(model: &T, edits: &[Edit<'_>]) {
     let v = serde_json::to_value(model).unwrap();
     let back: T = serde_json::from_value(v.clone()).expect("own output reloads");
     assert_eq!(&back, model);
