@@ -28,6 +28,19 @@
 //! `[x, D]` and predicts it at `D = 0` and `D = 1` — EconML's `model_regression`;
 //! `PerArm` fits one regression per arm (a T-learner inside), which stays correctly
 //! specified when a linear model's slopes differ between the arms.
+//!
+//! **Speed.** With the default nuisance models ([`LogitConfig`] and prudentia-learn's OLS
+//! with an intercept and no ridge) the fit takes a fast path: the units in (fold, arm)
+//! order, the covariates centred and scaled once, one pass for the Gram matrices of every
+//! (fold, arm) block (a training set's normal equations are sums of blocks), a
+//! warm-started Newton propensity with vectorizable column sweeps, and the final stage from
+//! the same Gram. Its estimates agree with the reference path (every fold's models fitted
+//! through the traits) to about 1e-10; ill-conditioned designs (a column's `1 − R²` on the
+//! previous ones below 1e-9), a likelihood that needs a line search, separation or the
+//! iteration limit go to the reference path, which owns the errors and statuses. Any other
+//! nuisance model (and the final stage, when the fast path does not apply) takes the
+//! reference path. `DrLearner`'s methods need `'static` model types (they check the types
+//! with [`std::any::Any`]).
 
 use std::any::Any;
 
@@ -238,13 +251,25 @@ impl<P: Classifier + 'static, R: Regressor + 'static> DrLearner<P, R> {
         if n <= p + 1 {
             return Err(CausalError::TooFewObservations { n, k: p + 1 });
         }
-        check_rank(data.x).map_err(|column| CausalError::Collinear {
+        let collinear = |column| CausalError::Collinear {
             what: "covariates",
             column,
-        })?;
-        let (labels, k) = self.config.folds.assign(data.treatment)?;
+        };
+        let (labels, k) = match self.config.folds.assign(data.treatment) {
+            Ok(v) => v,
+            Err(e) => {
+                // collinear covariates are reported first
+                check_rank(data.x).map_err(collinear)?;
+                return Err(e);
+            }
+        };
         // the fast path (module `fast`) when it applies, else the reference path
         let prepared = Prepared::new(data, &labels, k);
+        match &prepared {
+            Some(prep) => prep.check_rank(),
+            None => check_rank(data.x),
+        }
+        .map_err(collinear)?;
         let fast = match (&prepared, self.fast_logit()) {
             (Some(prep), Some(logit)) => prep.cross_fit(logit, self.config.outcome_model),
             _ => None,
@@ -408,14 +433,15 @@ fn final_stage(
     } = fin;
     // population ATE: mean and standard error of the pseudo-outcomes
     let psi = &cf.pseudo_outcome;
-    let mean = psi.iter().map(|v| v / n as f64).sum::<f64>();
-    let var = psi.iter().map(|v| ((v - mean) / n as f64).powi(2)).sum::<f64>() * n as f64 / (n - 1) as f64;
+    let inv_n = 1.0 / n as f64;
+    let mean = psi.iter().map(|v| v * inv_n).sum::<f64>();
+    let var = psi.iter().map(|v| ((v - mean) * inv_n).powi(2)).sum::<f64>() * n as f64 / (n - 1) as f64;
     let ate = Estimate::normal(mean, var.sqrt())?;
     // ATE given x: the CATE at the mean covariates
     let k = p + 1;
     let mut xbar = vec![1.0; k];
     for j in 0..p {
-        xbar[j + 1] = x.column(j).iter().map(|v| v / n as f64).sum();
+        xbar[j + 1] = x.column(j).iter().map(|v| v * inv_n).sum();
     }
     let ate_given_x = linear_estimate(&coefficients, &std_errors, &correlation, &xbar)?;
 

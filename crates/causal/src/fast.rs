@@ -35,6 +35,11 @@ use crate::logit::LogitConfig;
 /// below 1e-4 (to the accuracy of this path's centred solve).
 pub(crate) const HANDOFF_PIVOT: f64 = 1e-9;
 
+/// The propensity's Newton iteration stops when the next step is predicted (quadratic
+/// convergence) below this times `1 + max|β|`: the coefficients are then within about that
+/// of the maximum, and the DR estimates unchanged to about 1e-10.
+const QUADRATIC_STOP: f64 = 1e-11;
+
 /// Rows per chunk of the product behind the log-likelihood (each factor is in [1, 2]).
 const LL_CHUNK: usize = 256;
 
@@ -158,11 +163,13 @@ impl Prepared {
             perm[next[b]] = i;
             next[b] += 1;
         }
-        // means, then the largest deviation, per column
+        // means, then the largest deviation, per column, over a row-major copy if need be
+        let xs = data.x.as_standard_layout();
+        let xs = xs.as_slice()?;
         let nf = n as f64;
         let mut mean = vec![0.0; p];
-        for row in data.x.rows() {
-            for (m, &v) in mean.iter_mut().zip(row.iter()) {
+        for i in 0..n {
+            for (m, &v) in mean.iter_mut().zip(&xs[i * p..(i + 1) * p]) {
                 *m += v;
             }
         }
@@ -171,16 +178,22 @@ impl Prepared {
             return None;
         }
         let mut dev = vec![0.0f64; p];
-        for row in data.x.rows() {
-            for ((d, &v), &m) in dev.iter_mut().zip(row.iter()).zip(&mean) {
+        for i in 0..n {
+            for ((d, &v), &m) in dev.iter_mut().zip(&xs[i * p..(i + 1) * p]).zip(&mean) {
                 *d = d.max((v - m).abs());
             }
         }
         let mut scale = vec![1.0; kx];
         let mut shift = vec![0.0; kx];
+        // dividing by a power of two is multiplying by its (exact) inverse
+        let mut inv = vec![1.0; p];
         for j in 0..p {
             scale[j + 1] = finite_scale(dev[j])?;
             shift[j + 1] = mean[j] / scale[j + 1];
+            inv[j] = 1.0 / scale[j + 1];
+            if !(inv[j].is_finite() && inv[j] > 0.0) {
+                return None;
+            }
         }
         let mut z = vec![0.0; kx * n];
         z[..n].iter_mut().for_each(|v| *v = 1.0);
@@ -191,10 +204,11 @@ impl Prepared {
             return None;
         }
         let y_scale = finite_scale(data.outcome.iter().fold(0.0f64, |m, v| m.max((v - y_mean).abs())))?;
+        // gathered in (fold, arm) order: sequential writes, one row read per unit
         for (pos, &i) in perm.iter().enumerate() {
-            let row = data.x.row(i);
-            for (j, &v) in row.iter().enumerate() {
-                z[(j + 1) * n + pos] = (v - mean[j]) / scale[j + 1];
+            let row = &xs[i * p..(i + 1) * p];
+            for j in 0..p {
+                z[(j + 1) * n + pos] = (row[j] - mean[j]) * inv[j];
             }
             t[pos] = t_in[i];
             y[pos] = (data.outcome[i] - y_mean) / y_scale;
@@ -229,6 +243,41 @@ impl Prepared {
             y_scale,
             blocks,
         })
+    }
+
+    /// The rank check of `[1, x]` (as `linalg::check_rank`, from the blocks): `Err(column)`
+    /// for the first column (intercept = 0) that is a combination of the previous ones, on
+    /// the centred, unit-scaled correlation matrix.
+    pub fn check_rank(&self) -> Result<(), usize> {
+        let (n, kx) = (self.n as f64, self.kx);
+        let p = kx - 1;
+        if p == 0 {
+            return Ok(());
+        }
+        let kw = kx + 1;
+        let (g0, g1) = (self.train_gram(self.folds, 0), self.train_gram(self.folds, 1));
+        let g = |a: usize, b: usize| g0[a * kw + b] + g1[a * kw + b];
+        // centred cross products (the columns are centred up to rounding)
+        let c = |a: usize, b: usize| g(a, b) - g(0, a) * g(0, b) / n;
+        let mut norm = vec![0.0; p];
+        for j in 0..p {
+            let v = c(j + 1, j + 1);
+            if v.is_nan() || v <= 0.0 {
+                return Err(j + 1);
+            }
+            norm[j] = v.sqrt();
+        }
+        let mut r = vec![0.0; p * p];
+        for a in 0..p {
+            for b in 0..p {
+                r[a * p + b] = if a == b {
+                    1.0
+                } else {
+                    c(a + 1, b + 1) / (norm[a] * norm[b])
+                };
+            }
+        }
+        Cholesky::new(&r, p).map(|_| ()).map_err(|j| j + 1)
     }
 
     /// The sum of the blocks of `arm` outside fold `f` (all folds for `f = folds`).
@@ -369,13 +418,7 @@ impl Prepared {
         let (n, kx) = (self.n, self.kx);
         let (lo, hi) = (self.start[2 * f], self.start[2 * f + 2]);
         let m = n - (hi - lo);
-        // the training rows, contiguous
-        s.z.clear();
-        for j in 0..kx {
-            let col = &self.z[j * n..(j + 1) * n];
-            s.z.extend_from_slice(&col[..lo]);
-            s.z.extend_from_slice(&col[hi..]);
-        }
+        // the training rows: positions 0..lo and hi..n, at lo.. in the row buffers
         s.t.clear();
         s.t.extend_from_slice(&self.t[..lo]);
         s.t.extend_from_slice(&self.t[hi..]);
@@ -383,6 +426,9 @@ impl Prepared {
         s.w.resize(m, 0.0);
         s.r.resize(m, 0.0);
         s.buf.resize(m, 0.0);
+        let col = |j: usize| &self.z[j * n..(j + 1) * n];
+        // Σ over the training rows of v (row buffer) times column j
+        let tdot = |v: &[f64], j: usize| dot(&v[..lo], &col(j)[..lo]) + dot(&v[lo..], &col(j)[hi..]);
         let mut h = vec![0.0; kx * kx];
         let mut g = vec![0.0; kx];
         // the intercept-only likelihood: a start that does worse is replaced by it
@@ -390,9 +436,12 @@ impl Prepared {
         let ll_null = n1 * pbar.ln() + (ntr - n1) * (1.0 - pbar).ln();
         let mut null_start = false;
         let mut ll_prev = f64::NEG_INFINITY;
+        let mut step_prev = f64::INFINITY;
         let mut it = 0usize;
         loop {
-            z_mul(&s.z, m, &beta, 0, m, &mut s.eta);
+            let (e1, e2) = s.eta.split_at_mut(lo);
+            z_mul(&self.z, n, &beta, 0, lo, e1);
+            z_mul(&self.z, n, &beta, hi, n, e2);
             let mut ll = 0.0;
             // one scalar sweep: probabilities, weights, residuals and the likelihood
             let mut prod = 1.0f64;
@@ -430,11 +479,25 @@ impl Prepared {
                 return None; // (near) separation or the iteration limit
             }
             it += 1;
-            let cols: Vec<&[f64]> = (0..kx).map(|j| &s.z[j * m..(j + 1) * m]).collect();
             for j in 0..kx {
-                g[j] = dot(&s.r, cols[j]);
+                g[j] = tdot(&s.r, j);
             }
-            gram(&cols, Some(&s.w), &mut s.buf, &mut h);
+            for a in 0..kx {
+                let ca = col(a);
+                let (b1, b2) = s.buf.split_at_mut(lo);
+                let (w1, w2) = s.w.split_at(lo);
+                for ((u, &wi), &za) in b1.iter_mut().zip(w1).zip(&ca[..lo]) {
+                    *u = wi * za;
+                }
+                for ((u, &wi), &za) in b2.iter_mut().zip(w2).zip(&ca[hi..]) {
+                    *u = wi * za;
+                }
+                for b in a..kx {
+                    let v = tdot(&s.buf, b);
+                    h[a * kx + b] = v;
+                    h[b * kx + a] = v;
+                }
+            }
             let c = Cholesky::new(&h, kx).ok()?;
             c.solve(&mut g);
             if !all_finite(&g) {
@@ -446,9 +509,18 @@ impl Prepared {
             }
             let bmax = beta.iter().fold(0.0f64, |a, b| a.max(b.abs()));
             let dmax = g.iter().fold(0.0f64, |a, d| a.max(d.abs()));
-            if dmax <= config.tolerance * (1.0 + bmax) {
+            // LogitConfig's rule: a step this small leaves an error of about its square
+            let done = dmax <= config.tolerance * (1.0 + bmax)
+                // in the quadratic regime (a small step, ten times smaller than the one
+                // before), the next step would be about c·dmax² with c = dmax / prev²: when
+                // that is below QUADRATIC_STOP the pass that would confirm it is skipped
+                || (dmax <= 1e-3 * (1.0 + bmax)
+                    && dmax <= 0.1 * step_prev
+                    && dmax * dmax * (dmax / (step_prev * step_prev)) <= QUADRATIC_STOP * (1.0 + bmax));
+            if done {
                 return all_finite(&beta).then_some(beta);
             }
+            step_prev = dmax;
         }
     }
 
@@ -548,7 +620,6 @@ impl Prepared {
 
 #[derive(Default)]
 struct LogitScratch {
-    z: Vec<f64>,
     t: Vec<f64>,
     eta: Vec<f64>,
     w: Vec<f64>,
