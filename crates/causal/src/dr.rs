@@ -286,7 +286,8 @@ impl<P: Classifier + 'static, R: Regressor + 'static> DrLearner<P, R> {
             Some(fin) => fin,
             None => reference_final(self.config.covariance, data.x, &cross_fit.pseudo_outcome)?,
         };
-        let model = final_stage(&self.config, data.x, &cross_fit, shape.treated, fin)?;
+        let means = prepared.as_ref().map(Prepared::means);
+        let model = final_stage(&self.config, data.x, &cross_fit, shape.treated, fin, means)?;
         Ok(DrFit { model, cross_fit })
     }
 
@@ -423,6 +424,7 @@ fn final_stage(
     cf: &CrossFit,
     treated: usize,
     fin: FinalFit,
+    means: Option<&[f64]>,
 ) -> CausalResult<DrModel> {
     let (n, p) = x.dim();
     let FinalFit {
@@ -440,8 +442,13 @@ fn final_stage(
     // ATE given x: the CATE at the mean covariates
     let k = p + 1;
     let mut xbar = vec![1.0; k];
-    for j in 0..p {
-        xbar[j + 1] = x.column(j).iter().map(|v| v * inv_n).sum();
+    match means {
+        Some(m) => xbar[1..].copy_from_slice(m),
+        None => {
+            for j in 0..p {
+                xbar[j + 1] = x.column(j).iter().map(|v| v * inv_n).sum();
+            }
+        }
     }
     let ate_given_x = linear_estimate(&coefficients, &std_errors, &correlation, &xbar)?;
 

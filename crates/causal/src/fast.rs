@@ -74,6 +74,8 @@ pub(crate) struct Prepared {
     z: Vec<f64>,
     /// `m / s` per column (0 for the intercept)
     shift: Vec<f64>,
+    /// the covariates' means `m`
+    mean: Vec<f64>,
     /// `s` per column (1 for the intercept)
     scale: Vec<f64>,
     t: Vec<f64>,
@@ -237,12 +239,18 @@ impl Prepared {
             folds,
             z,
             shift,
+            mean,
             scale,
             t,
             y_mean,
             y_scale,
             blocks,
         })
+    }
+
+    /// The covariates' means.
+    pub fn means(&self) -> &[f64] {
+        &self.mean
     }
 
     /// The rank check of `[1, x]` (as `linalg::check_rank`, from the blocks): `Err(column)`
@@ -444,25 +452,26 @@ impl Prepared {
             z_mul(&self.z, n, &beta, hi, n, e2);
             let mut ll = 0.0;
             // one scalar sweep: probabilities, weights, residuals and the likelihood
-            let mut prod = 1.0f64;
+            // (branch-free: the signs of η are a coin toss for the branch predictor)
             let mut wrong = 0.0f64;
-            for i in 0..m {
-                let et = s.eta[i];
-                let e = (-et.abs()).exp();
-                let pi = if et >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-                let y = s.t[i];
-                s.w[i] = pi * (1.0 - pi);
-                s.r[i] = y - pi;
-                if (y == 1.0) != (et >= 0.0) {
-                    wrong += et.abs();
+            for c0 in (0..m).step_by(LL_CHUNK) {
+                let c1 = (c0 + LL_CHUNK).min(m);
+                let mut prod = 1.0f64;
+                for i in c0..c1 {
+                    let et = s.eta[i];
+                    let e = (-et.abs()).exp();
+                    let d = 1.0 / (1.0 + e);
+                    let pos = et >= 0.0;
+                    let pi = if pos { d } else { e * d };
+                    let y = s.t[i];
+                    s.w[i] = pi * (1.0 - pi);
+                    s.r[i] = y - pi;
+                    wrong += if (y == 1.0) != pos { et.abs() } else { 0.0 };
+                    prod *= 1.0 + e;
                 }
-                prod *= 1.0 + e;
-                if i % LL_CHUNK == LL_CHUNK - 1 {
-                    ll -= prod.ln();
-                    prod = 1.0;
-                }
+                ll -= prod.ln();
             }
-            ll -= prod.ln() + wrong;
+            ll -= wrong;
             if !ll.is_finite() {
                 return None;
             }
