@@ -5,8 +5,9 @@ use ndarray::{Array1, Array2, Axis};
 use prudentia_adversarial::{result, result_with, strategies::*, Check, Suite};
 use prudentia_causal::diagnostics::{balance, overlap, refute, RefuteConfig};
 use prudentia_causal::filter::{AssetEffect, FilterConfig, SignalFilter, SignalHistory};
-use prudentia_causal::iv::{IvCovariance, IvData, TwoSlsConfig};
-use prudentia_causal::meta::{SLearner, TLearner, TModel, XLearner};
+use prudentia_causal::iv::{IvCovariance, IvData, TwoSlsConfig, TwoSlsFit};
+use prudentia_causal::logit::Logit;
+use prudentia_causal::meta::{SLearner, SModel, TLearner, TModel, XLearner, XModel};
 use prudentia_causal::{Bootstrap, CausalData, DrConfig, DrLearner, DrModel, Estimate, Folds, OutcomeModel};
 use prudentia_core::traits::CausalFilter;
 use prudentia_core::{AssetId, AssetInfo, CausalEffect, Forecast, Horizon, Opportunity, Status};
@@ -315,6 +316,35 @@ fn causal_learners() {
             }
         }
     });
+    for interactions in [false, true] {
+        let sm = SLearner {
+            interactions,
+            ..SLearner::default()
+        }
+        .fit(&CausalData::new(x.view(), t.view(), y.view()))
+        .expect("s fit");
+        s.checkpoint(&format!("SModel interactions={interactions}"), &sm, |json| {
+            match serde_json::from_str::<SModel<LinearRegression>>(&json) {
+                Err(_) => Check::Rejected,
+                Ok(m) => {
+                    let q = Array2::from_elem((2, 2), 0.3);
+                    result(m.effect(q.view()))
+                }
+            }
+        });
+    }
+    let xm = XLearner::default()
+        .fit(&CausalData::new(x.view(), t.view(), y.view()))
+        .expect("x fit");
+    s.checkpoint("XModel", &xm, |json| {
+        match serde_json::from_str::<XModel<LinearRegression, Logit>>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(m) => {
+                let q = Array2::from_shape_fn((3, 2), |(i, j)| i as f64 - j as f64 * 0.5);
+                result(m.effect(q.view()))
+            }
+        }
+    });
     s.checkpoint(
         "Estimate",
         &Estimate::normal(0.2, 0.05).expect("estimate"),
@@ -451,6 +481,30 @@ fn causal_iv_diagnostics_filter() {
             }
         },
     );
+    let (y, d, z) = iv_base(30);
+    let w = Array2::from_shape_fn((30, 1), |(i, _)| ((i * 3) % 7) as f64);
+    let fit = TwoSlsConfig::default()
+        .fit(&IvData::new(y.view(), d.view(), z.view().insert_axis(Axis(1))).with_controls(w.view()))
+        .expect("2sls fit");
+    s.checkpoint("TwoSlsFit", &fit, |json| {
+        match serde_json::from_str::<TwoSlsFit>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(f) => {
+                let k = f.coefficients.len();
+                let fs = f.first_stage;
+                Check::ok_finite(&f).and(|| {
+                    Check::invariant(
+                        k >= 2
+                            && f.effect == f.coefficients[1]
+                            && (0.0..=1.0).contains(&fs.f_pvalue)
+                            && (0.0..=1.0).contains(&fs.partial_r2)
+                            && fs.df_den + fs.df_num + k - 1 == f.n_obs,
+                        "2SLS fit invariants",
+                    )
+                })
+            }
+        }
+    });
     // diagnostics
     s.sweep(
         "overlap/balance",

@@ -254,7 +254,7 @@ impl Default for RefuteConfig {
 /// # Errors
 /// As [`DrLearner::fit`], and a `subset_fraction` outside (0, 1). An explicit fold
 /// assignment is not re-used on the subset (use seeded folds).
-pub fn refute<P: Classifier, R: Regressor>(
+pub fn refute<P: Classifier + 'static, R: Regressor + 'static>(
     learner: &DrLearner<P, R>,
     data: &CausalData<'_>,
     config: RefuteConfig,

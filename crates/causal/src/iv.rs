@@ -29,8 +29,8 @@
 
 use ndarray::{ArrayView1, ArrayView2};
 use prudentia_core::validate::{
-    check_elements, check_finite_1d, check_finite_2d, check_len, check_shape, check_size, MAX_DIM,
-    MAX_ELEMENTS, MAX_WINDOW,
+    check_elements, check_finite_1d, check_finite_2d, check_len, check_probability, check_shape, check_size,
+    MAX_DIM, MAX_ELEMENTS, MAX_WINDOW,
 };
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -146,8 +146,10 @@ impl<'a> IvData<'a> {
     }
 }
 
-/// Whether the instruments are strong enough for the usual inference.
+/// Whether the instruments are strong enough for the usual inference. Deserialization
+/// checks a finite, non-negative F below a finite, positive threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub enum InstrumentStrength {
     /// First-stage F at or above the threshold.
@@ -162,8 +164,36 @@ pub enum InstrumentStrength {
     },
 }
 
+impl InstrumentStrength {
+    fn check(&mut self) -> CausalResult<()> {
+        if let InstrumentStrength::Weak { f_stat, threshold } = *self {
+            if !(threshold.is_finite() && threshold > 0.0) {
+                return Err(CoreError::OutOfRange {
+                    field: "weak threshold",
+                    value: threshold,
+                    expected: "finite and > 0",
+                }
+                .into());
+            }
+            if !(f_stat >= 0.0 && f_stat < threshold) {
+                return Err(CoreError::OutOfRange {
+                    field: "weak first-stage F",
+                    value: f_stat,
+                    expected: "in [0, threshold)",
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+}
+prudentia_core::checked_serde!(InstrumentStrength, InstrumentStrength::check);
+
 /// The first-stage regression of the treatment on the instruments and controls.
+/// Deserialization checks a finite, non-negative F, a p-value and a partial R² in [0, 1],
+/// and degrees of freedom of at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct FirstStage {
     /// F statistic of "all instrument coefficients are 0" (homoskedastic).
     pub f_stat: f64,
@@ -176,9 +206,33 @@ pub struct FirstStage {
     /// Partial R² of the instruments.
     pub partial_r2: f64,
 }
+prudentia_core::checked_serde!(FirstStage, FirstStage::check);
 
-/// A 2SLS fit.
+impl FirstStage {
+    fn check(&mut self) -> CausalResult<()> {
+        if !(self.f_stat.is_finite() && self.f_stat >= 0.0) {
+            return Err(CoreError::OutOfRange {
+                field: "first-stage F",
+                value: self.f_stat,
+                expected: "finite and >= 0",
+            }
+            .into());
+        }
+        check_probability("first-stage F p-value", self.f_pvalue)?;
+        check_probability("partial R2", self.partial_r2)?;
+        check_len("first-stage df_num", self.df_num, 1)?;
+        check_len("first-stage df_den", self.df_den, 1)?;
+        check_size("first-stage df_num", self.df_num, MAX_DIM)?;
+        check_size("first-stage df_den", self.df_den, MAX_WINDOW)?;
+        Ok(())
+    }
+}
+
+/// A 2SLS fit. Deserialization validates it: 2 to `MAX_DIM + 2` coefficients, the effect
+/// equal to the treatment's coefficient, the observations equal to the first stage's
+/// degrees of freedom plus its columns, a weak status that agrees with the first-stage F.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct TwoSlsFit {
     /// The treatment's effect (the coefficient of `d`).
     pub effect: Estimate,
@@ -190,6 +244,48 @@ pub struct TwoSlsFit {
     pub strength: InstrumentStrength,
     /// Observations.
     pub n_obs: usize,
+}
+prudentia_core::checked_serde!(TwoSlsFit, TwoSlsFit::check);
+
+impl TwoSlsFit {
+    fn check(&mut self) -> CausalResult<()> {
+        let k = self.coefficients.len();
+        check_len("coefficients", k, 2)?;
+        check_size("coefficients", k, MAX_DIM + 2)?;
+        if self.effect != self.coefficients[1] {
+            return Err(CoreError::OutOfRange {
+                field: "effect",
+                value: self.effect.estimate,
+                expected: "the treatment's coefficient",
+            }
+            .into());
+        }
+        // n = (n − l) + l with l = 1 + controls + instruments = (k − 1) + q
+        let fs = &self.first_stage;
+        let n = fs
+            .df_den
+            .checked_add(k - 1)
+            .and_then(|v| v.checked_add(fs.df_num));
+        if n != Some(self.n_obs) {
+            return Err(CoreError::ShapeMismatch {
+                field: "n_obs",
+                expected: vec![n.unwrap_or(usize::MAX)],
+                found: vec![self.n_obs],
+            }
+            .into());
+        }
+        if let InstrumentStrength::Weak { f_stat, .. } = self.strength {
+            if f_stat != fs.f_stat {
+                return Err(CoreError::OutOfRange {
+                    field: "weak first-stage F",
+                    value: f_stat,
+                    expected: "the first stage's F",
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
 }
 
 fn fit_2sls(config: &TwoSlsConfig, data: &IvData<'_>) -> CausalResult<TwoSlsFit> {

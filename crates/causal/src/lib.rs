@@ -77,6 +77,7 @@ pub mod diagnostics;
 pub mod dr;
 pub mod error;
 pub mod estimate;
+mod fast;
 pub mod filter;
 pub mod iv;
 mod linalg;

@@ -15,9 +15,9 @@
 
 use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
 use prudentia_core::traits::Predict;
-use prudentia_core::validate::{check_finite_2d, check_shape};
+use prudentia_core::validate::{check_finite_2d, check_shape, check_size, MAX_DIM};
 use prudentia_learn::linear::LinearRegressionConfig;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::data::CausalData;
 use crate::error::{CausalError, CausalResult};
@@ -36,6 +36,40 @@ fn arm_rows(data: &CausalData<'_>, d: f64) -> Vec<usize> {
     (0..data.treatment.len())
         .filter(|&i| data.treatment[i] == d)
         .collect()
+}
+
+/// The load check of a fitted nuisance model: it must predict one finite value for a row of
+/// `width` zeros (a model of another width, or a broken one, is refused).
+fn probe<M: Predict<Output = Array1<f64>>>(
+    m: &M,
+    stage: &'static str,
+    width: usize,
+) -> CausalResult<Array1<f64>> {
+    predict_checked(m, stage, Array2::zeros((1, width)).view())
+}
+
+/// `Serialize`/`Deserialize` for a generic fitted learner declared with
+/// `#[serde(remote = "Self")]`: loading runs `check` (core's `checked_serde!` for generic
+/// types).
+macro_rules! checked_serde_generic {
+    ($ty:ident<$($p:ident),+>) => {
+        impl<$($p: Serialize),+> Serialize for $ty<$($p),+> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $ty::<$($p),+>::serialize(self, serializer)
+            }
+        }
+
+        impl<'de, $($p),+> Deserialize<'de> for $ty<$($p),+>
+        where
+            $($p: Deserialize<'de> + Predict<Output = Array1<f64>>),+
+        {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut value = $ty::<$($p),+>::deserialize(deserializer)?;
+                value.check().map_err(serde::de::Error::custom)?;
+                Ok(value)
+            }
+        }
+    };
 }
 
 fn check_x(n_features: usize, x: ArrayView2<'_, f64>) -> CausalResult<()> {
@@ -100,12 +134,23 @@ impl<R: Regressor> SLearner<R> {
     }
 }
 
-/// A fitted S-learner.
+/// A fitted S-learner. Deserialization validates it (the width within the limit, and the
+/// outcome model predicting a finite value at the width `[x, d]` (and `x·d`) it was fitted on).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct SModel<M> {
     model: M,
     n_features: usize,
     interactions: bool,
+}
+checked_serde_generic!(SModel<M>);
+
+impl<M: Predict<Output = Array1<f64>>> SModel<M> {
+    fn check(&mut self) -> CausalResult<()> {
+        check_size("n_features", self.n_features, MAX_DIM)?;
+        let width = self.n_features + 1 + if self.interactions { self.n_features } else { 0 };
+        probe(&self.model, "outcome", width).map(|_| ())
+    }
 }
 
 impl<M: Predict<Output = Array1<f64>>> SModel<M> {
@@ -172,12 +217,24 @@ impl<R: Regressor> TLearner<R> {
     }
 }
 
-/// A fitted T-learner.
+/// A fitted T-learner. Deserialization validates it (the width within the limit, both arm
+/// models predicting a finite value at that width).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct TModel<M> {
     mu0: M,
     mu1: M,
     n_features: usize,
+}
+checked_serde_generic!(TModel<M>);
+
+impl<M: Predict<Output = Array1<f64>>> TModel<M> {
+    fn check(&mut self) -> CausalResult<()> {
+        check_size("n_features", self.n_features, MAX_DIM)?;
+        probe(&self.mu0, "outcome (control arm)", self.n_features)?;
+        probe(&self.mu1, "outcome (treated arm)", self.n_features)?;
+        Ok(())
+    }
 }
 
 impl<M: Predict<Output = Array1<f64>>> TModel<M> {
@@ -247,13 +304,33 @@ impl<R: Regressor, P: Classifier> XLearner<R, P> {
     }
 }
 
-/// A fitted X-learner.
+/// A fitted X-learner. Deserialization validates it (the width within the limit, both
+/// effect models predicting a finite value at that width, the propensity model a
+/// probability).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct XModel<M, G> {
     tau0: M,
     tau1: M,
     propensity: G,
     n_features: usize,
+}
+checked_serde_generic!(XModel<M, G>);
+
+impl<M: Predict<Output = Array1<f64>>, G: Predict<Output = Array1<f64>>> XModel<M, G> {
+    fn check(&mut self) -> CausalResult<()> {
+        check_size("n_features", self.n_features, MAX_DIM)?;
+        probe(&self.tau0, "effect (controls)", self.n_features)?;
+        probe(&self.tau1, "effect (treated)", self.n_features)?;
+        let g = probe(&self.propensity, "propensity", self.n_features)?;
+        if let Some(v) = g.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(CausalError::BadPrediction {
+                stage: "propensity",
+                reason: format!("probability {v} outside [0, 1]"),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl<M: Predict<Output = Array1<f64>>, G: Predict<Output = Array1<f64>>> XModel<M, G> {
