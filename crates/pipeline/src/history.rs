@@ -156,17 +156,12 @@ impl ReturnHistory {
         self.rolling.correlation()
     }
 
-    /// Correlation of the assets at `columns` (rows and columns in that order), computed over
-    /// all assets of the window as [`correlation`](Self::correlation) does (a constant series
-    /// anywhere is an error).
+    /// Correlation of the assets at `columns` (rows and columns in that order): the entries of
+    /// [`correlation`](Self::correlation) at those rows and columns, bit for bit (a constant
+    /// series anywhere is an error), computed from the running sums in O(columns²) without
+    /// forming the full matrix.
     pub(crate) fn correlation_of(&self, columns: &[usize]) -> CoreResult<Array2<f64>> {
-        let full = self.rolling.correlation()?;
-        if columns.len() == self.n && columns.iter().enumerate().all(|(i, &c)| i == c) {
-            return Ok(full); // every asset in universe order: no copy
-        }
-        Ok(full
-            .select(ndarray::Axis(0), columns)
-            .select(ndarray::Axis(1), columns))
+        self.rolling.correlation_of(columns)
     }
 }
 
@@ -234,6 +229,63 @@ mod rolling_repr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pearson correlation of two columns by the direct two-pass formula.
+    fn direct(x: &[f64], y: &[f64]) -> f64 {
+        let m = x.len() as f64;
+        let (mx, my) = (x.iter().sum::<f64>() / m, y.iter().sum::<f64>() / m);
+        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+        for (a, b) in x.iter().zip(y) {
+            sxy += (a - mx) * (b - my);
+            sxx += (a - mx) * (a - mx);
+            syy += (b - my) * (b - my);
+        }
+        sxy / (sxx * syy).sqrt()
+    }
+
+    #[test]
+    fn correlation_of_matches_the_direct_formula_after_the_window_wraps() {
+        // 9 assets, window 20, 137 price vectors: the ring buffer wraps several times
+        let (n, window) = (9, 20);
+        let mut h = ReturnHistory::new(n, window).unwrap();
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut prices = vec![100.0; n];
+        for t in 0..137 {
+            let common = {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+            };
+            for (i, p) in prices.iter_mut().enumerate() {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let own = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                *p *= 1.0 + 0.02 * (own + (i as f64 / n as f64) * common);
+            }
+            h.push_prices(&prices).unwrap();
+            if t < 3 {
+                continue;
+            }
+            let cols = [7, 0, 3, 3, 8, 1];
+            let got = h.correlation_of(&cols).unwrap();
+            let r = h.returns(&cols).unwrap();
+            let full = h.correlation().unwrap();
+            for a in 0..cols.len() {
+                for b in 0..cols.len() {
+                    let want = direct(&r.column(a).to_vec(), &r.column(b).to_vec());
+                    assert!(
+                        (got[[a, b]] - want).abs() < 1e-12,
+                        "t {t} ({a}, {b}): {} vs {want}",
+                        got[[a, b]]
+                    );
+                    assert_eq!(got[[a, b]], full[[cols[a], cols[b]]]);
+                }
+            }
+        }
+        assert!(h.correlation_of(&[n]).is_err());
+    }
 
     #[test]
     fn sizes_beyond_the_limits_are_typed_errors() {

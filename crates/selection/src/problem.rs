@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 use prudentia_core::estimators::{nearest_correlation, NearestCorrelationConfig};
 use prudentia_core::linalg::{cholesky, symmetric_eigen};
 use prudentia_core::validate::{
@@ -339,18 +339,24 @@ fn check_correlation(
 ) -> Result<(Vec<f64>, CorrelationReport), SelectionError> {
     let n = rho.nrows();
     check_finite_2d("correlation", rho)?;
+    // One row-major copy; every pass below reads contiguous slices (the matrix of a large
+    // slate does not fit in the first cache levels, and indexed ndarray access is slower).
+    let mut sym: Vec<f64> = match rho.as_slice() {
+        Some(s) => s.to_vec(),
+        None => rho.iter().copied().collect(),
+    };
     let mut report = CorrelationReport::default();
     let mut worst = (0, 0, 0.0_f64);
     let mut worst_entry = (0.0_f64, 0.0_f64);
     for i in 0..n {
-        report.max_diagonal_error = report.max_diagonal_error.max((rho[[i, i]] - 1.0).abs());
-        for j in 0..n {
-            let a = rho[[i, j]];
+        let row = &sym[i * n..(i + 1) * n];
+        report.max_diagonal_error = report.max_diagonal_error.max((row[i] - 1.0).abs());
+        for (j, &a) in row.iter().enumerate() {
             if a.abs() > worst_entry.0 && i != j {
                 worst_entry = (a.abs(), a);
             }
             if j > i {
-                let d = (a - rho[[j, i]]).abs();
+                let d = (a - sym[j * n + i]).abs();
                 if d > worst.2 {
                     worst = (i, j, d);
                 }
@@ -361,25 +367,14 @@ fn check_correlation(
     let asym = worst.2 > cfg.symmetry_tolerance;
     let bad_diag = report.max_diagonal_error > 1e-12;
     let bad_entry = worst_entry.0 > 1.0 + 1e-12;
-    let mut sym: Array2<f64> = rho.to_owned();
     if asym && cfg.policy == CorrelationPolicy::Reject {
-        {
-            return Err(CoreError::NotSymmetric {
-                field: "correlation",
-                row: worst.0,
-                col: worst.1,
-                diff: worst.2,
-            }
-            .into());
+        return Err(CoreError::NotSymmetric {
+            field: "correlation",
+            row: worst.0,
+            col: worst.1,
+            diff: worst.2,
         }
-    }
-    // exact symmetry (averaging also removes rounding-level asymmetry)
-    for i in 0..n {
-        for j in (i + 1)..n {
-            let m = 0.5 * (sym[[i, j]] + sym[[j, i]]);
-            sym[[i, j]] = m;
-            sym[[j, i]] = m;
-        }
+        .into());
     }
     if cfg.policy == CorrelationPolicy::Reject {
         if bad_diag {
@@ -402,6 +397,14 @@ fn check_correlation(
             .into());
         }
     }
+    // exact symmetry (averaging also removes rounding-level asymmetry)
+    for i in 0..n {
+        for j in (i + 1)..n {
+            let m = 0.5 * (sym[i * n + j] + sym[j * n + i]);
+            sym[i * n + j] = m;
+            sym[j * n + i] = m;
+        }
+    }
     let mut not_psd = false;
     // Fast path: a Cholesky factorization of ρ + tol·I (n³/3 flops, about 20× cheaper than
     // the eigendecomposition at n = 500) proves λ_min ≥ −tol; the spectrum is computed only
@@ -409,12 +412,19 @@ fn check_correlation(
     let proven_psd = cfg.check_psd && n > 1 && {
         let mut shifted = sym.clone();
         for i in 0..n {
-            shifted[[i, i]] += cfg.psd_tolerance;
+            shifted[i * n + i] += cfg.psd_tolerance;
         }
-        cholesky(shifted.view()).is_ok()
+        ArrayView2::from_shape((n, n), &shifted)
+            .ok()
+            .is_some_and(|v| cholesky(v).is_ok())
     };
     if cfg.check_psd && n > 1 && !proven_psd {
-        let (vals, _) = symmetric_eigen(sym.view())?;
+        let view = ArrayView2::from_shape((n, n), &sym).map_err(|_| CoreError::ShapeMismatch {
+            field: "correlation",
+            expected: vec![n, n],
+            found: vec![sym.len()],
+        })?;
+        let (vals, _) = symmetric_eigen(view)?;
         let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
         report.min_eigenvalue = Some(min);
         if min < -cfg.psd_tolerance {
@@ -430,7 +440,12 @@ fn check_correlation(
     }
     if let CorrelationPolicy::Repair(hc) = cfg.policy {
         if asym || bad_diag || bad_entry || not_psd {
-            let rep = nearest_correlation(sym.view(), &hc)?;
+            let view = ArrayView2::from_shape((n, n), &sym).map_err(|_| CoreError::ShapeMismatch {
+                field: "correlation",
+                expected: vec![n, n],
+                found: vec![sym.len()],
+            })?;
+            let rep = nearest_correlation(view, &hc)?;
             report.repaired = true;
             report.iterations = rep.iterations;
             report.frobenius_change = rep
@@ -440,21 +455,19 @@ fn check_correlation(
                 .map(|(a, b)| (a - b) * (a - b))
                 .sum::<f64>()
                 .sqrt();
-            sym = rep.matrix;
-            for i in 0..n {
-                sym[[i, i]] = 1.0;
-            }
+            sym = rep.matrix.iter().copied().collect();
         }
     }
     // The diagonal is exactly one (an input within 1e-12 of it is accepted as is), and a
     // repair stopped at its iteration limit may leave an entry just outside [−1, 1]: clamp,
     // so the problem's own state always passes its load check.
-    for i in 0..n {
-        for j in 0..n {
-            sym[[i, j]] = if i == j { 1.0 } else { sym[[i, j]].clamp(-1.0, 1.0) };
+    for (i, row) in sym.chunks_exact_mut(n.max(1)).enumerate() {
+        for v in row.iter_mut() {
+            *v = v.clamp(-1.0, 1.0);
         }
+        row[i] = 1.0;
     }
-    Ok((sym.iter().copied().collect(), report))
+    Ok((sym, report))
 }
 
 impl SelectionProblem {
@@ -985,7 +998,7 @@ mod tests {
     #[test]
     fn feasibility_checks_every_constraint() {
         let mu = [0.3, 0.25, 0.2, 0.1];
-        let rho = Array2::<f64>::eye(4);
+        let rho = ndarray::Array2::<f64>::eye(4);
         let c = Constraints {
             sectors: vec![Some("a".into()), Some("a".into()), None, None],
             max_per_sector: Some(1),

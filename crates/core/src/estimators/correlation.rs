@@ -406,6 +406,59 @@ impl RollingCorrelation {
         Ok(())
     }
 
+    /// The correlation of the assets at `columns` (rows and columns in that order, a column
+    /// may repeat), `columns.len()²` entries: the same numbers, bit for bit, as selecting
+    /// those rows and columns of [`correlation`](Self::correlation), without forming the
+    /// n × n matrix. Like it, a constant series of any asset in the window is an error
+    /// ([`CoreError::OutOfRange`] on `variance`), and so is a column `≥ n`.
+    pub fn correlation_of(&self, columns: &[usize]) -> CoreResult<Array2<f64>> {
+        self.check_ready()?;
+        if let Some(&c) = columns.iter().find(|&&c| c >= self.n) {
+            return Err(CoreError::OutOfRange {
+                field: "column",
+                value: c as f64,
+                expected: "< number of assets",
+            });
+        }
+        let n = self.n;
+        let m = self.len as f64;
+        let scale = 1.0 / (m - 1.0);
+        // 1/sd of every asset (every variance is checked, as the full matrix does)
+        let mut inv_sd = Vec::with_capacity(n);
+        for i in 0..n {
+            let v = (self.cross[i * n + i] - self.sum[i] * self.sum[i] / m) / (m - 1.0);
+            check_variance(v)?;
+            inv_sd.push(1.0 / v.sqrt());
+        }
+        let k = columns.len();
+        let mut out = Array2::zeros((k, k));
+        if let Some(o) = out.as_slice_mut() {
+            for (a, &ca) in columns.iter().enumerate() {
+                o[a * k + a] = 1.0;
+                for (b, &cb) in columns.iter().enumerate().skip(a + 1) {
+                    // the entry (i, j), i < j, of the full matrix, computed as it computes it
+                    let r = if ca == cb {
+                        1.0
+                    } else {
+                        let (i, j) = if ca < cb { (ca, cb) } else { (cb, ca) };
+                        let si = inv_sd[i] * scale;
+                        let mi = self.sum[i] / m;
+                        ((self.cross[i * n + j] - mi * self.sum[j]) * si * inv_sd[j]).clamp(-1.0, 1.0)
+                    };
+                    o[a * k + b] = r;
+                    o[b * k + a] = r;
+                }
+            }
+        }
+        if out.iter().any(|v| v.is_nan()) {
+            return Err(CoreError::Numerical {
+                operation: "rolling correlation",
+                detail: "variances too small to form a correlation",
+            });
+        }
+        Ok(out)
+    }
+
     /// The window's correlation matrix.
     pub fn correlation(&self) -> CoreResult<Array2<f64>> {
         self.check_ready()?;
@@ -588,6 +641,29 @@ mod tests {
             let u = ((s >> 11) as f64) / ((1u64 << 53) as f64) - 0.5;
             level * (j as f64 + 1.0) + 0.02 * u
         })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn correlation_of_equals_the_selected_full_matrix(
+            n in 1usize..9, window in 2usize..20, extra in 0usize..40, seed in any::<u64>(),
+            picks in proptest::collection::vec(0usize..9, 0..12),
+        ) {
+            let x = data(window + extra, n, seed, 1.0);
+            let mut r = RollingCorrelation::new(n, window).unwrap();
+            r.extend(x.view()).unwrap();
+            let cols: Vec<usize> = picks.iter().map(|c| c % n).collect();
+            let full = r.correlation().unwrap();
+            let sub = r.correlation_of(&cols).unwrap();
+            prop_assert_eq!(sub.dim(), (cols.len(), cols.len()));
+            for (a, &ca) in cols.iter().enumerate() {
+                for (b, &cb) in cols.iter().enumerate() {
+                    prop_assert_eq!(sub[[a, b]].to_bits(), full[[ca, cb]].to_bits());
+                }
+            }
+            prop_assert!(r.correlation_of(&[n]).is_err());
+        }
     }
 
     proptest! {
