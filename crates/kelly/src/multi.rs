@@ -30,11 +30,10 @@
 //! numbers; a solve that ends outside the domain or on a non-finite iterate is an error or
 //! a `NumericalError` status, never a NaN.
 
-use faer::linalg::solvers::Solve;
-use faer::{Mat, Side};
-use ndarray::{Array1, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ShapeBuilder};
 use serde::{Deserialize, Serialize};
 
+use prudentia_core::linalg::{gram_into, Cholesky};
 use prudentia_core::status::Status;
 use prudentia_core::validate::{
     check_elements, check_finite_1d, check_finite_2d, check_len, check_positive, check_shape, check_size,
@@ -195,14 +194,13 @@ pub fn gaussian_kelly_weights(
     check_finite_2d("covariance", covariance)?;
     check_symmetric("covariance", covariance, 1e-10)?;
     let s = magnitude(covariance.iter());
-    let h = Mat::from_fn(n, n, |i, j| covariance[[i, j]] / s);
-    let llt = h.llt(Side::Lower).map_err(|_| CoreError::Numerical {
+    let h = covariance.mapv(|v| v / s);
+    let llt = Cholesky::new(h.view()).map_err(|_| CoreError::Numerical {
         operation: "Cholesky factorization of the covariance",
         detail: "matrix is not positive definite",
     })?;
-    let mut rhs = Mat::from_fn(n, 1, |i, _| mean[i] / s);
-    llt.solve_in_place(rhs.as_mut());
-    let w = Array1::from_shape_fn(n, |i| rhs[(i, 0)]);
+    let mut w = mean.mapv(|v| v / s);
+    llt.solve_vec_in_place(w.view_mut())?;
     if w.iter().all(|v| v.is_finite()) {
         Ok(w)
     } else {
@@ -266,7 +264,7 @@ pub fn gaussian_growth_optimal(
 /// A concave objective to maximize, on the first `n` coordinates of `x`.
 trait Concave {
     /// Value, gradient and Hessian (all of the concave function); `None` outside its domain.
-    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64>;
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Array2<f64>) -> Option<f64>;
     /// Value only; `None` outside the domain.
     fn value(&self, w: &[f64]) -> Option<f64>;
 }
@@ -276,13 +274,13 @@ struct LogWealth<'a> {
 }
 
 impl Concave for LogWealth<'_> {
-    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64> {
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Array2<f64>) -> Option<f64> {
         let (t, n) = self.r.dim();
         let inv_t = 1.0 / t as f64;
         let scale = inv_t.sqrt();
         grad[..n].iter_mut().for_each(|g| *g = 0.0);
         // rows a_t = r_t / (1 + r_tᵀw) / √T, so that the Hessian is −AᵀA (one GEMM)
-        let mut a = Mat::<f64>::zeros(t, n);
+        let mut a = Array2::<f64>::zeros((t, n).f());
         let mut value = 0.0;
         for (k, row) in self.r.rows().into_iter().enumerate() {
             let wealth = 1.0 + row.iter().zip(w).map(|(x, y)| x * y).sum::<f64>();
@@ -293,17 +291,10 @@ impl Concave for LogWealth<'_> {
             let inv = 1.0 / wealth;
             for i in 0..n {
                 grad[i] += row[i] * inv * inv_t;
-                a[(k, i)] = row[i] * inv * scale;
+                a[[k, i]] = row[i] * inv * scale;
             }
         }
-        faer::linalg::matmul::matmul(
-            hess.as_mut(),
-            faer::Accum::Replace,
-            a.transpose(),
-            a.as_ref(),
-            -1.0,
-            faer::Par::Seq,
-        );
+        gram_into(a.view(), -1.0, hess.view_mut()).ok()?;
         Some(value * inv_t)
     }
 
@@ -327,13 +318,13 @@ struct Quadratic<'a, 'b> {
 }
 
 impl Concave for Quadratic<'_, '_> {
-    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64> {
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Array2<f64>) -> Option<f64> {
         let n = self.mu.len();
         for i in 0..n {
             let sw: f64 = (0..n).map(|j| self.sigma[[i, j]] * w[j]).sum();
             grad[i] = self.mu[i] - sw;
             for j in 0..n {
-                hess[(i, j)] = -self.sigma[[i, j]];
+                hess[[i, j]] = -self.sigma[[i, j]];
             }
         }
         self.value(w)
@@ -440,9 +431,9 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
     let n_cons = cons.len() as f64;
     let mut t = 1.0;
     let mut grad_f = vec![0.0; n];
-    let mut hess_f = Mat::<f64>::zeros(n, n);
+    let mut hess_f = Array2::<f64>::zeros((n, n).f());
     let mut grad = vec![0.0; m];
-    let mut hess = Mat::<f64>::zeros(m, m);
+    let mut hess = Array2::<f64>::zeros((m, m).f());
     let mut slack = vec![0.0; cons.len()];
     let mut x_new = vec![0.0; m];
     let mut iterations = 0;
@@ -478,7 +469,7 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
             }
             for j in 0..m {
                 for i in 0..m {
-                    hess[(i, j)] = if i < n && j < n { -t * hess_f[(i, j)] } else { 0.0 };
+                    hess[[i, j]] = if i < n && j < n { -t * hess_f[[i, j]] } else { 0.0 };
                 }
             }
             for i in 0..n {
@@ -493,24 +484,24 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
                 let inv2 = inv * inv;
                 if k.terms.len() == 1 {
                     let (i, ci) = k.terms[0];
-                    hess[(i, i)] += ci * ci * inv2;
+                    hess[[i, i]] += ci * ci * inv2;
                 } else {
                     for &(i, ci) in &k.terms {
                         for &(j, cj) in &k.terms {
-                            hess[(i, j)] += ci * cj * inv2;
+                            hess[[i, j]] += ci * cj * inv2;
                         }
                     }
                 }
             }
-            let mut dx = Mat::from_fn(m, 1, |i, _| -grad[i]);
-            let llt = match hess.llt(Side::Lower) {
+            let mut dx = Array1::from_shape_fn(m, |i| -grad[i]);
+            let llt = match Cholesky::new(hess.view()) {
                 Ok(l) => l,
                 Err(_) => {
-                    let tr: f64 = (0..m).map(|i| hess[(i, i)].abs()).sum::<f64>() / m as f64;
+                    let tr: f64 = (0..m).map(|i| hess[[i, i]].abs()).sum::<f64>() / m as f64;
                     for i in 0..m {
-                        hess[(i, i)] += 1e-12 * tr.max(1.0);
+                        hess[[i, i]] += 1e-12 * tr.max(1.0);
                     }
-                    match hess.llt(Side::Lower) {
+                    match Cholesky::new(hess.view()) {
                         Ok(l) => l,
                         Err(_) => {
                             status = Status::Numerical {
@@ -521,9 +512,9 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
                     }
                 }
             };
-            llt.solve_in_place(dx.as_mut());
-            let decrement: f64 = (0..m).map(|i| -grad[i] * dx[(i, 0)]).sum();
-            if !decrement.is_finite() || (0..m).any(|i| !dx[(i, 0)].is_finite()) {
+            llt.solve_vec_in_place(dx.view_mut())?;
+            let decrement: f64 = (0..m).map(|i| -grad[i] * dx[i]).sum();
+            if !decrement.is_finite() || (0..m).any(|i| !dx[i].is_finite()) {
                 status = Status::Numerical {
                     message: "non-finite Newton step".into(),
                 };
@@ -540,7 +531,7 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
             let mut accepted = false;
             for _ in 0..60 {
                 for i in 0..m {
-                    x_new[i] = x[i] + step * dx[(i, 0)];
+                    x_new[i] = x[i] + step * dx[i];
                 }
                 if let Some(psi) = merit(&x_new, t) {
                     if psi <= psi0 - 0.25 * step * decrement {
