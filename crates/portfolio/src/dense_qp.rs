@@ -21,7 +21,7 @@
 //!   Lagrange's identity, `Σ_{r<r'} d_r d_r' (a_rw a_r'a − a_r'w a_ra)² / Σ_r d_r a_ra²`, a sum
 //!   of nonnegative terms, so there is no cancellation when the `d` spread over many orders of
 //!   magnitude near the optimum;
-//! - what remains is the dense `n × n` block, factored by Cholesky (faer);
+//! - what remains is the dense `n × n` block, factored by Cholesky (`prudentia_core::linalg`);
 //! - the few remaining rows (sums over many names: net, sector, gross, leverage, turnover,
 //!   and every equality) enter through the Schur complement of the bordered system
 //!   `[K Gᵀ; G −W]`, with `W = D⁻¹` for inequalities and 0 for equalities;
@@ -39,8 +39,8 @@
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::SupportedConeT;
-use faer::linalg::solvers::Solve;
-use faer::{Mat, Side};
+use ndarray::{Array2, ShapeBuilder};
+use prudentia_core::linalg::Cholesky;
 
 /// A solution in Clarabel's conventions: `Ax + s = b`, `Px + q + Aᵀz = 0`.
 pub(crate) struct QpSolution {
@@ -266,14 +266,14 @@ impl Structure {
 /// The factored Newton system for one set of row weights `d` (inequalities) and border
 /// weights `W`.
 struct Factored {
-    llt: faer::linalg::solvers::Llt<f64>,
+    llt: Cholesky,
     /// Per auxiliary: K_aa and K_wa.
     k_aa: Vec<f64>,
     k_wa: Vec<f64>,
     /// K⁻¹Gᵀ, nvar × h, column-major.
     u: Vec<f64>,
     /// Cholesky of G K⁻¹ Gᵀ + W.
-    border_llt: Option<faer::linalg::solvers::Llt<f64>>,
+    border_llt: Option<Cholesky>,
     /// Row weights (0 on equality rows), for the refinement residuals.
     d: Vec<f64>,
     w_border: Vec<f64>,
@@ -282,9 +282,9 @@ struct Factored {
 impl Factored {
     fn new(st: &Structure, d: &[f64], w_border: &[f64]) -> Option<Self> {
         let n = st.n;
-        let mut s = Mat::from_fn(n, n, |i, j| st.p_dense[i + j * n]);
+        let mut s = Array2::from_shape_vec((n, n).f(), st.p_dense.clone()).ok()?;
         for &(r, c, v) in &st.diag_rows {
-            s[(c, c)] += d[r] * v * v;
+            s[[c, c]] += d[r] * v * v;
         }
         let n_aux = st.nvar - n;
         let mut k_aa = vec![0.0; n_aux];
@@ -310,10 +310,10 @@ impl Factored {
                         lag += d[ri] * d[rj] * x * x;
                     }
                 }
-                s[(w, w)] += lag / kaa;
+                s[[w, w]] += lag / kaa;
             }
         }
-        let llt = s.llt(Side::Lower).ok()?;
+        let llt = Cholesky::new(s.view()).ok()?;
         let h = st.border.len();
         let mut f = Self {
             llt,
@@ -334,22 +334,22 @@ impl Factored {
             }
             f.apply_kinv_many(st, &mut rhs, h);
             f.u = rhs;
-            let mut m = Mat::<f64>::zeros(h, h);
+            let mut m = Array2::<f64>::zeros((h, h).f());
             for (i, &r) in st.border.iter().enumerate() {
                 for j in 0..h {
-                    m[(i, j)] = st.row_dot(r, &f.u[j * st.nvar..(j + 1) * st.nvar]);
+                    m[[i, j]] = st.row_dot(r, &f.u[j * st.nvar..(j + 1) * st.nvar]);
                 }
-                m[(i, i)] += w_border[i];
+                m[[i, i]] += w_border[i];
             }
             // symmetrize the rounding
             for i in 0..h {
                 for j in 0..i {
-                    let v = 0.5 * (m[(i, j)] + m[(j, i)]);
-                    m[(i, j)] = v;
-                    m[(j, i)] = v;
+                    let v = 0.5 * (m[[i, j]] + m[[j, i]]);
+                    m[[i, j]] = v;
+                    m[[j, i]] = v;
                 }
             }
-            f.border_llt = Some(m.llt(Side::Lower).ok()?);
+            f.border_llt = Some(Cholesky::new(m.view()).ok()?);
         }
         Some(f)
     }
@@ -357,26 +357,26 @@ impl Factored {
     /// Solves `K v = r` in place for `k` right-hand sides stored column-major (nvar × k).
     fn apply_kinv_many(&self, st: &Structure, r: &mut [f64], k: usize) {
         let (n, nvar) = (st.n, st.nvar);
-        let mut w = Mat::<f64>::zeros(n, k);
+        let mut w = vec![0.0; n * k];
         for j in 0..k {
             let col = &r[j * nvar..(j + 1) * nvar];
-            for i in 0..n {
-                w[(i, j)] = col[i];
-            }
+            let wj = &mut w[j * n..(j + 1) * n];
+            wj.copy_from_slice(&col[..n]);
             for (ai, o) in st.owner.iter().enumerate() {
                 if let Some(o) = o {
-                    w[(*o, j)] -= self.k_wa[ai] / self.k_aa[ai] * col[n + ai];
+                    wj[*o] -= self.k_wa[ai] / self.k_aa[ai] * col[n + ai];
                 }
             }
         }
-        self.llt.solve_in_place(w.as_mut());
+        // the factor is n × n and w holds n·k entries: the shape always matches
+        let solved = self.llt.solve_columns_in_place(&mut w, k);
+        debug_assert!(solved.is_ok());
         for j in 0..k {
             let col = &mut r[j * nvar..(j + 1) * nvar];
-            for i in 0..n {
-                col[i] = w[(i, j)];
-            }
+            let wj = &w[j * n..(j + 1) * n];
+            col[..n].copy_from_slice(wj);
             for (ai, o) in st.owner.iter().enumerate() {
-                let vw = o.map_or(0.0, |o| w[(o, j)]);
+                let vw = o.map_or(0.0, |o| wj[o]);
                 col[n + ai] = (col[n + ai] - self.k_wa[ai] * vw) / self.k_aa[ai];
             }
         }
@@ -390,15 +390,17 @@ impl Factored {
         if h == 0 {
             return;
         }
-        let mut t = Mat::<f64>::zeros(h, 1);
+        let mut t = vec![0.0; h];
         for (i, &r) in st.border.iter().enumerate() {
-            t[(i, 0)] = st.row_dot(r, dx) - r2[i];
+            t[i] = st.row_dot(r, dx) - r2[i];
         }
         if let Some(b) = &self.border_llt {
-            b.solve_in_place(t.as_mut());
+            // the border factor is h × h: the shape always matches
+            let solved = b.solve_columns_in_place(&mut t, 1);
+            debug_assert!(solved.is_ok());
         }
         for i in 0..h {
-            lambda[i] = t[(i, 0)];
+            lambda[i] = t[i];
             let ui = &self.u[i * st.nvar..(i + 1) * st.nvar];
             for (x, u) in dx.iter_mut().zip(ui) {
                 *x -= u * lambda[i];
