@@ -17,9 +17,9 @@ use prudentia_core::{AssetInfo, Forecast, Horizon, RegimeState};
 use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 
-use crate::dense::solve;
 use crate::error::{Result, UncertaintyError};
 use crate::quantreg::check_design;
+use prudentia_core::linalg::lu_solve_slice;
 
 /// Settings of a heteroscedastic Gaussian regression.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -165,7 +165,7 @@ impl HeteroscedasticRegression {
                 }
             }
         }
-        let mut beta = solve(&xtx, &xty, p).ok_or(singular.clone())?;
+        let mut beta = lu_solve_slice(&xtx, &xty, p).map_err(|_| singular.clone())?;
         if !beta.iter().all(|v| v.is_finite()) {
             return Err(overflow());
         }
@@ -235,7 +235,8 @@ impl HeteroscedasticRegression {
                 status = Status::Converged;
                 break;
             }
-            let (Some(db), Some(dg)) = (solve(&hb, &gb, p), solve(&hg, &gg, p)) else {
+            let (Some(db), Some(dg)) = (lu_solve_slice(&hb, &gb, p).ok(), lu_solve_slice(&hg, &gg, p).ok())
+            else {
                 if it == 1 {
                     return Err(singular);
                 }

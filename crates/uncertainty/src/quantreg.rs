@@ -40,9 +40,9 @@ use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::convert::{check_levels, forecast_from_quantiles, CrossingRepair};
-use crate::dense::solve;
 use crate::error::{Result, UncertaintyError};
 use crate::scores::pinball;
+use prudentia_core::linalg::lu_solve_slice;
 
 /// Settings of a linear quantile regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -285,7 +285,7 @@ fn polish_vertex(d: &[f64], y: &[f64], beta: &[f64], p: usize, tau: f64) -> Opti
         a[k * p..(k + 1) * p].copy_from_slice(&d[i * p..(i + 1) * p]);
         rhs[k] = y[i];
     }
-    let v = solve(&a, &rhs, p)?;
+    let v = lu_solve_slice(&a, &rhs, p).ok()?;
     // g = Σ_{i∉h} ψ_τ(r_i) x_i, then ξ solves X_hᵀ ξ = g.
     let mut g = vec![0.0; p];
     let mut next = 0;
@@ -307,7 +307,7 @@ fn polish_vertex(d: &[f64], y: &[f64], beta: &[f64], p: usize, tau: f64) -> Opti
             at[i * p + j] = a[j * p + i];
         }
     }
-    let verified = match solve(&at, &g, p) {
+    let verified = match lu_solve_slice(&at, &g, p).ok() {
         Some(xi) => {
             let slack = 1e-9;
             xi.iter().all(|&v| v >= -tau - slack && v <= 1.0 - tau + slack)
@@ -493,7 +493,7 @@ fn frisch_newton(
     let mut m = vec![0.0; p * p];
     let mut rhs = vec![0.0; p];
     weighted_gram(d, &vec![1.0; n], &c, p, &mut m, &mut rhs);
-    let mut yd = solve(&m, &rhs, p).ok_or_else(singular)?;
+    let mut yd = lu_solve_slice(&m, &rhs, p).map_err(|_| singular())?;
     let mut xy = vec![0.0; n];
     x_times(d, &yd, p, &mut xy);
     let mut z = vec![0.0; n];
@@ -529,7 +529,7 @@ fn frisch_newton(
         }
         // Affine (predictor) step.
         weighted_gram(d, &q, &t, p, &mut m, &mut rhs);
-        let mut dy = solve(&m, &rhs, p).ok_or_else(singular)?;
+        let mut dy = lu_solve_slice(&m, &rhs, p).map_err(|_| singular())?;
         x_times(d, &dy, p, &mut xdy);
         for i in 0..n {
             dx[i] = q[i] * (xdy[i] - r[i]);
@@ -559,7 +559,7 @@ fn frisch_newton(
                 t[i] = q[i] * (r[i] + dxdz[i] - dsdw[i] - xi[i]);
             }
             xt_times(d, &t, p, &mut rhs);
-            dy = solve(&m, &rhs, p).ok_or_else(singular)?;
+            dy = lu_solve_slice(&m, &rhs, p).map_err(|_| singular())?;
             x_times(d, &dy, p, &mut xdy);
             for i in 0..n {
                 dx[i] = q[i] * (xdy[i] + xi[i] - r[i] - dxdz[i] + dsdw[i]);
