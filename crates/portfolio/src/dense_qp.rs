@@ -522,67 +522,20 @@ pub(crate) fn solve(
     let q: Vec<f64> = q.iter().map(|v| v * c).collect();
     let q = &q[..];
 
-    // initial point (CVXOPT): the least-squares problem with all weights 1
-    let ones: Vec<f64> = st.is_eq.iter().map(|e| if *e { 0.0 } else { 1.0 }).collect();
-    let w_border: Vec<f64> = st.border.iter().map(|&r| ones[r]).collect();
-    let f0 = Factored::new(&st, &ones, &w_border)?;
-    let mut r1: Vec<f64> = q.iter().map(|v| -v).collect();
-    let b_ineq: Vec<f64> = (0..m).map(|r| if st.is_eq[r] { 0.0 } else { b[r] }).collect();
-    st.add_at(&b_ineq, &mut r1);
-    let r2: Vec<f64> = st
-        .border
-        .iter()
-        .map(|&r| if st.is_eq[r] { b[r] } else { 0.0 })
-        .collect();
-    let mut x = vec![0.0; nvar];
-    let mut lambda = vec![0.0; h];
-    f0.solve(&st, &r1, &r2, &mut x, &mut lambda);
+    let Iterate {
+        mut x,
+        mut s,
+        mut z,
+        mut lambda,
+    } = initial_point(&st, q, b)?;
     let mut ax = vec![0.0; m];
-    st.mul_a(&x, &mut ax);
-    let mut s = vec![0.0; m];
-    let mut z = vec![0.0; m];
-    for r in 0..m {
-        if !st.is_eq[r] {
-            s[r] = b[r] - ax[r];
-            z[r] = -s[r];
-        }
-    }
-    for (i, &r) in st.border.iter().enumerate() {
-        if st.is_eq[r] {
-            z[r] = lambda[i];
-        }
-    }
-    let shift = |v: &mut [f64]| {
-        let min = v
-            .iter()
-            .zip(&st.is_eq)
-            .filter(|(_, e)| !**e)
-            .fold(f64::INFINITY, |m, (x, _)| m.min(*x));
-        if min <= 0.0 {
-            for (x, e) in v.iter_mut().zip(&st.is_eq) {
-                if !e {
-                    *x += 1.0 - min;
-                }
-            }
-        }
-    };
-    shift(&mut s);
-    shift(&mut z);
 
     let norm_q = inf_norm(q);
     let norm_b = inf_norm(b);
     let mut px = vec![0.0; nvar];
     let mut rd = vec![0.0; nvar];
     let mut rp = vec![0.0; m];
-    let mut hvec = vec![0.0; m];
-    let mut dx = vec![0.0; nvar];
-    let mut adx = vec![0.0; m];
-    let mut ds_a = vec![0.0; m];
-    let mut dz_a = vec![0.0; m];
-    let mut ds = vec![0.0; m];
-    let mut dz = vec![0.0; m];
-    let mut d = vec![0.0; m];
-    let mut r2 = vec![0.0; h];
+    let mut work = StepWork::new(nvar, m, h);
     // progress guard: an infeasible or unbounded problem makes no headway, and is better
     // handed to Clarabel (which certifies it) early than after the iteration limit
     let mut merits: Vec<f64> = Vec::with_capacity(max_iterations as usize);
@@ -638,77 +591,199 @@ pub(crate) fn solve(
             .map(|((s, z), _)| s * z)
             .sum::<f64>()
             / m_ineq;
-        for r in 0..m {
-            d[r] = if st.is_eq[r] { 0.0 } else { z[r] / s[r] };
-        }
-        let w_border: Vec<f64> = st
-            .border
-            .iter()
-            .map(|&r| if st.is_eq[r] { 0.0 } else { s[r] / z[r] })
-            .collect();
-        let f = Factored::new(&st, &d, &w_border)?;
-        for (i, &r) in st.border.iter().enumerate() {
-            r2[i] = if st.is_eq[r] { -rp[r] } else { 0.0 };
-        }
-
-        // predictor (affine) then corrector with the same factorization
-        let mut direction = |rc: &dyn Fn(usize) -> f64, ds: &mut [f64], dz: &mut [f64]| {
-            for r in 0..m {
-                hvec[r] = if st.is_eq[r] {
-                    0.0
-                } else {
-                    (-rc(r) + z[r] * rp[r]) / s[r]
-                };
-            }
-            let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
-            for r in 0..m {
-                if hvec[r] != 0.0 {
-                    for (c, a) in st.row(r) {
-                        r1[c] -= a * hvec[r];
-                    }
-                }
-            }
-            f.solve(&st, &r1, &r2, &mut dx, &mut lambda);
-            st.mul_a(&dx, &mut adx);
-            for r in 0..m {
-                if st.is_eq[r] {
-                    ds[r] = 0.0;
-                } else {
-                    ds[r] = -rp[r] - adx[r];
-                    dz[r] = hvec[r] + d[r] * adx[r];
-                }
-            }
-            for (i, &r) in st.border.iter().enumerate() {
-                if st.is_eq[r] {
-                    dz[r] = lambda[i];
-                }
-            }
-        };
-        direction(&|r| s[r] * z[r], &mut ds_a, &mut dz_a);
-        let alpha_a = max_step(&s, &ds_a, &st.is_eq).min(max_step(&z, &dz_a, &st.is_eq));
-        let mu_a: f64 = (0..m)
-            .filter(|&r| !st.is_eq[r])
-            .map(|r| (s[r] + alpha_a * ds_a[r]) * (z[r] + alpha_a * dz_a[r]))
-            .sum::<f64>()
-            / m_ineq;
-        let sigma = (mu_a / mu).powi(3).clamp(0.0, 1.0);
-        direction(
-            &|r| s[r] * z[r] + ds_a[r] * dz_a[r] - sigma * mu,
-            &mut ds,
-            &mut dz,
-        );
-        let alpha = (STEP_FRACTION * max_step(&s, &ds, &st.is_eq).min(max_step(&z, &dz, &st.is_eq))).min(1.0);
-        for (xi, d) in x.iter_mut().zip(&dx) {
-            *xi += alpha * d;
-        }
-        for r in 0..m {
-            if st.is_eq[r] {
-                z[r] += alpha * dz[r];
-            } else {
-                s[r] += alpha * ds[r];
-                z[r] += alpha * dz[r];
-            }
-        }
+        let mut it = Iterate { x, s, z, lambda };
+        predictor_corrector(&st, &mut it, &mut work, &rd, &rp, mu, m_ineq)?;
+        Iterate { x, s, z, lambda } = it;
     }
     None
+}
+
+/// A primal-dual iterate: `x`, slacks `s`, duals `z` and the border multipliers `λ`.
+struct Iterate {
+    x: Vec<f64>,
+    s: Vec<f64>,
+    z: Vec<f64>,
+    lambda: Vec<f64>,
+}
+
+/// The CVXOPT initial point: the least-squares problem with all weights 1, then slacks and
+/// duals shifted into the interior.
+fn initial_point(st: &Structure, q: &[f64], b: &[f64]) -> Option<Iterate> {
+    let (nvar, m, h) = (st.nvar, st.m, st.border.len());
+    let ones: Vec<f64> = st.is_eq.iter().map(|e| if *e { 0.0 } else { 1.0 }).collect();
+    let w_border: Vec<f64> = st.border.iter().map(|&r| ones[r]).collect();
+    let f0 = Factored::new(st, &ones, &w_border)?;
+    let mut r1: Vec<f64> = q.iter().map(|v| -v).collect();
+    let b_ineq: Vec<f64> = (0..m).map(|r| if st.is_eq[r] { 0.0 } else { b[r] }).collect();
+    st.add_at(&b_ineq, &mut r1);
+    let r2: Vec<f64> = st
+        .border
+        .iter()
+        .map(|&r| if st.is_eq[r] { b[r] } else { 0.0 })
+        .collect();
+    let mut x = vec![0.0; nvar];
+    let mut lambda = vec![0.0; h];
+    f0.solve(st, &r1, &r2, &mut x, &mut lambda);
+    let mut ax = vec![0.0; m];
+    st.mul_a(&x, &mut ax);
+    let mut s = vec![0.0; m];
+    let mut z = vec![0.0; m];
+    for r in 0..m {
+        if !st.is_eq[r] {
+            s[r] = b[r] - ax[r];
+            z[r] = -s[r];
+        }
+    }
+    for (i, &r) in st.border.iter().enumerate() {
+        if st.is_eq[r] {
+            z[r] = lambda[i];
+        }
+    }
+    let shift = |v: &mut [f64]| {
+        let min = v
+            .iter()
+            .zip(&st.is_eq)
+            .filter(|(_, e)| !**e)
+            .fold(f64::INFINITY, |m, (x, _)| m.min(*x));
+        if min <= 0.0 {
+            for (x, e) in v.iter_mut().zip(&st.is_eq) {
+                if !e {
+                    *x += 1.0 - min;
+                }
+            }
+        }
+    };
+    shift(&mut s);
+    shift(&mut z);
+
+    Some(Iterate { x, s, z, lambda })
+}
+
+/// Work buffers of one predictor-corrector step.
+struct StepWork {
+    hvec: Vec<f64>,
+    dx: Vec<f64>,
+    adx: Vec<f64>,
+    ds_a: Vec<f64>,
+    dz_a: Vec<f64>,
+    ds: Vec<f64>,
+    dz: Vec<f64>,
+    d: Vec<f64>,
+    r2: Vec<f64>,
+}
+
+impl StepWork {
+    fn new(nvar: usize, m: usize, h: usize) -> Self {
+        Self {
+            hvec: vec![0.0; m],
+            dx: vec![0.0; nvar],
+            adx: vec![0.0; m],
+            ds_a: vec![0.0; m],
+            dz_a: vec![0.0; m],
+            ds: vec![0.0; m],
+            dz: vec![0.0; m],
+            d: vec![0.0; m],
+            r2: vec![0.0; h],
+        }
+    }
+}
+
+/// One Mehrotra predictor-corrector step from the residuals `rd`, `rp` and the complementarity
+/// `mu`: factors the Newton system once, solves the affine and the centered direction, and
+/// moves the iterate a fraction of the way to the boundary. `None` when the factorization fails.
+#[allow(clippy::too_many_arguments)]
+fn predictor_corrector(
+    st: &Structure,
+    it: &mut Iterate,
+    work: &mut StepWork,
+    rd: &[f64],
+    rp: &[f64],
+    mu: f64,
+    m_ineq: f64,
+) -> Option<()> {
+    let m = st.m;
+    let StepWork {
+        hvec,
+        dx,
+        adx,
+        ds_a,
+        dz_a,
+        ds,
+        dz,
+        d,
+        r2,
+    } = work;
+    let Iterate { x, s, z, lambda } = it;
+    for r in 0..m {
+        d[r] = if st.is_eq[r] { 0.0 } else { z[r] / s[r] };
+    }
+    let w_border: Vec<f64> = st
+        .border
+        .iter()
+        .map(|&r| if st.is_eq[r] { 0.0 } else { s[r] / z[r] })
+        .collect();
+    let f = Factored::new(st, d, &w_border)?;
+    for (i, &r) in st.border.iter().enumerate() {
+        r2[i] = if st.is_eq[r] { -rp[r] } else { 0.0 };
+    }
+
+    // predictor (affine) then corrector with the same factorization
+    let mut direction = |rc: &dyn Fn(usize) -> f64, ds: &mut [f64], dz: &mut [f64]| {
+        for r in 0..m {
+            hvec[r] = if st.is_eq[r] {
+                0.0
+            } else {
+                (-rc(r) + z[r] * rp[r]) / s[r]
+            };
+        }
+        let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
+        for r in 0..m {
+            if hvec[r] != 0.0 {
+                for (c, a) in st.row(r) {
+                    r1[c] -= a * hvec[r];
+                }
+            }
+        }
+        f.solve(st, &r1, r2, dx.as_mut_slice(), lambda.as_mut_slice());
+        st.mul_a(dx, adx.as_mut_slice());
+        for r in 0..m {
+            if st.is_eq[r] {
+                ds[r] = 0.0;
+            } else {
+                ds[r] = -rp[r] - adx[r];
+                dz[r] = hvec[r] + d[r] * adx[r];
+            }
+        }
+        for (i, &r) in st.border.iter().enumerate() {
+            if st.is_eq[r] {
+                dz[r] = lambda[i];
+            }
+        }
+    };
+    direction(&|r| s[r] * z[r], ds_a.as_mut_slice(), dz_a.as_mut_slice());
+    let alpha_a = max_step(s, ds_a, &st.is_eq).min(max_step(z, dz_a, &st.is_eq));
+    let mu_a: f64 = (0..m)
+        .filter(|&r| !st.is_eq[r])
+        .map(|r| (s[r] + alpha_a * ds_a[r]) * (z[r] + alpha_a * dz_a[r]))
+        .sum::<f64>()
+        / m_ineq;
+    let sigma = (mu_a / mu).powi(3).clamp(0.0, 1.0);
+    direction(
+        &|r| s[r] * z[r] + ds_a[r] * dz_a[r] - sigma * mu,
+        ds.as_mut_slice(),
+        dz.as_mut_slice(),
+    );
+    let alpha = (STEP_FRACTION * max_step(s, ds, &st.is_eq).min(max_step(z, dz, &st.is_eq))).min(1.0);
+    for (xi, d) in x.iter_mut().zip(dx.iter()) {
+        *xi += alpha * d;
+    }
+    for r in 0..m {
+        if st.is_eq[r] {
+            z[r] += alpha * dz[r];
+        } else {
+            s[r] += alpha * ds[r];
+            z[r] += alpha * dz[r];
+        }
+    }
+    Some(())
 }
