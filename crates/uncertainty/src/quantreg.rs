@@ -465,6 +465,34 @@ fn x_times(d: &[f64], v: &[f64], p: usize, out: &mut [f64]) {
     }
 }
 
+/// The Frisch-Newton initial dual: `yd` the least-squares solution of `X yd = c`, and the
+/// dual slacks `z = max(r, 0)`, `w = z − r` of the residual `r = c − X yd` (0 moved to
+/// 0.001). `None` when `XᵀX` is singular. Uses `m`, `rhs` as work space.
+fn initial_dual(
+    d: &[f64],
+    c: &[f64],
+    p: usize,
+    m: &mut [f64],
+    rhs: &mut [f64],
+) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let n = c.len();
+    weighted_gram(d, &vec![1.0; n], c, p, m, rhs);
+    let yd = lu_solve_slice(m, rhs, p).ok()?;
+    let mut xy = vec![0.0; n];
+    x_times(d, &yd, p, &mut xy);
+    let mut z = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    for i in 0..n {
+        let mut r = c[i] - xy[i];
+        if r == 0.0 {
+            r = 0.001;
+        }
+        z[i] = r.max(0.0);
+        w[i] = z[i] - r;
+    }
+    Some((yd, z, w))
+}
+
 /// Frisch–Newton interior point (Portnoy & Koenker 1997; after `lp_fnm` of Morillo & Koenker)
 /// on the dual `min cᵀx s.t. Xᵀx = (1−τ)Xᵀ1, 0 ≤ x ≤ 1` with `c = −y`. Returns β = −(dual
 /// multipliers) and whether the duality gap reached `tol` relative to the objective.
@@ -489,23 +517,9 @@ fn frisch_newton(
     let mut s = vec![tau; n];
     let mut bvec = vec![0.0; p];
     xt_times(d, &x, p, &mut bvec);
-    // Initial dual: least squares of X yd = c.
     let mut m = vec![0.0; p * p];
     let mut rhs = vec![0.0; p];
-    weighted_gram(d, &vec![1.0; n], &c, p, &mut m, &mut rhs);
-    let mut yd = lu_solve_slice(&m, &rhs, p).map_err(|_| singular())?;
-    let mut xy = vec![0.0; n];
-    x_times(d, &yd, p, &mut xy);
-    let mut z = vec![0.0; n];
-    let mut w = vec![0.0; n];
-    for i in 0..n {
-        let mut r = c[i] - xy[i];
-        if r == 0.0 {
-            r = 0.001;
-        }
-        z[i] = r.max(0.0);
-        w[i] = z[i] - r;
-    }
+    let (mut yd, mut z, mut w) = initial_dual(d, &c, p, &mut m, &mut rhs).ok_or_else(singular)?;
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     let gap_of = |x: &[f64], yd: &[f64], w: &[f64]| dot(&c, x) - dot(yd, &bvec) + w.iter().sum::<f64>();
     let mut gap = gap_of(&x, &yd, &w);
