@@ -107,42 +107,8 @@ impl Structure {
         if is_eq.len() != m || is_eq.iter().all(|e| *e) {
             return None;
         }
-        let mut p_dense = vec![0.0; n * n];
-        for j in 0..nvar {
-            for k in p.colptr[j]..p.colptr[j + 1] {
-                let i = p.rowval[k];
-                let v = p.nzval[k];
-                if v == 0.0 {
-                    continue;
-                }
-                if i >= n || j >= n {
-                    return None;
-                }
-                p_dense[i + j * n] = v;
-                p_dense[j + i * n] = v;
-            }
-        }
-        // rows from the CSC columns
-        let mut count = vec![0usize; m + 1];
-        for &r in &a.rowval[..a.colptr[nvar]] {
-            count[r + 1] += 1;
-        }
-        for r in 0..m {
-            count[r + 1] += count[r];
-        }
-        let row_start = count.clone();
-        let mut fill = count;
-        let nnz = row_start[m];
-        let mut row_col = vec![0usize; nnz];
-        let mut row_val = vec![0.0; nnz];
-        for j in 0..nvar {
-            for k in a.colptr[j]..a.colptr[j + 1] {
-                let r = a.rowval[k];
-                row_col[fill[r]] = j;
-                row_val[fill[r]] = a.nzval[k];
-                fill[r] += 1;
-            }
-        }
+        let p_dense = dense_p(p, n)?;
+        let (row_start, row_col, row_val) = csc_rows(a);
         let n_aux = nvar - n;
         let mut diag_rows = Vec::new();
         let mut aux_rows: Vec<Vec<AuxRow>> = vec![Vec::new(); n_aux];
@@ -261,6 +227,55 @@ impl Structure {
             }
         }
     }
+}
+
+/// The `n × n` leading block of the upper-triangular CSC `p`, symmetric and column-major;
+/// `None` when `p` has a nonzero outside that block.
+fn dense_p(p: &CscMatrix<f64>, n: usize) -> Option<Vec<f64>> {
+    let nvar = p.n;
+    let mut p_dense = vec![0.0; n * n];
+    for j in 0..nvar {
+        for k in p.colptr[j]..p.colptr[j + 1] {
+            let i = p.rowval[k];
+            let v = p.nzval[k];
+            if v == 0.0 {
+                continue;
+            }
+            if i >= n || j >= n {
+                return None;
+            }
+            p_dense[i + j * n] = v;
+            p_dense[j + i * n] = v;
+        }
+    }
+    Some(p_dense)
+}
+
+/// The rows of the CSC matrix `a` (CSR: row starts, column indices, values).
+fn csc_rows(a: &CscMatrix<f64>) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
+    let (m, nvar) = (a.m, a.n);
+    // rows from the CSC columns
+    let mut count = vec![0usize; m + 1];
+    for &r in &a.rowval[..a.colptr[nvar]] {
+        count[r + 1] += 1;
+    }
+    for r in 0..m {
+        count[r + 1] += count[r];
+    }
+    let row_start = count.clone();
+    let mut fill = count;
+    let nnz = row_start[m];
+    let mut row_col = vec![0usize; nnz];
+    let mut row_val = vec![0.0; nnz];
+    for j in 0..nvar {
+        for k in a.colptr[j]..a.colptr[j + 1] {
+            let r = a.rowval[k];
+            row_col[fill[r]] = j;
+            row_val[fill[r]] = a.nzval[k];
+            fill[r] += 1;
+        }
+    }
+    (row_start, row_col, row_val)
 }
 
 /// The factored Newton system for one set of row weights `d` (inequalities) and border
