@@ -44,6 +44,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod changepoint;
 pub mod checked_serde;
 mod display;
 pub mod error;

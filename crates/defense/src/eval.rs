@@ -11,7 +11,11 @@
 //! - **stable observations** are those outside every window `[c, c + τ)`;
 //!   false alarms are reported per 10 000 stable observations;
 //! - precision = TP / (TP + false alarms), recall = TP / number of changes.
+//!
+//! This is the workspace's one change-point rule, [`prudentia_core::changepoint`] (with its
+//! maximum delay `τ − 1`), shared with `prudentia-regime`'s evaluation.
 
+use prudentia_core::changepoint::{score_detections, ChangePointScore};
 use prudentia_core::validate::check_len;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +57,27 @@ impl DetectionMetrics {
             f64::NAN
         } else {
             self.false_alarms as f64 * 10_000.0 / self.stable_observations as f64
+        }
+    }
+
+    /// False alarms per year of stable observations with `periods_per_year` observations
+    /// a year (NaN when there is no stable observation or the period count is not finite
+    /// and positive).
+    pub fn false_alarms_per_year(&self, periods_per_year: f64) -> f64 {
+        self.score()
+            .false_alarms_per_year(periods_per_year)
+            .unwrap_or(f64::NAN)
+    }
+
+    fn score(&self) -> ChangePointScore {
+        ChangePointScore {
+            changes: self.changes,
+            detections: self.detections,
+            true_positives: self.true_positives,
+            false_alarms: self.false_alarms,
+            duplicates: self.duplicates,
+            delays: Vec::new(),
+            stable_observations: self.stable_observations,
         }
     }
 
@@ -103,48 +128,16 @@ pub fn evaluate(
             .into());
         }
     }
-    let mut changes = changes.to_vec();
-    changes.sort_unstable();
-    changes.dedup();
-    let mut detections = detections.to_vec();
-    detections.sort_unstable();
-    // Window of change k: [c_k, min(c_k + τ, c_{k+1}, n)).
-    let window = |k: usize| {
-        let end = changes[k]
-            .saturating_add(tolerance)
-            .min(changes.get(k + 1).copied().unwrap_or(n))
-            .min(n);
-        (changes[k], end)
-    };
-    let mut detected = vec![false; changes.len()];
-    let (mut tp, mut fa, mut dup) = (0, 0, 0);
-    let mut delays = Vec::new();
-    for &t in &detections {
-        // The last change at or before t.
-        let k = changes.partition_point(|&c| c <= t);
-        let hit = k.checked_sub(1).filter(|&k| {
-            let (s, e) = window(k);
-            t >= s && t < e
-        });
-        match hit {
-            Some(k) if !detected[k] => {
-                detected[k] = true;
-                tp += 1;
-                delays.push(t - changes[k]);
-            }
-            Some(_) => dup += 1,
-            None => fa += 1,
-        }
-    }
-    let in_windows: usize = (0..changes.len()).map(|k| window(k).1 - window(k).0).sum();
+    // the workspace rule (prudentia_core::changepoint) with delays 0 ..= τ − 1
+    let score = score_detections(changes, detections, n, tolerance - 1);
     Ok(DetectionMetrics {
-        changes: changes.len(),
-        detections: detections.len(),
-        true_positives: tp,
-        false_alarms: fa,
-        duplicates: dup,
-        delays,
-        stable_observations: n - in_windows,
+        changes: score.changes,
+        detections: score.detections,
+        true_positives: score.true_positives,
+        false_alarms: score.false_alarms,
+        duplicates: score.duplicates,
+        delays: score.delays,
+        stable_observations: score.stable_observations,
     })
 }
 
@@ -172,6 +165,8 @@ mod tests {
         assert!((m.false_alarms_per_10k() - 2.0 * 10_000.0 / 900.0).abs() < 1e-12);
         assert!((m.precision() - 1.0 / 3.0).abs() < 1e-15);
         assert!((m.recall() - 0.5).abs() < 1e-15);
+        assert!((m.false_alarms_per_year(252.0) - 2.0 * 252.0 / 900.0).abs() < 1e-12);
+        assert!(m.false_alarms_per_year(0.0).is_nan());
     }
 
     #[test]

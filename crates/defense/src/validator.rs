@@ -732,29 +732,8 @@ impl Validator {
 
     fn judge(&self, obs: &Observation, now: Option<Timestamp>, market: f64) -> (Verdict, bool, bool) {
         let q = |reason| Verdict::Quarantine { reason };
-        if let (Some(tolerance_ns), Some(now)) = (self.config.max_future_ns, now) {
-            if obs.time.as_nanos() > now.as_nanos().saturating_add(tolerance_ns) {
-                let reason = Reason::FutureTime {
-                    time: obs.time,
-                    now,
-                    tolerance_ns,
-                };
-                return (q(reason), false, false);
-            }
-        }
-        if let Some(last) = self.last_time {
-            if obs.time < last {
-                return (q(Reason::OutOfOrder { time: obs.time, last }), false, false);
-            }
-            if obs.time == last {
-                return (q(Reason::DuplicateTimestamp { time: obs.time }), false, false);
-            }
-        }
-        if let (Some(max_age_ns), Some(now)) = (self.config.max_age_ns, now) {
-            let age_ns = now.as_nanos().saturating_sub(obs.time.as_nanos());
-            if age_ns > max_age_ns {
-                return (q(Reason::Stale { age_ns, max_age_ns }), false, false);
-            }
+        if let Some(reason) = self.time_check(obs, now) {
+            return (q(reason), false, false);
         }
         let Some(x) = obs.value else {
             return (q(Reason::Missing), false, false);
@@ -762,13 +741,50 @@ impl Validator {
         if !x.is_finite() {
             return (q(Reason::NonFinite { value: x }), false, false);
         }
+        self.value_check(x)
+            .or_else(|| self.outlier_check(x, market))
+            .unwrap_or((Verdict::Accept, true, false))
+    }
+
+    /// Timestamp checks: too far in the future, out of order, repeated, stale.
+    fn time_check(&self, obs: &Observation, now: Option<Timestamp>) -> Option<Reason> {
+        if let (Some(tolerance_ns), Some(now)) = (self.config.max_future_ns, now) {
+            if obs.time.as_nanos() > now.as_nanos().saturating_add(tolerance_ns) {
+                let reason = Reason::FutureTime {
+                    time: obs.time,
+                    now,
+                    tolerance_ns,
+                };
+                return Some(reason);
+            }
+        }
+        if let Some(last) = self.last_time {
+            if obs.time < last {
+                return Some(Reason::OutOfOrder { time: obs.time, last });
+            }
+            if obs.time == last {
+                return Some(Reason::DuplicateTimestamp { time: obs.time });
+            }
+        }
+        if let (Some(max_age_ns), Some(now)) = (self.config.max_age_ns, now) {
+            let age_ns = now.as_nanos().saturating_sub(obs.time.as_nanos());
+            if age_ns > max_age_ns {
+                return Some(Reason::Stale { age_ns, max_age_ns });
+            }
+        }
+        None
+    }
+
+    /// Checks of a finite value against the range, magnitude, domain, freeze and jump limits.
+    fn value_check(&self, x: f64) -> Option<(Verdict, bool, bool)> {
+        let q = |reason| Verdict::Quarantine { reason };
         if let Some((min, max)) = self.config.range {
             if x < min || x > max {
-                return (q(Reason::OutOfRange { value: x, min, max }), true, false);
+                return Some((q(Reason::OutOfRange { value: x, min, max }), true, false));
             }
         }
         if x.abs() > MAX_MAGNITUDE {
-            return (
+            return Some((
                 q(Reason::OutOfRange {
                     value: x,
                     min: -MAX_MAGNITUDE,
@@ -776,10 +792,10 @@ impl Validator {
                 }),
                 true,
                 false,
-            );
+            ));
         }
         if self.config.transform == Transform::LogReturn && x <= 0.0 {
-            return (
+            return Some((
                 q(Reason::OutOfRange {
                     value: x,
                     min: f64::MIN_POSITIVE,
@@ -787,12 +803,12 @@ impl Validator {
                 }),
                 true,
                 false,
-            );
+            ));
         }
         if let Some(limit) = self.config.max_unchanged {
             let repeats = self.unchanged.saturating_add(1);
             if self.reference == Some(x) && repeats > limit {
-                return (q(Reason::Frozen { repeats, limit }), true, false);
+                return Some((q(Reason::Frozen { repeats, limit }), true, false));
             }
         }
         if let (Some(limit), Some(from)) = (self.config.max_jump, self.reference) {
@@ -803,10 +819,10 @@ impl Validator {
                     .filter(|p| self.config.confirm_moves && *p != 0.0)
                     .is_some_and(|p| (x / p - 1.0).abs() <= limit);
                 if relative > limit && confirmed {
-                    return (Verdict::Accept, true, true);
+                    return Some((Verdict::Accept, true, true));
                 }
                 if relative > limit {
-                    return (
+                    return Some((
                         q(Reason::Jump {
                             from,
                             to: x,
@@ -815,15 +831,21 @@ impl Validator {
                         }),
                         true,
                         false,
-                    );
+                    ));
                 }
             }
         }
+        None
+    }
+
+    /// The Hampel (robust z) check on the transformed value, net of the market move.
+    fn outlier_check(&self, x: f64, market: f64) -> Option<(Verdict, bool, bool)> {
+        let q = |reason| Verdict::Quarantine { reason };
         if let Some(y) = self.transform(x) {
             if let Some((z, median)) = self.robust_z(y - market) {
                 let az = z.abs();
                 if az > self.config.hampel_threshold && self.confirms_pending(x, median, market) {
-                    return (Verdict::Accept, true, true);
+                    return Some((Verdict::Accept, true, true));
                 }
                 if az >= self.config.quarantine_threshold {
                     let reason = Reason::Outlier {
@@ -831,7 +853,7 @@ impl Validator {
                         threshold: self.config.quarantine_threshold,
                         median,
                     };
-                    return (q(reason), true, false);
+                    return Some((q(reason), true, false));
                 }
                 if az > self.config.hampel_threshold {
                     let reason = Reason::Outlier {
@@ -851,11 +873,11 @@ impl Validator {
                         }
                         _ => q(reason),
                     };
-                    return (v, true, false);
+                    return Some((v, true, false));
                 }
             }
         }
-        (Verdict::Accept, true, false)
+        None
     }
 }
 

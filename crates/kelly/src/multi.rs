@@ -30,11 +30,10 @@
 //! numbers; a solve that ends outside the domain or on a non-finite iterate is an error or
 //! a `NumericalError` status, never a NaN.
 
-use faer::linalg::solvers::Solve;
-use faer::{Mat, Side};
-use ndarray::{Array1, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ShapeBuilder};
 use serde::{Deserialize, Serialize};
 
+use prudentia_core::linalg::{gram_into, Cholesky};
 use prudentia_core::status::Status;
 use prudentia_core::validate::{
     check_elements, check_finite_1d, check_finite_2d, check_len, check_positive, check_shape, check_size,
@@ -195,14 +194,13 @@ pub fn gaussian_kelly_weights(
     check_finite_2d("covariance", covariance)?;
     check_symmetric("covariance", covariance, 1e-10)?;
     let s = magnitude(covariance.iter());
-    let h = Mat::from_fn(n, n, |i, j| covariance[[i, j]] / s);
-    let llt = h.llt(Side::Lower).map_err(|_| CoreError::Numerical {
+    let h = covariance.mapv(|v| v / s);
+    let llt = Cholesky::new(h.view()).map_err(|_| CoreError::Numerical {
         operation: "Cholesky factorization of the covariance",
         detail: "matrix is not positive definite",
     })?;
-    let mut rhs = Mat::from_fn(n, 1, |i, _| mean[i] / s);
-    llt.solve_in_place(rhs.as_mut());
-    let w = Array1::from_shape_fn(n, |i| rhs[(i, 0)]);
+    let mut w = mean.mapv(|v| v / s);
+    llt.solve_vec_in_place(w.view_mut())?;
     if w.iter().all(|v| v.is_finite()) {
         Ok(w)
     } else {
@@ -266,7 +264,7 @@ pub fn gaussian_growth_optimal(
 /// A concave objective to maximize, on the first `n` coordinates of `x`.
 trait Concave {
     /// Value, gradient and Hessian (all of the concave function); `None` outside its domain.
-    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64>;
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Array2<f64>) -> Option<f64>;
     /// Value only; `None` outside the domain.
     fn value(&self, w: &[f64]) -> Option<f64>;
 }
@@ -276,13 +274,13 @@ struct LogWealth<'a> {
 }
 
 impl Concave for LogWealth<'_> {
-    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64> {
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Array2<f64>) -> Option<f64> {
         let (t, n) = self.r.dim();
         let inv_t = 1.0 / t as f64;
         let scale = inv_t.sqrt();
         grad[..n].iter_mut().for_each(|g| *g = 0.0);
         // rows a_t = r_t / (1 + r_tᵀw) / √T, so that the Hessian is −AᵀA (one GEMM)
-        let mut a = Mat::<f64>::zeros(t, n);
+        let mut a = Array2::<f64>::zeros((t, n).f());
         let mut value = 0.0;
         for (k, row) in self.r.rows().into_iter().enumerate() {
             let wealth = 1.0 + row.iter().zip(w).map(|(x, y)| x * y).sum::<f64>();
@@ -293,17 +291,10 @@ impl Concave for LogWealth<'_> {
             let inv = 1.0 / wealth;
             for i in 0..n {
                 grad[i] += row[i] * inv * inv_t;
-                a[(k, i)] = row[i] * inv * scale;
+                a[[k, i]] = row[i] * inv * scale;
             }
         }
-        faer::linalg::matmul::matmul(
-            hess.as_mut(),
-            faer::Accum::Replace,
-            a.transpose(),
-            a.as_ref(),
-            -1.0,
-            faer::Par::Seq,
-        );
+        gram_into(a.view(), -1.0, hess.view_mut()).ok()?;
         Some(value * inv_t)
     }
 
@@ -327,13 +318,13 @@ struct Quadratic<'a, 'b> {
 }
 
 impl Concave for Quadratic<'_, '_> {
-    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Mat<f64>) -> Option<f64> {
+    fn eval(&self, w: &[f64], grad: &mut [f64], hess: &mut Array2<f64>) -> Option<f64> {
         let n = self.mu.len();
         for i in 0..n {
             let sw: f64 = (0..n).map(|j| self.sigma[[i, j]] * w[j]).sum();
             grad[i] = self.mu[i] - sw;
             for j in 0..n {
-                hess[(i, j)] = -self.sigma[[i, j]];
+                hess[[i, j]] = -self.sigma[[i, j]];
             }
         }
         self.value(w)
@@ -428,6 +419,162 @@ fn build(n: usize, c: &GrowthOptimalConfig) -> KellyResult<(usize, Vec<Ineq>, Ve
     Ok((m, cons, x))
 }
 
+/// Merit of the barrier problem: `ψ(x) = −t f(x) − Σ log slack`; `None` outside the domain.
+fn merit<O: Concave>(obj: &O, cons: &[Ineq], n: usize, x: &[f64], t: f64) -> Option<f64> {
+    let f = obj.value(&x[..n])?;
+    let mut b = 0.0;
+    for k in cons {
+        let s = k.slack(x);
+        if s <= 0.0 {
+            return None;
+        }
+        b -= s.ln();
+    }
+    Some(-t * f + b)
+}
+
+/// Work buffers of the barrier method.
+struct Newton {
+    grad_f: Vec<f64>,
+    hess_f: Array2<f64>,
+    grad: Vec<f64>,
+    hess: Array2<f64>,
+    x_new: Vec<f64>,
+}
+
+impl Newton {
+    fn new(n: usize, m: usize) -> Self {
+        Self {
+            grad_f: vec![0.0; n],
+            hess_f: Array2::<f64>::zeros((n, n).f()),
+            grad: vec![0.0; m],
+            hess: Array2::<f64>::zeros((m, m).f()),
+            x_new: vec![0.0; m],
+        }
+    }
+
+    /// Gradient and Hessian of ψ at `x` (into `grad`, `hess`).
+    fn assemble<O: Concave>(
+        &mut self,
+        obj: &O,
+        cons: &[Ineq],
+        n: usize,
+        x: &[f64],
+        t: f64,
+    ) -> KellyResult<()> {
+        let m = self.grad.len();
+        obj.eval(&x[..n], &mut self.grad_f, &mut self.hess_f)
+            .ok_or(KellyError::NoInteriorPoint {
+                reason: "iterate left the domain",
+            })?;
+        let (grad, hess) = (&mut self.grad, &mut self.hess);
+        for g in grad.iter_mut() {
+            *g = 0.0;
+        }
+        for j in 0..m {
+            for i in 0..m {
+                hess[[i, j]] = if i < n && j < n {
+                    -t * self.hess_f[[i, j]]
+                } else {
+                    0.0
+                };
+            }
+        }
+        for i in 0..n {
+            grad[i] = -t * self.grad_f[i];
+        }
+        for k in cons {
+            let inv = 1.0 / k.slack(x);
+            for &(i, ci) in &k.terms {
+                grad[i] += ci * inv;
+            }
+            let inv2 = inv * inv;
+            if k.terms.len() == 1 {
+                let (i, ci) = k.terms[0];
+                hess[[i, i]] += ci * ci * inv2;
+            } else {
+                for &(i, ci) in &k.terms {
+                    for &(j, cj) in &k.terms {
+                        hess[[i, j]] += ci * cj * inv2;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The Newton direction `−H⁻¹g` and the decrement `λ² = −gᵀdx`; `Err(status)` when the
+    /// Hessian stays indefinite after a 1e-12 diagonal shift or the step is not finite.
+    fn direction(&mut self) -> KellyResult<Result<(Array1<f64>, f64), Status>> {
+        let m = self.grad.len();
+        let grad = &self.grad;
+        let hess = &mut self.hess;
+        let mut dx = Array1::from_shape_fn(m, |i| -grad[i]);
+        let llt = match Cholesky::new(hess.view()) {
+            Ok(l) => l,
+            Err(_) => {
+                let tr: f64 = (0..m).map(|i| hess[[i, i]].abs()).sum::<f64>() / m as f64;
+                for i in 0..m {
+                    hess[[i, i]] += 1e-12 * tr.max(1.0);
+                }
+                match Cholesky::new(hess.view()) {
+                    Ok(l) => l,
+                    Err(_) => {
+                        return Ok(Err(Status::Numerical {
+                            message: "barrier Hessian not positive definite after regularization".into(),
+                        }))
+                    }
+                }
+            }
+        };
+        llt.solve_vec_in_place(dx.view_mut())?;
+        let decrement: f64 = (0..m).map(|i| -grad[i] * dx[i]).sum();
+        if !decrement.is_finite() || (0..m).any(|i| !dx[i].is_finite()) {
+            return Ok(Err(Status::Numerical {
+                message: "non-finite Newton step".into(),
+            }));
+        }
+        Ok(Ok((dx, decrement)))
+    }
+
+    /// Backtracking line search staying strictly feasible; moves `x` and returns whether
+    /// centering should go on (`false`: no progress possible at this `t`).
+    #[allow(clippy::too_many_arguments)]
+    fn line_search<O: Concave>(
+        &mut self,
+        obj: &O,
+        cons: &[Ineq],
+        n: usize,
+        x: &mut [f64],
+        t: f64,
+        dx: &Array1<f64>,
+        decrement: f64,
+    ) -> bool {
+        let m = x.len();
+        let psi0 = merit(obj, cons, n, x, t).unwrap_or(f64::INFINITY);
+        let mut step = 1.0;
+        let mut accepted = false;
+        for _ in 0..60 {
+            for i in 0..m {
+                self.x_new[i] = x[i] + step * dx[i];
+            }
+            if let Some(psi) = merit(obj, cons, n, &self.x_new, t) {
+                if psi <= psi0 - 0.25 * step * decrement {
+                    accepted = true;
+                    break;
+                }
+            }
+            step *= 0.5;
+        }
+        if !accepted {
+            return false; // roundoff: no further progress possible at this t
+        }
+        x.copy_from_slice(&self.x_new);
+        // stop when the decrease is below the merit's roundoff
+        step * decrement > 1e-13 * psi0.abs().max(1.0)
+    }
+}
+
 /// The barrier method on `obj`; `scale` multiplies the reported objective (the data were
 /// divided by it).
 fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> KellyResult<GrowthOptimal> {
@@ -439,27 +586,9 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
     }
     let n_cons = cons.len() as f64;
     let mut t = 1.0;
-    let mut grad_f = vec![0.0; n];
-    let mut hess_f = Mat::<f64>::zeros(n, n);
-    let mut grad = vec![0.0; m];
-    let mut hess = Mat::<f64>::zeros(m, m);
-    let mut slack = vec![0.0; cons.len()];
-    let mut x_new = vec![0.0; m];
+    let mut work = Newton::new(n, m);
     let mut iterations = 0;
     let mut status = Status::Converged;
-    // merit: ψ(x) = −t f(x) − Σ log slack
-    let merit = |x: &[f64], t: f64| -> Option<f64> {
-        let f = obj.value(&x[..n])?;
-        let mut b = 0.0;
-        for k in &cons {
-            let s = k.slack(x);
-            if s <= 0.0 {
-                return None;
-            }
-            b -= s.ln();
-        }
-        Some(-t * f + b)
-    };
     'outer: loop {
         // centering
         loop {
@@ -468,94 +597,21 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
                 break 'outer;
             }
             iterations += 1;
-            obj.eval(&x[..n], &mut grad_f, &mut hess_f)
-                .ok_or(KellyError::NoInteriorPoint {
-                    reason: "iterate left the domain",
-                })?;
-            // gradient and Hessian of ψ
-            for g in grad.iter_mut() {
-                *g = 0.0;
-            }
-            for j in 0..m {
-                for i in 0..m {
-                    hess[(i, j)] = if i < n && j < n { -t * hess_f[(i, j)] } else { 0.0 };
-                }
-            }
-            for i in 0..n {
-                grad[i] = -t * grad_f[i];
-            }
-            for (k, s) in cons.iter().zip(slack.iter_mut()) {
-                *s = k.slack(&x);
-                let inv = 1.0 / *s;
-                for &(i, ci) in &k.terms {
-                    grad[i] += ci * inv;
-                }
-                let inv2 = inv * inv;
-                if k.terms.len() == 1 {
-                    let (i, ci) = k.terms[0];
-                    hess[(i, i)] += ci * ci * inv2;
-                } else {
-                    for &(i, ci) in &k.terms {
-                        for &(j, cj) in &k.terms {
-                            hess[(i, j)] += ci * cj * inv2;
-                        }
-                    }
-                }
-            }
-            let mut dx = Mat::from_fn(m, 1, |i, _| -grad[i]);
-            let llt = match hess.llt(Side::Lower) {
-                Ok(l) => l,
-                Err(_) => {
-                    let tr: f64 = (0..m).map(|i| hess[(i, i)].abs()).sum::<f64>() / m as f64;
-                    for i in 0..m {
-                        hess[(i, i)] += 1e-12 * tr.max(1.0);
-                    }
-                    match hess.llt(Side::Lower) {
-                        Ok(l) => l,
-                        Err(_) => {
-                            status = Status::Numerical {
-                                message: "barrier Hessian not positive definite after regularization".into(),
-                            };
-                            break 'outer;
-                        }
-                    }
+            work.assemble(obj, &cons, n, &x, t)?;
+            let (dx, decrement) = match work.direction()? {
+                Ok(d) => d,
+                Err(s) => {
+                    status = s;
+                    break 'outer;
                 }
             };
-            llt.solve_in_place(dx.as_mut());
-            let decrement: f64 = (0..m).map(|i| -grad[i] * dx[(i, 0)]).sum();
-            if !decrement.is_finite() || (0..m).any(|i| !dx[(i, 0)].is_finite()) {
-                status = Status::Numerical {
-                    message: "non-finite Newton step".into(),
-                };
-                break 'outer;
-            }
             // Newton decrement λ²/2 bounds the centering error in ψ units (ψ = t·objective
             // + barrier), so 1e-9 is far below the 1/t resolution the outer loop needs.
             if decrement / 2.0 <= 1e-9 {
                 break;
             }
-            // backtracking line search staying strictly feasible
-            let psi0 = merit(&x, t).unwrap_or(f64::INFINITY);
-            let mut step = 1.0;
-            let mut accepted = false;
-            for _ in 0..60 {
-                for i in 0..m {
-                    x_new[i] = x[i] + step * dx[(i, 0)];
-                }
-                if let Some(psi) = merit(&x_new, t) {
-                    if psi <= psi0 - 0.25 * step * decrement {
-                        accepted = true;
-                        break;
-                    }
-                }
-                step *= 0.5;
-            }
-            if !accepted {
-                break; // roundoff: no further progress possible at this t
-            }
-            x.copy_from_slice(&x_new);
-            if step * decrement <= 1e-13 * psi0.abs().max(1.0) {
-                break; // the decrease is below the merit's roundoff
+            if !work.line_search(obj, &cons, n, &mut x, t, &dx, decrement) {
+                break;
             }
         }
         if n_cons / t < c.tolerance {
@@ -563,6 +619,36 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
         }
         t *= 10.0;
     }
+    finish(
+        obj,
+        n,
+        c,
+        scale,
+        &x,
+        FinalState {
+            iterations,
+            gap: n_cons / t,
+            status,
+        },
+    )
+}
+
+/// How the barrier loop ended.
+struct FinalState {
+    iterations: usize,
+    gap: f64,
+    status: Status,
+}
+
+/// Snaps near-zero weights, evaluates the objective and checks the result.
+fn finish<O: Concave>(
+    obj: &O,
+    n: usize,
+    c: &GrowthOptimalConfig,
+    scale: f64,
+    x: &[f64],
+    end: FinalState,
+) -> KellyResult<GrowthOptimal> {
     // The barrier keeps iterates strictly inside, so a weight whose optimum is 0 comes out
     // as ~1/t; weights below 1e-7 (of equity) are reported as exactly 0 (snapping toward
     // zero never breaks a limit).
@@ -594,9 +680,9 @@ fn solve<O: Concave>(obj: &O, n: usize, c: &GrowthOptimalConfig, scale: f64) -> 
         weights: &full * c.fraction,
         full,
         objective,
-        iterations,
-        gap: finite("duality gap", n_cons / t * scale)?,
-        status,
+        iterations: end.iterations,
+        gap: finite("duality gap", end.gap * scale)?,
+        status: end.status,
     };
     result.check().map_err(|_| KellyError::Overflow {
         quantity: "growth-optimal weights",

@@ -21,7 +21,7 @@
 //!   Lagrange's identity, `Σ_{r<r'} d_r d_r' (a_rw a_r'a − a_r'w a_ra)² / Σ_r d_r a_ra²`, a sum
 //!   of nonnegative terms, so there is no cancellation when the `d` spread over many orders of
 //!   magnitude near the optimum;
-//! - what remains is the dense `n × n` block, factored by Cholesky (faer);
+//! - what remains is the dense `n × n` block, factored by Cholesky (`prudentia_core::linalg`);
 //! - the few remaining rows (sums over many names: net, sector, gross, leverage, turnover,
 //!   and every equality) enter through the Schur complement of the bordered system
 //!   `[K Gᵀ; G −W]`, with `W = D⁻¹` for inequalities and 0 for equalities;
@@ -39,8 +39,8 @@
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::SupportedConeT;
-use faer::linalg::solvers::Solve;
-use faer::{Mat, Side};
+use ndarray::{Array2, ShapeBuilder};
+use prudentia_core::linalg::Cholesky;
 
 /// A solution in Clarabel's conventions: `Ax + s = b`, `Px + q + Aᵀz = 0`.
 pub(crate) struct QpSolution {
@@ -107,42 +107,8 @@ impl Structure {
         if is_eq.len() != m || is_eq.iter().all(|e| *e) {
             return None;
         }
-        let mut p_dense = vec![0.0; n * n];
-        for j in 0..nvar {
-            for k in p.colptr[j]..p.colptr[j + 1] {
-                let i = p.rowval[k];
-                let v = p.nzval[k];
-                if v == 0.0 {
-                    continue;
-                }
-                if i >= n || j >= n {
-                    return None;
-                }
-                p_dense[i + j * n] = v;
-                p_dense[j + i * n] = v;
-            }
-        }
-        // rows from the CSC columns
-        let mut count = vec![0usize; m + 1];
-        for &r in &a.rowval[..a.colptr[nvar]] {
-            count[r + 1] += 1;
-        }
-        for r in 0..m {
-            count[r + 1] += count[r];
-        }
-        let row_start = count.clone();
-        let mut fill = count;
-        let nnz = row_start[m];
-        let mut row_col = vec![0usize; nnz];
-        let mut row_val = vec![0.0; nnz];
-        for j in 0..nvar {
-            for k in a.colptr[j]..a.colptr[j + 1] {
-                let r = a.rowval[k];
-                row_col[fill[r]] = j;
-                row_val[fill[r]] = a.nzval[k];
-                fill[r] += 1;
-            }
-        }
+        let p_dense = dense_p(p, n)?;
+        let (row_start, row_col, row_val) = csc_rows(a);
         let n_aux = nvar - n;
         let mut diag_rows = Vec::new();
         let mut aux_rows: Vec<Vec<AuxRow>> = vec![Vec::new(); n_aux];
@@ -263,17 +229,66 @@ impl Structure {
     }
 }
 
+/// The `n × n` leading block of the upper-triangular CSC `p`, symmetric and column-major;
+/// `None` when `p` has a nonzero outside that block.
+fn dense_p(p: &CscMatrix<f64>, n: usize) -> Option<Vec<f64>> {
+    let nvar = p.n;
+    let mut p_dense = vec![0.0; n * n];
+    for j in 0..nvar {
+        for k in p.colptr[j]..p.colptr[j + 1] {
+            let i = p.rowval[k];
+            let v = p.nzval[k];
+            if v == 0.0 {
+                continue;
+            }
+            if i >= n || j >= n {
+                return None;
+            }
+            p_dense[i + j * n] = v;
+            p_dense[j + i * n] = v;
+        }
+    }
+    Some(p_dense)
+}
+
+/// The rows of the CSC matrix `a` (CSR: row starts, column indices, values).
+fn csc_rows(a: &CscMatrix<f64>) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
+    let (m, nvar) = (a.m, a.n);
+    // rows from the CSC columns
+    let mut count = vec![0usize; m + 1];
+    for &r in &a.rowval[..a.colptr[nvar]] {
+        count[r + 1] += 1;
+    }
+    for r in 0..m {
+        count[r + 1] += count[r];
+    }
+    let row_start = count.clone();
+    let mut fill = count;
+    let nnz = row_start[m];
+    let mut row_col = vec![0usize; nnz];
+    let mut row_val = vec![0.0; nnz];
+    for j in 0..nvar {
+        for k in a.colptr[j]..a.colptr[j + 1] {
+            let r = a.rowval[k];
+            row_col[fill[r]] = j;
+            row_val[fill[r]] = a.nzval[k];
+            fill[r] += 1;
+        }
+    }
+    (row_start, row_col, row_val)
+}
+
 /// The factored Newton system for one set of row weights `d` (inequalities) and border
 /// weights `W`.
 struct Factored {
-    llt: faer::linalg::solvers::Llt<f64>,
+    llt: Cholesky,
     /// Per auxiliary: K_aa and K_wa.
     k_aa: Vec<f64>,
     k_wa: Vec<f64>,
     /// K⁻¹Gᵀ, nvar × h, column-major.
     u: Vec<f64>,
     /// Cholesky of G K⁻¹ Gᵀ + W.
-    border_llt: Option<faer::linalg::solvers::Llt<f64>>,
+    border_llt: Option<Cholesky>,
     /// Row weights (0 on equality rows), for the refinement residuals.
     d: Vec<f64>,
     w_border: Vec<f64>,
@@ -282,9 +297,9 @@ struct Factored {
 impl Factored {
     fn new(st: &Structure, d: &[f64], w_border: &[f64]) -> Option<Self> {
         let n = st.n;
-        let mut s = Mat::from_fn(n, n, |i, j| st.p_dense[i + j * n]);
+        let mut s = Array2::from_shape_vec((n, n).f(), st.p_dense.clone()).ok()?;
         for &(r, c, v) in &st.diag_rows {
-            s[(c, c)] += d[r] * v * v;
+            s[[c, c]] += d[r] * v * v;
         }
         let n_aux = st.nvar - n;
         let mut k_aa = vec![0.0; n_aux];
@@ -310,10 +325,10 @@ impl Factored {
                         lag += d[ri] * d[rj] * x * x;
                     }
                 }
-                s[(w, w)] += lag / kaa;
+                s[[w, w]] += lag / kaa;
             }
         }
-        let llt = s.llt(Side::Lower).ok()?;
+        let llt = Cholesky::new(s.view()).ok()?;
         let h = st.border.len();
         let mut f = Self {
             llt,
@@ -334,22 +349,22 @@ impl Factored {
             }
             f.apply_kinv_many(st, &mut rhs, h);
             f.u = rhs;
-            let mut m = Mat::<f64>::zeros(h, h);
+            let mut m = Array2::<f64>::zeros((h, h).f());
             for (i, &r) in st.border.iter().enumerate() {
                 for j in 0..h {
-                    m[(i, j)] = st.row_dot(r, &f.u[j * st.nvar..(j + 1) * st.nvar]);
+                    m[[i, j]] = st.row_dot(r, &f.u[j * st.nvar..(j + 1) * st.nvar]);
                 }
-                m[(i, i)] += w_border[i];
+                m[[i, i]] += w_border[i];
             }
             // symmetrize the rounding
             for i in 0..h {
                 for j in 0..i {
-                    let v = 0.5 * (m[(i, j)] + m[(j, i)]);
-                    m[(i, j)] = v;
-                    m[(j, i)] = v;
+                    let v = 0.5 * (m[[i, j]] + m[[j, i]]);
+                    m[[i, j]] = v;
+                    m[[j, i]] = v;
                 }
             }
-            f.border_llt = Some(m.llt(Side::Lower).ok()?);
+            f.border_llt = Some(Cholesky::new(m.view()).ok()?);
         }
         Some(f)
     }
@@ -357,26 +372,26 @@ impl Factored {
     /// Solves `K v = r` in place for `k` right-hand sides stored column-major (nvar × k).
     fn apply_kinv_many(&self, st: &Structure, r: &mut [f64], k: usize) {
         let (n, nvar) = (st.n, st.nvar);
-        let mut w = Mat::<f64>::zeros(n, k);
+        let mut w = vec![0.0; n * k];
         for j in 0..k {
             let col = &r[j * nvar..(j + 1) * nvar];
-            for i in 0..n {
-                w[(i, j)] = col[i];
-            }
+            let wj = &mut w[j * n..(j + 1) * n];
+            wj.copy_from_slice(&col[..n]);
             for (ai, o) in st.owner.iter().enumerate() {
                 if let Some(o) = o {
-                    w[(*o, j)] -= self.k_wa[ai] / self.k_aa[ai] * col[n + ai];
+                    wj[*o] -= self.k_wa[ai] / self.k_aa[ai] * col[n + ai];
                 }
             }
         }
-        self.llt.solve_in_place(w.as_mut());
+        // the factor is n × n and w holds n·k entries: the shape always matches
+        let solved = self.llt.solve_columns_in_place(&mut w, k);
+        debug_assert!(solved.is_ok());
         for j in 0..k {
             let col = &mut r[j * nvar..(j + 1) * nvar];
-            for i in 0..n {
-                col[i] = w[(i, j)];
-            }
+            let wj = &w[j * n..(j + 1) * n];
+            col[..n].copy_from_slice(wj);
             for (ai, o) in st.owner.iter().enumerate() {
-                let vw = o.map_or(0.0, |o| w[(o, j)]);
+                let vw = o.map_or(0.0, |o| wj[o]);
                 col[n + ai] = (col[n + ai] - self.k_wa[ai] * vw) / self.k_aa[ai];
             }
         }
@@ -390,15 +405,17 @@ impl Factored {
         if h == 0 {
             return;
         }
-        let mut t = Mat::<f64>::zeros(h, 1);
+        let mut t = vec![0.0; h];
         for (i, &r) in st.border.iter().enumerate() {
-            t[(i, 0)] = st.row_dot(r, dx) - r2[i];
+            t[i] = st.row_dot(r, dx) - r2[i];
         }
         if let Some(b) = &self.border_llt {
-            b.solve_in_place(t.as_mut());
+            // the border factor is h × h: the shape always matches
+            let solved = b.solve_columns_in_place(&mut t, 1);
+            debug_assert!(solved.is_ok());
         }
         for i in 0..h {
-            lambda[i] = t[(i, 0)];
+            lambda[i] = t[i];
             let ui = &self.u[i * st.nvar..(i + 1) * st.nvar];
             for (x, u) in dx.iter_mut().zip(ui) {
                 *x -= u * lambda[i];
@@ -520,67 +537,20 @@ pub(crate) fn solve(
     let q: Vec<f64> = q.iter().map(|v| v * c).collect();
     let q = &q[..];
 
-    // initial point (CVXOPT): the least-squares problem with all weights 1
-    let ones: Vec<f64> = st.is_eq.iter().map(|e| if *e { 0.0 } else { 1.0 }).collect();
-    let w_border: Vec<f64> = st.border.iter().map(|&r| ones[r]).collect();
-    let f0 = Factored::new(&st, &ones, &w_border)?;
-    let mut r1: Vec<f64> = q.iter().map(|v| -v).collect();
-    let b_ineq: Vec<f64> = (0..m).map(|r| if st.is_eq[r] { 0.0 } else { b[r] }).collect();
-    st.add_at(&b_ineq, &mut r1);
-    let r2: Vec<f64> = st
-        .border
-        .iter()
-        .map(|&r| if st.is_eq[r] { b[r] } else { 0.0 })
-        .collect();
-    let mut x = vec![0.0; nvar];
-    let mut lambda = vec![0.0; h];
-    f0.solve(&st, &r1, &r2, &mut x, &mut lambda);
+    let Iterate {
+        mut x,
+        mut s,
+        mut z,
+        mut lambda,
+    } = initial_point(&st, q, b)?;
     let mut ax = vec![0.0; m];
-    st.mul_a(&x, &mut ax);
-    let mut s = vec![0.0; m];
-    let mut z = vec![0.0; m];
-    for r in 0..m {
-        if !st.is_eq[r] {
-            s[r] = b[r] - ax[r];
-            z[r] = -s[r];
-        }
-    }
-    for (i, &r) in st.border.iter().enumerate() {
-        if st.is_eq[r] {
-            z[r] = lambda[i];
-        }
-    }
-    let shift = |v: &mut [f64]| {
-        let min = v
-            .iter()
-            .zip(&st.is_eq)
-            .filter(|(_, e)| !**e)
-            .fold(f64::INFINITY, |m, (x, _)| m.min(*x));
-        if min <= 0.0 {
-            for (x, e) in v.iter_mut().zip(&st.is_eq) {
-                if !e {
-                    *x += 1.0 - min;
-                }
-            }
-        }
-    };
-    shift(&mut s);
-    shift(&mut z);
 
     let norm_q = inf_norm(q);
     let norm_b = inf_norm(b);
     let mut px = vec![0.0; nvar];
     let mut rd = vec![0.0; nvar];
     let mut rp = vec![0.0; m];
-    let mut hvec = vec![0.0; m];
-    let mut dx = vec![0.0; nvar];
-    let mut adx = vec![0.0; m];
-    let mut ds_a = vec![0.0; m];
-    let mut dz_a = vec![0.0; m];
-    let mut ds = vec![0.0; m];
-    let mut dz = vec![0.0; m];
-    let mut d = vec![0.0; m];
-    let mut r2 = vec![0.0; h];
+    let mut work = StepWork::new(nvar, m, h);
     // progress guard: an infeasible or unbounded problem makes no headway, and is better
     // handed to Clarabel (which certifies it) early than after the iteration limit
     let mut merits: Vec<f64> = Vec::with_capacity(max_iterations as usize);
@@ -636,77 +606,199 @@ pub(crate) fn solve(
             .map(|((s, z), _)| s * z)
             .sum::<f64>()
             / m_ineq;
-        for r in 0..m {
-            d[r] = if st.is_eq[r] { 0.0 } else { z[r] / s[r] };
-        }
-        let w_border: Vec<f64> = st
-            .border
-            .iter()
-            .map(|&r| if st.is_eq[r] { 0.0 } else { s[r] / z[r] })
-            .collect();
-        let f = Factored::new(&st, &d, &w_border)?;
-        for (i, &r) in st.border.iter().enumerate() {
-            r2[i] = if st.is_eq[r] { -rp[r] } else { 0.0 };
-        }
-
-        // predictor (affine) then corrector with the same factorization
-        let mut direction = |rc: &dyn Fn(usize) -> f64, ds: &mut [f64], dz: &mut [f64]| {
-            for r in 0..m {
-                hvec[r] = if st.is_eq[r] {
-                    0.0
-                } else {
-                    (-rc(r) + z[r] * rp[r]) / s[r]
-                };
-            }
-            let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
-            for r in 0..m {
-                if hvec[r] != 0.0 {
-                    for (c, a) in st.row(r) {
-                        r1[c] -= a * hvec[r];
-                    }
-                }
-            }
-            f.solve(&st, &r1, &r2, &mut dx, &mut lambda);
-            st.mul_a(&dx, &mut adx);
-            for r in 0..m {
-                if st.is_eq[r] {
-                    ds[r] = 0.0;
-                } else {
-                    ds[r] = -rp[r] - adx[r];
-                    dz[r] = hvec[r] + d[r] * adx[r];
-                }
-            }
-            for (i, &r) in st.border.iter().enumerate() {
-                if st.is_eq[r] {
-                    dz[r] = lambda[i];
-                }
-            }
-        };
-        direction(&|r| s[r] * z[r], &mut ds_a, &mut dz_a);
-        let alpha_a = max_step(&s, &ds_a, &st.is_eq).min(max_step(&z, &dz_a, &st.is_eq));
-        let mu_a: f64 = (0..m)
-            .filter(|&r| !st.is_eq[r])
-            .map(|r| (s[r] + alpha_a * ds_a[r]) * (z[r] + alpha_a * dz_a[r]))
-            .sum::<f64>()
-            / m_ineq;
-        let sigma = (mu_a / mu).powi(3).clamp(0.0, 1.0);
-        direction(
-            &|r| s[r] * z[r] + ds_a[r] * dz_a[r] - sigma * mu,
-            &mut ds,
-            &mut dz,
-        );
-        let alpha = (STEP_FRACTION * max_step(&s, &ds, &st.is_eq).min(max_step(&z, &dz, &st.is_eq))).min(1.0);
-        for (xi, d) in x.iter_mut().zip(&dx) {
-            *xi += alpha * d;
-        }
-        for r in 0..m {
-            if st.is_eq[r] {
-                z[r] += alpha * dz[r];
-            } else {
-                s[r] += alpha * ds[r];
-                z[r] += alpha * dz[r];
-            }
-        }
+        let mut it = Iterate { x, s, z, lambda };
+        predictor_corrector(&st, &mut it, &mut work, &rd, &rp, mu, m_ineq)?;
+        Iterate { x, s, z, lambda } = it;
     }
     None
+}
+
+/// A primal-dual iterate: `x`, slacks `s`, duals `z` and the border multipliers `λ`.
+struct Iterate {
+    x: Vec<f64>,
+    s: Vec<f64>,
+    z: Vec<f64>,
+    lambda: Vec<f64>,
+}
+
+/// The CVXOPT initial point: the least-squares problem with all weights 1, then slacks and
+/// duals shifted into the interior.
+fn initial_point(st: &Structure, q: &[f64], b: &[f64]) -> Option<Iterate> {
+    let (nvar, m, h) = (st.nvar, st.m, st.border.len());
+    let ones: Vec<f64> = st.is_eq.iter().map(|e| if *e { 0.0 } else { 1.0 }).collect();
+    let w_border: Vec<f64> = st.border.iter().map(|&r| ones[r]).collect();
+    let f0 = Factored::new(st, &ones, &w_border)?;
+    let mut r1: Vec<f64> = q.iter().map(|v| -v).collect();
+    let b_ineq: Vec<f64> = (0..m).map(|r| if st.is_eq[r] { 0.0 } else { b[r] }).collect();
+    st.add_at(&b_ineq, &mut r1);
+    let r2: Vec<f64> = st
+        .border
+        .iter()
+        .map(|&r| if st.is_eq[r] { b[r] } else { 0.0 })
+        .collect();
+    let mut x = vec![0.0; nvar];
+    let mut lambda = vec![0.0; h];
+    f0.solve(st, &r1, &r2, &mut x, &mut lambda);
+    let mut ax = vec![0.0; m];
+    st.mul_a(&x, &mut ax);
+    let mut s = vec![0.0; m];
+    let mut z = vec![0.0; m];
+    for r in 0..m {
+        if !st.is_eq[r] {
+            s[r] = b[r] - ax[r];
+            z[r] = -s[r];
+        }
+    }
+    for (i, &r) in st.border.iter().enumerate() {
+        if st.is_eq[r] {
+            z[r] = lambda[i];
+        }
+    }
+    let shift = |v: &mut [f64]| {
+        let min = v
+            .iter()
+            .zip(&st.is_eq)
+            .filter(|(_, e)| !**e)
+            .fold(f64::INFINITY, |m, (x, _)| m.min(*x));
+        if min <= 0.0 {
+            for (x, e) in v.iter_mut().zip(&st.is_eq) {
+                if !e {
+                    *x += 1.0 - min;
+                }
+            }
+        }
+    };
+    shift(&mut s);
+    shift(&mut z);
+
+    Some(Iterate { x, s, z, lambda })
+}
+
+/// Work buffers of one predictor-corrector step.
+struct StepWork {
+    hvec: Vec<f64>,
+    dx: Vec<f64>,
+    adx: Vec<f64>,
+    ds_a: Vec<f64>,
+    dz_a: Vec<f64>,
+    ds: Vec<f64>,
+    dz: Vec<f64>,
+    d: Vec<f64>,
+    r2: Vec<f64>,
+}
+
+impl StepWork {
+    fn new(nvar: usize, m: usize, h: usize) -> Self {
+        Self {
+            hvec: vec![0.0; m],
+            dx: vec![0.0; nvar],
+            adx: vec![0.0; m],
+            ds_a: vec![0.0; m],
+            dz_a: vec![0.0; m],
+            ds: vec![0.0; m],
+            dz: vec![0.0; m],
+            d: vec![0.0; m],
+            r2: vec![0.0; h],
+        }
+    }
+}
+
+/// One Mehrotra predictor-corrector step from the residuals `rd`, `rp` and the complementarity
+/// `mu`: factors the Newton system once, solves the affine and the centered direction, and
+/// moves the iterate a fraction of the way to the boundary. `None` when the factorization fails.
+#[allow(clippy::too_many_arguments)]
+fn predictor_corrector(
+    st: &Structure,
+    it: &mut Iterate,
+    work: &mut StepWork,
+    rd: &[f64],
+    rp: &[f64],
+    mu: f64,
+    m_ineq: f64,
+) -> Option<()> {
+    let m = st.m;
+    let StepWork {
+        hvec,
+        dx,
+        adx,
+        ds_a,
+        dz_a,
+        ds,
+        dz,
+        d,
+        r2,
+    } = work;
+    let Iterate { x, s, z, lambda } = it;
+    for r in 0..m {
+        d[r] = if st.is_eq[r] { 0.0 } else { z[r] / s[r] };
+    }
+    let w_border: Vec<f64> = st
+        .border
+        .iter()
+        .map(|&r| if st.is_eq[r] { 0.0 } else { s[r] / z[r] })
+        .collect();
+    let f = Factored::new(st, d, &w_border)?;
+    for (i, &r) in st.border.iter().enumerate() {
+        r2[i] = if st.is_eq[r] { -rp[r] } else { 0.0 };
+    }
+
+    // predictor (affine) then corrector with the same factorization
+    let mut direction = |rc: &dyn Fn(usize) -> f64, ds: &mut [f64], dz: &mut [f64]| {
+        for r in 0..m {
+            hvec[r] = if st.is_eq[r] {
+                0.0
+            } else {
+                (-rc(r) + z[r] * rp[r]) / s[r]
+            };
+        }
+        let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
+        for r in 0..m {
+            if hvec[r] != 0.0 {
+                for (c, a) in st.row(r) {
+                    r1[c] -= a * hvec[r];
+                }
+            }
+        }
+        f.solve(st, &r1, r2, dx.as_mut_slice(), lambda.as_mut_slice());
+        st.mul_a(dx, adx.as_mut_slice());
+        for r in 0..m {
+            if st.is_eq[r] {
+                ds[r] = 0.0;
+            } else {
+                ds[r] = -rp[r] - adx[r];
+                dz[r] = hvec[r] + d[r] * adx[r];
+            }
+        }
+        for (i, &r) in st.border.iter().enumerate() {
+            if st.is_eq[r] {
+                dz[r] = lambda[i];
+            }
+        }
+    };
+    direction(&|r| s[r] * z[r], ds_a.as_mut_slice(), dz_a.as_mut_slice());
+    let alpha_a = max_step(s, ds_a, &st.is_eq).min(max_step(z, dz_a, &st.is_eq));
+    let mu_a: f64 = (0..m)
+        .filter(|&r| !st.is_eq[r])
+        .map(|r| (s[r] + alpha_a * ds_a[r]) * (z[r] + alpha_a * dz_a[r]))
+        .sum::<f64>()
+        / m_ineq;
+    let sigma = (mu_a / mu).powi(3).clamp(0.0, 1.0);
+    direction(
+        &|r| s[r] * z[r] + ds_a[r] * dz_a[r] - sigma * mu,
+        ds.as_mut_slice(),
+        dz.as_mut_slice(),
+    );
+    let alpha = (STEP_FRACTION * max_step(s, ds, &st.is_eq).min(max_step(z, dz, &st.is_eq))).min(1.0);
+    for (xi, d) in x.iter_mut().zip(dx.iter()) {
+        *xi += alpha * d;
+    }
+    for r in 0..m {
+        if st.is_eq[r] {
+            z[r] += alpha * dz[r];
+        } else {
+            s[r] += alpha * ds[r];
+            z[r] += alpha * dz[r];
+        }
+    }
+    Some(())
 }

@@ -1,12 +1,17 @@
 //! Evaluation of change-point detections against known change points.
 //!
-//! A true change point `c` (index of the first observation of the new segment) is
-//! *detected* by the first unmatched detection `d` with `c ≤ d ≤ c + tolerance` (and
-//! before the next true change point); its delay is `d − c`. Every unmatched detection
-//! is a false alarm. Observations within `[c, c + tolerance]` of a true change point are
-//! "unstable"; the others are stable, and false alarms are reported per 1000 of them.
-//! Precision = true positives / detections, recall = true positives / change points.
+//! The rule is the workspace's one change-point rule, [`prudentia_core::changepoint`], with
+//! maximum delay `tolerance`: a true change point `c` (index of the first observation of
+//! the new segment) is *detected* by the first detection `d` with `c ≤ d ≤ c + tolerance`
+//! (before the next true change point and inside the series); its delay is `d − c`.
+//! Further detections inside an already detected window are *duplicates* (not false
+//! alarms); every other detection is a false alarm. Observations within a window are
+//! "unstable"; the others are stable, and false alarms are reported per 1000 of them (and,
+//! with the periods per year given, per year: [`DetectionReport::false_alarms_per_year`]).
+//! Precision = true positives / (true positives + false alarms), recall = true positives /
+//! change points.
 
+use prudentia_core::changepoint::{score_detections, ChangePointScore};
 use serde::{Deserialize, Serialize};
 
 use crate::bocpd::Bocpd;
@@ -21,8 +26,11 @@ pub struct DetectionReport {
     pub detections: usize,
     /// Change points detected within the tolerance.
     pub true_positives: usize,
-    /// Detections matching no change point.
+    /// Detections outside every delay window.
     pub false_alarms: usize,
+    /// Further detections inside an already detected window (not false alarms).
+    #[serde(default)]
+    pub duplicates: usize,
     /// Delay of each detected change point, in observations.
     pub delays: Vec<usize>,
     /// Mean delay of the detected change points (NaN if none).
@@ -31,7 +39,7 @@ pub struct DetectionReport {
     pub stable_observations: usize,
     /// False alarms per 1000 stable observations.
     pub false_alarms_per_1000: f64,
-    /// True positives / detections (1 when there are no detections).
+    /// True positives / (true positives + false alarms) (1 when both are 0).
     pub precision: f64,
     /// True positives / change points (1 when there are none).
     pub recall: f64,
@@ -45,6 +53,7 @@ impl DetectionReport {
             detections: 0,
             true_positives: 0,
             false_alarms: 0,
+            duplicates: 0,
             delays: Vec::new(),
             mean_delay: f64::NAN,
             stable_observations: 0,
@@ -57,6 +66,7 @@ impl DetectionReport {
             out.detections += r.detections;
             out.true_positives += r.true_positives;
             out.false_alarms += r.false_alarms;
+            out.duplicates += r.duplicates;
             out.delays.extend_from_slice(&r.delays);
             out.stable_observations += r.stable_observations;
         }
@@ -64,27 +74,33 @@ impl DetectionReport {
         out
     }
 
+    /// False alarms per year of stable observations, with `periods_per_year`
+    /// observations a year (NaN when there is no stable observation or the period count is
+    /// not finite and positive).
+    pub fn false_alarms_per_year(&self, periods_per_year: f64) -> f64 {
+        self.score()
+            .false_alarms_per_year(periods_per_year)
+            .unwrap_or(f64::NAN)
+    }
+
+    fn score(&self) -> ChangePointScore {
+        ChangePointScore {
+            changes: self.change_points,
+            detections: self.detections,
+            true_positives: self.true_positives,
+            false_alarms: self.false_alarms,
+            duplicates: self.duplicates,
+            delays: self.delays.clone(),
+            stable_observations: self.stable_observations,
+        }
+    }
+
     fn finish(&mut self) {
-        self.mean_delay = if self.delays.is_empty() {
-            f64::NAN
-        } else {
-            self.delays.iter().sum::<usize>() as f64 / self.delays.len() as f64
-        };
-        self.false_alarms_per_1000 = if self.stable_observations == 0 {
-            0.0
-        } else {
-            1000.0 * self.false_alarms as f64 / self.stable_observations as f64
-        };
-        self.precision = if self.detections == 0 {
-            1.0
-        } else {
-            self.true_positives as f64 / self.detections as f64
-        };
-        self.recall = if self.change_points == 0 {
-            1.0
-        } else {
-            self.true_positives as f64 / self.change_points as f64
-        };
+        let s = self.score();
+        self.mean_delay = s.mean_delay().unwrap_or(f64::NAN);
+        self.false_alarms_per_1000 = s.false_alarm_rate().map_or(0.0, |r| 1000.0 * r);
+        self.precision = s.precision().unwrap_or(1.0);
+        self.recall = s.recall().unwrap_or(1.0);
     }
 }
 
@@ -99,42 +115,17 @@ pub fn evaluate_detections(
     n: usize,
     tolerance: usize,
 ) -> DetectionReport {
-    let mut cps = change_points.to_vec();
-    cps.sort_unstable();
-    let mut dets = detections.to_vec();
-    dets.sort_unstable();
-    let mut used = vec![false; dets.len()];
-    let mut delays = Vec::new();
-    for (i, &c) in cps.iter().enumerate() {
-        let next = cps
-            .get(i + 1)
-            .map_or(usize::MAX, |&nx| nx.saturating_sub(1).max(c));
-        let end = c.saturating_add(tolerance).min(next);
-        if let Some(j) = (0..dets.len()).find(|&j| !used[j] && dets[j] >= c && dets[j] <= end) {
-            used[j] = true;
-            delays.push(dets[j] - c);
-        }
-    }
-    // observations in the union of [c, c + tolerance] ∩ [0, n), from the sorted intervals
-    let mut unstable = 0usize;
-    let mut covered_to = 0usize; // first index not yet counted
-    for &c in &cps {
-        let lo = c.max(covered_to).min(n);
-        let hi = c.saturating_add(tolerance).saturating_add(1).min(n);
-        if hi > lo {
-            unstable += hi - lo;
-            covered_to = hi;
-        }
-    }
-    let stable = n - unstable;
+    let score = score_detections(change_points, detections, n, tolerance);
     let mut r = DetectionReport {
-        change_points: cps.len(),
-        detections: dets.len(),
-        true_positives: delays.len(),
-        false_alarms: used.iter().filter(|u| !**u).count(),
-        delays,
+        // as given (a repeated change point counts, and cannot be detected twice)
+        change_points: change_points.len(),
+        detections: score.detections,
+        true_positives: score.true_positives,
+        false_alarms: score.false_alarms,
+        duplicates: score.duplicates,
+        delays: score.delays,
         mean_delay: f64::NAN,
-        stable_observations: stable,
+        stable_observations: score.stable_observations,
         false_alarms_per_1000: 0.0,
         precision: 1.0,
         recall: 1.0,

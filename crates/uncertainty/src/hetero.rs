@@ -17,9 +17,9 @@ use prudentia_core::{AssetInfo, Forecast, Horizon, RegimeState};
 use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 
-use crate::dense::solve;
 use crate::error::{Result, UncertaintyError};
 use crate::quantreg::check_design;
+use prudentia_core::linalg::lu_solve_slice;
 
 /// Settings of a heteroscedastic Gaussian regression.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -154,18 +154,7 @@ impl HeteroscedasticRegression {
             detail: "singular design",
         });
         // OLS start.
-        let mut xtx = vec![0.0; p * p];
-        let mut xty = vec![0.0; p];
-        for i in 0..n {
-            let r = &d[i * p..(i + 1) * p];
-            for a in 0..p {
-                xty[a] += r[a] * yv[i];
-                for b in 0..p {
-                    xtx[a * p + b] += r[a] * r[b];
-                }
-            }
-        }
-        let mut beta = solve(&xtx, &xty, p).ok_or(singular.clone())?;
+        let mut beta = ols_start(&d, &yv, p).ok_or_else(|| singular.clone())?;
         if !beta.iter().all(|v| v.is_finite()) {
             return Err(overflow());
         }
@@ -204,24 +193,14 @@ impl HeteroscedasticRegression {
         let mut hg = vec![0.0; p * p];
         while it < self.config.max_iter {
             it += 1;
-            gb.iter_mut().for_each(|v| *v = 0.0);
-            gg.iter_mut().for_each(|v| *v = 0.0);
-            hb.iter_mut().for_each(|v| *v = 0.0);
-            hg.iter_mut().for_each(|v| *v = 0.0);
-            for i in 0..n {
-                let r = &d[i * p..(i + 1) * p];
-                let ls = dot(r, &gamma);
-                let iv = (-2.0 * ls).exp();
-                let e = yv[i] - dot(r, &beta);
-                for a in 0..p {
-                    gb[a] -= e * iv * r[a] / nf;
-                    gg[a] += (1.0 - e * e * iv) * r[a] / nf;
-                    for b in 0..p {
-                        hb[a * p + b] += iv * r[a] * r[b] / nf;
-                        hg[a * p + b] += 2.0 * r[a] * r[b] / nf;
-                    }
-                }
-            }
+            newton_system(
+                &d,
+                &yv,
+                p,
+                (&beta, &gamma),
+                (&mut gb, &mut gg),
+                (&mut hb, &mut hg),
+            );
             let finite = gb.iter().chain(&gg).chain(&hb).all(|v| v.is_finite());
             if !finite {
                 // 1/σ² overflowed (sigma → 0 on an exact fit): stop at the last iterate.
@@ -235,7 +214,8 @@ impl HeteroscedasticRegression {
                 status = Status::Converged;
                 break;
             }
-            let (Some(db), Some(dg)) = (solve(&hb, &gb, p), solve(&hg, &gg, p)) else {
+            let (Some(db), Some(dg)) = (lu_solve_slice(&hb, &gb, p).ok(), lu_solve_slice(&hg, &gg, p).ok())
+            else {
                 if it == 1 {
                     return Err(singular);
                 }
@@ -275,6 +255,54 @@ impl HeteroscedasticRegression {
             iterations: it,
             status,
         })
+    }
+}
+
+/// The OLS coefficients of the row-major design `d` (n × p) on `y` from the normal
+/// equations; `None` when `XᵀX` is singular (or the solution overflows).
+fn ols_start(d: &[f64], y: &[f64], p: usize) -> Option<Vec<f64>> {
+    let mut xtx = vec![0.0; p * p];
+    let mut xty = vec![0.0; p];
+    for (i, &yi) in y.iter().enumerate() {
+        let r = &d[i * p..(i + 1) * p];
+        for a in 0..p {
+            xty[a] += r[a] * yi;
+            for b in 0..p {
+                xtx[a * p + b] += r[a] * r[b];
+            }
+        }
+    }
+    lu_solve_slice(&xtx, &xty, p).ok()
+}
+
+/// Gradients (`gb`, `gg`) and Hessian blocks (`hb`, `hg`, row-major p × p) of the mean
+/// negative log-likelihood in the mean and log-sigma coefficients at `(beta, gamma)`.
+fn newton_system(
+    d: &[f64],
+    y: &[f64],
+    p: usize,
+    (beta, gamma): (&[f64], &[f64]),
+    (gb, gg): (&mut [f64], &mut [f64]),
+    (hb, hg): (&mut [f64], &mut [f64]),
+) {
+    let nf = y.len() as f64;
+    gb.iter_mut().for_each(|v| *v = 0.0);
+    gg.iter_mut().for_each(|v| *v = 0.0);
+    hb.iter_mut().for_each(|v| *v = 0.0);
+    hg.iter_mut().for_each(|v| *v = 0.0);
+    for (i, &yi) in y.iter().enumerate() {
+        let r = &d[i * p..(i + 1) * p];
+        let ls = dot(r, gamma);
+        let iv = (-2.0 * ls).exp();
+        let e = yi - dot(r, beta);
+        for a in 0..p {
+            gb[a] -= e * iv * r[a] / nf;
+            gg[a] += (1.0 - e * e * iv) * r[a] / nf;
+            for b in 0..p {
+                hb[a * p + b] += iv * r[a] * r[b] / nf;
+                hg[a * p + b] += 2.0 * r[a] * r[b] / nf;
+            }
+        }
     }
 }
 

@@ -67,7 +67,6 @@ macro_rules! checked_serde {
 pub mod calibrate;
 pub mod conformal;
 pub mod convert;
-mod dense;
 pub mod error;
 pub mod hetero;
 pub mod isotonic;

@@ -40,9 +40,9 @@ use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::convert::{check_levels, forecast_from_quantiles, CrossingRepair};
-use crate::dense::solve;
 use crate::error::{Result, UncertaintyError};
 use crate::scores::pinball;
+use prudentia_core::linalg::lu_solve_slice;
 
 /// Settings of a linear quantile regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -285,7 +285,7 @@ fn polish_vertex(d: &[f64], y: &[f64], beta: &[f64], p: usize, tau: f64) -> Opti
         a[k * p..(k + 1) * p].copy_from_slice(&d[i * p..(i + 1) * p]);
         rhs[k] = y[i];
     }
-    let v = solve(&a, &rhs, p)?;
+    let v = lu_solve_slice(&a, &rhs, p).ok()?;
     // g = Σ_{i∉h} ψ_τ(r_i) x_i, then ξ solves X_hᵀ ξ = g.
     let mut g = vec![0.0; p];
     let mut next = 0;
@@ -307,7 +307,7 @@ fn polish_vertex(d: &[f64], y: &[f64], beta: &[f64], p: usize, tau: f64) -> Opti
             at[i * p + j] = a[j * p + i];
         }
     }
-    let verified = match solve(&at, &g, p) {
+    let verified = match lu_solve_slice(&at, &g, p).ok() {
         Some(xi) => {
             let slack = 1e-9;
             xi.iter().all(|&v| v >= -tau - slack && v <= 1.0 - tau + slack)
@@ -465,6 +465,34 @@ fn x_times(d: &[f64], v: &[f64], p: usize, out: &mut [f64]) {
     }
 }
 
+/// The Frisch-Newton initial dual: `yd` the least-squares solution of `X yd = c`, and the
+/// dual slacks `z = max(r, 0)`, `w = z − r` of the residual `r = c − X yd` (0 moved to
+/// 0.001). `None` when `XᵀX` is singular. Uses `m`, `rhs` as work space.
+fn initial_dual(
+    d: &[f64],
+    c: &[f64],
+    p: usize,
+    m: &mut [f64],
+    rhs: &mut [f64],
+) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let n = c.len();
+    weighted_gram(d, &vec![1.0; n], c, p, m, rhs);
+    let yd = lu_solve_slice(m, rhs, p).ok()?;
+    let mut xy = vec![0.0; n];
+    x_times(d, &yd, p, &mut xy);
+    let mut z = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    for i in 0..n {
+        let mut r = c[i] - xy[i];
+        if r == 0.0 {
+            r = 0.001;
+        }
+        z[i] = r.max(0.0);
+        w[i] = z[i] - r;
+    }
+    Some((yd, z, w))
+}
+
 /// Frisch–Newton interior point (Portnoy & Koenker 1997; after `lp_fnm` of Morillo & Koenker)
 /// on the dual `min cᵀx s.t. Xᵀx = (1−τ)Xᵀ1, 0 ≤ x ≤ 1` with `c = −y`. Returns β = −(dual
 /// multipliers) and whether the duality gap reached `tol` relative to the objective.
@@ -489,23 +517,9 @@ fn frisch_newton(
     let mut s = vec![tau; n];
     let mut bvec = vec![0.0; p];
     xt_times(d, &x, p, &mut bvec);
-    // Initial dual: least squares of X yd = c.
     let mut m = vec![0.0; p * p];
     let mut rhs = vec![0.0; p];
-    weighted_gram(d, &vec![1.0; n], &c, p, &mut m, &mut rhs);
-    let mut yd = solve(&m, &rhs, p).ok_or_else(singular)?;
-    let mut xy = vec![0.0; n];
-    x_times(d, &yd, p, &mut xy);
-    let mut z = vec![0.0; n];
-    let mut w = vec![0.0; n];
-    for i in 0..n {
-        let mut r = c[i] - xy[i];
-        if r == 0.0 {
-            r = 0.001;
-        }
-        z[i] = r.max(0.0);
-        w[i] = z[i] - r;
-    }
+    let (mut yd, mut z, mut w) = initial_dual(d, &c, p, &mut m, &mut rhs).ok_or_else(singular)?;
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     let gap_of = |x: &[f64], yd: &[f64], w: &[f64]| dot(&c, x) - dot(yd, &bvec) + w.iter().sum::<f64>();
     let mut gap = gap_of(&x, &yd, &w);
@@ -529,7 +543,7 @@ fn frisch_newton(
         }
         // Affine (predictor) step.
         weighted_gram(d, &q, &t, p, &mut m, &mut rhs);
-        let mut dy = solve(&m, &rhs, p).ok_or_else(singular)?;
+        let mut dy = lu_solve_slice(&m, &rhs, p).map_err(|_| singular())?;
         x_times(d, &dy, p, &mut xdy);
         for i in 0..n {
             dx[i] = q[i] * (xdy[i] - r[i]);
@@ -559,7 +573,7 @@ fn frisch_newton(
                 t[i] = q[i] * (r[i] + dxdz[i] - dsdw[i] - xi[i]);
             }
             xt_times(d, &t, p, &mut rhs);
-            dy = solve(&m, &rhs, p).ok_or_else(singular)?;
+            dy = lu_solve_slice(&m, &rhs, p).map_err(|_| singular())?;
             x_times(d, &dy, p, &mut xdy);
             for i in 0..n {
                 dx[i] = q[i] * (xdy[i] + xi[i] - r[i] - dxdz[i] + dsdw[i]);
