@@ -46,6 +46,7 @@
 
 pub mod checked_serde;
 mod display;
+pub mod drift;
 pub mod error;
 pub mod estimators;
 pub mod linalg;
