@@ -14,7 +14,7 @@
 //! impl DriftDetector for Above {
 //!     fn update(&mut self, x: f64) -> RoleResult<DriftSignal> {
 //!         if !x.is_finite() {
-//!             return Err(CoreError::NonFinite { field: "x", index: 0 }.into());
+//!             return Err(CoreError::NonFinite { field: "x", index: 0, value: x }.into());
 //!         }
 //!         Ok(DriftSignal { detected: x > self.0, statistic: x })
 //!     }
