@@ -551,9 +551,12 @@ impl AdaptiveCostModel {
             realized_bps: 10.0,
             notional: 1e6,
         };
-        // The RLS state of this model: coefficients of bps-sized targets on O(1) features,
-        // and a positive-definite P (a mutated checkpoint can break either and then refuse
-        // every fill).
+        // The RLS state of this model: coefficients of bps-sized targets on O(1) features
+        // (a mutated checkpoint could make every fill's update overflow). P is kept as a
+        // square root, positive semidefinite by construction and checked on load by the
+        // RLS itself; a Cholesky factorization of P is not required here, since after a
+        // long run on the one-hot design its condition number can approach 1e16 and the
+        // model's own checkpoint must reload.
         if let Some(b) = self.rls.coefficients().iter().find(|b| b.abs() > 1e9) {
             return Err(CoreError::OutOfRange {
                 field: "rls coefficients",
@@ -562,7 +565,6 @@ impl AdaptiveCostModel {
             }
             .into());
         }
-        let _ = prudentia_core::linalg::cholesky(self.rls.gain_matrix().view())?;
         let c = self.cost_of(&p)?;
         let mut x = [0.0; MAX_FEATURES];
         let d = self.rls_features(&p, &mut x);
