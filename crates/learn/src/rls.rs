@@ -285,7 +285,7 @@ impl RecursiveLeastSquares {
         for i in 0..d {
             let row = &self.s[i * d..(i + 1) * d];
             let v: f64 = row.iter().map(|a| a * a).sum();
-            if !(v > 0.0) {
+            if v.is_nan() || v <= 0.0 {
                 return Err(CoreError::OutOfRange {
                     field: "P diagonal (squared row norms of S)",
                     value: v,
@@ -466,7 +466,7 @@ impl RecursiveLeastSquares {
                 *o = v;
             }
             finite &= !bad;
-            zero_row |= !(norm > 0.0);
+            zero_row |= norm.is_nan() || norm <= 0.0;
         }
         if !finite {
             self.scratch = scratch;
