@@ -9,6 +9,7 @@
 mod audit;
 mod causal;
 mod core_types;
+mod cost_drift;
 mod costs;
 mod datasets;
 mod defense;
@@ -18,6 +19,7 @@ mod learn;
 mod metrics;
 mod monitor;
 mod pipeline;
+mod pipeline_state;
 mod portfolio;
 mod regime;
 mod selection;

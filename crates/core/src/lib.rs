@@ -47,6 +47,7 @@
 pub mod changepoint;
 pub mod checked_serde;
 mod display;
+pub mod drift;
 pub mod error;
 pub mod estimators;
 pub mod linalg;

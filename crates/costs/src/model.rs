@@ -5,9 +5,18 @@
 //! participation (with a predictive interval), and boosted trees refitted in batches — of
 //! which the one with the lower held-out error (each fill is predicted before it is learned
 //! from, an exponentially weighted prequential error) gives the estimate.
+//!
+//! Drift of the residual is monitored: every learned fill's standardized residual
+//! `(realized − expected) / sd` (bps over the predictive sd, both before the fill is learned)
+//! is fed to an optional [`DriftDetector`] (core's trait; defense's Page–Hinkley and ADWIN
+//! implement it), attached with [`AdaptiveCostModel::set_drift_detector`]. Detections are
+//! counted in the model's [`DriftState`] (saved with it) and reported per fill in
+//! [`FillAttribution::drift`]. The detector itself is not part of a checkpoint: attach it
+//! again after a load.
 
 use std::collections::VecDeque;
 
+use prudentia_core::drift::{DriftDetector, DriftSignal};
 use prudentia_core::traits::{CostEstimate, CostModel, OnlineLearner, Role, RoleError, RoleResult};
 use prudentia_core::validate::{check_len, check_size, MAX_WINDOW};
 use prudentia_core::{AssetId, CoreError, Fill, MarketSnapshot, Order, OrderType, Side, Timestamp};
@@ -29,6 +38,9 @@ const MAX_FEATURES: usize = 1 + MAX_VENUES + N_ORDER_TYPES + MAX_TIME_BUCKETS + 
 const N_TREE_FEATURES: usize = 7;
 /// Largest |residual| (bps) a fill may carry; beyond it the fill is refused as an outlier.
 pub const MAX_COST_BPS: f64 = 1e5;
+/// Largest magnitude of a standardized residual fed to the drift detector; beyond it the
+/// value is clipped (a residual of a million predictive sds is a change either way).
+pub const MAX_STANDARDIZED_RESIDUAL: f64 = 1e6;
 
 /// The market context of one order, at the time it was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -302,6 +314,62 @@ pub struct FillAttribution {
     pub residual: f64,
     /// What is left, currency.
     pub unexplained: f64,
+    /// The standardized residual `(realized − expected) / sd` under the model before the
+    /// fill, clipped to ±[`MAX_STANDARDIZED_RESIDUAL`] (0 in records written before it
+    /// existed).
+    #[serde(default)]
+    pub standardized_residual: f64,
+    /// What the drift detector made of the standardized residual (`None`: no detector
+    /// attached, the detector refused the value, or the attribution was not learned from).
+    #[serde(default)]
+    pub drift: Option<DriftSignal>,
+}
+
+/// The drift monitoring of the standardized residuals (see the [module docs](self)), saved
+/// with the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftState {
+    /// Residuals the detector processed.
+    pub monitored: u64,
+    /// Residuals the detector refused (an error of the detector; the fill was learned).
+    pub refused: u64,
+    /// Detections.
+    pub detections: u64,
+    /// The model's fill count ([`AdaptiveCostModel::fills`]) just after the last detection.
+    pub last_detection: Option<u64>,
+}
+
+impl DriftState {
+    fn check(&self, fills: u64) -> CostsResult<()> {
+        let ok = self.detections <= self.monitored
+            && self.monitored.saturating_add(self.refused) <= fills
+            && match self.last_detection {
+                None => self.detections == 0,
+                Some(f) => self.detections > 0 && f >= 1 && f <= fills,
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(CoreError::OutOfRange {
+                field: "drift",
+                value: self.detections as f64,
+                expected: "detections <= monitored, monitored + refused <= fills, last detection <= fills",
+            }
+            .into())
+        }
+    }
+}
+
+/// The attached drift detector: not saved, cloned with the model, and not part of its value
+/// (two models that differ only in the detector compare equal).
+#[derive(Debug, Clone, Default)]
+struct DetectorSlot(Option<Box<dyn DriftDetector>>);
+
+impl PartialEq for DetectorSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The adaptive cost model (see the [module docs](self)). Validated on load; a checkpoint
@@ -322,6 +390,10 @@ pub struct AdaptiveCostModel {
     tree_refit_failures: u64,
     #[serde(default)]
     rls_restarts: u64,
+    #[serde(default)]
+    drift: DriftState,
+    #[serde(skip)]
+    detector: DetectorSlot,
 }
 prudentia_core::checked_serde!(AdaptiveCostModel, AdaptiveCostModel::check);
 
@@ -360,8 +432,57 @@ impl AdaptiveCostModel {
             fills: 0,
             tree_refit_failures: 0,
             rls_restarts: 0,
+            drift: DriftState::default(),
+            detector: DetectorSlot::default(),
             config,
         })
+    }
+
+    /// Attaches a drift detector for the standardized residuals (replacing and returning any
+    /// previous one; `None` detaches). The counts in [`drift`](Self::drift) carry on.
+    ///
+    /// ```
+    /// use prudentia_core::drift::{DriftDetector, DriftSignal};
+    /// use prudentia_core::RoleResult;
+    /// use prudentia_costs::model::{AdaptiveCostModel, CostModelConfig};
+    ///
+    /// #[derive(Clone)]
+    /// struct Never;
+    /// impl DriftDetector for Never {
+    ///     fn update(&mut self, _: f64) -> RoleResult<DriftSignal> {
+    ///         Ok(DriftSignal { detected: false, statistic: 0.0 })
+    ///     }
+    ///     fn boxed_clone(&self) -> Box<dyn DriftDetector> {
+    ///         Box::new(self.clone())
+    ///     }
+    /// }
+    /// let mut model = AdaptiveCostModel::new(CostModelConfig::new(["XNYS"]))?;
+    /// assert!(model.set_drift_detector(Some(Box::new(Never))).is_none());
+    /// assert!(model.has_drift_detector());
+    /// # Ok::<(), prudentia_costs::CostsError>(())
+    /// ```
+    pub fn set_drift_detector(
+        &mut self,
+        detector: Option<Box<dyn DriftDetector>>,
+    ) -> Option<Box<dyn DriftDetector>> {
+        std::mem::replace(&mut self.detector.0, detector)
+    }
+
+    /// [`set_drift_detector`](Self::set_drift_detector) as a builder.
+    #[must_use]
+    pub fn with_drift_detector(mut self, detector: Box<dyn DriftDetector>) -> Self {
+        self.detector.0 = Some(detector);
+        self
+    }
+
+    /// Whether a drift detector is attached.
+    pub fn has_drift_detector(&self) -> bool {
+        self.detector.0.is_some()
+    }
+
+    /// The drift monitoring counts.
+    pub fn drift(&self) -> &DriftState {
+        &self.drift
     }
 
     fn check(&mut self) -> CostsResult<()> {
@@ -400,6 +521,7 @@ impl AdaptiveCostModel {
             }
             .into());
         }
+        self.drift.check(self.fills)?;
         self.probe()?;
         if self.errors.iter().any(|e| !(e.is_finite() && *e >= 0.0)) {
             return Err(CoreError::OutOfRange {
@@ -429,9 +551,12 @@ impl AdaptiveCostModel {
             realized_bps: 10.0,
             notional: 1e6,
         };
-        // The RLS state of this model: coefficients of bps-sized targets on O(1) features,
-        // and a positive-definite P (a mutated checkpoint can break either and then refuse
-        // every fill).
+        // The RLS state of this model: coefficients of bps-sized targets on O(1) features
+        // (a mutated checkpoint could make every fill's update overflow). P is kept as a
+        // square root, positive semidefinite by construction and checked on load by the
+        // RLS itself; a Cholesky factorization of P is not required here, since after a
+        // long run on the one-hot design its condition number can approach 1e16 and the
+        // model's own checkpoint must reload.
         if let Some(b) = self.rls.coefficients().iter().find(|b| b.abs() > 1e9) {
             return Err(CoreError::OutOfRange {
                 field: "rls coefficients",
@@ -440,7 +565,6 @@ impl AdaptiveCostModel {
             }
             .into());
         }
-        let _ = prudentia_core::linalg::cholesky(self.rls.gain_matrix().view())?;
         let c = self.cost_of(&p)?;
         let mut x = [0.0; MAX_FEATURES];
         let d = self.rls_features(&p, &mut x);
@@ -704,6 +828,10 @@ impl AdaptiveCostModel {
 
     fn attribution(&self, e: &FillEvent, p: &Prepared, c: &OrderCost) -> FillAttribution {
         let unexplained = p.realized_bps - c.spread_bps - c.impact_bps - c.residual_bps;
+        // `std_bps > 0` and both costs are finite, so this is a number (maybe ±inf before
+        // the clip).
+        let z = ((p.realized_bps - c.expected_bps) / c.std_bps)
+            .clamp(-MAX_STANDARDIZED_RESIDUAL, MAX_STANDARDIZED_RESIDUAL);
         let ccy = |bps: f64| bps * 1e-4 * p.notional;
         FillAttribution {
             asset: e.fill.asset.clone(),
@@ -723,6 +851,8 @@ impl AdaptiveCostModel {
             impact: ccy(c.impact_bps),
             residual: ccy(c.residual_bps),
             unexplained: ccy(unexplained),
+            standardized_residual: if z.is_nan() { 0.0 } else { z },
+            drift: None,
         }
     }
 
@@ -740,7 +870,7 @@ impl AdaptiveCostModel {
         let tf = Self::tree_features(&p);
         let tree_pred = self.trees.predict_one(&tf)?;
         let c = self.cost_from(&p, self.learner(), Some(rls), tree_pred)?;
-        let attribution = self.attribution(e, &p, &c);
+        let mut attribution = self.attribution(e, &p, &c);
         let base = c.spread_bps + c.impact_bps;
         let target = p.realized_bps - base;
         // The only fallible state change comes first. The input is validated, so an error
@@ -792,6 +922,21 @@ impl AdaptiveCostModel {
                     self.impact = cal.params;
                     self.calibration = Some(cal);
                 }
+            }
+        }
+        // Last, after the model learned the fill: a detector error is counted, not returned
+        // (the fill was learned).
+        if let Some(d) = self.detector.0.as_mut() {
+            match d.update(attribution.standardized_residual) {
+                Ok(signal) if signal.statistic.is_finite() => {
+                    self.drift.monitored = self.drift.monitored.saturating_add(1);
+                    if signal.detected {
+                        self.drift.detections = self.drift.detections.saturating_add(1);
+                        self.drift.last_detection = Some(self.fills);
+                    }
+                    attribution.drift = Some(signal);
+                }
+                _ => self.drift.refused = self.drift.refused.saturating_add(1),
             }
         }
         Ok(attribution)

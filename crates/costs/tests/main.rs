@@ -4,4 +4,5 @@ mod ac;
 mod bad_input;
 mod calibration;
 mod common;
+mod drift;
 mod online;

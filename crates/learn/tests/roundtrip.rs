@@ -59,8 +59,13 @@ fn tampered_checkpoints_are_refused() {
 
     let mut rls = RecursiveLeastSquares::new(RlsConfig::new(2)).unwrap();
     let _ = rls.update(&[1.0, 2.0], 1.0).unwrap();
+    // P is saved as its square root S (P = S Sᵀ); a legacy checkpoint carries P itself
     let mut v = serde_json::to_value(&rls).unwrap();
-    v["p"][0] = serde_json::json!(-1.0);
+    let _ = v.as_object_mut().unwrap().remove("s");
+    v["p"] = serde_json::json!([-1.0, 0.0, 0.0, 1.0]);
+    assert!(serde_json::from_value::<RecursiveLeastSquares>(v).is_err());
+    let mut v = serde_json::to_value(&rls).unwrap();
+    v["s"] = serde_json::json!([0.0, 0.0, 0.0, 1.0]);
     assert!(serde_json::from_value::<RecursiveLeastSquares>(v).is_err());
     let mut v = serde_json::to_value(&rls).unwrap();
     v["config"]["n_features"] = serde_json::json!(3);

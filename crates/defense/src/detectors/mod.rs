@@ -1,6 +1,7 @@
 //! Streaming change detectors for single series: Page–Hinkley and ADWIN.
 
 pub mod adwin;
+mod core_drift;
 pub mod page_hinkley;
 
 use serde::{Deserialize, Serialize};
