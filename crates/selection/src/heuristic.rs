@@ -775,6 +775,7 @@ mod tests {
                 ..Default::default()
             };
             let cfg = ProblemConfig {
+                return_scale: crate::ReturnScale::Raw,
                 k,
                 lambda,
                 correlation: crate::problem::CorrelationConfig {
@@ -823,6 +824,7 @@ mod tests {
             let n = [60, 200, 450][seed as usize % 3];
             let (mu, rho) = seeded_instance(n, seed, seed % 2 == 0);
             let cfg = ProblemConfig {
+                return_scale: crate::ReturnScale::Raw,
                 k: 50,
                 lambda: [1e-4, 0.02, 0.3][seed as usize % 3],
                 ..Default::default()
