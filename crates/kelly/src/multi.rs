@@ -480,8 +480,8 @@ impl Newton {
                 };
             }
         }
-        for i in 0..n {
-            grad[i] = -t * self.grad_f[i];
+        for (g, gf) in grad.iter_mut().zip(self.grad_f.iter()).take(n) {
+            *g = -t * gf;
         }
         for k in cons {
             let inv = 1.0 / k.slack(x);
