@@ -323,15 +323,17 @@ fn causal_learners() {
         }
         .fit(&CausalData::new(x.view(), t.view(), y.view()))
         .expect("s fit");
-        s.checkpoint(&format!("SModel interactions={interactions}"), &sm, |json| {
-            match serde_json::from_str::<SModel<LinearRegression>>(&json) {
+        s.checkpoint(
+            &format!("SModel interactions={interactions}"),
+            &sm,
+            |json| match serde_json::from_str::<SModel<LinearRegression>>(&json) {
                 Err(_) => Check::Rejected,
                 Ok(m) => {
                     let q = Array2::from_elem((2, 2), 0.3);
                     result(m.effect(q.view()))
                 }
-            }
-        });
+            },
+        );
     }
     let xm = XLearner::default()
         .fit(&CausalData::new(x.view(), t.view(), y.view()))
