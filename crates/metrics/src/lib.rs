@@ -161,7 +161,7 @@ pub use sharpe_inference::{
 pub use sizer::{exposure_stats, pnl_per_turnover, risk_gap, ExposureStats, RiskGap, SizerMetrics};
 pub use stats::{
     annual_return, annual_volatility, calmar_ratio, cumulative_return, downside_risk, kurtosis, omega_ratio,
-    sharpe_ratio, skewness, sortino_ratio, tail_ratio,
+    sharpe_ratio, skewness, sortino_ratio, stability_of_timeseries, tail_ratio,
 };
 pub use tail::{conditional_value_at_risk, cornish_fisher, value_at_risk, CornishFisher};
 pub use tearsheet::TearSheet;

@@ -279,6 +279,56 @@ pub(crate) fn tail_ratio_sorted(sorted: &[f64]) -> Stat {
     )
 }
 
+/// Stability: the R² of an ordinary least-squares line fitted to the cumulative log returns
+/// `y_t = Σ_{s<=t} ln(1 + r_s)` against `t = 0, …, n − 1` (empyrical
+/// `stability_of_timeseries`, scipy `linregress`'s `r²`).
+///
+/// Undefined with fewer than two returns, after a total loss (`y = −∞`, empyrical's NaN) and
+/// when `y` is constant (all-zero returns, where scipy reports `r = 0`).
+///
+/// ```
+/// use prudentia_metrics::{stability_of_timeseries, Returns};
+///
+/// # fn main() -> Result<(), prudentia_metrics::MetricsError> {
+/// // Constant growth: the log wealth is a straight line, R² = 1.
+/// let r = Returns::new(vec![0.01; 50])?;
+/// assert!((stability_of_timeseries(&r).value().unwrap() - 1.0).abs() < 1e-12);
+/// # Ok(()) }
+/// ```
+pub fn stability_of_timeseries(returns: &Returns) -> Stat {
+    let r = returns.values();
+    let n = r.len();
+    if n < 2 {
+        return Stat::Undefined(Undefined::TooFewObservations { n, min: 2 });
+    }
+    // With x_t = t − x̄, x̄ = (n − 1)/2: Σx = 0, so Σ x_t (y_t − ȳ) = Σ x_t y_t, and
+    // Σ x_t² = n(n² − 1)/12. ȳ needs a first pass; the log returns are kept (one ln_1p each).
+    let mut y = Vec::with_capacity(n);
+    let mut acc = 0.0_f64;
+    for x in r {
+        acc += x.ln_1p();
+        y.push(acc);
+    }
+    if !acc.is_finite() {
+        return Stat::Undefined(Undefined::Overflow);
+    }
+    let nf = n as f64;
+    let y_mean = y.iter().sum::<f64>() / nf;
+    let x_mean = (nf - 1.0) / 2.0;
+    let (mut sxy, mut syy) = (0.0_f64, 0.0_f64);
+    for (t, v) in y.iter().enumerate() {
+        let dy = v - y_mean;
+        sxy += (t as f64 - x_mean) * dy;
+        syy += dy * dy;
+    }
+    let sxx = nf * (nf * nf - 1.0) / 12.0;
+    if syy == 0.0 {
+        return Stat::Undefined(Undefined::ZeroDispersion);
+    }
+    let rho = (sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0);
+    Stat::from_value(rho * rho)
+}
+
 /// Population skewness (scipy `skew`, `bias=True`). Undefined for constant returns.
 pub fn skewness(returns: &Returns) -> Stat {
     let m = Moments::of(returns.values(), 0.0);
