@@ -82,7 +82,25 @@ pub fn wealth_index(returns: &Returns) -> Vec<f64> {
 
 /// The maximum drawdown with peak, trough, recovery and durations. O(n).
 pub fn max_drawdown(returns: &Returns) -> MaxDrawdown {
-    let raw = max_drawdown_raw(returns.values());
+    from_raw(returns, max_drawdown_raw(returns.values()))
+}
+
+/// The equity curve `W_0..W_n`, the drawdown series and the maximum drawdown of `returns`
+/// in one pass: each equal, bit for bit, to [`wealth_index`], [`drawdown_series`] and
+/// [`max_drawdown`] (same operations in the same order).
+pub(crate) fn curves(returns: &Returns) -> (Vec<f64>, Vec<f64>, MaxDrawdown) {
+    let r = returns.values();
+    let mut equity = Vec::with_capacity(r.len() + 1);
+    let mut drawdown = Vec::with_capacity(r.len());
+    equity.push(1.0);
+    let raw = scan(r, |w, dd| {
+        equity.push(w);
+        drawdown.push(dd);
+    });
+    (equity, drawdown, from_raw(returns, raw))
+}
+
+fn from_raw(returns: &Returns, raw: RawMaxDrawdown) -> MaxDrawdown {
     let point = |k: usize| Point {
         index: k,
         time: returns.point_time(k),
@@ -131,6 +149,12 @@ pub(crate) fn max_drawdown_depth(r: &[f64]) -> f64 {
 }
 
 pub(crate) fn max_drawdown_raw(r: &[f64]) -> RawMaxDrawdown {
+    scan(r, |_, _| {})
+}
+
+/// The maximum drawdown pass; `each(W_k, drawdown_k)` sees every point `k = 1..n`.
+#[inline(always)]
+fn scan(r: &[f64], mut each: impl FnMut(f64, f64)) -> RawMaxDrawdown {
     let (mut w, mut peak, mut peak_at) = (1.0_f64, 1.0_f64, 0usize);
     let (mut worst, mut worst_peak, mut worst_trough, mut worst_peak_value) = (0.0_f64, 0usize, 0usize, 1.0);
     for (i, x) in r.iter().enumerate() {
@@ -140,6 +164,7 @@ pub(crate) fn max_drawdown_raw(r: &[f64]) -> RawMaxDrawdown {
             peak_at = i + 1;
         }
         let dd = (w - peak) / peak;
+        each(w, dd);
         if dd < worst {
             worst = dd;
             worst_peak = peak_at;

@@ -116,6 +116,7 @@ pub mod execution;
 pub mod export;
 pub mod health;
 pub mod normal;
+mod order;
 mod plot;
 #[cfg(feature = "png")]
 pub use plot::register_chart_font;
