@@ -33,9 +33,9 @@ pub struct Moments {
 impl Moments {
     /// Moments of `x` shifted by `-shift` (e.g. excess returns over a risk-free rate).
     ///
-    /// Two passes without allocation; the sums run over eight interleaved partial sums
-    /// ([`lane_sums`]), and the mean and standard deviation are bit for bit those of
-    /// [`mean_std`], so a statistic computed from either agrees exactly.
+    /// Two passes without allocation; the sums run over eight interleaved partial sums, and
+    /// the mean and standard deviation are bit for bit those that [`annual_volatility`] and
+    /// [`sharpe_ratio`] use, so a statistic computed from either agrees exactly.
     pub fn of(x: &[f64], shift: f64) -> Moments {
         let n = x.len();
         let MeanStd {
