@@ -505,3 +505,74 @@ impl fmt::Display for Report {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        calmar_ratio, conditional_value_at_risk, cumulative_return, downside_risk, kurtosis, max_drawdown,
+        omega_ratio, skewness, sortino_ratio, tail_ratio, value_at_risk,
+    };
+
+    /// The one-pass report equals every standalone function bit for bit (the fused passes
+    /// use the same operations in the same order), for several tails and rates.
+    #[test]
+    fn fused_summary_equals_the_functions() {
+        let mut s = 7u64;
+        let v: Vec<f64> = (0..1003)
+            .map(|i| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+                if i % 50 == 0 {
+                    0.0
+                } else {
+                    (u - 0.49) * 0.04
+                }
+            })
+            .collect();
+        let r = Returns::new(v).unwrap();
+        for (tail, rf) in [
+            (TailLevel::P05, 0.0),
+            (TailLevel::P01, 1e-4),
+            (TailLevel::new(0.5).unwrap(), -2e-4),
+        ] {
+            let rf = PerPeriodRate::new(rf).unwrap();
+            let req = PerPeriodRate::new(1e-4).unwrap();
+            let cfg = ReportConfig {
+                tail,
+                risk_free: rf,
+                required_return: req,
+                ..ReportConfig::default()
+            };
+            let a = cfg.annualization;
+            let rep = Report::new(cfg, &r).unwrap();
+            let m = &rep.summary;
+            assert_eq!(m.cvar, conditional_value_at_risk(&r, tail));
+            assert_eq!(m.var, value_at_risk(&r, tail));
+            assert_eq!(m.tail_ratio, tail_ratio(&r));
+            assert_eq!(m.omega, omega_ratio(&r, rf, PerPeriodRate::ZERO));
+            assert_eq!(m.downside_risk, downside_risk(&r, req, a));
+            assert_eq!(m.annual_volatility, crate::annual_volatility(&r, a));
+            assert_eq!(m.sharpe, crate::sharpe_ratio(&r, rf, a));
+            assert_eq!(m.skewness, skewness(&r));
+            assert_eq!(m.kurtosis, kurtosis(&r));
+            assert_eq!(m.cumulative_return, cumulative_return(&r));
+            assert_eq!(m.calmar, calmar_ratio(&r, a));
+            assert_eq!(rep.max_drawdown, max_drawdown(&r));
+            assert_eq!(m.max_drawdown, rep.max_drawdown.depth);
+            let sorted = crate::stats::sorted_copy(r.values());
+            assert_eq!(
+                (m.worst_period, m.best_period),
+                (sorted[0], sorted[sorted.len() - 1])
+            );
+            let positives = r.values().iter().filter(|x| **x > 0.0).count();
+            assert_eq!(m.positive_share, positives as f64 / r.len() as f64);
+            // Sortino: the report uses mean − req, the function mean(r − req): same to rounding.
+            let s1 = m.sortino.value().unwrap();
+            let s2 = sortino_ratio(&r, req, a).value().unwrap();
+            assert!((s1 - s2).abs() <= 1e-12 * s2.abs(), "{s1} vs {s2}");
+        }
+    }
+}

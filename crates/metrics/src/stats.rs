@@ -350,8 +350,8 @@ pub(crate) fn tail_ratio_from(p05: f64, p95: f64) -> Stat {
 /// `y_t = Σ_{s<=t} ln(1 + r_s)` against `t = 0, …, n − 1` (empyrical
 /// `stability_of_timeseries`, scipy `linregress`'s `r²`).
 ///
-/// Undefined with fewer than two returns, after a total loss (`y = −∞`, empyrical's NaN) and
-/// when `y` is constant (all-zero returns, where scipy reports `r = 0`).
+/// Undefined with fewer than two returns, after a total loss (`y = −∞`) and when `y` is
+/// constant (all-zero returns); empyrical returns NaN in all three cases.
 ///
 /// ```
 /// use prudentia_metrics::{stability_of_timeseries, Returns};
@@ -501,6 +501,29 @@ mod tests {
         let x = crate::order::cvar(&mut b, crate::TailLevel::new(0.07).unwrap()) * (k + 1) as f64;
         let y: f64 = s[..=k].iter().sum();
         assert!((x - y).abs() < 1e-14);
+    }
+
+    #[test]
+    fn stability_agrees_with_empyrical() {
+        // empyrical-reloaded 0.7.1: stability_of_timeseries(np.array([...])) on these returns.
+        let x = r(&[
+            0.01, -0.02, 0.015, 0.003, -0.007, 0.02, -0.001, 0.004, 0.012, -0.009, 0.006, 0.0,
+        ]);
+        let e = 0.7554195944803966;
+        assert!((stability_of_timeseries(&x).value().unwrap() - e).abs() < 1e-13);
+        // empyrical: NaN for each of these.
+        assert_eq!(
+            stability_of_timeseries(&r(&[0.0; 5])),
+            Stat::Undefined(Undefined::ZeroDispersion)
+        );
+        assert_eq!(
+            stability_of_timeseries(&r(&[0.1, -1.0, 0.2])),
+            Stat::Undefined(Undefined::Overflow)
+        );
+        assert_eq!(
+            stability_of_timeseries(&r(&[0.1])),
+            Stat::Undefined(Undefined::TooFewObservations { n: 1, min: 2 })
+        );
     }
 
     #[test]
