@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{MetricsError, MetricsResult};
 use crate::returns::Returns;
-use crate::stats::Moments;
+use crate::stats::{lane_sums, lane_sums2, Moments};
 use crate::types::{Annualization, PerPeriodRate, Stat, Undefined};
 
 /// Benchmark-relative statistics of a strategy.
@@ -60,12 +60,15 @@ pub fn beta(returns: &Returns, benchmark: &Returns, risk_free: PerPeriodRate) ->
     }
     let n = r.len() as f64;
     // The risk-free rate shifts both series; it does not change beta, but empyrical
-    // subtracts it from the returns, so do we (same rounding).
+    // subtracts it from the returns, so do we (same rounding). Two passes, no allocation.
     let f = risk_free.get();
-    let bf: Vec<f64> = b.iter().map(|x| x - f).collect();
-    let b_mean = bf.iter().sum::<f64>() / n;
-    let cov = bf.iter().zip(r).map(|(x, y)| (x - b_mean) * (y - f)).sum::<f64>() / n;
-    let var = bf.iter().map(|x| (x - b_mean) * (x - b_mean)).sum::<f64>() / n;
+    let [b_sum] = lane_sums(b, |x| [x - f]);
+    let b_mean = b_sum / n;
+    let [cov, var] = lane_sums2(b, r, |x, y| {
+        let d = x - f - b_mean;
+        [d * (y - f), d * d]
+    });
+    let (cov, var) = (cov / n, var / n);
     if var.is_nan() || var < 1e-30 {
         return Ok(Stat::Undefined(Undefined::ZeroDispersion));
     }
@@ -85,12 +88,8 @@ pub fn alpha(
     };
     let (r, b) = (returns.values(), benchmark.values());
     let f = risk_free.get();
-    let mean = r
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x - f) - beta * (y - f))
-        .sum::<f64>()
-        / r.len() as f64;
+    let [sum] = lane_sums2(r, b, |x, y| [(x - f) - beta * (y - f)]);
+    let mean = sum / r.len() as f64;
     let base = 1.0 + mean;
     if base < 0.0 {
         return Ok(Stat::Undefined(Undefined::Overflow));

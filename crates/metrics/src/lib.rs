@@ -6,9 +6,11 @@
 //!
 //! - **Return statistics** ([`stats`], [`drawdown`], [`tail`], [`rolling`]): cumulative
 //!   return, CAGR, annual volatility, Sharpe, Sortino (with a required return), downside
-//!   risk, Calmar, omega, tail ratio, historical and Cornish–Fisher VaR / CVaR (Zangari
-//!   1996), maximum drawdown with peak, trough, recovery and durations, the drawdown series,
-//!   and rolling versions with O(1) updates. Annualization ([`Annualization::Daily252`], …)
+//!   risk, Calmar, omega, stability (R² of the log wealth's trend), tail ratio, historical and
+//!   Cornish–Fisher VaR / CVaR (Zangari 1996), maximum drawdown with peak, trough, recovery and durations, the drawdown series,
+//!   and rolling versions with O(1) updates. Every statistic is O(n) without sorting
+//!   (order statistics by selection) and at least as fast as empyrical's on the same
+//!   returns (`benches/vs_empyrical.rs`, `tools/fixtures/metrics/empyrical_timing.py`). Annualization ([`Annualization::Daily252`], …)
 //!   and rates ([`PerPeriodRate`]) are types, not bare floats. The conventions are
 //!   empyrical's and the values agree with empyrical-reloaded on checked-in fixtures.
 //! - **Sharpe inference** ([`sharpe_inference`]): the probabilistic Sharpe ratio (Bailey &
@@ -116,6 +118,7 @@ pub mod execution;
 pub mod export;
 pub mod health;
 pub mod normal;
+mod order;
 mod plot;
 #[cfg(feature = "png")]
 pub use plot::register_chart_font;
@@ -161,7 +164,7 @@ pub use sharpe_inference::{
 pub use sizer::{exposure_stats, pnl_per_turnover, risk_gap, ExposureStats, RiskGap, SizerMetrics};
 pub use stats::{
     annual_return, annual_volatility, calmar_ratio, cumulative_return, downside_risk, kurtosis, omega_ratio,
-    sharpe_ratio, skewness, sortino_ratio, tail_ratio,
+    sharpe_ratio, skewness, sortino_ratio, stability_of_timeseries, tail_ratio,
 };
 pub use tail::{conditional_value_at_risk, cornish_fisher, value_at_risk, CornishFisher};
 pub use tearsheet::TearSheet;

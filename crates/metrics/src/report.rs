@@ -11,6 +11,7 @@ use crate::drawdown::{MaxDrawdown, Recovery};
 use crate::error::MetricsResult;
 use crate::execution::ExecutionMetrics;
 use crate::health::HealthMetrics;
+use crate::order;
 use crate::returns::Returns;
 use crate::selector::SelectorMetrics;
 use crate::sharpe_inference::{deflated_sharpe_ratio, probabilistic_sharpe_ratio, DsrTrials, SharpeMoments};
@@ -119,37 +120,51 @@ pub struct PerformanceSummary {
 }
 
 impl PerformanceSummary {
-    /// Computes all statistics in a few O(n) passes (order statistics by selection).
+    /// Computes all statistics in a few O(n) passes without sorting (order statistics by
+    /// selection; only the CVaR tail is sorted). Every field equals, bit for bit, the
+    /// standalone function's value (`stats`, `tail`, `drawdown`).
     pub fn compute(returns: &Returns, config: &ReportConfig) -> PerformanceSummary {
         let r = returns.values();
-        let ann = config.annualization;
-        let raw = Moments::of(r, 0.0);
-        let excess = Moments::of(r, config.risk_free.get());
-        // Order statistics by selection (O(n)) instead of a sort.
-        let mut buf = r.to_vec();
-        let p95 = stats::percentile_select(&mut buf, 0.95);
-        let p05 = stats::percentile_select(&mut buf, 0.05);
-        let var = if config.tail.get() == 0.05 {
-            p05
-        } else {
-            stats::percentile_select(&mut buf, config.tail.get())
-        };
-        let k = ((r.len() - 1) as f64 * config.tail.get()).floor() as usize;
-        let cvar = stats::lowest_sum_select(&mut buf, k) / (k + 1) as f64;
-        let (worst, best) = r.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-            (a.min(x), b.max(x))
-        });
-        let mdd = crate::drawdown::max_drawdown_depth(r);
         let wealth = stats::final_wealth(r);
-        let cagr = stats::cagr_from_wealth(wealth, r.len(), ann);
-        let sortino = if r.len() < 2 {
-            Stat::Undefined(crate::Undefined::TooFewObservations { n: r.len(), min: 2 })
+        let mdd = crate::drawdown::max_drawdown_depth(r);
+        Self::compute_with(returns, config, wealth, mdd)
+    }
+
+    /// [`compute`](Self::compute) with the final wealth and the maximum drawdown depth
+    /// already known (the report's single drawdown pass provides them).
+    fn compute_with(returns: &Returns, config: &ReportConfig, wealth: f64, mdd: f64) -> PerformanceSummary {
+        let r = returns.values();
+        let ann = config.annualization;
+        let n = r.len();
+        let raw = Moments::of(r, 0.0);
+        let excess = if config.risk_free.get() == 0.0 {
+            raw
         } else {
-            stats::sortino_from(
-                raw.mean - config.required_return.get(),
-                stats::downside_deviation(r, config.required_return.get()),
-                ann,
-            )
+            Moments::of(r, config.risk_free.get())
+        };
+        // One scratch buffer for every order statistic, one selection per tail.
+        let mut keys = order::keys(r);
+        let tails = order::tail_stats(&mut keys, config.tail);
+        let (worst, best) = order::min_max(&keys);
+        // The remaining sums in one pass, each bit for bit the standalone function's.
+        let req = config.required_return.get();
+        let shift = config.risk_free.get() + config.omega_threshold.get();
+        let [downside_ss, up, down, positives] = stats::lane_sums(r, |x| {
+            let d = (x - req).min(0.0);
+            let e = x - shift;
+            [d * d, e.max(0.0), (-e).max(0.0), f64::from(u8::from(x > 0.0))]
+        });
+        let downside_dev = (downside_ss / n as f64).sqrt();
+        let cagr = stats::cagr_from_wealth(wealth, n, ann);
+        let sortino = if n < 2 {
+            Stat::Undefined(crate::Undefined::TooFewObservations { n, min: 2 })
+        } else {
+            stats::sortino_from(raw.mean - req, downside_dev, ann)
+        };
+        let omega = if n < 2 {
+            Stat::Undefined(crate::Undefined::TooFewObservations { n, min: 2 })
+        } else {
+            Stat::ratio(up, down, crate::Undefined::NoLosses)
         };
         let cf = tail::cornish_fisher_from(&raw, config.tail);
         let (psr, dsr) = match SharpeMoments::from_moments(&excess) {
@@ -167,22 +182,20 @@ impl PerformanceSummary {
             }
         };
         PerformanceSummary {
-            observations: r.len(),
+            observations: n,
             cumulative_return: Stat::from_value(wealth - 1.0),
             annual_return: cagr,
-            annual_volatility: stats::volatility_from(&raw, ann),
-            sharpe: stats::sharpe_from(&excess, ann),
+            annual_volatility: stats::volatility_from(n, raw.std, ann),
+            sharpe: stats::sharpe_from(&excess.mean_std(), ann),
             sortino,
-            downside_risk: Stat::from_value(
-                stats::downside_deviation(r, config.required_return.get()) * ann.periods_per_year().sqrt(),
-            ),
+            downside_risk: Stat::from_value(downside_dev * ann.periods_per_year().sqrt()),
             calmar: stats::calmar_from(cagr, mdd),
-            omega: stats::omega_ratio(returns, config.risk_free, config.omega_threshold),
-            tail_ratio: Stat::ratio(p95.abs(), p05.abs(), crate::Undefined::ZeroDenominator),
+            omega,
+            tail_ratio: stats::tail_ratio_from(tails.p05, tails.p95),
             skewness: moment(raw.skewness),
             kurtosis: moment(raw.kurtosis),
-            var: Stat::from_value(var),
-            cvar: Stat::from_value(cvar),
+            var: Stat::from_value(tails.var),
+            cvar: Stat::from_value(tails.cvar),
             cornish_fisher_var: cf.var,
             cornish_fisher_cvar: cf.cvar,
             max_drawdown: mdd,
@@ -190,7 +203,7 @@ impl PerformanceSummary {
             deflated_sharpe: dsr,
             best_period: best,
             worst_period: worst,
-            positive_share: r.iter().filter(|x| **x > 0.0).count() as f64 / r.len() as f64,
+            positive_share: positives / n as f64,
         }
     }
 }
@@ -273,22 +286,15 @@ impl Report {
     /// Computes the return statistics, drawdowns and curves of `returns`.
     pub fn new(config: ReportConfig, returns: &Returns) -> MetricsResult<Report> {
         config.validate()?;
-        let summary = PerformanceSummary::compute(returns, &config);
         let n = returns.len();
-        let mut equity = Vec::with_capacity(n + 1);
-        let mut drawdown = Vec::with_capacity(n);
-        let (mut w, mut peak) = (1.0_f64, 1.0_f64);
-        equity.push(w);
-        for r in returns.values() {
-            w *= 1.0 + r;
-            peak = peak.max(w);
-            equity.push(w);
-            drawdown.push((w - peak) / peak);
-        }
+        // Equity, drawdowns and the maximum drawdown in one pass; the summary reuses them.
+        let (equity, drawdown, max_drawdown) = crate::drawdown::curves(returns);
+        let wealth = equity.last().copied().unwrap_or(1.0);
+        let summary = PerformanceSummary::compute_with(returns, &config, wealth, max_drawdown.depth);
         Ok(Report {
             start: returns.point_time(1),
             end: returns.point_time(n),
-            max_drawdown: crate::drawdown::max_drawdown(returns),
+            max_drawdown,
             summary,
             equity,
             drawdown,
@@ -497,5 +503,76 @@ impl fmt::Display for Report {
             writeln!(f, "{k:<w0$} | {v:>w1$}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        calmar_ratio, conditional_value_at_risk, cumulative_return, downside_risk, kurtosis, max_drawdown,
+        omega_ratio, skewness, sortino_ratio, tail_ratio, value_at_risk,
+    };
+
+    /// The one-pass report equals every standalone function bit for bit (the fused passes
+    /// use the same operations in the same order), for several tails and rates.
+    #[test]
+    fn fused_summary_equals_the_functions() {
+        let mut s = 7u64;
+        let v: Vec<f64> = (0..1003)
+            .map(|i| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+                if i % 50 == 0 {
+                    0.0
+                } else {
+                    (u - 0.49) * 0.04
+                }
+            })
+            .collect();
+        let r = Returns::new(v).unwrap();
+        for (tail, rf) in [
+            (TailLevel::P05, 0.0),
+            (TailLevel::P01, 1e-4),
+            (TailLevel::new(0.5).unwrap(), -2e-4),
+        ] {
+            let rf = PerPeriodRate::new(rf).unwrap();
+            let req = PerPeriodRate::new(1e-4).unwrap();
+            let cfg = ReportConfig {
+                tail,
+                risk_free: rf,
+                required_return: req,
+                ..ReportConfig::default()
+            };
+            let a = cfg.annualization;
+            let rep = Report::new(cfg, &r).unwrap();
+            let m = &rep.summary;
+            assert_eq!(m.cvar, conditional_value_at_risk(&r, tail));
+            assert_eq!(m.var, value_at_risk(&r, tail));
+            assert_eq!(m.tail_ratio, tail_ratio(&r));
+            assert_eq!(m.omega, omega_ratio(&r, rf, PerPeriodRate::ZERO));
+            assert_eq!(m.downside_risk, downside_risk(&r, req, a));
+            assert_eq!(m.annual_volatility, crate::annual_volatility(&r, a));
+            assert_eq!(m.sharpe, crate::sharpe_ratio(&r, rf, a));
+            assert_eq!(m.skewness, skewness(&r));
+            assert_eq!(m.kurtosis, kurtosis(&r));
+            assert_eq!(m.cumulative_return, cumulative_return(&r));
+            assert_eq!(m.calmar, calmar_ratio(&r, a));
+            assert_eq!(rep.max_drawdown, max_drawdown(&r));
+            assert_eq!(m.max_drawdown, rep.max_drawdown.depth);
+            let sorted = crate::stats::sorted_copy(r.values());
+            assert_eq!(
+                (m.worst_period, m.best_period),
+                (sorted[0], sorted[sorted.len() - 1])
+            );
+            let positives = r.values().iter().filter(|x| **x > 0.0).count();
+            assert_eq!(m.positive_share, positives as f64 / r.len() as f64);
+            // Sortino: the report uses mean − req, the function mean(r − req): same to rounding.
+            let s1 = m.sortino.value().unwrap();
+            let s2 = sortino_ratio(&r, req, a).value().unwrap();
+            assert!((s1 - s2).abs() <= 1e-12 * s2.abs(), "{s1} vs {s2}");
+        }
     }
 }

@@ -223,8 +223,8 @@ pub fn performance_by_regime(
                 share: v.len() as f64 / total,
                 mean: v.iter().sum::<f64>() / v.len() as f64,
                 cumulative_return: Stat::from_value(stats::final_wealth(&v) - 1.0),
-                annual_volatility: stats::volatility_from(&m, annualization),
-                sharpe: stats::sharpe_from(&m, annualization),
+                annual_volatility: stats::volatility_from(m.n, m.std, annualization),
+                sharpe: stats::sharpe_from(&m.mean_std(), annualization),
                 hit_rate: hits,
             };
             Ok((label, perf))

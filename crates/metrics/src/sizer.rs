@@ -69,7 +69,7 @@ pub fn risk_gap(
     let sk = annualization.periods_per_year().sqrt();
     let forecast = (forecast_sigma.iter().map(|s| s * s).sum::<f64>() / n).sqrt() * sk;
     let m = Moments::of(r, 0.0);
-    let realized = crate::stats::volatility_from(&m, annualization);
+    let realized = crate::stats::volatility_from(m.n, m.std, annualization);
     let z: Vec<f64> = r.iter().zip(forecast_sigma).map(|(x, s)| x / s).collect();
     let mz = Moments::of(&z, 0.0);
     let standardized_std = if mz.n < 2 {

@@ -32,41 +32,31 @@ pub struct Moments {
 
 impl Moments {
     /// Moments of `x` shifted by `-shift` (e.g. excess returns over a risk-free rate).
+    ///
+    /// Two passes without allocation; the sums run over eight interleaved partial sums, and
+    /// the mean and standard deviation are bit for bit those that [`annual_volatility`] and
+    /// [`sharpe_ratio`] use, so a statistic computed from either agrees exactly.
     pub fn of(x: &[f64], shift: f64) -> Moments {
         let n = x.len();
+        let MeanStd {
+            mean, std, constant, ..
+        } = mean_std(x, shift);
         if n == 0 {
             return Moments {
                 n,
-                mean: f64::NAN,
-                std: 0.0,
+                mean,
+                std,
                 skewness: f64::NAN,
                 kurtosis: f64::NAN,
-                constant: true,
+                constant,
             };
         }
         let nf = n as f64;
-        let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
-        for &v in x {
-            let v = v - shift;
-            lo = lo.min(v);
-            hi = hi.max(v);
-            sum += v;
-        }
-        let mean = sum / nf;
-        let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
-        for &v in x {
+        let [m2, m3, m4] = lane_sums(x, |v| {
             let d = v - shift - mean;
             let d2 = d * d;
-            m2 += d2;
-            m3 += d2 * d;
-            m4 += d2 * d2;
-        }
-        let constant = lo == hi;
-        let std = if n < 2 || constant {
-            0.0
-        } else {
-            (m2 / (nf - 1.0)).sqrt()
-        };
+            [d2, d2 * d, d2 * d2]
+        });
         let (p2, p3, p4) = (m2 / nf, m3 / nf, m4 / nf);
         let (skewness, kurtosis) = if constant || p2 == 0.0 {
             (f64::NAN, f64::NAN)
@@ -81,6 +71,119 @@ impl Moments {
             kurtosis,
             constant,
         }
+    }
+}
+
+impl Moments {
+    /// The mean and standard deviation part.
+    pub(crate) fn mean_std(&self) -> MeanStd {
+        MeanStd {
+            n: self.n,
+            mean: self.mean,
+            std: self.std,
+            constant: self.constant,
+        }
+    }
+}
+
+/// Partial sums kept apart: eight independent add chains (one per lane), so that the sums
+/// are bound by the adder's throughput rather than its latency and vectorize.
+const LANES: usize = 8;
+
+/// `Σ f(x_i)` for each of the `K` components of `f`, accumulated in [`LANES`] interleaved
+/// partial sums (element `i` of every full chunk of eight goes to lane `i`; the remainder
+/// is summed in order) and reduced pairwise. The result differs from a left-to-right sum by
+/// rounding only, and its error bound is about eight times smaller.
+#[inline(always)]
+pub(crate) fn lane_sums<const K: usize>(x: &[f64], f: impl Fn(f64) -> [f64; K]) -> [f64; K] {
+    let mut acc = [[0.0_f64; LANES]; K];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (l, v) in c.iter().enumerate().take(LANES) {
+            let y = f(*v);
+            for (a, y) in acc.iter_mut().zip(y) {
+                a[l] += y;
+            }
+        }
+    }
+    reduce(acc, chunks.remainder().iter().map(|v| f(*v)))
+}
+
+/// [`lane_sums`] over pairs `(x_i, y_i)` of two slices of the same length (the shorter
+/// length otherwise).
+#[inline(always)]
+pub(crate) fn lane_sums2<const K: usize>(x: &[f64], y: &[f64], f: impl Fn(f64, f64) -> [f64; K]) -> [f64; K] {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let mut acc = [[0.0_f64; LANES]; K];
+    let (mut cx, mut cy) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    for (a, b) in (&mut cx).zip(&mut cy) {
+        for (l, (u, v)) in a.iter().zip(b).enumerate().take(LANES) {
+            let z = f(*u, *v);
+            for (acc, z) in acc.iter_mut().zip(z) {
+                acc[l] += z;
+            }
+        }
+    }
+    let rest = cx.remainder().iter().zip(cy.remainder()).map(|(u, v)| f(*u, *v));
+    reduce(acc, rest)
+}
+
+#[inline(always)]
+fn reduce<const K: usize>(acc: [[f64; LANES]; K], rest: impl Iterator<Item = [f64; K]>) -> [f64; K] {
+    let mut tail = [0.0_f64; K];
+    for y in rest {
+        for (t, y) in tail.iter_mut().zip(y) {
+            *t += y;
+        }
+    }
+    let mut out = [0.0_f64; K];
+    for ((o, a), t) in out.iter_mut().zip(acc).zip(tail) {
+        *o = (((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))) + t;
+    }
+    out
+}
+
+/// Mean and sample standard deviation of `x − shift`, two passes, no allocation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct MeanStd {
+    pub n: usize,
+    pub mean: f64,
+    /// `n − 1` in the denominator; 0 when `n < 2` or all values are equal.
+    pub std: f64,
+    /// All `x_i − shift` equal (empyrical's zero-dispersion rule).
+    pub constant: bool,
+}
+
+pub(crate) fn mean_std(x: &[f64], shift: f64) -> MeanStd {
+    let n = x.len();
+    let Some(&first) = x.first() else {
+        return MeanStd {
+            n,
+            mean: f64::NAN,
+            std: 0.0,
+            constant: true,
+        };
+    };
+    let nf = n as f64;
+    let [sum] = lane_sums(x, |v| [v - shift]);
+    let mean = sum / nf;
+    let first = first - shift;
+    let constant = x.iter().all(|v| v - shift == first);
+    let std = if n < 2 || constant {
+        0.0
+    } else {
+        let [m2] = lane_sums(x, |v| {
+            let d = v - shift - mean;
+            [d * d]
+        });
+        (m2 / (nf - 1.0)).sqrt()
+    };
+    MeanStd {
+        n,
+        mean,
+        std,
+        constant,
     }
 }
 
@@ -107,15 +210,14 @@ pub(crate) fn cagr_from_wealth(wealth: f64, n: usize, annualization: Annualizati
 /// Annualized volatility `s · √k` (empyrical `annual_volatility`, `ddof = 1`). Needs two
 /// observations; constant returns give 0.
 pub fn annual_volatility(returns: &Returns, annualization: Annualization) -> Stat {
-    let m = Moments::of(returns.values(), 0.0);
-    volatility_from(&m, annualization)
+    volatility_from(returns.len(), mean_std(returns.values(), 0.0).std, annualization)
 }
 
-pub(crate) fn volatility_from(m: &Moments, annualization: Annualization) -> Stat {
-    if m.n < 2 {
-        return Stat::Undefined(Undefined::TooFewObservations { n: m.n, min: 2 });
+pub(crate) fn volatility_from(n: usize, std: f64, annualization: Annualization) -> Stat {
+    if n < 2 {
+        return Stat::Undefined(Undefined::TooFewObservations { n, min: 2 });
     }
-    Stat::from_value(m.std * annualization.periods_per_year().sqrt())
+    Stat::from_value(std * annualization.periods_per_year().sqrt())
 }
 
 /// Annualized Sharpe ratio `mean(r − rf) / s(r − rf) · √k` (empyrical `sharpe_ratio`).
@@ -123,11 +225,10 @@ pub(crate) fn volatility_from(m: &Moments, annualization: Annualization) -> Stat
 /// Undefined with fewer than two returns, or when the excess returns are all equal (e.g.
 /// all zero), where empyrical returns NaN or ±∞.
 pub fn sharpe_ratio(returns: &Returns, risk_free: PerPeriodRate, annualization: Annualization) -> Stat {
-    let m = Moments::of(returns.values(), risk_free.get());
-    sharpe_from(&m, annualization)
+    sharpe_from(&mean_std(returns.values(), risk_free.get()), annualization)
 }
 
-pub(crate) fn sharpe_from(m: &Moments, annualization: Annualization) -> Stat {
+pub(crate) fn sharpe_from(m: &MeanStd, annualization: Annualization) -> Stat {
     if m.n < 2 {
         return Stat::Undefined(Undefined::TooFewObservations { n: m.n, min: 2 });
     }
@@ -147,13 +248,10 @@ pub fn downside_risk(returns: &Returns, required: PerPeriodRate, annualization: 
 }
 
 pub(crate) fn downside_deviation(r: &[f64], required: f64) -> f64 {
-    let ss: f64 = r
-        .iter()
-        .map(|x| {
-            let d = (x - required).min(0.0);
-            d * d
-        })
-        .sum();
+    let [ss] = lane_sums(r, |x| {
+        let d = (x - required).min(0.0);
+        [d * d]
+    });
     (ss / r.len() as f64).sqrt()
 }
 
@@ -164,8 +262,12 @@ pub fn sortino_ratio(returns: &Returns, required: PerPeriodRate, annualization: 
     if r.len() < 2 {
         return Stat::Undefined(Undefined::TooFewObservations { n: r.len(), min: 2 });
     }
-    let mean = r.iter().map(|x| x - required.get()).sum::<f64>() / r.len() as f64;
-    sortino_from(mean, downside_deviation(r, required.get()), annualization)
+    let [sum] = lane_sums(r, |x| [x - required.get()]);
+    sortino_from(
+        sum / r.len() as f64,
+        downside_deviation(r, required.get()),
+        annualization,
+    )
 }
 
 pub(crate) fn sortino_from(mean_excess: f64, downside_dev: f64, annualization: Annualization) -> Stat {
@@ -199,15 +301,10 @@ pub fn omega_ratio(returns: &Returns, risk_free: PerPeriodRate, threshold: PerPe
         return Stat::Undefined(Undefined::TooFewObservations { n: r.len(), min: 2 });
     }
     let shift = risk_free.get() + threshold.get();
-    let (mut up, mut down) = (0.0, 0.0);
-    for x in r {
-        let d = x - shift;
-        if d > 0.0 {
-            up += d;
-        } else if d < 0.0 {
-            down -= d;
-        }
-    }
+    let [up, down] = lane_sums(r, |x| {
+        let e = x - shift;
+        [e.max(0.0), (-e).max(0.0)]
+    });
     Stat::ratio(up, down, Undefined::NoLosses)
 }
 
@@ -232,33 +329,6 @@ pub(crate) fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
-/// [`percentile_sorted`] without sorting: two order statistics by selection, O(n). `buf` is
-/// permuted (it stays a permutation of the data, so it can be reused).
-pub(crate) fn percentile_select(buf: &mut [f64], q: f64) -> f64 {
-    let n = buf.len();
-    if n == 1 {
-        return buf[0];
-    }
-    let h = q * (n - 1) as f64;
-    let lo = (h.floor() as usize).min(n - 1);
-    let t = h - lo as f64;
-    let (_, a, rest) = buf.select_nth_unstable_by(lo, f64::total_cmp);
-    let a = *a;
-    let b = rest.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
-    let diff = b - a;
-    if t >= 0.5 {
-        b - diff * (1.0 - t)
-    } else {
-        a + diff * t
-    }
-}
-
-/// Sum of the `k + 1` smallest values, by selection, O(n); `buf` is permuted.
-pub(crate) fn lowest_sum_select(buf: &mut [f64], k: usize) -> f64 {
-    buf.select_nth_unstable_by(k, f64::total_cmp);
-    buf[..=k].iter().sum()
-}
-
 pub(crate) fn sorted_copy(r: &[f64]) -> Vec<f64> {
     let mut s = r.to_vec();
     s.sort_unstable_by(f64::total_cmp);
@@ -268,15 +338,62 @@ pub(crate) fn sorted_copy(r: &[f64]) -> Vec<f64> {
 /// Tail ratio `|p95| / |p5|` of the returns (empyrical `tail_ratio`, numpy linear
 /// percentiles). Undefined when the 5th percentile is zero.
 pub fn tail_ratio(returns: &Returns) -> Stat {
-    tail_ratio_sorted(&sorted_copy(returns.values()))
+    let (p05, p95) = crate::order::p05_p95(&mut crate::order::keys(returns.values()));
+    tail_ratio_from(p05, p95)
 }
 
-pub(crate) fn tail_ratio_sorted(sorted: &[f64]) -> Stat {
-    Stat::ratio(
-        percentile_sorted(sorted, 0.95).abs(),
-        percentile_sorted(sorted, 0.05).abs(),
-        Undefined::ZeroDenominator,
-    )
+pub(crate) fn tail_ratio_from(p05: f64, p95: f64) -> Stat {
+    Stat::ratio(p95.abs(), p05.abs(), Undefined::ZeroDenominator)
+}
+
+/// Stability: the R² of an ordinary least-squares line fitted to the cumulative log returns
+/// `y_t = Σ_{s<=t} ln(1 + r_s)` against `t = 0, …, n − 1` (empyrical
+/// `stability_of_timeseries`, scipy `linregress`'s `r²`).
+///
+/// Undefined with fewer than two returns, after a total loss (`y = −∞`) and when `y` is
+/// constant (all-zero returns); empyrical returns NaN in all three cases.
+///
+/// ```
+/// use prudentia_metrics::{stability_of_timeseries, Returns};
+///
+/// # fn main() -> Result<(), prudentia_metrics::MetricsError> {
+/// // Constant growth: the log wealth is a straight line, R² = 1.
+/// let r = Returns::new(vec![0.01; 50])?;
+/// assert!((stability_of_timeseries(&r).value().unwrap() - 1.0).abs() < 1e-12);
+/// # Ok(()) }
+/// ```
+pub fn stability_of_timeseries(returns: &Returns) -> Stat {
+    let r = returns.values();
+    let n = r.len();
+    if n < 2 {
+        return Stat::Undefined(Undefined::TooFewObservations { n, min: 2 });
+    }
+    // With x_t = t − x̄, x̄ = (n − 1)/2: Σx = 0, so Σ x_t (y_t − ȳ) = Σ x_t y_t, and
+    // Σ x_t² = n(n² − 1)/12. ȳ needs a first pass; the log returns are kept (one ln_1p each).
+    let mut y = Vec::with_capacity(n);
+    let mut acc = 0.0_f64;
+    for x in r {
+        acc += x.ln_1p();
+        y.push(acc);
+    }
+    if !acc.is_finite() {
+        return Stat::Undefined(Undefined::Overflow);
+    }
+    let nf = n as f64;
+    let y_mean = y.iter().sum::<f64>() / nf;
+    let x_mean = (nf - 1.0) / 2.0;
+    let (mut sxy, mut syy) = (0.0_f64, 0.0_f64);
+    for (t, v) in y.iter().enumerate() {
+        let dy = v - y_mean;
+        sxy += (t as f64 - x_mean) * dy;
+        syy += dy * dy;
+    }
+    let sxx = nf * (nf * nf - 1.0) / 12.0;
+    if syy == 0.0 {
+        return Stat::Undefined(Undefined::ZeroDispersion);
+    }
+    let rho = (sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0);
+    Stat::from_value(rho * rho)
 }
 
 /// Population skewness (scipy `skew`, `bias=True`). Undefined for constant returns.
@@ -372,15 +489,41 @@ mod tests {
     fn selection_equals_sorting() {
         let v: Vec<f64> = (0..101).map(|i| ((i * 37) % 101) as f64 * 0.013 - 0.4).collect();
         let s = sorted_copy(&v);
+        // (Moved from the removed `percentile_select` / `lowest_sum_select` helpers to the
+        // selection routines that replaced them.)
         for q in [0.0, 0.01, 0.05, 0.333, 0.5, 0.95, 0.99, 1.0] {
-            let mut b = v.clone();
-            assert_eq!(percentile_select(&mut b, q), percentile_sorted(&s, q));
+            let mut b = crate::order::keys(&v);
+            assert_eq!(crate::order::percentile(&mut b, q), percentile_sorted(&s, q));
         }
-        let mut b = v.clone();
+        let mut b = crate::order::keys(&v);
         let k = 7;
-        let x = lowest_sum_select(&mut b, k);
+        // The CVaR at α = 0.07 is the mean of the ⌊100 · 0.07⌋ + 1 = k + 1 smallest.
+        let x = crate::order::cvar(&mut b, crate::TailLevel::new(0.07).unwrap()) * (k + 1) as f64;
         let y: f64 = s[..=k].iter().sum();
         assert!((x - y).abs() < 1e-14);
+    }
+
+    #[test]
+    fn stability_agrees_with_empyrical() {
+        // empyrical-reloaded 0.7.1: stability_of_timeseries(np.array([...])) on these returns.
+        let x = r(&[
+            0.01, -0.02, 0.015, 0.003, -0.007, 0.02, -0.001, 0.004, 0.012, -0.009, 0.006, 0.0,
+        ]);
+        let e = 0.7554195944803966;
+        assert!((stability_of_timeseries(&x).value().unwrap() - e).abs() < 1e-13);
+        // empyrical: NaN for each of these.
+        assert_eq!(
+            stability_of_timeseries(&r(&[0.0; 5])),
+            Stat::Undefined(Undefined::ZeroDispersion)
+        );
+        assert_eq!(
+            stability_of_timeseries(&r(&[0.1, -1.0, 0.2])),
+            Stat::Undefined(Undefined::Overflow)
+        );
+        assert_eq!(
+            stability_of_timeseries(&r(&[0.1])),
+            Stat::Undefined(Undefined::TooFewObservations { n: 1, min: 2 })
+        );
     }
 
     #[test]

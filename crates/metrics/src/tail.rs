@@ -26,29 +26,24 @@
 //! skewness and excess kurtosis.
 
 use crate::normal;
+use crate::order;
 use crate::returns::Returns;
-use crate::stats::{percentile_sorted, sorted_copy, Moments};
+use crate::stats::Moments;
 use crate::types::{Stat, TailLevel, Undefined};
 
-/// Historical VaR: the `α` quantile of the returns (negative = loss).
+/// Historical VaR: the `α` quantile of the returns (negative = loss). O(n): two order
+/// statistics by selection.
 pub fn value_at_risk(returns: &Returns, tail: TailLevel) -> Stat {
-    Stat::from_value(percentile_sorted(&sorted_copy(returns.values()), tail.get()))
+    Stat::from_value(order::percentile(&mut order::keys(returns.values()), tail.get()))
 }
 
 /// Historical CVaR: mean of the `⌊(n − 1)α⌋ + 1` smallest returns (negative = loss).
+///
+/// Bit for bit the result of core's CVaR routine on the losses `−r`
+/// ([`prudentia_core::tail::worst_mean`]), but O(n + m log m) for a tail of `m` returns:
+/// the tail is found by selection and only the tail is sorted (core's summation order).
 pub fn conditional_value_at_risk(returns: &Returns, tail: TailLevel) -> Stat {
-    cvar_sorted(&sorted_copy(returns.values()), tail)
-}
-
-/// Mean of the `⌊(n − 1)α⌋ + 1` smallest of `sorted` (ascending, non-empty), by core's CVaR
-/// routine on the losses `−r` ([`prudentia_core::tail::worst_mean`]).
-pub(crate) fn cvar_sorted(sorted: &[f64], tail: TailLevel) -> Stat {
-    let k = ((sorted.len() - 1) as f64 * tail.get()).floor() as usize;
-    let losses: Vec<f64> = sorted.iter().map(|r| -r).collect();
-    match prudentia_core::tail::worst_mean(&losses, k + 1) {
-        Some(m) => Stat::from_value(-m),
-        None => Stat::from_value(f64::NAN),
-    }
+    Stat::from_value(order::cvar(&mut order::keys(returns.values()), tail))
 }
 
 /// Cornish–Fisher VaR and CVaR.
