@@ -90,6 +90,7 @@ fn all_stats(r: &Returns, rf: PerPeriodRate, a: Annualization) -> Vec<Stat> {
         conditional_value_at_risk(r, tail),
         cf.var,
         cf.cvar,
+        stability_of_timeseries(r),
     ]
 }
 
