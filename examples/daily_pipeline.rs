@@ -14,7 +14,7 @@
 //! The shipped data are daily closes only, so the microstructure is assumed and documented
 //! here: a spread of `1 + 120 σ₂₀` bps, an average daily volume of $250M at the close, a
 //! displayed depth of 1/4,000 of it with a seeded queue ahead. The orders are filled by the
-//! seeded fill simulator of `prudentia_datasets::fill_sim` (queue position, partial fills,
+//! seeded fill simulator of `prudentia::datasets::fill_sim` (queue position, partial fills,
 //! adverse selection, square-root impact, venue fees and rebates) standing in for a broker;
 //! the fills are the trading costs of the backtest, and the learn flow feeds them to the cost
 //! model (impact calibration and learned residual) and to the routing bandit.
