@@ -515,6 +515,67 @@ fn pipeline_state_entry_points() {
             ))
         });
     }
+    // runs marked at separate true prices: checkpoints, resumes with bad prices, crossed kinds.
+    let prices_cp = walk_forward_with_prices_until(&mut standard(), &snaps[..20], &snaps[..20], &quiet(), 8)
+        .expect("checkpoint with prices");
+    for (label, n_prices, shift) in [
+        ("same", 20, false),
+        ("shorter", 12, false),
+        ("empty", 0, false),
+        ("other times", 20, true),
+    ] {
+        let cp = prices_cp.clone();
+        let snaps = snaps.clone();
+        s.check(
+            format!("resume_walk_forward_with_prices, {label} prices"),
+            move || {
+                let mut prices = snaps[..n_prices].to_vec();
+                if shift {
+                    for q in &mut prices {
+                        q.time = Timestamp::from_nanos(q.time.as_nanos() + 1);
+                    }
+                }
+                let mut p = standard();
+                result(resume_walk_forward_with_prices(
+                    &mut p,
+                    &snaps[..20],
+                    &prices,
+                    &quiet(),
+                    cp,
+                ))
+            },
+        );
+    }
+    for decisions in [0usize, 1, usize::MAX] {
+        let cp = prices_cp.clone();
+        let snaps = snaps.clone();
+        s.check(
+            format!("resume_walk_forward_with_prices_until {decisions}"),
+            move || {
+                let mut p = standard();
+                result(resume_walk_forward_with_prices_until(
+                    &mut p,
+                    &snaps[..20],
+                    &snaps[..20],
+                    &quiet(),
+                    cp,
+                    decisions,
+                ))
+            },
+        );
+    }
+    {
+        let (with_prices, plain) = (prices_cp.clone(), cp.clone());
+        let snaps = snaps.clone();
+        s.check("a checkpoint resumed as the other kind of run", move || {
+            let mut p = standard();
+            let a = resume_walk_forward(&mut p, &snaps[..20], &quiet(), with_prices).is_err();
+            let b =
+                resume_walk_forward_with_prices(&mut p, &snaps[..20], &snaps[..20], &quiet(), plain).is_err();
+            Check::invariant(a && b, "a checkpoint was resumed as the other kind of run")
+                .and(|| Check::Rejected)
+        });
+    }
     s.finish();
 }
 
