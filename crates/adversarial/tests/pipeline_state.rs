@@ -3,7 +3,7 @@
 //! into a pipeline that then decides / resumes without a panic or a NaN), `Pipeline::restore`
 //! with foreign states, `run_grid` with absurd grids, `PipelineBuilder::selector_with_k` with
 //! k = 0 / usize::MAX, `RefitSchedule` with every = 0 / huge windows, and
-//! `resume_walk_forward` with tampered checkpoints.
+//! `resume_walk_forward` with tampered checkpoints, and a `Broker` whose fills are bad.
 
 use proptest::prelude::*;
 use prudentia_adversarial::{result, result_with, strategies::any_size, Check, Suite};
@@ -609,5 +609,95 @@ fn pipeline_state_checkpoints() {
         let mut p = standard();
         result(resume_walk_forward(&mut p, &snaps[..16], &quiet(), cp))
     });
+    s.finish();
+}
+
+/// A broker whose fills are damaged in one way: (field, value) of every fill, or a fill of
+/// another asset, another side, twice the quantity, a time before the decision or after the
+/// next snapshot, or no fill at all.
+struct BadBroker(u8, f64);
+impl Broker for BadBroker {
+    fn execute(
+        &mut self,
+        orders: &[Order],
+        market: &MarketSnapshot,
+        until: Timestamp,
+        _: u64,
+    ) -> RoleResult<Vec<Fill>> {
+        let price = |a: &AssetId| {
+            market
+                .quotes
+                .iter()
+                .find(|q| &q.asset == a)
+                .map_or(100.0, |q| q.price)
+        };
+        Ok(orders
+            .iter()
+            .map(|o| {
+                let mut f = Fill {
+                    asset: o.asset.clone(),
+                    time: market.time,
+                    side: o.side,
+                    quantity: o.quantity,
+                    price: price(&o.asset),
+                    arrival_price: price(&o.asset),
+                    order_type: o.order_type,
+                    venue: o.venue.clone(),
+                };
+                match self.0 {
+                    0 => f.price = self.1,
+                    1 => f.quantity = self.1,
+                    2 => f.arrival_price = self.1,
+                    3 => f.asset = AssetId::new("ZZ"),
+                    4 => {
+                        f.side = match f.side {
+                            Side::Buy => Side::Sell,
+                            Side::Sell => Side::Buy,
+                        }
+                    }
+                    5 => f.quantity *= 2.0,
+                    6 => f.time = Timestamp::from_nanos(market.time.as_nanos() - 1),
+                    7 => f.time = Timestamp::from_nanos(until.as_nanos() + 1),
+                    _ => {}
+                }
+                f
+            })
+            .filter(|_| self.0 != 8)
+            .collect())
+    }
+}
+
+#[test]
+fn pipeline_broker_fills() {
+    let mut s = Suite::new("pipeline_state broker");
+    let snaps = snapshots(30, 5);
+    for mode in 0u8..9 {
+        let values: Vec<f64> = if mode < 3 {
+            vec![f64::NAN, f64::INFINITY, -1.0, 0.0, 5e-324, 1e300, f64::MAX]
+        } else {
+            vec![0.0]
+        };
+        for v in values {
+            let snaps = snaps.clone();
+            s.check(
+                format!("walk_forward with a broker, damage {mode} value {v:e}"),
+                move || {
+                    let mut p = PipelineBuilder::new(config())
+                        .forecaster(Box::new(Momentum(Shared::new(MeanShift::default()))))
+                        .optimizer(Box::new(Equal))
+                        .broker(Box::new(BadBroker(mode, v)))
+                        .build()
+                        .expect("pipeline");
+                    result_with(walk_forward(&mut p, &snaps, &quiet()), |r| {
+                        if r.returns.iter().chain(&r.equity).all(|x| x.is_finite()) {
+                            Ok(())
+                        } else {
+                            Err("non-finite return or equity".into())
+                        }
+                    })
+                },
+            );
+        }
+    }
     s.finish();
 }
