@@ -855,6 +855,17 @@ pub struct Fill {
 crate::checked_serde!(Fill, Fill::check);
 
 impl Fill {
+    /// `sign · (P_fill / P_arrival − 1) · 10⁴`: the fill's cost against its arrival price in
+    /// basis points (positive = worse than arrival; buy sign +1, sell −1). The one definition
+    /// of slippage the cost model, the router, the metrics and the monitor use.
+    pub fn slippage_bps(&self) -> f64 {
+        let sign = match self.side {
+            Side::Buy => 1.0,
+            Side::Sell => -1.0,
+        };
+        sign * (self.price / self.arrival_price - 1.0) * 1e4
+    }
+
     /// Checks `quantity`, `price` and `arrival_price` finite and > 0.
     pub fn check(&mut self) -> CoreResult<()> {
         check_positive("quantity", self.quantity)?;
@@ -955,11 +966,7 @@ impl ExecutedOrder<'_> {
     /// `sign · (P_fill / P_arrival − 1) · 10⁴`: the fill's cost against its arrival price in
     /// basis points (positive = worse than arrival; buy sign +1, sell −1).
     pub fn slippage_bps(&self) -> f64 {
-        let sign = match self.fill.side {
-            Side::Buy => 1.0,
-            Side::Sell => -1.0,
-        };
-        sign * (self.fill.price / self.fill.arrival_price - 1.0) * 1e4
+        self.fill.slippage_bps()
     }
 }
 

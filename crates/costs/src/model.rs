@@ -793,11 +793,7 @@ impl AdaptiveCostModel {
             f.venue.as_ref().map(|v| v.0.as_str()),
             &e.context,
         )?;
-        let sign = match f.side {
-            Side::Buy => 1.0,
-            Side::Sell => -1.0,
-        };
-        let realized = sign * (f.price / f.arrival_price - 1.0) * 1e4;
+        let realized = f.slippage_bps();
         if !(realized.is_finite() && realized.abs() <= MAX_COST_BPS) {
             return Err(CoreError::OutOfRange {
                 field: "realized cost (bps)",

@@ -16,7 +16,7 @@
 use prudentia_core::traits::{ExecutionPolicy, OnlineLearner, OnlinePolicy};
 use prudentia_core::validate::check_finite;
 use prudentia_core::{
-    CoreError, Fill, MarketSnapshot, Order, OrderType, Role, RoleError, RoleResult, RoutingLog, Side,
+    CoreError, Fill, MarketSnapshot, Order, OrderType, Role, RoleError, RoleResult, RoutingLog,
 };
 use prudentia_learn::bandit::LinearBandit;
 use prudentia_learn::LearnError;
@@ -318,14 +318,10 @@ impl RoutedFill {
     }
 }
 
-/// The slippage of a fill against its arrival price, bps (positive = cost).
+/// The slippage of a fill against its arrival price, bps (positive = cost): core's
+/// [`Fill::slippage_bps`].
 pub fn slippage_bps(fill: &Fill) -> f64 {
-    let sign = match fill.side {
-        Side::Buy => 1.0,
-        Side::Sell => -1.0,
-    };
-    // (p − a) / a without overflow for prices up to f64::MAX
-    sign * (fill.price / fill.arrival_price - 1.0) * 1e4
+    fill.slippage_bps()
 }
 
 /// Routes orders with a [`RoutingPolicy`] over an [`ActionSpace`] and learns from their

@@ -38,10 +38,7 @@ fn check_fill(f: &Fill) -> MetricsResult<()> {
 /// Slippage of one fill against its arrival price, in bps (positive = cost).
 pub fn slippage_bps(fill: &Fill) -> MetricsResult<f64> {
     check_fill(fill)?;
-    finite_or_error(
-        "slippage_bps",
-        sign(fill.side) * (fill.price / fill.arrival_price - 1.0) * 1e4,
-    )
+    finite_or_error("slippage_bps", fill.slippage_bps())
 }
 
 /// `Ok(v)` if `v` is finite; otherwise the inputs were too extreme for `f64` (e.g. a fill

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use prudentia_core::{Outcome, Side, Timestamp, Weights};
+use prudentia_core::{Outcome, Timestamp, Weights};
 use prudentia_monitor::{DecisionMetrics, Monitor, OutcomeMetrics};
 
 use crate::error::PipelineError;
@@ -111,11 +111,7 @@ pub fn outcome_metrics(outcome: &Outcome, equity: f64, fallback_time: Timestamp)
             .fills
             .iter()
             .filter_map(|f| {
-                let sign = match f.side {
-                    Side::Buy => 1.0,
-                    Side::Sell => -1.0,
-                };
-                let bps = sign * (f.price - f.arrival_price) / f.arrival_price * 1e4;
+                let bps = f.slippage_bps();
                 bps.is_finite().then(|| (f.asset.to_string(), bps))
             })
             .collect(),
