@@ -138,12 +138,17 @@ impl Folds {
         Ok(())
     }
 
-    /// The fold of every unit and the number of folds; checks that every training set
-    /// (the complement of a fold) holds both arms.
-    pub(crate) fn assign(&self, treatment: ArrayView1<'_, f64>) -> CausalResult<(Vec<usize>, usize)> {
+    /// The fold of every unit (into `labels`, using `order` as scratch) and the number of
+    /// folds; checks that every training set (the complement of a fold) holds both arms.
+    pub(crate) fn assign_into(
+        &self,
+        treatment: ArrayView1<'_, f64>,
+        labels: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+    ) -> CausalResult<usize> {
         self.validate()?;
         let n = treatment.len();
-        let (labels, k) = match self {
+        let k = match self {
             Folds::Seeded { k, seed } => {
                 if *k > n {
                     return Err(CausalError::InvalidFolds {
@@ -151,32 +156,44 @@ impl Folds {
                     });
                 }
                 let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-                let mut treated: Vec<usize> = (0..n).filter(|&i| treatment[i] == 1.0).collect();
-                let mut control: Vec<usize> = (0..n).filter(|&i| treatment[i] != 1.0).collect();
-                shuffle(&mut treated, &mut rng);
-                shuffle(&mut control, &mut rng);
-                let mut labels = vec![0usize; n];
-                for (pos, &i) in treated.iter().chain(control.iter()).enumerate() {
-                    labels[i] = pos % k;
+                // the treated units, then the controls, each in a seeded random order
+                order.clear();
+                order.extend((0..n).filter(|&i| treatment[i] == 1.0));
+                let treated = order.len();
+                order.extend((0..n).filter(|&i| treatment[i] != 1.0));
+                let (t, c) = order.split_at_mut(treated);
+                shuffle(t, &mut rng);
+                shuffle(c, &mut rng);
+                labels.clear();
+                labels.resize(n, 0);
+                let mut fold = 0;
+                for &i in order.iter() {
+                    labels[i] = fold;
+                    fold += 1;
+                    if fold == *k {
+                        fold = 0;
+                    }
                 }
-                (labels, *k)
+                *k
             }
-            Folds::Explicit(labels) => {
-                check_shape("fold labels", &[n], &[labels.len()])?;
-                let k = labels.iter().max().map_or(0, |m| m + 1);
+            Folds::Explicit(given) => {
+                check_shape("fold labels", &[n], &[given.len()])?;
+                let k = given.iter().max().map_or(0, |m| m + 1);
                 if k < 2 {
                     return Err(CausalError::InvalidFolds {
                         reason: format!("{k} distinct folds: cross-fitting needs at least 2"),
                     });
                 }
-                (labels.clone(), k)
+                labels.clear();
+                labels.extend_from_slice(given);
+                k
             }
         };
         let mut size = vec![0usize; k];
         let mut treated_in = vec![0usize; k];
-        for (i, &l) in labels.iter().enumerate() {
+        for (&l, &d) in labels.iter().zip(treatment.iter()) {
             size[l] += 1;
-            if treatment[i] == 1.0 {
+            if d == 1.0 {
                 treated_in[l] += 1;
             }
         }
@@ -191,7 +208,7 @@ impl Folds {
             let c = (n - total_treated) - (size[f] - treated_in[f]);
             check_arms(t, c, 1, format!(" in the training set of fold {f}"))?;
         }
-        Ok((labels, k))
+        Ok(k)
     }
 }
 

@@ -43,6 +43,7 @@
 //! with [`std::any::Any`]).
 
 use std::any::Any;
+use std::borrow::Cow;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use prudentia_core::validate::{check_finite, check_shape, check_size, MAX_DIM};
@@ -55,7 +56,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{check_arms, check_open, CausalData, Folds};
 use crate::error::{CausalError, CausalResult};
 use crate::estimate::Estimate;
-use crate::fast::{FinalFit, Nuisances, Prepared};
+use crate::fast::{FinalFit, Nuisances, Prepared, Workspace};
 use crate::linalg::check_rank;
 use crate::logit::LogitConfig;
 use crate::nuisance::{fit_clf, fit_reg, predict_checked, Classifier, Regressor};
@@ -237,7 +238,31 @@ impl<P: Classifier + 'static, R: Regressor + 'static> DrLearner<P, R> {
     /// assert!(ate.lower < 0.2 && 0.2 < ate.upper);
     /// ```
     pub fn fit(&self, data: &CausalData<'_>) -> CausalResult<DrModel> {
-        Ok(self.fit_detailed(data)?.model)
+        match self.cross_fitted(data)? {
+            Stage::Fast {
+                mut prep,
+                treated,
+                summary,
+            } => {
+                let fin = self.fast_final(data.x, &mut prep)?;
+                let psi = self.config.bootstrap.map(|_| prep.psi_caller());
+                final_stage(
+                    &self.config,
+                    data.x,
+                    &summary,
+                    psi.as_ref(),
+                    treated,
+                    fin,
+                    Some(prep.means()),
+                )
+            }
+            Stage::Reference {
+                prep,
+                treated,
+                summary,
+                cross_fit,
+            } => self.reference_finish(data.x, prep, treated, &summary, &cross_fit),
+        }
     }
 
     /// Fits the model and returns the cross-fitted nuisances with it.
@@ -245,6 +270,74 @@ impl<P: Classifier + 'static, R: Regressor + 'static> DrLearner<P, R> {
     /// # Errors
     /// As [`Self::fit`].
     pub fn fit_detailed(&self, data: &CausalData<'_>) -> CausalResult<DrFit> {
+        match self.cross_fitted(data)? {
+            Stage::Fast {
+                mut prep,
+                treated,
+                summary,
+            } => {
+                let cross_fit = prep.cross_fit_caller(data.treatment, self.config.propensity_clip);
+                let fin = self.fast_final(data.x, &mut prep)?;
+                let psi = Some(&cross_fit.pseudo_outcome);
+                let model = final_stage(
+                    &self.config,
+                    data.x,
+                    &summary,
+                    psi,
+                    treated,
+                    fin,
+                    Some(prep.means()),
+                )?;
+                Ok(DrFit { model, cross_fit })
+            }
+            Stage::Reference {
+                prep,
+                treated,
+                summary,
+                cross_fit,
+            } => {
+                let model = self.reference_finish(data.x, prep, treated, &summary, &cross_fit)?;
+                Ok(DrFit {
+                    model,
+                    cross_fit: *cross_fit,
+                })
+            }
+        }
+    }
+
+    /// The final stage from the prepared data and its loaded pseudo-outcomes (by the
+    /// reference regression when the fast one does not apply).
+    fn fast_final(&self, x: ArrayView2<'_, f64>, prep: &mut Prepared) -> CausalResult<FinalFit> {
+        let cov = self.config.covariance;
+        match prep.final_fit(cov) {
+            Some(fin) => Ok(fin),
+            None => reference_final(cov, x, &prep.psi_caller()),
+        }
+    }
+
+    /// The final stage and the model after the reference path's nuisances.
+    fn reference_finish(
+        &self,
+        x: ArrayView2<'_, f64>,
+        prep: Option<Prepared>,
+        treated: usize,
+        summary: &PsiSummary,
+        cf: &CrossFit,
+    ) -> CausalResult<DrModel> {
+        let psi = &cf.pseudo_outcome;
+        let (fin, prep) = match prep {
+            Some(mut p) => {
+                p.load_psi(psi);
+                (self.fast_final(x, &mut p)?, Some(p))
+            }
+            None => (reference_final(self.config.covariance, x, psi)?, None),
+        };
+        let means = prep.as_ref().map(Prepared::means);
+        final_stage(&self.config, x, summary, Some(psi), treated, fin, means)
+    }
+
+    /// Validation, folds and the cross-fitted nuisances with the pseudo-outcomes.
+    fn cross_fitted(&self, data: &CausalData<'_>) -> CausalResult<Stage> {
         self.config.validate()?;
         let shape = data.validate(2)?;
         let (n, p) = (shape.n, shape.p);
@@ -255,8 +348,13 @@ impl<P: Classifier + 'static, R: Regressor + 'static> DrLearner<P, R> {
             what: "covariates",
             column,
         };
-        let (labels, k) = match self.config.folds.assign(data.treatment) {
-            Ok(v) => v,
+        let mut ws = Workspace::take();
+        let k = match self
+            .config
+            .folds
+            .assign_into(data.treatment, &mut ws.labels, &mut ws.order)
+        {
+            Ok(k) => k,
             Err(e) => {
                 // collinear covariates are reported first
                 check_rank(data.x).map_err(collinear)?;
@@ -264,31 +362,47 @@ impl<P: Classifier + 'static, R: Regressor + 'static> DrLearner<P, R> {
             }
         };
         // the fast path (module `fast`) when it applies, else the reference path
-        let prepared = Prepared::new(data, &labels, k);
-        match &prepared {
+        let (mut prep, labels) = match Prepared::new(data, ws, k) {
+            Ok(prep) => (Some(prep), Vec::new()),
+            Err(ws) => (None, ws.labels),
+        };
+        match &prep {
             Some(prep) => prep.check_rank(),
             None => check_rank(data.x),
         }
         .map_err(collinear)?;
-        let fast = match (&prepared, self.fast_logit()) {
-            (Some(prep), Some(logit)) => prep.cross_fit(logit, self.config.outcome_model),
-            _ => None,
+        let clip = self.config.propensity_clip;
+        if let Some(logit) = self.fast_logit() {
+            if let Some(mut p) = prep.take() {
+                if p.cross_fit(logit, self.config.outcome_model) {
+                    let summary = p.pseudo_outcomes(data.outcome, clip)?;
+                    return Ok(Stage::Fast {
+                        prep: p,
+                        treated: shape.treated,
+                        summary,
+                    });
+                }
+                prep = Some(p);
+            }
+        }
+        let labels = match &prep {
+            Some(p) => p.labels().to_vec(),
+            None => labels,
         };
-        let nuisances = match fast {
-            Some(v) => v,
-            None => self.nuisances(data, &labels, k)?,
-        };
-        let cross_fit = finish_cross_fit(data, labels, nuisances, self.config.propensity_clip)?;
-        let fin = match prepared
-            .as_ref()
-            .and_then(|prep| prep.final_fit(&cross_fit.pseudo_outcome, self.config.covariance))
-        {
-            Some(fin) => fin,
-            None => reference_final(self.config.covariance, data.x, &cross_fit.pseudo_outcome)?,
-        };
-        let means = prepared.as_ref().map(Prepared::means);
-        let model = final_stage(&self.config, data.x, &cross_fit, shape.treated, fin, means)?;
-        Ok(DrFit { model, cross_fit })
+        let nuisances = self.nuisances(data, &labels, k)?;
+        let cross_fit = finish_cross_fit(data, labels, nuisances, clip)?;
+        let summary = summarize(
+            &contiguous(&cross_fit.pseudo_outcome),
+            &contiguous(&cross_fit.raw_propensity),
+            &contiguous(&cross_fit.treatment),
+            clip,
+        );
+        Ok(Stage::Reference {
+            prep,
+            treated: shape.treated,
+            summary,
+            cross_fit: Box::new(cross_fit),
+        })
     }
 
     /// The propensity settings when both nuisance models are the defaults' types (the
@@ -366,6 +480,97 @@ impl<P: Classifier + 'static, R: Regressor + 'static> DrLearner<P, R> {
     }
 }
 
+/// Where [`DrLearner::cross_fitted`] left the fit.
+enum Stage {
+    /// The fast path's nuisances and pseudo-outcomes (position order, in `prep`).
+    Fast {
+        prep: Prepared,
+        treated: usize,
+        summary: PsiSummary,
+    },
+    /// The reference path's (with the prepared data when the final stage can be fast).
+    Reference {
+        prep: Option<Prepared>,
+        treated: usize,
+        summary: PsiSummary,
+        cross_fit: Box<CrossFit>,
+    },
+}
+
+/// What the model needs from the pseudo-outcomes and propensities (in any row order).
+pub(crate) struct PsiSummary {
+    mean: f64,
+    var: f64,
+    clipped: usize,
+    /// every treated unit's propensity above every control's
+    separated: bool,
+}
+
+/// The array's values as a slice (copied only when it is not contiguous).
+fn contiguous(a: &Array1<f64>) -> Cow<'_, [f64]> {
+    match a.as_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(a.to_vec()),
+    }
+}
+
+/// `ψ = μ̂₁ − μ̂₀ + D (Y − μ̂₁) / e − (1 − D)(Y − μ̂₀) / (1 − e)` for one unit (`e` clipped).
+pub(crate) fn aipw(y: f64, d: f64, e: f64, mu0: f64, mu1: f64) -> f64 {
+    let y1 = mu1 + if d == 1.0 { (y - mu1) / e } else { 0.0 };
+    let y0 = mu0 + if d == 1.0 { 0.0 } else { (y - mu0) / (1.0 - e) };
+    y1 - y0
+}
+
+/// The mean and variance of `psi`, the clipped count and the arms' separation (`raw` the
+/// propensities before clipping, `t` the treatment; all in the same row order).
+pub(crate) fn summarize(psi: &[f64], raw: &[f64], t: &[f64], clip: f64) -> PsiSummary {
+    let n = psi.len();
+    let inv_n = 1.0 / n as f64;
+    let mut acc = [0.0f64; 4];
+    let chunks = psi.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..4 {
+            acc[l] += c[l] * inv_n;
+        }
+    }
+    let mut mean = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for v in rest {
+        mean += v * inv_n;
+    }
+    let mut acc = [0.0f64; 4];
+    let chunks = psi.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..4 {
+            let d = (c[l] - mean) * inv_n;
+            acc[l] += d * d;
+        }
+    }
+    let mut ss = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for v in rest {
+        let d = (v - mean) * inv_n;
+        ss += d * d;
+    }
+    let var = ss * n as f64 / (n - 1) as f64;
+    let (mut min_t, mut max_c) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut clipped = 0usize;
+    for (&d, &e) in t.iter().zip(raw) {
+        clipped += usize::from(e < clip || e > 1.0 - clip);
+        if d == 1.0 {
+            min_t = min_t.min(e);
+        } else {
+            max_c = max_c.max(e);
+        }
+    }
+    PsiSummary {
+        mean,
+        var,
+        clipped,
+        separated: max_c < min_t,
+    }
+}
+
 /// Clips the propensities and forms the AIPW pseudo-outcomes.
 fn finish_cross_fit(
     data: &CausalData<'_>,
@@ -380,12 +585,7 @@ fn finish_cross_fit(
     } = nuisances;
     let propensity = raw.mapv(|e: f64| e.clamp(clip, 1.0 - clip));
     let pseudo: Array1<f64> = (0..raw.len())
-        .map(|i| {
-            let (y, d, e) = (data.outcome[i], data.treatment[i], propensity[i]);
-            let y1 = mu1[i] + if d == 1.0 { (y - mu1[i]) / e } else { 0.0 };
-            let y0 = mu0[i] + if d == 1.0 { 0.0 } else { (y - mu0[i]) / (1.0 - e) };
-            y1 - y0
-        })
+        .map(|i| aipw(data.outcome[i], data.treatment[i], propensity[i], mu0[i], mu1[i]))
         .collect();
     if pseudo.iter().any(|v| !v.is_finite()) {
         return Err(CausalError::Overflow {
@@ -421,7 +621,8 @@ fn reference_final(
 fn final_stage(
     config: &DrConfig,
     x: ArrayView2<'_, f64>,
-    cf: &CrossFit,
+    summary: &PsiSummary,
+    psi: Option<&Array1<f64>>,
     treated: usize,
     fin: FinalFit,
     means: Option<&[f64]>,
@@ -434,11 +635,8 @@ fn final_stage(
         status: final_status,
     } = fin;
     // population ATE: mean and standard error of the pseudo-outcomes
-    let psi = &cf.pseudo_outcome;
     let inv_n = 1.0 / n as f64;
-    let mean = psi.iter().map(|v| v * inv_n).sum::<f64>();
-    let var = psi.iter().map(|v| ((v - mean) * inv_n).powi(2)).sum::<f64>() * n as f64 / (n - 1) as f64;
-    let ate = Estimate::normal(mean, var.sqrt())?;
+    let ate = Estimate::normal(summary.mean, summary.var.sqrt())?;
     // ATE given x: the CATE at the mean covariates
     let k = p + 1;
     let mut xbar = vec![1.0; k];
@@ -452,23 +650,9 @@ fn final_stage(
     }
     let ate_given_x = linear_estimate(&coefficients, &std_errors, &correlation, &xbar)?;
 
-    let (clip, clipped) = (
-        config.propensity_clip,
-        cf.raw_propensity
-            .iter()
-            .filter(|&&e| e < config.propensity_clip || e > 1.0 - config.propensity_clip)
-            .count(),
-    );
+    let (clip, clipped) = (config.propensity_clip, summary.clipped);
     // the arms' propensities do not overlap at all: the scores separate them
-    let (mut min_t, mut max_c) = (f64::INFINITY, f64::NEG_INFINITY);
-    for (&d, &e) in cf.treatment.iter().zip(&cf.raw_propensity) {
-        if d == 1.0 {
-            min_t = min_t.min(e);
-        } else {
-            max_c = max_c.max(e);
-        }
-    }
-    let status = if max_c < min_t || clipped == n {
+    let status = if summary.separated || clipped == n {
         Status::Separation {
             kind: SeparationKind::Complete,
             observations: n,
@@ -481,9 +665,9 @@ fn final_stage(
     } else {
         final_status
     };
-    let bootstrap = match config.bootstrap {
-        Some(b) => Some(bootstrap(b, x, psi.view(), &coefficients)?),
-        None => None,
+    let bootstrap = match (config.bootstrap, psi) {
+        (Some(b), Some(psi)) => Some(bootstrap(b, x, psi.view(), &coefficients)?),
+        _ => None,
     };
     Ok(DrModel {
         n_features: p,

@@ -22,11 +22,14 @@
 // index loops over parallel arrays read best as such
 #![allow(clippy::needless_range_loop)]
 
-use ndarray::Array1;
+use std::cell::Cell;
+
+use ndarray::{Array1, ArrayView1};
 use prudentia_core::Status;
 
 use crate::data::CausalData;
-use crate::dr::{FinalCovariance, OutcomeModel};
+use crate::dr::{aipw, summarize, CrossFit, FinalCovariance, OutcomeModel, PsiSummary};
+use crate::error::{CausalError, CausalResult};
 use crate::linalg::{dot, pow2_scale, sandwich, Cholesky};
 use crate::logit::LogitConfig;
 
@@ -53,11 +56,98 @@ pub(crate) struct FinalFit {
     pub status: Status,
 }
 
-/// Out-of-fold nuisances in the caller's row order.
+/// Out-of-fold nuisances in the caller's row order (the reference path's output).
 pub(crate) struct Nuisances {
     pub raw_propensity: Array1<f64>,
     pub mu0: Array1<f64>,
     pub mu1: Array1<f64>,
+}
+
+/// Buffers kept between fits on the same thread (at most [`KEEP_ELEMENTS`] of them), so
+/// that a fit does not allocate and page-fault its working memory afresh. Every buffer is
+/// written before it is read in a fit: a stale value is never used.
+#[derive(Default)]
+pub(crate) struct Workspace {
+    /// the fold of every unit (caller's order)
+    pub labels: Vec<usize>,
+    /// the units in the order the folds are dealt (scratch of the fold assignment)
+    pub order: Vec<usize>,
+    /// `perm[pos]` is the caller's row at position `pos`
+    perm: Vec<usize>,
+    /// column-major `kx × n`, column 0 the ones, column `j` `(x_{j-1} − m) / s`
+    z: Vec<f64>,
+    /// treatment, position order
+    t: Vec<f64>,
+    /// `(y − ȳ) / s_y`, position order
+    y: Vec<f64>,
+    /// per block, the Gram matrix of `[1, z, y]` (`(kx + 1)²`, row-major), one after another
+    blocks: Vec<f64>,
+    /// out-of-fold nuisances and pseudo-outcomes, position order
+    raw: Vec<f64>,
+    mu0: Vec<f64>,
+    mu1: Vec<f64>,
+    psi: Vec<f64>,
+    /// the final stage's residuals and fitted values
+    e: Vec<f64>,
+    fit: Vec<f64>,
+    logit: LogitScratch,
+}
+
+/// The most `f64`/`usize` elements a thread keeps between fits (8 MB).
+const KEEP_ELEMENTS: usize = 1 << 20;
+
+thread_local! {
+    static WORKSPACE: Cell<Option<Box<Workspace>>> = const { Cell::new(None) };
+}
+
+impl Workspace {
+    /// This thread's kept buffers (empty ones the first time).
+    pub fn take() -> Box<Self> {
+        WORKSPACE.try_with(Cell::take).ok().flatten().unwrap_or_default()
+    }
+
+    fn elements(&self) -> usize {
+        let l = &self.logit;
+        [
+            self.labels.capacity(),
+            self.order.capacity(),
+            self.perm.capacity(),
+            self.z.capacity(),
+            self.t.capacity(),
+            self.y.capacity(),
+            self.blocks.capacity(),
+            self.raw.capacity(),
+            self.mu0.capacity(),
+            self.mu1.capacity(),
+            self.psi.capacity(),
+            self.e.capacity(),
+            self.fit.capacity(),
+            l.t.capacity(),
+            l.eta.capacity(),
+            l.w.capacity(),
+            l.r.capacity(),
+            l.buf.capacity(),
+        ]
+        .iter()
+        .fold(0usize, |a, &b| a.saturating_add(b))
+    }
+
+    /// Keeps the buffers for the thread's next fit when they are not too large.
+    fn give_back(self: Box<Self>) {
+        if self.elements() <= KEEP_ELEMENTS {
+            // at thread exit the buffers are simply dropped
+            let _ = WORKSPACE.try_with(|c| c.set(Some(self)));
+        }
+    }
+}
+
+/// `v` with length `n`; its values are stale (from an earlier fit) unless it grew.
+fn sized<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
+    if v.len() != n {
+        v.clear();
+        v.resize(n, T::default());
+    }
+    v
 }
 
 /// The data in (fold, arm) order, centred and scaled, with the blocks' Gram matrices.
@@ -65,24 +155,24 @@ pub(crate) struct Prepared {
     n: usize,
     /// columns of `[1, z]`
     kx: usize,
-    /// `perm[pos]` is the caller's row at position `pos`
-    perm: Vec<usize>,
     /// block `b = 2 f + d` (fold `f`, arm `d`) holds positions `start[b]..start[b + 1]`
     start: Vec<usize>,
     folds: usize,
-    /// column-major `kx × n`, column 0 the ones, column `j` `(x_{j-1} − m) / s`
-    z: Vec<f64>,
     /// `m / s` per column (0 for the intercept)
     shift: Vec<f64>,
     /// the covariates' means `m`
     mean: Vec<f64>,
     /// `s` per column (1 for the intercept)
     scale: Vec<f64>,
-    t: Vec<f64>,
     y_mean: f64,
     y_scale: f64,
-    /// per block, the Gram matrix of `[1, z, y]` (`(kx + 1)²`, row-major)
-    blocks: Vec<Vec<f64>>,
+    ws: Box<Workspace>,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.ws).give_back();
+    }
 }
 
 fn finite_scale(max_abs: f64) -> Option<f64> {
@@ -144,113 +234,39 @@ fn factor(g: &[f64], k: usize, shift: &[f64], count: f64) -> Option<Cholesky> {
 }
 
 impl Prepared {
-    /// `None` when a mean or scale is not finite (the reference path handles such data).
-    pub fn new(data: &CausalData<'_>, labels: &[usize], folds: usize) -> Option<Self> {
+    /// The data prepared in `ws` (whose `labels` hold the folds, `0..folds`); `Err(ws)`
+    /// when a mean or scale is not finite (the reference path handles such data).
+    pub fn new(data: &CausalData<'_>, mut ws: Box<Workspace>, folds: usize) -> Result<Self, Box<Workspace>> {
         let (n, p) = data.x.dim();
         let kx = p + 1;
         let kw = kx + 1;
-        let t_in = data.treatment;
-        let arm = |i: usize| usize::from(t_in[i] == 1.0);
-        let mut start = vec![0usize; 2 * folds + 1];
-        for i in 0..n {
-            start[2 * labels[i] + arm(i) + 1] += 1;
-        }
-        for b in 0..2 * folds {
-            start[b + 1] += start[b];
-        }
-        let mut next = start.clone();
-        let mut perm = vec![0usize; n];
-        for i in 0..n {
-            let b = 2 * labels[i] + arm(i);
-            perm[next[b]] = i;
-            next[b] += 1;
-        }
-        // means, then the largest deviation, per column, over a row-major copy if need be
-        let xs = data.x.as_standard_layout();
-        let xs = xs.as_slice()?;
-        let nf = n as f64;
-        let mut mean = vec![0.0; p];
-        for i in 0..n {
-            for (m, &v) in mean.iter_mut().zip(&xs[i * p..(i + 1) * p]) {
-                *m += v;
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= nf);
-        if !all_finite(&mean) {
-            return None;
-        }
-        let mut dev = vec![0.0f64; p];
-        for i in 0..n {
-            for ((d, &v), &m) in dev.iter_mut().zip(&xs[i * p..(i + 1) * p]).zip(&mean) {
-                *d = d.max((v - m).abs());
-            }
-        }
-        let mut scale = vec![1.0; kx];
-        let mut shift = vec![0.0; kx];
-        // dividing by a power of two is multiplying by its (exact) inverse
-        let mut inv = vec![1.0; p];
-        for j in 0..p {
-            scale[j + 1] = finite_scale(dev[j])?;
-            shift[j + 1] = mean[j] / scale[j + 1];
-            inv[j] = 1.0 / scale[j + 1];
-            if !(inv[j].is_finite() && inv[j] > 0.0) {
-                return None;
-            }
-        }
-        let mut z = vec![0.0; kx * n];
-        z[..n].iter_mut().for_each(|v| *v = 1.0);
-        let mut t = vec![0.0; n];
-        let mut y = vec![0.0; n];
-        let y_mean = data.outcome.iter().sum::<f64>() / nf;
-        if !y_mean.is_finite() {
-            return None;
-        }
-        let y_scale = finite_scale(data.outcome.iter().fold(0.0f64, |m, v| m.max((v - y_mean).abs())))?;
-        // gathered in (fold, arm) order: sequential writes, one row read per unit
-        for (pos, &i) in perm.iter().enumerate() {
-            let row = &xs[i * p..(i + 1) * p];
-            for j in 0..p {
-                z[(j + 1) * n + pos] = (row[j] - mean[j]) * inv[j];
-            }
-            t[pos] = t_in[i];
-            y[pos] = (data.outcome[i] - y_mean) / y_scale;
-        }
-        if !all_finite(&z) || !all_finite(&y) {
-            return None;
-        }
-        let mut blocks = Vec::with_capacity(2 * folds);
-        let mut buf = Vec::new();
-        for b in 0..2 * folds {
-            let (lo, hi) = (start[b], start[b + 1]);
-            let mut cols: Vec<&[f64]> = (0..kx).map(|j| &z[j * n + lo..j * n + hi]).collect();
-            cols.push(&y[lo..hi]);
-            let mut g = vec![0.0; kw * kw];
-            gram(&cols, None, &mut buf, &mut g);
-            blocks.push(g);
-        }
-        if !blocks.iter().all(|g| all_finite(g)) {
-            return None;
-        }
-        Some(Self {
+        let Some(m) = prepare(data, &mut ws, folds) else {
+            return Err(ws);
+        };
+        debug_assert_eq!(m.scale.len(), kx);
+        debug_assert_eq!(ws.blocks.len(), 2 * folds * kw * kw);
+        Ok(Self {
             n,
             kx,
-            perm,
-            start,
+            start: m.start,
             folds,
-            z,
-            shift,
-            mean,
-            scale,
-            t,
-            y_mean,
-            y_scale,
-            blocks,
+            shift: m.shift,
+            mean: m.mean,
+            scale: m.scale,
+            y_mean: m.y_mean,
+            y_scale: m.y_scale,
+            ws,
         })
     }
 
     /// The covariates' means.
     pub fn means(&self) -> &[f64] {
         &self.mean
+    }
+
+    /// The fold of every unit.
+    pub fn labels(&self) -> &[usize] {
+        &self.ws.labels
     }
 
     /// The rank check of `[1, x]` (as `linalg::check_rank`, from the blocks): `Err(column)`
@@ -291,25 +307,26 @@ impl Prepared {
     /// The sum of the blocks of `arm` outside fold `f` (all folds for `f = folds`).
     fn train_gram(&self, f: usize, arm: usize) -> Vec<f64> {
         let kw = self.kx + 1;
-        let mut g = vec![0.0; kw * kw];
+        let size = kw * kw;
+        let mut g = vec![0.0; size];
         for h in (0..self.folds).filter(|&h| h != f) {
-            for (a, b) in g.iter_mut().zip(&self.blocks[2 * h + arm]) {
+            let b = 2 * h + arm;
+            for (a, b) in g.iter_mut().zip(&self.ws.blocks[b * size..(b + 1) * size]) {
                 *a += b;
             }
         }
         g
     }
 
-    /// The cross-fitted nuisances, or `None` for the reference path.
-    pub fn cross_fit(&self, logit: &LogitConfig, outcome_model: OutcomeModel) -> Option<Nuisances> {
+    /// The cross-fitted nuisances (kept in position order); `false` for the reference path.
+    pub fn cross_fit(&mut self, logit: &LogitConfig, outcome_model: OutcomeModel) -> bool {
+        self.try_cross_fit(logit, outcome_model).is_some()
+    }
+
+    fn try_cross_fit(&mut self, logit: &LogitConfig, outcome_model: OutcomeModel) -> Option<()> {
         let (n, kx) = (self.n, self.kx);
         let kw = kx + 1;
-        let mut raw = vec![0.0; n];
-        let mut mu0 = vec![0.0; n];
-        let mut mu1 = vec![0.0; n];
         let mut beta_logit: Option<Vec<f64>> = None;
-        let mut scratch = LogitScratch::default();
-        let mut lin = vec![0.0; n];
         for f in 0..self.folds {
             let (lo, hi) = (self.start[2 * f], self.start[2 * f + 2]);
             let g0 = self.train_gram(f, 0);
@@ -317,6 +334,10 @@ impl Prepared {
             let (n0, n1) = (g0[0], g1[0]);
             let ntr = n0 + n1;
             let sub = |g: &[f64], a: usize, b: usize| g[a * kw + b];
+            let (y_mean, y_scale) = (self.y_mean, self.y_scale);
+            let ws = &mut self.ws;
+            let mu0 = sized(&mut ws.mu0, n);
+            let mu1 = sized(&mut ws.mu1, n);
             // outcome models in the scaled units: μ = ȳ + s_y z·β
             match outcome_model {
                 OutcomeModel::Pooled => {
@@ -343,15 +364,15 @@ impl Prepared {
                     if !all_finite(&r) {
                         return None;
                     }
-                    let out = &mut lin[lo..hi];
-                    z_mul(&self.z, n, &r[..kx], lo, hi, out);
-                    for (pos, &v) in (lo..hi).zip(out.iter()) {
-                        mu0[pos] = self.y_mean + self.y_scale * v;
-                        mu1[pos] = self.y_mean + self.y_scale * (v + r[kx]);
+                    z_mul(&ws.z, n, &r[..kx], lo, hi, &mut mu0[lo..hi]);
+                    for (m0, m1) in mu0[lo..hi].iter_mut().zip(&mut mu1[lo..hi]) {
+                        let v = *m0;
+                        *m0 = y_mean + y_scale * v;
+                        *m1 = y_mean + y_scale * (v + r[kx]);
                     }
                 }
                 OutcomeModel::PerArm => {
-                    for (g, mu) in [(&g0, &mut mu0), (&g1, &mut mu1)] {
+                    for (g, mu) in [(&g0, &mut *mu0), (&g1, &mut *mu1)] {
                         let count = g[0];
                         if count <= kx as f64 {
                             return None;
@@ -369,13 +390,14 @@ impl Prepared {
                         if !all_finite(&r) {
                             return None;
                         }
-                        let out = &mut lin[lo..hi];
-                        z_mul(&self.z, n, &r, lo, hi, out);
-                        for (pos, &v) in (lo..hi).zip(out.iter()) {
-                            mu[pos] = self.y_mean + self.y_scale * v;
-                        }
+                        let out = &mut mu[lo..hi];
+                        z_mul(&ws.z, n, &r, lo, hi, out);
+                        out.iter_mut().for_each(|v| *v = y_mean + y_scale * *v);
                     }
                 }
+            }
+            if !(all_finite(&mu0[lo..hi]) && all_finite(&mu1[lo..hi])) {
+                return None;
             }
             // propensity: Newton from a warm start
             let mut gx = vec![0.0; kx * kx];
@@ -388,154 +410,86 @@ impl Prepared {
                 Some(b) => b,
                 None => lpm_start(&gx, &g1, kx, kw, n1, ntr)?,
             };
-            let beta = self.fit_logit(logit, f, start, n1, ntr, &mut scratch)?;
-            let out = &mut lin[lo..hi];
-            z_mul(&self.z, n, &beta, lo, hi, out);
-            for (pos, &eta) in (lo..hi).zip(out.iter()) {
-                raw[pos] = sigmoid(eta);
-            }
+            let beta = fit_logit(&ws.z, n, &ws.t, (lo, hi), logit, start, n1, ntr, &mut ws.logit)?;
+            let raw = sized(&mut ws.raw, n);
+            let out = &mut raw[lo..hi];
+            z_mul(&ws.z, n, &beta, lo, hi, out);
+            out.iter_mut().for_each(|v| *v = sigmoid(*v));
             beta_logit = Some(beta);
         }
-        if !(all_finite(&mu0) && all_finite(&mu1)) {
-            return None;
-        }
-        let mut out = Nuisances {
-            raw_propensity: Array1::zeros(n),
-            mu0: Array1::zeros(n),
-            mu1: Array1::zeros(n),
-        };
-        for (pos, &i) in self.perm.iter().enumerate() {
-            out.raw_propensity[i] = raw[pos];
-            out.mu0[i] = mu0[pos];
-            out.mu1[i] = mu1[pos];
-        }
-        Some(out)
+        Some(())
     }
 
-    /// Newton–Raphson for the propensity on the rows outside fold `f`, from `beta` (scaled
-    /// units); `None` when the reference path should decide.
-    fn fit_logit(
-        &self,
-        config: &LogitConfig,
-        f: usize,
-        mut beta: Vec<f64>,
-        n1: f64,
-        ntr: f64,
-        s: &mut LogitScratch,
-    ) -> Option<Vec<f64>> {
-        let (n, kx) = (self.n, self.kx);
-        let (lo, hi) = (self.start[2 * f], self.start[2 * f + 2]);
-        let m = n - (hi - lo);
-        // the training rows: positions 0..lo and hi..n, at lo.. in the row buffers
-        s.t.clear();
-        s.t.extend_from_slice(&self.t[..lo]);
-        s.t.extend_from_slice(&self.t[hi..]);
-        s.eta.resize(m, 0.0);
-        s.w.resize(m, 0.0);
-        s.r.resize(m, 0.0);
-        s.buf.resize(m, 0.0);
-        let col = |j: usize| &self.z[j * n..(j + 1) * n];
-        // Σ over the training rows of v (row buffer) times column j
-        let tdot = |v: &[f64], j: usize| dot(&v[..lo], &col(j)[..lo]) + dot(&v[lo..], &col(j)[hi..]);
-        let mut h = vec![0.0; kx * kx];
-        let mut g = vec![0.0; kx];
-        // the intercept-only likelihood: a start that does worse is replaced by it
-        let pbar = n1 / ntr;
-        let ll_null = n1 * pbar.ln() + (ntr - n1) * (1.0 - pbar).ln();
-        let mut null_start = false;
-        let mut ll_prev = f64::NEG_INFINITY;
-        let mut step_prev = f64::INFINITY;
-        let mut it = 0usize;
-        loop {
-            let (e1, e2) = s.eta.split_at_mut(lo);
-            z_mul(&self.z, n, &beta, 0, lo, e1);
-            z_mul(&self.z, n, &beta, hi, n, e2);
-            let mut ll = 0.0;
-            // one scalar sweep: probabilities, weights, residuals and the likelihood
-            // (branch-free: the signs of η are a coin toss for the branch predictor)
-            let mut wrong = 0.0f64;
-            for c0 in (0..m).step_by(LL_CHUNK) {
-                let c1 = (c0 + LL_CHUNK).min(m);
-                let mut prod = 1.0f64;
-                for i in c0..c1 {
-                    let et = s.eta[i];
-                    let e = (-et.abs()).exp();
-                    let d = 1.0 / (1.0 + e);
-                    let pos = et >= 0.0;
-                    let pi = if pos { d } else { e * d };
-                    let y = s.t[i];
-                    s.w[i] = pi * (1.0 - pi);
-                    s.r[i] = y - pi;
-                    wrong += if (y == 1.0) != pos { et.abs() } else { 0.0 };
-                    prod *= 1.0 + e;
-                }
-                ll -= prod.ln();
-            }
-            ll -= wrong;
-            if !ll.is_finite() {
-                return None;
-            }
-            if it == 0 && !null_start && ll < ll_null - 1e-12 * ll_null.abs().max(1.0) {
-                beta.iter_mut().for_each(|b| *b = 0.0);
-                beta[0] = (pbar / (1.0 - pbar)).ln();
-                null_start = true;
-                continue;
-            }
-            if ll < ll_prev - 1e-12 * ll_prev.abs().max(1.0) {
-                return None; // a step halving: the reference path's line search decides
-            }
-            if -ll < 1e-6 * ntr || it >= config.max_iterations {
-                return None; // (near) separation or the iteration limit
-            }
-            it += 1;
-            for j in 0..kx {
-                g[j] = tdot(&s.r, j);
-            }
-            for a in 0..kx {
-                let ca = col(a);
-                let (b1, b2) = s.buf.split_at_mut(lo);
-                let (w1, w2) = s.w.split_at(lo);
-                for ((u, &wi), &za) in b1.iter_mut().zip(w1).zip(&ca[..lo]) {
-                    *u = wi * za;
-                }
-                for ((u, &wi), &za) in b2.iter_mut().zip(w2).zip(&ca[hi..]) {
-                    *u = wi * za;
-                }
-                for b in a..kx {
-                    let v = tdot(&s.buf, b);
-                    h[a * kx + b] = v;
-                    h[b * kx + a] = v;
-                }
-            }
-            let c = Cholesky::new(&h, kx).ok()?;
-            c.solve(&mut g);
-            if !all_finite(&g) {
-                return None;
-            }
-            ll_prev = ll;
-            for j in 0..kx {
-                beta[j] += g[j];
-            }
-            let bmax = beta.iter().fold(0.0f64, |a, b| a.max(b.abs()));
-            let dmax = g.iter().fold(0.0f64, |a, d| a.max(d.abs()));
-            // LogitConfig's rule: a step this small leaves an error of about its square
-            let done = dmax <= config.tolerance * (1.0 + bmax)
-                // in the quadratic regime (a small step, ten times smaller than the one
-                // before), the next step would be about c·dmax² with c = dmax / prev²: when
-                // that is below QUADRATIC_STOP the pass that would confirm it is skipped
-                || (dmax <= 1e-3 * (1.0 + bmax)
-                    && dmax <= 0.1 * step_prev
-                    && dmax * dmax * (dmax / (step_prev * step_prev)) <= QUADRATIC_STOP * (1.0 + bmax));
-            if done {
-                return all_finite(&beta).then_some(beta);
-            }
-            step_prev = dmax;
+    /// The AIPW pseudo-outcomes from the fast nuisances (position order, kept for
+    /// [`Self::final_fit`]), with their summary.
+    ///
+    /// # Errors
+    /// [`CausalError::Overflow`] for a non-finite pseudo-outcome.
+    pub fn pseudo_outcomes(&mut self, outcome: ArrayView1<'_, f64>, clip: f64) -> CausalResult<PsiSummary> {
+        let n = self.n;
+        let ws = &mut self.ws;
+        let psi = sized(&mut ws.psi, n);
+        let rows = ws
+            .perm
+            .iter()
+            .zip(&ws.t)
+            .zip(&ws.raw)
+            .zip(ws.mu0.iter().zip(&ws.mu1));
+        for (out, (((&i, &d), &e), (&m0, &m1))) in psi.iter_mut().zip(rows) {
+            *out = aipw(outcome[i], d, e.clamp(clip, 1.0 - clip), m0, m1);
+        }
+        if !all_finite(psi) {
+            return Err(CausalError::Overflow {
+                what: "pseudo-outcomes",
+            });
+        }
+        Ok(summarize(psi, &ws.raw, &ws.t, clip))
+    }
+
+    /// Loads pseudo-outcomes in the caller's order (the reference nuisances') for
+    /// [`Self::final_fit`].
+    pub fn load_psi(&mut self, psi: &Array1<f64>) {
+        let ws = &mut self.ws;
+        for (out, &i) in sized(&mut ws.psi, self.n).iter_mut().zip(&ws.perm) {
+            *out = psi[i];
         }
     }
 
-    /// The final-stage OLS of `psi` (caller's row order) on `[1, x]` with HC0/HC1 errors,
+    /// The pseudo-outcomes in the caller's order.
+    pub fn psi_caller(&self) -> Array1<f64> {
+        let mut out = Array1::zeros(self.n);
+        for (&i, &v) in self.ws.perm.iter().zip(&self.ws.psi) {
+            out[i] = v;
+        }
+        out
+    }
+
+    /// The fast nuisances and pseudo-outcomes in the caller's order.
+    pub fn cross_fit_caller(&self, treatment: ArrayView1<'_, f64>, clip: f64) -> CrossFit {
+        let n = self.n;
+        let ws = &self.ws;
+        let mut raw = Array1::zeros(n);
+        let mut mu0 = Array1::zeros(n);
+        let mut mu1 = Array1::zeros(n);
+        for (pos, &i) in ws.perm.iter().enumerate() {
+            raw[i] = ws.raw[pos];
+            mu0[i] = ws.mu0[pos];
+            mu1[i] = ws.mu1[pos];
+        }
+        CrossFit {
+            folds: ws.labels.clone(),
+            propensity: raw.mapv(|e: f64| e.clamp(clip, 1.0 - clip)),
+            raw_propensity: raw,
+            mu0,
+            mu1,
+            pseudo_outcome: self.psi_caller(),
+            treatment: treatment.to_owned(),
+        }
+    }
+
+    /// The final-stage OLS of the loaded pseudo-outcomes on `[1, x]` with HC0/HC1 errors,
     /// or `None` for the reference path.
-    pub fn final_fit(&self, psi: &Array1<f64>, covariance: FinalCovariance) -> Option<FinalFit> {
+    pub fn final_fit(&mut self, covariance: FinalCovariance) -> Option<FinalFit> {
         let (n, kx) = (self.n, self.kx);
         let kw = kx + 1;
         let all = self.train_gram(self.folds, 0);
@@ -547,32 +501,45 @@ impl Prepared {
             }
         }
         let c = factor(&g, kx, &self.shift, n as f64)?;
-        let mean = psi.iter().sum::<f64>() / n as f64;
+        let ws = &mut self.ws;
+        let psi = &ws.psi[..n];
+        let mean = sum(psi) / n as f64;
         if !mean.is_finite() {
             return None;
         }
         let sp = finite_scale(psi.iter().fold(0.0f64, |m, v| m.max((v - mean).abs())))?;
-        let mut e: Vec<f64> = self.perm.iter().map(|&i| (psi[i] - mean) / sp).collect();
-        let mut beta: Vec<f64> = (0..kx).map(|j| dot(&self.z[j * n..(j + 1) * n], &e)).collect();
+        let e = sized(&mut ws.e, n);
+        for (r, &v) in e.iter_mut().zip(psi) {
+            *r = (v - mean) / sp;
+        }
+        let col = |j: usize| &ws.z[j * n..(j + 1) * n];
+        let mut beta: Vec<f64> = (0..kx).map(|j| dot(col(j), e)).collect();
         c.solve(&mut beta);
         if !all_finite(&beta) {
             return None;
         }
-        let mut fit = vec![0.0; n];
-        z_mul(&self.z, n, &beta, 0, n, &mut fit);
-        for (r, f) in e.iter_mut().zip(&fit) {
+        let fit = sized(&mut ws.fit, n);
+        z_mul(&ws.z, n, &beta, 0, n, fit);
+        for (r, f) in e.iter_mut().zip(fit.iter()) {
             *r -= f;
             *r *= *r;
         }
-        let cols: Vec<&[f64]> = (0..kx).map(|j| &self.z[j * n..(j + 1) * n]).collect();
+        let cols: Vec<&[f64]> = (0..kx).map(col).collect();
         let mut meat = vec![0.0; kx * kx];
-        gram(&cols, Some(&e), &mut fit, &mut meat);
+        gram(&cols, Some(e), fit, &mut meat);
         let bread = c.inverse();
         let mut v = sandwich(&bread, &meat, kx);
         if covariance == FinalCovariance::Hc1 {
             let f = n as f64 / (n - kx) as f64;
             v.iter_mut().for_each(|x| *x *= f);
         }
+        self.unscale(mean, sp, &beta, &v)
+    }
+
+    /// The final stage's coefficients and covariance back in the caller's units, from the
+    /// centred, scaled ones (`β`, `v`) of `(ψ − mean) / sp`.
+    fn unscale(&self, mean: f64, sp: f64, beta: &[f64], v: &[f64]) -> Option<FinalFit> {
+        let kx = self.kx;
         // back to the uncentred columns: intercept row [1, −shift], then unscale
         let mut tm = vec![0.0; kx * kx];
         tm[0] = 1.0;
@@ -624,6 +591,263 @@ impl Prepared {
             correlation,
             status: Status::Converged,
         })
+    }
+}
+
+/// What [`prepare`] computes besides the workspace's buffers.
+struct Meta {
+    start: Vec<usize>,
+    shift: Vec<f64>,
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+    y_mean: f64,
+    y_scale: f64,
+}
+
+/// Puts the units in (fold, arm) order (from `ws.labels`), centres and scales the
+/// covariates into `ws.z` and the outcome into `ws.y`, and forms the blocks' Gram matrices;
+/// `None` when a mean or scale is not finite.
+fn prepare(data: &CausalData<'_>, ws: &mut Workspace, folds: usize) -> Option<Meta> {
+    let (n, p) = data.x.dim();
+    let kx = p + 1;
+    let kw = kx + 1;
+    let t_in = data.treatment;
+    let Workspace {
+        labels,
+        perm,
+        z,
+        t,
+        y,
+        blocks,
+        ..
+    } = ws;
+    let mut start = vec![0usize; 2 * folds + 1];
+    for (&l, &d) in labels.iter().zip(t_in) {
+        start[2 * l + usize::from(d == 1.0) + 1] += 1;
+    }
+    for b in 0..2 * folds {
+        start[b + 1] += start[b];
+    }
+    let mut next = start.clone();
+    let perm = sized(perm, n);
+    for (i, (&l, &d)) in labels.iter().zip(t_in).enumerate() {
+        let b = 2 * l + usize::from(d == 1.0);
+        perm[next[b]] = i;
+        next[b] += 1;
+    }
+    // means, then the largest deviation, per column, over a row-major copy if need be
+    let xs = data.x.as_standard_layout();
+    let xs = xs.as_slice()?;
+    let nf = n as f64;
+    let mut mean = vec![0.0; p];
+    for row in xs.chunks_exact(p.max(1)).take(n) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += v;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= nf);
+    if !all_finite(&mean) {
+        return None;
+    }
+    let mut dev = vec![0.0f64; p];
+    for row in xs.chunks_exact(p.max(1)).take(n) {
+        for ((d, &v), &m) in dev.iter_mut().zip(row).zip(&mean) {
+            *d = d.max((v - m).abs());
+        }
+    }
+    let mut scale = vec![1.0; kx];
+    let mut shift = vec![0.0; kx];
+    // dividing by a power of two is multiplying by its (exact) inverse
+    let mut inv = vec![1.0; p];
+    for j in 0..p {
+        scale[j + 1] = finite_scale(dev[j])?;
+        shift[j + 1] = mean[j] / scale[j + 1];
+        inv[j] = 1.0 / scale[j + 1];
+        if !(inv[j].is_finite() && inv[j] > 0.0) {
+            return None;
+        }
+    }
+    let z = sized(z, kx * n);
+    z[..n].iter_mut().for_each(|v| *v = 1.0);
+    let t = sized(t, n);
+    let y = sized(y, n);
+    let y_mean = data.outcome.iter().sum::<f64>() / nf;
+    if !y_mean.is_finite() {
+        return None;
+    }
+    let y_scale = finite_scale(data.outcome.iter().fold(0.0f64, |m, v| m.max((v - y_mean).abs())))?;
+    // gathered in (fold, arm) order: sequential writes, one row read per unit
+    for (pos, &i) in perm.iter().enumerate() {
+        let row = &xs[i * p..(i + 1) * p];
+        for j in 0..p {
+            z[(j + 1) * n + pos] = (row[j] - mean[j]) * inv[j];
+        }
+        t[pos] = t_in[i];
+        y[pos] = (data.outcome[i] - y_mean) / y_scale;
+    }
+    if !all_finite(z) || !all_finite(y) {
+        return None;
+    }
+    let size = kw * kw;
+    let blocks = sized(blocks, 2 * folds * size);
+    let mut cols: Vec<&[f64]> = Vec::with_capacity(kw);
+    for b in 0..2 * folds {
+        let (lo, hi) = (start[b], start[b + 1]);
+        cols.clear();
+        cols.extend((0..kx).map(|j| &z[j * n + lo..j * n + hi]));
+        cols.push(&y[lo..hi]);
+        gram(&cols, None, &mut [], &mut blocks[b * size..(b + 1) * size]);
+    }
+    if !all_finite(blocks) {
+        return None;
+    }
+    Some(Meta {
+        start,
+        shift,
+        mean,
+        scale,
+        y_mean,
+        y_scale,
+    })
+}
+
+/// `Σ v` with four accumulators (vectorizes).
+fn sum(v: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let c = v.chunks_exact(4);
+    let rest = c.remainder();
+    for x in c {
+        for l in 0..4 {
+            acc[l] += x[l];
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for x in rest {
+        s += x;
+    }
+    s
+}
+
+/// Newton–Raphson for the propensity on the rows outside positions `lo..hi` (a fold),
+/// from `beta` (scaled units); `None` when the reference path should decide.
+#[allow(clippy::too_many_arguments)]
+fn fit_logit(
+    z: &[f64],
+    n: usize,
+    t: &[f64],
+    (lo, hi): (usize, usize),
+    config: &LogitConfig,
+    mut beta: Vec<f64>,
+    n1: f64,
+    ntr: f64,
+    s: &mut LogitScratch,
+) -> Option<Vec<f64>> {
+    let kx = beta.len();
+    let m = n - (hi - lo);
+    // the training rows: positions 0..lo and hi..n, at lo.. in the row buffers
+    s.t.clear();
+    s.t.extend_from_slice(&t[..lo]);
+    s.t.extend_from_slice(&t[hi..]);
+    s.eta.resize(m, 0.0);
+    s.w.resize(m, 0.0);
+    s.r.resize(m, 0.0);
+    s.buf.resize(m, 0.0);
+    let col = |j: usize| &z[j * n..(j + 1) * n];
+    // Σ over the training rows of v (row buffer) times column j
+    let tdot = |v: &[f64], j: usize| dot(&v[..lo], &col(j)[..lo]) + dot(&v[lo..], &col(j)[hi..]);
+    let mut h = vec![0.0; kx * kx];
+    let mut g = vec![0.0; kx];
+    // the intercept-only likelihood: a start that does worse is replaced by it
+    let pbar = n1 / ntr;
+    let ll_null = n1 * pbar.ln() + (ntr - n1) * (1.0 - pbar).ln();
+    let mut null_start = false;
+    let mut ll_prev = f64::NEG_INFINITY;
+    let mut step_prev = f64::INFINITY;
+    let mut it = 0usize;
+    loop {
+        let (e1, e2) = s.eta.split_at_mut(lo);
+        z_mul(z, n, &beta, 0, lo, e1);
+        z_mul(z, n, &beta, hi, n, e2);
+        let mut ll = 0.0;
+        // one scalar sweep: probabilities, weights, residuals and the likelihood
+        // (branch-free: the signs of η are a coin toss for the branch predictor)
+        let mut wrong = 0.0f64;
+        for c0 in (0..m).step_by(LL_CHUNK) {
+            let c1 = (c0 + LL_CHUNK).min(m);
+            let mut prod = 1.0f64;
+            for i in c0..c1 {
+                let et = s.eta[i];
+                let e = (-et.abs()).exp();
+                let d = 1.0 / (1.0 + e);
+                let pos = et >= 0.0;
+                let pi = if pos { d } else { e * d };
+                let y = s.t[i];
+                s.w[i] = pi * (1.0 - pi);
+                s.r[i] = y - pi;
+                wrong += if (y == 1.0) != pos { et.abs() } else { 0.0 };
+                prod *= 1.0 + e;
+            }
+            ll -= prod.ln();
+        }
+        ll -= wrong;
+        if !ll.is_finite() {
+            return None;
+        }
+        if it == 0 && !null_start && ll < ll_null - 1e-12 * ll_null.abs().max(1.0) {
+            beta.iter_mut().for_each(|b| *b = 0.0);
+            beta[0] = (pbar / (1.0 - pbar)).ln();
+            null_start = true;
+            continue;
+        }
+        if ll < ll_prev - 1e-12 * ll_prev.abs().max(1.0) {
+            return None; // a step halving: the reference path's line search decides
+        }
+        if -ll < 1e-6 * ntr || it >= config.max_iterations {
+            return None; // (near) separation or the iteration limit
+        }
+        it += 1;
+        for j in 0..kx {
+            g[j] = tdot(&s.r, j);
+        }
+        for a in 0..kx {
+            let ca = col(a);
+            let (b1, b2) = s.buf.split_at_mut(lo);
+            let (w1, w2) = s.w.split_at(lo);
+            for ((u, &wi), &za) in b1.iter_mut().zip(w1).zip(&ca[..lo]) {
+                *u = wi * za;
+            }
+            for ((u, &wi), &za) in b2.iter_mut().zip(w2).zip(&ca[hi..]) {
+                *u = wi * za;
+            }
+            for b in a..kx {
+                let v = tdot(&s.buf, b);
+                h[a * kx + b] = v;
+                h[b * kx + a] = v;
+            }
+        }
+        let c = Cholesky::new(&h, kx).ok()?;
+        c.solve(&mut g);
+        if !all_finite(&g) {
+            return None;
+        }
+        ll_prev = ll;
+        for j in 0..kx {
+            beta[j] += g[j];
+        }
+        let bmax = beta.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+        let dmax = g.iter().fold(0.0f64, |a, d| a.max(d.abs()));
+        // LogitConfig's rule: a step this small leaves an error of about its square
+        let done = dmax <= config.tolerance * (1.0 + bmax)
+            // in the quadratic regime (a small step, ten times smaller than the one
+            // before), the next step would be about c·dmax² with c = dmax / prev²: when
+            // that is below QUADRATIC_STOP the pass that would confirm it is skipped
+            || (dmax <= 1e-3 * (1.0 + bmax)
+                && dmax <= 0.1 * step_prev
+                && dmax * dmax * (dmax / (step_prev * step_prev)) <= QUADRATIC_STOP * (1.0 + bmax));
+        if done {
+            return all_finite(&beta).then_some(beta);
+        }
+        step_prev = dmax;
     }
 }
 
