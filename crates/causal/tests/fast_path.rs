@@ -178,3 +178,51 @@ fn fast_path_matches_on_the_fixture_folds() {
         1e-10,
     );
 }
+
+#[test]
+fn fits_on_one_thread_do_not_leak_into_each_other() {
+    // the fast path keeps its buffers between fits on a thread: a fit after fits of other
+    // sizes (larger, smaller, other folds) gives the same model as before, and `fit` and
+    // `fit_detailed` give the same model
+    let a = prudentia_datasets::causal_dataset(3_000, 5, 1).unwrap();
+    let ta = a.treatment_indicator();
+    let da = CausalData::new(a.x.view(), ta.view(), a.outcome.view());
+    let b = prudentia_datasets::causal_dataset(800, 2, 4).unwrap();
+    let tb = b.treatment_indicator();
+    let db = CausalData::new(b.x.view(), tb.view(), b.outcome.view());
+    let c = prudentia_datasets::causal_dataset(6_000, 7, 3).unwrap();
+    let tc = c.treatment_indicator();
+    let dc = CausalData::new(c.x.view(), tc.view(), c.outcome.view());
+    let learner = |k: usize, om: OutcomeModel| {
+        DrLearner::new(config(Folds::Seeded { k, seed: 3 }, om, FinalCovariance::Hc1))
+    };
+    let first = learner(2, OutcomeModel::Pooled).fit(&da).unwrap();
+    learner(5, OutcomeModel::PerArm).fit(&db).unwrap();
+    learner(3, OutcomeModel::Pooled).fit(&dc).unwrap();
+    let again = learner(2, OutcomeModel::Pooled).fit(&da).unwrap();
+    assert_eq!(first, again);
+    let detailed = learner(2, OutcomeModel::Pooled).fit_detailed(&da).unwrap();
+    assert_eq!(first, detailed.model);
+    // on another thread (fresh buffers) too
+    let other = std::thread::scope(|s| {
+        s.spawn(|| learner(2, OutcomeModel::Pooled).fit(&da).unwrap())
+            .join()
+            .unwrap()
+    });
+    assert_eq!(first, other);
+    // with the bootstrap, which needs the pseudo-outcomes in the caller's order
+    let boot = DrConfig {
+        bootstrap: Some(prudentia_causal::Bootstrap {
+            replications: 20,
+            seed: 1,
+        }),
+        ..config(
+            Folds::Seeded { k: 2, seed: 3 },
+            OutcomeModel::Pooled,
+            FinalCovariance::Hc1,
+        )
+    };
+    let m = DrLearner::new(boot.clone()).fit(&db).unwrap();
+    assert_eq!(m, DrLearner::new(boot).fit_detailed(&db).unwrap().model);
+    assert!(m.bootstrap().is_some());
+}
