@@ -290,24 +290,7 @@ impl TwoSlsFit {
 
 fn fit_2sls(config: &TwoSlsConfig, data: &IvData<'_>) -> CausalResult<TwoSlsFit> {
     config.validate()?;
-    let n = data.outcome.len();
-    check_len("outcome", n, 1)?;
-    check_size("outcome", n, MAX_WINDOW)?;
-    let q = data.instruments.ncols();
-    check_len("instruments (columns)", q, 1)?;
-    let r = data.controls.map_or(0, |w| w.ncols());
-    check_size("instruments (columns)", q, MAX_DIM)?;
-    check_size("controls (columns)", r, MAX_DIM)?;
-    check_elements("instruments and controls", &[n, q + r + 2], MAX_ELEMENTS)?;
-    check_shape("treatment", &[n], &[data.treatment.len()])?;
-    check_shape("instruments (rows)", &[n], &[data.instruments.nrows()])?;
-    if let Some(w) = data.controls {
-        check_shape("controls (rows)", &[n], &[w.nrows()])?;
-        check_finite_2d("controls", w)?;
-    }
-    check_finite_1d("outcome", data.outcome)?;
-    check_finite_1d("treatment", data.treatment)?;
-    check_finite_2d("instruments", data.instruments)?;
+    let (n, q, r) = check_iv_data(data)?;
     let k = 2 + r;
     let l = 1 + r + q;
     if n <= l {
@@ -330,126 +313,22 @@ fn fit_2sls(config: &TwoSlsConfig, data: &IvData<'_>) -> CausalResult<TwoSlsFit>
     let wd = Design::new(n, true, &wb);
     let sy = pow2_scale(data.outcome.iter().fold(0.0f64, |m, v| m.max(v.abs())));
     let y: Vec<f64> = data.outcome.iter().map(|v| v / sy).collect();
-    let dcol = x.col(1).to_vec();
 
     let zz = z.cross(&z);
     let cz = Cholesky::new(&zz, l).map_err(|column| CausalError::Collinear {
         what: "instruments and controls",
         column,
     })?;
-
-    // first stage: d on [1, w, z] vs d on [1, w]
-    let rss = |des: &Design, chol: &Cholesky| -> f64 {
-        let mut b = des.t_mul(&dcol);
-        chol.solve(&mut b);
-        let mut fit = vec![0.0; n];
-        des.mul(&b, &mut fit);
-        dcol.iter().zip(&fit).map(|(a, f)| (a - f) * (a - f)).sum()
-    };
-    let rss_u = rss(&z, &cz);
-    let ww = wd.cross(&wd);
-    let cw = Cholesky::new(&ww, wd.k).map_err(|column| CausalError::Collinear {
-        what: "controls",
-        column,
-    })?;
-    let rss_r = rss(&wd, &cw);
-    let partial_r2 = if rss_r > 0.0 {
-        (1.0 - rss_u / rss_r).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let df_den = n - l;
-    if partial_r2.is_nan() || partial_r2 <= 1e-12 {
-        return Err(CausalError::Unidentified { partial_r2 });
-    }
-    let f_stat = if rss_u > 0.0 {
-        ((rss_r - rss_u) / q as f64) / (rss_u / df_den as f64)
-    } else {
-        f64::MAX
-    };
-    let f_pvalue = FisherSnedecor::new(q as f64, df_den as f64)
-        .map(|dist| dist.sf(f_stat))
-        .ok()
-        .filter(|p| p.is_finite())
-        .unwrap_or(0.0)
-        .clamp(0.0, 1.0);
-    let first_stage = FirstStage {
-        f_stat: f_stat.min(f64::MAX),
-        f_pvalue,
-        df_num: q,
-        df_den,
-        partial_r2,
-    };
-
-    // second stage: Π = (ZᵀZ)⁻¹ZᵀX, X̂ = ZΠ
-    let zx = z.cross(&x); // l × k
-    let mut pi = vec![0.0; l * k];
-    let mut colbuf = vec![0.0; l];
-    for c in 0..k {
-        for i in 0..l {
-            colbuf[i] = zx[i * k + c];
-        }
-        cz.solve(&mut colbuf);
-        for i in 0..l {
-            pi[i * k + c] = colbuf[i];
-        }
-    }
-    // X̂ columns
-    let mut xhat = vec![0.0; n * k];
-    for c in 0..k {
-        let col: Vec<f64> = (0..l).map(|i| pi[i * k + c]).collect();
-        z.mul(&col, &mut xhat[c * n..(c + 1) * n]);
-    }
-    let xh = |c: usize| &xhat[c * n..(c + 1) * n];
-    let mut a = vec![0.0; k * k];
-    for i in 0..k {
-        for j in i..k {
-            let v = dot(xh(i), xh(j));
-            a[i * k + j] = v;
-            a[j * k + i] = v;
-        }
-    }
-    let ca = Cholesky::new(&a, k).map_err(|_| CausalError::Unidentified { partial_r2 })?;
-    let mut beta: Vec<f64> = (0..k).map(|c| dot(xh(c), &y)).collect();
+    let first_stage = first_stage(&x, &z, &wd, &cz, q)?;
+    let partial_r2 = first_stage.partial_r2;
+    let f_stat = first_stage.f_stat;
+    let (xhat, ca) = projected_design(&x, &z, &cz).ok_or(CausalError::Unidentified { partial_r2 })?;
+    let mut beta: Vec<f64> = (0..k).map(|c| dot(&xhat[c * n..(c + 1) * n], &y)).collect();
     ca.solve(&mut beta);
     let mut fitted = vec![0.0; n];
     x.mul(&beta, &mut fitted);
     let e: Vec<f64> = y.iter().zip(&fitted).map(|(a, b)| a - b).collect();
-    let binv = ca.inverse();
-    let correction = if config.small_sample {
-        n as f64 / (n - k) as f64
-    } else {
-        1.0
-    };
-    let cov = match config.covariance {
-        IvCovariance::Homoskedastic => {
-            let s2 = dot(&e, &e) / n as f64 * correction;
-            binv.iter().map(|v| v * s2).collect::<Vec<_>>()
-        }
-        IvCovariance::Robust => {
-            let mut meat = vec![0.0; k * k];
-            let mut row = vec![0.0; k];
-            for i in 0..n {
-                for c in 0..k {
-                    row[c] = xhat[c * n + i] * e[i];
-                }
-                for a_ in 0..k {
-                    for b_ in a_..k {
-                        meat[a_ * k + b_] += row[a_] * row[b_];
-                    }
-                }
-            }
-            for a_ in 0..k {
-                for b_ in 0..a_ {
-                    meat[a_ * k + b_] = meat[b_ * k + a_];
-                }
-            }
-            sandwich(&binv, &meat, k)
-                .into_iter()
-                .map(|v| v * correction)
-                .collect()
-        }
-    };
+    let cov = second_stage_covariance(config, &ca, &xhat, &e);
     let mut coefficients = Vec::with_capacity(k);
     for c in 0..k {
         let f = sy / x.scale[c];
@@ -477,4 +356,154 @@ fn fit_2sls(config: &TwoSlsConfig, data: &IvData<'_>) -> CausalResult<TwoSlsFit>
         strength,
         n_obs: n,
     })
+}
+
+/// Checks the sizes and values of the data: `(n, q, r)`, the observations, instruments and
+/// controls.
+fn check_iv_data(data: &IvData<'_>) -> CausalResult<(usize, usize, usize)> {
+    let n = data.outcome.len();
+    check_len("outcome", n, 1)?;
+    check_size("outcome", n, MAX_WINDOW)?;
+    let q = data.instruments.ncols();
+    check_len("instruments (columns)", q, 1)?;
+    let r = data.controls.map_or(0, |w| w.ncols());
+    check_size("instruments (columns)", q, MAX_DIM)?;
+    check_size("controls (columns)", r, MAX_DIM)?;
+    check_elements("instruments and controls", &[n, q + r + 2], MAX_ELEMENTS)?;
+    check_shape("treatment", &[n], &[data.treatment.len()])?;
+    check_shape("instruments (rows)", &[n], &[data.instruments.nrows()])?;
+    if let Some(w) = data.controls {
+        check_shape("controls (rows)", &[n], &[w.nrows()])?;
+        check_finite_2d("controls", w)?;
+    }
+    check_finite_1d("outcome", data.outcome)?;
+    check_finite_1d("treatment", data.treatment)?;
+    check_finite_2d("instruments", data.instruments)?;
+    Ok((n, q, r))
+}
+
+/// The first stage: the treatment (column 1 of `x`) on `[1, w, z]` (`z`, factored in `cz`)
+/// against `[1, w]` (`wd`), with `q` instruments: partial R², F statistic and its p-value.
+fn first_stage(x: &Design, z: &Design, wd: &Design, cz: &Cholesky, q: usize) -> CausalResult<FirstStage> {
+    let n = x.n;
+    let l = z.k;
+    let dcol = x.col(1).to_vec();
+    let rss = |des: &Design, chol: &Cholesky| -> f64 {
+        let mut b = des.t_mul(&dcol);
+        chol.solve(&mut b);
+        let mut fit = vec![0.0; n];
+        des.mul(&b, &mut fit);
+        dcol.iter().zip(&fit).map(|(a, f)| (a - f) * (a - f)).sum()
+    };
+    let rss_u = rss(z, cz);
+    let ww = wd.cross(wd);
+    let cw = Cholesky::new(&ww, wd.k).map_err(|column| CausalError::Collinear {
+        what: "controls",
+        column,
+    })?;
+    let rss_r = rss(wd, &cw);
+    let partial_r2 = if rss_r > 0.0 {
+        (1.0 - rss_u / rss_r).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let df_den = n - l;
+    if partial_r2.is_nan() || partial_r2 <= 1e-12 {
+        return Err(CausalError::Unidentified { partial_r2 });
+    }
+    let f_stat = if rss_u > 0.0 {
+        ((rss_r - rss_u) / q as f64) / (rss_u / df_den as f64)
+    } else {
+        f64::MAX
+    };
+    let f_pvalue = FisherSnedecor::new(q as f64, df_den as f64)
+        .map(|dist| dist.sf(f_stat))
+        .ok()
+        .filter(|p| p.is_finite())
+        .unwrap_or(0.0)
+        .clamp(0.0, 1.0);
+    Ok(FirstStage {
+        f_stat: f_stat.min(f64::MAX),
+        f_pvalue,
+        df_num: q,
+        df_den,
+        partial_r2,
+    })
+}
+
+/// `X̂ = ZΠ` with `Π = (ZᵀZ)⁻¹ZᵀX` (column-major, `n × k`) and the Cholesky factor of
+/// `X̂ᵀX̂`; `None` when that is singular.
+fn projected_design(x: &Design, z: &Design, cz: &Cholesky) -> Option<(Vec<f64>, Cholesky)> {
+    let (n, k, l) = (x.n, x.k, z.k);
+    let zx = z.cross(x); // l × k
+    let mut pi = vec![0.0; l * k];
+    let mut colbuf = vec![0.0; l];
+    for c in 0..k {
+        for i in 0..l {
+            colbuf[i] = zx[i * k + c];
+        }
+        cz.solve(&mut colbuf);
+        for i in 0..l {
+            pi[i * k + c] = colbuf[i];
+        }
+    }
+    // X̂ columns
+    let mut xhat = vec![0.0; n * k];
+    for c in 0..k {
+        let col: Vec<f64> = (0..l).map(|i| pi[i * k + c]).collect();
+        z.mul(&col, &mut xhat[c * n..(c + 1) * n]);
+    }
+    let xh = |c: usize| &xhat[c * n..(c + 1) * n];
+    let mut a = vec![0.0; k * k];
+    for i in 0..k {
+        for j in i..k {
+            let v = dot(xh(i), xh(j));
+            a[i * k + j] = v;
+            a[j * k + i] = v;
+        }
+    }
+    let ca = Cholesky::new(&a, k).ok()?;
+    Some((xhat, ca))
+}
+
+/// The second stage's covariance (scaled units, `k × k` row-major) from the factor of
+/// `X̂ᵀX̂`, `X̂` and the structural residuals `e`.
+fn second_stage_covariance(config: &TwoSlsConfig, ca: &Cholesky, xhat: &[f64], e: &[f64]) -> Vec<f64> {
+    let n = e.len();
+    let k = xhat.len() / n.max(1);
+    let binv = ca.inverse();
+    let correction = if config.small_sample {
+        n as f64 / (n - k) as f64
+    } else {
+        1.0
+    };
+    match config.covariance {
+        IvCovariance::Homoskedastic => {
+            let s2 = dot(e, e) / n as f64 * correction;
+            binv.iter().map(|v| v * s2).collect::<Vec<_>>()
+        }
+        IvCovariance::Robust => {
+            let mut meat = vec![0.0; k * k];
+            let mut row = vec![0.0; k];
+            for i in 0..n {
+                for c in 0..k {
+                    row[c] = xhat[c * n + i] * e[i];
+                }
+                for a_ in 0..k {
+                    for b_ in a_..k {
+                        meat[a_ * k + b_] += row[a_] * row[b_];
+                    }
+                }
+            }
+            for a_ in 0..k {
+                for b_ in 0..a_ {
+                    meat[a_ * k + b_] = meat[b_ * k + a_];
+                }
+            }
+            sandwich(&binv, &meat, k)
+                .into_iter()
+                .map(|v| v * correction)
+                .collect()
+        }
+    }
 }

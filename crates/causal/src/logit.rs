@@ -193,6 +193,27 @@ fn fit_logit(
     y: ndarray::ArrayView1<'_, f64>,
 ) -> CausalResult<Logit> {
     config.validate()?;
+    let (_, p) = check_logit_data(x, y)?;
+    let k = p + 1;
+    let (scale, z) = scaled_design(x);
+    let y: Vec<f64> = y.to_vec();
+    let (beta, iterations, status) = newton(config, &z, &y, k)?;
+    let coefficients: Vec<f64> = beta.iter().zip(&scale).map(|(b, s)| b / s).collect();
+    if coefficients.iter().any(|c| !c.is_finite()) {
+        return Err(CausalError::Overflow {
+            what: "logistic coefficients",
+        });
+    }
+    Ok(Logit {
+        n_features: p,
+        coefficients,
+        iterations,
+        status,
+    })
+}
+
+/// Checks sizes, values and a 0/1 outcome: `(n, p)`.
+fn check_logit_data(x: ArrayView2<'_, f64>, y: ndarray::ArrayView1<'_, f64>) -> CausalResult<(usize, usize)> {
     let (n, p) = x.dim();
     check_len("x (rows)", n, 1)?;
     check_size("x (rows)", n, MAX_WINDOW)?;
@@ -210,7 +231,13 @@ fn fit_logit(
     if n <= k {
         return Err(CausalError::TooFewObservations { n, k });
     }
-    // row-major scaled design
+    Ok((n, p))
+}
+
+/// The design `[1, x]` row-major with each column divided by a power of two (its scale).
+fn scaled_design(x: ArrayView2<'_, f64>) -> (Vec<f64>, Vec<f64>) {
+    let (n, p) = x.dim();
+    let k = p + 1;
     let mut scale = vec![1.0; k];
     for j in 0..p {
         scale[j + 1] = pow2_scale(x.column(j).iter().fold(0.0f64, |m, v| m.max(v.abs())));
@@ -223,7 +250,61 @@ fn fit_logit(
             zi[j + 1] = row[j] / scale[j + 1];
         }
     }
-    let y: Vec<f64> = y.to_vec();
+    (scale, z)
+}
+
+/// One pass over the rows of `z` (row-major, `k` columns): the log-likelihood at `eta`,
+/// with the gradient into `g` and the Hessian (the information matrix) into `h`.
+fn likelihood_pass(z: &[f64], y: &[f64], eta: &[f64], k: usize, g: &mut [f64], h: &mut [f64]) -> f64 {
+    h.iter_mut().for_each(|v| *v = 0.0);
+    g.iter_mut().for_each(|v| *v = 0.0);
+    let mut ll = 0.0;
+    for i in 0..y.len() {
+        let zi = &z[i * k..(i + 1) * k];
+        let et = eta[i];
+        let e = (-et.abs()).exp();
+        let pi = if et >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+        ll += y[i] * et - (et.max(0.0) + e.ln_1p());
+        let r = y[i] - pi;
+        let w = pi * (1.0 - pi);
+        for (ga, za) in g.iter_mut().zip(zi) {
+            *ga += r * za;
+        }
+        for (a, &za) in zi.iter().enumerate() {
+            let wa = w * za;
+            for (hb, zb) in h[a * k..(a + 1) * k].iter_mut().zip(zi) {
+                *hb += wa * zb;
+            }
+        }
+    }
+    ll
+}
+
+/// How the fit ends when the Hessian is not positive definite at Newton iteration `it`
+/// (log-likelihood `ll`, `n` rows): separation, a collinear design (first iteration) or a
+/// numerical failure.
+fn singular_hessian(ll: f64, n: usize, it: usize, column: usize) -> CausalResult<Status> {
+    if -ll < 1e-6 * n as f64 {
+        Ok(Status::Separation {
+            kind: SeparationKind::Complete,
+            observations: n,
+        })
+    } else if it == 1 {
+        Err(CausalError::Collinear {
+            what: "propensity design",
+            column,
+        })
+    } else {
+        Ok(Status::Numerical {
+            message: format!("Hessian not positive definite at column {column}"),
+        })
+    }
+}
+
+/// Newton–Raphson with step halving on the scaled design: the coefficients (scaled units),
+/// the iterations and how it ended.
+fn newton(config: &LogitConfig, z: &[f64], y: &[f64], k: usize) -> CausalResult<(Vec<f64>, usize, Status)> {
+    let n = y.len();
     let mut beta = vec![0.0; k];
     let mut eta = vec![0.0f64; n];
     let mut status = Status::IterationLimit {
@@ -241,27 +322,7 @@ fn fit_logit(
     let mut it = 0usize;
     while it < config.max_iterations {
         // one pass: likelihood, gradient and Hessian at the current η
-        h.iter_mut().for_each(|v| *v = 0.0);
-        g.iter_mut().for_each(|v| *v = 0.0);
-        let mut ll = 0.0;
-        for i in 0..n {
-            let zi = &z[i * k..(i + 1) * k];
-            let et = eta[i];
-            let e = (-et.abs()).exp();
-            let pi = if et >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-            ll += y[i] * et - (et.max(0.0) + e.ln_1p());
-            let r = y[i] - pi;
-            let w = pi * (1.0 - pi);
-            for (ga, za) in g.iter_mut().zip(zi) {
-                *ga += r * za;
-            }
-            for (a, &za) in zi.iter().enumerate() {
-                let wa = w * za;
-                for (hb, zb) in h[a * k..(a + 1) * k].iter_mut().zip(zi) {
-                    *hb += wa * zb;
-                }
-            }
-        }
+        let ll = likelihood_pass(z, y, &eta, k, &mut g, &mut h);
         if !ll.is_finite() || ll < ll_prev - 1e-12 * ll_prev.abs().max(1.0) {
             // the step lowered the likelihood: halve it and re-evaluate
             halvings += 1;
@@ -276,7 +337,7 @@ fn fit_logit(
             for j in 0..k {
                 beta[j] = beta_prev[j] + t * delta[j];
             }
-            set_eta(&z, &beta, &mut eta, k);
+            set_eta(z, &beta, &mut eta, k);
             continue;
         }
         halvings = 0;
@@ -301,21 +362,7 @@ fn fit_logit(
         let chol = match Cholesky::new(&h, k) {
             Ok(c) => c,
             Err(column) => {
-                status = if -ll < 1e-6 * n as f64 {
-                    Status::Separation {
-                        kind: SeparationKind::Complete,
-                        observations: n,
-                    }
-                } else if it == 1 {
-                    return Err(CausalError::Collinear {
-                        what: "propensity design",
-                        column,
-                    });
-                } else {
-                    Status::Numerical {
-                        message: format!("Hessian not positive definite at column {column}"),
-                    }
-                };
+                status = singular_hessian(ll, n, it, column)?;
                 break;
             }
         };
@@ -341,18 +388,7 @@ fn fit_logit(
             status = Status::Converged;
             break;
         }
-        set_eta(&z, &beta, &mut eta, k);
+        set_eta(z, &beta, &mut eta, k);
     }
-    let coefficients: Vec<f64> = beta.iter().zip(&scale).map(|(b, s)| b / s).collect();
-    if coefficients.iter().any(|c| !c.is_finite()) {
-        return Err(CausalError::Overflow {
-            what: "logistic coefficients",
-        });
-    }
-    Ok(Logit {
-        n_features: p,
-        coefficients,
-        iterations,
-        status,
-    })
+    Ok((beta, iterations, status))
 }
