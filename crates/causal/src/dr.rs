@@ -40,7 +40,10 @@
 //! iteration limit go to the reference path, which owns the errors and statuses. Any other
 //! nuisance model (and the final stage, when the fast path does not apply) takes the
 //! reference path. `DrLearner`'s methods need `'static` model types (they check the types
-//! with [`std::any::Any`]).
+//! with [`std::any::Any`]). The fast path works in its own row order and keeps its working
+//! buffers per thread between fits (at most 8 MB; larger ones are freed), so that repeated
+//! fits neither allocate nor page-fault them afresh; [`DrLearner::fit`] never builds the
+//! per-unit nuisances in the caller's order ([`DrLearner::fit_detailed`] does).
 
 use std::any::Any;
 use std::borrow::Cow;
