@@ -1,7 +1,7 @@
 //! Serde checkpoint/restore: a restored validator, defense, guard, drift monitor or change
 //! detector gives bit-identical subsequent outputs.
 
-mod common;
+use crate::common;
 
 use common::{day, market};
 use prudentia_core::{MarketSnapshot, Quote};

@@ -4,7 +4,7 @@
 //! with their reason, under 1% of clean observations are quarantined at default settings,
 //! and every hard fault is caught with the right reason.
 
-mod common;
+use crate::common;
 
 use common::{day, market};
 

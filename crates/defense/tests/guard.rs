@@ -1,7 +1,7 @@
 //! The snapshot guard: clean snapshots with repairs substituted, `SafeFallback` with reasons
 //! when too much is quarantined, usable as `Box<dyn Guard>`.
 
-mod common;
+use crate::common;
 
 use common::{day, market};
 use prudentia_core::traits::{Guard, Screened};

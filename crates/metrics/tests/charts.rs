@@ -1,7 +1,7 @@
 //! Charts read from their SVG text: date axes, gaps for missing values, legends that list
 //! only what is drawn, a bounded number of labelled positions; and the tear sheet's HTML.
 
-mod common;
+use crate::common;
 
 use prudentia_core::Timestamp;
 use prudentia_metrics::chart::{Chart, Series, MAX_LABELLED_POSITIONS};

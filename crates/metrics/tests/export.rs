@@ -1,7 +1,7 @@
 //! Report JSON for people (ISO-8601 dates, plain numbers, null with a reason), the CSV
 //! export of a backtest, and dropping the warm-up.
 
-mod common;
+use crate::common;
 
 use prudentia_core::Timestamp;
 use prudentia_metrics::{iso_8601, BacktestRecord, NanPolicy, Report, ReportConfig, Returns};

@@ -12,7 +12,7 @@
 //! measured by a probe script appended to a *copy* of the page, which writes them into the
 //! DOM that `--dump-dom` prints. The tear sheet itself has no script.
 
-mod common;
+use crate::common;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Pipeline v2 (issue #18): walk-forward refits without look-ahead, many runs in parallel
 //! equal to the same runs in series, and checkpoint/resume equal to the uninterrupted run.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! `SafeFallback` (or, when configured, an error carrying the decision time), never a crash
 //! of the run and never a silent trade; the selector's k shrinks to what is feasible.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ndarray::ArrayView2;

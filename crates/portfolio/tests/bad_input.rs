@@ -1,6 +1,6 @@
 //! Bad input: every error path and every contradiction has a test.
 
-mod common;
+use crate::common;
 
 use common::synthetic;
 use ndarray::{array, Array1, Array2};

@@ -1,6 +1,6 @@
 //! Behaviour: limits hold at the optimum, methods agree, models agree, reuse, the role trait.
 
-mod common;
+use crate::common;
 
 use common::{real_returns, sample_mean_cov, synthetic};
 use ndarray::{Array1, Array2};

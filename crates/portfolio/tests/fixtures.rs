@@ -1,6 +1,6 @@
 //! Agreement with cvxpy + Clarabel on checked-in fixtures (tools/fixtures/portfolio/make_fixtures.py).
 
-mod common;
+use crate::common;
 
 use common::{check_duals, fixture, fixture_limits, real_returns, sample_mean_cov, strings, vec_f64};
 use prudentia_portfolio::{

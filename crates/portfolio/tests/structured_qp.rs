@@ -2,7 +2,7 @@
 //! (`SolverConfig::structured_qp`, on by default) against cvxpy + Clarabel on a checked-in
 //! fixture and against the crate's own Clarabel path on seeded random problems.
 
-mod common;
+use crate::common;
 
 use common::{check_duals, fixture, fixture_limits, real_returns, sample_mean_cov, strings, vec_f64};
 use ndarray::Array2;

@@ -1,7 +1,7 @@
 //! Behaviour: limits give a status and a proven gap, explanations, the Selector role,
 //! constraints in the heuristics, serde and thread-safety.
 
-mod common;
+use crate::common;
 
 use common::{brute_force, milp_fixture, random_instance, sector_instance};
 use ndarray::Array2;

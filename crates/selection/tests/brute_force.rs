@@ -1,7 +1,7 @@
 //! Property tests: the exact solver equals brute force on random instances (n ≤ 20), with
 //! and without constraints; heuristics are feasible and never beat the optimum; bounds hold.
 
-mod common;
+use crate::common;
 
 use common::{brute_force, own_feasible, own_objective, random_instance};
 use proptest::prelude::*;

@@ -3,7 +3,7 @@
 //! by default at a λ where the correlation-blind top-μ pick is at least 3% worse (at the
 //! small λ of the first test top-μ itself passes the 1% gate).
 
-mod common;
+use crate::common;
 
 use common::sector_instance;
 use prudentia_core::Status;
@@ -120,7 +120,7 @@ fn greedy_swap_gap_n200_k20_where_top_mu_fails() {
 }
 
 /// The heavier figures for the report (λ = 0.05 and 0.1 need up to millions of nodes):
-/// `cargo test --release -p prudentia-selection --test heuristic_gap -- --ignored --nocapture`
+/// `cargo test --release -p prudentia-selection --test selection heuristic_gap -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn greedy_swap_gap_n200_k20_strong_penalty() {

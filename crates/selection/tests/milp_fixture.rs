@@ -7,7 +7,7 @@ use prudentia_selection::{
     SelectionProblem,
 };
 
-mod common;
+use crate::common;
 use common::milp_fixture;
 
 #[test]
