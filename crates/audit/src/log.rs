@@ -20,8 +20,8 @@ use crate::encode::{decode_snapshot, encode_snapshot};
 use crate::error::{io, AuditError, AuditResult, BadReason};
 use crate::finite::first_non_finite;
 use crate::frame::{
-    chain_hash, fill_frame, parse_segment_header, read_frame, segment_header, sha256, to_hex, FrameFault,
-    FrameMeta, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK, SEGMENT_HEADER,
+    chain_for, fill_frame, parse_segment_header, read_frame, readable, segment_header, sha256, to_hex,
+    FrameFault, FrameMeta, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK, SEGMENT_HEADER,
 };
 use crate::lock::{StaleLock, WriterLock};
 
@@ -204,6 +204,8 @@ struct Segment {
     first_seq: u64,
     /// Bytes of the file that hold records written so far.
     len: u64,
+    /// Format version in its header.
+    version: u32,
     reader: File,
 }
 
@@ -265,7 +267,10 @@ impl Scanner {
         mut visit: impl FnMut(IndexEntry),
     ) -> Result<(), &'static str> {
         let h = parse_segment_header(bytes).ok_or("bad segment header")?;
-        if h.version != FORMAT_VERSION || h.first_seq != self.seq || h.prev_chain != self.chain {
+        if !readable(h.version) || idx.format_version != h.version {
+            return Err("index of another format version");
+        }
+        if h.first_seq != self.seq || h.prev_chain != self.chain {
             return Err("segment does not continue the log");
         }
         if idx.first_seq != self.seq {
@@ -343,7 +348,7 @@ impl Scanner {
                 torn,
             });
         };
-        if h.version != FORMAT_VERSION {
+        if !readable(h.version) {
             return Err(AuditError::UnsupportedVersion {
                 path: path.to_owned(),
                 found: h.version,
@@ -391,7 +396,13 @@ impl Scanner {
             if f.record_len > f.body_len {
                 return malformed("bad header fields");
             }
-            if chain_hash(&self.chain, &rest[8..72], &body[..f.record_len as usize]) != f.chain {
+            if chain_for(
+                h.version,
+                &self.chain,
+                &rest[8..72],
+                &body[..f.record_len as usize],
+            ) != f.chain
+            {
                 return bad(BadReason::Chain, false);
             }
             let Some(kind) = Kind::from_u8(f.meta_kind) else {
@@ -449,6 +460,12 @@ impl Scanner {
         }
         Ok(SegmentEnd::Clean(at as u64))
     }
+}
+
+/// The format version in a segment's header (the current one where the header is torn:
+/// such a segment holds no record).
+fn version_of(bytes: &[u8]) -> u32 {
+    parse_segment_header(bytes).map_or(FORMAT_VERSION, |h| h.version)
 }
 
 fn segment_name(first_seq: u64) -> String {
@@ -610,6 +627,7 @@ impl Core {
                             path: path.clone(),
                             first_seq,
                             len: bytes.len() as u64,
+                            version: version_of(&bytes),
                             reader,
                         });
                         continue;
@@ -624,7 +642,15 @@ impl Core {
             if !is_last {
                 if let SegmentEnd::Clean(len) = end {
                     // rebuilt from the full scan (reported in `index_rebuilds`)
-                    crate::index::write(path, first_seq, len, &sc.chain, &index[first_seq as usize..])?;
+                    let version = version_of(&bytes);
+                    crate::index::write(
+                        path,
+                        version,
+                        first_seq,
+                        len,
+                        &sc.chain,
+                        &index[first_seq as usize..],
+                    )?;
                 }
             }
             let len = match end {
@@ -666,6 +692,7 @@ impl Core {
                 path: path.clone(),
                 first_seq,
                 len,
+                version: version_of(&bytes),
                 reader,
             });
         }
@@ -733,9 +760,10 @@ impl Core {
     }
 
     /// Stores one record encoded by [`Batch::encode_decision`] or [`Batch::encode_outcome`]
-    /// (`body`: the record, then a decision's snapshot, whose content address the encoder
-    /// computed; the snapshot is stored inline the first time only), checks the size and time order, frames
-    /// and chains the record and applies the durability policy. Changes nothing on a refusal.
+    /// (`body`: the record, whose SHA-256 the encoder computed, then a decision's snapshot,
+    /// whose content address is computed here; the snapshot is stored inline the first time
+    /// only), checks the size and time order, frames and chains the record and applies the
+    /// durability policy. Changes nothing on a refusal.
     fn push_encoded(&mut self, body: &[u8], e: &Encoded) -> AuditResult<Appended> {
         self.check_writable()?;
         let start = self.pending.len();
@@ -743,7 +771,7 @@ impl Core {
             Kind::Decision => {
                 crate::config::check_order(self.last_time, e.time)?;
                 let rec = &body[..e.record_len.min(body.len())];
-                let address = e.address;
+                let address = sha256(&body[rec.len()..]);
                 let inline = !self.addresses.contains_key(&address);
                 let stored = if inline { body } else { rec };
                 self.config.check_record_size(stored.len())?;
@@ -774,7 +802,7 @@ impl Core {
                 }
             }
         };
-        self.push_frame(&meta, start)
+        self.push_frame(&meta, start, &e.record_hash)
     }
 
     /// Stores every record of a batch, in order; stops at the first error.
@@ -800,14 +828,25 @@ impl Core {
         }
     }
 
-    /// Completes the frame encoded at `pending[start..]` (room for the header, then the body)
-    /// and applies the durability policy.
-    fn push_frame(&mut self, meta: &FrameMeta, mut start: usize) -> AuditResult<Appended> {
+    /// Completes the frame encoded at `pending[start..]` (room for the header, then the body;
+    /// `record_hash`: SHA-256 of the record) and applies the durability policy. Records go to
+    /// a segment of the current format: the active segment of a log written by an earlier
+    /// build is sealed first (or, while it holds no record, given a current header).
+    fn push_frame(
+        &mut self,
+        meta: &FrameMeta,
+        mut start: usize,
+        record_hash: &Hash,
+    ) -> AuditResult<Appended> {
         let body_len = self.pending.len() - start - FRAME_HEADER;
         let frame_len = (self.pending.len() - start) as u64;
         let active = self.segments.len() - 1;
         let seg_bytes = self.segments[active].len + start as u64;
-        if seg_bytes > SEGMENT_HEADER as u64 && seg_bytes + frame_len > self.config.segment_max_bytes {
+        let older = self.segments[active].version != FORMAT_VERSION;
+        let full = seg_bytes + frame_len > self.config.segment_max_bytes;
+        if older && seg_bytes == SEGMENT_HEADER as u64 {
+            self.upgrade_empty_segment()?;
+        } else if seg_bytes > SEGMENT_HEADER as u64 && (full || older) {
             // the new frame goes to the next segment: set it aside while the active one is sealed
             let frame = self.pending.split_off(start);
             self.roll()?;
@@ -816,7 +855,7 @@ impl Core {
         }
         let active = self.segments.len() - 1;
         let offset = self.segments[active].len + start as u64;
-        self.head = fill_frame(&mut self.pending[start..], meta, &self.head);
+        self.head = fill_frame(&mut self.pending[start..], meta, &self.head, record_hash);
         if meta.kind == Kind::Decision {
             if meta.flags & FLAG_INLINE != 0 {
                 self.addresses.insert(meta.address, meta.seq);
@@ -947,6 +986,30 @@ impl Core {
         self.pending_since = None;
     }
 
+    /// Rewrites the header of the active segment, of an earlier format version and holding no
+    /// record, as a header of the current version (the chain before it is the log's head).
+    fn upgrade_empty_segment(&mut self) -> AuditResult<()> {
+        let active = self.segments.len() - 1;
+        let seg = &mut self.segments[active];
+        let header = segment_header(seg.first_seq, &self.head);
+        let res = self
+            .writer
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| self.writer.write_all(&header))
+            .and_then(|()| self.writer.sync_data());
+        if let Err(e) = res {
+            // the header may be half written
+            self.poisoned = true;
+            return Err(AuditError::Io {
+                action: "rewriting a segment header of an earlier format version",
+                path: seg.path.clone(),
+                source: e,
+            });
+        }
+        seg.version = FORMAT_VERSION;
+        Ok(())
+    }
+
     /// Seals the active segment (write + sync) and starts a new one.
     fn roll(&mut self) -> AuditResult<()> {
         let sync = !matches!(self.config.durability, Durability::None);
@@ -955,6 +1018,7 @@ impl Core {
         let sealed = &self.segments[self.segments.len() - 1];
         crate::index::write(
             &sealed.path,
+            sealed.version,
             sealed.first_seq,
             sealed.len,
             &self.head,
@@ -1181,6 +1245,7 @@ fn create_segment(dir: &Path, first_seq: u64, prev_chain: &Hash) -> AuditResult<
             path,
             first_seq,
             len: SEGMENT_HEADER as u64,
+            version: FORMAT_VERSION,
             reader,
         },
         w,
@@ -1220,9 +1285,9 @@ struct Encoded {
     kind: Kind,
     /// The decision's time (outcomes take the time of the decision they follow).
     time: i64,
-    /// The snapshot's content address, SHA-256 of its bytes (computed by the caller, which
-    /// halves the hashing left to the writer thread); zero for outcomes.
-    address: Hash,
+    /// SHA-256 of the record (the first `record_len` bytes of the body), which the chain
+    /// link covers: computed by the caller, in parallel with the writer thread's chaining.
+    record_hash: Hash,
 }
 
 /// Records encoded by the caller, in order, waiting to be stored.
@@ -1257,7 +1322,7 @@ impl Batch {
             return Err(bin_error(e, "decision record"));
         }
         let record_len = self.bytes.len() - start - FRAME_HEADER;
-        let snap_start = self.bytes.len();
+        let record_hash = sha256(&self.bytes[start + FRAME_HEADER..]);
         encode_snapshot(snapshot, &mut self.bytes);
         Ok(Encoded {
             start,
@@ -1265,7 +1330,7 @@ impl Batch {
             record_len,
             kind: Kind::Decision,
             time: snapshot.time.as_nanos(),
-            address: sha256(&self.bytes[snap_start..]),
+            record_hash,
         })
     }
 
@@ -1283,7 +1348,7 @@ impl Batch {
             record_len: self.bytes.len() - start - FRAME_HEADER,
             kind: Kind::Outcome,
             time: 0,
-            address: [0; 32],
+            record_hash: sha256(&self.bytes[start + FRAME_HEADER..]),
         })
     }
 }
@@ -1293,7 +1358,7 @@ type Job = (Box<Core>, Batch);
 /// The core and the (emptied) batch handed back, with how storing it ended.
 type Done = (Box<Core>, Batch, AuditResult<()>);
 
-/// The writer thread of a log under [`Durability::None`]: it hashes, frames, chains and
+/// The writer thread of a log under [`Durability::None`]: it addresses snapshots, frames, chains and
 /// writes the batches the caller encoded, one at a time, while the caller encodes the next.
 #[derive(Debug)]
 struct Worker {
@@ -1524,14 +1589,14 @@ impl State {
 /// Every decision is stored with its record and its raw snapshot (once per distinct
 /// snapshot: later records refer to it by its SHA-256 content address); outcomes are stored
 /// after the decision they follow. Each record is length-prefixed, CRC-32 checked, and
-/// chained to its predecessor with SHA-256 over the exact stored bytes. See the
+/// chained to its predecessor with SHA-256 over every stored byte. See the
 /// [crate docs](crate) for the format and guarantees.
 ///
 /// **Pipelining.** Under [`Durability::PerRecord`] and [`Durability::GroupCommit`] an append
 /// stores its record before it returns. Under [`Durability::None`], an append checks and
-/// encodes the record on the caller's thread and queues it (`Ok` means *accepted and
-/// queued*; nothing is durable before [`AuditLog::sync`] under this policy anyway); a writer
-/// thread hashes, chains and writes the queued records in batches of about 256 KiB while the
+/// encodes the record on the caller's thread, hashes it and queues it (`Ok` means *accepted
+/// and queued*; nothing is durable before [`AuditLog::sync`] under this policy anyway); a
+/// writer thread addresses the snapshots, chains and writes the queued records in batches of about 256 KiB while the
 /// caller goes on. Every other call (`sync`, `verify`, `range`, `head`, …, and dropping the
 /// log) first waits for the queue to be stored, so reads always see every accepted record.
 /// A write error of the thread rolls the log back to its last good write, as on the
