@@ -21,7 +21,8 @@ use crate::error::{io, AuditError, AuditResult, BadReason};
 use crate::finite::first_non_finite;
 use crate::frame::{
     chain_for, fill_frame, parse_segment_header, read_frame, readable, segment_header, sha256, to_hex,
-    FrameFault, FrameMeta, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK, SEGMENT_HEADER,
+    FrameFault, FrameMeta, Hash, Kind, RawFrame, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK,
+    SEGMENT_HEADER,
 };
 use crate::lock::{StaleLock, WriterLock};
 
@@ -340,38 +341,13 @@ impl Scanner {
         seg: u32,
     ) -> AuditResult<SegmentEnd> {
         self.bytes += bytes.len() as u64;
-        let Some(h) = parse_segment_header(bytes) else {
-            let torn = is_last && (bytes.len() < SEGMENT_HEADER || bytes.iter().all(|b| *b == 0));
-            return Ok(SegmentEnd::Bad {
-                offset: 0,
-                reason: BadReason::BadSegmentHeader,
-                torn,
-            });
+        let version = match self.segment_header(path, bytes, is_last)? {
+            Ok(version) => version,
+            Err(end) => return Ok(end),
         };
-        if !readable(h.version) {
-            return Err(AuditError::UnsupportedVersion {
-                path: path.to_owned(),
-                found: h.version,
-                expected: FORMAT_VERSION,
-            });
-        }
-        if h.first_seq != self.seq || h.prev_chain != self.chain {
-            return Ok(SegmentEnd::Bad {
-                offset: 0,
-                reason: BadReason::SegmentMismatch,
-                torn: false,
-            });
-        }
         let mut at = SEGMENT_HEADER;
         while at < bytes.len() {
             let rest = &bytes[at..];
-            let bad = |reason, torn| {
-                Ok(SegmentEnd::Bad {
-                    offset: at as u64,
-                    reason,
-                    torn,
-                })
-            };
             let (f, total) = match read_frame(rest, self.max_body) {
                 Ok(x) => x,
                 Err(fault) => {
@@ -382,63 +358,23 @@ impl Scanner {
                         FrameFault::TooLarge => BadReason::TooLarge,
                         FrameFault::Checksum => BadReason::Checksum,
                     };
-                    return bad(reason, torn);
+                    return Ok(SegmentEnd::Bad {
+                        offset: at as u64,
+                        reason,
+                        torn,
+                    });
                 }
             };
-            if f.seq != self.seq {
-                return bad(BadReason::Sequence { found: f.seq }, false);
-            }
-            if self.last_time.is_some_and(|t| f.time < t) {
-                return bad(BadReason::TimeOrder, false);
-            }
-            let body = &rest[FRAME_HEADER..total];
-            let malformed = |m: &str| bad(BadReason::Malformed(m.to_owned()), false);
-            if f.record_len > f.body_len {
-                return malformed("bad header fields");
-            }
-            if chain_for(
-                h.version,
-                &self.chain,
-                &rest[8..72],
-                &body[..f.record_len as usize],
-            ) != f.chain
-            {
-                return bad(BadReason::Chain, false);
-            }
-            let Some(kind) = Kind::from_u8(f.meta_kind) else {
-                return malformed("unknown record kind");
+            let kind = match self.record(version, rest, &f, total) {
+                Ok(kind) => kind,
+                Err(reason) => {
+                    return Ok(SegmentEnd::Bad {
+                        offset: at as u64,
+                        reason,
+                        torn: false,
+                    })
+                }
             };
-            if f.reserved != 0 || f.record_len > f.body_len {
-                return malformed("bad header fields");
-            }
-            match kind {
-                Kind::Decision => {
-                    if f.link != NO_LINK || f.flags & !FLAG_INLINE != 0 {
-                        return malformed("bad decision header");
-                    }
-                    if f.flags & FLAG_INLINE != 0 {
-                        if self.addresses.contains_key(&f.address) {
-                            return malformed("snapshot stored twice");
-                        }
-                        if sha256(&body[f.record_len as usize..]) != f.address {
-                            return malformed("snapshot does not match its address");
-                        }
-                        self.addresses.insert(f.address, f.seq);
-                    } else if f.record_len != f.body_len || !self.addresses.contains_key(&f.address) {
-                        return malformed("reference to a snapshot not stored before");
-                    }
-                    self.last_decision = Some(f.seq);
-                    self.decisions += 1;
-                }
-                Kind::Outcome => {
-                    if f.flags != 0 || f.address != [0; 32] || f.record_len != f.body_len {
-                        return malformed("bad outcome header");
-                    }
-                    if f.link != self.last_decision.unwrap_or(NO_LINK) {
-                        return malformed("outcome not linked to the last decision");
-                    }
-                }
-            }
             visit(
                 IndexEntry {
                     time: f.time,
@@ -459,6 +395,95 @@ impl Scanner {
             at += total;
         }
         Ok(SegmentEnd::Clean(at as u64))
+    }
+
+    /// Checks a segment's header against the scan so far: its format version, or where the
+    /// scan ends (a bad or torn header, a segment that does not continue the log).
+    fn segment_header(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        is_last: bool,
+    ) -> AuditResult<Result<u32, SegmentEnd>> {
+        let Some(h) = parse_segment_header(bytes) else {
+            let torn = is_last && (bytes.len() < SEGMENT_HEADER || bytes.iter().all(|b| *b == 0));
+            return Ok(Err(SegmentEnd::Bad {
+                offset: 0,
+                reason: BadReason::BadSegmentHeader,
+                torn,
+            }));
+        };
+        if !readable(h.version) {
+            return Err(AuditError::UnsupportedVersion {
+                path: path.to_owned(),
+                found: h.version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        if h.first_seq != self.seq || h.prev_chain != self.chain {
+            return Ok(Err(SegmentEnd::Bad {
+                offset: 0,
+                reason: BadReason::SegmentMismatch,
+                torn: false,
+            }));
+        }
+        Ok(Ok(h.version))
+    }
+
+    /// Checks one record read at the start of `rest` (`total` bytes, checksum good) against
+    /// the scan so far: sequence, time order, chain link (of format `version`), header fields,
+    /// snapshot address and outcome link. On success, takes the record's snapshot address and
+    /// decision into the scan and returns its kind (the caller advances the chain).
+    fn record(&mut self, version: u32, rest: &[u8], f: &RawFrame, total: usize) -> Result<Kind, BadReason> {
+        let malformed = |m: &str| Err(BadReason::Malformed(m.to_owned()));
+        if f.seq != self.seq {
+            return Err(BadReason::Sequence { found: f.seq });
+        }
+        if self.last_time.is_some_and(|t| f.time < t) {
+            return Err(BadReason::TimeOrder);
+        }
+        let body = &rest[FRAME_HEADER..total];
+        if f.record_len > f.body_len {
+            return malformed("bad header fields");
+        }
+        if chain_for(version, &self.chain, &rest[8..72], &body[..f.record_len as usize]) != f.chain {
+            return Err(BadReason::Chain);
+        }
+        let Some(kind) = Kind::from_u8(f.meta_kind) else {
+            return malformed("unknown record kind");
+        };
+        if f.reserved != 0 || f.record_len > f.body_len {
+            return malformed("bad header fields");
+        }
+        match kind {
+            Kind::Decision => {
+                if f.link != NO_LINK || f.flags & !FLAG_INLINE != 0 {
+                    return malformed("bad decision header");
+                }
+                if f.flags & FLAG_INLINE != 0 {
+                    if self.addresses.contains_key(&f.address) {
+                        return malformed("snapshot stored twice");
+                    }
+                    if sha256(&body[f.record_len as usize..]) != f.address {
+                        return malformed("snapshot does not match its address");
+                    }
+                    self.addresses.insert(f.address, f.seq);
+                } else if f.record_len != f.body_len || !self.addresses.contains_key(&f.address) {
+                    return malformed("reference to a snapshot not stored before");
+                }
+                self.last_decision = Some(f.seq);
+                self.decisions += 1;
+            }
+            Kind::Outcome => {
+                if f.flags != 0 || f.address != [0; 32] || f.record_len != f.body_len {
+                    return malformed("bad outcome header");
+                }
+                if f.link != self.last_decision.unwrap_or(NO_LINK) {
+                    return malformed("outcome not linked to the last decision");
+                }
+            }
+        }
+        Ok(kind)
     }
 }
 
@@ -599,6 +624,131 @@ impl std::fmt::Debug for Core {
     }
 }
 
+/// What opening a log found in its segment files (see [`Opened::scan`]).
+struct Opened {
+    sc: Scanner,
+    index: Vec<IndexEntry>,
+    segments: Vec<Segment>,
+    torn_tail: Option<TornTail>,
+    index_rebuilds: Vec<IndexRebuild>,
+}
+
+impl Opened {
+    /// Checks every segment of `dir` in order (sealed ones through their persistent index
+    /// when it checks out, rebuilding it otherwise), cuts off a torn tail of the last one,
+    /// and fails on any other damage.
+    fn scan(dir: &Path, config: &LogConfig) -> AuditResult<Self> {
+        let paths = list_segments(dir)?;
+        let mut o = Opened {
+            sc: Scanner::new(config.max_record_bytes),
+            index: Vec::new(),
+            segments: Vec::new(),
+            torn_tail: None,
+            index_rebuilds: Vec::new(),
+        };
+        for (i, path) in paths.iter().enumerate() {
+            let is_last = i + 1 == paths.len();
+            let bytes = read_all(path)?;
+            let first_seq = o.sc.seq;
+            if !is_last && o.sealed_by_index(path, &bytes, i as u32, first_seq)? {
+                continue;
+            }
+            let index = &mut o.index;
+            let end =
+                o.sc.segment(path, &bytes, is_last, |e, _| index.push(e), i as u32)?;
+            if !is_last {
+                if let SegmentEnd::Clean(len) = end {
+                    // rebuilt from the full scan (reported in `index_rebuilds`)
+                    let version = version_of(&bytes);
+                    let entries = &o.index[first_seq as usize..];
+                    crate::index::write(path, version, first_seq, len, &o.sc.chain, entries)?;
+                }
+            }
+            let len = match end {
+                SegmentEnd::Clean(len) => len,
+                SegmentEnd::Bad {
+                    offset, torn: true, ..
+                } => match o.cut_torn_tail(dir, path, bytes.len() as u64, offset)? {
+                    Some(len) => len,
+                    None => continue,
+                },
+                SegmentEnd::Bad { offset, reason, .. } => {
+                    return Err(AuditError::Corrupt {
+                        sequence: o.sc.seq,
+                        path: path.clone(),
+                        offset,
+                        reason,
+                    })
+                }
+            };
+            o.push_segment(path, first_seq, len, version_of(&bytes))?;
+        }
+        Ok(o)
+    }
+
+    fn push_segment(&mut self, path: &Path, first_seq: u64, len: u64, version: u32) -> AuditResult<()> {
+        let reader = File::open(path).map_err(io("opening a segment", path))?;
+        self.segments.push(Segment {
+            path: path.to_owned(),
+            first_seq,
+            len,
+            version,
+            reader,
+        });
+        Ok(())
+    }
+
+    /// Takes a sealed segment's records from its persistent index if the index checks out
+    /// against the bytes (`true`); otherwise records why it is to be rebuilt (`false`).
+    fn sealed_by_index(&mut self, path: &Path, bytes: &[u8], seg: u32, first_seq: u64) -> AuditResult<bool> {
+        let index = &mut self.index;
+        let used =
+            crate::index::read(path, seg).and_then(|idx| self.sc.apply_index(&idx, bytes, |e| index.push(e)));
+        match used {
+            Ok(()) => {
+                self.push_segment(path, first_seq, bytes.len() as u64, version_of(bytes))?;
+                Ok(true)
+            }
+            Err(reason) => {
+                self.index_rebuilds.push(IndexRebuild {
+                    segment: path.to_owned(),
+                    reason: reason.to_owned(),
+                });
+                Ok(false)
+            }
+        }
+    }
+
+    /// Cuts the torn tail found at `offset` of the last segment (`file_len` bytes) and
+    /// reports it; `Some(new length)`, or `None` when the segment's own header was torn and
+    /// the segment (which never held a record) was removed.
+    fn cut_torn_tail(
+        &mut self,
+        dir: &Path,
+        path: &Path,
+        file_len: u64,
+        offset: u64,
+    ) -> AuditResult<Option<u64>> {
+        self.torn_tail = Some(TornTail {
+            path: path.to_owned(),
+            offset,
+            bytes_removed: file_len - offset,
+        });
+        if offset == 0 {
+            fs::remove_file(path).map_err(io("removing a torn segment", path))?;
+            sync_dir(dir)?;
+            return Ok(None);
+        }
+        let f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io("opening a segment", path))?;
+        f.set_len(offset).map_err(io("truncating a torn tail", path))?;
+        f.sync_all().map_err(io("syncing a segment", path))?;
+        Ok(Some(offset))
+    }
+}
+
 impl Core {
     /// Opens the log (see [`AuditLog::open`](crate::AuditLog::open)).
     fn open_inner(dir: &Path, config: LogConfig, faults: Option<Box<dyn IoFaults>>) -> AuditResult<Self> {
@@ -606,96 +756,13 @@ impl Core {
         fs::create_dir_all(dir).map_err(io("creating the log directory", dir))?;
         // the writer lock comes first: nothing (not even a torn tail) is touched without it
         let (lock, stale_lock) = WriterLock::acquire(dir)?;
-        let paths = list_segments(dir)?;
-        let mut sc = Scanner::new(config.max_record_bytes);
-        let mut index = Vec::new();
-        let mut segments = Vec::new();
-        let mut torn_tail = None;
-        let mut index_rebuilds = Vec::new();
-        for (i, path) in paths.iter().enumerate() {
-            let is_last = i + 1 == paths.len();
-            let bytes = read_all(path)?;
-            let first_seq = sc.seq;
-            if !is_last {
-                // a sealed segment: use its persistent index if it checks out against the bytes
-                let used = crate::index::read(path, i as u32)
-                    .and_then(|idx| sc.apply_index(&idx, &bytes, |e| index.push(e)));
-                match used {
-                    Ok(()) => {
-                        let reader = File::open(path).map_err(io("opening a segment", path))?;
-                        segments.push(Segment {
-                            path: path.clone(),
-                            first_seq,
-                            len: bytes.len() as u64,
-                            version: version_of(&bytes),
-                            reader,
-                        });
-                        continue;
-                    }
-                    Err(reason) => index_rebuilds.push(IndexRebuild {
-                        segment: path.clone(),
-                        reason: reason.to_owned(),
-                    }),
-                }
-            }
-            let end = sc.segment(path, &bytes, is_last, |e, _| index.push(e), i as u32)?;
-            if !is_last {
-                if let SegmentEnd::Clean(len) = end {
-                    // rebuilt from the full scan (reported in `index_rebuilds`)
-                    let version = version_of(&bytes);
-                    crate::index::write(
-                        path,
-                        version,
-                        first_seq,
-                        len,
-                        &sc.chain,
-                        &index[first_seq as usize..],
-                    )?;
-                }
-            }
-            let len = match end {
-                SegmentEnd::Clean(len) => len,
-                SegmentEnd::Bad {
-                    offset, torn: true, ..
-                } => {
-                    let keep = if offset == 0 { 0 } else { offset };
-                    torn_tail = Some(TornTail {
-                        path: path.clone(),
-                        offset: keep,
-                        bytes_removed: bytes.len() as u64 - keep,
-                    });
-                    if keep == 0 {
-                        // the segment's own header was torn: the segment never held a record
-                        fs::remove_file(path).map_err(io("removing a torn segment", path))?;
-                        sync_dir(dir)?;
-                        continue;
-                    }
-                    let f = OpenOptions::new()
-                        .write(true)
-                        .open(path)
-                        .map_err(io("opening a segment", path))?;
-                    f.set_len(keep).map_err(io("truncating a torn tail", path))?;
-                    f.sync_all().map_err(io("syncing a segment", path))?;
-                    keep
-                }
-                SegmentEnd::Bad { offset, reason, .. } => {
-                    return Err(AuditError::Corrupt {
-                        sequence: sc.seq,
-                        path: path.clone(),
-                        offset,
-                        reason,
-                    })
-                }
-            };
-            let reader = File::open(path).map_err(io("opening a segment", path))?;
-            segments.push(Segment {
-                path: path.clone(),
-                first_seq,
-                len,
-                version: version_of(&bytes),
-                reader,
-            });
-        }
+        let Opened {
+            sc,
+            index,
+            mut segments,
+            torn_tail,
+            index_rebuilds,
+        } = Opened::scan(dir, &config)?;
         let writer = match segments.last() {
             Some(s) => OpenOptions::new()
                 .read(true)
