@@ -12,20 +12,36 @@
 //!   32 kind u8 (1 decision, 2 outcome)   33 flags u8 (bit 0: snapshot stored inline)
 //!   34 reserved u16 (0)         36 length of the record within the body u32
 //!   40 snapshot address: SHA-256 of the snapshot bytes [32] (zero for outcomes)
-//!   72 chain hash: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record) [32]
+//!   72 chain hash [32]
+//!        version 3: SHA-256(previous chain hash ‖ bytes 8..72 ‖ SHA-256(record))
+//!        version 2: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record)
 //!   body: the record (binary, see the `bin` module), then (inline flag) the snapshot's
 //!   bytes (binary, see the `encode` module)
 //! ```
 //! The chain starts from 32 zero bytes. The snapshot's bytes enter the chain through their
-//! address (bytes 40..72, which the chain covers), so every stored byte is hashed once.
+//! address (bytes 40..72, which the chain covers), and in version 3 the record's bytes
+//! through their own SHA-256, so every stored byte is hashed once and the link itself
+//! hashes 128 bytes: the record's and the snapshot's digests can be computed apart from
+//! (and in parallel with) the sequential chain. Each segment header carries its version;
+//! a log may hold segments of version 2 followed by segments of version 3 (appends to a
+//! log written by an earlier build start a new segment of the current version).
 
 use sha2::{Digest, Sha256};
 
-/// Format version written and read by this build. Version 1 stored the record and snapshot
-/// as JSON; version 2 stores them in the compact binary encoding (the layout above is
-/// unchanged). A file of another version is refused with
+/// Format version written by this build. Version 1 stored the record and snapshot as JSON;
+/// version 2 stores them in the compact binary encoding; version 3 (the layout above is
+/// unchanged) chains the SHA-256 of the record instead of the record's bytes. This build
+/// reads versions 2 and 3 ([`READ_VERSIONS`]); a file of another version is refused with
 /// [`AuditError::UnsupportedVersion`](crate::AuditError::UnsupportedVersion).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+
+/// Format versions this build reads (and verifies, replays and appends to).
+pub const READ_VERSIONS: [u32; 2] = [2, 3];
+
+/// Whether this build reads files of format `version`.
+pub(crate) fn readable(version: u32) -> bool {
+    READ_VERSIONS.contains(&version)
+}
 pub(crate) const MAGIC: &[u8; 8] = b"PRUDAUD\0";
 pub(crate) const SEGMENT_HEADER: usize = 64;
 pub(crate) const FRAME_HEADER: usize = 104;
@@ -114,9 +130,10 @@ pub(crate) struct FrameMeta {
     pub(crate) address: Hash,
 }
 
-/// Fills in the header of one record: `frame` is the header's room (`FRAME_HEADER` bytes)
-/// followed by the body. Returns the record's chain hash.
-pub(crate) fn fill_frame(frame: &mut [u8], meta: &FrameMeta, prev_chain: &Hash) -> Hash {
+/// Fills in the header of one record of the current format: `frame` is the header's room
+/// (`FRAME_HEADER` bytes) followed by the body; `record_hash` is the SHA-256 of the record
+/// (the first `meta.record_len` bytes of the body). Returns the record's chain hash.
+pub(crate) fn fill_frame(frame: &mut [u8], meta: &FrameMeta, prev_chain: &Hash, record_hash: &Hash) -> Hash {
     let body_len = (frame.len() - FRAME_HEADER) as u32;
     let (h, body) = frame.split_at_mut(FRAME_HEADER);
     h[0..4].copy_from_slice(&body_len.to_le_bytes());
@@ -128,7 +145,7 @@ pub(crate) fn fill_frame(frame: &mut [u8], meta: &FrameMeta, prev_chain: &Hash) 
     h[34..36].copy_from_slice(&[0u8; 2]);
     h[36..40].copy_from_slice(&meta.record_len.to_le_bytes());
     h[40..72].copy_from_slice(&meta.address);
-    let chain = chain_hash(prev_chain, &h[8..72], &body[..meta.record_len as usize]);
+    let chain = chain_link(prev_chain, &h[8..72], record_hash);
     h[72..104].copy_from_slice(&chain);
     let mut crc = crc32fast::Hasher::new();
     crc.update(&h[8..]);
@@ -137,7 +154,27 @@ pub(crate) fn fill_frame(frame: &mut [u8], meta: &FrameMeta, prev_chain: &Hash) 
     chain
 }
 
-pub(crate) fn chain_hash(prev: &Hash, fields: &[u8], body: &[u8]) -> Hash {
+/// The chain hash of a record of format `version` (2 or 3; see the layout above) from the
+/// previous chain hash, the header's bytes 8..72 and the record's bytes.
+pub(crate) fn chain_for(version: u32, prev: &Hash, fields: &[u8], record: &[u8]) -> Hash {
+    if version == 2 {
+        chain_hash_v2(prev, fields, record)
+    } else {
+        chain_link(prev, fields, &sha256(record))
+    }
+}
+
+/// A version-3 link: SHA-256(previous chain hash ‖ header fields ‖ SHA-256 of the record).
+pub(crate) fn chain_link(prev: &Hash, fields: &[u8], record_hash: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(fields);
+    h.update(record_hash);
+    h.finalize().into()
+}
+
+/// A version-2 link: SHA-256(previous chain hash ‖ header fields ‖ record).
+pub(crate) fn chain_hash_v2(prev: &Hash, fields: &[u8], body: &[u8]) -> Hash {
     let mut h = Sha256::new();
     h.update(prev);
     h.update(fields);

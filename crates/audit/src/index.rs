@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! seg-<first sequence>.pidx (little endian)
-//!   0  magic "PRUDIDX\0"     8  index version u32     12 log format version u32
+//!   0  magic "PRUDIDX\0"     8  index version u32     12 format version of the segment u32
 //!   16 first sequence u64    24 record count u64      32 segment length in bytes u64
 //!   40 chain hash of the segment's last record [32]
 //!   72 entries, 72 bytes each:
@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{io, AuditResult};
-use crate::frame::{hash_at, read_frame, u32_at, u64_at, Hash, Kind, FORMAT_VERSION, FRAME_HEADER};
+use crate::frame::{hash_at, read_frame, readable, u32_at, u64_at, Hash, Kind, FRAME_HEADER};
 use crate::log::IndexEntry;
 
 pub(crate) const INDEX_VERSION: u32 = 1;
@@ -39,15 +39,19 @@ pub(crate) fn index_path(segment: &Path) -> PathBuf {
 
 /// A loaded index (checked for its own consistency only).
 pub(crate) struct SegmentIndex {
+    /// The format version of its segment (the segment's header must say the same).
+    pub(crate) format_version: u32,
     pub(crate) first_seq: u64,
     pub(crate) segment_len: u64,
     pub(crate) last_chain: Hash,
     pub(crate) entries: Vec<IndexEntry>,
 }
 
-/// Writes the index of a sealed segment (temporary file, sync, rename).
+/// Writes the index of a sealed segment of format `format_version` (temporary file, sync,
+/// rename).
 pub(crate) fn write(
     segment: &Path,
+    format_version: u32,
     first_seq: u64,
     segment_len: u64,
     last_chain: &Hash,
@@ -56,7 +60,7 @@ pub(crate) fn write(
     let mut b = Vec::with_capacity(HEADER + entries.len() * ENTRY + 4);
     b.extend_from_slice(MAGIC);
     b.extend_from_slice(&INDEX_VERSION.to_le_bytes());
-    b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    b.extend_from_slice(&format_version.to_le_bytes());
     b.extend_from_slice(&first_seq.to_le_bytes());
     b.extend_from_slice(&(entries.len() as u64).to_le_bytes());
     b.extend_from_slice(&segment_len.to_le_bytes());
@@ -96,7 +100,7 @@ pub(crate) fn read(segment: &Path, seg: u32) -> Result<SegmentIndex, &'static st
     if crc32fast::hash(body) != u32_at(crc, 0) {
         return Err("checksum mismatch");
     }
-    if u32_at(&b, 8) != INDEX_VERSION || u32_at(&b, 12) != FORMAT_VERSION {
+    if u32_at(&b, 8) != INDEX_VERSION || !readable(u32_at(&b, 12)) {
         return Err("another version");
     }
     let count = u64_at(&b, 24);
@@ -122,6 +126,7 @@ pub(crate) fn read(segment: &Path, seg: u32) -> Result<SegmentIndex, &'static st
         });
     }
     Ok(SegmentIndex {
+        format_version: u32_at(&b, 12),
         first_seq: u64_at(&b, 16),
         segment_len: u64_at(&b, 32),
         last_chain: hash_at(&b, 40),

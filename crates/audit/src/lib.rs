@@ -12,15 +12,17 @@
 //! - **Store.** [`AuditLog`] keeps append-only segment files of length-prefixed, CRC-32
 //!   checked records in a compact binary encoding (no float formatting on the append path;
 //!   JSON stays available for export through [`snapshot_json`] and the SQLite store), each
-//!   chained to its predecessor with SHA-256 over the exact stored bytes (the chain of a
-//!   Merkle–Damgård hash, as in certificate-transparency-style append-only logs: changing,
-//!   deleting, inserting or reordering any record breaks every later link). Time-range
+//!   chained to its predecessor with SHA-256 over every stored byte (each link hashes the
+//!   previous link, the record's header, which holds the snapshot's content address, and
+//!   the SHA-256 of the record: the chain of a Merkle–Damgård hash, as in
+//!   certificate-transparency-style append-only logs: changing, deleting, inserting or
+//!   reordering any record breaks every later link). Time-range
 //!   queries use an index kept in memory and persisted per sealed segment; a persisted index
 //!   is checked against its segment on open and rebuilt and reported
 //!   ([`AuditLog::index_rebuilds`]) when missing or inconsistent. A [`Durability`] policy
 //!   chooses between an `fsync` per record, group commit, or none; under none, appends are
-//!   pipelined: the caller checks and encodes a record and queues it, and a writer thread
-//!   hashes, chains and writes the queue in batches (see [`AuditLog`] on what an `Ok` means
+//!   pipelined: the caller checks, encodes and hashes a record and queues it, and a writer
+//!   thread addresses the snapshot, chains and writes the queue in batches (see [`AuditLog`] on what an `Ok` means
 //!   then). On open, a torn tail (an append cut short by a crash) is truncated and reported
 //!   ([`AuditLog::torn_tail`]), never silently kept; any other damage is a typed error.
 //!   [`AuditLog::verify`] re-reads everything and names the first bad record. A writer lock
@@ -38,8 +40,11 @@
 //!   the pipeline writes to it, with no code in the stages.
 //!
 //! The record format is described in the `frame` module source; it has a version number in
-//! every segment header, and a file of another version is refused with
-//! [`AuditError::UnsupportedVersion`].
+//! every segment header. This build writes [`FORMAT_VERSION`] 3 and reads, verifies and
+//! appends to logs of the versions in [`READ_VERSIONS`] (2 and 3: version 3 chains the
+//! record's SHA-256 instead of its bytes, so that the caller can hash a record while the
+//! writer thread chains the previous ones; appends to a version-2 log start a version-3
+//! segment); a file of another version is refused with [`AuditError::UnsupportedVersion`].
 //!
 //! ## Example
 //! ```
@@ -104,7 +109,7 @@ mod sqlite;
 pub use config::{Durability, LogConfig, MAX_RECORD_BYTES};
 pub use encode::{snapshot_bytes, snapshot_json};
 pub use error::{AuditError, AuditResult, BadReason};
-pub use frame::{to_hex, FORMAT_VERSION};
+pub use frame::{to_hex, FORMAT_VERSION, READ_VERSIONS};
 pub use lock::{StaleLock, LOCK_FILE};
 pub use log::{
     verify_dir, Appended, AuditLog, BadRecord, IndexRebuild, IoFaults, LogHead, LoggedDecision, TornTail,

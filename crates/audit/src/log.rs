@@ -20,8 +20,9 @@ use crate::encode::{decode_snapshot, encode_snapshot};
 use crate::error::{io, AuditError, AuditResult, BadReason};
 use crate::finite::first_non_finite;
 use crate::frame::{
-    chain_hash, fill_frame, parse_segment_header, read_frame, segment_header, sha256, to_hex, FrameFault,
-    FrameMeta, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK, SEGMENT_HEADER,
+    chain_for, fill_frame, parse_segment_header, read_frame, readable, segment_header, sha256, to_hex,
+    FrameFault, FrameMeta, Hash, Kind, RawFrame, FLAG_INLINE, FORMAT_VERSION, FRAME_HEADER, NO_LINK,
+    SEGMENT_HEADER,
 };
 use crate::lock::{StaleLock, WriterLock};
 
@@ -204,6 +205,8 @@ struct Segment {
     first_seq: u64,
     /// Bytes of the file that hold records written so far.
     len: u64,
+    /// Format version in its header.
+    version: u32,
     reader: File,
 }
 
@@ -265,7 +268,10 @@ impl Scanner {
         mut visit: impl FnMut(IndexEntry),
     ) -> Result<(), &'static str> {
         let h = parse_segment_header(bytes).ok_or("bad segment header")?;
-        if h.version != FORMAT_VERSION || h.first_seq != self.seq || h.prev_chain != self.chain {
+        if !readable(h.version) || idx.format_version != h.version {
+            return Err("index of another format version");
+        }
+        if h.first_seq != self.seq || h.prev_chain != self.chain {
             return Err("segment does not continue the log");
         }
         if idx.first_seq != self.seq {
@@ -335,38 +341,13 @@ impl Scanner {
         seg: u32,
     ) -> AuditResult<SegmentEnd> {
         self.bytes += bytes.len() as u64;
-        let Some(h) = parse_segment_header(bytes) else {
-            let torn = is_last && (bytes.len() < SEGMENT_HEADER || bytes.iter().all(|b| *b == 0));
-            return Ok(SegmentEnd::Bad {
-                offset: 0,
-                reason: BadReason::BadSegmentHeader,
-                torn,
-            });
+        let version = match self.segment_header(path, bytes, is_last)? {
+            Ok(version) => version,
+            Err(end) => return Ok(end),
         };
-        if h.version != FORMAT_VERSION {
-            return Err(AuditError::UnsupportedVersion {
-                path: path.to_owned(),
-                found: h.version,
-                expected: FORMAT_VERSION,
-            });
-        }
-        if h.first_seq != self.seq || h.prev_chain != self.chain {
-            return Ok(SegmentEnd::Bad {
-                offset: 0,
-                reason: BadReason::SegmentMismatch,
-                torn: false,
-            });
-        }
         let mut at = SEGMENT_HEADER;
         while at < bytes.len() {
             let rest = &bytes[at..];
-            let bad = |reason, torn| {
-                Ok(SegmentEnd::Bad {
-                    offset: at as u64,
-                    reason,
-                    torn,
-                })
-            };
             let (f, total) = match read_frame(rest, self.max_body) {
                 Ok(x) => x,
                 Err(fault) => {
@@ -377,57 +358,23 @@ impl Scanner {
                         FrameFault::TooLarge => BadReason::TooLarge,
                         FrameFault::Checksum => BadReason::Checksum,
                     };
-                    return bad(reason, torn);
+                    return Ok(SegmentEnd::Bad {
+                        offset: at as u64,
+                        reason,
+                        torn,
+                    });
                 }
             };
-            if f.seq != self.seq {
-                return bad(BadReason::Sequence { found: f.seq }, false);
-            }
-            if self.last_time.is_some_and(|t| f.time < t) {
-                return bad(BadReason::TimeOrder, false);
-            }
-            let body = &rest[FRAME_HEADER..total];
-            let malformed = |m: &str| bad(BadReason::Malformed(m.to_owned()), false);
-            if f.record_len > f.body_len {
-                return malformed("bad header fields");
-            }
-            if chain_hash(&self.chain, &rest[8..72], &body[..f.record_len as usize]) != f.chain {
-                return bad(BadReason::Chain, false);
-            }
-            let Some(kind) = Kind::from_u8(f.meta_kind) else {
-                return malformed("unknown record kind");
+            let kind = match self.record(version, rest, &f, total) {
+                Ok(kind) => kind,
+                Err(reason) => {
+                    return Ok(SegmentEnd::Bad {
+                        offset: at as u64,
+                        reason,
+                        torn: false,
+                    })
+                }
             };
-            if f.reserved != 0 || f.record_len > f.body_len {
-                return malformed("bad header fields");
-            }
-            match kind {
-                Kind::Decision => {
-                    if f.link != NO_LINK || f.flags & !FLAG_INLINE != 0 {
-                        return malformed("bad decision header");
-                    }
-                    if f.flags & FLAG_INLINE != 0 {
-                        if self.addresses.contains_key(&f.address) {
-                            return malformed("snapshot stored twice");
-                        }
-                        if sha256(&body[f.record_len as usize..]) != f.address {
-                            return malformed("snapshot does not match its address");
-                        }
-                        self.addresses.insert(f.address, f.seq);
-                    } else if f.record_len != f.body_len || !self.addresses.contains_key(&f.address) {
-                        return malformed("reference to a snapshot not stored before");
-                    }
-                    self.last_decision = Some(f.seq);
-                    self.decisions += 1;
-                }
-                Kind::Outcome => {
-                    if f.flags != 0 || f.address != [0; 32] || f.record_len != f.body_len {
-                        return malformed("bad outcome header");
-                    }
-                    if f.link != self.last_decision.unwrap_or(NO_LINK) {
-                        return malformed("outcome not linked to the last decision");
-                    }
-                }
-            }
             visit(
                 IndexEntry {
                     time: f.time,
@@ -449,6 +396,101 @@ impl Scanner {
         }
         Ok(SegmentEnd::Clean(at as u64))
     }
+
+    /// Checks a segment's header against the scan so far: its format version, or where the
+    /// scan ends (a bad or torn header, a segment that does not continue the log).
+    fn segment_header(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        is_last: bool,
+    ) -> AuditResult<Result<u32, SegmentEnd>> {
+        let Some(h) = parse_segment_header(bytes) else {
+            let torn = is_last && (bytes.len() < SEGMENT_HEADER || bytes.iter().all(|b| *b == 0));
+            return Ok(Err(SegmentEnd::Bad {
+                offset: 0,
+                reason: BadReason::BadSegmentHeader,
+                torn,
+            }));
+        };
+        if !readable(h.version) {
+            return Err(AuditError::UnsupportedVersion {
+                path: path.to_owned(),
+                found: h.version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        if h.first_seq != self.seq || h.prev_chain != self.chain {
+            return Ok(Err(SegmentEnd::Bad {
+                offset: 0,
+                reason: BadReason::SegmentMismatch,
+                torn: false,
+            }));
+        }
+        Ok(Ok(h.version))
+    }
+
+    /// Checks one record read at the start of `rest` (`total` bytes, checksum good) against
+    /// the scan so far: sequence, time order, chain link (of format `version`), header fields,
+    /// snapshot address and outcome link. On success, takes the record's snapshot address and
+    /// decision into the scan and returns its kind (the caller advances the chain).
+    fn record(&mut self, version: u32, rest: &[u8], f: &RawFrame, total: usize) -> Result<Kind, BadReason> {
+        let malformed = |m: &str| Err(BadReason::Malformed(m.to_owned()));
+        if f.seq != self.seq {
+            return Err(BadReason::Sequence { found: f.seq });
+        }
+        if self.last_time.is_some_and(|t| f.time < t) {
+            return Err(BadReason::TimeOrder);
+        }
+        let body = &rest[FRAME_HEADER..total];
+        if f.record_len > f.body_len {
+            return malformed("bad header fields");
+        }
+        if chain_for(version, &self.chain, &rest[8..72], &body[..f.record_len as usize]) != f.chain {
+            return Err(BadReason::Chain);
+        }
+        let Some(kind) = Kind::from_u8(f.meta_kind) else {
+            return malformed("unknown record kind");
+        };
+        if f.reserved != 0 || f.record_len > f.body_len {
+            return malformed("bad header fields");
+        }
+        match kind {
+            Kind::Decision => {
+                if f.link != NO_LINK || f.flags & !FLAG_INLINE != 0 {
+                    return malformed("bad decision header");
+                }
+                if f.flags & FLAG_INLINE != 0 {
+                    if self.addresses.contains_key(&f.address) {
+                        return malformed("snapshot stored twice");
+                    }
+                    if sha256(&body[f.record_len as usize..]) != f.address {
+                        return malformed("snapshot does not match its address");
+                    }
+                    self.addresses.insert(f.address, f.seq);
+                } else if f.record_len != f.body_len || !self.addresses.contains_key(&f.address) {
+                    return malformed("reference to a snapshot not stored before");
+                }
+                self.last_decision = Some(f.seq);
+                self.decisions += 1;
+            }
+            Kind::Outcome => {
+                if f.flags != 0 || f.address != [0; 32] || f.record_len != f.body_len {
+                    return malformed("bad outcome header");
+                }
+                if f.link != self.last_decision.unwrap_or(NO_LINK) {
+                    return malformed("outcome not linked to the last decision");
+                }
+            }
+        }
+        Ok(kind)
+    }
+}
+
+/// The format version in a segment's header (the current one where the header is torn:
+/// such a segment holds no record).
+fn version_of(bytes: &[u8]) -> u32 {
+    parse_segment_header(bytes).map_or(FORMAT_VERSION, |h| h.version)
 }
 
 fn segment_name(first_seq: u64) -> String {
@@ -582,6 +624,131 @@ impl std::fmt::Debug for Core {
     }
 }
 
+/// What opening a log found in its segment files (see [`Opened::scan`]).
+struct Opened {
+    sc: Scanner,
+    index: Vec<IndexEntry>,
+    segments: Vec<Segment>,
+    torn_tail: Option<TornTail>,
+    index_rebuilds: Vec<IndexRebuild>,
+}
+
+impl Opened {
+    /// Checks every segment of `dir` in order (sealed ones through their persistent index
+    /// when it checks out, rebuilding it otherwise), cuts off a torn tail of the last one,
+    /// and fails on any other damage.
+    fn scan(dir: &Path, config: &LogConfig) -> AuditResult<Self> {
+        let paths = list_segments(dir)?;
+        let mut o = Opened {
+            sc: Scanner::new(config.max_record_bytes),
+            index: Vec::new(),
+            segments: Vec::new(),
+            torn_tail: None,
+            index_rebuilds: Vec::new(),
+        };
+        for (i, path) in paths.iter().enumerate() {
+            let is_last = i + 1 == paths.len();
+            let bytes = read_all(path)?;
+            let first_seq = o.sc.seq;
+            if !is_last && o.sealed_by_index(path, &bytes, i as u32, first_seq)? {
+                continue;
+            }
+            let index = &mut o.index;
+            let end =
+                o.sc.segment(path, &bytes, is_last, |e, _| index.push(e), i as u32)?;
+            if !is_last {
+                if let SegmentEnd::Clean(len) = end {
+                    // rebuilt from the full scan (reported in `index_rebuilds`)
+                    let version = version_of(&bytes);
+                    let entries = &o.index[first_seq as usize..];
+                    crate::index::write(path, version, first_seq, len, &o.sc.chain, entries)?;
+                }
+            }
+            let len = match end {
+                SegmentEnd::Clean(len) => len,
+                SegmentEnd::Bad {
+                    offset, torn: true, ..
+                } => match o.cut_torn_tail(dir, path, bytes.len() as u64, offset)? {
+                    Some(len) => len,
+                    None => continue,
+                },
+                SegmentEnd::Bad { offset, reason, .. } => {
+                    return Err(AuditError::Corrupt {
+                        sequence: o.sc.seq,
+                        path: path.clone(),
+                        offset,
+                        reason,
+                    })
+                }
+            };
+            o.push_segment(path, first_seq, len, version_of(&bytes))?;
+        }
+        Ok(o)
+    }
+
+    fn push_segment(&mut self, path: &Path, first_seq: u64, len: u64, version: u32) -> AuditResult<()> {
+        let reader = File::open(path).map_err(io("opening a segment", path))?;
+        self.segments.push(Segment {
+            path: path.to_owned(),
+            first_seq,
+            len,
+            version,
+            reader,
+        });
+        Ok(())
+    }
+
+    /// Takes a sealed segment's records from its persistent index if the index checks out
+    /// against the bytes (`true`); otherwise records why it is to be rebuilt (`false`).
+    fn sealed_by_index(&mut self, path: &Path, bytes: &[u8], seg: u32, first_seq: u64) -> AuditResult<bool> {
+        let index = &mut self.index;
+        let used =
+            crate::index::read(path, seg).and_then(|idx| self.sc.apply_index(&idx, bytes, |e| index.push(e)));
+        match used {
+            Ok(()) => {
+                self.push_segment(path, first_seq, bytes.len() as u64, version_of(bytes))?;
+                Ok(true)
+            }
+            Err(reason) => {
+                self.index_rebuilds.push(IndexRebuild {
+                    segment: path.to_owned(),
+                    reason: reason.to_owned(),
+                });
+                Ok(false)
+            }
+        }
+    }
+
+    /// Cuts the torn tail found at `offset` of the last segment (`file_len` bytes) and
+    /// reports it; `Some(new length)`, or `None` when the segment's own header was torn and
+    /// the segment (which never held a record) was removed.
+    fn cut_torn_tail(
+        &mut self,
+        dir: &Path,
+        path: &Path,
+        file_len: u64,
+        offset: u64,
+    ) -> AuditResult<Option<u64>> {
+        self.torn_tail = Some(TornTail {
+            path: path.to_owned(),
+            offset,
+            bytes_removed: file_len - offset,
+        });
+        if offset == 0 {
+            fs::remove_file(path).map_err(io("removing a torn segment", path))?;
+            sync_dir(dir)?;
+            return Ok(None);
+        }
+        let f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io("opening a segment", path))?;
+        f.set_len(offset).map_err(io("truncating a torn tail", path))?;
+        f.sync_all().map_err(io("syncing a segment", path))?;
+        Ok(Some(offset))
+    }
+}
+
 impl Core {
     /// Opens the log (see [`AuditLog::open`](crate::AuditLog::open)).
     fn open_inner(dir: &Path, config: LogConfig, faults: Option<Box<dyn IoFaults>>) -> AuditResult<Self> {
@@ -589,86 +756,13 @@ impl Core {
         fs::create_dir_all(dir).map_err(io("creating the log directory", dir))?;
         // the writer lock comes first: nothing (not even a torn tail) is touched without it
         let (lock, stale_lock) = WriterLock::acquire(dir)?;
-        let paths = list_segments(dir)?;
-        let mut sc = Scanner::new(config.max_record_bytes);
-        let mut index = Vec::new();
-        let mut segments = Vec::new();
-        let mut torn_tail = None;
-        let mut index_rebuilds = Vec::new();
-        for (i, path) in paths.iter().enumerate() {
-            let is_last = i + 1 == paths.len();
-            let bytes = read_all(path)?;
-            let first_seq = sc.seq;
-            if !is_last {
-                // a sealed segment: use its persistent index if it checks out against the bytes
-                let used = crate::index::read(path, i as u32)
-                    .and_then(|idx| sc.apply_index(&idx, &bytes, |e| index.push(e)));
-                match used {
-                    Ok(()) => {
-                        let reader = File::open(path).map_err(io("opening a segment", path))?;
-                        segments.push(Segment {
-                            path: path.clone(),
-                            first_seq,
-                            len: bytes.len() as u64,
-                            reader,
-                        });
-                        continue;
-                    }
-                    Err(reason) => index_rebuilds.push(IndexRebuild {
-                        segment: path.clone(),
-                        reason: reason.to_owned(),
-                    }),
-                }
-            }
-            let end = sc.segment(path, &bytes, is_last, |e, _| index.push(e), i as u32)?;
-            if !is_last {
-                if let SegmentEnd::Clean(len) = end {
-                    // rebuilt from the full scan (reported in `index_rebuilds`)
-                    crate::index::write(path, first_seq, len, &sc.chain, &index[first_seq as usize..])?;
-                }
-            }
-            let len = match end {
-                SegmentEnd::Clean(len) => len,
-                SegmentEnd::Bad {
-                    offset, torn: true, ..
-                } => {
-                    let keep = if offset == 0 { 0 } else { offset };
-                    torn_tail = Some(TornTail {
-                        path: path.clone(),
-                        offset: keep,
-                        bytes_removed: bytes.len() as u64 - keep,
-                    });
-                    if keep == 0 {
-                        // the segment's own header was torn: the segment never held a record
-                        fs::remove_file(path).map_err(io("removing a torn segment", path))?;
-                        sync_dir(dir)?;
-                        continue;
-                    }
-                    let f = OpenOptions::new()
-                        .write(true)
-                        .open(path)
-                        .map_err(io("opening a segment", path))?;
-                    f.set_len(keep).map_err(io("truncating a torn tail", path))?;
-                    f.sync_all().map_err(io("syncing a segment", path))?;
-                    keep
-                }
-                SegmentEnd::Bad { offset, reason, .. } => {
-                    return Err(AuditError::Corrupt {
-                        sequence: sc.seq,
-                        path: path.clone(),
-                        offset,
-                        reason,
-                    })
-                }
-            };
-            let reader = File::open(path).map_err(io("opening a segment", path))?;
-            segments.push(Segment {
-                path: path.clone(),
-                first_seq,
-                len,
-                reader,
-            });
-        }
+        let Opened {
+            sc,
+            index,
+            mut segments,
+            torn_tail,
+            index_rebuilds,
+        } = Opened::scan(dir, &config)?;
         let writer = match segments.last() {
             Some(s) => OpenOptions::new()
                 .read(true)
@@ -733,9 +827,10 @@ impl Core {
     }
 
     /// Stores one record encoded by [`Batch::encode_decision`] or [`Batch::encode_outcome`]
-    /// (`body`: the record, then a decision's snapshot, whose content address the encoder
-    /// computed; the snapshot is stored inline the first time only), checks the size and time order, frames
-    /// and chains the record and applies the durability policy. Changes nothing on a refusal.
+    /// (`body`: the record, whose SHA-256 the encoder computed, then a decision's snapshot,
+    /// whose content address is computed here; the snapshot is stored inline the first time
+    /// only), checks the size and time order, frames and chains the record and applies the
+    /// durability policy. Changes nothing on a refusal.
     fn push_encoded(&mut self, body: &[u8], e: &Encoded) -> AuditResult<Appended> {
         self.check_writable()?;
         let start = self.pending.len();
@@ -743,7 +838,7 @@ impl Core {
             Kind::Decision => {
                 crate::config::check_order(self.last_time, e.time)?;
                 let rec = &body[..e.record_len.min(body.len())];
-                let address = e.address;
+                let address = sha256(&body[rec.len()..]);
                 let inline = !self.addresses.contains_key(&address);
                 let stored = if inline { body } else { rec };
                 self.config.check_record_size(stored.len())?;
@@ -774,7 +869,7 @@ impl Core {
                 }
             }
         };
-        self.push_frame(&meta, start)
+        self.push_frame(&meta, start, &e.record_hash)
     }
 
     /// Stores every record of a batch, in order; stops at the first error.
@@ -800,14 +895,25 @@ impl Core {
         }
     }
 
-    /// Completes the frame encoded at `pending[start..]` (room for the header, then the body)
-    /// and applies the durability policy.
-    fn push_frame(&mut self, meta: &FrameMeta, mut start: usize) -> AuditResult<Appended> {
+    /// Completes the frame encoded at `pending[start..]` (room for the header, then the body;
+    /// `record_hash`: SHA-256 of the record) and applies the durability policy. Records go to
+    /// a segment of the current format: the active segment of a log written by an earlier
+    /// build is sealed first (or, while it holds no record, given a current header).
+    fn push_frame(
+        &mut self,
+        meta: &FrameMeta,
+        mut start: usize,
+        record_hash: &Hash,
+    ) -> AuditResult<Appended> {
         let body_len = self.pending.len() - start - FRAME_HEADER;
         let frame_len = (self.pending.len() - start) as u64;
         let active = self.segments.len() - 1;
         let seg_bytes = self.segments[active].len + start as u64;
-        if seg_bytes > SEGMENT_HEADER as u64 && seg_bytes + frame_len > self.config.segment_max_bytes {
+        let older = self.segments[active].version != FORMAT_VERSION;
+        let full = seg_bytes + frame_len > self.config.segment_max_bytes;
+        if older && seg_bytes == SEGMENT_HEADER as u64 {
+            self.upgrade_empty_segment()?;
+        } else if seg_bytes > SEGMENT_HEADER as u64 && (full || older) {
             // the new frame goes to the next segment: set it aside while the active one is sealed
             let frame = self.pending.split_off(start);
             self.roll()?;
@@ -816,7 +922,7 @@ impl Core {
         }
         let active = self.segments.len() - 1;
         let offset = self.segments[active].len + start as u64;
-        self.head = fill_frame(&mut self.pending[start..], meta, &self.head);
+        self.head = fill_frame(&mut self.pending[start..], meta, &self.head, record_hash);
         if meta.kind == Kind::Decision {
             if meta.flags & FLAG_INLINE != 0 {
                 self.addresses.insert(meta.address, meta.seq);
@@ -947,6 +1053,30 @@ impl Core {
         self.pending_since = None;
     }
 
+    /// Rewrites the header of the active segment, of an earlier format version and holding no
+    /// record, as a header of the current version (the chain before it is the log's head).
+    fn upgrade_empty_segment(&mut self) -> AuditResult<()> {
+        let active = self.segments.len() - 1;
+        let seg = &mut self.segments[active];
+        let header = segment_header(seg.first_seq, &self.head);
+        let res = self
+            .writer
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| self.writer.write_all(&header))
+            .and_then(|()| self.writer.sync_data());
+        if let Err(e) = res {
+            // the header may be half written
+            self.poisoned = true;
+            return Err(AuditError::Io {
+                action: "rewriting a segment header of an earlier format version",
+                path: seg.path.clone(),
+                source: e,
+            });
+        }
+        seg.version = FORMAT_VERSION;
+        Ok(())
+    }
+
     /// Seals the active segment (write + sync) and starts a new one.
     fn roll(&mut self) -> AuditResult<()> {
         let sync = !matches!(self.config.durability, Durability::None);
@@ -955,6 +1085,7 @@ impl Core {
         let sealed = &self.segments[self.segments.len() - 1];
         crate::index::write(
             &sealed.path,
+            sealed.version,
             sealed.first_seq,
             sealed.len,
             &self.head,
@@ -1181,6 +1312,7 @@ fn create_segment(dir: &Path, first_seq: u64, prev_chain: &Hash) -> AuditResult<
             path,
             first_seq,
             len: SEGMENT_HEADER as u64,
+            version: FORMAT_VERSION,
             reader,
         },
         w,
@@ -1220,9 +1352,9 @@ struct Encoded {
     kind: Kind,
     /// The decision's time (outcomes take the time of the decision they follow).
     time: i64,
-    /// The snapshot's content address, SHA-256 of its bytes (computed by the caller, which
-    /// halves the hashing left to the writer thread); zero for outcomes.
-    address: Hash,
+    /// SHA-256 of the record (the first `record_len` bytes of the body), which the chain
+    /// link covers: computed by the caller, in parallel with the writer thread's chaining.
+    record_hash: Hash,
 }
 
 /// Records encoded by the caller, in order, waiting to be stored.
@@ -1257,7 +1389,7 @@ impl Batch {
             return Err(bin_error(e, "decision record"));
         }
         let record_len = self.bytes.len() - start - FRAME_HEADER;
-        let snap_start = self.bytes.len();
+        let record_hash = sha256(&self.bytes[start + FRAME_HEADER..]);
         encode_snapshot(snapshot, &mut self.bytes);
         Ok(Encoded {
             start,
@@ -1265,7 +1397,7 @@ impl Batch {
             record_len,
             kind: Kind::Decision,
             time: snapshot.time.as_nanos(),
-            address: sha256(&self.bytes[snap_start..]),
+            record_hash,
         })
     }
 
@@ -1283,7 +1415,7 @@ impl Batch {
             record_len: self.bytes.len() - start - FRAME_HEADER,
             kind: Kind::Outcome,
             time: 0,
-            address: [0; 32],
+            record_hash: sha256(&self.bytes[start + FRAME_HEADER..]),
         })
     }
 }
@@ -1293,7 +1425,7 @@ type Job = (Box<Core>, Batch);
 /// The core and the (emptied) batch handed back, with how storing it ended.
 type Done = (Box<Core>, Batch, AuditResult<()>);
 
-/// The writer thread of a log under [`Durability::None`]: it hashes, frames, chains and
+/// The writer thread of a log under [`Durability::None`]: it addresses snapshots, frames, chains and
 /// writes the batches the caller encoded, one at a time, while the caller encodes the next.
 #[derive(Debug)]
 struct Worker {
@@ -1524,14 +1656,14 @@ impl State {
 /// Every decision is stored with its record and its raw snapshot (once per distinct
 /// snapshot: later records refer to it by its SHA-256 content address); outcomes are stored
 /// after the decision they follow. Each record is length-prefixed, CRC-32 checked, and
-/// chained to its predecessor with SHA-256 over the exact stored bytes. See the
+/// chained to its predecessor with SHA-256 over every stored byte. See the
 /// [crate docs](crate) for the format and guarantees.
 ///
 /// **Pipelining.** Under [`Durability::PerRecord`] and [`Durability::GroupCommit`] an append
 /// stores its record before it returns. Under [`Durability::None`], an append checks and
-/// encodes the record on the caller's thread and queues it (`Ok` means *accepted and
-/// queued*; nothing is durable before [`AuditLog::sync`] under this policy anyway); a writer
-/// thread hashes, chains and writes the queued records in batches of about 256 KiB while the
+/// encodes the record on the caller's thread, hashes it and queues it (`Ok` means *accepted
+/// and queued*; nothing is durable before [`AuditLog::sync`] under this policy anyway); a
+/// writer thread addresses the snapshots, chains and writes the queued records in batches of about 256 KiB while the
 /// caller goes on. Every other call (`sync`, `verify`, `range`, `head`, …, and dropping the
 /// log) first waits for the queue to be stored, so reads always see every accepted record.
 /// A write error of the thread rolls the log back to its last good write, as on the

@@ -267,91 +267,28 @@ pub fn policy_diff<P: ReplayPolicy + ?Sized>(entries: &[LoggedDecision], policy_
     let mut prev_b = Weights::default();
     for e in entries {
         let a = &e.record.decision;
-        let stop = |field: &str, why: String| ReplayDifference {
-            sequence: e.sequence,
-            decision_number: e.record.sequence,
-            time: a.time,
-            field: field.to_owned(),
-            recorded: String::new(),
-            replayed: cut(why),
-        };
-        if !weights_consistent(a) || first_non_finite(a).is_some() {
-            out.stopped = Some(stop(
-                "recorded decision",
-                "non-finite number or mismatched weight lengths in the recorded decision".into(),
-            ));
-            break;
-        }
-        let b = match policy_b.decide(&e.snapshot) {
-            Ok(b) if first_non_finite(&b).is_none() && weights_consistent(&b) => b,
-            Ok(_) => {
-                out.stopped = Some(stop(
-                    "decide error",
-                    "non-finite number or mismatched weight lengths in the decision".into(),
-                ));
-                break;
-            }
-            Err(err) => {
-                out.stopped = Some(stop("decide error", err.to_string()));
+        let b = match decide_b(e, policy_b) {
+            Ok(b) => b,
+            Err(stop) => {
+                out.stopped = Some(stop);
                 break;
             }
         };
-        let sa: BTreeSet<&AssetId> = a.selected.iter().collect();
-        let sb: BTreeSet<&AssetId> = b.selected.iter().collect();
-        let mut assets: BTreeSet<&AssetId> = a.sized.assets.iter().collect();
-        assets.extend(b.sized.assets.iter());
-        let mut weight_gap = 0.0;
-        let mut largest: Option<(AssetId, f64)> = None;
-        for id in assets {
-            let g = b.sized.get(id) - a.sized.get(id);
-            weight_gap += g.abs();
-            if g != 0.0 && largest.as_ref().is_none_or(|(_, l)| g.abs() > l.abs()) {
-                largest = Some((id.clone(), g));
-            }
-        }
-        let orders_differ = json(&a.orders) != json(&b.orders);
+        let d = diff_one(e, a, &b);
         out.turnover_a += a.sized.turnover_to(&prev_a);
         out.turnover_b += b.sized.turnover_to(&prev_b);
-        let pnl_a = portfolio_return(&a.sized, &e.outcomes);
-        let pnl_b = portfolio_return(&b.sized, &e.outcomes);
-        if let (Some(x), Some(y)) = (pnl_a, pnl_b) {
+        if let (Some(x), Some(y)) = (d.pnl_a, d.pnl_b) {
             *out.pnl_a.get_or_insert(0.0) += x;
             *out.pnl_b.get_or_insert(0.0) += y;
         }
-        let d = DecisionDiff {
-            sequence: e.sequence,
-            time: a.time,
-            only_a: sa.difference(&sb).map(|x| (*x).clone()).collect(),
-            only_b: sb.difference(&sa).map(|x| (*x).clone()).collect(),
-            weight_gap,
-            largest_gap: largest,
-            orders_a: a.orders.len(),
-            orders_b: b.orders.len(),
-            orders_differ,
-            pnl_a,
-            pnl_b,
-        };
         if !d.only_a.is_empty() || !d.only_b.is_empty() || d.weight_gap != 0.0 || d.orders_differ {
             out.differing += 1;
         }
         out.decisions.push(d);
         prev_a = a.sized.clone();
         prev_b = b.sized;
-        let mut failed = None;
-        for o in &e.outcomes {
-            let market = Outcome {
-                time: o.time,
-                realized_returns: o.realized_returns.clone(),
-                fills: Vec::new(),
-                equity: None,
-            };
-            if let Err(err) = policy_b.learn(&market) {
-                failed = Some(stop("learn error", err.to_string()));
-                break;
-            }
-        }
-        if failed.is_some() {
-            out.stopped = failed;
+        if let Err(stop) = learn_outcomes(e, policy_b) {
+            out.stopped = Some(stop);
             break;
         }
     }
@@ -359,28 +296,121 @@ pub fn policy_diff<P: ReplayPolicy + ?Sized>(entries: &[LoggedDecision], policy_
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
-    // an Ok never holds a non-finite number: sums of finite products can overflow only with
-    // absurd returns; refuse them as a stop rather than report inf
-    if first_non_finite(&out).is_some() {
-        out.pnl_a = None;
-        out.pnl_b = None;
-        out.pnl_gap = None;
-        out.turnover_a = 0.0;
-        out.turnover_b = 0.0;
-        for d in &mut out.decisions {
-            d.weight_gap = 0.0;
-            d.largest_gap = None;
-            d.pnl_a = None;
-            d.pnl_b = None;
-        }
-        out.stopped.get_or_insert(ReplayDifference {
-            sequence: 0,
-            decision_number: 0,
-            time: Timestamp::from_nanos(0),
-            field: "overflow".into(),
-            recorded: String::new(),
-            replayed: "a sum overflowed to infinity; figures withheld".into(),
-        });
-    }
+    withhold_overflow(&mut out);
     out
+}
+
+/// Where policy B's comparison stops at entry `e`, and why.
+fn stop_at(e: &LoggedDecision, field: &str, why: String) -> ReplayDifference {
+    ReplayDifference {
+        sequence: e.sequence,
+        decision_number: e.record.sequence,
+        time: e.record.decision.time,
+        field: field.to_owned(),
+        recorded: String::new(),
+        replayed: cut(why),
+    }
+}
+
+/// Policy B's decision on `e`'s snapshot, after checking the recorded decision; the stop
+/// when either is unusable (non-finite, mismatched weight lengths) or B fails.
+fn decide_b<P: ReplayPolicy + ?Sized>(
+    e: &LoggedDecision,
+    policy_b: &mut P,
+) -> Result<Decision, ReplayDifference> {
+    let a = &e.record.decision;
+    if !weights_consistent(a) || first_non_finite(a).is_some() {
+        return Err(stop_at(
+            e,
+            "recorded decision",
+            "non-finite number or mismatched weight lengths in the recorded decision".into(),
+        ));
+    }
+    match policy_b.decide(&e.snapshot) {
+        Ok(b) if first_non_finite(&b).is_none() && weights_consistent(&b) => Ok(b),
+        Ok(_) => Err(stop_at(
+            e,
+            "decide error",
+            "non-finite number or mismatched weight lengths in the decision".into(),
+        )),
+        Err(err) => Err(stop_at(e, "decide error", err.to_string())),
+    }
+}
+
+/// The differences between the recorded decision `a` and policy B's decision `b` on entry
+/// `e`: slates, sized weights, orders and (with recorded outcomes) PnL.
+fn diff_one(e: &LoggedDecision, a: &Decision, b: &Decision) -> DecisionDiff {
+    let sa: BTreeSet<&AssetId> = a.selected.iter().collect();
+    let sb: BTreeSet<&AssetId> = b.selected.iter().collect();
+    let mut assets: BTreeSet<&AssetId> = a.sized.assets.iter().collect();
+    assets.extend(b.sized.assets.iter());
+    let mut weight_gap = 0.0;
+    let mut largest: Option<(AssetId, f64)> = None;
+    for id in assets {
+        let g = b.sized.get(id) - a.sized.get(id);
+        weight_gap += g.abs();
+        if g != 0.0 && largest.as_ref().is_none_or(|(_, l)| g.abs() > l.abs()) {
+            largest = Some((id.clone(), g));
+        }
+    }
+    DecisionDiff {
+        sequence: e.sequence,
+        time: a.time,
+        only_a: sa.difference(&sb).map(|x| (*x).clone()).collect(),
+        only_b: sb.difference(&sa).map(|x| (*x).clone()).collect(),
+        weight_gap,
+        largest_gap: largest,
+        orders_a: a.orders.len(),
+        orders_b: b.orders.len(),
+        orders_differ: json(&a.orders) != json(&b.orders),
+        pnl_a: portfolio_return(&a.sized, &e.outcomes),
+        pnl_b: portfolio_return(&b.sized, &e.outcomes),
+    }
+}
+
+/// Lets policy B learn the market part of `e`'s recorded outcomes (its own fills differ);
+/// the stop when it fails.
+fn learn_outcomes<P: ReplayPolicy + ?Sized>(
+    e: &LoggedDecision,
+    policy_b: &mut P,
+) -> Result<(), ReplayDifference> {
+    for o in &e.outcomes {
+        let market = Outcome {
+            time: o.time,
+            realized_returns: o.realized_returns.clone(),
+            fills: Vec::new(),
+            equity: None,
+        };
+        policy_b
+            .learn(&market)
+            .map_err(|err| stop_at(e, "learn error", err.to_string()))?;
+    }
+    Ok(())
+}
+
+/// An `Ok` never holds a non-finite number: sums of finite products can overflow only with
+/// absurd returns; such figures are withheld and reported as a stop rather than as inf.
+fn withhold_overflow(out: &mut PolicyDiff) {
+    if first_non_finite(&*out).is_none() {
+        return;
+    }
+    out.pnl_a = None;
+    out.pnl_b = None;
+    out.pnl_gap = None;
+    out.turnover_a = 0.0;
+    out.turnover_b = 0.0;
+    for d in &mut out.decisions {
+        d.weight_gap = 0.0;
+        d.largest_gap = None;
+        d.pnl_a = None;
+        d.pnl_b = None;
+    }
+    out.stopped.get_or_insert(ReplayDifference {
+        sequence: 0,
+        decision_number: 0,
+        time: Timestamp::from_nanos(0),
+        field: "overflow".into(),
+        recorded: String::new(),
+        replayed: "a sum overflowed to infinity; figures withheld".into(),
+    });
 }

@@ -10,7 +10,9 @@
 //! (`json_extract(body, '$.decision.sized')`), pandas or DuckDB; `snapshot` is the lossless
 //! snapshot JSON ([`snapshot_json`](crate::snapshot_json)). Chain hashes and snapshot
 //! addresses are computed over the same fields and the same binary encodings as in the file
-//! store, so the same records give the same chain. The stored JSON must be exactly the
+//! store, so the same records give the same chain. A database keeps the format version it
+//! was created with (`meta.format_version`, 2 or 3, which differ in the chain link as in the
+//! file store) for all its records. The stored JSON must be exactly the
 //! canonical JSON of the value it decodes to (checked on open and read), so any edit of a
 //! body, even one that keeps its meaning, is found.
 //! Crash safety is SQLite's (write-ahead log); a record is acknowledged when its
@@ -28,7 +30,7 @@ use crate::bin;
 use crate::config::{Durability, LogConfig};
 use crate::encode::{decode_snapshot_json, encode_snapshot, encode_snapshot_json};
 use crate::error::{AuditError, AuditResult, BadReason};
-use crate::frame::{chain_hash, sha256, to_hex, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, NO_LINK};
+use crate::frame::{chain_for, readable, sha256, to_hex, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, NO_LINK};
 use crate::log::{bin_error, Appended, BadRecord, LogHead, LoggedDecision, VerifyReport};
 
 /// Records per transaction under [`Durability::None`].
@@ -107,6 +109,8 @@ pub struct SqliteLog {
     pending_addresses: Vec<Hash>,
     committed: (u64, Hash, Option<i64>, Option<u64>),
     synced: u64,
+    /// The database's format version (how its chain links are computed).
+    version: u32,
 }
 
 impl std::fmt::Debug for SqliteLog {
@@ -145,24 +149,26 @@ impl SqliteLog {
                 r.get(0)
             })
             .optional()?;
-        match version {
+        let version = match version {
             None => {
                 conn.execute(
                     "INSERT INTO meta(key, value) VALUES ('format_version', ?1)",
                     params![FORMAT_VERSION.to_string()],
                 )?;
+                FORMAT_VERSION
             }
             Some(v) => {
                 let found = v.parse::<u32>().unwrap_or(u32::MAX);
-                if found != FORMAT_VERSION {
+                if !readable(found) {
                     return Err(AuditError::UnsupportedVersion {
                         path,
                         found,
                         expected: FORMAT_VERSION,
                     });
                 }
+                found
             }
-        }
+        };
         let mut log = Self {
             conn,
             path,
@@ -177,6 +183,7 @@ impl SqliteLog {
             pending_addresses: Vec::new(),
             committed: (0, [0; 32], None, None),
             synced: 0,
+            version,
         };
         let (report, state) = log.scan()?;
         if let Some(bad) = report.first_bad {
@@ -307,7 +314,7 @@ impl SqliteLog {
                 }
             };
             let f = fields(seq, time, link, kind, flags, encoded.len() as u32, &addr);
-            let c = chain_hash(&chain, &f, &encoded);
+            let c = chain_for(self.version, &chain, &f, &encoded);
             if Some(c) != from_hex(&stored_chain) {
                 first_bad = Some(bad(BadReason::Chain));
                 break;
@@ -425,7 +432,7 @@ impl SqliteLog {
         let seq = self.len;
         let flags = if inline { FLAG_INLINE } else { 0 };
         let f = fields(seq, time, link, kind, flags, encoded.len() as u32, &address);
-        let chain = chain_hash(&self.head, &f, encoded);
+        let chain = chain_for(self.version, &self.head, &f, encoded);
         if self.pending == 0 {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.pending_since = Some(Instant::now());

@@ -102,6 +102,27 @@ fn damage_that_is_not_a_torn_tail_is_a_typed_error_and_changes_nothing() {
 }
 
 #[test]
+fn format_versions_before_2_and_after_3_are_refused() {
+    assert_eq!((FORMAT_VERSION, READ_VERSIONS), (3, [2, 3]));
+    for version in [0u32, 1, 4, u32::MAX] {
+        let dir = TempDir::new("versions");
+        drop(filled_log(dir.path(), 2, 2, config(Durability::PerRecord)));
+        let seg = segment_files(dir.path())[0].clone();
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[0..56]);
+        bytes[56..60].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&seg, &bytes).unwrap();
+        match AuditLog::open(dir.path(), config(Durability::PerRecord)) {
+            Err(AuditError::UnsupportedVersion { found, expected, .. }) => {
+                assert_eq!((found, expected), (version, FORMAT_VERSION))
+            }
+            other => panic!("version {version}: expected UnsupportedVersion, got {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_file_from_another_version_is_refused() {
     let dir = TempDir::new("version");
     drop(filled_log(dir.path(), 2, 2, config(Durability::PerRecord)));

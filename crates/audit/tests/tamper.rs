@@ -121,3 +121,72 @@ fn deleted_duplicated_and_swapped_records_are_detected() {
     std::fs::write(&f.seg, &f.bytes).unwrap();
     assert!(log.verify().unwrap().is_ok());
 }
+
+/// Start offsets of the records of a segment's bytes, plus the end.
+fn record_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = vec![64usize];
+    while *starts.last().unwrap() < bytes.len() {
+        let at = *starts.last().unwrap();
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        starts.push(at + 104 + len);
+    }
+    starts
+}
+
+#[test]
+fn every_single_byte_change_in_a_format_2_log_is_detected() {
+    let dir = crate::store::fixture_copy("v2-log");
+    let cfg = LogConfig {
+        segment_max_bytes: 4096,
+        ..Default::default()
+    };
+    assert!(verify_dir(dir.path(), &cfg).unwrap().is_ok());
+    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "plog"))
+        .collect();
+    segs.sort();
+    assert_eq!(segs.len(), 4);
+    let mut changes = 0;
+    for seg in &segs {
+        let first: u64 = seg.file_stem().unwrap().to_str().unwrap()[4..].parse().unwrap();
+        let bytes = std::fs::read(seg).unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
+        let starts = record_starts(&bytes);
+        let last = starts.len() - 2;
+        // the segment header, the segment's first and last record: every byte position
+        let mut positions: Vec<(usize, u64)> = (0..64).map(|p| (p, first)).collect();
+        for k in [0, last] {
+            positions.extend((starts[k]..starts[k + 1]).map(|p| (p, first + k as u64)));
+        }
+        let mut data = bytes.clone();
+        for (i, &(p, k)) in positions.iter().enumerate() {
+            let flip = [0x01u8, 0x80, 0xff][i % 3];
+            data[p] ^= flip;
+            std::fs::write(seg, &data).unwrap();
+            data[p] ^= flip;
+            let bad = verify_dir(dir.path(), &cfg)
+                .unwrap()
+                .first_bad
+                .unwrap_or_else(|| panic!("{seg:?} byte {p} ^ {flip:#x} not detected"));
+            assert_eq!(bad.sequence, k, "{seg:?} byte {p}: wrong record named: {bad:?}");
+            changes += 1;
+        }
+        std::fs::write(seg, &bytes).unwrap();
+    }
+    assert!(changes > 2000, "{changes}");
+    assert!(verify_dir(dir.path(), &cfg).unwrap().is_ok());
+}
+
+#[test]
+fn a_format_3_segment_relabelled_as_format_2_does_not_verify() {
+    let f = fixture();
+    let mut data = f.bytes.clone();
+    assert_eq!(u32::from_le_bytes(data[8..12].try_into().unwrap()), 3);
+    data[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let crc = crc32fast::hash(&data[0..56]);
+    data[56..60].copy_from_slice(&crc.to_le_bytes());
+    let bad = f.check(&data).first_bad.expect("relabelled segment detected");
+    assert_eq!((bad.sequence, bad.reason), (0, BadReason::Chain));
+}
