@@ -167,18 +167,52 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
-/// Timings of `runs` calls of `f` after `warmup` calls: (median, min, max) in milliseconds.
-pub fn time_ms<T>(warmup: usize, runs: usize, mut f: impl FnMut() -> T) -> (f64, f64, f64) {
+/// CPU time of the whole process (all threads) in seconds: on a machine shared with other
+/// jobs a single-threaded fit's CPU time is close to its unloaded wall time, while its wall
+/// time counts every slice the scheduler gave to someone else.
+pub fn process_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec and the clock id is a constant that Linux
+    // supports; the call only writes `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Milliseconds per call of `runs` calls of `f` after `warmup` calls, as medians (and
+/// minima) of wall time and of process CPU time.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Median wall time.
+    pub wall_median: f64,
+    /// Shortest wall time.
+    pub wall_min: f64,
+    /// Median process CPU time.
+    pub cpu_median: f64,
+    /// Shortest process CPU time.
+    pub cpu_min: f64,
+}
+
+/// Times `runs` calls of `f` after `warmup` calls.
+pub fn time_ms<T>(warmup: usize, runs: usize, mut f: impl FnMut() -> T) -> Timing {
     for _ in 0..warmup {
         std::hint::black_box(f());
     }
-    let mut t: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            std::hint::black_box(f());
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    (t[t.len() / 2], t[0], t[t.len() - 1])
+    let mut wall = Vec::with_capacity(runs);
+    let mut cpu = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let c0 = process_cpu_seconds();
+        let start = Instant::now();
+        std::hint::black_box(f());
+        wall.push(start.elapsed().as_secs_f64() * 1e3);
+        cpu.push((process_cpu_seconds() - c0) * 1e3);
+    }
+    wall.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    Timing {
+        wall_median: wall[runs / 2],
+        wall_min: wall[0],
+        cpu_median: cpu[runs / 2],
+        cpu_min: cpu[0],
+    }
 }

@@ -288,6 +288,8 @@ fn ours_boost(x: Array2<f64>, y: Vec<f64>) -> Result<Vec<f64>, String> {
 
 fn robustness() {
     println!("## Inputs our robustness rules cover (each call on its own thread, 20 s limit)");
+    // the panics are reported below, one line each
+    std::panic::set_hook(Box::new(|_| {}));
     let (x, y, _) = linear_inputs();
     let short = y.slice(ndarray::s![..100]).to_owned();
     let mut xnan = x.clone();
@@ -337,6 +339,20 @@ fn robustness() {
         let (a, b) = (xtr.clone(), yy);
         report(&format!("prudentia-learn boost, {what}"), caught(move || ours_boost(a, b)));
     }
+    // Do the 1e300-scaled fits still fit? Train RMSE in the original units, against the
+    // same learner's fit on y itself.
+    let scaled = |name: &str, fit: fn(Array2<f64>, Vec<f64>) -> Result<Vec<f64>, String>| {
+        let plain = fit(xtr.clone(), ytr.clone()).expect("plain fit");
+        let huge = fit(xtr.clone(), ytr.iter().map(|v| v * 1e300).collect()).expect("scaled fit");
+        let back: Vec<f64> = huge.iter().map(|v| v / 1e300).collect();
+        println!(
+            "  {name}: train RMSE on y {:.4}; fitted on y × 1e300, scaled back: {:.4}",
+            rmse(&plain, &ytr),
+            rmse(&back, &ytr)
+        );
+    };
+    scaled("perpetual", perp);
+    scaled("prudentia-learn boost", ours_boost);
 }
 
 fn main() {

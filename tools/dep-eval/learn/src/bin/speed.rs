@@ -1,10 +1,10 @@
-//! Release timing loop: median (min, max) over `RUNS` fits (default 30, after 2 warm-up fits)
+//! Release timing loop: median and min of process CPU time and of wall time over `RUNS` fits (default 30, after 2 warm-up fits)
 //! of each learner at the sizes of crates/learn/benches. Single-threaded everywhere
 //! (perpetual with `num_threads = Some(1)`; prudentia-learn does not spawn threads; linfa
 //! is built without BLAS), so that a machine shared with other jobs disturbs it least.
 //!
 //! `RUSTC_BOOTSTRAP=perpetual cargo run --release --bin speed [RUNS] [only]` (see README.md);
-//! `only` is one of ols, logistic, boost.
+//! `only` is one of ols, logistic (= logistic-small and logistic-large), boost.
 
 use dep_eval_learn::*;
 use linfa::prelude::*;
@@ -17,8 +17,11 @@ use prudentia_learn::boost::{BoostConfig, BoostData};
 use prudentia_learn::linear::{CovarianceKind, LinearData, LinearRegressionConfig};
 use prudentia_learn::logistic::{BinaryData, LogisticRegressionConfig};
 
-fn line(what: &str, (median, min, max): (f64, f64, f64)) {
-    println!("| {what} | {median:.1} | {min:.1} | {max:.1} |");
+fn line(what: &str, t: Timing) {
+    println!(
+        "| {what} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        t.cpu_median, t.cpu_min, t.wall_median, t.wall_min
+    );
 }
 
 fn ols(runs: usize) {
@@ -38,8 +41,8 @@ fn ols(runs: usize) {
     }
 }
 
-fn logistic(runs: usize) {
-    for (n, p) in [(2263usize, 4usize), (100_000, 20)] {
+fn logistic(runs: usize, sizes: &[(usize, usize)]) {
+    for &(n, p) in sizes {
         let (x, y) = if n == 2263 {
             logistic_inputs()
         } else {
@@ -118,13 +121,18 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(30);
     let only = args.get(2).cloned().unwrap_or_default();
-    println!("| fit | median ms | min ms | max ms |");
-    println!("|---|---:|---:|---:|");
+    println!("runs per line: {runs} (after 2 warm-up fits)");
+    println!("| fit | CPU median ms | CPU min ms | wall median ms | wall min ms |");
+    println!("|---|---:|---:|---:|---:|");
     if only.is_empty() || only == "ols" {
         ols(runs);
     }
-    if only.is_empty() || only == "logistic" {
-        logistic(runs);
+    if only.is_empty() || only == "logistic" || only == "logistic-small" {
+        logistic(runs, &[(2263, 4)]);
+    }
+    // linfa-logistic takes seconds per fit here: `speed 5 logistic-large` is enough to rank
+    if only.is_empty() || only == "logistic" || only == "logistic-large" {
+        logistic(runs, &[(100_000, 20)]);
     }
     if only.is_empty() || only == "boost" {
         boost(runs);
