@@ -48,7 +48,12 @@ fn returns() -> (Vec<String>, Array2<f64>) {
         .collect();
     let closes: Vec<Vec<f64>> = lines
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(',').skip(1).map(|v| v.parse::<f64>().expect("close")).collect())
+        .map(|l| {
+            l.split(',')
+                .skip(1)
+                .map(|v| v.parse::<f64>().expect("close"))
+                .collect()
+        })
         .collect();
     let t = closes.len();
     let r = Array2::from_shape_fn((t - 1, names.len()), |(i, j)| {
@@ -171,7 +176,10 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 /// jobs a single-threaded fit's CPU time is close to its unloaded wall time, while its wall
 /// time counts every slice the scheduler gave to someone else.
 pub fn process_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec and the clock id is a constant that Linux
     // supports; the call only writes `ts`.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };

@@ -123,8 +123,15 @@ fn logistic() {
         .fit(&BinaryData::new(x.view(), y.view()))
         .expect("ours");
     println!("statsmodels               {}", show(&sm));
-    println!("prudentia-learn           {} ({})", show(ours.coefficients()), ours.status());
-    for (what, tight) in [("defaults (gtol 1e-4, 100 it)", false), ("gtol 1e-10, 1000 it", true)] {
+    println!(
+        "prudentia-learn           {} ({})",
+        show(ours.coefficients()),
+        ours.status()
+    );
+    for (what, tight) in [
+        ("defaults (gtol 1e-4, 100 it)", false),
+        ("gtol 1e-10, 1000 it", true),
+    ] {
         match linfa_logit(&x, &y, 0.0, tight) {
             Ok(c) => println!(
                 "linfa-logistic α=0 {what}: {} max |diff| vs statsmodels {:.2e}, vs sklearn {:.2e}",
@@ -233,10 +240,7 @@ fn boosting() {
 
 fn report(what: &str, r: Result<Result<Vec<f64>, String>, String>) {
     match r {
-        Ok(Ok(c)) => println!(
-            "  {what}: Ok, all finite: {}",
-            c.iter().all(|v| v.is_finite())
-        ),
+        Ok(Ok(c)) => println!("  {what}: Ok, all finite: {}", c.iter().all(|v| v.is_finite())),
         Ok(Err(e)) => println!("  {what}: Err({e})"),
         Err(p) => println!("  {what}: {p}"),
     }
@@ -305,9 +309,15 @@ fn robustness() {
         ("y × 1e300", &x, &yhuge),
     ] {
         let (a, b) = (xx.clone(), yy.clone());
-        report(&format!("linfa-linear, {what}"), caught(move || linfa_ols(&a, &b)));
+        report(
+            &format!("linfa-linear, {what}"),
+            caught(move || linfa_ols(&a, &b)),
+        );
         let (a, b) = (xx.clone(), yy.clone());
-        report(&format!("prudentia-learn OLS, {what}"), caught(move || ours_ols(a, b)));
+        report(
+            &format!("prudentia-learn OLS, {what}"),
+            caught(move || ours_ols(a, b)),
+        );
     }
     let (xl, yl) = logistic_inputs();
     let mut xl_nan = xl.clone();
@@ -320,9 +330,15 @@ fn robustness() {
         ("x × 1e300", &xl_huge, &yl),
     ] {
         let (a, b) = (xx.clone(), yy.clone());
-        report(&format!("linfa-logistic, {what}"), caught(move || linfa_logit(&a, &b, 0.0, false)));
+        report(
+            &format!("linfa-logistic, {what}"),
+            caught(move || linfa_logit(&a, &b, 0.0, false)),
+        );
         let (a, b) = (xx.clone(), yy.clone());
-        report(&format!("prudentia-learn logistic, {what}"), caught(move || ours_logit(a, b)));
+        report(
+            &format!("prudentia-learn logistic, {what}"),
+            caught(move || ours_logit(a, b)),
+        );
     }
     let f = fixture("boost.json");
     let (xtr, ytr) = (matrix_of(&f["x_train"]), vec_of(&f["y_train"]));
@@ -337,7 +353,10 @@ fn robustness() {
         let (a, b) = (xtr.clone(), yy.clone());
         report(&format!("perpetual, {what}"), caught(move || perp(a, b)));
         let (a, b) = (xtr.clone(), yy);
-        report(&format!("prudentia-learn boost, {what}"), caught(move || ours_boost(a, b)));
+        report(
+            &format!("prudentia-learn boost, {what}"),
+            caught(move || ours_boost(a, b)),
+        );
     }
     // Do the 1e300-scaled fits still fit? Train RMSE in the original units, against the
     // same learner's fit on y itself.

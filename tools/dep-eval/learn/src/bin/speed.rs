@@ -27,17 +27,24 @@ fn line(what: &str, t: Timing) {
 fn ols(runs: usize) {
     let (x, y) = ols_data(2, 100_000, 20);
     let ds = DatasetBase::new(x.view(), y.view());
-    line("OLS 100k×20: linfa-linear (coefficients)", time_ms(2, runs, || {
-        LinearRegression::new().fit(&ds).expect("linfa")
-    }));
+    line(
+        "OLS 100k×20: linfa-linear (coefficients)",
+        time_ms(2, runs, || LinearRegression::new().fit(&ds).expect("linfa")),
+    );
     for (what, kind) in [
-        ("OLS 100k×20: prudentia-learn classical SEs", CovarianceKind::Classical),
+        (
+            "OLS 100k×20: prudentia-learn classical SEs",
+            CovarianceKind::Classical,
+        ),
         ("OLS 100k×20: prudentia-learn HC1 SEs", CovarianceKind::Hc1),
     ] {
         let cfg = LinearRegressionConfig::ols(kind);
-        line(what, time_ms(2, runs, || {
-            cfg.fit(&LinearData::new(x.view(), y.view())).expect("ours")
-        }));
+        line(
+            what,
+            time_ms(2, runs, || {
+                cfg.fit(&LinearData::new(x.view(), y.view())).expect("ours")
+            }),
+        );
     }
 }
 
@@ -71,14 +78,18 @@ fn logistic(runs: usize, sizes: &[(usize, usize)]) {
                 .alpha(0.0)
                 .gradient_tolerance(gtol)
                 .max_iterations(iters);
-            line(&format!("logistic {n}×{p}: linfa-logistic α=0, {what}"), time_ms(2, runs, || {
-                cfg.fit(&ds).expect("linfa")
-            }));
+            line(
+                &format!("logistic {n}×{p}: linfa-logistic α=0, {what}"),
+                time_ms(2, runs, || cfg.fit(&ds).expect("linfa")),
+            );
         }
         let cfg = LogisticRegressionConfig::default();
-        line(&format!("logistic {n}×{p}: prudentia-learn IRLS (with SEs)"), time_ms(2, runs, || {
-            cfg.fit(&BinaryData::new(x.view(), y.view())).expect("ours")
-        }));
+        line(
+            &format!("logistic {n}×{p}: prudentia-learn IRLS (with SEs)"),
+            time_ms(2, runs, || {
+                cfg.fit(&BinaryData::new(x.view(), y.view())).expect("ours")
+            }),
+        );
     }
 }
 
@@ -92,9 +103,12 @@ fn boost(runs: usize, ours: bool) {
         ..Default::default()
     };
     if ours {
-        line("boost 10k×10, 500 rounds depth 3 lr 0.01: prudentia-learn", time_ms(2, runs, || {
-            cfg.fit(&BoostData::new(x.view(), y.view())).expect("ours")
-        }));
+        line(
+            "boost 10k×10, 500 rounds depth 3 lr 0.01: prudentia-learn",
+            time_ms(2, runs, || {
+                cfg.fit(&BoostData::new(x.view(), y.view())).expect("ours")
+            }),
+        );
     }
     let yv = y.to_vec();
     let xc = column_major(&x);
