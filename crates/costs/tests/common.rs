@@ -10,6 +10,19 @@ pub fn config() -> CostModelConfig {
     CostModelConfig::new(["V0", "V1", "V2"])
 }
 
+/// [`config`] with a shorter memory, for a residual that changes: RLS forgetting 0.995
+/// (effective memory 200 fills instead of 500), trees refitted every 100 fills on the last 500
+/// (instead of every 500 on 2,000), held-out error half-life 100 fills (instead of 500).
+pub fn short_memory_config() -> CostModelConfig {
+    CostModelConfig {
+        forgetting: 0.995,
+        tree_refit_every: 100,
+        tree_window: 500,
+        error_halflife: 100.0,
+        ..config()
+    }
+}
+
 /// Row `r` of a sample as a fill event whose realized cost is `slippage_bps` (buys and sells
 /// alternate; the arrival price is 100).
 pub fn event(s: &FillSample, r: usize, slippage_bps: f64) -> FillEvent {

@@ -87,6 +87,11 @@ fn a_shift_of_the_residual_is_flagged_soon_after_and_not_before() {
         let before = hits.iter().filter(|&&r| r < CHANGE).count();
         assert_eq!(before, 0, "false alarms before the change: {hits:?}");
         let first = hits.iter().find(|&&r| r >= CHANGE).copied();
+        println!(
+            "seed {seed}: shift {:.1} bps, first detection {} fills after the change, detections {hits:?}",
+            3.0 * FILL_NOISE_SD_BPS,
+            first.map_or(-1, |r| (r - CHANGE) as i64)
+        );
         assert!(
             matches!(first, Some(r) if r < CHANGE + DELAY),
             "first detection {first:?} not within {DELAY} fills of {CHANGE}: {hits:?}"
@@ -102,6 +107,7 @@ fn a_shift_of_the_residual_is_flagged_soon_after_and_not_before() {
 #[test]
 fn no_change_no_alarm_and_the_counts_survive_a_checkpoint() {
     let (m, hits) = detections(0.0, 29);
+    println!("no change, seed 29: detections {hits:?}");
     assert!(hits.len() <= 1, "false alarms without a change: {hits:?}");
     let json = serde_json::to_string(&m).unwrap();
     let back: AdaptiveCostModel = serde_json::from_str(&json).unwrap();

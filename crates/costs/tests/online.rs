@@ -7,7 +7,7 @@ use prudentia_datasets::fills::{
     fill_impact_bps, fills, FillSample, FILL_NOISE_SD_BPS, TIME_OF_DAY_PEAK_BPS,
 };
 
-use crate::common::{config, event, rmse};
+use crate::common::{config, event, rmse, short_memory_config};
 
 /// Per fill, before learning it: (expected − truth) of the full model and of its base
 /// (spread + impact) alone, and (realized − expected) of the full model.
@@ -73,7 +73,13 @@ fn residual_beats_base_and_reaches_the_noise_floor() {
         m.held_out_rmse(),
         m.learner()
     );
+    // Against the true expected cost and against the realized costs (#15): 30% below the
+    // base model within 2,000 fills; within 10% of the noise floor by 10,000.
     assert!(full_2k <= 0.7 * base_2k, "{full_2k} vs base {base_2k}");
+    assert!(
+        full_r2k <= 0.7 * base_r2k,
+        "realized: {full_r2k} vs base {base_r2k}"
+    );
     assert!(real_10k <= 1.1 * FILL_NOISE_SD_BPS, "{real_10k}");
     assert_ne!(m.learner(), ResidualLearner::None);
 }
@@ -99,7 +105,10 @@ fn recovers_within_1000_fills_after_the_residual_changes() {
     let slip_b: Vec<f64> = (0..b.len())
         .map(|r| b.slippage_bps[r] - b.residual_mean_bps[r] + resid2(r))
         .collect();
-    let mut m = AdaptiveCostModel::new(config()).unwrap();
+    // The default memory (RLS forgetting 0.998, trees on the last 2,000 fills) is still 0.62 bp
+    // off the new truth 700-1,000 fills after the change (realized RMSE 1.23 bp against a 1 bp
+    // floor); a model meant to follow changes is configured with a shorter one.
+    let mut m = AdaptiveCostModel::new(short_memory_config()).unwrap();
     let mut t = Trace {
         full: vec![],
         base: vec![],

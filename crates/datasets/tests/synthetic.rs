@@ -252,7 +252,12 @@ fn fills_truth() {
     let n = f.len() as f64;
     let mean = resid.sum() / n;
     let sd = ((&resid * &resid).sum() / n - mean * mean).sqrt();
-    assert!(mean.abs() < 0.06, "{mean}");
+    println!(
+        "fills noise: mean {mean:.4} bps, sd {sd:.4} bps (sd of the mean {:.4})",
+        fills::FILL_NOISE_SD_BPS / n.sqrt()
+    );
+    // 0.06 with the 2 bp noise before #15: the same 4.2 sd of the mean at 1 bp is 0.03.
+    assert!(mean.abs() < 0.03, "{mean}");
     assert!((sd / fills::FILL_NOISE_SD_BPS - 1.0).abs() < 0.03, "{sd}");
     for k in 0..4 {
         assert!(f.order_type.iter().filter(|&&o| o == k).count() > 4000);

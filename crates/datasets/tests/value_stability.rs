@@ -48,7 +48,8 @@ fn causal_fills_and_stream() {
     close(f.spread_bps[0], 13.269598582615746);
     assert_eq!(f.order_type, vec![0, 1, 3]);
     assert_eq!(f.venue, vec![0, 1, 2]);
-    close(f.slippage_bps[2], 46.250071656621444);
+    // 46.250071656621444 with the 2 bp noise before #15 (the same draw ε ≈ −0.70).
+    close(f.slippage_bps[2], 46.952672507788364);
 
     let (x, cps) = piecewise_stream(&[(2, 0.0, 1.0), (2, 5.0, 1.0)], 1).unwrap();
     assert_eq!(cps, vec![2]);
