@@ -936,3 +936,139 @@ impl AdwinStats for Adwin {
         }
     }
 }
+
+/// A snapshot of quotes and indicators whose keys are drawn from small sets, so that
+/// consecutive snapshots reorder, repeat, add and drop keys (the guard's slot cache).
+fn keyed_snapshot(d: i64, quotes: &[(u8, f64)], indicators: &[(u8, f64)]) -> MarketSnapshot {
+    MarketSnapshot {
+        time: day(d),
+        quotes: quotes
+            .iter()
+            .map(|&(k, p)| Quote {
+                asset: format!("A{}", k % 5).into(),
+                time: day(d),
+                price: p,
+                volume: None,
+                spread_bps: None,
+            })
+            .collect(),
+        indicators: indicators
+            .iter()
+            .map(|&(k, v)| prudentia_core::Indicator {
+                // "A0" is also a quote topic's name; "indicator:" prefixes keep them apart
+                name: if k % 4 == 3 {
+                    "A0".into()
+                } else {
+                    format!("vix{}", k % 4)
+                },
+                time: day(d),
+                value: v,
+            })
+            .collect(),
+        assets: vec![],
+    }
+}
+
+#[test]
+fn guard_slot_cache() {
+    let mut s = Suite::new("defense (guard slots)");
+    // The guard resolves each quote's and indicator's topic to a slot once and reuses it
+    // while the keys repeat by position. A guard reloaded from its checkpoint before every
+    // snapshot (no cache) must screen exactly as the one that keeps its cache, whatever the
+    // keys do from one snapshot to the next.
+    let day_strategy = (
+        proptest::collection::vec((0u8..7, price()), 0..7),
+        proptest::collection::vec((0u8..6, finite_f64()), 0..5),
+    );
+    s.sweep(
+        "SnapshotGuard::screen_snapshot, cached vs reloaded",
+        proptest::collection::vec(day_strategy, 1..25),
+        |days| {
+            let Ok(mut cached) = SnapshotGuard::new(SnapshotGuardConfig::default()) else {
+                return Check::Broken("valid config refused".into());
+            };
+            for (d, (quotes, indicators)) in days.iter().enumerate() {
+                let snap = keyed_snapshot(d as i64, quotes, indicators);
+                let json = match serde_json::to_string(&cached) {
+                    Ok(j) => j,
+                    Err(e) => return Check::Broken(format!("does not serialize: {e}")),
+                };
+                let mut fresh: SnapshotGuard = match serde_json::from_str(&json) {
+                    Ok(g) => g,
+                    Err(e) => return Check::Broken(format!("own checkpoint does not reload: {e}")),
+                };
+                let a = cached.screen_snapshot(&snap);
+                let b = fresh.screen_snapshot(&snap);
+                if a != b {
+                    return Check::Broken(format!("day {d}: cached {a:?} vs reloaded {b:?}"));
+                }
+                // (compared as JSON: a quarantined NaN observation is not equal to itself)
+                let (x, y) = (serde_json::to_string(&cached), serde_json::to_string(&fresh));
+                if x.is_err() || x.ok() != y.ok() {
+                    return Check::Broken(format!("day {d}: the states differ after screening"));
+                }
+                let c = finite(&a);
+                if c != Check::Ok {
+                    return c;
+                }
+            }
+            reload_check(&cached)
+        },
+    );
+    // The defense swapped under the guard's cache (defense_mut) must not misroute a value.
+    s.check(
+        "SnapshotGuard with its defense replaced between snapshots",
+        || {
+            let Ok(mut g) = SnapshotGuard::new(SnapshotGuardConfig::default()) else {
+                return Check::Broken("valid config refused".into());
+            };
+            let snap = |d| keyed_snapshot(d, &[(0, 100.0), (1, 50.0), (2, 20.0)], &[(0, 15.0), (1, 2.0)]);
+            for d in 0..30 {
+                let _ = g.screen_snapshot(&snap(d));
+            }
+            let other = InputDefense::new(g.config().defense.clone());
+            let Ok(other) = other else {
+                return Check::Broken("valid config refused".into());
+            };
+            *g.defense_mut() = other;
+            let Ok(mut reference) = SnapshotGuard::new(SnapshotGuardConfig::default()) else {
+                return Check::Broken("valid config refused".into());
+            };
+            // the replaced defense has no topics: the cached slots point nowhere
+            let reversed = keyed_snapshot(40, &[(2, 20.0), (1, 50.0), (0, 100.0)], &[(1, 2.0), (0, 15.0)]);
+            let a = g.screen_snapshot(&reversed);
+            let b = reference.screen_snapshot(&reversed);
+            Check::invariant(a == b, format!("{a:?} vs {b:?}"))
+                .and(|| {
+                    let (x, y) = (
+                        serde_json::to_string(g.defense()),
+                        serde_json::to_string(reference.defense()),
+                    );
+                    Check::invariant(x.is_ok() && x.ok() == y.ok(), "defense state differs")
+                })
+                .and(|| reload_check(&g))
+        },
+    );
+    for slot in [0usize, 1, 2, 1 << 40, usize::MAX] {
+        s.check(format!("InputDefense::process_slot {slot}"), move || {
+            let Ok(mut d) = InputDefense::new(InputDefenseConfig::default()) else {
+                return Check::Broken("valid config refused".into());
+            };
+            let _ = d.process("a", &Observation::new(day(0), 1.0), None);
+            let before = d.clone();
+            let got = d.process_slot(slot, &Observation::new(day(1), f64::NAN), None, f64::NAN);
+            match (slot, got) {
+                (0, Some(sc)) => finite_verdict(&sc.verdict).and(|| reload_check(&d)),
+                (0, None) => Check::Broken("slot 0 exists".into()),
+                (_, None) => Check::invariant(d == before, "a refused slot changed the defense").and(|| {
+                    Check::invariant(
+                        d.slot_topic(slot).is_none() && d.slot_validator(slot).is_none(),
+                        "slot",
+                    )
+                }),
+                (_, Some(_)) => Check::Broken(format!("slot {slot} does not exist")),
+            }
+        });
+    }
+    s.finish();
+}

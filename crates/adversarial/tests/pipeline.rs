@@ -682,3 +682,68 @@ fn pipeline_checkpoints() {
     });
     s.finish();
 }
+
+/// A router that fails on the orders of the assets in `fail` (bit i: asset `A{i}`), as a
+/// router whose context cannot be built from the snapshot does, and gives the orders of the
+/// assets in `bad` the limit price `x` (possibly NaN, infinite, zero or negative).
+struct Flaky {
+    fail: u8,
+    bad: u8,
+    x: f64,
+}
+impl ExecutionPolicy for Flaky {
+    fn route(&self, o: &Order, _: &MarketSnapshot, _: u64) -> RoleResult<Order> {
+        let i = ids().iter().position(|a| *a == o.asset).unwrap_or(0);
+        if self.fail & (1 << i) != 0 {
+            return Err(RoleError::implementation(Role::Execution, std::fmt::Error));
+        }
+        let mut o = o.clone();
+        if self.bad & (1 << i) != 0 {
+            o.order_type = OrderType::Limit;
+            o.limit_price = Some(self.x);
+        }
+        Ok(o)
+    }
+}
+
+#[test]
+fn pipeline_route_fallback() {
+    let mut s = Suite::new("pipeline (route fallback)");
+    s.sweep(
+        "decide with a router failing on some orders and mispricing others",
+        (0u8..16, 0u8..16, any_f64(), 0u64..4),
+        |(fail, bad, x, seed)| {
+            let snaps = snapshots(15, 7 + seed);
+            let built = PipelineBuilder::new(config())
+                .guard(Box::new(
+                    SnapshotGuard::new(SnapshotGuardConfig::default()).unwrap(),
+                ))
+                .forecaster(Box::new(Momentum))
+                .optimizer(Box::new(Equal))
+                .execution(Box::new(Flaky { fail, bad, x }))
+                .build();
+            let mut p = match built {
+                Ok(p) => p,
+                Err(e) => return Check::Broken(format!("valid pipeline refused: {e}")),
+            };
+            let run = match walk_forward(&mut p, &snaps, &quiet()) {
+                Ok(r) => r,
+                Err(e) => return Check::Broken(format!("a route failure stopped the run: {e}")),
+            };
+            for d in &run.decisions {
+                for o in &d.orders {
+                    let failed = ids()
+                        .iter()
+                        .position(|a| *a == o.asset)
+                        .is_some_and(|i| fail & (1 << i) != 0);
+                    // a failed order is sent as the pipeline made it: never the router's price
+                    if failed && o.limit_price.is_some() {
+                        return Check::Broken(format!("an unrouted order carries a limit price: {o:?}"));
+                    }
+                }
+            }
+            result(Ok::<_, String>(run.decisions))
+        },
+    );
+    s.finish();
+}

@@ -270,6 +270,61 @@ fn selection_entry_points() {
         (matrix(0..30, 1..5), any_size()),
         |(m, w)| result(rolling_correlation(m.view(), w)),
     );
+    // A correlation proven PSD by its producer (the rolling correlation's certificate) skips
+    // only the O(n³) check: the problem and the slate equal those of the plain matrix.
+    s.sweep(
+        "select_psd / SelectionProblem::new_psd (rolling correlation)",
+        (matrix(0..30, 1..7), 1usize..4, any_f64()),
+        |(m, k, lambda)| {
+            let (t, n) = m.dim();
+            let Ok(mut rc) = prudentia_core::estimators::RollingCorrelation::new(n, t.max(2)) else {
+                return Check::Rejected;
+            };
+            for row in m.rows() {
+                if rc.update(&row.to_vec()).is_err() {
+                    return Check::Rejected;
+                }
+            }
+            let columns: Vec<usize> = (0..n).chain(0..1).collect();
+            let proven = match rc.correlation_of_psd(&columns) {
+                Ok(c) => c,
+                Err(_) => return Check::Rejected,
+            };
+            let plain = proven.view().to_owned();
+            let opps: Vec<Opportunity> = columns
+                .iter()
+                .map(|&i| Opportunity {
+                    asset: AssetInfo::new(format!("A{i}"), 10.0).unwrap_or_else(|e| panic!("{e}")),
+                    forecast: Forecast::new(0.01 * (i as f64 - 2.0), 0.02, Horizon::DAY)
+                        .unwrap_or_else(|e| panic!("{e}")),
+                })
+                .collect();
+            let cfg = SelectorConfig {
+                problem: ProblemConfig {
+                    k: k.min(columns.len()),
+                    lambda: if lambda.is_finite() {
+                        lambda.abs().min(10.0)
+                    } else {
+                        1.0
+                    },
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let Ok(sel) = DiversityAwareSelector::new(cfg) else {
+                return Check::Rejected;
+            };
+            let a = sel.select_psd(&opps, &proven);
+            let b = sel.select(&opps, plain.view());
+            let pa = sel.problem_psd(&opps, &proven).map_err(|e| e.to_string());
+            let pb = sel.problem(&opps, plain.view()).map_err(|e| e.to_string());
+            match (&a, &b) {
+                (Ok(x), Ok(y)) if x == y && pa == pb => result(a),
+                (Err(x), Err(y)) if x.to_string() == y.to_string() => Check::Rejected,
+                _ => Check::Broken(format!("select_psd {a:?} vs select {b:?}")),
+            }
+        },
+    );
     s.sweep("shrunk_correlation", matrix(0..20, 1..5), |m| {
         result(shrunk_correlation(m.view()))
     });

@@ -173,6 +173,18 @@ pub struct Slate {
 pub trait Selector: Send + Sync {
     /// Selects from `opportunities` given their correlation matrix (n × n).
     fn select(&self, opportunities: &[Opportunity], correlation: ArrayView2<'_, f64>) -> RoleResult<Slate>;
+
+    /// Selects given a correlation matrix its producer proved positive semi-definite (see
+    /// [`PsdCorrelation`](crate::estimators::PsdCorrelation)), so an implementation that
+    /// checks positive semi-definiteness may skip that check. Default:
+    /// [`select`](Self::select) on the matrix.
+    fn select_psd(
+        &self,
+        opportunities: &[Opportunity],
+        correlation: &crate::estimators::PsdCorrelation,
+    ) -> RoleResult<Slate> {
+        self.select(opportunities, correlation.view())
+    }
 }
 
 /// The input of a portfolio optimizer.

@@ -140,7 +140,7 @@ impl SnapshotGuardConfig {
 /// screened value is accepted, repaired, held in the quarantine, released through
 /// [`defense_mut`](Self::defense_mut), or handed back. The outbox is part of the
 /// checkpoint; drain it regularly (it grows by at most one item per quarantined value).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct SnapshotGuard {
     config: SnapshotGuardConfig,
@@ -148,6 +148,29 @@ pub struct SnapshotGuard {
     /// Items displaced by the quarantine's overflow policy, oldest first.
     #[serde(default)]
     handed_back: Vec<QuarantineEntry>,
+    /// The defense slot of each position of the last snapshot's quotes and indicators (a
+    /// cache, not state: each use checks the slot's topic against the key it serves).
+    #[serde(skip)]
+    slots: SlotCache,
+}
+
+/// Equal configuration, defense and outbox (the slot cache is not state).
+impl PartialEq for SnapshotGuard {
+    fn eq(&self, o: &Self) -> bool {
+        self.config == o.config && self.defense == o.defense && self.handed_back == o.handed_back
+    }
+}
+
+/// The topic prefix of indicators.
+const INDICATOR_PREFIX: &str = "indicator:";
+
+/// Slots resolved for the previous snapshot, by position: a snapshot with the same quotes
+/// and indicators in the same order (the usual case) screens without a single name lookup
+/// or allocation per value.
+#[derive(Debug, Clone, Default)]
+struct SlotCache {
+    quotes: Vec<usize>,
+    indicators: Vec<usize>,
 }
 
 prudentia_core::checked_serde!(SnapshotGuard, SnapshotGuard::check_state);
@@ -191,6 +214,7 @@ impl SnapshotGuard {
             config,
             defense,
             handed_back: Vec::new(),
+            slots: SlotCache::default(),
         })
     }
 
@@ -212,24 +236,32 @@ impl SnapshotGuard {
     /// The day's market move: the median log return of the snapshot's quotes against their
     /// previous admitted prices, when at least `min_corroborating_quotes` have one (else 0).
     pub fn market_move(&self, snapshot: &MarketSnapshot) -> f64 {
+        let slots: Vec<Option<usize>> = snapshot
+            .quotes
+            .iter()
+            .map(|q| self.defense.slot_of(q.asset.as_str()))
+            .collect();
+        let mut scratch = Vec::new();
+        self.market_move_of(snapshot, &slots, &mut scratch)
+    }
+
+    /// [`market_move`](Self::market_move) with each quote's slot resolved (`None`: no
+    /// validator yet) and a scratch buffer for the returns.
+    fn market_move_of(&self, snapshot: &MarketSnapshot, slots: &[Option<usize>], r: &mut Vec<f64>) -> f64 {
         let min = self.config.min_corroborating_quotes;
         if min == 0 || snapshot.quotes.len() < min {
             return 0.0;
         }
-        let mut r: Vec<f64> = snapshot
-            .quotes
-            .iter()
-            .filter_map(|q| {
-                let v = self.defense.validator(q.asset.as_str())?;
-                if v.config().transform != Transform::LogReturn || v.last_time().is_some_and(|t| q.time <= t)
-                {
-                    return None;
-                }
-                let reference = v.reference()?;
-                let y = (q.price / reference).ln();
-                (q.price > 0.0 && y.is_finite()).then_some(y)
-            })
-            .collect();
+        r.clear();
+        r.extend(snapshot.quotes.iter().zip(slots).filter_map(|(q, slot)| {
+            let v = self.defense.slot_validator((*slot)?)?;
+            if v.config().transform != Transform::LogReturn || v.last_time().is_some_and(|t| q.time <= t) {
+                return None;
+            }
+            let reference = v.reference()?;
+            let y = (q.price / reference).ln();
+            (q.price > 0.0 && y.is_finite()).then_some(y)
+        }));
         if r.len() < min {
             return 0.0;
         }
@@ -247,22 +279,70 @@ impl SnapshotGuard {
         }
     }
 
+    /// The slot of each quote (created on first sight, like [`InputDefense::process`]),
+    /// reusing the cached slot of the same position when its topic is the quote's asset.
+    fn quote_slots(&mut self, snapshot: &MarketSnapshot) -> Vec<usize> {
+        let mut cache = std::mem::take(&mut self.slots.quotes);
+        cache.resize(snapshot.quotes.len(), usize::MAX);
+        for (q, slot) in snapshot.quotes.iter().zip(cache.iter_mut()) {
+            if self.defense.slot_topic(*slot) != Some(q.asset.as_str()) {
+                *slot = self.defense.slot_or_insert(q.asset.as_str());
+            }
+        }
+        cache
+    }
+
+    /// The slot of each indicator's topic `"indicator:<name>"` (created on first sight with
+    /// its per-topic override or `indicator_validator`), reusing the cached slot of the same
+    /// position when its topic matches.
+    fn indicator_slots(&mut self, snapshot: &MarketSnapshot) -> Vec<usize> {
+        let mut cache = std::mem::take(&mut self.slots.indicators);
+        cache.resize(snapshot.indicators.len(), usize::MAX);
+        for (ind, slot) in snapshot.indicators.iter().zip(cache.iter_mut()) {
+            let cached = self
+                .defense
+                .slot_topic(*slot)
+                .and_then(|t| t.strip_prefix(INDICATOR_PREFIX))
+                .is_some_and(|name| name == ind.name);
+            if !cached {
+                let topic = format!("{INDICATOR_PREFIX}{}", ind.name);
+                *slot = match self.defense.slot_of(&topic) {
+                    Some(s) => s,
+                    None if self.config.defense.topics.contains_key(&topic) => {
+                        self.defense.slot_or_insert(&topic)
+                    }
+                    // Validated in `new`, so registering cannot fail.
+                    None => self
+                        .defense
+                        .register_slot(&topic, self.config.indicator_validator.clone())
+                        .unwrap_or_else(|_| self.defense.slot_or_insert(&topic)),
+                };
+            }
+        }
+        cache
+    }
+
     /// Screens one snapshot (the typed-error form of [`Guard::screen`]). Quotes dated more
     /// than the validator's `max_future_ns` after `snapshot.time` are quarantined as
     /// [`Reason::FutureTime`](crate::Reason::FutureTime).
     pub fn screen_snapshot(&mut self, snapshot: &MarketSnapshot) -> Screened {
         let now = Some(snapshot.time);
-        let mut out = snapshot.clone();
         let mut reasons = Vec::new();
         let (mut repaired, mut quarantined, mut total) = (0usize, 0usize, 0usize);
+        let mut assets = snapshot.assets.clone();
+        let quote_slots = self.quote_slots(snapshot);
+        let market = {
+            let slots: Vec<Option<usize>> = quote_slots.iter().map(|&s| Some(s)).collect();
+            let mut scratch = Vec::with_capacity(snapshot.quotes.len());
+            self.market_move_of(snapshot, &slots, &mut scratch)
+        };
         let mut keep_quotes = Vec::with_capacity(snapshot.quotes.len());
-        let market = self.market_move(snapshot);
-        for q in &snapshot.quotes {
+        for (q, &slot) in snapshot.quotes.iter().zip(&quote_slots) {
             total += 1;
             let obs = Observation::new(q.time, q.price);
-            let s = self
-                .defense
-                .process_with_market(q.asset.as_str(), &obs, now, market);
+            let Some(s) = self.defense.process_slot(slot, &obs, now, market) else {
+                continue; // unreachable: the slot was resolved above
+            };
             self.keep(s.admission);
             match s.verdict {
                 Verdict::Accept => keep_quotes.push(q.clone()),
@@ -270,7 +350,7 @@ impl SnapshotGuard {
                     repaired += 1;
                     let mut q = q.clone();
                     q.price = value;
-                    if let Some(a) = out.assets.iter_mut().find(|a| a.id == q.asset) {
+                    if let Some(a) = assets.iter_mut().find(|a| a.id == q.asset) {
                         a.price = value;
                     }
                     keep_quotes.push(q);
@@ -278,24 +358,19 @@ impl SnapshotGuard {
                 Verdict::Quarantine { reason } => {
                     quarantined += 1;
                     reasons.push(format!("{}: {reason}", q.asset));
-                    out.assets.retain(|a| a.id != q.asset);
+                    assets.retain(|a| a.id != q.asset);
                 }
             }
         }
-        out.quotes = keep_quotes;
+        self.slots.quotes = quote_slots;
+        let indicator_slots = self.indicator_slots(snapshot);
         let mut keep_ind = Vec::with_capacity(snapshot.indicators.len());
-        for ind in &snapshot.indicators {
+        for (ind, &slot) in snapshot.indicators.iter().zip(&indicator_slots) {
             total += 1;
-            let topic = format!("indicator:{}", ind.name);
-            if self.defense.validator(&topic).is_none() && !self.config.defense.topics.contains_key(&topic) {
-                // Validated in `new`, so this cannot fail.
-                let _ = self
-                    .defense
-                    .register_topic(&topic, self.config.indicator_validator.clone());
-            }
-            let s = self
-                .defense
-                .process(&topic, &Observation::new(ind.time, ind.value), now);
+            let obs = Observation::new(ind.time, ind.value);
+            let Some(s) = self.defense.process_slot(slot, &obs, now, 0.0) else {
+                continue; // unreachable: the slot was resolved above
+            };
             self.keep(s.admission);
             match s.verdict {
                 Verdict::Accept => keep_ind.push(ind.clone()),
@@ -307,11 +382,11 @@ impl SnapshotGuard {
                 }
                 Verdict::Quarantine { reason } => {
                     quarantined += 1;
-                    reasons.push(format!("{topic}: {reason}"));
+                    reasons.push(format!("{INDICATOR_PREFIX}{}: {reason}", ind.name));
                 }
             }
         }
-        out.indicators = keep_ind;
+        self.slots.indicators = indicator_slots;
         let share = if total == 0 {
             0.0
         } else {
@@ -324,7 +399,12 @@ impl SnapshotGuard {
             }
         } else {
             Screened::Clean {
-                snapshot: out,
+                snapshot: MarketSnapshot {
+                    time: snapshot.time,
+                    quotes: keep_quotes,
+                    indicators: keep_ind,
+                    assets,
+                },
                 repaired,
                 quarantined,
             }

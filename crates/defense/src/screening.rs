@@ -98,34 +98,153 @@ pub struct Released {
     pub screening: Screening,
 }
 
+/// One topic's validator and verdict counts (the counts are `None` until the first
+/// observation is filed, as a topic registered without data has none).
+#[derive(Debug, Clone, PartialEq)]
+struct TopicState {
+    name: String,
+    validator: Validator,
+    counts: Option<VerdictCounts>,
+}
+
 /// Per-topic validators sharing one quarantine, with verdict counts per topic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+///
+/// Topics live in slots (a vector in creation order) with a name → slot index, so a caller
+/// that screens the same topics again and again (the [`SnapshotGuard`](crate::SnapshotGuard))
+/// resolves each name once and then goes straight to the slot
+/// ([`slot_of`](Self::slot_of), [`process_slot`](Self::process_slot)). The serialized form
+/// is the topic-keyed maps `validators` and `counts` (sorted by topic), unchanged from
+/// before the slots; loading checks the configuration, the quarantine, balanced counts and
+/// that every counted topic has a validator.
+#[derive(Debug, Clone)]
 pub struct InputDefense {
+    config: InputDefenseConfig,
+    /// Slots in creation order.
+    slots: Vec<TopicState>,
+    /// Topic → slot.
+    index: BTreeMap<String, usize>,
+    quarantine: Quarantine,
+}
+
+/// Equal when the configuration, the quarantine and every topic's validator and counts are
+/// equal (the slot order, which is creation order, is not state).
+impl PartialEq for InputDefense {
+    fn eq(&self, o: &Self) -> bool {
+        self.config == o.config
+            && self.quarantine == o.quarantine
+            && self.index.len() == o.index.len()
+            && self.sorted_slots().zip(o.sorted_slots()).all(|(a, b)| a == b)
+    }
+}
+
+/// Serializes a map `topic → field` in topic order, borrowing from the slots.
+struct SlotMap<'a, T: Serialize> {
+    defense: &'a InputDefense,
+    field: fn(&TopicState) -> Option<&T>,
+}
+
+impl<T: Serialize> Serialize for SlotMap<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.defense
+                .sorted_slots()
+                .filter_map(|t| (self.field)(t).map(|v| (t.name.as_str(), v))),
+        )
+    }
+}
+
+/// The serialized form of an [`InputDefense`] (borrowed, for writing).
+#[derive(Serialize)]
+struct InputDefenseRef<'a> {
+    config: &'a InputDefenseConfig,
+    validators: SlotMap<'a, Validator>,
+    counts: SlotMap<'a, VerdictCounts>,
+    quarantine: &'a Quarantine,
+}
+
+/// The serialized form of an [`InputDefense`] (owned, for reading).
+#[derive(Deserialize)]
+struct InputDefenseState {
     config: InputDefenseConfig,
     validators: BTreeMap<String, Validator>,
     counts: BTreeMap<String, VerdictCounts>,
     quarantine: Quarantine,
 }
 
-prudentia_core::checked_serde!(InputDefense, InputDefense::check_state);
+impl Serialize for InputDefense {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        InputDefenseRef {
+            config: &self.config,
+            validators: SlotMap {
+                defense: self,
+                field: |t| Some(&t.validator),
+            },
+            counts: SlotMap {
+                defense: self,
+                field: |t| t.counts.as_ref(),
+            },
+            quarantine: &self.quarantine,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for InputDefense {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let state = InputDefenseState::deserialize(deserializer)?;
+        Self::from_state(state).map_err(serde::de::Error::custom)
+    }
+}
 
 impl InputDefense {
-    /// Invariants of a loaded checkpoint (validators and quarantine check themselves): a
-    /// valid configuration shared with the quarantine, and balanced verdict counts.
-    fn check_state(&mut self) -> DefenseResult<()> {
-        self.config.validate()?;
-        if self.quarantine.config() != &self.config.quarantine {
+    /// A loaded checkpoint into slots (in topic order), after checking its invariants
+    /// (validators and quarantine check themselves): a valid configuration shared with the
+    /// quarantine, balanced verdict counts, and counts only for topics with a validator.
+    fn from_state(state: InputDefenseState) -> DefenseResult<Self> {
+        let InputDefenseState {
+            config,
+            validators,
+            mut counts,
+            quarantine,
+        } = state;
+        config.validate()?;
+        if quarantine.config() != &config.quarantine {
             return Err(DefenseError::CorruptState {
                 detail: "quarantine configuration differs from the defense's",
             });
         }
-        if !self.counts.values().all(VerdictCounts::balanced) {
+        if !counts.values().all(VerdictCounts::balanced) {
             return Err(DefenseError::CorruptState {
                 detail: "verdict counts do not add up",
             });
         }
-        Ok(())
+        if counts.keys().any(|k| !validators.contains_key(k)) {
+            return Err(DefenseError::CorruptState {
+                detail: "verdict counts for a topic without a validator",
+            });
+        }
+        let mut slots = Vec::with_capacity(validators.len());
+        let mut index = BTreeMap::new();
+        for (name, validator) in validators {
+            let counts = counts.remove(&name);
+            index.insert(name.clone(), slots.len());
+            slots.push(TopicState {
+                name,
+                validator,
+                counts,
+            });
+        }
+        Ok(Self {
+            config,
+            slots,
+            index,
+            quarantine,
+        })
+    }
+
+    /// The slots in topic order.
+    fn sorted_slots(&self) -> impl Iterator<Item = &TopicState> {
+        self.index.values().filter_map(|&s| self.slots.get(s))
     }
 
     /// A defense after checking the configuration.
@@ -134,8 +253,8 @@ impl InputDefense {
         let quarantine = Quarantine::new(config.quarantine.clone())?;
         Ok(Self {
             config,
-            validators: BTreeMap::new(),
-            counts: BTreeMap::new(),
+            slots: Vec::new(),
+            index: BTreeMap::new(),
             quarantine,
         })
     }
@@ -152,87 +271,125 @@ impl InputDefense {
 
     /// The validator of a topic, once it has seen data.
     pub fn validator(&self, topic: &str) -> Option<&Validator> {
-        self.validators.get(topic)
+        self.index
+            .get(topic)
+            .and_then(|&s| self.slots.get(s))
+            .map(|t| &t.validator)
     }
 
     /// Verdict counts of one topic.
     pub fn counts(&self, topic: &str) -> VerdictCounts {
-        self.counts.get(topic).copied().unwrap_or_default()
+        self.index
+            .get(topic)
+            .and_then(|&s| self.slots.get(s))
+            .and_then(|t| t.counts)
+            .unwrap_or_default()
     }
 
     /// Verdict counts over all topics.
     pub fn total_counts(&self) -> VerdictCounts {
-        self.counts.values().fold(VerdictCounts::default(), |mut a, c| {
-            a.input = a.input.saturating_add(c.input);
-            a.accepted = a.accepted.saturating_add(c.accepted);
-            a.repaired = a.repaired.saturating_add(c.repaired);
-            a.quarantined = a.quarantined.saturating_add(c.quarantined);
-            a
-        })
+        self.slots
+            .iter()
+            .filter_map(|t| t.counts)
+            .fold(VerdictCounts::default(), |mut a, c| {
+                a.input = a.input.saturating_add(c.input);
+                a.accepted = a.accepted.saturating_add(c.accepted);
+                a.repaired = a.repaired.saturating_add(c.repaired);
+                a.quarantined = a.quarantined.saturating_add(c.quarantined);
+                a
+            })
     }
 
-    /// Topics seen so far.
+    /// Topics seen so far (in topic order).
     pub fn topics(&self) -> impl Iterator<Item = &str> {
-        self.validators.keys().map(String::as_str)
+        self.index.keys().map(String::as_str)
+    }
+
+    /// The slot of `topic`, if it has a validator: a handle for
+    /// [`process_slot`](Self::process_slot) and [`slot_topic`](Self::slot_topic) that stays
+    /// valid for the life of this defense (topics are never removed).
+    pub fn slot_of(&self, topic: &str) -> Option<usize> {
+        self.index.get(topic).copied()
+    }
+
+    /// The topic of a slot, or `None` when `slot` is not one of this defense's.
+    pub fn slot_topic(&self, slot: usize) -> Option<&str> {
+        self.slots.get(slot).map(|t| t.name.as_str())
+    }
+
+    /// The validator in a slot, or `None` when `slot` is not one of this defense's.
+    pub fn slot_validator(&self, slot: usize) -> Option<&Validator> {
+        self.slots.get(slot).map(|t| &t.validator)
     }
 
     /// Creates the validator of `topic` with its own configuration (overriding
     /// `default_validator`); no effect if the topic already has a validator.
     pub fn register_topic(&mut self, topic: &str, config: ValidatorConfig) -> DefenseResult<()> {
-        if !self.validators.contains_key(topic) {
-            let v = Validator::new(config)?;
-            self.validators.insert(topic.to_owned(), v);
-        }
-        Ok(())
+        self.register_slot(topic, config).map(|_| ())
     }
 
-    fn validator_mut(&mut self, topic: &str) -> &mut Validator {
-        if !self.validators.contains_key(topic) {
-            let cfg = self
-                .config
-                .topics
-                .get(topic)
-                .unwrap_or(&self.config.default_validator)
-                .clone();
-            // Configurations were validated in `new`, so construction cannot fail; fall back
-            // to the default configuration defensively rather than panic.
-            let v = Validator::new(cfg).unwrap_or_else(|_| {
-                Validator::new(ValidatorConfig::default()).unwrap_or_else(|_| unreachable!())
-            });
-            self.validators.insert(topic.to_owned(), v);
+    /// [`register_topic`](Self::register_topic), returning the topic's slot (the existing
+    /// one when the topic already has a validator).
+    pub fn register_slot(&mut self, topic: &str, config: ValidatorConfig) -> DefenseResult<usize> {
+        if let Some(&s) = self.index.get(topic) {
+            return Ok(s);
         }
-        self.validators.get_mut(topic).unwrap_or_else(|| unreachable!())
+        let validator = Validator::new(config)?;
+        Ok(self.insert(topic, validator))
     }
 
-    fn count(&mut self, topic: &str, v: &Verdict) {
-        if let Some(c) = self.counts.get_mut(topic) {
-            c.add(v);
-        } else {
-            let mut c = VerdictCounts::default();
-            c.add(v);
-            self.counts.insert(topic.to_owned(), c);
-        }
+    fn insert(&mut self, topic: &str, validator: Validator) -> usize {
+        let slot = self.slots.len();
+        self.slots.push(TopicState {
+            name: topic.to_owned(),
+            validator,
+            counts: None,
+        });
+        self.index.insert(topic.to_owned(), slot);
+        slot
     }
 
-    fn file(
+    /// The slot of `topic`, created with its configured validator (the per-topic override or
+    /// `default_validator`) on first use.
+    pub fn slot_or_insert(&mut self, topic: &str) -> usize {
+        if let Some(&s) = self.index.get(topic) {
+            return s;
+        }
+        let cfg = self
+            .config
+            .topics
+            .get(topic)
+            .unwrap_or(&self.config.default_validator)
+            .clone();
+        // Configurations were validated in `new`, so construction cannot fail; fall back
+        // to the default configuration defensively rather than panic.
+        let v = Validator::new(cfg).unwrap_or_else(|_| {
+            Validator::new(ValidatorConfig::default()).unwrap_or_else(|_| unreachable!())
+        });
+        self.insert(topic, v)
+    }
+
+    /// Judges with the slot's validator and files the verdict (counts, quarantine).
+    fn judge_and_file(
         &mut self,
-        topic: &str,
+        slot: usize,
         obs: &Observation,
-        verdict: Verdict,
         now: Option<Timestamp>,
-    ) -> Screening {
-        self.count(topic, &verdict);
+        judge: impl FnOnce(&mut Validator) -> Verdict,
+    ) -> Option<Screening> {
+        let t = self.slots.get_mut(slot)?;
+        let verdict = judge(&mut t.validator);
+        t.counts.get_or_insert_with(VerdictCounts::default).add(&verdict);
         let admission = match verdict {
-            Verdict::Quarantine { reason } => Some(self.quarantine.push(topic, *obs, reason, now)),
+            Verdict::Quarantine { reason } => Some(self.quarantine.push(&t.name, *obs, reason, now)),
             _ => None,
         };
-        Screening { verdict, admission }
+        Some(Screening { verdict, admission })
     }
 
     /// Processes one observation of `topic` at processing time `now` (for staleness).
     pub fn process(&mut self, topic: &str, obs: &Observation, now: Option<Timestamp>) -> Screening {
-        let verdict = self.validator_mut(topic).observe(obs, now);
-        self.file(topic, obs, verdict, now)
+        self.process_with_market(topic, obs, now, 0.0)
     }
 
     /// Processes one observation of `topic` with the same period's market move taken out
@@ -244,20 +401,35 @@ impl InputDefense {
         now: Option<Timestamp>,
         market: f64,
     ) -> Screening {
-        let verdict = self.validator_mut(topic).observe_with_market(obs, now, market);
-        self.file(topic, obs, verdict, now)
+        let slot = self.slot_or_insert(topic);
+        self.process_slot(slot, obs, now, market)
+            .unwrap_or_else(|| unreachable!())
+    }
+
+    /// [`process_with_market`](Self::process_with_market) for the topic in `slot` (from
+    /// [`slot_of`](Self::slot_of) or [`register_slot`](Self::register_slot)), without a
+    /// name lookup; `None` (and nothing changes) when `slot` is not one of this defense's.
+    pub fn process_slot(
+        &mut self,
+        slot: usize,
+        obs: &Observation,
+        now: Option<Timestamp>,
+        market: f64,
+    ) -> Option<Screening> {
+        self.judge_and_file(slot, obs, now, |v| v.observe_with_market(obs, now, market))
     }
 
     /// Takes item `id` out of the quarantine and processes it again (see [`ReleaseMode`]).
     pub fn release(&mut self, id: u64, mode: ReleaseMode, now: Option<Timestamp>) -> DefenseResult<Released> {
         let entry = self.quarantine.take(id)?;
         let obs = entry.observation;
-        let topic = entry.topic.clone();
-        let verdict = match mode {
-            ReleaseMode::Recheck => self.validator_mut(&topic).observe(&obs, now),
-            ReleaseMode::Override => self.validator_mut(&topic).admit(&obs),
-        };
-        let screening = self.file(&topic, &obs, verdict, now);
+        let slot = self.slot_or_insert(&entry.topic);
+        let screening = self
+            .judge_and_file(slot, &obs, now, |v| match mode {
+                ReleaseMode::Recheck => v.observe(&obs, now),
+                ReleaseMode::Override => v.admit(&obs),
+            })
+            .unwrap_or_else(|| unreachable!());
         Ok(Released { entry, screening })
     }
 }

@@ -16,6 +16,32 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Lowercase hex SHA-256 of the JSON serialization of `value`: the same digest as
+/// `sha256_hex(&serde_json::to_vec(value)?)`, with the JSON streamed through a small buffer
+/// into the hasher instead of being built in memory (a snapshot of a few thousand quotes and
+/// indicators is a few hundred kilobytes of JSON).
+pub fn sha256_json_hex<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let mut w = std::io::BufWriter::with_capacity(8 * 1024, HashWriter(Sha256::new()));
+    serde_json::to_writer(&mut w, value)?;
+    let HashWriter(h) = w
+        .into_inner()
+        .map_err(|e| serde_json::Error::io(e.into_error()))?;
+    Ok(hex(&h.finalize()))
+}
+
+/// An `io::Write` that feeds a SHA-256 hasher (it never fails).
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -97,6 +123,19 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn streamed_json_digest_equals_the_digest_of_the_json_bytes() {
+        // long enough to cross the stream buffer several times
+        let v: Vec<(String, f64)> = (0..5_000)
+            .map(|i| (format!("asset-{i}"), i as f64 * 0.37))
+            .collect();
+        assert_eq!(
+            sha256_json_hex(&v).unwrap(),
+            sha256_hex(&serde_json::to_vec(&v).unwrap())
+        );
+        assert_eq!(sha256_json_hex(&()).unwrap(), sha256_hex(b"null"));
     }
 
     #[test]

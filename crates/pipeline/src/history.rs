@@ -1,7 +1,7 @@
 //! Trailing return history of the universe, maintained from snapshot prices.
 
 use ndarray::Array2;
-use prudentia_core::estimators::RollingCorrelation;
+use prudentia_core::estimators::{PsdCorrelation, RollingCorrelation};
 use prudentia_core::validate::{check_elements, check_size, MAX_DIM, MAX_ELEMENTS, MAX_WINDOW};
 use prudentia_core::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
@@ -160,8 +160,15 @@ impl ReturnHistory {
     /// [`correlation`](Self::correlation) at those rows and columns, bit for bit (a constant
     /// series anywhere is an error), computed from the running sums in O(columns²) without
     /// forming the full matrix.
+    #[cfg(test)]
     pub(crate) fn correlation_of(&self, columns: &[usize]) -> CoreResult<Array2<f64>> {
         self.rolling.correlation_of(columns)
+    }
+
+    /// [`correlation_of`](Self::correlation_of) with the certificate that it is PSD by
+    /// construction.
+    pub(crate) fn correlation_of_psd(&self, columns: &[usize]) -> CoreResult<PsdCorrelation> {
+        self.rolling.correlation_of_psd(columns)
     }
 }
 

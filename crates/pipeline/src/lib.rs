@@ -114,7 +114,7 @@ pub use backtest::{
     walk_forward_with_prices_until, BacktestConfig, BacktestResult, PriceFault, PriceFaultKind,
     RunCheckpoint,
 };
-pub use digest::{sha256_hex, FixedState, ModelState};
+pub use digest::{sha256_hex, sha256_json_hex, FixedState, ModelState};
 pub use error::{PipelineError, PipelineResult, Stage};
 pub use grid::{run_grid, GridConfig, GridReport, GridRun, RunSummary};
 pub use history::{ReturnHistory, MAX_PRICE_RATIO};

@@ -21,7 +21,7 @@ use prudentia_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{sha256_hex, ModelHasher, ModelState};
+use crate::digest::{sha256_json_hex, ModelHasher, ModelState};
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::{plausible_ratio, ReturnHistory};
 use crate::observer::Observer;
@@ -1063,13 +1063,15 @@ impl Pipeline {
             .map(|o| self.universe_index(&o.asset.id))
             .collect::<Result<_, _>>()
             .map_err(PipelineError::core_at(Stage::Select))?;
+        // the rolling correlation is PSD by construction: it comes with the certificate, so
+        // a selector that checks positive semi-definiteness can skip its O(n³) check
         let sub = self
             .history
-            .correlation_of(&columns)
+            .correlation_of_psd(&columns)
             .map_err(PipelineError::core_at(Stage::Select))?;
         let slate = match &self.selector_k {
-            None => sel.select(opportunities, sub.view()).and_then(found),
-            Some(k) => k.select(sel.as_ref(), opportunities, sub.view(), &mut day.notes),
+            None => sel.select_psd(opportunities, &sub).and_then(found),
+            Some(k) => k.select(sel.as_ref(), opportunities, &sub, &mut day.notes),
         }
         .map_err(PipelineError::at(Stage::Select))?;
         let mut picked = vec![false; opportunities.len()];
@@ -1252,6 +1254,12 @@ impl Pipeline {
     }
 
     /// Route: every order through the execution policy with its own derived seed, checked.
+    ///
+    /// When the policy fails on some orders but not on all of them (typically: the market
+    /// data one order's context needs is missing, e.g. an indicator the guard quarantined),
+    /// each failed order is sent as the pipeline made it (the configured default order type,
+    /// unrouted) and the decision's notes say which order and why. When it fails on every
+    /// order, the policy itself is at fault and the stage fails as before.
     fn route_stage(
         &self,
         mut orders: Vec<Order>,
@@ -1260,11 +1268,27 @@ impl Pipeline {
     ) -> PipelineResult<Vec<Order>> {
         if let Some(x) = &self.execution {
             let t0 = Instant::now();
+            let mut failed = Vec::new();
             for (k, o) in orders.iter_mut().enumerate() {
-                *o = x
-                    .route(o, clean, derive_seed(day.seed, k as u64))
-                    .map_err(PipelineError::at(Stage::Route))?;
-                check_order(o).map_err(PipelineError::core_at(Stage::Route))?;
+                match x.route(o, clean, derive_seed(day.seed, k as u64)) {
+                    Ok(routed) => {
+                        check_order(&routed).map_err(PipelineError::core_at(Stage::Route))?;
+                        *o = routed;
+                    }
+                    Err(e) => failed.push((k, e)),
+                }
+            }
+            if !failed.is_empty() && failed.len() == orders.len() {
+                let (_, e) = failed.swap_remove(0);
+                return Err(PipelineError::at(Stage::Route)(e));
+            }
+            for (k, e) in failed {
+                if let Some(o) = orders.get(k) {
+                    day.notes.push(format!(
+                        "route: the order for {} was not routed ({e}); sent as {:?}",
+                        o.asset, o.order_type
+                    ));
+                }
             }
             day.timings.push(Stage::Route, t0);
         }
@@ -1401,7 +1425,7 @@ impl Pipeline {
                 model_hash: self.model_hash()?,
                 feature_version: self.config.feature_version.clone(),
                 seed,
-                inputs_digest: sha256_hex(&serde_json::to_vec(raw).map_err(audit_error)?),
+                inputs_digest: sha256_json_hex(raw).map_err(audit_error)?,
                 decision: decision.clone(),
                 optimizer_status: optimizer_status.clone(),
                 timings_ns: timings
@@ -1866,21 +1890,22 @@ impl SelectorK {
         &self,
         sel: &dyn Selector,
         opportunities: &[Opportunity],
-        correlation: ndarray::ArrayView2<'_, f64>,
+        correlation: &prudentia_core::estimators::PsdCorrelation,
         notes: &mut Vec<String>,
     ) -> RoleResult<Slate> {
         let n = opportunities.len();
         let (mut k, mut why) = if self.k > n {
             (n, format!("only {n} opportunities"))
         } else {
-            match sel.select(opportunities, correlation).and_then(found) {
+            match sel.select_psd(opportunities, correlation).and_then(found) {
                 Ok(slate) => return Ok(slate),
                 Err(e) if self.k <= 1 => return Err(e),
                 Err(e) => (self.k / 2, e.to_string()),
             }
         };
         loop {
-            let attempt = (self.make)(k).and_then(|s| s.select(opportunities, correlation).and_then(found));
+            let attempt =
+                (self.make)(k).and_then(|s| s.select_psd(opportunities, correlation).and_then(found));
             match attempt {
                 Ok(slate) => {
                     notes.push(format!("selector: k shrunk from {} to {k} ({why})", self.k));

@@ -92,6 +92,13 @@ impl<T: Selector + Send> Selector for Shared<T> {
     fn select(&self, opportunities: &[Opportunity], correlation: ArrayView2<'_, f64>) -> RoleResult<Slate> {
         self.stage()?.select(opportunities, correlation)
     }
+    fn select_psd(
+        &self,
+        opportunities: &[Opportunity],
+        correlation: &prudentia_core::estimators::PsdCorrelation,
+    ) -> RoleResult<Slate> {
+        self.stage()?.select_psd(opportunities, correlation)
+    }
 }
 impl<T: Optimizer + Send> Optimizer for Shared<T> {
     fn optimize(&self, input: &PortfolioInput<'_>) -> RoleResult<TargetPortfolio> {

@@ -451,3 +451,69 @@ fn an_infeasible_slate_status_is_a_failed_selection_not_an_empty_slate() {
         r.notes
     );
 }
+
+/// A router whose context for one asset cannot be built (its market data is missing, as when
+/// the guard quarantined the asset's volatility indicator): it fails on that asset only and
+/// sends every other order to venue "X" as a limit order.
+struct NoContextFor(AssetId);
+impl ExecutionPolicy for NoContextFor {
+    fn route(&self, o: &Order, _: &MarketSnapshot, _: u64) -> RoleResult<Order> {
+        if o.asset == self.0 {
+            return Err(fail());
+        }
+        Ok(Order {
+            order_type: OrderType::Limit,
+            venue: Some(Venue("X".into())),
+            limit_price: Some(1.0),
+            ..o.clone()
+        })
+    }
+}
+
+#[test]
+fn an_order_the_router_cannot_route_is_sent_unrouted_with_a_note_and_the_day_trades() {
+    let snaps = snapshots(30, 3);
+    let bad = AssetId::new("A2");
+    let mut p = PipelineBuilder::new(config())
+        .forecaster(Box::new(Momentum))
+        .optimizer(Box::new(Tilt(Status::Converged)))
+        .execution(Box::new(NoContextFor(bad.clone())))
+        .build()
+        .unwrap();
+    let mut checked = 0;
+    for (t, s) in snaps.iter().enumerate().take(snaps.len() - 1) {
+        let r = p.decide(s).unwrap();
+        let outcome = Outcome {
+            realized_returns: realized_returns(&ids(), s, &snaps[t + 1]),
+            ..Default::default()
+        };
+        p.learn(&outcome).unwrap();
+        if r.decision.orders.is_empty() {
+            continue;
+        }
+        assert_eq!(r.decision.status, DecisionStatus::Normal, "{:?}", r.notes);
+        assert!(r.failure.is_none());
+        for o in &r.decision.orders {
+            if o.asset == bad {
+                // the default action: the order as the pipeline made it, unrouted
+                assert_eq!(o.order_type, config().order_type);
+                assert_eq!(o.venue, None);
+                assert!(
+                    r.notes
+                        .iter()
+                        .any(|n| n.starts_with("route: the order for A2 was not routed")
+                            && n.contains("stub failure on purpose")),
+                    "{:?}",
+                    r.notes
+                );
+                checked += 1;
+            } else {
+                assert_eq!(o.venue, Some(Venue("X".into())));
+            }
+        }
+    }
+    assert!(
+        checked > 0,
+        "no decision traded the asset the router cannot route"
+    );
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use ndarray::ArrayView2;
-use prudentia_core::estimators::{nearest_correlation, NearestCorrelationConfig};
+use prudentia_core::estimators::{nearest_correlation, NearestCorrelationConfig, PsdCorrelation};
 use prudentia_core::linalg::{cholesky, symmetric_eigen};
 use prudentia_core::validate::{
     check_elements, check_finite, check_finite_2d, check_len, check_non_negative, check_shape, MAX_ELEMENTS,
@@ -333,9 +333,13 @@ fn one() -> f64 {
     1.0
 }
 
+/// Checks (and under [`CorrelationPolicy::Repair`] repairs) a correlation matrix. With
+/// `proven_psd` (the matrix came as a [`PsdCorrelation`], PSD by its producer's construction)
+/// the O(n³) positive semi-definiteness check is skipped; everything else is checked.
 fn check_correlation(
     rho: ArrayView2<'_, f64>,
     cfg: &CorrelationConfig,
+    proven_psd: bool,
 ) -> Result<(Vec<f64>, CorrelationReport), SelectionError> {
     let n = rho.nrows();
     check_finite_2d("correlation", rho)?;
@@ -406,10 +410,11 @@ fn check_correlation(
         }
     }
     let mut not_psd = false;
+    let check_psd = cfg.check_psd && !proven_psd;
     // Fast path: a Cholesky factorization of ρ + tol·I (n³/3 flops, about 20× cheaper than
     // the eigendecomposition at n = 500) proves λ_min ≥ −tol; the spectrum is computed only
     // when it fails.
-    let proven_psd = cfg.check_psd && n > 1 && {
+    let cholesky_psd = check_psd && n > 1 && {
         let mut shifted = sym.clone();
         for i in 0..n {
             shifted[i * n + i] += cfg.psd_tolerance;
@@ -418,7 +423,7 @@ fn check_correlation(
             .ok()
             .is_some_and(|v| cholesky(v).is_ok())
     };
-    if cfg.check_psd && n > 1 && !proven_psd {
+    if check_psd && n > 1 && !cholesky_psd {
         let view = ArrayView2::from_shape((n, n), &sym).map_err(|_| CoreError::ShapeMismatch {
             field: "correlation",
             expected: vec![n, n],
@@ -483,6 +488,31 @@ impl SelectionProblem {
         config: &ProblemConfig,
         constraints: &Constraints,
     ) -> Result<Self, SelectionError> {
+        Self::build(mu, correlation, false, config, constraints)
+    }
+
+    /// [`new`](Self::new) for a correlation matrix its producer proved positive
+    /// semi-definite ([`PsdCorrelation`], e.g. from
+    /// [`RollingCorrelation::correlation_of_psd`](prudentia_core::estimators::RollingCorrelation::correlation_of_psd)):
+    /// the O(n³) check of [`CorrelationConfig::check_psd`] is skipped, every other check
+    /// (symmetry, unit diagonal, entries in [−1, 1]) still runs. The same problem as `new`
+    /// gives for that matrix.
+    pub fn new_psd(
+        mu: &[f64],
+        correlation: &PsdCorrelation,
+        config: &ProblemConfig,
+        constraints: &Constraints,
+    ) -> Result<Self, SelectionError> {
+        Self::build(mu, correlation.view(), true, config, constraints)
+    }
+
+    fn build(
+        mu: &[f64],
+        correlation: ArrayView2<'_, f64>,
+        proven_psd: bool,
+        config: &ProblemConfig,
+        constraints: &Constraints,
+    ) -> Result<Self, SelectionError> {
         config.validate()?;
         check_len("mu", mu.len(), 1)?;
         check_finite("mu", mu)?;
@@ -495,7 +525,7 @@ impl SelectionProblem {
             return Err(SelectionError::KExceedsN { k, n });
         }
         check_shape("correlation", &[n, n], correlation.shape())?;
-        let (rho, report) = check_correlation(correlation, &config.correlation)?;
+        let (rho, report) = check_correlation(correlation, &config.correlation, proven_psd)?;
 
         // sectors
         let mut sector = vec![NO_SECTOR; n];

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ndarray::{Array2, ArrayView2};
-use prudentia_core::estimators::{covariance_to_correlation, ledoit_wolf, RollingCorrelation};
+use prudentia_core::estimators::{
+    covariance_to_correlation, ledoit_wolf, PsdCorrelation, RollingCorrelation,
+};
 use prudentia_core::traits::{Role, RoleError, RoleResult, Selector, Slate};
 use prudentia_core::validate::check_len;
 use prudentia_core::{AssetId, CoreError, Horizon, Opportunity};
@@ -189,6 +191,23 @@ impl DiversityAwareSelector {
         opportunities: &[Opportunity],
         correlation: ArrayView2<'_, f64>,
     ) -> Result<SelectionProblem, SelectionError> {
+        let (mu, constraints) = self.inputs(opportunities)?;
+        SelectionProblem::new(&mu, correlation, &self.config.problem, &constraints)
+    }
+
+    /// [`problem`](Self::problem) for a correlation matrix proven positive semi-definite by
+    /// its producer ([`SelectionProblem::new_psd`]: the O(n³) PSD check is skipped).
+    pub fn problem_psd(
+        &self,
+        opportunities: &[Opportunity],
+        correlation: &PsdCorrelation,
+    ) -> Result<SelectionProblem, SelectionError> {
+        let (mu, constraints) = self.inputs(opportunities)?;
+        SelectionProblem::new_psd(&mu, correlation, &self.config.problem, &constraints)
+    }
+
+    /// Expected returns and constraints of the opportunities.
+    fn inputs(&self, opportunities: &[Opportunity]) -> Result<(Vec<f64>, Constraints), SelectionError> {
         let c = &self.config;
         check_len("opportunities", opportunities.len(), 1)?;
         let mu = expected_returns(opportunities, c.score, c.horizon)?;
@@ -228,7 +247,7 @@ impl DiversityAwareSelector {
             must_exclude: must_exclude.into_iter().collect(),
             min_expected_return: c.min_expected_return,
         };
-        SelectionProblem::new(&mu, correlation, &c.problem, &constraints)
+        Ok((mu, constraints))
     }
 
     /// Solves an already built problem with the configured method.
@@ -273,11 +292,24 @@ impl Selector for DiversityAwareSelector {
         let (s, _) = self
             .select_detailed(opportunities, correlation)
             .map_err(|e| RoleError::implementation(Role::Selector, e))?;
-        Ok(Slate {
-            indices: s.selected,
-            objective: s.objective,
-            gap: s.gap,
-            status: s.status,
-        })
+        Ok(slate(s))
+    }
+
+    /// As [`select`](Selector::select), without the O(n³) PSD check of the proven matrix.
+    fn select_psd(&self, opportunities: &[Opportunity], correlation: &PsdCorrelation) -> RoleResult<Slate> {
+        let s = self
+            .problem_psd(opportunities, correlation)
+            .and_then(|p| self.solve(&p))
+            .map_err(|e| RoleError::implementation(Role::Selector, e))?;
+        Ok(slate(s))
+    }
+}
+
+fn slate(s: Selection) -> Slate {
+    Slate {
+        indices: s.selected,
+        objective: s.objective,
+        gap: s.gap,
+        status: s.status,
     }
 }

@@ -446,3 +446,62 @@ fn extreme_magnitudes_are_typed_errors() {
     assert!(p.with_lambda(f64::MAX).is_err());
     assert!(prudentia_selection::relative_gap(f64::MAX, -f64::MAX).is_finite());
 }
+
+#[test]
+fn only_a_producer_certified_correlation_skips_the_psd_check() {
+    use prudentia_core::estimators::RollingCorrelation;
+    use prudentia_core::traits::Selector;
+    use prudentia_core::{AssetInfo, Forecast, Horizon, Opportunity};
+    use prudentia_selection::{DiversityAwareSelector, SelectorConfig};
+
+    let opps: Vec<Opportunity> = (0..3)
+        .map(|i| Opportunity {
+            asset: AssetInfo::new(format!("A{i}"), 10.0).unwrap(),
+            forecast: Forecast::new(0.01 * (i + 1) as f64, 0.02, Horizon::DAY).unwrap(),
+        })
+        .collect();
+    let sel = DiversityAwareSelector::new(SelectorConfig {
+        problem: reject(2),
+        ..Default::default()
+    })
+    .unwrap();
+    // A caller's matrix is always checked: the Higham example (λ_min = 1 − √2) is refused
+    // through the selector role under the reject policy.
+    let a = array![[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]];
+    let err = sel.select(&opps, a.view()).unwrap_err();
+    let inner = std::error::Error::source(&err).unwrap();
+    assert!(
+        matches!(
+            inner.downcast_ref::<SelectionError>(),
+            Some(SelectionError::Core(CoreError::NotPositiveSemiDefinite { .. }))
+        ),
+        "{err}"
+    );
+    // The rolling correlation comes with the certificate: the same problem and slate as
+    // the plain matrix, without the O(n³) check (and the Cholesky report is the same: None).
+    let mut rc = RollingCorrelation::new(3, 20).unwrap();
+    for t in 0..20 {
+        let x = t as f64;
+        rc.update(&[
+            (x * 0.7).sin(),
+            (x * 1.3).cos(),
+            (x * 0.7).sin() + 0.1 * (x * 2.9).sin(),
+        ])
+        .unwrap();
+    }
+    let proven = rc.correlation_of_psd(&[0, 1, 2]).unwrap();
+    let plain = rc.correlation_of(&[0, 1, 2]).unwrap();
+    assert_eq!(proven.view(), plain.view());
+    assert_eq!(
+        sel.problem_psd(&opps, &proven).unwrap(),
+        sel.problem(&opps, plain.view()).unwrap()
+    );
+    assert_eq!(
+        sel.select_psd(&opps, &proven).unwrap(),
+        sel.select(&opps, plain.view()).unwrap()
+    );
+    let p =
+        SelectionProblem::new_psd(&[0.1, 0.2, 0.3], &proven, &reject(2), &Constraints::default()).unwrap();
+    assert_eq!(p.correlation_report().min_eigenvalue, None);
+    assert!(!p.correlation_report().repaired);
+}

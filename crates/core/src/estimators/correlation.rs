@@ -50,6 +50,34 @@ fn corr_into(cov: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) -> CoreR
     Ok(())
 }
 
+/// A correlation matrix whose producer proved it positive semi-definite by construction.
+///
+/// Only this crate's estimators make one ([`RollingCorrelation::correlation_of_psd`]): the
+/// rolling correlation is `D^{-1/2} C D^{-1/2}` with `C` the window's covariance, a Gram
+/// matrix of the centred observations, so it is PSD in exact arithmetic (a repeated column
+/// repeats a row and a column, which keeps it PSD; entries clamped to [−1, 1] move by at
+/// most rounding). Rounding perturbs its eigenvalues by `O(n·ε)` of its scale, far inside
+/// the tolerance of a numerical PSD check (e.g. 1e-9). A caller cannot build one from an
+/// arbitrary matrix: a matrix from elsewhere goes through the consumer's own check
+/// ([`Selector::select`](crate::traits::Selector::select)), while this type goes through
+/// [`Selector::select_psd`](crate::traits::Selector::select_psd).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PsdCorrelation {
+    matrix: Array2<f64>,
+}
+
+impl PsdCorrelation {
+    /// The matrix (square, symmetric, unit diagonal, entries in [−1, 1]).
+    pub fn view(&self) -> ArrayView2<'_, f64> {
+        self.matrix.view()
+    }
+
+    /// The matrix, giving up the certificate.
+    pub fn into_inner(self) -> Array2<f64> {
+        self.matrix
+    }
+}
+
 /// Correlation (and covariance) over a trailing window of `window` observations, updated in
 /// O(n²) per observation.
 ///
@@ -457,6 +485,14 @@ impl RollingCorrelation {
             });
         }
         Ok(out)
+    }
+
+    /// [`correlation_of`](Self::correlation_of) (the same numbers, bit for bit) carried as a
+    /// [`PsdCorrelation`]: the certificate that the matrix is positive semi-definite by
+    /// construction, so a consumer may skip its own O(n³) check.
+    pub fn correlation_of_psd(&self, columns: &[usize]) -> CoreResult<PsdCorrelation> {
+        self.correlation_of(columns)
+            .map(|matrix| PsdCorrelation { matrix })
     }
 
     /// The window's correlation matrix.

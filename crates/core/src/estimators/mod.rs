@@ -7,7 +7,7 @@ mod correlation;
 mod covariance;
 mod psd;
 
-pub use correlation::{covariance_to_correlation, RollingCorrelation};
+pub use correlation::{covariance_to_correlation, PsdCorrelation, RollingCorrelation};
 pub use covariance::{
     ewma_covariance, lambda_from_half_life, ledoit_wolf, sample_covariance, EwmaCovariance, LedoitWolf,
     LedoitWolfEstimate, SampleCovariance,
