@@ -62,6 +62,9 @@ pub(crate) struct QpSolution {
 const MAX_BORDER_ROWS: usize = 256;
 /// Iterations over which the worst of the primal, dual and gap measures must halve.
 const STALL_WINDOW: usize = 8;
+/// Auxiliaries whose rows touch at least this many dense columns add their rank-one terms
+/// to the dense block through one GEMM (the scenarios of the CVaR LP) rather than one by one.
+const WIDE_SUPPORT: usize = 8;
 /// Fraction of the distance to the boundary taken by a step.
 const STEP_FRACTION: f64 = 0.99;
 
@@ -416,6 +419,9 @@ impl Factored {
         let mut k_aa = vec![0.0; n_aux];
         let mut k_da = vec![0.0; st.sup_pos.len()];
         let mut scratch = vec![0.0; nd];
+        // rank-one terms over wide supports (the scenarios of the CVaR LP), as rows of a
+        // matrix B (row-major, nd wide) whose Gram BᵀB is added by one GEMM at the end
+        let mut wide: Vec<f64> = Vec::new();
         for (ai, rows) in st.aux_rows.iter().enumerate() {
             let sup = st.support(ai);
             let kaa: f64 = rows.iter().map(|&(r, ca)| d[r] * ca * ca).sum();
@@ -450,14 +456,29 @@ impl Factored {
                     for (p, v) in st.dense_row(rj) {
                         scratch[p] -= ci * v;
                     }
-                    rank_one_lower(&mut s, nd, sup, &scratch, f);
+                    if sup.len() >= WIDE_SUPPORT && f > 0.0 && f.is_finite() {
+                        let g = f.sqrt();
+                        let start = wide.len();
+                        wide.resize(start + nd, 0.0);
+                        for &p in sup {
+                            wide[start + p] = g * scratch[p];
+                        }
+                    } else {
+                        rank_one_lower(&mut s, nd, sup, &scratch, f);
+                    }
                     for &p in sup {
                         scratch[p] = 0.0;
                     }
                 }
             }
         }
-        let s = Array2::from_shape_vec((nd, nd).f(), s).ok()?;
+        let mut s = Array2::from_shape_vec((nd, nd).f(), s).ok()?;
+        if !wide.is_empty() {
+            let b = ndarray::ArrayView2::from_shape((wide.len() / nd, nd), &wide).ok()?;
+            let mut gram = Array2::<f64>::zeros((nd, nd).f());
+            prudentia_core::linalg::gram_into(b, 1.0, gram.view_mut()).ok()?;
+            s += &gram;
+        }
         let llt = Cholesky::new(s.view()).ok()?;
         let h = st.border.len();
         let mut f = Self {
