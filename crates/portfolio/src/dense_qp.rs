@@ -109,6 +109,8 @@ struct Structure {
     /// Per auxiliary: the sorted dense positions its rows touch (flattened; `sup_start`).
     sup_start: Vec<usize>,
     sup_pos: Vec<usize>,
+    /// Per auxiliary: the first position when its support is a contiguous range.
+    contiguous: Vec<Option<usize>>,
     /// Bordering rows.
     border: Vec<usize>,
     /// Per row: whether it is a bordering row.
@@ -230,11 +232,21 @@ impl Structure {
             sup_pos.truncate(kept);
             sup_start.push(sup_pos.len());
         }
+        let contiguous = (0..n_aux)
+            .map(|ai| {
+                let sup = &sup_pos[sup_start[ai]..sup_start[ai + 1]];
+                match (sup.first(), sup.last()) {
+                    (Some(&f), Some(&l)) if l - f + 1 == sup.len() => Some(f),
+                    _ => None,
+                }
+            })
+            .collect();
         let mut is_border = vec![false; m];
         for &r in &border {
             is_border[r] = true;
         }
         Some(Self {
+            contiguous,
             n,
             nd,
             nvar,
@@ -535,8 +547,18 @@ impl Factored {
                 if ra != 0.0 {
                     let g = ra / self.k_aa[ai];
                     let span = st.sup_start[ai]..st.sup_start[ai + 1];
-                    for (&p, kd) in st.sup_pos[span.clone()].iter().zip(&self.k_da[span]) {
-                        wj[p] -= kd * g;
+                    match st.contiguous[ai] {
+                        Some(first) => {
+                            let kd = &self.k_da[span];
+                            for (x, k) in wj[first..first + kd.len()].iter_mut().zip(kd) {
+                                *x -= k * g;
+                            }
+                        }
+                        None => {
+                            for (&p, kd) in st.sup_pos[span.clone()].iter().zip(&self.k_da[span]) {
+                                wj[p] -= kd * g;
+                            }
+                        }
                     }
                 }
             }
@@ -552,11 +574,20 @@ impl Factored {
             }
             for (ai, &c) in st.aux_cols.iter().enumerate() {
                 let span = st.sup_start[ai]..st.sup_start[ai + 1];
-                let kw: f64 = st.sup_pos[span.clone()]
-                    .iter()
-                    .zip(&self.k_da[span])
-                    .map(|(&p, kd)| kd * wj[p])
-                    .sum();
+                let kw: f64 = match st.contiguous[ai] {
+                    Some(first) => {
+                        let kd = &self.k_da[span];
+                        kd.iter()
+                            .zip(&wj[first..first + kd.len()])
+                            .map(|(k, x)| k * x)
+                            .sum()
+                    }
+                    None => st.sup_pos[span.clone()]
+                        .iter()
+                        .zip(&self.k_da[span])
+                        .map(|(&p, kd)| kd * wj[p])
+                        .sum(),
+                };
                 col[c] = (col[c] - kw) / self.k_aa[ai];
             }
         }
