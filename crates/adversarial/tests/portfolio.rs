@@ -219,6 +219,7 @@ fn configs_and_solves() {
                             },
                             solver: SolverConfig {
                                 structured_qp: structured,
+                                structured_cvar: structured,
                                 ..fast_solver()
                             },
                             ..Default::default()
@@ -295,6 +296,7 @@ fn configs_and_solves() {
                 turnover_penalty: 0.001,
                 solver: SolverConfig {
                     structured_qp: structured,
+                    structured_cvar: structured,
                     ..fast_solver()
                 },
                 ..Default::default()
@@ -302,6 +304,87 @@ fn configs_and_solves() {
             solve_checked(cfg, p)
         },
     );
+
+    // the structured mean–CVaR LP (`structured_cvar`) against Clarabel on larger scenario
+    // sets with twists (huge, tiny, NaN, inf, collinear, zero columns): both refuse the same
+    // inputs, and when both converge the objectives agree
+    s.sweep(
+        "solve mean-CVaR structured vs Clarabel",
+        (
+            matrix(20..90, 2..7),
+            limits_strategy(),
+            proptest::sample::select(vec![CvarMethod::FullLp, CvarMethod::ScenarioGeneration]),
+            proptest::sample::select(vec![0.5, 0.9, 0.95]),
+        ),
+        |(sc, limits, cvar_method, alpha)| {
+            let n = sc.ncols();
+            let mu: Vec<f64> = (0..n).map(|i| 0.001 * (i as f64 - 1.0)).collect();
+            let p = PortfolioProblem::new(mu).with_scenarios(sc);
+            let cfg = |structured: bool| PortfolioConfig {
+                objective: Objective::MeanCvar,
+                alpha,
+                cvar_method,
+                limits: limits.clone(),
+                solver: SolverConfig {
+                    structured_cvar: structured,
+                    ..fast_solver()
+                },
+                ..Default::default()
+            };
+            let solve = |structured: bool| PortfolioOptimizer::new(cfg(structured)).map(|o| o.solve(&p));
+            match (solve(true), solve(false)) {
+                (Err(_), Err(_)) | (Ok(Err(_)), Ok(Err(_))) => Check::Rejected,
+                (Ok(Ok(a)), Ok(Ok(b))) => {
+                    if let Err(e) = limits_hold(&cfg(true), &p, &a) {
+                        return Check::Broken(e);
+                    }
+                    if a.status.is_converged() && b.status.is_converged() {
+                        let (x, y) = (a.objective.objective, b.objective.objective);
+                        let tol = 1e-6 * (x.abs().max(y.abs()) + 1e-3);
+                        if (x - y).abs() > tol {
+                            return Check::Broken(format!("objective {x} (structured) vs {y} (Clarabel)"));
+                        }
+                    }
+                    Check::ok_finite(&a)
+                }
+                (x, y) => Check::Broken(format!(
+                    "structured and Clarabel disagree on refusing: {:?} vs {:?}",
+                    x.map(|r| r.map(|r| r.status)),
+                    y.map(|r| r.map(|r| r.status))
+                )),
+            }
+        },
+    );
+    // the issue #18 size (K = 50, T = 252) with extreme scenario magnitudes, both backends
+    for scale in [1.0, 1e-300, 5e-324, 1e300, f64::MAX, f64::NAN, f64::INFINITY] {
+        for structured in [true, false] {
+            s.check(
+                format!("mean-CVaR K=50 T=252 scale {scale:e} structured_cvar={structured}"),
+                move || {
+                    let (t, n) = (252usize, 50usize);
+                    let mu: Vec<f64> = (0..n).map(|i| scale * 1e-4 * ((i % 7) as f64 - 2.0)).collect();
+                    let sc = Array2::from_shape_fn((t, n), |(s, i)| {
+                        scale * 0.01 * ((((s * 31 + i * 17) % 23) as f64) / 11.0 - 1.0)
+                    });
+                    let cfg = PortfolioConfig {
+                        objective: Objective::MeanCvar,
+                        limits: Limits {
+                            weight_max: 0.1,
+                            net_min: Some(1.0),
+                            net_max: Some(1.0),
+                            ..Default::default()
+                        },
+                        solver: SolverConfig {
+                            structured_cvar: structured,
+                            ..fast_solver()
+                        },
+                        ..Default::default()
+                    };
+                    solve_checked(cfg, PortfolioProblem::new(mu).with_scenarios(sc))
+                },
+            );
+        }
+    }
 
     // per-name bounds, costs, factor models, mismatched shapes
     s.sweep(

@@ -1,7 +1,10 @@
 #![allow(missing_docs)]
 //! Long-only mean–CVaR at (T, n) = (1000, 50) and (5000, 200), end to end: problem construction
 //! (copying the scenario matrix into the problem) plus solve. Scenario generation, Künzi-Bay–Mayer
-//! cutting planes and the full Rockafellar–Uryasev LP.
+//! cutting planes and the full Rockafellar–Uryasev LP. Plus the optimize stage of the root
+//! `decide` bench (issue #18): K = 50 selected assets, T = 252 scenarios, long only, wᵢ ≤ 0.1,
+//! fully invested, the default method (`Auto`, scenario generation at T > 4K), with the
+//! structured interior-point method (the default) and with Clarabel alone.
 
 mod support;
 
@@ -37,6 +40,35 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
+    }
+    g.finish();
+    let mut g = c.benchmark_group("mean_cvar_decide");
+    g.sample_size(20);
+    let (t, n) = (252usize, 50usize);
+    let (mu, r) = support::cvar_problem(t, n);
+    for (label, method, structured) in [
+        ("auto_structured", CvarMethod::Auto, true),
+        ("auto_clarabel", CvarMethod::Auto, false),
+        ("full_lp_structured", CvarMethod::FullLp, true),
+        ("full_lp_clarabel", CvarMethod::FullLp, false),
+    ] {
+        let mut cfg = support::cvar_config(n, method);
+        cfg.solver.structured_qp = structured;
+        cfg.solver.structured_cvar = structured;
+        let opt = PortfolioOptimizer::new(cfg).unwrap();
+        let res = opt
+            .solve(&PortfolioProblem::new(mu.clone()).with_scenarios(r.clone()))
+            .unwrap();
+        eprintln!(
+            "mean_cvar_decide T={t} n={n} {label}: status {} objective {:.10e} iterations {} rounds {} structured {}",
+            res.status, res.objective.objective, res.info.iterations, res.info.cut_rounds, res.info.structured
+        );
+        g.bench_with_input(BenchmarkId::new(label, format!("T{t}_n{n}")), &(), |b, _| {
+            b.iter(|| {
+                let p = PortfolioProblem::new(mu.clone()).with_scenarios(r.clone());
+                black_box(opt.solve(&p).unwrap())
+            })
+        });
     }
     g.finish();
 }

@@ -224,6 +224,14 @@ pub struct SolverConfig {
     /// any it does not solve to `tolerance`, go to Clarabel, which also certifies
     /// infeasibility. False sends everything to Clarabel.
     pub structured_qp: bool,
+    /// Solve the mean–CVaR problems (the Rockafellar–Uryasev LP over all scenarios, or over
+    /// a subset in each round of [`CvarMethod::ScenarioGeneration`]; the cutting-plane master
+    /// stays with Clarabel) by the same structured interior-point method (default true): the scenario excess variables are eliminated in
+    /// closed form, so each Newton step factors a dense (n+1) × (n+1) block `RᵀDR` instead of
+    /// the sparse LP's KKT system. As with `structured_qp`, a problem it does not solve to
+    /// `tolerance` (and every infeasible or unbounded one) goes to Clarabel. False sends
+    /// CVaR problems to Clarabel.
+    pub structured_cvar: bool,
     /// Cutting-plane (and scenario-generation) rounds at most (default 500, in
     /// `[1, MAX_CUT_ROUNDS]`).
     pub max_cut_rounds: usize,
@@ -240,6 +248,7 @@ impl Default for SolverConfig {
             time_limit_s: None,
             threads: 1,
             structured_qp: true,
+            structured_cvar: true,
             max_cut_rounds: 500,
             cut_tolerance: 1e-9,
         }

@@ -1,38 +1,46 @@
-//! A structured primal–dual interior-point method for the mean–variance problems the builder
-//! assembles with a full covariance matrix.
+//! A structured primal–dual interior-point method for the problems the builder assembles
+//! with a full covariance matrix (mean–variance) or with the Rockafellar–Uryasev CVaR rows
+//! (mean–CVaR; Rockafellar & Uryasev 2000, "Optimization of conditional value-at-risk",
+//! *J. Risk* 2(3)).
 //!
 //! Problem (the builder's conic form restricted to the zero and nonnegative cones):
 //!
 //! `min ½xᵀPx + qᵀx  s.t.  A_E x = b_E,  A_I x + s = b_I,  s ≥ 0`,
 //!
-//! where `P` is nonzero only on the leading `n × n` block (the weights `w`, a dense covariance)
-//! and the other variables (`t ≥ |w|`, `u ≥ |w − w₀|`) are auxiliaries. The method is
-//! Mehrotra's predictor–corrector (Mehrotra 1992, SIAM J. Optim. 2(4); Nocedal & Wright 2006,
-//! *Numerical Optimization*, §16.6 for the QP form) with a common primal–dual step and the
-//! CVXOPT initial point (Vandenberghe 2010, "The CVXOPT linear and quadratic cone program
-//! solvers", §3.3).
+//! where `P` is nonzero only on the leading `n × n` block (the weights `w`, a dense covariance,
+//! or zero for the LP). The *dense* variables are the weights plus a few *hub* columns named
+//! by the caller (the CVaR threshold ζ); every other variable is an
+//! auxiliary (`t ≥ |w|`, `u ≥ |w − w₀|`, the convex-cost `v`, the scenario excesses
+//! `z_s ≥ max(0, −r_sᵀw − ζ)`). The method is Mehrotra's predictor–corrector (Mehrotra 1992,
+//! SIAM J. Optim. 2(4); Nocedal & Wright 2006, *Numerical Optimization*, §16.6 for the QP
+//! form) with a common primal–dual step and the CVXOPT initial point (Vandenberghe 2010, "The
+//! CVXOPT linear and quadratic cone program solvers", §3.3).
 //!
 //! Each Newton step solves the reduced system `(P + A_IᵀDA_I) dx + A_Eᵀdy = r` with
 //! `D = diag(z/s)` by exploiting the structure instead of a general sparse LDLᵀ:
 //!
-//! - rows with a single weight entry (bounds) add to the diagonal of the dense block;
-//! - rows with one auxiliary and at most one weight (the `t`, `u` definitions) are eliminated
-//!   per auxiliary in closed form — the Schur complement onto its weight is computed with
-//!   Lagrange's identity, `Σ_{r<r'} d_r d_r' (a_rw a_r'a − a_r'w a_ra)² / Σ_r d_r a_ra²`, a sum
-//!   of nonnegative terms, so there is no cancellation when the `d` spread over many orders of
-//!   magnitude near the optimum;
-//! - what remains is the dense `n × n` block, factored by Cholesky (`prudentia_core::linalg`);
+//! - rows with a single dense entry (bounds) add to the diagonal of the dense block;
+//! - rows with exactly one auxiliary (and any dense entries) are eliminated per auxiliary in
+//!   closed form. The auxiliary's block is a scalar, and its Schur complement onto the dense
+//!   block is computed with Lagrange's identity,
+//!   `Σ_{r<r'} d_r d_r' (c_r' a_r − c_r a_r')(c_r' a_r − c_r a_r')ᵀ / Σ_r d_r c_r²`
+//!   (`c` the coefficient on the auxiliary, `a` the dense part of the row), a sum of positive
+//!   semidefinite terms, so there is no cancellation when the `d` spread over many orders of
+//!   magnitude near the optimum. For a scenario of the CVaR LP (rows `−r_sᵀw − ζ − z_s ≤ 0`
+//!   and `−z_s ≤ 0`) that is one rank-one term `d₁d₂/(d₁+d₂)·(r_s, 1)(r_s, 1)ᵀ`: the dense
+//!   block is `P + R̃ᵀER̃ + diag` in O(S·n²) per step;
+//! - what remains is the dense block of order n (+ hubs), factored by Cholesky
+//!   (`prudentia_core::linalg`);
 //! - the few remaining rows (sums over many names: net, sector, gross, leverage, turnover,
-//!   and every equality) enter through the Schur complement of the bordered system
-//!   `[K Gᵀ; G −W]`, with `W = D⁻¹` for inequalities and 0 for equalities;
+//!   the CVaR limit, cuts, and every equality) enter through the Schur complement of the
+//!   bordered system `[K Gᵀ; G −W]`, with `W = D⁻¹` for inequalities and 0 for equalities;
 //! - two steps of iterative refinement on the bordered system.
 //!
-//! Per iteration that is one dense Cholesky of size n plus O(n²·h) for h bordering rows,
-//! against a general sparse LDLᵀ and several passes over the dense `P` in a general conic
-//! solver. Anything outside this structure, a failed factorization, a stall (the worst of the
-//! primal, dual and gap measures not halving over 8 iterations) or no convergence returns
-//! `None`, and the caller solves the same problem with Clarabel (which also certifies
-//! infeasibility).
+//! Per iteration that is one dense Cholesky of order n (+ hubs) plus O(n²·h) for h bordering
+//! rows, against a general sparse LDLᵀ in a general conic solver. Anything outside this
+//! structure, a failed factorization, a stall (the worst of the primal, dual and gap measures
+//! not halving over 8 iterations) or no convergence returns `None`, and the caller solves the
+//! same problem with Clarabel (which also certifies infeasibility).
 
 // Index loops over parallel arrays (rows, weights, duals) read as the equations do.
 #![allow(clippy::needless_range_loop)]
@@ -54,30 +62,55 @@ pub(crate) struct QpSolution {
 const MAX_BORDER_ROWS: usize = 256;
 /// Iterations over which the worst of the primal, dual and gap measures must halve.
 const STALL_WINDOW: usize = 8;
+/// Auxiliaries whose rows touch at least this many dense columns add their rank-one terms
+/// to the dense block through one GEMM (the scenarios of the CVaR LP) rather than one by one.
+const WIDE_SUPPORT: usize = 8;
 /// Fraction of the distance to the boundary taken by a step.
 const STEP_FRACTION: f64 = 0.99;
 
-/// One row eliminated with its auxiliary: (row, coefficient on the auxiliary, coefficient
-/// on the owning weight or 0).
-type AuxRow = (usize, f64, f64);
+/// One row eliminated with its auxiliary: (row, coefficient on the auxiliary).
+type AuxRow = (usize, f64);
+
+/// Where a column of `x` goes in the Newton system.
+#[derive(Debug, Clone, Copy)]
+enum Pos {
+    /// A column of the dense block (weights first, then the hubs).
+    Dense(usize),
+    /// An auxiliary eliminated with its own rows.
+    Aux(usize),
+}
 
 /// The problem's rows sorted by how they enter the Newton system.
 struct Structure {
+    /// Weights: the leading columns of `x`, the only ones `P` may touch.
     n: usize,
+    /// Order of the dense block: the weights and then the hub columns.
+    nd: usize,
     nvar: usize,
     m: usize,
     is_eq: Vec<bool>,
     row_start: Vec<usize>,
     row_col: Vec<usize>,
     row_val: Vec<f64>,
+    /// Per row, its entries on dense columns (CSR: starts, dense positions, values).
+    dense_start: Vec<usize>,
+    dense_pos: Vec<usize>,
+    dense_val: Vec<f64>,
     /// Dense P block, column-major n × n, both triangles.
     p_dense: Vec<f64>,
-    /// Inequality rows with one weight entry and nothing else: (row, weight, coefficient).
+    /// Column of each dense position.
+    dense_cols: Vec<usize>,
+    /// Column of each auxiliary.
+    aux_cols: Vec<usize>,
+    /// Inequality rows with one dense entry and nothing else: (row, dense position, coefficient).
     diag_rows: Vec<(usize, usize, f64)>,
-    /// Per auxiliary (index − n): its eliminated rows.
+    /// Per auxiliary: its eliminated rows.
     aux_rows: Vec<Vec<AuxRow>>,
-    /// Per auxiliary: the weight its rows touch, if any.
-    owner: Vec<Option<usize>>,
+    /// Per auxiliary: the sorted dense positions its rows touch (flattened; `sup_start`).
+    sup_start: Vec<usize>,
+    sup_pos: Vec<usize>,
+    /// Per auxiliary: the first position when its support is a contiguous range.
+    contiguous: Vec<Option<usize>>,
     /// Bordering rows.
     border: Vec<usize>,
     /// Per row: whether it is a bordering row.
@@ -85,11 +118,14 @@ struct Structure {
 }
 
 impl Structure {
+    /// `hubs`: columns past the weights kept in the dense block (the CVaR threshold ζ, which
+    /// appears in the row of every scenario).
     fn detect(
         p: &CscMatrix<f64>,
         a: &CscMatrix<f64>,
         cones: &[SupportedConeT<f64>],
         n: usize,
+        hubs: &[usize],
     ) -> Option<Self> {
         let nvar = a.n;
         let m = a.m;
@@ -109,56 +145,67 @@ impl Structure {
         }
         let p_dense = dense_p(p, n)?;
         let (row_start, row_col, row_val) = csc_rows(a);
-        let n_aux = nvar - n;
+        // column positions: weights, then hubs (dense); every other column an auxiliary
+        let mut dense_cols: Vec<usize> = (0..n).collect();
+        let mut pos: Vec<Option<Pos>> = vec![None; nvar];
+        for (i, p) in pos.iter_mut().enumerate().take(n) {
+            *p = Some(Pos::Dense(i));
+        }
+        for &h in hubs {
+            if h < n || h >= nvar || pos[h].is_some() {
+                return None;
+            }
+            pos[h] = Some(Pos::Dense(dense_cols.len()));
+            dense_cols.push(h);
+        }
+        let nd = dense_cols.len();
+        let mut aux_cols = Vec::with_capacity(nvar - nd);
+        for (c, p) in pos.iter_mut().enumerate() {
+            if p.is_none() {
+                *p = Some(Pos::Aux(aux_cols.len()));
+                aux_cols.push(c);
+            }
+        }
+        let pos: Vec<Pos> = pos.into_iter().map(|p| p.unwrap_or(Pos::Aux(0))).collect();
+        let n_aux = aux_cols.len();
         let mut diag_rows = Vec::new();
         let mut aux_rows: Vec<Vec<AuxRow>> = vec![Vec::new(); n_aux];
-        let mut owner: Vec<Option<usize>> = vec![None; n_aux];
         let mut border = Vec::new();
+        let mut dense_start = Vec::with_capacity(m + 1);
+        dense_start.push(0);
+        let mut dense_pos = Vec::new();
+        let mut dense_val = Vec::new();
         for r in 0..m {
-            let entries = row_start[r]..row_start[r + 1];
-            let mut w_entry = None;
             let mut aux_entry = None;
-            let mut n_w = 0;
             let mut n_aux_here = 0;
-            for k in entries {
+            for k in row_start[r]..row_start[r + 1] {
                 let (c, v) = (row_col[k], row_val[k]);
                 if v == 0.0 {
                     continue;
                 }
-                if c < n {
-                    n_w += 1;
-                    w_entry = Some((c, v));
-                } else {
-                    n_aux_here += 1;
-                    aux_entry = Some((c - n, v));
+                match pos[c] {
+                    Pos::Dense(d) => {
+                        dense_pos.push(d);
+                        dense_val.push(v);
+                    }
+                    Pos::Aux(ai) => {
+                        n_aux_here += 1;
+                        aux_entry = Some((ai, v));
+                    }
                 }
             }
+            let n_dense = dense_pos.len() - dense_start[r];
+            dense_start.push(dense_pos.len());
             if is_eq[r] {
                 border.push(r);
                 continue;
             }
-            match (n_w, n_aux_here) {
-                (1, 0) => {
-                    let (c, v) = w_entry?;
-                    diag_rows.push((r, c, v));
+            match (n_dense, n_aux_here, aux_entry) {
+                (1, 0, _) => {
+                    let k = dense_start[r];
+                    diag_rows.push((r, dense_pos[k], dense_val[k]));
                 }
-                (0 | 1, 1) => {
-                    let (ai, av) = aux_entry?;
-                    let w = w_entry.map(|(c, _)| c);
-                    let fits = match (owner[ai], w) {
-                        (_, None) => true,
-                        (None, Some(c)) => {
-                            owner[ai] = Some(c);
-                            true
-                        }
-                        (Some(o), Some(c)) => o == c,
-                    };
-                    if fits {
-                        aux_rows[ai].push((r, av, w_entry.map_or(0.0, |(_, v)| v)));
-                    } else {
-                        border.push(r);
-                    }
-                }
+                (_, 1, Some((ai, av))) => aux_rows[ai].push((r, av)),
                 _ => border.push(r),
             }
         }
@@ -166,12 +213,42 @@ impl Structure {
         if aux_rows.iter().any(|rows| rows.is_empty()) || border.len() > MAX_BORDER_ROWS {
             return None;
         }
+        let mut sup_start = Vec::with_capacity(n_aux + 1);
+        sup_start.push(0);
+        let mut sup_pos = Vec::new();
+        for rows in &aux_rows {
+            let first = sup_pos.len();
+            for &(r, _) in rows {
+                sup_pos.extend_from_slice(&dense_pos[dense_start[r]..dense_start[r + 1]]);
+            }
+            sup_pos[first..].sort_unstable();
+            let mut kept = first;
+            for i in first..sup_pos.len() {
+                if i == first || sup_pos[i] != sup_pos[kept - 1] {
+                    sup_pos[kept] = sup_pos[i];
+                    kept += 1;
+                }
+            }
+            sup_pos.truncate(kept);
+            sup_start.push(sup_pos.len());
+        }
+        let contiguous = (0..n_aux)
+            .map(|ai| {
+                let sup = &sup_pos[sup_start[ai]..sup_start[ai + 1]];
+                match (sup.first(), sup.last()) {
+                    (Some(&f), Some(&l)) if l - f + 1 == sup.len() => Some(f),
+                    _ => None,
+                }
+            })
+            .collect();
         let mut is_border = vec![false; m];
         for &r in &border {
             is_border[r] = true;
         }
         Some(Self {
+            contiguous,
             n,
+            nd,
             nvar,
             m,
             is_eq,
@@ -179,12 +256,28 @@ impl Structure {
             row_start,
             row_col,
             row_val,
+            dense_start,
+            dense_pos,
+            dense_val,
             p_dense,
+            dense_cols,
+            aux_cols,
             diag_rows,
             aux_rows,
-            owner,
+            sup_start,
+            sup_pos,
             border,
         })
+    }
+
+    /// The dense entries (position, value) of row `r`.
+    fn dense_row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        (self.dense_start[r]..self.dense_start[r + 1]).map(move |k| (self.dense_pos[k], self.dense_val[k]))
+    }
+
+    /// The dense positions auxiliary `ai` touches.
+    fn support(&self, ai: usize) -> &[usize] {
+        &self.sup_pos[self.sup_start[ai]..self.sup_start[ai + 1]]
     }
 
     fn row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
@@ -282,9 +375,9 @@ fn csc_rows(a: &CscMatrix<f64>) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
 /// weights `W`.
 struct Factored {
     llt: Cholesky,
-    /// Per auxiliary: K_aa and K_wa.
+    /// Per auxiliary: K_aa, and K_da on its support (flattened like `Structure::sup_pos`).
     k_aa: Vec<f64>,
-    k_wa: Vec<f64>,
+    k_da: Vec<f64>,
     /// K⁻¹Gᵀ, nvar × h, column-major.
     u: Vec<f64>,
     /// Cholesky of G K⁻¹ Gᵀ + W.
@@ -294,46 +387,116 @@ struct Factored {
     w_border: Vec<f64>,
 }
 
+/// `s[lower triangle] += f · v vᵀ` on the positions `sup` (sorted) of the column-major
+/// `nd × nd` matrix `s`.
+fn rank_one_lower(s: &mut [f64], nd: usize, sup: &[usize], v: &[f64], f: f64) {
+    let (Some(&first), Some(&last)) = (sup.first(), sup.last()) else {
+        return;
+    };
+    if last - first + 1 == sup.len() {
+        // contiguous (the scenario rows of the CVaR LP): column slices, vectorized
+        for j in first..=last {
+            let fj = f * v[j];
+            if fj != 0.0 {
+                let col = &mut s[j * nd + j..j * nd + last + 1];
+                for (x, vi) in col.iter_mut().zip(&v[j..=last]) {
+                    *x += fj * vi;
+                }
+            }
+        }
+    } else {
+        for (jj, &j) in sup.iter().enumerate() {
+            let fj = f * v[j];
+            if fj != 0.0 {
+                for &i in &sup[jj..] {
+                    s[i + j * nd] += fj * v[i];
+                }
+            }
+        }
+    }
+}
+
 impl Factored {
     fn new(st: &Structure, d: &[f64], w_border: &[f64]) -> Option<Self> {
-        let n = st.n;
-        let mut s = Array2::from_shape_vec((n, n).f(), st.p_dense.clone()).ok()?;
-        for &(r, c, v) in &st.diag_rows {
-            s[[c, c]] += d[r] * v * v;
+        let (n, nd) = (st.n, st.nd);
+        // the lower triangle of S = K_dd − K_da K_aa⁻¹ K_ad (Cholesky reads only that)
+        let mut s = vec![0.0; nd * nd];
+        for j in 0..n {
+            s[j * nd..j * nd + n].copy_from_slice(&st.p_dense[j * n..(j + 1) * n]);
         }
-        let n_aux = st.nvar - n;
+        for &(r, c, v) in &st.diag_rows {
+            s[c + c * nd] += d[r] * v * v;
+        }
+        let n_aux = st.aux_cols.len();
         let mut k_aa = vec![0.0; n_aux];
-        let mut k_wa = vec![0.0; n_aux];
+        let mut k_da = vec![0.0; st.sup_pos.len()];
+        let mut scratch = vec![0.0; nd];
+        // rank-one terms over wide supports (the scenarios of the CVaR LP), as rows of a
+        // matrix B (row-major, nd wide) whose Gram BᵀB is added by one GEMM at the end
+        let mut wide: Vec<f64> = Vec::new();
         for (ai, rows) in st.aux_rows.iter().enumerate() {
-            let mut kaa = 0.0;
-            let mut kwa = 0.0;
-            for &(r, aa, aw) in rows {
-                kaa += d[r] * aa * aa;
-                kwa += d[r] * aa * aw;
-            }
+            let sup = st.support(ai);
+            let kaa: f64 = rows.iter().map(|&(r, ca)| d[r] * ca * ca).sum();
             if !(kaa > 0.0 && kaa.is_finite()) {
                 return None;
             }
             k_aa[ai] = kaa;
-            k_wa[ai] = kwa;
-            if let Some(w) = st.owner[ai] {
-                // Lagrange's identity: Σ d a_w² − (Σ d a_a a_w)² / Σ d a_a², without cancellation
-                let mut lag = 0.0;
-                for (i, &(ri, aai, awi)) in rows.iter().enumerate() {
-                    for &(rj, aaj, awj) in &rows[i + 1..] {
-                        let x = awi * aaj - awj * aai;
-                        lag += d[ri] * d[rj] * x * x;
+            if sup.is_empty() {
+                continue;
+            }
+            for &(r, ca) in rows {
+                for (p, v) in st.dense_row(r) {
+                    scratch[p] += d[r] * ca * v;
+                }
+            }
+            for (k, &p) in k_da[st.sup_start[ai]..st.sup_start[ai + 1]].iter_mut().zip(sup) {
+                *k = scratch[p];
+                scratch[p] = 0.0;
+            }
+            // Lagrange's identity: Σ d a aᵀ − (Σ d c a)(Σ d c a)ᵀ / Σ d c² =
+            // Σ_{r<r'} d_r d_r' (c_r' a_r − c_r a_r')(…)ᵀ / Σ d c², a sum of positive
+            // semidefinite terms, without cancellation when the d spread over many orders
+            for (i, &(ri, ci)) in rows.iter().enumerate() {
+                for &(rj, cj) in &rows[i + 1..] {
+                    let f = d[ri] * d[rj] / kaa;
+                    if f == 0.0 {
+                        continue;
+                    }
+                    for (p, v) in st.dense_row(ri) {
+                        scratch[p] += cj * v;
+                    }
+                    for (p, v) in st.dense_row(rj) {
+                        scratch[p] -= ci * v;
+                    }
+                    if sup.len() >= WIDE_SUPPORT && f > 0.0 && f.is_finite() {
+                        let g = f.sqrt();
+                        let start = wide.len();
+                        wide.resize(start + nd, 0.0);
+                        for &p in sup {
+                            wide[start + p] = g * scratch[p];
+                        }
+                    } else {
+                        rank_one_lower(&mut s, nd, sup, &scratch, f);
+                    }
+                    for &p in sup {
+                        scratch[p] = 0.0;
                     }
                 }
-                s[[w, w]] += lag / kaa;
             }
+        }
+        let mut s = Array2::from_shape_vec((nd, nd).f(), s).ok()?;
+        if !wide.is_empty() {
+            let b = ndarray::ArrayView2::from_shape((wide.len() / nd, nd), &wide).ok()?;
+            let mut gram = Array2::<f64>::zeros((nd, nd).f());
+            prudentia_core::linalg::gram_into(b, 1.0, gram.view_mut()).ok()?;
+            s += &gram;
         }
         let llt = Cholesky::new(s.view()).ok()?;
         let h = st.border.len();
         let mut f = Self {
             llt,
             k_aa,
-            k_wa,
+            k_da,
             u: vec![0.0; st.nvar * h],
             border_llt: None,
             d: d.to_vec(),
@@ -371,28 +534,61 @@ impl Factored {
 
     /// Solves `K v = r` in place for `k` right-hand sides stored column-major (nvar × k).
     fn apply_kinv_many(&self, st: &Structure, r: &mut [f64], k: usize) {
-        let (n, nvar) = (st.n, st.nvar);
-        let mut w = vec![0.0; n * k];
+        let (nd, nvar) = (st.nd, st.nvar);
+        let mut w = vec![0.0; nd * k];
         for j in 0..k {
             let col = &r[j * nvar..(j + 1) * nvar];
-            let wj = &mut w[j * n..(j + 1) * n];
-            wj.copy_from_slice(&col[..n]);
-            for (ai, o) in st.owner.iter().enumerate() {
-                if let Some(o) = o {
-                    wj[*o] -= self.k_wa[ai] / self.k_aa[ai] * col[n + ai];
+            let wj = &mut w[j * nd..(j + 1) * nd];
+            for (x, &c) in wj.iter_mut().zip(&st.dense_cols) {
+                *x = col[c];
+            }
+            for (ai, &c) in st.aux_cols.iter().enumerate() {
+                let ra = col[c];
+                if ra != 0.0 {
+                    let g = ra / self.k_aa[ai];
+                    let span = st.sup_start[ai]..st.sup_start[ai + 1];
+                    match st.contiguous[ai] {
+                        Some(first) => {
+                            let kd = &self.k_da[span];
+                            for (x, k) in wj[first..first + kd.len()].iter_mut().zip(kd) {
+                                *x -= k * g;
+                            }
+                        }
+                        None => {
+                            for (&p, kd) in st.sup_pos[span.clone()].iter().zip(&self.k_da[span]) {
+                                wj[p] -= kd * g;
+                            }
+                        }
+                    }
                 }
             }
         }
-        // the factor is n × n and w holds n·k entries: the shape always matches
+        // the factor is nd × nd and w holds nd·k entries: the shape always matches
         let solved = self.llt.solve_columns_in_place(&mut w, k);
         debug_assert!(solved.is_ok());
         for j in 0..k {
             let col = &mut r[j * nvar..(j + 1) * nvar];
-            let wj = &w[j * n..(j + 1) * n];
-            col[..n].copy_from_slice(wj);
-            for (ai, o) in st.owner.iter().enumerate() {
-                let vw = o.map_or(0.0, |o| wj[o]);
-                col[n + ai] = (col[n + ai] - self.k_wa[ai] * vw) / self.k_aa[ai];
+            let wj = &w[j * nd..(j + 1) * nd];
+            for (x, &c) in wj.iter().zip(&st.dense_cols) {
+                col[c] = *x;
+            }
+            for (ai, &c) in st.aux_cols.iter().enumerate() {
+                let span = st.sup_start[ai]..st.sup_start[ai + 1];
+                let kw: f64 = match st.contiguous[ai] {
+                    Some(first) => {
+                        let kd = &self.k_da[span];
+                        kd.iter()
+                            .zip(&wj[first..first + kd.len()])
+                            .map(|(k, x)| k * x)
+                            .sum()
+                    }
+                    None => st.sup_pos[span.clone()]
+                        .iter()
+                        .zip(&self.k_da[span])
+                        .map(|(&p, kd)| kd * wj[p])
+                        .sum(),
+                };
+                col[c] = (col[c] - kw) / self.k_aa[ai];
             }
         }
     }
@@ -507,6 +703,7 @@ pub(crate) struct QpSettings {
 }
 
 /// Solves the problem if it has the structure above; `None` leaves it to the general solver.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn solve(
     p: &CscMatrix<f64>,
     q: &[f64],
@@ -514,10 +711,11 @@ pub(crate) fn solve(
     b: &[f64],
     cones: &[SupportedConeT<f64>],
     n: usize,
+    hubs: &[usize],
     settings: &QpSettings,
 ) -> Option<QpSolution> {
     let (tolerance, max_iterations) = (settings.tolerance, settings.max_iterations);
-    let mut st = Structure::detect(p, a, cones, n)?;
+    let mut st = Structure::detect(p, a, cones, n, hubs)?;
     let (nvar, m, h) = (st.nvar, st.m, st.border.len());
     let m_ineq = st.is_eq.iter().filter(|e| !**e).count() as f64;
     if q.len() != nvar || b.len() != m || !q.iter().chain(b).all(|v| v.is_finite()) {

@@ -33,6 +33,14 @@
 //! At n = 500 it is about 4× faster than the same problem through Clarabel, with the same
 //! duals; what it cannot solve to tolerance goes to Clarabel.
 //!
+//! Mean–CVaR (the Rockafellar–Uryasev LP; Rockafellar & Uryasev 2000, *J. Risk* 2(3)) goes
+//! through the same method by default
+//! ([`SolverConfig::structured_cvar`](config::SolverConfig::structured_cvar)): the scenario
+//! excess variables are eliminated in closed form, so each Newton step forms the dense
+//! (n+1) × (n+1) block `R̃ᵀER̃` in O(S·n²) and factors it by Cholesky, instead of a sparse
+//! LDLᵀ of the LP's KKT system; infeasible, unbounded and unsolved problems go to Clarabel,
+//! which reports them.
+//!
 //! ## Outcomes, not errors
 //! A [`PortfolioResult`] carries core's [`Status`](prudentia_core::Status): `Converged`,
 //! `ReducedAccuracy` (Clarabel's `AlmostSolved`, never reported as optimal), `Infeasible`

@@ -68,15 +68,30 @@ fn run(asm: &Assembled, cfg: &PortfolioConfig) -> Result<Raw, PortfolioError> {
         .solver
         .time_limit_s
         .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok());
-    if cfg.solver.structured_qp {
+    // the CVaR threshold ζ joins the weights in the dense block; the cutting-plane master
+    // (dense cut rows, θ) stays with Clarabel
+    let hubs: Vec<usize> = asm.layout.zeta.into_iter().collect();
+    let structured = match (asm.layout.zeta, asm.layout.theta) {
+        (None, _) => cfg.solver.structured_qp,
+        (Some(_), None) => cfg.solver.structured_cvar,
+        (Some(_), Some(_)) => false,
+    };
+    if structured {
         let qp = crate::dense_qp::QpSettings {
             tolerance: cfg.solver.tolerance,
             max_iterations: cfg.solver.max_iterations.min(80),
             deadline: limit.and_then(|l| start.checked_add(l)),
         };
-        if let Some(sol) =
-            crate::dense_qp::solve(&asm.p, &asm.q, &asm.a, &asm.b, &asm.cones, asm.layout.n, &qp)
-        {
+        if let Some(sol) = crate::dense_qp::solve(
+            &asm.p,
+            &asm.q,
+            &asm.a,
+            &asm.b,
+            &asm.cones,
+            asm.layout.n,
+            &hubs,
+            &qp,
+        ) {
             return Ok(Raw {
                 status: SolverStatus::Solved,
                 x: sol.x,
@@ -747,6 +762,7 @@ impl PortfolioOptimizer {
             info.variables = asm.layout.nvar;
             info.rows = asm.b.len();
             info.reduced_accuracy |= raw.status == SolverStatus::AlmostSolved;
+            info.structured = raw.structured;
             if !is_solved(raw.status) {
                 return Ok((raw, asm, info));
             }
@@ -844,6 +860,7 @@ impl PortfolioOptimizer {
             info.variables = asm.layout.nvar;
             info.rows = asm.b.len();
             info.reduced_accuracy |= raw.status == SolverStatus::AlmostSolved;
+            info.structured = raw.structured;
             if !is_solved(raw.status) {
                 return Ok((raw, asm, info));
             }

@@ -333,9 +333,11 @@ pub struct SolveInfo {
     pub variables: usize,
     /// Constraint rows of the (last) conic problem.
     pub rows: usize,
-    /// Whether the structured interior-point method for a dense covariance solved it
-    /// ([`SolverConfig::structured_qp`](crate::config::SolverConfig::structured_qp)); false
-    /// when Clarabel did.
+    /// Whether the structured interior-point method of this crate solved it
+    /// ([`SolverConfig::structured_qp`](crate::config::SolverConfig::structured_qp) for a
+    /// dense covariance, [`SolverConfig::structured_cvar`](crate::config::SolverConfig::structured_cvar)
+    /// for mean–CVaR; with scenario generation or cutting planes, the last round); false when
+    /// Clarabel did.
     #[serde(default)]
     pub structured: bool,
 }

@@ -239,3 +239,218 @@ fn a_time_limit_binds_the_structured_method_too() {
     let r = PortfolioOptimizer::new(cfg).unwrap().solve(&p).unwrap();
     assert!(r.info.structured && r.status.is_converged());
 }
+
+// ---- mean–CVaR (`SolverConfig::structured_cvar`) ----
+
+use prudentia_portfolio::CvarMethod;
+
+fn solve_cvar(cfg: &PortfolioConfig, p: &PortfolioProblem, structured: bool) -> PortfolioResult {
+    let mut c = cfg.clone();
+    c.solver.structured_cvar = structured;
+    if !structured {
+        // the reference: Clarabel to a tighter tolerance than the default
+        c.solver.tolerance = 1e-12;
+    }
+    PortfolioOptimizer::new(c).unwrap().solve(p).unwrap()
+}
+
+/// Objectives within 1e-7 relative (objectives are of order 1e-3 to 1e-2 here; the absolute
+/// floor 1e-9 is the solvers' tolerance).
+fn same_objective(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-7 * b.abs() + 1e-9
+}
+
+#[test]
+fn structured_cvar_matches_cvxpy_and_clarabel_on_the_fixture() {
+    let f = fixture("mean_cvar_long_only.json");
+    let (r, _, _) = real_returns();
+    let mu = vec_f64(&f["mu"]);
+    for case in f["cases"].as_array().unwrap() {
+        for method in [CvarMethod::FullLp, CvarMethod::ScenarioGeneration] {
+            let cfg = PortfolioConfig {
+                objective: Objective::MeanCvar,
+                cvar_penalty: case["cvar_penalty"].as_f64().unwrap(),
+                alpha: f["alpha"].as_f64().unwrap(),
+                cvar_method: method,
+                limits: Limits {
+                    weight_min: case["weight_min"].as_f64().unwrap(),
+                    weight_max: case["weight_max"].as_f64().unwrap(),
+                    net_min: case["net"].as_f64(),
+                    net_max: case["net"].as_f64(),
+                    cvar_max: case["cvar_max"].as_f64(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let p = PortfolioProblem::new(mu.clone()).with_scenarios(r.clone());
+            let a = solve_cvar(&cfg, &p, true);
+            let b = solve_cvar(&cfg, &p, false);
+            let name = case["name"].as_str().unwrap();
+            assert!(
+                a.status.is_converged() && b.status.is_converged(),
+                "{name}: {:?} {:?}",
+                a.status,
+                b.status
+            );
+            assert!(
+                a.info.structured,
+                "{name} {method:?}: the structured method should have solved it"
+            );
+            assert!(!b.info.structured);
+            let want = vec_f64(&case["weights"]);
+            let dw = |w: &[f64], v: &[f64]| w.iter().zip(v).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            let obj = case["objective"].as_f64().unwrap();
+            println!(
+                "structured mean-CVaR {name} {method:?}: {} iterations (Clarabel {}), max|Δw| vs cvxpy {:.2e}, vs Clarabel {:.2e}, Δobjective vs Clarabel {:.2e}",
+                a.info.iterations,
+                b.info.iterations,
+                dw(&a.weights, &want),
+                dw(&a.weights, &b.weights),
+                (a.objective.objective - b.objective.objective).abs()
+            );
+            // the fixture's optima are unique (`unique` in the fixture)
+            assert!(case["unique"].as_bool().unwrap());
+            assert!(dw(&a.weights, &want) < 2e-6, "{name}: weights differ from cvxpy");
+            assert!(
+                rel(a.objective.objective, obj) < 1e-6,
+                "{name}: objective vs cvxpy"
+            );
+            assert!(
+                dw(&a.weights, &b.weights) < 1e-5,
+                "{name} {method:?}: weights differ from Clarabel"
+            );
+            assert!(
+                same_objective(a.objective.objective, b.objective.objective),
+                "{name} {method:?}: objective {} vs {}",
+                a.objective.objective,
+                b.objective.objective
+            );
+        }
+    }
+}
+
+/// Scenario returns with a common factor (daily scale), T × n.
+fn random_scenarios(rng: &mut StdRng, t: usize, n: usize) -> (Vec<f64>, Array2<f64>) {
+    let mu: Vec<f64> = (0..n).map(|_| 0.002 * (rng.random::<f64>() - 0.4)).collect();
+    let sig: Vec<f64> = (0..n).map(|_| 0.005 + 0.02 * rng.random::<f64>()).collect();
+    let m: Vec<f64> = (0..t).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
+    let r = Array2::from_shape_fn((t, n), |(s, i)| {
+        mu[i] + sig[i] * (0.6 * m[s] + 1.2 * (rng.random::<f64>() * 2.0 - 1.0))
+    });
+    (mu, r)
+}
+
+#[test]
+fn structured_cvar_equals_clarabel_on_random_problems() {
+    let mut rng = StdRng::seed_from_u64(20261207);
+    let (mut optimal, mut structured, mut infeasible, mut same_weights) = (0, 0, 0, 0);
+    for case in 0..48 {
+        let n = rng.random_range(2..=30usize);
+        let t = rng.random_range(20..=200usize);
+        let (mu, r) = random_scenarios(&mut rng, t, n);
+        let mut cfg = random_config(&mut rng, n);
+        cfg.objective = Objective::MeanCvar;
+        cfg.cvar_penalty = [0.5, 1.0, 4.0][rng.random_range(0..3usize)];
+        cfg.alpha = [0.9, 0.95][rng.random_range(0..2usize)];
+        cfg.cvar_method = [CvarMethod::FullLp, CvarMethod::ScenarioGeneration][rng.random_range(0..2usize)];
+        if rng.random_bool(0.3) {
+            cfg.limits.cvar_max = Some([0.005, 0.02, 0.05][rng.random_range(0..3usize)]);
+        }
+        let sectors: Vec<String> = (0..n).map(|i| format!("S{}", i % 3)).collect();
+        let current: Vec<f64> = (0..n).map(|_| rng.random::<f64>() / n as f64).collect();
+        let costs: Vec<f64> = (0..n).map(|_| 0.001 * rng.random::<f64>()).collect();
+        let p = PortfolioProblem::new(mu)
+            .with_scenarios(r)
+            .with_sectors(sectors)
+            .with_current(current)
+            .with_costs(costs);
+        let a = solve_cvar(&cfg, &p, true);
+        let b = solve_cvar(&cfg, &p, false);
+        assert!(!b.info.structured);
+        match (&a.status, &b.status) {
+            (Status::Converged, Status::Converged) => {
+                optimal += 1;
+                structured += a.info.structured as usize;
+                let dobj = (a.objective.objective - b.objective.objective).abs();
+                // an LP may have several optima: the objectives agree, both are feasible
+                // (`Converged` is checked against every limit), the weights when unique
+                assert!(
+                    same_objective(a.objective.objective, b.objective.objective),
+                    "case {case} (n = {n}, T = {t}, {:?}): objective {} vs {} (Δ {dobj:.1e})",
+                    cfg.cvar_method,
+                    a.objective.objective,
+                    b.objective.objective
+                );
+                let dw = a
+                    .weights
+                    .iter()
+                    .zip(&b.weights)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f64::max);
+                same_weights += (dw < 1e-5) as usize;
+            }
+            (Status::Infeasible { .. }, Status::Infeasible { .. }) => {
+                infeasible += 1;
+                assert!(!a.info.structured);
+            }
+            (x, y) => panic!("case {case}: structured {x:?} vs Clarabel {y:?}"),
+        }
+    }
+    println!(
+        "mean-CVaR: {optimal} optimal ({structured} by the structured method, {same_weights} with the same weights), {infeasible} infeasible"
+    );
+    assert!(
+        optimal >= 30 && structured >= optimal * 9 / 10,
+        "{structured} of {optimal}"
+    );
+}
+
+#[test]
+fn structured_cvar_leaves_infeasible_and_unbounded_problems_to_clarabel() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let (mu, r) = random_scenarios(&mut rng, 120, 12);
+    // a CVaR cap below what any fully invested book can reach
+    let cfg = PortfolioConfig {
+        objective: Objective::MeanCvar,
+        cvar_method: CvarMethod::FullLp,
+        limits: Limits {
+            weight_max: 0.5,
+            net_min: Some(1.0),
+            net_max: Some(1.0),
+            cvar_max: Some(1e-6),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let p = PortfolioProblem::new(mu.clone()).with_scenarios(r.clone());
+    let a = solve_cvar(&cfg, &p, true);
+    let b = solve_cvar(&cfg, &p, false);
+    assert!(!a.info.structured);
+    assert!(matches!(a.status, Status::Infeasible { .. }), "{:?}", a.status);
+    assert_eq!(a.status, b.status);
+    assert_eq!(a.infeasibility, b.infeasibility);
+    // unbounded weights without a gross or leverage limit: refused before any solve
+    let mut free = cfg.clone();
+    free.limits.cvar_max = None;
+    free.limits.weight_min = f64::NEG_INFINITY;
+    free.limits.weight_max = f64::INFINITY;
+    for structured in [true, false] {
+        let mut c = free.clone();
+        c.solver.structured_cvar = structured;
+        if let Ok(Ok(res)) = PortfolioOptimizer::new(c).map(|o| o.solve(&p)) {
+            panic!("unbounded problem solved: {:?}", res.status);
+        }
+    }
+    // the structured method solves the feasible version; the same answer as Clarabel
+    let mut ok = cfg.clone();
+    ok.limits.cvar_max = None;
+    let a = solve_cvar(&ok, &p, true);
+    let b = solve_cvar(&ok, &p, false);
+    assert!(a.info.structured && a.status.is_converged());
+    assert!(same_objective(a.objective.objective, b.objective.objective));
+    // the cutting-plane master stays with Clarabel
+    let mut cuts = ok.clone();
+    cuts.cvar_method = CvarMethod::CuttingPlane;
+    let a = solve_cvar(&cuts, &p, true);
+    assert!(!a.info.structured && a.status.is_converged());
+}
