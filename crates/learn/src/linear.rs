@@ -41,7 +41,7 @@ use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::dense::{gram, sandwich, BlockDesign, Cholesky};
+use crate::dense::{cholesky, gram, sandwich, BlockDesign};
 use crate::error::{LearnError, LearnResult};
 
 /// Relative Cholesky pivots (`1 − R²` of a column on the others) below this give
@@ -483,9 +483,9 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
         _ => None,
     };
 
-    let d = BlockDesign::new(data.x, data.y, data.weights, config.intercept);
+    let d = BlockDesign::new(data.x, data.y, data.weights, config.intercept)?;
     let off = usize::from(config.intercept);
-    let (g, mut beta) = d.normal_equations();
+    let (g, mut beta) = d.normal_equations()?;
     let mut a = g.clone();
     let mut penalty = vec![0.0; k];
     if config.ridge > 0.0 {
@@ -501,30 +501,30 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
             a[j * k + j] += l;
         }
     }
-    let chol = Cholesky::new(&a, k).map_err(|column| LearnError::Collinear { column })?;
+    let chol = cholesky(&a, k).map_err(|column| LearnError::Collinear { column })?;
 
     // solve, then two refinement steps on the residuals
-    chol.solve(&mut beta);
+    chol.solve(&mut beta)?;
     let mut resid = vec![0.0; n];
     let mut corr = vec![0.0; k];
     // the HC0/HC1 meat comes with the last residual pass
     let fused = matches!(config.covariance, CovarianceKind::Hc0 | CovarianceKind::Hc1);
     let mut fused_meat = vec![0.0; if fused { k * k } else { 0 }];
-    d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]));
+    d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]))?;
     // refinement pays only when the Gram matrix is ill-conditioned: with every relative
     // pivot above 1e-4 the Cholesky solve is already accurate to ~1e-12
-    let refinements = if chol.min_relative_pivot < 1e-4 { 2 } else { 0 };
+    let refinements = if chol.min_relative_pivot() < 1e-4 { 2 } else { 0 };
     for _ in 0..refinements {
         for j in 0..k {
             corr[j] -= penalty[j] * beta[j];
         }
-        chol.solve(&mut corr);
+        chol.solve(&mut corr)?;
         let bmax = beta.iter().fold(0.0f64, |m, b| m.max(b.abs()));
         let cmax = corr.iter().fold(0.0f64, |m, c| m.max(c.abs()));
         for j in 0..k {
             beta[j] += corr[j];
         }
-        d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]));
+        d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]))?;
         if cmax <= 4.0 * f64::EPSILON * bmax {
             break; // the correction is at rounding level
         }
@@ -532,11 +532,12 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
     let rss: f64 = resid.iter().map(|r| r * r).sum();
     let dof = (n - k) as f64;
 
-    let status = if chol.min_relative_pivot < ILL_CONDITIONED_PIVOT {
+    let status = if chol.min_relative_pivot() < ILL_CONDITIONED_PIVOT {
         Status::ReducedAccuracy {
             reason: format!(
                 "nearly collinear design: 1 - R² of column {} on the previous columns is {:.3e}",
-                chol.worst_column, chol.min_relative_pivot
+                chol.worst_column(),
+                chol.min_relative_pivot()
             ),
         }
     } else {
@@ -548,7 +549,7 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
         CovarianceKind::Classical => {
             let s2 = rss / dof;
             let c = if config.ridge > 0.0 {
-                sandwich(&bread, &g, k)
+                sandwich(&bread, &g, k)?
             } else {
                 bread.clone()
             };
@@ -556,7 +557,7 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
         }
         CovarianceKind::Hc0 | CovarianceKind::Hc1 | CovarianceKind::Hc2 | CovarianceKind::Hc3 => {
             let lev = if matches!(config.covariance, CovarianceKind::Hc2 | CovarianceKind::Hc3) {
-                let h = d.leverages(&bread);
+                let h = d.leverages(&bread)?;
                 if let Some((index, &leverage)) = h
                     .iter()
                     .enumerate()
@@ -581,9 +582,9 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
             let meat = if fused {
                 std::mem::take(&mut fused_meat)
             } else {
-                d.gram(Some(&f), None)
+                d.gram(Some(&f), None)?
             };
-            let mut c = sandwich(&bread, &meat, k);
+            let mut c = sandwich(&bread, &meat, k)?;
             if config.covariance == CovarianceKind::Hc1 {
                 let f = n as f64 / dof;
                 c.iter_mut().for_each(|v| *v *= f);
@@ -595,11 +596,11 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
                 .as_ref()
                 .map(|(i, g)| (i.as_slice(), *g))
                 .unwrap_or((&[], 0));
-            let s = d.cluster_scores(&resid, ids, gcount);
-            let meat = gram(&s);
+            let s = d.cluster_scores(&resid, ids, gcount)?;
+            let meat = gram(&s)?;
             let gf = gcount as f64;
             let f = gf / (gf - 1.0) * ((n - 1) as f64) / dof;
-            let c = sandwich(&bread, &meat, k).into_iter().map(|v| v * f).collect();
+            let c = sandwich(&bread, &meat, k)?.into_iter().map(|v| v * f).collect();
             (c, gcount - 1, Some(gcount))
         }
     };

@@ -35,10 +35,10 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use prudentia_core::status::SeparationKind;
 use prudentia_core::traits::{Fit, Predict};
 use prudentia_core::validate::{check_finite, check_finite_2d, check_len, check_shape, check_size, MAX_DIM};
-use prudentia_core::{CoreError, Status};
+use prudentia_core::{CoreError, CoreResult, Status};
 use serde::{Deserialize, Serialize};
 
-use crate::dense::{gram, z_mul, zt_mul, Cholesky, Design};
+use crate::dense::{cholesky, gram, z_mul, zt_mul, Design};
 use crate::error::{LearnError, LearnResult};
 use crate::linear::check_batch;
 
@@ -378,7 +378,7 @@ impl Problem<'_> {
                     .sum::<f64>()
     }
 
-    fn hessian(&self, eta: &[f64]) -> Vec<f64> {
+    fn hessian(&self, eta: &[f64]) -> CoreResult<Vec<f64>> {
         let k = self.d.k();
         let f: Vec<f64> = eta
             .iter()
@@ -386,11 +386,11 @@ impl Problem<'_> {
             .map(|(&e, &w)| (w * variance(e)).sqrt())
             .collect();
         let u = self.d.rows_scaled(&f);
-        let mut h = gram(&u);
+        let mut h = gram(&u)?;
         for j in 0..k {
             h[j * k + j] += self.penalty[j];
         }
-        h
+        Ok(h)
     }
 
     /// The separation certificate along `dir`: `Some((kind, strict))` when it holds.
@@ -427,7 +427,7 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
         return Err(LearnError::NotBinary { index, value });
     }
     // unweighted design (η = Xβ), weights kept apart and scaled to max 1
-    let d = Design::new(data.x, config.intercept);
+    let d = Design::new(data.x, config.intercept)?;
     let (w, wmax): (Vec<f64>, f64) = match data.weights {
         Some(w) => {
             let m = w.iter().fold(0.0f64, |a, &b| a.max(b));
@@ -477,8 +477,8 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
         for j in 0..k {
             grad[j] -= prob.penalty[j] * beta[j];
         }
-        let h = prob.hessian(&eta);
-        let chol = match Cholesky::new(&h, k) {
+        let h = prob.hessian(&eta)?;
+        let chol = match cholesky(&h, k) {
             Ok(c) => c,
             Err(column) => {
                 // a Hessian that lost rank while the likelihood climbed: test the gradient
@@ -499,7 +499,7 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
             }
         };
         let mut step = grad.clone();
-        chol.solve(&mut step);
+        chol.solve(&mut step)?;
         if !step.iter().all(|v| v.is_finite()) {
             status = Status::Numerical {
                 message: format!("non-finite Newton step at iteration {iterations}"),
@@ -538,8 +538,8 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
                     "Newton stalled at the rounding level of the log-likelihood with a relative \
                      step of {:.1e} (1 - R² of column {} on the others: {:.1e})",
                     smax / (1.0 + bmax),
-                    chol.worst_column,
-                    chol.min_relative_pivot
+                    chol.worst_column(),
+                    chol.min_relative_pivot()
                 ),
             };
             break;
@@ -589,7 +589,7 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
     let covariance = if separated {
         None
     } else {
-        Cholesky::new(&prob.hessian(&eta), k).ok().map(|c| c.inverse())
+        cholesky(&prob.hessian(&eta)?, k).ok().map(|c| c.inverse())
     };
     // back to the caller's units: βⱼ = β̃ⱼ / sⱼ, Vⱼₗ = Ṽⱼₗ / (sⱼ sₗ)
     for j in 0..k {
