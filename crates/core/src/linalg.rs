@@ -314,14 +314,16 @@ pub fn matmul_into(
 /// assert_eq!(pow2_scale(3.0), 2.0);
 /// assert_eq!(pow2_scale(0.25), 0.25);
 /// assert_eq!(pow2_scale(f64::MAX), 2f64.powi(1023));
+/// assert_eq!(pow2_scale(5e-324), 5e-324);
+/// assert_eq!(pow2_scale(1.0 - f64::EPSILON / 2.0), 0.5);
 /// assert_eq!(pow2_scale(0.0), 1.0);
 /// assert_eq!(pow2_scale(f64::NAN), 1.0);
 /// ```
 pub fn pow2_scale(m: f64) -> f64 {
     if m.is_finite() && m > 0.0 {
-        // log2 rounds up to 1024 near f64::MAX: clamp to the finite powers of two
-        let e = (m.log2().floor() as i32).clamp(-1074, 1023);
-        let s = libm::ldexp(1.0, e);
+        // the exact binary exponent (subnormals included): `log2` would round up just below
+        // a power of two
+        let s = libm::ldexp(1.0, libm::ilogb(m));
         if s > 0.0 && s.is_finite() {
             s
         } else {
@@ -627,7 +629,7 @@ mod tests {
             let s = pow2_scale(m);
             assert!(s > 0.0 && s.is_finite());
             let r = m / s;
-            assert!((0.5..4.0).contains(&r), "{m} {s} {r}");
+            assert!((1.0..2.0).contains(&r), "{m} {s} {r}");
         }
         let x: Vec<f64> = (0..19).map(|i| i as f64 * 0.5).collect();
         assert_eq!(dot(&x, &x), x.iter().map(|v| v * v).sum::<f64>());
