@@ -261,6 +261,292 @@ pub fn lu_solve_slice(a: &[f64], b: &[f64], n: usize) -> CoreResult<Vec<f64>> {
         .map(|(v, _)| v)
 }
 
+/// `out ← alpha · a b` (`accumulate = false`) or `out ← out + alpha · a b` (`accumulate =
+/// true`), one GEMM through faer on the views as they are laid out (row- or column-major,
+/// strided: nothing is copied). Errors: `a` is `m × l`, `b` is `l × n` and `out` is not
+/// `m × n` ([`CoreError::ShapeMismatch`]). Non-finite entries propagate; judging them is the
+/// caller's part.
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// use prudentia_core::linalg::matmul_into;
+/// let a = array![[1.0, 2.0], [3.0, 4.0]];
+/// let mut out = Array2::from_elem((2, 1), 1.0);
+/// matmul_into(out.view_mut(), true, a.view(), array![[1.0], [1.0]].view(), 2.0).unwrap();
+/// assert_eq!(out, array![[7.0], [15.0]]);
+/// assert!(matmul_into(out.view_mut(), false, a.view(), a.view(), 1.0).is_err());
+/// ```
+pub fn matmul_into(
+    out: ArrayViewMut2<'_, f64>,
+    accumulate: bool,
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    alpha: f64,
+) -> CoreResult<()> {
+    crate::validate::check_shape("matrix product inner dimension", &[a.ncols()], &[b.nrows()])?;
+    crate::validate::check_shape(
+        "matrix product output",
+        &[a.nrows(), b.ncols()],
+        &[out.nrows(), out.ncols()],
+    )?;
+    let accum = if accumulate {
+        faer::Accum::Add
+    } else {
+        faer::Accum::Replace
+    };
+    faer::linalg::matmul::matmul(
+        faer_mut(out),
+        accum,
+        faer_ref(a),
+        faer_ref(b),
+        alpha,
+        faer::Par::Seq,
+    );
+    Ok(())
+}
+
+/// `2^⌊log₂ m⌋` for finite `m > 0`, else 1: an exact (power-of-two) scale that brings `m`
+/// into `[1, 2)`, so that dividing a column by it and multiplying back are exact (the
+/// equilibration of the dense least-squares designs).
+///
+/// ```
+/// use prudentia_core::linalg::pow2_scale;
+/// assert_eq!(pow2_scale(3.0), 2.0);
+/// assert_eq!(pow2_scale(0.25), 0.25);
+/// assert_eq!(pow2_scale(f64::MAX), 2f64.powi(1023));
+/// assert_eq!(pow2_scale(5e-324), 5e-324);
+/// assert_eq!(pow2_scale(1.0 - f64::EPSILON / 2.0), 0.5);
+/// assert_eq!(pow2_scale(0.0), 1.0);
+/// assert_eq!(pow2_scale(f64::NAN), 1.0);
+/// ```
+pub fn pow2_scale(m: f64) -> f64 {
+    if m.is_finite() && m > 0.0 {
+        // the exact binary exponent (subnormals included): `log2` would round up just below
+        // a power of two
+        let s = libm::ldexp(1.0, libm::ilogb(m));
+        if s > 0.0 && s.is_finite() {
+            s
+        } else {
+            1.0
+        }
+    } else {
+        1.0
+    }
+}
+
+/// `Σ aᵢ bᵢ` over the common length, with eight independent accumulators (vectorizes, and
+/// is no less accurate than one running sum).
+///
+/// ```
+/// use prudentia_core::linalg::dot;
+/// assert_eq!(dot(&[1.0, 2.0, 3.0], &[4.0, 5.0]), 14.0);
+/// ```
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for (l, s) in acc.iter_mut().enumerate() {
+            *s += x[l] * y[l];
+        }
+    }
+    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+/// `B M B` for symmetric `k × k` row-major `B` and `M` (the sandwich covariance
+/// `bread · meat · bread`), symmetrized exactly. Errors: `b` or `m` is not `k²` long.
+///
+/// ```
+/// use prudentia_core::linalg::sandwich;
+/// let v = sandwich(&[2.0, 0.0, 0.0, 1.0], &[1.0, 0.5, 0.5, 1.0], 2).unwrap();
+/// assert_eq!(v, vec![4.0, 1.0, 1.0, 1.0]);
+/// assert!(sandwich(&[1.0], &[1.0, 0.0, 0.0, 1.0], 2).is_err());
+/// ```
+pub fn sandwich(b: &[f64], m: &[f64], k: usize) -> CoreResult<Vec<f64>> {
+    let kk = k.saturating_mul(k);
+    crate::validate::check_shape("sandwich bread", &[kk], &[b.len()])?;
+    crate::validate::check_shape("sandwich meat", &[kk], &[m.len()])?;
+    let mut bm = vec![0.0; kk];
+    for i in 0..k {
+        for l in 0..k {
+            let bil = b[i * k + l];
+            if bil == 0.0 {
+                continue;
+            }
+            for j in 0..k {
+                bm[i * k + j] += bil * m[l * k + j];
+            }
+        }
+    }
+    let mut out = vec![0.0; kk];
+    for i in 0..k {
+        for j in 0..k {
+            let mut s = 0.0;
+            for l in 0..k {
+                s += bm[i * k + l] * b[l * k + j];
+            }
+            out[i * k + j] = s;
+        }
+    }
+    for i in 0..k {
+        for j in i + 1..k {
+            let v = 0.5 * (out[i * k + j] + out[j * k + i]);
+            out[i * k + j] = v;
+            out[j * k + i] = v;
+        }
+    }
+    Ok(out)
+}
+
+/// A Cholesky factor of a small symmetric positive-definite `k × k` matrix held row-major,
+/// that reports how close to singular the matrix was: the pivot `dⱼ` of each column (its
+/// residual sum of squares on the previous columns) and the smallest relative pivot
+/// `dⱼ / aⱼⱼ` (`1 − R²` of the column on the previous ones; 1 for orthogonal columns, 0
+/// for a dependent one). The shared factor of the least-squares, logistic and
+/// instrumental-variable fits, which need the failing column for their error.
+///
+/// ```
+/// use prudentia_core::linalg::SmallCholesky;
+/// let c = SmallCholesky::new(&[4.0, 2.0, 2.0, 3.0], 2, 1e-13).unwrap();
+/// let mut b = [2.0, 1.0];
+/// c.solve(&mut b).unwrap();
+/// assert!((4.0 * b[0] + 2.0 * b[1] - 2.0).abs() < 1e-14);
+/// assert_eq!(c.worst_column(), 1);
+/// // the second column repeats the first
+/// assert_eq!(SmallCholesky::new(&[1.0, 1.0, 1.0, 1.0], 2, 1e-13).err(), Some(1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct SmallCholesky {
+    l: Vec<f64>,
+    k: usize,
+    pivots: Vec<f64>,
+    min_relative_pivot: f64,
+    worst_column: usize,
+}
+
+impl SmallCholesky {
+    /// Factors `a` (row-major `k × k`, symmetric; the lower triangle is read). `Err(column)`
+    /// at the first pivot that is not positive, not finite, or at most `min_relative_pivot`
+    /// times its diagonal entry; `Err(0)` when `a` is not `k²` long.
+    pub fn new(a: &[f64], k: usize, min_relative_pivot: f64) -> Result<Self, usize> {
+        if a.len() != k.saturating_mul(k) {
+            return Err(0);
+        }
+        let mut l = vec![0.0; a.len()];
+        let mut pivots = vec![0.0; k];
+        let mut min_rel = 1.0f64;
+        let mut worst = 0;
+        for j in 0..k {
+            let ajj = a[j * k + j];
+            let mut d = ajj;
+            for m in 0..j {
+                d -= l[j * k + m] * l[j * k + m];
+            }
+            if !(ajj.is_finite() && ajj > 0.0 && d.is_finite() && d > min_relative_pivot * ajj) {
+                return Err(j);
+            }
+            pivots[j] = d;
+            let rel = d / ajj;
+            if rel < min_rel {
+                min_rel = rel;
+                worst = j;
+            }
+            let ljj = d.sqrt();
+            l[j * k + j] = ljj;
+            for i in j + 1..k {
+                let mut s = a[i * k + j];
+                for m in 0..j {
+                    s -= l[i * k + m] * l[j * k + m];
+                }
+                l[i * k + j] = s / ljj;
+            }
+        }
+        Ok(Self {
+            l,
+            k,
+            pivots,
+            min_relative_pivot: min_rel,
+            worst_column: worst,
+        })
+    }
+
+    /// The order `k`.
+    pub fn dim(&self) -> usize {
+        self.k
+    }
+
+    /// The pivots `dⱼ` (the squared diagonal of the factor).
+    pub fn pivots(&self) -> &[f64] {
+        &self.pivots
+    }
+
+    /// The smallest relative pivot `dⱼ / aⱼⱼ` (1 when `k = 0`).
+    pub fn min_relative_pivot(&self) -> f64 {
+        self.min_relative_pivot
+    }
+
+    /// The column with the smallest relative pivot.
+    pub fn worst_column(&self) -> usize {
+        self.worst_column
+    }
+
+    /// Overwrites `b` (length `k`) with `A⁻¹ b`. Errors: wrong length.
+    // the triangular substitutions read best as index loops over `l` and `b`
+    #[allow(clippy::needless_range_loop)]
+    pub fn solve(&self, b: &mut [f64]) -> CoreResult<()> {
+        let k = self.k;
+        crate::validate::check_shape("right-hand side", &[k], &[b.len()])?;
+        for i in 0..k {
+            let mut s = b[i];
+            for m in 0..i {
+                s -= self.l[i * k + m] * b[m];
+            }
+            b[i] = s / self.l[i * k + i];
+        }
+        for i in (0..k).rev() {
+            let mut s = b[i];
+            for m in i + 1..k {
+                s -= self.l[m * k + i] * b[m];
+            }
+            b[i] = s / self.l[i * k + i];
+        }
+        Ok(())
+    }
+
+    /// `A⁻¹` (row-major), symmetrized exactly.
+    pub fn inverse(&self) -> Vec<f64> {
+        let k = self.k;
+        let mut inv = vec![0.0; k * k];
+        let mut e = vec![0.0; k];
+        for c in 0..k {
+            e.iter_mut().for_each(|v| *v = 0.0);
+            e[c] = 1.0;
+            // `e` has length k: the solve cannot refuse it
+            if self.solve(&mut e).is_err() {
+                break;
+            }
+            for r in 0..k {
+                inv[r * k + c] = e[r];
+            }
+        }
+        for r in 0..k {
+            for c in r + 1..k {
+                let m = 0.5 * (inv[r * k + c] + inv[c * k + r]);
+                inv[r * k + c] = m;
+                inv[c * k + r] = m;
+            }
+        }
+        inv
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +608,37 @@ mod tests {
             m[(0, 1)] = -1.0; // logical [1, 0] of the transposed slice -> a[2, 0]
         }
         assert_eq!(a[[2, 0]], -1.0);
+    }
+
+    #[test]
+    fn small_cholesky_matmul_and_helpers() {
+        let a = [4.0, 2.0, 2.0, 3.0];
+        let c = SmallCholesky::new(&a, 2, 1e-13).unwrap();
+        let mut b = [2.0, 1.0];
+        c.solve(&mut b).unwrap();
+        assert!((4.0 * b[0] + 2.0 * b[1] - 2.0).abs() < 1e-14);
+        assert!((2.0 * b[0] + 3.0 * b[1] - 1.0).abs() < 1e-14);
+        assert!(c.solve(&mut [1.0]).is_err());
+        let inv = c.inverse();
+        assert!((inv[0] - 3.0 / 8.0).abs() < 1e-15);
+        assert_eq!(c.pivots(), &[4.0, 2.0]);
+        assert_eq!(SmallCholesky::new(&[1.0, 1.0, 1.0, 1.0], 2, 1e-13).err(), Some(1));
+        assert_eq!(SmallCholesky::new(&[0.0, 0.0, 0.0, 1.0], 2, 1e-13).err(), Some(0));
+        assert_eq!(SmallCholesky::new(&[1.0, 0.0, 0.0], 2, 1e-13).err(), Some(0));
+        for m in [1.0, 1.5, 3.0, 1e300, f64::MAX, 5e-324, 1e-310, 0.1] {
+            let s = pow2_scale(m);
+            assert!(s > 0.0 && s.is_finite());
+            let r = m / s;
+            assert!((1.0..2.0).contains(&r), "{m} {s} {r}");
+        }
+        let x: Vec<f64> = (0..19).map(|i| i as f64 * 0.5).collect();
+        assert_eq!(dot(&x, &x), x.iter().map(|v| v * v).sum::<f64>());
+        // column-major and transposed operands
+        let m = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let mut g = Array2::zeros((3, 3));
+        matmul_into(g.view_mut(), false, m.t(), m.view(), 1.0).unwrap();
+        assert_eq!(g, m.t().dot(&m));
+        assert!(matmul_into(g.view_mut(), false, m.view(), m.view(), 1.0).is_err());
     }
 
     #[test]

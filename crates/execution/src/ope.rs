@@ -632,8 +632,70 @@ fn evaluate_checked(
     m: Matrices<'_>,
     n: usize,
 ) -> ExecutionResult<OpeReport> {
-    let k = m.k;
-    // the reward model's values: finite, and their scale
+    let scale = reward_scale(logged, &m)?;
+    let keep = config.bootstrap_samples > 0;
+    let pass = weighted_pass(config, logged, &m, n, 1.0 / scale)?;
+    let threshold = config.support_threshold;
+    let support = if pass.deficient_rows == 0 {
+        SupportStatus::Full
+    } else {
+        let denom = if m.logging.is_some() {
+            n
+        } else {
+            pass.deficient_rows
+        };
+        SupportStatus::Deficient {
+            rows: pass.deficient_rows,
+            target_mass: pass.deficient_mass / denom as f64,
+            threshold,
+        }
+    };
+
+    let z = prudentia_core::normal::quantile(0.5 + config.confidence / 2.0);
+    let nf = n as f64;
+    let [sum_w, sum_w2, sum_wr, sum_wr2, sum_w_wr] = pass.sums;
+    if !(sum_w.is_finite() && sum_w2.is_finite()) {
+        return Err(ExecutionError::Overflow {
+            what: "importance weights",
+        });
+    }
+    let ess = if sum_w2 > 0.0 { sum_w * sum_w / sum_w2 } else { 0.0 };
+    let [ips_m, dm_m, dr_m] = &pass.moments;
+    let (ips_v, ips_se) = ips_m.mean_se(nf);
+    let (dm_v, dm_se) = dm_m.mean_se(nf);
+    let (dr_v, dr_se) = dr_m.mean_se(nf);
+    let snips_vs = if sum_w > 0.0 {
+        let v = sum_wr / sum_w;
+        let mean_w = sum_w / nf;
+        // delta method: Var(V̂) ≈ Σ (wᵢrᵢ − V wᵢ)² / ((n − 1) n mean(w)²); Σ (wr − V w) = 0
+        let ss = (sum_wr2 - 2.0 * v * sum_w_wr + v * v * sum_w2).max(0.0);
+        Some((v, (ss / (nf - 1.0) / nf).sqrt() / mean_w))
+    } else {
+        None
+    };
+
+    let boot = if keep {
+        Some(bootstrap(config, &pass.terms, n))
+    } else {
+        None
+    };
+    let make = |vs: (f64, f64), b: Option<Interval>| estimate(vs, b, z, scale);
+    let pick = |j: usize| boot.as_ref().and_then(|b: &[Option<Interval>; 4]| b[j]);
+    Ok(OpeReport {
+        n,
+        ips: make((ips_v, ips_se), pick(0))?,
+        snips: snips_vs.map(|s| make(s, pick(1))).transpose()?,
+        dm: make((dm_v, dm_se), pick(2))?,
+        dr: make((dr_v, dr_se), pick(3))?,
+        effective_sample_size: ess,
+        max_weight: pass.max_weight,
+        support,
+        reward_model: Status::Converged,
+    })
+}
+
+/// The power-of-two scale of the rewards and the reward model's values (checked finite).
+fn reward_scale(logged: &LoggedData<'_>, m: &Matrices<'_>) -> ExecutionResult<f64> {
     let mut max_q = 0.0f64;
     for (index, &v) in m.q_hat.iter().enumerate() {
         if !v.is_finite() {
@@ -647,9 +709,32 @@ fn evaluate_checked(
         max_q = max_q.max(v.abs());
     }
     let max_r = logged.rewards.iter().fold(0.0f64, |acc, r| acc.max(r.abs()));
-    let scale = pow2_scale(max_r.max(max_q));
-    let inv = 1.0 / scale;
+    Ok(pow2_scale(max_r.max(max_q)))
+}
 
+/// What one pass over the logged rows gathers (scaled units).
+struct Pass {
+    /// Per-row terms, kept for the bootstrap.
+    terms: Terms,
+    /// Moments of IPS, DM and DR terms.
+    moments: [Moments; 3],
+    /// `Σ w`, `Σ w²`, `Σ wr`, `Σ (wr)²`, `Σ w·wr`.
+    sums: [f64; 5],
+    max_weight: f64,
+    deficient_rows: usize,
+    deficient_mass: f64,
+}
+
+/// The importance weights and the IPS, DM and DR terms of every row, in one pass that also
+/// checks each target row is a distribution and measures the support deficiency.
+fn weighted_pass(
+    config: &OpeConfig,
+    logged: &LoggedData<'_>,
+    m: &Matrices<'_>,
+    n: usize,
+    inv: f64,
+) -> ExecutionResult<Pass> {
+    let k = m.k;
     let keep = config.bootstrap_samples > 0;
     let cap = if keep { n } else { 0 };
     let mut t = Terms {
@@ -658,7 +743,6 @@ fn evaluate_checked(
         dm: Vec::with_capacity(cap),
         dr: Vec::with_capacity(cap),
     };
-    let threshold = config.support_threshold;
     let mut deficient_rows = 0usize;
     let mut deficient_mass = 0.0;
     let (mut ips_m, mut dm_m, mut dr_m) = (Moments::default(), Moments::default(), Moments::default());
@@ -701,109 +785,76 @@ fn evaluate_checked(
             t.dm.push(dm);
             t.dr.push(dr);
         }
-        match m.logging {
-            Some(l) => {
-                let mass: f64 = pi_row
-                    .iter()
-                    .zip(&l[i * k..(i + 1) * k])
-                    .filter(|(_, &mu)| mu < threshold || mu == 0.0)
-                    .map(|(p, _)| *p)
-                    .sum();
-                if mass > 0.0 {
-                    deficient_rows += 1;
-                    deficient_mass += mass;
-                }
-            }
-            None => {
-                if logged.propensities[i] < threshold && pi_row[a] > 0.0 {
-                    deficient_rows += 1;
-                    deficient_mass += pi_row[a];
-                }
-            }
+        if let Some(mass) = deficient_target_mass(config.support_threshold, logged, m, i) {
+            deficient_rows += 1;
+            deficient_mass += mass;
         }
     }
-    let support = if deficient_rows == 0 {
-        SupportStatus::Full
-    } else {
-        let denom = if m.logging.is_some() { n } else { deficient_rows };
-        SupportStatus::Deficient {
-            rows: deficient_rows,
-            target_mass: deficient_mass / denom as f64,
-            threshold,
-        }
-    };
-
-    let z = prudentia_core::normal::quantile(0.5 + config.confidence / 2.0);
-    let nf = n as f64;
-    if !(sum_w.is_finite() && sum_w2.is_finite()) {
-        return Err(ExecutionError::Overflow {
-            what: "importance weights",
-        });
-    }
-    let ess = if sum_w2 > 0.0 { sum_w * sum_w / sum_w2 } else { 0.0 };
-    let (ips_v, ips_se) = ips_m.mean_se(nf);
-    let (dm_v, dm_se) = dm_m.mean_se(nf);
-    let (dr_v, dr_se) = dr_m.mean_se(nf);
-    let snips_vs = if sum_w > 0.0 {
-        let v = sum_wr / sum_w;
-        let mean_w = sum_w / nf;
-        // delta method: Var(V̂) ≈ Σ (wᵢrᵢ − V wᵢ)² / ((n − 1) n mean(w)²); Σ (wr − V w) = 0
-        let ss = (sum_wr2 - 2.0 * v * sum_w_wr + v * v * sum_w2).max(0.0);
-        Some((v, (ss / (nf - 1.0) / nf).sqrt() / mean_w))
-    } else {
-        None
-    };
-
-    let boot = if keep {
-        Some(bootstrap(config, &t, n))
-    } else {
-        None
-    };
-    let make = |(v, se): (f64, f64), b: Option<Interval>| -> ExecutionResult<Estimate> {
-        // interval bounds beyond the f64 range saturate at ±f64::MAX
-        let sat = |x: f64| {
-            if x.is_nan() {
-                x
-            } else {
-                x.clamp(-f64::MAX, f64::MAX)
-            }
-        };
-        let e = Estimate {
-            value: v * scale,
-            std_error: se * scale,
-            normal: Interval {
-                lower: sat((v - z * se) * scale),
-                upper: sat((v + z * se) * scale),
-            },
-            bootstrap: b.map(|b| Interval {
-                lower: sat(b.lower * scale),
-                upper: sat(b.upper * scale),
-            }),
-        };
-        let all = [e.value, e.std_error, e.normal.lower, e.normal.upper];
-        let boot_ok = e
-            .bootstrap
-            .is_none_or(|b| b.lower.is_finite() && b.upper.is_finite());
-        if all.iter().all(|x| x.is_finite()) && boot_ok {
-            Ok(e)
-        } else {
-            Err(ExecutionError::Overflow {
-                what: "policy value estimates",
-            })
-        }
-    };
-    let pick = |j: usize| boot.as_ref().and_then(|b: &[Option<Interval>; 4]| b[j]);
-    Ok(OpeReport {
-        n,
-        ips: make((ips_v, ips_se), pick(0))?,
-        snips: snips_vs.map(|s| make(s, pick(1))).transpose()?,
-        dm: make((dm_v, dm_se), pick(2))?,
-        dr: make((dr_v, dr_se), pick(3))?,
-        effective_sample_size: ess,
+    Ok(Pass {
+        terms: t,
+        moments: [ips_m, dm_m, dr_m],
+        sums: [sum_w, sum_w2, sum_wr, sum_wr2, sum_w_wr],
         max_weight,
-        support,
-        reward_model: Status::Converged,
+        deficient_rows,
+        deficient_mass,
     })
+}
+
+/// The target probability of row `i` on actions the logging policy gave less than
+/// `threshold` (all of them with the logging matrix, the logged action without), when
+/// positive.
+fn deficient_target_mass(threshold: f64, logged: &LoggedData<'_>, m: &Matrices<'_>, i: usize) -> Option<f64> {
+    let k = m.k;
+    let a = logged.actions[i];
+    let pi_row = &m.target[i * k..(i + 1) * k];
+    match m.logging {
+        Some(l) => {
+            let mass: f64 = pi_row
+                .iter()
+                .zip(&l[i * k..(i + 1) * k])
+                .filter(|(_, &mu)| mu < threshold || mu == 0.0)
+                .map(|(p, _)| *p)
+                .sum();
+            (mass > 0.0).then_some(mass)
+        }
+        None => (logged.propensities[i] < threshold && pi_row[a] > 0.0).then_some(pi_row[a]),
+    }
+}
+
+/// An estimate in the caller's units from scaled `(value, standard error)`, its normal
+/// interval at quantile `z` and its bootstrap interval; an overflow is an error.
+fn estimate((v, se): (f64, f64), b: Option<Interval>, z: f64, scale: f64) -> ExecutionResult<Estimate> {
+    // interval bounds beyond the f64 range saturate at ±f64::MAX
+    let sat = |x: f64| {
+        if x.is_nan() {
+            x
+        } else {
+            x.clamp(-f64::MAX, f64::MAX)
+        }
+    };
+    let e = Estimate {
+        value: v * scale,
+        std_error: se * scale,
+        normal: Interval {
+            lower: sat((v - z * se) * scale),
+            upper: sat((v + z * se) * scale),
+        },
+        bootstrap: b.map(|b| Interval {
+            lower: sat(b.lower * scale),
+            upper: sat(b.upper * scale),
+        }),
+    };
+    let all = [e.value, e.std_error, e.normal.lower, e.normal.upper];
+    let boot_ok = e
+        .bootstrap
+        .is_none_or(|b| b.lower.is_finite() && b.upper.is_finite());
+    if all.iter().all(|x| x.is_finite()) && boot_ok {
+        Ok(e)
+    } else {
+        Err(ExecutionError::Overflow {
+            what: "policy value estimates",
+        })
+    }
 }
 
 /// Percentile bootstrap intervals of IPS, SNIPS, DM and DR (in the scaled units).

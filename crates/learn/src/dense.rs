@@ -1,27 +1,74 @@
-//! Dense helpers shared by the batch learners: the equilibrated design matrix, its Gram
-//! matrix through faer, and a small Cholesky that reports how close to singular it was.
+//! Dense helpers shared by the batch learners: the equilibrated design matrix and its
+//! Gram matrices, meats, leverages and cluster scores, all through
+//! [`prudentia_core::linalg`] (its one GEMM and its small Cholesky that reports how close to
+//! singular a matrix was).
 
 // index loops over parallel arrays (matrix rows, scales, penalties) read best as such
 #![allow(clippy::needless_range_loop)]
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef, Par};
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, ShapeBuilder};
+use prudentia_core::linalg::{matmul_into, SmallCholesky};
+use prudentia_core::{CoreError, CoreResult};
 
-/// `2^floor(log2 m)` for finite `m > 0`, else 1: an exact (power-of-two) scale that brings
-/// `m` into `[1, 2)`.
-pub(crate) fn pow2_scale(m: f64) -> f64 {
-    if m.is_finite() && m > 0.0 {
-        // log2 rounds up to 1024 near f64::MAX: clamp to the finite powers of two
-        let e = (m.log2().floor() as i32).clamp(-1074, 1023);
-        let s = libm::ldexp(1.0, e);
-        if s > 0.0 && s.is_finite() {
-            s
-        } else {
-            1.0
+pub(crate) use prudentia_core::linalg::{dot, pow2_scale, sandwich};
+
+/// A column-major `rows × cols` view of `s` (exactly `rows · cols` long).
+fn cm(s: &[f64], rows: usize, cols: usize) -> CoreResult<ArrayView2<'_, f64>> {
+    let len = s.len();
+    ArrayView2::from_shape((rows, cols).f(), s).map_err(|_| block_error(rows, cols, len))
+}
+
+/// A mutable column-major `rows × cols` view of `s`.
+fn cm_mut(s: &mut [f64], rows: usize, cols: usize) -> CoreResult<ArrayViewMut2<'_, f64>> {
+    let len = s.len();
+    ArrayViewMut2::from_shape((rows, cols).f(), s).map_err(|_| block_error(rows, cols, len))
+}
+
+/// A row-major `rows × cols` view of `s`.
+fn rm(s: &[f64], rows: usize, cols: usize) -> CoreResult<ArrayView2<'_, f64>> {
+    let len = s.len();
+    ArrayView2::from_shape((rows, cols), s).map_err(|_| block_error(rows, cols, len))
+}
+
+fn block_error(rows: usize, cols: usize, len: usize) -> CoreError {
+    CoreError::ShapeMismatch {
+        field: "dense block",
+        expected: vec![rows.saturating_mul(cols)],
+        found: vec![len],
+    }
+}
+
+/// A dense column-major matrix owned as one `Vec`.
+pub(crate) struct ColMat {
+    data: Vec<f64>,
+    nrows: usize,
+    ncols: usize,
+}
+
+impl ColMat {
+    fn zeros(nrows: usize, ncols: usize) -> Self {
+        Self {
+            data: vec![0.0; nrows * ncols],
+            nrows,
+            ncols,
         }
-    } else {
-        1.0
+    }
+
+    /// Column `j`.
+    pub(crate) fn col(&self, j: usize) -> &[f64] {
+        &self.data[j * self.nrows..(j + 1) * self.nrows]
+    }
+
+    fn col_mut(&mut self, j: usize) -> &mut [f64] {
+        &mut self.data[j * self.nrows..(j + 1) * self.nrows]
+    }
+
+    fn view(&self) -> CoreResult<ArrayView2<'_, f64>> {
+        cm(&self.data, self.nrows, self.ncols)
+    }
+
+    pub(crate) fn ncols(&self) -> usize {
+        self.ncols
     }
 }
 
@@ -31,40 +78,36 @@ pub(crate) fn pow2_scale(m: f64) -> f64 {
 /// as `βⱼ = β̃ⱼ / sⱼ`, exactly as far as `f64` allows.
 pub(crate) struct Design {
     /// n × k scaled design.
-    pub z: Mat<f64>,
+    pub z: ColMat,
     /// Column scales `sⱼ` (k).
     pub col_scale: Vec<f64>,
 }
 
 impl Design {
     /// Builds the design from a validated (finite) `x`.
-    pub(crate) fn new(x: ArrayView2<'_, f64>, intercept: bool) -> Self {
-        let b = BlockDesign::new(x, ndarray::ArrayView1::from(&[][..]), None, intercept);
+    pub(crate) fn new(x: ArrayView2<'_, f64>, intercept: bool) -> CoreResult<Self> {
+        let b = BlockDesign::new(x, ndarray::ArrayView1::from(&[][..]), None, intercept)?;
         let (n, k) = (b.n, b.k());
-        let mut z = Mat::<f64>::zeros(n, k);
+        let mut z = ColMat::zeros(n, k);
         b.for_blocks(|i0, i1, blk| {
             let m = i1 - i0;
             for j in 0..k {
-                z.col_as_slice_mut(j)[i0..i1].copy_from_slice(&blk[j * m..(j + 1) * m]);
+                z.col_mut(j)[i0..i1].copy_from_slice(&blk[j * m..(j + 1) * m]);
             }
-        });
-        Design {
+            Ok(())
+        })?;
+        Ok(Design {
             z,
             col_scale: b.col_scale,
-        }
+        })
     }
 
     /// `diag(f) Z`, column by column.
-    pub(crate) fn rows_scaled(&self, f: &[f64]) -> Mat<f64> {
-        let (n, k) = (self.z.nrows(), self.z.ncols());
-        let mut u = Mat::<f64>::zeros(n, k);
+    pub(crate) fn rows_scaled(&self, f: &[f64]) -> ColMat {
+        let (n, k) = (self.z.nrows, self.z.ncols);
+        let mut u = ColMat::zeros(n, k);
         for j in 0..k {
-            for ((o, &zv), &fv) in u
-                .col_as_slice_mut(j)
-                .iter_mut()
-                .zip(self.z.col_as_slice(j))
-                .zip(f)
-            {
+            for ((o, &zv), &fv) in u.col_mut(j).iter_mut().zip(self.z.col(j)).zip(f) {
                 *o = zv * fv;
             }
         }
@@ -119,12 +162,12 @@ fn raw_range(m: f64) -> bool {
     m == 0.0 || (libm::ldexp(1.0, -RAW_EXP)..=libm::ldexp(1.0, RAW_EXP)).contains(&m)
 }
 
-/// Symmetrizes a faer k × k product into row-major `out`, times `scale[j] · scale[l]`.
-fn sym_scaled(gm: &Mat<f64>, scale: &[f64], out: &mut [f64]) {
+/// Symmetrizes a k × k product into row-major `out`, times `scale[j] · scale[l]`.
+fn sym_scaled(gm: &Array2<f64>, scale: &[f64], out: &mut [f64]) {
     let k = scale.len();
     for j in 0..k {
         for l in 0..k {
-            out[j * k + l] = 0.5 * (gm[(j, l)] + gm[(l, j)]) * scale[j] * scale[l];
+            out[j * k + l] = 0.5 * (gm[[j, l]] + gm[[l, j]]) * scale[j] * scale[l];
         }
     }
 }
@@ -136,7 +179,7 @@ impl<'a> BlockDesign<'a> {
         y: ArrayView1<'_, f64>,
         weights: Option<ArrayView1<'_, f64>>,
         intercept: bool,
-    ) -> Self {
+    ) -> CoreResult<Self> {
         let (n, p) = x.dim();
         let k = p + usize::from(intercept);
         let off = usize::from(intercept);
@@ -164,7 +207,7 @@ impl<'a> BlockDesign<'a> {
         let mut cmax = vec![0.0f64; k];
         // unweighted: the column maxima, column sums, XᵀX and Xᵀỹ in one pass over x
         let raw_moments = if row_weight.is_none() && !ys.is_empty() {
-            let (xmax, moments) = raw_pass(&xs, &ys, n, p, intercept);
+            let (xmax, moments) = raw_pass(&xs, &ys, n, p, intercept)?;
             if intercept {
                 cmax[0] = 1.0;
             }
@@ -198,7 +241,7 @@ impl<'a> BlockDesign<'a> {
             (g, zty)
         });
         let raw = normal.is_some();
-        BlockDesign {
+        Ok(BlockDesign {
             xs,
             n,
             p,
@@ -211,17 +254,17 @@ impl<'a> BlockDesign<'a> {
             max_weight,
             normal,
             raw,
-        }
+        })
     }
 
     /// `(ZᵀZ, Zᵀỹ)`: from the constructor's pass when the design is raw, else by a pass.
-    pub(crate) fn normal_equations(&self) -> (Vec<f64>, Vec<f64>) {
+    pub(crate) fn normal_equations(&self) -> CoreResult<(Vec<f64>, Vec<f64>)> {
         match &self.normal {
-            Some((g, zty)) => (g.clone(), zty.clone()),
+            Some((g, zty)) => Ok((g.clone(), zty.clone())),
             None => {
                 let mut zty = vec![0.0; self.k()];
-                let g = self.gram(None, Some((&self.y, &mut zty)));
-                (g, zty)
+                let g = self.gram(None, Some((&self.y, &mut zty)))?;
+                Ok((g, zty))
             }
         }
     }
@@ -232,13 +275,20 @@ impl<'a> BlockDesign<'a> {
     }
 
     /// Rows `i0..i1` of `x` as a row-major matrix (raw design only).
-    fn x_block(&self, i0: usize, i1: usize) -> MatRef<'_, f64> {
-        MatRef::from_row_major_slice(&self.xs[i0 * self.p..i1 * self.p], i1 - i0, self.p)
+    fn x_block(&self, i0: usize, i1: usize) -> CoreResult<ArrayView2<'_, f64>> {
+        rm(&self.xs[i0 * self.p..i1 * self.p], i1 - i0, self.p)
     }
 
     /// Raw design: `Σ fᵢ² zᵢ zᵢᵀ` over rows `i0..i1` added into `acc` (unscaled, k × k),
     /// through `U = diag(f) [1 x]` built row by row in `u` (row-major, contiguous).
-    fn raw_weighted_gram(&self, i0: usize, i1: usize, f: &[f64], u: &mut [f64], acc: &mut Mat<f64>) {
+    fn raw_weighted_gram(
+        &self,
+        i0: usize,
+        i1: usize,
+        f: &[f64],
+        u: &mut [f64],
+        acc: &mut Array2<f64>,
+    ) -> CoreResult<()> {
         let (p, k, off) = (self.p, self.k(), usize::from(self.intercept));
         let m = i1 - i0;
         let xb = &self.xs[i0 * p..i1 * p];
@@ -260,8 +310,8 @@ impl<'a> BlockDesign<'a> {
                 urow[0] = fi;
             }
         }
-        let um = MatRef::from_row_major_slice(&u[..m * k], m, k);
-        matmul(acc.as_mut(), Accum::Add, um.transpose(), um, 1.0, Par::Seq);
+        let um = rm(&u[..m * k], m, k)?;
+        matmul_into(acc.view_mut(), true, um.t(), um, 1.0)
     }
 
     pub(crate) fn k(&self) -> usize {
@@ -313,7 +363,7 @@ impl<'a> BlockDesign<'a> {
 
     /// Calls `f(i0, i1, block)` for every block of rows; `block` is column-major with
     /// stride `i1 − i0`.
-    fn for_blocks(&self, mut f: impl FnMut(usize, usize, &[f64])) {
+    fn for_blocks(&self, mut f: impl FnMut(usize, usize, &[f64]) -> CoreResult<()>) -> CoreResult<()> {
         let k = self.k();
         let mut buf = vec![0.0; BLOCK.min(self.n.max(1)) * k];
         let mut i0 = 0;
@@ -321,30 +371,31 @@ impl<'a> BlockDesign<'a> {
             let i1 = (i0 + BLOCK).min(self.n);
             let len = (i1 - i0) * k;
             self.fill(i0, i1, &mut buf[..len]);
-            f(i0, i1, &buf[..len]);
+            f(i0, i1, &buf[..len])?;
             i0 = i1;
         }
+        Ok(())
     }
 
     /// `Σ fᵢ² zᵢ zᵢᵀ` (row-major k × k), `f = None` for `ZᵀZ`; with `rhs = Some(v)` also
     /// `Zᵀ v` in the same pass.
-    pub(crate) fn gram(&self, f: Option<&[f64]>, rhs: Option<(&[f64], &mut [f64])>) -> Vec<f64> {
+    pub(crate) fn gram(&self, f: Option<&[f64]>, rhs: Option<(&[f64], &mut [f64])>) -> CoreResult<Vec<f64>> {
         let k = self.k();
         if let (true, Some(f), None) = (self.raw, f, rhs.as_ref()) {
-            let mut acc = Mat::<f64>::zeros(k, k);
+            let mut acc = Array2::<f64>::zeros((k, k));
             let mut u = vec![0.0; BLOCK.min(self.n.max(1)) * k];
             let mut i0 = 0;
             while i0 < self.n {
                 let i1 = (i0 + BLOCK).min(self.n);
-                self.raw_weighted_gram(i0, i1, &f[i0..i1], &mut u, &mut acc);
+                self.raw_weighted_gram(i0, i1, &f[i0..i1], &mut u, &mut acc)?;
                 i0 = i1;
             }
             let mut g = vec![0.0; k * k];
             sym_scaled(&acc, &self.inv_scales(), &mut g);
-            return g;
+            return Ok(g);
         }
         let mut g = vec![0.0; k * k];
-        let mut gm = Mat::<f64>::zeros(k, k);
+        let mut gm = Array2::<f64>::zeros((k, k));
         let mut u = vec![
             0.0;
             if f.is_some() {
@@ -360,14 +411,13 @@ impl<'a> BlockDesign<'a> {
         self.for_blocks(|i0, i1, b| {
             let m = i1 - i0;
             if let Some((v, out)) = rhs.as_mut() {
-                matmul(
-                    faer::MatMut::from_column_major_slice_mut(out, k, 1),
-                    Accum::Add,
-                    MatRef::from_column_major_slice(b, m, k).transpose(),
-                    MatRef::from_column_major_slice(&v[i0..i1], m, 1),
+                matmul_into(
+                    cm_mut(out, k, 1)?,
+                    true,
+                    cm(b, m, k)?.t(),
+                    cm(&v[i0..i1], m, 1)?,
                     1.0,
-                    Par::Seq,
-                );
+                )?;
             }
             let z: &[f64] = match f {
                 Some(f) => {
@@ -384,15 +434,15 @@ impl<'a> BlockDesign<'a> {
                 }
                 None => b,
             };
-            let zm = MatRef::from_column_major_slice(z, m, k);
-            matmul(&mut gm, Accum::Add, zm.transpose(), zm, 1.0, Par::Seq);
-        });
+            let zm = cm(z, m, k)?;
+            matmul_into(gm.view_mut(), true, zm.t(), zm, 1.0)
+        })?;
         for j in 0..k {
             for l in 0..k {
-                g[j * k + l] = 0.5 * (gm[(j, l)] + gm[(l, j)]);
+                g[j * k + l] = 0.5 * (gm[[j, l]] + gm[[l, j]]);
             }
         }
-        g
+        Ok(g)
     }
 
     /// `resid = ỹ − Zβ` and `out = Zᵀ resid`, in one pass; with `meat = Some(m)` also the
@@ -403,10 +453,9 @@ impl<'a> BlockDesign<'a> {
         resid: &mut [f64],
         out: &mut [f64],
         meat: Option<&mut [f64]>,
-    ) {
+    ) -> CoreResult<()> {
         if self.raw {
-            self.raw_residuals(beta, resid, out, meat);
-            return;
+            return self.raw_residuals(beta, resid, out, meat);
         }
         let k = self.k();
         out.iter_mut().for_each(|o| *o = 0.0);
@@ -422,30 +471,14 @@ impl<'a> BlockDesign<'a> {
                 0
             }
         ];
-        let mut mm = Mat::<f64>::zeros(k, k);
+        let mut mm = Array2::<f64>::zeros((k, k));
         self.for_blocks(|i0, i1, b| {
             let m = i1 - i0;
             let r = &mut resid[i0..i1];
             r.copy_from_slice(&self.y[i0..i1]);
-            let zm = MatRef::from_column_major_slice(b, m, k);
-            let bv = MatRef::from_column_major_slice(beta, k, 1);
-            matmul(
-                faer::MatMut::from_column_major_slice_mut(&mut *r, m, 1),
-                Accum::Add,
-                zm,
-                bv,
-                -1.0,
-                Par::Seq,
-            );
-            let rv = MatRef::from_column_major_slice(&*r, m, 1);
-            matmul(
-                faer::MatMut::from_column_major_slice_mut(&mut *out, k, 1),
-                Accum::Add,
-                zm.transpose(),
-                rv,
-                1.0,
-                Par::Seq,
-            );
+            let zm = cm(b, m, k)?;
+            matmul_into(cm_mut(&mut *r, m, 1)?, true, zm, cm(beta, k, 1)?, -1.0)?;
+            matmul_into(cm_mut(&mut *out, k, 1)?, true, zm.t(), cm(&*r, m, 1)?, 1.0)?;
             if meat.is_some() {
                 for j in 0..k {
                     for ((o, &zv), &rv) in u[j * m..(j + 1) * m]
@@ -456,29 +489,37 @@ impl<'a> BlockDesign<'a> {
                         *o = zv * rv;
                     }
                 }
-                let um = MatRef::from_column_major_slice(&u[..m * k], m, k);
-                matmul(&mut mm, Accum::Add, um.transpose(), um, 1.0, Par::Seq);
+                let um = cm(&u[..m * k], m, k)?;
+                matmul_into(mm.view_mut(), true, um.t(), um, 1.0)?;
             }
-        });
+            Ok(())
+        })?;
         if let Some(mt) = meat {
             for j in 0..k {
                 for l in 0..k {
-                    mt[j * k + l] = 0.5 * (mm[(j, l)] + mm[(l, j)]);
+                    mt[j * k + l] = 0.5 * (mm[[j, l]] + mm[[l, j]]);
                 }
             }
         }
+        Ok(())
     }
 
     /// [`Self::residuals`] on the raw design: `Zβ̃ = b₀ + X β'` with `β'ⱼ = β̃ⱼ / sⱼ` (exact),
     /// `Zᵀe` and the meat from `x` in place, rescaled at the end.
-    fn raw_residuals(&self, beta: &[f64], resid: &mut [f64], out: &mut [f64], meat: Option<&mut [f64]>) {
+    fn raw_residuals(
+        &self,
+        beta: &[f64],
+        resid: &mut [f64],
+        out: &mut [f64],
+        meat: Option<&mut [f64]>,
+    ) -> CoreResult<()> {
         let (p, k, off) = (self.p, self.k(), usize::from(self.intercept));
         let sc = self.inv_scales();
         let b0 = if off == 1 { beta[0] * sc[0] } else { 0.0 };
         let bx: Vec<f64> = beta[off..].iter().zip(&sc[off..]).map(|(b, s)| b * s).collect();
         let mut xte = vec![0.0; p];
         let mut esum = 0.0;
-        let mut acc = Mat::<f64>::zeros(if meat.is_some() { k } else { 0 }, k);
+        let mut acc = Array2::<f64>::zeros((if meat.is_some() { k } else { 0 }, k));
         let mut u = vec![
             0.0;
             if meat.is_some() {
@@ -494,27 +535,13 @@ impl<'a> BlockDesign<'a> {
             let r = &mut resid[i0..i1];
             r.iter_mut().zip(&self.y[i0..i1]).for_each(|(o, &y)| *o = y - b0);
             if p > 0 {
-                let xm = self.x_block(i0, i1);
-                matmul(
-                    faer::MatMut::from_column_major_slice_mut(&mut *r, m, 1),
-                    Accum::Add,
-                    xm,
-                    MatRef::from_column_major_slice(&bx, p, 1),
-                    -1.0,
-                    Par::Seq,
-                );
-                matmul(
-                    faer::MatMut::from_column_major_slice_mut(&mut xte, p, 1),
-                    Accum::Add,
-                    xm.transpose(),
-                    MatRef::from_column_major_slice(&*r, m, 1),
-                    1.0,
-                    Par::Seq,
-                );
+                let xm = self.x_block(i0, i1)?;
+                matmul_into(cm_mut(&mut *r, m, 1)?, true, xm, cm(&bx, p, 1)?, -1.0)?;
+                matmul_into(cm_mut(&mut xte, p, 1)?, true, xm.t(), cm(&*r, m, 1)?, 1.0)?;
             }
             esum += r.iter().sum::<f64>();
             if meat.is_some() {
-                self.raw_weighted_gram(i0, i1, r, &mut u, &mut acc);
+                self.raw_weighted_gram(i0, i1, r, &mut u, &mut acc)?;
             }
             i0 = i1;
         }
@@ -527,19 +554,18 @@ impl<'a> BlockDesign<'a> {
         if let Some(mt) = meat {
             sym_scaled(&acc, &sc, mt);
         }
+        Ok(())
     }
 
     /// Leverages `hᵢ = zᵢᵀ B zᵢ`.
-    pub(crate) fn leverages(&self, bread: &[f64]) -> Vec<f64> {
+    pub(crate) fn leverages(&self, bread: &[f64]) -> CoreResult<Vec<f64>> {
         let k = self.k();
-        let bm = Mat::<f64>::from_fn(k, k, |i, j| bread[i * k + j]);
+        let bm = rm(bread, k, k)?;
         let mut zb = vec![0.0; BLOCK.min(self.n.max(1)) * k];
         let mut h = vec![0.0; self.n];
         self.for_blocks(|i0, i1, b| {
             let m = i1 - i0;
-            let z = MatRef::from_column_major_slice(b, m, k);
-            let dst = faer::MatMut::from_column_major_slice_mut(&mut zb[..m * k], m, k);
-            matmul(dst, Accum::Replace, z, &bm, 1.0, Par::Seq);
+            matmul_into(cm_mut(&mut zb[..m * k], m, k)?, false, cm(b, m, k)?, bm, 1.0)?;
             let hb = &mut h[i0..i1];
             for j in 0..k {
                 for ((hv, &a), &c) in hb
@@ -550,37 +576,41 @@ impl<'a> BlockDesign<'a> {
                     *hv += a * c;
                 }
             }
-        });
-        h
+            Ok(())
+        })?;
+        Ok(h)
     }
 
     /// Per-cluster score sums `s_g = Σ_{i∈g} eᵢ zᵢ` (G × k).
-    pub(crate) fn cluster_scores(&self, resid: &[f64], ids: &[usize], groups: usize) -> Mat<f64> {
+    pub(crate) fn cluster_scores(&self, resid: &[f64], ids: &[usize], groups: usize) -> CoreResult<ColMat> {
         let k = self.k();
-        let mut s = Mat::<f64>::zeros(groups, k);
+        let mut s = ColMat::zeros(groups, k);
         self.for_blocks(|i0, i1, b| {
             let m = i1 - i0;
             for j in 0..k {
-                let sc = s.col_as_slice_mut(j);
+                let sc = s.col_mut(j);
                 for (t, &zv) in b[j * m..(j + 1) * m].iter().enumerate() {
                     sc[ids[i0 + t]] += resid[i0 + t] * zv;
                 }
             }
-        });
-        s
+            Ok(())
+        })?;
+        Ok(s)
     }
 }
 
 /// One pass over row-major `x` (n × p): the column maxima `max |xᵢⱼ|` (p) and, unscaled,
 /// `[1 x]ᵀ[1 x]` (or `xᵀx` without intercept) and `[1 x]ᵀ v`, by blocks of rows read in
-/// place (no copy) through faer's matrix product.
-fn raw_pass(xs: &[f64], v: &[f64], n: usize, p: usize, intercept: bool) -> (Vec<f64>, (Mat<f64>, Vec<f64>)) {
+/// place (no copy) through the blocked matrix product.
+type Moments = (Array2<f64>, Vec<f64>);
+
+fn raw_pass(xs: &[f64], v: &[f64], n: usize, p: usize, intercept: bool) -> CoreResult<(Vec<f64>, Moments)> {
     let off = usize::from(intercept);
     let k = p + off;
     let mut xmax = vec![0.0f64; p];
     let mut sums = vec![0.0f64; p];
     let mut vsum = 0.0;
-    let mut gxx = Mat::<f64>::zeros(p, p);
+    let mut gxx = Array2::<f64>::zeros((p, p));
     let mut xtv = vec![0.0f64; p];
     let mut i0 = 0;
     while i0 < n {
@@ -594,224 +624,77 @@ fn raw_pass(xs: &[f64], v: &[f64], n: usize, p: usize, intercept: bool) -> (Vec<
                     *s += x;
                 }
             }
-            let xm = MatRef::from_row_major_slice(xb, m, p);
-            matmul(gxx.as_mut(), Accum::Add, xm.transpose(), xm, 1.0, Par::Seq);
-            matmul(
-                faer::MatMut::from_column_major_slice_mut(&mut xtv, p, 1),
-                Accum::Add,
-                xm.transpose(),
-                MatRef::from_column_major_slice(&v[i0..i1], m, 1),
-                1.0,
-                Par::Seq,
-            );
+            let xm = rm(xb, m, p)?;
+            matmul_into(gxx.view_mut(), true, xm.t(), xm, 1.0)?;
+            matmul_into(cm_mut(&mut xtv, p, 1)?, true, xm.t(), cm(&v[i0..i1], m, 1)?, 1.0)?;
         }
         vsum += v[i0..i1].iter().sum::<f64>();
         i0 = i1;
     }
-    let mut gm = Mat::<f64>::zeros(k, k);
+    let mut gm = Array2::<f64>::zeros((k, k));
     let mut ztv = vec![0.0; k];
     if intercept {
-        gm[(0, 0)] = n as f64;
+        gm[[0, 0]] = n as f64;
         ztv[0] = vsum;
         for j in 0..p {
-            gm[(0, j + 1)] = sums[j];
-            gm[(j + 1, 0)] = sums[j];
+            gm[[0, j + 1]] = sums[j];
+            gm[[j + 1, 0]] = sums[j];
         }
     }
     for j in 0..p {
         ztv[j + off] = xtv[j];
         for l in 0..p {
-            gm[(j + off, l + off)] = gxx[(j, l)];
+            gm[[j + off, l + off]] = gxx[[j, l]];
         }
     }
-    (xmax, (gm, ztv))
+    Ok((xmax, (gm, ztv)))
 }
 
-/// `ZᵀZ` (k × k, row-major) through faer's blocked matrix product.
-pub(crate) fn gram(z: &Mat<f64>) -> Vec<f64> {
+/// `ZᵀZ` (k × k, row-major) through the blocked matrix product.
+pub(crate) fn gram(z: &ColMat) -> CoreResult<Vec<f64>> {
     let k = z.ncols();
-    let mut g = Mat::<f64>::zeros(k, k);
-    matmul(&mut g, Accum::Replace, z.transpose(), z, 1.0, Par::Seq);
+    let mut g = Array2::<f64>::zeros((k, k));
+    let zv = z.view()?;
+    matmul_into(g.view_mut(), false, zv.t(), zv, 1.0)?;
     let mut out = vec![0.0; k * k];
     for i in 0..k {
         for j in 0..k {
             // symmetrize: the product is symmetric up to rounding
-            out[i * k + j] = 0.5 * (g[(i, j)] + g[(j, i)]);
+            out[i * k + j] = 0.5 * (g[[i, j]] + g[[j, i]]);
         }
     }
-    out
+    Ok(out)
 }
 
 /// `Zᵀ v`.
-pub(crate) fn zt_mul(z: &Mat<f64>, v: &[f64], out: &mut [f64]) {
+pub(crate) fn zt_mul(z: &ColMat, v: &[f64], out: &mut [f64]) {
     for (j, o) in out.iter_mut().enumerate() {
-        *o = dot(z.col_as_slice(j), v);
+        *o = dot(z.col(j), v);
     }
-}
-
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    // eight independent accumulators over exact chunks: vectorizes, and no less accurate
-    let mut acc = [0.0f64; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
 }
 
 /// `out = Z β`.
-pub(crate) fn z_mul(z: &Mat<f64>, beta: &[f64], out: &mut [f64]) {
+pub(crate) fn z_mul(z: &ColMat, beta: &[f64], out: &mut [f64]) {
     out.iter_mut().for_each(|o| *o = 0.0);
     for (j, &b) in beta.iter().enumerate() {
         if b == 0.0 {
             continue;
         }
-        for (o, &zij) in out.iter_mut().zip(z.col_as_slice(j)) {
+        for (o, &zij) in out.iter_mut().zip(z.col(j)) {
             *o += zij * b;
         }
     }
 }
 
-/// A Cholesky factor of a symmetric positive-definite k × k matrix (row-major, lower).
-pub(crate) struct Cholesky {
-    l: Vec<f64>,
-    k: usize,
-    /// The smallest pivot relative to its diagonal entry: `1 − R²` of a column regressed on
-    /// the previous ones (1 for orthogonal columns, 0 for a dependent one).
-    pub min_relative_pivot: f64,
-    /// The column with the smallest relative pivot.
-    pub worst_column: usize,
-}
-
 /// Relative pivots below this are a rank-deficient matrix.
 pub(crate) const SINGULAR_PIVOT: f64 = 1e-13;
 
-impl Cholesky {
-    /// Factors `a` (row-major k × k, symmetric). `Err(column)` at the first pivot that is not
-    /// positive, not finite, or below [`SINGULAR_PIVOT`] times its diagonal entry.
-    pub(crate) fn new(a: &[f64], k: usize) -> Result<Self, usize> {
-        let mut l = vec![0.0; k * k];
-        let mut min_rel = 1.0f64;
-        let mut worst = 0;
-        for j in 0..k {
-            let ajj = a[j * k + j];
-            let mut d = ajj;
-            for m in 0..j {
-                d -= l[j * k + m] * l[j * k + m];
-            }
-            if !(ajj.is_finite() && ajj > 0.0 && d.is_finite() && d > SINGULAR_PIVOT * ajj) {
-                return Err(j);
-            }
-            let rel = d / ajj;
-            if rel < min_rel {
-                min_rel = rel;
-                worst = j;
-            }
-            let ljj = d.sqrt();
-            l[j * k + j] = ljj;
-            for i in j + 1..k {
-                let mut s = a[i * k + j];
-                for m in 0..j {
-                    s -= l[i * k + m] * l[j * k + m];
-                }
-                l[i * k + j] = s / ljj;
-            }
-        }
-        Ok(Cholesky {
-            l,
-            k,
-            min_relative_pivot: min_rel,
-            worst_column: worst,
-        })
-    }
-
-    /// Solves `A x = b` in place.
-    pub(crate) fn solve(&self, b: &mut [f64]) {
-        let k = self.k;
-        for i in 0..k {
-            let mut s = b[i];
-            for m in 0..i {
-                s -= self.l[i * k + m] * b[m];
-            }
-            b[i] = s / self.l[i * k + i];
-        }
-        for i in (0..k).rev() {
-            let mut s = b[i];
-            for m in i + 1..k {
-                s -= self.l[m * k + i] * b[m];
-            }
-            b[i] = s / self.l[i * k + i];
-        }
-    }
-
-    /// `A⁻¹` (row-major).
-    pub(crate) fn inverse(&self) -> Vec<f64> {
-        let k = self.k;
-        let mut inv = vec![0.0; k * k];
-        let mut e = vec![0.0; k];
-        for c in 0..k {
-            e.iter_mut().for_each(|v| *v = 0.0);
-            e[c] = 1.0;
-            self.solve(&mut e);
-            for r in 0..k {
-                inv[r * k + c] = e[r];
-            }
-        }
-        for r in 0..k {
-            for c in r + 1..k {
-                let m = 0.5 * (inv[r * k + c] + inv[c * k + r]);
-                inv[r * k + c] = m;
-                inv[c * k + r] = m;
-            }
-        }
-        inv
-    }
+/// The Cholesky factor of the symmetric row-major `k × k` matrix `a`: `Err(column)` at the
+/// first pivot that is not positive, not finite, or below [`SINGULAR_PIVOT`] times its
+/// diagonal entry.
+pub(crate) fn cholesky(a: &[f64], k: usize) -> Result<SmallCholesky, usize> {
+    SmallCholesky::new(a, k, SINGULAR_PIVOT)
 }
-
-/// `B M B` for symmetric k × k row-major `B`, `M`.
-pub(crate) fn sandwich(b: &[f64], m: &[f64], k: usize) -> Vec<f64> {
-    let mut bm = vec![0.0; k * k];
-    for i in 0..k {
-        for l in 0..k {
-            let bil = b[i * k + l];
-            if bil == 0.0 {
-                continue;
-            }
-            for j in 0..k {
-                bm[i * k + j] += bil * m[l * k + j];
-            }
-        }
-    }
-    let mut out = vec![0.0; k * k];
-    for i in 0..k {
-        for j in 0..k {
-            let mut s = 0.0;
-            for l in 0..k {
-                s += bm[i * k + l] * b[l * k + j];
-            }
-            out[i * k + j] = s;
-        }
-    }
-    for i in 0..k {
-        for j in i + 1..k {
-            let v = 0.5 * (out[i * k + j] + out[j * k + i]);
-            out[i * k + j] = v;
-            out[j * k + i] = v;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -846,8 +729,8 @@ mod tests {
         let y = ndarray::Array1::from_shape_fn(n, |i| x.row(i).sum() * 1e-3 + next() * 1e5);
         let ones = ndarray::Array1::from_elem(n, 1.0);
         for intercept in [true, false] {
-            let raw = BlockDesign::new(x.view(), y.view(), None, intercept);
-            let blk = BlockDesign::new(x.view(), y.view(), Some(ones.view()), intercept);
+            let raw = BlockDesign::new(x.view(), y.view(), None, intercept).unwrap();
+            let blk = BlockDesign::new(x.view(), y.view(), Some(ones.view()), intercept).unwrap();
             assert!(raw.raw && !blk.raw);
             assert_eq!(raw.col_scale, blk.col_scale);
             let k = raw.k();
@@ -857,38 +740,38 @@ mod tests {
                     assert!((u - v).abs() <= 1e-12 * m, "{what}: {u} vs {v}");
                 }
             };
-            let (g1, v1) = raw.normal_equations();
-            let (g2, v2) = blk.normal_equations();
+            let (g1, v1) = raw.normal_equations().unwrap();
+            let (g2, v2) = blk.normal_equations().unwrap();
             close(&g1, &g2, "gram");
             close(&v1, &v2, "z'y");
             let beta: Vec<f64> = (0..k).map(|j| 0.1 * j as f64 - 0.2).collect();
             let (mut r1, mut r2) = (vec![0.0; n], vec![0.0; n]);
             let (mut o1, mut o2) = (vec![0.0; k], vec![0.0; k]);
             let (mut m1, mut m2) = (vec![0.0; k * k], vec![0.0; k * k]);
-            raw.residuals(&beta, &mut r1, &mut o1, Some(&mut m1));
-            blk.residuals(&beta, &mut r2, &mut o2, Some(&mut m2));
+            raw.residuals(&beta, &mut r1, &mut o1, Some(&mut m1)).unwrap();
+            blk.residuals(&beta, &mut r2, &mut o2, Some(&mut m2)).unwrap();
             close(&r1, &r2, "residuals");
             close(&o1, &o2, "z'e");
             close(&m1, &m2, "meat");
-            close(&raw.gram(Some(&r1), None), &m2, "weighted gram");
+            close(&raw.gram(Some(&r1), None).unwrap(), &m2, "weighted gram");
         }
         // a column beyond the raw range keeps the blocked path
         let mut big = x.clone();
         big.column_mut(2).mapv_inplace(|v| v * 1e280);
-        assert!(!BlockDesign::new(big.view(), y.view(), None, true).raw);
+        assert!(!BlockDesign::new(big.view(), y.view(), None, true).unwrap().raw);
     }
 
     #[test]
     fn cholesky_solves_and_detects_singular() {
         let a = [4.0, 2.0, 2.0, 3.0];
-        let c = Cholesky::new(&a, 2).unwrap();
+        let c = cholesky(&a, 2).unwrap();
         let mut b = [2.0, 1.0];
-        c.solve(&mut b);
+        c.solve(&mut b).unwrap();
         assert!((4.0 * b[0] + 2.0 * b[1] - 2.0).abs() < 1e-14);
         assert!((2.0 * b[0] + 3.0 * b[1] - 1.0).abs() < 1e-14);
         let inv = c.inverse();
         assert!((inv[0] - 3.0 / 8.0).abs() < 1e-15);
-        assert_eq!(Cholesky::new(&[1.0, 1.0, 1.0, 1.0], 2).err(), Some(1));
-        assert_eq!(Cholesky::new(&[0.0, 0.0, 0.0, 1.0], 2).err(), Some(0));
+        assert_eq!(cholesky(&[1.0, 1.0, 1.0, 1.0], 2).err(), Some(1));
+        assert_eq!(cholesky(&[0.0, 0.0, 0.0, 1.0], 2).err(), Some(0));
     }
 }

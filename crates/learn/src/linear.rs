@@ -41,8 +41,9 @@ use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::dense::{gram, sandwich, BlockDesign, Cholesky};
+use crate::dense::{cholesky, gram, sandwich, BlockDesign};
 use crate::error::{LearnError, LearnResult};
+use prudentia_core::linalg::SmallCholesky;
 
 /// Relative Cholesky pivots (`1 − R²` of a column on the others) below this give
 /// [`Status::ReducedAccuracy`].
@@ -470,22 +471,93 @@ fn cluster_ids(labels: &[u64]) -> (Vec<usize>, usize) {
 fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnResult<LinearRegression> {
     config.validate()?;
     let (n, p, k) = check_batch(data.x, data.y, data.weights, config.intercept)?;
-    let clusters = match (config.covariance, data.clusters) {
-        (CovarianceKind::Clustered, None) => return Err(LearnError::TooFewClusters { clusters: 0 }),
+    let clusters = checked_clusters(config, data, n)?;
+    let d = BlockDesign::new(data.x, data.y, data.weights, config.intercept)?;
+    let mut sol = solve_refined(config, &d, n, k)?;
+    let rss: f64 = sol.resid.iter().map(|r| r * r).sum();
+    let dof = (n - k) as f64;
+    let status = collinearity_status(&sol.chol);
+    let (cov, df, n_clusters) = covariance(config, &d, &mut sol, clusters.as_ref(), rss)?;
+    let mut beta = sol.beta;
+    let (std_errors, correlation) = to_caller_units(&d, &mut beta, &cov);
+    if !beta.iter().all(|v| v.is_finite()) {
+        return Err(LearnError::Overflow { what: "coefficients" });
+    }
+    if !std_errors.iter().all(|v| v.is_finite()) {
+        return Err(LearnError::Overflow {
+            what: "standard errors",
+        });
+    }
+    let residual_std = (rss / dof).sqrt() * d.y_scale * d.max_weight.sqrt();
+    if !residual_std.is_finite() {
+        return Err(LearnError::Overflow {
+            what: "residual standard deviation",
+        });
+    }
+    let tss = total_sum_of_squares(&d, config.intercept, n);
+    let r_squared = (tss > 0.0)
+        .then(|| 1.0 - rss / tss)
+        .filter(|r| r.is_finite() && *r <= 1.0);
+    Ok(LinearRegression {
+        config: *config,
+        n_features: p,
+        coefficients: beta,
+        std_errors,
+        correlation,
+        n_obs: n,
+        df,
+        residual_std,
+        r_squared,
+        n_clusters,
+        status,
+    })
+}
+
+/// The cluster ids `0..G` and `G` for a clustered covariance (at least two clusters, one
+/// label a row), `None` for the others.
+fn checked_clusters(
+    config: &LinearRegressionConfig,
+    data: &LinearData<'_>,
+    n: usize,
+) -> LearnResult<Option<(Vec<usize>, usize)>> {
+    match (config.covariance, data.clusters) {
+        (CovarianceKind::Clustered, None) => Err(LearnError::TooFewClusters { clusters: 0 }),
         (CovarianceKind::Clustered, Some(c)) => {
             check_shape("clusters", &[n], &[c.len()])?;
             let (ids, g) = cluster_ids(c);
             if g < 2 {
                 return Err(LearnError::TooFewClusters { clusters: g });
             }
-            Some((ids, g))
+            Ok(Some((ids, g)))
         }
-        _ => None,
-    };
+        _ => Ok(None),
+    }
+}
 
-    let d = BlockDesign::new(data.x, data.y, data.weights, config.intercept);
+/// The solved scaled problem.
+struct Solution {
+    /// `ZᵀZ` (unpenalized).
+    g: Vec<f64>,
+    /// Scaled coefficients `β̃`.
+    beta: Vec<f64>,
+    /// Scaled residuals.
+    resid: Vec<f64>,
+    /// The factor of `ZᵀZ + λD`.
+    chol: SmallCholesky,
+    /// The HC0 meat of the last residual pass (empty unless HC0/HC1).
+    fused_meat: Vec<f64>,
+}
+
+/// Solves the (ridge-penalized) normal equations of the scaled problem by Cholesky, then
+/// refines on the residuals when the Gram matrix is ill-conditioned.
+fn solve_refined(
+    config: &LinearRegressionConfig,
+    d: &BlockDesign<'_>,
+    n: usize,
+    k: usize,
+) -> LearnResult<Solution> {
     let off = usize::from(config.intercept);
-    let (g, mut beta) = d.normal_equations();
+    let (g, mut beta) = d.normal_equations()?;
     let mut a = g.clone();
     let mut penalty = vec![0.0; k];
     if config.ridge > 0.0 {
@@ -501,54 +573,76 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
             a[j * k + j] += l;
         }
     }
-    let chol = Cholesky::new(&a, k).map_err(|column| LearnError::Collinear { column })?;
+    let chol = cholesky(&a, k).map_err(|column| LearnError::Collinear { column })?;
 
     // solve, then two refinement steps on the residuals
-    chol.solve(&mut beta);
+    chol.solve(&mut beta)?;
     let mut resid = vec![0.0; n];
     let mut corr = vec![0.0; k];
     // the HC0/HC1 meat comes with the last residual pass
     let fused = matches!(config.covariance, CovarianceKind::Hc0 | CovarianceKind::Hc1);
     let mut fused_meat = vec![0.0; if fused { k * k } else { 0 }];
-    d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]));
+    d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]))?;
     // refinement pays only when the Gram matrix is ill-conditioned: with every relative
     // pivot above 1e-4 the Cholesky solve is already accurate to ~1e-12
-    let refinements = if chol.min_relative_pivot < 1e-4 { 2 } else { 0 };
+    let refinements = if chol.min_relative_pivot() < 1e-4 { 2 } else { 0 };
     for _ in 0..refinements {
         for j in 0..k {
             corr[j] -= penalty[j] * beta[j];
         }
-        chol.solve(&mut corr);
+        chol.solve(&mut corr)?;
         let bmax = beta.iter().fold(0.0f64, |m, b| m.max(b.abs()));
         let cmax = corr.iter().fold(0.0f64, |m, c| m.max(c.abs()));
         for j in 0..k {
             beta[j] += corr[j];
         }
-        d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]));
+        d.residuals(&beta, &mut resid, &mut corr, fused.then_some(&mut fused_meat[..]))?;
         if cmax <= 4.0 * f64::EPSILON * bmax {
             break; // the correction is at rounding level
         }
     }
-    let rss: f64 = resid.iter().map(|r| r * r).sum();
-    let dof = (n - k) as f64;
+    Ok(Solution {
+        g,
+        beta,
+        resid,
+        chol,
+        fused_meat,
+    })
+}
 
-    let status = if chol.min_relative_pivot < ILL_CONDITIONED_PIVOT {
+/// Converged, or reduced accuracy for a nearly collinear design.
+fn collinearity_status(chol: &SmallCholesky) -> Status {
+    if chol.min_relative_pivot() < ILL_CONDITIONED_PIVOT {
         Status::ReducedAccuracy {
             reason: format!(
                 "nearly collinear design: 1 - R² of column {} on the previous columns is {:.3e}",
-                chol.worst_column, chol.min_relative_pivot
+                chol.worst_column(),
+                chol.min_relative_pivot()
             ),
         }
     } else {
         Status::Converged
-    };
+    }
+}
 
-    let bread = chol.inverse();
-    let (mut cov, df, n_clusters) = match config.covariance {
+/// The scaled covariance (row-major k × k) of the configured kind, its degrees of freedom
+/// and the number of clusters.
+fn covariance(
+    config: &LinearRegressionConfig,
+    d: &BlockDesign<'_>,
+    sol: &mut Solution,
+    clusters: Option<&(Vec<usize>, usize)>,
+    rss: f64,
+) -> LearnResult<(Vec<f64>, usize, Option<usize>)> {
+    let (n, k) = (sol.resid.len(), sol.beta.len());
+    let dof = (n - k) as f64;
+    let bread = sol.chol.inverse();
+    let resid = &sol.resid;
+    Ok(match config.covariance {
         CovarianceKind::Classical => {
             let s2 = rss / dof;
             let c = if config.ridge > 0.0 {
-                sandwich(&bread, &g, k)
+                sandwich(&bread, &sol.g, k)?
             } else {
                 bread.clone()
             };
@@ -556,7 +650,7 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
         }
         CovarianceKind::Hc0 | CovarianceKind::Hc1 | CovarianceKind::Hc2 | CovarianceKind::Hc3 => {
             let lev = if matches!(config.covariance, CovarianceKind::Hc2 | CovarianceKind::Hc3) {
-                let h = d.leverages(&bread);
+                let h = d.leverages(&bread)?;
                 if let Some((index, &leverage)) = h
                     .iter()
                     .enumerate()
@@ -578,12 +672,13 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
                     }
                 })
                 .collect();
+            let fused = matches!(config.covariance, CovarianceKind::Hc0 | CovarianceKind::Hc1);
             let meat = if fused {
-                std::mem::take(&mut fused_meat)
+                std::mem::take(&mut sol.fused_meat)
             } else {
-                d.gram(Some(&f), None)
+                d.gram(Some(&f), None)?
             };
-            let mut c = sandwich(&bread, &meat, k);
+            let mut c = sandwich(&bread, &meat, k)?;
             if config.covariance == CovarianceKind::Hc1 {
                 let f = n as f64 / dof;
                 c.iter_mut().for_each(|v| *v *= f);
@@ -591,21 +686,21 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
             (c, n - k, None)
         }
         CovarianceKind::Clustered => {
-            let (ids, gcount) = clusters
-                .as_ref()
-                .map(|(i, g)| (i.as_slice(), *g))
-                .unwrap_or((&[], 0));
-            let s = d.cluster_scores(&resid, ids, gcount);
-            let meat = gram(&s);
+            let (ids, gcount) = clusters.map(|(i, g)| (i.as_slice(), *g)).unwrap_or((&[], 0));
+            let s = d.cluster_scores(resid, ids, gcount)?;
+            let meat = gram(&s)?;
             let gf = gcount as f64;
             let f = gf / (gf - 1.0) * ((n - 1) as f64) / dof;
-            let c = sandwich(&bread, &meat, k).into_iter().map(|v| v * f).collect();
+            let c = sandwich(&bread, &meat, k)?.into_iter().map(|v| v * f).collect();
             (c, gcount - 1, Some(gcount))
         }
-    };
+    })
+}
 
-    // back to the caller's units: βⱼ = β̃ⱼ fⱼ, seⱼ = √Ṽⱼⱼ fⱼ, fⱼ = s_y / sⱼ; the correlation
-    // is scale-free, so nothing here squares a scale
+/// Back to the caller's units: `βⱼ = β̃ⱼ fⱼ`, `seⱼ = √Ṽⱼⱼ fⱼ`, `fⱼ = s_y / sⱼ`; the correlation
+/// is scale-free, so nothing here squares a scale. Returns (standard errors, correlation).
+fn to_caller_units(d: &BlockDesign<'_>, beta: &mut [f64], cov: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let k = beta.len();
     let mut std_errors = vec![0.0; k];
     for j in 0..k {
         let f = d.y_scale / d.col_scale[j];
@@ -627,47 +722,19 @@ fn fit_linear(config: &LinearRegressionConfig, data: &LinearData<'_>) -> LearnRe
             correlation[j * k + i] = r;
         }
     }
-    cov.clear();
-    if !beta.iter().all(|v| v.is_finite()) {
-        return Err(LearnError::Overflow { what: "coefficients" });
+    (std_errors, correlation)
+}
+
+/// The (weighted, centred with an intercept) total sum of squares of the scaled response.
+fn total_sum_of_squares(d: &BlockDesign<'_>, intercept: bool, n: usize) -> f64 {
+    let rw = |i: usize| d.row_weight.as_ref().map_or(1.0, |r| r[i]);
+    if intercept {
+        let sw: f64 = (0..n).map(|i| rw(i) * rw(i)).sum();
+        let m = (0..n).map(|i| rw(i) * d.y[i]).sum::<f64>() / sw;
+        (0..n).map(|i| (d.y[i] - rw(i) * m).powi(2)).sum::<f64>()
+    } else {
+        d.y.iter().map(|v| v * v).sum::<f64>()
     }
-    if !std_errors.iter().all(|v| v.is_finite()) {
-        return Err(LearnError::Overflow {
-            what: "standard errors",
-        });
-    }
-    let residual_std = (rss / dof).sqrt() * d.y_scale * d.max_weight.sqrt();
-    if !residual_std.is_finite() {
-        return Err(LearnError::Overflow {
-            what: "residual standard deviation",
-        });
-    }
-    let tss = {
-        let rw = |i: usize| d.row_weight.as_ref().map_or(1.0, |r| r[i]);
-        if config.intercept {
-            let sw: f64 = (0..n).map(|i| rw(i) * rw(i)).sum();
-            let m = (0..n).map(|i| rw(i) * d.y[i]).sum::<f64>() / sw;
-            (0..n).map(|i| (d.y[i] - rw(i) * m).powi(2)).sum::<f64>()
-        } else {
-            d.y.iter().map(|v| v * v).sum::<f64>()
-        }
-    };
-    let r_squared = (tss > 0.0)
-        .then(|| 1.0 - rss / tss)
-        .filter(|r| r.is_finite() && *r <= 1.0);
-    Ok(LinearRegression {
-        config: *config,
-        n_features: p,
-        coefficients: beta,
-        std_errors,
-        correlation,
-        n_obs: n,
-        df,
-        residual_std,
-        r_squared,
-        n_clusters,
-        status,
-    })
 }
 
 #[cfg(test)]

@@ -35,10 +35,10 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use prudentia_core::status::SeparationKind;
 use prudentia_core::traits::{Fit, Predict};
 use prudentia_core::validate::{check_finite, check_finite_2d, check_len, check_shape, check_size, MAX_DIM};
-use prudentia_core::{CoreError, Status};
+use prudentia_core::{CoreError, CoreResult, Status};
 use serde::{Deserialize, Serialize};
 
-use crate::dense::{gram, z_mul, zt_mul, Cholesky, Design};
+use crate::dense::{cholesky, gram, z_mul, zt_mul, Design};
 use crate::error::{LearnError, LearnResult};
 use crate::linear::check_batch;
 
@@ -378,7 +378,7 @@ impl Problem<'_> {
                     .sum::<f64>()
     }
 
-    fn hessian(&self, eta: &[f64]) -> Vec<f64> {
+    fn hessian(&self, eta: &[f64]) -> CoreResult<Vec<f64>> {
         let k = self.d.k();
         let f: Vec<f64> = eta
             .iter()
@@ -386,11 +386,11 @@ impl Problem<'_> {
             .map(|(&e, &w)| (w * variance(e)).sqrt())
             .collect();
         let u = self.d.rows_scaled(&f);
-        let mut h = gram(&u);
+        let mut h = gram(&u)?;
         for j in 0..k {
             h[j * k + j] += self.penalty[j];
         }
-        h
+        Ok(h)
     }
 
     /// The separation certificate along `dir`: `Some((kind, strict))` when it holds.
@@ -427,169 +427,20 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
         return Err(LearnError::NotBinary { index, value });
     }
     // unweighted design (η = Xβ), weights kept apart and scaled to max 1
-    let d = Design::new(data.x, config.intercept);
-    let (w, wmax): (Vec<f64>, f64) = match data.weights {
-        Some(w) => {
-            let m = w.iter().fold(0.0f64, |a, &b| a.max(b));
-            (w.iter().map(|v| v / m).collect(), m)
-        }
-        None => (vec![1.0; n], 1.0),
-    };
-    let off = usize::from(config.intercept);
-    let mut penalty = vec![0.0; k];
-    if config.l2 > 0.0 {
-        for j in off..k {
-            let l = config.l2 / wmax / d.col_scale[j] / d.col_scale[j];
-            if !l.is_finite() {
-                return Err(LearnError::Overflow {
-                    what: "L2 penalty in the scaled problem",
-                });
-            }
-            penalty[j] = l;
-        }
-    }
-    let prob = Problem {
-        d: &d,
-        y: data.y.to_vec(),
-        w,
-        penalty,
-    };
-    let unpenalized = config.l2 == 0.0;
-
-    let mut beta = vec![0.0; k];
-    let mut eta = vec![0.0; n];
-    let mut trial_eta = vec![0.0; n];
-    let mut trial = vec![0.0; k];
-    let mut resid = vec![0.0; n];
-    let mut grad = vec![0.0; k];
-    let mut f = prob.objective(&eta, &beta);
-    let mut status = Status::IterationLimit {
-        iterations: config.max_iterations,
-    };
-    let mut iterations = 0;
-    let mut stalls = 0usize;
-    while iterations < config.max_iterations {
-        iterations += 1;
-        for i in 0..n {
-            resid[i] = prob.w[i] * (prob.y[i] - sigmoid(eta[i]));
-        }
-        zt_mul(&d.z, &resid, &mut grad);
-        for j in 0..k {
-            grad[j] -= prob.penalty[j] * beta[j];
-        }
-        let h = prob.hessian(&eta);
-        let chol = match Cholesky::new(&h, k) {
-            Ok(c) => c,
-            Err(column) => {
-                // a Hessian that lost rank while the likelihood climbed: test the gradient
-                // direction as a separation certificate before calling it numerical
-                status = match unpenalized
-                    .then(|| prob.separation(&grad, &mut trial_eta))
-                    .flatten()
-                {
-                    Some((kind, observations)) => Status::Separation { kind, observations },
-                    None if iterations == 1 => return Err(LearnError::Collinear { column }),
-                    None => Status::Numerical {
-                        message: format!(
-                            "Hessian not positive definite at iteration {iterations} (column {column})"
-                        ),
-                    },
-                };
-                break;
-            }
-        };
-        let mut step = grad.clone();
-        chol.solve(&mut step);
-        if !step.iter().all(|v| v.is_finite()) {
-            status = Status::Numerical {
-                message: format!("non-finite Newton step at iteration {iterations}"),
-            };
-            break;
-        }
-        if unpenalized {
-            if let Some((kind, observations)) = prob.separation(&step, &mut trial_eta) {
-                status = Status::Separation { kind, observations };
-                break;
-            }
-        }
-        let bmax = beta.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let smax = step.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if smax <= config.tolerance * (1.0 + bmax) {
-            // converged: the last (tiny) Newton step is taken without a line search, whose
-            // comparisons would be rounding noise at this scale
-            for j in 0..k {
-                beta[j] += step[j];
-            }
-            z_mul(&d.z, &beta, &mut eta);
-            status = Status::Converged;
-            break;
-        }
-        let decrement: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
-        // stalled: the predicted gain is below the rounding of the objective, and the step is
-        // within √tolerance, in two successive iterations; typical of a nearly collinear design, whose steps keep
-        // oscillating at cond(H) · ε
-        let f_rounding = 8.0 * f64::EPSILON * (prob.abs_sum(&eta) + 1.0);
-        let stalled = 0.5 * decrement <= f_rounding && smax <= config.tolerance.sqrt() * (1.0 + bmax);
-        stalls = if stalled { stalls + 1 } else { 0 };
-        // twice in a row: a well-conditioned fit converges on the next step instead
-        if stalls >= 2 {
-            status = Status::ReducedAccuracy {
-                reason: format!(
-                    "Newton stalled at the rounding level of the log-likelihood with a relative \
-                     step of {:.1e} (1 - R² of column {} on the others: {:.1e})",
-                    smax / (1.0 + bmax),
-                    chol.worst_column,
-                    chol.min_relative_pivot
-                ),
-            };
-            break;
-        }
-        // backtracking line search (Armijo); below the objective's rounding level the
-        // comparison is noise and the full Newton step is taken (the quadratic phase)
-        let mut t = 1.0;
-        let mut accepted = false;
-        if stalled {
-            for j in 0..k {
-                trial[j] = beta[j] + step[j];
-            }
-            z_mul(&d.z, &trial, &mut trial_eta);
-            let ft = prob.objective(&trial_eta, &trial);
-            if ft.is_finite() {
-                accepted = true;
-                f = ft;
-            }
-        }
-        for _ in 0..60 {
-            if accepted {
-                break;
-            }
-            for j in 0..k {
-                trial[j] = beta[j] + t * step[j];
-            }
-            z_mul(&d.z, &trial, &mut trial_eta);
-            let ft = prob.objective(&trial_eta, &trial);
-            if ft.is_finite() && ft >= f + 1e-4 * t * decrement.max(0.0) {
-                accepted = true;
-                f = ft;
-                break;
-            }
-            t *= 0.5;
-        }
-        if !accepted {
-            status = Status::Numerical {
-                message: format!("line search found no ascent at iteration {iterations}"),
-            };
-            break;
-        }
-        beta.copy_from_slice(&trial);
-        eta.copy_from_slice(&trial_eta);
-    }
+    let d = Design::new(data.x, config.intercept)?;
+    let (prob, wmax) = scaled_problem(config, data, &d, n, k)?;
+    let NewtonEnd {
+        mut beta,
+        eta,
+        iterations,
+        status,
+    } = newton(config, &prob, n, k)?;
 
     let separated = matches!(status, Status::Separation { .. });
     let covariance = if separated {
         None
     } else {
-        Cholesky::new(&prob.hessian(&eta), k).ok().map(|c| c.inverse())
+        cholesky(&prob.hessian(&eta)?, k).ok().map(|c| c.inverse())
     };
     // back to the caller's units: βⱼ = β̃ⱼ / sⱼ, Vⱼₗ = Ṽⱼₗ / (sⱼ sₗ)
     for j in 0..k {
@@ -624,6 +475,244 @@ fn fit_logistic(config: &LogisticRegressionConfig, data: &BinaryData<'_>) -> Lea
         n_obs: n,
         status,
     })
+}
+
+/// The scaled problem on design `d`: weights divided by their largest (returned), the L2
+/// penalty in the scaled coordinates.
+fn scaled_problem<'a>(
+    config: &LogisticRegressionConfig,
+    data: &BinaryData<'_>,
+    d: &'a Design,
+    n: usize,
+    k: usize,
+) -> LearnResult<(Problem<'a>, f64)> {
+    let (w, wmax): (Vec<f64>, f64) = match data.weights {
+        Some(w) => {
+            let m = w.iter().fold(0.0f64, |a, &b| a.max(b));
+            (w.iter().map(|v| v / m).collect(), m)
+        }
+        None => (vec![1.0; n], 1.0),
+    };
+    let off = usize::from(config.intercept);
+    let mut penalty = vec![0.0; k];
+    if config.l2 > 0.0 {
+        for j in off..k {
+            let l = config.l2 / wmax / d.col_scale[j] / d.col_scale[j];
+            if !l.is_finite() {
+                return Err(LearnError::Overflow {
+                    what: "L2 penalty in the scaled problem",
+                });
+            }
+            penalty[j] = l;
+        }
+    }
+    let prob = Problem {
+        d,
+        y: data.y.to_vec(),
+        w,
+        penalty,
+    };
+    Ok((prob, wmax))
+}
+
+/// Where Newton's method stopped: scaled coefficients, linear predictors, iterations taken
+/// and how it ended.
+struct NewtonEnd {
+    beta: Vec<f64>,
+    eta: Vec<f64>,
+    iterations: usize,
+    status: Status,
+}
+
+/// Damped Newton ascent on the penalized log-likelihood, with separation certificates and
+/// stall detection.
+fn newton(
+    config: &LogisticRegressionConfig,
+    prob: &Problem<'_>,
+    n: usize,
+    k: usize,
+) -> LearnResult<NewtonEnd> {
+    let d = prob.d;
+    let unpenalized = config.l2 == 0.0;
+    let mut beta = vec![0.0; k];
+    let mut eta = vec![0.0; n];
+    let mut trial_eta = vec![0.0; n];
+    let mut trial = vec![0.0; k];
+    let mut resid = vec![0.0; n];
+    let mut grad = vec![0.0; k];
+    let mut f = prob.objective(&eta, &beta);
+    let mut status = Status::IterationLimit {
+        iterations: config.max_iterations,
+    };
+    let mut iterations = 0;
+    let mut stalls = 0usize;
+    while iterations < config.max_iterations {
+        iterations += 1;
+        for i in 0..n {
+            resid[i] = prob.w[i] * (prob.y[i] - sigmoid(eta[i]));
+        }
+        zt_mul(&d.z, &resid, &mut grad);
+        for j in 0..k {
+            grad[j] -= prob.penalty[j] * beta[j];
+        }
+        let h = prob.hessian(&eta)?;
+        let chol = match cholesky(&h, k) {
+            Ok(c) => c,
+            Err(column) => {
+                status = rank_lost(prob, unpenalized, &grad, &mut trial_eta, iterations, column)?;
+                break;
+            }
+        };
+        let mut step = grad.clone();
+        chol.solve(&mut step)?;
+        if let Some(s) = step_refused(prob, unpenalized, &step, &mut trial_eta, iterations) {
+            status = s;
+            break;
+        }
+        let bmax = beta.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let smax = step.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if smax <= config.tolerance * (1.0 + bmax) {
+            // converged: the last (tiny) Newton step is taken without a line search, whose
+            // comparisons would be rounding noise at this scale
+            for j in 0..k {
+                beta[j] += step[j];
+            }
+            z_mul(&d.z, &beta, &mut eta);
+            status = Status::Converged;
+            break;
+        }
+        let decrement: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
+        // stalled: the predicted gain is below the rounding of the objective, and the step is
+        // within √tolerance, in two successive iterations; typical of a nearly collinear design, whose steps keep
+        // oscillating at cond(H) · ε
+        let f_rounding = 8.0 * f64::EPSILON * (prob.abs_sum(&eta) + 1.0);
+        let stalled = 0.5 * decrement <= f_rounding && smax <= config.tolerance.sqrt() * (1.0 + bmax);
+        stalls = if stalled { stalls + 1 } else { 0 };
+        // twice in a row: a well-conditioned fit converges on the next step instead
+        if stalls >= 2 {
+            status = Status::ReducedAccuracy {
+                reason: format!(
+                    "Newton stalled at the rounding level of the log-likelihood with a relative \
+                     step of {:.1e} (1 - R² of column {} on the others: {:.1e})",
+                    smax / (1.0 + bmax),
+                    chol.worst_column(),
+                    chol.min_relative_pivot()
+                ),
+            };
+            break;
+        }
+        let search = LineSearch {
+            beta: &beta,
+            step: &step,
+            stalled,
+            decrement,
+            f,
+        };
+        match search.run(prob, &mut trial, &mut trial_eta) {
+            Some(ft) => f = ft,
+            None => {
+                status = Status::Numerical {
+                    message: format!("line search found no ascent at iteration {iterations}"),
+                };
+                break;
+            }
+        }
+        beta.copy_from_slice(&trial);
+        eta.copy_from_slice(&trial_eta);
+    }
+    Ok(NewtonEnd {
+        beta,
+        eta,
+        iterations,
+        status,
+    })
+}
+
+/// The Hessian lost rank (at `column`) while the likelihood climbed: the gradient
+/// direction is tested as a separation certificate before calling it numerical; at the
+/// first iteration it is a collinear design.
+fn rank_lost(
+    prob: &Problem<'_>,
+    unpenalized: bool,
+    grad: &[f64],
+    scratch: &mut [f64],
+    iterations: usize,
+    column: usize,
+) -> LearnResult<Status> {
+    Ok(
+        match unpenalized.then(|| prob.separation(grad, scratch)).flatten() {
+            Some((kind, observations)) => Status::Separation { kind, observations },
+            None if iterations == 1 => return Err(LearnError::Collinear { column }),
+            None => Status::Numerical {
+                message: format!("Hessian not positive definite at iteration {iterations} (column {column})"),
+            },
+        },
+    )
+}
+
+/// The status that ends the iteration at a Newton `step` that is not finite or certifies
+/// separation (unpenalized fits), `None` to go on.
+fn step_refused(
+    prob: &Problem<'_>,
+    unpenalized: bool,
+    step: &[f64],
+    scratch: &mut [f64],
+    iterations: usize,
+) -> Option<Status> {
+    if !step.iter().all(|v| v.is_finite()) {
+        return Some(Status::Numerical {
+            message: format!("non-finite Newton step at iteration {iterations}"),
+        });
+    }
+    if unpenalized {
+        if let Some((kind, observations)) = prob.separation(step, scratch) {
+            return Some(Status::Separation { kind, observations });
+        }
+    }
+    None
+}
+
+/// A backtracking (Armijo) line search from `beta` along `step`; below the objective's
+/// rounding level (`stalled`) the comparison is noise and the full Newton step is taken
+/// (the quadratic phase).
+struct LineSearch<'a> {
+    beta: &'a [f64],
+    step: &'a [f64],
+    stalled: bool,
+    decrement: f64,
+    /// The objective at `beta`.
+    f: f64,
+}
+
+impl LineSearch<'_> {
+    /// The accepted point in `trial` and `trial_eta`, and its objective; `None` when no
+    /// step length up to 2⁻⁶⁰ ascends.
+    fn run(&self, prob: &Problem<'_>, trial: &mut [f64], trial_eta: &mut [f64]) -> Option<f64> {
+        let (beta, step, k) = (self.beta, self.step, self.beta.len());
+        if self.stalled {
+            for j in 0..k {
+                trial[j] = beta[j] + step[j];
+            }
+            z_mul(&prob.d.z, trial, trial_eta);
+            let ft = prob.objective(trial_eta, trial);
+            if ft.is_finite() {
+                return Some(ft);
+            }
+        }
+        let mut t = 1.0;
+        for _ in 0..60 {
+            for j in 0..k {
+                trial[j] = beta[j] + t * step[j];
+            }
+            z_mul(&prob.d.z, trial, trial_eta);
+            let ft = prob.objective(trial_eta, trial);
+            if ft.is_finite() && ft >= self.f + 1e-4 * t * self.decrement.max(0.0) {
+                return Some(ft);
+            }
+            t *= 0.5;
+        }
+        None
+    }
 }
 
 #[cfg(test)]

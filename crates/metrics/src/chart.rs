@@ -606,96 +606,13 @@ impl Chart {
                 }
             }
             Kind::Weights { layers, gross, net } => {
-                let (_, ph) = plot.dim_in_pixel();
-                let (upper, lower) = plot.split_vertically(ph * 68 / 100);
-                let n = self.times.len();
-                let (mut pos, mut neg) = (vec![0.0_f64; n], vec![0.0_f64; n]);
-                let mut polys: Vec<(Vec<(f64, f64)>, RGBColor)> = Vec::new();
-                for (i, l) in layers.iter().enumerate() {
-                    let color = if l.name == "other" {
-                        OTHER
-                    } else {
-                        PALETTE[i % PALETTE.len()]
-                    };
-                    for (base, sign) in [(&mut pos, 1.0), (&mut neg, -1.0)] {
-                        let part: Vec<f64> = l.values.iter().map(|v| (sign * v).max(0.0) * sign).collect();
-                        if part.iter().all(|v| *v == 0.0) {
-                            continue;
-                        }
-                        let top: Vec<f64> = base.iter().zip(&part).map(|(b, p)| b + p).collect();
-                        let mut pts: Vec<(f64, f64)> = (0..n).map(|t| (axis.x(t), top[t])).collect();
-                        pts.extend((0..n).rev().map(|t| (axis.x(t), base[t])));
-                        polys.push((pts, color));
-                        *base = top;
-                    }
-                }
-                let (lo, hi) = y_range(pos.iter().chain(&neg).copied().chain([0.0]), true);
-                let mut chart = time_chart(&upper, &axis, lo..hi, "weight", 35)?;
-                for (pts, color) in polys {
-                    chart
-                        .draw_series(std::iter::once(Polygon::new(pts, color.mix(0.85).filled())))
-                        .map_err(plot_err("drawing the stacked weights"))?;
-                }
-                let (lo, hi) = y_range(gross.iter().chain(net).copied().chain([0.0]), true);
-                let mut chart = time_chart(&lower, &axis, lo..hi, "exposure", 35)?;
-                // gross wider underneath, so it shows where it equals net (a long-only book)
-                draw_gapped(&mut chart, &axis, gross, BLACK.stroke_width(4))?;
-                draw_gapped(&mut chart, &axis, net, PALETTE[3].stroke_width(2))?;
+                draw_weights(&plot, &axis, self.times.len(), layers, [gross, net])?
             }
             Kind::Regimes {
                 level,
                 labels,
                 indicator,
-            } => {
-                let (_, ph) = plot.dim_in_pixel();
-                let (upper, lower) = match indicator {
-                    Some(_) => {
-                        let (u, l) = plot.split_vertically(ph * 65 / 100);
-                        (u, Some(l))
-                    }
-                    None => (plot.clone(), None),
-                };
-                let (lo, hi) = y_range(level.values.iter().copied(), false);
-                let mut chart = time_chart(&upper, &axis, lo..hi, &level.name, 35)?;
-                let present = present_labels(labels);
-                let shade = |l: &String| {
-                    let i = present.iter().position(|p| p == l).unwrap_or(0);
-                    SHADES[i % SHADES.len()]
-                };
-                // One rectangle per run of a label, from its first time to the next run's.
-                let mut start = 0;
-                for t in 1..=labels.len() {
-                    if t == labels.len() || labels[t] != labels[start] {
-                        let x1 = if t == labels.len() {
-                            axis.x(t - 1)
-                        } else {
-                            axis.x(t)
-                        };
-                        chart
-                            .draw_series(std::iter::once(Rectangle::new(
-                                [(axis.x(start), lo), (x1, hi)],
-                                shade(&labels[start]).filled(),
-                            )))
-                            .map_err(plot_err("shading the regimes"))?;
-                        start = t;
-                    }
-                }
-                let changes: Vec<f64> = (1..labels.len())
-                    .filter(|&t| labels[t] != labels[t - 1])
-                    .map(|t| axis.x(t))
-                    .collect();
-                chart
-                    .draw_series(changes.iter().map(|&x| {
-                        PathElement::new(vec![(x, lo), (x, hi)], RGBColor(90, 90, 90).stroke_width(1))
-                    }))
-                    .map_err(plot_err("marking the regime changes"))?;
-                draw_gapped(&mut chart, &axis, &level.values, BLACK.stroke_width(2))?;
-                if let (Some(area), Some(ind)) = (lower, indicator) {
-                    let (lo, hi) = y_range(ind.values.iter().copied(), false);
-                    let mut chart = time_chart(&area, &axis, lo..hi, &ind.name, 35)?;
-                    draw_gapped(&mut chart, &axis, &ind.values, PALETTE[0].stroke_width(2))?;
-                }
-            }
+            } => draw_regimes(&plot, &axis, level, labels, indicator.as_ref())?,
             Kind::Underwater { drawdown } => {
                 let dd: Vec<f64> = drawdown.iter().map(|d| d * 100.0).collect();
                 let lo = dd.iter().copied().fold(0.0_f64, f64::min).min(-1e-6) * 1.05;
@@ -1019,6 +936,119 @@ where
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
+
+/// The stacked weights (positive layers up, negative down) over the gross and net exposure.
+fn draw_weights<DB: DrawingBackend>(
+    plot: &DrawingArea<DB, Shift>,
+    axis: &DateAxis,
+    axis_len: usize,
+    layers: &[Series],
+    [gross, net]: [&[f64]; 2],
+) -> MetricsResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (_, ph) = plot.dim_in_pixel();
+    let (upper, lower) = plot.split_vertically(ph * 68 / 100);
+    let n = axis_len;
+    let (mut pos, mut neg) = (vec![0.0_f64; n], vec![0.0_f64; n]);
+    let mut polys: Vec<(Vec<(f64, f64)>, RGBColor)> = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let color = if l.name == "other" {
+            OTHER
+        } else {
+            PALETTE[i % PALETTE.len()]
+        };
+        for (base, sign) in [(&mut pos, 1.0), (&mut neg, -1.0)] {
+            let part: Vec<f64> = l.values.iter().map(|v| (sign * v).max(0.0) * sign).collect();
+            if part.iter().all(|v| *v == 0.0) {
+                continue;
+            }
+            let top: Vec<f64> = base.iter().zip(&part).map(|(b, p)| b + p).collect();
+            let mut pts: Vec<(f64, f64)> = (0..n).map(|t| (axis.x(t), top[t])).collect();
+            pts.extend((0..n).rev().map(|t| (axis.x(t), base[t])));
+            polys.push((pts, color));
+            *base = top;
+        }
+    }
+    let (lo, hi) = y_range(pos.iter().chain(&neg).copied().chain([0.0]), true);
+    let mut chart = time_chart(&upper, axis, lo..hi, "weight", 35)?;
+    for (pts, color) in polys {
+        chart
+            .draw_series(std::iter::once(Polygon::new(pts, color.mix(0.85).filled())))
+            .map_err(plot_err("drawing the stacked weights"))?;
+    }
+    let (lo, hi) = y_range(gross.iter().chain(net).copied().chain([0.0]), true);
+    let mut chart = time_chart(&lower, axis, lo..hi, "exposure", 35)?;
+    // gross wider underneath, so it shows where it equals net (a long-only book)
+    draw_gapped(&mut chart, axis, gross, BLACK.stroke_width(4))?;
+    draw_gapped(&mut chart, axis, net, PALETTE[3].stroke_width(2))?;
+    Ok(())
+}
+
+/// The level with its regimes shaded and their changes marked, over an optional indicator.
+fn draw_regimes<DB: DrawingBackend>(
+    plot: &DrawingArea<DB, Shift>,
+    axis: &DateAxis,
+    level: &Series,
+    labels: &[String],
+    indicator: Option<&Series>,
+) -> MetricsResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (_, ph) = plot.dim_in_pixel();
+    let (upper, lower) = match indicator {
+        Some(_) => {
+            let (u, l) = plot.split_vertically(ph * 65 / 100);
+            (u, Some(l))
+        }
+        None => (plot.clone(), None),
+    };
+    let (lo, hi) = y_range(level.values.iter().copied(), false);
+    let mut chart = time_chart(&upper, axis, lo..hi, &level.name, 35)?;
+    let present = present_labels(labels);
+    let shade = |l: &String| {
+        let i = present.iter().position(|p| p == l).unwrap_or(0);
+        SHADES[i % SHADES.len()]
+    };
+    // One rectangle per run of a label, from its first time to the next run's.
+    let mut start = 0;
+    for t in 1..=labels.len() {
+        if t == labels.len() || labels[t] != labels[start] {
+            let x1 = if t == labels.len() {
+                axis.x(t - 1)
+            } else {
+                axis.x(t)
+            };
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(axis.x(start), lo), (x1, hi)],
+                    shade(&labels[start]).filled(),
+                )))
+                .map_err(plot_err("shading the regimes"))?;
+            start = t;
+        }
+    }
+    let changes: Vec<f64> = (1..labels.len())
+        .filter(|&t| labels[t] != labels[t - 1])
+        .map(|t| axis.x(t))
+        .collect();
+    chart
+        .draw_series(
+            changes
+                .iter()
+                .map(|&x| PathElement::new(vec![(x, lo), (x, hi)], RGBColor(90, 90, 90).stroke_width(1))),
+        )
+        .map_err(plot_err("marking the regime changes"))?;
+    draw_gapped(&mut chart, axis, &level.values, BLACK.stroke_width(2))?;
+    if let (Some(area), Some(ind)) = (lower, indicator) {
+        let (lo, hi) = y_range(ind.values.iter().copied(), false);
+        let mut chart = time_chart(&area, axis, lo..hi, &ind.name, 35)?;
+        draw_gapped(&mut chart, axis, &ind.values, PALETTE[0].stroke_width(2))?;
+    }
+    Ok(())
+}
 
 fn draw_monthly<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,

@@ -422,50 +422,51 @@ impl Monitor {
     /// changes nothing.
     pub fn on_decision(&mut self, m: &DecisionMetrics) -> MonitorResult<Observation> {
         // 1. check
-        unit("change probability", m.change_probability)?;
-        for (_, p) in &m.regime_probabilities {
-            unit("regime probability", *p)?;
-        }
-        for (what, n) in [
-            ("regime probabilities", m.regime_probabilities.len()),
-            ("forecasts", m.forecasts.len()),
-            ("orders", m.orders.len()),
-            ("stage timings", m.stage_seconds.len()),
-            ("drift statistics", m.drift.len()),
-        ] {
-            check_size(what, n, MAX_WINDOW)?;
-        }
-        check_size("regime probabilities", m.regime_probabilities.len(), MAX_DIM)?;
-        for (_, mean, sigma) in &m.forecasts {
-            finite("forecast mean", *mean)?;
-            positive("forecast sigma", *sigma)?;
-        }
-        for (_, c) in &m.orders {
-            if let Some(c) = c {
-                finite("expected cost (bps)", *c)?;
-            }
-        }
-        finite_nonneg("gross exposure", m.gross_exposure)?;
-        finite("net exposure", m.net_exposure)?;
-        finite_nonneg("turnover", m.turnover)?;
-        for (_, s) in &m.stage_seconds {
-            finite_nonneg("stage seconds", *s)?;
-        }
-        for (_, psi, ks) in &m.drift {
-            finite_nonneg("drift PSI", *psi)?;
-            unit("drift KS", *ks)?;
-        }
+        check_decision(m)?;
 
         // 2. alerts and points, from a copy of the rolling state
         let a = &self.state.config.alerts;
-        let mut alerts = Vec::new();
         let mut fallbacks = self.state.fallbacks.clone();
         fallbacks.push_back(m.fallback.is_some());
         while fallbacks.len() > a.fallback_window {
             fallbacks.pop_front();
         }
         let fallback_rate = fallbacks.iter().filter(|&&f| f).count() as f64 / fallbacks.len() as f64;
-        if fallbacks.len() == a.fallback_window && fallback_rate > a.max_fallback_rate {
+        let alerts = self.decision_alerts(m, fallbacks.len(), fallback_rate);
+        let costs: Vec<f64> = m.orders.iter().filter_map(|(_, c)| *c).collect();
+        let status = if m.fallback.is_some() {
+            "fallback"
+        } else {
+            "normal"
+        };
+        let regime = if m.regime.is_empty() {
+            "unknown"
+        } else {
+            m.regime.as_str()
+        };
+        let mut points = self.decision_points(m, [status, regime], fallback_rate, &costs);
+        self.alert_points(&alerts, &mut points);
+        crate::line::encode(&points)?;
+
+        // 3. commit
+        self.state.fallbacks = fallbacks;
+        self.state.pending_regime = regime.to_string();
+        self.state.pending_forecasts.clone_from(&m.forecasts);
+        self.state.pending_costs = m
+            .orders
+            .iter()
+            .filter_map(|(a, c)| c.map(|c| (a.clone(), c)))
+            .collect();
+        self.state.decisions = self.state.decisions.saturating_add(1);
+        let export_errors = self.decision_metrics(m, status, fallback_rate, &costs);
+        Ok(self.export(alerts, points, export_errors, true))
+    }
+
+    /// The alerts of a decision: the fallback rate over a full window, then drift per feature.
+    fn decision_alerts(&self, m: &DecisionMetrics, window: usize, fallback_rate: f64) -> Vec<Alert> {
+        let a = &self.state.config.alerts;
+        let mut alerts = Vec::new();
+        if window == a.fallback_window && fallback_rate > a.max_fallback_rate {
             alerts.push(alert(
                 AlertRule::FallbackRate,
                 m.time,
@@ -482,17 +483,19 @@ impl Monitor {
                 alerts.push(alert(AlertRule::DriftKs, m.time, *ks, a.max_ks, Some(feature)));
             }
         }
-        let costs: Vec<f64> = m.orders.iter().filter_map(|(_, c)| *c).collect();
-        let status = if m.fallback.is_some() {
-            "fallback"
-        } else {
-            "normal"
-        };
-        let regime = if m.regime.is_empty() {
-            "unknown"
-        } else {
-            m.regime.as_str()
-        };
+        alerts
+    }
+
+    /// The points of a decision (`tags` = [status, regime]): the decision, then regime
+    /// probabilities, stage timings and drift.
+    fn decision_points(
+        &self,
+        m: &DecisionMetrics,
+        tags: [&str; 2],
+        fallback_rate: f64,
+        costs: &[f64],
+    ) -> Vec<Point> {
+        let [status, regime] = tags;
         let mut d = self
             .point("decision", m.time)
             .tag("status", status)
@@ -511,7 +514,7 @@ impl Monitor {
             .field("fallback_rate", fallback_rate)
             .field("step", i64::try_from(self.state.decisions).unwrap_or(i64::MAX));
         if !costs.is_empty() {
-            d = d.field("expected_cost_bps", mean(&costs));
+            d = d.field("expected_cost_bps", mean(costs));
         }
         if let Some(r) = &m.fallback {
             d = d.field("fallback_reason", r.as_str());
@@ -542,19 +545,17 @@ impl Monitor {
                     .field("ks", *ks),
             );
         }
-        self.alert_points(&alerts, &mut points);
-        crate::line::encode(&points)?;
+        points
+    }
 
-        // 3. commit
-        self.state.fallbacks = fallbacks;
-        self.state.pending_regime = regime.to_string();
-        self.state.pending_forecasts.clone_from(&m.forecasts);
-        self.state.pending_costs = m
-            .orders
-            .iter()
-            .filter_map(|(a, c)| c.map(|c| (a.clone(), c)))
-            .collect();
-        self.state.decisions = self.state.decisions.saturating_add(1);
+    /// Updates the Prometheus registry after a decision; the errors of the export.
+    fn decision_metrics(
+        &self,
+        m: &DecisionMetrics,
+        status: &str,
+        fallback_rate: f64,
+        costs: &[f64],
+    ) -> Vec<MonitorError> {
         let mut export_errors = Vec::new();
         {
             let mut r = self.lock();
@@ -612,7 +613,7 @@ impl Monitor {
                     &format!("{NS}expected_cost_bps"),
                     "Mean expected cost of the last orders (bps)",
                     &[],
-                    mean(&costs),
+                    mean(costs),
                 ));
             }
             for (label, p) in &m.regime_probabilities {
@@ -646,21 +647,13 @@ impl Monitor {
                 ));
             }
         }
-        Ok(self.export(alerts, points, export_errors, true))
+        export_errors
     }
 
     /// Observes one outcome (after `learn`). Checked first like
     /// [`on_decision`](Self::on_decision).
     pub fn on_outcome(&mut self, m: &OutcomeMetrics) -> MonitorResult<Observation> {
-        finite_nonneg("equity", m.equity)?;
-        check_size("realized returns", m.realized_returns.len(), MAX_WINDOW)?;
-        check_size("fill costs", m.fill_costs_bps.len(), MAX_WINDOW)?;
-        for (_, r) in &m.realized_returns {
-            finite("realized return", *r)?;
-        }
-        for (_, c) in &m.fill_costs_bps {
-            finite("fill cost (bps)", *c)?;
-        }
+        check_outcome(m)?;
         let a = &self.state.config.alerts;
         let mut alerts = Vec::new();
         let peak = self.state.equity_peak.map_or(m.equity, |p| p.max(m.equity));
@@ -672,6 +665,63 @@ impl Monitor {
         if drawdown > a.max_drawdown {
             alerts.push(alert(AlertRule::Drawdown, m.time, drawdown, a.max_drawdown, None));
         }
+        let cov = self.rolled_coverage(m)?;
+        let a = &self.state.config.alerts;
+        if let (Some(c), true) = (
+            cov.value,
+            cov.samples > 0 && cov.window.len() >= a.coverage_min_samples,
+        ) {
+            if c < a.coverage_low {
+                alerts.push(alert(
+                    AlertRule::CoverageLow,
+                    m.time,
+                    c,
+                    a.coverage_low,
+                    Some(&cov.regime),
+                ));
+            } else if c > a.coverage_high {
+                alerts.push(alert(
+                    AlertRule::CoverageHigh,
+                    m.time,
+                    c,
+                    a.coverage_high,
+                    Some(&cov.regime),
+                ));
+            }
+        }
+        let cost_error = self.cost_error(m);
+        if let Some(err) = cost_error {
+            if err.abs() > a.max_cost_error_bps {
+                alerts.push(alert(
+                    AlertRule::CostModelError,
+                    m.time,
+                    err,
+                    a.max_cost_error_bps,
+                    None,
+                ));
+            }
+        }
+        let nominal = a.nominal_coverage();
+        let mut points = self.outcome_points(m, drawdown, cost_error, &cov, nominal);
+        self.alert_points(&alerts, &mut points);
+        crate::line::encode(&points)?;
+
+        // commit
+        self.state.equity_peak = Some(peak);
+        let export_errors = self.outcome_metrics(m, drawdown, cost_error, &cov, nominal);
+        if cov.samples > 0 {
+            self.state.coverage.insert(cov.regime, cov.window);
+        }
+        self.state.pending_forecasts.clear();
+        self.state.pending_costs.clear();
+        self.state.outcomes = self.state.outcomes.saturating_add(1);
+        Ok(self.export(alerts, points, export_errors, false))
+    }
+
+    /// The interval coverage of the last decision's forecasts in the rolling window of its
+    /// regime, from a copy of the window. Errors: a new regime beyond `MAX_DIM` tracked.
+    fn rolled_coverage(&self, m: &OutcomeMetrics) -> MonitorResult<Coverage> {
+        let a = &self.state.config.alerts;
         // interval coverage of the last decision's forecasts, per regime
         let mut window = self
             .state
@@ -701,27 +751,17 @@ impl Monitor {
         let coverage =
             (!window.is_empty()).then(|| window.iter().filter(|&&c| c).count() as f64 / window.len() as f64);
         let regime = self.state.pending_regime.clone();
-        if let (Some(c), true) = (coverage, samples > 0 && window.len() >= a.coverage_min_samples) {
-            if c < a.coverage_low {
-                alerts.push(alert(
-                    AlertRule::CoverageLow,
-                    m.time,
-                    c,
-                    a.coverage_low,
-                    Some(&regime),
-                ));
-            } else if c > a.coverage_high {
-                alerts.push(alert(
-                    AlertRule::CoverageHigh,
-                    m.time,
-                    c,
-                    a.coverage_high,
-                    Some(&regime),
-                ));
-            }
-        }
-        // cost model error over the fills of the last decision's costed orders
-        let realized: Vec<f64> = m.fill_costs_bps.iter().map(|(_, c)| *c).collect();
+        Ok(Coverage {
+            window,
+            samples,
+            value: coverage,
+            regime,
+        })
+    }
+
+    /// Mean realized minus expected cost over the fills of the last decision's costed
+    /// orders (bps), when finite.
+    fn cost_error(&self, m: &OutcomeMetrics) -> Option<f64> {
         let matched: Vec<(f64, f64)> = m
             .fill_costs_bps
             .iter()
@@ -733,22 +773,24 @@ impl Monitor {
                     .map(|(_, e)| (*c, *e))
             })
             .collect();
-        let cost_error = (!matched.is_empty()).then(|| {
-            let (r, e): (Vec<f64>, Vec<f64>) = matched.iter().copied().unzip();
-            mean(&r) - mean(&e)
-        });
-        if let Some(err) = cost_error.filter(|e| e.is_finite()) {
-            if err.abs() > a.max_cost_error_bps {
-                alerts.push(alert(
-                    AlertRule::CostModelError,
-                    m.time,
-                    err,
-                    a.max_cost_error_bps,
-                    None,
-                ));
-            }
-        }
-        let nominal = a.nominal_coverage();
+        (!matched.is_empty())
+            .then(|| {
+                let (r, e): (Vec<f64>, Vec<f64>) = matched.iter().copied().unzip();
+                mean(&r) - mean(&e)
+            })
+            .filter(|e| e.is_finite())
+    }
+
+    /// The points of an outcome: the outcome, then calibration when forecasts were scored.
+    fn outcome_points(
+        &self,
+        m: &OutcomeMetrics,
+        drawdown: f64,
+        cost_error: Option<f64>,
+        cov: &Coverage,
+        nominal: f64,
+    ) -> Vec<Point> {
+        let realized: Vec<f64> = m.fill_costs_bps.iter().map(|(_, c)| *c).collect();
         let mut o = self
             .point("outcome", m.time)
             .field("equity", m.equity)
@@ -757,30 +799,31 @@ impl Monitor {
         if !realized.is_empty() && mean(&realized).is_finite() {
             o = o.field("realized_cost_bps", mean(&realized));
         }
-        if let Some(err) = cost_error.filter(|e| e.is_finite()) {
+        if let Some(err) = cost_error {
             o = o.field("cost_error_bps", err);
         }
         let mut points = vec![o];
-        if let (Some(c), true) = (coverage, samples > 0) {
+        if let (Some(c), true) = (cov.value, cov.samples > 0) {
             points.push(
                 self.point("calibration", m.time)
-                    .tag("regime", regime.as_str())
+                    .tag("regime", cov.regime.as_str())
                     .field("coverage", c)
                     .field("calibration_error", c - nominal)
-                    .field("samples", window.len()),
+                    .field("samples", cov.window.len()),
             );
         }
-        self.alert_points(&alerts, &mut points);
-        crate::line::encode(&points)?;
+        points
+    }
 
-        // commit
-        self.state.equity_peak = Some(peak);
-        if samples > 0 {
-            self.state.coverage.insert(regime.clone(), window);
-        }
-        self.state.pending_forecasts.clear();
-        self.state.pending_costs.clear();
-        self.state.outcomes = self.state.outcomes.saturating_add(1);
+    /// Updates the Prometheus registry after an outcome; the errors of the export.
+    fn outcome_metrics(
+        &self,
+        m: &OutcomeMetrics,
+        drawdown: f64,
+        cost_error: Option<f64>,
+        cov: &Coverage,
+        nominal: f64,
+    ) -> Vec<MonitorError> {
         let mut export_errors = Vec::new();
         {
             let mut r = self.lock();
@@ -802,7 +845,7 @@ impl Monitor {
                 &[],
                 drawdown,
             ));
-            if let Some(err) = cost_error.filter(|e| e.is_finite()) {
+            if let Some(err) = cost_error {
                 e(r.set_gauge(
                     &format!("{NS}cost_error_bps"),
                     "Mean realized minus expected cost of the last fills (bps)",
@@ -810,22 +853,22 @@ impl Monitor {
                     err,
                 ));
             }
-            if let (Some(c), true) = (coverage, samples > 0) {
+            if let (Some(c), true) = (cov.value, cov.samples > 0) {
                 e(r.set_gauge(
                     &format!("{NS}interval_coverage"),
                     "Rolling forecast interval coverage per regime",
-                    &[("regime", &regime)],
+                    &[("regime", &cov.regime)],
                     c,
                 ));
                 e(r.set_gauge(
                     &format!("{NS}calibration_error"),
                     "Rolling coverage minus nominal coverage per regime",
-                    &[("regime", &regime)],
+                    &[("regime", &cov.regime)],
                     c - nominal,
                 ));
             }
         }
-        Ok(self.export(alerts, points, export_errors, false))
+        export_errors
     }
 
     /// Counts a failed pipeline call (`decide` or `learn`) by stage.
@@ -929,6 +972,72 @@ impl Monitor {
             export_errors,
         }
     }
+}
+
+/// The whole decision input checked (numbers finite, probabilities in [0, 1], sigmas > 0,
+/// sizes within `MAX_WINDOW`).
+fn check_decision(m: &DecisionMetrics) -> MonitorResult<()> {
+    unit("change probability", m.change_probability)?;
+    for (_, p) in &m.regime_probabilities {
+        unit("regime probability", *p)?;
+    }
+    for (what, n) in [
+        ("regime probabilities", m.regime_probabilities.len()),
+        ("forecasts", m.forecasts.len()),
+        ("orders", m.orders.len()),
+        ("stage timings", m.stage_seconds.len()),
+        ("drift statistics", m.drift.len()),
+    ] {
+        check_size(what, n, MAX_WINDOW)?;
+    }
+    check_size("regime probabilities", m.regime_probabilities.len(), MAX_DIM)?;
+    for (_, mean, sigma) in &m.forecasts {
+        finite("forecast mean", *mean)?;
+        positive("forecast sigma", *sigma)?;
+    }
+    for (_, c) in &m.orders {
+        if let Some(c) = c {
+            finite("expected cost (bps)", *c)?;
+        }
+    }
+    finite_nonneg("gross exposure", m.gross_exposure)?;
+    finite("net exposure", m.net_exposure)?;
+    finite_nonneg("turnover", m.turnover)?;
+    for (_, s) in &m.stage_seconds {
+        finite_nonneg("stage seconds", *s)?;
+    }
+    for (_, psi, ks) in &m.drift {
+        finite_nonneg("drift PSI", *psi)?;
+        unit("drift KS", *ks)?;
+    }
+
+    Ok(())
+}
+
+/// The whole outcome input checked.
+fn check_outcome(m: &OutcomeMetrics) -> MonitorResult<()> {
+    finite_nonneg("equity", m.equity)?;
+    check_size("realized returns", m.realized_returns.len(), MAX_WINDOW)?;
+    check_size("fill costs", m.fill_costs_bps.len(), MAX_WINDOW)?;
+    for (_, r) in &m.realized_returns {
+        finite("realized return", *r)?;
+    }
+    for (_, c) in &m.fill_costs_bps {
+        finite("fill cost (bps)", *c)?;
+    }
+    Ok(())
+}
+
+/// The rolling interval coverage of one regime after an outcome.
+struct Coverage {
+    /// The regime's window, updated.
+    window: VecDeque<bool>,
+    /// Forecasts scored by this outcome.
+    samples: usize,
+    /// Share covered in the window.
+    value: Option<f64>,
+    /// The regime of the last decision.
+    regime: String,
 }
 
 fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {

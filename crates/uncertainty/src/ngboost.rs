@@ -261,45 +261,8 @@ impl NgBoost {
     ) -> Result<NgBoostModel> {
         let cfg = &self.config;
         let (n, p) = x.dim();
-        check_len("x rows", n, 2)?;
-        check_len("x columns", p, 1)?;
-        check_shape("y", &[n], &[y.len()])?;
-        check_finite_2d("x", x)?;
-        check_finite_1d("y", y)?;
-        check_size("x columns", p, MAX_DIM)?;
-        check_target("y", y)?;
-        let yv: Vec<f64> = y.iter().copied().collect();
-        let m0 = yv.iter().sum::<f64>() / n as f64;
-        let v0 = yv.iter().map(|v| (v - m0) * (v - m0)).sum::<f64>() / n as f64;
-        if v0 <= 0.0 {
-            return Err(CoreError::OutOfRange {
-                field: "y",
-                value: v0,
-                expected: "non-constant (variance > 0)",
-            }
-            .into());
-        }
-        if v0.is_nan() || v0.sqrt() < 1.0 / MAX_TARGET_SCALE {
-            return Err(CoreError::OutOfRange {
-                field: "y",
-                value: v0.sqrt(),
-                expected: "a standard deviation >= 1e-100 (rescale the target)",
-            }
-            .into());
-        }
-        let init = [m0, 0.5 * v0.ln()];
-        let val = match validation {
-            Some((xv, yv2)) => {
-                check_shape("validation x columns", &[p], &[xv.ncols()])?;
-                check_shape("validation y", &[xv.nrows()], &[yv2.len()])?;
-                check_len("validation rows", xv.nrows(), 1)?;
-                check_finite_2d("validation x", xv)?;
-                check_finite_1d("validation y", yv2)?;
-                check_target("validation y", yv2)?;
-                Some((to_rows(xv), yv2.iter().copied().collect::<Vec<f64>>()))
-            }
-            None => None,
-        };
+        let (yv, init) = checked_target(x, y)?;
+        let val = checked_validation(validation, p)?;
         let binned = Binned::new(x, cfg.max_bins).map_err(learn_err)?;
         let mut rng = StdRng::seed_from_u64(cfg.seed);
         let mut mu = vec![init[0]; n];
@@ -312,7 +275,6 @@ impl NgBoost {
         let ncols = ((cfg.col_sample * p as f64) as usize).clamp(1, p);
         let mut all_rows: Vec<usize> = (0..n).collect();
         let mut all_cols: Vec<usize> = (0..p).collect();
-        let mut idx = vec![0usize; batch];
         let mut g0 = vec![0.0; n];
         let mut g1 = vec![0.0; n];
         let mut f0 = vec![0.0; n];
@@ -327,45 +289,26 @@ impl NgBoost {
         };
         for _stage in 0..cfg.n_estimators {
             // Row and column samples (partial Fisher–Yates, without replacement).
-            if batch < n {
-                for k in 0..batch {
-                    let j = rng.random_range(k..n);
-                    all_rows.swap(k, j);
-                }
-            }
-            idx.copy_from_slice(&all_rows[..batch]);
-            if ncols < p {
-                for k in 0..ncols {
-                    let j = rng.random_range(k..p);
-                    all_cols.swap(k, j);
-                }
-            }
+            partial_shuffle(&mut rng, &mut all_rows, batch);
+            let idx = &all_rows[..batch];
+            partial_shuffle(&mut rng, &mut all_cols, ncols);
             let cols = &all_cols[..ncols];
-            let mut loss0 = 0.0;
-            for &i in &idx {
-                let iv = (-2.0 * ls[i]).exp();
-                let r = yv[i] - mu[i];
-                g0[i] = -r;
-                g1[i] = 0.5 * (1.0 - r * r * iv);
-                loss0 += nll(mu[i], ls[i], yv[i]);
-            }
-            loss0 /= batch as f64;
+            let loss0 = natural_gradient(idx, &mu, &ls, &yv, &mut g0, &mut g1);
             train_loss.push(loss0);
-            let mut bidx = idx.clone();
-            let (t0, t1) = match (
-                builder.fit(&binned, &mut bidx, &g0, cols, cfg.max_depth, cfg.min_samples_leaf),
-                builder.fit(&binned, &mut bidx, &g1, cols, cfg.max_depth, cfg.min_samples_leaf),
-            ) {
-                (Ok(a), Ok(b)) => (a, b),
-                _ => {
-                    train_loss.pop();
-                    status = numerical_limit();
-                    break;
-                }
+            let Some((t0, t1)) = fit_trees(cfg, &mut builder, &binned, idx, [&g0, &g1], cols) else {
+                train_loss.pop();
+                status = numerical_limit();
+                break;
             };
             for i in 0..n {
                 f0[i] = t0.predict_binned(&binned, i);
                 f1[i] = t1.predict_binned(&binned, i);
+            }
+            let norm = idx.iter().map(|&i| f0[i].hypot(f1[i])).sum::<f64>() / batch as f64;
+            if !(loss0.is_finite() && norm.is_finite()) {
+                train_loss.pop();
+                status = numerical_limit();
+                break;
             }
             // Line search on the batch.
             let batch_loss = |scale: f64| -> f64 {
@@ -374,31 +317,7 @@ impl NgBoost {
                     .sum::<f64>()
                     / batch as f64
             };
-            let norm = idx.iter().map(|&i| f0[i].hypot(f1[i])).sum::<f64>() / batch as f64;
-            if !(loss0.is_finite() && norm.is_finite()) {
-                train_loss.pop();
-                status = numerical_limit();
-                break;
-            }
-            let mut scale = 1.0;
-            loop {
-                let l = batch_loss(scale);
-                if !l.is_finite() || l > loss0 || scale > 256.0 {
-                    break;
-                }
-                scale *= 2.0;
-            }
-            // At most 64 halvings: ends on finite input whatever the losses.
-            for _ in 0..64 {
-                if norm * scale < cfg.tol {
-                    break;
-                }
-                let l = batch_loss(scale);
-                if l.is_finite() && l < loss0 {
-                    break;
-                }
-                scale *= 0.5;
-            }
+            let scale = line_search(batch_loss, loss0, norm, cfg.tol);
             let step = cfg.learning_rate * scale;
             // The stage is taken only if every training and validation prediction and loss
             // stays finite; else boosting stops before it.
@@ -406,19 +325,10 @@ impl NgBoost {
                 let (m, l) = (mu[i] - step * f0[i], ls[i] - step * f1[i]);
                 m.is_finite() && l.is_finite() && nll(m, l, yv[i]).is_finite()
             });
-            let mut new_val: Option<f64> = None;
-            if finite_after {
-                if let Some((xv, yv2)) = &val {
-                    let mut l = 0.0;
-                    for k in 0..yv2.len() {
-                        let row = &xv[k * p..(k + 1) * p];
-                        let m = vmu[k] - step * t0.predict(row).map_err(learn_err)?;
-                        let s = vls[k] - step * t1.predict(row).map_err(learn_err)?;
-                        l += nll(m, s, yv2[k]);
-                    }
-                    new_val = Some(l / yv2.len() as f64);
-                }
-            }
+            let new_val = match (&val, finite_after) {
+                (Some(v), true) => Some(validation_loss(v, &vmu, &vls, step, [&t0, &t1], p)?),
+                _ => None,
+            };
             if !finite_after || new_val.is_some_and(|l| !l.is_finite()) {
                 train_loss.pop();
                 status = numerical_limit();
@@ -429,11 +339,7 @@ impl NgBoost {
                 ls[i] -= step * f1[i];
             }
             if let (Some((xv, _)), Some(l)) = (&val, new_val) {
-                for k in 0..vmu.len() {
-                    let row = &xv[k * p..(k + 1) * p];
-                    vmu[k] -= step * t0.predict(row).map_err(learn_err)?;
-                    vls[k] -= step * t1.predict(row).map_err(learn_err)?;
-                }
+                advance(xv, [&mut vmu, &mut vls], step, [&t0, &t1], p)?;
                 val_loss.push(l);
                 if l < best.0 {
                     best = (l, stages.len() + 1);
@@ -444,18 +350,10 @@ impl NgBoost {
                 log_sigma_tree: t1,
                 scale,
             });
-            if let Some(r) = cfg.early_stopping_rounds {
-                if val.is_some() && val_loss.len() > r {
-                    let recent = val_loss[val_loss.len() - r..]
-                        .iter()
-                        .copied()
-                        .fold(f64::INFINITY, f64::min);
-                    if best.0 < recent {
-                        stages.truncate(best.1);
-                        status = Status::Converged;
-                        break;
-                    }
-                }
+            if val.is_some() && stalled_validation(cfg.early_stopping_rounds, &val_loss, best.0) {
+                stages.truncate(best.1);
+                status = Status::Converged;
+                break;
             }
             if norm < cfg.tol {
                 status = Status::Converged;
@@ -471,6 +369,182 @@ impl NgBoost {
             val_loss,
             status,
         })
+    }
+}
+
+/// The checked training input: `y` as a vector and the initial `[mean, log σ]`. Errors as
+/// [`NgBoost::fit`] documents them.
+fn checked_target(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<(Vec<f64>, [f64; 2])> {
+    let (n, p) = x.dim();
+    check_len("x rows", n, 2)?;
+    check_len("x columns", p, 1)?;
+    check_shape("y", &[n], &[y.len()])?;
+    check_finite_2d("x", x)?;
+    check_finite_1d("y", y)?;
+    check_size("x columns", p, MAX_DIM)?;
+    check_target("y", y)?;
+    let yv: Vec<f64> = y.iter().copied().collect();
+    let m0 = yv.iter().sum::<f64>() / n as f64;
+    let v0 = yv.iter().map(|v| (v - m0) * (v - m0)).sum::<f64>() / n as f64;
+    if v0 <= 0.0 {
+        return Err(CoreError::OutOfRange {
+            field: "y",
+            value: v0,
+            expected: "non-constant (variance > 0)",
+        }
+        .into());
+    }
+    if v0.is_nan() || v0.sqrt() < 1.0 / MAX_TARGET_SCALE {
+        return Err(CoreError::OutOfRange {
+            field: "y",
+            value: v0.sqrt(),
+            expected: "a standard deviation >= 1e-100 (rescale the target)",
+        }
+        .into());
+    }
+    let init = [m0, 0.5 * v0.ln()];
+    Ok((yv, init))
+}
+
+/// The checked validation set (rows of `x` flattened, `y`) when given.
+fn checked_validation(
+    validation: Option<(ArrayView2<'_, f64>, ArrayView1<'_, f64>)>,
+    p: usize,
+) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
+    Ok(match validation {
+        Some((xv, yv2)) => {
+            check_shape("validation x columns", &[p], &[xv.ncols()])?;
+            check_shape("validation y", &[xv.nrows()], &[yv2.len()])?;
+            check_len("validation rows", xv.nrows(), 1)?;
+            check_finite_2d("validation x", xv)?;
+            check_finite_1d("validation y", yv2)?;
+            check_target("validation y", yv2)?;
+            Some((to_rows(xv), yv2.iter().copied().collect::<Vec<f64>>()))
+        }
+        None => None,
+    })
+}
+
+/// Moves a uniform sample of `take` entries (without replacement) to the front of `all`
+/// (a partial Fisher–Yates shuffle; nothing drawn when all are taken).
+fn partial_shuffle(rng: &mut StdRng, all: &mut [usize], take: usize) {
+    let n = all.len();
+    if take < n {
+        for k in 0..take {
+            let j = rng.random_range(k..n);
+            all.swap(k, j);
+        }
+    }
+}
+
+/// The gradients of the negative log-likelihood in `(μ, log σ)` on the batch rows `idx`
+/// (into `g0`, `g1`, Fisher-scaled), and the batch's mean loss.
+fn natural_gradient(
+    idx: &[usize],
+    mu: &[f64],
+    ls: &[f64],
+    yv: &[f64],
+    g0: &mut [f64],
+    g1: &mut [f64],
+) -> f64 {
+    let mut loss0 = 0.0;
+    for &i in idx {
+        let iv = (-2.0 * ls[i]).exp();
+        let r = yv[i] - mu[i];
+        g0[i] = -r;
+        g1[i] = 0.5 * (1.0 - r * r * iv);
+        loss0 += nll(mu[i], ls[i], yv[i]);
+    }
+    loss0 / idx.len() as f64
+}
+
+/// The step scale: doubled while the batch loss does not grow (up to 512), then halved
+/// (at most 64 times: ends on finite input whatever the losses) until the loss is below
+/// `loss0` or the step is below `tol`.
+fn line_search(batch_loss: impl Fn(f64) -> f64, loss0: f64, norm: f64, tol: f64) -> f64 {
+    let mut scale = 1.0;
+    loop {
+        let l = batch_loss(scale);
+        if !l.is_finite() || l > loss0 || scale > 256.0 {
+            break;
+        }
+        scale *= 2.0;
+    }
+    for _ in 0..64 {
+        if norm * scale < tol {
+            break;
+        }
+        let l = batch_loss(scale);
+        if l.is_finite() && l < loss0 {
+            break;
+        }
+        scale *= 0.5;
+    }
+    scale
+}
+
+/// The two trees of a stage (mean and log σ, on gradients `g`) fitted on the batch rows
+/// `idx` (the second on the order the first left them in); `None` if either fit fails.
+fn fit_trees(
+    cfg: &NgBoostConfig,
+    builder: &mut TreeBuilder,
+    binned: &Binned,
+    idx: &[usize],
+    g: [&[f64]; 2],
+    cols: &[usize],
+) -> Option<(Tree, Tree)> {
+    let mut bidx = idx.to_vec();
+    match (
+        builder.fit(binned, &mut bidx, g[0], cols, cfg.max_depth, cfg.min_samples_leaf),
+        builder.fit(binned, &mut bidx, g[1], cols, cfg.max_depth, cfg.min_samples_leaf),
+    ) {
+        (Ok(a), Ok(b)) => Some((a, b)),
+        _ => None,
+    }
+}
+
+/// Moves the validation predictions `[μ, log σ]` by a stage of `trees` taken with `step`.
+fn advance(xv: &[f64], pred: [&mut Vec<f64>; 2], step: f64, trees: [&Tree; 2], p: usize) -> Result<()> {
+    let [vmu, vls] = pred;
+    for k in 0..vmu.len() {
+        let row = &xv[k * p..(k + 1) * p];
+        vmu[k] -= step * trees[0].predict(row).map_err(learn_err)?;
+        vls[k] -= step * trees[1].predict(row).map_err(learn_err)?;
+    }
+    Ok(())
+}
+
+/// The mean validation loss after a stage of `trees` taken with `step`.
+fn validation_loss(
+    (xv, yv2): &(Vec<f64>, Vec<f64>),
+    vmu: &[f64],
+    vls: &[f64],
+    step: f64,
+    trees: [&Tree; 2],
+    p: usize,
+) -> Result<f64> {
+    let [t0, t1] = trees;
+    let mut l = 0.0;
+    for k in 0..yv2.len() {
+        let row = &xv[k * p..(k + 1) * p];
+        let m = vmu[k] - step * t0.predict(row).map_err(learn_err)?;
+        let s = vls[k] - step * t1.predict(row).map_err(learn_err)?;
+        l += nll(m, s, yv2[k]);
+    }
+    Ok(l / yv2.len() as f64)
+}
+
+/// Early stopping: the best validation loss is below every one of the last `rounds`.
+fn stalled_validation(rounds: Option<usize>, val_loss: &[f64], best: f64) -> bool {
+    match rounds {
+        Some(r) if val_loss.len() > r => {
+            let recent = val_loss[val_loss.len() - r..]
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            best < recent
+        }
+        _ => false,
     }
 }
 
