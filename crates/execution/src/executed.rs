@@ -35,8 +35,16 @@ impl ExecutionRouter {
     }
 }
 
+/// The pipeline's learn flow. An order without a routing log was not chosen by this router
+/// (the pipeline sends an order it could not route as it made it, with a note in the
+/// decision report): a bandit learns only from its own choices, whose propensities it knows,
+/// so such a fill is skipped and changes nothing. [`ExecutionRouter::learn_executed`], called
+/// directly, refuses it with [`ExecutionError::ActionNeverTaken`].
 impl<'a> OnlineLearner<ExecutedOrder<'a>> for ExecutionRouter {
     fn learn(&mut self, event: &ExecutedOrder<'a>) -> RoleResult<()> {
+        if event.order.routing.is_none() {
+            return Ok(());
+        }
         self.learn_executed(event).map(|_| ()).map_err(role)
     }
 }

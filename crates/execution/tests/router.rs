@@ -257,3 +257,70 @@ fn bad_market_data_and_policies_are_typed_errors() {
     };
     assert!(ExecutionRouter::new(bad_tick, sp, Box::new(p)).is_err());
 }
+
+/// The pipeline sends an order it could not route as it made it (no routing log). Through
+/// the pipeline's learn door such a fill is skipped and teaches the bandit nothing; called
+/// directly, `learn_executed` refuses it. A routed order's costly fill, by contrast, moves
+/// the next choice away from its action (so the comparison can fail).
+#[test]
+fn an_unrouted_order_is_skipped_by_the_learn_flow_and_refused_directly() {
+    use prudentia_core::{ExecutedOrder, Fill};
+    use prudentia_learn::bandit::{LinUcb, LinUcbConfig};
+    let linucb = || {
+        let sp = space(&simulator());
+        let p = LinUcb::new(LinUcbConfig {
+            n_actions: sp.len(),
+            dim: N_FEATURES,
+            ..Default::default()
+        })
+        .unwrap();
+        ExecutionRouter::new(RouterConfig::default(), sp, Box::new(p)).unwrap()
+    };
+    let snap = snapshot();
+    let order = Order::new(AssetId::new("XYZ"), Side::Buy, 500.0, OrderType::Market).unwrap();
+    let fill_of = |o: &Order| Fill {
+        asset: AssetId::new("XYZ"),
+        time: snap.time,
+        side: Side::Buy,
+        quantity: 500.0,
+        price: 100.5, // 50 bps of slippage
+        arrival_price: 100.0,
+        order_type: o.order_type,
+        venue: o.venue.clone(),
+    };
+    let choice = |r: &ExecutionRouter| r.route(&order, &snap, 7).unwrap().routing.unwrap().action;
+
+    // a routed order's costly fill changes the next choice
+    let mut learner = linucb();
+    let before = choice(&learner);
+    let routed = learner.route(&order, &snap, 7).unwrap();
+    let fill = fill_of(&routed);
+    let event = ExecutedOrder {
+        order: &routed,
+        fill: &fill,
+        market: &snap,
+    };
+    OnlineLearner::learn(&mut learner, &event).unwrap();
+    assert_ne!(
+        choice(&learner),
+        before,
+        "learning a 50 bp fill moves LinUCB off the action"
+    );
+
+    // an unrouted order: skipped by the learn door, refused directly, nothing learned
+    let mut router = linucb();
+    let unrouted = order.clone();
+    assert!(unrouted.routing.is_none());
+    let fill = fill_of(&unrouted);
+    let event = ExecutedOrder {
+        order: &unrouted,
+        fill: &fill,
+        market: &snap,
+    };
+    OnlineLearner::learn(&mut router, &event).unwrap();
+    assert!(matches!(
+        router.learn_executed(&event),
+        Err(ExecutionError::ActionNeverTaken { .. })
+    ));
+    assert_eq!(choice(&router), before);
+}
