@@ -101,11 +101,11 @@ fn execution_metrics_recover_known_slippage() {
     }
     let e = ExecutionMetrics::compute(&fs, None).unwrap();
     // Equal quantities and arrival prices: the shortfall is the mean slippage, whose
-    // expectation is the mean of impact + residual (noise sd 2 bps).
+    // expectation is the mean of impact + residual (noise sd `FILL_NOISE_SD_BPS`).
     let truth = (s.impact_bps.sum() + s.residual_mean_bps.sum()) / n as f64;
     assert!((e.implementation_shortfall_bps - e.mean_slippage_bps).abs() < 1e-9);
     assert!(
-        (e.mean_slippage_bps - truth).abs() < 4.0 * 2.0 / (n as f64).sqrt(),
+        (e.mean_slippage_bps - truth).abs() < 4.0 * fills::FILL_NOISE_SD_BPS / (n as f64).sqrt(),
         "{} vs {truth}",
         e.mean_slippage_bps
     );

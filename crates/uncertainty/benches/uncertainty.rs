@@ -1,7 +1,7 @@
 #![allow(missing_docs)]
 //! Benches: quantile regression (n = 100k, p = 10), NGBoost fit (n = 10k, p = 10, 500
 //! trees, the data of tools/fixtures/uncertainty/make_fixtures.py `hetero_data(12, ..)`,
-//! which the Python `ngboost` timing in tests/fixtures/ngboost.json used), isotonic fit
+//! which `make_fixtures.py ngboost-timing` times with the Python `ngboost`), isotonic fit
 //! (n = 1M), conformal update per observation.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
