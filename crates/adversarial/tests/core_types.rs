@@ -195,6 +195,25 @@ fn core_entry_points() {
     s.sweep("cholesky", matrix(0..6, 0..6), |m| {
         result(cholesky(symmetric(&m).view()))
     });
+    // The small row-major factor the learners share: any symmetric matrix either factors
+    // (and then solves a right-hand side of ones to a finite answer, and refuses one of the
+    // wrong length) or names its failing column.
+    s.sweep("small_cholesky", matrix(0..6, 0..6), |m| {
+        let m = symmetric(&m);
+        let k = m.nrows();
+        let flat: Vec<f64> = m.iter().copied().collect();
+        match prudentia_core::linalg::SmallCholesky::new(&flat, k, 1e-12) {
+            Err(col) => Check::invariant(col <= k, "the failing column is inside the matrix"),
+            Ok(c) => {
+                let mut short = vec![1.0; k + 1];
+                if c.solve(&mut short).is_ok() {
+                    return Check::Broken("a right-hand side of the wrong length was accepted".into());
+                }
+                let mut b = vec![1.0; k];
+                result(c.solve(&mut b).map(|()| b))
+            }
+        }
+    });
     s.sweep("symmetric_eigen", matrix(0..6, 0..6), |m| {
         result(symmetric_eigen(symmetric(&m).view()))
     });
