@@ -4,7 +4,7 @@ use crate::common;
 
 use common::{check_duals, fixture, fixture_limits, real_returns, sample_mean_cov, strings, vec_f64};
 use prudentia_portfolio::{
-    CvarMethod, LimitId, Limits, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem,
+    CvarMethod, LimitId, Objective, PortfolioConfig, PortfolioOptimizer, PortfolioProblem,
 };
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -19,21 +19,7 @@ fn mean_cvar_case(case: &serde_json::Value, method: CvarMethod) {
     let f = fixture("mean_cvar_long_only.json");
     let (r, _, _) = real_returns();
     let mu = vec_f64(&f["mu"]);
-    let cfg = PortfolioConfig {
-        objective: Objective::MeanCvar,
-        cvar_penalty: case["cvar_penalty"].as_f64().unwrap(),
-        alpha: f["alpha"].as_f64().unwrap(),
-        cvar_method: method,
-        limits: Limits {
-            weight_min: case["weight_min"].as_f64().unwrap(),
-            weight_max: case["weight_max"].as_f64().unwrap(),
-            net_min: case["net"].as_f64(),
-            net_max: case["net"].as_f64(),
-            cvar_max: case["cvar_max"].as_f64(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let cfg = common::mean_cvar_fixture_config(&f, case, method);
     let opt = PortfolioOptimizer::new(cfg).unwrap();
     let res = opt.solve(&PortfolioProblem::new(mu).with_scenarios(r)).unwrap();
     assert!(res.status.is_converged(), "{:?}", res.status);

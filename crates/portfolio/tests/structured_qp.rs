@@ -267,21 +267,7 @@ fn structured_cvar_matches_cvxpy_and_clarabel_on_the_fixture() {
     let mu = vec_f64(&f["mu"]);
     for case in f["cases"].as_array().unwrap() {
         for method in [CvarMethod::FullLp, CvarMethod::ScenarioGeneration] {
-            let cfg = PortfolioConfig {
-                objective: Objective::MeanCvar,
-                cvar_penalty: case["cvar_penalty"].as_f64().unwrap(),
-                alpha: f["alpha"].as_f64().unwrap(),
-                cvar_method: method,
-                limits: Limits {
-                    weight_min: case["weight_min"].as_f64().unwrap(),
-                    weight_max: case["weight_max"].as_f64().unwrap(),
-                    net_min: case["net"].as_f64(),
-                    net_max: case["net"].as_f64(),
-                    cvar_max: case["cvar_max"].as_f64(),
-                    ..Default::default()
-                },
-                ..Default::default()
-            };
+            let cfg = common::mean_cvar_fixture_config(&f, case, method);
             let p = PortfolioProblem::new(mu.clone()).with_scenarios(r.clone());
             let a = solve_cvar(&cfg, &p, true);
             let b = solve_cvar(&cfg, &p, false);

@@ -154,3 +154,27 @@ pub fn check_duals(res: &prudentia_portfolio::PortfolioResult, duals: &Value, to
     }
     checked
 }
+
+/// The mean–CVaR configuration of one case of `mean_cvar_long_only.json` (`f` is the whole
+/// fixture, `case` one of its `cases`), solved with `method`.
+pub fn mean_cvar_fixture_config(
+    f: &Value,
+    case: &Value,
+    method: prudentia_portfolio::CvarMethod,
+) -> prudentia_portfolio::PortfolioConfig {
+    prudentia_portfolio::PortfolioConfig {
+        objective: prudentia_portfolio::Objective::MeanCvar,
+        cvar_penalty: case["cvar_penalty"].as_f64().unwrap(),
+        alpha: f["alpha"].as_f64().unwrap(),
+        cvar_method: method,
+        limits: prudentia_portfolio::Limits {
+            weight_min: case["weight_min"].as_f64().unwrap(),
+            weight_max: case["weight_max"].as_f64().unwrap(),
+            net_min: case["net"].as_f64(),
+            net_max: case["net"].as_f64(),
+            cvar_max: case["cvar_max"].as_f64(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
