@@ -18,6 +18,8 @@ use crate::result::{LimitGroup, LimitId};
 
 mod objective;
 mod rows;
+#[cfg(test)]
+mod tests;
 
 use rows::{Rows, Stacked};
 
