@@ -10,11 +10,18 @@ use std::collections::BTreeSet;
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::SupportedConeT;
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 
 use crate::config::{Objective, PortfolioConfig};
 use crate::problem::CovarianceModel;
 use crate::result::{LimitGroup, LimitId};
+
+mod objective;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use rows::{Rows, Stacked};
 
 /// Problem data after validation and PSD handling.
 #[derive(Debug, Clone)]
@@ -76,42 +83,6 @@ pub(crate) struct RowMeta {
     pub limit: Option<LimitId>,
     /// +1 if the row is `quantity ≤ bound`, −1 if it is `−quantity ≤ −bound`.
     pub sign: f64,
-}
-
-#[derive(Debug, Default)]
-struct Rows {
-    start: Vec<usize>,
-    col: Vec<usize>,
-    val: Vec<f64>,
-    b: Vec<f64>,
-    meta: Vec<RowMeta>,
-}
-
-impl Rows {
-    fn new() -> Self {
-        Self {
-            start: vec![0],
-            ..Default::default()
-        }
-    }
-    fn push(
-        &mut self,
-        entries: impl IntoIterator<Item = (usize, f64)>,
-        b: f64,
-        limit: Option<LimitId>,
-        sign: f64,
-    ) {
-        for (c, v) in entries {
-            self.col.push(c);
-            self.val.push(v);
-        }
-        self.start.push(self.col.len());
-        self.b.push(b);
-        self.meta.push(RowMeta { limit, sign });
-    }
-    fn len(&self) -> usize {
-        self.b.len()
-    }
 }
 
 /// One asset of the convex-cost block: (asset, fᵢ(D), normalized segment lines (a, s)).
@@ -210,61 +181,129 @@ pub(crate) fn present_groups(cfg: &PortfolioConfig, r: &Resolved<'_>) -> Vec<Lim
     g
 }
 
-pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>) -> Assembled {
-    let n = r.n;
-    let l = &cfg.limits;
-    let on = |g: LimitGroup| !spec.disabled.contains(&g);
-    let has_sectors = !r.sector_names.is_empty();
-    let gross_on = l.gross_max.is_some() && on(LimitGroup::Gross);
-    let lev_on = l.leverage_max.is_some() && on(LimitGroup::Leverage);
-    let sg_on = has_sectors && l.sector_gross_max.is_some() && on(LimitGroup::SectorGross);
-    let sn_on = has_sectors && l.has_sector_net_bounds() && on(LimitGroup::SectorNet);
-    let turn_on = l.turnover_max.is_some() && on(LimitGroup::Turnover);
-    let cost_on = !spec.feasibility_only && (cfg.turnover_penalty > 0.0 || r.costs.iter().any(|c| *c > 0.0));
-    let variance_on =
-        !spec.feasibility_only && matches!(cfg.objective, Objective::MeanVariance | Objective::MinVariance);
-    let return_on = !spec.feasibility_only && cfg.objective != Objective::MinVariance;
-    let gamma = if cfg.objective == Objective::MinVariance {
-        1.0
-    } else {
-        cfg.risk_aversion
-    };
-    let cvar_pen = if !spec.feasibility_only && cfg.objective == Objective::MeanCvar {
-        cfg.cvar_penalty
-    } else {
-        0.0
-    };
+/// Which parts of the problem are on: the configured limits not disabled by the [`Spec`],
+/// and the objective terms unless the problem is a feasibility check.
+#[derive(Debug, Clone, Copy)]
+struct Switches {
+    weight_bounds: bool,
+    net: bool,
+    gross: bool,
+    leverage: bool,
+    sector_gross: bool,
+    sector_net: bool,
+    turnover: bool,
+    cvar_limit: bool,
+    /// Linear trading costs or a turnover penalty in the objective.
+    cost: bool,
+    variance: bool,
+    expected_return: bool,
+    /// The risk aversion γ of the variance term (1 for minimum variance).
+    gamma: f64,
+    /// The CVaR penalty λ of the objective (0 unless mean–CVaR).
+    cvar_penalty: f64,
+}
 
-    // layout
+impl Switches {
+    fn new(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>) -> Self {
+        let l = &cfg.limits;
+        let on = |g: LimitGroup| !spec.disabled.contains(&g);
+        let has_sectors = !r.sector_names.is_empty();
+        let objective = !spec.feasibility_only;
+        Self {
+            weight_bounds: on(LimitGroup::WeightBounds),
+            net: on(LimitGroup::Net),
+            gross: l.gross_max.is_some() && on(LimitGroup::Gross),
+            leverage: l.leverage_max.is_some() && on(LimitGroup::Leverage),
+            sector_gross: has_sectors && l.sector_gross_max.is_some() && on(LimitGroup::SectorGross),
+            sector_net: has_sectors && l.has_sector_net_bounds() && on(LimitGroup::SectorNet),
+            turnover: l.turnover_max.is_some() && on(LimitGroup::Turnover),
+            cvar_limit: l.cvar_max.is_some() && on(LimitGroup::Cvar),
+            cost: objective && (cfg.turnover_penalty > 0.0 || r.costs.iter().any(|c| *c > 0.0)),
+            variance: objective && matches!(cfg.objective, Objective::MeanVariance | Objective::MinVariance),
+            expected_return: objective && cfg.objective != Objective::MinVariance,
+            gamma: if cfg.objective == Objective::MinVariance {
+                1.0
+            } else {
+                cfg.risk_aversion
+            },
+            cvar_penalty: if objective && cfg.objective == Objective::MeanCvar {
+                cfg.cvar_penalty
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// Everything the row and objective builders read: the inputs, the switches, the variable
+/// layout, the factor loadings (when the variance uses a factor model) and the assets of
+/// the convex-cost block.
+struct Context<'r, 'a> {
+    cfg: &'r PortfolioConfig,
+    r: &'r Resolved<'a>,
+    spec: &'r Spec<'r>,
+    on: Switches,
+    lay: Layout,
+    loadings: Option<&'a Array2<f64>>,
+    convex: Vec<ConvexAsset>,
+}
+
+impl<'r, 'a> Context<'r, 'a> {
+    fn new(cfg: &'r PortfolioConfig, r: &'r Resolved<'a>, spec: &'r Spec<'r>) -> Self {
+        let on = Switches::new(cfg, r, spec);
+        // the factor block y = Bᵀw: the loadings B and the number of factors
+        let factor = match (on.variance, r.cov) {
+            (
+                true,
+                Some(CovarianceModel::Factor {
+                    loadings,
+                    factor_covariance,
+                    ..
+                }),
+            ) => Some((loadings, factor_covariance.nrows())),
+            _ => None,
+        };
+        // convex cost: one auxiliary per asset with a nonzero cost
+        let convex: Vec<ConvexAsset> = match &cfg.convex_cost {
+            Some(c) if !spec.feasibility_only => (0..r.n)
+                .filter_map(|i| c.normalized_lines(i).map(|(m, lines)| (i, m, lines)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let lay = layout(r, spec, &on, factor.map(|(_, k)| k), convex.len());
+        Self {
+            cfg,
+            r,
+            spec,
+            on,
+            lay,
+            loadings: factor.map(|(b, _)| b),
+            convex,
+        }
+    }
+}
+
+/// The variable offsets: `w`, then `t`, `u`, `y`, the CVaR block (`ζ, z` or `ζ, θ`) and `v`,
+/// each only when needed.
+fn layout(r: &Resolved<'_>, spec: &Spec<'_>, on: &Switches, factors: Option<usize>, convex: usize) -> Layout {
+    let n = r.n;
     let mut lay = Layout {
-        n: r.n,
+        n,
         ..Layout::default()
     };
     let mut next = n;
-    if !r.long_only && (gross_on || lev_on || sg_on) {
+    if !r.long_only && (on.gross || on.leverage || on.sector_gross) {
         lay.t = Some(next);
         next += n;
     }
-    if turn_on || cost_on {
+    if on.turnover || on.cost {
         lay.u = Some(next);
         next += n;
     }
-    let factor = match (variance_on, r.cov) {
-        (
-            true,
-            Some(CovarianceModel::Factor {
-                loadings,
-                factor_covariance,
-                specific,
-            }),
-        ) => Some((loadings, factor_covariance, specific)),
-        _ => None,
-    };
-    if let Some((_, f, _)) = factor {
-        lay.y = Some((next, f.nrows()));
-        next += f.nrows();
+    if let Some(k) = factors {
+        lay.y = Some((next, k));
+        next += k;
     }
-    let scen = r.scenarios;
     match spec.cvar {
         CvarForm::None => {}
         CvarForm::Subset(sub) => {
@@ -273,7 +312,7 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
             next += 1 + sub.len();
         }
         CvarForm::Full => {
-            let t = scen.map_or(0, |s| s.nrows());
+            let t = r.scenarios.map_or(0, |s| s.nrows());
             lay.zeta = Some(next);
             lay.z = Some((next + 1, t));
             next += 1 + t;
@@ -284,357 +323,44 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
             next += 2;
         }
     }
-    // convex cost: one auxiliary per asset with a nonzero cost
-    let convex: Vec<ConvexAsset> = match &cfg.convex_cost {
-        Some(c) if !spec.feasibility_only => (0..n)
-            .filter_map(|i| c.normalized_lines(i).map(|(m, lines)| (i, m, lines)))
-            .collect(),
-        _ => Vec::new(),
-    };
-    if !convex.is_empty() {
+    if convex > 0 {
         lay.v = Some(next);
-        next += convex.len();
+        next += convex;
     }
     lay.nvar = next;
+    lay
+}
 
-    // |w_i| expression: (column, coefficient)
-    let abs_col = |i: usize| -> usize { lay.t.map_or(i, |t| t + i) };
-
+/// Assembles the conic problem: the rows of each limit group in a fixed order (equalities
+/// and inequalities kept apart), the objective, then the stacked constraint matrix.
+pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>) -> Assembled {
+    let cx = Context::new(cfg, r, spec);
     let mut eq = Rows::new();
     let mut ineq = Rows::new();
+    cx.weight_bound_rows(&mut ineq);
+    cx.abs_rows(&mut ineq);
+    let turnover_rows = cx.trade_rows(&mut ineq);
+    let convex_rows = cx.convex_cost_rows(&mut ineq);
+    cx.gross_row(&mut ineq);
+    cx.net_rows(&mut eq, &mut ineq);
+    cx.leverage_rows(&mut ineq);
+    cx.sector_rows(&mut ineq);
+    cx.turnover_row(&mut ineq);
+    cx.factor_rows(&mut eq);
+    cx.cvar_rows(&mut ineq);
 
-    // per-name bounds
-    if on(LimitGroup::WeightBounds) {
-        for i in 0..n {
-            if r.upper[i].is_finite() {
-                ineq.push([(i, 1.0)], r.upper[i], Some(LimitId::WeightMax { asset: i }), 1.0);
-            }
-            if r.lower[i].is_finite() {
-                ineq.push(
-                    [(i, -1.0)],
-                    -r.lower[i],
-                    Some(LimitId::WeightMin { asset: i }),
-                    -1.0,
-                );
-            }
-        }
-    }
-    // t ≥ |w|
-    if let Some(t) = lay.t {
-        for i in 0..n {
-            ineq.push([(i, 1.0), (t + i, -1.0)], 0.0, None, 1.0);
-            ineq.push([(i, -1.0), (t + i, -1.0)], 0.0, None, 1.0);
-        }
-    }
-    // u ≥ |w − w0|
-    let mut turnover_rows = Vec::new();
-    if let Some(u) = lay.u {
-        for i in 0..n {
-            turnover_rows.push(ineq.len());
-            ineq.push([(i, 1.0), (u + i, -1.0)], r.current[i], None, 1.0);
-        }
-        for i in 0..n {
-            turnover_rows.push(ineq.len());
-            ineq.push([(i, -1.0), (u + i, -1.0)], -r.current[i], None, 1.0);
-        }
-    }
-    // v ≥ a_j ± s_j·(w − w0) (normalized by f(D))
-    let mut convex_rows = Vec::new();
-    if let Some(v) = lay.v {
-        for (k, (i, _, lines)) in convex.iter().enumerate() {
-            for &(a, s) in lines {
-                for sign in [1.0, -1.0] {
-                    let slope = sign * s;
-                    convex_rows.push((ineq.len(), *i, slope, a));
-                    ineq.push([(*i, slope), (v + k, -1.0)], slope * r.current[*i] - a, None, 1.0);
-                }
-            }
-        }
-    }
-    // gross
-    if gross_on {
-        let g = l.gross_max.unwrap_or(f64::INFINITY);
-        ineq.push((0..n).map(|i| (abs_col(i), 1.0)), g, Some(LimitId::GrossMax), 1.0);
-    }
-    // net
-    if on(LimitGroup::Net) {
-        match (l.net_min, l.net_max) {
-            (Some(lo), Some(hi)) if lo == hi => {
-                eq.push((0..n).map(|i| (i, 1.0)), hi, Some(LimitId::NetEqual), 1.0);
-            }
-            (lo, hi) => {
-                if let Some(hi) = hi {
-                    ineq.push((0..n).map(|i| (i, 1.0)), hi, Some(LimitId::NetMax), 1.0);
-                }
-                if let Some(lo) = lo {
-                    ineq.push((0..n).map(|i| (i, -1.0)), -lo, Some(LimitId::NetMin), -1.0);
-                }
-            }
-        }
-    }
-    // leverage: (|w| + w)/2 summed ≤ L and (|w| − w)/2 summed ≤ L
-    if lev_on {
-        let lv = l.leverage_max.unwrap_or(f64::INFINITY);
-        if let Some(t) = lay.t {
-            ineq.push(
-                (0..n).flat_map(|i| [(i, 0.5), (t + i, 0.5)]),
-                lv,
-                Some(LimitId::LeverageLong),
-                1.0,
-            );
-            ineq.push(
-                (0..n).flat_map(|i| [(i, -0.5), (t + i, 0.5)]),
-                lv,
-                Some(LimitId::LeverageShort),
-                1.0,
-            );
-        } else {
-            ineq.push((0..n).map(|i| (i, 1.0)), lv, Some(LimitId::LeverageLong), 1.0);
-        }
-    }
-    // sectors
-    if sn_on || sg_on {
-        let members = r.sector_members();
-        for (s, m) in members.iter().enumerate() {
-            let name = &r.sector_names[s];
-            let (sector_lo, sector_hi) = l.sector_net_bounds(name);
-            if sn_on {
-                if let Some(hi) = sector_hi {
-                    ineq.push(
-                        m.iter().map(|&i| (i, 1.0)),
-                        hi,
-                        Some(LimitId::SectorNetMax { sector: name.clone() }),
-                        1.0,
-                    );
-                }
-                if let Some(lo) = sector_lo {
-                    ineq.push(
-                        m.iter().map(|&i| (i, -1.0)),
-                        -lo,
-                        Some(LimitId::SectorNetMin { sector: name.clone() }),
-                        -1.0,
-                    );
-                }
-            }
-            if sg_on {
-                let g = l.sector_gross_max.unwrap_or(f64::INFINITY);
-                ineq.push(
-                    m.iter().map(|&i| (abs_col(i), 1.0)),
-                    g,
-                    Some(LimitId::SectorGrossMax { sector: name.clone() }),
-                    1.0,
-                );
-            }
-        }
-    }
-    // turnover
-    if turn_on {
-        let u = lay.u.unwrap_or(0);
-        ineq.push(
-            (0..n).map(|i| (u + i, 1.0)),
-            l.turnover_max.unwrap_or(f64::INFINITY),
-            Some(LimitId::TurnoverMax),
-            1.0,
-        );
-    }
-    // factor definition y = Bᵀw
-    if let (Some((loadings, _, _)), Some((y, k))) = (factor, lay.y) {
-        for j in 0..k {
-            eq.push(
-                (0..n).map(|i| (i, loadings[[i, j]])).chain([(y + j, -1.0)]),
-                0.0,
-                None,
-                1.0,
-            );
-        }
-    }
-    // CVaR
-    let cvar_limit_on = l.cvar_max.is_some() && on(LimitGroup::Cvar);
-    match spec.cvar {
-        CvarForm::None => {}
-        CvarForm::Full | CvarForm::Subset(_) => {
-            let (zeta, (z, k)) = (lay.zeta.unwrap_or(0), lay.z.unwrap_or((0, 0)));
-            let t_all = scen.map_or(0, |s| s.nrows());
-            let pick = |j: usize| match spec.cvar {
-                CvarForm::Subset(sub) => sub[j],
-                _ => j,
-            };
-            if let Some(sc) = scen {
-                for j in 0..k {
-                    let row = sc.row(pick(j));
-                    ineq.push(
-                        row.iter()
-                            .enumerate()
-                            .map(|(i, &v)| (i, -v))
-                            .chain([(zeta, -1.0), (z + j, -1.0)]),
-                        0.0,
-                        None,
-                        1.0,
-                    );
-                }
-            }
-            for j in 0..k {
-                ineq.push([(z + j, -1.0)], 0.0, None, 1.0);
-            }
-            if cvar_limit_on {
-                let c = tail_scale(cfg.alpha, t_all);
-                ineq.push(
-                    std::iter::once((zeta, 1.0)).chain((0..k).map(|j| (z + j, c))),
-                    l.cvar_max.unwrap_or(f64::INFINITY),
-                    Some(LimitId::CvarMax),
-                    1.0,
-                );
-            }
-        }
-        CvarForm::Cuts(cuts) => {
-            let (zeta, theta) = (lay.zeta.unwrap_or(0), lay.theta.unwrap_or(0));
-            ineq.push([(theta, -1.0)], 0.0, None, 1.0);
-            for cut in cuts {
-                ineq.push(
-                    cut.coef
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &v)| (i, v))
-                        .chain([(zeta, cut.zeta), (theta, -1.0)]),
-                    0.0,
-                    None,
-                    1.0,
-                );
-            }
-            if cvar_limit_on {
-                ineq.push(
-                    [(zeta, 1.0), (theta, 1.0)],
-                    l.cvar_max.unwrap_or(f64::INFINITY),
-                    Some(LimitId::CvarMax),
-                    1.0,
-                );
-            }
-        }
-    }
-
-    // objective
-    let mut q = vec![0.0; lay.nvar];
-    if return_on {
-        for (qi, m) in q.iter_mut().zip(r.mu) {
-            *qi = -m;
-        }
-    }
-    if cost_on {
-        if let Some(u) = lay.u {
-            for i in 0..n {
-                q[u + i] = r.costs[i] + cfg.turnover_penalty;
-            }
-        }
-    }
-    if let Some(v) = lay.v {
-        for (k, (_, m, _)) in convex.iter().enumerate() {
-            q[v + k] = *m;
-        }
-    }
-    if cvar_pen > 0.0 {
-        match spec.cvar {
-            CvarForm::Full | CvarForm::Subset(_) => {
-                let (z, k) = lay.z.unwrap_or((0, 0));
-                q[lay.zeta.unwrap_or(0)] = cvar_pen;
-                let c = cvar_pen * tail_scale(cfg.alpha, scen.map_or(1, |s| s.nrows()));
-                for qz in &mut q[z..z + k] {
-                    *qz = c;
-                }
-            }
-            CvarForm::Cuts(_) => {
-                q[lay.zeta.unwrap_or(0)] = cvar_pen;
-                q[lay.theta.unwrap_or(0)] = cvar_pen;
-            }
-            CvarForm::None => {}
-        }
-    }
-
-    // P (upper triangle, column-wise)
-    let mut pcolptr = Vec::with_capacity(lay.nvar + 1);
-    let mut prow = Vec::new();
-    let mut pval = Vec::new();
-    pcolptr.push(0);
-    let two_g = 2.0 * gamma;
-    for j in 0..lay.nvar {
-        if variance_on && gamma > 0.0 {
-            match r.cov {
-                Some(CovarianceModel::Full(sig)) if j < n => {
-                    for i in 0..=j {
-                        prow.push(i);
-                        pval.push(two_g * sig[[i, j]]);
-                    }
-                }
-                Some(CovarianceModel::Factor { specific, .. }) if j < n => {
-                    prow.push(j);
-                    pval.push(two_g * specific[j]);
-                }
-                Some(CovarianceModel::Factor {
-                    factor_covariance, ..
-                }) => {
-                    if let Some((y, k)) = lay.y {
-                        if j >= y && j < y + k {
-                            for i in 0..=(j - y) {
-                                prow.push(y + i);
-                                pval.push(two_g * factor_covariance[[i, j - y]]);
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        pcolptr.push(prow.len());
-    }
+    let mut q = cx.linear_objective();
+    let (pcolptr, prow, mut pval) = cx.quadratic_objective();
     let obj_scale = objective_scale(&q, &pval);
     if obj_scale != 1.0 {
         q.iter_mut().for_each(|v| *v /= obj_scale);
         pval.iter_mut().for_each(|v| *v /= obj_scale);
     }
-    let p = CscMatrix::new(lay.nvar, lay.nvar, pcolptr, prow, pval);
+    let nvar = cx.lay.nvar;
+    let p = CscMatrix::new(nvar, nvar, pcolptr, prow, pval);
 
-    // A: equalities then inequalities, transposed from rows to columns
     let n_eq = eq.len();
-    let m = n_eq + ineq.len();
-    let mut count = vec![0usize; lay.nvar + 1];
-    for &c in eq.col.iter().chain(ineq.col.iter()) {
-        count[c + 1] += 1;
-    }
-    for j in 0..lay.nvar {
-        count[j + 1] += count[j];
-    }
-    let colptr = count.clone();
-    let nnz = count[lay.nvar];
-    let mut rowval = vec![0usize; nnz];
-    let mut nzval = vec![0.0; nnz];
-    let mut fill = count;
-    for (rows, off) in [(&eq, 0usize), (&ineq, n_eq)] {
-        for ri in 0..rows.len() {
-            for k in rows.start[ri]..rows.start[ri + 1] {
-                let c = rows.col[k];
-                let pos = fill[c];
-                rowval[pos] = ri + off;
-                nzval[pos] = rows.val[k];
-                fill[c] += 1;
-            }
-        }
-    }
-    let a = CscMatrix::new(m, lay.nvar, colptr, rowval, nzval);
-    let mut b = eq.b;
-    b.extend_from_slice(&ineq.b);
-    let mut meta = eq.meta;
-    meta.extend(ineq.meta);
-    let turnover_rows = turnover_rows.into_iter().map(|r| r + n_eq).collect();
-    let convex_rows = convex_rows
-        .into_iter()
-        .map(|(r, i, s, a)| (r + n_eq, i, s, a))
-        .collect();
-    let mut cones = Vec::new();
-    if n_eq > 0 {
-        cones.push(SupportedConeT::ZeroConeT(n_eq));
-    }
-    if m > n_eq {
-        cones.push(SupportedConeT::NonnegativeConeT(m - n_eq));
-    }
+    let Stacked { a, b, meta, cones } = rows::stack(eq, ineq, nvar);
     Assembled {
         p,
         q,
@@ -642,9 +368,12 @@ pub(crate) fn assemble(cfg: &PortfolioConfig, r: &Resolved<'_>, spec: &Spec<'_>)
         b,
         cones,
         meta,
-        layout: lay,
-        turnover_rows,
-        convex_rows,
+        layout: cx.lay,
+        turnover_rows: turnover_rows.into_iter().map(|r| r + n_eq).collect(),
+        convex_rows: convex_rows
+            .into_iter()
+            .map(|(r, i, s, a)| (r + n_eq, i, s, a))
+            .collect(),
         obj_scale,
     }
 }
