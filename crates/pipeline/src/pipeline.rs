@@ -21,7 +21,7 @@ use prudentia_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{sha256_json_hex, ModelHasher, ModelState};
+use crate::digest::{sha256_snapshot_hex, ModelHasher, ModelState};
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::{plausible_ratio, ReturnHistory};
 use crate::observer::Observer;
@@ -1425,7 +1425,7 @@ impl Pipeline {
                 model_hash: self.model_hash()?,
                 feature_version: self.config.feature_version.clone(),
                 seed,
-                inputs_digest: sha256_json_hex(raw).map_err(audit_error)?,
+                inputs_digest: sha256_snapshot_hex(raw),
                 decision: decision.clone(),
                 optimizer_status: optimizer_status.clone(),
                 timings_ns: timings
