@@ -276,10 +276,21 @@ impl<T: Serialize + Send> ModelState for FixedState<T> {
     }
 }
 
-/// Incremental model hash: `SHA-256(Σ name_len ‖ name ‖ state_len ‖ state)`.
+/// Incremental model hash: `SHA-256(Σ name_len ‖ name ‖ state_len ‖ state)`. A clone
+/// continues from the parts hashed so far.
 pub(crate) struct ModelHasher {
     hasher: Sha256,
     scratch: Vec<u8>,
+}
+
+impl Clone for ModelHasher {
+    /// The hasher's state; not the scratch buffer (the last part's bytes).
+    fn clone(&self) -> Self {
+        Self {
+            hasher: self.hasher.clone(),
+            scratch: Vec::new(),
+        }
+    }
 }
 
 impl ModelHasher {

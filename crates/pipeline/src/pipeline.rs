@@ -461,6 +461,7 @@ impl PipelineBuilder {
             execution: self.execution,
             audit: self.audit,
             model_states: self.model_states,
+            config_hash: None,
             learners: self.learners,
             forecast_learners: self.forecast_learners,
             fill_learners: self.fill_learners,
@@ -506,6 +507,8 @@ pub struct Pipeline {
     execution: Option<Box<dyn ExecutionPolicy>>,
     audit: Option<Box<dyn AuditSink>>,
     model_states: Vec<(String, Box<dyn ModelState>)>,
+    /// The model hasher after the configuration (kept from the first audit record on).
+    config_hash: Option<ModelHasher>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
     fill_learners: Vec<Box<dyn FillLearner>>,
@@ -1573,11 +1576,22 @@ impl Pipeline {
         Ok(())
     }
 
-    /// SHA-256 of the configuration and every registered model-state source.
-    fn model_hash(&self) -> PipelineResult<String> {
-        let mut h = ModelHasher::new();
-        h.part("config", |out| serde_json::to_writer(out, &self.config))
-            .map_err(audit_error)?;
+    /// SHA-256 of the configuration and every registered model-state source. The
+    /// configuration never changes once built (a checkpoint is restored only into a pipeline
+    /// of an equal one), so the hasher's state after it is kept from the first record on and
+    /// only the model states are serialized for each decision: the same digest as hashing
+    /// everything again.
+    fn model_hash(&mut self) -> PipelineResult<String> {
+        let after_config = match &mut self.config_hash {
+            Some(h) => h,
+            slot => {
+                let mut h = ModelHasher::new();
+                h.part("config", |out| serde_json::to_writer(out, &self.config))
+                    .map_err(audit_error)?;
+                slot.insert(h)
+            }
+        };
+        let mut h = after_config.clone();
         for (name, state) in &self.model_states {
             h.part(name, |out| state.write_state(out)).map_err(audit_error)?;
         }
