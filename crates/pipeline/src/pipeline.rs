@@ -744,8 +744,15 @@ impl Pipeline {
                 };
                 let keep_market = !made.decision.orders.is_empty()
                     && (!self.fill_learners.is_empty() || self.broker.is_some());
-                let market = keep_market.then(|| snapshot.clone());
-                if self.refit_cap > 0 {
+                // the clean snapshot goes to the fills (with orders and someone to fill them)
+                // and to the refits' data; it is cloned only when both keep it
+                let (market, for_refits) = match (keep_market, self.refit_cap > 0) {
+                    (true, true) => (Some(snapshot.clone()), Some(snapshot)),
+                    (true, false) => (Some(snapshot), None),
+                    (false, true) => (None, Some(snapshot)),
+                    (false, false) => (None, None),
+                };
+                if let Some(snapshot) = for_refits {
                     if self.refit_data.len() >= self.refit_cap {
                         self.refit_data.pop_front();
                     }
