@@ -479,15 +479,13 @@ impl Marks {
     }
 }
 
-fn run(
-    pipeline: &mut Pipeline,
+/// Everything a run checks before the pipeline is touched: the configuration, the prices
+/// beside the snapshots, at least two snapshots, strictly increasing times.
+fn check_run(
     snapshots: &[MarketSnapshot],
     prices: Option<&[MarketSnapshot]>,
     config: &BacktestConfig,
-    start: Option<Start>,
-    stop_after: usize,
-) -> PipelineResult<(BacktestResult, Paused)> {
-    // everything is checked before the pipeline is touched
+) -> PipelineResult<()> {
     config.validate()?;
     check_prices(snapshots, prices)?;
     if snapshots.len() < 2 {
@@ -505,14 +503,12 @@ fn run(
         }
         .into());
     }
-    let steps = snapshots.len() - 1;
-    let bar = if config.show_progress {
-        indicatif::ProgressBar::new(steps as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let universe = pipeline.config().universe.clone();
-    let fresh = || BacktestResult {
+    Ok(())
+}
+
+/// An empty result with room for `steps` periods.
+fn fresh_result(steps: usize) -> BacktestResult {
+    BacktestResult {
         times: Vec::with_capacity(steps),
         decisions: Vec::with_capacity(steps),
         returns: Vec::with_capacity(steps),
@@ -525,44 +521,58 @@ fn run(
         faults: Vec::new(),
         failures: Vec::new(),
         notes: Vec::new(),
-    };
-    // validated prices of snapshot t: from `prices`, or what the guard let through
-    let marks_of = |pipeline: &Pipeline, t: usize, screened: &ScreenedSnapshot<'_>| match prices {
-        Some(p) => pipeline.quote_prices(&p[t]),
-        None => match &screened.screened {
-            Screened::Clean { snapshot, .. } => pipeline.quote_prices(snapshot),
-            Screened::SafeFallback { .. } => vec![None; universe.len()],
-        },
-    };
-    let (mut out, mut screened, mut marks, from) = match start {
-        None => {
-            let mut out = fresh();
-            let screened = pipeline.screen(&snapshots[0])?;
-            let mut marks = Marks {
-                last: vec![None; universe.len()],
-                max_ratio: config.max_price_ratio,
-            };
-            let first = marks_of(pipeline, 0, &screened);
-            marks.advance(&universe, &first, snapshots[0].time, &mut out.faults);
-            (out, screened, marks, 0)
+    }
+}
+
+/// What stays the same over one run.
+struct RunInput<'s> {
+    snapshots: &'s [MarketSnapshot],
+    prices: Option<&'s [MarketSnapshot]>,
+    config: &'s BacktestConfig,
+    universe: Vec<AssetId>,
+}
+
+impl<'s> RunInput<'s> {
+    /// Validated prices of snapshot `t`: from `prices`, or what the guard let through.
+    fn marks_of(&self, pipeline: &Pipeline, t: usize, screened: &ScreenedSnapshot<'_>) -> Vec<Option<f64>> {
+        match self.prices {
+            Some(p) => pipeline.quote_prices(&p[t]),
+            None => match &screened.screened {
+                Screened::Clean { snapshot, .. } => pipeline.quote_prices(snapshot),
+                Screened::SafeFallback { .. } => vec![None; self.universe.len()],
+            },
         }
-        Some(s) => {
-            let screened = ScreenedSnapshot {
-                raw: &snapshots[s.next],
-                screened: s.screened,
-                timings: Default::default(),
-                failure: s.failure,
-            };
-            let marks = Marks {
-                last: s.marks,
-                max_ratio: config.max_price_ratio,
-            };
-            bar.inc(s.next as u64);
-            (s.out, screened, marks, s.next)
-        }
-    };
-    let until = steps.min(from.saturating_add(stop_after));
-    for t in from..until {
+    }
+
+    /// The start of a new run: the first snapshot screened and its prices marked.
+    fn begin(
+        &self,
+        pipeline: &mut Pipeline,
+        steps: usize,
+    ) -> PipelineResult<(BacktestResult, ScreenedSnapshot<'s>, Marks)> {
+        let mut out = fresh_result(steps);
+        let screened = pipeline.screen(&self.snapshots[0])?;
+        let mut marks = Marks {
+            last: vec![None; self.universe.len()],
+            max_ratio: self.config.max_price_ratio,
+        };
+        let first = self.marks_of(pipeline, 0, &screened);
+        marks.advance(&self.universe, &first, self.snapshots[0].time, &mut out.faults);
+        Ok((out, screened, marks))
+    }
+
+    /// One period: the decision on snapshot `t` (already screened), then snapshot `t + 1`
+    /// screened and marked, the period's return net of costs, and the outcome learned and
+    /// recorded in `out`. Returns the screened snapshot `t + 1`.
+    fn period(
+        &self,
+        pipeline: &mut Pipeline,
+        t: usize,
+        screened: ScreenedSnapshot<'s>,
+        marks: &mut Marks,
+        out: &mut BacktestResult,
+    ) -> PipelineResult<ScreenedSnapshot<'s>> {
+        let snapshots = self.snapshots;
         let next = &snapshots[t + 1];
         let before = pipeline.current_weights().clone();
         let report = pipeline.decide_screened(screened)?;
@@ -578,9 +588,9 @@ fn run(
         out.notes
             .extend(report.notes.into_iter().map(|n| (snapshots[t].time, n)));
         let turnover = decision.sized.turnover_to(&before);
-        screened = pipeline.screen(next)?;
-        let validated = marks_of(pipeline, t + 1, &screened);
-        let realized = marks.advance(&universe, &validated, next.time, &mut out.faults);
+        let screened = pipeline.screen(next)?;
+        let validated = self.marks_of(pipeline, t + 1, &screened);
+        let realized = marks.advance(&self.universe, &validated, next.time, &mut out.faults);
         let by_asset: HashMap<&AssetId, f64> = realized.iter().map(|(a, r)| (a, *r)).collect();
         let gross: f64 = decision
             .sized
@@ -601,7 +611,7 @@ fn run(
                 fill_cost / pipeline.equity()
             }
         } else {
-            turnover * config.cost_bps * 1e-4
+            turnover * self.config.cost_bps * 1e-4
         };
         let net = gross - cost;
         let equity = pipeline.equity() * (1.0 + net).max(0.0);
@@ -638,6 +648,55 @@ fn run(
         out.equity.push(equity);
         out.outcomes.push(outcome);
         out.unexecuted.push(report.unexecuted);
+        Ok(screened)
+    }
+}
+
+fn run(
+    pipeline: &mut Pipeline,
+    snapshots: &[MarketSnapshot],
+    prices: Option<&[MarketSnapshot]>,
+    config: &BacktestConfig,
+    start: Option<Start>,
+    stop_after: usize,
+) -> PipelineResult<(BacktestResult, Paused)> {
+    // everything is checked before the pipeline is touched
+    check_run(snapshots, prices, config)?;
+    let steps = snapshots.len() - 1;
+    let bar = if config.show_progress {
+        indicatif::ProgressBar::new(steps as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let input = RunInput {
+        snapshots,
+        prices,
+        config,
+        universe: pipeline.config().universe.clone(),
+    };
+    let (mut out, mut screened, mut marks, from) = match start {
+        None => {
+            let (out, screened, marks) = input.begin(pipeline, steps)?;
+            (out, screened, marks, 0)
+        }
+        Some(s) => {
+            let screened = ScreenedSnapshot {
+                raw: &snapshots[s.next],
+                screened: s.screened,
+                timings: Default::default(),
+                failure: s.failure,
+            };
+            let marks = Marks {
+                last: s.marks,
+                max_ratio: config.max_price_ratio,
+            };
+            bar.inc(s.next as u64);
+            (s.out, screened, marks, s.next)
+        }
+    };
+    let until = steps.min(from.saturating_add(stop_after));
+    for t in from..until {
+        screened = input.period(pipeline, t, screened, &mut marks, &mut out)?;
         bar.inc(1);
     }
     bar.finish_and_clear();

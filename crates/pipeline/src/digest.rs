@@ -6,7 +6,9 @@
 //! calibration or another configuration changes the hash. The chain hash that makes the log
 //! tamper-evident is the audit store's, not the pipeline's.
 
+use prudentia_core::{AssetInfo, Indicator, MarketSnapshot, Quote};
 use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter};
 use sha2::{Digest, Sha256};
 
 use crate::shared::Shared;
@@ -27,6 +29,206 @@ pub fn sha256_json_hex<T: Serialize + ?Sized>(value: &T) -> Result<String, serde
         .into_inner()
         .map_err(|e| serde_json::Error::io(e.into_error()))?;
     Ok(hex(&h.finalize()))
+}
+
+/// Lowercase hex SHA-256 of the JSON serialization of a market snapshot: the same digest as
+/// [`sha256_json_hex`]`(snapshot)`, from a hand-written serializer that writes exactly the
+/// bytes `serde_json::to_vec` writes (compact; fields in declaration order; a non-finite
+/// number as `null`; numbers by serde_json's own formatter; strings escaped as serde_json
+/// escapes them) into a buffer that is fed to the hasher in chunks. For the ~300 kB of a
+/// 500-asset snapshot it writes the JSON in about 0.19 ms against serde_json's 0.29 ms (the
+/// hashing, ~0.16 ms, is the same); the audit record's content address is taken on every
+/// decision.
+pub(crate) fn sha256_snapshot_hex(snapshot: &MarketSnapshot) -> String {
+    let mut w = JsonHasher {
+        buf: Vec::with_capacity(JsonHasher::CHUNK + 1024),
+        hasher: Sha256::new(),
+    };
+    w.snapshot(snapshot);
+    w.hasher.update(&w.buf);
+    hex(&w.hasher.finalize())
+}
+
+/// The snapshot serializer of [`sha256_snapshot_hex`]. Every struct is destructured without
+/// `..`, so a field added to one of them fails to compile here until it is written.
+struct JsonHasher {
+    buf: Vec<u8>,
+    hasher: Sha256,
+}
+
+impl JsonHasher {
+    /// Bytes buffered before they are hashed.
+    const CHUNK: usize = 16 * 1024;
+
+    fn flush_if_full(&mut self) {
+        if self.buf.len() >= Self::CHUNK {
+            self.hasher.update(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn i64(&mut self, v: i64) {
+        // writing into a `Vec` cannot fail
+        let _ = CompactFormatter.write_i64(&mut self.buf, v);
+    }
+
+    /// A number as serde_json writes an `f64`: `null` unless finite.
+    fn f64(&mut self, v: f64) {
+        if v.is_finite() {
+            let _ = CompactFormatter.write_f64(&mut self.buf, v);
+        } else {
+            self.raw(b"null");
+        }
+    }
+
+    fn opt_f64(&mut self, v: Option<f64>) {
+        match v {
+            Some(v) => self.f64(v),
+            None => self.raw(b"null"),
+        }
+    }
+
+    /// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r`
+    /// and `\u00xx` (lowercase hex) for the other control bytes; everything else as is.
+    fn str(&mut self, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let bytes = s.as_bytes();
+        self.buf.push(b'"');
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b >= 0x20 && b != b'"' && b != b'\\' {
+                continue;
+            }
+            self.buf.extend_from_slice(&bytes[start..i]);
+            start = i + 1;
+            match b {
+                b'"' => self.raw(b"\\\""),
+                b'\\' => self.raw(b"\\\\"),
+                0x08 => self.raw(b"\\b"),
+                0x09 => self.raw(b"\\t"),
+                0x0A => self.raw(b"\\n"),
+                0x0C => self.raw(b"\\f"),
+                0x0D => self.raw(b"\\r"),
+                _ => self.raw(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]),
+            }
+        }
+        self.buf.extend_from_slice(&bytes[start..]);
+        self.buf.push(b'"');
+    }
+
+    fn snapshot(&mut self, s: &MarketSnapshot) {
+        let MarketSnapshot {
+            time,
+            quotes,
+            indicators,
+            assets,
+        } = s;
+        self.raw(b"{\"time\":");
+        self.i64(time.as_nanos());
+        self.raw(b",\"quotes\":[");
+        for (k, q) in quotes.iter().enumerate() {
+            if k > 0 {
+                self.raw(b",");
+            }
+            self.quote(q);
+            self.flush_if_full();
+        }
+        self.raw(b"],\"indicators\":[");
+        for (k, i) in indicators.iter().enumerate() {
+            if k > 0 {
+                self.raw(b",");
+            }
+            self.indicator(i);
+            self.flush_if_full();
+        }
+        self.raw(b"],\"assets\":[");
+        for (k, a) in assets.iter().enumerate() {
+            if k > 0 {
+                self.raw(b",");
+            }
+            self.asset(a);
+            self.flush_if_full();
+        }
+        self.raw(b"]}");
+    }
+
+    fn quote(&mut self, q: &Quote) {
+        let Quote {
+            asset,
+            time,
+            price,
+            volume,
+            spread_bps,
+        } = q;
+        self.raw(b"{\"asset\":");
+        self.str(&asset.0);
+        self.raw(b",\"time\":");
+        self.i64(time.as_nanos());
+        self.raw(b",\"price\":");
+        self.f64(*price);
+        self.raw(b",\"volume\":");
+        self.opt_f64(*volume);
+        self.raw(b",\"spread_bps\":");
+        self.opt_f64(*spread_bps);
+        self.raw(b"}");
+    }
+
+    fn indicator(&mut self, i: &Indicator) {
+        let Indicator { name, time, value } = i;
+        self.raw(b"{\"name\":");
+        self.str(name);
+        self.raw(b",\"time\":");
+        self.i64(time.as_nanos());
+        self.raw(b",\"value\":");
+        self.f64(*value);
+        self.raw(b"}");
+    }
+
+    fn asset(&mut self, a: &AssetInfo) {
+        let AssetInfo {
+            id,
+            sector,
+            price,
+            adv_shares,
+            borrow_available_shares,
+            lot_size,
+            features,
+        } = a;
+        self.raw(b"{\"id\":");
+        self.str(&id.0);
+        self.raw(b",\"sector\":");
+        match sector {
+            Some(s) => self.str(s),
+            None => self.raw(b"null"),
+        }
+        self.raw(b",\"price\":");
+        self.f64(*price);
+        self.raw(b",\"adv_shares\":");
+        self.opt_f64(*adv_shares);
+        self.raw(b",\"borrow_available_shares\":");
+        self.opt_f64(*borrow_available_shares);
+        self.raw(b",\"lot_size\":");
+        self.f64(*lot_size);
+        self.raw(b",\"features\":[");
+        for (k, v) in features.iter().enumerate() {
+            if k > 0 {
+                self.raw(b",");
+            }
+            self.f64(*v);
+        }
+        self.raw(b"]}");
+    }
 }
 
 /// An `io::Write` that feeds a SHA-256 hasher (it never fails).
@@ -75,10 +277,21 @@ impl<T: Serialize + Send> ModelState for FixedState<T> {
     }
 }
 
-/// Incremental model hash: `SHA-256(Σ name_len ‖ name ‖ state_len ‖ state)`.
+/// Incremental model hash: `SHA-256(Σ name_len ‖ name ‖ state_len ‖ state)`. A clone
+/// continues from the parts hashed so far.
 pub(crate) struct ModelHasher {
     hasher: Sha256,
     scratch: Vec<u8>,
+}
+
+impl Clone for ModelHasher {
+    /// The hasher's state; not the scratch buffer (the last part's bytes).
+    fn clone(&self) -> Self {
+        Self {
+            hasher: self.hasher.clone(),
+            scratch: Vec::new(),
+        }
+    }
 }
 
 impl ModelHasher {
@@ -136,6 +349,143 @@ mod tests {
             sha256_hex(&serde_json::to_vec(&v).unwrap())
         );
         assert_eq!(sha256_json_hex(&()).unwrap(), sha256_hex(b"null"));
+    }
+
+    /// Snapshots with every kind of value the hand-written serializer meets: extreme and
+    /// special floats (NaN and infinities become `null`), negative zero, subnormals, empty and
+    /// long vectors, absent options, and names with every escaped byte, quotes, backslashes,
+    /// DEL and non-ASCII text.
+    fn odd_snapshots() -> Vec<MarketSnapshot> {
+        use prudentia_core::rng::SplitMix64;
+        use prudentia_core::{AssetId, Timestamp};
+        const FLOATS: [f64; 22] = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            1.0 / 3.0,
+            1e300,
+            -1e300,
+            5e-324,
+            -5e-324,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            1e21,
+            1e-7,
+            123_456_789.0,
+            9_007_199_254_740_993.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            2.5e-308,
+        ];
+        let control: String = (0u8..0x20).map(char::from).collect();
+        let names = [
+            String::new(),
+            "plain".to_string(),
+            "quote\"inside".to_string(),
+            "back\\slash".to_string(),
+            control,
+            "\u{7f}del and é, 株, 🦀".to_string(),
+            "/slash/ stays".to_string(),
+            "a:depth".to_string(),
+        ];
+        let mut rng = SplitMix64::new(42);
+        let pick = |rng: &mut SplitMix64| -> f64 {
+            let r = rng.next_u64();
+            if r % 3 == 0 {
+                FLOATS[(r >> 8) as usize % FLOATS.len()]
+            } else {
+                // any bit pattern: every exponent, NaN payloads, subnormals
+                f64::from_bits(rng.next_u64())
+            }
+        };
+        let mut out = vec![MarketSnapshot {
+            time: Timestamp::from_nanos(0),
+            quotes: vec![],
+            indicators: vec![],
+            assets: vec![],
+        }];
+        for case in 0..300u64 {
+            let n = (rng.next_u64() % 12) as usize;
+            let time = Timestamp::from_nanos(rng.next_u64() as i64);
+            let name = |rng: &mut SplitMix64| {
+                let a = &names[rng.next_u64() as usize % names.len()];
+                let b = &names[rng.next_u64() as usize % names.len()];
+                format!("{a}{case}{b}")
+            };
+            let mut s = MarketSnapshot {
+                time,
+                quotes: Vec::new(),
+                indicators: Vec::new(),
+                assets: Vec::new(),
+            };
+            for _ in 0..n {
+                let opt = |rng: &mut SplitMix64, v: f64| (rng.next_u64() % 2 == 0).then_some(v);
+                let (p, v, sp) = (pick(&mut rng), pick(&mut rng), pick(&mut rng));
+                s.quotes.push(Quote {
+                    asset: AssetId(name(&mut rng)),
+                    time: Timestamp::from_nanos(rng.next_u64() as i64),
+                    price: p,
+                    volume: opt(&mut rng, v),
+                    spread_bps: opt(&mut rng, sp),
+                });
+                let value = pick(&mut rng);
+                s.indicators.push(Indicator {
+                    name: name(&mut rng),
+                    time: Timestamp::from_nanos(-(rng.next_u64() as i64 >> 1)),
+                    value,
+                });
+                let features = (0..rng.next_u64() % 5).map(|_| pick(&mut rng)).collect();
+                let (price, adv, borrow, lot) =
+                    (pick(&mut rng), pick(&mut rng), pick(&mut rng), pick(&mut rng));
+                // built field by field: the serializer must write what the fields hold,
+                // valid or not (a raw snapshot is digested before anything is checked)
+                s.assets.push(AssetInfo {
+                    id: AssetId(name(&mut rng)),
+                    sector: (rng.next_u64() % 2 == 0).then(|| name(&mut rng)),
+                    price,
+                    adv_shares: opt(&mut rng, adv),
+                    borrow_available_shares: opt(&mut rng, borrow),
+                    lot_size: lot,
+                    features,
+                });
+            }
+            out.push(s);
+        }
+        out
+    }
+
+    #[test]
+    fn hand_written_snapshot_digest_is_the_digest_of_serde_json_bytes() {
+        for s in odd_snapshots() {
+            let json = serde_json::to_vec(&s).unwrap();
+            let mut w = JsonHasher {
+                buf: Vec::new(),
+                hasher: Sha256::new(),
+            };
+            w.snapshot(&s);
+            assert_eq!(
+                String::from_utf8_lossy(&w.buf),
+                String::from_utf8_lossy(&json),
+                "bytes differ"
+            );
+            assert_eq!(sha256_snapshot_hex(&s), sha256_hex(&json));
+        }
+        // large enough to be hashed in several chunks
+        let big: Vec<MarketSnapshot> = odd_snapshots();
+        let mut s = big[1].clone();
+        for b in &big[2..] {
+            s.quotes.extend(b.quotes.iter().cloned());
+            s.indicators.extend(b.indicators.iter().cloned());
+            s.assets.extend(b.assets.iter().cloned());
+        }
+        let json = serde_json::to_vec(&s).unwrap();
+        assert!(json.len() > 4 * JsonHasher::CHUNK, "{} bytes", json.len());
+        assert_eq!(sha256_snapshot_hex(&s), sha256_hex(&json));
     }
 
     #[test]

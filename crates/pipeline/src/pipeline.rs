@@ -21,7 +21,7 @@ use prudentia_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{sha256_json_hex, ModelHasher, ModelState};
+use crate::digest::{sha256_snapshot_hex, ModelHasher, ModelState};
 use crate::error::{PipelineError, PipelineResult, Stage};
 use crate::history::{plausible_ratio, ReturnHistory};
 use crate::observer::Observer;
@@ -461,6 +461,7 @@ impl PipelineBuilder {
             execution: self.execution,
             audit: self.audit,
             model_states: self.model_states,
+            config_hash: None,
             learners: self.learners,
             forecast_learners: self.forecast_learners,
             fill_learners: self.fill_learners,
@@ -506,6 +507,8 @@ pub struct Pipeline {
     execution: Option<Box<dyn ExecutionPolicy>>,
     audit: Option<Box<dyn AuditSink>>,
     model_states: Vec<(String, Box<dyn ModelState>)>,
+    /// The model hasher after the configuration (kept from the first audit record on).
+    config_hash: Option<ModelHasher>,
     learners: Vec<Box<dyn OnlineLearner<Outcome>>>,
     forecast_learners: Vec<Box<dyn OnlineLearner<ForecastOutcome>>>,
     fill_learners: Vec<Box<dyn FillLearner>>,
@@ -741,8 +744,15 @@ impl Pipeline {
                 };
                 let keep_market = !made.decision.orders.is_empty()
                     && (!self.fill_learners.is_empty() || self.broker.is_some());
-                let market = keep_market.then(|| snapshot.clone());
-                if self.refit_cap > 0 {
+                // the clean snapshot goes to the fills (with orders and someone to fill them)
+                // and to the refits' data; it is cloned only when both keep it
+                let (market, for_refits) = match (keep_market, self.refit_cap > 0) {
+                    (true, true) => (Some(snapshot.clone()), Some(snapshot)),
+                    (true, false) => (Some(snapshot), None),
+                    (false, true) => (None, Some(snapshot)),
+                    (false, false) => (None, None),
+                };
+                if let Some(snapshot) = for_refits {
                     if self.refit_data.len() >= self.refit_cap {
                         self.refit_data.pop_front();
                     }
@@ -1425,7 +1435,7 @@ impl Pipeline {
                 model_hash: self.model_hash()?,
                 feature_version: self.config.feature_version.clone(),
                 seed,
-                inputs_digest: sha256_json_hex(raw).map_err(audit_error)?,
+                inputs_digest: sha256_snapshot_hex(raw),
                 decision: decision.clone(),
                 optimizer_status: optimizer_status.clone(),
                 timings_ns: timings
@@ -1573,11 +1583,22 @@ impl Pipeline {
         Ok(())
     }
 
-    /// SHA-256 of the configuration and every registered model-state source.
-    fn model_hash(&self) -> PipelineResult<String> {
-        let mut h = ModelHasher::new();
-        h.part("config", |out| serde_json::to_writer(out, &self.config))
-            .map_err(audit_error)?;
+    /// SHA-256 of the configuration and every registered model-state source. The
+    /// configuration never changes once built (a checkpoint is restored only into a pipeline
+    /// of an equal one), so the hasher's state after it is kept from the first record on and
+    /// only the model states are serialized for each decision: the same digest as hashing
+    /// everything again.
+    fn model_hash(&mut self) -> PipelineResult<String> {
+        let after_config = match &mut self.config_hash {
+            Some(h) => h,
+            slot => {
+                let mut h = ModelHasher::new();
+                h.part("config", |out| serde_json::to_writer(out, &self.config))
+                    .map_err(audit_error)?;
+                slot.insert(h)
+            }
+        };
+        let mut h = after_config.clone();
         for (name, state) in &self.model_states {
             h.part(name, |out| state.write_state(out)).map_err(audit_error)?;
         }
@@ -1604,95 +1625,11 @@ impl Pipeline {
     }
 
     fn learn_unobserved(&mut self, outcome: &Outcome) -> PipelineResult<()> {
-        let refuse = |e: CoreError| PipelineError::Core(e);
         // 1. check the outcome
-        let mut returns: HashMap<&AssetId, f64> = HashMap::with_capacity(outcome.realized_returns.len());
-        for (index, (a, r)) in outcome.realized_returns.iter().enumerate() {
-            if !r.is_finite() || *r < -1.0 {
-                return Err(refuse(CoreError::OutOfRange {
-                    field: "realized return",
-                    value: *r,
-                    expected: "finite and >= -1",
-                }));
-            }
-            if returns.insert(a, *r).is_some() {
-                return Err(refuse(CoreError::UnknownId {
-                    kind: "duplicated asset in realized returns",
-                    id: format!("{a} (entry {index})"),
-                }));
-            }
-        }
-        if let Some(e) = outcome.equity {
-            check_non_negative("outcome equity", e).map_err(refuse)?;
-        }
-        for f in &outcome.fills {
-            check_positive("fill quantity", f.quantity).map_err(refuse)?;
-            check_positive("fill price", f.price).map_err(refuse)?;
-            check_positive("fill arrival price", f.arrival_price).map_err(refuse)?;
-            if let OrderType::Pov { rate } = f.order_type {
-                check_range("fill POV rate", rate, f64::MIN_POSITIVE, 1.0, "in (0, 1]").map_err(refuse)?;
-            }
-        }
-        if let (Some(t), Some(last)) = (outcome.time, self.last_time) {
-            if t < last {
-                return Err(refuse(CoreError::NotIncreasing {
-                    field: "outcome time (before the last decision)",
-                    index: 0,
-                }));
-            }
-        }
-        let fill_orders = self.match_fills(&outcome.fills).map_err(refuse)?;
-
+        let (returns, fill_orders) = self.check_outcome(outcome).map_err(PipelineError::Core)?;
         // 2. what the outcome implies, without changing anything yet
-        let mut book = self.pending.clone().unwrap_or_else(|| self.current.clone());
-        let ret = |id: &AssetId| returns.get(id).copied().unwrap_or(0.0);
-        let rp: f64 = book
-            .assets
-            .iter()
-            .zip(&book.values)
-            .map(|(a, w)| w * ret(a))
-            .sum();
-        let growth = 1.0 + rp;
-        if !growth.is_finite() {
-            return Err(refuse(CoreError::NonFinite {
-                field: "portfolio return of the outcome",
-                index: 0,
-                value: rp,
-            }));
-        }
-        if growth > 0.0 {
-            for (a, w) in book.assets.iter().zip(book.values.iter_mut()) {
-                *w = *w * (1.0 + ret(a)) / growth;
-            }
-            check_finite("drifted weights", &book.values).map_err(refuse)?;
-        }
-        let equity = match outcome.equity {
-            Some(e) => e,
-            None => self.equity * growth.max(0.0),
-        };
-        if !equity.is_finite() {
-            return Err(refuse(CoreError::NonFinite {
-                field: "equity after the outcome",
-                index: 0,
-                value: equity,
-            }));
-        }
-        let events: Vec<ForecastOutcome> = if self.forecast_learners.is_empty() {
-            Vec::new()
-        } else {
-            self.pending_forecasts
-                .iter()
-                .filter_map(|(asset, forecast, regime)| {
-                    returns.get(asset).map(|realized| ForecastOutcome {
-                        asset: asset.clone(),
-                        forecast: forecast.clone(),
-                        regime: regime.clone(),
-                        realized: *realized,
-                    })
-                })
-                .collect()
-        };
-
+        let Implied { book, equity, events } =
+            self.implied(outcome, &returns).map_err(PipelineError::Core)?;
         // 3. record the accepted outcome (the audit log sees exactly what is learned), commit,
         //    then the learners
         if let Some(sink) = &mut self.audit {
@@ -1709,6 +1646,124 @@ impl Pipeline {
                 last.outcome = Some(outcome.clone());
             }
         }
+        match self.run_learners(outcome, &fill_orders, &events) {
+            Some(e) => Err(match outcome.time.or(self.last_time) {
+                Some(t) => e.with_time(t),
+                None => e,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a whole outcome (see [`learn`](Self::learn)) without changing anything: its
+    /// realized returns by asset, and the order of the last decision each fill belongs to.
+    #[allow(clippy::type_complexity)]
+    fn check_outcome<'o>(
+        &self,
+        outcome: &'o Outcome,
+    ) -> Result<(HashMap<&'o AssetId, f64>, Vec<usize>), CoreError> {
+        let mut returns: HashMap<&AssetId, f64> = HashMap::with_capacity(outcome.realized_returns.len());
+        for (index, (a, r)) in outcome.realized_returns.iter().enumerate() {
+            if !r.is_finite() || *r < -1.0 {
+                return Err(CoreError::OutOfRange {
+                    field: "realized return",
+                    value: *r,
+                    expected: "finite and >= -1",
+                });
+            }
+            if returns.insert(a, *r).is_some() {
+                return Err(CoreError::UnknownId {
+                    kind: "duplicated asset in realized returns",
+                    id: format!("{a} (entry {index})"),
+                });
+            }
+        }
+        if let Some(e) = outcome.equity {
+            check_non_negative("outcome equity", e)?;
+        }
+        for f in &outcome.fills {
+            check_positive("fill quantity", f.quantity)?;
+            check_positive("fill price", f.price)?;
+            check_positive("fill arrival price", f.arrival_price)?;
+            if let OrderType::Pov { rate } = f.order_type {
+                check_range("fill POV rate", rate, f64::MIN_POSITIVE, 1.0, "in (0, 1]")?;
+            }
+        }
+        if let (Some(t), Some(last)) = (outcome.time, self.last_time) {
+            if t < last {
+                return Err(CoreError::NotIncreasing {
+                    field: "outcome time (before the last decision)",
+                    index: 0,
+                });
+            }
+        }
+        let fill_orders = self.match_fills(&outcome.fills)?;
+        Ok((returns, fill_orders))
+    }
+
+    /// What a checked outcome implies, computed without changing anything: the book drifted
+    /// with the returns, the equity after them, and the forecast learners' events.
+    fn implied(&self, outcome: &Outcome, returns: &HashMap<&AssetId, f64>) -> Result<Implied, CoreError> {
+        let mut book = self.pending.clone().unwrap_or_else(|| self.current.clone());
+        let ret = |id: &AssetId| returns.get(id).copied().unwrap_or(0.0);
+        let rp: f64 = book
+            .assets
+            .iter()
+            .zip(&book.values)
+            .map(|(a, w)| w * ret(a))
+            .sum();
+        let growth = 1.0 + rp;
+        if !growth.is_finite() {
+            return Err(CoreError::NonFinite {
+                field: "portfolio return of the outcome",
+                index: 0,
+                value: rp,
+            });
+        }
+        if growth > 0.0 {
+            for (a, w) in book.assets.iter().zip(book.values.iter_mut()) {
+                *w = *w * (1.0 + ret(a)) / growth;
+            }
+            check_finite("drifted weights", &book.values)?;
+        }
+        let equity = match outcome.equity {
+            Some(e) => e,
+            None => self.equity * growth.max(0.0),
+        };
+        if !equity.is_finite() {
+            return Err(CoreError::NonFinite {
+                field: "equity after the outcome",
+                index: 0,
+                value: equity,
+            });
+        }
+        let events: Vec<ForecastOutcome> = if self.forecast_learners.is_empty() {
+            Vec::new()
+        } else {
+            self.pending_forecasts
+                .iter()
+                .filter_map(|(asset, forecast, regime)| {
+                    returns.get(asset).map(|realized| ForecastOutcome {
+                        asset: asset.clone(),
+                        forecast: forecast.clone(),
+                        regime: regime.clone(),
+                        realized: *realized,
+                    })
+                })
+                .collect()
+        };
+        Ok(Implied { book, equity, events })
+    }
+
+    /// The learn-flow refits, then every learner on an accepted outcome: the outcome
+    /// learners, the fill learners (one event per fill, with its order and the decision's
+    /// market) and the forecast learners. All run; the first error is returned.
+    fn run_learners(
+        &mut self,
+        outcome: &Outcome,
+        fill_orders: &[usize],
+        events: &[ForecastOutcome],
+    ) -> Option<PipelineError> {
         let orders = std::mem::take(&mut self.pending_orders);
         let market = self.pending_market.take();
         let mut first_error = self.refit_due(true).err();
@@ -1718,7 +1773,7 @@ impl Pipeline {
             }
         }
         if let Some(market) = &market {
-            for (fill, k) in outcome.fills.iter().zip(&fill_orders) {
+            for (fill, k) in outcome.fills.iter().zip(fill_orders) {
                 let event = ExecutedOrder {
                     order: &orders[*k],
                     fill,
@@ -1731,21 +1786,24 @@ impl Pipeline {
                 }
             }
         }
-        for event in &events {
+        for event in events {
             for l in &mut self.forecast_learners {
                 if let Err(e) = l.learn(event) {
                     first_error.get_or_insert(PipelineError::at(Stage::Learn)(e));
                 }
             }
         }
-        match first_error {
-            Some(e) => Err(match outcome.time.or(self.last_time) {
-                Some(t) => e.with_time(t),
-                None => e,
-            }),
-            None => Ok(()),
-        }
+        first_error
     }
+}
+
+/// What an accepted outcome implies (see [`Pipeline::learn`]).
+struct Implied {
+    /// The decided (or current) book drifted with the realized returns.
+    book: Weights,
+    equity: f64,
+    /// One event per forecast asset with a realized return (only with forecast learners).
+    events: Vec<ForecastOutcome>,
 }
 
 impl Pipeline {

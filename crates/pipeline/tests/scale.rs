@@ -319,3 +319,99 @@ fn a_checkpointed_run_with_true_prices_resumes_to_the_uninterrupted_result() {
     assert!(resume_walk_forward_with_prices(&mut p, &snaps, &prices, &quiet(), plain).is_err());
     assert_eq!(p.checkpoint().unwrap(), before);
 }
+
+/// The documented model hash, from scratch: `SHA-256(Σ name_len ‖ name ‖ state_len ‖ state)`
+/// over the configuration and then every model state (lengths as little-endian u64, states
+/// as JSON), lowercase hex.
+fn model_hash_by_hand(config: &PipelineConfig, states: &[(&str, Vec<u8>)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut part = |name: &str, bytes: &[u8]| {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    part("config", &serde_json::to_vec(config).unwrap());
+    for (name, bytes) in states {
+        part(name, bytes);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An audit sink that recomputes each record's model hash from scratch when it is recorded.
+struct HashCheck {
+    config: PipelineConfig,
+    models: Vec<(&'static str, Shared<MeanModel>)>,
+    /// (recorded hash, hash from scratch) of every record.
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+}
+impl AuditSink for HashCheck {
+    fn record(&mut self, _: &MarketSnapshot, r: &DecisionRecord) -> RoleResult<()> {
+        let states: Vec<(&str, Vec<u8>)> = self
+            .models
+            .iter()
+            .map(|(name, m)| (*name, serde_json::to_vec(&*m.lock()).unwrap()))
+            .collect();
+        let fresh = model_hash_by_hand(&self.config, &states);
+        self.seen.lock().unwrap().push((r.model_hash.clone(), fresh));
+        Ok(())
+    }
+}
+
+#[test]
+fn the_model_hash_of_every_record_equals_a_fresh_computation_after_learn_refit_and_decide() {
+    // two refitted models (one in the learn flow, one at decision time), one of them also
+    // learning from every outcome, and a change made from outside between two decisions
+    let (in_learn, at_decide) = (
+        Shared::new(MeanModel::default()),
+        Shared::new(MeanModel::default()),
+    );
+    struct Count(Shared<MeanModel>);
+    impl OnlineLearner<Outcome> for Count {
+        fn learn(&mut self, _: &Outcome) -> RoleResult<()> {
+            self.0.lock().refits += 1000;
+            Ok(())
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = HashCheck {
+        config: config(),
+        models: vec![("in learn", in_learn.clone()), ("at decide", at_decide.clone())],
+        seen: seen.clone(),
+    };
+    let mut p = PipelineBuilder::new(config())
+        .forecaster(Box::new(at_decide.clone()))
+        .optimizer(Box::new(Tilt(Status::Converged)))
+        .audit(Box::new(sink))
+        .model_state("in learn", Box::new(in_learn.clone()))
+        .model_state("at decide", Box::new(at_decide.clone()))
+        .refit("in learn", schedule(true), Box::new(in_learn.clone()))
+        .refit("at decide", schedule(false), Box::new(at_decide.clone()))
+        .learner(Box::new(Count(in_learn.clone())))
+        .build()
+        .unwrap();
+    let snaps = snapshots(40, 5);
+    let universe = p.config().universe.clone();
+    for t in 0..snaps.len() - 1 {
+        if t == 23 {
+            at_decide.lock().means.insert("outside".into(), 1.0);
+        }
+        let _ = p.decide(&snaps[t]).unwrap();
+        let outcome = Outcome {
+            realized_returns: realized_returns(&universe, &snaps[t], &snaps[t + 1]),
+            ..Default::default()
+        };
+        p.learn(&outcome).unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), snaps.len() - 1);
+    for (k, (recorded, fresh)) in seen.iter().enumerate() {
+        assert_eq!(recorded, fresh, "record {k}");
+    }
+    // the states did change: every learn changes the hash
+    for w in seen.windows(2) {
+        assert_ne!(w[0].0, w[1].0);
+    }
+    assert!(at_decide.lock().refits > 0 && in_learn.lock().refits % 1000 > 0);
+}
