@@ -144,6 +144,23 @@ fn bench(c: &mut Criterion) {
             }
         );
     }
+    // The floor of the owned answer (`Screened::Clean` holds the clean snapshot): a clone.
+    let mut ms: Vec<f64> = (0..5)
+        .flat_map(|_| &snapshots[WARM..])
+        .map(|s| {
+            let start = Instant::now();
+            let c = s.clone();
+            let t = start.elapsed().as_secs_f64() * 1e3;
+            drop(black_box(c));
+            t
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    eprintln!(
+        "snapshot clone alone: median {:.3} ms, minimum {:.3} ms",
+        ms[ms.len() / 2],
+        ms[0]
+    );
     // One guard walks forward across calls (a fresh clone of the warmed guard when the days
     // run out), so a measured screen is almost always a next-day screen of a guard in use.
     let mut guard = warm.clone();
