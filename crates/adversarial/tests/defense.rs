@@ -1015,6 +1015,64 @@ fn guard_slot_cache() {
             reload_check(&cached)
         },
     );
+    // The clean snapshot's books: with repairs (the classic Hampel settings) and assets
+    // listed once, twice or not at all, every value is kept or quarantined (never both,
+    // never lost), no asset appears that was not given, and every kept price is usable.
+    s.sweep(
+        "SnapshotGuard::screen_snapshot, clean snapshot conservation (classic Hampel, assets)",
+        proptest::collection::vec(
+            (
+                proptest::collection::vec((0u8..7, price()), 0..7),
+                proptest::collection::vec((0u8..6, finite_f64()), 0..5),
+                proptest::collection::vec(0u8..7, 0..8),
+            ),
+            1..25,
+        ),
+        |days| {
+            let Ok(mut g) = SnapshotGuard::new(SnapshotGuardConfig::classic_hampel()) else {
+                return Check::Broken("valid config refused".into());
+            };
+            for (d, (quotes, indicators, assets)) in days.iter().enumerate() {
+                let mut snap = keyed_snapshot(d as i64, quotes, indicators);
+                snap.assets = assets
+                    .iter()
+                    .filter_map(|k| {
+                        prudentia_core::AssetInfo::new(format!("A{}", k % 5), 10.0 + f64::from(*k)).ok()
+                    })
+                    .collect();
+                let screened = g.screen_snapshot(&snap);
+                let c = finite(&screened);
+                if c != Check::Ok {
+                    return c;
+                }
+                if let prudentia_core::traits::Screened::Clean {
+                    snapshot: clean,
+                    quarantined,
+                    ..
+                } = &screened
+                {
+                    let given = snap.quotes.len() + snap.indicators.len();
+                    let kept = clean.quotes.len() + clean.indicators.len();
+                    if kept + quarantined != given {
+                        return Check::Broken(format!(
+                            "day {d}: {kept} kept + {quarantined} quarantined != {given}"
+                        ));
+                    }
+                    let known = |id: &prudentia_core::AssetId| snap.assets.iter().any(|a| &a.id == id);
+                    if clean.assets.len() > snap.assets.len() || !clean.assets.iter().all(|a| known(&a.id)) {
+                        return Check::Broken(format!("day {d}: assets not given"));
+                    }
+                    let usable = |p: f64| p.is_finite() && p > 0.0;
+                    if !clean.quotes.iter().all(|q| usable(q.price))
+                        || !clean.assets.iter().all(|a| usable(a.price))
+                    {
+                        return Check::Broken(format!("day {d}: an unusable price in the clean snapshot"));
+                    }
+                }
+            }
+            reload_check(&g)
+        },
+    );
     // The defense swapped under the guard's cache (defense_mut) must not misroute a value.
     s.check(
         "SnapshotGuard with its defense replaced between snapshots",

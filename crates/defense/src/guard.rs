@@ -1,5 +1,7 @@
 //! The snapshot-level guard of the pipeline.
 
+use std::collections::BTreeMap;
+
 use prudentia_core::traits::{Guard, Screened};
 use prudentia_core::validate::check_probability;
 use prudentia_core::{MarketSnapshot, RoleResult};
@@ -166,11 +168,26 @@ const INDICATOR_PREFIX: &str = "indicator:";
 
 /// Slots resolved for the previous snapshot, by position: a snapshot with the same quotes
 /// and indicators in the same order (the usual case) screens without a single name lookup
-/// or allocation per value.
+/// or allocation per value. Also the screen's scratch buffers (kept across snapshots, so a
+/// screen allocates nothing but its answer).
 #[derive(Debug, Clone, Default)]
 struct SlotCache {
     quotes: Vec<usize>,
     indicators: Vec<usize>,
+    /// The log returns behind the day's market move.
+    returns: Vec<f64>,
+    /// What became of each quote, then of each indicator, by position.
+    outcomes: Vec<Outcome>,
+}
+
+/// What the screen made of one value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Accept,
+    Repair(f64),
+    Quarantine,
+    /// Left out without a verdict (a slot that did not resolve; does not happen).
+    Skip,
 }
 
 prudentia_core::checked_serde!(SnapshotGuard, SnapshotGuard::check_state);
@@ -236,25 +253,34 @@ impl SnapshotGuard {
     /// The day's market move: the median log return of the snapshot's quotes against their
     /// previous admitted prices, when at least `min_corroborating_quotes` have one (else 0).
     pub fn market_move(&self, snapshot: &MarketSnapshot) -> f64 {
-        let slots: Vec<Option<usize>> = snapshot
-            .quotes
-            .iter()
-            .map(|q| self.defense.slot_of(q.asset.as_str()))
-            .collect();
         let mut scratch = Vec::new();
-        self.market_move_of(snapshot, &slots, &mut scratch)
+        self.market_move_of(
+            snapshot,
+            |i| {
+                snapshot
+                    .quotes
+                    .get(i)
+                    .and_then(|q| self.defense.slot_of(q.asset.as_str()))
+            },
+            &mut scratch,
+        )
     }
 
-    /// [`market_move`](Self::market_move) with each quote's slot resolved (`None`: no
-    /// validator yet) and a scratch buffer for the returns.
-    fn market_move_of(&self, snapshot: &MarketSnapshot, slots: &[Option<usize>], r: &mut Vec<f64>) -> f64 {
+    /// [`market_move`](Self::market_move) with the slot of the quote at each position
+    /// (`None`: no validator yet) and a scratch buffer for the returns.
+    fn market_move_of(
+        &self,
+        snapshot: &MarketSnapshot,
+        slot: impl Fn(usize) -> Option<usize>,
+        r: &mut Vec<f64>,
+    ) -> f64 {
         let min = self.config.min_corroborating_quotes;
         if min == 0 || snapshot.quotes.len() < min {
             return 0.0;
         }
         r.clear();
-        r.extend(snapshot.quotes.iter().zip(slots).filter_map(|(q, slot)| {
-            let v = self.defense.slot_validator((*slot)?)?;
+        r.extend(snapshot.quotes.iter().enumerate().filter_map(|(i, q)| {
+            let v = self.defense.slot_validator(slot(i)?)?;
             if v.config().transform != Transform::LogReturn || v.last_time().is_some_and(|t| q.time <= t) {
                 return None;
             }
@@ -265,12 +291,16 @@ impl SnapshotGuard {
         if r.len() < min {
             return 0.0;
         }
-        r.sort_unstable_by(f64::total_cmp);
+        // The middle order statistics by selection (O(n)); under the total order they are
+        // the values a sort would put there, bit for bit.
         let n = r.len();
+        let (lower, upper, _) = r.select_nth_unstable_by(n / 2, f64::total_cmp);
+        let upper = *upper;
         let m = if n % 2 == 1 {
-            r[n / 2]
+            upper
         } else {
-            0.5 * r[n / 2 - 1] + 0.5 * r[n / 2]
+            let below = lower.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+            0.5 * below + 0.5 * upper
         };
         if m.is_finite() {
             m
@@ -328,87 +358,158 @@ impl SnapshotGuard {
     pub fn screen_snapshot(&mut self, snapshot: &MarketSnapshot) -> Screened {
         let now = Some(snapshot.time);
         let mut reasons = Vec::new();
-        let (mut repaired, mut quarantined, mut total) = (0usize, 0usize, 0usize);
-        let mut assets = snapshot.assets.clone();
+        let (mut repaired, mut quarantined) = (0usize, 0usize);
+        let mut outcomes = std::mem::take(&mut self.slots.outcomes);
+        outcomes.clear();
         let quote_slots = self.quote_slots(snapshot);
-        let market = {
-            let slots: Vec<Option<usize>> = quote_slots.iter().map(|&s| Some(s)).collect();
-            let mut scratch = Vec::with_capacity(snapshot.quotes.len());
-            self.market_move_of(snapshot, &slots, &mut scratch)
-        };
-        let mut keep_quotes = Vec::with_capacity(snapshot.quotes.len());
+        let mut returns = std::mem::take(&mut self.slots.returns);
+        let market = self.market_move_of(snapshot, |i| quote_slots.get(i).copied(), &mut returns);
+        self.slots.returns = returns;
         for (q, &slot) in snapshot.quotes.iter().zip(&quote_slots) {
-            total += 1;
             let obs = Observation::new(q.time, q.price);
+            // The slot was resolved above, so `process_slot` answers.
             let Some(s) = self.defense.process_slot(slot, &obs, now, market) else {
-                continue; // unreachable: the slot was resolved above
+                outcomes.push(Outcome::Skip);
+                continue;
             };
             self.keep(s.admission);
-            match s.verdict {
-                Verdict::Accept => keep_quotes.push(q.clone()),
+            outcomes.push(match s.verdict {
+                Verdict::Accept => Outcome::Accept,
                 Verdict::Repair { value, .. } => {
                     repaired += 1;
-                    let mut q = q.clone();
-                    q.price = value;
-                    if let Some(a) = assets.iter_mut().find(|a| a.id == q.asset) {
-                        a.price = value;
-                    }
-                    keep_quotes.push(q);
+                    Outcome::Repair(value)
                 }
                 Verdict::Quarantine { reason } => {
                     quarantined += 1;
                     reasons.push(format!("{}: {reason}", q.asset));
-                    assets.retain(|a| a.id != q.asset);
+                    Outcome::Quarantine
                 }
-            }
+            });
         }
         self.slots.quotes = quote_slots;
         let indicator_slots = self.indicator_slots(snapshot);
-        let mut keep_ind = Vec::with_capacity(snapshot.indicators.len());
         for (ind, &slot) in snapshot.indicators.iter().zip(&indicator_slots) {
-            total += 1;
             let obs = Observation::new(ind.time, ind.value);
             let Some(s) = self.defense.process_slot(slot, &obs, now, 0.0) else {
-                continue; // unreachable: the slot was resolved above
+                outcomes.push(Outcome::Skip);
+                continue;
             };
             self.keep(s.admission);
-            match s.verdict {
-                Verdict::Accept => keep_ind.push(ind.clone()),
+            outcomes.push(match s.verdict {
+                Verdict::Accept => Outcome::Accept,
                 Verdict::Repair { value, .. } => {
                     repaired += 1;
-                    let mut i = ind.clone();
-                    i.value = value;
-                    keep_ind.push(i);
+                    Outcome::Repair(value)
                 }
                 Verdict::Quarantine { reason } => {
                     quarantined += 1;
                     reasons.push(format!("{INDICATOR_PREFIX}{}: {reason}", ind.name));
+                    Outcome::Quarantine
                 }
-            }
+            });
         }
         self.slots.indicators = indicator_slots;
+        let total = snapshot.quotes.len() + snapshot.indicators.len();
         let share = if total == 0 {
             0.0
         } else {
             quarantined as f64 / total as f64
         };
-        if share > self.config.max_quarantined_share {
+        let screened = if share > self.config.max_quarantined_share {
             Screened::SafeFallback {
                 reasons,
                 quarantined_share: share,
             }
         } else {
+            let (quote_outcomes, indicator_outcomes) =
+                outcomes.split_at(snapshot.quotes.len().min(outcomes.len()));
             Screened::Clean {
-                snapshot: MarketSnapshot {
-                    time: snapshot.time,
-                    quotes: keep_quotes,
-                    indicators: keep_ind,
-                    assets,
-                },
+                snapshot: clean_snapshot(snapshot, quote_outcomes, indicator_outcomes),
                 repaired,
                 quarantined,
             }
+        };
+        self.slots.outcomes = outcomes;
+        screened
+    }
+}
+
+/// The clean snapshot: repaired values substituted, quarantined ones removed; an asset whose
+/// quote was quarantined is removed, and the first asset of a repaired quote's id takes the
+/// (last) repaired price. Unchanged parts are cloned as they are.
+fn clean_snapshot(snapshot: &MarketSnapshot, quotes: &[Outcome], indicators: &[Outcome]) -> MarketSnapshot {
+    let unchanged = |o: &[Outcome]| o.iter().all(|o| *o == Outcome::Accept);
+    let quotes_out = if unchanged(quotes) {
+        snapshot.quotes.clone()
+    } else {
+        snapshot
+            .quotes
+            .iter()
+            .zip(quotes)
+            .filter_map(|(q, o)| match *o {
+                Outcome::Accept => Some(q.clone()),
+                Outcome::Repair(value) => {
+                    let mut q = q.clone();
+                    q.price = value;
+                    Some(q)
+                }
+                Outcome::Quarantine | Outcome::Skip => None,
+            })
+            .collect()
+    };
+    let indicators_out = if unchanged(indicators) {
+        snapshot.indicators.clone()
+    } else {
+        snapshot
+            .indicators
+            .iter()
+            .zip(indicators)
+            .filter_map(|(ind, o)| match *o {
+                Outcome::Accept => Some(ind.clone()),
+                Outcome::Repair(value) => {
+                    let mut ind = ind.clone();
+                    ind.value = value;
+                    Some(ind)
+                }
+                Outcome::Quarantine | Outcome::Skip => None,
+            })
+            .collect()
+    };
+    let assets = if unchanged(quotes) {
+        snapshot.assets.clone()
+    } else {
+        // Per asset id with a repaired or quarantined quote: the last repaired price, and
+        // whether a quote was quarantined (which removes every asset of that id).
+        let mut changed: BTreeMap<&str, (Option<f64>, bool)> = BTreeMap::new();
+        for (q, o) in snapshot.quotes.iter().zip(quotes) {
+            match *o {
+                Outcome::Accept | Outcome::Skip => {}
+                Outcome::Repair(value) => changed.entry(q.asset.as_str()).or_default().0 = Some(value),
+                Outcome::Quarantine => changed.entry(q.asset.as_str()).or_default().1 = true,
+            }
         }
+        let mut assets = Vec::with_capacity(snapshot.assets.len());
+        for a in &snapshot.assets {
+            match changed.get_mut(a.id.as_str()) {
+                None => assets.push(a.clone()),
+                Some((_, true)) => {}
+                Some((price, false)) => {
+                    let mut a = a.clone();
+                    // Only the first asset of the id takes the repaired price.
+                    if let Some(p) = price.take() {
+                        a.price = p;
+                    }
+                    assets.push(a);
+                }
+            }
+        }
+        assets
+    };
+    MarketSnapshot {
+        time: snapshot.time,
+        quotes: quotes_out,
+        indicators: indicators_out,
+        assets,
     }
 }
 

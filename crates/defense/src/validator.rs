@@ -623,7 +623,7 @@ impl Validator {
         } else {
             0.0
         };
-        let (verdict, advance_time, confirmed) = self.judge(obs, now, market);
+        let (verdict, advance_time, confirmed, transformed) = self.judge(obs, now, market);
         if advance_time {
             self.last_time = Some(obs.time);
             if let Some(x) = obs.value {
@@ -641,7 +641,8 @@ impl Validator {
                 match (confirmed, self.pending) {
                     (true, Some(p)) => self.move_to(p, x),
                     _ => {
-                        if let Some(y) = self.transform(x) {
+                        // (the robust check's transformed value, when it ran)
+                        if let Some(y) = transformed.or_else(|| self.transform(x)) {
                             self.window.push(y);
                         }
                     }
@@ -730,20 +731,32 @@ impl Validator {
         dev.is_finite() && dev.abs() <= self.config.hampel_threshold * scale
     }
 
-    fn judge(&self, obs: &Observation, now: Option<Timestamp>, market: f64) -> (Verdict, bool, bool) {
+    /// The verdict, whether the topic's time advances, whether a pending move is confirmed,
+    /// and the transformed value when the robust check computed it.
+    fn judge(
+        &self,
+        obs: &Observation,
+        now: Option<Timestamp>,
+        market: f64,
+    ) -> (Verdict, bool, bool, Option<f64>) {
         let q = |reason| Verdict::Quarantine { reason };
         if let Some(reason) = self.time_check(obs, now) {
-            return (q(reason), false, false);
+            return (q(reason), false, false, None);
         }
         let Some(x) = obs.value else {
-            return (q(Reason::Missing), false, false);
+            return (q(Reason::Missing), false, false, None);
         };
         if !x.is_finite() {
-            return (q(Reason::NonFinite { value: x }), false, false);
+            return (q(Reason::NonFinite { value: x }), false, false, None);
         }
-        self.value_check(x)
-            .or_else(|| self.outlier_check(x, market))
-            .unwrap_or((Verdict::Accept, true, false))
+        if let Some((v, advance, confirmed)) = self.value_check(x) {
+            return (v, advance, confirmed, None);
+        }
+        let y = self.transform(x);
+        let (v, advance, confirmed) =
+            y.and_then(|y| self.outlier_check(x, y, market))
+                .unwrap_or((Verdict::Accept, true, false));
+        (v, advance, confirmed, y)
     }
 
     /// Timestamp checks: too far in the future, out of order, repeated, stale.
@@ -839,42 +852,41 @@ impl Validator {
     }
 
     /// The Hampel (robust z) check on the transformed value, net of the market move.
-    fn outlier_check(&self, x: f64, market: f64) -> Option<(Verdict, bool, bool)> {
+    /// `y` is `x` transformed.
+    fn outlier_check(&self, x: f64, y: f64, market: f64) -> Option<(Verdict, bool, bool)> {
         let q = |reason| Verdict::Quarantine { reason };
-        if let Some(y) = self.transform(x) {
-            if let Some((z, median)) = self.robust_z(y - market) {
-                let az = z.abs();
-                if az > self.config.hampel_threshold && self.confirms_pending(x, median, market) {
-                    return Some((Verdict::Accept, true, true));
-                }
-                if az >= self.config.quarantine_threshold {
-                    let reason = Reason::Outlier {
-                        z,
-                        threshold: self.config.quarantine_threshold,
-                        median,
-                    };
-                    return Some((q(reason), true, false));
-                }
-                if az > self.config.hampel_threshold {
-                    let reason = Reason::Outlier {
-                        z,
-                        threshold: self.config.hampel_threshold,
-                        median,
-                    };
-                    let repaired = self.untransform(median + market);
-                    let v = match self.config.hampel_action {
-                        // A repair must be a usable value: quarantine if the median maps
-                        // back to something non-finite or too large.
-                        HampelAction::Repair if repaired.is_finite() && repaired.abs() <= MAX_MAGNITUDE => {
-                            Verdict::Repair {
-                                value: repaired,
-                                reason,
-                            }
+        if let Some((z, median)) = self.robust_z(y - market) {
+            let az = z.abs();
+            if az > self.config.hampel_threshold && self.confirms_pending(x, median, market) {
+                return Some((Verdict::Accept, true, true));
+            }
+            if az >= self.config.quarantine_threshold {
+                let reason = Reason::Outlier {
+                    z,
+                    threshold: self.config.quarantine_threshold,
+                    median,
+                };
+                return Some((q(reason), true, false));
+            }
+            if az > self.config.hampel_threshold {
+                let reason = Reason::Outlier {
+                    z,
+                    threshold: self.config.hampel_threshold,
+                    median,
+                };
+                let repaired = self.untransform(median + market);
+                let v = match self.config.hampel_action {
+                    // A repair must be a usable value: quarantine if the median maps
+                    // back to something non-finite or too large.
+                    HampelAction::Repair if repaired.is_finite() && repaired.abs() <= MAX_MAGNITUDE => {
+                        Verdict::Repair {
+                            value: repaired,
+                            reason,
                         }
-                        _ => q(reason),
-                    };
-                    return Some((v, true, false));
-                }
+                    }
+                    _ => q(reason),
+                };
+                return Some((v, true, false));
             }
         }
         None
