@@ -135,7 +135,18 @@ fn record_starts(bytes: &[u8]) -> Vec<usize> {
 
 #[test]
 fn every_single_byte_change_in_a_format_2_log_is_detected() {
-    let dir = crate::store::fixture_copy("v2-log");
+    every_single_byte_change_in_an_earlier_format_log_is_detected("v2-log", 2);
+}
+
+#[test]
+fn every_single_byte_change_in_a_format_3_log_is_detected() {
+    every_single_byte_change_in_an_earlier_format_log_is_detected("v3-log", 3);
+}
+
+/// Every byte position of the segment headers and of each segment's first and last record
+/// of the fixture log `name` (format `version`), changed three ways, is detected.
+fn every_single_byte_change_in_an_earlier_format_log_is_detected(name: &str, version: u32) {
+    let dir = crate::store::fixture_copy(name);
     let cfg = LogConfig {
         segment_max_bytes: 4096,
         ..Default::default()
@@ -152,7 +163,7 @@ fn every_single_byte_change_in_a_format_2_log_is_detected() {
     for seg in &segs {
         let first: u64 = seg.file_stem().unwrap().to_str().unwrap()[4..].parse().unwrap();
         let bytes = std::fs::read(seg).unwrap();
-        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), version);
         let starts = record_starts(&bytes);
         let last = starts.len() - 2;
         // the segment header, the segment's first and last record: every byte position
