@@ -8,7 +8,9 @@
 //! append waits when the writer falls a batch behind, so the figure is the pipeline's
 //! steady rate when two cores are free). On a machine shared with other work, the
 //! `append_rate` example reports the same rates in CPU time as well, for the caller and the
-//! writer thread separately.
+//! writer thread separately, and the bytes stored per record (format 4, with strings
+//! interned within each record and snapshot: about 3.9 kB per record of this size with its
+//! snapshot, frame header and index entry; format 3 stored about 4.6 kB).
 #![allow(missing_docs)]
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1179,8 +1179,9 @@ impl Core {
         let e = self.index[seq as usize];
         let (chain, body) = self.read_raw(seq)?;
         let (rec, snap) = body.split_at(e.record_len as usize);
+        let version = self.segments[e.seg as usize].version;
         let record: DecisionRecord =
-            bin::from_slice(rec, true).map_err(|e| bin_error(e, "stored decision record"))?;
+            bin::from_slice_for(version, rec, true).map_err(|e| bin_error(e, "stored decision record"))?;
         let snapshot_bytes;
         let snap = if e.flags & FLAG_INLINE != 0 {
             snap
@@ -1220,7 +1221,8 @@ impl Core {
 
     fn decode_outcome(&self, seq: u64) -> AuditResult<Outcome> {
         let (_, body) = self.read_raw(seq)?;
-        bin::from_slice(&body, true).map_err(|e| bin_error(e, "stored outcome"))
+        let version = self.segments[self.index[seq as usize].seg as usize].version;
+        bin::from_slice_for(version, &body, true).map_err(|e| bin_error(e, "stored outcome"))
     }
 
     /// The decision stored at `sequence` (with the outcomes that follow it); `None` if that
@@ -1384,7 +1386,7 @@ impl Batch {
     ) -> AuditResult<Encoded> {
         let start = self.bytes.len();
         self.bytes.resize(start + FRAME_HEADER, 0);
-        if let Err(e) = bin::to_writer(record, &mut self.bytes, true) {
+        if let Err(e) = bin::to_writer_for(FORMAT_VERSION, record, &mut self.bytes, true) {
             self.bytes.truncate(start);
             return Err(bin_error(e, "decision record"));
         }
@@ -1405,7 +1407,7 @@ impl Batch {
     fn encode_outcome(&mut self, outcome: &Outcome) -> AuditResult<Encoded> {
         let start = self.bytes.len();
         self.bytes.resize(start + FRAME_HEADER, 0);
-        if let Err(e) = bin::to_writer(outcome, &mut self.bytes, true) {
+        if let Err(e) = bin::to_writer_for(FORMAT_VERSION, outcome, &mut self.bytes, true) {
             self.bytes.truncate(start);
             return Err(bin_error(e, "outcome"));
         }

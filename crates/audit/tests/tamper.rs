@@ -191,13 +191,38 @@ fn every_single_byte_change_in_an_earlier_format_log_is_detected(name: &str, ver
 }
 
 #[test]
-fn a_format_3_segment_relabelled_as_format_2_does_not_verify() {
+fn a_current_format_segment_relabelled_as_an_earlier_format_does_not_verify() {
     let f = fixture();
-    let mut data = f.bytes.clone();
-    assert_eq!(u32::from_le_bytes(data[8..12].try_into().unwrap()), 3);
-    data[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let crc = crc32fast::hash(&data[0..56]);
-    data[56..60].copy_from_slice(&crc.to_le_bytes());
-    let bad = f.check(&data).first_bad.expect("relabelled segment detected");
-    assert_eq!((bad.sequence, bad.reason), (0, BadReason::Chain));
+    assert_eq!(
+        u32::from_le_bytes(f.bytes[8..12].try_into().unwrap()),
+        FORMAT_VERSION
+    );
+    for earlier in [2u32, 3] {
+        let mut data = f.bytes.clone();
+        data[8..12].copy_from_slice(&earlier.to_le_bytes());
+        let crc = crc32fast::hash(&data[0..56]);
+        data[56..60].copy_from_slice(&crc.to_le_bytes());
+        let bad = f.check(&data).first_bad.expect("relabelled segment detected");
+        assert_eq!((bad.sequence, bad.reason), (0, BadReason::Chain), "as {earlier}");
+    }
+}
+
+#[test]
+fn a_format_3_segment_relabelled_as_format_2_or_4_does_not_verify() {
+    let dir = crate::store::fixture_copy("v3-log");
+    let seg = dir.path().join("seg-00000000000000000000.plog");
+    let bytes = std::fs::read(&seg).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
+    for other in [2u32, 4] {
+        let mut data = bytes.clone();
+        data[8..12].copy_from_slice(&other.to_le_bytes());
+        let crc = crc32fast::hash(&data[0..56]);
+        data[56..60].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&seg, &data).unwrap();
+        let bad = verify_dir(dir.path(), &LogConfig::default())
+            .unwrap()
+            .first_bad
+            .expect("relabelled segment detected");
+        assert_eq!((bad.sequence, bad.reason), (0, BadReason::Chain), "as {other}");
+    }
 }
