@@ -162,13 +162,23 @@ impl Interner {
         }
     }
 
-    /// The first 8 bytes of `s`, zero-padded, as a number.
+    /// A number that, with the length, tells strings of up to 8 bytes apart: their bytes,
+    /// read without a call to `memcpy` (two overlapping reads of 4 or 2 bytes for shorter
+    /// strings); for longer strings, their first 8 bytes.
     #[inline]
     fn head(s: &[u8]) -> u64 {
-        let mut a = [0u8; 8];
-        let n = s.len().min(8);
-        a[..n].copy_from_slice(&s[..n]);
-        u64::from_le_bytes(a)
+        let n = s.len();
+        let u32_at = |i: usize| u64::from(u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]));
+        if n >= 8 {
+            u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])
+        } else if n >= 4 {
+            u32_at(0) | u32_at(n - 4) << 32
+        } else if n >= 2 {
+            u64::from(u16::from_le_bytes([s[0], s[1]]))
+                | u64::from(u16::from_le_bytes([s[n - 2], s[n - 1]])) << 16
+        } else {
+            s.first().map_or(0, |b| u64::from(*b))
+        }
     }
 
     #[inline]
@@ -176,7 +186,9 @@ impl Interner {
         let mut h = (head ^ (s.len() as u64).rotate_right(8)).wrapping_mul(0x517c_c1b7_2722_0a95);
         if s.len() > 8 {
             for c in s[8..].chunks(8) {
-                h = (h.rotate_left(5) ^ Self::head(c)).wrapping_mul(0x517c_c1b7_2722_0a95);
+                let mut a = [0u8; 8];
+                a[..c.len()].copy_from_slice(c);
+                h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x517c_c1b7_2722_0a95);
             }
         }
         (h >> 57) as usize & (INTERN_SLOTS - 1)
