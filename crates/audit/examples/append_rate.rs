@@ -127,6 +127,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             assert!(report?.is_ok());
             let mb = bytes as f64 / 1e6;
             println!(
+                "{:>18}: {:.0} bytes per record (with its snapshot and frame header)",
+                "stored",
+                bytes as f64 / count as f64
+            );
+            println!(
                 "{:>18}: {mb:.0} MB, {} MB/s wall, {} MB/s CPU",
                 "verify",
                 rate(mb, Some(wall)),

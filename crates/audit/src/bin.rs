@@ -7,12 +7,20 @@
 //! u128, i128      16 bytes little endian  char     varint of the code point
 //! f32, f64        IEEE bits, little endian (records: finite only)
 //! str, bytes      varint length, then the bytes (str: UTF-8)
+//!                 (format 4, str only: interned within the value, see below)
 //! Option          0 (None) or 1 then the value
 //! seq, map        varint length, then the elements (map: key, value, key, value, …)
 //! struct, tuple   the fields in declaration order, no names
 //! enum            varint variant index, then the variant's fields
 //! unit            nothing
 //! ```
+//! From format version 4 the strings of a value are interned: a string's first occurrence
+//! is `varint(len << 1 | 1)` then its UTF-8 bytes, which gives it the next index (from 0);
+//! a later occurrence may be `varint(index << 1)` instead. The table belongs to one value
+//! (one record, outcome or snapshot), so every stored value decodes on its own. (The
+//! encoder finds earlier occurrences through a small direct-mapped cache: a string it
+//! misses is defined again under a new index, which decodes the same.)
+//!
 //! The format is not self-describing (like postcard or bincode): it is only read back into
 //! the type that wrote it, and every value is validated by that type's `Deserialize`
 //! (`checked_serde` types run their checks). Every length is checked against the bytes
@@ -63,20 +71,157 @@ impl de::Error for BinError {
 
 type Result<T> = std::result::Result<T, BinError>;
 
-/// Appends the encoding of `value` to `out`; with `finite`, a non-finite float is an error
-/// ([`BinError::NonFinite`]) and `out` may hold a partial encoding.
+/// Appends the encoding of `value` to `out` (without string interning: formats 2 and 3);
+/// with `finite`, a non-finite float is an error ([`BinError::NonFinite`]) and `out` may
+/// hold a partial encoding.
 pub(crate) fn to_writer<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>, finite: bool) -> Result<()> {
-    value.serialize(&mut Encoder { out, finite })
+    value.serialize(&mut Encoder {
+        out,
+        finite,
+        strings: None,
+    })
 }
 
-/// Decodes a whole value from `bytes`; with `finite`, a non-finite float is an error.
+/// Appends the encoding of `value` in the encoding of format `version` (strings interned
+/// from version 4), as [`to_writer`].
+pub(crate) fn to_writer_for<T: Serialize + ?Sized>(
+    version: u32,
+    value: &T,
+    out: &mut Vec<u8>,
+    finite: bool,
+) -> Result<()> {
+    if version < INTERNED_FROM {
+        return to_writer(value, out, finite);
+    }
+    value.serialize(&mut Encoder {
+        out,
+        finite,
+        strings: Some(Interner::new()),
+    })
+}
+
+/// Decodes a whole value from `bytes` (without string interning: formats 2 and 3); with
+/// `finite`, a non-finite float is an error.
+#[cfg(test)]
 pub(crate) fn from_slice<'de, T: serde::Deserialize<'de>>(bytes: &'de [u8], finite: bool) -> Result<T> {
-    let mut d = Decoder { b: bytes, finite };
+    let mut d = Decoder::new(bytes, finite);
     let v = T::deserialize(&mut d)?;
     if d.b.is_empty() {
         Ok(v)
     } else {
         Err(BinError::Trailing(d.b.len()))
+    }
+}
+
+/// Decodes a whole value written by [`to_writer_for`] with the same `version`.
+pub(crate) fn from_slice_for<'de, T: serde::Deserialize<'de>>(
+    version: u32,
+    bytes: &'de [u8],
+    finite: bool,
+) -> Result<T> {
+    let mut d = Decoder::new(bytes, finite);
+    if version >= INTERNED_FROM {
+        d.strings = Some(Vec::new());
+    }
+    let v = T::deserialize(&mut d)?;
+    if d.b.is_empty() {
+        Ok(v)
+    } else {
+        Err(BinError::Trailing(d.b.len()))
+    }
+}
+
+/// The first format version whose values intern their strings.
+pub(crate) const INTERNED_FROM: u32 = 4;
+
+/// Slots of the encoder's string cache (a power of two).
+const INTERN_SLOTS: usize = 128;
+
+/// The encoder's side of string interning: a direct-mapped cache from a string's hash to
+/// where its first occurrence's bytes are in the output and its index.
+pub(crate) struct Interner {
+    slots: [Slot; INTERN_SLOTS],
+    next: u32,
+}
+
+/// A cached string: its first 8 bytes (zero-padded), its length, where its bytes are in the
+/// output (+ 1; 0: an empty slot) and its index.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    head: u64,
+    len: u32,
+    at: u32,
+    index: u32,
+}
+
+impl Interner {
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: [Slot::default(); INTERN_SLOTS],
+            next: 0,
+        }
+    }
+
+    /// A number that, with the length, tells strings of up to 8 bytes apart: their bytes,
+    /// read without a call to `memcpy` (two overlapping reads of 4 or 2 bytes for shorter
+    /// strings); for longer strings, their first 8 bytes.
+    #[inline]
+    fn head(s: &[u8]) -> u64 {
+        let n = s.len();
+        let u32_at = |i: usize| u64::from(u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]));
+        if n >= 8 {
+            u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])
+        } else if n >= 4 {
+            u32_at(0) | u32_at(n - 4) << 32
+        } else if n >= 2 {
+            u64::from(u16::from_le_bytes([s[0], s[1]]))
+                | u64::from(u16::from_le_bytes([s[n - 2], s[n - 1]])) << 16
+        } else {
+            s.first().map_or(0, |b| u64::from(*b))
+        }
+    }
+
+    #[inline]
+    fn slot(head: u64, s: &[u8]) -> usize {
+        let mut h = (head ^ (s.len() as u64).rotate_right(8)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        if s.len() > 8 {
+            for c in s[8..].chunks(8) {
+                let mut a = [0u8; 8];
+                a[..c.len()].copy_from_slice(c);
+                h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x517c_c1b7_2722_0a95);
+            }
+        }
+        (h >> 57) as usize & (INTERN_SLOTS - 1)
+    }
+
+    /// Appends the interned encoding of `s` to `out`.
+    #[inline]
+    pub(crate) fn put(&mut self, out: &mut Vec<u8>, s: &str) {
+        let b = s.as_bytes();
+        let head = Self::head(b);
+        let slot = Self::slot(head, b);
+        let c = self.slots[slot];
+        if c.at != 0 && c.head == head && c.len as usize == b.len() {
+            let at = c.at as usize - 1;
+            // strings of up to 8 bytes are equal when their heads are
+            if b.len() <= 8 || out.get(at..at + b.len()) == Some(b) {
+                put_varint(out, u64::from(c.index) << 1);
+                return;
+            }
+        }
+        put_varint(out, (b.len() as u64) << 1 | 1);
+        let at = out.len();
+        out.extend_from_slice(b);
+        // offsets beyond u32 (never for a record within the size limit) are not cached
+        if let (Ok(at), Ok(len)) = (u32::try_from(at + 1), u32::try_from(b.len())) {
+            self.slots[slot] = Slot {
+                head,
+                len,
+                at,
+                index: self.next,
+            };
+        }
+        self.next = self.next.wrapping_add(1);
     }
 }
 
@@ -118,6 +263,7 @@ pub(crate) fn put_f64(out: &mut Vec<u8>, v: f64) {
 struct Encoder<'a> {
     out: &'a mut Vec<u8>,
     finite: bool,
+    strings: Option<Interner>,
 }
 
 impl<'a> ser::Serializer for &mut Encoder<'a> {
@@ -190,7 +336,10 @@ impl<'a> ser::Serializer for &mut Encoder<'a> {
         self.serialize_u64(u64::from(u32::from(v)))
     }
     fn serialize_str(self, v: &str) -> Result<()> {
-        put_str(self.out, v);
+        match self.strings.as_mut() {
+            Some(strings) => strings.put(self.out, v),
+            None => put_str(self.out, v),
+        }
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<()> {
@@ -302,9 +451,43 @@ impl<'a> ser::SerializeMap for &mut Encoder<'a> {
 pub(crate) struct Decoder<'de> {
     pub(crate) b: &'de [u8],
     pub(crate) finite: bool,
+    /// The strings defined so far, when strings are interned (format 4).
+    pub(crate) strings: Option<Vec<&'de str>>,
 }
 
 impl<'de> Decoder<'de> {
+    pub(crate) fn new(b: &'de [u8], finite: bool) -> Self {
+        Self {
+            b,
+            finite,
+            strings: None,
+        }
+    }
+    /// A string of the value: interned (format 4) when the decoder keeps a table.
+    pub(crate) fn string(&mut self) -> Result<&'de str> {
+        if self.strings.is_none() {
+            return self.str();
+        }
+        let v = self.varint()?;
+        if v & 1 == 1 {
+            let n = v >> 1;
+            if n > self.b.len() as u64 {
+                return Err(BinError::Eof);
+            }
+            let s = std::str::from_utf8(self.take(n as usize)?)
+                .map_err(|_| BinError::Message("invalid UTF-8".into()))?;
+            if let Some(t) = self.strings.as_mut() {
+                t.push(s);
+            }
+            Ok(s)
+        } else {
+            let index = usize::try_from(v >> 1).unwrap_or(usize::MAX);
+            self.strings
+                .as_ref()
+                .and_then(|t| t.get(index).copied())
+                .ok_or_else(|| BinError::Message("reference to a string not defined before".into()))
+        }
+    }
     pub(crate) fn take(&mut self, n: usize) -> Result<&'de [u8]> {
         if self.b.len() < n {
             return Err(BinError::Eof);
@@ -438,7 +621,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         visitor.visit_char(c)
     }
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        let s = self.str()?;
+        let s = self.string()?;
         visitor.visit_borrowed_str(s)
     }
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -642,6 +825,57 @@ mod tests {
     }
 
     #[test]
+    fn interned_strings_round_trip_and_are_written_once() {
+        let ids: Vec<String> = (0..40).map(|i| format!("TICK{:02}", i % 20)).collect();
+        let value = (ids.clone(), sample(), ids.clone(), String::new(), "é".repeat(3));
+        let mut plain = Vec::new();
+        to_writer(&value, &mut plain, true).unwrap();
+        let mut out = Vec::new();
+        to_writer_for(4, &value, &mut out, true).unwrap();
+        assert_eq!(
+            from_slice_for::<(Vec<String>, S, Vec<String>, String, String)>(4, &out, true).unwrap(),
+            value
+        );
+        // 20 names defined once (7 bytes each), referenced 60 times (1 byte each)
+        assert!(
+            out.len() + 60 * 6 - 20 <= plain.len() + 8,
+            "{} vs {}",
+            out.len(),
+            plain.len()
+        );
+        // formats 2 and 3 do not intern
+        let mut v3 = Vec::new();
+        to_writer_for(3, &value, &mut v3, true).unwrap();
+        assert_eq!(v3, plain);
+        for cut in 0..out.len() {
+            assert!(
+                from_slice_for::<(Vec<String>, S, Vec<String>, String, String)>(4, &out[..cut], true)
+                    .is_err()
+            );
+        }
+        // any single-byte change decodes or is an error (never a panic)
+        for p in 0..out.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut b = out.clone();
+                b[p] ^= flip;
+                let _ = from_slice_for::<(Vec<String>, S, Vec<String>, String, String)>(4, &b, true);
+            }
+        }
+        // a reference to a string not defined before is refused
+        let mut bad = Vec::new();
+        put_varint(&mut bad, 1);
+        put_varint(&mut bad, 3 << 1);
+        assert!(matches!(
+            from_slice_for::<Vec<String>>(4, &bad, true),
+            Err(BinError::Message(_))
+        ));
+        let mut bad = Vec::new();
+        put_varint(&mut bad, 1);
+        put_varint(&mut bad, (1 << 40) | 1);
+        assert_eq!(from_slice_for::<Vec<String>>(4, &bad, true), Err(BinError::Eof));
+    }
+
+    #[test]
     fn non_finite_numbers_are_refused_when_asked() {
         let mut out = Vec::new();
         assert!(matches!(
@@ -662,28 +896,10 @@ mod tests {
         for v in [0u64, 1, 127, 128, 300, u64::MAX] {
             let mut out = Vec::new();
             put_varint(&mut out, v);
-            assert_eq!(
-                Decoder {
-                    b: &out,
-                    finite: true
-                }
-                .varint()
-                .unwrap(),
-                v
-            );
+            assert_eq!(Decoder::new(&out, true).varint().unwrap(), v);
         }
-        assert!(Decoder {
-            b: &[0x80, 0x00],
-            finite: true
-        }
-        .varint()
-        .is_err());
-        assert!(Decoder {
-            b: &[0xff; 11],
-            finite: true
-        }
-        .varint()
-        .is_err());
+        assert!(Decoder::new(&[0x80, 0x00], true).varint().is_err());
+        assert!(Decoder::new(&[0xff; 11], true).varint().is_err());
         // a declared length beyond the data allocates nothing and fails
         let mut out = Vec::new();
         put_varint(&mut out, 1 << 40);

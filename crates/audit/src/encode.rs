@@ -8,6 +8,25 @@
 //! `"inf"`, `"-inf"`, or `"f64:<hex bits>"` for a NaN with another payload), so a replay
 //! sees bit-identical inputs either way.
 //!
+//! Format version 4 (written by this build):
+//! ```text
+//! snapshot   0x80 0x00 · time i64 · n quotes · quotes · n indicators · indicators
+//!            · n assets · assets
+//! quote      asset istr · flags u8 · dt i64 · price f64 · [volume f64] · [spread_bps f64]
+//!            (flags: bit 0 volume, bit 1 spread_bps)
+//! indicator  name istr · dt i64 · value f64
+//! asset      id istr · flags u8 · [sector istr] · price f64 · [adv_shares f64]
+//!            · [borrow_available_shares f64] · [lot_size f64] · n features · features f64…
+//!            (flags: bit 0 sector, bit 1 adv_shares, bit 2 borrow_available_shares,
+//!            bit 3 lot_size is 1 and not stored)
+//! ```
+//! `dt` is the quote's or indicator's time minus the snapshot's (wrapping), `istr` a string
+//! interned within the snapshot (its first occurrence `varint(len << 1 | 1)` + UTF-8, later
+//! ones `varint(index << 1)`, see the `bin` module), other flag bits must be zero. The
+//! leading `0x80 0x00` (an overlong varint, which no version 2 or 3 encoding starts with)
+//! tells the encodings apart, so a content address never names two different snapshots.
+//!
+//! Formats 2 and 3:
 //! ```text
 //! snapshot   time i64 · n quotes · quotes · n indicators · indicators · n assets · assets
 //! quote      asset str · time i64 · price f64 · volume f64? · spread_bps f64?
@@ -20,7 +39,7 @@
 
 use prudentia_core::{AssetId, AssetInfo, Indicator, MarketSnapshot, Quote, Timestamp};
 
-use crate::bin::{put_f64, put_i64, put_str, put_varint, BinError, Decoder};
+use crate::bin::{put_f64, put_i64, put_str, put_varint, BinError, Decoder, Interner, INTERNED_FROM};
 use serde::de::{self, Deserializer};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
@@ -269,8 +288,175 @@ fn put_opt(out: &mut Vec<u8>, v: Option<f64>) {
     }
 }
 
-/// Appends the binary encoding of `snapshot` to `out` (every float bit for bit).
+/// The first bytes of a snapshot encoding of format 4 and later.
+const V4_PREFIX: [u8; 2] = [0x80, 0x00];
+
+/// Appends the binary encoding of format `version` of `snapshot` to `out` (every float bit
+/// for bit).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn encode_snapshot_for(version: u32, s: &MarketSnapshot, out: &mut Vec<u8>) {
+    if version >= INTERNED_FROM {
+        encode_snapshot(s, out);
+    } else {
+        encode_snapshot_v2(s, out);
+    }
+}
+
+/// Appends the binary encoding (format 4) of `snapshot` to `out` (every float bit for bit).
 pub(crate) fn encode_snapshot(s: &MarketSnapshot, out: &mut Vec<u8>) {
+    let MarketSnapshot {
+        time,
+        quotes,
+        indicators,
+        assets,
+    } = s;
+    let base = time.as_nanos();
+    let mut strings = Interner::new();
+    out.reserve(16 + quotes.len() * 28 + assets.len() * (24 + 8 * 4));
+    out.extend_from_slice(&V4_PREFIX);
+    put_i64(out, base);
+    put_varint(out, quotes.len() as u64);
+    for q in quotes {
+        let Quote {
+            asset,
+            time,
+            price,
+            volume,
+            spread_bps,
+        } = q;
+        strings.put(out, asset.as_str());
+        out.push(u8::from(volume.is_some()) | u8::from(spread_bps.is_some()) << 1);
+        put_i64(out, time.as_nanos().wrapping_sub(base));
+        put_f64(out, *price);
+        if let Some(v) = volume {
+            put_f64(out, *v);
+        }
+        if let Some(v) = spread_bps {
+            put_f64(out, *v);
+        }
+    }
+    put_varint(out, indicators.len() as u64);
+    for i in indicators {
+        let Indicator { name, time, value } = i;
+        strings.put(out, name);
+        put_i64(out, time.as_nanos().wrapping_sub(base));
+        put_f64(out, *value);
+    }
+    put_varint(out, assets.len() as u64);
+    for a in assets {
+        let AssetInfo {
+            id,
+            sector,
+            price,
+            adv_shares,
+            borrow_available_shares,
+            lot_size,
+            features,
+        } = a;
+        strings.put(out, id.as_str());
+        let unit_lot = lot_size.to_bits() == 1f64.to_bits();
+        out.push(
+            u8::from(sector.is_some())
+                | u8::from(adv_shares.is_some()) << 1
+                | u8::from(borrow_available_shares.is_some()) << 2
+                | u8::from(unit_lot) << 3,
+        );
+        if let Some(s) = sector {
+            strings.put(out, s);
+        }
+        put_f64(out, *price);
+        for v in [adv_shares, borrow_available_shares].into_iter().flatten() {
+            put_f64(out, *v);
+        }
+        if !unit_lot {
+            put_f64(out, *lot_size);
+        }
+        put_varint(out, features.len() as u64);
+        for f in features {
+            put_f64(out, *f);
+        }
+    }
+}
+
+/// Decodes a snapshot of format 4 (after its prefix).
+fn decode_snapshot_v4(bytes: &[u8]) -> Result<MarketSnapshot, BinError> {
+    let mut d = Decoder::new(bytes, false);
+    d.strings = Some(Vec::new());
+    let flags = |d: &mut Decoder<'_>, allowed: u8| -> Result<u8, BinError> {
+        let f = d.byte()?;
+        if f & !allowed != 0 {
+            return Err(BinError::Message(format!("bad flags {f:#04x}")));
+        }
+        Ok(f)
+    };
+    let opt = |d: &mut Decoder<'_>, present: bool| -> Result<Option<f64>, BinError> {
+        Ok(if present { Some(d.f64_raw()?) } else { None })
+    };
+    let base = d.i64()?;
+    let n = d.len()?;
+    let mut quotes = bounded(&d, n, 11);
+    for _ in 0..n {
+        let asset = AssetId::new(d.string()?);
+        let f = flags(&mut d, 0b11)?;
+        quotes.push(Quote {
+            asset,
+            time: Timestamp::from_nanos(base.wrapping_add(d.i64()?)),
+            price: d.f64_raw()?,
+            volume: opt(&mut d, f & 1 != 0)?,
+            spread_bps: opt(&mut d, f & 2 != 0)?,
+        });
+    }
+    let n = d.len()?;
+    let mut indicators = bounded(&d, n, 10);
+    for _ in 0..n {
+        indicators.push(Indicator {
+            name: d.string()?.to_owned(),
+            time: Timestamp::from_nanos(base.wrapping_add(d.i64()?)),
+            value: d.f64_raw()?,
+        });
+    }
+    let n = d.len()?;
+    let mut assets = bounded(&d, n, 11);
+    for _ in 0..n {
+        let id = AssetId::new(d.string()?);
+        let f = flags(&mut d, 0b1111)?;
+        let sector = if f & 1 != 0 {
+            Some(d.string()?.to_owned())
+        } else {
+            None
+        };
+        let price = d.f64_raw()?;
+        let adv_shares = opt(&mut d, f & 2 != 0)?;
+        let borrow_available_shares = opt(&mut d, f & 4 != 0)?;
+        let lot_size = if f & 8 != 0 { 1.0 } else { d.f64_raw()? };
+        let nf = d.len()?;
+        let mut features = bounded(&d, nf, 8);
+        for _ in 0..nf {
+            features.push(d.f64_raw()?);
+        }
+        assets.push(AssetInfo {
+            id,
+            sector,
+            price,
+            adv_shares,
+            borrow_available_shares,
+            lot_size,
+            features,
+        });
+    }
+    if !d.b.is_empty() {
+        return Err(BinError::Trailing(d.b.len()));
+    }
+    Ok(MarketSnapshot {
+        time: Timestamp::from_nanos(base),
+        quotes,
+        indicators,
+        assets,
+    })
+}
+
+/// Appends the binary encoding of formats 2 and 3 of `snapshot` to `out`.
+pub(crate) fn encode_snapshot_v2(s: &MarketSnapshot, out: &mut Vec<u8>) {
     let MarketSnapshot {
         time,
         quotes,
@@ -340,12 +526,18 @@ fn get_opt(d: &mut Decoder<'_>) -> Result<Option<f64>, BinError> {
     Ok(if d.option()? { Some(d.f64_raw()?) } else { None })
 }
 
-/// Decodes a snapshot written by [`encode_snapshot`] (all of `bytes`).
+/// Decodes a snapshot written by [`encode_snapshot`] (format 4) or [`encode_snapshot_v2`]
+/// (formats 2 and 3), told apart by the format-4 prefix (all of `bytes`).
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<MarketSnapshot, BinError> {
-    let mut d = Decoder {
-        b: bytes,
-        finite: false,
-    };
+    match bytes.strip_prefix(&V4_PREFIX) {
+        Some(rest) => decode_snapshot_v4(rest),
+        None => decode_snapshot_v2(bytes),
+    }
+}
+
+/// Decodes a snapshot written by [`encode_snapshot_v2`] (all of `bytes`).
+fn decode_snapshot_v2(bytes: &[u8]) -> Result<MarketSnapshot, BinError> {
+    let mut d = Decoder::new(bytes, false);
     let time = Timestamp::from_nanos(d.i64()?);
     let n = d.len()?;
     let mut quotes = bounded(&d, n, 12);
@@ -467,6 +659,73 @@ mod tests {
         assert_eq!(back.quotes[1].price.to_bits(), 0x7ff8_0000_0000_0042);
         assert_eq!(back.assets[0].features[1].to_bits(), (-0.0f64).to_bits());
         assert_eq!(back.indicators[0].value, 5e-324);
+    }
+
+    #[test]
+    fn both_binary_encodings_round_trip_and_are_told_apart() {
+        let mut s = snap();
+        s.assets.push(AssetInfo {
+            sector: Some("tech".into()),
+            adv_shares: Some(1e6),
+            borrow_available_shares: Some(f64::NAN),
+            lot_size: 100.0,
+            ..AssetInfo::new("B", 2.0).unwrap()
+        });
+        s.assets.push(AssetInfo {
+            sector: Some("tech".into()),
+            ..AssetInfo::new("A", 3.0).unwrap()
+        });
+        s.quotes[0].time = Timestamp::from_nanos(i64::MIN);
+        s.indicators[0].time = Timestamp::from_nanos(i64::MAX);
+        let mut v2 = Vec::new();
+        encode_snapshot_v2(&s, &mut v2);
+        let mut v4 = Vec::new();
+        encode_snapshot(&s, &mut v4);
+        assert_eq!(v4[..2], V4_PREFIX);
+        assert!(v4.len() < v2.len(), "{} vs {}", v4.len(), v2.len());
+        for bytes in [&v2, &v4] {
+            let back = decode_snapshot(bytes).unwrap();
+            let mut again = Vec::new();
+            encode_snapshot_v2(&back, &mut again);
+            assert_eq!(again, v2);
+            assert_eq!(back.assets[1].lot_size, 100.0);
+            assert_eq!(back.assets[2].sector.as_deref(), Some("tech"));
+        }
+        // the format-4 prefix is never the start of a format-2 encoding
+        assert!(decode_snapshot_v2(&v4).is_err());
+        // unknown flag bits are refused
+        let mut bad = v4.clone();
+        let at = 2 + 1 + 1 + 2; // prefix, time 5, one quote, "A" defined
+        assert_eq!(bad[at], 0b01);
+        bad[at] |= 0x10;
+        assert!(decode_snapshot(&bad).is_err());
+    }
+
+    #[test]
+    fn every_single_byte_change_of_a_format_4_snapshot_decodes_or_is_an_error() {
+        let mut s = snap();
+        s.assets.push(AssetInfo {
+            sector: Some("tech".into()),
+            adv_shares: Some(1e6),
+            ..AssetInfo::new("A", 2.0).unwrap()
+        });
+        let mut v4 = Vec::new();
+        encode_snapshot(&s, &mut v4);
+        let mut changed = 0;
+        for p in 0..v4.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut b = v4.clone();
+                b[p] ^= flip;
+                // no panic, and what decodes encodes back to a snapshot that decodes again
+                if let Ok(back) = decode_snapshot(&b) {
+                    let mut again = Vec::new();
+                    encode_snapshot(&back, &mut again);
+                    assert!(decode_snapshot(&again).is_ok(), "byte {p} ^ {flip:#x}");
+                }
+                changed += 1;
+            }
+        }
+        assert!(changed > 200, "{changed}");
     }
 
     #[test]

@@ -13,11 +13,17 @@
 //!   34 reserved u16 (0)         36 length of the record within the body u32
 //!   40 snapshot address: SHA-256 of the snapshot bytes [32] (zero for outcomes)
 //!   72 chain hash [32]
+//!        version 4: SHA-256(previous chain hash ‖ bytes 8..72 ‖ SHA-256(record) ‖ 4u32)
 //!        version 3: SHA-256(previous chain hash ‖ bytes 8..72 ‖ SHA-256(record))
 //!        version 2: SHA-256(previous chain hash ‖ bytes 8..72 ‖ record)
 //!   body: the record (binary, see the `bin` module), then (inline flag) the snapshot's
 //!   bytes (binary, see the `encode` module)
 //! ```
+//! Version 4 has the layout of version 3; its record and snapshot encodings are more
+//! compact (strings interned within each record and snapshot, times within a snapshot
+//! relative to its time, flag bytes for optional fields; see the `bin` and `encode`
+//! modules), and its link hashes the version, so that a segment relabelled as another
+//! version breaks the chain at its first record.
 //! The chain starts from 32 zero bytes. The snapshot's bytes enter the chain through their
 //! address (bytes 40..72, which the chain covers), and in version 3 the record's bytes
 //! through their own SHA-256, so every stored byte is hashed once and the link itself
@@ -30,13 +36,16 @@ use sha2::{Digest, Sha256};
 
 /// Format version written by this build. Version 1 stored the record and snapshot as JSON;
 /// version 2 stores them in the compact binary encoding; version 3 (the layout above is
-/// unchanged) chains the SHA-256 of the record instead of the record's bytes. This build
-/// reads versions 2 and 3 ([`READ_VERSIONS`]); a file of another version is refused with
+/// unchanged) chains the SHA-256 of the record instead of the record's bytes; version 4
+/// (same layout) interns strings within each record and snapshot, stores a snapshot's
+/// times relative to its own and its optional fields behind flag bytes, and hashes the
+/// version into each link. This build reads versions 2, 3 and 4 ([`READ_VERSIONS`]); a file
+/// of another version is refused with
 /// [`AuditError::UnsupportedVersion`](crate::AuditError::UnsupportedVersion).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Format versions this build reads (and verifies, replays and appends to).
-pub const READ_VERSIONS: [u32; 2] = [2, 3];
+pub const READ_VERSIONS: [u32; 3] = [2, 3, 4];
 
 /// Whether this build reads files of format `version`.
 pub(crate) fn readable(version: u32) -> bool {
@@ -145,7 +154,7 @@ pub(crate) fn fill_frame(frame: &mut [u8], meta: &FrameMeta, prev_chain: &Hash, 
     h[34..36].copy_from_slice(&[0u8; 2]);
     h[36..40].copy_from_slice(&meta.record_len.to_le_bytes());
     h[40..72].copy_from_slice(&meta.address);
-    let chain = chain_link(prev_chain, &h[8..72], record_hash);
+    let chain = chain_link(FORMAT_VERSION, prev_chain, &h[8..72], record_hash);
     h[72..104].copy_from_slice(&chain);
     let mut crc = crc32fast::Hasher::new();
     crc.update(&h[8..]);
@@ -154,22 +163,26 @@ pub(crate) fn fill_frame(frame: &mut [u8], meta: &FrameMeta, prev_chain: &Hash, 
     chain
 }
 
-/// The chain hash of a record of format `version` (2 or 3; see the layout above) from the
-/// previous chain hash, the header's bytes 8..72 and the record's bytes.
+/// The chain hash of a record of format `version` (2, 3 or 4; see the layout above) from
+/// the previous chain hash, the header's bytes 8..72 and the record's bytes.
 pub(crate) fn chain_for(version: u32, prev: &Hash, fields: &[u8], record: &[u8]) -> Hash {
     if version == 2 {
         chain_hash_v2(prev, fields, record)
     } else {
-        chain_link(prev, fields, &sha256(record))
+        chain_link(version, prev, fields, &sha256(record))
     }
 }
 
-/// A version-3 link: SHA-256(previous chain hash ‖ header fields ‖ SHA-256 of the record).
-pub(crate) fn chain_link(prev: &Hash, fields: &[u8], record_hash: &Hash) -> Hash {
+/// A link of version 3 or later: SHA-256(previous chain hash ‖ header fields ‖ SHA-256 of
+/// the record), followed from version 4 by the version (u32 little endian).
+pub(crate) fn chain_link(version: u32, prev: &Hash, fields: &[u8], record_hash: &Hash) -> Hash {
     let mut h = Sha256::new();
     h.update(prev);
     h.update(fields);
     h.update(record_hash);
+    if version >= 4 {
+        h.update(version.to_le_bytes());
+    }
     h.finalize().into()
 }
 

@@ -21,8 +21,9 @@
 //!   is checked against its segment on open and rebuilt and reported
 //!   ([`AuditLog::index_rebuilds`]) when missing or inconsistent. A [`Durability`] policy
 //!   chooses between an `fsync` per record, group commit, or none; under none, appends are
-//!   pipelined: the caller checks, encodes and hashes a record and queues it, and a writer
-//!   thread addresses the snapshot, chains and writes the queue in batches (see [`AuditLog`] on what an `Ok` means
+//!   pipelined: the caller checks and encodes a record and its snapshot, addresses the
+//!   snapshot and queues them, and a writer thread hashes the records, chains and writes the
+//!   queue in batches (see [`AuditLog`] on what an `Ok` means
 //!   then). On open, a torn tail (an append cut short by a crash) is truncated and reported
 //!   ([`AuditLog::torn_tail`]), never silently kept; any other damage is a typed error.
 //!   [`AuditLog::verify`] re-reads everything and names the first bad record. A writer lock
@@ -40,11 +41,20 @@
 //!   the pipeline writes to it, with no code in the stages.
 //!
 //! The record format is described in the `frame` module source; it has a version number in
-//! every segment header. This build writes [`FORMAT_VERSION`] 3 and reads, verifies and
-//! appends to logs of the versions in [`READ_VERSIONS`] (2 and 3: version 3 chains the
-//! record's SHA-256 instead of its bytes, so that the caller can hash a record while the
-//! writer thread chains the previous ones; appends to a version-2 log start a version-3
-//! segment); a file of another version is refused with [`AuditError::UnsupportedVersion`].
+//! every segment header. This build writes [`FORMAT_VERSION`] 4 and reads, verifies and
+//! appends to logs of the versions in [`READ_VERSIONS`] (2, 3 and 4). Version 3 chains the
+//! record's SHA-256 instead of its bytes, so that a record's and its snapshot's digests can
+//! be computed on the caller's thread or the writer's, apart from the sequential chain. Version 4 keeps that layout and writes fewer
+//! bytes: the strings of each record and of each snapshot are interned (a name's first
+//! occurrence is written out and later ones are a one-byte index, so the ~76 asset ids,
+//! sector and stage names of a record of the main example cost one byte each after the
+//! first), a snapshot's quote and indicator times are stored relative to its own time, its
+//! optional fields sit behind one flag byte per quote or asset, and a lot size of 1 is a
+//! flag bit; each link also hashes the version, so relabelling a segment breaks the chain.
+//! Each record and snapshot still decodes on its own (the table belongs to the value), so
+//! range queries read one record. Appends to a log of an earlier version start a segment of
+//! the current version; a file of another version is refused with
+//! [`AuditError::UnsupportedVersion`].
 //!
 //! ## Example
 //! ```

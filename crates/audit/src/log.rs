@@ -827,10 +827,10 @@ impl Core {
     }
 
     /// Stores one record encoded by [`Batch::encode_decision`] or [`Batch::encode_outcome`]
-    /// (`body`: the record, whose SHA-256 the encoder computed, then a decision's snapshot,
-    /// whose content address is computed here; the snapshot is stored inline the first time
-    /// only), checks the size and time order, frames and chains the record and applies the
-    /// durability policy. Changes nothing on a refusal.
+    /// (`body`: the record, whose SHA-256 is computed here, then a decision's snapshot,
+    /// whose content address the encoder computed; the snapshot is stored inline the first
+    /// time only), checks the size and time order, frames and chains the record and applies
+    /// the durability policy. Changes nothing on a refusal.
     fn push_encoded(&mut self, body: &[u8], e: &Encoded) -> AuditResult<Appended> {
         self.check_writable()?;
         let start = self.pending.len();
@@ -838,7 +838,7 @@ impl Core {
             Kind::Decision => {
                 crate::config::check_order(self.last_time, e.time)?;
                 let rec = &body[..e.record_len.min(body.len())];
-                let address = sha256(&body[rec.len()..]);
+                let address = e.address;
                 let inline = !self.addresses.contains_key(&address);
                 let stored = if inline { body } else { rec };
                 self.config.check_record_size(stored.len())?;
@@ -869,7 +869,8 @@ impl Core {
                 }
             }
         };
-        self.push_frame(&meta, start, &e.record_hash)
+        let record_hash = sha256(&self.pending[start + FRAME_HEADER..][..meta.record_len as usize]);
+        self.push_frame(&meta, start, &record_hash)
     }
 
     /// Stores every record of a batch, in order; stops at the first error.
@@ -1179,8 +1180,9 @@ impl Core {
         let e = self.index[seq as usize];
         let (chain, body) = self.read_raw(seq)?;
         let (rec, snap) = body.split_at(e.record_len as usize);
+        let version = self.segments[e.seg as usize].version;
         let record: DecisionRecord =
-            bin::from_slice(rec, true).map_err(|e| bin_error(e, "stored decision record"))?;
+            bin::from_slice_for(version, rec, true).map_err(|e| bin_error(e, "stored decision record"))?;
         let snapshot_bytes;
         let snap = if e.flags & FLAG_INLINE != 0 {
             snap
@@ -1220,7 +1222,8 @@ impl Core {
 
     fn decode_outcome(&self, seq: u64) -> AuditResult<Outcome> {
         let (_, body) = self.read_raw(seq)?;
-        bin::from_slice(&body, true).map_err(|e| bin_error(e, "stored outcome"))
+        let version = self.segments[self.index[seq as usize].seg as usize].version;
+        bin::from_slice_for(version, &body, true).map_err(|e| bin_error(e, "stored outcome"))
     }
 
     /// The decision stored at `sequence` (with the outcomes that follow it); `None` if that
@@ -1352,9 +1355,10 @@ struct Encoded {
     kind: Kind,
     /// The decision's time (outcomes take the time of the decision they follow).
     time: i64,
-    /// SHA-256 of the record (the first `record_len` bytes of the body), which the chain
-    /// link covers: computed by the caller, in parallel with the writer thread's chaining.
-    record_hash: Hash,
+    /// A decision's snapshot address: SHA-256 of the snapshot's bytes (after the record in
+    /// the body), computed by the caller, in parallel with the writer thread's hashing of
+    /// the previous records and chaining (zero for outcomes).
+    address: Hash,
 }
 
 /// Records encoded by the caller, in order, waiting to be stored.
@@ -1384,12 +1388,12 @@ impl Batch {
     ) -> AuditResult<Encoded> {
         let start = self.bytes.len();
         self.bytes.resize(start + FRAME_HEADER, 0);
-        if let Err(e) = bin::to_writer(record, &mut self.bytes, true) {
+        if let Err(e) = bin::to_writer_for(FORMAT_VERSION, record, &mut self.bytes, true) {
             self.bytes.truncate(start);
             return Err(bin_error(e, "decision record"));
         }
         let record_len = self.bytes.len() - start - FRAME_HEADER;
-        let record_hash = sha256(&self.bytes[start + FRAME_HEADER..]);
+        let snapshot_at = self.bytes.len();
         encode_snapshot(snapshot, &mut self.bytes);
         Ok(Encoded {
             start,
@@ -1397,7 +1401,7 @@ impl Batch {
             record_len,
             kind: Kind::Decision,
             time: snapshot.time.as_nanos(),
-            record_hash,
+            address: sha256(&self.bytes[snapshot_at..]),
         })
     }
 
@@ -1405,7 +1409,7 @@ impl Batch {
     fn encode_outcome(&mut self, outcome: &Outcome) -> AuditResult<Encoded> {
         let start = self.bytes.len();
         self.bytes.resize(start + FRAME_HEADER, 0);
-        if let Err(e) = bin::to_writer(outcome, &mut self.bytes, true) {
+        if let Err(e) = bin::to_writer_for(FORMAT_VERSION, outcome, &mut self.bytes, true) {
             self.bytes.truncate(start);
             return Err(bin_error(e, "outcome"));
         }
@@ -1415,7 +1419,7 @@ impl Batch {
             record_len: self.bytes.len() - start - FRAME_HEADER,
             kind: Kind::Outcome,
             time: 0,
-            record_hash: sha256(&self.bytes[start + FRAME_HEADER..]),
+            address: [0; 32],
         })
     }
 }
@@ -1425,8 +1429,9 @@ type Job = (Box<Core>, Batch);
 /// The core and the (emptied) batch handed back, with how storing it ended.
 type Done = (Box<Core>, Batch, AuditResult<()>);
 
-/// The writer thread of a log under [`Durability::None`]: it addresses snapshots, frames, chains and
-/// writes the batches the caller encoded, one at a time, while the caller encodes the next.
+/// The writer thread of a log under [`Durability::None`]: it hashes records, deduplicates
+/// snapshots, frames, chains and writes the batches the caller encoded, one at a time, while
+/// the caller encodes the next.
 #[derive(Debug)]
 struct Worker {
     jobs: Option<mpsc::Sender<Job>>,
@@ -1661,10 +1666,11 @@ impl State {
 ///
 /// **Pipelining.** Under [`Durability::PerRecord`] and [`Durability::GroupCommit`] an append
 /// stores its record before it returns. Under [`Durability::None`], an append checks and
-/// encodes the record on the caller's thread, hashes it and queues it (`Ok` means *accepted
-/// and queued*; nothing is durable before [`AuditLog::sync`] under this policy anyway); a
-/// writer thread addresses the snapshots, chains and writes the queued records in batches of about 256 KiB while the
-/// caller goes on. Every other call (`sync`, `verify`, `range`, `head`, …, and dropping the
+/// encodes the record and its snapshot on the caller's thread, computes the snapshot's
+/// address and queues them (`Ok` means *accepted and queued*; nothing is durable before
+/// [`AuditLog::sync`] under this policy anyway); a writer thread hashes the records,
+/// deduplicates the snapshots, chains and writes the queued records in batches of about
+/// 256 KiB while the caller goes on. Every other call (`sync`, `verify`, `range`, `head`, …, and dropping the
 /// log) first waits for the queue to be stored, so reads always see every accepted record.
 /// A write error of the thread rolls the log back to its last good write, as on the
 /// caller's thread, and is returned by the next call that returns a `Result`; the records

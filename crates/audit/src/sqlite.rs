@@ -11,8 +11,8 @@
 //! snapshot JSON ([`snapshot_json`](crate::snapshot_json)). Chain hashes and snapshot
 //! addresses are computed over the same fields and the same binary encodings as in the file
 //! store, so the same records give the same chain. A database keeps the format version it
-//! was created with (`meta.format_version`, 2 or 3, which differ in the chain link as in the
-//! file store) for all its records. The stored JSON must be exactly the
+//! was created with (`meta.format_version`, 2, 3 or 4, which differ in the chain link and
+//! the binary encodings as in the file store) for all its records. The stored JSON must be exactly the
 //! canonical JSON of the value it decodes to (checked on open and read), so any edit of a
 //! body, even one that keeps its meaning, is found.
 //! Crash safety is SQLite's (write-ahead log); a record is acknowledged when its
@@ -28,7 +28,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::bin;
 use crate::config::{Durability, LogConfig};
-use crate::encode::{decode_snapshot_json, encode_snapshot, encode_snapshot_json};
+use crate::encode::{decode_snapshot_json, encode_snapshot_for, encode_snapshot_json};
 use crate::error::{AuditError, AuditResult, BadReason};
 use crate::frame::{chain_for, readable, sha256, to_hex, Hash, Kind, FLAG_INLINE, FORMAT_VERSION, NO_LINK};
 use crate::log::{bin_error, Appended, BadRecord, LogHead, LoggedDecision, VerifyReport};
@@ -58,18 +58,21 @@ fn fields(
 
 /// Decodes a stored JSON body, checks that it is the canonical JSON of its value, and
 /// returns the value with its binary encoding (what the chain covers).
-fn canonical<T: serde::Serialize + serde::de::DeserializeOwned>(json: &str) -> Result<(T, Vec<u8>), String> {
+fn canonical<T: serde::Serialize + serde::de::DeserializeOwned>(
+    version: u32,
+    json: &str,
+) -> Result<(T, Vec<u8>), String> {
     let v: T = serde_json::from_str(json).map_err(|e| format!("body does not decode: {e}"))?;
     if serde_json::to_string(&v).map_err(|e| e.to_string())? != json {
         return Err("body is not the canonical JSON of its value".into());
     }
     let mut b = Vec::new();
-    bin::to_writer(&v, &mut b, true).map_err(|e| e.to_string())?;
+    bin::to_writer_for(version, &v, &mut b, true).map_err(|e| e.to_string())?;
     Ok((v, b))
 }
 
 /// Decodes a stored snapshot JSON, checks it is canonical, and returns its binary encoding.
-fn canonical_snapshot(json: &str) -> Result<(MarketSnapshot, Vec<u8>), String> {
+fn canonical_snapshot(version: u32, json: &str) -> Result<(MarketSnapshot, Vec<u8>), String> {
     let v = decode_snapshot_json(json.as_bytes()).map_err(|e| format!("snapshot does not decode: {e}"))?;
     let mut again = Vec::new();
     encode_snapshot_json(&v, &mut again).map_err(|e| e.to_string())?;
@@ -77,7 +80,7 @@ fn canonical_snapshot(json: &str) -> Result<(MarketSnapshot, Vec<u8>), String> {
         return Err("snapshot is not the canonical JSON of its value".into());
     }
     let mut b = Vec::new();
-    encode_snapshot(&v, &mut b);
+    encode_snapshot_for(version, &v, &mut b);
     Ok((v, b))
 }
 
@@ -276,7 +279,7 @@ impl SqliteLog {
                             .optional()?;
                         let ok = snap
                             .as_deref()
-                            .map(canonical_snapshot)
+                            .map(|s| canonical_snapshot(self.version, s))
                             .is_some_and(|r| r.is_ok_and(|(_, b)| sha256(&b) == a));
                         match snap {
                             Some(s) if ok => bytes += s.len() as u64,
@@ -303,8 +306,8 @@ impl SqliteLog {
                 }
             };
             let encoded = match kind {
-                Kind::Decision => canonical::<DecisionRecord>(&body).map(|(_, b)| b),
-                Kind::Outcome => canonical::<Outcome>(&body).map(|(_, b)| b),
+                Kind::Decision => canonical::<DecisionRecord>(self.version, &body).map(|(_, b)| b),
+                Kind::Outcome => canonical::<Outcome>(self.version, &body).map(|(_, b)| b),
             };
             let encoded = match encoded {
                 Ok(b) => b,
@@ -378,10 +381,11 @@ impl SqliteLog {
         let time = snapshot.time.as_nanos();
         crate::config::check_order(self.last_time, time)?;
         let mut encoded = Vec::new();
-        bin::to_writer(record, &mut encoded, true).map_err(|e| bin_error(e, "decision record"))?;
+        bin::to_writer_for(self.version, record, &mut encoded, true)
+            .map_err(|e| bin_error(e, "decision record"))?;
         let body = serde_json::to_string(record)?;
         let mut snap = Vec::new();
-        encode_snapshot(snapshot, &mut snap);
+        encode_snapshot_for(self.version, snapshot, &mut snap);
         let address = sha256(&snap);
         let inline = !self.addresses.contains(&address);
         let size = encoded.len() + if inline { snap.len() } else { 0 };
@@ -410,7 +414,7 @@ impl SqliteLog {
     /// Appends an outcome learned after the last decision.
     pub fn append_outcome(&mut self, outcome: &Outcome) -> AuditResult<Appended> {
         let mut encoded = Vec::new();
-        bin::to_writer(outcome, &mut encoded, true).map_err(|e| bin_error(e, "outcome"))?;
+        bin::to_writer_for(self.version, outcome, &mut encoded, true).map_err(|e| bin_error(e, "outcome"))?;
         let body = serde_json::to_string(outcome)?;
         self.config.check_record_size(encoded.len())?;
         let time = self.last_time.unwrap_or(i64::MIN);
@@ -527,10 +531,11 @@ impl SqliteLog {
     }
 
     fn decode(&self, seq: i64, time: i64, address: &str, body: &str) -> AuditResult<LoggedDecision> {
-        let (record, _) = canonical::<DecisionRecord>(body).map_err(|m| AuditError::Binary {
-            what: "stored decision record",
-            message: m,
-        })?;
+        let (record, _) =
+            canonical::<DecisionRecord>(self.version, body).map_err(|m| AuditError::Binary {
+                what: "stored decision record",
+                message: m,
+            })?;
         let snap: String = self
             .conn
             .query_row(
@@ -540,10 +545,11 @@ impl SqliteLog {
             )
             .optional()?
             .ok_or(AuditError::NotFound { sequence: seq as u64 })?;
-        let (snapshot, snap_bin) = canonical_snapshot(&snap).map_err(|m| AuditError::Binary {
-            what: "stored snapshot",
-            message: m,
-        })?;
+        let (snapshot, snap_bin) =
+            canonical_snapshot(self.version, &snap).map_err(|m| AuditError::Binary {
+                what: "stored snapshot",
+                message: m,
+            })?;
         if Some(sha256(&snap_bin)) != from_hex(address) {
             return Err(AuditError::Mismatch(
                 "stored snapshot does not hash to its address",

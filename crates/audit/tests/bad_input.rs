@@ -102,9 +102,9 @@ fn damage_that_is_not_a_torn_tail_is_a_typed_error_and_changes_nothing() {
 }
 
 #[test]
-fn format_versions_before_2_and_after_3_are_refused() {
-    assert_eq!((FORMAT_VERSION, READ_VERSIONS), (3, [2, 3]));
-    for version in [0u32, 1, 4, u32::MAX] {
+fn format_versions_before_2_and_after_4_are_refused() {
+    assert_eq!((FORMAT_VERSION, READ_VERSIONS), (4, [2, 3, 4]));
+    for version in [0u32, 1, 5, u32::MAX] {
         let dir = TempDir::new("versions");
         drop(filled_log(dir.path(), 2, 2, config(Durability::PerRecord)));
         let seg = segment_files(dir.path())[0].clone();
@@ -169,15 +169,16 @@ fn a_wrong_key_order_is_refused() {
     ));
     drop(log);
     // a record body whose fields were reordered (same content, other bytes; in the binary
-    // format of version 2 the fields are in declaration order, each string length-prefixed):
-    // the chain covers the exact stored bytes, so this is tampering
+    // format the fields are in declaration order, each string's first occurrence prefixed
+    // with varint(length << 1 | 1) since version 4): the chain covers the exact stored
+    // bytes, so this is tampering
     let seg = segment_files(dir.path())[0].clone();
     let bytes = std::fs::read(&seg).unwrap();
     let zeros = "0".repeat(64);
-    let a = [&[4u8][..], b"test", &[64u8], zeros.as_bytes()].concat();
+    let a = [&[9u8][..], b"test", &[0x81, 0x01], zeros.as_bytes()].concat();
     let at = bytes.windows(a.len()).position(|w| w == &a[..]).unwrap();
     let mut edited = bytes.clone();
-    let swapped = [&[64u8][..], zeros.as_bytes(), &[4u8], b"test"].concat();
+    let swapped = [&[0x81u8, 0x01][..], zeros.as_bytes(), &[9u8], b"test"].concat();
     assert_eq!(a.len(), swapped.len());
     edited[at..at + a.len()].copy_from_slice(&swapped);
     std::fs::write(&seg, &edited).unwrap();

@@ -339,15 +339,29 @@ pub fn fixture_copy(name: &str) -> TempDir {
 
 #[test]
 fn a_format_2_log_opens_verifies_reads_and_takes_appends() {
+    an_earlier_format_log_opens_verifies_reads_and_takes_appends("v2-log", 2);
+}
+
+#[test]
+fn a_format_3_log_opens_verifies_reads_and_takes_appends() {
+    an_earlier_format_log_opens_verifies_reads_and_takes_appends("v3-log", 3);
+}
+
+/// The fixture log `name` (written by a build of format `version`, see
+/// `tests/fixtures/README.md`) opens, verifies, reads back what that build read, replays,
+/// and takes appends (into segments of the current version).
+fn an_earlier_format_log_opens_verifies_reads_and_takes_appends(name: &str, version: u32) {
     let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/v2-log/expected.json"
-        ))
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name)
+                .join("expected.json"),
+        )
         .unwrap(),
     )
     .unwrap();
-    let dir = fixture_copy("v2-log");
+    let dir = fixture_copy(name);
     let cfg = LogConfig {
         durability: Durability::None,
         segment_max_bytes: 4096,
@@ -389,7 +403,7 @@ fn a_format_2_log_opens_verifies_reads_and_takes_appends() {
         .iter()
         .map(|p| u32::from_le_bytes(std::fs::read(p).unwrap()[8..12].try_into().unwrap()))
         .collect();
-    assert_eq!(versions[..before], vec![2; before][..]);
+    assert_eq!(versions[..before], vec![version; before][..]);
     assert!(
         versions[before..].iter().all(|v| *v == FORMAT_VERSION),
         "{versions:?}"
@@ -448,4 +462,50 @@ fn an_empty_format_2_segment_is_given_a_current_header_on_the_first_append() {
     let log = AuditLog::open(dir.path(), cfg.clone()).unwrap();
     assert_eq!(log.len(), records + 1);
     assert!(verify_dir(dir.path(), &cfg).unwrap().is_ok());
+}
+
+/// Writes a fixture log of the current format version (the recipe of
+/// `tests/fixtures/README.md`) into the directory named by `PRUDENTIA_AUDIT_FIXTURE_OUT`,
+/// with its `expected.json`: `PRUDENTIA_AUDIT_FIXTURE_OUT=tests/fixtures/v<N>-log cargo test
+/// -p prudentia-audit --test audit store::write_fixture_log -- --ignored`.
+#[test]
+#[ignore = "writes a fixture log; run by hand when the format version changes"]
+fn write_fixture_log() {
+    let Ok(out) = std::env::var("PRUDENTIA_AUDIT_FIXTURE_OUT") else {
+        return;
+    };
+    let out = std::path::PathBuf::from(out);
+    let out = if out.is_absolute() {
+        out
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(out)
+    };
+    assert!(!out.exists(), "{out:?} exists");
+    let cfg = LogConfig {
+        durability: Durability::None,
+        segment_max_bytes: 4096,
+        ..Default::default()
+    };
+    let mut log = AuditLog::open(&out, cfg).unwrap();
+    for k in 0..12u64 {
+        let s = snapshot(k, 4);
+        let _ = log.append(&s, &record(k, &s)).unwrap();
+        if k % 3 == 1 {
+            // the same snapshot again: stored by reference
+            let _ = log.append(&s, &record(k, &s)).unwrap();
+        }
+        if k % 2 == 0 {
+            let _ = log.append_outcome(&outcome(k, &s)).unwrap();
+        }
+    }
+    let _ = log.sync().unwrap();
+    let expected = serde_json::json!({
+        "head": log.head(),
+        "segments": log.segments(),
+        "records": log.len(),
+        "all": log.all().unwrap(),
+    });
+    drop(log);
+    std::fs::remove_file(out.join(LOCK_FILE)).unwrap();
+    std::fs::write(out.join("expected.json"), expected.to_string()).unwrap();
 }

@@ -135,7 +135,18 @@ fn record_starts(bytes: &[u8]) -> Vec<usize> {
 
 #[test]
 fn every_single_byte_change_in_a_format_2_log_is_detected() {
-    let dir = crate::store::fixture_copy("v2-log");
+    every_single_byte_change_in_an_earlier_format_log_is_detected("v2-log", 2);
+}
+
+#[test]
+fn every_single_byte_change_in_a_format_3_log_is_detected() {
+    every_single_byte_change_in_an_earlier_format_log_is_detected("v3-log", 3);
+}
+
+/// Every byte position of the segment headers and of each segment's first and last record
+/// of the fixture log `name` (format `version`), changed three ways, is detected.
+fn every_single_byte_change_in_an_earlier_format_log_is_detected(name: &str, version: u32) {
+    let dir = crate::store::fixture_copy(name);
     let cfg = LogConfig {
         segment_max_bytes: 4096,
         ..Default::default()
@@ -152,7 +163,7 @@ fn every_single_byte_change_in_a_format_2_log_is_detected() {
     for seg in &segs {
         let first: u64 = seg.file_stem().unwrap().to_str().unwrap()[4..].parse().unwrap();
         let bytes = std::fs::read(seg).unwrap();
-        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), version);
         let starts = record_starts(&bytes);
         let last = starts.len() - 2;
         // the segment header, the segment's first and last record: every byte position
@@ -180,13 +191,38 @@ fn every_single_byte_change_in_a_format_2_log_is_detected() {
 }
 
 #[test]
-fn a_format_3_segment_relabelled_as_format_2_does_not_verify() {
+fn a_current_format_segment_relabelled_as_an_earlier_format_does_not_verify() {
     let f = fixture();
-    let mut data = f.bytes.clone();
-    assert_eq!(u32::from_le_bytes(data[8..12].try_into().unwrap()), 3);
-    data[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let crc = crc32fast::hash(&data[0..56]);
-    data[56..60].copy_from_slice(&crc.to_le_bytes());
-    let bad = f.check(&data).first_bad.expect("relabelled segment detected");
-    assert_eq!((bad.sequence, bad.reason), (0, BadReason::Chain));
+    assert_eq!(
+        u32::from_le_bytes(f.bytes[8..12].try_into().unwrap()),
+        FORMAT_VERSION
+    );
+    for earlier in [2u32, 3] {
+        let mut data = f.bytes.clone();
+        data[8..12].copy_from_slice(&earlier.to_le_bytes());
+        let crc = crc32fast::hash(&data[0..56]);
+        data[56..60].copy_from_slice(&crc.to_le_bytes());
+        let bad = f.check(&data).first_bad.expect("relabelled segment detected");
+        assert_eq!((bad.sequence, bad.reason), (0, BadReason::Chain), "as {earlier}");
+    }
+}
+
+#[test]
+fn a_format_3_segment_relabelled_as_format_2_or_4_does_not_verify() {
+    let dir = crate::store::fixture_copy("v3-log");
+    let seg = dir.path().join("seg-00000000000000000000.plog");
+    let bytes = std::fs::read(&seg).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
+    for other in [2u32, 4] {
+        let mut data = bytes.clone();
+        data[8..12].copy_from_slice(&other.to_le_bytes());
+        let crc = crc32fast::hash(&data[0..56]);
+        data[56..60].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&seg, &data).unwrap();
+        let bad = verify_dir(dir.path(), &LogConfig::default())
+            .unwrap()
+            .first_bad
+            .expect("relabelled segment detected");
+        assert_eq!((bad.sequence, bad.reason), (0, BadReason::Chain), "as {other}");
+    }
 }
