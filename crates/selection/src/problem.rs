@@ -6,12 +6,13 @@ use ndarray::ArrayView2;
 use prudentia_core::estimators::{nearest_correlation, NearestCorrelationConfig, PsdCorrelation};
 use prudentia_core::linalg::{cholesky, symmetric_eigen};
 use prudentia_core::validate::{
-    check_elements, check_finite, check_finite_2d, check_len, check_non_negative, check_shape, MAX_ELEMENTS,
+    check_elements, check_finite, check_len, check_non_negative, check_shape, MAX_ELEMENTS,
 };
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SelectionError;
+use crate::matrix;
 
 /// The largest magnitude accepted for an expected return `|μ_i|`, the penalty λ and the
 /// minimum expected return (1e100): every objective, bound and gap of a problem within it
@@ -334,145 +335,201 @@ fn one() -> f64 {
 }
 
 /// Checks (and under [`CorrelationPolicy::Repair`] repairs) a correlation matrix. With
-/// `proven_psd` (the matrix came as a [`PsdCorrelation`], PSD by its producer's construction)
-/// the O(n³) positive semi-definiteness check is skipped; everything else is checked.
+/// `proven_psd` (the matrix came as a [`PsdCorrelation`], PSD and symmetric by its
+/// producer's construction) the O(n³) positive semi-definiteness check and the O(n²)
+/// symmetry comparison are skipped; everything else is checked.
+///
+/// Cost for a certified matrix that needs nothing (the pipeline's rolling correlation): one
+/// pass that copies and checks it (issue #18); the symmetrizing, clamping and PSD passes run
+/// only when they would change something or were asked for.
 fn check_correlation(
     rho: ArrayView2<'_, f64>,
     cfg: &CorrelationConfig,
     proven_psd: bool,
 ) -> Result<(Vec<f64>, CorrelationReport), SelectionError> {
     let n = rho.nrows();
-    check_finite_2d("correlation", rho)?;
-    // One row-major copy; every pass below reads contiguous slices (the matrix of a large
-    // slate does not fit in the first cache levels, and indexed ndarray access is slower).
-    let mut sym: Vec<f64> = match rho.as_slice() {
-        Some(s) => s.to_vec(),
-        None => rho.iter().copied().collect(),
+    // One row-major copy, made by the pass that measures its rows; every pass below reads
+    // contiguous slices or cache-sized tiles (the matrix of a large slate does not fit in the first
+    // cache levels, and indexed ndarray access is slower).
+    let (mut sym, scan) = match rho.as_slice() {
+        Some(src) => matrix::copy_rows(src, n),
+        None => {
+            let sym: Vec<f64> = rho.iter().copied().collect();
+            let scan = matrix::scan_rows(&sym, n);
+            (sym, scan)
+        }
     };
-    let mut report = CorrelationReport::default();
-    let mut worst = (0, 0, 0.0_f64);
-    let mut worst_entry = (0.0_f64, 0.0_f64);
-    for i in 0..n {
-        let row = &sym[i * n..(i + 1) * n];
-        report.max_diagonal_error = report.max_diagonal_error.max((row[i] - 1.0).abs());
-        for (j, &a) in row.iter().enumerate() {
-            if a.abs() > worst_entry.0 && i != j {
-                worst_entry = (a.abs(), a);
-            }
-            if j > i {
-                let d = (a - sym[j * n + i]).abs();
-                if d > worst.2 {
-                    worst = (i, j, d);
-                }
-            }
-        }
+    if !scan.finite {
+        // names the first non-finite entry in row-major order
+        check_finite("correlation", &sym)?;
     }
-    report.max_asymmetry = worst.2;
-    let asym = worst.2 > cfg.symmetry_tolerance;
-    let bad_diag = report.max_diagonal_error > 1e-12;
-    let bad_entry = worst_entry.0 > 1.0 + 1e-12;
-    if asym && cfg.policy == CorrelationPolicy::Reject {
-        return Err(CoreError::NotSymmetric {
-            field: "correlation",
-            row: worst.0,
-            col: worst.1,
-            diff: worst.2,
-        }
-        .into());
-    }
+    // A certified matrix is symmetric by construction (its producer writes each mirrored
+    // pair from one number), so its O(n²) transposed comparison, a cache-missing walk of
+    // both triangles, is not repeated in release builds; the rest of its check is fused with
+    // the copy and costs next to nothing.
+    let asymmetric_bits = if proven_psd {
+        debug_assert!(
+            !matrix::asymmetric_bits(&sym, n),
+            "a certified correlation matrix is symmetric"
+        );
+        false
+    } else {
+        matrix::asymmetric_bits(&sym, n)
+    };
+    let max_asymmetry = if asymmetric_bits {
+        matrix::max_asymmetry(&sym, n)
+    } else {
+        0.0
+    };
+    let mut report = CorrelationReport {
+        max_asymmetry,
+        max_diagonal_error: scan.max_diagonal_error,
+        ..Default::default()
+    };
+    let asym = max_asymmetry > cfg.symmetry_tolerance;
+    let bad_diag = scan.max_diagonal_error > 1e-12;
+    let bad_entry = scan.max_offdiag_abs > 1.0 + 1e-12;
     if cfg.policy == CorrelationPolicy::Reject {
-        if bad_diag {
-            let i = (0..n)
-                .max_by(|&a, &b| (rho[[a, a]] - 1.0).abs().total_cmp(&(rho[[b, b]] - 1.0).abs()))
-                .unwrap_or(0);
-            return Err(CoreError::OutOfRange {
-                field: "correlation diagonal",
-                value: rho[[i, i]],
-                expected: "equal to 1",
-            }
-            .into());
-        }
-        if bad_entry {
-            return Err(CoreError::OutOfRange {
-                field: "correlation",
-                value: worst_entry.1,
-                expected: "in [-1, 1]",
-            }
-            .into());
-        }
+        reject_bad_correlation(rho, &sym, &scan, max_asymmetry, cfg)?;
     }
-    // exact symmetry (averaging also removes rounding-level asymmetry)
-    for i in 0..n {
-        for j in (i + 1)..n {
-            let m = 0.5 * (sym[i * n + j] + sym[j * n + i]);
-            sym[i * n + j] = m;
-            sym[j * n + i] = m;
-        }
+    // exact symmetry (averaging also removes rounding-level asymmetry; a matrix equal to its
+    // transpose bit for bit is left as it is, which is what averaging would give)
+    if asymmetric_bits {
+        matrix::symmetrize(&mut sym, n);
     }
-    let mut not_psd = false;
-    let check_psd = cfg.check_psd && !proven_psd;
-    // Fast path: a Cholesky factorization of ρ + tol·I (n³/3 flops, about 20× cheaper than
-    // the eigendecomposition at n = 500) proves λ_min ≥ −tol; the spectrum is computed only
-    // when it fails.
-    let cholesky_psd = check_psd && n > 1 && {
-        let mut shifted = sym.clone();
-        for i in 0..n {
-            shifted[i * n + i] += cfg.psd_tolerance;
-        }
-        ArrayView2::from_shape((n, n), &shifted)
-            .ok()
-            .is_some_and(|v| cholesky(v).is_ok())
-    };
-    if check_psd && n > 1 && !cholesky_psd {
-        let view = ArrayView2::from_shape((n, n), &sym).map_err(|_| CoreError::ShapeMismatch {
-            field: "correlation",
-            expected: vec![n, n],
-            found: vec![sym.len()],
-        })?;
-        let (vals, _) = symmetric_eigen(view)?;
-        let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
-        report.min_eigenvalue = Some(min);
-        if min < -cfg.psd_tolerance {
-            not_psd = true;
-            if cfg.policy == CorrelationPolicy::Reject {
-                return Err(CoreError::NotPositiveSemiDefinite {
-                    field: "correlation",
-                    min_eigenvalue: min,
-                }
-                .into());
-            }
-        }
-    }
+    let not_psd = check_psd(&sym, n, cfg, proven_psd, &mut report)?;
     if let CorrelationPolicy::Repair(hc) = cfg.policy {
         if asym || bad_diag || bad_entry || not_psd {
-            let view = ArrayView2::from_shape((n, n), &sym).map_err(|_| CoreError::ShapeMismatch {
-                field: "correlation",
-                expected: vec![n, n],
-                found: vec![sym.len()],
-            })?;
-            let rep = nearest_correlation(view, &hc)?;
-            report.repaired = true;
-            report.iterations = rep.iterations;
-            report.frobenius_change = rep
-                .matrix
-                .iter()
-                .zip(rho.iter())
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f64>()
-                .sqrt();
-            sym = rep.matrix.iter().copied().collect();
+            sym = repair_correlation(rho, &sym, n, &hc, &mut report)?;
         }
     }
     // The diagonal is exactly one (an input within 1e-12 of it is accepted as is), and a
     // repair stopped at its iteration limit may leave an entry just outside [−1, 1]: clamp,
-    // so the problem's own state always passes its load check.
-    for (i, row) in sym.chunks_exact_mut(n.max(1)).enumerate() {
-        for v in row.iter_mut() {
-            *v = v.clamp(-1.0, 1.0);
-        }
-        row[i] = 1.0;
+    // so the problem's own state always passes its load check. (The symmetrized mean of two
+    // entries in [−1, 1] is in [−1, 1]: with neither a repair, an entry above 1 nor a
+    // diagonal other than 1 there is nothing to clamp.)
+    if report.repaired || scan.max_offdiag_abs > 1.0 || scan.max_diagonal_error != 0.0 {
+        matrix::clamp_unit_diagonal(&mut sym, n);
     }
     Ok((sym, report))
+}
+
+/// Under [`CorrelationPolicy::Reject`]: the asymmetry, diagonal and range errors, in that
+/// order, naming the worst pair (the first in row-major order among equals), the worst
+/// diagonal entry and the largest entry.
+fn reject_bad_correlation(
+    rho: ArrayView2<'_, f64>,
+    sym: &[f64],
+    scan: &matrix::RowScan,
+    max_asymmetry: f64,
+    cfg: &CorrelationConfig,
+) -> Result<(), SelectionError> {
+    let n = rho.nrows();
+    if max_asymmetry > cfg.symmetry_tolerance {
+        let (row, col) = matrix::first_asymmetric_pair(sym, n, max_asymmetry).unwrap_or((0, 0));
+        return Err(CoreError::NotSymmetric {
+            field: "correlation",
+            row,
+            col,
+            diff: max_asymmetry,
+        }
+        .into());
+    }
+    if scan.max_diagonal_error > 1e-12 {
+        let i = (0..n)
+            .max_by(|&a, &b| (rho[[a, a]] - 1.0).abs().total_cmp(&(rho[[b, b]] - 1.0).abs()))
+            .unwrap_or(0);
+        return Err(CoreError::OutOfRange {
+            field: "correlation diagonal",
+            value: rho[[i, i]],
+            expected: "equal to 1",
+        }
+        .into());
+    }
+    if scan.max_offdiag_abs > 1.0 + 1e-12 {
+        return Err(CoreError::OutOfRange {
+            field: "correlation",
+            value: matrix::first_offdiag_with_abs(sym, n, scan.max_offdiag_abs)
+                .unwrap_or(scan.max_offdiag_abs),
+            expected: "in [-1, 1]",
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The positive semi-definiteness check of [`CorrelationConfig::check_psd`] on the
+/// symmetrized matrix, unless `proven_psd`: whether it failed (an error under
+/// [`CorrelationPolicy::Reject`]); the smallest eigenvalue goes into the report when computed.
+fn check_psd(
+    sym: &[f64],
+    n: usize,
+    cfg: &CorrelationConfig,
+    proven_psd: bool,
+    report: &mut CorrelationReport,
+) -> Result<bool, SelectionError> {
+    if !cfg.check_psd || proven_psd || n <= 1 {
+        return Ok(false);
+    }
+    // Fast path: a Cholesky factorization of ρ + tol·I (n³/3 flops, about 20× cheaper than
+    // the eigendecomposition at n = 500) proves λ_min ≥ −tol; the spectrum is computed only
+    // when it fails.
+    let mut shifted = sym.to_vec();
+    for i in 0..n {
+        shifted[i * n + i] += cfg.psd_tolerance;
+    }
+    if ArrayView2::from_shape((n, n), &shifted)
+        .ok()
+        .is_some_and(|v| cholesky(v).is_ok())
+    {
+        return Ok(false);
+    }
+    let (vals, _) = symmetric_eigen(square_view(sym, n)?)?;
+    let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
+    report.min_eigenvalue = Some(min);
+    let not_psd = min < -cfg.psd_tolerance;
+    if not_psd && cfg.policy == CorrelationPolicy::Reject {
+        return Err(CoreError::NotPositiveSemiDefinite {
+            field: "correlation",
+            min_eigenvalue: min,
+        }
+        .into());
+    }
+    Ok(not_psd)
+}
+
+/// Higham's nearest correlation matrix to the symmetrized `sym`, with what changed against
+/// the input `rho` recorded in the report.
+fn repair_correlation(
+    rho: ArrayView2<'_, f64>,
+    sym: &[f64],
+    n: usize,
+    hc: &NearestCorrelationConfig,
+    report: &mut CorrelationReport,
+) -> Result<Vec<f64>, SelectionError> {
+    let rep = nearest_correlation(square_view(sym, n)?, hc)?;
+    report.repaired = true;
+    report.iterations = rep.iterations;
+    report.frobenius_change = rep
+        .matrix
+        .iter()
+        .zip(rho.iter())
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    Ok(rep.matrix.iter().copied().collect())
+}
+
+/// A row-major n × n slice as a view.
+fn square_view(a: &[f64], n: usize) -> Result<ArrayView2<'_, f64>, SelectionError> {
+    ArrayView2::from_shape((n, n), a).map_err(|_| {
+        CoreError::ShapeMismatch {
+            field: "correlation",
+            expected: vec![n, n],
+            found: vec![a.len()],
+        }
+        .into()
+    })
 }
 
 impl SelectionProblem {
@@ -494,9 +551,11 @@ impl SelectionProblem {
     /// [`new`](Self::new) for a correlation matrix its producer proved positive
     /// semi-definite ([`PsdCorrelation`], e.g. from
     /// [`RollingCorrelation::correlation_of_psd`](prudentia_core::estimators::RollingCorrelation::correlation_of_psd)):
-    /// the O(n³) check of [`CorrelationConfig::check_psd`] is skipped, every other check
-    /// (symmetry, unit diagonal, entries in [−1, 1]) still runs. The same problem as `new`
-    /// gives for that matrix.
+    /// the O(n³) check of [`CorrelationConfig::check_psd`] is skipped, and so is the O(n²)
+    /// comparison of the matrix with its transpose (the certificate's producer writes every
+    /// mirrored pair from one number; debug builds still compare). The unit diagonal, entries
+    /// in [−1, 1] and finiteness are checked as by `new`, in the pass that copies the matrix.
+    /// The same problem as `new` gives for that matrix.
     pub fn new_psd(
         mu: &[f64],
         correlation: &PsdCorrelation,
