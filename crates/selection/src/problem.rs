@@ -532,6 +532,168 @@ fn square_view(a: &[f64], n: usize) -> Result<ArrayView2<'_, f64>, SelectionErro
     })
 }
 
+/// The sector index of each item (`NO_SECTOR` for none) and the sector names in order of
+/// first appearance, from `sectors` (length n, or empty for no sectors).
+fn sector_indices(sectors: &[Option<String>], n: usize) -> Result<(Vec<usize>, Vec<String>), SelectionError> {
+    let mut sector = vec![NO_SECTOR; n];
+    let mut sector_names: Vec<String> = Vec::new();
+    if !sectors.is_empty() {
+        check_shape("sectors", &[n], &[sectors.len()])?;
+        let mut map: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, s) in sectors.iter().enumerate() {
+            if let Some(s) = s {
+                let next = map.len();
+                let id = *map.entry(s.as_str()).or_insert(next);
+                if id == sector_names.len() {
+                    sector_names.push(s.clone());
+                }
+                sector[i] = id;
+            }
+        }
+    }
+    Ok((sector, sector_names))
+}
+
+/// The cap of each sector: its own entry of `sector_caps`, else `max_per_sector`, else none
+/// (`usize::MAX`).
+fn sector_caps(sector_names: &[String], constraints: &Constraints) -> Vec<usize> {
+    sector_names
+        .iter()
+        .map(|s| {
+            constraints
+                .sector_caps
+                .get(s)
+                .copied()
+                .or(constraints.max_per_sector)
+                .unwrap_or(usize::MAX)
+        })
+        .collect()
+}
+
+/// Must-include / must-exclude as the problem stores them.
+struct Memberships {
+    /// Per item: must not be selected.
+    excluded: Vec<bool>,
+    /// Per item: must be selected.
+    included: Vec<bool>,
+    /// The required items, ascending and distinct.
+    must_include: Vec<usize>,
+}
+
+/// The memberships of `constraints`. Errors: an index `≥ n`, an item both required and
+/// excluded, more than `k` required items.
+fn memberships(constraints: &Constraints, n: usize, k: usize) -> Result<Memberships, SelectionError> {
+    let mut excluded = vec![false; n];
+    for &i in &constraints.must_exclude {
+        if i >= n {
+            return Err(SelectionError::IndexOutOfRange {
+                field: "must_exclude",
+                index: i,
+                n,
+            });
+        }
+        excluded[i] = true;
+    }
+    let mut included = vec![false; n];
+    let mut must_include = Vec::new();
+    for &i in &constraints.must_include {
+        if i >= n {
+            return Err(SelectionError::IndexOutOfRange {
+                field: "must_include",
+                index: i,
+                n,
+            });
+        }
+        if excluded[i] {
+            return Err(SelectionError::ConflictingMembership { index: i });
+        }
+        if !included[i] {
+            included[i] = true;
+            must_include.push(i);
+        }
+    }
+    must_include.sort_unstable();
+    if must_include.len() > k {
+        return Err(SelectionError::TooManyIncluded {
+            count: must_include.len(),
+            k,
+        });
+    }
+    Ok(Memberships {
+        excluded,
+        included,
+        must_include,
+    })
+}
+
+/// Sector feasibility: no sector holds more required items than its cap, and the items not
+/// excluded, each sector counted up to its cap, can fill a slate of `k`.
+fn check_sector_capacity(
+    sector: &[usize],
+    sector_names: &[String],
+    sector_cap: &[usize],
+    excluded: &[bool],
+    included: &[bool],
+    k: usize,
+) -> Result<(), SelectionError> {
+    let ns = sector_names.len();
+    let mut avail_per_sector = vec![0usize; ns];
+    let mut incl_per_sector = vec![0usize; ns];
+    let mut capacity = 0usize;
+    for ((&s, &out), &inc) in sector.iter().zip(excluded).zip(included) {
+        if out {
+            continue;
+        }
+        if s == NO_SECTOR {
+            capacity += 1;
+        } else {
+            avail_per_sector[s] += 1;
+            incl_per_sector[s] += usize::from(inc);
+        }
+    }
+    for s in 0..ns {
+        if incl_per_sector[s] > sector_cap[s] {
+            return Err(SelectionError::IncludedExceedSectorCap {
+                sector: sector_names[s].clone(),
+                count: incl_per_sector[s],
+                cap: sector_cap[s],
+            });
+        }
+        capacity += avail_per_sector[s].min(sector_cap[s]);
+    }
+    if capacity < k {
+        return Err(SelectionError::InfeasibleSectorCaps { capacity, k });
+    }
+    Ok(())
+}
+
+/// The minimum expected return `r` within [`MAX_MAGNITUDE`] and reachable ignoring sector
+/// caps: the required items plus the best others.
+fn check_min_return_reachable(
+    mu: &[f64],
+    excluded: &[bool],
+    included: &[bool],
+    must_include: &[usize],
+    k: usize,
+    r: f64,
+) -> Result<(), SelectionError> {
+    check_magnitude("min_expected_return", r)?;
+    let mut others: Vec<f64> = (0..mu.len())
+        .filter(|&i| !excluded[i] && !included[i])
+        .map(|i| mu[i])
+        .collect();
+    others.sort_unstable_by(|a, b| b.total_cmp(a));
+    let achievable: f64 = must_include.iter().map(|&i| mu[i]).sum::<f64>()
+        + others.iter().take(k - must_include.len()).sum::<f64>();
+    if achievable < r - 1e-12 * r.abs().max(1.0) {
+        return Err(SelectionError::InfeasibleMinReturn {
+            required: r,
+            achievable,
+        });
+    }
+    Ok(())
+}
+
 impl SelectionProblem {
     /// Validates the data and constraints into a problem.
     ///
@@ -585,120 +747,17 @@ impl SelectionProblem {
         }
         check_shape("correlation", &[n, n], correlation.shape())?;
         let (rho, report) = check_correlation(correlation, &config.correlation, proven_psd)?;
-
-        // sectors
-        let mut sector = vec![NO_SECTOR; n];
-        let mut sector_names: Vec<String> = Vec::new();
-        if !constraints.sectors.is_empty() {
-            check_shape("sectors", &[n], &[constraints.sectors.len()])?;
-            let mut map: BTreeMap<&str, usize> = BTreeMap::new();
-            for (i, s) in constraints.sectors.iter().enumerate() {
-                if let Some(s) = s {
-                    let next = map.len();
-                    let id = *map.entry(s.as_str()).or_insert(next);
-                    if id == sector_names.len() {
-                        sector_names.push(s.clone());
-                    }
-                    sector[i] = id;
-                }
-            }
-        }
-        let sector_cap: Vec<usize> = sector_names
-            .iter()
-            .map(|s| {
-                constraints
-                    .sector_caps
-                    .get(s)
-                    .copied()
-                    .or(constraints.max_per_sector)
-                    .unwrap_or(usize::MAX)
-            })
-            .collect();
-
-        let mut excluded = vec![false; n];
-        for &i in &constraints.must_exclude {
-            if i >= n {
-                return Err(SelectionError::IndexOutOfRange {
-                    field: "must_exclude",
-                    index: i,
-                    n,
-                });
-            }
-            excluded[i] = true;
-        }
-        let mut included = vec![false; n];
-        let mut must_include = Vec::new();
-        for &i in &constraints.must_include {
-            if i >= n {
-                return Err(SelectionError::IndexOutOfRange {
-                    field: "must_include",
-                    index: i,
-                    n,
-                });
-            }
-            if excluded[i] {
-                return Err(SelectionError::ConflictingMembership { index: i });
-            }
-            if !included[i] {
-                included[i] = true;
-                must_include.push(i);
-            }
-        }
-        must_include.sort_unstable();
-        if must_include.len() > k {
-            return Err(SelectionError::TooManyIncluded {
-                count: must_include.len(),
-                k,
-            });
-        }
-        // sector feasibility
-        let ns = sector_names.len();
-        let mut avail_per_sector = vec![0usize; ns];
-        let mut incl_per_sector = vec![0usize; ns];
-        let mut capacity = 0usize;
-        for i in 0..n {
-            if excluded[i] {
-                continue;
-            }
-            if sector[i] == NO_SECTOR {
-                capacity += 1;
-            } else {
-                avail_per_sector[sector[i]] += 1;
-                if included[i] {
-                    incl_per_sector[sector[i]] += 1;
-                }
-            }
-        }
-        for s in 0..ns {
-            if incl_per_sector[s] > sector_cap[s] {
-                return Err(SelectionError::IncludedExceedSectorCap {
-                    sector: sector_names[s].clone(),
-                    count: incl_per_sector[s],
-                    cap: sector_cap[s],
-                });
-            }
-            capacity += avail_per_sector[s].min(sector_cap[s]);
-        }
-        if capacity < k {
-            return Err(SelectionError::InfeasibleSectorCaps { capacity, k });
-        }
+        let (sector, sector_names) = sector_indices(&constraints.sectors, n)?;
+        let sector_cap = sector_caps(&sector_names, constraints);
+        let Memberships {
+            excluded,
+            included,
+            must_include,
+        } = memberships(constraints, n, k)?;
+        check_sector_capacity(&sector, &sector_names, &sector_cap, &excluded, &included, k)?;
         let min_return = constraints.min_expected_return;
         if let Some(r) = min_return {
-            check_magnitude("min_expected_return", r)?;
-            // best achievable ignoring caps: required items plus the best others
-            let mut others: Vec<f64> = (0..n)
-                .filter(|&i| !excluded[i] && !included[i])
-                .map(|i| mu[i])
-                .collect();
-            others.sort_unstable_by(|a, b| b.total_cmp(a));
-            let achievable: f64 = must_include.iter().map(|&i| mu[i]).sum::<f64>()
-                + others.iter().take(k - must_include.len()).sum::<f64>();
-            if achievable < r - 1e-12 * r.abs().max(1.0) {
-                return Err(SelectionError::InfeasibleMinReturn {
-                    required: r,
-                    achievable,
-                });
-            }
+            check_min_return_reachable(mu, &excluded, &included, &must_include, k, r)?;
         }
         let penalty_scale = penalty_scale(mu, k, config.return_scale);
         let lambda = config.lambda * penalty_scale;
@@ -849,10 +908,30 @@ impl SelectionProblem {
 
     /// Checks a deserialized problem: every invariant [`new`](Self::new) establishes.
     fn check(&mut self) -> Result<(), SelectionError> {
+        self.check_sizes()?;
+        self.check_correlation_state()?;
+        self.check_sectors()?;
+        self.check_memberships()?;
+        check_sector_capacity(
+            &self.sector,
+            &self.sector_names,
+            &self.sector_cap,
+            &self.excluded,
+            &self.included,
+            self.k,
+        )?;
+        if let Some(r) = self.min_return {
+            check_magnitude("min_expected_return", r)?;
+        }
+        self.report.check()
+    }
+
+    /// n ≥ 1 within the element limit, `1 ≤ k ≤ n`, λ and the penalty scale, μ.
+    fn check_sizes(&self) -> Result<(), SelectionError> {
         let n = self.n;
         let k = self.k;
         check_len("n", n, 1)?;
-        let nn = check_elements("n × n", &[n, n], MAX_ELEMENTS)?;
+        check_elements("n × n", &[n, n], MAX_ELEMENTS)?;
         if k == 0 {
             return Err(SelectionError::ZeroK);
         }
@@ -872,7 +951,15 @@ impl SelectionProblem {
         for &m in &self.mu {
             check_magnitude("mu", m)?;
         }
-        check_shape("correlation", &[nn], &[self.rho.len()])?;
+        Ok(())
+    }
+
+    /// The correlation: n × n, finite, unit diagonal, symmetric, entries in [−1, 1] (the
+    /// first failing entry in row-major order).
+    fn check_correlation_state(&self) -> Result<(), SelectionError> {
+        let n = self.n;
+        // (n × n is within MAX_ELEMENTS: check_sizes ran first)
+        check_shape("correlation", &[n.saturating_mul(n)], &[self.rho.len()])?;
         check_finite("correlation", &self.rho)?;
         for i in 0..n {
             if self.rho[i * n + i] != 1.0 {
@@ -904,6 +991,13 @@ impl SelectionProblem {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Sizes of the per-item and per-sector vectors, sector indices in range, distinct
+    /// sector names.
+    fn check_sectors(&self) -> Result<(), SelectionError> {
+        let n = self.n;
         let ns = self.sector_names.len();
         check_shape("sector", &[n], &[self.sector.len()])?;
         check_shape("sector_cap", &[ns], &[self.sector_cap.len()])?;
@@ -926,6 +1020,13 @@ impl SelectionProblem {
             }
             .into());
         }
+        Ok(())
+    }
+
+    /// Required items in range and strictly increasing, flagged exactly by `included`, none
+    /// excluded, at most k of them.
+    fn check_memberships(&self) -> Result<(), SelectionError> {
+        let n = self.n;
         if let Some(&index) = self.must_include.iter().find(|&&i| i >= n) {
             return Err(SelectionError::IndexOutOfRange {
                 field: "must_include",
@@ -955,41 +1056,13 @@ impl SelectionProblem {
         if let Some(index) = (0..n).find(|&i| self.included[i] && self.excluded[i]) {
             return Err(SelectionError::ConflictingMembership { index });
         }
-        if self.must_include.len() > k {
+        if self.must_include.len() > self.k {
             return Err(SelectionError::TooManyIncluded {
                 count: self.must_include.len(),
-                k,
+                k: self.k,
             });
         }
-        let mut avail = vec![0usize; ns];
-        let mut incl = vec![0usize; ns];
-        let mut capacity = 0usize;
-        for i in (0..n).filter(|&i| !self.excluded[i]) {
-            match self.sector[i] {
-                NO_SECTOR => capacity += 1,
-                s => {
-                    avail[s] += 1;
-                    incl[s] += usize::from(self.included[i]);
-                }
-            }
-        }
-        for s in 0..ns {
-            if incl[s] > self.sector_cap[s] {
-                return Err(SelectionError::IncludedExceedSectorCap {
-                    sector: self.sector_names[s].clone(),
-                    count: incl[s],
-                    cap: self.sector_cap[s],
-                });
-            }
-            capacity += avail[s].min(self.sector_cap[s]);
-        }
-        if capacity < k {
-            return Err(SelectionError::InfeasibleSectorCaps { capacity, k });
-        }
-        if let Some(r) = self.min_return {
-            check_magnitude("min_expected_return", r)?;
-        }
-        self.report.check()
+        Ok(())
     }
 
     /// The names of the constraints this problem carries besides the slate size `k` (the
