@@ -325,6 +325,77 @@ fn selection_entry_points() {
             }
         },
     );
+    // The greedy path at pipeline-like sizes (n > 60): the certified matrix (its symmetry is
+    // not compared again in release builds) gives the problem and slate of the plain matrix,
+    // with sector caps and some negative correlations (the vectorized eager greedy).
+    s.sweep(
+        "select_psd n in 61..160 (greedy + swap)",
+        (
+            any::<u64>(),
+            61usize..160,
+            1usize..30,
+            prop_oneof![Just(0.0), 1e-4..1.0f64],
+        ),
+        |(seed, n, k, lambda)| {
+            let mut state = seed | 1;
+            let mut unif = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+            };
+            let t = 40;
+            let Ok(mut rc) = prudentia_core::estimators::RollingCorrelation::new(n, t) else {
+                return Check::Broken("rolling correlation refused a valid size".into());
+            };
+            for _ in 0..t {
+                let market = unif();
+                let row: Vec<f64> = (0..n)
+                    .map(|i| 0.01 * (market * (i % 3) as f64 + unif()))
+                    .collect();
+                if rc.update(&row).is_err() {
+                    return Check::Broken("rolling correlation refused finite returns".into());
+                }
+            }
+            let columns: Vec<usize> = (0..n).collect();
+            let Ok(proven) = rc.correlation_of_psd(&columns) else {
+                return Check::Rejected;
+            };
+            let plain = proven.view().to_owned();
+            let opps: Vec<Opportunity> = columns
+                .iter()
+                .map(|&i| Opportunity {
+                    asset: AssetInfo {
+                        sector: Some(format!("s{}", i % 7)),
+                        ..AssetInfo::new(format!("A{i}"), 10.0).unwrap_or_else(|e| panic!("{e}"))
+                    },
+                    forecast: Forecast::new(0.001 * unif(), 0.02, Horizon::DAY)
+                        .unwrap_or_else(|e| panic!("{e}")),
+                })
+                .collect();
+            let Ok(sel) = DiversityAwareSelector::new(SelectorConfig {
+                problem: ProblemConfig {
+                    k,
+                    lambda,
+                    return_scale: ReturnScale::Raw,
+                    ..Default::default()
+                },
+                max_per_sector: Some(k / 5 + 1),
+                ..Default::default()
+            }) else {
+                return Check::Broken("a valid selector config was refused".into());
+            };
+            let a = sel.select_psd(&opps, &proven);
+            let b = sel.select(&opps, plain.view());
+            let pa = sel.problem_psd(&opps, &proven).map_err(|e| e.to_string());
+            let pb = sel.problem(&opps, plain.view()).map_err(|e| e.to_string());
+            match (&a, &b) {
+                (Ok(x), Ok(y)) if x == y && pa == pb => result(a),
+                (Err(x), Err(y)) if x.to_string() == y.to_string() => Check::Rejected,
+                _ => Check::Broken(format!("select_psd {a:?} vs select {b:?}")),
+            }
+        },
+    );
     s.sweep("shrunk_correlation", matrix(0..20, 1..5), |m| {
         result(shrunk_correlation(m.view()))
     });

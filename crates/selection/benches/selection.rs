@@ -1,12 +1,20 @@
 #![allow(missing_docs)]
 //! Exact n = 40, K = 10 (the HiGHS fixture instance) at λ ∈ {0.1, 0.5} — target ≤ 30 ms;
-//! greedy + 1-swap at n = 2000, K = 50 — target ≤ 20 ms.
+//! greedy + 1-swap at n = 2000, K = 50 — target ≤ 20 ms; the pipeline's select stage of the
+//! decide bench (`benches/decide.rs` at the repository root): 500 candidates, K = 50 of them
+//! by greedy + swap, raw λ = 1e-4, a certified PSD rolling correlation of a factor-model
+//! market — target ≤ 0.7 ms (issue #18).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
+use prudentia_core::estimators::{PsdCorrelation, RollingCorrelation};
+use prudentia_core::traits::Selector;
+use prudentia_core::{Forecast, Horizon, Opportunity};
+use prudentia_datasets::{ForecasterSpec, RegimeSpec, SyntheticConfig, SyntheticMarket};
 use prudentia_selection::{
-    root_upper_bound, Constraints, CorrelationConfig, Dpp, DppConfig, ExactConfig, ExactSolver, GreedySwap,
-    GreedySwapConfig, Mmr, MmrConfig, ProblemConfig, SelectionProblem,
+    root_upper_bound, Constraints, CorrelationConfig, DiversityAwareSelector, Dpp, DppConfig, ExactConfig,
+    ExactSolver, GreedySwap, GreedySwapConfig, Mmr, MmrConfig, ProblemConfig, ReturnScale, SelectionProblem,
+    SelectorConfig,
 };
 
 #[path = "../tests/common/mod.rs"]
@@ -46,6 +54,75 @@ fn large(n: usize) -> (Vec<f64>, Array2<f64>) {
     });
     let mu = (0..n).map(|_| 0.3 * unif()).collect();
     (mu, rho)
+}
+
+/// The decide bench's select stage: the synthetic market of `benches/decide.rs` (500 assets,
+/// 10 sectors, one risk-on regime, seed 11), μ from its over-confident forecast panel on day
+/// `DAY` and the 252-day rolling correlation of the returns before it, with its PSD
+/// certificate (as the pipeline passes it to `select_psd`).
+fn pipeline_select_case() -> (Vec<Opportunity>, PsdCorrelation) {
+    const N: usize = 500;
+    const WINDOW: usize = 252;
+    const DAY: usize = 300;
+    let market = SyntheticMarket::generate(&SyntheticConfig {
+        n_assets: N,
+        n_sectors: 10,
+        n_days: 320,
+        seed: 11,
+        regimes: vec![RegimeSpec::risk_on()],
+        transition: vec![vec![1.0]],
+        ..Default::default()
+    })
+    .unwrap();
+    let panel = market.forecasts(&ForecasterSpec::overconfident()).unwrap();
+    let mut rolling = RollingCorrelation::new(N, WINDOW).unwrap();
+    for t in DAY - WINDOW..DAY {
+        rolling.update(&market.returns.row(t).to_vec()).unwrap();
+    }
+    let columns: Vec<usize> = (0..N).collect();
+    let correlation = rolling.correlation_of_psd(&columns).unwrap();
+    let opportunities = market
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Opportunity {
+            asset: a.clone(),
+            forecast: Forecast::new(panel.mean[[DAY, i]], panel.sigma[[DAY, i]], Horizon::DAY).unwrap(),
+        })
+        .collect();
+    (opportunities, correlation)
+}
+
+/// The decide bench's selector: K = 50, raw λ = 1e-4, `Auto` (greedy + swap at n = 500).
+fn pipeline_selector() -> DiversityAwareSelector {
+    DiversityAwareSelector::new(SelectorConfig {
+        problem: ProblemConfig {
+            return_scale: ReturnScale::Raw,
+            k: 50,
+            lambda: 1e-4,
+            correlation: CorrelationConfig {
+                check_psd: false,
+                ..Default::default()
+            },
+        },
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn bench_pipeline_select(c: &mut Criterion) {
+    let (opportunities, correlation) = pipeline_select_case();
+    let selector = pipeline_selector();
+    c.bench_function("select_psd n=500 K=50 (decide bench)", |bch| {
+        bch.iter(|| black_box(selector.select_psd(black_box(&opportunities), black_box(&correlation))))
+    });
+    c.bench_function("problem_psd n=500 (decide bench)", |bch| {
+        bch.iter(|| black_box(selector.problem_psd(black_box(&opportunities), black_box(&correlation))))
+    });
+    let problem = selector.problem_psd(&opportunities, &correlation).unwrap();
+    c.bench_function("solve n=500 K=50 (decide bench)", |bch| {
+        bch.iter(|| black_box(selector.solve(black_box(&problem))))
+    });
 }
 
 fn bench(c: &mut Criterion) {
@@ -91,5 +168,5 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench_pipeline_select, bench);
 criterion_main!(benches);

@@ -331,71 +331,100 @@ impl<'a> Bnb<'a> {
         self.has_best = true;
     }
 
-    #[allow(clippy::needless_range_loop)] // index loops over parallel arrays
+    /// One node: the partial slate `chosen` with objective `obj` and total return `mu_sum`.
     fn dfs(&mut self, obj: f64, mu_sum: f64) {
         self.nodes += 1;
-        let p = self.p;
-        let n = self.n;
-        let lam = self.lam;
         let d = self.chosen.len();
-        let r = p.k - d;
+        let r = self.p.k - d;
         if r == 0 {
-            if let Some(req) = p.min_return {
-                if mu_sum < req - self.tol {
-                    return;
-                }
-            }
-            if !self.has_best || obj > self.best_obj + self.tol {
-                self.record(obj, None);
-            }
+            self.leaf(obj, mu_sum);
             return;
         }
-        let pen = &self.pens[d * n..(d + 1) * n];
-        // minimum-return reachability: best r available returns
-        let need = p.min_return.map(|req| req - mu_sum - self.tol);
+        let need = self.p.min_return.map(|req| req - mu_sum - self.tol);
         if let Some(need) = need {
-            let mut got = 0.0;
-            let mut c = 0;
-            for &j in &self.mu_order {
-                if self.state[j as usize] == AVAIL {
-                    got += p.mu[j as usize];
-                    c += 1;
-                    if c == r {
-                        break;
-                    }
-                }
-            }
-            if c < r || got < need {
+            if !self.reachable(r, need) {
                 return;
             }
         }
         if r == 1 {
-            // leaf parent: pick the best single completion directly
-            let mut best: Option<(f64, usize)> = None;
-            for j in 0..n {
-                if self.state[j] != AVAIL {
-                    continue;
-                }
-                if let Some(need) = need {
-                    if p.mu[j] < need {
-                        continue;
-                    }
-                }
-                let g = p.mu[j] - lam * pen[j];
-                if best.is_none_or(|(b, _)| g > b) {
-                    best = Some((g, j));
-                }
-            }
-            if let Some((g, j)) = best {
-                let v = obj + g;
-                if !self.has_best || v > self.best_obj + self.tol {
-                    self.record(v, Some(j));
-                }
-            }
+            self.complete_with_one(obj, need);
             return;
         }
-        // score candidates
         let mut keyed = std::mem::take(&mut self.keyed[d]);
+        self.score_candidates(r, &mut keyed);
+        if keyed.len() >= r {
+            keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            self.branch(obj, mu_sum, r, &keyed);
+        }
+        self.keyed[d] = keyed;
+    }
+
+    /// A full slate: recorded when it meets the minimum return and beats the incumbent.
+    fn leaf(&mut self, obj: f64, mu_sum: f64) {
+        if let Some(req) = self.p.min_return {
+            if mu_sum < req - self.tol {
+                return;
+            }
+        }
+        if !self.has_best || obj > self.best_obj + self.tol {
+            self.record(obj, None);
+        }
+    }
+
+    /// Minimum-return reachability: whether the best `r` available returns add up to `need`.
+    fn reachable(&self, r: usize, need: f64) -> bool {
+        let mut got = 0.0;
+        let mut c = 0;
+        for &j in &self.mu_order {
+            if self.state[j as usize] == AVAIL {
+                got += self.p.mu[j as usize];
+                c += 1;
+                if c == r {
+                    break;
+                }
+            }
+        }
+        !(c < r || got < need)
+    }
+
+    /// Leaf parent (one pick left): the best single completion directly.
+    fn complete_with_one(&mut self, obj: f64, need: Option<f64>) {
+        let p = self.p;
+        let n = self.n;
+        let d = self.chosen.len();
+        let pen = &self.pens[d * n..(d + 1) * n];
+        let mut best: Option<(f64, usize)> = None;
+        for (j, &pen_j) in pen.iter().enumerate() {
+            if self.state[j] != AVAIL {
+                continue;
+            }
+            if let Some(need) = need {
+                if p.mu[j] < need {
+                    continue;
+                }
+            }
+            let g = p.mu[j] - self.lam * pen_j;
+            if best.is_none_or(|(b, _)| g > b) {
+                best = Some((g, j));
+            }
+        }
+        if let Some((g, j)) = best {
+            let v = obj + g;
+            if !self.has_best || v > self.best_obj + self.tol {
+                self.record(v, Some(j));
+            }
+        }
+    }
+
+    /// The score `u_j = g_j − (λ/2) · (sum of the r−1 smallest ρ_jl, l ∈ C∖j)` of every
+    /// available candidate, into `keyed` (unsorted).
+    #[allow(clippy::needless_range_loop)] // index loops over parallel arrays
+    fn score_candidates(&self, r: usize, keyed: &mut Vec<(f64, u32)>) {
+        let p = self.p;
+        let n = self.n;
+        let lam = self.lam;
+        let d = self.chosen.len();
+        let pen = &self.pens[d * n..(d + 1) * n];
         keyed.clear();
         let m = r - 1;
         let half = 0.5 * lam;
@@ -417,11 +446,16 @@ impl<'a> Bnb<'a> {
             }
             keyed.push((p.mu[j] - lam * pen[j] - half * s, j as u32));
         }
-        if keyed.len() < r {
-            self.keyed[d] = keyed;
-            return;
-        }
-        keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+
+    /// The children of a node, best first (`keyed` sorted by score, at least `r` of them):
+    /// the t-th adds `keyed[t]` and excludes the ones before it; the loop ends at the first
+    /// child whose bound (the sum of the next `r` scores) cannot beat the incumbent, or at a
+    /// limit (its bound then enters the open bound). The excluded candidates are restored.
+    fn branch(&mut self, obj: f64, mu_sum: f64, r: usize, keyed: &[(f64, u32)]) {
+        let p = self.p;
+        let n = self.n;
+        let d = self.chosen.len();
         let mut window: f64 = keyed[..r].iter().map(|x| x.0).sum();
         let len = keyed.len();
         let mut tried = 0;
@@ -441,7 +475,7 @@ impl<'a> Bnb<'a> {
                 break;
             }
             let j = keyed[t].1 as usize;
-            let g = p.mu[j] - lam * self.pens[d * n + j];
+            let g = p.mu[j] - self.lam * self.pens[d * n + j];
             let mark = self.push(j);
             self.dfs(obj + g, mu_sum + p.mu[j]);
             self.pop(mark);
@@ -451,7 +485,6 @@ impl<'a> Bnb<'a> {
         for x in &keyed[..tried] {
             self.state[x.1 as usize] = AVAIL;
         }
-        self.keyed[d] = keyed;
     }
 }
 

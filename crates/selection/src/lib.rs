@@ -78,6 +78,7 @@ mod error;
 mod exact;
 mod explain;
 mod heuristic;
+mod matrix;
 mod problem;
 mod selector;
 mod solution;

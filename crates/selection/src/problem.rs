@@ -6,12 +6,13 @@ use ndarray::ArrayView2;
 use prudentia_core::estimators::{nearest_correlation, NearestCorrelationConfig, PsdCorrelation};
 use prudentia_core::linalg::{cholesky, symmetric_eigen};
 use prudentia_core::validate::{
-    check_elements, check_finite, check_finite_2d, check_len, check_non_negative, check_shape, MAX_ELEMENTS,
+    check_elements, check_finite, check_len, check_non_negative, check_shape, MAX_ELEMENTS,
 };
 use prudentia_core::CoreError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SelectionError;
+use crate::matrix;
 
 /// The largest magnitude accepted for an expected return `|μ_i|`, the penalty λ and the
 /// minimum expected return (1e100): every objective, bound and gap of a problem within it
@@ -334,145 +335,363 @@ fn one() -> f64 {
 }
 
 /// Checks (and under [`CorrelationPolicy::Repair`] repairs) a correlation matrix. With
-/// `proven_psd` (the matrix came as a [`PsdCorrelation`], PSD by its producer's construction)
-/// the O(n³) positive semi-definiteness check is skipped; everything else is checked.
+/// `proven_psd` (the matrix came as a [`PsdCorrelation`], PSD and symmetric by its
+/// producer's construction) the O(n³) positive semi-definiteness check and the O(n²)
+/// symmetry comparison are skipped; everything else is checked.
+///
+/// Cost for a certified matrix that needs nothing (the pipeline's rolling correlation): one
+/// pass that copies and checks it (issue #18); the symmetrizing, clamping and PSD passes run
+/// only when they would change something or were asked for.
 fn check_correlation(
     rho: ArrayView2<'_, f64>,
     cfg: &CorrelationConfig,
     proven_psd: bool,
 ) -> Result<(Vec<f64>, CorrelationReport), SelectionError> {
     let n = rho.nrows();
-    check_finite_2d("correlation", rho)?;
-    // One row-major copy; every pass below reads contiguous slices (the matrix of a large
-    // slate does not fit in the first cache levels, and indexed ndarray access is slower).
-    let mut sym: Vec<f64> = match rho.as_slice() {
-        Some(s) => s.to_vec(),
-        None => rho.iter().copied().collect(),
+    // One row-major copy, made by the pass that measures its rows; every pass below reads
+    // contiguous slices or cache-sized tiles (the matrix of a large slate does not fit in the first
+    // cache levels, and indexed ndarray access is slower).
+    let (mut sym, scan) = match rho.as_slice() {
+        Some(src) => matrix::copy_rows(src, n),
+        None => {
+            let sym: Vec<f64> = rho.iter().copied().collect();
+            let scan = matrix::scan_rows(&sym, n);
+            (sym, scan)
+        }
     };
-    let mut report = CorrelationReport::default();
-    let mut worst = (0, 0, 0.0_f64);
-    let mut worst_entry = (0.0_f64, 0.0_f64);
-    for i in 0..n {
-        let row = &sym[i * n..(i + 1) * n];
-        report.max_diagonal_error = report.max_diagonal_error.max((row[i] - 1.0).abs());
-        for (j, &a) in row.iter().enumerate() {
-            if a.abs() > worst_entry.0 && i != j {
-                worst_entry = (a.abs(), a);
-            }
-            if j > i {
-                let d = (a - sym[j * n + i]).abs();
-                if d > worst.2 {
-                    worst = (i, j, d);
-                }
-            }
-        }
+    if !scan.finite {
+        // names the first non-finite entry in row-major order
+        check_finite("correlation", &sym)?;
     }
-    report.max_asymmetry = worst.2;
-    let asym = worst.2 > cfg.symmetry_tolerance;
-    let bad_diag = report.max_diagonal_error > 1e-12;
-    let bad_entry = worst_entry.0 > 1.0 + 1e-12;
-    if asym && cfg.policy == CorrelationPolicy::Reject {
-        return Err(CoreError::NotSymmetric {
-            field: "correlation",
-            row: worst.0,
-            col: worst.1,
-            diff: worst.2,
-        }
-        .into());
-    }
+    // A certified matrix is symmetric by construction (its producer writes each mirrored
+    // pair from one number), so its O(n²) transposed comparison, a cache-missing walk of
+    // both triangles, is not repeated in release builds; the rest of its check is fused with
+    // the copy and costs next to nothing.
+    let asymmetric_bits = if proven_psd {
+        debug_assert!(
+            !matrix::asymmetric_bits(&sym, n),
+            "a certified correlation matrix is symmetric"
+        );
+        false
+    } else {
+        matrix::asymmetric_bits(&sym, n)
+    };
+    let max_asymmetry = if asymmetric_bits {
+        matrix::max_asymmetry(&sym, n)
+    } else {
+        0.0
+    };
+    let mut report = CorrelationReport {
+        max_asymmetry,
+        max_diagonal_error: scan.max_diagonal_error,
+        ..Default::default()
+    };
+    let asym = max_asymmetry > cfg.symmetry_tolerance;
+    let bad_diag = scan.max_diagonal_error > 1e-12;
+    let bad_entry = scan.max_offdiag_abs > 1.0 + 1e-12;
     if cfg.policy == CorrelationPolicy::Reject {
-        if bad_diag {
-            let i = (0..n)
-                .max_by(|&a, &b| (rho[[a, a]] - 1.0).abs().total_cmp(&(rho[[b, b]] - 1.0).abs()))
-                .unwrap_or(0);
-            return Err(CoreError::OutOfRange {
-                field: "correlation diagonal",
-                value: rho[[i, i]],
-                expected: "equal to 1",
-            }
-            .into());
-        }
-        if bad_entry {
-            return Err(CoreError::OutOfRange {
-                field: "correlation",
-                value: worst_entry.1,
-                expected: "in [-1, 1]",
-            }
-            .into());
-        }
+        reject_bad_correlation(rho, &sym, &scan, max_asymmetry, cfg)?;
     }
-    // exact symmetry (averaging also removes rounding-level asymmetry)
-    for i in 0..n {
-        for j in (i + 1)..n {
-            let m = 0.5 * (sym[i * n + j] + sym[j * n + i]);
-            sym[i * n + j] = m;
-            sym[j * n + i] = m;
-        }
+    // exact symmetry (averaging also removes rounding-level asymmetry; a matrix equal to its
+    // transpose bit for bit is left as it is, which is what averaging would give)
+    if asymmetric_bits {
+        matrix::symmetrize(&mut sym, n);
     }
-    let mut not_psd = false;
-    let check_psd = cfg.check_psd && !proven_psd;
-    // Fast path: a Cholesky factorization of ρ + tol·I (n³/3 flops, about 20× cheaper than
-    // the eigendecomposition at n = 500) proves λ_min ≥ −tol; the spectrum is computed only
-    // when it fails.
-    let cholesky_psd = check_psd && n > 1 && {
-        let mut shifted = sym.clone();
-        for i in 0..n {
-            shifted[i * n + i] += cfg.psd_tolerance;
-        }
-        ArrayView2::from_shape((n, n), &shifted)
-            .ok()
-            .is_some_and(|v| cholesky(v).is_ok())
-    };
-    if check_psd && n > 1 && !cholesky_psd {
-        let view = ArrayView2::from_shape((n, n), &sym).map_err(|_| CoreError::ShapeMismatch {
-            field: "correlation",
-            expected: vec![n, n],
-            found: vec![sym.len()],
-        })?;
-        let (vals, _) = symmetric_eigen(view)?;
-        let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
-        report.min_eigenvalue = Some(min);
-        if min < -cfg.psd_tolerance {
-            not_psd = true;
-            if cfg.policy == CorrelationPolicy::Reject {
-                return Err(CoreError::NotPositiveSemiDefinite {
-                    field: "correlation",
-                    min_eigenvalue: min,
-                }
-                .into());
-            }
-        }
-    }
+    let not_psd = check_psd(&sym, n, cfg, proven_psd, &mut report)?;
     if let CorrelationPolicy::Repair(hc) = cfg.policy {
         if asym || bad_diag || bad_entry || not_psd {
-            let view = ArrayView2::from_shape((n, n), &sym).map_err(|_| CoreError::ShapeMismatch {
-                field: "correlation",
-                expected: vec![n, n],
-                found: vec![sym.len()],
-            })?;
-            let rep = nearest_correlation(view, &hc)?;
-            report.repaired = true;
-            report.iterations = rep.iterations;
-            report.frobenius_change = rep
-                .matrix
-                .iter()
-                .zip(rho.iter())
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f64>()
-                .sqrt();
-            sym = rep.matrix.iter().copied().collect();
+            sym = repair_correlation(rho, &sym, n, &hc, &mut report)?;
         }
     }
     // The diagonal is exactly one (an input within 1e-12 of it is accepted as is), and a
     // repair stopped at its iteration limit may leave an entry just outside [−1, 1]: clamp,
-    // so the problem's own state always passes its load check.
-    for (i, row) in sym.chunks_exact_mut(n.max(1)).enumerate() {
-        for v in row.iter_mut() {
-            *v = v.clamp(-1.0, 1.0);
-        }
-        row[i] = 1.0;
+    // so the problem's own state always passes its load check. (The symmetrized mean of two
+    // entries in [−1, 1] is in [−1, 1]: with neither a repair, an entry above 1 nor a
+    // diagonal other than 1 there is nothing to clamp.)
+    if report.repaired || scan.max_offdiag_abs > 1.0 || scan.max_diagonal_error != 0.0 {
+        matrix::clamp_unit_diagonal(&mut sym, n);
     }
     Ok((sym, report))
+}
+
+/// Under [`CorrelationPolicy::Reject`]: the asymmetry, diagonal and range errors, in that
+/// order, naming the worst pair (the first in row-major order among equals), the worst
+/// diagonal entry and the largest entry.
+fn reject_bad_correlation(
+    rho: ArrayView2<'_, f64>,
+    sym: &[f64],
+    scan: &matrix::RowScan,
+    max_asymmetry: f64,
+    cfg: &CorrelationConfig,
+) -> Result<(), SelectionError> {
+    let n = rho.nrows();
+    if max_asymmetry > cfg.symmetry_tolerance {
+        let (row, col) = matrix::first_asymmetric_pair(sym, n, max_asymmetry).unwrap_or((0, 0));
+        return Err(CoreError::NotSymmetric {
+            field: "correlation",
+            row,
+            col,
+            diff: max_asymmetry,
+        }
+        .into());
+    }
+    if scan.max_diagonal_error > 1e-12 {
+        let i = (0..n)
+            .max_by(|&a, &b| (rho[[a, a]] - 1.0).abs().total_cmp(&(rho[[b, b]] - 1.0).abs()))
+            .unwrap_or(0);
+        return Err(CoreError::OutOfRange {
+            field: "correlation diagonal",
+            value: rho[[i, i]],
+            expected: "equal to 1",
+        }
+        .into());
+    }
+    if scan.max_offdiag_abs > 1.0 + 1e-12 {
+        return Err(CoreError::OutOfRange {
+            field: "correlation",
+            value: matrix::first_offdiag_with_abs(sym, n, scan.max_offdiag_abs)
+                .unwrap_or(scan.max_offdiag_abs),
+            expected: "in [-1, 1]",
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The positive semi-definiteness check of [`CorrelationConfig::check_psd`] on the
+/// symmetrized matrix, unless `proven_psd`: whether it failed (an error under
+/// [`CorrelationPolicy::Reject`]); the smallest eigenvalue goes into the report when computed.
+fn check_psd(
+    sym: &[f64],
+    n: usize,
+    cfg: &CorrelationConfig,
+    proven_psd: bool,
+    report: &mut CorrelationReport,
+) -> Result<bool, SelectionError> {
+    if !cfg.check_psd || proven_psd || n <= 1 {
+        return Ok(false);
+    }
+    // Fast path: a Cholesky factorization of ρ + tol·I (n³/3 flops, about 20× cheaper than
+    // the eigendecomposition at n = 500) proves λ_min ≥ −tol; the spectrum is computed only
+    // when it fails.
+    let mut shifted = sym.to_vec();
+    for i in 0..n {
+        shifted[i * n + i] += cfg.psd_tolerance;
+    }
+    if ArrayView2::from_shape((n, n), &shifted)
+        .ok()
+        .is_some_and(|v| cholesky(v).is_ok())
+    {
+        return Ok(false);
+    }
+    let (vals, _) = symmetric_eigen(square_view(sym, n)?)?;
+    let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
+    report.min_eigenvalue = Some(min);
+    let not_psd = min < -cfg.psd_tolerance;
+    if not_psd && cfg.policy == CorrelationPolicy::Reject {
+        return Err(CoreError::NotPositiveSemiDefinite {
+            field: "correlation",
+            min_eigenvalue: min,
+        }
+        .into());
+    }
+    Ok(not_psd)
+}
+
+/// Higham's nearest correlation matrix to the symmetrized `sym`, with what changed against
+/// the input `rho` recorded in the report.
+fn repair_correlation(
+    rho: ArrayView2<'_, f64>,
+    sym: &[f64],
+    n: usize,
+    hc: &NearestCorrelationConfig,
+    report: &mut CorrelationReport,
+) -> Result<Vec<f64>, SelectionError> {
+    let rep = nearest_correlation(square_view(sym, n)?, hc)?;
+    report.repaired = true;
+    report.iterations = rep.iterations;
+    report.frobenius_change = rep
+        .matrix
+        .iter()
+        .zip(rho.iter())
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    Ok(rep.matrix.iter().copied().collect())
+}
+
+/// A row-major n × n slice as a view.
+fn square_view(a: &[f64], n: usize) -> Result<ArrayView2<'_, f64>, SelectionError> {
+    ArrayView2::from_shape((n, n), a).map_err(|_| {
+        CoreError::ShapeMismatch {
+            field: "correlation",
+            expected: vec![n, n],
+            found: vec![a.len()],
+        }
+        .into()
+    })
+}
+
+/// The sector index of each item (`NO_SECTOR` for none) and the sector names in order of
+/// first appearance, from `sectors` (length n, or empty for no sectors).
+fn sector_indices(sectors: &[Option<String>], n: usize) -> Result<(Vec<usize>, Vec<String>), SelectionError> {
+    let mut sector = vec![NO_SECTOR; n];
+    let mut sector_names: Vec<String> = Vec::new();
+    if !sectors.is_empty() {
+        check_shape("sectors", &[n], &[sectors.len()])?;
+        let mut map: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, s) in sectors.iter().enumerate() {
+            if let Some(s) = s {
+                let next = map.len();
+                let id = *map.entry(s.as_str()).or_insert(next);
+                if id == sector_names.len() {
+                    sector_names.push(s.clone());
+                }
+                sector[i] = id;
+            }
+        }
+    }
+    Ok((sector, sector_names))
+}
+
+/// The cap of each sector: its own entry of `sector_caps`, else `max_per_sector`, else none
+/// (`usize::MAX`).
+fn sector_caps(sector_names: &[String], constraints: &Constraints) -> Vec<usize> {
+    sector_names
+        .iter()
+        .map(|s| {
+            constraints
+                .sector_caps
+                .get(s)
+                .copied()
+                .or(constraints.max_per_sector)
+                .unwrap_or(usize::MAX)
+        })
+        .collect()
+}
+
+/// Must-include / must-exclude as the problem stores them.
+struct Memberships {
+    /// Per item: must not be selected.
+    excluded: Vec<bool>,
+    /// Per item: must be selected.
+    included: Vec<bool>,
+    /// The required items, ascending and distinct.
+    must_include: Vec<usize>,
+}
+
+/// The memberships of `constraints`. Errors: an index `≥ n`, an item both required and
+/// excluded, more than `k` required items.
+fn memberships(constraints: &Constraints, n: usize, k: usize) -> Result<Memberships, SelectionError> {
+    let mut excluded = vec![false; n];
+    for &i in &constraints.must_exclude {
+        if i >= n {
+            return Err(SelectionError::IndexOutOfRange {
+                field: "must_exclude",
+                index: i,
+                n,
+            });
+        }
+        excluded[i] = true;
+    }
+    let mut included = vec![false; n];
+    let mut must_include = Vec::new();
+    for &i in &constraints.must_include {
+        if i >= n {
+            return Err(SelectionError::IndexOutOfRange {
+                field: "must_include",
+                index: i,
+                n,
+            });
+        }
+        if excluded[i] {
+            return Err(SelectionError::ConflictingMembership { index: i });
+        }
+        if !included[i] {
+            included[i] = true;
+            must_include.push(i);
+        }
+    }
+    must_include.sort_unstable();
+    if must_include.len() > k {
+        return Err(SelectionError::TooManyIncluded {
+            count: must_include.len(),
+            k,
+        });
+    }
+    Ok(Memberships {
+        excluded,
+        included,
+        must_include,
+    })
+}
+
+/// Sector feasibility: no sector holds more required items than its cap, and the items not
+/// excluded, each sector counted up to its cap, can fill a slate of `k`.
+fn check_sector_capacity(
+    sector: &[usize],
+    sector_names: &[String],
+    sector_cap: &[usize],
+    excluded: &[bool],
+    included: &[bool],
+    k: usize,
+) -> Result<(), SelectionError> {
+    let ns = sector_names.len();
+    let mut avail_per_sector = vec![0usize; ns];
+    let mut incl_per_sector = vec![0usize; ns];
+    let mut capacity = 0usize;
+    for ((&s, &out), &inc) in sector.iter().zip(excluded).zip(included) {
+        if out {
+            continue;
+        }
+        if s == NO_SECTOR {
+            capacity += 1;
+        } else {
+            avail_per_sector[s] += 1;
+            incl_per_sector[s] += usize::from(inc);
+        }
+    }
+    for s in 0..ns {
+        if incl_per_sector[s] > sector_cap[s] {
+            return Err(SelectionError::IncludedExceedSectorCap {
+                sector: sector_names[s].clone(),
+                count: incl_per_sector[s],
+                cap: sector_cap[s],
+            });
+        }
+        capacity += avail_per_sector[s].min(sector_cap[s]);
+    }
+    if capacity < k {
+        return Err(SelectionError::InfeasibleSectorCaps { capacity, k });
+    }
+    Ok(())
+}
+
+/// The minimum expected return `r` within [`MAX_MAGNITUDE`] and reachable ignoring sector
+/// caps: the required items plus the best others.
+fn check_min_return_reachable(
+    mu: &[f64],
+    excluded: &[bool],
+    included: &[bool],
+    must_include: &[usize],
+    k: usize,
+    r: f64,
+) -> Result<(), SelectionError> {
+    check_magnitude("min_expected_return", r)?;
+    let mut others: Vec<f64> = (0..mu.len())
+        .filter(|&i| !excluded[i] && !included[i])
+        .map(|i| mu[i])
+        .collect();
+    others.sort_unstable_by(|a, b| b.total_cmp(a));
+    let achievable: f64 = must_include.iter().map(|&i| mu[i]).sum::<f64>()
+        + others.iter().take(k - must_include.len()).sum::<f64>();
+    if achievable < r - 1e-12 * r.abs().max(1.0) {
+        return Err(SelectionError::InfeasibleMinReturn {
+            required: r,
+            achievable,
+        });
+    }
+    Ok(())
 }
 
 impl SelectionProblem {
@@ -494,9 +713,11 @@ impl SelectionProblem {
     /// [`new`](Self::new) for a correlation matrix its producer proved positive
     /// semi-definite ([`PsdCorrelation`], e.g. from
     /// [`RollingCorrelation::correlation_of_psd`](prudentia_core::estimators::RollingCorrelation::correlation_of_psd)):
-    /// the O(n³) check of [`CorrelationConfig::check_psd`] is skipped, every other check
-    /// (symmetry, unit diagonal, entries in [−1, 1]) still runs. The same problem as `new`
-    /// gives for that matrix.
+    /// the O(n³) check of [`CorrelationConfig::check_psd`] is skipped, and so is the O(n²)
+    /// comparison of the matrix with its transpose (the certificate's producer writes every
+    /// mirrored pair from one number; debug builds still compare). The unit diagonal, entries
+    /// in [−1, 1] and finiteness are checked as by `new`, in the pass that copies the matrix.
+    /// The same problem as `new` gives for that matrix.
     pub fn new_psd(
         mu: &[f64],
         correlation: &PsdCorrelation,
@@ -526,120 +747,17 @@ impl SelectionProblem {
         }
         check_shape("correlation", &[n, n], correlation.shape())?;
         let (rho, report) = check_correlation(correlation, &config.correlation, proven_psd)?;
-
-        // sectors
-        let mut sector = vec![NO_SECTOR; n];
-        let mut sector_names: Vec<String> = Vec::new();
-        if !constraints.sectors.is_empty() {
-            check_shape("sectors", &[n], &[constraints.sectors.len()])?;
-            let mut map: BTreeMap<&str, usize> = BTreeMap::new();
-            for (i, s) in constraints.sectors.iter().enumerate() {
-                if let Some(s) = s {
-                    let next = map.len();
-                    let id = *map.entry(s.as_str()).or_insert(next);
-                    if id == sector_names.len() {
-                        sector_names.push(s.clone());
-                    }
-                    sector[i] = id;
-                }
-            }
-        }
-        let sector_cap: Vec<usize> = sector_names
-            .iter()
-            .map(|s| {
-                constraints
-                    .sector_caps
-                    .get(s)
-                    .copied()
-                    .or(constraints.max_per_sector)
-                    .unwrap_or(usize::MAX)
-            })
-            .collect();
-
-        let mut excluded = vec![false; n];
-        for &i in &constraints.must_exclude {
-            if i >= n {
-                return Err(SelectionError::IndexOutOfRange {
-                    field: "must_exclude",
-                    index: i,
-                    n,
-                });
-            }
-            excluded[i] = true;
-        }
-        let mut included = vec![false; n];
-        let mut must_include = Vec::new();
-        for &i in &constraints.must_include {
-            if i >= n {
-                return Err(SelectionError::IndexOutOfRange {
-                    field: "must_include",
-                    index: i,
-                    n,
-                });
-            }
-            if excluded[i] {
-                return Err(SelectionError::ConflictingMembership { index: i });
-            }
-            if !included[i] {
-                included[i] = true;
-                must_include.push(i);
-            }
-        }
-        must_include.sort_unstable();
-        if must_include.len() > k {
-            return Err(SelectionError::TooManyIncluded {
-                count: must_include.len(),
-                k,
-            });
-        }
-        // sector feasibility
-        let ns = sector_names.len();
-        let mut avail_per_sector = vec![0usize; ns];
-        let mut incl_per_sector = vec![0usize; ns];
-        let mut capacity = 0usize;
-        for i in 0..n {
-            if excluded[i] {
-                continue;
-            }
-            if sector[i] == NO_SECTOR {
-                capacity += 1;
-            } else {
-                avail_per_sector[sector[i]] += 1;
-                if included[i] {
-                    incl_per_sector[sector[i]] += 1;
-                }
-            }
-        }
-        for s in 0..ns {
-            if incl_per_sector[s] > sector_cap[s] {
-                return Err(SelectionError::IncludedExceedSectorCap {
-                    sector: sector_names[s].clone(),
-                    count: incl_per_sector[s],
-                    cap: sector_cap[s],
-                });
-            }
-            capacity += avail_per_sector[s].min(sector_cap[s]);
-        }
-        if capacity < k {
-            return Err(SelectionError::InfeasibleSectorCaps { capacity, k });
-        }
+        let (sector, sector_names) = sector_indices(&constraints.sectors, n)?;
+        let sector_cap = sector_caps(&sector_names, constraints);
+        let Memberships {
+            excluded,
+            included,
+            must_include,
+        } = memberships(constraints, n, k)?;
+        check_sector_capacity(&sector, &sector_names, &sector_cap, &excluded, &included, k)?;
         let min_return = constraints.min_expected_return;
         if let Some(r) = min_return {
-            check_magnitude("min_expected_return", r)?;
-            // best achievable ignoring caps: required items plus the best others
-            let mut others: Vec<f64> = (0..n)
-                .filter(|&i| !excluded[i] && !included[i])
-                .map(|i| mu[i])
-                .collect();
-            others.sort_unstable_by(|a, b| b.total_cmp(a));
-            let achievable: f64 = must_include.iter().map(|&i| mu[i]).sum::<f64>()
-                + others.iter().take(k - must_include.len()).sum::<f64>();
-            if achievable < r - 1e-12 * r.abs().max(1.0) {
-                return Err(SelectionError::InfeasibleMinReturn {
-                    required: r,
-                    achievable,
-                });
-            }
+            check_min_return_reachable(mu, &excluded, &included, &must_include, k, r)?;
         }
         let penalty_scale = penalty_scale(mu, k, config.return_scale);
         let lambda = config.lambda * penalty_scale;
@@ -790,10 +908,30 @@ impl SelectionProblem {
 
     /// Checks a deserialized problem: every invariant [`new`](Self::new) establishes.
     fn check(&mut self) -> Result<(), SelectionError> {
+        self.check_sizes()?;
+        self.check_correlation_state()?;
+        self.check_sectors()?;
+        self.check_memberships()?;
+        check_sector_capacity(
+            &self.sector,
+            &self.sector_names,
+            &self.sector_cap,
+            &self.excluded,
+            &self.included,
+            self.k,
+        )?;
+        if let Some(r) = self.min_return {
+            check_magnitude("min_expected_return", r)?;
+        }
+        self.report.check()
+    }
+
+    /// n ≥ 1 within the element limit, `1 ≤ k ≤ n`, λ and the penalty scale, μ.
+    fn check_sizes(&self) -> Result<(), SelectionError> {
         let n = self.n;
         let k = self.k;
         check_len("n", n, 1)?;
-        let nn = check_elements("n × n", &[n, n], MAX_ELEMENTS)?;
+        check_elements("n × n", &[n, n], MAX_ELEMENTS)?;
         if k == 0 {
             return Err(SelectionError::ZeroK);
         }
@@ -813,7 +951,15 @@ impl SelectionProblem {
         for &m in &self.mu {
             check_magnitude("mu", m)?;
         }
-        check_shape("correlation", &[nn], &[self.rho.len()])?;
+        Ok(())
+    }
+
+    /// The correlation: n × n, finite, unit diagonal, symmetric, entries in [−1, 1] (the
+    /// first failing entry in row-major order).
+    fn check_correlation_state(&self) -> Result<(), SelectionError> {
+        let n = self.n;
+        // (n × n is within MAX_ELEMENTS: check_sizes ran first)
+        check_shape("correlation", &[n.saturating_mul(n)], &[self.rho.len()])?;
         check_finite("correlation", &self.rho)?;
         for i in 0..n {
             if self.rho[i * n + i] != 1.0 {
@@ -845,6 +991,13 @@ impl SelectionProblem {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Sizes of the per-item and per-sector vectors, sector indices in range, distinct
+    /// sector names.
+    fn check_sectors(&self) -> Result<(), SelectionError> {
+        let n = self.n;
         let ns = self.sector_names.len();
         check_shape("sector", &[n], &[self.sector.len()])?;
         check_shape("sector_cap", &[ns], &[self.sector_cap.len()])?;
@@ -867,6 +1020,13 @@ impl SelectionProblem {
             }
             .into());
         }
+        Ok(())
+    }
+
+    /// Required items in range and strictly increasing, flagged exactly by `included`, none
+    /// excluded, at most k of them.
+    fn check_memberships(&self) -> Result<(), SelectionError> {
+        let n = self.n;
         if let Some(&index) = self.must_include.iter().find(|&&i| i >= n) {
             return Err(SelectionError::IndexOutOfRange {
                 field: "must_include",
@@ -896,41 +1056,13 @@ impl SelectionProblem {
         if let Some(index) = (0..n).find(|&i| self.included[i] && self.excluded[i]) {
             return Err(SelectionError::ConflictingMembership { index });
         }
-        if self.must_include.len() > k {
+        if self.must_include.len() > self.k {
             return Err(SelectionError::TooManyIncluded {
                 count: self.must_include.len(),
-                k,
+                k: self.k,
             });
         }
-        let mut avail = vec![0usize; ns];
-        let mut incl = vec![0usize; ns];
-        let mut capacity = 0usize;
-        for i in (0..n).filter(|&i| !self.excluded[i]) {
-            match self.sector[i] {
-                NO_SECTOR => capacity += 1,
-                s => {
-                    avail[s] += 1;
-                    incl[s] += usize::from(self.included[i]);
-                }
-            }
-        }
-        for s in 0..ns {
-            if incl[s] > self.sector_cap[s] {
-                return Err(SelectionError::IncludedExceedSectorCap {
-                    sector: self.sector_names[s].clone(),
-                    count: incl[s],
-                    cap: self.sector_cap[s],
-                });
-            }
-            capacity += avail[s].min(self.sector_cap[s]);
-        }
-        if capacity < k {
-            return Err(SelectionError::InfeasibleSectorCaps { capacity, k });
-        }
-        if let Some(r) = self.min_return {
-            check_magnitude("min_expected_return", r)?;
-        }
-        self.report.check()
+        Ok(())
     }
 
     /// The names of the constraints this problem carries besides the slate size `k` (the

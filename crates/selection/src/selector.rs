@@ -125,13 +125,17 @@ pub fn expected_returns(
     let mu: Vec<f64> = opportunities
         .iter()
         .map(|o| {
-            let f = match horizon {
-                Some(h) => o.forecast.rescale(h)?,
-                None => o.forecast.clone(),
+            // (mean, sigma) without cloning the forecast's quantiles and regime means
+            let (mean, sigma) = match horizon {
+                Some(h) => {
+                    let f = o.forecast.rescale(h)?;
+                    (f.mean, f.sigma)
+                }
+                None => (o.forecast.mean, o.forecast.sigma),
             };
             Ok(match score {
-                ReturnScore::Mean => f.mean,
-                ReturnScore::RiskAdjusted => f.mean / f.sigma,
+                ReturnScore::Mean => mean,
+                ReturnScore::RiskAdjusted => mean / sigma,
             })
         })
         .collect::<Result<_, CoreError>>()?;
@@ -211,11 +215,16 @@ impl DiversityAwareSelector {
         let c = &self.config;
         check_len("opportunities", opportunities.len(), 1)?;
         let mu = expected_returns(opportunities, c.score, c.horizon)?;
-        let index: BTreeMap<&AssetId, usize> = opportunities
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (&o.asset.id, i))
-            .collect();
+        // (built only when an id has to be looked up)
+        let index: BTreeMap<&AssetId, usize> = if c.must_include.is_empty() && c.must_exclude.is_empty() {
+            BTreeMap::new()
+        } else {
+            opportunities
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (&o.asset.id, i))
+                .collect()
+        };
         let mut must_include = Vec::new();
         for id in &c.must_include {
             match index.get(id) {
