@@ -153,7 +153,11 @@ impl<'a> ColumnDesign<'a> {
         check_len("design columns", k, 1)?;
         check_elements("design", &[stride, k], MAX_ELEMENTS)?;
         check_shape("column-major design", &[stride * k], &[data.len()])?;
-        check_finite("design", data)?;
+        // one vectorizable pass (`v · 0` is NaN exactly for a non-finite `v`), the located
+        // error only when it fails
+        if !all_finite(data) {
+            check_finite("design", data)?;
+        }
         if intercept {
             if let Some(&value) = data[..stride].iter().find(|&&v| v != 1.0) {
                 return Err(CoreError::OutOfRange {
@@ -295,10 +299,27 @@ pub struct LeanReport {
     pub status: Status,
 }
 
-fn resized(v: &mut Vec<f64>, n: usize) -> &mut [f64] {
-    v.clear();
-    v.resize(n, 0.0);
-    v
+/// `v` with length `n`; its values are stale unless it grew (every buffer is written
+/// before it is read).
+fn sized(v: &mut Vec<f64>, n: usize) {
+    if v.len() != n {
+        v.clear();
+        v.resize(n, 0.0);
+    }
+}
+
+/// Whether every entry is finite, in one vectorizable pass.
+fn all_finite(v: &[f64]) -> bool {
+    let mut acc = [0.0f64; 8];
+    let c = v.chunks_exact(8);
+    let rest = c.remainder();
+    for x in c {
+        for l in 0..8 {
+            acc[l] += x[l] * 0.0;
+        }
+    }
+    let tail: f64 = rest.iter().map(|x| x * 0.0).sum();
+    (acc.iter().sum::<f64>() + tail) == 0.0
 }
 
 impl LeanLogitConfig {
@@ -329,11 +350,16 @@ impl LeanLogitConfig {
         }
         let (lo, hi) = design.hole;
         let used = (0..lo).chain(hi..n);
+        // labels checked while gathered (the workspace is scratch), with the count of ones
+        ws.y.clear();
+        let mut ones = 0.0;
         for i in used.clone() {
             let v = y[i];
             if v != 0.0 && v != 1.0 {
                 return Err(LearnError::NotBinary { index: i, value: v });
             }
+            ones += v;
+            ws.y.push(v);
         }
         if let Some(w) = weights {
             for i in used {
@@ -351,14 +377,13 @@ impl LeanLogitConfig {
         if m <= k {
             return Err(LearnError::TooFewObservations { n: m, k });
         }
-        design.gather(y, &mut ws.y);
         match weights {
             Some(w) => design.gather(w, &mut ws.prior),
             None => ws.prior.clear(),
         }
         ws.beta.clear();
         ws.beta.extend_from_slice(beta);
-        let report = newton(self, design, ws)?;
+        let report = newton(self, design, ws, ones)?;
         beta.copy_from_slice(&ws.beta);
         Ok(report)
     }
@@ -411,10 +436,11 @@ fn sweep(ws: &mut LogitWorkspace) -> f64 {
     }
 }
 
-/// The intercept-only fit's intercept and log-likelihood, when both classes are present.
-fn null_fit(ws: &LogitWorkspace) -> Option<(f64, f64)> {
+/// The intercept-only fit's intercept and log-likelihood, when both classes are present
+/// (`ones` labels are 1).
+fn null_fit(ws: &LogitWorkspace, ones: f64) -> Option<(f64, f64)> {
     let (w1, wt) = if ws.prior.is_empty() {
-        (ws.y.iter().sum::<f64>(), ws.y.len() as f64)
+        (ones, ws.y.len() as f64)
     } else {
         (
             ws.y.iter().zip(&ws.prior).map(|(y, w)| y * w).sum::<f64>(),
@@ -439,6 +465,7 @@ fn newton(
     config: &LeanLogitConfig,
     d: &ColumnDesign<'_>,
     ws: &mut LogitWorkspace,
+    ones: f64,
 ) -> LearnResult<LeanReport> {
     let (m, k) = (ws.y.len(), d.k);
     let total = if ws.prior.is_empty() {
@@ -446,16 +473,16 @@ fn newton(
     } else {
         ws.prior.iter().sum::<f64>()
     };
-    resized(&mut ws.eta, m);
-    resized(&mut ws.w, m);
-    resized(&mut ws.r, m);
-    resized(&mut ws.buf, m);
-    resized(&mut ws.h, k * k);
-    resized(&mut ws.g, k);
-    resized(&mut ws.delta, k);
+    sized(&mut ws.eta, m);
+    sized(&mut ws.w, m);
+    sized(&mut ws.r, m);
+    sized(&mut ws.buf, m);
+    sized(&mut ws.h, k * k);
+    sized(&mut ws.g, k);
+    sized(&mut ws.delta, k);
     ws.beta_prev.clear();
     ws.beta_prev.extend_from_slice(&ws.beta);
-    let null = if d.intercept { null_fit(ws) } else { None };
+    let null = if d.intercept { null_fit(ws, ones) } else { None };
     let mut status = Status::IterationLimit {
         iterations: config.max_iterations,
     };
