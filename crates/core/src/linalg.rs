@@ -178,7 +178,8 @@ impl Cholesky {
     }
 }
 
-/// `out ← alpha · aᵀ a` (the Gram matrix of the columns of `a`, scaled), through one GEMM.
+/// `out ← alpha · aᵀ a` (the Gram matrix of the columns of `a`, scaled), through one GEMM,
+/// exactly symmetric (the lower triangle mirrored).
 ///
 /// Errors: `out` is not `k × k` for `a` of `n × k`; a non-finite `alpha` or entry of `a`
 /// ([`CoreError::NonFinite`]); a product that overflows ([`CoreError::Numerical`]). `Ok`
@@ -208,6 +209,12 @@ pub fn gram_into(a: ArrayView2<'_, f64>, alpha: f64, mut out: ArrayViewMut2<'_, 
         faer::Par::Seq,
     );
     if all_finite_2d(out.view()) {
+        // exactly symmetric: the GEMM's two triangles may differ in the last bit
+        for i in 0..k {
+            for j in i + 1..k {
+                out[[i, j]] = out[[j, i]];
+            }
+        }
         return Ok(());
     }
     crate::validate::check_finite_2d("gram input", a)?;
