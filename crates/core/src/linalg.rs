@@ -735,6 +735,51 @@ mod tests {
     }
 
     #[test]
+    fn products_refuse_non_finite_input_and_overflow() {
+        let a = array![[1.0, 2.0], [3.0, 4.0]];
+        let mut out = Array2::zeros((2, 2));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut x = a.clone();
+            x[[1, 0]] = bad;
+            let e = matmul_into(out.view_mut(), false, x.view(), a.view(), 1.0).unwrap_err();
+            assert!(matches!(e, CoreError::NonFinite { .. }), "{e}");
+            assert!(matmul_into(out.view_mut(), false, a.view(), a.view(), bad).is_err());
+            assert!(matches!(
+                gram_into(x.view(), 1.0, out.view_mut()),
+                Err(CoreError::NonFinite { .. })
+            ));
+            assert!(sandwich(&[1.0, bad, bad, 1.0], &[1.0, 0.0, 0.0, 1.0], 2).is_err());
+            // a non-finite accumulated output is refused too
+            let mut acc = Array2::from_elem((2, 2), bad);
+            assert!(matmul_into(acc.view_mut(), true, a.view(), a.view(), 1.0).is_err());
+        }
+        let big = array![[1e200, 1.0], [1.0, 1e200]];
+        assert!(matches!(
+            matmul_into(out.view_mut(), false, big.view(), big.view(), 1.0),
+            Err(CoreError::Numerical { .. })
+        ));
+        assert!(matches!(
+            gram_into(big.view(), 1.0, out.view_mut()),
+            Err(CoreError::Numerical { .. })
+        ));
+        assert!(matches!(
+            sandwich(&[1e200, 0.0, 0.0, 1e200], &[1.0, 0.0, 0.0, 1.0], 2),
+            Err(CoreError::Numerical { .. })
+        ));
+        // finite extremes that stay in range still work
+        let tiny = array![[5e-324, 0.0], [0.0, f64::MAX]];
+        matmul_into(
+            out.view_mut(),
+            false,
+            tiny.view(),
+            array![[1.0, 0.0], [0.0, 0.5]].view(),
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(out[[1, 1]], f64::MAX * 0.5);
+    }
+
+    #[test]
     fn eigen_and_cholesky() {
         let a = array![[4.0, 1.0], [1.0, 3.0]];
         let (vals, vecs) = symmetric_eigen(a.view()).unwrap();
