@@ -6,7 +6,7 @@ use prudentia_adversarial::{result, result_with, strategies::*, Check, Suite};
 use prudentia_causal::diagnostics::{balance, overlap, refute, RefuteConfig};
 use prudentia_causal::filter::{AssetEffect, FilterConfig, SignalFilter, SignalHistory};
 use prudentia_causal::iv::{IvCovariance, IvData, TwoSlsConfig, TwoSlsFit};
-use prudentia_causal::logit::Logit;
+use prudentia_causal::logit::{Logit, LogitConfig};
 use prudentia_causal::meta::{SLearner, SModel, TLearner, TModel, XLearner, XModel};
 use prudentia_causal::{Bootstrap, CausalData, DrConfig, DrLearner, DrModel, Estimate, Folds, OutcomeModel};
 use prudentia_core::traits::CausalFilter;
@@ -369,6 +369,75 @@ fn causal_learners() {
             }
         })
     });
+    // the propensity model (a newtype over prudentia-learn's lean fit): bad values, sizes,
+    // settings, and its checkpoints
+    for (bi, bad) in BAD.iter().copied().enumerate() {
+        for target in 0..2 {
+            s.check(
+                format!("LogitConfig::fit_xy bad[{bi}]={bad:e} in {}", ["x", "t"][target]),
+                move || {
+                    let (mut x, mut t, _) = base(40, 2);
+                    if target == 0 {
+                        x[[3, 1]] = bad;
+                    } else {
+                        t[3] = bad;
+                    }
+                    result(LogitConfig::default().fit_xy(x.view(), t.view()))
+                },
+            );
+        }
+    }
+    s.sweep(
+        "LogitConfig settings",
+        (any_size(), any_f64()),
+        |(max_iterations, tolerance)| {
+            let (x, t, _) = base(40, 2);
+            let c = LogitConfig {
+                max_iterations,
+                tolerance,
+            };
+            result(c.fit_xy(x.view(), t.view()))
+        },
+    );
+    s.sweep("LogitConfig hostile x", matrix(0..40, 0..4), |x| {
+        let t = Array1::from_shape_fn(x.nrows(), |i| {
+            if x.row(i).sum() > 0.1 * (i % 3) as f64 {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        result_with(LogitConfig::default().fit_xy(x.view(), t.view()), |m| {
+            let json = serde_json::to_string(m).map_err(|e| e.to_string())?;
+            serde_json::from_str::<Logit>(&json).map_err(|e| format!("own output does not reload: {e}"))?;
+            Ok(())
+        })
+    });
+    let (x, t, _) = base(60, 2);
+    let logit = LogitConfig::default()
+        .fit_xy(x.view(), t.view())
+        .expect("base propensity fit");
+    s.checkpoint("Logit", &logit, |json| {
+        match serde_json::from_str::<Logit>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(m) => {
+                let xs =
+                    Array2::from_shape_fn((2, m.coefficients().len() - 1), |(i, j)| (i + j) as f64 * 0.3);
+                result(m.predict_proba(xs.view()))
+            }
+        }
+    });
+    s.checkpoint(
+        "LogitConfig",
+        &LogitConfig::default(),
+        |json| match serde_json::from_str::<LogitConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => {
+                let (x, t, _) = base(40, 2);
+                result(c.fit_xy(x.view(), t.view()))
+            }
+        },
+    );
     s.finish();
 }
 

@@ -214,6 +214,202 @@ fn core_entry_points() {
             }
         }
     });
+    // The dense products: an `Ok` holds finite numbers only, whatever the input (overflow
+    // and non-finite entries are typed errors), and a wrong shape is refused.
+    s.sweep(
+        "matmul_into",
+        (
+            matrix(0..6, 0..6),
+            matrix(0..6, 0..6),
+            any_f64(),
+            proptest::bool::ANY,
+        ),
+        |(a, b, alpha, accumulate)| {
+            let mut out = Array2::from_elem((a.nrows(), b.ncols()), 0.5);
+            let r =
+                prudentia_core::linalg::matmul_into(out.view_mut(), accumulate, a.view(), b.view(), alpha);
+            let shapes_fit = a.ncols() == b.nrows();
+            match r {
+                Err(_) => Check::Rejected,
+                Ok(()) if !shapes_fit => Check::Broken("mismatched inner dimensions accepted".into()),
+                Ok(()) => Check::ok_finite(&out.iter().copied().collect::<Vec<f64>>()),
+            }
+        },
+    );
+    s.sweep(
+        "matmul_into self-transpose",
+        (matrix(0..8, 0..6), any_f64()),
+        |(a, alpha)| {
+            let mut out = Array2::zeros((a.ncols(), a.ncols()));
+            result(
+                prudentia_core::linalg::matmul_into(out.view_mut(), false, a.t(), a.view(), alpha)
+                    .map(|()| out.iter().copied().collect::<Vec<f64>>()),
+            )
+        },
+    );
+    s.sweep("gram_into", (matrix(0..8, 0..6), any_f64()), |(a, alpha)| {
+        let k = a.ncols();
+        let mut out = Array2::zeros((k, k));
+        let r = prudentia_core::linalg::gram_into(a.view(), alpha, out.view_mut());
+        result_with(r.map(|()| out.iter().copied().collect::<Vec<f64>>()), |g| {
+            let sym = (0..k).all(|i| (0..k).all(|j| g[i * k + j] == g[j * k + i]));
+            if sym {
+                Ok(())
+            } else {
+                Err("Gram matrix not symmetric".into())
+            }
+        })
+    });
+    s.sweep("sandwich", (matrix(0..5, 0..5), matrix(0..5, 0..5)), |(b, m)| {
+        let k = b.nrows();
+        let bf: Vec<f64> = b.iter().copied().collect();
+        let mf: Vec<f64> = m.iter().copied().collect();
+        result(prudentia_core::linalg::sandwich(&bf, &mf, k))
+    });
+    s.sweep("dot", (vec_f64(0..20), vec_f64(0..20)), |(a, b)| {
+        let d = prudentia_core::linalg::dot(&a, &b);
+        let n = a.len().min(b.len());
+        let inputs_finite = a[..n].iter().chain(&b[..n]).all(|v| v.is_finite());
+        // the bare inner product: finite for finite inputs whose products and sum stay in
+        // range, non-finite (never a panic) otherwise, as documented
+        let bound: f64 = a[..n].iter().zip(&b[..n]).map(|(x, y)| (x * y).abs()).sum();
+        if inputs_finite && bound.is_finite() {
+            Check::invariant(d.is_finite(), "finite inputs in range gave a non-finite dot")
+        } else {
+            Check::invariant(!inputs_finite || d.is_finite() || !bound.is_finite(), "dot")
+        }
+    });
+    s.sweep("pow2_scale", any_f64(), |m| {
+        let sc = prudentia_core::linalg::pow2_scale(m);
+        let (bits, mant) = (sc.to_bits(), sc.to_bits() & ((1u64 << 52) - 1));
+        let exact = sc > 0.0
+            && sc.is_finite()
+            && ((bits >> 52 != 0 && mant == 0) || (bits >> 52 == 0 && mant.count_ones() == 1));
+        if !(m.is_finite() && m > 0.0) {
+            return Check::invariant(sc == 1.0, "the scale of 0, a negative or a non-finite value is 1");
+        }
+        Check::invariant(exact, "not a finite power of two")
+            .and(|| Check::invariant((1.0..2.0).contains(&(m / sc)), "m / scale outside [1, 2)"))
+    });
+    // bad-input tables for the dense products
+    const BAD: [f64; 8] = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e300,
+        -1e300,
+        5e-324,
+        f64::MAX,
+        0.0,
+    ];
+    for (bi, bad) in BAD.iter().copied().enumerate() {
+        for target in 0..4 {
+            s.check(
+                format!(
+                    "matmul_into bad[{bi}]={bad:e} in {}",
+                    ["a", "b", "out", "alpha"][target]
+                ),
+                move || {
+                    let mut a = Array2::from_shape_fn((3, 2), |(i, j)| (i + j) as f64 * 0.5 - 0.4);
+                    let mut b = Array2::from_shape_fn((2, 4), |(i, j)| (i * 2 + j) as f64 * 0.25 - 0.3);
+                    let mut out = Array2::from_elem((3, 4), 1.0);
+                    let mut alpha = 1.5;
+                    match target {
+                        0 => a[[1, 1]] = bad,
+                        1 => b[[0, 2]] = bad,
+                        2 => out[[2, 3]] = bad,
+                        _ => alpha = bad,
+                    }
+                    result(
+                        prudentia_core::linalg::matmul_into(out.view_mut(), true, a.view(), b.view(), alpha)
+                            .map(|()| out.iter().copied().collect::<Vec<f64>>()),
+                    )
+                },
+            );
+        }
+        for target in 0..2 {
+            s.check(
+                format!("gram_into bad[{bi}]={bad:e} in {}", ["a", "alpha"][target]),
+                move || {
+                    let mut a = Array2::from_shape_fn((4, 3), |(i, j)| (i + 2 * j) as f64 * 0.3 - 0.5);
+                    let mut alpha = -1.0;
+                    if target == 0 {
+                        a[[2, 1]] = bad;
+                    } else {
+                        alpha = bad;
+                    }
+                    let mut out = Array2::zeros((3, 3));
+                    result(
+                        prudentia_core::linalg::gram_into(a.view(), alpha, out.view_mut())
+                            .map(|()| out.iter().copied().collect::<Vec<f64>>()),
+                    )
+                },
+            );
+            s.check(
+                format!("sandwich bad[{bi}]={bad:e} in {}", ["bread", "meat"][target]),
+                move || {
+                    let mut b = vec![2.0, 0.5, 0.5, 1.0];
+                    let mut m = vec![1.0, 0.2, 0.2, 3.0];
+                    if target == 0 {
+                        b[1] = bad;
+                        b[2] = bad;
+                    } else {
+                        m[3] = bad;
+                    }
+                    result(prudentia_core::linalg::sandwich(&b, &m, 2))
+                },
+            );
+        }
+        s.check(format!("dot bad[{bi}]={bad:e}"), move || {
+            let a = [1.0, bad, 3.0, 0.5, 0.25, 1.0, 2.0, 1.0, 4.0];
+            let b = [0.5; 9];
+            let d = prudentia_core::linalg::dot(&a, &b);
+            // finite exactly when the exact sum is in range
+            let in_range = bad.is_finite() && (bad * 0.5 + 6.125).is_finite();
+            Check::invariant(d.is_finite() == in_range, "dot finite iff its inputs and sum are")
+        });
+        s.check(format!("pow2_scale bad[{bi}]={bad:e}"), move || {
+            let sc = prudentia_core::linalg::pow2_scale(bad);
+            Check::ok_finite(&sc).and(|| Check::invariant(sc > 0.0, "scale not positive"))
+        });
+    }
+    for (a, b, c) in [
+        ((2, 3), (2, 3), (2, 3)),
+        ((0, 3), (3, 0), (0, 0)),
+        ((2, 3), (3, 2), (3, 3)),
+    ] {
+        s.check(format!("matmul_into shapes {a:?} x {b:?} -> {c:?}"), move || {
+            let mut out = Array2::zeros(c);
+            let r = prudentia_core::linalg::matmul_into(
+                out.view_mut(),
+                false,
+                Array2::ones(a).view(),
+                Array2::ones(b).view(),
+                1.0,
+            );
+            let fits = a.1 == b.0 && c == (a.0, b.1);
+            match r {
+                Ok(()) if !fits => Check::Broken("a wrong shape was accepted".into()),
+                r => result(r.map(|()| out.iter().copied().collect::<Vec<f64>>())),
+            }
+        });
+    }
+    for (lb, lm, k) in [
+        (4, 4, 2),
+        (3, 4, 2),
+        (4, 3, 2),
+        (0, 0, 0),
+        (1, 1, usize::MAX),
+        (4, 4, 1 << 40),
+    ] {
+        s.check(format!("sandwich lengths {lb}, {lm}, k={k}"), move || {
+            result(prudentia_core::linalg::sandwich(
+                &vec![1.0; lb],
+                &vec![1.0; lm],
+                k,
+            ))
+        });
+    }
     s.sweep("symmetric_eigen", matrix(0..6, 0..6), |m| {
         result(symmetric_eigen(symmetric(&m).view()))
     });

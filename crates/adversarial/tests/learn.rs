@@ -7,7 +7,10 @@ use prudentia_adversarial::{result, result_with, strategies::*, Check, Suite};
 use prudentia_core::traits::Predict;
 use prudentia_learn::boost::{BatchRefit, BatchRefitConfig, BoostConfig, BoostData, BoostedTrees};
 use prudentia_learn::linear::{CovarianceKind, LinearData, LinearRegression, LinearRegressionConfig};
-use prudentia_learn::logistic::{BinaryData, LogisticRegression, LogisticRegressionConfig};
+use prudentia_learn::logistic::{
+    BinaryData, ColumnDesign, LeanLogit, LeanLogitConfig, LogisticRegression, LogisticRegressionConfig,
+    LogitWorkspace,
+};
 use prudentia_learn::rls::{RecursiveLeastSquares, RlsConfig};
 use prudentia_learn::tree::{Binned, Node, Tree, TreeBuilder};
 
@@ -359,6 +362,231 @@ fn learn_logistic() {
             }
         },
     );
+    s.finish();
+}
+
+/// The lean model's invariants: a usable prediction and a reload of its own output.
+fn lean_ok(m: &LeanLogit) -> Result<(), String> {
+    let json = serde_json::to_string(m).map_err(|e| e.to_string())?;
+    serde_json::from_str::<LeanLogit>(&json).map_err(|e| format!("own output does not reload: {e}"))?;
+    let xs = Array2::from_shape_fn((2, m.n_features()), |(i, j)| (i + j) as f64 * 0.3 - 0.2);
+    let p = m
+        .predict_proba(xs.view())
+        .map_err(|e| format!("predict on finite rows: {e}"))?;
+    if p.iter().all(|v| (0.0..=1.0).contains(v)) {
+        Ok(())
+    } else {
+        Err("probability outside [0, 1]".into())
+    }
+}
+
+/// Column-major `[1, x]` of `x`.
+fn columns(x: &Array2<f64>) -> Vec<f64> {
+    let (n, p) = x.dim();
+    let mut z = vec![1.0; n * (p + 1)];
+    for j in 0..p {
+        for i in 0..n {
+            z[(j + 1) * n + i] = x[[i, j]];
+        }
+    }
+    z
+}
+
+/// One `fit_into` call judged: `Ok` has a finite report and coefficients, a refusal leaves
+/// the start untouched.
+fn lean_into(
+    config: LeanLogitConfig,
+    z: &[f64],
+    (stride, k, intercept): (usize, usize, bool),
+    hole: (usize, usize),
+    y: &[f64],
+    w: Option<&[f64]>,
+    start: Vec<f64>,
+) -> Check {
+    let d = match ColumnDesign::new(z, stride, k, intercept).and_then(|d| d.holding_out(hole.0, hole.1)) {
+        Ok(d) => d,
+        Err(_) => return Check::Rejected,
+    };
+    let mut beta = start.clone();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    match config.fit_into(&d, y, w, &mut beta, &mut LogitWorkspace::default()) {
+        Err(_) => Check::invariant(bits(&beta) == bits(&start), "a refused fit changed the start"),
+        Ok(r) => Check::ok_finite(&(r.log_likelihood, r.iterations, beta)),
+    }
+}
+
+#[test]
+fn learn_lean_logit() {
+    let mut s = Suite::new("learn lean logit");
+    let ok = LeanLogitConfig::default();
+    for (bi, bad) in BAD.iter().copied().enumerate() {
+        for target in 0..3 {
+            s.check(
+                format!("fit_xy bad[{bi}]={bad:e} in {}", ["x", "y", "w"][target]),
+                move || {
+                    let (mut x, y) = base(16, 2);
+                    let mut y = labels(&y);
+                    let mut w = Array1::from_elem(16, 1.0);
+                    match target {
+                        0 => x[[4, 1]] = bad,
+                        1 => y[4] = bad,
+                        _ => w[4] = bad,
+                    }
+                    let data = BinaryData::new(x.view(), y.view()).weighted(w.view());
+                    result_with(ok.fit_xy(&data), lean_ok)
+                },
+            );
+        }
+        s.check(format!("fit_xy x scaled by {bad:e}"), move || {
+            let (x, y) = base(16, 2);
+            let y = labels(&y);
+            let x = x.mapv(|v| v * bad);
+            result_with(ok.fit_xy(&BinaryData::new(x.view(), y.view())), lean_ok)
+        });
+        for target in 0..4 {
+            s.check(
+                format!(
+                    "fit_into bad[{bi}]={bad:e} in {}",
+                    ["z", "y", "w", "start"][target]
+                ),
+                move || {
+                    let (x, y) = base(16, 2);
+                    let mut y = labels(&y).to_vec();
+                    let mut z = columns(&x);
+                    let mut w = vec![1.0; 16];
+                    let mut start = vec![0.0; 3];
+                    match target {
+                        0 => z[20] = bad,
+                        1 => y[4] = bad,
+                        2 => w[4] = bad,
+                        _ => start[1] = bad,
+                    }
+                    lean_into(ok, &z, (16, 3, true), (0, 0), &y, Some(&w), start)
+                },
+            );
+        }
+    }
+    for (stride, k, lo, hi, ny, nb) in [
+        (0, 1, 0, 0, 0, 1),
+        (16, 0, 0, 0, 16, 0),
+        (16, 3, 0, 16, 16, 3),
+        (16, 3, 0, 13, 16, 3),
+        (16, 3, 5, 4, 16, 3),
+        (16, 3, 0, 17, 16, 3),
+        (16, 3, 0, 0, 15, 3),
+        (16, 3, 0, 0, 16, 4),
+        (1 << 40, 3, 0, 0, 16, 3),
+        (usize::MAX, 3, 0, 0, 16, 3),
+        (16, usize::MAX, 0, 0, 16, 3),
+        (16, 1 << 40, 0, 0, 16, 3),
+    ] {
+        s.check(
+            format!("fit_into sizes stride={stride} k={k} hole={lo}..{hi} y={ny} start={nb}"),
+            move || {
+                let (x, y) = base(16, 2);
+                let y = labels(&y).to_vec();
+                let z = columns(&x);
+                let yv: Vec<f64> = (0..ny).map(|i| y[i % 16]).collect();
+                lean_into(ok, &z, (stride, k, true), (lo, hi), &yv, None, vec![0.0; nb])
+            },
+        );
+    }
+    for (n, p, ny) in [(0, 0, 0), (0, 2, 0), (3, 2, 3), (10, 2, 9), (10, 0, 10)] {
+        s.check(format!("fit_xy shapes n={n} p={p} y={ny}"), move || {
+            let (x, _) = base(n, p);
+            let y = Array1::from_shape_fn(ny, |i| (i % 2) as f64);
+            result_with(ok.fit_xy(&BinaryData::new(x.view(), y.view())), lean_ok)
+        });
+    }
+    s.sweep(
+        "config",
+        (any_size(), any_f64(), any_f64()),
+        |(max_iterations, tolerance, quadratic_stop)| {
+            let (x, y) = base(16, 2);
+            let y = labels(&y);
+            let c = LeanLogitConfig {
+                max_iterations,
+                tolerance,
+                quadratic_stop,
+            };
+            result_with(c.fit_xy(&BinaryData::new(x.view(), y.view())), lean_ok)
+        },
+    );
+    s.sweep(
+        "fit hostile x, held-out block, hostile start",
+        (
+            matrix(0..40, 0..4),
+            proptest::collection::vec(proptest::bool::ANY, 40),
+            (0usize..40, 0usize..40),
+            vec_f64(0..5),
+        ),
+        move |(x, flips, (a, b), start)| {
+            let n = x.nrows();
+            let y = Array1::from_shape_fn(n, |i| {
+                let s: f64 = x.row(i).iter().sum();
+                let base = if s > 0.0 { 1.0 } else { 0.0 };
+                if flips[i % flips.len()] && i % 3 == 0 {
+                    1.0 - base
+                } else {
+                    base
+                }
+            });
+            let whole = result_with(ok.fit_xy(&BinaryData::new(x.view(), y.view())), lean_ok);
+            let fast = LeanLogitConfig {
+                quadratic_stop: 1e-11,
+                ..ok
+            };
+            let k = x.ncols() + 1;
+            let into = lean_into(
+                fast,
+                &columns(&x),
+                (n, k, true),
+                (a.min(b), a.max(b)),
+                y.as_slice().unwrap_or(&[]),
+                None,
+                start,
+            );
+            whole.and(|| into)
+        },
+    );
+    s.sweep("predict", (vec_f64(0..4), 0usize..3), |(row, reps)| {
+        let (x, y) = base(16, 2);
+        let y = labels(&y);
+        let m = match LeanLogitConfig::default().fit_xy(&BinaryData::new(x.view(), y.view())) {
+            Ok(m) => m,
+            Err(_) => return Check::Broken("the base fit failed".into()),
+        };
+        let xs = Array2::from_shape_fn((reps, row.len()), |(_, j)| row[j]);
+        result_with(Predict::predict(&m, xs.view()), |p| {
+            if p.iter().all(|v| (0.0..=1.0).contains(v)) {
+                Ok(())
+            } else {
+                Err("probability outside [0, 1]".into())
+            }
+        })
+    });
+    let (x, y) = base(30, 2);
+    let y = labels(&y);
+    let m = ok.fit_xy(&BinaryData::new(x.view(), y.view())).expect("base fit");
+    s.checkpoint("LeanLogit", &m, |json| {
+        match serde_json::from_str::<LeanLogit>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(m) => {
+                let xs = Array2::from_shape_fn((2, m.n_features()), |(i, j)| (i + j) as f64 * 0.3);
+                result(m.predict_proba(xs.view()))
+            }
+        }
+    });
+    s.checkpoint("LeanLogitConfig", &ok, |json| {
+        match serde_json::from_str::<LeanLogitConfig>(&json) {
+            Err(_) => Check::Rejected,
+            Ok(c) => {
+                let (x, y) = base(16, 2);
+                let y = labels(&y);
+                result_with(c.fit_xy(&BinaryData::new(x.view(), y.view())), lean_ok)
+            }
+        }
+    });
     s.finish();
 }
 

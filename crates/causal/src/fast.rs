@@ -6,10 +6,12 @@
 //! scaled by powers of two, column-major. One pass gives the Gram matrix of `[1, x, y]` of
 //! every (fold, arm) block; a training set's normal equations are then sums of blocks (no
 //! pass over the data per fold, no subtraction), for the pooled model `[1, x, D]` as for
-//! one model per arm. The logistic propensity is Newton–Raphson from a warm start (the
-//! linear-probability fit rescaled for the first fold, the previous fold's solution for the
-//! next ones), each iteration one pass over the training rows with vectorizable column
-//! sweeps, stopping by [`LogitConfig`]'s rule (a step below `tolerance · (1 + max|β|)`).
+//! one model per arm. The logistic propensity is prudentia-learn's lean Newton–Raphson
+//! ([`LeanLogitConfig::fit_into`] on the column-major design without the fold's rows) from a
+//! warm start (the linear-probability fit rescaled for the first fold, the previous fold's
+//! solution for the next ones), each iteration one pass over the training rows with
+//! vectorizable column sweeps, stopping by [`LogitConfig`]'s rule (a step below
+//! `tolerance · (1 + max|β|)`) or in the quadratic phase ([`QUADRATIC_STOP`]).
 //!
 //! The fast path only takes the well-behaved case and hands everything else to the
 //! reference path (the generic nuisance models and prudentia-learn's regression, which own
@@ -32,6 +34,7 @@ use crate::dr::{aipw, summarize, CrossFit, FinalCovariance, OutcomeModel, PsiSum
 use crate::error::{CausalError, CausalResult};
 use crate::linalg::{dot, pow2_scale, sandwich, Cholesky};
 use crate::logit::LogitConfig;
+use prudentia_learn::logistic::{ColumnDesign, LeanLogitConfig, LogitWorkspace};
 
 /// Relative pivots (prudentia-learn's measure) below this go to the reference path; it
 /// reports collinearity at 1e-13 and reduced accuracy below 1e-10, and refines its solve
@@ -42,9 +45,6 @@ pub(crate) const HANDOFF_PIVOT: f64 = 1e-9;
 /// convergence) below this times `1 + max|β|`: the coefficients are then within about that
 /// of the maximum, and the DR estimates unchanged to about 1e-10.
 const QUADRATIC_STOP: f64 = 1e-11;
-
-/// Rows per chunk of the product behind the log-likelihood (each factor is in [1, 2]).
-const LL_CHUNK: usize = 256;
 
 /// The final stage's coefficients and covariance, in the caller's units.
 #[derive(Debug, Clone)]
@@ -90,7 +90,8 @@ pub(crate) struct Workspace {
     /// the final stage's residuals and fitted values
     e: Vec<f64>,
     fit: Vec<f64>,
-    logit: LogitScratch,
+    /// the propensity fits' buffers
+    logit: LogitWorkspace,
 }
 
 /// The most `f64`/`usize` elements a thread keeps between fits (8 MB).
@@ -107,7 +108,6 @@ impl Workspace {
     }
 
     fn elements(&self) -> usize {
-        let l = &self.logit;
         [
             self.labels.capacity(),
             self.order.capacity(),
@@ -122,11 +122,7 @@ impl Workspace {
             self.psi.capacity(),
             self.e.capacity(),
             self.fit.capacity(),
-            l.t.capacity(),
-            l.eta.capacity(),
-            l.w.capacity(),
-            l.r.capacity(),
-            l.buf.capacity(),
+            self.logit.capacity(),
         ]
         .iter()
         .fold(0usize, |a, &b| a.saturating_add(b))
@@ -324,8 +320,22 @@ impl Prepared {
     }
 
     fn try_cross_fit(&mut self, logit: &LogitConfig, outcome_model: OutcomeModel) -> Option<()> {
+        // the design is read while the other buffers are written: held apart for the fit
+        let z = std::mem::take(&mut self.ws.z);
+        let done = self.cross_fit_on(&z, logit, outcome_model);
+        self.ws.z = z;
+        done
+    }
+
+    fn cross_fit_on(&mut self, z: &[f64], logit: &LogitConfig, outcome_model: OutcomeModel) -> Option<()> {
         let (n, kx) = (self.n, self.kx);
         let kw = kx + 1;
+        // prudentia-learn's lean logistic fit, with the quadratic-phase stop
+        let lean = LeanLogitConfig {
+            quadratic_stop: QUADRATIC_STOP,
+            ..logit.lean()
+        };
+        let design = ColumnDesign::new(z, n, kx, true).ok()?;
         let mut beta_logit: Option<Vec<f64>> = None;
         for f in 0..self.folds {
             let (lo, hi) = (self.start[2 * f], self.start[2 * f + 2]);
@@ -364,7 +374,7 @@ impl Prepared {
                     if !all_finite(&r) {
                         return None;
                     }
-                    z_mul(&ws.z, n, &r[..kx], lo, hi, &mut mu0[lo..hi]);
+                    z_mul(z, n, &r[..kx], lo, hi, &mut mu0[lo..hi]);
                     for (m0, m1) in mu0[lo..hi].iter_mut().zip(&mut mu1[lo..hi]) {
                         let v = *m0;
                         *m0 = y_mean + y_scale * v;
@@ -391,7 +401,7 @@ impl Prepared {
                             return None;
                         }
                         let out = &mut mu[lo..hi];
-                        z_mul(&ws.z, n, &r, lo, hi, out);
+                        z_mul(z, n, &r, lo, hi, out);
                         out.iter_mut().for_each(|v| *v = y_mean + y_scale * *v);
                     }
                 }
@@ -410,10 +420,25 @@ impl Prepared {
                 Some(b) => b,
                 None => lpm_start(&gx, &g1, kx, kw, n1, ntr)?,
             };
-            let beta = fit_logit(&ws.z, n, &ws.t, (lo, hi), logit, start, n1, ntr, &mut ws.logit)?;
+            let mut beta = start;
+            let report = lean
+                .fit_into(
+                    &design.holding_out(lo, hi).ok()?,
+                    &ws.t,
+                    None,
+                    &mut beta,
+                    &mut ws.logit,
+                )
+                .ok()?;
+            // only the well-behaved case: converged by full Newton steps, far from
+            // separation; the reference path's fit decides the others
+            if !(report.status.is_converged() && report.halvings == 0 && -report.log_likelihood >= 1e-6 * ntr)
+            {
+                return None;
+            }
             let raw = sized(&mut ws.raw, n);
             let out = &mut raw[lo..hi];
-            z_mul(&ws.z, n, &beta, lo, hi, out);
+            z_mul(z, n, &beta, lo, hi, out);
             out.iter_mut().for_each(|v| *v = sigmoid(*v));
             beta_logit = Some(beta);
         }
@@ -726,138 +751,6 @@ fn sum(v: &[f64]) -> f64 {
         s += x;
     }
     s
-}
-
-/// Newton–Raphson for the propensity on the rows outside positions `lo..hi` (a fold),
-/// from `beta` (scaled units); `None` when the reference path should decide.
-#[allow(clippy::too_many_arguments)]
-fn fit_logit(
-    z: &[f64],
-    n: usize,
-    t: &[f64],
-    (lo, hi): (usize, usize),
-    config: &LogitConfig,
-    mut beta: Vec<f64>,
-    n1: f64,
-    ntr: f64,
-    s: &mut LogitScratch,
-) -> Option<Vec<f64>> {
-    let kx = beta.len();
-    let m = n - (hi - lo);
-    // the training rows: positions 0..lo and hi..n, at lo.. in the row buffers
-    s.t.clear();
-    s.t.extend_from_slice(&t[..lo]);
-    s.t.extend_from_slice(&t[hi..]);
-    s.eta.resize(m, 0.0);
-    s.w.resize(m, 0.0);
-    s.r.resize(m, 0.0);
-    s.buf.resize(m, 0.0);
-    let col = |j: usize| &z[j * n..(j + 1) * n];
-    // Σ over the training rows of v (row buffer) times column j
-    let tdot = |v: &[f64], j: usize| dot(&v[..lo], &col(j)[..lo]) + dot(&v[lo..], &col(j)[hi..]);
-    let mut h = vec![0.0; kx * kx];
-    let mut g = vec![0.0; kx];
-    // the intercept-only likelihood: a start that does worse is replaced by it
-    let pbar = n1 / ntr;
-    let ll_null = n1 * pbar.ln() + (ntr - n1) * (1.0 - pbar).ln();
-    let mut null_start = false;
-    let mut ll_prev = f64::NEG_INFINITY;
-    let mut step_prev = f64::INFINITY;
-    let mut it = 0usize;
-    loop {
-        let (e1, e2) = s.eta.split_at_mut(lo);
-        z_mul(z, n, &beta, 0, lo, e1);
-        z_mul(z, n, &beta, hi, n, e2);
-        let mut ll = 0.0;
-        // one scalar sweep: probabilities, weights, residuals and the likelihood
-        // (branch-free: the signs of η are a coin toss for the branch predictor)
-        let mut wrong = 0.0f64;
-        for c0 in (0..m).step_by(LL_CHUNK) {
-            let c1 = (c0 + LL_CHUNK).min(m);
-            let mut prod = 1.0f64;
-            for i in c0..c1 {
-                let et = s.eta[i];
-                let e = (-et.abs()).exp();
-                let d = 1.0 / (1.0 + e);
-                let pos = et >= 0.0;
-                let pi = if pos { d } else { e * d };
-                let y = s.t[i];
-                s.w[i] = pi * (1.0 - pi);
-                s.r[i] = y - pi;
-                wrong += if (y == 1.0) != pos { et.abs() } else { 0.0 };
-                prod *= 1.0 + e;
-            }
-            ll -= prod.ln();
-        }
-        ll -= wrong;
-        if !ll.is_finite() {
-            return None;
-        }
-        if it == 0 && !null_start && ll < ll_null - 1e-12 * ll_null.abs().max(1.0) {
-            beta.iter_mut().for_each(|b| *b = 0.0);
-            beta[0] = (pbar / (1.0 - pbar)).ln();
-            null_start = true;
-            continue;
-        }
-        if ll < ll_prev - 1e-12 * ll_prev.abs().max(1.0) {
-            return None; // a step halving: the reference path's line search decides
-        }
-        if -ll < 1e-6 * ntr || it >= config.max_iterations {
-            return None; // (near) separation or the iteration limit
-        }
-        it += 1;
-        for j in 0..kx {
-            g[j] = tdot(&s.r, j);
-        }
-        for a in 0..kx {
-            let ca = col(a);
-            let (b1, b2) = s.buf.split_at_mut(lo);
-            let (w1, w2) = s.w.split_at(lo);
-            for ((u, &wi), &za) in b1.iter_mut().zip(w1).zip(&ca[..lo]) {
-                *u = wi * za;
-            }
-            for ((u, &wi), &za) in b2.iter_mut().zip(w2).zip(&ca[hi..]) {
-                *u = wi * za;
-            }
-            for b in a..kx {
-                let v = tdot(&s.buf, b);
-                h[a * kx + b] = v;
-                h[b * kx + a] = v;
-            }
-        }
-        let c = Cholesky::new(&h, kx).ok()?;
-        c.solve(&mut g);
-        if !all_finite(&g) {
-            return None;
-        }
-        ll_prev = ll;
-        for j in 0..kx {
-            beta[j] += g[j];
-        }
-        let bmax = beta.iter().fold(0.0f64, |a, b| a.max(b.abs()));
-        let dmax = g.iter().fold(0.0f64, |a, d| a.max(d.abs()));
-        // LogitConfig's rule: a step this small leaves an error of about its square
-        let done = dmax <= config.tolerance * (1.0 + bmax)
-            // in the quadratic regime (a small step, ten times smaller than the one
-            // before), the next step would be about c·dmax² with c = dmax / prev²: when
-            // that is below QUADRATIC_STOP the pass that would confirm it is skipped
-            || (dmax <= 1e-3 * (1.0 + bmax)
-                && dmax <= 0.1 * step_prev
-                && dmax * dmax * (dmax / (step_prev * step_prev)) <= QUADRATIC_STOP * (1.0 + bmax));
-        if done {
-            return all_finite(&beta).then_some(beta);
-        }
-        step_prev = dmax;
-    }
-}
-
-#[derive(Default)]
-struct LogitScratch {
-    t: Vec<f64>,
-    eta: Vec<f64>,
-    w: Vec<f64>,
-    r: Vec<f64>,
-    buf: Vec<f64>,
 }
 
 /// The first fold's start: the linear-probability fit with its slopes divided by

@@ -6,23 +6,11 @@
 use ndarray::ArrayView2;
 use prudentia_core::linalg::SmallCholesky;
 
-pub(crate) use prudentia_core::linalg::{dot, sandwich as core_sandwich};
+pub(crate) use prudentia_core::linalg::{dot, pow2_scale, sandwich as core_sandwich};
 
 /// A relative Cholesky pivot (`1 − R²` of a column on the previous ones) below this means
 /// the column is numerically a combination of the others.
 pub(crate) const COLLINEAR_PIVOT: f64 = 1e-12;
-
-/// The power of two above `|v|` (1 for 0 or a non-finite `v`), so that dividing by it is
-/// exact and leaves the largest entry in `[0.5, 1)`: twice
-/// [`prudentia_core::linalg::pow2_scale`] (infinite at `|v| ≥ 2¹⁰²³`, which the callers
-/// treat as out of range).
-pub(crate) fn pow2_scale(max_abs: f64) -> f64 {
-    if max_abs > 0.0 && max_abs.is_finite() {
-        2.0 * prudentia_core::linalg::pow2_scale(max_abs)
-    } else {
-        1.0
-    }
-}
 
 /// `B M B` for symmetric `k × k` matrices (row-major); both are `k²` long at every call.
 pub(crate) fn sandwich(b: &[f64], m: &[f64], k: usize) -> Vec<f64> {
@@ -30,7 +18,7 @@ pub(crate) fn sandwich(b: &[f64], m: &[f64], k: usize) -> Vec<f64> {
 }
 
 /// A dense design `n × k` held column-major after scaling each column by a power of two
-/// so that its largest entry is below 1 (an optional leading column of ones).
+/// ([`pow2_scale`]: its largest entry in `[1, 2)`; an optional leading column of ones).
 pub(crate) struct Design {
     pub n: usize,
     pub k: usize,

@@ -178,21 +178,78 @@ impl Cholesky {
     }
 }
 
-/// `out ← alpha · aᵀ a` (the Gram matrix of the columns of `a`, scaled), through one GEMM.
-/// Errors: `out` is not `k × k` for `a` of `n × k`.
-pub fn gram_into(a: ArrayView2<'_, f64>, alpha: f64, out: ArrayViewMut2<'_, f64>) -> CoreResult<()> {
+/// `out ← alpha · aᵀ a` (the Gram matrix of the columns of `a`, scaled), through one GEMM,
+/// exactly symmetric (the lower triangle mirrored).
+///
+/// Errors: `out` is not `k × k` for `a` of `n × k`; a non-finite `alpha` or entry of `a`
+/// ([`CoreError::NonFinite`]); a product that overflows ([`CoreError::Numerical`]). `Ok`
+/// means every entry of `out` is finite. The result is checked, not the input (`k²` reads
+/// rather than `n·k`: a non-finite entry of `a` reaches its column's diagonal, and only
+/// then is `a` scanned to name it); on an error `out`'s contents are unspecified.
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// use prudentia_core::linalg::gram_into;
+/// let mut g = Array2::zeros((2, 2));
+/// gram_into(array![[1.0, 2.0], [3.0, 4.0]].view(), 1.0, g.view_mut()).unwrap();
+/// assert_eq!(g, array![[10.0, 14.0], [14.0, 20.0]]);
+/// assert!(gram_into(array![[1e200, 0.0]].view(), 1.0, g.view_mut()).is_err());
+/// assert!(gram_into(array![[f64::NAN, 0.0]].view(), 1.0, g.view_mut()).is_err());
+/// ```
+pub fn gram_into(a: ArrayView2<'_, f64>, alpha: f64, mut out: ArrayViewMut2<'_, f64>) -> CoreResult<()> {
     let k = a.ncols();
     crate::validate::check_shape("gram output", &[k, k], &[out.nrows(), out.ncols()])?;
-    let a = faer_ref(a);
+    check_scalar("gram alpha", alpha)?;
     faer::linalg::matmul::matmul(
-        faer_mut(out),
+        faer_mut(out.view_mut()),
         faer::Accum::Replace,
-        a.transpose(),
-        a,
+        faer_ref(a).transpose(),
+        faer_ref(a),
         alpha,
         faer::Par::Seq,
     );
-    Ok(())
+    if all_finite_2d(out.view()) {
+        // exactly symmetric: the GEMM's two triangles may differ in the last bit
+        for i in 0..k {
+            for j in i + 1..k {
+                out[[i, j]] = out[[j, i]];
+            }
+        }
+        return Ok(());
+    }
+    crate::validate::check_finite_2d("gram input", a)?;
+    Err(CoreError::Numerical {
+        operation: "Gram matrix",
+        detail: "non-finite product (entries too large)",
+    })
+}
+
+/// Fails with [`CoreError::NonFinite`] (index 0) for a non-finite scalar.
+fn check_scalar(field: &'static str, v: f64) -> CoreResult<()> {
+    crate::validate::check_finite(field, &[v])
+}
+
+/// Whether every entry is finite (contiguous views in one vectorizable pass).
+fn all_finite_2d(v: ArrayView2<'_, f64>) -> bool {
+    match v.as_slice_memory_order() {
+        Some(s) => all_finite(s),
+        None => v.iter().all(|x| x.is_finite()),
+    }
+}
+
+/// Whether every entry is finite, in one vectorizable pass (`x · 0` is NaN exactly for a
+/// non-finite `x`).
+fn all_finite(v: &[f64]) -> bool {
+    let mut acc = [0.0f64; 8];
+    let c = v.chunks_exact(8);
+    let rest = c.remainder();
+    for x in c {
+        for (s, &xi) in acc.iter_mut().zip(x) {
+            *s += xi * 0.0;
+        }
+    }
+    let tail: f64 = rest.iter().map(|x| x * 0.0).sum();
+    acc.iter().sum::<f64>() + tail == 0.0
 }
 
 /// Solves the square system `a x = b` by LU with partial pivoting.
@@ -264,8 +321,13 @@ pub fn lu_solve_slice(a: &[f64], b: &[f64], n: usize) -> CoreResult<Vec<f64>> {
 /// `out ← alpha · a b` (`accumulate = false`) or `out ← out + alpha · a b` (`accumulate =
 /// true`), one GEMM through faer on the views as they are laid out (row- or column-major,
 /// strided: nothing is copied). Errors: `a` is `m × l`, `b` is `l × n` and `out` is not
-/// `m × n` ([`CoreError::ShapeMismatch`]). Non-finite entries propagate; judging them is the
-/// caller's part.
+/// `m × n` ([`CoreError::ShapeMismatch`]); a non-finite `alpha`, or a non-finite entry of
+/// `a`, `b` or (accumulating) `out` that reaches the product ([`CoreError::NonFinite`]); a
+/// product that overflows ([`CoreError::Numerical`]). `Ok` means every entry of `out` is
+/// finite. The result is checked, not the inputs (`m·n` reads rather than `(m + n)·l`: a
+/// non-finite entry of row `i` of `a` or column `j` of `b` makes `out[i, j]` non-finite,
+/// and only then are the inputs scanned to name it); on an error `out`'s contents are
+/// unspecified.
 ///
 /// ```
 /// use ndarray::{array, Array2};
@@ -275,9 +337,14 @@ pub fn lu_solve_slice(a: &[f64], b: &[f64], n: usize) -> CoreResult<Vec<f64>> {
 /// matmul_into(out.view_mut(), true, a.view(), array![[1.0], [1.0]].view(), 2.0).unwrap();
 /// assert_eq!(out, array![[7.0], [15.0]]);
 /// assert!(matmul_into(out.view_mut(), false, a.view(), a.view(), 1.0).is_err());
+/// // overflow and non-finite input are errors, never an `Ok` holding inf or NaN
+/// let big = array![[1e300]];
+/// let mut o = Array2::zeros((1, 1));
+/// assert!(matmul_into(o.view_mut(), false, big.view(), big.view(), 1.0).is_err());
+/// assert!(matmul_into(o.view_mut(), false, array![[f64::NAN]].view(), big.view(), 1.0).is_err());
 /// ```
 pub fn matmul_into(
-    out: ArrayViewMut2<'_, f64>,
+    mut out: ArrayViewMut2<'_, f64>,
     accumulate: bool,
     a: ArrayView2<'_, f64>,
     b: ArrayView2<'_, f64>,
@@ -289,20 +356,29 @@ pub fn matmul_into(
         &[a.nrows(), b.ncols()],
         &[out.nrows(), out.ncols()],
     )?;
+    check_scalar("matrix product alpha", alpha)?;
     let accum = if accumulate {
         faer::Accum::Add
     } else {
         faer::Accum::Replace
     };
     faer::linalg::matmul::matmul(
-        faer_mut(out),
+        faer_mut(out.view_mut()),
         accum,
         faer_ref(a),
         faer_ref(b),
         alpha,
         faer::Par::Seq,
     );
-    Ok(())
+    if all_finite_2d(out.view()) {
+        return Ok(());
+    }
+    crate::validate::check_finite_2d("matrix product left operand", a)?;
+    crate::validate::check_finite_2d("matrix product right operand", b)?;
+    Err(CoreError::Numerical {
+        operation: "matrix product",
+        detail: "non-finite product (entries too large, or a non-finite accumulated output)",
+    })
 }
 
 /// `2^⌊log₂ m⌋` for finite `m > 0`, else 1: an exact (power-of-two) scale that brings `m`
@@ -337,6 +413,11 @@ pub fn pow2_scale(m: f64) -> f64 {
 /// `Σ aᵢ bᵢ` over the common length, with eight independent accumulators (vectorizes, and
 /// is no less accurate than one running sum).
 ///
+/// The hot inner product of the dense fits returns the bare `f64`: a non-finite input or
+/// a sum beyond `f64::MAX` gives a non-finite value (never a panic), and its callers check
+/// what they build from it (a Cholesky factor refuses a non-finite pivot, the fits check
+/// their coefficients). Lengths that differ are read over the shorter one.
+///
 /// ```
 /// use prudentia_core::linalg::dot;
 /// assert_eq!(dot(&[1.0, 2.0, 3.0], &[4.0, 5.0]), 14.0);
@@ -361,18 +442,24 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// `B M B` for symmetric `k × k` row-major `B` and `M` (the sandwich covariance
-/// `bread · meat · bread`), symmetrized exactly. Errors: `b` or `m` is not `k²` long.
+/// `bread · meat · bread`), symmetrized exactly. Errors: `b` or `m` is not `k²` long, a
+/// non-finite entry ([`CoreError::NonFinite`]), a product that overflows
+/// ([`CoreError::Numerical`]): `Ok` holds finite numbers only.
 ///
 /// ```
 /// use prudentia_core::linalg::sandwich;
 /// let v = sandwich(&[2.0, 0.0, 0.0, 1.0], &[1.0, 0.5, 0.5, 1.0], 2).unwrap();
 /// assert_eq!(v, vec![4.0, 1.0, 1.0, 1.0]);
 /// assert!(sandwich(&[1.0], &[1.0, 0.0, 0.0, 1.0], 2).is_err());
+/// assert!(sandwich(&[1e200], &[1e200], 1).is_err());
+/// assert!(sandwich(&[f64::NAN], &[1.0], 1).is_err());
 /// ```
 pub fn sandwich(b: &[f64], m: &[f64], k: usize) -> CoreResult<Vec<f64>> {
     let kk = k.saturating_mul(k);
     crate::validate::check_shape("sandwich bread", &[kk], &[b.len()])?;
     crate::validate::check_shape("sandwich meat", &[kk], &[m.len()])?;
+    crate::validate::check_finite("sandwich bread", b)?;
+    crate::validate::check_finite("sandwich meat", m)?;
     let mut bm = vec![0.0; kk];
     for i in 0..k {
         for l in 0..k {
@@ -401,6 +488,12 @@ pub fn sandwich(b: &[f64], m: &[f64], k: usize) -> CoreResult<Vec<f64>> {
             out[i * k + j] = v;
             out[j * k + i] = v;
         }
+    }
+    if !all_finite(&out) {
+        return Err(CoreError::Numerical {
+            operation: "sandwich covariance",
+            detail: "non-finite product (entries too large)",
+        });
     }
     Ok(out)
 }
@@ -639,6 +732,51 @@ mod tests {
         matmul_into(g.view_mut(), false, m.t(), m.view(), 1.0).unwrap();
         assert_eq!(g, m.t().dot(&m));
         assert!(matmul_into(g.view_mut(), false, m.view(), m.view(), 1.0).is_err());
+    }
+
+    #[test]
+    fn products_refuse_non_finite_input_and_overflow() {
+        let a = array![[1.0, 2.0], [3.0, 4.0]];
+        let mut out = Array2::zeros((2, 2));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut x = a.clone();
+            x[[1, 0]] = bad;
+            let e = matmul_into(out.view_mut(), false, x.view(), a.view(), 1.0).unwrap_err();
+            assert!(matches!(e, CoreError::NonFinite { .. }), "{e}");
+            assert!(matmul_into(out.view_mut(), false, a.view(), a.view(), bad).is_err());
+            assert!(matches!(
+                gram_into(x.view(), 1.0, out.view_mut()),
+                Err(CoreError::NonFinite { .. })
+            ));
+            assert!(sandwich(&[1.0, bad, bad, 1.0], &[1.0, 0.0, 0.0, 1.0], 2).is_err());
+            // a non-finite accumulated output is refused too
+            let mut acc = Array2::from_elem((2, 2), bad);
+            assert!(matmul_into(acc.view_mut(), true, a.view(), a.view(), 1.0).is_err());
+        }
+        let big = array![[1e200, 1.0], [1.0, 1e200]];
+        assert!(matches!(
+            matmul_into(out.view_mut(), false, big.view(), big.view(), 1.0),
+            Err(CoreError::Numerical { .. })
+        ));
+        assert!(matches!(
+            gram_into(big.view(), 1.0, out.view_mut()),
+            Err(CoreError::Numerical { .. })
+        ));
+        assert!(matches!(
+            sandwich(&[1e200, 0.0, 0.0, 1e200], &[1.0, 0.0, 0.0, 1.0], 2),
+            Err(CoreError::Numerical { .. })
+        ));
+        // finite extremes that stay in range still work
+        let tiny = array![[5e-324, 0.0], [0.0, f64::MAX]];
+        matmul_into(
+            out.view_mut(),
+            false,
+            tiny.view(),
+            array![[1.0, 0.0], [0.0, 0.5]].view(),
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(out[[1, 1]], f64::MAX * 0.5);
     }
 
     #[test]

@@ -584,15 +584,6 @@ struct Matrices<'a> {
     k: usize,
 }
 
-/// An exact power-of-two scale `2^e ≥ max |v|` (1 when all are 0).
-fn pow2_scale(max_abs: f64) -> f64 {
-    if max_abs == 0.0 || !max_abs.is_finite() {
-        return 1.0;
-    }
-    let e = max_abs.log2().ceil().clamp(-1000.0, 1023.0) as i32;
-    2f64.powi(e)
-}
-
 struct Terms {
     w: Vec<f64>,
     wr: Vec<f64>,
@@ -709,7 +700,9 @@ fn reward_scale(logged: &LoggedData<'_>, m: &Matrices<'_>) -> ExecutionResult<f6
         max_q = max_q.max(v.abs());
     }
     let max_r = logged.rewards.iter().fold(0.0f64, |acc, r| acc.max(r.abs()));
-    Ok(pow2_scale(max_r.max(max_q)))
+    // core's exact power of two (the largest scaled value in [1, 2)), at least the smallest
+    // normal number so that its inverse is finite
+    Ok(prudentia_core::linalg::pow2_scale(max_r.max(max_q)).max(f64::MIN_POSITIVE))
 }
 
 /// What one pass over the logged rows gathers (scaled units).

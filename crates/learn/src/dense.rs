@@ -212,7 +212,7 @@ impl<'a> BlockDesign<'a> {
                 cmax[0] = 1.0;
             }
             cmax[off..].copy_from_slice(&xmax);
-            Some(moments)
+            moments
         } else {
             for i in 0..n {
                 let ri = r(i);
@@ -601,10 +601,17 @@ impl<'a> BlockDesign<'a> {
 
 /// One pass over row-major `x` (n × p): the column maxima `max |xᵢⱼ|` (p) and, unscaled,
 /// `[1 x]ᵀ[1 x]` (or `xᵀx` without intercept) and `[1 x]ᵀ v`, by blocks of rows read in
-/// place (no copy) through the blocked matrix product.
+/// place (no copy) through the blocked matrix product; the products are `None` when they
+/// overflow (a column beyond the raw range).
 type Moments = (Array2<f64>, Vec<f64>);
 
-fn raw_pass(xs: &[f64], v: &[f64], n: usize, p: usize, intercept: bool) -> CoreResult<(Vec<f64>, Moments)> {
+fn raw_pass(
+    xs: &[f64],
+    v: &[f64],
+    n: usize,
+    p: usize,
+    intercept: bool,
+) -> CoreResult<(Vec<f64>, Option<Moments>)> {
     let off = usize::from(intercept);
     let k = p + off;
     let mut xmax = vec![0.0f64; p];
@@ -612,6 +619,7 @@ fn raw_pass(xs: &[f64], v: &[f64], n: usize, p: usize, intercept: bool) -> CoreR
     let mut vsum = 0.0;
     let mut gxx = Array2::<f64>::zeros((p, p));
     let mut xtv = vec![0.0f64; p];
+    let mut products = true;
     let mut i0 = 0;
     while i0 < n {
         let i1 = (i0 + BLOCK).min(n);
@@ -624,9 +632,13 @@ fn raw_pass(xs: &[f64], v: &[f64], n: usize, p: usize, intercept: bool) -> CoreR
                     *s += x;
                 }
             }
-            let xm = rm(xb, m, p)?;
-            matmul_into(gxx.view_mut(), true, xm.t(), xm, 1.0)?;
-            matmul_into(cm_mut(&mut xtv, p, 1)?, true, xm.t(), cm(&v[i0..i1], m, 1)?, 1.0)?;
+            // a column beyond the raw range may overflow the unscaled products: they are
+            // then dropped (the design is not raw), the maxima still gathered
+            if products {
+                let xm = rm(xb, m, p)?;
+                products = matmul_into(gxx.view_mut(), true, xm.t(), xm, 1.0).is_ok()
+                    && matmul_into(cm_mut(&mut xtv, p, 1)?, true, xm.t(), cm(&v[i0..i1], m, 1)?, 1.0).is_ok();
+            }
         }
         vsum += v[i0..i1].iter().sum::<f64>();
         i0 = i1;
@@ -647,7 +659,7 @@ fn raw_pass(xs: &[f64], v: &[f64], n: usize, p: usize, intercept: bool) -> CoreR
             gm[[j + off, l + off]] = gxx[[j, l]];
         }
     }
-    Ok((xmax, (gm, ztv)))
+    Ok((xmax, products.then_some((gm, ztv))))
 }
 
 /// `ZᵀZ` (k × k, row-major) through the blocked matrix product.
@@ -757,7 +769,8 @@ mod tests {
         }
         // a column beyond the raw range keeps the blocked path
         let mut big = x.clone();
-        big.column_mut(2).mapv_inplace(|v| v * 1e280);
+        // (1e250: 1e280 made entries of 3e40 · 1e280 infinite, which the products now refuse)
+        big.column_mut(2).mapv_inplace(|v| v * 1e250);
         assert!(!BlockDesign::new(big.view(), y.view(), None, true).unwrap().raw);
     }
 

@@ -27,6 +27,14 @@
 //! Standard errors are `√diag((XᵀVX + λD)⁻¹)` at the estimate, z statistics use the normal
 //! distribution (statsmodels `Logit`). Agreement on the checked-in fixture with
 //! scikit-learn 1.9 (`penalty=None`, and L2) and statsmodels 0.15 `Logit`: 1e-7.
+//!
+//! **The lean fit.** [`LeanLogitConfig`] is the same unpenalized likelihood by plain
+//! Newton–Raphson for inner loops (cross-fitted propensity scores): a column-major design
+//! view ([`ColumnDesign`], optionally without a held-out block of rows), a warm start,
+//! caller-kept buffers ([`LogitWorkspace`]), one pass over the rows per iteration, and the
+//! coefficients with how the fit ended ([`LeanReport`]) but no standard errors nor
+//! separation certificates (separation is the likelihood reaching 0). [`LeanLogit`] is its
+//! fitted model for the `Fit`/`Predict` traits.
 
 // index loops over parallel arrays (matrix rows, scales, penalties) read best as such
 #![allow(clippy::needless_range_loop)]
@@ -41,6 +49,9 @@ use serde::{Deserialize, Serialize};
 use crate::dense::{cholesky, gram, z_mul, zt_mul, Design};
 use crate::error::{LearnError, LearnResult};
 use crate::linear::check_batch;
+
+mod lean;
+pub use lean::{ColumnDesign, LeanLogit, LeanLogitConfig, LeanReport, LogitWorkspace};
 
 /// Relative size of `xᵢᵀd` under which an observation is on the separating hyperplane.
 const ON_HYPERPLANE: f64 = 1e-7;

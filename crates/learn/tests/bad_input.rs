@@ -143,3 +143,137 @@ fn rls_rejects_bad_config() {
         assert!(RecursiveLeastSquares::new(c).is_err(), "{c:?}");
     }
 }
+
+#[test]
+fn lean_logit_rejects_bad_input_and_leaves_the_start() {
+    use prudentia_learn::logistic::{ColumnDesign, LeanLogitConfig, LogitWorkspace};
+    let (x, _) = xy();
+    let t = Array1::from_shape_fn(10, |i| ((i * 7) % 3 == 0) as u8 as f64);
+    let n = 10;
+    let mut z = vec![1.0; n * 3];
+    for j in 0..2 {
+        for i in 0..n {
+            z[(j + 1) * n + i] = x[[i, j]];
+        }
+    }
+    let ok = LeanLogitConfig::default();
+    let y = t.as_slice().unwrap();
+    let d = ColumnDesign::new(&z, n, 3, true).unwrap();
+    let mut ws = LogitWorkspace::default();
+    let start = [0.1, -0.2, 0.3];
+    let mut beta = start;
+    let mut refuse =
+        |config: LeanLogitConfig, d: &ColumnDesign<'_>, y: &[f64], w: Option<&[f64]>, b: &mut [f64]| {
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+            let before = bits(b);
+            let e = config.fit_into(d, y, w, b, &mut ws).unwrap_err();
+            assert_eq!(bits(b), before, "{e}");
+            e
+        };
+    // settings
+    for config in [
+        LeanLogitConfig {
+            max_iterations: 0,
+            ..ok
+        },
+        LeanLogitConfig {
+            tolerance: f64::NAN,
+            ..ok
+        },
+        LeanLogitConfig {
+            quadratic_stop: -1.0,
+            ..ok
+        },
+        LeanLogitConfig {
+            quadratic_stop: f64::INFINITY,
+            ..ok
+        },
+    ] {
+        assert!(matches!(
+            refuse(config, &d, y, None, &mut beta),
+            LearnError::Core(_)
+        ));
+    }
+    // labels, weights, lengths, start
+    let mut bad = y.to_vec();
+    bad[4] = 0.5;
+    assert!(matches!(
+        refuse(ok, &d, &bad, None, &mut beta),
+        LearnError::NotBinary { index: 4, .. }
+    ));
+    // a bad label in the held-out block is not read
+    let r = ok
+        .fit_into(
+            &d.holding_out(4, 5).unwrap(),
+            &bad,
+            None,
+            &mut [0.0; 3],
+            &mut LogitWorkspace::default(),
+        )
+        .unwrap();
+    assert!(r.iterations >= 1);
+    let mut w = vec![1.0; n];
+    w[2] = 0.0;
+    assert!(matches!(
+        refuse(ok, &d, y, Some(&w), &mut beta),
+        LearnError::Core(_)
+    ));
+    w[2] = f64::NAN;
+    assert!(matches!(
+        refuse(ok, &d, y, Some(&w), &mut beta),
+        LearnError::Core(_)
+    ));
+    assert!(matches!(
+        refuse(ok, &d, y, Some(&w[..3]), &mut beta),
+        LearnError::Core(_)
+    ));
+    assert!(matches!(
+        refuse(ok, &d, &y[..9], None, &mut beta),
+        LearnError::Core(_)
+    ));
+    assert!(matches!(
+        refuse(ok, &d, y, None, &mut [0.0; 2]),
+        LearnError::Core(_)
+    ));
+    assert!(matches!(
+        refuse(ok, &d, y, None, &mut [f64::NAN, 0.0, 0.0]),
+        LearnError::Core(_)
+    ));
+    // too few rows left, a collinear design
+    assert!(matches!(
+        refuse(ok, &d.holding_out(0, 7).unwrap(), y, None, &mut beta),
+        LearnError::TooFewObservations { n: 3, k: 3 }
+    ));
+    let mut zc = z.clone();
+    for i in 0..n {
+        zc[2 * n + i] = 2.0 * zc[n + i];
+    }
+    let dc = ColumnDesign::new(&zc, n, 3, true).unwrap();
+    assert!(matches!(
+        refuse(ok, &dc, y, None, &mut beta),
+        LearnError::Collinear { column: 2 }
+    ));
+    // the design itself
+    let mut zn = z.clone();
+    zn[15] = f64::INFINITY;
+    assert!(ColumnDesign::new(&zn, n, 3, true).is_err());
+    assert!(ColumnDesign::new(&z, n, 4, true).is_err());
+    assert!(ColumnDesign::new(&z, n, 0, false).is_err());
+    assert!(ColumnDesign::new(&z, 1 << 40, 3, true).is_err());
+    assert!(ColumnDesign::new(&z, n, usize::MAX, true).is_err());
+    assert!(ColumnDesign::new(&z[n..], n, 2, true).is_err());
+    assert!(d.holding_out(5, 4).is_err());
+    assert!(d.holding_out(0, 11).is_err());
+    // and the row-major entry point
+    assert!(matches!(
+        ok.fit_xy(&BinaryData::new(x.view(), Array1::from_elem(10, 2.0).view())),
+        Err(LearnError::NotBinary { index: 0, .. })
+    ));
+    assert!(ok
+        .fit_xy(&BinaryData::new(
+            Array2::zeros((0, 2)).view(),
+            Array1::zeros(0).view()
+        ))
+        .is_err());
+    assert_eq!(beta, start);
+}

@@ -278,3 +278,131 @@ fn separation_is_reported_not_converged() {
     .unwrap();
     assert!(m.status().is_converged());
 }
+
+#[test]
+fn lean_logit_matches_statsmodels_and_sklearn() {
+    use prudentia_learn::logistic::{ColumnDesign, LeanLogitConfig, LogitWorkspace};
+    let fx = fixture("logistic.json");
+    let (x, y) = logistic_inputs();
+    let m = LeanLogitConfig::default()
+        .fit_xy(&BinaryData::new(x.view(), y.view()))
+        .unwrap();
+    assert!(m.status().is_converged(), "{}", m.status());
+    let c = assert_close(
+        "lean logit vs statsmodels",
+        m.coefficients(),
+        &vec_of(&fx["statsmodels"]["params"]),
+        1e-7,
+        1e-7,
+    );
+    let c2 = assert_close(
+        "lean logit vs sklearn",
+        m.coefficients(),
+        &vec_of(&fx["sklearn_none"]),
+        1e-7,
+        1e-7,
+    );
+    eprintln!("lean logit: vs statsmodels {c:.1e}, vs sklearn {c2:.1e} (max rel diff)");
+
+    // the workspace form on a column-major [1, x], cold and warm, with the quadratic stop,
+    // with constant weights (the same maximum), and without a held-out block
+    let (n, p) = x.dim();
+    let mut z = vec![1.0; n * (p + 1)];
+    for j in 0..p {
+        for i in 0..n {
+            z[(j + 1) * n + i] = x[[i, j]];
+        }
+    }
+    let design = ColumnDesign::new(&z, n, p + 1, true).unwrap();
+    let mut ws = LogitWorkspace::default();
+    let fast = LeanLogitConfig {
+        quadratic_stop: 1e-11,
+        ..Default::default()
+    };
+    let w = vec![2.5; n];
+    for (config, weights, start) in [
+        (LeanLogitConfig::default(), None, 0.0),
+        (fast, None, 0.0),
+        (fast, Some(&w[..]), 0.0),
+        (LeanLogitConfig::default(), None, 0.3),
+    ] {
+        let mut beta = vec![start; p + 1];
+        let r = config
+            .fit_into(&design, y.as_slice().unwrap(), weights, &mut beta, &mut ws)
+            .unwrap();
+        assert!(r.status.is_converged(), "{}", r.status);
+        assert_eq!(r.halvings, 0);
+        assert!(r.log_likelihood < 0.0);
+        assert_close(
+            "fit_into vs statsmodels",
+            &beta,
+            &vec_of(&fx["statsmodels"]["params"]),
+            1e-7,
+            1e-7,
+        );
+        // a warm start from the answer converges at once
+        let again = config
+            .fit_into(&design, y.as_slice().unwrap(), weights, &mut beta, &mut ws)
+            .unwrap();
+        assert!(again.iterations <= 1, "{again:?}");
+    }
+    // a held-out block: the same as fitting the other rows
+    let (lo, hi) = (n / 3, n / 2);
+    let mut beta = vec![0.0; p + 1];
+    config_fit_holding_out(&design, &y, lo, hi, &mut beta, &mut ws);
+    let keep: Vec<usize> = (0..lo).chain(hi..n).collect();
+    let xs = x.select(Axis(0), &keep);
+    let ys = y.select(Axis(0), &keep);
+    let sub = LeanLogitConfig::default()
+        .fit_xy(&BinaryData::new(xs.view(), ys.view()))
+        .unwrap();
+    assert_close("held-out block", &beta, sub.coefficients(), 1e-9, 1e-9);
+    // the general logistic regression agrees with the lean one
+    let general = LogisticRegressionConfig::default()
+        .fit(&BinaryData::new(xs.view(), ys.view()))
+        .unwrap();
+    assert_close(
+        "lean vs general",
+        sub.coefficients(),
+        general.coefficients(),
+        1e-8,
+        1e-8,
+    );
+}
+
+fn config_fit_holding_out(
+    design: &prudentia_learn::logistic::ColumnDesign<'_>,
+    y: &Array1<f64>,
+    lo: usize,
+    hi: usize,
+    beta: &mut [f64],
+    ws: &mut prudentia_learn::logistic::LogitWorkspace,
+) {
+    let train = design.holding_out(lo, hi).unwrap();
+    assert_eq!(train.rows(), design.rows() - (hi - lo));
+    let r = prudentia_learn::logistic::LeanLogitConfig::default()
+        .fit_into(&train, y.as_slice().unwrap(), None, beta, ws)
+        .unwrap();
+    assert!(r.status.is_converged(), "{}", r.status);
+}
+
+#[test]
+fn lean_logit_reports_separation_not_convergence() {
+    use prudentia_learn::logistic::LeanLogitConfig;
+    let (x, y, _) = separation_case("complete");
+    let m = LeanLogitConfig::default()
+        .fit_xy(&BinaryData::new(x.view(), y.view()))
+        .unwrap();
+    assert_eq!(
+        m.status(),
+        &Status::Separation {
+            kind: SeparationKind::Complete,
+            observations: y.len()
+        }
+    );
+    let (x, y, _) = separation_case("quasi");
+    let m = LeanLogitConfig::default()
+        .fit_xy(&BinaryData::new(x.view(), y.view()))
+        .unwrap();
+    assert!(!m.status().is_converged(), "{}", m.status());
+}
