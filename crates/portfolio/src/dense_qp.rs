@@ -48,7 +48,7 @@
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::SupportedConeT;
 use ndarray::{Array2, ShapeBuilder};
-use prudentia_core::linalg::Cholesky;
+use prudentia_core::linalg::{dot, Cholesky};
 
 /// A solution in Clarabel's conventions: `Ax + s = b`, `Px + q + Aᵀz = 0`.
 pub(crate) struct QpSolution {
@@ -92,6 +92,9 @@ struct Structure {
     row_start: Vec<usize>,
     row_col: Vec<usize>,
     row_val: Vec<f64>,
+    /// Per row, its longest run of consecutive columns: (first entry, length, first column),
+    /// so that the products with a row are slice operations (the weights of a scenario row).
+    row_run: Vec<(usize, usize, usize)>,
     /// Per row, its entries on dense columns (CSR: starts, dense positions, values).
     dense_start: Vec<usize>,
     dense_pos: Vec<usize>,
@@ -145,6 +148,7 @@ impl Structure {
         }
         let p_dense = dense_p(p, n)?;
         let (row_start, row_col, row_val) = csc_rows(a);
+        let row_run = row_runs(&row_start, &row_col);
         // column positions: weights, then hubs (dense); every other column an auxiliary
         let mut dense_cols: Vec<usize> = (0..n).collect();
         let mut pos: Vec<Option<Pos>> = vec![None; nvar];
@@ -256,6 +260,7 @@ impl Structure {
             row_start,
             row_col,
             row_val,
+            row_run,
             dense_start,
             dense_pos,
             dense_val,
@@ -284,8 +289,26 @@ impl Structure {
         (self.row_start[r]..self.row_start[r + 1]).map(move |k| (self.row_col[k], self.row_val[k]))
     }
 
+    /// `a_r · v`: the run of consecutive columns as one vectorized dot product, the rest
+    /// entry by entry.
     fn row_dot(&self, r: usize, v: &[f64]) -> f64 {
-        self.row(r).map(|(c, a)| a * v[c]).sum()
+        let (k0, len, c0) = self.row_run[r];
+        let mut s = dot(&self.row_val[k0..k0 + len], &v[c0..c0 + len]);
+        for k in (self.row_start[r]..k0).chain(k0 + len..self.row_start[r + 1]) {
+            s += self.row_val[k] * v[self.row_col[k]];
+        }
+        s
+    }
+
+    /// `out += y · a_r`.
+    fn row_axpy(&self, r: usize, y: f64, out: &mut [f64]) {
+        let (k0, len, c0) = self.row_run[r];
+        for (o, a) in out[c0..c0 + len].iter_mut().zip(&self.row_val[k0..k0 + len]) {
+            *o += a * y;
+        }
+        for k in (self.row_start[r]..k0).chain(k0 + len..self.row_start[r + 1]) {
+            out[self.row_col[k]] += self.row_val[k] * y;
+        }
     }
 
     /// `out = A v` (all rows).
@@ -299,9 +322,7 @@ impl Structure {
     fn add_at(&self, y: &[f64], out: &mut [f64]) {
         for (r, &yr) in y.iter().enumerate().take(self.m) {
             if yr != 0.0 {
-                for (c, a) in self.row(r) {
-                    out[c] += a * yr;
-                }
+                self.row_axpy(r, yr, out);
             }
         }
     }
@@ -342,6 +363,28 @@ fn dense_p(p: &CscMatrix<f64>, n: usize) -> Option<Vec<f64>> {
         }
     }
     Some(p_dense)
+}
+
+/// Per row of the CSR `(row_start, row_col)` (columns ascending), its longest run of
+/// consecutive columns: (first entry, length, first column).
+fn row_runs(row_start: &[usize], row_col: &[usize]) -> Vec<(usize, usize, usize)> {
+    row_start
+        .windows(2)
+        .map(|w| {
+            let (mut best, mut k) = ((w[0], 0, 0), w[0]);
+            while k < w[1] {
+                let mut e = k + 1;
+                while e < w[1] && row_col[e] == row_col[e - 1] + 1 {
+                    e += 1;
+                }
+                if e - k > best.1 {
+                    best = (k, e - k, row_col[k]);
+                }
+                k = e;
+            }
+            best
+        })
+        .collect()
 }
 
 /// The rows of the CSC matrix `a` (CSR: row starts, column indices, values).
@@ -577,10 +620,7 @@ impl Factored {
                 let kw: f64 = match st.contiguous[ai] {
                     Some(first) => {
                         let kd = &self.k_da[span];
-                        kd.iter()
-                            .zip(&wj[first..first + kd.len()])
-                            .map(|(k, x)| k * x)
-                            .sum()
+                        dot(kd, &wj[first..first + kd.len()])
                     }
                     None => st.sup_pos[span.clone()]
                         .iter()
@@ -644,9 +684,7 @@ impl Factored {
         }
         st.add_at(work_m, e1);
         for (i, &r) in st.border.iter().enumerate() {
-            for (c, a) in st.row(r) {
-                e1[c] += a * lambda[i];
-            }
+            st.row_axpy(r, lambda[i], e1);
         }
         for (e, r) in e1.iter_mut().zip(r1) {
             *e = r - *e;
@@ -952,9 +990,7 @@ fn predictor_corrector(
         let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
         for r in 0..m {
             if hvec[r] != 0.0 {
-                for (c, a) in st.row(r) {
-                    r1[c] -= a * hvec[r];
-                }
+                st.row_axpy(r, -hvec[r], &mut r1);
             }
         }
         f.solve(st, &r1, r2, dx.as_mut_slice(), lambda.as_mut_slice());
