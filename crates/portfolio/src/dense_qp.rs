@@ -65,6 +65,10 @@ const STALL_WINDOW: usize = 8;
 /// Auxiliaries whose rows touch at least this many dense columns add their rank-one terms
 /// to the dense block through one GEMM (the scenarios of the CVaR LP) rather than one by one.
 const WIDE_SUPPORT: usize = 8;
+/// Iterative refinement stops at a residual within `REFINE_ABS + REFINE_REL · ‖r‖∞`
+/// (Clarabel's `iterative_refinement_abstol` and `_reltol` defaults).
+const REFINE_ABS: f64 = 1e-12;
+const REFINE_REL: f64 = 1e-13;
 /// Fraction of the distance to the boundary taken by a step.
 const STEP_FRACTION: f64 = 0.99;
 
@@ -694,7 +698,9 @@ impl Factored {
         }
     }
 
-    /// Bordered solve with two steps of iterative refinement.
+    /// Bordered solve with up to two steps of iterative refinement, skipped once the
+    /// residual is within `REFINE_ABS + REFINE_REL · ‖r‖∞` (Clarabel's default refinement
+    /// tolerances).
     fn solve(&self, st: &Structure, r1: &[f64], r2: &[f64], dx: &mut [f64], lambda: &mut [f64]) {
         self.solve_once(st, r1, r2, dx, lambda);
         let h = st.border.len();
@@ -703,8 +709,12 @@ impl Factored {
         let mut work_m = vec![0.0; st.m];
         let mut c1 = vec![0.0; st.nvar];
         let mut c2 = vec![0.0; h];
+        let tol = REFINE_ABS + REFINE_REL * inf_norm(r1).max(inf_norm(r2));
         for _ in 0..2 {
             self.residual(st, r1, r2, dx, lambda, &mut e1, &mut e2, &mut work_m);
+            if inf_norm(&e1).max(inf_norm(&e2)) <= tol {
+                break;
+            }
             self.solve_once(st, &e1, &e2, &mut c1, &mut c2);
             for (x, c) in dx.iter_mut().zip(&c1) {
                 *x += c;
