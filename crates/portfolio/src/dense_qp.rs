@@ -71,6 +71,12 @@ const REFINE_ABS: f64 = 1e-12;
 const REFINE_REL: f64 = 1e-13;
 /// Fraction of the distance to the boundary taken by a step.
 const STEP_FRACTION: f64 = 0.99;
+/// The same for a linear program (`P = 0`, the mean–CVaR LP): LP interior-point codes step
+/// closer to the boundary (Lustig, Marsten & Shanno 1992, ORSA J. Comput. 4(4), use 0.99995;
+/// Mehrotra 1992 a factor tending to 1), which cuts the iterations of the decide-size CVaR
+/// LP from 17 to 14; the quadratic programs keep 0.99, against which their tests pin the
+/// answers.
+const LP_STEP_FRACTION: f64 = 0.999;
 
 /// One row eliminated with its auxiliary: (row, coefficient on the auxiliary).
 type AuxRow = (usize, f64);
@@ -797,6 +803,11 @@ pub(crate) fn solve(
     let mut rd = vec![0.0; nvar];
     let mut rp = vec![0.0; m];
     let mut work = StepWork::new(nvar, m, h);
+    let step_fraction = if st.p_dense.iter().all(|v| *v == 0.0) {
+        LP_STEP_FRACTION
+    } else {
+        STEP_FRACTION
+    };
     // progress guard: an infeasible or unbounded problem makes no headway, and is better
     // handed to Clarabel (which certifies it) early than after the iteration limit
     let mut merits: Vec<f64> = Vec::with_capacity(max_iterations as usize);
@@ -853,7 +864,7 @@ pub(crate) fn solve(
             .sum::<f64>()
             / m_ineq;
         let mut it = Iterate { x, s, z, lambda };
-        predictor_corrector(&st, &mut it, &mut work, &rd, &rp, mu, m_ineq)?;
+        predictor_corrector(&st, &mut it, &mut work, &rd, &rp, mu, m_ineq, step_fraction)?;
         Iterate { x, s, z, lambda } = it;
     }
     None
@@ -961,6 +972,7 @@ fn predictor_corrector(
     rp: &[f64],
     mu: f64,
     m_ineq: f64,
+    step_fraction: f64,
 ) -> Option<()> {
     let m = st.m;
     let StepWork {
@@ -1032,7 +1044,7 @@ fn predictor_corrector(
         ds.as_mut_slice(),
         dz.as_mut_slice(),
     );
-    let alpha = (STEP_FRACTION * max_step(s, ds, &st.is_eq).min(max_step(z, dz, &st.is_eq))).min(1.0);
+    let alpha = (step_fraction * max_step(s, ds, &st.is_eq).min(max_step(z, dz, &st.is_eq))).min(1.0);
     for (xi, d) in x.iter_mut().zip(dx.iter()) {
         *xi += alpha * d;
     }
