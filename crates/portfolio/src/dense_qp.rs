@@ -48,7 +48,7 @@
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::SupportedConeT;
 use ndarray::{Array2, ShapeBuilder};
-use prudentia_core::linalg::{dot, Cholesky};
+use prudentia_core::linalg::Cholesky;
 
 /// A solution in Clarabel's conventions: `Ax + s = b`, `Px + q + Aᵀz = 0`.
 pub(crate) struct QpSolution {
@@ -111,6 +111,8 @@ struct Structure {
     dense_val: Vec<f64>,
     /// Dense P block, column-major n × n, both triangles.
     p_dense: Vec<f64>,
+    /// Whether `P = 0` (a linear program): products with `P` are skipped.
+    p_zero: bool,
     /// Column of each dense position.
     dense_cols: Vec<usize>,
     /// Column of each auxiliary.
@@ -274,6 +276,7 @@ impl Structure {
             dense_start,
             dense_pos,
             dense_val,
+            p_zero: p_dense.iter().all(|v| *v == 0.0),
             p_dense,
             dense_cols,
             aux_cols,
@@ -341,6 +344,9 @@ impl Structure {
     fn mul_p(&self, v: &[f64], out: &mut [f64]) {
         let n = self.n;
         out.iter_mut().for_each(|o| *o = 0.0);
+        if self.p_zero {
+            return;
+        }
         for j in 0..n {
             let vj = v[j];
             if vj != 0.0 {
@@ -351,6 +357,28 @@ impl Structure {
             }
         }
     }
+}
+
+/// `Σ aᵢ bᵢ` with eight accumulators, the summation order of `prudentia_core::linalg::dot`
+/// (inlined here: the rows of a scenario are short and the call is in every product).
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for (l, s) in acc.iter_mut().enumerate() {
+            *s += x[l] * y[l];
+        }
+    }
+    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }
 
 /// The `n × n` leading block of the upper-triangular CSC `p`, symmetric and column-major;
@@ -438,6 +466,37 @@ struct Factored {
     /// Row weights (0 on equality rows), for the refinement residuals.
     d: Vec<f64>,
     w_border: Vec<f64>,
+    /// Buffers of the solves with this factor (none allocates).
+    scratch: Scratch,
+}
+
+/// Work buffers of [`Factored::solve`].
+#[derive(Default)]
+struct Scratch {
+    /// The dense block's right-hand sides (nd × k).
+    w: Vec<f64>,
+    /// The border's right-hand side (h).
+    t: Vec<f64>,
+    /// Refinement residuals and corrections.
+    e1: Vec<f64>,
+    e2: Vec<f64>,
+    work_m: Vec<f64>,
+    c1: Vec<f64>,
+    c2: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(nvar: usize, m: usize, h: usize) -> Self {
+        Self {
+            w: Vec::new(),
+            t: vec![0.0; h],
+            e1: vec![0.0; nvar],
+            e2: vec![0.0; h],
+            work_m: vec![0.0; m],
+            c1: vec![0.0; nvar],
+            c2: vec![0.0; h],
+        }
+    }
 }
 
 /// `s[lower triangle] += f · v vᵀ` on the positions `sup` (sorted) of the column-major
@@ -554,6 +613,7 @@ impl Factored {
             border_llt: None,
             d: d.to_vec(),
             w_border: w_border.to_vec(),
+            scratch: Scratch::new(st.nvar, st.m, h),
         };
         if h > 0 {
             // U = K⁻¹ Gᵀ, all columns through one multi-right-hand-side triangular solve
@@ -563,7 +623,9 @@ impl Factored {
                     rhs[j * st.nvar + c] += a;
                 }
             }
-            f.apply_kinv_many(st, &mut rhs, h);
+            let mut w = std::mem::take(&mut f.scratch.w);
+            f.apply_kinv_many(st, &mut rhs, h, &mut w);
+            f.scratch.w = w;
             f.u = rhs;
             let mut m = Array2::<f64>::zeros((h, h).f());
             for (i, &r) in st.border.iter().enumerate() {
@@ -586,9 +648,10 @@ impl Factored {
     }
 
     /// Solves `K v = r` in place for `k` right-hand sides stored column-major (nvar × k).
-    fn apply_kinv_many(&self, st: &Structure, r: &mut [f64], k: usize) {
+    /// `w` is a buffer (resized to nd·k).
+    fn apply_kinv_many(&self, st: &Structure, r: &mut [f64], k: usize, w: &mut Vec<f64>) {
         let (nd, nvar) = (st.nd, st.nvar);
-        let mut w = vec![0.0; nd * k];
+        w.resize(nd * k, 0.0);
         for j in 0..k {
             let col = &r[j * nvar..(j + 1) * nvar];
             let wj = &mut w[j * nd..(j + 1) * nd];
@@ -617,7 +680,7 @@ impl Factored {
             }
         }
         // the factor is nd × nd and w holds nd·k entries: the shape always matches
-        let solved = self.llt.solve_columns_in_place(&mut w, k);
+        let solved = self.llt.solve_columns_in_place(w, k);
         debug_assert!(solved.is_ok());
         for j in 0..k {
             let col = &mut r[j * nvar..(j + 1) * nvar];
@@ -644,20 +707,30 @@ impl Factored {
     }
 
     /// One solve of the bordered system `[K Gᵀ; G −W] [dx; λ] = [r1; r2]`.
-    fn solve_once(&self, st: &Structure, r1: &[f64], r2: &[f64], dx: &mut [f64], lambda: &mut [f64]) {
+    /// `w`, `t`: buffers (see [`Scratch`]).
+    #[allow(clippy::too_many_arguments)]
+    fn solve_once(
+        &self,
+        st: &Structure,
+        r1: &[f64],
+        r2: &[f64],
+        dx: &mut [f64],
+        lambda: &mut [f64],
+        w: &mut Vec<f64>,
+        t: &mut [f64],
+    ) {
         dx.copy_from_slice(r1);
-        self.apply_kinv_many(st, dx, 1);
+        self.apply_kinv_many(st, dx, 1, w);
         let h = st.border.len();
         if h == 0 {
             return;
         }
-        let mut t = vec![0.0; h];
         for (i, &r) in st.border.iter().enumerate() {
             t[i] = st.row_dot(r, dx) - r2[i];
         }
         if let Some(b) = &self.border_llt {
             // the border factor is h × h: the shape always matches
-            let solved = b.solve_columns_in_place(&mut t, 1);
+            let solved = b.solve_columns_in_place(t, 1);
             debug_assert!(solved.is_ok());
         }
         for i in 0..h {
@@ -707,28 +780,33 @@ impl Factored {
     /// Bordered solve with up to two steps of iterative refinement, skipped once the
     /// residual is within `REFINE_ABS + REFINE_REL · ‖r‖∞` (Clarabel's default refinement
     /// tolerances).
-    fn solve(&self, st: &Structure, r1: &[f64], r2: &[f64], dx: &mut [f64], lambda: &mut [f64]) {
-        self.solve_once(st, r1, r2, dx, lambda);
-        let h = st.border.len();
-        let mut e1 = vec![0.0; st.nvar];
-        let mut e2 = vec![0.0; h];
-        let mut work_m = vec![0.0; st.m];
-        let mut c1 = vec![0.0; st.nvar];
-        let mut c2 = vec![0.0; h];
+    fn solve(&mut self, st: &Structure, r1: &[f64], r2: &[f64], dx: &mut [f64], lambda: &mut [f64]) {
+        let mut sc = std::mem::take(&mut self.scratch);
+        let Scratch {
+            w,
+            t,
+            e1,
+            e2,
+            work_m,
+            c1,
+            c2,
+        } = &mut sc;
+        self.solve_once(st, r1, r2, dx, lambda, w, t);
         let tol = REFINE_ABS + REFINE_REL * inf_norm(r1).max(inf_norm(r2));
         for _ in 0..2 {
-            self.residual(st, r1, r2, dx, lambda, &mut e1, &mut e2, &mut work_m);
-            if inf_norm(&e1).max(inf_norm(&e2)) <= tol {
+            self.residual(st, r1, r2, dx, lambda, e1, e2, work_m);
+            if inf_norm(e1).max(inf_norm(e2)) <= tol {
                 break;
             }
-            self.solve_once(st, &e1, &e2, &mut c1, &mut c2);
-            for (x, c) in dx.iter_mut().zip(&c1) {
+            self.solve_once(st, e1, e2, c1, c2, w, t);
+            for (x, c) in dx.iter_mut().zip(c1.iter()) {
                 *x += c;
             }
-            for (l, c) in lambda.iter_mut().zip(&c2) {
+            for (l, c) in lambda.iter_mut().zip(c2.iter()) {
                 *l += c;
             }
         }
+        self.scratch = sc;
     }
 }
 
@@ -803,7 +881,7 @@ pub(crate) fn solve(
     let mut rd = vec![0.0; nvar];
     let mut rp = vec![0.0; m];
     let mut work = StepWork::new(nvar, m, h);
-    let step_fraction = if st.p_dense.iter().all(|v| *v == 0.0) {
+    let step_fraction = if st.p_zero {
         LP_STEP_FRACTION
     } else {
         STEP_FRACTION
@@ -884,7 +962,7 @@ fn initial_point(st: &Structure, q: &[f64], b: &[f64]) -> Option<Iterate> {
     let (nvar, m, h) = (st.nvar, st.m, st.border.len());
     let ones: Vec<f64> = st.is_eq.iter().map(|e| if *e { 0.0 } else { 1.0 }).collect();
     let w_border: Vec<f64> = st.border.iter().map(|&r| ones[r]).collect();
-    let f0 = Factored::new(st, &ones, &w_border)?;
+    let mut f0 = Factored::new(st, &ones, &w_border)?;
     let mut r1: Vec<f64> = q.iter().map(|v| -v).collect();
     let b_ineq: Vec<f64> = (0..m).map(|r| if st.is_eq[r] { 0.0 } else { b[r] }).collect();
     st.add_at(&b_ineq, &mut r1);
@@ -995,7 +1073,7 @@ fn predictor_corrector(
         .iter()
         .map(|&r| if st.is_eq[r] { 0.0 } else { s[r] / z[r] })
         .collect();
-    let f = Factored::new(st, d, &w_border)?;
+    let mut f = Factored::new(st, d, &w_border)?;
     for (i, &r) in st.border.iter().enumerate() {
         r2[i] = if st.is_eq[r] { -rp[r] } else { 0.0 };
     }
