@@ -147,42 +147,12 @@ impl Structure {
         if n == 0 || n > nvar || p.n != nvar {
             return None;
         }
-        let mut is_eq = Vec::with_capacity(m);
-        for c in cones {
-            match c {
-                SupportedConeT::ZeroConeT(k) => is_eq.extend(std::iter::repeat_n(true, *k)),
-                SupportedConeT::NonnegativeConeT(k) => is_eq.extend(std::iter::repeat_n(false, *k)),
-                _ => return None,
-            }
-        }
-        if is_eq.len() != m || is_eq.iter().all(|e| *e) {
-            return None;
-        }
+        let is_eq = equality_rows(cones, m)?;
         let p_dense = dense_p(p, n)?;
         let (row_start, row_col, row_val) = csc_rows(a);
         let row_run = row_runs(&row_start, &row_col);
-        // column positions: weights, then hubs (dense); every other column an auxiliary
-        let mut dense_cols: Vec<usize> = (0..n).collect();
-        let mut pos: Vec<Option<Pos>> = vec![None; nvar];
-        for (i, p) in pos.iter_mut().enumerate().take(n) {
-            *p = Some(Pos::Dense(i));
-        }
-        for &h in hubs {
-            if h < n || h >= nvar || pos[h].is_some() {
-                return None;
-            }
-            pos[h] = Some(Pos::Dense(dense_cols.len()));
-            dense_cols.push(h);
-        }
+        let (pos, dense_cols, aux_cols) = positions(n, nvar, hubs)?;
         let nd = dense_cols.len();
-        let mut aux_cols = Vec::with_capacity(nvar - nd);
-        for (c, p) in pos.iter_mut().enumerate() {
-            if p.is_none() {
-                *p = Some(Pos::Aux(aux_cols.len()));
-                aux_cols.push(c);
-            }
-        }
-        let pos: Vec<Pos> = pos.into_iter().map(|p| p.unwrap_or(Pos::Aux(0))).collect();
         let n_aux = aux_cols.len();
         let mut diag_rows = Vec::new();
         let mut aux_rows: Vec<Vec<AuxRow>> = vec![Vec::new(); n_aux];
@@ -229,25 +199,7 @@ impl Structure {
         if aux_rows.iter().any(|rows| rows.is_empty()) || border.len() > MAX_BORDER_ROWS {
             return None;
         }
-        let mut sup_start = Vec::with_capacity(n_aux + 1);
-        sup_start.push(0);
-        let mut sup_pos = Vec::new();
-        for rows in &aux_rows {
-            let first = sup_pos.len();
-            for &(r, _) in rows {
-                sup_pos.extend_from_slice(&dense_pos[dense_start[r]..dense_start[r + 1]]);
-            }
-            sup_pos[first..].sort_unstable();
-            let mut kept = first;
-            for i in first..sup_pos.len() {
-                if i == first || sup_pos[i] != sup_pos[kept - 1] {
-                    sup_pos[kept] = sup_pos[i];
-                    kept += 1;
-                }
-            }
-            sup_pos.truncate(kept);
-            sup_start.push(sup_pos.len());
-        }
+        let (sup_start, sup_pos) = supports(&aux_rows, &dense_start, &dense_pos);
         let contiguous = (0..n_aux)
             .map(|ai| {
                 let sup = &sup_pos[sup_start[ai]..sup_start[ai + 1]];
@@ -379,6 +331,80 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
         s += x * y;
     }
     s
+}
+
+/// Per row, whether it is an equality (zero cone); `None` for another cone, a count that is
+/// not `m`, or no inequality at all.
+fn equality_rows(cones: &[SupportedConeT<f64>], m: usize) -> Option<Vec<bool>> {
+    let mut is_eq = Vec::with_capacity(m);
+    for c in cones {
+        match c {
+            SupportedConeT::ZeroConeT(k) => is_eq.extend(std::iter::repeat_n(true, *k)),
+            SupportedConeT::NonnegativeConeT(k) => is_eq.extend(std::iter::repeat_n(false, *k)),
+            _ => return None,
+        }
+    }
+    if is_eq.len() != m || is_eq.iter().all(|e| *e) {
+        return None;
+    }
+    Some(is_eq)
+}
+
+/// Column positions: weights, then hubs (dense); every other column an auxiliary. Returns
+/// (position of each column, column of each dense position, column of each auxiliary);
+/// `None` for a hub that is a weight, out of range or repeated.
+fn positions(n: usize, nvar: usize, hubs: &[usize]) -> Option<(Vec<Pos>, Vec<usize>, Vec<usize>)> {
+    let mut dense_cols: Vec<usize> = (0..n).collect();
+    let mut pos: Vec<Option<Pos>> = vec![None; nvar];
+    for (i, p) in pos.iter_mut().enumerate().take(n) {
+        *p = Some(Pos::Dense(i));
+    }
+    for &h in hubs {
+        if h < n || h >= nvar || pos[h].is_some() {
+            return None;
+        }
+        pos[h] = Some(Pos::Dense(dense_cols.len()));
+        dense_cols.push(h);
+    }
+    let nd = dense_cols.len();
+    let mut aux_cols = Vec::with_capacity(nvar - nd);
+    for (c, p) in pos.iter_mut().enumerate() {
+        if p.is_none() {
+            *p = Some(Pos::Aux(aux_cols.len()));
+            aux_cols.push(c);
+        }
+    }
+    let pos: Vec<Pos> = pos.into_iter().map(|p| p.unwrap_or(Pos::Aux(0))).collect();
+    Some((pos, dense_cols, aux_cols))
+}
+
+/// Per auxiliary, the sorted distinct dense positions its rows touch (flattened: starts,
+/// positions).
+fn supports(
+    aux_rows: &[Vec<AuxRow>],
+    dense_start: &[usize],
+    dense_pos: &[usize],
+) -> (Vec<usize>, Vec<usize>) {
+    let mut sup_start = Vec::with_capacity(aux_rows.len() + 1);
+    sup_start.push(0);
+    let mut sup_pos = Vec::new();
+    for rows in aux_rows {
+        let first = sup_pos.len();
+        for &(r, _) in rows {
+            sup_pos.extend_from_slice(&dense_pos[dense_start[r]..dense_start[r + 1]]);
+        }
+        sup_pos[first..].sort_unstable();
+        let mut kept = first;
+        for i in first..sup_pos.len() {
+            if i == first || sup_pos[i] != sup_pos[kept - 1] {
+                sup_pos[kept] = sup_pos[i];
+                kept += 1;
+            }
+        }
+        sup_pos.truncate(kept);
+        sup_start.push(sup_pos.len());
+    }
+    (sup_start, sup_pos)
 }
 
 /// The `n × n` leading block of the upper-triangular CSC `p`, symmetric and column-major;
