@@ -34,7 +34,8 @@
 //! - the few remaining rows (sums over many names: net, sector, gross, leverage, turnover,
 //!   the CVaR limit, cuts, and every equality) enter through the Schur complement of the
 //!   bordered system `[K Gᵀ; G −W]`, with `W = D⁻¹` for inequalities and 0 for equalities;
-//! - two steps of iterative refinement on the bordered system.
+//! - up to two steps of iterative refinement on the bordered system, stopped at Clarabel's
+//!   refinement tolerances.
 //!
 //! Per iteration that is one dense Cholesky of order n (+ hubs) plus O(n²·h) for h bordering
 //! rows, against a general sparse LDLᵀ in a general conic solver. Anything outside this
