@@ -460,6 +460,95 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
+/// Sizes the workspace's buffers for `m` rows and `k` coefficients and keeps the start.
+fn size_buffers(ws: &mut LogitWorkspace, m: usize, k: usize) {
+    sized(&mut ws.eta, m);
+    sized(&mut ws.w, m);
+    sized(&mut ws.r, m);
+    sized(&mut ws.buf, m);
+    sized(&mut ws.h, k * k);
+    sized(&mut ws.g, k);
+    sized(&mut ws.delta, k);
+    ws.beta_prev.clear();
+    ws.beta_prev.extend_from_slice(&ws.beta);
+}
+
+/// The score `g = Xᵀr` and the information `H = XᵀWX` (both triangles) from the sweep's
+/// residuals `ws.r` and weights `ws.w`, one pass over the rows per column.
+fn gradient_and_hessian(d: &ColumnDesign<'_>, ws: &mut LogitWorkspace) {
+    let k = d.k;
+    for j in 0..k {
+        ws.g[j] = d.tdot(&ws.r, j);
+    }
+    let (lo, hi) = d.hole;
+    for a in 0..k {
+        let ca = d.col(a);
+        let (b1, b2) = ws.buf.split_at_mut(lo);
+        let (w1, w2) = ws.w.split_at(lo);
+        for ((u, &wi), &za) in b1.iter_mut().zip(w1).zip(&ca[..lo]) {
+            *u = wi * za;
+        }
+        for ((u, &wi), &za) in b2.iter_mut().zip(w2).zip(&ca[hi..]) {
+            *u = wi * za;
+        }
+        for b in a..k {
+            let v = d.tdot(&ws.buf, b);
+            ws.h[a * k + b] = v;
+            ws.h[b * k + a] = v;
+        }
+    }
+}
+
+/// Whether the Newton step just taken (largest entry `dmax`, coefficients' largest `bmax`,
+/// the previous step's largest `step_prev`) ends the fit.
+///
+/// Newton converges quadratically: a step this small leaves an error of its square, so it is
+/// taken without another pass over the data; in the quadratic phase (a small step, ten times
+/// smaller than the one before) the next step is about c·dmax² with c = dmax / prev², and
+/// below `quadratic_stop` the confirming pass is spared.
+fn step_is_final(config: &LeanLogitConfig, dmax: f64, bmax: f64, step_prev: f64) -> bool {
+    let q = config.quadratic_stop;
+    dmax <= config.tolerance * (1.0 + bmax)
+        || (q > 0.0
+            && dmax <= 1e-3 * (1.0 + bmax)
+            && dmax <= 0.1 * step_prev
+            && dmax * dmax * (dmax / (step_prev * step_prev)) <= q * (1.0 + bmax))
+}
+
+/// Moves a start worse than the intercept-only fit (`null`: its intercept and likelihood) to
+/// that fit; true when it did.
+fn restart_from_null(ws: &mut LogitWorkspace, null: Option<(f64, f64)>, ll: f64) -> bool {
+    let Some((b0, ll_null)) = null else {
+        return false;
+    };
+    if !(ll.is_nan() || ll < ll_null - 1e-12 * ll_null.abs().max(1.0)) {
+        return false;
+    }
+    ws.beta.iter_mut().for_each(|b| *b = 0.0);
+    ws.beta[0] = b0;
+    ws.beta_prev.copy_from_slice(&ws.beta);
+    true
+}
+
+/// How a fit ends when the information matrix does not factor at `column` (log-likelihood
+/// `ll` of `m` rows with total weight `total`, at iteration `it`): separation when the fit is
+/// already near perfect, a collinear design on the first iteration, otherwise a numerical
+/// failure.
+fn factor_failure(ll: f64, total: f64, m: usize, it: usize, column: usize) -> LearnResult<Status> {
+    if -ll < 1e-6 * total {
+        Ok(Status::Separation {
+            kind: SeparationKind::Complete,
+            observations: m,
+        })
+    } else if it == 1 {
+        Err(LearnError::Collinear { column })
+    } else {
+        Ok(Status::Numerical {
+            message: format!("Hessian not positive definite at column {column}"),
+        })
+    }
+}
+
 /// Newton–Raphson with step halving from `ws.beta`, which holds the result.
 fn newton(
     config: &LeanLogitConfig,
@@ -473,15 +562,7 @@ fn newton(
     } else {
         ws.prior.iter().sum::<f64>()
     };
-    sized(&mut ws.eta, m);
-    sized(&mut ws.w, m);
-    sized(&mut ws.r, m);
-    sized(&mut ws.buf, m);
-    sized(&mut ws.h, k * k);
-    sized(&mut ws.g, k);
-    sized(&mut ws.delta, k);
-    ws.beta_prev.clear();
-    ws.beta_prev.extend_from_slice(&ws.beta);
+    size_buffers(ws, m, k);
     let null = if d.intercept { null_fit(ws, ones) } else { None };
     let mut status = Status::IterationLimit {
         iterations: config.max_iterations,
@@ -498,14 +579,8 @@ fn newton(
         let ll = sweep(ws);
         if first {
             first = false;
-            if let Some((b0, ll_null)) = null {
-                if ll.is_nan() || ll < ll_null - 1e-12 * ll_null.abs().max(1.0) {
-                    // a start worse than the intercept-only fit: start there instead
-                    ws.beta.iter_mut().for_each(|b| *b = 0.0);
-                    ws.beta[0] = b0;
-                    ws.beta_prev.copy_from_slice(&ws.beta);
-                    continue;
-                }
+            if restart_from_null(ws, null, ll) {
+                continue;
             }
         }
         if !ll.is_finite() || ll < ll_prev - 1e-12 * ll_prev.abs().max(1.0) {
@@ -552,41 +627,11 @@ fn newton(
             break;
         }
         it += 1;
-        for j in 0..k {
-            ws.g[j] = d.tdot(&ws.r, j);
-        }
-        for a in 0..k {
-            let ca = d.col(a);
-            let (lo, hi) = d.hole;
-            let (b1, b2) = ws.buf.split_at_mut(lo);
-            let (w1, w2) = ws.w.split_at(lo);
-            for ((u, &wi), &za) in b1.iter_mut().zip(w1).zip(&ca[..lo]) {
-                *u = wi * za;
-            }
-            for ((u, &wi), &za) in b2.iter_mut().zip(w2).zip(&ca[hi..]) {
-                *u = wi * za;
-            }
-            for b in a..k {
-                let v = d.tdot(&ws.buf, b);
-                ws.h[a * k + b] = v;
-                ws.h[b * k + a] = v;
-            }
-        }
+        gradient_and_hessian(d, ws);
         let chol = match SmallCholesky::new(&ws.h, k, LEAN_PIVOT) {
             Ok(c) => c,
             Err(column) => {
-                status = if -ll < 1e-6 * total {
-                    Status::Separation {
-                        kind: SeparationKind::Complete,
-                        observations: m,
-                    }
-                } else if it == 1 {
-                    return Err(LearnError::Collinear { column });
-                } else {
-                    Status::Numerical {
-                        message: format!("Hessian not positive definite at column {column}"),
-                    }
-                };
+                status = factor_failure(ll, total, m, it, column)?;
                 break;
             }
         };
@@ -604,20 +649,8 @@ fn newton(
         for j in 0..k {
             ws.beta[j] += ws.delta[j];
         }
-        let bmax = max_abs(&ws.beta);
         let dmax = max_abs(&ws.delta);
-        let q = config.quadratic_stop;
-        // Newton converges quadratically: a step this small leaves an error of its square,
-        // so it is taken without another pass over the data; in the quadratic phase (a
-        // small step, ten times smaller than the one before) the next step is about
-        // c·dmax² with c = dmax / prev², and below `quadratic_stop` the confirming pass is
-        // spared
-        let done = dmax <= config.tolerance * (1.0 + bmax)
-            || (q > 0.0
-                && dmax <= 1e-3 * (1.0 + bmax)
-                && dmax <= 0.1 * step_prev
-                && dmax * dmax * (dmax / (step_prev * step_prev)) <= q * (1.0 + bmax));
-        if done {
+        if step_is_final(config, dmax, max_abs(&ws.beta), step_prev) {
             status = Status::Converged;
             break;
         }
