@@ -254,12 +254,44 @@ pub struct CostEstimate {
 pub trait CostModel: Send + Sync {
     /// Expected cost of `order` in the given market.
     fn estimate(&self, order: &Order, market: &MarketSnapshot) -> RoleResult<CostEstimate>;
+
+    /// Expected costs of all `orders` in one market: one result per order, in order, each
+    /// exactly what [`CostModel::estimate`] returns for that order (errors included).
+    ///
+    /// The default calls `estimate` per order. Implementations that look the order's asset
+    /// up in the snapshot override it to index the snapshot once per call instead of
+    /// scanning it once per order (the pipeline's orders stage calls this).
+    fn estimate_all(&self, orders: &[Order], market: &MarketSnapshot) -> Vec<RoleResult<CostEstimate>> {
+        orders.iter().map(|o| self.estimate(o, market)).collect()
+    }
 }
 
 /// Chooses order type and venue (execution crate).
 pub trait ExecutionPolicy: Send + Sync {
     /// The routed order. `seed` drives any randomness (e.g. Thompson sampling).
     fn route(&self, order: &Order, market: &MarketSnapshot, seed: u64) -> RoleResult<Order>;
+
+    /// Routes all `orders` in one market, order `k` with `seeds[k]`: one result per order,
+    /// in order, each exactly what [`ExecutionPolicy::route`] returns for that order and
+    /// seed (errors included). Unequal lengths of `orders` and `seeds` are
+    /// [`CoreError::ShapeMismatch`] (nothing is routed).
+    ///
+    /// The default calls `route` per order. Implementations that look the order's asset up
+    /// in the snapshot override it to index the snapshot once per call instead of scanning
+    /// it once per order (the pipeline's route stage calls this).
+    fn route_all(
+        &self,
+        orders: &[Order],
+        market: &MarketSnapshot,
+        seeds: &[u64],
+    ) -> RoleResult<Vec<RoleResult<Order>>> {
+        crate::validate::check_shape("seeds", &[orders.len()], &[seeds.len()])?;
+        Ok(orders
+            .iter()
+            .zip(seeds)
+            .map(|(o, &seed)| self.route(o, market, seed))
+            .collect())
+    }
 }
 
 /// Records decisions (audit crate).
