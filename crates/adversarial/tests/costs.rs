@@ -375,6 +375,68 @@ fn costs_model() {
             result(m.estimate(&order, &mk).map_err(|e| e.to_string()))
         },
     );
+    // The pipeline's batch entry point: every order's own result, exactly the per-order
+    // estimate's (errors included), over a snapshot with duplicated assets and indicators.
+    s.sweep(
+        "CostModel::estimate_all",
+        ((any_f64(), any_f64(), any_f64()), (any_f64(), any_f64())),
+        |((q, adv, vol), (queue, depth))| {
+            let m = trained();
+            let mut mk = market();
+            mk.assets[0].adv_shares = Some(adv);
+            mk.assets.push(mk.assets[0].clone());
+            mk.assets[1].adv_shares = Some(1e6);
+            for (name, value) in [
+                ("A:volatility", vol),
+                ("A:queue", queue),
+                ("A:depth", depth),
+                ("A:depth", 1000.0),
+                ("A:volatility", 0.02),
+            ] {
+                mk.indicators.push(prudentia_core::Indicator {
+                    name: name.into(),
+                    time: mk.time,
+                    value,
+                });
+            }
+            let order = |id: &str, venue: Option<&str>| Order {
+                asset: AssetId::new(id),
+                side: Side::Buy,
+                quantity: q,
+                order_type: OrderType::Market,
+                venue: venue.map(|v| Venue(v.into())),
+                limit_price: None,
+                expected_cost_bps: None,
+                expected_cost_interval_bps: None,
+                routing: None,
+            };
+            let orders = [
+                order("A", Some("X")),
+                order("A", None),
+                order("B", Some("X")),
+                order("A", Some("Z")),
+            ];
+            let mut ok = Vec::new();
+            for (k, got) in m.estimate_all(&orders, &mk).into_iter().enumerate() {
+                let one = m.estimate(&orders[k], &mk);
+                if format!("{got:?}") != format!("{one:?}") {
+                    return Check::Broken(format!("order {k}: batch {got:?} vs one {one:?}"));
+                }
+                ok.extend(got.ok());
+            }
+            if ok.is_empty() {
+                Check::Rejected
+            } else {
+                Check::ok_finite(&ok)
+            }
+        },
+    );
+    s.check("CostModel::estimate_all: no orders", || {
+        Check::invariant(
+            trained().estimate_all(&[], &market()).is_empty(),
+            "estimates without orders",
+        )
+    });
     s.checkpoint(
         "AdaptiveCostModel",
         &trained(),

@@ -573,6 +573,76 @@ fn router_and_fill_simulator() {
             })
         },
     );
+    // The pipeline's batch entry point: every order's own result, exactly the per-order
+    // route's (errors included), over a snapshot with a duplicated quote and indicator.
+    s.sweep(
+        "ExecutionPolicy::route_all",
+        (
+            (any_f64(), any_f64(), any_f64()),
+            (any_f64(), any_f64(), any::<u64>()),
+        ),
+        |((spread, depth, vol), (adv, quantity, seed))| {
+            let r = linucb_router();
+            let mut mk = snapshot(spread, depth, vol, adv);
+            let mut dup = mk.quotes[0].clone();
+            dup.spread_bps = Some(5.0);
+            mk.quotes.push(dup);
+            mk.indicators.push(Indicator {
+                name: "XYZ:depth".into(),
+                time: mk.time,
+                value: 1000.0,
+            });
+            let order = |id: &str, ty: OrderType| Order {
+                asset: AssetId::new(id),
+                side: Side::Buy,
+                quantity,
+                order_type: ty,
+                venue: None,
+                limit_price: None,
+                expected_cost_bps: None,
+                expected_cost_interval_bps: None,
+                routing: None,
+            };
+            let orders = [
+                order("XYZ", OrderType::Market),
+                order("XYZ", OrderType::Limit),
+                order("ABC", OrderType::Market),
+            ];
+            let seeds = [seed, seed ^ 1, seed.wrapping_add(2)];
+            let all = match r.route_all(&orders, &mk, &seeds) {
+                Ok(all) => all,
+                Err(e) => return Check::Broken(format!("one seed per order was refused: {e}")),
+            };
+            let mut routed = Vec::new();
+            for (k, got) in all.into_iter().enumerate() {
+                let one = r.route(&orders[k], &mk, seeds[k]);
+                if format!("{got:?}") != format!("{one:?}") {
+                    return Check::Broken(format!("order {k}: batch {got:?} vs one {one:?}"));
+                }
+                routed.extend(got.ok());
+            }
+            if routed.is_empty() {
+                Check::Rejected
+            } else {
+                Check::ok_finite(&routed)
+            }
+        },
+    );
+    s.check("route_all: seeds of another length", || {
+        let o = Order::new(AssetId::new("XYZ"), Side::Sell, 100.0, OrderType::Market).expect("valid");
+        result(
+            linucb_router()
+                .route_all(&[o.clone(), o], &snapshot(5.0, 1000.0, 0.02, 1e6), &[1])
+                .map(|v| v.len())
+                .map_err(|e| e.to_string()),
+        )
+    });
+    s.check("route_orders: no orders", || {
+        match linucb_router().route_orders(&[], &snapshot(5.0, 1000.0, 0.02, 1e6), &[]) {
+            Ok(v) => Check::invariant(v.is_empty(), "results without orders"),
+            Err(e) => Check::Broken(format!("no orders and no seeds were refused: {e}")),
+        }
+    });
     for v in BAD {
         s.check(format!("route: spread {v}"), move || {
             let o = Order::new(AssetId::new("XYZ"), Side::Sell, 100.0, OrderType::Market).expect("valid");

@@ -254,12 +254,44 @@ pub struct CostEstimate {
 pub trait CostModel: Send + Sync {
     /// Expected cost of `order` in the given market.
     fn estimate(&self, order: &Order, market: &MarketSnapshot) -> RoleResult<CostEstimate>;
+
+    /// Expected costs of all `orders` in one market: one result per order, in order, each
+    /// exactly what [`CostModel::estimate`] returns for that order (errors included).
+    ///
+    /// The default calls `estimate` per order. Implementations that look the order's asset
+    /// up in the snapshot override it to index the snapshot once per call instead of
+    /// scanning it once per order (the pipeline's orders stage calls this).
+    fn estimate_all(&self, orders: &[Order], market: &MarketSnapshot) -> Vec<RoleResult<CostEstimate>> {
+        orders.iter().map(|o| self.estimate(o, market)).collect()
+    }
 }
 
 /// Chooses order type and venue (execution crate).
 pub trait ExecutionPolicy: Send + Sync {
     /// The routed order. `seed` drives any randomness (e.g. Thompson sampling).
     fn route(&self, order: &Order, market: &MarketSnapshot, seed: u64) -> RoleResult<Order>;
+
+    /// Routes all `orders` in one market, order `k` with `seeds[k]`: one result per order,
+    /// in order, each exactly what [`ExecutionPolicy::route`] returns for that order and
+    /// seed (errors included). Unequal lengths of `orders` and `seeds` are
+    /// [`CoreError::ShapeMismatch`] (nothing is routed).
+    ///
+    /// The default calls `route` per order. Implementations that look the order's asset up
+    /// in the snapshot override it to index the snapshot once per call instead of scanning
+    /// it once per order (the pipeline's route stage calls this).
+    fn route_all(
+        &self,
+        orders: &[Order],
+        market: &MarketSnapshot,
+        seeds: &[u64],
+    ) -> RoleResult<Vec<RoleResult<Order>>> {
+        crate::validate::check_shape("seeds", &[orders.len()], &[seeds.len()])?;
+        Ok(orders
+            .iter()
+            .zip(seeds)
+            .map(|(o, &seed)| self.route(o, market, seed))
+            .collect())
+    }
 }
 
 /// Records decisions (audit crate).
@@ -391,5 +423,70 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<RoleError>();
         check::<CoreError>();
+    }
+
+    /// Costs the order's quantity in bps; routes only positive seeds (seed 0 is an error).
+    struct PerOrder;
+    impl CostModel for PerOrder {
+        fn estimate(&self, order: &Order, _: &MarketSnapshot) -> RoleResult<CostEstimate> {
+            if order.asset.0 == "bad" {
+                return Err(CoreError::UnknownId {
+                    kind: "asset",
+                    id: order.asset.to_string(),
+                }
+                .into());
+            }
+            Ok(CostEstimate {
+                expected_bps: order.quantity,
+                std_bps: 1.0,
+                lower_bps: None,
+                upper_bps: None,
+            })
+        }
+    }
+    impl ExecutionPolicy for PerOrder {
+        fn route(&self, order: &Order, _: &MarketSnapshot, seed: u64) -> RoleResult<Order> {
+            if seed == 0 {
+                return Err(CoreError::UnknownId {
+                    kind: "seed",
+                    id: "0".into(),
+                }
+                .into());
+            }
+            let mut o = order.clone();
+            o.quantity += seed as f64;
+            Ok(o)
+        }
+    }
+
+    #[test]
+    fn batch_defaults_are_the_per_order_calls() {
+        use crate::types::{OrderType, Side, Timestamp};
+        let market = MarketSnapshot {
+            time: Timestamp::from_nanos(0),
+            quotes: vec![],
+            indicators: vec![],
+            assets: vec![],
+        };
+        let orders: Vec<Order> = [("a", 1.0), ("bad", 2.0), ("c", 3.0)]
+            .iter()
+            .map(|(id, q)| Order::new(crate::AssetId::new(*id), Side::Buy, *q, OrderType::Market).unwrap())
+            .collect();
+        let costs = PerOrder.estimate_all(&orders, &market);
+        assert_eq!(costs.len(), 3);
+        assert_eq!(costs[0].as_ref().unwrap().expected_bps, 1.0);
+        assert!(costs[1].is_err());
+        assert_eq!(costs[2].as_ref().unwrap().expected_bps, 3.0);
+        let routes = PerOrder.route_all(&orders, &market, &[5, 0, 7]).unwrap();
+        assert_eq!(routes.len(), 3);
+        assert_eq!(routes[0].as_ref().unwrap().quantity, 6.0);
+        assert!(routes[1].is_err());
+        assert_eq!(routes[2].as_ref().unwrap().quantity, 10.0);
+        assert!(matches!(
+            PerOrder.route_all(&orders, &market, &[1, 2]),
+            Err(RoleError::Core(CoreError::ShapeMismatch { .. }))
+        ));
+        assert!(PerOrder.estimate_all(&[], &market).is_empty());
+        assert!(PerOrder.route_all(&[], &market, &[]).unwrap().is_empty());
     }
 }

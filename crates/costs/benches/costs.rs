@@ -1,8 +1,13 @@
 #![allow(missing_docs)]
-//! Benches: per-order estimate, per-fill online update, Almgren–Chriss trajectory N = 1,000.
+//! Benches: per-order estimate, per-fill online update, Almgren–Chriss trajectory N = 1,000,
+//! and 50 orders' estimates in a 500-asset snapshot (1,500 indicators): one `estimate` per
+//! order against one `estimate_all`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use prudentia_core::{AssetId, Fill, OrderType, Side, Timestamp, Venue};
+use prudentia_core::traits::CostModel;
+use prudentia_core::{
+    AssetId, AssetInfo, Fill, Indicator, MarketSnapshot, Order, OrderType, Quote, Side, Timestamp, Venue,
+};
 use prudentia_costs::ac::{fill_trajectory, AcParams};
 use prudentia_costs::model::{AdaptiveCostModel, CostModelConfig, FillEvent, OrderContext};
 use prudentia_datasets::fills::fills;
@@ -34,6 +39,54 @@ fn events() -> Vec<FillEvent> {
             }
         })
         .collect()
+}
+
+/// A decide-sized snapshot (as benches/decide.rs: 500 assets, a quote each, the indicators
+/// `<asset>:depth`, `<asset>:volatility` and `volatility:<asset>`) and 50 orders spread over it.
+fn snapshot_and_orders() -> (MarketSnapshot, Vec<Order>) {
+    let n = 500;
+    let time = Timestamp::from_nanos(15 * 3_600_000_000_000);
+    let id = |i: usize| format!("A{i:04}");
+    let mut s = MarketSnapshot {
+        time,
+        quotes: vec![],
+        indicators: vec![],
+        assets: vec![],
+    };
+    for i in 0..n {
+        let mut a = AssetInfo::new(id(i).as_str(), 50.0 + i as f64).expect("valid asset");
+        a.adv_shares = Some(2e5 + 1e4 * i as f64);
+        s.assets.push(a);
+        s.quotes.push(Quote {
+            asset: AssetId::new(id(i)),
+            time,
+            price: 50.0 + i as f64,
+            volume: Some(1e5),
+            spread_bps: Some(2.0 + (i % 18) as f64),
+        });
+        let vol = 0.01 + 0.02 * (i % 7) as f64 / 7.0;
+        for (name, value) in [
+            (format!("{}:depth", id(i)), 500.0 + 9.0 * i as f64),
+            (format!("{}:volatility", id(i)), vol),
+            (format!("volatility:{}", id(i)), vol),
+        ] {
+            s.indicators.push(Indicator { name, time, value });
+        }
+    }
+    let orders = (0..50)
+        .map(|k| {
+            let mut o = Order::new(
+                AssetId::new(id(k * 10 + 3)),
+                Side::Buy,
+                1_000.0,
+                OrderType::Market,
+            )
+            .expect("valid order");
+            o.venue = Some(Venue(format!("V{}", k % 3)));
+            o
+        })
+        .collect();
+    (s, orders)
 }
 
 fn bench(c: &mut Criterion) {
@@ -82,6 +135,24 @@ fn bench(c: &mut Criterion) {
     let mut out = vec![0.0; 1001];
     g.bench_function("ac_trajectory_n1000", |b| {
         b.iter(|| fill_trajectory(black_box(&p), 2e-6, &mut out).unwrap())
+    });
+    let (snapshot, orders) = snapshot_and_orders();
+    g.bench_function("estimate_50_orders_500_assets_per_order", |b| {
+        b.iter(|| {
+            orders
+                .iter()
+                .map(|o| model.estimate(o, black_box(&snapshot)).unwrap().expected_bps)
+                .sum::<f64>()
+        })
+    });
+    g.bench_function("estimate_50_orders_500_assets_estimate_all", |b| {
+        b.iter(|| {
+            model
+                .estimate_all(&orders, black_box(&snapshot))
+                .into_iter()
+                .map(|e| e.unwrap().expected_bps)
+                .sum::<f64>()
+        })
     });
     g.finish();
 }

@@ -14,12 +14,14 @@
 //! [`FillAttribution::drift`]. The detector itself is not part of a checkpoint: attach it
 //! again after a load.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use prudentia_core::drift::{DriftDetector, DriftSignal};
 use prudentia_core::traits::{CostEstimate, CostModel, OnlineLearner, Role, RoleError, RoleResult};
 use prudentia_core::validate::{check_len, check_size, MAX_WINDOW};
-use prudentia_core::{AssetId, CoreError, Fill, MarketSnapshot, Order, OrderType, Side, Timestamp};
+use prudentia_core::{
+    AssetId, AssetInfo, CoreError, Fill, MarketSnapshot, Order, OrderType, Quote, Side, Timestamp,
+};
 use prudentia_learn::boost::{BatchRefit, BatchRefitConfig, BoostConfig};
 use prudentia_learn::rls::{RecursiveLeastSquares, RlsConfig, RlsPrediction};
 use serde::{Deserialize, Serialize};
@@ -946,10 +948,19 @@ impl AdaptiveCostModel {
     /// time within the session. The indicator names are the execution crate's, so one
     /// snapshot serves both stages.
     pub fn context_from(&self, order: &Order, market: &MarketSnapshot) -> CostsResult<OrderContext> {
-        let info = market
-            .assets
-            .iter()
-            .find(|a| a.id == order.asset)
+        self.context_with(order, market.time, MarketFacts::find(order, market))
+    }
+
+    /// The order's context from what the snapshot holds for its asset (see
+    /// [`AdaptiveCostModel::context_from`]).
+    fn context_with(
+        &self,
+        order: &Order,
+        time: Timestamp,
+        facts: MarketFacts<'_>,
+    ) -> CostsResult<OrderContext> {
+        let info = facts
+            .info
             .ok_or_else(|| CostsError::UnknownAsset(order.asset.to_string()))?;
         let adv = info.adv_shares.unwrap_or(0.0);
         if !(adv.is_finite() && adv > 0.0) {
@@ -958,20 +969,18 @@ impl AdaptiveCostModel {
                 value: adv,
             });
         }
-        let spread = market
-            .quotes
-            .iter()
-            .find(|q| q.asset == order.asset)
+        let spread = facts
+            .quote
             .and_then(|q| q.spread_bps)
             .unwrap_or(self.config.default_spread_bps);
-        let named = |suffix: &str| market.indicator(&format!("{}:{suffix}", order.asset));
-        let vol = named("volatility").unwrap_or(self.config.default_volatility);
-        let queue_position = match (named("queue"), named("depth")) {
+        let [vol, queue, depth] = facts.named;
+        let vol = vol.unwrap_or(self.config.default_volatility);
+        let queue_position = match (queue, depth) {
             (Some(q), Some(d)) if q.is_finite() && d.is_finite() && d > 0.0 => (q / d).clamp(0.0, 1.0),
             _ => 0.0,
         };
         let (open, close) = self.config.session_hours;
-        let hours = market.time.as_nanos().rem_euclid(Timestamp::NANOS_PER_DAY) as f64 / 3.6e12;
+        let hours = time.as_nanos().rem_euclid(Timestamp::NANOS_PER_DAY) as f64 / 3.6e12;
         let tod = ((hours - open) / (close - open)).clamp(0.0, 1.0);
         Ok(OrderContext {
             spread_bps: spread,
@@ -981,13 +990,11 @@ impl AdaptiveCostModel {
             time_of_day: tod,
         })
     }
-}
 
-impl CostModel for AdaptiveCostModel {
-    /// The expected cost with its standard deviation and the `± interval_z · sd` interval.
-    fn estimate(&self, order: &Order, market: &MarketSnapshot) -> RoleResult<CostEstimate> {
+    /// The role's estimate of `order` in the context `ctx`.
+    fn estimate_in(&self, order: &Order, ctx: CostsResult<OrderContext>) -> RoleResult<CostEstimate> {
         let wrap = |e: CostsError| RoleError::implementation(Role::Costs, e);
-        let ctx = self.context_from(order, market).map_err(wrap)?;
+        let ctx = ctx.map_err(wrap)?;
         let c = self
             .estimate_order(
                 order.quantity,
@@ -1003,6 +1010,105 @@ impl CostModel for AdaptiveCostModel {
             lower_bps: Some(c.expected_bps - half),
             upper_bps: Some(c.expected_bps + half),
         })
+    }
+}
+
+/// The indicator suffixes [`AdaptiveCostModel::context_from`] reads, in the order of
+/// [`MarketFacts::named`].
+const NAMED: [&str; 3] = ["volatility", "queue", "depth"];
+
+/// What a snapshot holds for one asset: its first [`AssetInfo`], its first quote and the
+/// first value of each `<asset>:<suffix>` indicator of [`NAMED`] (first match, as `find`).
+#[derive(Debug, Clone, Copy, Default)]
+struct MarketFacts<'a> {
+    info: Option<&'a AssetInfo>,
+    quote: Option<&'a Quote>,
+    named: [Option<f64>; 3],
+}
+
+impl<'a> MarketFacts<'a> {
+    /// One order's facts by linear scans of the snapshot.
+    fn find(order: &Order, market: &'a MarketSnapshot) -> Self {
+        let asset = order.asset.0.as_str();
+        let indicator = |suffix: &str| {
+            market
+                .indicators
+                .iter()
+                .find(|i| indicator_asset(&i.name, suffix) == Some(asset))
+                .map(|i| i.value)
+        };
+        Self {
+            info: market.assets.iter().find(|a| a.id == order.asset),
+            quote: market.quotes.iter().find(|q| q.asset == order.asset),
+            named: NAMED.map(indicator),
+        }
+    }
+}
+
+/// The asset of indicator `name` when it is `"<asset>:<suffix>"`.
+fn indicator_asset<'n>(name: &'n str, suffix: &str) -> Option<&'n str> {
+    name.strip_suffix(suffix)?.strip_suffix(':')
+}
+
+/// The facts of every asset some order names, from one pass over the snapshot (first match
+/// per asset, as [`MarketFacts::find`]).
+struct SnapshotIndex<'a> {
+    facts: HashMap<&'a str, MarketFacts<'a>>,
+}
+
+impl<'a> SnapshotIndex<'a> {
+    fn new(orders: &'a [Order], market: &'a MarketSnapshot) -> Self {
+        let mut facts: HashMap<&'a str, MarketFacts<'a>> = HashMap::with_capacity(orders.len());
+        for o in orders {
+            let _ = facts.entry(o.asset.0.as_str()).or_default();
+        }
+        for a in &market.assets {
+            if let Some(f) = facts.get_mut(a.id.0.as_str()) {
+                let _ = f.info.get_or_insert(a);
+            }
+        }
+        for q in &market.quotes {
+            if let Some(f) = facts.get_mut(q.asset.0.as_str()) {
+                let _ = f.quote.get_or_insert(q);
+            }
+        }
+        for i in &market.indicators {
+            // the suffixes hold no ':', so the last ':' separates the asset
+            let Some((asset, suffix)) = i.name.rsplit_once(':') else {
+                continue;
+            };
+            let Some(k) = NAMED.iter().position(|n| *n == suffix) else {
+                continue;
+            };
+            if let Some(f) = facts.get_mut(asset) {
+                let _ = f.named[k].get_or_insert(i.value);
+            }
+        }
+        Self { facts }
+    }
+
+    fn get(&self, order: &Order) -> MarketFacts<'a> {
+        self.facts
+            .get(order.asset.0.as_str())
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+impl CostModel for AdaptiveCostModel {
+    /// The expected cost with its standard deviation and the `± interval_z · sd` interval.
+    fn estimate(&self, order: &Order, market: &MarketSnapshot) -> RoleResult<CostEstimate> {
+        self.estimate_in(order, self.context_from(order, market))
+    }
+
+    /// The estimates of [`CostModel::estimate`], from one pass over the snapshot (its
+    /// assets, quotes and indicators are indexed once for all orders).
+    fn estimate_all(&self, orders: &[Order], market: &MarketSnapshot) -> Vec<RoleResult<CostEstimate>> {
+        let index = SnapshotIndex::new(orders, market);
+        orders
+            .iter()
+            .map(|o| self.estimate_in(o, self.context_with(o, market.time, index.get(o))))
+            .collect()
     }
 }
 

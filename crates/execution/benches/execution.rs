@@ -1,10 +1,15 @@
 //! Benches of the hot paths: one routing decision (8 actions, d = 12) with LinUCB and linear
-//! Thompson sampling, and off-policy evaluation over 1M logged decisions (8 actions).
+//! Thompson sampling, off-policy evaluation over 1M logged decisions (8 actions), and 50
+//! orders routed in a 500-asset snapshot (1,500 indicators): one `route` per order against
+//! one `route_all`.
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
-use prudentia_core::{OrderType, Venue};
+use prudentia_core::traits::ExecutionPolicy;
+use prudentia_core::{
+    AssetId, AssetInfo, Indicator, MarketSnapshot, Order, OrderType, Quote, Side, Timestamp, Venue,
+};
 use prudentia_execution::ope::{LoggedData, OffPolicyEvaluator, OpeConfig};
 use prudentia_execution::router::{ExecutionRouter, RouterConfig, RoutingPolicy};
 use prudentia_execution::{ActionSpace, MarketState, N_FEATURES};
@@ -97,6 +102,85 @@ fn routing(c: &mut Criterion) {
     g.finish();
 }
 
+/// A decide-sized snapshot (as benches/decide.rs: 500 assets, a quote each, the indicators
+/// `<asset>:depth`, `<asset>:volatility` and `volatility:<asset>`) and 50 orders spread over it.
+fn snapshot_and_orders() -> (MarketSnapshot, Vec<Order>) {
+    let n = 500;
+    let time = Timestamp::from_nanos(15 * 3_600_000_000_000);
+    let id = |i: usize| format!("A{i:04}");
+    let mut s = MarketSnapshot {
+        time,
+        quotes: vec![],
+        indicators: vec![],
+        assets: vec![],
+    };
+    for i in 0..n {
+        let mut a = AssetInfo::new(id(i).as_str(), 50.0 + i as f64).expect("valid asset");
+        a.adv_shares = Some(2e5 + 1e4 * i as f64);
+        s.assets.push(a);
+        s.quotes.push(Quote {
+            asset: AssetId::new(id(i)),
+            time,
+            price: 50.0 + i as f64,
+            volume: Some(1e5),
+            spread_bps: Some(2.0 + (i % 18) as f64),
+        });
+        let vol = 0.01 + 0.02 * (i % 7) as f64 / 7.0;
+        for (name, value) in [
+            (format!("{}:depth", id(i)), 500.0 + 9.0 * i as f64),
+            (format!("{}:volatility", id(i)), vol),
+            (format!("volatility:{}", id(i)), vol),
+        ] {
+            s.indicators.push(Indicator { name, time, value });
+        }
+    }
+    let orders = (0..50)
+        .map(|k| {
+            Order::new(
+                AssetId::new(id(k * 10 + 3)),
+                Side::Buy,
+                1_000.0,
+                OrderType::Market,
+            )
+            .expect("valid order")
+        })
+        .collect();
+    (s, orders)
+}
+
+fn route_orders(c: &mut Criterion) {
+    let linucb = LinUcb::new(LinUcbConfig {
+        n_actions: 8,
+        dim: N_FEATURES,
+        ..Default::default()
+    })
+    .expect("valid");
+    let router = trained(Box::new(linucb));
+    let (snapshot, orders) = snapshot_and_orders();
+    let seeds: Vec<u64> = (0..orders.len() as u64).collect();
+    let mut g = c.benchmark_group("route_50_orders_500_assets");
+    g.bench_function("per_order", |b| {
+        b.iter(|| {
+            orders
+                .iter()
+                .zip(&seeds)
+                .map(|(o, &seed)| router.route(o, &snapshot, seed).expect("routable").quantity)
+                .sum::<f64>()
+        })
+    });
+    g.bench_function("route_all", |b| {
+        b.iter(|| {
+            router
+                .route_all(&orders, &snapshot, &seeds)
+                .expect("one seed per order")
+                .into_iter()
+                .map(|r| r.expect("routable").quantity)
+                .sum::<f64>()
+        })
+    });
+    g.finish();
+}
+
 fn ope(c: &mut Criterion) {
     let n = 1_000_000;
     let k = 8;
@@ -124,5 +208,5 @@ fn ope(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, routing, ope);
+criterion_group!(benches, routing, route_orders, ope);
 criterion_main!(benches);

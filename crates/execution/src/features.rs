@@ -19,8 +19,10 @@
 //! Every input has a documented range ([`MarketState::check`]); inside it every feature is
 //! finite and of order 1–100, so linear bandits need no further scaling.
 
+use std::collections::HashMap;
+
 use prudentia_core::validate::check_range;
-use prudentia_core::{MarketSnapshot, Order};
+use prudentia_core::{AssetInfo, MarketSnapshot, Order, Quote};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ExecutionError, ExecutionResult};
@@ -184,38 +186,34 @@ impl MarketState {
     /// `"<asset>:imbalance"` (default 0) and `"time_of_day"` (default 0.5). Values outside
     /// their ranges are errors, as in [`MarketState::check`].
     pub fn from_snapshot(order: &Order, snapshot: &MarketSnapshot) -> ExecutionResult<Self> {
-        let asset = &order.asset.0;
+        Self::from_facts(
+            order,
+            MarketFacts::find(order, snapshot),
+            snapshot.indicator(indicator::TIME_OF_DAY),
+        )
+    }
+
+    /// The market state of `order` from what the snapshot holds for its asset and the
+    /// snapshot's `time_of_day` indicator (see [`MarketState::from_snapshot`]).
+    pub(crate) fn from_facts(
+        order: &Order,
+        facts: MarketFacts<'_>,
+        time_of_day: Option<f64>,
+    ) -> ExecutionResult<Self> {
         let missing = |what: &'static str| ExecutionError::MissingMarketData {
             what,
-            asset: asset.clone(),
+            asset: order.asset.0.clone(),
         };
-        let quote = snapshot
-            .quotes
-            .iter()
-            .find(|q| q.asset == order.asset)
-            .ok_or_else(|| missing("quote"))?;
+        let quote = facts.quote.ok_or_else(|| missing("quote"))?;
         let spread_bps = quote.spread_bps.ok_or_else(|| missing("spread_bps"))?;
-        let adv = snapshot
-            .assets
-            .iter()
-            .find(|a| a.id == order.asset)
+        let adv = facts
+            .info
             .and_then(|a| a.adv_shares)
             .or(quote.volume)
             .ok_or_else(|| missing("ADV or volume"))?;
-        let named = |suffix: &str| {
-            snapshot
-                .indicators
-                .iter()
-                .find(|i| {
-                    i.name.len() == asset.len() + 1 + suffix.len()
-                        && i.name.starts_with(asset.as_str())
-                        && i.name[asset.len()..].starts_with(':')
-                        && i.name.ends_with(suffix)
-                })
-                .map(|i| i.value)
-        };
-        let depth_shares = named(indicator::DEPTH).ok_or_else(|| missing("depth indicator"))?;
-        let volatility = named(indicator::VOLATILITY).ok_or_else(|| missing("volatility indicator"))?;
+        let [depth, volatility, queue, imbalance] = facts.named;
+        let depth_shares = depth.ok_or_else(|| missing("depth indicator"))?;
+        let volatility = volatility.ok_or_else(|| missing("volatility indicator"))?;
         let participation = if adv > 0.0 {
             order.quantity / adv
         } else {
@@ -224,14 +222,107 @@ impl MarketState {
         let mut s = Self {
             spread_bps,
             depth_shares,
-            queue_ahead_shares: named(indicator::QUEUE).unwrap_or(depth_shares),
+            queue_ahead_shares: queue.unwrap_or(depth_shares),
             volatility,
             participation,
             order_shares: order.quantity,
-            time_of_day: snapshot.indicator(indicator::TIME_OF_DAY).unwrap_or(0.5),
-            imbalance: named(indicator::IMBALANCE).unwrap_or(0.0),
+            time_of_day: time_of_day.unwrap_or(0.5),
+            imbalance: imbalance.unwrap_or(0.0),
         };
         s.check()?;
         Ok(s)
+    }
+}
+
+/// The per-asset indicator suffixes [`MarketState::from_snapshot`] reads, in the order of
+/// [`MarketFacts::named`].
+const NAMED: [&str; 4] = [
+    indicator::DEPTH,
+    indicator::VOLATILITY,
+    indicator::QUEUE,
+    indicator::IMBALANCE,
+];
+
+/// What a snapshot holds for one asset: its first quote, its first [`AssetInfo`] and the
+/// first value of each `"<asset>:<suffix>"` indicator of [`NAMED`] (first match, as `find`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MarketFacts<'a> {
+    pub(crate) quote: Option<&'a Quote>,
+    pub(crate) info: Option<&'a AssetInfo>,
+    pub(crate) named: [Option<f64>; 4],
+}
+
+impl<'a> MarketFacts<'a> {
+    /// One order's facts by linear scans of the snapshot.
+    pub(crate) fn find(order: &Order, snapshot: &'a MarketSnapshot) -> Self {
+        let asset = order.asset.0.as_str();
+        let named = |suffix: &str| {
+            snapshot
+                .indicators
+                .iter()
+                .find(|i| indicator_asset(&i.name, suffix) == Some(asset))
+                .map(|i| i.value)
+        };
+        Self {
+            quote: snapshot.quotes.iter().find(|q| q.asset == order.asset),
+            info: snapshot.assets.iter().find(|a| a.id == order.asset),
+            named: NAMED.map(named),
+        }
+    }
+}
+
+/// The asset of indicator `name` when it is `"<asset>:<suffix>"`.
+fn indicator_asset<'n>(name: &'n str, suffix: &str) -> Option<&'n str> {
+    name.strip_suffix(suffix)?.strip_suffix(':')
+}
+
+/// The facts of every asset some order names, from one pass over the snapshot (first match
+/// per asset, as [`MarketFacts::find`]), and the snapshot's `time_of_day` indicator.
+pub(crate) struct SnapshotIndex<'a> {
+    facts: HashMap<&'a str, MarketFacts<'a>>,
+    pub(crate) time_of_day: Option<f64>,
+}
+
+impl<'a> SnapshotIndex<'a> {
+    pub(crate) fn new(orders: &'a [Order], snapshot: &'a MarketSnapshot) -> Self {
+        let mut facts: HashMap<&'a str, MarketFacts<'a>> = HashMap::with_capacity(orders.len());
+        for o in orders {
+            let _ = facts.entry(o.asset.0.as_str()).or_default();
+        }
+        for q in &snapshot.quotes {
+            if let Some(f) = facts.get_mut(q.asset.0.as_str()) {
+                let _ = f.quote.get_or_insert(q);
+            }
+        }
+        for a in &snapshot.assets {
+            if let Some(f) = facts.get_mut(a.id.0.as_str()) {
+                let _ = f.info.get_or_insert(a);
+            }
+        }
+        let mut time_of_day = None;
+        for i in &snapshot.indicators {
+            // the suffixes hold no ':', so the last ':' separates the asset
+            let Some((asset, suffix)) = i.name.rsplit_once(':') else {
+                if time_of_day.is_none() && i.name == indicator::TIME_OF_DAY {
+                    time_of_day = Some(i.value);
+                }
+                continue;
+            };
+            let Some(k) = NAMED.iter().position(|n| *n == suffix) else {
+                continue;
+            };
+            if let Some(f) = facts.get_mut(asset) {
+                let _ = f.named[k].get_or_insert(i.value);
+            }
+        }
+        Self { facts, time_of_day }
+    }
+
+    /// The facts of `order`'s asset (none when no order of the index named it).
+    pub(crate) fn get(&self, order: &Order) -> MarketFacts<'a> {
+        self.facts
+            .get(order.asset.0.as_str())
+            .copied()
+            .unwrap_or_default()
     }
 }

@@ -14,7 +14,7 @@
 //! prudentia-learn, or the baselines [`FixedAction`] and [`UniformRandom`].
 
 use prudentia_core::traits::{ExecutionPolicy, OnlineLearner, OnlinePolicy};
-use prudentia_core::validate::check_finite;
+use prudentia_core::validate::{check_finite, check_shape};
 use prudentia_core::{
     CoreError, Fill, MarketSnapshot, Order, OrderType, Role, RoleError, RoleResult, RoutingLog,
 };
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::{ActionMask, ActionSpace, MaskRules};
 use crate::error::{ExecutionError, ExecutionResult};
-use crate::features::{MarketState, N_FEATURES};
+use crate::features::{indicator, MarketFacts, MarketState, SnapshotIndex, N_FEATURES};
 use crate::schedule::LimitPriceRule;
 
 /// A contextual policy over a finite action set that can be masked and reports the
@@ -475,9 +475,46 @@ impl ExecutionRouter {
         snapshot: &MarketSnapshot,
         seed: u64,
     ) -> ExecutionResult<(Order, RoutingRecord)> {
+        self.route_in(
+            order,
+            MarketFacts::find(order, snapshot),
+            snapshot.indicator(indicator::TIME_OF_DAY),
+            seed,
+        )
+    }
+
+    /// Routes every order in `snapshot`, order `k` with `seeds[k]`: one result per order,
+    /// in order, each exactly what [`ExecutionRouter::route_order`] returns for that order
+    /// and seed, from one pass over the snapshot (its quotes, assets and indicators are
+    /// indexed once for all orders instead of scanned once per order). Unequal lengths of
+    /// `orders` and `seeds` are [`CoreError::ShapeMismatch`] (nothing is routed).
+    #[allow(clippy::type_complexity)]
+    pub fn route_orders(
+        &self,
+        orders: &[Order],
+        snapshot: &MarketSnapshot,
+        seeds: &[u64],
+    ) -> ExecutionResult<Vec<ExecutionResult<(Order, RoutingRecord)>>> {
+        check_shape("seeds", &[orders.len()], &[seeds.len()])?;
+        let index = SnapshotIndex::new(orders, snapshot);
+        Ok(orders
+            .iter()
+            .zip(seeds)
+            .map(|(o, &seed)| self.route_in(o, index.get(o), index.time_of_day, seed))
+            .collect())
+    }
+
+    /// Routes `order` given what the snapshot holds for its asset.
+    fn route_in(
+        &self,
+        order: &Order,
+        facts: MarketFacts<'_>,
+        time_of_day: Option<f64>,
+        seed: u64,
+    ) -> ExecutionResult<(Order, RoutingRecord)> {
         let mut o = order.clone();
         o.check()?;
-        let state = MarketState::from_snapshot(order, snapshot)?;
+        let state = MarketState::from_facts(order, facts, time_of_day)?;
         let record = self.decide(&state, None, seed)?;
         let action = self
             .space
@@ -493,14 +530,10 @@ impl ExecutionRouter {
         };
         o.limit_price = match rule {
             Some(rule) => {
-                let quote = snapshot
-                    .quotes
-                    .iter()
-                    .find(|q| q.asset == order.asset)
-                    .ok_or_else(|| ExecutionError::MissingMarketData {
-                        what: "quote",
-                        asset: order.asset.0.clone(),
-                    })?;
+                let quote = facts.quote.ok_or_else(|| ExecutionError::MissingMarketData {
+                    what: "quote",
+                    asset: order.asset.0.clone(),
+                })?;
                 Some(rule.limit_price(order.side, quote, self.config.tick)?)
             }
             None => None,
@@ -558,6 +591,22 @@ impl ExecutionPolicy for ExecutionRouter {
         self.route_order(order, market, seed)
             .map(|(o, _)| o)
             .map_err(role)
+    }
+
+    /// The routes of [`ExecutionPolicy::route`], from one pass over the snapshot (see
+    /// [`ExecutionRouter::route_orders`]).
+    fn route_all(
+        &self,
+        orders: &[Order],
+        market: &MarketSnapshot,
+        seeds: &[u64],
+    ) -> RoleResult<Vec<RoleResult<Order>>> {
+        Ok(self
+            .route_orders(orders, market, seeds)
+            .map_err(role)?
+            .into_iter()
+            .map(|r| r.map(|(o, _)| o).map_err(role))
+            .collect())
     }
 }
 

@@ -324,3 +324,126 @@ fn an_unrouted_order_is_skipped_by_the_learn_flow_and_refused_directly() {
     ));
     assert_eq!(choice(&router), before);
 }
+
+#[test]
+fn route_all_is_route_per_order_bit_for_bit() {
+    let router = uniform_router();
+    let t = Timestamp::from_nanos(0);
+    let info = |id: &str, adv: Option<f64>| {
+        let mut a = AssetInfo::new(id, 100.0).unwrap();
+        a.adv_shares = adv;
+        a
+    };
+    let quote = |id: &str, spread: Option<f64>, volume: Option<f64>| Quote {
+        asset: AssetId::new(id),
+        time: t,
+        price: 100.0,
+        volume,
+        spread_bps: spread,
+    };
+    let ind = |name: &str, value: f64| Indicator {
+        name: name.into(),
+        time: t,
+        value,
+    };
+    let base = MarketSnapshot {
+        time: t,
+        // A twice (the first wins); B without ADV (the quote's volume serves); C without a
+        // spread; D without a quote; X:Y with a ':' in its id
+        quotes: vec![
+            quote("A", Some(10.0), None),
+            quote("B", Some(4.0), Some(2e5)),
+            quote("A", Some(80.0), None),
+            quote("C", None, Some(1e5)),
+            quote("X:Y", Some(6.0), None),
+            quote("E", Some(5.0), None),
+            quote("", Some(3.0), None),
+        ],
+        indicators: vec![
+            ind("A:depth", 3_000.0),
+            ind("A:depth", 30.0),
+            ind("A:volatility", 0.02),
+            ind("A:volatility", 0.04),
+            ind("A:queue", 1_000.0),
+            ind("A:imbalance", 0.3),
+            ind("A:imbalance", -0.9),
+            ind("time_of_day", 0.25),
+            ind("time_of_day", 0.75),
+            ind("B:depth", 500.0),
+            ind("volatility:B", 0.01),
+            ind("B:volatility", 0.03),
+            ind("C:depth", 100.0),
+            ind("C:volatility", 0.01),
+            ind("X:Y:depth", 800.0),
+            ind("X:Y:volatility", 0.015),
+            ind("Y:queue", 10.0),
+            ind("E:depth", 900.0),
+            ind("E:volatility", 50.0),
+            ind(":depth", 700.0),
+            ind(":volatility", 0.02),
+            ind("A:depth:x", 1.0),
+            ind("A:Depth", 1.0),
+        ],
+        assets: vec![
+            info("A", Some(1e6)),
+            info("A", Some(10.0)),
+            info("B", None),
+            info("C", Some(1e6)),
+            info("D", Some(1e6)),
+            info("X:Y", Some(3e5)),
+            info("E", Some(1e6)),
+            info("", Some(1e6)),
+        ],
+    };
+    let order = |id: &str, ty: OrderType| Order::new(AssetId::new(id), Side::Buy, 500.0, ty).unwrap();
+    let mut orders: Vec<Order> = ["A", "B", "A", "C", "D", "E", "X:Y", "X", "Y", "", "Z"]
+        .iter()
+        .map(|id| order(id, OrderType::Market))
+        .collect();
+    orders.push(order("A", OrderType::Limit));
+    let mut sell = order("B", OrderType::Pegged);
+    sell.side = Side::Sell;
+    orders.push(sell);
+    let mut bad = order("A", OrderType::Market);
+    bad.quantity = -1.0;
+    orders.push(bad);
+    let seeds: Vec<u64> = (0..orders.len() as u64).map(|k| k * 7 + 3).collect();
+    let (mut oks, mut errs) = (0, 0);
+    // rotations move which duplicate comes first
+    for r in 0..base.indicators.len() {
+        let mut snap = base.clone();
+        snap.indicators.rotate_left(r);
+        snap.assets.rotate_left(r % base.assets.len());
+        snap.quotes.rotate_left(r % base.quotes.len());
+        let all = router.route_all(&orders, &snap, &seeds).unwrap();
+        let with_records = router.route_orders(&orders, &snap, &seeds).unwrap();
+        assert_eq!((all.len(), with_records.len()), (orders.len(), orders.len()));
+        for (k, o) in orders.iter().enumerate() {
+            // debug text: exact for every f64 (and -0.0), and holds an error's typed source
+            let one = format!("{:?}", router.route(o, &snap, seeds[k]));
+            assert_eq!(
+                format!("{:?}", all[k]),
+                one,
+                "rotation {r}, order {k} ({})",
+                o.asset
+            );
+            let one = format!("{:?}", router.route_order(o, &snap, seeds[k]));
+            assert_eq!(format!("{:?}", with_records[k]), one, "rotation {r}, order {k}");
+            if all[k].is_ok() {
+                oks += 1;
+            } else {
+                errs += 1;
+            }
+        }
+    }
+    assert!(oks > 0 && errs > 0, "{oks} ok, {errs} errors");
+    // one seed per order
+    assert!(router.route_all(&orders, &base, &seeds[1..]).is_err());
+    assert!(matches!(
+        router.route_orders(&orders, &base, &[]),
+        Err(ExecutionError::Core(
+            prudentia_core::CoreError::ShapeMismatch { .. }
+        ))
+    ));
+    assert!(router.route_all(&[], &base, &[]).unwrap().is_empty());
+}

@@ -549,6 +549,11 @@ fn audit_error(e: serde_json::Error) -> PipelineError {
     }
 }
 
+/// A batch role call (`estimate_all`, `route_all`) must give one result per order.
+fn check_batch_len(stage: Stage, field: &'static str, orders: usize, results: usize) -> PipelineResult<()> {
+    prudentia_core::validate::check_shape(field, &[orders], &[results]).map_err(PipelineError::core_at(stage))
+}
+
 /// The per-decision seed from the base seed and the step (core's SplitMix64 derivation).
 fn derive_seed(base: u64, step: u64) -> u64 {
     prudentia_core::rng::SplitMix64::derive(base, step)
@@ -1238,8 +1243,11 @@ impl Pipeline {
         let (mut orders, unexecuted) = self.orders_for(sized, clean, &day.prices)?;
         let sized = executable_book(sized, &unexecuted);
         if let Some(c) = &self.costs {
-            for o in &mut orders {
-                let est = c.estimate(o, clean).map_err(PipelineError::at(Stage::Orders))?;
+            // one call for all orders: the model indexes the snapshot once
+            let estimates = c.estimate_all(&orders, clean);
+            check_batch_len(Stage::Orders, "cost estimates", orders.len(), estimates.len())?;
+            for (o, est) in orders.iter_mut().zip(estimates) {
+                let est = est.map_err(PipelineError::at(Stage::Orders))?;
                 if !est.expected_bps.is_finite() {
                     return Err(PipelineError::Stage {
                         stage: Stage::Orders,
@@ -1279,8 +1287,17 @@ impl Pipeline {
         if let Some(x) = &self.execution {
             let t0 = Instant::now();
             let mut failed = Vec::new();
-            for (k, o) in orders.iter_mut().enumerate() {
-                match x.route(o, clean, derive_seed(day.seed, k as u64)) {
+            // one call for all orders (each with its own derived seed): the policy indexes
+            // the snapshot once
+            let seeds: Vec<u64> = (0..orders.len() as u64)
+                .map(|k| derive_seed(day.seed, k))
+                .collect();
+            let routes = x
+                .route_all(&orders, clean, &seeds)
+                .map_err(PipelineError::at(Stage::Route))?;
+            check_batch_len(Stage::Route, "routed orders", orders.len(), routes.len())?;
+            for (k, (o, route)) in orders.iter_mut().zip(routes).enumerate() {
+                match route {
                     Ok(routed) => {
                         check_order(&routed).map_err(PipelineError::core_at(Stage::Route))?;
                         *o = routed;

@@ -114,10 +114,36 @@ impl<T: CostModel + Send> CostModel for Shared<T> {
     fn estimate(&self, order: &Order, market: &MarketSnapshot) -> RoleResult<CostEstimate> {
         self.stage()?.estimate(order, market)
     }
+    fn estimate_all(&self, orders: &[Order], market: &MarketSnapshot) -> Vec<RoleResult<CostEstimate>> {
+        match self.stage() {
+            Ok(m) => m.estimate_all(orders, market),
+            // each order gets the poisoned lock's error, as from `estimate`
+            Err(_) => orders.iter().map(|o| self.estimate(o, market)).collect(),
+        }
+    }
 }
 impl<T: ExecutionPolicy + Send> ExecutionPolicy for Shared<T> {
     fn route(&self, order: &Order, market: &MarketSnapshot, seed: u64) -> RoleResult<Order> {
         self.stage()?.route(order, market, seed)
+    }
+    fn route_all(
+        &self,
+        orders: &[Order],
+        market: &MarketSnapshot,
+        seeds: &[u64],
+    ) -> RoleResult<Vec<RoleResult<Order>>> {
+        match self.stage() {
+            Ok(p) => p.route_all(orders, market, seeds),
+            // each order gets the poisoned lock's error, as from `route`
+            Err(_) => {
+                prudentia_core::validate::check_shape("seeds", &[orders.len()], &[seeds.len()])?;
+                Ok(orders
+                    .iter()
+                    .zip(seeds)
+                    .map(|(o, &seed)| self.route(o, market, seed))
+                    .collect())
+            }
+        }
     }
 }
 impl<T: AuditSink> AuditSink for Shared<T> {

@@ -517,3 +517,69 @@ fn an_order_the_router_cannot_route_is_sent_unrouted_with_a_note_and_the_day_tra
         "no decision traded the asset the router cannot route"
     );
 }
+
+/// A cost model and a router whose batch calls drop the last order's result.
+struct DropsOne;
+impl CostModel for DropsOne {
+    fn estimate(&self, _: &Order, _: &MarketSnapshot) -> RoleResult<CostEstimate> {
+        Ok(CostEstimate {
+            expected_bps: 1.0,
+            std_bps: 0.5,
+            lower_bps: None,
+            upper_bps: None,
+        })
+    }
+    fn estimate_all(&self, orders: &[Order], m: &MarketSnapshot) -> Vec<RoleResult<CostEstimate>> {
+        orders.iter().skip(1).map(|o| self.estimate(o, m)).collect()
+    }
+}
+impl ExecutionPolicy for DropsOne {
+    fn route(&self, o: &Order, _: &MarketSnapshot, _: u64) -> RoleResult<Order> {
+        Ok(o.clone())
+    }
+    fn route_all(
+        &self,
+        orders: &[Order],
+        m: &MarketSnapshot,
+        seeds: &[u64],
+    ) -> RoleResult<Vec<RoleResult<Order>>> {
+        Ok(orders
+            .iter()
+            .zip(seeds)
+            .skip(1)
+            .map(|(o, &s)| self.route(o, m, s))
+            .collect())
+    }
+}
+
+#[test]
+fn a_batch_role_call_without_a_result_per_order_fails_its_stage() {
+    let snaps = snapshots(30, 3);
+    let stop = PipelineConfig {
+        on_stage_error: OnStageError::Stop,
+        ..config()
+    };
+    for stage in [Stage::Orders, Stage::Route] {
+        let b = PipelineBuilder::new(stop.clone())
+            .forecaster(Box::new(Momentum))
+            .optimizer(Box::new(Tilt(Status::Converged)));
+        let mut p = match stage {
+            Stage::Orders => b.costs(Box::new(DropsOne)),
+            _ => b.execution(Box::new(DropsOne)),
+        }
+        .build()
+        .unwrap();
+        let err = walk_forward(&mut p, &snaps, &quiet()).unwrap_err();
+        assert_eq!(err.stage(), Some(stage), "{err}");
+        assert!(
+            matches!(
+                &err,
+                PipelineError::Stage {
+                    source: RoleError::Core(CoreError::ShapeMismatch { .. }),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}
