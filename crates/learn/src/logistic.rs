@@ -96,23 +96,7 @@ impl LogisticRegressionConfig {
             }
             .into());
         }
-        if self.max_iterations == 0 {
-            return Err(CoreError::OutOfRange {
-                field: "max_iterations",
-                value: 0.0,
-                expected: "in 1..=10000",
-            }
-            .into());
-        }
-        check_size("max_iterations", self.max_iterations, MAX_ITERATIONS)?;
-        if !(self.tolerance > 0.0 && self.tolerance <= 0.01) {
-            return Err(CoreError::OutOfRange {
-                field: "tolerance",
-                value: self.tolerance,
-                expected: "in (0, 0.01]",
-            }
-            .into());
-        }
+        check_newton_settings(self.max_iterations, self.tolerance)?;
         Ok(())
     }
 
@@ -724,6 +708,29 @@ impl LineSearch<'_> {
         }
         None
     }
+}
+
+/// The Newton settings both logistic fits share: `max_iterations` in 1..=[`MAX_ITERATIONS`]
+/// and a step tolerance in (0, 0.01].
+pub(crate) fn check_newton_settings(max_iterations: usize, tolerance: f64) -> LearnResult<()> {
+    if max_iterations == 0 {
+        return Err(CoreError::OutOfRange {
+            field: "max_iterations",
+            value: 0.0,
+            expected: "in 1..=10000",
+        }
+        .into());
+    }
+    check_size("max_iterations", max_iterations, MAX_ITERATIONS)?;
+    if !(tolerance > 0.0 && tolerance <= 0.01) {
+        return Err(CoreError::OutOfRange {
+            field: "tolerance",
+            value: tolerance,
+            expected: "in (0, 0.01]",
+        }
+        .into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ use prudentia_core::validate::{
 use prudentia_core::{CoreError, Status};
 use serde::{Deserialize, Serialize};
 
-use super::{sigmoid, BinaryData, MAX_ITERATIONS};
+use super::{check_newton_settings, sigmoid, BinaryData, MAX_ITERATIONS};
 use crate::error::{LearnError, LearnResult};
 
 /// A relative Cholesky pivot below this is a collinear (or separated) Hessian.
@@ -99,23 +99,7 @@ impl Default for LeanLogitConfig {
 impl LeanLogitConfig {
     /// Checks the settings.
     pub fn validate(&self) -> LearnResult<()> {
-        if self.max_iterations == 0 {
-            return Err(CoreError::OutOfRange {
-                field: "max_iterations",
-                value: 0.0,
-                expected: "in 1..=10000",
-            }
-            .into());
-        }
-        check_size("max_iterations", self.max_iterations, MAX_ITERATIONS)?;
-        if !(self.tolerance > 0.0 && self.tolerance <= 0.01) {
-            return Err(CoreError::OutOfRange {
-                field: "tolerance",
-                value: self.tolerance,
-                expected: "in (0, 0.01]",
-            }
-            .into());
-        }
+        check_newton_settings(self.max_iterations, self.tolerance)?;
         if !(self.quadratic_stop >= 0.0 && self.quadratic_stop <= 0.01) {
             return Err(CoreError::OutOfRange {
                 field: "quadratic_stop",
