@@ -422,6 +422,7 @@ pub fn pow2_scale(m: f64) -> f64 {
 /// use prudentia_core::linalg::dot;
 /// assert_eq!(dot(&[1.0, 2.0, 3.0], &[4.0, 5.0]), 14.0);
 /// ```
+#[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);

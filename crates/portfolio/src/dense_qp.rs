@@ -49,7 +49,7 @@
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::SupportedConeT;
 use ndarray::{Array2, ShapeBuilder};
-use prudentia_core::linalg::Cholesky;
+use prudentia_core::linalg::{dot, Cholesky};
 
 /// A solution in Clarabel's conventions: `Ax + s = b`, `Px + q + Aᵀz = 0`.
 pub(crate) struct QpSolution {
@@ -310,28 +310,6 @@ impl Structure {
             }
         }
     }
-}
-
-/// `Σ aᵢ bᵢ` with eight accumulators, the summation order of `prudentia_core::linalg::dot`
-/// (inlined here: the rows of a scenario are short and the call is in every product).
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f64; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for (l, s) in acc.iter_mut().enumerate() {
-            *s += x[l] * y[l];
-        }
-    }
-    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
 }
 
 /// Per row, whether it is an equality (zero cone); `None` for another cone, a count that is
