@@ -3,6 +3,8 @@
 mod bad_input;
 mod common;
 mod crash;
+#[path = "../benches/main_example.rs"]
+mod main_example;
 mod pipeline;
 mod replay;
 #[cfg(feature = "sqlite")]
