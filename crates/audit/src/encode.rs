@@ -304,6 +304,12 @@ pub(crate) fn encode_snapshot_for(version: u32, s: &MarketSnapshot, out: &mut Ve
 
 /// Appends the binary encoding (format 4) of `snapshot` to `out` (every float bit for bit).
 pub(crate) fn encode_snapshot(s: &MarketSnapshot, out: &mut Vec<u8>) {
+    encode_snapshot_with(s, out, &mut Interner::new());
+}
+
+/// [`encode_snapshot`] with `strings` (reset here) as the string cache.
+pub(crate) fn encode_snapshot_with(s: &MarketSnapshot, out: &mut Vec<u8>, strings: &mut Interner) {
+    strings.reset();
     let MarketSnapshot {
         time,
         quotes,
@@ -311,7 +317,6 @@ pub(crate) fn encode_snapshot(s: &MarketSnapshot, out: &mut Vec<u8>) {
         assets,
     } = s;
     let base = time.as_nanos();
-    let mut strings = Interner::new();
     out.reserve(16 + quotes.len() * 28 + assets.len() * (24 + 8 * 4));
     out.extend_from_slice(&V4_PREFIX);
     put_i64(out, base);

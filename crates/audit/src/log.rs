@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bin;
 use crate::config::{Durability, LogConfig};
-use crate::encode::{decode_snapshot, encode_snapshot};
+use crate::encode::{decode_snapshot, encode_snapshot_with};
 use crate::error::{io, AuditError, AuditResult, BadReason};
 use crate::finite::first_non_finite;
 use crate::frame::{
@@ -1366,6 +1366,8 @@ struct Encoded {
 struct Batch {
     bytes: Vec<u8>,
     entries: Vec<Encoded>,
+    /// The encoder's string cache, reused from value to value.
+    strings: bin::Interner,
 }
 
 impl Batch {
@@ -1388,13 +1390,13 @@ impl Batch {
     ) -> AuditResult<Encoded> {
         let start = self.bytes.len();
         self.bytes.resize(start + FRAME_HEADER, 0);
-        if let Err(e) = bin::to_writer_for(FORMAT_VERSION, record, &mut self.bytes, true) {
+        if let Err(e) = bin::to_writer_interned(record, &mut self.bytes, true, &mut self.strings) {
             self.bytes.truncate(start);
             return Err(bin_error(e, "decision record"));
         }
         let record_len = self.bytes.len() - start - FRAME_HEADER;
         let snapshot_at = self.bytes.len();
-        encode_snapshot(snapshot, &mut self.bytes);
+        encode_snapshot_with(snapshot, &mut self.bytes, &mut self.strings);
         Ok(Encoded {
             start,
             end: self.bytes.len(),
@@ -1409,7 +1411,7 @@ impl Batch {
     fn encode_outcome(&mut self, outcome: &Outcome) -> AuditResult<Encoded> {
         let start = self.bytes.len();
         self.bytes.resize(start + FRAME_HEADER, 0);
-        if let Err(e) = bin::to_writer_for(FORMAT_VERSION, outcome, &mut self.bytes, true) {
+        if let Err(e) = bin::to_writer_interned(outcome, &mut self.bytes, true, &mut self.strings) {
             self.bytes.truncate(start);
             return Err(bin_error(e, "outcome"));
         }
