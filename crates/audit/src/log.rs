@@ -826,57 +826,121 @@ impl Core {
         self.synced.checked_sub(1)
     }
 
-    /// Stores one record encoded by [`Batch::encode_decision`] or [`Batch::encode_outcome`]
-    /// (`body`: the record, whose SHA-256 is computed here, then a decision's snapshot,
-    /// whose content address the encoder computed; the snapshot is stored inline the first
-    /// time only), checks the size and time order, frames and chains the record and applies
-    /// the durability policy. Changes nothing on a refusal.
-    fn push_encoded(&mut self, body: &[u8], e: &Encoded) -> AuditResult<Appended> {
+    /// Checks one record encoded by [`Batch::encode_decision`] or [`Batch::encode_outcome`]
+    /// (`body_len` bytes: the record, then a decision's snapshot, whose content address the
+    /// encoder computed; the snapshot is stored inline the first time only) against the
+    /// log: time order and stored size. Returns its header fields and how many bytes of the
+    /// body are stored. Changes nothing.
+    fn frame_meta(&self, body_len: usize, e: &Encoded) -> AuditResult<(FrameMeta, usize)> {
         self.check_writable()?;
-        let start = self.pending.len();
-        let meta = match e.kind {
+        Ok(match e.kind {
             Kind::Decision => {
                 crate::config::check_order(self.last_time, e.time)?;
-                let rec = &body[..e.record_len.min(body.len())];
-                let address = e.address;
-                let inline = !self.addresses.contains_key(&address);
-                let stored = if inline { body } else { rec };
-                self.config.check_record_size(stored.len())?;
-                self.pending.resize(start + FRAME_HEADER, 0);
-                self.pending.extend_from_slice(stored);
-                FrameMeta {
+                let record_len = e.record_len.min(body_len);
+                let inline = !self.addresses.contains_key(&e.address);
+                let stored = if inline { body_len } else { record_len };
+                self.config.check_record_size(stored)?;
+                let meta = FrameMeta {
                     seq: self.len(),
                     time: e.time,
                     link: NO_LINK,
                     kind: Kind::Decision,
                     flags: if inline { FLAG_INLINE } else { 0 },
-                    record_len: rec.len() as u32,
-                    address,
-                }
+                    record_len: record_len as u32,
+                    address: e.address,
+                };
+                (meta, stored)
             }
             Kind::Outcome => {
-                self.config.check_record_size(body.len())?;
-                self.pending.resize(start + FRAME_HEADER, 0);
-                self.pending.extend_from_slice(body);
-                FrameMeta {
+                self.config.check_record_size(body_len)?;
+                let meta = FrameMeta {
                     seq: self.len(),
                     time: self.last_time.unwrap_or(i64::MIN),
                     link: self.last_decision.unwrap_or(NO_LINK),
                     kind: Kind::Outcome,
                     flags: 0,
-                    record_len: body.len() as u32,
+                    record_len: body_len as u32,
                     address: [0; 32],
-                }
+                };
+                (meta, body_len)
             }
-        };
-        let record_hash = sha256(&self.pending[start + FRAME_HEADER..][..meta.record_len as usize]);
-        self.push_frame(&meta, start, &record_hash)
+        })
     }
 
-    /// Stores every record of a batch, in order; stops at the first error.
-    fn push_batch(&mut self, batch: &Batch) -> AuditResult<()> {
+    /// Stores one record encoded by [`Batch::encode_decision`] or [`Batch::encode_outcome`]
+    /// (`body`: see [`Core::frame_meta`]; the record's SHA-256 is computed here): checks the
+    /// size and time order, frames and chains the record and applies the durability policy.
+    /// Changes nothing on a refusal.
+    fn push_encoded(&mut self, body: &[u8], e: &Encoded) -> AuditResult<Appended> {
+        let (meta, stored) = self.frame_meta(body.len(), e)?;
+        let start = self.pending.len();
+        self.pending.resize(start + FRAME_HEADER, 0);
+        self.pending.extend_from_slice(&body[..stored]);
+        let record_hash = sha256(&self.pending[start + FRAME_HEADER..][..meta.record_len as usize]);
+        let end = self.pending.len();
+        self.push_frame(&meta, start, end, false, &record_hash)
+            .map(|(appended, _)| appended)
+    }
+
+    /// Stores every record of a batch, in order; stops at the first error (the records
+    /// before it stay stored, the rest are dropped).
+    ///
+    /// The records are framed where the caller encoded them: the batch's buffer (with room
+    /// for each record's header) becomes the pending buffer, each record's header is filled
+    /// in place, and a record moves only when one before it was shortened (a snapshot
+    /// already stored is not stored again), so a record is written from the bytes it was
+    /// encoded into, with no copy. The batch gets back the emptied pending buffer.
+    fn push_batch(&mut self, batch: &mut Batch) -> AuditResult<()> {
+        if self.config.durability != Durability::None {
+            // (batches are only made under `Durability::None`; any other policy acts per record)
+            for e in &batch.entries {
+                let _ = self.push_encoded(batch.body(e), e)?;
+            }
+            return Ok(());
+        }
+        if batch.entries.is_empty() {
+            return Ok(());
+        }
+        if !self.pending.is_empty() {
+            // records pending from a batch too small to be written: written now, so that the
+            // batch's buffer can become the pending buffer
+            self.flush(false)?;
+        }
+        std::mem::swap(&mut self.pending, &mut batch.bytes);
+        // `pending` holds the framed records, up to `framed`, and then the batch's records
+        // not framed yet, each at its `start` less `moved` (bytes the front lost to a segment
+        // roll's write)
+        let mut framed = 0;
+        let mut moved = 0;
         for e in &batch.entries {
-            let _ = self.push_encoded(batch.body(e), e)?;
+            let src = e.start - moved;
+            let body_len = e.end - e.start - FRAME_HEADER;
+            let (meta, stored) = match self.frame_meta(body_len, e) {
+                Ok(x) => x,
+                Err(err) => {
+                    self.pending.truncate(framed);
+                    return Err(err);
+                }
+            };
+            let len = FRAME_HEADER + stored;
+            if framed != src {
+                self.pending.copy_within(src..src + len, framed);
+            }
+            let record_hash = sha256(&self.pending[framed + FRAME_HEADER..][..meta.record_len as usize]);
+            let start = match self.push_frame(&meta, framed, framed + len, true, &record_hash) {
+                Ok((_, start)) => start,
+                Err(err) => {
+                    // (a failed write rolled the pending buffer back: emptied)
+                    self.pending.truncate(framed);
+                    return Err(err);
+                }
+            };
+            moved += framed - start;
+            framed = start + len;
+        }
+        self.pending.truncate(framed);
+        if self.pending.len() >= NONE_BATCH_BYTES {
+            self.flush(false)?;
         }
         Ok(())
     }
@@ -896,18 +960,25 @@ impl Core {
         }
     }
 
-    /// Completes the frame encoded at `pending[start..]` (room for the header, then the body;
-    /// `record_hash`: SHA-256 of the record) and applies the durability policy. Records go to
-    /// a segment of the current format: the active segment of a log written by an earlier
-    /// build is sealed first (or, while it holds no record, given a current header).
+    /// Completes the frame encoded at `pending[start..end]` (room for the header, then the
+    /// body; `record_hash`: SHA-256 of the record) and applies the durability policy. Records
+    /// go to a segment of the current format: the active segment of a log written by an
+    /// earlier build is sealed first (or, while it holds no record, given a current header).
+    /// `in_batch`: the frame is one of a batch's, framed in place (see [`Core::push_batch`]),
+    /// which writes the batch after its last record; bytes after `end` (its records not
+    /// framed yet) are not written, and stay after the frame. Returns where the frame starts
+    /// now (earlier than `start` when the records before it went to a segment that was
+    /// sealed).
     fn push_frame(
         &mut self,
         meta: &FrameMeta,
         mut start: usize,
+        end: usize,
+        in_batch: bool,
         record_hash: &Hash,
-    ) -> AuditResult<Appended> {
-        let body_len = self.pending.len() - start - FRAME_HEADER;
-        let frame_len = (self.pending.len() - start) as u64;
+    ) -> AuditResult<(Appended, usize)> {
+        let body_len = end - start - FRAME_HEADER;
+        let frame_len = (end - start) as u64;
         let active = self.segments.len() - 1;
         let seg_bytes = self.segments[active].len + start as u64;
         let older = self.segments[active].version != FORMAT_VERSION;
@@ -923,7 +994,8 @@ impl Core {
         }
         let active = self.segments.len() - 1;
         let offset = self.segments[active].len + start as u64;
-        self.head = fill_frame(&mut self.pending[start..], meta, &self.head, record_hash);
+        let end = start + frame_len as usize;
+        self.head = fill_frame(&mut self.pending[start..end], meta, &self.head, record_hash);
         if meta.kind == Kind::Decision {
             if meta.flags & FLAG_INLINE != 0 {
                 self.addresses.insert(meta.address, meta.seq);
@@ -960,15 +1032,17 @@ impl Core {
                 }
             }
             Durability::None => {
-                if self.pending.len() >= NONE_BATCH_BYTES {
+                // (a batch is written after its last record, see `push_batch`)
+                if !in_batch && self.pending.len() >= NONE_BATCH_BYTES {
                     self.flush(false)?;
                 }
             }
         }
-        Ok(Appended {
+        let appended = Appended {
             sequence: meta.seq,
             durable_through: self.durable_through(),
-        })
+        };
+        Ok((appended, start))
     }
 
     /// Writes the pending records (and syncs when `sync`). On failure, rolls the file and the
@@ -1449,7 +1523,7 @@ impl Worker {
             .name("prudentia-audit-writer".into())
             .spawn(move || {
                 for (mut core, mut batch) in todo {
-                    let res = core.push_batch(&batch);
+                    let res = core.push_batch(&mut batch);
                     batch.clear();
                     if tx.send((core, batch, res)).is_err() {
                         break;
@@ -1541,7 +1615,7 @@ impl State {
         self.receive();
         if !self.batch.entries.is_empty() {
             if let (Some(core), None) = (self.core.as_deref_mut(), self.error.as_ref()) {
-                if let Err(e) = core.push_batch(&self.batch) {
+                if let Err(e) = core.push_batch(&mut self.batch) {
                     self.error = Some(e);
                 }
             }
