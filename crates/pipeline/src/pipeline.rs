@@ -219,6 +219,7 @@ pub struct PipelineBuilder {
     observer: Option<Box<dyn Observer>>,
     refits: Vec<Refitter>,
     stage_states: Vec<(String, Box<dyn StageState>)>,
+    digest_aside: bool,
 }
 
 /// An online model that learns from the fills of the pipeline's orders (cost models,
@@ -289,6 +290,7 @@ impl PipelineBuilder {
             observer: None,
             refits: Vec::new(),
             stage_states: Vec::new(),
+            digest_aside: true,
         }
     }
     setter!(
@@ -379,6 +381,17 @@ impl PipelineBuilder {
     /// `Serialize + Deserialize`). Stages without state need nothing.
     pub fn stage_state(mut self, name: impl Into<String>, state: Box<dyn StageState>) -> Self {
         self.stage_states.push((name.into(), state));
+        self
+    }
+
+    /// Whether the audit record's snapshot digest (SHA-256 of the snapshot's JSON, ~0.3 ms
+    /// for 500 assets) of a large snapshot is taken on a second thread while the stages
+    /// run, when the machine has more than one core and an audit sink is attached. Default
+    /// true. The digest is the same either way; this trades a thread start (~20 µs) for
+    /// the digest's time in the audit stage. Turn it off where every core is busy already
+    /// (e.g. many pipelines run side by side).
+    pub fn digest_aside(mut self, on: bool) -> Self {
+        self.digest_aside = on;
         self
     }
 
@@ -486,6 +499,8 @@ impl PipelineBuilder {
             last_time: None,
             step: 0,
             digest_buf: Vec::new(),
+            digest_aside: self.digest_aside
+                && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         })
     }
 }
@@ -546,7 +561,18 @@ pub struct Pipeline {
     step: u64,
     /// The buffer of the audit record's snapshot digest, kept across decisions (scratch).
     digest_buf: Vec<u8>,
+    /// Whether a large snapshot's digest is taken on a second thread (see
+    /// [`PipelineBuilder::digest_aside`]; false on a single core).
+    digest_aside: bool,
 }
+
+/// Values (quotes, indicators and assets) from which a snapshot's digest is taken on a
+/// second thread: about 70 kB of JSON, ~0.07 ms of writing and hashing against ~0.02 ms to
+/// start and join a thread.
+const DIGEST_ASIDE_MIN_VALUES: usize = 512;
+
+/// The audit record's snapshot digest, being taken on a second thread.
+type DigestAside<'scope> = std::thread::ScopedJoinHandle<'scope, (String, Vec<u8>)>;
 
 /// A serialization failure while building an audit record.
 fn audit_error(e: serde_json::Error) -> PipelineError {
@@ -711,10 +737,26 @@ impl Pipeline {
         &mut self,
         screened: ScreenedSnapshot<'_>,
     ) -> PipelineResult<DecisionReport> {
-        let time = screened.raw.time;
-        let result = self
-            .decide_screened_unobserved(screened)
-            .map_err(|e| e.with_time(time));
+        let raw = screened.raw;
+        let values = raw.quotes.len() + raw.indicators.len() + raw.assets.len();
+        let result = if self.digest_aside && self.audit.is_some() && values >= DIGEST_ASIDE_MIN_VALUES {
+            // the digest depends on the raw snapshot alone: it is taken while the stages run
+            // and joined by the audit stage (the same digest as taken there)
+            let mut buf = std::mem::take(&mut self.digest_buf);
+            std::thread::scope(|scope| {
+                let aside = std::thread::Builder::new()
+                    .name("prudentia-digest".into())
+                    .spawn_scoped(scope, move || {
+                        let digest = sha256_snapshot_hex_with(raw, &mut buf);
+                        (digest, buf)
+                    })
+                    .ok();
+                self.decide_screened_unobserved(screened, aside)
+            })
+        } else {
+            self.decide_screened_unobserved(screened, None)
+        }
+        .map_err(|e| e.with_time(raw.time));
         self.observe_decide(result.as_ref());
         result
     }
@@ -724,6 +766,7 @@ impl Pipeline {
     fn decide_screened_unobserved(
         &mut self,
         screened: ScreenedSnapshot<'_>,
+        digest: Option<DigestAside<'_>>,
     ) -> PipelineResult<DecisionReport> {
         let ScreenedSnapshot {
             raw,
@@ -785,7 +828,7 @@ impl Pipeline {
                 )
             }
         };
-        self.finish(made, market, day)
+        self.finish(made, market, day, digest)
     }
 
     /// The chain of stages on a clean snapshot.
@@ -1535,6 +1578,7 @@ impl Pipeline {
         made: Made,
         market: Option<MarketSnapshot>,
         day: Day<'_>,
+        digest: Option<DigestAside<'_>>,
     ) -> PipelineResult<DecisionReport> {
         let Made {
             decision,
@@ -1560,7 +1604,14 @@ impl Pipeline {
                 model_hash: self.model_hash()?,
                 feature_version: self.config.feature_version.clone(),
                 seed,
-                inputs_digest: sha256_snapshot_hex_with(raw, &mut self.digest_buf),
+                inputs_digest: match digest.map(std::thread::ScopedJoinHandle::join) {
+                    Some(Ok((digest, buf))) => {
+                        self.digest_buf = buf;
+                        digest
+                    }
+                    // not taken aside (or that thread failed): taken here
+                    _ => sha256_snapshot_hex_with(raw, &mut self.digest_buf),
+                },
                 decision: decision.clone(),
                 optimizer_status: optimizer_status.clone(),
                 timings_ns: timings

@@ -739,3 +739,42 @@ fn realized_returns_match_the_former_linear_search_bit_for_bit() {
     }
     assert!(compared > 300, "{compared} returns compared");
 }
+
+/// A large snapshot's digest taken on a second thread while the stages run
+/// ([`PipelineBuilder::digest_aside`], the default) is the digest taken in the audit stage:
+/// the SHA-256 of the snapshot's JSON, and the records are the same with it off.
+#[test]
+fn digests_taken_aside_equal_digests_taken_in_the_audit_stage() {
+    let mut snaps = snapshots(30, 8);
+    for s in &mut snaps {
+        let time = s.time;
+        // 600 values: above the size from which the digest is taken aside
+        s.indicators.extend((0..600).map(|i| Indicator {
+            name: format!("pad-{i}"),
+            time,
+            value: 0.5 * i as f64 + time.as_nanos() as f64 * 1e-18,
+        }));
+    }
+    let run = |aside: bool| {
+        let sink = Sink::default();
+        let mut p = PipelineBuilder::new(config())
+            .forecaster(Box::new(Momentum))
+            .optimizer(Box::new(LongPositive))
+            .audit(Box::new(sink.clone()))
+            .digest_aside(aside)
+            .build()
+            .unwrap();
+        walk_forward(&mut p, &snaps, &quiet()).unwrap();
+        let mut recs = sink.0.lock().unwrap().clone();
+        for (_, r) in &mut recs {
+            r.timings_ns.clear();
+        }
+        recs
+    };
+    let (aside, inline) = (run(true), run(false));
+    assert_eq!(aside.len(), 29);
+    assert_eq!(aside, inline);
+    for (s, r) in &aside {
+        assert_eq!(r.inputs_digest, sha256_hex(&serde_json::to_vec(s).unwrap()));
+    }
+}
