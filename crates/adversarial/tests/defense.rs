@@ -340,6 +340,34 @@ fn defense_validators_and_guard() {
             },
         );
     }
+    // the validators' shortcut: the MAD's lower bound never exceeds the MAD and shares its
+    // median, whatever the values pushed (non-finite ones are ignored)
+    s.sweep(
+        "RollingMedianMad median_mad_lower_bound",
+        (proptest::collection::vec(any_f64(), 0..120), 1usize..80),
+        |(xs, capacity)| match RollingMedianMad::new(capacity) {
+            Err(_) => Check::Rejected,
+            Ok(mut w) => {
+                let mut check = Check::Ok;
+                for x in xs {
+                    w.push(x);
+                    let (exact, bound) = (w.median_mad(), w.median_mad_lower_bound());
+                    check = check.and(|| match (exact, bound) {
+                        (None, None) => Check::Ok,
+                        (Some((med, mad)), Some((m, low))) => Check::invariant(
+                            med.to_bits() == m.to_bits()
+                                && low <= mad
+                                && (!mad.is_finite() || low.is_finite()),
+                            "lower bound <= MAD, same median",
+                        ),
+                        _ => Check::invariant(false, "bound and MAD both present or both absent"),
+                    });
+                }
+                // (values spanning more than the f64 range give an infinite MAD and bound)
+                check
+            }
+        },
+    );
     s.sweep(
         "InputDefense process/release",
         (

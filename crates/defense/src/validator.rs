@@ -589,6 +589,30 @@ impl Validator {
         Some((if z.is_nan() { 0.0 } else { z }, med))
     }
 
+    /// Whether the robust check of `y` (net of the market move) surely passes, `|z| ≤
+    /// hampel_threshold` and `|z| < quarantine_threshold`, judged against the scale of a lower
+    /// bound of the MAD ([`RollingMedianMad::median_mad_lower_bound`], two reads of the
+    /// window instead of the MAD's bisection). A smaller scale gives a larger `|z|` (every
+    /// rounding is monotone), so a pass here is a pass of [`robust_z`](Self::robust_z) with
+    /// the same verdict; anything else (and a scale that could overflow: `mad_scale` times
+    /// the largest deviation a window holds, `4·MAX_MAGNITUDE`, not finite) takes the exact
+    /// check.
+    fn surely_within(&self, y: f64) -> bool {
+        let c = &self.config;
+        if self.window.len() < c.min_periods || !(c.mad_scale * (4.0 * MAX_MAGNITUDE)).is_finite() {
+            return false;
+        }
+        let Some((med, low)) = self.window.median_mad_lower_bound() else {
+            return false;
+        };
+        let scale = (c.mad_scale * low).max(c.min_scale);
+        if !(scale > 0.0 && scale.is_finite()) {
+            return false;
+        }
+        let az = ((y - med) / scale).abs();
+        az <= c.hampel_threshold && az < c.quarantine_threshold
+    }
+
     fn transform(&self, x: f64) -> Option<f64> {
         match self.config.transform {
             Transform::Level => Some(x),
@@ -854,6 +878,9 @@ impl Validator {
     /// The Hampel (robust z) check on the transformed value, net of the market move.
     /// `y` is `x` transformed.
     fn outlier_check(&self, x: f64, y: f64, market: f64) -> Option<(Verdict, bool, bool)> {
+        if self.surely_within(y - market) {
+            return None;
+        }
         let q = |reason| Verdict::Quarantine { reason };
         if let Some((z, median)) = self.robust_z(y - market) {
             let az = z.abs();
@@ -1152,5 +1179,79 @@ mod tests {
                 ..
             }
         ));
+    }
+}
+
+#[cfg(test)]
+mod shortcut_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The shortcut takes the usual case (a value near the median of a noisy window) and
+    /// leaves a clear outlier to the exact check.
+    #[test]
+    fn the_mad_shortcut_takes_the_usual_case() {
+        let mut v = Validator::new(ValidatorConfig::default()).unwrap();
+        for i in 0..21 {
+            v.window.push(1.0 + 0.01 * f64::from(i % 7));
+        }
+        assert!(v.surely_within(1.02));
+        assert!(!v.surely_within(5.0));
+        let (z, _) = v.robust_z(5.0).unwrap();
+        assert!(z > v.config.quarantine_threshold);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The robust check's shortcut (`surely_within`, from a lower bound of the MAD) only
+        /// passes values the exact check (`robust_z`) passes: `|z| ≤ hampel_threshold` and
+        /// `|z| < quarantine_threshold`. So verdicts are those of the exact check, bit for bit,
+        /// whatever the configuration (huge `mad_scale`, `min_scale` 0, equal thresholds) and
+        /// the window (ties, extreme and tiny values).
+        #[test]
+        fn the_mad_shortcut_passes_only_what_the_exact_check_passes(
+            window in 3usize..70,
+            mad_scale in prop_oneof![Just(MAD_SCALE), 1e-300..10.0f64, Just(1e200), Just(1e250)],
+            min_scale in prop_oneof![Just(0.0), Just(0.01), 0.0..1.0f64],
+            hampel in prop_oneof![Just(3.0), Just(12.0), 1e-6..20.0f64],
+            equal_thresholds in any::<bool>(),
+            xs in prop::collection::vec(prop_oneof![
+                (-5i32..5).prop_map(f64::from),
+                -1e3..1e3f64,
+                -1e-300..1e-300f64,
+                -2e100..2e100f64,
+            ], 1..150),
+            ys in prop::collection::vec(prop_oneof![
+                (-5i32..5).prop_map(f64::from),
+                -1e3..1e3f64,
+                -1e-300..1e-300f64,
+                -4e100..4e100f64,
+            ], 1..20),
+        ) {
+            let config = ValidatorConfig {
+                window,
+                min_periods: 3,
+                mad_scale,
+                min_scale,
+                hampel_threshold: hampel,
+                quarantine_threshold: if equal_thresholds { hampel } else { 2.0 * hampel },
+                ..Default::default()
+            };
+            let mut v = Validator::new(config).unwrap();
+            for (i, x) in xs.iter().enumerate() {
+                v.window.push(*x);
+                for y in &ys {
+                    let y = y + if i % 2 == 0 { 0.0 } else { *x };
+                    if v.surely_within(y) {
+                        let (z, _) = v.robust_z(y).unwrap();
+                        prop_assert!(
+                            z.abs() <= v.config.hampel_threshold && z.abs() < v.config.quarantine_threshold,
+                            "shortcut passed y = {} with z = {}", y, z
+                        );
+                    }
+                }
+            }
+        }
     }
 }

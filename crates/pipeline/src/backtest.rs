@@ -713,16 +713,22 @@ pub fn realized_returns(
     now: &MarketSnapshot,
     next: &MarketSnapshot,
 ) -> Vec<(AssetId, f64)> {
-    let price = |s: &MarketSnapshot, id: &AssetId| {
-        s.quotes
-            .iter()
-            .find(|q| &q.asset == id)
-            .map(|q| q.price)
-            .filter(|p| p.is_finite() && *p > 0.0)
+    // the price of the first quote of each asset (as a linear search would find it): one
+    // pass per snapshot instead of a search per universe asset (O(n) instead of O(n²))
+    fn first_prices(s: &MarketSnapshot) -> HashMap<&str, f64> {
+        let mut m = HashMap::with_capacity(s.quotes.len());
+        for q in &s.quotes {
+            m.entry(q.asset.as_str()).or_insert(q.price);
+        }
+        m
+    }
+    let (at_now, at_next) = (first_prices(now), first_prices(next));
+    let price = |m: &HashMap<&str, f64>, id: &AssetId| {
+        m.get(id.as_str()).copied().filter(|p| p.is_finite() && *p > 0.0)
     };
     universe
         .iter()
-        .filter_map(|id| match (price(now, id), price(next, id)) {
+        .filter_map(|id| match (price(&at_now, id), price(&at_next, id)) {
             (Some(a), Some(b)) if plausible_ratio(b / a) => Some((id.clone(), b / a - 1.0)),
             _ => None,
         })

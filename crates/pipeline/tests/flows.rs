@@ -667,3 +667,114 @@ fn a_brokers_fills_are_learned_and_are_the_runs_trading_cost() {
         assert!((x - y).abs() < 1e-6, "period {t}: {x} vs {y}");
     }
 }
+
+/// `realized_returns` finds each asset's first quote through a map built once per snapshot
+/// (it searched the quotes once per universe asset): the same returns, bit for bit, as the
+/// former linear search, on snapshots with repeated, missing, reordered, non-finite, zero,
+/// negative and implausible quotes and assets outside the universe.
+#[test]
+fn realized_returns_match_the_former_linear_search_bit_for_bit() {
+    fn former(universe: &[AssetId], now: &MarketSnapshot, next: &MarketSnapshot) -> Vec<(AssetId, f64)> {
+        let price = |s: &MarketSnapshot, id: &AssetId| {
+            s.quotes
+                .iter()
+                .find(|q| &q.asset == id)
+                .map(|q| q.price)
+                .filter(|p| p.is_finite() && *p > 0.0)
+        };
+        universe
+            .iter()
+            .filter_map(|id| match (price(now, id), price(next, id)) {
+                (Some(a), Some(b)) if plausible_ratio(b / a) => Some((id.clone(), b / a - 1.0)),
+                _ => None,
+            })
+            .collect()
+    }
+    // (the crate's own check, `history::plausible_ratio`)
+    fn plausible_ratio(ratio: f64) -> bool {
+        ratio.is_finite() && (1.0 / MAX_PRICE_RATIO..=MAX_PRICE_RATIO).contains(&ratio)
+    }
+    let mut rng = prudentia_core::rng::SplitMix64::new(9);
+    let universe: Vec<AssetId> = (0..25).map(|i| AssetId::new(format!("U{i}"))).collect();
+    let snapshot = |rng: &mut prudentia_core::rng::SplitMix64| {
+        let mut s = MarketSnapshot {
+            time: Timestamp::from_nanos(0),
+            quotes: Vec::new(),
+            indicators: Vec::new(),
+            assets: Vec::new(),
+        };
+        for _ in 0..rng.next_u64() % 60 {
+            let k = rng.next_u64() % 30;
+            let price = match rng.next_u64() % 10 {
+                0 => f64::NAN,
+                1 => 0.0,
+                2 => -1.0,
+                3 => f64::INFINITY,
+                4 => 1e300,
+                5 => 5e-324,
+                _ => 50.0 + 100.0 * rng.next_f64(),
+            };
+            s.quotes.push(Quote {
+                asset: AssetId::new(format!("U{k}")),
+                time: Timestamp::from_nanos(0),
+                price,
+                volume: None,
+                spread_bps: None,
+            });
+        }
+        s
+    };
+    let mut compared = 0;
+    for _ in 0..300 {
+        let (a, b) = (snapshot(&mut rng), snapshot(&mut rng));
+        let got = realized_returns(&universe, &a, &b);
+        let want = former(&universe, &a, &b);
+        let bits = |v: &[(AssetId, f64)]| {
+            v.iter()
+                .map(|(a, r)| (a.clone(), r.to_bits()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&got), bits(&want));
+        compared += want.len();
+    }
+    assert!(compared > 300, "{compared} returns compared");
+}
+
+/// A large snapshot's digest taken on a second thread while the stages run
+/// ([`PipelineBuilder::digest_aside`], the default) is the digest taken in the audit stage:
+/// the SHA-256 of the snapshot's JSON, and the records are the same with it off.
+#[test]
+fn digests_taken_aside_equal_digests_taken_in_the_audit_stage() {
+    let mut snaps = snapshots(30, 8);
+    for s in &mut snaps {
+        let time = s.time;
+        // 600 values: above the size from which the digest is taken aside
+        s.indicators.extend((0..600).map(|i| Indicator {
+            name: format!("pad-{i}"),
+            time,
+            value: 0.5 * i as f64 + time.as_nanos() as f64 * 1e-18,
+        }));
+    }
+    let run = |aside: bool| {
+        let sink = Sink::default();
+        let mut p = PipelineBuilder::new(config())
+            .forecaster(Box::new(Momentum))
+            .optimizer(Box::new(LongPositive))
+            .audit(Box::new(sink.clone()))
+            .digest_aside(aside)
+            .build()
+            .unwrap();
+        walk_forward(&mut p, &snaps, &quiet()).unwrap();
+        let mut recs = sink.0.lock().unwrap().clone();
+        for (_, r) in &mut recs {
+            r.timings_ns.clear();
+        }
+        recs
+    };
+    let (aside, inline) = (run(true), run(false));
+    assert_eq!(aside.len(), 29);
+    assert_eq!(aside, inline);
+    for (s, r) in &aside {
+        assert_eq!(r.inputs_digest, sha256_hex(&serde_json::to_vec(s).unwrap()));
+    }
+}
