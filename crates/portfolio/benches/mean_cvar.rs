@@ -70,6 +70,24 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // the whole optimize stage of `decide`: the Ledoit–Wolf covariance of the scenarios (which
+    // the optimizer PSD-checks and reports wᵀΣw from), the problem built from them, the solve
+    let opt = PortfolioOptimizer::new(support::cvar_config(n, CvarMethod::Auto)).unwrap();
+    g.bench_with_input(
+        BenchmarkId::new("stage_ledoit_wolf", format!("T{t}_n{n}")),
+        &(),
+        |b, _| {
+            b.iter(|| {
+                let cov = prudentia_core::estimators::ledoit_wolf(r.view(), false)
+                    .unwrap()
+                    .covariance;
+                let p = PortfolioProblem::new(mu.clone())
+                    .with_scenarios(r.clone())
+                    .with_covariance(cov);
+                black_box(opt.solve(&p).unwrap())
+            })
+        },
+    );
     g.finish();
 }
 

@@ -110,6 +110,9 @@ struct Structure {
     dense_start: Vec<usize>,
     dense_pos: Vec<usize>,
     dense_val: Vec<f64>,
+    /// Per row, the first dense position when its dense entries are consecutive positions
+    /// (a scenario row of the CVaR LP: the weights and ζ), so that they are slice operations.
+    dense_first: Vec<Option<usize>>,
     /// Dense P block, column-major n × n, both triangles.
     p_dense: Vec<f64>,
     /// Whether `P = 0` (a linear program): products with `P` are skipped.
@@ -214,7 +217,19 @@ impl Structure {
         for &r in &border {
             is_border[r] = true;
         }
+        let dense_first = dense_start
+            .windows(2)
+            .map(|w| {
+                let run = &dense_pos[w[0]..w[1]];
+                let first = *run.first()?;
+                run.iter()
+                    .enumerate()
+                    .all(|(k, &p)| p == first + k)
+                    .then_some(first)
+            })
+            .collect();
         Some(Self {
+            dense_first,
             contiguous,
             n,
             nd,
@@ -244,6 +259,40 @@ impl Structure {
     /// The dense entries (position, value) of row `r`.
     fn dense_row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         (self.dense_start[r]..self.dense_start[r + 1]).map(move |k| (self.dense_pos[k], self.dense_val[k]))
+    }
+
+    /// `out[p] += f · a_rp` over the dense entries (position p) of row `r`.
+    fn dense_axpy(&self, r: usize, f: f64, out: &mut [f64]) {
+        let vals = &self.dense_val[self.dense_start[r]..self.dense_start[r + 1]];
+        match self.dense_first[r] {
+            Some(first) => {
+                for (o, v) in out[first..first + vals.len()].iter_mut().zip(vals) {
+                    *o += f * v;
+                }
+            }
+            None => {
+                for (p, v) in self.dense_row(r) {
+                    out[p] += f * v;
+                }
+            }
+        }
+    }
+
+    /// `out[p] −= f · a_rp` over the dense entries of row `r`.
+    fn dense_sub(&self, r: usize, f: f64, out: &mut [f64]) {
+        let vals = &self.dense_val[self.dense_start[r]..self.dense_start[r + 1]];
+        match self.dense_first[r] {
+            Some(first) => {
+                for (o, v) in out[first..first + vals.len()].iter_mut().zip(vals) {
+                    *o -= f * v;
+                }
+            }
+            None => {
+                for (p, v) in self.dense_row(r) {
+                    out[p] -= f * v;
+                }
+            }
+        }
     }
 
     /// The dense positions auxiliary `ai` touches.
@@ -458,9 +507,11 @@ fn csc_rows(a: &CscMatrix<f64>) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
 }
 
 /// The factored Newton system for one set of row weights `d` (inequalities) and border
-/// weights `W`.
+/// weights `W`, with the buffers to refactor it: one per solve, refactored in place every
+/// interior-point iteration (no allocation but the Cholesky factor's own).
 struct Factored {
-    llt: Cholesky,
+    /// Cholesky of the dense block's Schur complement (`None` before the first factoring).
+    llt: Option<Cholesky>,
     /// Per auxiliary: K_aa, and K_da on its support (flattened like `Structure::sup_pos`).
     k_aa: Vec<f64>,
     k_da: Vec<f64>,
@@ -473,6 +524,14 @@ struct Factored {
     w_border: Vec<f64>,
     /// Buffers of the solves with this factor (none allocates).
     scratch: Scratch,
+    /// Buffers of the factoring: the Schur complement S (nd × nd, column-major), one dense
+    /// row (nd), the wide rank-one rows (row-major, nd wide), their Gram matrix, the border
+    /// matrix (h × h).
+    s: Vec<f64>,
+    row: Vec<f64>,
+    wide: Vec<f64>,
+    gram: Array2<f64>,
+    border_m: Array2<f64>,
 }
 
 /// Work buffers of [`Factored::solve`].
@@ -534,23 +593,47 @@ fn rank_one_lower(s: &mut [f64], nd: usize, sup: &[usize], v: &[f64], f: f64) {
 }
 
 impl Factored {
-    fn new(st: &Structure, d: &[f64], w_border: &[f64]) -> Option<Self> {
+    /// The buffers for the problem `st` (nothing factored yet).
+    fn new(st: &Structure) -> Self {
+        let (nd, h) = (st.nd, st.border.len());
+        Self {
+            llt: None,
+            k_aa: vec![0.0; st.aux_cols.len()],
+            k_da: vec![0.0; st.sup_pos.len()],
+            u: vec![0.0; st.nvar * h],
+            border_llt: None,
+            d: vec![0.0; st.m],
+            w_border: vec![0.0; h],
+            scratch: Scratch::new(st.nvar, st.m, h),
+            s: vec![0.0; nd * nd],
+            row: vec![0.0; nd],
+            wide: Vec::new(),
+            gram: Array2::zeros((nd, nd).f()),
+            border_m: Array2::zeros((h, h).f()),
+        }
+    }
+
+    /// Factors the Newton system for the row weights `d` (length m) and the border weights
+    /// `w_border` (length h). `None` when a factorization fails (the factor is then unusable
+    /// until the next successful call).
+    fn factor(&mut self, st: &Structure, d: &[f64], w_border: &[f64]) -> Option<()> {
         let (n, nd) = (st.n, st.nd);
+        self.llt = None;
+        self.border_llt = None;
         // the lower triangle of S = K_dd − K_da K_aa⁻¹ K_ad (Cholesky reads only that)
-        let mut s = vec![0.0; nd * nd];
+        let s = &mut self.s;
+        s.iter_mut().for_each(|v| *v = 0.0);
         for j in 0..n {
             s[j * nd..j * nd + n].copy_from_slice(&st.p_dense[j * n..(j + 1) * n]);
         }
         for &(r, c, v) in &st.diag_rows {
             s[c + c * nd] += d[r] * v * v;
         }
-        let n_aux = st.aux_cols.len();
-        let mut k_aa = vec![0.0; n_aux];
-        let mut k_da = vec![0.0; st.sup_pos.len()];
-        let mut scratch = vec![0.0; nd];
+        let (k_aa, k_da, scratch, wide) = (&mut self.k_aa, &mut self.k_da, &mut self.row, &mut self.wide);
+        scratch.iter_mut().for_each(|v| *v = 0.0);
         // rank-one terms over wide supports (the scenarios of the CVaR LP), as rows of a
         // matrix B (row-major, nd wide) whose Gram BᵀB is added by one GEMM at the end
-        let mut wide: Vec<f64> = Vec::new();
+        wide.clear();
         for (ai, rows) in st.aux_rows.iter().enumerate() {
             let sup = st.support(ai);
             let kaa: f64 = rows.iter().map(|&(r, ca)| d[r] * ca * ca).sum();
@@ -562,13 +645,21 @@ impl Factored {
                 continue;
             }
             for &(r, ca) in rows {
-                for (p, v) in st.dense_row(r) {
-                    scratch[p] += d[r] * ca * v;
-                }
+                st.dense_axpy(r, d[r] * ca, scratch);
             }
-            for (k, &p) in k_da[st.sup_start[ai]..st.sup_start[ai + 1]].iter_mut().zip(sup) {
-                *k = scratch[p];
-                scratch[p] = 0.0;
+            let span = st.sup_start[ai]..st.sup_start[ai + 1];
+            match st.contiguous[ai] {
+                Some(first) => {
+                    let run = &mut scratch[first..first + sup.len()];
+                    k_da[span].copy_from_slice(run);
+                    run.iter_mut().for_each(|v| *v = 0.0);
+                }
+                None => {
+                    for (k, &p) in k_da[span].iter_mut().zip(sup) {
+                        *k = scratch[p];
+                        scratch[p] = 0.0;
+                    }
+                }
             }
             // Lagrange's identity: Σ d a aᵀ − (Σ d c a)(Σ d c a)ᵀ / Σ d c² =
             // Σ_{r<r'} d_r d_r' (c_r' a_r − c_r a_r')(…)ᵀ / Σ d c², a sum of positive
@@ -579,63 +670,72 @@ impl Factored {
                     if f == 0.0 {
                         continue;
                     }
-                    for (p, v) in st.dense_row(ri) {
-                        scratch[p] += cj * v;
-                    }
-                    for (p, v) in st.dense_row(rj) {
-                        scratch[p] -= ci * v;
-                    }
+                    st.dense_axpy(ri, cj, scratch);
+                    st.dense_sub(rj, ci, scratch);
                     if sup.len() >= WIDE_SUPPORT && f > 0.0 && f.is_finite() {
                         let g = f.sqrt();
                         let start = wide.len();
                         wide.resize(start + nd, 0.0);
-                        for &p in sup {
-                            wide[start + p] = g * scratch[p];
+                        match st.contiguous[ai] {
+                            Some(first) => {
+                                let out = &mut wide[start + first..start + first + sup.len()];
+                                for (o, x) in out.iter_mut().zip(&scratch[first..first + sup.len()]) {
+                                    *o = g * x;
+                                }
+                            }
+                            None => {
+                                for &p in sup {
+                                    wide[start + p] = g * scratch[p];
+                                }
+                            }
                         }
                     } else {
-                        rank_one_lower(&mut s, nd, sup, &scratch, f);
+                        rank_one_lower(s, nd, sup, scratch, f);
                     }
-                    for &p in sup {
-                        scratch[p] = 0.0;
+                    match st.contiguous[ai] {
+                        Some(first) => scratch[first..first + sup.len()]
+                            .iter_mut()
+                            .for_each(|v| *v = 0.0),
+                        None => {
+                            for &p in sup {
+                                scratch[p] = 0.0;
+                            }
+                        }
                     }
                 }
             }
         }
-        let mut s = Array2::from_shape_vec((nd, nd).f(), s).ok()?;
         if !wide.is_empty() {
-            let b = ndarray::ArrayView2::from_shape((wide.len() / nd, nd), &wide).ok()?;
-            let mut gram = Array2::<f64>::zeros((nd, nd).f());
-            prudentia_core::linalg::gram_into(b, 1.0, gram.view_mut()).ok()?;
-            s += &gram;
+            let b = ndarray::ArrayView2::from_shape((wide.len() / nd, nd), wide).ok()?;
+            prudentia_core::linalg::gram_into(b, 1.0, self.gram.view_mut()).ok()?;
+            // both column-major nd × nd: the same entries in the same order
+            let gram = self.gram.as_slice_memory_order()?;
+            for (x, g) in s.iter_mut().zip(gram) {
+                *x += g;
+            }
         }
-        let llt = Cholesky::new(s.view()).ok()?;
+        let sv = ndarray::ArrayView2::from_shape((nd, nd).f(), &s[..]).ok()?;
+        self.llt = Some(Cholesky::new(sv).ok()?);
+        self.d.copy_from_slice(d);
+        self.w_border.copy_from_slice(w_border);
         let h = st.border.len();
-        let mut f = Self {
-            llt,
-            k_aa,
-            k_da,
-            u: vec![0.0; st.nvar * h],
-            border_llt: None,
-            d: d.to_vec(),
-            w_border: w_border.to_vec(),
-            scratch: Scratch::new(st.nvar, st.m, h),
-        };
         if h > 0 {
             // U = K⁻¹ Gᵀ, all columns through one multi-right-hand-side triangular solve
-            let mut rhs = vec![0.0; st.nvar * h];
+            let mut u = std::mem::take(&mut self.u);
+            u.iter_mut().for_each(|v| *v = 0.0);
             for (j, &r) in st.border.iter().enumerate() {
                 for (c, a) in st.row(r) {
-                    rhs[j * st.nvar + c] += a;
+                    u[j * st.nvar + c] += a;
                 }
             }
-            let mut w = std::mem::take(&mut f.scratch.w);
-            f.apply_kinv_many(st, &mut rhs, h, &mut w);
-            f.scratch.w = w;
-            f.u = rhs;
-            let mut m = Array2::<f64>::zeros((h, h).f());
+            let mut w = std::mem::take(&mut self.scratch.w);
+            self.apply_kinv_many(st, &mut u, h, &mut w);
+            self.scratch.w = w;
+            self.u = u;
+            let m = &mut self.border_m;
             for (i, &r) in st.border.iter().enumerate() {
                 for j in 0..h {
-                    m[[i, j]] = st.row_dot(r, &f.u[j * st.nvar..(j + 1) * st.nvar]);
+                    m[[i, j]] = st.row_dot(r, &self.u[j * st.nvar..(j + 1) * st.nvar]);
                 }
                 m[[i, i]] += w_border[i];
             }
@@ -647,9 +747,9 @@ impl Factored {
                     m[[j, i]] = v;
                 }
             }
-            f.border_llt = Some(Cholesky::new(m.view()).ok()?);
+            self.border_llt = Some(Cholesky::new(m.view()).ok()?);
         }
-        Some(f)
+        Some(())
     }
 
     /// Solves `K v = r` in place for `k` right-hand sides stored column-major (nvar × k).
@@ -684,9 +784,12 @@ impl Factored {
                 }
             }
         }
-        // the factor is nd × nd and w holds nd·k entries: the shape always matches
-        let solved = self.llt.solve_columns_in_place(w, k);
-        debug_assert!(solved.is_ok());
+        // the factor is nd × nd and w holds nd·k entries: the shape always matches; the
+        // solves run only after a successful `factor`
+        if let Some(llt) = &self.llt {
+            let solved = llt.solve_columns_in_place(w, k);
+            debug_assert!(solved.is_ok());
+        }
         for j in 0..k {
             let col = &mut r[j * nvar..(j + 1) * nvar];
             let wj = &w[j * nd..(j + 1) * nd];
@@ -853,7 +956,7 @@ pub(crate) fn solve(
 ) -> Option<QpSolution> {
     let (tolerance, max_iterations) = (settings.tolerance, settings.max_iterations);
     let mut st = Structure::detect(p, a, cones, n, hubs)?;
-    let (nvar, m, h) = (st.nvar, st.m, st.border.len());
+    let (nvar, m) = (st.nvar, st.m);
     let m_ineq = st.is_eq.iter().filter(|e| !**e).count() as f64;
     if q.len() != nvar || b.len() != m || !q.iter().chain(b).all(|v| v.is_finite()) {
         return None;
@@ -871,13 +974,15 @@ pub(crate) fn solve(
     st.p_dense.iter_mut().for_each(|v| *v *= c);
     let q: Vec<f64> = q.iter().map(|v| v * c).collect();
     let q = &q[..];
+    // one workspace for the whole solve: the Newton system is refactored in place
+    let mut work = StepWork::new(&st);
 
     let Iterate {
         mut x,
         mut s,
         mut z,
         mut lambda,
-    } = initial_point(&st, q, b)?;
+    } = initial_point(&st, q, b, &mut work.factored)?;
     let mut ax = vec![0.0; m];
 
     let norm_q = inf_norm(q);
@@ -885,7 +990,6 @@ pub(crate) fn solve(
     let mut px = vec![0.0; nvar];
     let mut rd = vec![0.0; nvar];
     let mut rp = vec![0.0; m];
-    let mut work = StepWork::new(nvar, m, h);
     let step_fraction = if st.p_zero {
         LP_STEP_FRACTION
     } else {
@@ -963,11 +1067,11 @@ struct Iterate {
 
 /// The CVXOPT initial point: the least-squares problem with all weights 1, then slacks and
 /// duals shifted into the interior.
-fn initial_point(st: &Structure, q: &[f64], b: &[f64]) -> Option<Iterate> {
+fn initial_point(st: &Structure, q: &[f64], b: &[f64], f0: &mut Factored) -> Option<Iterate> {
     let (nvar, m, h) = (st.nvar, st.m, st.border.len());
     let ones: Vec<f64> = st.is_eq.iter().map(|e| if *e { 0.0 } else { 1.0 }).collect();
     let w_border: Vec<f64> = st.border.iter().map(|&r| ones[r]).collect();
-    let mut f0 = Factored::new(st, &ones, &w_border)?;
+    f0.factor(st, &ones, &w_border)?;
     let mut r1: Vec<f64> = q.iter().map(|v| -v).collect();
     let b_ineq: Vec<f64> = (0..m).map(|r| if st.is_eq[r] { 0.0 } else { b[r] }).collect();
     st.add_at(&b_ineq, &mut r1);
@@ -1014,8 +1118,13 @@ fn initial_point(st: &Structure, q: &[f64], b: &[f64]) -> Option<Iterate> {
     Some(Iterate { x, s, z, lambda })
 }
 
-/// Work buffers of one predictor-corrector step.
+/// Work buffers of the predictor-corrector steps (one set per solve).
 struct StepWork {
+    /// The Newton system, refactored every step.
+    factored: Factored,
+    /// The border weights W and the right-hand side r1 of a direction.
+    w_border: Vec<f64>,
+    r1: Vec<f64>,
     hvec: Vec<f64>,
     dx: Vec<f64>,
     adx: Vec<f64>,
@@ -1028,8 +1137,12 @@ struct StepWork {
 }
 
 impl StepWork {
-    fn new(nvar: usize, m: usize, h: usize) -> Self {
+    fn new(st: &Structure) -> Self {
+        let (nvar, m, h) = (st.nvar, st.m, st.border.len());
         Self {
+            factored: Factored::new(st),
+            w_border: vec![0.0; h],
+            r1: vec![0.0; nvar],
             hvec: vec![0.0; m],
             dx: vec![0.0; nvar],
             adx: vec![0.0; m],
@@ -1059,6 +1172,9 @@ fn predictor_corrector(
 ) -> Option<()> {
     let m = st.m;
     let StepWork {
+        factored: f,
+        w_border,
+        r1,
         hvec,
         dx,
         adx,
@@ -1073,12 +1189,10 @@ fn predictor_corrector(
     for r in 0..m {
         d[r] = if st.is_eq[r] { 0.0 } else { z[r] / s[r] };
     }
-    let w_border: Vec<f64> = st
-        .border
-        .iter()
-        .map(|&r| if st.is_eq[r] { 0.0 } else { s[r] / z[r] })
-        .collect();
-    let mut f = Factored::new(st, d, &w_border)?;
+    for (w, &r) in w_border.iter_mut().zip(&st.border) {
+        *w = if st.is_eq[r] { 0.0 } else { s[r] / z[r] };
+    }
+    f.factor(st, d, w_border)?;
     for (i, &r) in st.border.iter().enumerate() {
         r2[i] = if st.is_eq[r] { -rp[r] } else { 0.0 };
     }
@@ -1092,13 +1206,15 @@ fn predictor_corrector(
                 (-rc(r) + z[r] * rp[r]) / s[r]
             };
         }
-        let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
+        for (x, v) in r1.iter_mut().zip(rd) {
+            *x = -v;
+        }
         for r in 0..m {
             if hvec[r] != 0.0 {
-                st.row_axpy(r, -hvec[r], &mut r1);
+                st.row_axpy(r, -hvec[r], r1);
             }
         }
-        f.solve(st, &r1, r2, dx.as_mut_slice(), lambda.as_mut_slice());
+        f.solve(st, r1, r2, dx.as_mut_slice(), lambda.as_mut_slice());
         st.mul_a(dx, adx.as_mut_slice());
         for r in 0..m {
             if st.is_eq[r] {
