@@ -30,7 +30,7 @@
 //!   and `−z_s ≤ 0`) that is one rank-one term `d₁d₂/(d₁+d₂)·(r_s, 1)(r_s, 1)ᵀ`: the dense
 //!   block is `P + R̃ᵀER̃ + diag` in O(S·n²) per step;
 //! - what remains is the dense block of order n (+ hubs), factored by Cholesky
-//!   (`prudentia_core::linalg`);
+//!   (faer's kernel, as `prudentia_core::linalg::Cholesky`, in storage kept between steps);
 //! - the few remaining rows (sums over many names: net, sector, gross, leverage, turnover,
 //!   the CVaR limit, cuts, and every equality) enter through the Schur complement of the
 //!   bordered system `[K Gᵀ; G −W]`, with `W = D⁻¹` for inequalities and 0 for equalities;
@@ -48,8 +48,10 @@
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::SupportedConeT;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt;
 use ndarray::{Array2, ShapeBuilder};
-use prudentia_core::linalg::{dot, Cholesky};
+use prudentia_core::linalg::dot;
 
 /// A solution in Clarabel's conventions: `Ax + s = b`, `Px + q + Aᵀz = 0`.
 pub(crate) struct QpSolution {
@@ -506,19 +508,93 @@ fn csc_rows(a: &CscMatrix<f64>) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
     (row_start, row_col, row_val)
 }
 
+/// A dense Cholesky factor `A = L Lᵀ` whose storage is kept from one factorization to the
+/// next. The same kernel, parameters, parallelism and storage layout as faer's `Llt::new`
+/// (behind `prudentia_core::linalg::Cholesky`), hence the same bits, without its two
+/// allocations (the factor and the work stack) per factorization.
+struct DenseLlt {
+    /// `L` (strictly upper part zero), valid when `ok`.
+    l: faer::Mat<f64>,
+    mem: MemBuffer,
+    ok: bool,
+}
+
+impl DenseLlt {
+    fn new(n: usize) -> Self {
+        let par = faer::get_global_parallelism();
+        Self {
+            l: faer::Mat::zeros(n, n),
+            mem: MemBuffer::new(llt::factor::cholesky_in_place_scratch::<f64>(
+                n,
+                par,
+                Default::default(),
+            )),
+            ok: false,
+        }
+    }
+
+    /// Factors the column-major `n × n` matrix `a` (its lower triangle is read). `false`
+    /// for a wrong length, a non-finite entry or a matrix that is not positive definite (as
+    /// `prudentia_core::linalg::Cholesky::new`'s errors).
+    fn factor(&mut self, a: &[f64]) -> bool {
+        let n = self.l.nrows();
+        self.ok = false;
+        if a.len() != n * n || !a.iter().all(|v| v.is_finite()) {
+            return false;
+        }
+        // the strictly upper part is zero (from `new` or the last factorization)
+        self.l
+            .as_mut()
+            .copy_from_triangular_lower(faer::MatRef::from_column_major_slice(a, n, n));
+        let par = faer::get_global_parallelism();
+        let done = llt::factor::cholesky_in_place(
+            self.l.as_mut(),
+            Default::default(),
+            par,
+            MemStack::new(&mut self.mem),
+            Default::default(),
+        );
+        for j in 0..n {
+            for i in 0..j {
+                self.l[(i, j)] = 0.0;
+            }
+        }
+        self.ok = done.is_ok();
+        self.ok
+    }
+
+    /// Overwrites the column-major `n × k` block `b` with `A⁻¹ b` (nothing when no factor is
+    /// held or the length is not `n·k`).
+    fn solve_columns_in_place(&self, b: &mut [f64], k: usize) {
+        let n = self.l.nrows();
+        if !self.ok || b.len() != n * k {
+            debug_assert!(false, "solve without a factor or with a wrong shape");
+            return;
+        }
+        llt::solve::solve_in_place_with_conj(
+            self.l.as_ref(),
+            faer::Conj::No,
+            faer::MatMut::from_column_major_slice_mut(b, n, k),
+            faer::get_global_parallelism(),
+            // the triangular solves need no work space (`solve_in_place_scratch` is empty)
+            MemStack::new(&mut []),
+        );
+    }
+}
+
 /// The factored Newton system for one set of row weights `d` (inequalities) and border
 /// weights `W`, with the buffers to refactor it: one per solve, refactored in place every
-/// interior-point iteration (no allocation but the Cholesky factor's own).
+/// interior-point iteration (no allocation of its own).
 struct Factored {
-    /// Cholesky of the dense block's Schur complement (`None` before the first factoring).
-    llt: Option<Cholesky>,
+    /// Cholesky of the dense block's Schur complement.
+    llt: DenseLlt,
     /// Per auxiliary: K_aa, and K_da on its support (flattened like `Structure::sup_pos`).
     k_aa: Vec<f64>,
     k_da: Vec<f64>,
     /// K⁻¹Gᵀ, nvar × h, column-major.
     u: Vec<f64>,
-    /// Cholesky of G K⁻¹ Gᵀ + W.
-    border_llt: Option<Cholesky>,
+    /// Cholesky of G K⁻¹ Gᵀ + W (h × h).
+    border_llt: DenseLlt,
     /// Row weights (0 on equality rows), for the refinement residuals.
     d: Vec<f64>,
     w_border: Vec<f64>,
@@ -597,11 +673,11 @@ impl Factored {
     fn new(st: &Structure) -> Self {
         let (nd, h) = (st.nd, st.border.len());
         Self {
-            llt: None,
+            llt: DenseLlt::new(nd),
             k_aa: vec![0.0; st.aux_cols.len()],
             k_da: vec![0.0; st.sup_pos.len()],
             u: vec![0.0; st.nvar * h],
-            border_llt: None,
+            border_llt: DenseLlt::new(h),
             d: vec![0.0; st.m],
             w_border: vec![0.0; h],
             scratch: Scratch::new(st.nvar, st.m, h),
@@ -618,8 +694,8 @@ impl Factored {
     /// until the next successful call).
     fn factor(&mut self, st: &Structure, d: &[f64], w_border: &[f64]) -> Option<()> {
         let (n, nd) = (st.n, st.nd);
-        self.llt = None;
-        self.border_llt = None;
+        self.llt.ok = false;
+        self.border_llt.ok = false;
         // the lower triangle of S = K_dd − K_da K_aa⁻¹ K_ad (Cholesky reads only that)
         let s = &mut self.s;
         s.iter_mut().for_each(|v| *v = 0.0);
@@ -714,8 +790,9 @@ impl Factored {
                 *x += g;
             }
         }
-        let sv = ndarray::ArrayView2::from_shape((nd, nd).f(), &s[..]).ok()?;
-        self.llt = Some(Cholesky::new(sv).ok()?);
+        if !self.llt.factor(s) {
+            return None;
+        }
         self.d.copy_from_slice(d);
         self.w_border.copy_from_slice(w_border);
         let h = st.border.len();
@@ -747,7 +824,9 @@ impl Factored {
                     m[[j, i]] = v;
                 }
             }
-            self.border_llt = Some(Cholesky::new(m.view()).ok()?);
+            if !self.border_llt.factor(m.as_slice_memory_order()?) {
+                return None;
+            }
         }
         Some(())
     }
@@ -786,10 +865,7 @@ impl Factored {
         }
         // the factor is nd × nd and w holds nd·k entries: the shape always matches; the
         // solves run only after a successful `factor`
-        if let Some(llt) = &self.llt {
-            let solved = llt.solve_columns_in_place(w, k);
-            debug_assert!(solved.is_ok());
-        }
+        self.llt.solve_columns_in_place(w, k);
         for j in 0..k {
             let col = &mut r[j * nvar..(j + 1) * nvar];
             let wj = &w[j * nd..(j + 1) * nd];
@@ -836,11 +912,8 @@ impl Factored {
         for (i, &r) in st.border.iter().enumerate() {
             t[i] = st.row_dot(r, dx) - r2[i];
         }
-        if let Some(b) = &self.border_llt {
-            // the border factor is h × h: the shape always matches
-            let solved = b.solve_columns_in_place(t, 1);
-            debug_assert!(solved.is_ok());
-        }
+        // the border factor is h × h: the shape always matches
+        self.border_llt.solve_columns_in_place(t, 1);
         for i in 0..h {
             lambda[i] = t[i];
             let ui = &self.u[i * st.nvar..(i + 1) * st.nvar];

@@ -601,12 +601,12 @@ fn allocations() -> u64 {
     ALLOCATIONS.with(|c| c.get())
 }
 
-/// Issue #18: the structured method keeps one workspace for the whole solve; what still
-/// allocates per interior-point iteration is the dense Cholesky factor itself (faer's
-/// `Llt`, inside `prudentia_core::linalg::Cholesky`). Measured as the extra allocations of
-/// the same problem solved to a tighter tolerance (the same structure, more iterations).
-/// Before, every Newton step rebuilt its buffers (36 allocations per iteration with the
-/// full LP here; 7 now, the two Cholesky factors).
+/// Issue #18: the structured method keeps one workspace for the whole solve, the storage
+/// of its Cholesky factors included; what still allocates per interior-point iteration is
+/// faer's GEMM of the scenario block (its packing buffers). Measured as the extra
+/// allocations of the same problem solved to a tighter tolerance (the same structure, more
+/// iterations). Before, every Newton step rebuilt its buffers: 36 allocations per iteration
+/// with the full LP here, 3 now.
 #[test]
 fn structured_solve_allocates_little_per_iteration() {
     let mut rng = StdRng::seed_from_u64(18);
@@ -642,6 +642,6 @@ fn structured_solve_allocates_little_per_iteration() {
         assert!(b.1 > a.1 && a.2 == b.2, "{runs:?}");
         let per_iteration = (b.0 as f64 - a.0 as f64) / f64::from(b.1 - a.1);
         println!("{method:?}: (allocations, iterations, rounds) {runs:?}: {per_iteration:.1} per iteration");
-        assert!(per_iteration <= 12.0, "{per_iteration} allocations per iteration");
+        assert!(per_iteration <= 8.0, "{per_iteration} allocations per iteration");
     }
 }
