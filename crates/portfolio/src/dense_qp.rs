@@ -923,7 +923,7 @@ impl Factored {
         }
     }
 
-    /// Residuals of the bordered system at (dx, λ).
+    /// Residuals of the bordered system at (dx, λ); `adx` receives A·dx (all rows).
     #[allow(clippy::too_many_arguments)]
     fn residual(
         &self,
@@ -935,15 +935,16 @@ impl Factored {
         e1: &mut [f64],
         e2: &mut [f64],
         work_m: &mut [f64],
+        adx: &mut [f64],
     ) {
         // K_full dx = P dx + Σ_{non-border inequality rows} d_r a_r (a_r·dx)
         st.mul_p(dx, e1);
-        st.mul_a(dx, work_m);
+        st.mul_a(dx, adx);
         for r in 0..st.m {
             work_m[r] = if st.is_border[r] || st.is_eq[r] {
                 0.0
             } else {
-                self.d[r] * work_m[r]
+                self.d[r] * adx[r]
             };
         }
         st.add_at(work_m, e1);
@@ -954,14 +955,25 @@ impl Factored {
             *e = r - *e;
         }
         for (i, &r) in st.border.iter().enumerate() {
-            e2[i] = r2[i] - (st.row_dot(r, dx) - self.w_border[i] * lambda[i]);
+            e2[i] = r2[i] - (adx[r] - self.w_border[i] * lambda[i]);
         }
     }
 
     /// Bordered solve with up to two steps of iterative refinement, skipped once the
     /// residual is within `REFINE_ABS + REFINE_REL · ‖r‖∞` (Clarabel's default refinement
     /// tolerances).
-    fn solve(&mut self, st: &Structure, r1: &[f64], r2: &[f64], dx: &mut [f64], lambda: &mut [f64]) {
+    ///
+    /// `adx` receives A·dx at the returned dx (all rows): the last residual's product when
+    /// no correction followed it, else computed afresh.
+    fn solve(
+        &mut self,
+        st: &Structure,
+        r1: &[f64],
+        r2: &[f64],
+        dx: &mut [f64],
+        lambda: &mut [f64],
+        adx: &mut [f64],
+    ) {
         let mut sc = std::mem::take(&mut self.scratch);
         let Scratch {
             w,
@@ -974,9 +986,11 @@ impl Factored {
         } = &mut sc;
         self.solve_once(st, r1, r2, dx, lambda, w, t);
         let tol = REFINE_ABS + REFINE_REL * inf_norm(r1).max(inf_norm(r2));
+        let mut adx_current = false;
         for _ in 0..2 {
-            self.residual(st, r1, r2, dx, lambda, e1, e2, work_m);
+            self.residual(st, r1, r2, dx, lambda, e1, e2, work_m, adx);
             if inf_norm(e1).max(inf_norm(e2)) <= tol {
+                adx_current = true;
                 break;
             }
             self.solve_once(st, e1, e2, c1, c2, w, t);
@@ -986,6 +1000,9 @@ impl Factored {
             for (l, c) in lambda.iter_mut().zip(c2.iter()) {
                 *l += c;
             }
+        }
+        if !adx_current {
+            st.mul_a(dx, adx);
         }
         self.scratch = sc;
     }
@@ -1155,9 +1172,8 @@ fn initial_point(st: &Structure, q: &[f64], b: &[f64], f0: &mut Factored) -> Opt
         .collect();
     let mut x = vec![0.0; nvar];
     let mut lambda = vec![0.0; h];
-    f0.solve(st, &r1, &r2, &mut x, &mut lambda);
     let mut ax = vec![0.0; m];
-    st.mul_a(&x, &mut ax);
+    f0.solve(st, &r1, &r2, &mut x, &mut lambda, &mut ax);
     let mut s = vec![0.0; m];
     let mut z = vec![0.0; m];
     for r in 0..m {
@@ -1287,8 +1303,14 @@ fn predictor_corrector(
                 st.row_axpy(r, -hvec[r], r1);
             }
         }
-        f.solve(st, r1, r2, dx.as_mut_slice(), lambda.as_mut_slice());
-        st.mul_a(dx, adx.as_mut_slice());
+        f.solve(
+            st,
+            r1,
+            r2,
+            dx.as_mut_slice(),
+            lambda.as_mut_slice(),
+            adx.as_mut_slice(),
+        );
         for r in 0..m {
             if st.is_eq[r] {
                 ds[r] = 0.0;
