@@ -423,7 +423,10 @@ fn supports(
         for &(r, _) in rows {
             sup_pos.extend_from_slice(&dense_pos[dense_start[r]..dense_start[r + 1]]);
         }
-        sup_pos[first..].sort_unstable();
+        // a scenario's rows list its positions in order already
+        if !sup_pos[first..].is_sorted() {
+            sup_pos[first..].sort_unstable();
+        }
         let mut kept = first;
         for i in first..sup_pos.len() {
             if i == first || sup_pos[i] != sup_pos[kept - 1] {
@@ -512,7 +515,7 @@ fn csc_rows(a: &CscMatrix<f64>) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
 /// next. The same kernel, parameters, parallelism and storage layout as faer's `Llt::new`
 /// (behind `prudentia_core::linalg::Cholesky`), hence the same bits, without its two
 /// allocations (the factor and the work stack) per factorization.
-struct DenseLlt {
+pub(crate) struct DenseLlt {
     /// `L` (strictly upper part zero), valid when `ok`.
     l: faer::Mat<f64>,
     mem: MemBuffer,
@@ -520,7 +523,7 @@ struct DenseLlt {
 }
 
 impl DenseLlt {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let par = faer::get_global_parallelism();
         Self {
             l: faer::Mat::zeros(n, n),
@@ -536,7 +539,7 @@ impl DenseLlt {
     /// Factors the column-major `n × n` matrix `a` (its lower triangle is read). `false`
     /// for a wrong length, a non-finite entry or a matrix that is not positive definite (as
     /// `prudentia_core::linalg::Cholesky::new`'s errors).
-    fn factor(&mut self, a: &[f64]) -> bool {
+    pub(crate) fn factor(&mut self, a: &[f64]) -> bool {
         let n = self.l.nrows();
         self.ok = false;
         if a.len() != n * n || !a.iter().all(|v| v.is_finite()) {
@@ -561,6 +564,12 @@ impl DenseLlt {
         }
         self.ok = done.is_ok();
         self.ok
+    }
+
+    /// Whether every entry of the factor is finite (after a successful [`Self::factor`]).
+    pub(crate) fn factor_is_finite(&self) -> bool {
+        let n = self.l.nrows();
+        (0..n).all(|j| (0..n).all(|i| self.l[(i, j)].is_finite()))
     }
 
     /// Overwrites the column-major `n × k` block `b` with `A⁻¹ b` (nothing when no factor is
