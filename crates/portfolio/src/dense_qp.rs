@@ -708,8 +708,11 @@ impl Factored {
         // the lower triangle of S = K_dd − K_da K_aa⁻¹ K_ad (Cholesky reads only that)
         let s = &mut self.s;
         s.iter_mut().for_each(|v| *v = 0.0);
-        for j in 0..n {
-            s[j * nd..j * nd + n].copy_from_slice(&st.p_dense[j * n..(j + 1) * n]);
+        // a linear program's P block holds only +0.0 (`dense_p` stores nonzeros alone)
+        if !st.p_zero {
+            for j in 0..n {
+                s[j * nd..j * nd + n].copy_from_slice(&st.p_dense[j * n..(j + 1) * n]);
+            }
         }
         for &(r, c, v) in &st.diag_rows {
             s[c + c * nd] += d[r] * v * v;
