@@ -30,7 +30,7 @@
 //!   and `−z_s ≤ 0`) that is one rank-one term `d₁d₂/(d₁+d₂)·(r_s, 1)(r_s, 1)ᵀ`: the dense
 //!   block is `P + R̃ᵀER̃ + diag` in O(S·n²) per step;
 //! - what remains is the dense block of order n (+ hubs), factored by Cholesky
-//!   (`prudentia_core::linalg`);
+//!   (faer's kernel, as `prudentia_core::linalg::Cholesky`, in storage kept between steps);
 //! - the few remaining rows (sums over many names: net, sector, gross, leverage, turnover,
 //!   the CVaR limit, cuts, and every equality) enter through the Schur complement of the
 //!   bordered system `[K Gᵀ; G −W]`, with `W = D⁻¹` for inequalities and 0 for equalities;
@@ -48,8 +48,10 @@
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::SupportedConeT;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt;
 use ndarray::{Array2, ShapeBuilder};
-use prudentia_core::linalg::{dot, Cholesky};
+use prudentia_core::linalg::dot;
 
 /// A solution in Clarabel's conventions: `Ax + s = b`, `Px + q + Aᵀz = 0`.
 pub(crate) struct QpSolution {
@@ -110,6 +112,9 @@ struct Structure {
     dense_start: Vec<usize>,
     dense_pos: Vec<usize>,
     dense_val: Vec<f64>,
+    /// Per row, the first dense position when its dense entries are consecutive positions
+    /// (a scenario row of the CVaR LP: the weights and ζ), so that they are slice operations.
+    dense_first: Vec<Option<usize>>,
     /// Dense P block, column-major n × n, both triangles.
     p_dense: Vec<f64>,
     /// Whether `P = 0` (a linear program): products with `P` are skipped.
@@ -214,7 +219,19 @@ impl Structure {
         for &r in &border {
             is_border[r] = true;
         }
+        let dense_first = dense_start
+            .windows(2)
+            .map(|w| {
+                let run = &dense_pos[w[0]..w[1]];
+                let first = *run.first()?;
+                run.iter()
+                    .enumerate()
+                    .all(|(k, &p)| p == first + k)
+                    .then_some(first)
+            })
+            .collect();
         Some(Self {
+            dense_first,
             contiguous,
             n,
             nd,
@@ -244,6 +261,40 @@ impl Structure {
     /// The dense entries (position, value) of row `r`.
     fn dense_row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         (self.dense_start[r]..self.dense_start[r + 1]).map(move |k| (self.dense_pos[k], self.dense_val[k]))
+    }
+
+    /// `out[p] += f · a_rp` over the dense entries (position p) of row `r`.
+    fn dense_axpy(&self, r: usize, f: f64, out: &mut [f64]) {
+        let vals = &self.dense_val[self.dense_start[r]..self.dense_start[r + 1]];
+        match self.dense_first[r] {
+            Some(first) => {
+                for (o, v) in out[first..first + vals.len()].iter_mut().zip(vals) {
+                    *o += f * v;
+                }
+            }
+            None => {
+                for (p, v) in self.dense_row(r) {
+                    out[p] += f * v;
+                }
+            }
+        }
+    }
+
+    /// `out[p] −= f · a_rp` over the dense entries of row `r`.
+    fn dense_sub(&self, r: usize, f: f64, out: &mut [f64]) {
+        let vals = &self.dense_val[self.dense_start[r]..self.dense_start[r + 1]];
+        match self.dense_first[r] {
+            Some(first) => {
+                for (o, v) in out[first..first + vals.len()].iter_mut().zip(vals) {
+                    *o -= f * v;
+                }
+            }
+            None => {
+                for (p, v) in self.dense_row(r) {
+                    out[p] -= f * v;
+                }
+            }
+        }
     }
 
     /// The dense positions auxiliary `ai` touches.
@@ -372,7 +423,10 @@ fn supports(
         for &(r, _) in rows {
             sup_pos.extend_from_slice(&dense_pos[dense_start[r]..dense_start[r + 1]]);
         }
-        sup_pos[first..].sort_unstable();
+        // a scenario's rows list its positions in order already
+        if !sup_pos[first..].is_sorted() {
+            sup_pos[first..].sort_unstable();
+        }
         let mut kept = first;
         for i in first..sup_pos.len() {
             if i == first || sup_pos[i] != sup_pos[kept - 1] {
@@ -457,22 +511,112 @@ fn csc_rows(a: &CscMatrix<f64>) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
     (row_start, row_col, row_val)
 }
 
+/// A dense Cholesky factor `A = L Lᵀ` whose storage is kept from one factorization to the
+/// next. The same kernel, parameters, parallelism and storage layout as faer's `Llt::new`
+/// (behind `prudentia_core::linalg::Cholesky`), hence the same bits, without its two
+/// allocations (the factor and the work stack) per factorization.
+pub(crate) struct DenseLlt {
+    /// `L` (strictly upper part zero), valid when `ok`.
+    l: faer::Mat<f64>,
+    mem: MemBuffer,
+    ok: bool,
+}
+
+impl DenseLlt {
+    pub(crate) fn new(n: usize) -> Self {
+        let par = faer::get_global_parallelism();
+        Self {
+            l: faer::Mat::zeros(n, n),
+            mem: MemBuffer::new(llt::factor::cholesky_in_place_scratch::<f64>(
+                n,
+                par,
+                Default::default(),
+            )),
+            ok: false,
+        }
+    }
+
+    /// Factors the column-major `n × n` matrix `a` (its lower triangle is read). `false`
+    /// for a wrong length, a non-finite entry or a matrix that is not positive definite (as
+    /// `prudentia_core::linalg::Cholesky::new`'s errors).
+    pub(crate) fn factor(&mut self, a: &[f64]) -> bool {
+        let n = self.l.nrows();
+        self.ok = false;
+        if a.len() != n * n || !a.iter().all(|v| v.is_finite()) {
+            return false;
+        }
+        // the strictly upper part is zero (from `new` or the last factorization)
+        self.l
+            .as_mut()
+            .copy_from_triangular_lower(faer::MatRef::from_column_major_slice(a, n, n));
+        let par = faer::get_global_parallelism();
+        let done = llt::factor::cholesky_in_place(
+            self.l.as_mut(),
+            Default::default(),
+            par,
+            MemStack::new(&mut self.mem),
+            Default::default(),
+        );
+        for j in 0..n {
+            for i in 0..j {
+                self.l[(i, j)] = 0.0;
+            }
+        }
+        self.ok = done.is_ok();
+        self.ok
+    }
+
+    /// Whether every entry of the factor is finite (after a successful [`Self::factor`]).
+    pub(crate) fn factor_is_finite(&self) -> bool {
+        let n = self.l.nrows();
+        (0..n).all(|j| (0..n).all(|i| self.l[(i, j)].is_finite()))
+    }
+
+    /// Overwrites the column-major `n × k` block `b` with `A⁻¹ b` (nothing when no factor is
+    /// held or the length is not `n·k`).
+    fn solve_columns_in_place(&self, b: &mut [f64], k: usize) {
+        let n = self.l.nrows();
+        if !self.ok || b.len() != n * k {
+            debug_assert!(false, "solve without a factor or with a wrong shape");
+            return;
+        }
+        llt::solve::solve_in_place_with_conj(
+            self.l.as_ref(),
+            faer::Conj::No,
+            faer::MatMut::from_column_major_slice_mut(b, n, k),
+            faer::get_global_parallelism(),
+            // the triangular solves need no work space (`solve_in_place_scratch` is empty)
+            MemStack::new(&mut []),
+        );
+    }
+}
+
 /// The factored Newton system for one set of row weights `d` (inequalities) and border
-/// weights `W`.
+/// weights `W`, with the buffers to refactor it: one per solve, refactored in place every
+/// interior-point iteration (no allocation of its own).
 struct Factored {
-    llt: Cholesky,
+    /// Cholesky of the dense block's Schur complement.
+    llt: DenseLlt,
     /// Per auxiliary: K_aa, and K_da on its support (flattened like `Structure::sup_pos`).
     k_aa: Vec<f64>,
     k_da: Vec<f64>,
     /// K⁻¹Gᵀ, nvar × h, column-major.
     u: Vec<f64>,
-    /// Cholesky of G K⁻¹ Gᵀ + W.
-    border_llt: Option<Cholesky>,
+    /// Cholesky of G K⁻¹ Gᵀ + W (h × h).
+    border_llt: DenseLlt,
     /// Row weights (0 on equality rows), for the refinement residuals.
     d: Vec<f64>,
     w_border: Vec<f64>,
     /// Buffers of the solves with this factor (none allocates).
     scratch: Scratch,
+    /// Buffers of the factoring: the Schur complement S (nd × nd, column-major), one dense
+    /// row (nd), the wide rank-one rows (row-major, nd wide), their Gram matrix, the border
+    /// matrix (h × h).
+    s: Vec<f64>,
+    row: Vec<f64>,
+    wide: Vec<f64>,
+    gram: Array2<f64>,
+    border_m: Array2<f64>,
 }
 
 /// Work buffers of [`Factored::solve`].
@@ -534,23 +678,50 @@ fn rank_one_lower(s: &mut [f64], nd: usize, sup: &[usize], v: &[f64], f: f64) {
 }
 
 impl Factored {
-    fn new(st: &Structure, d: &[f64], w_border: &[f64]) -> Option<Self> {
+    /// The buffers for the problem `st` (nothing factored yet).
+    fn new(st: &Structure) -> Self {
+        let (nd, h) = (st.nd, st.border.len());
+        Self {
+            llt: DenseLlt::new(nd),
+            k_aa: vec![0.0; st.aux_cols.len()],
+            k_da: vec![0.0; st.sup_pos.len()],
+            u: vec![0.0; st.nvar * h],
+            border_llt: DenseLlt::new(h),
+            d: vec![0.0; st.m],
+            w_border: vec![0.0; h],
+            scratch: Scratch::new(st.nvar, st.m, h),
+            s: vec![0.0; nd * nd],
+            row: vec![0.0; nd],
+            wide: Vec::new(),
+            gram: Array2::zeros((nd, nd).f()),
+            border_m: Array2::zeros((h, h).f()),
+        }
+    }
+
+    /// Factors the Newton system for the row weights `d` (length m) and the border weights
+    /// `w_border` (length h). `None` when a factorization fails (the factor is then unusable
+    /// until the next successful call).
+    fn factor(&mut self, st: &Structure, d: &[f64], w_border: &[f64]) -> Option<()> {
         let (n, nd) = (st.n, st.nd);
+        self.llt.ok = false;
+        self.border_llt.ok = false;
         // the lower triangle of S = K_dd − K_da K_aa⁻¹ K_ad (Cholesky reads only that)
-        let mut s = vec![0.0; nd * nd];
-        for j in 0..n {
-            s[j * nd..j * nd + n].copy_from_slice(&st.p_dense[j * n..(j + 1) * n]);
+        let s = &mut self.s;
+        s.iter_mut().for_each(|v| *v = 0.0);
+        // a linear program's P block holds only +0.0 (`dense_p` stores nonzeros alone)
+        if !st.p_zero {
+            for j in 0..n {
+                s[j * nd..j * nd + n].copy_from_slice(&st.p_dense[j * n..(j + 1) * n]);
+            }
         }
         for &(r, c, v) in &st.diag_rows {
             s[c + c * nd] += d[r] * v * v;
         }
-        let n_aux = st.aux_cols.len();
-        let mut k_aa = vec![0.0; n_aux];
-        let mut k_da = vec![0.0; st.sup_pos.len()];
-        let mut scratch = vec![0.0; nd];
+        let (k_aa, k_da, scratch, wide) = (&mut self.k_aa, &mut self.k_da, &mut self.row, &mut self.wide);
+        scratch.iter_mut().for_each(|v| *v = 0.0);
         // rank-one terms over wide supports (the scenarios of the CVaR LP), as rows of a
         // matrix B (row-major, nd wide) whose Gram BᵀB is added by one GEMM at the end
-        let mut wide: Vec<f64> = Vec::new();
+        wide.clear();
         for (ai, rows) in st.aux_rows.iter().enumerate() {
             let sup = st.support(ai);
             let kaa: f64 = rows.iter().map(|&(r, ca)| d[r] * ca * ca).sum();
@@ -562,13 +733,21 @@ impl Factored {
                 continue;
             }
             for &(r, ca) in rows {
-                for (p, v) in st.dense_row(r) {
-                    scratch[p] += d[r] * ca * v;
-                }
+                st.dense_axpy(r, d[r] * ca, scratch);
             }
-            for (k, &p) in k_da[st.sup_start[ai]..st.sup_start[ai + 1]].iter_mut().zip(sup) {
-                *k = scratch[p];
-                scratch[p] = 0.0;
+            let span = st.sup_start[ai]..st.sup_start[ai + 1];
+            match st.contiguous[ai] {
+                Some(first) => {
+                    let run = &mut scratch[first..first + sup.len()];
+                    k_da[span].copy_from_slice(run);
+                    run.iter_mut().for_each(|v| *v = 0.0);
+                }
+                None => {
+                    for (k, &p) in k_da[span].iter_mut().zip(sup) {
+                        *k = scratch[p];
+                        scratch[p] = 0.0;
+                    }
+                }
             }
             // Lagrange's identity: Σ d a aᵀ − (Σ d c a)(Σ d c a)ᵀ / Σ d c² =
             // Σ_{r<r'} d_r d_r' (c_r' a_r − c_r a_r')(…)ᵀ / Σ d c², a sum of positive
@@ -579,63 +758,73 @@ impl Factored {
                     if f == 0.0 {
                         continue;
                     }
-                    for (p, v) in st.dense_row(ri) {
-                        scratch[p] += cj * v;
-                    }
-                    for (p, v) in st.dense_row(rj) {
-                        scratch[p] -= ci * v;
-                    }
+                    st.dense_axpy(ri, cj, scratch);
+                    st.dense_sub(rj, ci, scratch);
                     if sup.len() >= WIDE_SUPPORT && f > 0.0 && f.is_finite() {
                         let g = f.sqrt();
                         let start = wide.len();
                         wide.resize(start + nd, 0.0);
-                        for &p in sup {
-                            wide[start + p] = g * scratch[p];
+                        match st.contiguous[ai] {
+                            Some(first) => {
+                                let out = &mut wide[start + first..start + first + sup.len()];
+                                for (o, x) in out.iter_mut().zip(&scratch[first..first + sup.len()]) {
+                                    *o = g * x;
+                                }
+                            }
+                            None => {
+                                for &p in sup {
+                                    wide[start + p] = g * scratch[p];
+                                }
+                            }
                         }
                     } else {
-                        rank_one_lower(&mut s, nd, sup, &scratch, f);
+                        rank_one_lower(s, nd, sup, scratch, f);
                     }
-                    for &p in sup {
-                        scratch[p] = 0.0;
+                    match st.contiguous[ai] {
+                        Some(first) => scratch[first..first + sup.len()]
+                            .iter_mut()
+                            .for_each(|v| *v = 0.0),
+                        None => {
+                            for &p in sup {
+                                scratch[p] = 0.0;
+                            }
+                        }
                     }
                 }
             }
         }
-        let mut s = Array2::from_shape_vec((nd, nd).f(), s).ok()?;
         if !wide.is_empty() {
-            let b = ndarray::ArrayView2::from_shape((wide.len() / nd, nd), &wide).ok()?;
-            let mut gram = Array2::<f64>::zeros((nd, nd).f());
-            prudentia_core::linalg::gram_into(b, 1.0, gram.view_mut()).ok()?;
-            s += &gram;
+            let b = ndarray::ArrayView2::from_shape((wide.len() / nd, nd), wide).ok()?;
+            prudentia_core::linalg::gram_into(b, 1.0, self.gram.view_mut()).ok()?;
+            // both column-major nd × nd: the same entries in the same order
+            let gram = self.gram.as_slice_memory_order()?;
+            for (x, g) in s.iter_mut().zip(gram) {
+                *x += g;
+            }
         }
-        let llt = Cholesky::new(s.view()).ok()?;
+        if !self.llt.factor(s) {
+            return None;
+        }
+        self.d.copy_from_slice(d);
+        self.w_border.copy_from_slice(w_border);
         let h = st.border.len();
-        let mut f = Self {
-            llt,
-            k_aa,
-            k_da,
-            u: vec![0.0; st.nvar * h],
-            border_llt: None,
-            d: d.to_vec(),
-            w_border: w_border.to_vec(),
-            scratch: Scratch::new(st.nvar, st.m, h),
-        };
         if h > 0 {
             // U = K⁻¹ Gᵀ, all columns through one multi-right-hand-side triangular solve
-            let mut rhs = vec![0.0; st.nvar * h];
+            let mut u = std::mem::take(&mut self.u);
+            u.iter_mut().for_each(|v| *v = 0.0);
             for (j, &r) in st.border.iter().enumerate() {
                 for (c, a) in st.row(r) {
-                    rhs[j * st.nvar + c] += a;
+                    u[j * st.nvar + c] += a;
                 }
             }
-            let mut w = std::mem::take(&mut f.scratch.w);
-            f.apply_kinv_many(st, &mut rhs, h, &mut w);
-            f.scratch.w = w;
-            f.u = rhs;
-            let mut m = Array2::<f64>::zeros((h, h).f());
+            let mut w = std::mem::take(&mut self.scratch.w);
+            self.apply_kinv_many(st, &mut u, h, &mut w);
+            self.scratch.w = w;
+            self.u = u;
+            let m = &mut self.border_m;
             for (i, &r) in st.border.iter().enumerate() {
                 for j in 0..h {
-                    m[[i, j]] = st.row_dot(r, &f.u[j * st.nvar..(j + 1) * st.nvar]);
+                    m[[i, j]] = st.row_dot(r, &self.u[j * st.nvar..(j + 1) * st.nvar]);
                 }
                 m[[i, i]] += w_border[i];
             }
@@ -647,9 +836,11 @@ impl Factored {
                     m[[j, i]] = v;
                 }
             }
-            f.border_llt = Some(Cholesky::new(m.view()).ok()?);
+            if !self.border_llt.factor(m.as_slice_memory_order()?) {
+                return None;
+            }
         }
-        Some(f)
+        Some(())
     }
 
     /// Solves `K v = r` in place for `k` right-hand sides stored column-major (nvar × k).
@@ -684,9 +875,9 @@ impl Factored {
                 }
             }
         }
-        // the factor is nd × nd and w holds nd·k entries: the shape always matches
-        let solved = self.llt.solve_columns_in_place(w, k);
-        debug_assert!(solved.is_ok());
+        // the factor is nd × nd and w holds nd·k entries: the shape always matches; the
+        // solves run only after a successful `factor`
+        self.llt.solve_columns_in_place(w, k);
         for j in 0..k {
             let col = &mut r[j * nvar..(j + 1) * nvar];
             let wj = &w[j * nd..(j + 1) * nd];
@@ -733,11 +924,8 @@ impl Factored {
         for (i, &r) in st.border.iter().enumerate() {
             t[i] = st.row_dot(r, dx) - r2[i];
         }
-        if let Some(b) = &self.border_llt {
-            // the border factor is h × h: the shape always matches
-            let solved = b.solve_columns_in_place(t, 1);
-            debug_assert!(solved.is_ok());
-        }
+        // the border factor is h × h: the shape always matches
+        self.border_llt.solve_columns_in_place(t, 1);
         for i in 0..h {
             lambda[i] = t[i];
             let ui = &self.u[i * st.nvar..(i + 1) * st.nvar];
@@ -747,7 +935,7 @@ impl Factored {
         }
     }
 
-    /// Residuals of the bordered system at (dx, λ).
+    /// Residuals of the bordered system at (dx, λ); `adx` receives A·dx (all rows).
     #[allow(clippy::too_many_arguments)]
     fn residual(
         &self,
@@ -759,15 +947,16 @@ impl Factored {
         e1: &mut [f64],
         e2: &mut [f64],
         work_m: &mut [f64],
+        adx: &mut [f64],
     ) {
         // K_full dx = P dx + Σ_{non-border inequality rows} d_r a_r (a_r·dx)
         st.mul_p(dx, e1);
-        st.mul_a(dx, work_m);
+        st.mul_a(dx, adx);
         for r in 0..st.m {
             work_m[r] = if st.is_border[r] || st.is_eq[r] {
                 0.0
             } else {
-                self.d[r] * work_m[r]
+                self.d[r] * adx[r]
             };
         }
         st.add_at(work_m, e1);
@@ -778,14 +967,25 @@ impl Factored {
             *e = r - *e;
         }
         for (i, &r) in st.border.iter().enumerate() {
-            e2[i] = r2[i] - (st.row_dot(r, dx) - self.w_border[i] * lambda[i]);
+            e2[i] = r2[i] - (adx[r] - self.w_border[i] * lambda[i]);
         }
     }
 
     /// Bordered solve with up to two steps of iterative refinement, skipped once the
     /// residual is within `REFINE_ABS + REFINE_REL · ‖r‖∞` (Clarabel's default refinement
     /// tolerances).
-    fn solve(&mut self, st: &Structure, r1: &[f64], r2: &[f64], dx: &mut [f64], lambda: &mut [f64]) {
+    ///
+    /// `adx` receives A·dx at the returned dx (all rows): the last residual's product when
+    /// no correction followed it, else computed afresh.
+    fn solve(
+        &mut self,
+        st: &Structure,
+        r1: &[f64],
+        r2: &[f64],
+        dx: &mut [f64],
+        lambda: &mut [f64],
+        adx: &mut [f64],
+    ) {
         let mut sc = std::mem::take(&mut self.scratch);
         let Scratch {
             w,
@@ -798,9 +998,11 @@ impl Factored {
         } = &mut sc;
         self.solve_once(st, r1, r2, dx, lambda, w, t);
         let tol = REFINE_ABS + REFINE_REL * inf_norm(r1).max(inf_norm(r2));
+        let mut adx_current = false;
         for _ in 0..2 {
-            self.residual(st, r1, r2, dx, lambda, e1, e2, work_m);
+            self.residual(st, r1, r2, dx, lambda, e1, e2, work_m, adx);
             if inf_norm(e1).max(inf_norm(e2)) <= tol {
+                adx_current = true;
                 break;
             }
             self.solve_once(st, e1, e2, c1, c2, w, t);
@@ -810,6 +1012,9 @@ impl Factored {
             for (l, c) in lambda.iter_mut().zip(c2.iter()) {
                 *l += c;
             }
+        }
+        if !adx_current {
+            st.mul_a(dx, adx);
         }
         self.scratch = sc;
     }
@@ -853,7 +1058,7 @@ pub(crate) fn solve(
 ) -> Option<QpSolution> {
     let (tolerance, max_iterations) = (settings.tolerance, settings.max_iterations);
     let mut st = Structure::detect(p, a, cones, n, hubs)?;
-    let (nvar, m, h) = (st.nvar, st.m, st.border.len());
+    let (nvar, m) = (st.nvar, st.m);
     let m_ineq = st.is_eq.iter().filter(|e| !**e).count() as f64;
     if q.len() != nvar || b.len() != m || !q.iter().chain(b).all(|v| v.is_finite()) {
         return None;
@@ -871,13 +1076,15 @@ pub(crate) fn solve(
     st.p_dense.iter_mut().for_each(|v| *v *= c);
     let q: Vec<f64> = q.iter().map(|v| v * c).collect();
     let q = &q[..];
+    // one workspace for the whole solve: the Newton system is refactored in place
+    let mut work = StepWork::new(&st);
 
     let Iterate {
         mut x,
         mut s,
         mut z,
         mut lambda,
-    } = initial_point(&st, q, b)?;
+    } = initial_point(&st, q, b, &mut work.factored)?;
     let mut ax = vec![0.0; m];
 
     let norm_q = inf_norm(q);
@@ -885,7 +1092,6 @@ pub(crate) fn solve(
     let mut px = vec![0.0; nvar];
     let mut rd = vec![0.0; nvar];
     let mut rp = vec![0.0; m];
-    let mut work = StepWork::new(nvar, m, h);
     let step_fraction = if st.p_zero {
         LP_STEP_FRACTION
     } else {
@@ -963,11 +1169,11 @@ struct Iterate {
 
 /// The CVXOPT initial point: the least-squares problem with all weights 1, then slacks and
 /// duals shifted into the interior.
-fn initial_point(st: &Structure, q: &[f64], b: &[f64]) -> Option<Iterate> {
+fn initial_point(st: &Structure, q: &[f64], b: &[f64], f0: &mut Factored) -> Option<Iterate> {
     let (nvar, m, h) = (st.nvar, st.m, st.border.len());
     let ones: Vec<f64> = st.is_eq.iter().map(|e| if *e { 0.0 } else { 1.0 }).collect();
     let w_border: Vec<f64> = st.border.iter().map(|&r| ones[r]).collect();
-    let mut f0 = Factored::new(st, &ones, &w_border)?;
+    f0.factor(st, &ones, &w_border)?;
     let mut r1: Vec<f64> = q.iter().map(|v| -v).collect();
     let b_ineq: Vec<f64> = (0..m).map(|r| if st.is_eq[r] { 0.0 } else { b[r] }).collect();
     st.add_at(&b_ineq, &mut r1);
@@ -978,9 +1184,8 @@ fn initial_point(st: &Structure, q: &[f64], b: &[f64]) -> Option<Iterate> {
         .collect();
     let mut x = vec![0.0; nvar];
     let mut lambda = vec![0.0; h];
-    f0.solve(st, &r1, &r2, &mut x, &mut lambda);
     let mut ax = vec![0.0; m];
-    st.mul_a(&x, &mut ax);
+    f0.solve(st, &r1, &r2, &mut x, &mut lambda, &mut ax);
     let mut s = vec![0.0; m];
     let mut z = vec![0.0; m];
     for r in 0..m {
@@ -1014,8 +1219,13 @@ fn initial_point(st: &Structure, q: &[f64], b: &[f64]) -> Option<Iterate> {
     Some(Iterate { x, s, z, lambda })
 }
 
-/// Work buffers of one predictor-corrector step.
+/// Work buffers of the predictor-corrector steps (one set per solve).
 struct StepWork {
+    /// The Newton system, refactored every step.
+    factored: Factored,
+    /// The border weights W and the right-hand side r1 of a direction.
+    w_border: Vec<f64>,
+    r1: Vec<f64>,
     hvec: Vec<f64>,
     dx: Vec<f64>,
     adx: Vec<f64>,
@@ -1028,8 +1238,12 @@ struct StepWork {
 }
 
 impl StepWork {
-    fn new(nvar: usize, m: usize, h: usize) -> Self {
+    fn new(st: &Structure) -> Self {
+        let (nvar, m, h) = (st.nvar, st.m, st.border.len());
         Self {
+            factored: Factored::new(st),
+            w_border: vec![0.0; h],
+            r1: vec![0.0; nvar],
             hvec: vec![0.0; m],
             dx: vec![0.0; nvar],
             adx: vec![0.0; m],
@@ -1059,6 +1273,9 @@ fn predictor_corrector(
 ) -> Option<()> {
     let m = st.m;
     let StepWork {
+        factored: f,
+        w_border,
+        r1,
         hvec,
         dx,
         adx,
@@ -1073,12 +1290,10 @@ fn predictor_corrector(
     for r in 0..m {
         d[r] = if st.is_eq[r] { 0.0 } else { z[r] / s[r] };
     }
-    let w_border: Vec<f64> = st
-        .border
-        .iter()
-        .map(|&r| if st.is_eq[r] { 0.0 } else { s[r] / z[r] })
-        .collect();
-    let mut f = Factored::new(st, d, &w_border)?;
+    for (w, &r) in w_border.iter_mut().zip(&st.border) {
+        *w = if st.is_eq[r] { 0.0 } else { s[r] / z[r] };
+    }
+    f.factor(st, d, w_border)?;
     for (i, &r) in st.border.iter().enumerate() {
         r2[i] = if st.is_eq[r] { -rp[r] } else { 0.0 };
     }
@@ -1092,14 +1307,22 @@ fn predictor_corrector(
                 (-rc(r) + z[r] * rp[r]) / s[r]
             };
         }
-        let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
+        for (x, v) in r1.iter_mut().zip(rd) {
+            *x = -v;
+        }
         for r in 0..m {
             if hvec[r] != 0.0 {
-                st.row_axpy(r, -hvec[r], &mut r1);
+                st.row_axpy(r, -hvec[r], r1);
             }
         }
-        f.solve(st, &r1, r2, dx.as_mut_slice(), lambda.as_mut_slice());
-        st.mul_a(dx, adx.as_mut_slice());
+        f.solve(
+            st,
+            r1,
+            r2,
+            dx.as_mut_slice(),
+            lambda.as_mut_slice(),
+            adx.as_mut_slice(),
+        );
         for r in 0..m {
             if st.is_eq[r] {
                 ds[r] = 0.0;

@@ -282,15 +282,16 @@ impl PortfolioOptimizer {
         let cfg = &self.config;
         let w = &raw.x[..r.n];
         let w_finite = w.iter().all(|v| v.is_finite());
-        let broken = if w_finite {
+        let (broken, risk) = if w_finite {
             let rep = risk_report(cfg, r, w);
-            violations(cfg, r, w, &rep, FEASIBILITY_TOLERANCE)
+            (violations(cfg, r, w, &rep, FEASIBILITY_TOLERANCE), Some(rep))
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
-        if !(w_finite && broken.is_empty()) {
-            return self.failed(r, limits_violated(&broken, r.asset_names), info);
-        }
+        let risk = match risk {
+            Some(risk) if broken.is_empty() => risk,
+            _ => return self.failed(r, limits_violated(&broken, r.asset_names), info),
+        };
         let active = self.active(asm, raw, r.asset_names);
         // Clarabel's AlmostSolved (in any round) is reduced accuracy, never optimal
         let status = if info.reduced_accuracy {
@@ -300,7 +301,8 @@ impl PortfolioOptimizer {
         } else {
             Status::Converged
         };
-        let mut res = self.evaluate(r, w.to_vec(), status, info);
+        // the risk report the limits were checked with (the same weights)
+        let mut res = self.evaluate_with(r, w.to_vec(), status, info, risk);
         res.active = active;
         res
     }
@@ -313,8 +315,20 @@ impl PortfolioOptimizer {
         status: Status,
         info: SolveInfo,
     ) -> PortfolioResult {
+        let risk = risk_report(&self.config, r, &w);
+        self.evaluate_with(r, w, status, info, risk)
+    }
+
+    /// [`Self::evaluate`] with the risk report at `w` already computed.
+    fn evaluate_with(
+        &self,
+        r: &Resolved<'_>,
+        w: Vec<f64>,
+        status: Status,
+        info: SolveInfo,
+        risk: crate::result::RiskReport,
+    ) -> PortfolioResult {
         let cfg = &self.config;
-        let risk = risk_report(cfg, r, &w);
         let expected_return = if cfg.objective == Objective::MinVariance {
             0.0
         } else {

@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView2};
 use prudentia_core::error::CoreError;
 use prudentia_core::estimators::nearest_psd;
-use prudentia_core::linalg::{cholesky, symmetric_eigen};
+use prudentia_core::linalg::symmetric_eigen;
 
 use crate::config::PsdPolicy;
 use crate::error::PortfolioError;
@@ -21,11 +21,17 @@ fn psd_check(m: ArrayView2<'_, f64>) -> Result<Option<f64>, PortfolioError> {
         .map(|i| m[[i, i]].abs())
         .fold(0.0_f64, f64::max)
         .max(f64::MIN_POSITIVE);
-    let mut shifted = m.to_owned();
-    for i in 0..n {
-        shifted[[i, i]] += 1e-10 * scale;
+    // column-major, as read by the factorization (`prudentia_core::linalg::cholesky`'s
+    // kernel, without its copy of the factor): the same verdict
+    let mut shifted = vec![0.0; n * n];
+    for j in 0..n {
+        for i in 0..n {
+            shifted[i + j * n] = m[[i, j]];
+        }
+        shifted[j + j * n] += 1e-10 * scale;
     }
-    if cholesky(shifted.view()).is_ok() {
+    let mut llt = crate::dense_qp::DenseLlt::new(n);
+    if llt.factor(&shifted) && llt.factor_is_finite() {
         return Ok(None);
     }
     let (vals, _) = symmetric_eigen(m)?;
