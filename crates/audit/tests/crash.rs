@@ -13,6 +13,11 @@ use crate::common::*;
 
 const CHILD_ENV: &str = "PRUDENTIA_AUDIT_CRASH_CHILD";
 const KILLS_PER_POLICY: u64 = 110;
+/// Kills against one log before the next log starts empty. After each kill the whole log is
+/// verified (independently and by the reopened log) and decoded, so one log for all the kills
+/// of a policy made the test quadratic in its length (about 40 s of CPU); each log still goes
+/// through ten kill–reopen–resume cycles.
+const KILLS_PER_LOG: u64 = 10;
 
 fn policy(name: &str) -> Durability {
     match name {
@@ -72,85 +77,87 @@ fn killed_appenders_lose_no_acknowledged_record() {
     let mut total_kills = 0;
     let mut torn_seen = 0;
     for name in ["per_record", "group_commit"] {
-        let dir = TempDir::new(&format!("crash-{name}"));
-        let spec = format!("{}|{name}", dir.path().display());
-        let mut max_acked: Option<u64> = None;
-        for _ in 0..KILLS_PER_POLICY {
-            let mut ch = Command::new(&exe)
-                .args([
-                    "crash::killed_appenders_lose_no_acknowledged_record",
-                    "--exact",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(CHILD_ENV, &spec)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let stdout = ch.stdout.take().unwrap();
-            let reader = std::thread::spawn(move || {
-                let mut acks = Vec::new();
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(n) = line.strip_prefix("ack ") {
-                        acks.push(n.parse::<u64>().unwrap());
+        let mut records = 0;
+        for round in 0..KILLS_PER_POLICY / KILLS_PER_LOG {
+            let dir = TempDir::new(&format!("crash-{name}-{round}"));
+            let spec = format!("{}|{name}", dir.path().display());
+            let mut max_acked: Option<u64> = None;
+            for _ in 0..KILLS_PER_LOG {
+                let mut ch = Command::new(&exe)
+                    .args([
+                        "crash::killed_appenders_lose_no_acknowledged_record",
+                        "--exact",
+                        "--nocapture",
+                        "--test-threads=1",
+                    ])
+                    .env(CHILD_ENV, &spec)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                let stdout = ch.stdout.take().unwrap();
+                let reader = std::thread::spawn(move || {
+                    let mut acks = Vec::new();
+                    for line in BufReader::new(stdout).lines() {
+                        let Ok(line) = line else { break };
+                        if let Some(n) = line.strip_prefix("ack ") {
+                            acks.push(n.parse::<u64>().unwrap());
+                        }
                     }
+                    acks
+                });
+                // a seeded delay: from "before the first append" to a few dozen appends
+                let delay = 5 + next(&mut seed) % 60;
+                std::thread::sleep(Duration::from_millis(delay));
+                ch.kill().unwrap();
+                let _ = ch.wait().unwrap();
+                let acks = reader.join().unwrap();
+                let child_acknowledged = !acks.is_empty();
+                if let Some(&a) = acks.iter().max() {
+                    max_acked = Some(max_acked.map_or(a, |m: u64| m.max(a)));
                 }
-                acks
-            });
-            // a seeded delay: from "before the first append" to a few dozen appends
-            let delay = 5 + next(&mut seed) % 60;
-            std::thread::sleep(Duration::from_millis(delay));
-            ch.kill().unwrap();
-            let _ = ch.wait().unwrap();
-            let acks = reader.join().unwrap();
-            let child_acknowledged = !acks.is_empty();
-            if let Some(&a) = acks.iter().max() {
-                max_acked = Some(max_acked.map_or(a, |m: u64| m.max(a)));
-            }
-            total_kills += 1;
+                total_kills += 1;
 
-            // independent look before reopening: is the tail torn?
-            let before = verify_dir(dir.path(), &LogConfig::default()).unwrap();
-            let torn_on_disk = before.first_bad.is_some();
-            let log = AuditLog::open(dir.path(), config(policy(name))).unwrap();
-            // the killed child held the writer lock: the OS released it, and its pid left in
-            // the lock file is reported as a stale lock
-            if child_acknowledged {
-                assert!(log.stale_lock().is_some(), "stale lock not reported");
-            }
-            assert_eq!(
-                log.torn_tail().is_some(),
-                torn_on_disk,
-                "torn tail reported iff present: {before:?}"
-            );
-            if torn_on_disk {
-                torn_seen += 1;
-                let bad = before.first_bad.unwrap();
-                assert_eq!(bad.reason, BadReason::Truncated);
-                assert_eq!(log.torn_tail().unwrap().offset, bad.offset);
-            }
-            // 0 acknowledged records lost
-            if let Some(m) = max_acked {
-                assert!(
-                    log.len() > m,
-                    "acknowledged record {m} lost (log has {})",
-                    log.len()
+                // independent look before reopening: is the tail torn?
+                let before = verify_dir(dir.path(), &LogConfig::default()).unwrap();
+                let torn_on_disk = before.first_bad.is_some();
+                let log = AuditLog::open(dir.path(), config(policy(name))).unwrap();
+                // the killed child held the writer lock: the OS released it, and its pid left in
+                // the lock file is reported as a stale lock
+                if child_acknowledged {
+                    assert!(log.stale_lock().is_some(), "stale lock not reported");
+                }
+                assert_eq!(
+                    log.torn_tail().is_some(),
+                    torn_on_disk,
+                    "torn tail reported iff present: {before:?}"
                 );
+                if torn_on_disk {
+                    torn_seen += 1;
+                    let bad = before.first_bad.unwrap();
+                    assert_eq!(bad.reason, BadReason::Truncated);
+                    assert_eq!(log.torn_tail().unwrap().offset, bad.offset);
+                }
+                // 0 acknowledged records lost
+                if let Some(m) = max_acked {
+                    assert!(
+                        log.len() > m,
+                        "acknowledged record {m} lost (log has {})",
+                        log.len()
+                    );
+                }
+                // 0 corrupt records accepted: the whole chain verifies and every record decodes
+                assert!(log.verify().unwrap().is_ok());
+                let all = log.all().unwrap();
+                for d in &all {
+                    assert_eq!(d.snapshot.time, d.record.decision.time);
+                }
             }
-            // 0 corrupt records accepted: the whole chain verifies and every record decodes
-            assert!(log.verify().unwrap().is_ok());
-            let all = log.all().unwrap();
-            for d in &all {
-                assert_eq!(d.snapshot.time, d.record.decision.time);
-            }
+            records += AuditLog::open(dir.path(), config(policy(name))).unwrap().len();
         }
-        let log = AuditLog::open(dir.path(), config(policy(name))).unwrap();
         assert!(
-            log.len() > 100,
-            "{name}: only {} records after {KILLS_PER_POLICY} runs",
-            log.len()
+            records > 100,
+            "{name}: only {records} records after {KILLS_PER_POLICY} runs"
         );
     }
     println!(
