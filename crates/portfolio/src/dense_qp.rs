@@ -280,21 +280,10 @@ impl Structure {
         }
     }
 
-    /// `out[p] −= f · a_rp` over the dense entries of row `r`.
+    /// `out[p] −= f · a_rp` over the dense entries of row `r` (the same bits: `o + (−f)·v` is
+    /// `o − f·v` exactly in IEEE arithmetic).
     fn dense_sub(&self, r: usize, f: f64, out: &mut [f64]) {
-        let vals = &self.dense_val[self.dense_start[r]..self.dense_start[r + 1]];
-        match self.dense_first[r] {
-            Some(first) => {
-                for (o, v) in out[first..first + vals.len()].iter_mut().zip(vals) {
-                    *o -= f * v;
-                }
-            }
-            None => {
-                for (p, v) in self.dense_row(r) {
-                    out[p] -= f * v;
-                }
-            }
-        }
+        self.dense_axpy(r, -f, out);
     }
 
     /// The dense positions auxiliary `ai` touches.
