@@ -441,12 +441,9 @@ fn structured_cvar_leaves_infeasible_and_unbounded_problems_to_clarabel() {
     assert!(!a.info.structured && a.status.is_converged());
 }
 
-/// The optimize stage of the root `decide` bench (issue #18): K = 50, T = 252, long only,
-/// wᵢ ≤ 0.1, fully invested, `Auto` (scenario generation, two rounds on this data). The LP
-/// step fraction (0.999, 0.99 before) took it from 32 to 28 interior-point iterations (the
-/// bench's data: 17 to 14); the same answer as Clarabel, bit for bit deterministic.
-#[test]
-fn structured_cvar_at_the_decide_size_takes_few_iterations() {
+/// The optimize stage's problem in the root `decide` bench: K = 50, T = 252, long only,
+/// wᵢ ≤ 0.1, fully invested, mean–CVaR with the default method.
+fn decide_size_problem() -> (PortfolioConfig, PortfolioProblem) {
     let mut rng = StdRng::seed_from_u64(18);
     let (mu, r) = random_scenarios(&mut rng, 252, 50);
     let cfg = PortfolioConfig {
@@ -459,7 +456,16 @@ fn structured_cvar_at_the_decide_size_takes_few_iterations() {
         },
         ..Default::default()
     };
-    let p = PortfolioProblem::new(mu).with_scenarios(r);
+    (cfg, PortfolioProblem::new(mu).with_scenarios(r))
+}
+
+/// The optimize stage of the root `decide` bench (issue #18): K = 50, T = 252, long only,
+/// wᵢ ≤ 0.1, fully invested, `Auto` (scenario generation, two rounds on this data). The LP
+/// step fraction (0.999, 0.99 before) took it from 32 to 28 interior-point iterations (the
+/// bench's data: 17 to 14); the same answer as Clarabel, bit for bit deterministic.
+#[test]
+fn structured_cvar_at_the_decide_size_takes_few_iterations() {
+    let (cfg, p) = decide_size_problem();
     let a = solve_cvar(&cfg, &p, true);
     let b = solve_cvar(&cfg, &p, false);
     assert!(a.status.is_converged() && a.info.structured, "{:?}", a.status);
@@ -522,19 +528,8 @@ fn structured_answers_are_bit_identical_to_the_former_path() {
         let r = solve_cvar(&cfg, &p, true);
         digests.push((r.info.structured, answer_digest(&r)));
     }
-    let mut rng = StdRng::seed_from_u64(18);
-    let (mu, r) = random_scenarios(&mut rng, 252, 50);
-    let cfg = PortfolioConfig {
-        objective: Objective::MeanCvar,
-        limits: Limits {
-            weight_max: 0.1,
-            net_min: Some(1.0),
-            net_max: Some(1.0),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let r = solve_cvar(&cfg, &PortfolioProblem::new(mu).with_scenarios(r), true);
+    let (cfg, p) = decide_size_problem();
+    let r = solve_cvar(&cfg, &p, true);
     digests.push((r.info.structured, answer_digest(&r)));
     println!("{digests:#x?}");
     // faer picks its SIMD kernels (and with them the summation order of its Cholesky and
